@@ -1,0 +1,101 @@
+# fastlane — build, test, install.
+#   make              build fl-relay, fl-apply, fl-dump into build/
+#   make test         install dependencies, build, run unit tests (plain and ASan+UBSan),
+#                     fuzz briefly, run integration tests against private servers
+#   make check-asan   unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz         build and briefly run the libFuzzer targets (clang)
+#   make bench        run the benchmarks in bench/
+#   make demo         run the live demo (MariaDB -> fl-relay -> fl-apply -> Redis)
+#   make install      PREFIX=/usr/local DESTDIR=
+
+CC       ?= gcc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+SAN      ?=
+FUZZ_SECONDS ?= 20
+
+PKGS     := lmdb hiredis libmemcached mysqlclient inih libzstd openssl libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm -lpthread
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -I. $(PKG_CFLAGS) $(SAN)
+LDFLAGS  += $(SAN)
+
+# Every .c file of a module is library code except the programs' entry points.
+MAINS    := fl-relay/main.c fl-apply/main.c journal/fl-dump.c
+LIB_SRC  := $(filter-out $(MAINS),$(wildcard common/*.c journal/*.c fl-relay/*.c fl-apply/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libfastlane.a
+PROGS    := $(BUILD)/fl-relay $(BUILD)/fl-apply $(BUILD)/fl-dump
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+UNIT_HELPER_OBJ := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps test unit check-asan fuzz integration bench demo install clean
+all: $(PROGS)
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fl-relay: $(BUILD)/fl-relay/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/fl-apply: $(BUILD)/fl-apply/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/fl-dump: $(BUILD)/journal/fl-dump.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELPER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+unit: $(PROGS) $(UNIT_BIN)
+	@bash tests/run-unit.sh $(BUILD)
+
+check-asan:
+	$(MAKE) BUILD=build-asan CC=gcc CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+
+fuzz:
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+integration: $(PROGS) $(BENCH_BIN)
+	@bash tests/run-integration.sh $(BUILD)
+
+# The README's test command: everything, on a fresh machine.
+test: deps
+	@bash tests/run-all.sh
+
+bench: deps $(PROGS) $(BENCH_BIN)
+	@bash bench/run.sh $(BUILD)
+
+demo: deps $(PROGS)
+	@bash scripts/demo.sh $(BUILD)
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)
+	for u in systemd/*.service; do [ -f "$$u" ] && install -m 0644 "$$u" $(DESTDIR)$(UNITDIR); done; true
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(UNIT_BIN:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)

@@ -1,0 +1,46 @@
+/* buf.h — a growable byte buffer and an arena for values that live as long as a transaction. */
+#ifndef FL_BUF_H
+#define FL_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fl_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} fl_buf;
+
+void fl_buf_free(fl_buf *b);
+void fl_buf_reset(fl_buf *b);                 /* len = 0, keeps memory */
+void fl_buf_reserve(fl_buf *b, size_t extra); /* aborts on out-of-memory */
+void fl_buf_put(fl_buf *b, const void *p, size_t n);
+void fl_buf_putc(fl_buf *b, uint8_t c);
+void fl_buf_puts(fl_buf *b, const char *s);
+void fl_buf_printf(fl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fl_buf_put_u32le(fl_buf *b, uint32_t v);
+void fl_buf_put_u64le(fl_buf *b, uint64_t v);
+void fl_buf_put_varint(fl_buf *b, uint64_t v); /* LEB128 */
+/* NUL-terminates without counting the NUL in len; returns data as a C string. */
+const char *fl_buf_cstr(fl_buf *b);
+
+/* Arena: bump allocator; everything is freed at once. Memory is never moved. */
+typedef struct fl_arena_chunk fl_arena_chunk;
+typedef struct fl_arena {
+    fl_arena_chunk *head;
+    size_t used_total; /* bytes handed out, for memory budgets */
+} fl_arena;
+
+void *fl_arena_alloc(fl_arena *a, size_t n); /* 8-byte aligned; aborts on out-of-memory */
+char *fl_arena_strndup(fl_arena *a, const char *s, size_t n); /* NUL-terminated copy */
+void *fl_arena_memdup(fl_arena *a, const void *p, size_t n);
+void fl_arena_reset(fl_arena *a); /* frees all but keeps one chunk for reuse */
+void fl_arena_free(fl_arena *a);
+
+/* Allocation helpers that abort with a message on out-of-memory. */
+void *fl_xmalloc(size_t n);
+void *fl_xcalloc(size_t n, size_t size);
+void *fl_xrealloc(void *p, size_t n);
+char *fl_xstrdup(const char *s);
+
+#endif

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# harness.sh — sourced by integration tests and benchmarks. Starts private MariaDB, Redis and
+# memcached instances on 127.0.0.1 in a temporary directory, on free ports, and stops them
+# (and anything else registered) when the script exits, whatever way it exits.
+# Checks: t_ok / t_fail / t_check / t_eq, and t_done prints "RESULT passed=N failed=M".
+#
+# Every wait has a deadline (h_wait_until). Variables set:
+#   H_DIR            the temporary directory (removed at exit unless FL_KEEP=1)
+#   FL_BUILD         built programs (default: build/)
+#   MARIADB_PORT, MARIADB_SOCK, REDIS_PORT, MEMCACHED_PORT
+
+set -u
+H_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FL_BUILD=${FL_BUILD:-$H_ROOT/build}
+H_DIR=$(mktemp -d /tmp/fastlane-test.XXXXXX)
+H_PIDS=()
+T_PASSED=0
+T_FAILED=0
+
+h_cleanup() {
+  local pid
+  for pid in "${H_PIDS[@]}"; do kill -CONT "$pid" 2>/dev/null; kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${H_PIDS[@]}"; do
+    local i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "$pid" 2>/dev/null
+  done
+  wait 2>/dev/null
+  if [ "${FL_KEEP:-0}" = 1 ]; then echo "kept $H_DIR" >&2; else rm -rf "$H_DIR"; fi
+}
+trap h_cleanup EXIT
+trap 'exit 130' INT TERM
+
+h_log() { echo "# $*" >&2; }
+h_die() { echo "harness: $*" >&2; t_fail "harness" "$*"; t_done; exit 1; }
+
+# h_register PID: stopped at exit.
+h_register() { H_PIDS+=("$1"); }
+
+# h_wait_until SECONDS COMMAND...: runs COMMAND every 0.05 s until it succeeds; 1 on deadline.
+h_wait_until() {
+  local secs=$1; shift
+  local deadline=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
+  until "$@" >/dev/null 2>&1; do
+    [ $(( $(date +%s%N) / 1000000 )) -lt $deadline ] || return 1
+    sleep 0.05
+  done
+}
+
+# h_free_port: prints a TCP port nobody listens on (random, checked with ss).
+h_free_port() {
+  local p i
+  for i in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 40000 ))
+    if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q . && ! grep -qx "$p" "$H_DIR/.ports" 2>/dev/null; then
+      echo "$p" >> "$H_DIR/.ports"; echo "$p"; return 0
+    fi
+  done
+  return 1
+}
+
+# ---- MariaDB -------------------------------------------------------------------------------
+# h_start_mariadb [mariadbd options...]: a private server with binary logging (ROW, FULL image,
+# FULL metadata, GTIDs), server_id 1, root without password on the socket and over TCP.
+h_start_mariadb() {
+  MARIADB_DIR=$H_DIR/mariadb
+  MARIADB_PORT=$(h_free_port)
+  MARIADB_SOCK=$MARIADB_DIR/mysqld.sock
+  mkdir -p "$MARIADB_DIR/data" "$MARIADB_DIR/tmp"
+  mariadb-install-db --no-defaults --datadir="$MARIADB_DIR/data" --user="$(id -un)" \
+    --auth-root-authentication-method=normal --skip-test-db >"$MARIADB_DIR/install.log" 2>&1 \
+    || h_die "mariadb-install-db failed: $(tail -3 "$MARIADB_DIR/install.log")"
+  MARIADB_OPTS=("$@")
+  h_mariadb_run
+}
+
+# (re)starts mariadbd on the existing data directory with the saved options
+h_mariadb_run() {
+  local mariadbd; mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+  "$mariadbd" --no-defaults --user="$(id -un)" --datadir="$MARIADB_DIR/data" \
+    --tmpdir="$MARIADB_DIR/tmp" --socket="$MARIADB_SOCK" --port="$MARIADB_PORT" \
+    --bind-address=127.0.0.1 --pid-file="$MARIADB_DIR/mysqld.pid" \
+    --log-error="$MARIADB_DIR/error.log" --server-id=1 --log-bin="$MARIADB_DIR/data/bin" \
+    --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
+    --innodb-buffer-pool-size=64M --innodb-log-file-size=48M --skip-name-resolve \
+    --max-connections=200 --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
+    "${MARIADB_OPTS[@]}" >/dev/null 2>&1 &
+  MARIADB_PID=$!
+  h_register $MARIADB_PID
+  h_wait_until 60 mariadb-admin --no-defaults -uroot -S "$MARIADB_SOCK" ping \
+    || h_die "mariadbd did not start within 60 s: $(tail -5 "$MARIADB_DIR/error.log")"
+}
+
+# h_stop_mariadb: clean shutdown (waits, with a deadline)
+h_stop_mariadb() {
+  mariadb-admin --no-defaults -uroot -S "$MARIADB_SOCK" shutdown >/dev/null 2>&1 || kill -TERM "$MARIADB_PID"
+  local i=0
+  while kill -0 "$MARIADB_PID" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -KILL "$MARIADB_PID" 2>/dev/null; wait "$MARIADB_PID" 2>/dev/null
+  return 0
+}
+
+# h_sql SQL...: runs SQL as root through the socket, batch output without headers
+h_sql() { mariadb --no-defaults -uroot -S "$MARIADB_SOCK" -N -B -e "$*"; }
+# h_sql_file FILE
+h_sql_file() { mariadb --no-defaults -uroot -S "$MARIADB_SOCK" < "$1"; }
+
+# h_source_config: prints a [source] section for the private server
+h_source_config() {
+  cat <<CFG
+[source]
+host = 127.0.0.1
+port = $MARIADB_PORT
+user = root
+password =
+server_id = 1001
+ssl_mode = disabled
+CFG
+}
+
+# ---- Redis ---------------------------------------------------------------------------------
+h_start_redis() {
+  REDIS_DIR=$H_DIR/redis; mkdir -p "$REDIS_DIR"
+  REDIS_PORT=${REDIS_PORT_FIXED:-$(h_free_port)}
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' \
+    --appendonly no --daemonize no --logfile "$REDIS_DIR/redis.log" "$@" >/dev/null 2>&1 &
+  REDIS_PID=$!
+  h_register $REDIS_PID
+  h_wait_until 20 redis-cli -p "$REDIS_PORT" ping || h_die "redis-server did not start"
+  REDIS_ARGS=("$@")
+}
+h_restart_redis() { # same port, same options
+  kill -KILL "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
+  REDIS_PORT_FIXED=$REDIS_PORT h_start_redis "${REDIS_ARGS[@]}"
+}
+h_redis() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# ---- memcached -----------------------------------------------------------------------------
+h_start_memcached() {
+  MEMCACHED_PORT=${MEMCACHED_PORT_FIXED:-$(h_free_port)}
+  memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 -u "$(id -un)" "$@" >/dev/null 2>&1 &
+  MEMCACHED_PID=$!
+  h_register $MEMCACHED_PID
+  h_wait_until 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MEMCACHED_PORT" || h_die "memcached did not start"
+}
+# h_mc_get KEY: prints the value stored under KEY (nothing when absent)
+h_mc_get() {
+  exec 3<>/dev/tcp/127.0.0.1/"$MEMCACHED_PORT"
+  printf 'get %s\r\n' "$1" >&3
+  local line len
+  IFS= read -r -t 5 line <&3
+  line=${line%$'\r'}
+  if [[ $line == VALUE* ]]; then
+    len=${line##* }
+    head -c "$len" <&3
+  fi
+  exec 3<&-
+}
+
+# ---- checks --------------------------------------------------------------------------------
+t_ok() { T_PASSED=$((T_PASSED + 1)); echo "ok - $1"; }
+t_fail() { T_FAILED=$((T_FAILED + 1)); echo "not ok - $1${2:+: $2}"; }
+# t_check NAME COMMAND...: passes when COMMAND exits 0
+t_check() { local n=$1; shift; if "$@"; then t_ok "$n"; else t_fail "$n" "command failed: $*"; fi; }
+# t_eq NAME EXPECTED ACTUAL
+t_eq() {
+  if [ "$2" == "$3" ]; then t_ok "$1"; else
+    t_fail "$1" "expected [$(head -c 2000 <<<"$2")] got [$(head -c 2000 <<<"$3")]"; fi
+}
+t_done() { echo "RESULT passed=$T_PASSED failed=$T_FAILED"; [ "$T_FAILED" -eq 0 ]; }
