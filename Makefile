@@ -16,7 +16,7 @@ UNITDIR  ?= $(PREFIX)/lib/systemd/system
 SAN      ?=
 FUZZ_SECONDS ?= 20
 
-PKGS     := lmdb hiredis libmemcached mysqlclient inih libzstd openssl libsystemd
+PKGS     := lmdb hiredis libmemcached mysqlclient inih libzstd zlib openssl libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm -lpthread
 

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config clang libclang-rt-14-dev
   default-libmysqlclient-dev liblmdb-dev lmdb-utils libhiredis-dev libmemcached-dev
-  libev-dev libcmocka-dev libinih-dev libssl-dev libzstd-dev libsystemd-dev
+  libev-dev libcmocka-dev zlib1g-dev libinih-dev libssl-dev libzstd-dev libsystemd-dev
   mariadb-server mariadb-client redis-server redis-tools memcached libmemcached-tools
   iproute2 valgrind hyperfine procps
 )
