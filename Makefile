@@ -13,6 +13,7 @@ BUILD    ?= build
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 SAN      ?=
 FUZZ_SECONDS ?= 20
 
@@ -91,9 +92,12 @@ demo: deps $(PROGS)
 	@bash scripts/demo.sh $(BUILD)
 
 install: $(PROGS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0644 systemd/fastlane.sysusers $(DESTDIR)$(SYSUSERSDIR)/fastlane.conf
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)
-	for u in systemd/*.service; do [ -f "$$u" ] && install -m 0644 "$$u" $(DESTDIR)$(UNITDIR); done; true
+	for u in systemd/*.service; do \
+		sed 's#/usr/local/bin/#$(BINDIR)/#g' "$$u" > $(DESTDIR)$(UNITDIR)/$$(basename "$$u") && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename "$$u") || exit 1; done
 
 clean:
 	rm -rf build build-asan build-fuzz
