@@ -101,6 +101,8 @@ typedef struct fl_config {
 /* Loads and validates path. Returns NULL when anything is wrong; *errors (malloc'd) then
  * holds every problem, one "FILE:LINE: [section] key: problem" per line. */
 fl_config *fl_config_load(const char *path, char **errors);
+/* The same for text already in memory; name is the FILE in messages. */
+fl_config *fl_config_load_string(const char *text, size_t len, const char *name, char **errors);
 void fl_config_free(fl_config *c);
 
 /* What a program needs present; reported with FILE:LINE of the section (or line 0). */
