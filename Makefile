@@ -22,8 +22,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm -lpthread
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -I. $(PKG_CFLAGS) $(SAN)
-LDFLAGS  += $(SAN)
+override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -I. $(PKG_CFLAGS) $(SAN)
+override LDFLAGS += $(SAN)
 
 # Every .c file of a module is library code except the programs' entry points.
 MAINS    := fl-relay/main.c fl-apply/main.c journal/fl-dump.c
