@@ -9,11 +9,14 @@
 #include "common/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/gtid.h"
@@ -593,32 +596,62 @@ static const char *target_problem(const char *url, bool *memcached)
 }
 
 /* Reads the first line of a secret file; returns NULL and sets errno-text on failure. */
+/* Opens path for reading without blocking on a FIFO; only regular files qualify. */
+static int open_regular(const char *path, const char **why)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) { *why = strerror(errno); return -1; }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *why = "not a regular file";
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+#define SECRET_LINE_MAX 4096
+
+/* The first line of a secret file, without its line end; NULL with *why on failure. */
 static char *read_first_line(const char *path, const char **why)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) { *why = strerror(errno); return NULL; }
-    fl_buf b = {0};
-    int c;
-    while ((c = fgetc(f)) != EOF && c != '\n') fl_buf_putc(&b, (uint8_t)c);
-    bool err = ferror(f);
-    int e = errno;
-    fclose(f);
-    if (err) {
-        *why = strerror(e);
-        fl_buf_free(&b);
+    int fd = open_regular(path, why);
+    if (fd < 0) return NULL;
+    char buf[SECRET_LINE_MAX + 1];
+    size_t len = 0;
+    while (len < sizeof buf) {
+        ssize_t n = read(fd, buf + len, sizeof buf - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *why = strerror(errno);
+            close(fd);
+            return NULL;
+        }
+        if (n == 0) break;
+        len += (size_t)n;
+        if (memchr(buf, '\n', len)) break;
+    }
+    close(fd);
+    char *nl = memchr(buf, '\n', len);
+    if (nl) len = (size_t)(nl - buf);
+    else if (len > SECRET_LINE_MAX) {
+        memset(buf, 0, sizeof buf);
+        *why = "its first line is longer than 4096 bytes";
         return NULL;
     }
-    if (b.len && b.data[b.len - 1] == '\r') b.len--;
-    char *r = fl_xstrdup(b.data ? fl_buf_cstr(&b) : "");
-    fl_buf_free(&b);
+    if (len && buf[len - 1] == '\r') len--;
+    char *r = fl_xmalloc(len + 1);
+    memcpy(r, buf, len);
+    r[len] = 0;
+    memset(buf, 0, sizeof buf);
     return r;
 }
 
 static bool file_readable(const char *path, const char **why)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) { *why = strerror(errno); return false; }
-    fclose(f);
+    int fd = open_regular(path, why);
+    if (fd < 0) return false;
+    close(fd);
     return true;
 }
 

@@ -390,6 +390,10 @@ static void test_required_and_exclusive(void **state)
     expect_errors("[feed]\nsecret_file = @D/missing\nsecret = x\n",
                   "2: [feed] secret_file: cannot read '@D/missing': No such file or directory\n"
                   "2: [feed] secret_file: secret is also set (line 3); keep one of them\n");
+    expect_errors("[source]\nuser=u\nserver_id=1\npassword_file = /dev/zero\n[apply]\njournal=/j\ntarget=redis://h:1\n"
+                  "secret_file = @D\n",
+                  "4: [source] password_file: cannot read '/dev/zero': not a regular file\n"
+                  "8: [apply] secret_file: cannot read '@D': not a regular file\n");
     expect_errors("[apply]\ntarget = memcached://m:1\nrelay = r:1\nsecret = s\n",
                   "1: [apply] checkpoint_path: missing (a memcached target fed by a relay keeps its checkpoint in "
                   "this file)\n");
