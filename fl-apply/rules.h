@@ -1,0 +1,78 @@
+/* rules.h — mapping rules ([rule NAME] sections): a journaled transaction's row changes
+ * become an ordered list of cache operations (set a key, replace a hash, delete a key).
+ *
+ * Keys come from templates with {column} placeholders ("user:{id}", "{db}.{id}"; "{{" and
+ * "}}" are literal braces) rendered with canonical text. Values are the row as canonical
+ * JSON (format = json), a hash of canonical text fields without the NULL ones (hash), or
+ * one column's canonical text (column:NAME); `columns` projects. An update whose key changes
+ * deletes the old key first; mode = invalidate deletes the key on every change. */
+#ifndef FL_RULES_H
+#define FL_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "journal/record.h"
+
+typedef enum fl_cache_op_kind {
+    FL_CACHE_SET = 1,  /* key = value, with ttl (0 = none) */
+    FL_CACHE_HASH = 2, /* key := hash of fields (replaces the whole hash), with ttl */
+    FL_CACHE_DEL = 3,  /* delete key */
+} fl_cache_op_kind;
+
+typedef struct fl_cache_field {
+    const char *name, *value;
+    uint32_t name_len, value_len;
+} fl_cache_field;
+
+typedef struct fl_cache_op {
+    uint8_t kind; /* fl_cache_op_kind */
+    const char *key;
+    uint32_t key_len;
+    const char *value; /* SET */
+    uint32_t value_len;
+    const fl_cache_field *fields; /* HASH */
+    uint32_t nfields;
+    uint32_t ttl;
+} fl_cache_op;
+
+/* The operations of one transaction; memory lives in the arena until fl_cache_ops_reset. */
+typedef struct fl_cache_ops {
+    fl_cache_op *ops;
+    size_t nops, cap;
+    uint64_t rows_matched; /* row changes that had a rule */
+    uint64_t rows_skipped; /* row changes of tables without a rule */
+    uint64_t rows_failed;  /* row changes a rule could not render (on_error = skip) */
+    fl_arena arena;
+} fl_cache_ops;
+
+void fl_cache_ops_init(fl_cache_ops *o);
+void fl_cache_ops_reset(fl_cache_ops *o);
+void fl_cache_ops_free(fl_cache_ops *o);
+
+typedef struct fl_rules fl_rules;
+
+/* Compiles the config's rules (templates parsed, formats resolved). Returns NULL with
+ * "FILE:LINE: [rule NAME] key: problem" lines in *errors (malloc'd) when one is invalid. */
+fl_rules *fl_rules_new(const fl_config *cfg, char **errors);
+void fl_rules_free(fl_rules *r);
+
+/* Checks a rule's column references against a table's columns once they are known (from a
+ * transaction); returns 0, or -1 with "FILE:LINE: [rule NAME] key: unknown column `x` in
+ * db.table" in err. Each table is checked once; later calls return the first result. */
+int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t errlen);
+
+/* Appends the cache operations for txn (a whole transaction or one part) to ops, in
+ * change order. A change a rule cannot render (a key column NULL or absent) is handled per
+ * on_error: STOP returns -1 with "gtid G: db.table: rule NAME: key column `c` is NULL" in
+ * err; SKIP logs that once per transaction, counts it, and goes on. Returns 0 or -1. */
+int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cache_ops *ops,
+                    char *err, size_t errlen);
+
+/* The tables any rule refers to (for --verify): count and the i-th rule's config. */
+size_t fl_rules_count(const fl_rules *r);
+const fl_config_rule *fl_rules_config(const fl_rules *r, size_t i);
+
+#endif
