@@ -1,0 +1,47 @@
+/* target.h — a cache the applier writes to: Redis or memcached, chosen by the target URL.
+ *
+ * The applier submits transactions in journal order, each with the checkpoint that follows
+ * it; a target may keep several in flight (Redis pipelines MULTI/EXEC blocks) and
+ * fl_target_flush waits until every submitted transaction is acknowledged. On Redis the
+ * checkpoint is written inside each transaction's MULTI/EXEC (exactly-once); on memcached it
+ * is written durably to a local file after each flush (at-least-once, idempotent ops). */
+#ifndef FL_TARGET_H
+#define FL_TARGET_H
+
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/gtid.h"
+#include "fl-apply/rules.h"
+
+typedef struct fl_checkpoint {
+    uint64_t seq;                 /* last applied transaction; 0 = none */
+    char gtid[FL_GTID_TEXT_MAX];  /* its GTID text, "" when none */
+    uint64_t ts;                  /* its commit time (unix s) */
+} fl_checkpoint;
+
+typedef struct fl_target fl_target;
+
+/* Parses cfg->target and connects. Returns NULL with a one-line reason in err: a bad URL
+ * (permanent: *permanent = 1) or a server that cannot be reached now (retry later). */
+fl_target *fl_target_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen);
+void fl_target_close(fl_target *t);
+const char *fl_target_kind(const fl_target *t); /* "redis" or "memcached" */
+
+/* The last checkpoint written. Returns 0, 1 when there is none, -1 on error. */
+int fl_target_read_checkpoint(fl_target *t, fl_checkpoint *cp, char *err, size_t errlen);
+
+/* Submits one transaction's operations followed by its checkpoint. Above max_atomic_ops a
+ * Redis transaction is sent as ordered chunks (the checkpoint goes with the last);
+ * *chunked tells. Returns 0, or -1 when the connection failed (reopen and resume from
+ * fl_target_read_checkpoint). */
+int fl_target_submit(fl_target *t, const fl_cache_ops *ops, const fl_checkpoint *cp,
+                     int *chunked, char *err, size_t errlen);
+/* Waits until everything submitted is applied and checks every reply in order.
+ * Returns 0, or -1 (an error reply or a lost connection: nothing after the last good
+ * checkpoint can be assumed applied). */
+int fl_target_flush(fl_target *t, char *err, size_t errlen);
+/* Transactions submitted and not yet flushed. */
+uint32_t fl_target_in_flight(const fl_target *t);
+
+#endif
