@@ -1,0 +1,66 @@
+/* target.c — the public target API: chooses Redis or memcached by the URL's scheme and
+ * forwards every call to that implementation (fl-apply/target_impl.h). */
+#include "fl-apply/target.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "fl-apply/target_impl.h"
+
+struct fl_target {
+    const struct fl_target_ops *ops;
+    void *impl;
+};
+
+static const struct fl_target_ops *ops_for(const char *url)
+{
+    if (!strncmp(url, "memcached://", 12)) return &fl_target_memcached_ops;
+    if (!strncmp(url, "redis://", 8) || !strncmp(url, "redis+unix://", 13)) return &fl_target_redis_ops;
+    return NULL;
+}
+
+fl_target *fl_target_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen)
+{
+    *permanent = 0;
+    const struct fl_target_ops *ops = cfg->target ? ops_for(cfg->target) : NULL;
+    if (!ops) {
+        *permanent = 1;
+        snprintf(err, errlen, "target must start with redis://, redis+unix:// or memcached://");
+        return NULL;
+    }
+    void *impl = ops->open(cfg, permanent, err, errlen);
+    if (!impl) return NULL;
+    fl_target *t = fl_xmalloc(sizeof *t);
+    t->ops = ops;
+    t->impl = impl;
+    return t;
+}
+
+void fl_target_close(fl_target *t)
+{
+    if (!t) return;
+    t->ops->close(t->impl);
+    free(t);
+}
+
+const char *fl_target_kind(const fl_target *t) { return t->ops->kind; }
+
+int fl_target_read_checkpoint(fl_target *t, fl_checkpoint *cp, char *err, size_t errlen)
+{
+    return t->ops->read_checkpoint(t->impl, cp, err, errlen);
+}
+
+int fl_target_submit(fl_target *t, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked,
+                     char *err, size_t errlen)
+{
+    int c = 0;
+    int rc = t->ops->submit(t->impl, ops, cp, &c, err, errlen);
+    if (chunked) *chunked = c;
+    return rc;
+}
+
+int fl_target_flush(fl_target *t, char *err, size_t errlen) { return t->ops->flush(t->impl, err, errlen); }
+
+uint32_t fl_target_in_flight(const fl_target *t) { return t->ops->in_flight(t->impl); }

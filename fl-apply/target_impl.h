@@ -1,0 +1,30 @@
+/* target_impl.h — what a cache target implements (internal to fl-apply/target*.c).
+ *
+ * fl-apply/target.c picks the implementation from the target URL's scheme and forwards the
+ * public calls of target.h to it; each function has the meaning of its target.h counterpart,
+ * with `impl` the implementation's own state returned by open. */
+#ifndef FL_TARGET_IMPL_H
+#define FL_TARGET_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl-apply/target.h"
+
+struct fl_target_ops {
+    /* Connects to cfg->target. Returns the state, or NULL with a reason in err and
+     * *permanent = 1 when retrying cannot help (a bad URL). */
+    void *(*open)(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen);
+    void (*close)(void *impl);
+    int (*read_checkpoint)(void *impl, fl_checkpoint *cp, char *err, size_t errlen);
+    int (*submit)(void *impl, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked,
+                  char *err, size_t errlen);
+    int (*flush)(void *impl, char *err, size_t errlen);
+    uint32_t (*in_flight)(const void *impl);
+    const char *kind; /* "redis" or "memcached" */
+};
+
+extern const struct fl_target_ops fl_target_memcached_ops; /* memcached:// */
+extern const struct fl_target_ops fl_target_redis_ops;     /* redis://, redis+unix:// */
+
+#endif
