@@ -1,0 +1,570 @@
+/* rules.c — compiles [rule NAME] sections and renders row changes into cache operations.
+ *
+ * A key template compiles to a list of parts, each literal text (braces unescaped) or a
+ * column name. For each transaction, every table it touches is bound once to the rules that
+ * name it: placeholders, projection and value column are resolved to that table's column
+ * indexes. Each row change is then rendered by every bound rule, in config order.
+ *
+ * An update's after image may lack columns (binlog_row_image = minimal/noblob): an absent
+ * column there was not changed, so its before-image value stands in for it. */
+#include "fl-apply/rules.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+typedef struct tpl_part {
+    char *text; /* literal bytes, or the column name */
+    size_t len;
+    bool is_col;
+} tpl_part;
+
+typedef struct rule {
+    const fl_config_rule *cfg;
+    tpl_part *parts;
+    size_t nparts;
+} rule;
+
+typedef struct table_check {
+    char *db, *table;
+    char *error; /* NULL when the table's columns satisfy every rule */
+} table_check;
+
+/* One rule resolved against one table of the current transaction. */
+typedef struct binding {
+    const rule *rule;
+    int32_t *part_col; /* per template part: column index; -1 literal; -2 no such column */
+    uint32_t *proj;    /* projected column indexes, in table order */
+    uint32_t nproj;
+    int32_t value_col; /* format = column:NAME: its index, -2 when the table lacks it */
+} binding;
+
+typedef struct table_binding {
+    bool done;
+    binding *b;
+    uint32_t nb;
+} table_binding;
+
+struct fl_rules {
+    const fl_config *cfg;
+    rule *rules;
+    size_t nrules;
+    table_check *checks;
+    size_t nchecks, checks_cap;
+    fl_arena scratch; /* bindings of the transaction being rendered */
+    table_binding *tb;
+    size_t tb_cap;
+    fl_buf key, old_key, val;
+    size_t *off; /* hash rendering: name/value offsets into val */
+    size_t off_cap;
+};
+
+/* ---- operation lists ---- */
+
+void fl_cache_ops_init(fl_cache_ops *o) { memset(o, 0, sizeof *o); }
+
+void fl_cache_ops_reset(fl_cache_ops *o)
+{
+    o->nops = 0;
+    o->rows_matched = o->rows_skipped = o->rows_failed = 0;
+    fl_arena_reset(&o->arena);
+}
+
+void fl_cache_ops_free(fl_cache_ops *o)
+{
+    free(o->ops);
+    fl_arena_free(&o->arena);
+    memset(o, 0, sizeof *o);
+}
+
+static fl_cache_op *add_op(fl_cache_ops *o, fl_cache_op_kind kind, const fl_buf *key, uint32_t ttl)
+{
+    if (o->nops == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 16;
+        o->ops = fl_xrealloc(o->ops, o->cap * sizeof *o->ops);
+    }
+    fl_cache_op *op = &o->ops[o->nops++];
+    memset(op, 0, sizeof *op);
+    op->kind = (uint8_t)kind;
+    op->key = fl_arena_strndup(&o->arena, (const char *)key->data, key->len);
+    op->key_len = (uint32_t)key->len;
+    op->ttl = kind == FL_CACHE_DEL ? 0 : ttl;
+    return op;
+}
+
+/* ---- compiling ---- */
+
+static const char *cfg_path(const fl_config *cfg) { return cfg->path ? cfg->path : "config"; }
+
+/* Parses a template into parts; returns NULL or what is wrong with it. */
+static const char *compile_template(const char *t, rule *out)
+{
+    size_t n = strlen(t);
+    if (!n) return "is empty";
+    out->parts = fl_xcalloc(n + 1, sizeof *out->parts);
+    out->nparts = 0;
+    fl_buf lit = {0};
+    for (const char *p = t; *p; p++) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            fl_buf_putc(&lit, (uint8_t)*p++);
+            continue;
+        }
+        if (*p == '}') {
+            fl_buf_free(&lit);
+            return "has a '}' without its '{' (write '}}' for a literal brace)";
+        }
+        if (*p != '{') {
+            fl_buf_putc(&lit, (uint8_t)*p);
+            continue;
+        }
+        const char *c = p + 1;
+        while (*c && *c != '}' && *c != '{') c++;
+        if (*c != '}') {
+            fl_buf_free(&lit);
+            return "has a '{' without its '}' (write '{{' for a literal brace)";
+        }
+        if (c == p + 1) {
+            fl_buf_free(&lit);
+            return "has an empty placeholder '{}'";
+        }
+        if (lit.len) {
+            tpl_part *lp = &out->parts[out->nparts++];
+            lp->len = lit.len;
+            lp->text = fl_xmalloc(lit.len + 1);
+            memcpy(lp->text, lit.data, lit.len);
+            lp->text[lit.len] = 0;
+            fl_buf_reset(&lit);
+        }
+        tpl_part *cp = &out->parts[out->nparts++];
+        cp->is_col = true;
+        cp->len = (size_t)(c - p - 1);
+        cp->text = fl_xmalloc(cp->len + 1);
+        memcpy(cp->text, p + 1, cp->len);
+        cp->text[cp->len] = 0;
+        p = c;
+    }
+    if (lit.len) {
+        tpl_part *lp = &out->parts[out->nparts++];
+        lp->len = lit.len;
+        lp->text = fl_xmalloc(lit.len + 1);
+        memcpy(lp->text, lit.data, lit.len);
+        lp->text[lit.len] = 0;
+    }
+    fl_buf_free(&lit);
+    return NULL;
+}
+
+static void free_rule(rule *ru)
+{
+    for (size_t i = 0; i < ru->nparts; i++) free(ru->parts[i].text);
+    free(ru->parts);
+}
+
+fl_rules *fl_rules_new(const fl_config *cfg, char **errors)
+{
+    *errors = NULL;
+    fl_rules *r = fl_xcalloc(1, sizeof *r);
+    r->cfg = cfg;
+    r->rules = cfg->nrules ? fl_xcalloc(cfg->nrules, sizeof *r->rules) : NULL;
+    r->nrules = cfg->nrules;
+    fl_buf msg = {0};
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        const fl_config_rule *rc = &cfg->rules[i];
+        rule *ru = &r->rules[i];
+        ru->cfg = rc;
+        if (!rc->db || !rc->table)
+            fl_buf_printf(&msg, "%s:%d: [rule %s] table: missing (db.table)\n", cfg_path(cfg), rc->line, rc->name);
+        if (!rc->key) {
+            fl_buf_printf(&msg, "%s:%d: [rule %s] key: missing (a template such as user:{id})\n", cfg_path(cfg),
+                          rc->line, rc->name);
+        } else {
+            const char *prob = compile_template(rc->key, ru);
+            if (prob)
+                fl_buf_printf(&msg, "%s:%d: [rule %s] key: template '%s' %s\n", cfg_path(cfg),
+                              rc->key_line ? rc->key_line : rc->line, rc->name, rc->key, prob);
+        }
+        if (rc->format == FL_FORMAT_COLUMN && (!rc->format_column || !rc->format_column[0]))
+            fl_buf_printf(&msg, "%s:%d: [rule %s] format: column:NAME needs a column name\n", cfg_path(cfg), rc->line,
+                          rc->name);
+    }
+    if (msg.len) {
+        msg.data[msg.len - 1] = 0; /* drop the last newline */
+        *errors = (char *)msg.data;
+        fl_rules_free(r);
+        return NULL;
+    }
+    fl_buf_free(&msg);
+    return r;
+}
+
+void fl_rules_free(fl_rules *r)
+{
+    if (!r) return;
+    for (size_t i = 0; i < r->nrules; i++) free_rule(&r->rules[i]);
+    free(r->rules);
+    for (size_t i = 0; i < r->nchecks; i++) {
+        free(r->checks[i].db);
+        free(r->checks[i].table);
+        free(r->checks[i].error);
+    }
+    free(r->checks);
+    fl_arena_free(&r->scratch);
+    free(r->tb);
+    fl_buf_free(&r->key);
+    fl_buf_free(&r->old_key);
+    fl_buf_free(&r->val);
+    free(r->off);
+    free(r);
+}
+
+size_t fl_rules_count(const fl_rules *r) { return r->nrules; }
+
+const fl_config_rule *fl_rules_config(const fl_rules *r, size_t i) { return i < r->nrules ? r->rules[i].cfg : NULL; }
+
+/* ---- columns ---- */
+
+/* Index of the column called name: its name from the binlog, or "@N" (1-based position). */
+static int32_t col_index(const fl_table *t, const char *name)
+{
+    for (uint32_t i = 0; i < t->ncols; i++)
+        if (t->cols && t->cols[i] && !strcmp(t->cols[i], name)) return (int32_t)i;
+    if (name[0] == '@' && name[1] >= '1' && name[1] <= '9') {
+        char *end;
+        unsigned long n = strtoul(name + 1, &end, 10);
+        if (!*end && n >= 1 && n <= t->ncols) return (int32_t)(n - 1);
+    }
+    return -2;
+}
+
+static bool has_column(char **list, const fl_table *t, uint32_t i)
+{
+    char at[16];
+    snprintf(at, sizeof at, "@%u", i + 1);
+    for (char **c = list; *c; c++)
+        if ((t->cols && t->cols[i] && !strcmp(*c, t->cols[i])) || !strcmp(*c, at)) return true;
+    return false;
+}
+
+static bool rule_matches(const rule *ru, const fl_table *t)
+{
+    return ru->cfg->db && ru->cfg->table && !strcmp(ru->cfg->db, t->db) && !strcmp(ru->cfg->table, t->name);
+}
+
+static bool names_missing(const fl_table *t)
+{
+    for (uint32_t i = 0; i < t->ncols; i++)
+        if (!t->cols || !t->cols[i]) return true;
+    return false;
+}
+
+int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < r->nchecks; i++) {
+        table_check *tc = &r->checks[i];
+        if (!strcmp(tc->db, table->db) && !strcmp(tc->table, table->name)) {
+            if (!tc->error) return 0;
+            snprintf(err, errlen, "%s", tc->error);
+            return -1;
+        }
+    }
+    const char *path = cfg_path(r->cfg);
+    fl_buf msg = {0};
+    for (size_t i = 0; i < r->nrules; i++) {
+        const rule *ru = &r->rules[i];
+        const fl_config_rule *rc = ru->cfg;
+        if (!rule_matches(ru, table)) continue;
+        for (size_t p = 0; p < ru->nparts; p++)
+            if (ru->parts[p].is_col && col_index(table, ru->parts[p].text) < 0)
+                fl_buf_printf(&msg, "%s:%d: [rule %s] key: unknown column `%s` in %s.%s\n", path,
+                              rc->key_line ? rc->key_line : rc->line, rc->name, ru->parts[p].text, table->db,
+                              table->name);
+        for (char **c = rc->columns; c && *c; c++)
+            if (col_index(table, *c) < 0)
+                fl_buf_printf(&msg, "%s:%d: [rule %s] columns: unknown column `%s` in %s.%s\n", path,
+                              rc->columns_line ? rc->columns_line : rc->line, rc->name, *c, table->db, table->name);
+        if (rc->format == FL_FORMAT_COLUMN && rc->format_column && col_index(table, rc->format_column) < 0)
+            fl_buf_printf(&msg, "%s:%d: [rule %s] format: unknown column `%s` in %s.%s\n", path, rc->line, rc->name,
+                          rc->format_column, table->db, table->name);
+    }
+    if (msg.len && names_missing(table))
+        fl_buf_printf(&msg, "(the binlog carries no column names for %s.%s; set binlog_row_metadata = FULL on the "
+                            "source, or refer to columns as @1, @2, ...)\n",
+                      table->db, table->name);
+    if (r->nchecks == r->checks_cap) {
+        r->checks_cap = r->checks_cap ? r->checks_cap * 2 : 8;
+        r->checks = fl_xrealloc(r->checks, r->checks_cap * sizeof *r->checks);
+    }
+    table_check *tc = &r->checks[r->nchecks++];
+    tc->db = fl_xstrdup(table->db);
+    tc->table = fl_xstrdup(table->name);
+    tc->error = NULL;
+    if (!msg.len) {
+        fl_buf_free(&msg);
+        return 0;
+    }
+    msg.data[msg.len - 1] = 0;
+    tc->error = (char *)msg.data;
+    snprintf(err, errlen, "%s", tc->error);
+    return -1;
+}
+
+/* ---- rendering ---- */
+
+static table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t ti)
+{
+    table_binding *tb = &r->tb[ti];
+    if (tb->done) return tb;
+    tb->done = true;
+    const fl_table *t = &txn->tables[ti];
+    uint32_t n = 0;
+    for (size_t i = 0; i < r->nrules; i++) n += rule_matches(&r->rules[i], t);
+    if (!n) return tb;
+    tb->b = fl_arena_alloc(&r->scratch, n * sizeof *tb->b);
+    for (size_t i = 0; i < r->nrules; i++) {
+        const rule *ru = &r->rules[i];
+        if (!rule_matches(ru, t)) continue;
+        binding *b = &tb->b[tb->nb++];
+        b->rule = ru;
+        b->part_col = fl_arena_alloc(&r->scratch, (ru->nparts + 1) * sizeof *b->part_col);
+        for (size_t p = 0; p < ru->nparts; p++)
+            b->part_col[p] = ru->parts[p].is_col ? col_index(t, ru->parts[p].text) : -1;
+        b->proj = fl_arena_alloc(&r->scratch, ((size_t)t->ncols + 1) * sizeof *b->proj);
+        b->nproj = 0;
+        for (uint32_t c = 0; c < t->ncols; c++)
+            if (!ru->cfg->columns || has_column(ru->cfg->columns, t, c)) b->proj[b->nproj++] = c;
+        b->value_col = ru->cfg->format == FL_FORMAT_COLUMN && ru->cfg->format_column
+                           ? col_index(t, ru->cfg->format_column)
+                           : -2;
+    }
+    return tb;
+}
+
+static const fl_value absent_value = {.type = FL_VAL_ABSENT};
+
+/* Column i of row; an absent one is taken from fallback (an update's before image). */
+static const fl_value *pick(const fl_value *row, const fl_value *fallback, uint32_t i)
+{
+    const fl_value *v = row ? &row[i] : &absent_value;
+    if (v->type == FL_VAL_ABSENT && fallback) v = &fallback[i];
+    return v;
+}
+
+static int render_key(const binding *b, const fl_table *t, const fl_value *row, const fl_value *fallback,
+                      fl_buf *out, char *why, size_t whylen)
+{
+    fl_buf_reset(out);
+    const rule *ru = b->rule;
+    for (size_t p = 0; p < ru->nparts; p++) {
+        const tpl_part *part = &ru->parts[p];
+        if (!part->is_col) {
+            fl_buf_put(out, part->text, part->len);
+            continue;
+        }
+        if (b->part_col[p] < 0) {
+            snprintf(why, whylen, "key column `%s` does not exist in %s.%s", part->text, t->db, t->name);
+            return -1;
+        }
+        const fl_value *v = pick(row, fallback, (uint32_t)b->part_col[p]);
+        if (v->type == FL_VAL_ABSENT) {
+            snprintf(why, whylen, "key column `%s` is absent from the row image", part->text);
+            return -1;
+        }
+        if (v->type == FL_VAL_NULL || !fl_value_to_text(v, out)) {
+            snprintf(why, whylen, "key column `%s` is NULL", part->text);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void put_col_name(fl_buf *out, const fl_table *t, uint32_t i)
+{
+    if (t->cols && t->cols[i]) fl_buf_puts(out, t->cols[i]);
+    else fl_buf_printf(out, "@%u", i + 1);
+}
+
+static void add_json(fl_rules *r, const binding *b, const fl_table *t, const fl_value *row,
+                     const fl_value *fallback, fl_cache_ops *ops)
+{
+    fl_buf *v = &r->val, name = {0};
+    fl_buf_reset(v);
+    fl_buf_putc(v, '{');
+    bool first = true;
+    for (uint32_t k = 0; k < b->nproj; k++) {
+        uint32_t i = b->proj[k];
+        const fl_value *cv = pick(row, fallback, i);
+        if (cv->type == FL_VAL_ABSENT) continue;
+        if (!first) fl_buf_putc(v, ',');
+        first = false;
+        if (t->cols && t->cols[i]) {
+            fl_json_string(v, t->cols[i], strlen(t->cols[i]));
+        } else {
+            fl_buf_reset(&name);
+            put_col_name(&name, t, i);
+            fl_json_string(v, (const char *)name.data, name.len);
+        }
+        fl_buf_putc(v, ':');
+        fl_value_to_json(cv, v);
+    }
+    fl_buf_putc(v, '}');
+    fl_buf_free(&name);
+    fl_cache_op *op = add_op(ops, FL_CACHE_SET, &r->key, b->rule->cfg->ttl);
+    op->value = fl_arena_memdup(&ops->arena, v->data, v->len);
+    op->value_len = (uint32_t)v->len;
+}
+
+static void add_hash(fl_rules *r, const binding *b, const fl_table *t, const fl_value *row,
+                     const fl_value *fallback, fl_cache_ops *ops)
+{
+    fl_buf *v = &r->val;
+    fl_buf_reset(v);
+    /* names and values go into one buffer first (offsets), then one copy into the arena */
+    if ((size_t)b->nproj * 4 > r->off_cap) {
+        r->off_cap = (size_t)b->nproj * 4;
+        r->off = fl_xrealloc(r->off, r->off_cap * sizeof *r->off);
+    }
+    size_t *off = r->off;
+    uint32_t nf = 0;
+    for (uint32_t k = 0; k < b->nproj; k++) {
+        uint32_t i = b->proj[k];
+        const fl_value *cv = pick(row, fallback, i);
+        size_t start = v->len;
+        put_col_name(v, t, i);
+        size_t vstart = v->len;
+        if (!fl_value_to_text(cv, v)) { /* NULL or absent: no field */
+            v->len = start;
+            continue;
+        }
+        off[nf * 4] = start;
+        off[nf * 4 + 1] = vstart - start;
+        off[nf * 4 + 2] = vstart;
+        off[nf * 4 + 3] = v->len - vstart;
+        nf++;
+    }
+    if (!nf) { /* a hash without fields does not exist */
+        add_op(ops, FL_CACHE_DEL, &r->key, 0);
+        return;
+    }
+    char *base = fl_arena_memdup(&ops->arena, v->len ? v->data : (const uint8_t *)"", v->len ? v->len : 1);
+    fl_cache_field *f = fl_arena_alloc(&ops->arena, nf * sizeof *f);
+    for (uint32_t k = 0; k < nf; k++) {
+        f[k].name = base + off[k * 4];
+        f[k].name_len = (uint32_t)off[k * 4 + 1];
+        f[k].value = base + off[k * 4 + 2];
+        f[k].value_len = (uint32_t)off[k * 4 + 3];
+    }
+    fl_cache_op *op = add_op(ops, FL_CACHE_HASH, &r->key, b->rule->cfg->ttl);
+    op->fields = f;
+    op->nfields = nf;
+}
+
+static int add_column(fl_rules *r, const binding *b, const fl_table *t, const fl_value *row,
+                      const fl_value *fallback, fl_cache_ops *ops, char *why, size_t whylen)
+{
+    const fl_config_rule *rc = b->rule->cfg;
+    if (b->value_col < 0) {
+        snprintf(why, whylen, "value column `%s` does not exist in %s.%s", rc->format_column, t->db, t->name);
+        return -1;
+    }
+    fl_buf_reset(&r->val);
+    const fl_value *cv = pick(row, fallback, (uint32_t)b->value_col);
+    /* NULL has no text: the key goes away; an absent value is unknown: drop the stale one */
+    if (!fl_value_to_text(cv, &r->val)) {
+        add_op(ops, FL_CACHE_DEL, &r->key, 0);
+        return 0;
+    }
+    fl_cache_op *op = add_op(ops, FL_CACHE_SET, &r->key, rc->ttl);
+    op->value = fl_arena_memdup(&ops->arena, r->val.len ? r->val.data : (const uint8_t *)"", r->val.len);
+    op->value_len = (uint32_t)r->val.len;
+    return 0;
+}
+
+static bool same_key(const fl_buf *a, const fl_buf *b)
+{
+    return a->len == b->len && (a->len == 0 || !memcmp(a->data, b->data, a->len));
+}
+
+/* Appends the operations of one rule for one row change. */
+static int render_change(fl_rules *r, const binding *b, const fl_table *t, const fl_change *c, fl_cache_ops *ops,
+                         char *why, size_t whylen)
+{
+    const fl_config_rule *rc = b->rule->cfg;
+    bool has_old = c->op != FL_OP_INSERT, has_new = c->op != FL_OP_DELETE;
+    const fl_value *fallback = c->op == FL_OP_UPDATE ? c->before : NULL;
+    if (has_old && render_key(b, t, c->before, NULL, &r->old_key, why, whylen)) return -1;
+    if (has_new && render_key(b, t, c->after, fallback, &r->key, why, whylen)) return -1;
+    bool changed = has_old && has_new && !same_key(&r->old_key, &r->key);
+
+    if (rc->mode == FL_MODE_INVALIDATE) {
+        if (has_old) add_op(ops, FL_CACHE_DEL, &r->old_key, 0);
+        if (has_new && (!has_old || changed)) add_op(ops, FL_CACHE_DEL, &r->key, 0);
+        return 0;
+    }
+    if (!has_new) {
+        add_op(ops, FL_CACHE_DEL, &r->old_key, 0);
+        return 0;
+    }
+    if (changed) add_op(ops, FL_CACHE_DEL, &r->old_key, 0);
+    switch (rc->format) {
+    case FL_FORMAT_JSON: add_json(r, b, t, c->after, fallback, ops); return 0;
+    case FL_FORMAT_HASH: add_hash(r, b, t, c->after, fallback, ops); return 0;
+    case FL_FORMAT_COLUMN: return add_column(r, b, t, c->after, fallback, ops, why, whylen);
+    }
+    snprintf(why, whylen, "unknown format");
+    return -1;
+}
+
+int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cache_ops *ops, char *err,
+                    size_t errlen)
+{
+    fl_arena_reset(&r->scratch);
+    if (txn->ntables > r->tb_cap) {
+        r->tb_cap = txn->ntables;
+        r->tb = fl_xrealloc(r->tb, r->tb_cap * sizeof *r->tb);
+    }
+    if (txn->ntables) memset(r->tb, 0, txn->ntables * sizeof *r->tb);
+
+    char gtid[FL_GTID_TEXT_MAX];
+    gtid[0] = 0;
+    uint64_t failed = 0;
+    for (uint32_t ci = 0; ci < txn->nchanges; ci++) {
+        const fl_change *c = &txn->changes[ci];
+        if (c->op != FL_OP_INSERT && c->op != FL_OP_UPDATE && c->op != FL_OP_DELETE) continue;
+        if (c->table >= txn->ntables) continue;
+        const table_binding *tb = bind_table(r, txn, c->table);
+        if (!tb->nb) {
+            ops->rows_skipped++;
+            continue;
+        }
+        ops->rows_matched++;
+        const fl_table *t = &txn->tables[c->table];
+        bool row_failed = false;
+        for (uint32_t k = 0; k < tb->nb; k++) {
+            char why[256];
+            size_t mark = ops->nops;
+            if (!render_change(r, &tb->b[k], t, c, ops, why, sizeof why)) continue;
+            ops->nops = mark;
+            if (!gtid[0] && !fl_gtid_format(&txn->gtid, gtid, sizeof gtid))
+                snprintf(gtid, sizeof gtid, "(none, seq %llu)", (unsigned long long)txn->seq);
+            if (on_error == FL_ON_ERROR_STOP) {
+                snprintf(err, errlen, "gtid %s: %s.%s: rule %s: %s", gtid, t->db, t->name, tb->b[k].rule->cfg->name,
+                         why);
+                return -1;
+            }
+            if (!failed && !row_failed)
+                log_warn("gtid %s: %s.%s: rule %s: %s (skipped, on_error = skip)", gtid, t->db, t->name,
+                         tb->b[k].rule->cfg->name, why);
+            row_failed = true;
+        }
+        if (row_failed) {
+            failed++;
+            ops->rows_failed++;
+        }
+    }
+    if (failed > 1)
+        log_warn("gtid %s: %llu row changes in all could not be rendered (skipped)", gtid, (unsigned long long)failed);
+    return 0;
+}
