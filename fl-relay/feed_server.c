@@ -1,0 +1,683 @@
+/* feed_server.c — serves the journal to remote appliers over TCP or TLS, in a child process.
+ *
+ * How: the parent binds the listening socket (so a bad address is its error), loads the TLS
+ * certificate, then forks. The child opens the journal read-only and runs one libev loop:
+ * an accept watcher, one io watcher per client, a watcher on the journal's commit
+ * notification fd, and a heartbeat timer. Each client is a small state machine:
+ *   TLS handshake (when configured) -> HELLO sent -> AUTH checked -> WELCOME -> streaming.
+ * Flow control: a client's output buffer is refilled from the journal only after it drained
+ * below FEED_LOW_WATER, so a slow client costs one buffer and one record part, whatever
+ * the backlog. The child exits on SIGTERM and when the relay (its parent) dies. */
+#include "fl-relay/feed_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "common/buf.h"
+#include "common/feed_proto.h"
+#include "common/log.h"
+#include "journal/store.h"
+
+#define FEED_LOW_WATER (1u << 20)   /* refill a client's buffer below 1 MiB pending */
+#define FEED_MAX_IN (64u * 1024)    /* a client sends only small messages */
+#define FEED_AUTH_TIMEOUT 10.0      /* seconds to complete TLS and AUTH */
+#define FEED_HEARTBEAT 1.0          /* seconds between heartbeats on an idle stream */
+#define FEED_MAX_CLIENTS 256
+
+enum client_state { C_TLS, C_AUTH, C_STREAM, C_CLOSING };
+
+typedef struct feed_client {
+    struct feed_server *srv;
+    int fd;
+    SSL *ssl;
+    enum client_state state;
+    bool want_write; /* TLS asked to be called again when writable */
+    ev_io io;
+    ev_tstamp since, last_send;
+    uint8_t nonce_s[FL_FEED_NONCE];
+    fl_buf in, out;
+    size_t out_off;
+    uint64_t next_seq; /* next transaction to send */
+    char peer[INET6_ADDRSTRLEN + 8];
+    struct feed_client *prev, *next;
+} feed_client;
+
+typedef struct feed_server {
+    struct ev_loop *loop;
+    int listen_fd;
+    SSL_CTX *tls;
+    const char *secret;
+    const char *journal_dir;
+    fl_store *store;
+    ev_io accept_io, notify_io;
+    ev_timer tick;
+    ev_signal sigterm, sigint;
+    feed_client *clients;
+    int nclients;
+} feed_server;
+
+/* ---- addresses and checks ------------------------------------------------------------ */
+
+static bool host_is_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0) return true;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+    return false;
+}
+
+int fl_feed_server_check(const fl_config *cfg, char *err, size_t errlen)
+{
+    const fl_config_feed *f = &cfg->feed;
+    if (!f->listen) return 0;
+    char *host = NULL;
+    int port = 0;
+    if (fl_parse_hostport(f->listen, &host, &port) != 0) {
+        snprintf(err, errlen, "[feed] listen: '%s' is not host:port", f->listen);
+        return -1;
+    }
+    bool loopback = host_is_loopback(host);
+    free(host);
+    if (!loopback && (!f->secret || !f->secret[0])) {
+        snprintf(err, errlen, "[feed] listen: %s is not a loopback address; set secret or "
+                 "secret_file so only appliers that know it are served", f->listen);
+        return -1;
+    }
+    if ((f->tls_cert != NULL) != (f->tls_key != NULL)) {
+        snprintf(err, errlen, "[feed] tls_cert and tls_key go together");
+        return -1;
+    }
+    return 0;
+}
+
+static int bind_listener(const char *listen_addr, char *err, size_t errlen)
+{
+    char *host = NULL, portbuf[16];
+    int port = 0;
+    if (fl_parse_hostport(listen_addr, &host, &port) != 0) {
+        snprintf(err, errlen, "[feed] listen: '%s' is not host:port", listen_addr);
+        return -1;
+    }
+    snprintf(portbuf, sizeof portbuf, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host[0] ? host : NULL, portbuf, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "[feed] listen: %s: %s", listen_addr, gai_strerror(rc));
+        free(host);
+        return -1;
+    }
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) { saved = errno; continue; }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0) break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    free(host);
+    if (fd < 0) snprintf(err, errlen, "[feed] listen: cannot listen on %s: %s", listen_addr, strerror(saved));
+    return fd;
+}
+
+static SSL_CTX *tls_server_ctx(const fl_config_feed *f, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "[feed] TLS: cannot create context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, f->tls_cert) != 1) {
+        snprintf(err, errlen, "[feed] tls_cert: cannot load %s: %s", f->tls_cert,
+                 ERR_reason_error_string(ERR_get_error()));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, f->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "[feed] tls_key: cannot load %s or it does not match tls_cert: %s",
+                 f->tls_key, ERR_reason_error_string(ERR_get_error()));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* ---- clients ------------------------------------------------------------------------- */
+
+static void client_update_events(feed_client *c);
+static void client_fill(feed_client *c);
+
+static void client_close(feed_client *c)
+{
+    feed_server *s = c->srv;
+    ev_io_stop(s->loop, &c->io);
+    if (c->ssl) SSL_free(c->ssl);
+    close(c->fd);
+    fl_buf_free(&c->in);
+    fl_buf_free(&c->out);
+    if (c->prev) c->prev->next = c->next; else s->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->nclients--;
+    free(c);
+}
+
+static void client_send(feed_client *c, const fl_feed_msg *m)
+{
+    fl_feed_encode(&c->out, m);
+    c->last_send = ev_now(c->srv->loop);
+}
+
+static void client_refuse(feed_client *c, uint16_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void client_refuse(feed_client *c, uint16_t code, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fl_feed_msg m = {.type = FL_FEED_ERROR, .code = code, .data = (const uint8_t *)msg,
+                     .data_len = strlen(msg)};
+    client_send(c, &m);
+    c->state = C_CLOSING;
+}
+
+/* Sends HELLO once the transport is up. */
+static void client_hello(feed_client *c)
+{
+    fl_feed_msg m = {.type = FL_FEED_HELLO, .version = FL_FEED_VERSION};
+    if (fl_feed_nonce(c->nonce_s) != 0) {
+        log_error("feed: no random bytes for a nonce; dropping %s", c->peer);
+        c->state = C_CLOSING;
+        return;
+    }
+    memcpy(m.nonce, c->nonce_s, FL_FEED_NONCE);
+    client_send(c, &m);
+    c->state = C_AUTH;
+}
+
+static int store_bounds(feed_server *s, fl_store_info *info)
+{
+    char err[256];
+    if (fl_store_info_get(s->store, info, err, sizeof err) != 0) {
+        log_error("feed: journal: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void client_auth(feed_client *c, const fl_feed_msg *m)
+{
+    feed_server *s = c->srv;
+    if (m->version != FL_FEED_VERSION) {
+        log_warn("feed: %s speaks protocol version %u, this relay %u; refused", c->peer,
+                 m->version, FL_FEED_VERSION);
+        client_refuse(c, FL_FEED_ERR_VERSION, "protocol version %u not supported (relay speaks %u)",
+                      m->version, FL_FEED_VERSION);
+        return;
+    }
+    uint8_t expect[FL_FEED_MAC];
+    const char *secret = s->secret ? s->secret : "";
+    if (fl_feed_client_proof(secret, c->nonce_s, m->nonce, expect) != 0 ||
+        !fl_feed_proof_equal(expect, m->mac)) {
+        log_warn("feed: %s refused: wrong secret", c->peer);
+        client_refuse(c, FL_FEED_ERR_AUTH, "refused: wrong secret");
+        return;
+    }
+    if (!s->store) {
+        client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay's journal is not open yet; retry shortly");
+        return;
+    }
+    fl_store_info info;
+    if (store_bounds(s, &info) != 0) {
+        client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay cannot read its journal");
+        return;
+    }
+    uint64_t start = 0;
+    char err[256];
+    if (m->start == FL_FEED_FROM_GTID) {
+        char text[FL_GTID_TEXT_MAX];
+        fl_gtid g;
+        size_t n = m->data_len < sizeof text - 1 ? m->data_len : sizeof text - 1;
+        memcpy(text, m->data, n);
+        text[n] = 0;
+        if (fl_gtid_parse(&g, text, n) != 0) {
+            client_refuse(c, FL_FEED_ERR_PROTOCOL, "'%s' is not a GTID", text);
+            return;
+        }
+        int rc = fl_store_seek_gtid(s->store, &g, &start, err, sizeof err);
+        if (rc == 1) {
+            client_refuse(c, FL_FEED_ERR_UNKNOWN, "GTID %s is not in the journal (purged or never seen)", text);
+            return;
+        }
+        if (rc < 0) {
+            log_error("feed: journal: %s", err);
+            client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay cannot read its journal");
+            return;
+        }
+    } else if (m->start == FL_FEED_FROM_SEQ) {
+        start = m->seq ? m->seq : (info.first_seq ? info.first_seq : 1);
+        if (info.first_seq && start < info.first_seq) {
+            client_refuse(c, FL_FEED_ERR_PURGED, "seq %llu has been purged; the journal starts at seq %llu",
+                          (unsigned long long)start, (unsigned long long)info.first_seq);
+            return;
+        }
+    } else if (m->start != FL_FEED_INFO) {
+        client_refuse(c, FL_FEED_ERR_PROTOCOL, "unknown start mode %u", m->start);
+        return;
+    }
+    fl_feed_msg w = {.type = FL_FEED_WELCOME, .first_seq = info.first_seq,
+                     .last_seq = info.last_seq, .seq = start};
+    fl_feed_server_proof(secret, c->nonce_s, m->nonce, w.mac);
+    client_send(c, &w);
+    if (m->start == FL_FEED_INFO) {
+        c->state = C_CLOSING;
+        return;
+    }
+    log_info("feed: %s streaming from seq %llu", c->peer, (unsigned long long)start);
+    c->next_seq = start;
+    c->state = C_STREAM;
+    client_fill(c);
+}
+
+typedef struct part_ctx {
+    feed_client *c;
+    fl_buf rec;
+} part_ctx;
+
+static int send_part(const fl_txn *part, void *ctx)
+{
+    part_ctx *p = ctx;
+    fl_buf_reset(&p->rec);
+    fl_record_encode(part, &p->rec);
+    fl_feed_msg m = {.type = FL_FEED_RECORD, .seq = part->seq, .part = part->part,
+                     .data = p->rec.data, .data_len = p->rec.len};
+    client_send(p->c, &m);
+    return 0;
+}
+
+/* Tops the client's output up with the next transactions while it is below the low water. */
+static void client_fill(feed_client *c)
+{
+    feed_server *s = c->srv;
+    char err[256];
+    part_ctx p = {.c = c};
+    while (c->state == C_STREAM && c->out.len - c->out_off < FEED_LOW_WATER) {
+        uint64_t seq;
+        int rc = fl_store_next(s->store, c->next_seq, &seq, err, sizeof err);
+        if (rc == 1) break; /* caught up; the commit notification wakes us */
+        if (rc == 0 && seq != c->next_seq) {
+            log_warn("feed: %s fell behind retention (seq %llu purged)", c->peer,
+                     (unsigned long long)c->next_seq);
+            client_refuse(c, FL_FEED_ERR_PURGED, "seq %llu has been purged while streaming",
+                          (unsigned long long)c->next_seq);
+            break;
+        }
+        if (rc == 0) rc = fl_store_read_parts(s->store, seq, send_part, &p, err, sizeof err);
+        if (rc != 0) {
+            log_error("feed: journal: %s", err);
+            client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay cannot read its journal: %s", err);
+            break;
+        }
+        c->next_seq = seq + 1;
+    }
+    fl_buf_free(&p.rec);
+}
+
+/* Moves pending output to the socket. Returns -1 when the client is gone. */
+static int client_flush(feed_client *c)
+{
+    c->want_write = false;
+    while (c->out_off < c->out.len) {
+        size_t n = c->out.len - c->out_off;
+        ssize_t w;
+        if (c->ssl) {
+            int r = SSL_write(c->ssl, c->out.data + c->out_off, n > INT32_MAX ? INT32_MAX : (int)n);
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+                    c->want_write = true;
+                    return 0;
+                }
+                return -1;
+            }
+            w = r;
+        } else {
+            w = send(c->fd, c->out.data + c->out_off, n, MSG_NOSIGNAL);
+            if (w < 0) {
+                if (errno == EAGAIN || errno == EINTR) return 0;
+                return -1;
+            }
+        }
+        c->out_off += (size_t)w;
+    }
+    fl_buf_reset(&c->out);
+    c->out_off = 0;
+    return 0;
+}
+
+/* Reads what the client sent and handles complete frames. Returns -1 when it is gone. */
+static int client_read(feed_client *c)
+{
+    for (;;) {
+        fl_buf_reserve(&c->in, 16384);
+        ssize_t r;
+        if (c->ssl) {
+            int n = SSL_read(c->ssl, c->in.data + c->in.len, 16384);
+            if (n <= 0) {
+                int e = SSL_get_error(c->ssl, n);
+                if (e == SSL_ERROR_WANT_READ) break;
+                if (e == SSL_ERROR_WANT_WRITE) { c->want_write = true; break; }
+                return -1;
+            }
+            r = n;
+        } else {
+            r = recv(c->fd, c->in.data + c->in.len, 16384, 0);
+            if (r == 0) return -1;
+            if (r < 0) {
+                if (errno == EAGAIN || errno == EINTR) break;
+                return -1;
+            }
+        }
+        c->in.len += (size_t)r;
+        if (c->in.len > FEED_MAX_IN) {
+            log_warn("feed: %s sent more than %u bytes unasked; dropped", c->peer, FEED_MAX_IN);
+            return -1;
+        }
+    }
+    size_t off = 0;
+    while (c->state != C_CLOSING) {
+        fl_feed_msg m;
+        size_t used;
+        char err[256];
+        int rc = fl_feed_parse(c->in.data + off, c->in.len - off, &m, &used, err, sizeof err);
+        if (rc == 0) break;
+        if (rc < 0) {
+            log_warn("feed: %s: malformed message: %s", c->peer, err);
+            client_refuse(c, FL_FEED_ERR_PROTOCOL, "malformed message: %s", err);
+            break;
+        }
+        off += used;
+        if (c->state == C_AUTH && m.type == FL_FEED_AUTH) {
+            client_auth(c, &m);
+        } else if (c->state == C_STREAM && m.type == FL_FEED_HEARTBEAT) {
+            /* keep-alive from the client */
+        } else {
+            log_warn("feed: %s: unexpected message type %u", c->peer, m.type);
+            client_refuse(c, FL_FEED_ERR_PROTOCOL, "unexpected message type %u", m.type);
+        }
+    }
+    if (off > 0) {
+        memmove(c->in.data, c->in.data + off, c->in.len - off);
+        c->in.len -= off;
+    }
+    return 0;
+}
+
+static void client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    feed_client *c = w->data;
+    if (c->state == C_TLS) {
+        int r = SSL_accept(c->ssl);
+        if (r == 1) {
+            client_hello(c);
+        } else {
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                c->want_write = e == SSL_ERROR_WANT_WRITE;
+                client_update_events(c);
+                return;
+            }
+            unsigned long code = ERR_get_error();
+            log_warn("feed: %s: TLS handshake failed: %s", c->peer,
+                     code ? ERR_reason_error_string(code) : "connection closed");
+            client_close(c);
+            return;
+        }
+    }
+    if (c->state != C_CLOSING && client_read(c) != 0) {
+        log_info("feed: %s disconnected", c->peer);
+        client_close(c);
+        return;
+    }
+    if (c->state == C_STREAM) client_fill(c);
+    if (client_flush(c) != 0) {
+        log_info("feed: %s disconnected", c->peer);
+        client_close(c);
+        return;
+    }
+    if (c->state == C_STREAM && c->out.len == 0) {
+        client_fill(c);
+        if (client_flush(c) != 0) {
+            client_close(c);
+            return;
+        }
+    }
+    if (c->state == C_CLOSING && c->out.len == 0) {
+        client_close(c);
+        return;
+    }
+    client_update_events(c);
+}
+
+static void client_update_events(feed_client *c)
+{
+    int ev = EV_READ;
+    if (c->out.len > c->out_off || c->want_write) ev |= EV_WRITE;
+    if (c->io.events != ev) {
+        ev_io_stop(c->srv->loop, &c->io);
+        ev_io_set(&c->io, c->fd, ev);
+        ev_io_start(c->srv->loop, &c->io);
+    }
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    feed_server *s = w->data;
+    for (;;) {
+        struct sockaddr_storage sa;
+        socklen_t salen = sizeof sa;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) return;
+        char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+        getnameinfo((struct sockaddr *)&sa, salen, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+        if (s->nclients >= FEED_MAX_CLIENTS) {
+            log_warn("feed: %s:%s refused: %d clients already", host, port, s->nclients);
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        feed_client *c = fl_xcalloc(1, sizeof *c);
+        c->srv = s;
+        c->fd = fd;
+        snprintf(c->peer, sizeof c->peer, "%s:%s", host, port);
+        c->since = ev_now(loop);
+        c->next = s->clients;
+        if (s->clients) s->clients->prev = c;
+        s->clients = c;
+        s->nclients++;
+        ev_io_init(&c->io, client_io_cb, fd, EV_READ);
+        c->io.data = c;
+        ev_io_start(loop, &c->io);
+        log_debug("feed: %s connected", c->peer);
+        if (s->tls) {
+            c->ssl = SSL_new(s->tls);
+            SSL_set_fd(c->ssl, fd);
+            c->state = C_TLS;
+            client_io_cb(loop, &c->io, EV_READ);
+        } else {
+            client_hello(c);
+            client_flush(c);
+            client_update_events(c);
+        }
+    }
+}
+
+/* ---- journal and timers -------------------------------------------------------------- */
+
+static void wake_streams(feed_server *s)
+{
+    for (feed_client *c = s->clients, *next; c; c = next) {
+        next = c->next;
+        if (c->state != C_STREAM) continue;
+        client_fill(c);
+        if (client_flush(c) != 0) {
+            log_info("feed: %s disconnected", c->peer);
+            client_close(c);
+            continue;
+        }
+        client_update_events(c);
+    }
+}
+
+static void notify_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    feed_server *s = w->data;
+    fl_store_wait_ack(s->store);
+    wake_streams(s);
+}
+
+static void try_open_journal(feed_server *s)
+{
+    char err[512];
+    fl_store_opts opts = {.write = false};
+    s->store = fl_store_open(s->journal_dir, &opts, err, sizeof err);
+    if (!s->store) {
+        log_debug("feed: journal not ready yet: %s", err);
+        return;
+    }
+    int fd = fl_store_wait_fd(s->store);
+    if (fd >= 0) {
+        ev_io_init(&s->notify_io, notify_cb, fd, EV_READ);
+        s->notify_io.data = s;
+        ev_io_start(s->loop, &s->notify_io);
+    }
+    log_info("feed: serving journal %s", s->journal_dir);
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    feed_server *s = w->data;
+    if (getppid() == 1) ev_break(loop, EVBREAK_ALL); /* the relay is gone */
+    if (!s->store) {
+        try_open_journal(s);
+        return;
+    }
+    fl_store_info info = {0};
+    bool have_info = false;
+    ev_tstamp now = ev_now(loop);
+    for (feed_client *c = s->clients, *next; c; c = next) {
+        next = c->next;
+        if ((c->state == C_TLS || c->state == C_AUTH) && now - c->since > FEED_AUTH_TIMEOUT) {
+            log_warn("feed: %s did not authenticate within %.0f s; dropped", c->peer, FEED_AUTH_TIMEOUT);
+            client_close(c);
+            continue;
+        }
+        if (c->state != C_STREAM || c->out.len > c->out_off || now - c->last_send < FEED_HEARTBEAT)
+            continue;
+        if (!have_info && store_bounds(s, &info) != 0) break;
+        have_info = true;
+        fl_feed_msg m = {.type = FL_FEED_HEARTBEAT, .last_seq = info.last_seq, .ts = (uint64_t)time(NULL)};
+        client_send(c, &m);
+        if (client_flush(c) != 0) {
+            client_close(c);
+            continue;
+        }
+        client_update_events(c);
+    }
+    /* A notification may have been missed while the journal was reopened; cheap to recheck. */
+    wake_streams(s);
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void serve(feed_server *s)
+{
+    s->loop = ev_default_loop(EVFLAG_AUTO);
+    ev_io_init(&s->accept_io, accept_cb, s->listen_fd, EV_READ);
+    s->accept_io.data = s;
+    ev_io_start(s->loop, &s->accept_io);
+    ev_timer_init(&s->tick, tick_cb, 0.2, 0.2);
+    s->tick.data = s;
+    ev_timer_start(s->loop, &s->tick);
+    ev_signal_init(&s->sigterm, signal_cb, SIGTERM);
+    ev_signal_start(s->loop, &s->sigterm);
+    ev_signal_init(&s->sigint, signal_cb, SIGINT);
+    ev_signal_start(s->loop, &s->sigint);
+    try_open_journal(s);
+    ev_run(s->loop, 0);
+    while (s->clients) client_close(s->clients);
+    if (s->store) fl_store_close(s->store);
+    if (s->tls) SSL_CTX_free(s->tls);
+    close(s->listen_fd);
+}
+
+pid_t fl_feed_server_start(const fl_config *cfg, char *err, size_t errlen)
+{
+    if (fl_feed_server_check(cfg, err, errlen) != 0) return -1;
+    feed_server s = {.secret = cfg->feed.secret, .journal_dir = cfg->journal.path};
+    if (cfg->feed.tls_cert && !(s.tls = tls_server_ctx(&cfg->feed, err, errlen))) return -1;
+    s.listen_fd = bind_listener(cfg->feed.listen, err, errlen);
+    if (s.listen_fd < 0) {
+        if (s.tls) SSL_CTX_free(s.tls);
+        return -1;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "[feed] cannot start the feed process: %s", strerror(errno));
+        close(s.listen_fd);
+        if (s.tls) SSL_CTX_free(s.tls);
+        return -1;
+    }
+    if (pid > 0) {
+        close(s.listen_fd);
+        if (s.tls) SSL_CTX_free(s.tls);
+        log_info("feed: listening on %s%s (process %d)", cfg->feed.listen, s.tls ? " with TLS" : "", (int)pid);
+        return pid;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(0);
+    signal(SIGPIPE, SIG_IGN);
+    serve(&s);
+    _exit(0);
+}
