@@ -1,0 +1,776 @@
+/* target_redis.c — the Redis target: each source transaction becomes one MULTI/EXEC block
+ * that also writes the applier's checkpoint hash, pipelined.
+ *
+ * hiredis connects (TCP or a Unix socket) and parses replies; the commands are formatted
+ * here as RESP into one output buffer, and the socket is driven with poll() so that writing
+ * requests and reading replies overlap: many transactions are in flight at once. Every
+ * block pushed to the buffer leaves an expectation in a queue, and replies are matched
+ * against that queue in order: MULTI answers +OK, each command +QUEUED, EXEC an array with
+ * one element per command, none of which may be an error. Any error reply, or a lost
+ * connection, makes submit/flush fail; the applier then reconnects and resumes after the
+ * checkpoint it reads back, which the failed block never wrote.
+ *
+ * A transaction with more than max_atomic_ops operations is sent as ordered MULTI/EXEC
+ * chunks, the checkpoint only in the last. A transaction without operations is just the
+ * checkpoint HSET (a single command is atomic by itself). */
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "fl-apply/target_impl.h"
+
+#define RT_IO_TIMEOUT_MS 15000         /* no progress at all for this long: the server is gone */
+#define RT_MAX_IN_FLIGHT 1000          /* transactions sent and not yet acknowledged */
+#define RT_MAX_UNSENT (8u << 20)       /* bytes formatted and not yet written */
+#define RT_WRITE_EAGERLY (64u << 10)   /* start writing once this much is formatted */
+#define RT_CHECKPOINT_PREFIX "fastlane:checkpoint:"
+
+/* What the replies to one pushed block must look like. */
+typedef struct rt_block {
+    uint64_t seq;      /* transaction it belongs to (for messages) */
+    uint32_t ncmds;    /* commands between MULTI and EXEC; single: 1 */
+    uint8_t multi;     /* MULTI ... EXEC, else one plain command */
+    uint8_t ends_txn;  /* the last block of its transaction */
+} rt_block;
+
+typedef struct redis_target {
+    redisContext *c;
+    char *ckey; /* fastlane:checkpoint:NAME */
+    size_t ckey_len;
+    uint32_t max_atomic_ops;
+
+    fl_buf out;     /* RESP formatted, out.data[sent..len) not yet written */
+    size_t sent;
+
+    rt_block *q;    /* ring of expectations */
+    size_t qcap, qhead, qlen;
+    uint32_t stage;      /* replies of the head block already consumed */
+    char queue_err[256]; /* an error reply to a queued command (EXEC then aborts) */
+    uint32_t txns;       /* transactions in the ring */
+
+    /* the block being formatted */
+    size_t block_ncmds;
+} redis_target;
+
+/* ---- RESP formatting ------------------------------------------------------------------- */
+
+static void put_header(fl_buf *b, char kind, size_t n)
+{
+    char tmp[32];
+    int len = snprintf(tmp, sizeof tmp, "%c%zu\r\n", kind, n);
+    fl_buf_put(b, tmp, (size_t)len);
+}
+
+static void put_arg(fl_buf *b, const void *p, size_t n)
+{
+    put_header(b, '$', n);
+    fl_buf_put(b, p, n);
+    fl_buf_put(b, "\r\n", 2);
+}
+
+static void put_arg_str(fl_buf *b, const char *s) { put_arg(b, s, strlen(s)); }
+
+static void put_arg_u64(fl_buf *b, uint64_t v)
+{
+    char tmp[24];
+    int len = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+    put_arg(b, tmp, (size_t)len);
+}
+
+/* ---- expectation queue ----------------------------------------------------------------- */
+
+static void queue_push(redis_target *rt, uint64_t seq, uint32_t ncmds, bool multi, bool ends_txn)
+{
+    if (rt->qlen == rt->qcap) {
+        size_t ncap = rt->qcap ? rt->qcap * 2 : 256;
+        rt_block *nq = fl_xmalloc(ncap * sizeof *nq);
+        for (size_t i = 0; i < rt->qlen; i++) nq[i] = rt->q[(rt->qhead + i) % rt->qcap];
+        free(rt->q);
+        rt->q = nq;
+        rt->qcap = ncap;
+        rt->qhead = 0;
+    }
+    rt_block *b = &rt->q[(rt->qhead + rt->qlen) % rt->qcap];
+    b->seq = seq;
+    b->ncmds = ncmds;
+    b->multi = multi;
+    b->ends_txn = ends_txn;
+    rt->qlen++;
+    if (ends_txn) rt->txns++;
+}
+
+static void queue_pop(redis_target *rt)
+{
+    rt_block *b = &rt->q[rt->qhead];
+    if (b->ends_txn) rt->txns--;
+    rt->qhead = (rt->qhead + 1) % rt->qcap;
+    rt->qlen--;
+    rt->stage = 0;
+    rt->queue_err[0] = 0;
+}
+
+static void copy_reply_text(char *dst, size_t dstlen, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING)
+        snprintf(dst, dstlen, "%.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
+    else snprintf(dst, dstlen, "unexpected reply type %d", r->type);
+}
+
+static bool is_status(const redisReply *r, const char *text)
+{
+    return r->type == REDIS_REPLY_STATUS && r->len == strlen(text) && !memcmp(r->str, text, r->len);
+}
+
+/* Matches one reply with the head of the queue. Returns 0, or -1 with err. */
+static int check_reply(redis_target *rt, redisReply *r, char *err, size_t errlen)
+{
+    if (rt->qlen == 0) {
+        snprintf(err, errlen, "redis: a reply nothing was waiting for");
+        return -1;
+    }
+    rt_block *b = &rt->q[rt->qhead];
+    char text[256];
+    if (!b->multi) {
+        if (r->type == REDIS_REPLY_ERROR) {
+            copy_reply_text(text, sizeof text, r);
+            snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": %s", b->seq, text);
+            return -1;
+        }
+        queue_pop(rt);
+        return 0;
+    }
+    if (rt->stage == 0) { /* MULTI */
+        if (!is_status(r, "OK")) {
+            copy_reply_text(text, sizeof text, r);
+            snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": MULTI: %s", b->seq, text);
+            return -1;
+        }
+        rt->stage++;
+        return 0;
+    }
+    if (rt->stage <= b->ncmds) { /* a queued command */
+        if (!is_status(r, "QUEUED") && !rt->queue_err[0]) {
+            copy_reply_text(rt->queue_err, sizeof rt->queue_err, r);
+            if (!rt->queue_err[0]) snprintf(rt->queue_err, sizeof rt->queue_err, "not queued");
+        }
+        rt->stage++;
+        return 0;
+    }
+    /* EXEC */
+    if (rt->queue_err[0]) {
+        snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": command refused: %s", b->seq,
+                 rt->queue_err);
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY) {
+        copy_reply_text(text, sizeof text, r);
+        snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": EXEC: %s", b->seq,
+                 r->type == REDIS_REPLY_NIL ? "aborted" : text);
+        return -1;
+    }
+    if (r->elements != b->ncmds) {
+        snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": EXEC returned %zu results for %u commands",
+                 b->seq, r->elements, b->ncmds);
+        return -1;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        if (r->element[i]->type == REDIS_REPLY_ERROR) {
+            copy_reply_text(text, sizeof text, r->element[i]);
+            snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": command %zu of %u failed: %s", b->seq,
+                     i + 1, b->ncmds, text);
+            return -1;
+        }
+    }
+    queue_pop(rt);
+    return 0;
+}
+
+/* ---- socket I/O ------------------------------------------------------------------------ */
+
+static void lost(const char *what, char *err, size_t errlen) { snprintf(err, errlen, "redis: %s", what); }
+
+/* Reads what the socket has, feeds the reader and checks every complete reply.
+ * Returns 0, or -1 with err (connection lost or an error reply). */
+static int read_replies(redis_target *rt, char *err, size_t errlen)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(rt->c->fd, buf, sizeof buf);
+        if (n > 0) {
+            if (redisReaderFeed(rt->c->reader, buf, (size_t)n) != REDIS_OK) {
+                lost("reply buffer: out of memory", err, errlen);
+                return -1;
+            }
+            if ((size_t)n < sizeof buf) break;
+            continue;
+        }
+        if (n == 0) {
+            lost("connection closed by the server", err, errlen);
+            return -1;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        char what[160];
+        snprintf(what, sizeof what, "read: %s", strerror(errno));
+        lost(what, err, errlen);
+        return -1;
+    }
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(rt->c->reader, &reply) != REDIS_OK) {
+            char what[200];
+            snprintf(what, sizeof what, "protocol error: %s", rt->c->reader->errstr);
+            lost(what, err, errlen);
+            return -1;
+        }
+        if (!reply) return 0;
+        int rc = check_reply(rt, reply, err, errlen);
+        freeReplyObject(reply);
+        if (rc) return -1;
+    }
+}
+
+static int write_some(redis_target *rt, char *err, size_t errlen)
+{
+    while (rt->sent < rt->out.len) {
+        ssize_t n = write(rt->c->fd, rt->out.data + rt->sent, rt->out.len - rt->sent);
+        if (n > 0) {
+            rt->sent += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        char what[160];
+        snprintf(what, sizeof what, "write: %s", n < 0 ? strerror(errno) : "no progress");
+        lost(what, err, errlen);
+        return -1;
+    }
+    fl_buf_reset(&rt->out);
+    rt->sent = 0;
+    return 0;
+}
+
+/* Drives the socket. wait = false: does what can be done now and returns. wait = true:
+ * returns once everything is written and at most max_txns transactions await replies.
+ * Returns 0, or -1 with err. */
+static int pump(redis_target *rt, uint32_t max_txns, bool wait, char *err, size_t errlen)
+{
+    for (;;) {
+        bool unsent = rt->sent < rt->out.len;
+        if (wait && !unsent && rt->txns <= max_txns && !(max_txns == 0 && rt->qlen)) return 0;
+        struct pollfd p = {.fd = rt->c->fd, .events = POLLIN | (unsent ? POLLOUT : 0)};
+        int n = poll(&p, 1, wait ? RT_IO_TIMEOUT_MS : 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            lost("poll failed", err, errlen);
+            return -1;
+        }
+        if (n == 0) {
+            if (!wait) return 0;
+            snprintf(err, errlen, "redis: no reply within %d s", RT_IO_TIMEOUT_MS / 1000);
+            return -1;
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR))
+            if (read_replies(rt, err, errlen)) return -1;
+        if (p.revents & POLLOUT)
+            if (write_some(rt, err, errlen)) return -1;
+        if (!wait) return 0;
+    }
+}
+
+/* One command outside the pipeline (connection setup, checkpoint read): the pipeline must
+ * be empty. Returns the reply (caller frees) or NULL with err. */
+static redisReply *call(redis_target *rt, int argc, const char **argv, const size_t *lens, char *err,
+                        size_t errlen)
+{
+    put_header(&rt->out, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) put_arg(&rt->out, argv[i], lens[i]);
+    int64_t deadline_polls = RT_IO_TIMEOUT_MS / 50;
+    for (;;) {
+        if (rt->sent < rt->out.len && write_some(rt, err, errlen)) return NULL;
+        void *reply = NULL;
+        if (redisReaderGetReply(rt->c->reader, &reply) != REDIS_OK) {
+            snprintf(err, errlen, "redis: protocol error: %s", rt->c->reader->errstr);
+            return NULL;
+        }
+        if (reply) return reply;
+        struct pollfd p = {.fd = rt->c->fd, .events = POLLIN | (rt->sent < rt->out.len ? POLLOUT : 0)};
+        int n = poll(&p, 1, 50);
+        if (n < 0 && errno != EINTR) {
+            snprintf(err, errlen, "redis: poll failed");
+            return NULL;
+        }
+        if (n == 0 && --deadline_polls <= 0) {
+            snprintf(err, errlen, "redis: no reply within %d s", RT_IO_TIMEOUT_MS / 1000);
+            return NULL;
+        }
+        if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
+            char buf[16384];
+            ssize_t r = read(rt->c->fd, buf, sizeof buf);
+            if (r == 0) {
+                snprintf(err, errlen, "redis: connection closed by the server");
+                return NULL;
+            }
+            if (r < 0 && errno != EINTR && errno != EAGAIN) {
+                snprintf(err, errlen, "redis: read: %s", strerror(errno));
+                return NULL;
+            }
+            if (r > 0 && redisReaderFeed(rt->c->reader, buf, (size_t)r) != REDIS_OK) {
+                snprintf(err, errlen, "redis: reply buffer: out of memory");
+                return NULL;
+            }
+        }
+    }
+}
+
+/* ---- URL ------------------------------------------------------------------------------- */
+
+typedef struct rt_url {
+    char *host; /* TCP */
+    int port;
+    char *path; /* Unix socket */
+    char *user, *password;
+    unsigned db;
+} rt_url;
+
+static void url_free(rt_url *u)
+{
+    free(u->host);
+    free(u->path);
+    free(u->user);
+    if (u->password) {
+        memset(u->password, 0, strlen(u->password));
+        free(u->password);
+    }
+    memset(u, 0, sizeof *u);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Copies s[0..n) decoding %XX escapes. NULL when an escape is malformed or decodes to NUL. */
+static char *pct_decode(const char *s, size_t n)
+{
+    char *o = fl_xmalloc(n + 1), *w = o;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            *w++ = s[i];
+            continue;
+        }
+        int hi = i + 2 < n ? hexval(s[i + 1]) : -1, lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(o);
+            return NULL;
+        }
+        *w++ = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    *w = 0;
+    return o;
+}
+
+static int parse_db(const char *s, size_t n, unsigned *db)
+{
+    if (n == 0 || n > 5) return -1;
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (v > 65535) return -1;
+    *db = v;
+    return 0;
+}
+
+/* Parses redis://[user:password@]host:port[/db] or redis+unix:///path[?db=N]. The URL may
+ * hold a password, so messages never quote it. Returns 0 or -1 with err. */
+static int url_parse(const char *url, rt_url *u, char *err, size_t errlen)
+{
+    memset(u, 0, sizeof *u);
+    if (!strncmp(url, "redis+unix://", 13)) {
+        const char *p = url + 13;
+        const char *q = strchr(p, '?');
+        size_t plen = q ? (size_t)(q - p) : strlen(p);
+        if (plen < 2 || p[0] != '/') {
+            snprintf(err, errlen, "target: redis+unix:///path needs an absolute socket path");
+            return -1;
+        }
+        u->path = pct_decode(p, plen);
+        if (!u->path) {
+            snprintf(err, errlen, "target: bad %%-escape in the socket path");
+            return -1;
+        }
+        while (q && *q) {
+            const char *k = q + 1;
+            const char *amp = strchr(k, '&');
+            size_t kvlen = amp ? (size_t)(amp - k) : strlen(k);
+            const char *eq = memchr(k, '=', kvlen);
+            if (!eq) {
+                snprintf(err, errlen, "target: query parameter without a value (use ?db=N)");
+                goto fail;
+            }
+            size_t klen = (size_t)(eq - k), vlen = kvlen - klen - 1;
+            if (klen == 2 && !memcmp(k, "db", 2)) {
+                if (parse_db(eq + 1, vlen, &u->db)) {
+                    snprintf(err, errlen, "target: db is not a number from 0 to 65535");
+                    goto fail;
+                }
+            } else if (klen == 4 && !memcmp(k, "user", 4)) {
+                free(u->user);
+                u->user = pct_decode(eq + 1, vlen);
+            } else if (klen == 8 && !memcmp(k, "password", 8)) {
+                free(u->password);
+                u->password = pct_decode(eq + 1, vlen);
+                if (!u->password) {
+                    snprintf(err, errlen, "target: bad %%-escape in the password");
+                    goto fail;
+                }
+            } else {
+                snprintf(err, errlen, "target: unknown query parameter (known: db, user, password)");
+                goto fail;
+            }
+            q = amp;
+        }
+        if (u->user && !u->password) {
+            snprintf(err, errlen, "target: a user needs a password");
+            goto fail;
+        }
+        return 0;
+    }
+    if (strncmp(url, "redis://", 8)) {
+        snprintf(err, errlen, "target: must start with redis:// or redis+unix://");
+        return -1;
+    }
+    const char *p = url + 8;
+    const char *slash = strchr(p, '/');
+    size_t authlen = slash ? (size_t)(slash - p) : strlen(p);
+    const char *at = memrchr(p, '@', authlen);
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (!colon) {
+            snprintf(err, errlen, "target: credentials must be written user:password@ (user may be empty)");
+            return -1;
+        }
+        if (colon > p) {
+            u->user = pct_decode(p, (size_t)(colon - p));
+            if (!u->user) {
+                snprintf(err, errlen, "target: bad %%-escape in the user name");
+                goto fail;
+            }
+        }
+        u->password = pct_decode(colon + 1, (size_t)(at - colon - 1));
+        if (!u->password) {
+            snprintf(err, errlen, "target: bad %%-escape in the password");
+            goto fail;
+        }
+        p = at + 1;
+    }
+    size_t hplen = slash ? (size_t)(slash - p) : strlen(p);
+    char *hp = fl_xmalloc(hplen + 1);
+    memcpy(hp, p, hplen);
+    hp[hplen] = 0;
+    int bad = fl_parse_hostport(hp, &u->host, &u->port);
+    free(hp);
+    if (bad) {
+        snprintf(err, errlen, "target: redis://[user:password@]host:port/db needs a host and a port");
+        goto fail;
+    }
+    if (slash && parse_db(slash + 1, strlen(slash + 1), &u->db)) {
+        snprintf(err, errlen, "target: the database after '/' is not a number from 0 to 65535");
+        goto fail;
+    }
+    return 0;
+fail:
+    url_free(u);
+    return -1;
+}
+
+/* ---- the target ------------------------------------------------------------------------ */
+
+static void redis_close(void *impl)
+{
+    redis_target *rt = impl;
+    if (!rt) return;
+    if (rt->c) redisFree(rt->c);
+    free(rt->ckey);
+    fl_buf_free(&rt->out);
+    free(rt->q);
+    free(rt);
+}
+
+static int setup_session(redis_target *rt, const rt_url *u, char *err, size_t errlen)
+{
+    char text[256];
+    if (u->password) {
+        const char *argv[3] = {"AUTH", u->user, u->password};
+        size_t lens[3] = {4, u->user ? strlen(u->user) : 0, strlen(u->password)};
+        int argc = 3;
+        if (!u->user) {
+            argv[1] = u->password;
+            lens[1] = lens[2];
+            argc = 2;
+        }
+        redisReply *r = call(rt, argc, argv, lens, err, errlen);
+        if (!r) return -1;
+        if (r->type == REDIS_REPLY_ERROR) {
+            copy_reply_text(text, sizeof text, r);
+            snprintf(err, errlen, "redis: AUTH refused: %s", text);
+            freeReplyObject(r);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    if (u->db) {
+        char db[16];
+        snprintf(db, sizeof db, "%u", u->db);
+        const char *argv[2] = {"SELECT", db};
+        size_t lens[2] = {6, strlen(db)};
+        redisReply *r = call(rt, 2, argv, lens, err, errlen);
+        if (!r) return -1;
+        if (r->type == REDIS_REPLY_ERROR) {
+            copy_reply_text(text, sizeof text, r);
+            snprintf(err, errlen, "redis: SELECT %u refused: %s", u->db, text);
+            freeReplyObject(r);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+static void *redis_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen)
+{
+    *permanent = 0;
+    rt_url u;
+    if (url_parse(cfg->target, &u, err, errlen)) {
+        *permanent = 1;
+        return NULL;
+    }
+    redis_target *rt = fl_xcalloc(1, sizeof *rt);
+    const char *name = cfg->name ? cfg->name : "default";
+    rt->ckey_len = strlen(RT_CHECKPOINT_PREFIX) + strlen(name);
+    rt->ckey = fl_xmalloc(rt->ckey_len + 1);
+    snprintf(rt->ckey, rt->ckey_len + 1, "%s%s", RT_CHECKPOINT_PREFIX, name);
+    rt->max_atomic_ops = cfg->max_atomic_ops;
+
+    struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+    rt->c = u.path ? redisConnectUnixWithTimeout(u.path, tv) : redisConnectWithTimeout(u.host, u.port, tv);
+    if (!rt->c || rt->c->err) {
+        if (u.path) snprintf(err, errlen, "redis: cannot connect to %s: %s", u.path, rt->c ? rt->c->errstr : "out of memory");
+        else snprintf(err, errlen, "redis: cannot connect to %s:%d: %s", u.host, u.port, rt->c ? rt->c->errstr : "out of memory");
+        goto fail;
+    }
+    if (!u.path) {
+        int one = 1;
+        setsockopt(rt->c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        redisEnableKeepAlive(rt->c);
+    }
+    int fl = fcntl(rt->c->fd, F_GETFL);
+    if (fl < 0 || fcntl(rt->c->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        snprintf(err, errlen, "redis: fcntl: %s", strerror(errno));
+        goto fail;
+    }
+    if (setup_session(rt, &u, err, errlen)) goto fail;
+    url_free(&u);
+    return rt;
+fail:
+    url_free(&u);
+    redis_close(rt);
+    return NULL;
+}
+
+static int redis_flush(void *impl, char *err, size_t errlen)
+{
+    redis_target *rt = impl;
+    return pump(rt, 0, true, err, errlen);
+}
+
+static uint32_t redis_in_flight(const void *impl)
+{
+    const redis_target *rt = impl;
+    return rt->txns;
+}
+
+static int redis_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t errlen)
+{
+    redis_target *rt = impl;
+    memset(cp, 0, sizeof *cp);
+    if (redis_flush(rt, err, errlen)) return -1;
+    const char *argv[2] = {"HGETALL", rt->ckey};
+    size_t lens[2] = {7, rt->ckey_len};
+    redisReply *r = call(rt, 2, argv, lens, err, errlen);
+    if (!r) return -1;
+    int rc = -1;
+    char text[256];
+    if (r->type == REDIS_REPLY_ERROR) {
+        copy_reply_text(text, sizeof text, r);
+        snprintf(err, errlen, "redis: HGETALL %s: %s", rt->ckey, text);
+        goto out;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
+        snprintf(err, errlen, "redis: HGETALL %s: unexpected reply", rt->ckey);
+        goto out;
+    }
+    if (r->elements == 0) {
+        rc = 1;
+        goto out;
+    }
+    bool have_seq = false;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
+        char val[FL_GTID_TEXT_MAX];
+        if (v->len >= sizeof val) {
+            snprintf(err, errlen, "redis: %s: field %.*s is too long", rt->ckey, (int)(k->len > 32 ? 32 : k->len), k->str);
+            goto out;
+        }
+        memcpy(val, v->str, v->len);
+        val[v->len] = 0;
+        char *end;
+        if (k->len == 3 && !memcmp(k->str, "seq", 3)) {
+            errno = 0;
+            cp->seq = strtoull(val, &end, 10);
+            if (errno || end == val || *end || val[0] == '-') {
+                snprintf(err, errlen, "redis: %s: seq is not a number", rt->ckey);
+                goto out;
+            }
+            have_seq = true;
+        } else if (k->len == 4 && !memcmp(k->str, "gtid", 4)) {
+            memcpy(cp->gtid, val, v->len + 1);
+        } else if (k->len == 2 && !memcmp(k->str, "ts", 2)) {
+            errno = 0;
+            cp->ts = strtoull(val, &end, 10);
+            if (errno || end == val || *end || val[0] == '-') {
+                snprintf(err, errlen, "redis: %s: ts is not a number", rt->ckey);
+                goto out;
+            }
+        }
+    }
+    if (!have_seq) {
+        snprintf(err, errlen, "redis: %s has no seq field", rt->ckey);
+        goto out;
+    }
+    rc = 0;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Appends one cache operation's commands; returns how many. */
+static uint32_t put_op(fl_buf *b, const fl_cache_op *op)
+{
+    switch (op->kind) {
+    case FL_CACHE_SET:
+        put_header(b, '*', op->ttl ? 5 : 3);
+        put_arg(b, "SET", 3);
+        put_arg(b, op->key, op->key_len);
+        put_arg(b, op->value, op->value_len);
+        if (op->ttl) {
+            put_arg(b, "EX", 2);
+            put_arg_u64(b, op->ttl);
+        }
+        return 1;
+    case FL_CACHE_HASH: {
+        put_header(b, '*', 2);
+        put_arg(b, "DEL", 3);
+        put_arg(b, op->key, op->key_len);
+        if (op->nfields == 0) return 1; /* every column NULL: no hash at all */
+        put_header(b, '*', 2 + 2 * (size_t)op->nfields);
+        put_arg(b, "HSET", 4);
+        put_arg(b, op->key, op->key_len);
+        for (uint32_t i = 0; i < op->nfields; i++) {
+            put_arg(b, op->fields[i].name, op->fields[i].name_len);
+            put_arg(b, op->fields[i].value, op->fields[i].value_len);
+        }
+        if (!op->ttl) return 2;
+        put_header(b, '*', 3);
+        put_arg(b, "EXPIRE", 6);
+        put_arg(b, op->key, op->key_len);
+        put_arg_u64(b, op->ttl);
+        return 3;
+    }
+    default: /* FL_CACHE_DEL */
+        put_header(b, '*', 2);
+        put_arg(b, "DEL", 3);
+        put_arg(b, op->key, op->key_len);
+        return 1;
+    }
+}
+
+static void put_checkpoint(redis_target *rt, const fl_checkpoint *cp)
+{
+    fl_buf *b = &rt->out;
+    put_header(b, '*', 8);
+    put_arg(b, "HSET", 4);
+    put_arg(b, rt->ckey, rt->ckey_len);
+    put_arg(b, "seq", 3);
+    put_arg_u64(b, cp->seq);
+    put_arg(b, "gtid", 4);
+    put_arg_str(b, cp->gtid);
+    put_arg(b, "ts", 2);
+    put_arg_u64(b, cp->ts);
+}
+
+static int redis_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked, char *err,
+                        size_t errlen)
+{
+    redis_target *rt = impl;
+    size_t per = rt->max_atomic_ops ? rt->max_atomic_ops : SIZE_MAX;
+    *chunked = ops->nops > per;
+    if (ops->nops == 0) {
+        put_checkpoint(rt, cp);
+        queue_push(rt, cp->seq, 1, false, true);
+    } else {
+        for (size_t start = 0; start < ops->nops; start += per) {
+            size_t end = ops->nops - start > per ? start + per : ops->nops;
+            bool last = end == ops->nops;
+            put_header(&rt->out, '*', 1);
+            put_arg(&rt->out, "MULTI", 5);
+            uint32_t ncmds = 0;
+            for (size_t i = start; i < end; i++) ncmds += put_op(&rt->out, &ops->ops[i]);
+            if (last) {
+                put_checkpoint(rt, cp);
+                ncmds++;
+            }
+            put_header(&rt->out, '*', 1);
+            put_arg(&rt->out, "EXEC", 4);
+            queue_push(rt, cp->seq, ncmds, true, last);
+            if (!last && rt->out.len - rt->sent >= RT_WRITE_EAGERLY && pump(rt, UINT32_MAX, false, err, errlen))
+                return -1;
+            if (!last && rt->out.len - rt->sent >= RT_MAX_UNSENT && pump(rt, RT_MAX_IN_FLIGHT, true, err, errlen))
+                return -1;
+        }
+    }
+    size_t unsent = rt->out.len - rt->sent;
+    if (rt->txns > RT_MAX_IN_FLIGHT || unsent >= RT_MAX_UNSENT)
+        return pump(rt, RT_MAX_IN_FLIGHT / 2, true, err, errlen);
+    if (unsent >= RT_WRITE_EAGERLY) return pump(rt, UINT32_MAX, false, err, errlen);
+    return 0;
+}
+
+const struct fl_target_ops fl_target_redis_ops = {
+    .open = redis_open,
+    .close = redis_close,
+    .read_checkpoint = redis_read_checkpoint,
+    .submit = redis_submit,
+    .flush = redis_flush,
+    .in_flight = redis_in_flight,
+    .kind = "redis",
+};
