@@ -1,0 +1,382 @@
+/* feed_client.c — a blocking client of fl-relay's feed with deadlines everywhere.
+ *
+ * How: TCP connect with a timeout, then (when a CA is configured) a TLS handshake that
+ * verifies the relay's certificate against the CA and its name or IP address; then the
+ * handshake of feed_proto.h: HELLO, AUTH with our proof, WELCOME with the relay's proof,
+ * which we check before trusting anything it sends. Records arrive as frames of the journal's
+ * own codec; the parts of a large transaction are decoded into one fl_txn in order. */
+#include "common/feed_client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/feed_proto.h"
+
+struct fl_feed_client {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    fl_buf in;
+    size_t in_off;
+    char addr[300];
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for fd to be readable/writable until deadline. Returns 1 ready, 0 timeout, -1 error. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline < 0 ? -1 : deadline - now_ms();
+        if (deadline >= 0 && left <= 0) return 0;
+        struct pollfd p = {.fd = fd, .events = events};
+        int r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+        if (r > 0) return 1;
+        if (r == 0) return 0;
+        if (errno != EINTR) return -1;
+    }
+}
+
+static int tcp_connect(const char *addr, int64_t deadline, char *err, size_t errlen)
+{
+    char *host = NULL, portbuf[16];
+    int port;
+    if (fl_parse_hostport(addr, &host, &port) != 0) {
+        snprintf(err, errlen, "relay address '%s' is not host:port", addr);
+        return -1;
+    }
+    snprintf(portbuf, sizeof portbuf, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, portbuf, &hints, &res);
+    free(host);
+    if (rc != 0) {
+        snprintf(err, errlen, "relay %s: %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    snprintf(err, errlen, "relay %s: no address to connect to", addr);
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) continue;
+        int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (r != 0 && errno == EINPROGRESS) {
+            int w = wait_fd(fd, POLLOUT, deadline);
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0) r = 0;
+            else errno = w == 0 ? ETIMEDOUT : (soerr ? soerr : errno);
+        }
+        if (r == 0) break;
+        snprintf(err, errlen, "relay %s: cannot connect: %s", addr, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    return fd;
+}
+
+static int tls_start(fl_feed_client *c, const char *tls_ca, int64_t deadline, char *err, size_t errlen)
+{
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (!c->ctx) {
+        snprintf(err, errlen, "TLS: cannot create a context");
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+    if (SSL_CTX_load_verify_locations(c->ctx, tls_ca, NULL) != 1) {
+        snprintf(err, errlen, "tls_ca: cannot load %s", tls_ca);
+        return -1;
+    }
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    c->ssl = SSL_new(c->ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    char *host = NULL;
+    int port;
+    if (fl_parse_hostport(c->addr, &host, &port) == 0) {
+        struct in6_addr a;
+        bool is_ip = inet_pton(AF_INET, host, &a) == 1 || inet_pton(AF_INET6, host, &a) == 1;
+        if (is_ip) {
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host);
+        } else {
+            SSL_set_tlsext_host_name(c->ssl, host);
+            SSL_set1_host(c->ssl, host);
+        }
+    }
+    free(host);
+    for (;;) {
+        int r = SSL_connect(c->ssl);
+        if (r == 1) return 0;
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            int w = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+            if (w == 1) continue;
+            snprintf(err, errlen, "relay %s: TLS handshake timed out", c->addr);
+            return -1;
+        }
+        long vr = SSL_get_verify_result(c->ssl);
+        if (vr != X509_V_OK)
+            snprintf(err, errlen, "relay %s: TLS certificate not trusted: %s", c->addr,
+                     X509_verify_cert_error_string(vr));
+        else
+            snprintf(err, errlen, "relay %s: TLS handshake failed: %s", c->addr,
+                     ERR_reason_error_string(ERR_get_error()) ? ERR_reason_error_string(ERR_get_error())
+                                                              : "connection closed");
+        return -1;
+    }
+}
+
+static int send_all(fl_feed_client *c, const uint8_t *p, size_t n, int64_t deadline, char *err, size_t errlen)
+{
+    while (n > 0) {
+        ssize_t w;
+        if (c->ssl) {
+            int r = SSL_write(c->ssl, p, (int)n);
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+                if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
+                    wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) == 1)
+                    continue;
+                snprintf(err, errlen, "relay %s: connection lost while sending", c->addr);
+                return -1;
+            }
+            w = r;
+        } else {
+            w = send(c->fd, p, n, MSG_NOSIGNAL);
+            if (w < 0) {
+                if ((errno == EAGAIN || errno == EINTR) && wait_fd(c->fd, POLLOUT, deadline) == 1) continue;
+                snprintf(err, errlen, "relay %s: connection lost while sending: %s", c->addr, strerror(errno));
+                return -1;
+            }
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads more bytes into c->in. Returns 1 got some, 0 deadline passed, -1 closed/error. */
+static int fill(fl_feed_client *c, int64_t deadline, char *err, size_t errlen)
+{
+    if (c->in_off > 0 && c->in_off == c->in.len) {
+        fl_buf_reset(&c->in);
+        c->in_off = 0;
+    } else if (c->in_off > (1u << 20)) {
+        memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
+        c->in.len -= c->in_off;
+        c->in_off = 0;
+    }
+    fl_buf_reserve(&c->in, 65536);
+    for (;;) {
+        if (c->ssl) {
+            int r = SSL_read(c->ssl, c->in.data + c->in.len, 65536);
+            if (r > 0) {
+                c->in.len += (size_t)r;
+                return 1;
+            }
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                int w = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+                if (w == 1) continue;
+                if (w == 0) return 0;
+            }
+            snprintf(err, errlen, "relay %s closed the connection", c->addr);
+            return -1;
+        }
+        ssize_t r = recv(c->fd, c->in.data + c->in.len, 65536, 0);
+        if (r > 0) {
+            c->in.len += (size_t)r;
+            return 1;
+        }
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+            int w = wait_fd(c->fd, POLLIN, deadline);
+            if (w == 1) continue;
+            if (w == 0) return 0;
+        }
+        snprintf(err, errlen, "relay %s closed the connection", c->addr);
+        return -1;
+    }
+}
+
+/* Next frame into *m (pointing into c->in until the next call). 1 / 0 timeout / -1 error. */
+static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, char *err, size_t errlen)
+{
+    for (;;) {
+        size_t used;
+        char perr[200];
+        int rc = fl_feed_parse(c->in.data + c->in_off, c->in.len - c->in_off, m, &used, perr, sizeof perr);
+        if (rc == 1) {
+            c->in_off += used;
+            return 1;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "relay %s sent a malformed message: %s", c->addr, perr);
+            return -1;
+        }
+        rc = fill(c, deadline, err, errlen);
+        if (rc <= 0) return rc;
+    }
+}
+
+static void error_text(const fl_feed_msg *m, const char *addr, char *err, size_t errlen)
+{
+    int n = m->data_len > 400 ? 400 : (int)m->data_len;
+    snprintf(err, errlen, "relay %s: %s: %.*s", addr, fl_feed_error_name(m->code), n, (const char *)m->data);
+}
+
+fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int start, uint64_t from_seq,
+                                       const char *from_gtid, fl_feed_welcome *welcome, char *err,
+                                       size_t errlen)
+{
+    int64_t deadline = now_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : 10000);
+    fl_feed_client *c = fl_xcalloc(1, sizeof *c);
+    snprintf(c->addr, sizeof c->addr, "%s", opts->addr);
+    c->fd = tcp_connect(opts->addr, deadline, err, errlen);
+    if (c->fd < 0) goto fail;
+    if (opts->tls_ca && tls_start(c, opts->tls_ca, deadline, err, errlen) != 0) goto fail;
+
+    fl_feed_msg m;
+    int rc = next_msg(c, &m, deadline, err, errlen);
+    if (rc == 0) snprintf(err, errlen, "relay %s did not greet within the timeout (TLS expected?)", c->addr);
+    if (rc <= 0) goto fail;
+    if (m.type == FL_FEED_ERROR) {
+        error_text(&m, c->addr, err, errlen);
+        goto fail;
+    }
+    if (m.type != FL_FEED_HELLO) {
+        snprintf(err, errlen, "relay %s: expected HELLO, got message type %u", c->addr, m.type);
+        goto fail;
+    }
+    uint8_t nonce_s[FL_FEED_NONCE];
+    memcpy(nonce_s, m.nonce, FL_FEED_NONCE);
+    const char *secret = opts->secret ? opts->secret : "";
+    fl_feed_msg auth = {.type = FL_FEED_AUTH, .version = FL_FEED_VERSION, .start = (uint8_t)start,
+                        .seq = from_seq};
+    if (from_gtid) {
+        auth.data = (const uint8_t *)from_gtid;
+        auth.data_len = strlen(from_gtid);
+    }
+    if (fl_feed_nonce(auth.nonce) != 0 || fl_feed_client_proof(secret, nonce_s, auth.nonce, auth.mac) != 0) {
+        snprintf(err, errlen, "cannot compute the authentication proof (OpenSSL)");
+        goto fail;
+    }
+    fl_buf out = {0};
+    fl_feed_encode(&out, &auth);
+    rc = send_all(c, out.data, out.len, deadline, err, errlen);
+    fl_buf_free(&out);
+    if (rc != 0) goto fail;
+
+    rc = next_msg(c, &m, deadline, err, errlen);
+    if (rc == 0) snprintf(err, errlen, "relay %s did not answer the authentication in time", c->addr);
+    if (rc <= 0) goto fail;
+    if (m.type == FL_FEED_ERROR) {
+        error_text(&m, c->addr, err, errlen);
+        goto fail;
+    }
+    if (m.type != FL_FEED_WELCOME) {
+        snprintf(err, errlen, "relay %s: expected WELCOME, got message type %u", c->addr, m.type);
+        goto fail;
+    }
+    uint8_t expect[FL_FEED_MAC];
+    if (fl_feed_server_proof(secret, nonce_s, auth.nonce, expect) != 0 || !fl_feed_proof_equal(expect, m.mac)) {
+        snprintf(err, errlen, "relay %s could not prove it knows the secret; not trusting it", c->addr);
+        goto fail;
+    }
+    if (welcome) {
+        welcome->first_seq = m.first_seq;
+        welcome->last_seq = m.last_seq;
+        welcome->start_seq = m.seq;
+    }
+    return c;
+fail:
+    fl_feed_client_close(c);
+    return NULL;
+}
+
+int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *head_seq, char *err,
+                        size_t errlen)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    bool started = false;
+    uint64_t seq = 0;
+    uint32_t expect_part = 0;
+    fl_txn_reset(t);
+    for (;;) {
+        fl_feed_msg m;
+        /* Once a transaction has begun, its remaining parts are already on their way. */
+        int rc = next_msg(c, &m, started ? now_ms() + 60000 : deadline, err, errlen);
+        if (rc == 0 && started) {
+            snprintf(err, errlen, "relay %s stalled in the middle of transaction seq %llu", c->addr,
+                     (unsigned long long)seq);
+            return -1;
+        }
+        if (rc <= 0) return rc;
+        switch (m.type) {
+        case FL_FEED_HEARTBEAT:
+            if (head_seq) *head_seq = m.last_seq;
+            continue;
+        case FL_FEED_ERROR:
+            error_text(&m, c->addr, err, errlen);
+            return -1;
+        case FL_FEED_RECORD:
+            break;
+        default:
+            snprintf(err, errlen, "relay %s: unexpected message type %u", c->addr, m.type);
+            return -1;
+        }
+        if (started ? (m.seq != seq || m.part != expect_part) : m.part != 0) {
+            snprintf(err, errlen, "relay %s: record seq %llu part %u out of order", c->addr,
+                     (unsigned long long)m.seq, m.part);
+            return -1;
+        }
+        char derr[200];
+        if (fl_record_decode(t, m.data, m.data_len, derr, sizeof derr) != 0) {
+            snprintf(err, errlen, "relay %s: record seq %llu part %u: %s", c->addr,
+                     (unsigned long long)m.seq, m.part, derr);
+            return -1;
+        }
+        t->seq = m.seq;
+        started = true;
+        seq = m.seq;
+        expect_part = m.part + 1;
+        if (head_seq && *head_seq < seq) *head_seq = seq;
+        if (t->flags & FL_TXN_LAST_PART) return 1;
+    }
+}
+
+int fl_feed_client_fd(const fl_feed_client *c) { return c->fd; }
+
+void fl_feed_client_close(fl_feed_client *c)
+{
+    if (!c) return;
+    if (c->ssl) SSL_free(c->ssl);
+    if (c->ctx) SSL_CTX_free(c->ctx);
+    if (c->fd >= 0) close(c->fd);
+    fl_buf_free(&c->in);
+    free(c);
+}

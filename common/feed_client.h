@@ -1,0 +1,40 @@
+/* feed_client.h — a client of fl-relay's feed (fl-apply `relay = host:port`, fl-dump
+ * --relay): connects (TCP, TLS when a CA is given), proves the shared secret, checks the
+ * relay's proof, and then receives complete transactions in journal order. */
+#ifndef FL_FEED_CLIENT_H
+#define FL_FEED_CLIENT_H
+
+#include <stdint.h>
+
+#include "journal/record.h"
+
+typedef struct fl_feed_client fl_feed_client;
+
+typedef struct fl_feed_client_opts {
+    const char *addr;    /* host:port */
+    const char *secret;  /* NULL or "" when the relay has none */
+    const char *tls_ca;  /* CA file: use TLS and verify the relay's certificate; NULL = plain TCP */
+    int timeout_ms;      /* connect and handshake deadline; 0 = 10 s */
+} fl_feed_client_opts;
+
+typedef struct fl_feed_welcome {
+    uint64_t first_seq, last_seq; /* journal bounds when the session started */
+    uint64_t start_seq;           /* first seq the relay will send */
+} fl_feed_welcome;
+
+/* start: FL_FEED_FROM_SEQ (from_seq, 0 = journal start), FL_FEED_FROM_GTID (from_gtid) or
+ * FL_FEED_INFO. Returns NULL with a one-line reason in err (refused secret, purged position,
+ * unreachable, TLS verification failure, ...). */
+fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int start, uint64_t from_seq,
+                                       const char *from_gtid, fl_feed_welcome *welcome, char *err,
+                                       size_t errlen);
+/* Receives the next complete transaction into t (reset first; parts are reassembled).
+ * Returns 1 with a transaction, 0 when timeout_ms passed without one (heartbeats keep
+ * *head_seq, the relay's last seq, current), -1 on error or a closed connection (err says
+ * which; the caller reconnects from its checkpoint). */
+int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *head_seq, char *err,
+                        size_t errlen);
+int fl_feed_client_fd(const fl_feed_client *c);
+void fl_feed_client_close(fl_feed_client *c);
+
+#endif
