@@ -1,0 +1,32 @@
+/* metrics.h — counters and gauges a program updates from its main loop, served over HTTP in
+ * the Prometheus text format on `[metrics] listen` (GET /metrics) by a small thread. */
+#ifndef FL_METRICS_H
+#define FL_METRICS_H
+
+#include <stdint.h>
+
+#include "common/buf.h"
+
+typedef struct fl_metric fl_metric;
+
+/* Registers a metric (names like "fastlane_relay_transactions_total"). Registering an
+ * existing name returns the same metric. Never freed; call before serving. */
+fl_metric *fl_metric_counter(const char *name, const char *help);
+fl_metric *fl_metric_gauge(const char *name, const char *help);
+/* An info metric: value 1 with one label whose text changes (e.g. the current GTID). */
+fl_metric *fl_metric_info(const char *name, const char *label, const char *help);
+
+void fl_metric_add(fl_metric *m, uint64_t n);     /* counters */
+void fl_metric_set(fl_metric *m, double v);       /* gauges */
+void fl_metric_set_text(fl_metric *m, const char *text); /* info metrics */
+double fl_metric_value(const fl_metric *m);
+
+/* Appends every metric in the Prometheus text exposition format. */
+void fl_metrics_render(fl_buf *out);
+
+/* Starts serving on host:port in a background thread. Returns 0, or -1 with a reason. */
+int fl_metrics_serve(const char *listen, char *err, size_t errlen);
+/* Stops the thread and forgets every metric (for tests and orderly exits). */
+void fl_metrics_shutdown(void);
+
+#endif
