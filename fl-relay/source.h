@@ -1,0 +1,82 @@
+/* source.h — the connection to the primary: connect (TCP or socket, TLS modes, timeouts),
+ * tell the flavor, register as a replica and stream binlog events one by one.
+ *
+ * Positioning: MariaDB through @slave_connect_state (GTID) or file:pos; MySQL through
+ * COM_BINLOG_DUMP_GTID (encoded GTID set, tagged GTIDs included) or file:pos. Events are
+ * handed out as raw bytes starting at the 19-byte header, valid until the next call. */
+#ifndef FL_SOURCE_H
+#define FL_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mysql.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/gtid.h"
+
+typedef struct fl_source fl_source;
+
+/* Where streaming starts: GTID positioning when gtid_set is non-empty, else file:pos. */
+typedef struct fl_source_pos {
+    char *gtid_set; /* canonical text, "" for none (malloc'd) */
+    char *file;     /* "" for none (malloc'd) */
+    uint64_t pos;
+} fl_source_pos;
+void fl_source_pos_free(fl_source_pos *p);
+
+/* Connects and tells the flavor (cfg->flavor, or the server's version). read_timeout_s
+ * bounds every read (0 = the library default). On failure returns NULL with a one-line
+ * reason in err and the server/client error number in *errnum (0 when none). */
+fl_source *fl_source_connect(const fl_config_source *cfg, unsigned read_timeout_s, char *err,
+                             size_t errlen, unsigned *errnum);
+void fl_source_close(fl_source *s);
+
+fl_flavor fl_source_flavor(const fl_source *s);
+const char *fl_source_version(const fl_source *s); /* server version string */
+MYSQL *fl_source_mysql(fl_source *s);              /* for queries before streaming */
+unsigned fl_source_errno(const fl_source *s);      /* last error number, 0 when none */
+
+/* Runs a query and copies the first column of the first row into *out (malloc'd, "" for
+ * NULL or no row). Returns 0, or -1 with err. */
+int fl_source_query_value(fl_source *s, const char *sql, char **out, char *err, size_t errlen);
+
+/* Resolves cfg->start (current, earliest, gtid:SET, file:NAME:POS) against the server.
+ * Returns 0, or -1 with err. */
+int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source_pos *out,
+                            char *err, size_t errlen);
+
+/* Negotiates checksums and heartbeats (heartbeat_s seconds), registers as replica
+ * server_id and asks for the stream from start. Returns 0, or -1 with err. */
+int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
+                    const fl_source_pos *start, char *err, size_t errlen);
+
+/* Reads the next event. Returns 0 with *ev and *len set, 1 when the server ended the stream,
+ * -1 on an error (err holds the server's message; fl_source_errno tells the number). */
+int fl_source_next_event(fl_source *s, const uint8_t **ev, size_t *len, char *err,
+                         size_t errlen);
+
+/* True when more bytes are already buffered or readable on the socket without waiting. */
+bool fl_source_pending(fl_source *s);
+/* Waits up to timeout_ms for bytes to read. Returns 1 readable, 0 timeout, -1 interrupted
+ * (a signal arrived) or error. */
+int fl_source_wait(fl_source *s, int timeout_ms);
+
+/* Errors that retrying cannot fix: authentication refused, GTIDs or binlogs purged,
+ * binary logging off, missing privileges. */
+bool fl_source_error_is_permanent(unsigned errnum);
+
+/* Wire encodings (exposed for tests). */
+void fl_source_encode_register(fl_buf *out, uint32_t server_id, const char *host,
+                               const char *user, const char *password, uint16_t port);
+void fl_source_encode_dump(fl_buf *out, uint32_t server_id, const char *file, uint32_t pos);
+/* MySQL COM_BINLOG_DUMP_GTID body (without the command byte): flags, server id, file
+ * name, position and the encoded GTID set (tagged format when any sid has a tag). */
+void fl_source_encode_dump_gtid(fl_buf *out, uint32_t server_id, const char *file,
+                                uint64_t pos, const fl_gtid_set *set);
+/* The GTID set alone, as MySQL encodes it (also the body of PREVIOUS_GTIDS). */
+void fl_source_encode_gtid_set(fl_buf *out, const fl_gtid_set *set);
+
+#endif
