@@ -27,4 +27,14 @@ struct fl_target_ops {
 extern const struct fl_target_ops fl_target_memcached_ops; /* memcached:// */
 extern const struct fl_target_ops fl_target_redis_ops;     /* redis://, redis+unix:// */
 
+/* A libmemcached handle for a memcached:// URL, set up as the target uses it (binary
+ * protocol, ketama, SASL): --verify reads keys through the same server choice. Connects
+ * lazily. NULL with a reason in err when the URL is bad. */
+struct memcached_st;
+struct memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen);
+
+/* Reads a memcached target's checkpoint file: 0, 1 when there is none, -1 (corrupt or
+ * unreadable, with the reason in err). */
+int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,374 @@
+/* target_memcached.c — the memcached target: libmemcached over the binary protocol with
+ * ketama consistent hashing across the URL's servers (SASL when the URL has user:password@).
+ *
+ * memcached has no transactions. Operations are sent one after the other, in order, each
+ * acknowledged before the next, so a batch is applied as a prefix of its operations; sets and
+ * deletes are idempotent, so replaying from the last checkpoint converges. The checkpoint
+ * lives in a local file (cfg->checkpoint_path), replaced atomically after each flush:
+ * temp file, fsync, rename, fsync of the directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libmemcached/memcached.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "fl-apply/target_impl.h"
+
+#define MC_TIMEOUT_MS 3000
+#define MC_MAX_RELATIVE_TTL (30 * 24 * 3600) /* beyond this memcached reads an absolute time */
+#define CHECKPOINT_MAGIC "fastlane-checkpoint 1"
+
+typedef struct mc_target {
+    memcached_st *mc;
+    char *checkpoint_path;
+    fl_checkpoint pending; /* checkpoint of the last submitted transaction */
+    uint32_t in_flight;    /* submitted since the last flush */
+} mc_target;
+
+/* ---- connection ---- */
+
+memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen)
+{
+    if (strncmp(url, "memcached://", 12) != 0) {
+        snprintf(err, errlen, "memcached target URL must start with memcached://");
+        return NULL;
+    }
+    const char *p = url + 12;
+    char *user = NULL, *pass = NULL;
+    const char *at = strrchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (!colon || colon == p) {
+            snprintf(err, errlen, "memcached credentials must be written user:password@");
+            return NULL;
+        }
+        user = strndup(p, (size_t)(colon - p));
+        pass = strndup(colon + 1, (size_t)(at - colon - 1));
+        p = at + 1;
+    }
+    memcached_st *mc = memcached_create(NULL);
+    if (!mc) {
+        snprintf(err, errlen, "memcached: out of memory");
+        goto fail;
+    }
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_KETAMA_HASH, MEMCACHED_HASH_MD5);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, MC_TIMEOUT_MS);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, MC_TIMEOUT_MS);
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
+
+    int nservers = 0;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char *item = strndup(p, n), *host = NULL;
+        /* trim blanks around the item */
+        char *s = item, *e = item + n;
+        while (*s == ' ' || *s == '\t') s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
+        int port = 0;
+        if (fl_parse_hostport(s, &host, &port)) {
+            snprintf(err, errlen, "memcached server '%.100s' is not host:port", s);
+            free(item);
+            goto fail;
+        }
+        memcached_return_t rc = memcached_server_add(mc, host, (in_port_t)port);
+        free(host);
+        free(item);
+        if (memcached_failed(rc)) {
+            snprintf(err, errlen, "memcached: adding a server: %s", memcached_strerror(mc, rc));
+            goto fail;
+        }
+        nservers++;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    if (!nservers) {
+        snprintf(err, errlen, "memcached://host:port[,host:port...] needs at least one server");
+        goto fail;
+    }
+    if (user) {
+        memcached_return_t rc = memcached_set_sasl_auth_data(mc, user, pass);
+        if (memcached_failed(rc)) {
+            snprintf(err, errlen, "memcached: SASL setup failed: %s", memcached_strerror(mc, rc));
+            goto fail;
+        }
+    }
+    if (pass) explicit_bzero(pass, strlen(pass));
+    free(user);
+    free(pass);
+    return mc;
+fail:
+    if (pass) explicit_bzero(pass, strlen(pass));
+    free(user);
+    free(pass);
+    if (mc) memcached_free(mc);
+    return NULL;
+}
+
+static void *mc_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen)
+{
+    *permanent = 0;
+    if (!cfg->checkpoint_path) {
+        *permanent = 1;
+        snprintf(err, errlen, "a memcached target needs [apply] checkpoint_path");
+        return NULL;
+    }
+    memcached_st *mc = fl_memcached_new(cfg->target, err, errlen);
+    if (!mc) {
+        *permanent = 1;
+        return NULL;
+    }
+    /* every server must answer now: a missing one would only fail later, mid-batch */
+    memcached_return_t rc = memcached_version(mc);
+    if (memcached_failed(rc)) {
+        snprintf(err, errlen, "memcached: cannot reach every server: %s", memcached_last_error_message(mc));
+        memcached_free(mc);
+        return NULL;
+    }
+    mc_target *t = fl_xcalloc(1, sizeof *t);
+    t->mc = mc;
+    t->checkpoint_path = fl_xstrdup(cfg->checkpoint_path);
+    return t;
+}
+
+static void mc_close(void *impl)
+{
+    mc_target *t = impl;
+    if (!t) return;
+    memcached_free(t->mc);
+    free(t->checkpoint_path);
+    free(t);
+}
+
+/* ---- checkpoint file ---- */
+
+static int fsync_dir_of(const char *path)
+{
+    char *dir = fl_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = 0;
+    else *slash = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int write_checkpoint(const char *path, const fl_checkpoint *cp, char *err, size_t errlen)
+{
+    fl_buf b = {0};
+    fl_buf_printf(&b, CHECKPOINT_MAGIC "\nseq %" PRIu64 "\ngtid %s\nts %" PRIu64 "\n", cp->seq, cp->gtid, cp->ts);
+    size_t tl = strlen(path) + 8;
+    char *tmp = fl_xmalloc(tl);
+    snprintf(tmp, tl, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    const char *what = "create";
+    if (fd < 0) goto fail;
+    what = "write";
+    for (size_t off = 0; off < b.len;) {
+        ssize_t n = write(fd, b.data + off, b.len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) goto fail_fd;
+        off += (size_t)n;
+    }
+    what = "fsync";
+    if (fsync(fd)) goto fail_fd;
+    if (close(fd)) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    what = "rename";
+    if (rename(tmp, path)) goto fail;
+    what = "fsync the directory of";
+    if (fsync_dir_of(path)) goto fail;
+    free(tmp);
+    fl_buf_free(&b);
+    return 0;
+fail_fd:
+    close(fd);
+fail:
+    snprintf(err, errlen, "checkpoint: cannot %s %s: %s", what, !strcmp(what, "create") ? tmp : path,
+             strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    fl_buf_free(&b);
+    return -1;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int corrupt(const char *path, const char *why, char *err, size_t errlen)
+{
+    snprintf(err, errlen,
+             "checkpoint file %s is corrupt (%s); remove it to start from the journal's beginning, or start "
+             "with --from-seq/--from-gtid",
+             path, why);
+    return -1;
+}
+
+/* Reads "seq N\ngtid G\nts T\n" after the magic line. */
+int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char *err, size_t errlen)
+{
+    memset(cp, 0, sizeof *cp);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT) return 1;
+        snprintf(err, errlen, "checkpoint: cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(err, errlen, "checkpoint: %s is not a regular file", path);
+        return -1;
+    }
+    char text[512];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, text + len, sizeof text - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            snprintf(err, errlen, "checkpoint: cannot read %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (n == 0) break;
+        len += (size_t)n;
+        if (len == sizeof text - 1) {
+            close(fd);
+            return corrupt(path, "too long", err, errlen);
+        }
+    }
+    close(fd);
+    text[len] = 0;
+    if (memchr(text, 0, len)) return corrupt(path, "binary content", err, errlen);
+    /* four lines: the magic, "seq N", "gtid G" (G empty without GTIDs), "ts T" */
+    char *line[4], *rest = text;
+    for (int i = 0; i < 4; i++) {
+        char *nl = strchr(rest, '\n');
+        if (!nl) return corrupt(path, "truncated", err, errlen);
+        *nl = 0;
+        line[i] = rest;
+        rest = nl + 1;
+    }
+    if (*rest) return corrupt(path, "extra text after the ts line", err, errlen);
+    if (strcmp(line[0], CHECKPOINT_MAGIC)) return corrupt(path, "unknown header line", err, errlen);
+    uint64_t seq, ts;
+    if (strncmp(line[1], "seq ", 4) || parse_u64(line[1] + 4, &seq)) return corrupt(path, "bad seq line", err, errlen);
+    if (strncmp(line[2], "gtid ", 5) || strlen(line[2] + 5) >= FL_GTID_TEXT_MAX)
+        return corrupt(path, "bad gtid line", err, errlen);
+    const char *gtid = line[2] + 5;
+    if (strncmp(line[3], "ts ", 3) || parse_u64(line[3] + 3, &ts)) return corrupt(path, "bad ts line", err, errlen);
+    fl_gtid parsed;
+    if (gtid[0] && fl_gtid_parse(&parsed, gtid, strlen(gtid)))
+        return corrupt(path, "the gtid is not a GTID", err, errlen);
+    cp->seq = seq;
+    cp->ts = ts;
+    snprintf(cp->gtid, sizeof cp->gtid, "%s", gtid);
+    return 0;
+}
+
+static int mc_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t errlen)
+{
+    mc_target *t = impl;
+    return fl_checkpoint_file_read(t->checkpoint_path, cp, err, errlen);
+}
+
+/* ---- operations ---- */
+
+static time_t expiry(uint32_t ttl)
+{
+    if (ttl <= MC_MAX_RELATIVE_TTL) return (time_t)ttl;
+    return time(NULL) + (time_t)ttl;
+}
+
+static int mc_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked, char *err,
+                     size_t errlen)
+{
+    mc_target *t = impl;
+    *chunked = 0;
+    for (size_t i = 0; i < ops->nops; i++) {
+        const fl_cache_op *op = &ops->ops[i];
+        memcached_return_t rc;
+        switch (op->kind) {
+        case FL_CACHE_SET:
+            rc = memcached_set(t->mc, op->key, op->key_len, op->value, op->value_len, expiry(op->ttl), 0);
+            if (rc == MEMCACHED_E2BIG) {
+                /* cannot store it: make sure no stale value stays behind */
+                log_warn("memcached: value of %u bytes for key '%.*s' is too large; the key is deleted instead",
+                         op->value_len, (int)(op->key_len > 200 ? 200 : op->key_len), op->key);
+                rc = memcached_delete(t->mc, op->key, op->key_len, 0);
+            }
+            break;
+        case FL_CACHE_DEL:
+            rc = memcached_delete(t->mc, op->key, op->key_len, 0);
+            break;
+        default:
+            snprintf(err, errlen, "memcached cannot store a hash (key '%.*s'); use format json or column:NAME",
+                     (int)(op->key_len > 200 ? 200 : op->key_len), op->key);
+            return -1;
+        }
+        if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_BUFFERED) continue;
+        if (rc == MEMCACHED_BAD_KEY_PROVIDED || rc == MEMCACHED_KEY_TOO_BIG) {
+            /* memcached can never hold this key (over 250 bytes): nothing to keep in step */
+            log_error("memcached: key '%.*s' (%u bytes) cannot be stored in memcached: %s; skipped",
+                      (int)(op->key_len > 200 ? 200 : op->key_len), op->key, op->key_len,
+                      memcached_strerror(t->mc, rc));
+            continue;
+        }
+        snprintf(err, errlen, "memcached: %s of key '%.*s' failed: %s", op->kind == FL_CACHE_SET ? "set" : "delete",
+                 (int)(op->key_len > 200 ? 200 : op->key_len), op->key, memcached_last_error_message(t->mc));
+        return -1;
+    }
+    t->pending = *cp;
+    t->in_flight++;
+    return 0;
+}
+
+static int mc_flush(void *impl, char *err, size_t errlen)
+{
+    mc_target *t = impl;
+    if (!t->in_flight) return 0;
+    if (write_checkpoint(t->checkpoint_path, &t->pending, err, errlen)) return -1;
+    t->in_flight = 0;
+    return 0;
+}
+
+static uint32_t mc_in_flight(const void *impl)
+{
+    const mc_target *t = impl;
+    return t->in_flight;
+}
+
+const struct fl_target_ops fl_target_memcached_ops = {
+    .open = mc_open,
+    .close = mc_close,
+    .read_checkpoint = mc_read_checkpoint,
+    .submit = mc_submit,
+    .flush = mc_flush,
+    .in_flight = mc_in_flight,
+    .kind = "memcached",
+};

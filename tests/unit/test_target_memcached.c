@@ -1,0 +1,353 @@
+/* test_target_memcached.c — the memcached target: URL handling, the checkpoint file
+ * (missing, round trip, corrupt), and sets/deletes/TTLs in order against private memcached
+ * servers started by the test (two servers: keys spread by ketama). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <libmemcached/memcached.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fl-apply/target.h"
+#include "fl-apply/target_impl.h"
+
+static char tmpdir[256];
+static pid_t servers[2];
+static int ports[2];
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &l)) abort();
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static bool can_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+static pid_t start_memcached(int port)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char p[16];
+        snprintf(p, sizeof p, "%d", port);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        /* memcached refuses to run as root unless told which user to be */
+        execlp("memcached", "memcached", "-l", "127.0.0.1", "-p", p, "-U", "0", "-m", "16", "-u",
+               geteuid() == 0 ? "root" : "nobody", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        if (can_connect(port)) return pid;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) return -1;
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/fl-test-mc.XXXXXX");
+    if (!mkdtemp(tmpdir)) return -1;
+    for (int i = 0; i < 2; i++) {
+        ports[i] = free_port();
+        servers[i] = start_memcached(ports[i]);
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++)
+        if (servers[i] > 0) {
+            kill(servers[i], SIGTERM);
+            waitpid(servers[i], NULL, 0);
+        }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void need_servers(void)
+{
+    if (servers[0] <= 0 || servers[1] <= 0) skip();
+}
+
+static void cfg_init(fl_config_apply *a, char *url, char *cp)
+{
+    memset(a, 0, sizeof *a);
+    a->present = true;
+    a->name = "t";
+    a->target = url;
+    a->checkpoint_path = cp;
+}
+
+static void test_checkpoint_file(void **state)
+{
+    (void)state;
+    char path[300], err[512];
+    snprintf(path, sizeof path, "%s/cp-file", tmpdir);
+    fl_checkpoint cp;
+    assert_int_equal(fl_checkpoint_file_read(path, &cp, err, sizeof err), 1);
+
+    const char *bad[] = {
+        "",
+        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\n",
+        "fastlane-checkpoint 1\nseq x\ngtid 0-1-5\nts 1\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\n",
+        "fastlane-checkpoint 1\nseq 5\ngtid nonsense\nts 1\n",
+        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nmore\n",
+        "fastlane-checkpoint 1\nseq 99999999999999999999999\ngtid 0-1-5\nts 1\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        FILE *f = fopen(path, "w");
+        fputs(bad[i], f);
+        fclose(f);
+        err[0] = 0;
+        assert_int_equal(fl_checkpoint_file_read(path, &cp, err, sizeof err), -1);
+        assert_non_null(strstr(err, "is corrupt"));
+        assert_non_null(strstr(err, path));
+    }
+    FILE *f = fopen(path, "w");
+    fputs("fastlane-checkpoint 1\nseq 12\ngtid \nts 1700000000\n", f);
+    fclose(f);
+    assert_int_equal(fl_checkpoint_file_read(path, &cp, err, sizeof err), 0);
+    assert_int_equal(cp.seq, 12);
+    assert_string_equal(cp.gtid, "");
+    assert_int_equal(cp.ts, 1700000000);
+
+    /* a directory is not a checkpoint */
+    assert_int_equal(fl_checkpoint_file_read(tmpdir, &cp, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+}
+
+static void test_bad_urls_are_permanent(void **state)
+{
+    (void)state;
+    char cp[300], err[256];
+    snprintf(cp, sizeof cp, "%s/cp-url", tmpdir);
+    const char *urls[] = {"memcached://", "memcached://nohost", "memcached://h:0", "memcached://:pw@h:1",
+                          "memcache://h:1"};
+    for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+        fl_config_apply a;
+        cfg_init(&a, (char *)urls[i], cp);
+        int permanent = 0;
+        err[0] = 0;
+        assert_null(fl_target_open(&a, &permanent, err, sizeof err));
+        if (!permanent) fail_msg("%s: not permanent: %s", urls[i], err);
+        assert_true(err[0] != 0);
+    }
+}
+
+static void test_unreachable_is_retryable(void **state)
+{
+    (void)state;
+    char cp[300], url[100], err[256];
+    snprintf(cp, sizeof cp, "%s/cp-down", tmpdir);
+    snprintf(url, sizeof url, "memcached://127.0.0.1:%d", free_port());
+    fl_config_apply a;
+    cfg_init(&a, url, cp);
+    int permanent = 1;
+    assert_null(fl_target_open(&a, &permanent, err, sizeof err));
+    assert_int_equal(permanent, 0);
+    assert_non_null(strstr(err, "memcached"));
+}
+
+static fl_cache_op mkop(fl_cache_op_kind kind, const char *key, const char *value, uint32_t ttl)
+{
+    fl_cache_op op = {.kind = (uint8_t)kind, .key = key, .key_len = (uint32_t)strlen(key), .ttl = ttl};
+    if (value) {
+        op.value = value;
+        op.value_len = (uint32_t)strlen(value);
+    }
+    return op;
+}
+
+static char *mc_get(memcached_st *mc, const char *key, uint32_t *flags)
+{
+    size_t len = 0;
+    memcached_return_t rc;
+    uint32_t fl = 0;
+    char *v = memcached_get(mc, key, strlen(key), &len, &fl, &rc);
+    if (flags) *flags = fl;
+    return v;
+}
+
+static void test_apply_in_order_with_checkpoint(void **state)
+{
+    (void)state;
+    need_servers();
+    char cp[300], url[200], err[256];
+    snprintf(cp, sizeof cp, "%s/cp-apply", tmpdir);
+    snprintf(url, sizeof url, "memcached://127.0.0.1:%d, 127.0.0.1:%d", ports[0], ports[1]);
+    fl_config_apply a;
+    cfg_init(&a, url, cp);
+    int permanent = 0;
+    fl_target *t = fl_target_open(&a, &permanent, err, sizeof err);
+    if (!t) fail_msg("open: %s", err);
+    assert_string_equal(fl_target_kind(t), "memcached");
+    fl_checkpoint got;
+    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 1);
+
+    /* 200 keys, then overwrite, then delete some, plus a delete of a key never set */
+    static char keys[200][16], vals[200][16];
+    fl_cache_op ops1[200];
+    for (int i = 0; i < 200; i++) {
+        snprintf(keys[i], sizeof keys[i], "k:%d", i);
+        snprintf(vals[i], sizeof vals[i], "v%d", i);
+        ops1[i] = mkop(FL_CACHE_SET, keys[i], "old", 0);
+    }
+    fl_cache_ops o = {.ops = ops1, .nops = 200};
+    fl_checkpoint c1 = {.seq = 1, .gtid = "0-1-1", .ts = 100};
+    int chunked = -1;
+    assert_int_equal(fl_target_submit(t, &o, &c1, &chunked, err, sizeof err), 0);
+    assert_int_equal(chunked, 0);
+    assert_int_equal(fl_target_in_flight(t), 1);
+
+    fl_cache_op ops2[203];
+    for (int i = 0; i < 200; i++) ops2[i] = mkop(FL_CACHE_SET, keys[i], vals[i], 0);
+    ops2[200] = mkop(FL_CACHE_DEL, keys[7], NULL, 0);
+    ops2[201] = mkop(FL_CACHE_DEL, "never-set", NULL, 0);
+    ops2[202] = mkop(FL_CACHE_SET, "ttl-key", "x", 1);
+    o = (fl_cache_ops){.ops = ops2, .nops = 203};
+    fl_checkpoint c2 = {.seq = 2, .gtid = "0-1-2", .ts = 200};
+    assert_int_equal(fl_target_submit(t, &o, &c2, &chunked, err, sizeof err), 0);
+    assert_int_equal(fl_target_in_flight(t), 2);
+    /* not flushed yet: no checkpoint on disk */
+    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 1);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    assert_int_equal(fl_target_in_flight(t), 0);
+    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
+    assert_int_equal(got.seq, 2);
+    assert_string_equal(got.gtid, "0-1-2");
+    assert_int_equal(got.ts, 200);
+    struct stat st;
+    char tmp[320];
+    snprintf(tmp, sizeof tmp, "%s.tmp", cp);
+    assert_int_equal(stat(tmp, &st), -1); /* the temp file was renamed */
+
+    /* read back through a separate handle with the same server choice, and per server */
+    memcached_st *mc = fl_memcached_new(url, err, sizeof err);
+    assert_non_null(mc);
+    for (int i = 0; i < 200; i++) {
+        char *v = mc_get(mc, keys[i], NULL);
+        if (i == 7) {
+            assert_null(v);
+            continue;
+        }
+        if (!v) fail_msg("key %s missing", keys[i]);
+        assert_string_equal(v, vals[i]);
+        free(v);
+    }
+    int per_server[2] = {0, 0};
+    for (int s = 0; s < 2; s++) {
+        char one[100];
+        snprintf(one, sizeof one, "memcached://127.0.0.1:%d", ports[s]);
+        memcached_st *m1 = fl_memcached_new(one, err, sizeof err);
+        for (int i = 0; i < 200; i++) {
+            char *v = mc_get(m1, keys[i], NULL);
+            if (v) per_server[s]++;
+            free(v);
+        }
+        memcached_free(m1);
+    }
+    assert_int_equal(per_server[0] + per_server[1], 199); /* each key on exactly one server */
+    assert_true(per_server[0] > 30 && per_server[1] > 30);
+
+    /* the TTL is honoured */
+    char *v = mc_get(mc, "ttl-key", NULL);
+    assert_non_null(v);
+    free(v);
+    sleep(2);
+    v = mc_get(mc, "ttl-key", NULL);
+    assert_null(v);
+    memcached_free(mc);
+
+    /* a hash cannot be stored in memcached */
+    fl_cache_field f = {.name = "a", .name_len = 1, .value = "b", .value_len = 1};
+    fl_cache_op h = mkop(FL_CACHE_HASH, "h", NULL, 0);
+    h.fields = &f;
+    h.nfields = 1;
+    o = (fl_cache_ops){.ops = &h, .nops = 1};
+    fl_checkpoint c3 = {.seq = 3, .gtid = "0-1-3", .ts = 300};
+    assert_int_equal(fl_target_submit(t, &o, &c3, &chunked, err, sizeof err), -1);
+    assert_non_null(strstr(err, "hash"));
+    fl_target_close(t);
+}
+
+static void test_server_down_mid_stream(void **state)
+{
+    (void)state;
+    need_servers();
+    char cp[300], url[200], err[256];
+    snprintf(cp, sizeof cp, "%s/cp-kill", tmpdir);
+    int port = free_port();
+    pid_t pid = start_memcached(port);
+    assert_true(pid > 0);
+    snprintf(url, sizeof url, "memcached://127.0.0.1:%d", port);
+    fl_config_apply a;
+    cfg_init(&a, url, cp);
+    int permanent = 0;
+    fl_target *t = fl_target_open(&a, &permanent, err, sizeof err);
+    if (!t) fail_msg("open: %s", err);
+    fl_cache_op op = mkop(FL_CACHE_SET, "a", "1", 0);
+    fl_cache_ops o = {.ops = &op, .nops = 1};
+    fl_checkpoint c1 = {.seq = 1, .gtid = "0-1-1", .ts = 1};
+    int chunked;
+    assert_int_equal(fl_target_submit(t, &o, &c1, &chunked, err, sizeof err), 0);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fl_checkpoint c2 = {.seq = 2, .gtid = "0-1-2", .ts = 2};
+    err[0] = 0;
+    assert_int_equal(fl_target_submit(t, &o, &c2, &chunked, err, sizeof err), -1);
+    assert_non_null(strstr(err, "memcached: set of key 'a' failed"));
+    fl_target_close(t);
+    /* the checkpoint still says 1 */
+    fl_checkpoint got;
+    assert_int_equal(fl_checkpoint_file_read(cp, &got, err, sizeof err), 0);
+    assert_int_equal(got.seq, 1);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_checkpoint_file),
+        cmocka_unit_test(test_bad_urls_are_permanent),
+        cmocka_unit_test(test_unreachable_is_retryable),
+        cmocka_unit_test(test_apply_in_order_with_checkpoint),
+        cmocka_unit_test(test_server_down_mid_stream),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
