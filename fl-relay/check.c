@@ -1,0 +1,320 @@
+/* check.c — `fl-relay -c FILE --check`: connects to the source and verifies everything the
+ * relay needs, printing one line per finding ("ok", "warn" or "ERROR") with the fix.
+ *
+ * Settings are read from server variables. The two things variables cannot prove are tried
+ * for real: the replication privilege and the start position are tested by registering as
+ * a replica and asking for the stream from where the relay would start (the journal's
+ * position, else [source] start); the server answers that with the exact error the relay
+ * would get (missing privilege, purged GTIDs or binlogs). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <mysqld_error.h>
+
+#include "common/log.h"
+#include "fl-relay/live.h"
+#include "fl-relay/source.h"
+#include "journal/store.h"
+
+typedef struct report {
+    int errors, warnings;
+} report;
+
+static void ok(report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bad(report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void vline(const char *label, const char *fmt, va_list ap)
+{
+    printf("%-5s ", label);
+    vprintf(fmt, ap);
+    putchar('\n');
+}
+static void ok(report *r, const char *fmt, ...)
+{
+    (void)r;
+    va_list ap;
+    va_start(ap, fmt);
+    vline("ok", fmt, ap);
+    va_end(ap);
+}
+static void warn(report *r, const char *fmt, ...)
+{
+    r->warnings++;
+    va_list ap;
+    va_start(ap, fmt);
+    vline("warn", fmt, ap);
+    va_end(ap);
+}
+static void bad(report *r, const char *fmt, ...)
+{
+    r->errors++;
+    va_list ap;
+    va_start(ap, fmt);
+    vline("ERROR", fmt, ap);
+    va_end(ap);
+}
+
+/* A global variable's value, or NULL when the server does not have it. */
+static char *variable(fl_source *s, const char *name)
+{
+    char sql[128], err[256], *v = NULL;
+    snprintf(sql, sizeof sql, "SELECT @@global.%s", name);
+    if (fl_source_query_value(s, sql, &v, err, sizeof err) < 0) return NULL;
+    return v;
+}
+
+static void check_binlog(fl_source *s, report *r, bool *binlog_on)
+{
+    char *v = variable(s, "log_bin");
+    *binlog_on = v && (strcmp(v, "1") == 0 || strcasecmp(v, "ON") == 0);
+    if (*binlog_on)
+        ok(r, "log_bin = ON");
+    else
+        bad(r, "log_bin = OFF: the server writes no binary log, there is nothing to replicate. "
+               "Fix: set log_bin (e.g. log_bin = mysql-bin) under [mysqld] and restart the server");
+    free(v);
+
+    v = variable(s, "binlog_format");
+    if (v && strcasecmp(v, "ROW") == 0)
+        ok(r, "binlog_format = ROW");
+    else
+        bad(r, "binlog_format = %s: row changes are only in the binlog with ROW. Fix: "
+               "SET GLOBAL binlog_format = 'ROW' and binlog_format = ROW under [mysqld] "
+               "(sessions started before keep the old format until they reconnect)",
+            v ? v : "unknown");
+    free(v);
+
+    v = variable(s, "binlog_row_image");
+    if (v && strcasecmp(v, "FULL") == 0)
+        ok(r, "binlog_row_image = FULL");
+    else
+        warn(r, "binlog_row_image = %s: updates and deletes carry only some columns, so cache "
+                "rules that need whole rows (json/hash formats, key columns) see gaps. Fix: "
+                "SET GLOBAL binlog_row_image = 'FULL' and binlog_row_image = FULL under [mysqld]",
+             v ? v : "unknown");
+    free(v);
+
+    v = variable(s, "binlog_row_metadata");
+    if (v && strcasecmp(v, "FULL") == 0)
+        ok(r, "binlog_row_metadata = FULL (column names come with the row events)");
+    else
+        warn(r, "binlog_row_metadata = %s: row events carry no column names, so the relay reads "
+                "them from information_schema (current names, not those at the time of an old "
+                "event). Fix: SET GLOBAL binlog_row_metadata = 'FULL' and "
+                "binlog_row_metadata = FULL under [mysqld]",
+             v ? v : "not supported by this server");
+    free(v);
+
+    v = variable(s, "binlog_checksum");
+    if (v) ok(r, "binlog_checksum = %s", v);
+    free(v);
+}
+
+static void check_gtids(fl_source *s, report *r)
+{
+    if (fl_source_flavor(s) == FL_FLAVOR_MARIADB) {
+        char *pos = variable(s, "gtid_binlog_pos");
+        ok(r, "GTIDs: MariaDB always logs them (gtid_binlog_pos = '%s')", pos ? pos : "");
+        free(pos);
+        return;
+    }
+    char *mode = variable(s, "gtid_mode");
+    if (mode && strcasecmp(mode, "ON") == 0) {
+        ok(r, "gtid_mode = ON");
+    } else {
+        warn(r, "gtid_mode = %s: the relay resumes by binlog file and position, which does not "
+                "survive a failover to another server. Fix: enforce_gtid_consistency = ON, then "
+                "gtid_mode = ON (stepping through OFF_PERMISSIVE and ON_PERMISSIVE)",
+             mode ? mode : "unknown");
+    }
+    free(mode);
+}
+
+static bool grant_has(const char *grants, const char *priv)
+{
+    return strcasestr(grants, priv) != NULL;
+}
+
+/* SHOW GRANTS for the connected user, all lines joined. */
+static char *grants_text(fl_source *s)
+{
+    MYSQL *m = fl_source_mysql(s);
+    if (mysql_query(m, "SHOW GRANTS") != 0) return NULL;
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res) return NULL;
+    fl_buf b = {0};
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)) != NULL)
+        if (row[0]) {
+            fl_buf_puts(&b, row[0]);
+            fl_buf_putc(&b, '\n');
+        }
+    mysql_free_result(res);
+    char *out = fl_xstrdup(fl_buf_cstr(&b));
+    fl_buf_free(&b);
+    return out;
+}
+
+static void check_privileges(fl_source *s, report *r, const char *user)
+{
+    char *g = grants_text(s);
+    if (!g) {
+        warn(r, "SHOW GRANTS failed: %s; privileges are tested below by use",
+             mysql_error(fl_source_mysql(s)));
+        return;
+    }
+    bool all = grant_has(g, "ALL PRIVILEGES ON *.*");
+    bool mariadb = fl_source_flavor(s) == FL_FLAVOR_MARIADB;
+    if (all || grant_has(g, "REPLICATION SLAVE") || grant_has(g, "REPLICATION REPLICA"))
+        ok(r, "privilege REPLICATION SLAVE");
+    else
+        bad(r, "user '%s' lacks REPLICATION SLAVE: the server refuses to send the binlog. Fix: "
+               "GRANT REPLICATION SLAVE ON *.* TO '%s'@'<host>'", user, user);
+    /* MariaDB 10.5 split REPLICATION CLIENT; BINLOG MONITOR is its new name. */
+    if (all || grant_has(g, "REPLICATION CLIENT") || grant_has(g, "BINLOG MONITOR") ||
+        grant_has(g, "SUPER"))
+        ok(r, "privilege %s", mariadb ? "BINLOG MONITOR (REPLICATION CLIENT)" : "REPLICATION CLIENT");
+    else
+        bad(r, "user '%s' lacks %s: the relay cannot read the server's binlog position. Fix: "
+               "GRANT %s ON *.* TO '%s'@'<host>'", user,
+            mariadb ? "BINLOG MONITOR" : "REPLICATION CLIENT",
+            mariadb ? "BINLOG MONITOR" : "REPLICATION CLIENT", user);
+    if (all || strcasestr(g, "GRANT SELECT") || strcasestr(g, ", SELECT") ||
+        strcasestr(g, "SELECT,"))
+        ok(r, "privilege SELECT (column names from information_schema)");
+    else
+        warn(r, "user '%s' has no SELECT grant: information_schema shows it no columns, so when "
+                "row events carry no names the columns stay unnamed (@1, @2, ...). Fix: GRANT "
+                "SELECT ON <db>.* TO '%s'@'<host>' for the replicated databases", user, user);
+    free(g);
+}
+
+static void check_server_id(fl_source *s, report *r, uint32_t mine)
+{
+    char *v = variable(s, "server_id");
+    unsigned long theirs = v ? strtoul(v, NULL, 10) : 0;
+    if (v && theirs == mine)
+        bad(r, "[source] server_id = %u is the server's own server_id: the server would treat "
+               "the relay as itself. Fix: pick a server_id no server or replica uses", mine);
+    else
+        ok(r, "server_id %u differs from the server's (%lu)", mine, theirs);
+    free(v);
+}
+
+/* The journal's stored position, when a journal with one exists. */
+static bool journal_position(const fl_config *cfg, fl_source_pos *out)
+{
+    if (!cfg->journal.path) return false;
+    char err[256];
+    fl_store_opts o = {.write = false};
+    fl_store *st = fl_store_open(cfg->journal.path, &o, err, sizeof err);
+    if (!st) return false;
+    fl_position p = {0};
+    bool have = false;
+    if (fl_store_position(st, &p, err, sizeof err) == 0 &&
+        ((p.gtid_set && p.gtid_set[0]) || (p.file && p.file[0]))) {
+        out->gtid_set = fl_xstrdup(p.gtid_set ? p.gtid_set : "");
+        out->file = fl_xstrdup(p.file ? p.file : "");
+        out->pos = p.pos;
+        have = true;
+    }
+    fl_position_free(&p);
+    fl_store_close(st);
+    return have;
+}
+
+static void describe(const fl_source_pos *p, char *buf, size_t n)
+{
+    if (p->gtid_set && p->gtid_set[0])
+        snprintf(buf, n, "after GTIDs %s", p->gtid_set);
+    else
+        snprintf(buf, n, "%s:%llu", p->file ? p->file : "", (unsigned long long)p->pos);
+}
+
+/* Registers and asks for the stream where the relay would start; reads the first event. */
+static void check_stream(const fl_config *cfg, report *r)
+{
+    char err[1024], where[512];
+    unsigned errnum = 0;
+    fl_source *s = fl_source_connect(&cfg->source, 10, err, sizeof err, &errnum);
+    if (!s) {
+        bad(r, "%s", err);
+        return;
+    }
+    fl_source_pos start = {0};
+    bool resume = journal_position(cfg, &start);
+    if (!resume && fl_source_resolve_start(s, &cfg->source, &start, err, sizeof err) < 0) {
+        bad(r, "start position: %s", err);
+        fl_source_close(s);
+        return;
+    }
+    describe(&start, where, sizeof where);
+    const char *origin = resume ? "the journal's position" : "[source] start";
+    const uint8_t *ev;
+    size_t len;
+    int rc = fl_source_start(s, cfg->source.server_id, cfg->source.heartbeat, &start, err,
+                             sizeof err);
+    if (rc == 0) rc = fl_source_next_event(s, &ev, &len, err, sizeof err);
+    if (rc == 0) {
+        ok(r, "replication stream opens at %s (%s)", origin, where);
+    } else {
+        unsigned e = fl_source_errno(s);
+        if (e == ER_SPECIFIC_ACCESS_DENIED_ERROR)
+            bad(r, "the server refuses replication: %s. Fix: GRANT REPLICATION SLAVE ON *.* TO "
+                   "the relay's user", err);
+        else if (e == ER_MASTER_FATAL_ERROR_READING_BINLOG)
+            bad(r, "the server cannot stream from %s (%s): %s. The transactions there were "
+                   "purged or never existed. Fix: keep binlogs longer (binlog_expire_logs_seconds"
+                   " / expire_logs_days); to start over, remove the journal and set start = "
+                   "current or earliest", origin, where, err);
+        else
+            bad(r, "opening the replication stream at %s (%s): %s", origin, where, err);
+    }
+    fl_source_pos_free(&start);
+    fl_source_close(s);
+}
+
+int fl_live_check(const fl_config *cfg)
+{
+    report r = {0};
+    char err[1024];
+    unsigned errnum = 0;
+    const fl_config_source *src = &cfg->source;
+    fl_source *s = fl_source_connect(src, 10, err, sizeof err, &errnum);
+    if (!s) {
+        bad(&r, "%s", err);
+        if (errnum == ER_ACCESS_DENIED_ERROR || errnum == 1698)
+            printf("      Fix: check [source] user and password (or password_file), and that "
+                   "the user may connect from this host\n");
+        else if (errnum >= 2000)
+            printf("      Fix: check [source] host/port (or socket), that the server runs, and "
+                   "that no firewall is in the way\n");
+        printf("source not ready: cannot connect\n");
+        return 1;
+    }
+    ok(&r, "connected: %s (%s)", fl_source_version(s),
+       fl_source_flavor(s) == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL");
+    if (src->flavor != 0 && src->flavor != (int)fl_source_flavor(s))
+        warn(&r, "[source] flavor is set explicitly; make sure it matches the server");
+
+    bool binlog_on = false;
+    check_binlog(s, &r, &binlog_on);
+    check_gtids(s, &r);
+    check_privileges(s, &r, src->user ? src->user : "");
+    check_server_id(s, &r, src->server_id);
+    fl_source_close(s);
+    if (binlog_on) check_stream(cfg, &r);
+
+    if (r.errors)
+        printf("source not ready: %d problem%s, %d warning%s\n", r.errors,
+               r.errors == 1 ? "" : "s", r.warnings, r.warnings == 1 ? "" : "s");
+    else if (r.warnings)
+        printf("source ready, %d warning%s\n", r.warnings, r.warnings == 1 ? "" : "s");
+    else
+        printf("source ready\n");
+    return r.errors ? 1 : 0;
+}
