@@ -1,0 +1,797 @@
+/* record.c — transactions in memory, their journal record codec, and their JSON line.
+ *
+ * A record (version 1). Varints are LEB128 and always minimal; a "string" is a varint
+ * length followed by that many bytes.
+ *
+ *   0xF1 (magic), version, varint length of the whole record (checksum included)
+ *   header   varint flags, varint part, gtid, varint ts, varint server_id, string file,
+ *            varint pos
+ *            gtid: byte flavor, then MariaDB: varint domain, varint server_id, varint seq_no
+ *                                    MySQL: 16 bytes uuid, string tag ("" untagged), varint gno
+ *   tables   varint count, then per table: string db, string name, varint ncols, and per
+ *            column a varint 0 when the name is unknown, else its length + 1 and the bytes
+ *   changes  varint count, then per change: byte op, and
+ *              insert/update/delete: varint table index into this record's table list, then
+ *                the before image (update, delete) and the after image (insert, update),
+ *                each one value per column of the table: byte type, payload
+ *              ddl/statement: string db, string sql
+ *   u32le    CRC-32C of every byte before it
+ *
+ * Value payloads: nothing for ABSENT and NULL; a zigzag varint for INT and YEAR; a varint
+ * for UINT, ENUM_INDEX, SET_BITS and BIT; IEEE bits little-endian, 4 bytes for FLOAT and
+ * 8 for DOUBLE; a string for every type whose value is bytes.
+ *
+ * The decoder trusts nothing. It checks magic, version, length and checksum first, then
+ * every count against the bytes left before allocating anything for it (each table, column,
+ * change and value takes at least one byte), every index, op and type, and that the
+ * encoding is canonical (minimal varints, known flags, no duplicate tables, finite floats),
+ * so a record that decodes re-encodes to exactly the same bytes. */
+#include "journal/record.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/crc32c.h"
+
+#define RECORD_MAGIC 0xF1
+#define TXN_KNOWN_FLAGS (FL_TXN_LAST_PART | FL_TXN_STATEMENT | FL_TXN_XA)
+
+/* ---- transactions in memory ---- */
+
+void fl_txn_init(fl_txn *t) { memset(t, 0, sizeof *t); }
+
+void fl_txn_reset(fl_txn *t)
+{
+    fl_table *tables = t->tables;
+    fl_change *changes = t->changes;
+    uint32_t tcap = t->tables_cap, ccap = t->changes_cap;
+    fl_arena arena = t->arena;
+    fl_arena_reset(&arena);
+    memset(t, 0, sizeof *t);
+    t->tables = tables;
+    t->tables_cap = tcap;
+    t->changes = changes;
+    t->changes_cap = ccap;
+    t->arena = arena;
+}
+
+void fl_txn_free(fl_txn *t)
+{
+    free(t->tables);
+    free(t->changes);
+    fl_arena_free(&t->arena);
+    memset(t, 0, sizeof *t);
+}
+
+static bool same_name(const char *a, const char *b)
+{
+    if (!a || !b) return a == b;
+    return strcmp(a, b) == 0;
+}
+
+/* The index of the table with exactly this db, name and column list, or -1. Searches from
+ * the most recently added table: row events of one table usually come together. */
+static int64_t table_find(const fl_txn *t, const char *db, const char *name, uint32_t ncols,
+                          const char *const *cols)
+{
+    for (uint32_t i = t->ntables; i-- > 0;) {
+        const fl_table *tb = &t->tables[i];
+        if (tb->ncols != ncols || strcmp(tb->name, name) != 0 || strcmp(tb->db, db) != 0) continue;
+        uint32_t c = 0;
+        while (c < ncols && same_name(tb->cols[c], cols ? cols[c] : NULL)) c++;
+        if (c == ncols) return i;
+    }
+    return -1;
+}
+
+/* Adds a table whose strings already live in the arena. */
+static uint32_t table_add_owned(fl_txn *t, const char *db, const char *name, uint32_t ncols,
+                                const char **cols)
+{
+    if (t->ntables == t->tables_cap) {
+        t->tables_cap = t->tables_cap ? t->tables_cap * 2 : 8;
+        t->tables = fl_xrealloc(t->tables, t->tables_cap * sizeof *t->tables);
+    }
+    fl_table *tb = &t->tables[t->ntables];
+    tb->db = db;
+    tb->name = name;
+    tb->ncols = ncols;
+    tb->cols = cols;
+    return t->ntables++;
+}
+
+uint32_t fl_txn_table(fl_txn *t, const char *db, const char *name, uint32_t ncols,
+                      const char *const *cols)
+{
+    if (!db) db = "";
+    if (!name) name = "";
+    int64_t i = table_find(t, db, name, ncols, cols);
+    if (i >= 0) return (uint32_t)i;
+    const char **copy = fl_arena_alloc(&t->arena, (size_t)ncols * sizeof *copy);
+    for (uint32_t c = 0; c < ncols; c++)
+        copy[c] = (cols && cols[c]) ? fl_arena_strndup(&t->arena, cols[c], strlen(cols[c])) : NULL;
+    return table_add_owned(t, fl_arena_strndup(&t->arena, db, strlen(db)),
+                           fl_arena_strndup(&t->arena, name, strlen(name)), ncols, copy);
+}
+
+static bool is_row_op(uint8_t op) { return op == FL_OP_INSERT || op == FL_OP_UPDATE || op == FL_OP_DELETE; }
+
+fl_change *fl_txn_add_change(fl_txn *t, fl_op op)
+{
+    if (t->nchanges == t->changes_cap) {
+        t->changes_cap = t->changes_cap ? t->changes_cap * 2 : 16;
+        t->changes = fl_xrealloc(t->changes, t->changes_cap * sizeof *t->changes);
+    }
+    fl_change *c = &t->changes[t->nchanges++];
+    memset(c, 0, sizeof *c);
+    c->op = (uint8_t)op;
+    if (is_row_op(c->op)) t->nrows++;
+    return c;
+}
+
+fl_value *fl_txn_values(fl_txn *t, uint32_t ncols)
+{
+    fl_value *v = fl_arena_alloc(&t->arena, (size_t)ncols * sizeof *v);
+    memset(v, 0, (size_t)ncols * sizeof *v); /* FL_VAL_ABSENT is 0 */
+    return v;
+}
+
+/* How a value type is encoded. */
+enum payload { PAY_NONE, PAY_ZIGZAG, PAY_VARINT, PAY_F32, PAY_F64, PAY_BYTES };
+
+static const uint8_t payload_of[FL_VAL_TYPE_COUNT] = {
+    [FL_VAL_ABSENT] = PAY_NONE,     [FL_VAL_NULL] = PAY_NONE,        [FL_VAL_INT] = PAY_ZIGZAG,
+    [FL_VAL_UINT] = PAY_VARINT,     [FL_VAL_FLOAT] = PAY_F32,        [FL_VAL_DOUBLE] = PAY_F64,
+    [FL_VAL_DECIMAL] = PAY_BYTES,   [FL_VAL_DATE] = PAY_BYTES,       [FL_VAL_DATETIME] = PAY_BYTES,
+    [FL_VAL_TIMESTAMP] = PAY_BYTES, [FL_VAL_TIME] = PAY_BYTES,       [FL_VAL_YEAR] = PAY_ZIGZAG,
+    [FL_VAL_STRING] = PAY_BYTES,    [FL_VAL_BINARY] = PAY_BYTES,     [FL_VAL_GEOMETRY] = PAY_BYTES,
+    [FL_VAL_ENUM] = PAY_BYTES,      [FL_VAL_SET] = PAY_BYTES,        [FL_VAL_ENUM_INDEX] = PAY_VARINT,
+    [FL_VAL_SET_BITS] = PAY_VARINT, [FL_VAL_BIT] = PAY_VARINT,       [FL_VAL_JSON] = PAY_BYTES,
+    [FL_VAL_VECTOR] = PAY_BYTES,
+};
+
+void fl_txn_own_value(fl_txn *t, fl_value *v)
+{
+    if (v->type >= FL_VAL_TYPE_COUNT || payload_of[v->type] != PAY_BYTES) return;
+    if (v->s.len == 0)
+        v->s.ptr = "";
+    else
+        v->s.ptr = fl_arena_memdup(&t->arena, v->s.ptr, v->s.len);
+}
+
+size_t fl_txn_mem(const fl_txn *t)
+{
+    return t->arena.used_total + (size_t)t->tables_cap * sizeof(fl_table) +
+           (size_t)t->changes_cap * sizeof(fl_change);
+}
+
+/* ---- encoding ---- */
+
+static size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+static void put_bytes(fl_buf *out, const void *p, size_t n)
+{
+    fl_buf_put_varint(out, n);
+    fl_buf_put(out, p, n);
+}
+
+static void put_str(fl_buf *out, const char *s) { put_bytes(out, s ? s : "", s ? strlen(s) : 0); }
+
+static void put_value(fl_buf *out, const fl_value *v)
+{
+    if (v->type >= FL_VAL_TYPE_COUNT) {
+        fprintf(stderr, "fastlane: record encode: invalid value type %u\n", v->type);
+        abort(); /* a decoder bug: values are made by this program, never read from input */
+    }
+    fl_buf_putc(out, v->type);
+    switch ((enum payload)payload_of[v->type]) {
+    case PAY_NONE:
+        break;
+    case PAY_ZIGZAG:
+        fl_buf_put_varint(out, zigzag(v->i));
+        break;
+    case PAY_VARINT:
+        fl_buf_put_varint(out, v->u);
+        break;
+    case PAY_F32: {
+        float f = (float)v->d;
+        uint32_t bits;
+        memcpy(&bits, &f, 4);
+        fl_buf_put_u32le(out, bits);
+        break;
+    }
+    case PAY_F64: {
+        uint64_t bits;
+        memcpy(&bits, &v->d, 8);
+        fl_buf_put_u64le(out, bits);
+        break;
+    }
+    case PAY_BYTES:
+        put_bytes(out, v->s.ptr, v->s.len);
+        break;
+    }
+}
+
+static void put_image(fl_buf *out, const fl_value *img, uint32_t ncols)
+{
+    static const fl_value absent = {.type = FL_VAL_ABSENT};
+    for (uint32_t c = 0; c < ncols; c++) put_value(out, img ? &img[c] : &absent);
+}
+
+static void put_gtid(fl_buf *out, const fl_gtid *g)
+{
+    fl_buf_putc(out, (uint8_t)g->flavor);
+    if (g->flavor == FL_FLAVOR_MARIADB) {
+        fl_buf_put_varint(out, g->domain);
+        fl_buf_put_varint(out, g->server_id);
+        fl_buf_put_varint(out, g->seq_no);
+    } else if (g->flavor == FL_FLAVOR_MYSQL) {
+        fl_buf_put(out, g->uuid, 16);
+        put_bytes(out, g->tag, strnlen(g->tag, FL_GTID_TAG_MAX));
+        fl_buf_put_varint(out, g->gno);
+    }
+}
+
+void fl_record_encode(const fl_txn *t, fl_buf *out)
+{
+    size_t start = out->len;
+    fl_buf_putc(out, RECORD_MAGIC);
+    fl_buf_putc(out, FL_RECORD_VERSION);
+    fl_buf_putc(out, 0); /* length, one byte so far; widened below when needed */
+    size_t body = out->len;
+
+    fl_buf_put_varint(out, t->flags);
+    fl_buf_put_varint(out, t->part);
+    put_gtid(out, &t->gtid);
+    fl_buf_put_varint(out, t->ts);
+    fl_buf_put_varint(out, t->server_id);
+    put_str(out, t->file);
+    fl_buf_put_varint(out, t->pos);
+
+    fl_buf_put_varint(out, t->ntables);
+    for (uint32_t i = 0; i < t->ntables; i++) {
+        const fl_table *tb = &t->tables[i];
+        put_str(out, tb->db);
+        put_str(out, tb->name);
+        fl_buf_put_varint(out, tb->ncols);
+        for (uint32_t c = 0; c < tb->ncols; c++) {
+            const char *col = tb->cols ? tb->cols[c] : NULL;
+            if (!col) {
+                fl_buf_putc(out, 0);
+            } else {
+                size_t n = strlen(col);
+                fl_buf_put_varint(out, (uint64_t)n + 1);
+                fl_buf_put(out, col, n);
+            }
+        }
+    }
+
+    fl_buf_put_varint(out, t->nchanges);
+    for (uint32_t i = 0; i < t->nchanges; i++) {
+        const fl_change *ch = &t->changes[i];
+        fl_buf_putc(out, ch->op);
+        if (is_row_op(ch->op)) {
+            uint32_t ncols = ch->table < t->ntables ? t->tables[ch->table].ncols : 0;
+            fl_buf_put_varint(out, ch->table);
+            if (ch->op != FL_OP_INSERT) put_image(out, ch->before, ncols);
+            if (ch->op != FL_OP_DELETE) put_image(out, ch->after, ncols);
+        } else {
+            put_str(out, ch->db);
+            put_bytes(out, ch->sql ? ch->sql : "", ch->sql ? ch->sql_len : 0);
+        }
+    }
+
+    /* the length field covers the whole record: widen it if one byte was not enough */
+    size_t body_len = out->len - body;
+    size_t n = 1;
+    while (varint_size(3 + (n - 1) + body_len + 4) > n) n++;
+    uint64_t total = 3 + (n - 1) + body_len + 4;
+    if (n > 1) {
+        fl_buf_reserve(out, n - 1);
+        memmove(out->data + body + n - 1, out->data + body, body_len);
+        out->len += n - 1;
+    }
+    for (size_t k = 0; k < n; k++) {
+        out->data[start + 2 + k] = (uint8_t)((total & 0x7f) | (k + 1 < n ? 0x80 : 0));
+        total >>= 7;
+    }
+    fl_buf_put_u32le(out, fl_crc32c(0, out->data + start, out->len - start));
+}
+
+/* ---- decoding ---- */
+
+enum section { SEC_RECORD, SEC_HEADER, SEC_TABLE, SEC_CHANGE };
+
+typedef struct reader {
+    const uint8_t *p, *end;
+    char *err;
+    size_t errlen;
+    /* where we are, for messages */
+    enum section sec;
+    uint64_t index;      /* table or change number */
+    int64_t col;         /* column within a table or image, -1 for none */
+    const char *image;   /* "before" / "after" / NULL */
+} reader;
+
+/* Writes "where: what" into the caller's err; bad() evaluates to false so that a check
+ * reads `return bad(r, ...)`. */
+static void report(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define bad(r, ...) (report((r), __VA_ARGS__), false)
+
+static void report(reader *r, const char *fmt, ...)
+{
+    if (!r->err || !r->errlen) return;
+    char where[96] = "";
+    switch (r->sec) {
+    case SEC_RECORD: break;
+    case SEC_HEADER: snprintf(where, sizeof where, "header: "); break;
+    case SEC_TABLE:
+        if (r->col >= 0)
+            snprintf(where, sizeof where, "table %llu column %lld: ", (unsigned long long)r->index,
+                     (long long)r->col);
+        else
+            snprintf(where, sizeof where, "table %llu: ", (unsigned long long)r->index);
+        break;
+    case SEC_CHANGE:
+        if (r->image && r->col >= 0)
+            snprintf(where, sizeof where, "change %llu %s column %lld: ",
+                     (unsigned long long)r->index, r->image, (long long)r->col);
+        else
+            snprintf(where, sizeof where, "change %llu: ", (unsigned long long)r->index);
+        break;
+    }
+    char msg[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(r->err, r->errlen, "%s%s", where, msg);
+}
+
+static size_t left(const reader *r) { return (size_t)(r->end - r->p); }
+
+static bool get_u8(reader *r, uint8_t *out)
+{
+    if (r->p >= r->end) return bad(r, "truncated");
+    *out = *r->p++;
+    return true;
+}
+
+static bool get_varint(reader *r, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (r->p >= r->end) return bad(r, "truncated");
+        uint8_t b = *r->p++;
+        if (shift == 63 && b > 1) return bad(r, "varint overflows 64 bits");
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            if (b == 0 && shift) return bad(r, "overlong varint");
+            *out = v;
+            return true;
+        }
+    }
+    return bad(r, "varint overflows 64 bits");
+}
+
+static bool get_u32(reader *r, uint32_t *out, const char *what)
+{
+    uint64_t v;
+    if (!get_varint(r, &v)) return false;
+    if (v > UINT32_MAX) return bad(r, "%s %llu out of range", what, (unsigned long long)v);
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* A length-prefixed byte string, pointing into the record. */
+static bool get_bytes(reader *r, const uint8_t **p, uint32_t *n)
+{
+    uint64_t len;
+    if (!get_varint(r, &len)) return false;
+    if (len > left(r)) return bad(r, "truncated (string of %llu bytes, %zu left)", (unsigned long long)len, left(r));
+    if (len > UINT32_MAX) return bad(r, "string of %llu bytes too long", (unsigned long long)len);
+    *p = r->p;
+    *n = (uint32_t)len;
+    r->p += len;
+    return true;
+}
+
+/* A name (no NUL inside), copied into the arena as a C string. */
+static bool get_name(reader *r, fl_arena *a, const char *what, const char **out)
+{
+    const uint8_t *p;
+    uint32_t n;
+    if (!get_bytes(r, &p, &n)) return false;
+    if (memchr(p, 0, n)) return bad(r, "%s contains a NUL byte", what);
+    *out = fl_arena_strndup(a, (const char *)p, n);
+    return true;
+}
+
+static bool valid_tag(const uint8_t *p, uint32_t n)
+{
+    if (n > FL_GTID_TAG_MAX) return false;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        bool ok = (c >= 'a' && c <= 'z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static bool get_gtid(reader *r, fl_gtid *g)
+{
+    memset(g, 0, sizeof *g);
+    uint8_t flavor = 0;
+    if (!get_u8(r, &flavor)) return false;
+    switch (flavor) {
+    case FL_FLAVOR_NONE:
+        return true;
+    case FL_FLAVOR_MARIADB:
+        g->flavor = FL_FLAVOR_MARIADB;
+        return get_u32(r, &g->domain, "gtid domain") && get_u32(r, &g->server_id, "gtid server id") &&
+               get_varint(r, &g->seq_no);
+    case FL_FLAVOR_MYSQL: {
+        g->flavor = FL_FLAVOR_MYSQL;
+        if (left(r) < 16) return bad(r, "truncated");
+        memcpy(g->uuid, r->p, 16);
+        r->p += 16;
+        const uint8_t *tag;
+        uint32_t n;
+        if (!get_bytes(r, &tag, &n)) return false;
+        if (!valid_tag(tag, n)) return bad(r, "bad gtid tag");
+        memcpy(g->tag, tag, n);
+        g->tag[n] = 0;
+        return get_varint(r, &g->gno);
+    }
+    default:
+        return bad(r, "unknown gtid flavor %u", flavor);
+    }
+}
+
+static bool get_header(reader *r, fl_txn *t)
+{
+    r->sec = SEC_HEADER;
+    uint32_t flags = 0, part = 0, server_id = 0;
+    fl_gtid g;
+    uint64_t ts = 0, pos = 0;
+    const char *file;
+    if (!get_u32(r, &flags, "flags") || !get_u32(r, &part, "part")) return false;
+    if (flags & ~(uint32_t)TXN_KNOWN_FLAGS) return bad(r, "unknown flags 0x%x", flags & ~(uint32_t)TXN_KNOWN_FLAGS);
+    if (!get_gtid(r, &g) || !get_varint(r, &ts) || !get_u32(r, &server_id, "server id") ||
+        !get_name(r, &t->arena, "file name", &file) || !get_varint(r, &pos))
+        return false;
+    t->flags = flags;
+    t->part = part;
+    t->gtid = g;
+    t->ts = ts;
+    t->server_id = server_id;
+    t->file = file;
+    t->pos = pos;
+    return true;
+}
+
+static bool get_value(reader *r, fl_txn *t, fl_value *v)
+{
+    uint8_t type = 0;
+    if (!get_u8(r, &type)) return false;
+    if (type >= FL_VAL_TYPE_COUNT) return bad(r, "unknown value type %u", type);
+    v->type = type;
+    switch ((enum payload)payload_of[type]) {
+    case PAY_NONE:
+        return true;
+    case PAY_ZIGZAG: {
+        uint64_t u;
+        if (!get_varint(r, &u)) return false;
+        v->i = unzigzag(u);
+        return true;
+    }
+    case PAY_VARINT:
+        return get_varint(r, &v->u);
+    case PAY_F32: {
+        if (left(r) < 4) return bad(r, "truncated");
+        uint32_t bits = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
+                        (uint32_t)r->p[3] << 24;
+        r->p += 4;
+        float f;
+        memcpy(&f, &bits, 4);
+        if (!isfinite(f)) return bad(r, "float is not finite");
+        v->d = f;
+        return true;
+    }
+    case PAY_F64: {
+        if (left(r) < 8) return bad(r, "truncated");
+        uint64_t bits = 0;
+        for (int k = 7; k >= 0; k--) bits = bits << 8 | r->p[k];
+        r->p += 8;
+        memcpy(&v->d, &bits, 8);
+        if (!isfinite(v->d)) return bad(r, "double is not finite");
+        return true;
+    }
+    case PAY_BYTES: {
+        const uint8_t *p;
+        uint32_t n;
+        if (!get_bytes(r, &p, &n)) return false;
+        if (type == FL_VAL_VECTOR && n % 4) return bad(r, "vector of %u bytes is not float32s", n);
+        v->s.ptr = n ? fl_arena_memdup(&t->arena, p, n) : "";
+        v->s.len = n;
+        return true;
+    }
+    }
+    return bad(r, "unknown value type %u", type);
+}
+
+static bool get_image(reader *r, fl_txn *t, uint32_t ncols, const char *which, fl_value **out)
+{
+    if (ncols > left(r)) return bad(r, "truncated (%s image of %u columns)", which, ncols);
+    fl_value *img = fl_txn_values(t, ncols);
+    *out = img;
+    r->image = which;
+    for (uint32_t c = 0; c < ncols; c++) {
+        r->col = c;
+        if (!get_value(r, t, &img[c])) return false;
+    }
+    r->image = NULL;
+    r->col = -1;
+    return true;
+}
+
+/* Reads the table list; map[i] becomes the index in t of the record's table i. */
+static bool get_tables(reader *r, fl_txn *t, uint32_t **map, uint32_t *ntables)
+{
+    r->sec = SEC_RECORD;
+    uint64_t n;
+    if (!get_varint(r, &n)) return false;
+    if (n > left(r) / 3) return bad(r, "table count %llu exceeds the record", (unsigned long long)n);
+    r->sec = SEC_TABLE;
+    r->col = -1;
+    *map = fl_xmalloc((size_t)n * sizeof **map);
+    *ntables = 0;
+    uint32_t base = t->ntables;
+    for (uint64_t i = 0; i < n; i++) {
+        r->index = i;
+        r->col = -1;
+        const char *db, *name;
+        uint64_t ncols;
+        if (!get_name(r, &t->arena, "database name", &db) || !get_name(r, &t->arena, "table name", &name) ||
+            !get_varint(r, &ncols))
+            return false;
+        if (ncols > left(r)) return bad(r, "column count %llu exceeds the record", (unsigned long long)ncols);
+        const char **cols = fl_arena_alloc(&t->arena, (size_t)ncols * sizeof *cols);
+        for (uint32_t c = 0; c < ncols; c++) {
+            r->col = c;
+            uint64_t len;
+            if (!get_varint(r, &len)) return false;
+            if (len == 0) {
+                cols[c] = NULL;
+                continue;
+            }
+            len--;
+            if (len > left(r)) return bad(r, "truncated (name of %llu bytes)", (unsigned long long)len);
+            if (memchr(r->p, 0, len)) return bad(r, "column name contains a NUL byte");
+            cols[c] = fl_arena_strndup(&t->arena, (const char *)r->p, len);
+            r->p += len;
+        }
+        r->col = -1;
+        int64_t found = table_find(t, db, name, (uint32_t)ncols, cols);
+        if (found >= (int64_t)base) return bad(r, "duplicate of table %lld", (long long)(found - base));
+        (*map)[i] = found >= 0 ? (uint32_t)found : table_add_owned(t, db, name, (uint32_t)ncols, cols);
+        (*ntables)++;
+    }
+    return true;
+}
+
+static bool get_changes(reader *r, fl_txn *t, const uint32_t *map, uint32_t ntables)
+{
+    r->sec = SEC_RECORD;
+    uint64_t n;
+    if (!get_varint(r, &n)) return false;
+    if (n > left(r) / 2) return bad(r, "change count %llu exceeds the record", (unsigned long long)n);
+    r->sec = SEC_CHANGE;
+    r->col = -1;
+    r->image = NULL;
+    for (uint64_t i = 0; i < n; i++) {
+        r->index = i;
+        uint8_t op = 0;
+        if (!get_u8(r, &op)) return false;
+        if (op < FL_OP_INSERT || op > FL_OP_STATEMENT) return bad(r, "unknown op %u", op);
+        if (is_row_op(op)) {
+            uint64_t idx;
+            if (!get_varint(r, &idx)) return false;
+            if (idx >= ntables)
+                return bad(r, "table index %llu out of range (%u tables)", (unsigned long long)idx, ntables);
+            uint32_t table = map[idx];
+            uint32_t ncols = t->tables[table].ncols;
+            fl_value *before = NULL, *after = NULL;
+            if (op != FL_OP_INSERT && !get_image(r, t, ncols, "before", &before)) return false;
+            if (op != FL_OP_DELETE && !get_image(r, t, ncols, "after", &after)) return false;
+            fl_change *c = fl_txn_add_change(t, (fl_op)op);
+            c->table = table;
+            c->before = before;
+            c->after = after;
+        } else {
+            const char *db;
+            const uint8_t *sql;
+            uint32_t sql_len;
+            if (!get_name(r, &t->arena, "database name", &db) || !get_bytes(r, &sql, &sql_len)) return false;
+            fl_change *c = fl_txn_add_change(t, (fl_op)op);
+            c->db = db;
+            c->sql = fl_arena_strndup(&t->arena, (const char *)sql, sql_len);
+            c->sql_len = sql_len;
+        }
+    }
+    return true;
+}
+
+/* Checks magic, version, length and checksum; on success r covers the body. */
+static bool open_record(reader *r, const uint8_t *data, size_t len, bool verify)
+{
+    r->sec = SEC_RECORD;
+    if (len == 0) return bad(r, "truncated (empty record)");
+    if (data[0] != RECORD_MAGIC) return bad(r, "not a journal record (magic 0x%02x)", data[0]);
+    if (len < 2) return bad(r, "truncated (%zu bytes)", len);
+    if (data[1] != FL_RECORD_VERSION) return bad(r, "unknown version %u", data[1]);
+    r->p = data + 2;
+    r->end = data + len;
+    uint64_t total;
+    if (!get_varint(r, &total)) return false;
+    size_t head = (size_t)(r->p - data);
+    if (total < head + 4) return bad(r, "bad record length %llu", (unsigned long long)total);
+    if (total > len) return bad(r, "truncated (%zu of %llu bytes)", len, (unsigned long long)total);
+    if (total < len) return bad(r, "%llu bytes after the record", (unsigned long long)(len - total));
+    r->end = data + len - 4;
+    if (verify) {
+        const uint8_t *c = r->end;
+        uint32_t stored = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+        uint32_t computed = fl_crc32c(0, data, len - 4);
+        if (stored != computed) return bad(r, "bad checksum (stored %08x, computed %08x)", stored, computed);
+    }
+    return true;
+}
+
+int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+    reader r = {.err = err, .errlen = errlen, .col = -1};
+    if (err && errlen) err[0] = 0;
+    uint32_t *map = NULL, ntables = 0;
+    bool ok = open_record(&r, data, len, true) && get_header(&r, t) &&
+              get_tables(&r, t, &map, &ntables) && get_changes(&r, t, map, ntables);
+    if (ok && r.p != r.end) {
+        r.sec = SEC_RECORD;
+        ok = bad(&r, "%zu unread bytes before the checksum", left(&r));
+    }
+    free(map);
+    return ok ? 0 : -1;
+}
+
+int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags,
+                   uint32_t *part)
+{
+    reader r = {.col = -1};
+    uint32_t f = 0, p = 0, server_id = 0;
+    fl_gtid g;
+    uint64_t t = 0;
+    if (!open_record(&r, data, len, false) || !get_u32(&r, &f, "flags") || !get_u32(&r, &p, "part") ||
+        (f & ~(uint32_t)TXN_KNOWN_FLAGS) || !get_gtid(&r, &g) || !get_varint(&r, &t) ||
+        !get_u32(&r, &server_id, "server id"))
+        return -1;
+    if (gtid) *gtid = g;
+    if (ts) *ts = t;
+    if (flags) *flags = f;
+    if (part) *part = p;
+    return 0;
+}
+
+/* ---- JSON ---- */
+
+/* "YYYY-MM-DD HH:MM:SS" in UTC for any unix time (days to civil date, proleptic Gregorian). */
+static void put_utc(fl_buf *out, uint64_t ts)
+{
+    uint64_t days = ts / 86400, secs = ts % 86400;
+    uint64_t z = days + 719468;
+    uint64_t era = z / 146097;
+    uint64_t doe = z - era * 146097;
+    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    uint64_t y = yoe + era * 400;
+    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    uint64_t mp = (5 * doy + 2) / 153;
+    uint64_t d = doy - (153 * mp + 2) / 5 + 1;
+    uint64_t m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2) y++;
+    fl_buf_printf(out, "\"%04llu-%02llu-%02llu %02llu:%02llu:%02llu\"", (unsigned long long)y,
+                  (unsigned long long)m, (unsigned long long)d, (unsigned long long)(secs / 3600),
+                  (unsigned long long)(secs / 60 % 60), (unsigned long long)(secs % 60));
+}
+
+static void put_json_name(fl_buf *out, const char *s) { fl_json_string(out, s ? s : "", s ? strlen(s) : 0); }
+
+static void put_json_image(fl_buf *out, const fl_table *tb, const fl_value *img)
+{
+    fl_buf_putc(out, '{');
+    bool first = true;
+    for (uint32_t c = 0; img && c < tb->ncols; c++) {
+        if (img[c].type == FL_VAL_ABSENT) continue;
+        if (!first) fl_buf_putc(out, ',');
+        first = false;
+        const char *name = tb->cols ? tb->cols[c] : NULL;
+        if (name)
+            put_json_name(out, name);
+        else
+            fl_buf_printf(out, "\"@%u\"", c + 1);
+        fl_buf_putc(out, ':');
+        fl_value_to_json(&img[c], out);
+    }
+    fl_buf_putc(out, '}');
+}
+
+static const char *op_name(uint8_t op)
+{
+    switch (op) {
+    case FL_OP_INSERT: return "insert";
+    case FL_OP_UPDATE: return "update";
+    case FL_OP_DELETE: return "delete";
+    case FL_OP_DDL: return "ddl";
+    case FL_OP_STATEMENT: return "statement";
+    default: return "unknown";
+    }
+}
+
+void fl_txn_to_json(const fl_txn *t, fl_buf *out)
+{
+    fl_buf_printf(out, "{\"seq\":%llu,\"gtid\":", (unsigned long long)t->seq);
+    if (t->gtid.flavor == FL_FLAVOR_NONE) {
+        fl_buf_puts(out, "null");
+    } else {
+        char g[FL_GTID_TEXT_MAX];
+        size_t n = fl_gtid_format(&t->gtid, g, sizeof g);
+        fl_json_string(out, g, n < sizeof g ? n : sizeof g - 1);
+    }
+    fl_buf_puts(out, ",\"ts\":");
+    put_utc(out, t->ts);
+    fl_buf_printf(out, ",\"server_id\":%u,\"file\":", t->server_id);
+    put_json_name(out, t->file);
+    fl_buf_printf(out, ",\"pos\":%llu", (unsigned long long)t->pos);
+    if (t->flags & FL_TXN_STATEMENT) fl_buf_puts(out, ",\"statement\":true");
+    if (t->flags & FL_TXN_XA) fl_buf_puts(out, ",\"xa\":true");
+    fl_buf_puts(out, ",\"changes\":[");
+    for (uint32_t i = 0; i < t->nchanges; i++) {
+        const fl_change *c = &t->changes[i];
+        if (i) fl_buf_putc(out, ',');
+        fl_buf_printf(out, "{\"op\":\"%s\",\"db\":", op_name(c->op));
+        if (is_row_op(c->op) && c->table < t->ntables) {
+            const fl_table *tb = &t->tables[c->table];
+            put_json_name(out, tb->db);
+            fl_buf_puts(out, ",\"table\":");
+            put_json_name(out, tb->name);
+            if (c->op != FL_OP_INSERT) {
+                fl_buf_puts(out, ",\"before\":");
+                put_json_image(out, tb, c->before);
+            }
+            if (c->op != FL_OP_DELETE) {
+                fl_buf_puts(out, ",\"after\":");
+                put_json_image(out, tb, c->after);
+            }
+        } else if (is_row_op(c->op)) {
+            fl_buf_puts(out, "null,\"table\":null");
+        } else {
+            put_json_name(out, c->db);
+            fl_buf_puts(out, ",\"sql\":");
+            fl_json_string(out, c->sql ? c->sql : "", c->sql ? c->sql_len : 0);
+        }
+        fl_buf_putc(out, '}');
+    }
+    fl_buf_puts(out, "]}");
+}

@@ -1,0 +1,826 @@
+/* test_record.c — the journal record codec: randomized round trips (every value type, both
+ * GTID flavors, DDL, large values and transactions), rejection of every truncation and bit
+ * flip, specific decode errors, part reassembly, header peeking, transaction helpers, and the
+ * exact fl-dump --json line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/crc32c.h"
+#include "journal/record.h"
+
+/* ---- deterministic random transactions ---- */
+
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return rng_state = x;
+}
+static uint32_t below(uint32_t n) { return n ? (uint32_t)(rnd() % n) : 0; }
+
+static char *rand_bytes(size_t n, bool text)
+{
+    char *s = malloc(n ? n : 1);
+    for (size_t i = 0; i < n; i++) s[i] = text ? (char)('a' + below(26)) : (char)rnd();
+    return s;
+}
+
+static void rand_value(fl_txn *t, fl_value *v, size_t big)
+{
+    v->type = (uint8_t)below(FL_VAL_TYPE_COUNT);
+    switch ((fl_value_type)v->type) {
+    case FL_VAL_ABSENT:
+    case FL_VAL_NULL:
+        return;
+    case FL_VAL_INT:
+    case FL_VAL_YEAR:
+        v->i = (int64_t)(rnd() >> below(64));
+        if (rnd() & 1) v->i = -v->i;
+        if (below(10) == 0) v->i = below(2) ? INT64_MIN : INT64_MAX;
+        return;
+    case FL_VAL_UINT:
+    case FL_VAL_ENUM_INDEX:
+    case FL_VAL_SET_BITS:
+    case FL_VAL_BIT:
+        v->u = rnd() >> below(64);
+        if (below(10) == 0) v->u = UINT64_MAX;
+        return;
+    case FL_VAL_FLOAT:
+        v->d = (float)((double)(int32_t)rnd() / (double)(1 + below(1000)));
+        return;
+    case FL_VAL_DOUBLE:
+        v->d = (double)(int64_t)rnd() / (double)(1 + below(100000)) * (below(2) ? 1e-300 : 1.0);
+        return;
+    case FL_VAL_VECTOR: {
+        uint32_t n = below(8);
+        float *f = malloc(n * 4 + 1);
+        for (uint32_t k = 0; k < n; k++) f[k] = (float)(int32_t)rnd() / 7.0f;
+        v->s.ptr = (const char *)f;
+        v->s.len = n * 4;
+        fl_txn_own_value(t, v);
+        free(f);
+        return;
+    }
+    default: {
+        size_t n = big ? big : (below(8) == 0 ? 0 : below(40));
+        char *s = rand_bytes(n, v->type != FL_VAL_BINARY && v->type != FL_VAL_GEOMETRY);
+        v->s.ptr = s;
+        v->s.len = (uint32_t)n;
+        fl_txn_own_value(t, v);
+        free(s);
+        return;
+    }
+    }
+}
+
+static void rand_gtid(fl_gtid *g)
+{
+    memset(g, 0, sizeof *g);
+    switch (below(3)) {
+    case 0:
+        return;
+    case 1:
+        g->flavor = FL_FLAVOR_MARIADB;
+        g->domain = (uint32_t)rnd();
+        g->server_id = (uint32_t)rnd();
+        g->seq_no = rnd() >> below(64);
+        return;
+    default:
+        g->flavor = FL_FLAVOR_MYSQL;
+        for (int i = 0; i < 16; i++) g->uuid[i] = (uint8_t)rnd();
+        if (below(2)) {
+            size_t n = 1 + below(FL_GTID_TAG_MAX);
+            for (size_t i = 0; i < n; i++) g->tag[i] = i && below(4) == 0 ? (char)('0' + below(10)) : (char)('a' + below(26));
+            g->tag[n] = 0;
+        }
+        g->gno = 1 + (rnd() >> 1);
+        return;
+    }
+}
+
+typedef struct gen_opts {
+    uint32_t max_tables, max_cols, max_changes;
+    size_t big; /* when non-zero, every byte value has this length */
+} gen_opts;
+
+static void rand_txn(fl_txn *t, const gen_opts *o)
+{
+    rand_gtid(&t->gtid);
+    t->ts = below(4) ? 1700000000 + below(100000000) : rnd();
+    t->server_id = (uint32_t)rnd();
+    char file[32];
+    snprintf(file, sizeof file, "bin.%06u", below(1000000));
+    t->file = fl_arena_strndup(&t->arena, file, strlen(file));
+    t->pos = rnd() >> below(64);
+    t->flags = FL_TXN_LAST_PART | (below(4) == 0 ? FL_TXN_STATEMENT : 0) | (below(8) == 0 ? FL_TXN_XA : 0);
+    t->part = below(3);
+
+    uint32_t ntables = 1 + below(o->max_tables);
+    for (uint32_t i = 0; i < ntables; i++) {
+        char db[16], name[16];
+        snprintf(db, sizeof db, "db%u", below(3));
+        snprintf(name, sizeof name, "t%u", i);
+        uint32_t ncols = below(o->max_cols + 1);
+        const char **cols = calloc(ncols + 1, sizeof *cols);
+        char **names = calloc(ncols + 1, sizeof *names);
+        for (uint32_t c = 0; c < ncols; c++) {
+            if (below(5) == 0) continue; /* unknown name */
+            names[c] = malloc(16);
+            snprintf(names[c], 16, "c%u", c);
+            cols[c] = names[c];
+        }
+        assert_int_equal(fl_txn_table(t, db, name, ncols, cols), i);
+        for (uint32_t c = 0; c < ncols; c++) free(names[c]);
+        free(names);
+        free(cols);
+    }
+    uint32_t nchanges = below(o->max_changes + 1);
+    for (uint32_t i = 0; i < nchanges; i++) {
+        fl_op op = (fl_op)(1 + below(5));
+        fl_change *c = fl_txn_add_change(t, op);
+        if (op == FL_OP_DDL || op == FL_OP_STATEMENT) {
+            c->db = below(4) ? "app" : "";
+            size_t n = below(60);
+            char *sql = rand_bytes(n, true);
+            if (n > 3) sql[n / 2] = 0; /* statement text may hold any byte */
+            c->sql = fl_arena_memdup(&t->arena, sql, n);
+            c->sql_len = (uint32_t)n;
+            free(sql);
+            continue;
+        }
+        c->table = below(ntables);
+        uint32_t ncols = t->tables[c->table].ncols;
+        if (op != FL_OP_INSERT) {
+            c->before = fl_txn_values(t, ncols);
+            for (uint32_t k = 0; k < ncols; k++) rand_value(t, &c->before[k], o->big);
+        }
+        if (op != FL_OP_DELETE) {
+            c->after = fl_txn_values(t, ncols);
+            for (uint32_t k = 0; k < ncols; k++) rand_value(t, &c->after[k], o->big);
+        }
+    }
+}
+
+/* ---- comparison ---- */
+
+static void assert_table_equal(const fl_table *a, const fl_table *b)
+{
+    assert_string_equal(a->db, b->db);
+    assert_string_equal(a->name, b->name);
+    assert_int_equal(a->ncols, b->ncols);
+    for (uint32_t c = 0; c < a->ncols; c++) {
+        if (!a->cols[c] || !b->cols[c])
+            assert_ptr_equal(a->cols[c], b->cols[c]);
+        else
+            assert_string_equal(a->cols[c], b->cols[c]);
+    }
+}
+
+static void assert_image_equal(const fl_value *a, const fl_value *b, uint32_t ncols)
+{
+    if (!a || !b) {
+        assert_ptr_equal(a, b);
+        return;
+    }
+    for (uint32_t c = 0; c < ncols; c++) {
+        assert_int_equal(a[c].type, b[c].type);
+        assert_true(fl_value_equal(&a[c], &b[c]));
+    }
+}
+
+/* Same header and the same changes, comparing tables by content (indexes may differ). */
+static void assert_txn_equal(const fl_txn *a, const fl_txn *b, bool header)
+{
+    if (header) {
+        assert_true(fl_gtid_equal(&a->gtid, &b->gtid));
+        assert_int_equal(a->gtid.flavor, b->gtid.flavor);
+        assert_int_equal(a->ts, b->ts);
+        assert_int_equal(a->server_id, b->server_id);
+        assert_string_equal(a->file ? a->file : "", b->file ? b->file : "");
+        assert_int_equal(a->pos, b->pos);
+        assert_int_equal(a->flags, b->flags);
+        assert_int_equal(a->part, b->part);
+    }
+    assert_int_equal(a->nchanges, b->nchanges);
+    assert_int_equal(a->nrows, b->nrows);
+    for (uint32_t i = 0; i < a->nchanges; i++) {
+        const fl_change *x = &a->changes[i], *y = &b->changes[i];
+        assert_int_equal(x->op, y->op);
+        if (x->op == FL_OP_DDL || x->op == FL_OP_STATEMENT) {
+            assert_string_equal(x->db, y->db);
+            assert_int_equal(x->sql_len, y->sql_len);
+            assert_memory_equal(x->sql, y->sql, x->sql_len);
+            continue;
+        }
+        assert_table_equal(&a->tables[x->table], &b->tables[y->table]);
+        uint32_t ncols = a->tables[x->table].ncols;
+        assert_image_equal(x->before, y->before, ncols);
+        assert_image_equal(x->after, y->after, ncols);
+    }
+}
+
+static void decode_ok(fl_txn *t, const fl_buf *b)
+{
+    char err[256];
+    if (fl_record_decode(t, b->data, b->len, err, sizeof err) != 0) fail_msg("decode: %s", err);
+}
+
+/* encode -> decode -> compare -> re-encode byte-equal; JSON of both identical */
+static size_t roundtrip(const fl_txn *t)
+{
+    fl_buf enc = {0}, enc2 = {0}, j1 = {0}, j2 = {0};
+    fl_record_encode(t, &enc);
+    fl_txn d;
+    fl_txn_init(&d);
+    decode_ok(&d, &enc);
+    assert_txn_equal(t, &d, true);
+    assert_int_equal(d.ntables, t->ntables);
+    for (uint32_t i = 0; i < t->ntables; i++) assert_table_equal(&t->tables[i], &d.tables[i]);
+    fl_record_encode(&d, &enc2);
+    d.seq = t->seq; /* the store's key, not part of the record */
+    assert_int_equal(enc.len, enc2.len);
+    assert_memory_equal(enc.data, enc2.data, enc.len);
+    fl_txn_to_json(t, &j1);
+    fl_txn_to_json(&d, &j2);
+    assert_string_equal(fl_buf_cstr(&j1), fl_buf_cstr(&j2));
+    size_t n = enc.len;
+    fl_buf_free(&enc);
+    fl_buf_free(&enc2);
+    fl_buf_free(&j1);
+    fl_buf_free(&j2);
+    fl_txn_free(&d);
+    return n;
+}
+
+/* ---- tests ---- */
+
+static void test_roundtrip_random(void **state)
+{
+    (void)state;
+    rng_state = 0x9e3779b97f4a7c15ull;
+    gen_opts o = {.max_tables = 6, .max_cols = 12, .max_changes = 40};
+    fl_txn t;
+    fl_txn_init(&t);
+    for (int i = 0; i < 500; i++) {
+        fl_txn_reset(&t);
+        rand_txn(&t, &o);
+        roundtrip(&t);
+    }
+    fl_txn_free(&t);
+}
+
+static void test_roundtrip_empty(void **state)
+{
+    (void)state;
+    fl_txn t;
+    fl_txn_init(&t);
+    size_t n = roundtrip(&t); /* no gtid, no file, nothing */
+    assert_true(n < 20);
+    t.flags = FL_TXN_LAST_PART;
+    t.gtid.flavor = FL_FLAVOR_MARIADB;
+    t.gtid.seq_no = 7;
+    roundtrip(&t);
+    fl_txn_free(&t);
+}
+
+static void test_roundtrip_large(void **state)
+{
+    (void)state;
+    rng_state = 12345;
+    fl_txn t;
+    fl_txn_init(&t);
+    /* 1 MB values */
+    gen_opts big = {.max_tables = 2, .max_cols = 3, .max_changes = 4, .big = 1 << 20};
+    do {
+        fl_txn_reset(&t);
+        rand_txn(&t, &big);
+    } while (t.nrows < 3);
+    assert_true(roundtrip(&t) > (1u << 20));
+    /* thousands of rows over many tables */
+    fl_txn_reset(&t);
+    gen_opts many = {.max_tables = 300, .max_cols = 8, .max_changes = 6000};
+    do {
+        fl_txn_reset(&t);
+        rand_txn(&t, &many);
+    } while (t.nchanges < 3000 || t.ntables < 100);
+    roundtrip(&t);
+    fl_txn_free(&t);
+}
+
+/* The record used by the truncation and bit-flip tests: a bit of everything. */
+static void small_record(fl_buf *out)
+{
+    rng_state = 777;
+    fl_txn t;
+    fl_txn_init(&t);
+    gen_opts o = {.max_tables = 3, .max_cols = 5, .max_changes = 8};
+    do {
+        fl_txn_reset(&t);
+        rand_txn(&t, &o);
+    } while (t.nchanges < 5 || t.gtid.flavor == FL_FLAVOR_NONE);
+    fl_record_encode(&t, out);
+    fl_txn_free(&t);
+}
+
+static void test_truncation(void **state)
+{
+    (void)state;
+    fl_buf b = {0};
+    small_record(&b);
+    assert_true(b.len > 100);
+    char err[256];
+    fl_txn t;
+    fl_txn_init(&t);
+    for (size_t n = 0; n < b.len; n++) {
+        fl_txn_reset(&t);
+        uint8_t *copy = malloc(n ? n : 1); /* exact size so ASan catches any over-read */
+        memcpy(copy, b.data, n);
+        err[0] = 0;
+        assert_int_equal(fl_record_decode(&t, copy, n, err, sizeof err), -1);
+        if (!strstr(err, "truncated")) fail_msg("length %zu: %s", n, err);
+        free(copy);
+    }
+    /* one byte too many */
+    fl_buf_putc(&b, 0);
+    fl_txn_reset(&t);
+    assert_int_equal(fl_record_decode(&t, b.data, b.len, err, sizeof err), -1);
+    assert_string_equal(err, "1 bytes after the record");
+    fl_txn_free(&t);
+    fl_buf_free(&b);
+}
+
+static void test_bit_flips(void **state)
+{
+    (void)state;
+    fl_buf b = {0};
+    small_record(&b);
+    char err[256];
+    fl_txn t;
+    fl_txn_init(&t);
+    decode_ok(&t, &b);
+    size_t head = 3; /* magic, version, length */
+    while (b.data[head - 1] & 0x80) head++;
+    for (size_t i = 0; i < b.len; i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            b.data[i] ^= (uint8_t)(1u << bit);
+            fl_txn_reset(&t);
+            err[0] = 0;
+            assert_int_equal(fl_record_decode(&t, b.data, b.len, err, sizeof err), -1);
+            assert_true(err[0] != 0);
+            if (i >= head && strncmp(err, "bad checksum", 12) != 0) fail_msg("byte %zu bit %d: %s", i, bit, err);
+            b.data[i] ^= (uint8_t)(1u << bit);
+        }
+    }
+    fl_txn_free(&t);
+    fl_buf_free(&b);
+}
+
+/* Wraps a body in magic, version, length and a valid checksum: hostile but well-formed
+ * records to test the checks behind the checksum. */
+static void wrap(fl_buf *out, const fl_buf *body)
+{
+    fl_buf_reset(out);
+    fl_buf_putc(out, 0xF1);
+    fl_buf_putc(out, FL_RECORD_VERSION);
+    size_t total = 3 + body->len + 4;
+    if (total >= 128) total++;
+    assert_true(total < 16384);
+    fl_buf_put_varint(out, total);
+    fl_buf_put(out, body->data, body->len);
+    fl_buf_put_u32le(out, fl_crc32c(0, out->data, out->len));
+    assert_int_equal(out->len, total);
+}
+
+/* header of an anonymous transaction with file "f" */
+static void plain_header(fl_buf *b)
+{
+    fl_buf_reset(b);
+    fl_buf_put_varint(b, FL_TXN_LAST_PART);
+    fl_buf_put_varint(b, 0);    /* part */
+    fl_buf_putc(b, 0);          /* no gtid */
+    fl_buf_put_varint(b, 1000); /* ts */
+    fl_buf_put_varint(b, 1);    /* server id */
+    fl_buf_put_varint(b, 1);
+    fl_buf_putc(b, 'f');
+    fl_buf_put_varint(b, 4); /* pos */
+}
+
+static void expect_error(const fl_buf *rec, const char *msg)
+{
+    fl_txn t;
+    fl_txn_init(&t);
+    char err[256] = "";
+    int rc = fl_record_decode(&t, rec->data, rec->len, err, sizeof err);
+    fl_txn_free(&t);
+    if (rc != -1) fail_msg("decoded, expected '%s'", msg);
+    if (strcmp(err, msg) != 0) fail_msg("got '%s', expected '%s'", err, msg);
+}
+
+static void test_specific_errors(void **state)
+{
+    (void)state;
+    fl_buf rec = {0}, body = {0};
+    fl_txn t;
+    fl_txn_init(&t);
+    fl_record_encode(&t, &rec);
+
+    rec.data[1] = 7;
+    expect_error(&rec, "unknown version 7");
+    rec.data[1] = FL_RECORD_VERSION;
+    rec.data[0] = 'x';
+    expect_error(&rec, "not a journal record (magic 0x78)");
+    rec.data[0] = 0xF1;
+    rec.data[rec.len - 1] ^= 1;
+    char err[256];
+    fl_txn d;
+    fl_txn_init(&d);
+    assert_int_equal(fl_record_decode(&d, rec.data, rec.len, err, sizeof err), -1);
+    assert_memory_equal(err, "bad checksum", 12);
+    rec.len--;
+    expect_error(&rec, "truncated (15 of 16 bytes)");
+
+    /* a change naming a table the record does not have */
+    const char *cols[] = {"id"};
+    fl_txn_table(&t, "app", "users", 1, cols);
+    for (int i = 0; i < 4; i++) fl_txn_add_change(&t, FL_OP_DDL)->sql = "";
+    fl_txn_add_change(&t, FL_OP_DELETE)->table = 9;
+    fl_buf_reset(&rec);
+    fl_record_encode(&t, &rec);
+    expect_error(&rec, "change 4: table index 9 out of range (1 tables)");
+
+    /* a count far larger than the record: refused before allocating */
+    plain_header(&body);
+    fl_buf_put_varint(&body, UINT64_MAX / 2);
+    wrap(&rec, &body);
+    expect_error(&rec, "table count 9223372036854775807 exceeds the record");
+    plain_header(&body);
+    fl_buf_put_varint(&body, 0);
+    fl_buf_put_varint(&body, 1u << 30);
+    wrap(&rec, &body);
+    expect_error(&rec, "change count 1073741824 exceeds the record");
+
+    /* one table (a.b, 2 columns, second unnamed), then bad changes */
+    plain_header(&body);
+    fl_buf_put(&body, "\x01\x01" "a" "\x01" "b" "\x02\x03" "id" "\x00", 10);
+    size_t tables_end = body.len;
+    fl_buf_put(&body, "\x01\x01\x00\x02\x01", 5); /* insert: INT -1 ... */
+    fl_buf_putc(&body, 200);                          /* ...then type 200 */
+    wrap(&rec, &body);
+    expect_error(&rec, "change 0 after column 1: unknown value type 200");
+
+    body.len = tables_end;
+    fl_buf_put(&body, "\x01\x09\x00", 3); /* op 9 */
+    wrap(&rec, &body);
+    expect_error(&rec, "change 0: unknown op 9");
+
+    body.len = tables_end;
+    fl_buf_put(&body, "\x01\x01\x00\x02\x80\x00", 6); /* overlong varint in an INT */
+    wrap(&rec, &body);
+    expect_error(&rec, "change 0 after column 0: overlong varint");
+
+    body.len = tables_end;
+    fl_buf_put(&body, "\x01\x01\x00\x01\x01", 5);
+    fl_buf_putc(&body, 0); /* one byte too many before the checksum */
+    wrap(&rec, &body);
+    expect_error(&rec, "1 unread bytes before the checksum");
+
+    body.len = tables_end;
+    fl_buf_put(&body, "\x01\x01\x00\x01\x15\x03xyz", 9); /* VECTOR of 3 bytes */
+    wrap(&rec, &body);
+    expect_error(&rec, "change 0 after column 1: vector of 3 bytes is not float32s");
+
+    /* the same table twice */
+    plain_header(&body);
+    fl_buf_put(&body, "\x02\x01" "a" "\x01" "b" "\x00" "\x01" "a" "\x01" "b" "\x00" "\x00", 12);
+    wrap(&rec, &body);
+    expect_error(&rec, "table 1: duplicate of table 0");
+
+    /* a NUL in a table name, a bad GTID tag, unknown flags */
+    plain_header(&body);
+    fl_buf_put(&body, "\x01\x01" "a" "\x02" "b\0" "\x00" "\x00", 8);
+    wrap(&rec, &body);
+    expect_error(&rec, "table 0: table name contains a NUL byte");
+    fl_buf_reset(&body);
+    fl_buf_put(&body, "\x01\x00\x02", 3);
+    for (int i = 0; i < 16; i++) fl_buf_putc(&body, (uint8_t)i);
+    fl_buf_put(&body, "\x02" "A1" "\x01", 4);
+    wrap(&rec, &body);
+    expect_error(&rec, "header: bad gtid tag");
+    fl_buf_reset(&body);
+    fl_buf_put(&body, "\x10\x00\x00", 3);
+    wrap(&rec, &body);
+    expect_error(&rec, "header: unknown flags 0x10");
+
+    fl_txn_free(&d);
+    fl_txn_free(&t);
+    fl_buf_free(&rec);
+    fl_buf_free(&body);
+}
+
+static void test_parts(void **state)
+{
+    (void)state;
+    rng_state = 4242;
+    fl_txn whole;
+    fl_txn_init(&whole);
+    gen_opts o = {.max_tables = 8, .max_cols = 6, .max_changes = 200};
+    do {
+        fl_txn_reset(&whole);
+        rand_txn(&whole, &o);
+    } while (whole.nchanges < 30 || whole.ntables < 3);
+    whole.flags |= FL_TXN_LAST_PART;
+    whole.part = 2;
+
+    /* split the changes into 3 parts, each with only the tables it uses, in its own order */
+    fl_buf rec[3] = {{0}};
+    uint32_t cut[4] = {0, whole.nchanges / 3, whole.nchanges / 2, whole.nchanges};
+    for (int p = 0; p < 3; p++) {
+        fl_txn part;
+        fl_txn_init(&part);
+        part.gtid = whole.gtid;
+        part.ts = whole.ts;
+        part.server_id = whole.server_id;
+        part.file = whole.file;
+        part.pos = whole.pos;
+        part.part = (uint32_t)p;
+        part.flags = whole.flags & ~(uint32_t)(p == 2 ? 0 : FL_TXN_LAST_PART);
+        for (uint32_t i = cut[p + 1]; i-- > cut[p];) { /* tables in reverse order of use */
+            const fl_change *c = &whole.changes[i];
+            if (c->op <= FL_OP_DELETE) {
+                const fl_table *tb = &whole.tables[c->table];
+                fl_txn_table(&part, tb->db, tb->name, tb->ncols, tb->cols);
+            }
+        }
+        for (uint32_t i = cut[p]; i < cut[p + 1]; i++) {
+            const fl_change *c = &whole.changes[i];
+            fl_change *n = fl_txn_add_change(&part, (fl_op)c->op);
+            *n = *c;
+            if (c->op <= FL_OP_DELETE) {
+                const fl_table *tb = &whole.tables[c->table];
+                n->table = fl_txn_table(&part, tb->db, tb->name, tb->ncols, tb->cols);
+            }
+        }
+        fl_record_encode(&part, &rec[p]);
+        uint32_t flags, pn;
+        uint64_t ts;
+        fl_gtid g;
+        assert_int_equal(fl_record_peek(rec[p].data, rec[p].len, &g, &ts, &flags, &pn), 0);
+        assert_int_equal(pn, p);
+        assert_int_equal(ts, whole.ts);
+        assert_true(fl_gtid_equal(&g, &whole.gtid));
+        assert_int_equal(!!(flags & FL_TXN_LAST_PART), p == 2);
+        fl_txn_free(&part);
+    }
+
+    fl_txn r;
+    fl_txn_init(&r);
+    for (int p = 0; p < 3; p++) decode_ok(&r, &rec[p]);
+    assert_txn_equal(&whole, &r, true);
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < whole.ntables; i++)
+        for (uint32_t k = 0; k < whole.nchanges; k++)
+            if (whole.changes[k].op <= FL_OP_DELETE && whole.changes[k].table == i) {
+                used++;
+                break;
+            }
+    assert_int_equal(r.ntables, used); /* a table used by several parts appears once */
+
+    fl_buf j1 = {0}, j2 = {0};
+    fl_txn_to_json(&whole, &j1);
+    fl_txn_to_json(&r, &j2);
+    assert_string_equal(fl_buf_cstr(&j1), fl_buf_cstr(&j2));
+    fl_buf_free(&j1);
+    fl_buf_free(&j2);
+    for (int p = 0; p < 3; p++) fl_buf_free(&rec[p]);
+    fl_txn_free(&r);
+    fl_txn_free(&whole);
+}
+
+static void test_peek(void **state)
+{
+    (void)state;
+    fl_txn t;
+    fl_txn_init(&t);
+    assert_int_equal(fl_gtid_parse(&t.gtid, "3e11fa47-71ca-11e1-9e33-c80aa9429562:blue:42", 44), 0);
+    t.ts = 1764000000;
+    t.flags = FL_TXN_LAST_PART | FL_TXN_XA;
+    t.part = 5;
+    fl_buf b = {0};
+    fl_record_encode(&t, &b);
+    fl_gtid g;
+    uint64_t ts;
+    uint32_t flags, part;
+    assert_int_equal(fl_record_peek(b.data, b.len, &g, &ts, &flags, &part), 0);
+    assert_true(fl_gtid_equal(&g, &t.gtid));
+    assert_string_equal(g.tag, "blue");
+    assert_int_equal(ts, 1764000000);
+    assert_int_equal(flags, FL_TXN_LAST_PART | FL_TXN_XA);
+    assert_int_equal(part, 5);
+    assert_int_equal(fl_record_peek(b.data, 2, &g, &ts, &flags, &part), -1);
+    b.data[1] = 2;
+    assert_int_equal(fl_record_peek(b.data, b.len, &g, &ts, &flags, &part), -1);
+    fl_buf_free(&b);
+    fl_txn_free(&t);
+}
+
+static void test_txn_helpers(void **state)
+{
+    (void)state;
+    fl_txn t;
+    fl_txn_init(&t);
+    char db[] = "app", name[] = "users", c0[] = "id";
+    const char *cols[] = {c0, NULL};
+    assert_int_equal(fl_txn_table(&t, db, name, 2, cols), 0);
+    assert_int_equal(fl_txn_table(&t, "app", "users", 2, cols), 0);
+    assert_int_equal(fl_txn_table(&t, "app", "orders", 2, cols), 1);
+    const char *other[] = {"id", "name"};
+    assert_int_equal(fl_txn_table(&t, "app", "users", 2, other), 2); /* different columns */
+    assert_int_equal(fl_txn_table(&t, "app", "users", 1, cols), 3);
+    assert_int_equal(fl_txn_table(&t, "app", "users", 2, cols), 0);
+    db[0] = name[0] = c0[0] = 'X'; /* names were copied */
+    assert_string_equal(t.tables[0].db, "app");
+    assert_string_equal(t.tables[0].name, "users");
+    assert_string_equal(t.tables[0].cols[0], "id");
+    assert_null(t.tables[0].cols[1]);
+
+    fl_value *v = fl_txn_values(&t, 3);
+    for (int i = 0; i < 3; i++) assert_int_equal(v[i].type, FL_VAL_ABSENT);
+    char text[] = "hello";
+    v[0].type = FL_VAL_STRING;
+    v[0].s.ptr = text;
+    v[0].s.len = 5;
+    fl_txn_own_value(&t, &v[0]);
+    text[0] = 'J';
+    assert_memory_equal(v[0].s.ptr, "hello", 5);
+    v[1].type = FL_VAL_INT;
+    v[1].i = -5;
+    fl_txn_own_value(&t, &v[1]);
+    assert_int_equal(v[1].i, -5);
+
+    size_t before = fl_txn_mem(&t);
+    for (int i = 0; i < 1000; i++) fl_txn_add_change(&t, FL_OP_INSERT)->after = fl_txn_values(&t, 4);
+    fl_txn_add_change(&t, FL_OP_DDL);
+    assert_int_equal(t.nchanges, 1001);
+    assert_int_equal(t.nrows, 1000);
+    assert_true(fl_txn_mem(&t) >= before + 1000 * 4 * sizeof(fl_value));
+
+    fl_change *keep = t.changes;
+    fl_txn_reset(&t);
+    assert_int_equal(t.nchanges, 0);
+    assert_int_equal(t.ntables, 0);
+    assert_int_equal(t.nrows, 0);
+    assert_ptr_equal(t.changes, keep); /* memory kept for reuse */
+    assert_int_equal(fl_txn_table(&t, "app", "users", 2, cols), 0);
+    fl_txn_free(&t);
+}
+
+/* users(id INT, name VARCHAR, email VARCHAR, created DATETIME, balance DECIMAL) */
+static void add_user_insert(fl_txn *t, uint32_t table, int64_t id)
+{
+    fl_change *c = fl_txn_add_change(t, FL_OP_INSERT);
+    c->table = table;
+    fl_value *v = c->after = fl_txn_values(t, 5);
+    v[0] = (fl_value){.type = FL_VAL_INT, .i = id};
+    v[1] = (fl_value){.type = FL_VAL_STRING, .s = {"alice", 5}};
+    v[2] = (fl_value){.type = FL_VAL_STRING, .s = {"alice@example.com", 17}};
+    v[3] = (fl_value){.type = FL_VAL_DATETIME, .s = {"2026-11-24 12:00:00", 19}};
+    v[4] = (fl_value){.type = FL_VAL_DECIMAL, .s = {"1165.50", 7}};
+}
+
+static void test_size(void **state)
+{
+    (void)state;
+    fl_txn t;
+    fl_txn_init(&t);
+    assert_int_equal(fl_gtid_parse(&t.gtid, "0-1-100", 7), 0);
+    t.file = "mariadb-bin.000001";
+    t.ts = 1764000000;
+    t.pos = 123456;
+    t.server_id = 1;
+    t.flags = FL_TXN_LAST_PART;
+    const char *cols[] = {"id", "name", "email", "created", "balance"};
+    uint32_t tb = fl_txn_table(&t, "app", "users", 5, cols);
+    add_user_insert(&t, tb, 1000);
+    fl_buf b = {0};
+    fl_record_encode(&t, &b);
+    size_t one = b.len;
+    for (int i = 1; i < 1000; i++) add_user_insert(&t, tb, 1000 + i);
+    fl_buf_reset(&b);
+    fl_record_encode(&t, &b);
+    double per_row = (double)(b.len - one) / 999.0;
+    /* payload text is 48 bytes; each column adds a type byte and a length or varint */
+    print_message("record: one 5-column insert %zu bytes; %.1f bytes per further row\n", one, per_row);
+    assert_true(per_row <= 65.0);
+    assert_true(one < 160);
+    roundtrip(&t);
+    fl_buf_free(&b);
+    fl_txn_free(&t);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    fl_txn t;
+    fl_txn_init(&t);
+    t.seq = 1;
+    assert_int_equal(fl_gtid_parse(&t.gtid, "0-1-1", 5), 0);
+    t.ts = 1795953600; /* 2026-11-29 12:00:00 UTC */
+    t.server_id = 1;
+    t.file = "bin.000001";
+    t.pos = 702;
+    t.flags = FL_TXN_LAST_PART;
+    const char *cols[] = {"id", "name", NULL};
+    uint32_t users = fl_txn_table(&t, "app", "users", 3, cols);
+
+    fl_change *c = fl_txn_add_change(&t, FL_OP_INSERT);
+    c->table = users;
+    c->after = fl_txn_values(&t, 3);
+    c->after[0] = (fl_value){.type = FL_VAL_INT, .i = 1};
+    c->after[1] = (fl_value){.type = FL_VAL_STRING, .s = {"a\"b", 3}};
+    c->after[2] = (fl_value){.type = FL_VAL_NULL};
+
+    c = fl_txn_add_change(&t, FL_OP_UPDATE);
+    c->table = users;
+    c->before = fl_txn_values(&t, 3);
+    c->before[0] = (fl_value){.type = FL_VAL_INT, .i = 1}; /* minimal image: others absent */
+    c->after = fl_txn_values(&t, 3);
+    c->after[1] = (fl_value){.type = FL_VAL_STRING, .s = {"b", 1}};
+    c->after[2] = (fl_value){.type = FL_VAL_DECIMAL, .s = {"1165.50", 7}};
+
+    c = fl_txn_add_change(&t, FL_OP_DELETE);
+    c->table = users;
+    c->before = fl_txn_values(&t, 3);
+    c->before[0] = (fl_value){.type = FL_VAL_UINT, .u = 18446744073709551615ull};
+
+    c = fl_txn_add_change(&t, FL_OP_DDL);
+    c->db = "app";
+    c->sql = "ALTER TABLE users ADD x INT";
+    c->sql_len = (uint32_t)strlen(c->sql);
+    c = fl_txn_add_change(&t, FL_OP_STATEMENT);
+    c->db = "";
+    c->sql = "DELETE FROM t\nWHERE a='\x01'";
+    c->sql_len = (uint32_t)strlen(c->sql);
+
+    const char *want =
+        "{\"seq\":1,\"gtid\":\"0-1-1\",\"ts\":\"2026-11-29 12:00:00\",\"server_id\":1,\"file\":\"bin.000001\","
+        "\"pos\":702,\"changes\":["
+        "{\"op\":\"insert\",\"db\":\"app\",\"table\":\"users\",\"after\":{\"id\":1,\"name\":\"a\\\"b\",\"@3\":null}},"
+        "{\"op\":\"update\",\"db\":\"app\",\"table\":\"users\",\"before\":{\"id\":1},"
+        "\"after\":{\"name\":\"b\",\"@3\":\"1165.50\"}},"
+        "{\"op\":\"delete\",\"db\":\"app\",\"table\":\"users\",\"before\":{\"id\":18446744073709551615}},"
+        "{\"op\":\"ddl\",\"db\":\"app\",\"sql\":\"ALTER TABLE users ADD x INT\"},"
+        "{\"op\":\"statement\",\"db\":\"\",\"sql\":\"DELETE FROM t\\nWHERE a='\\u0001'\"}]}";
+    fl_buf b = {0};
+    fl_txn_to_json(&t, &b);
+    assert_string_equal(fl_buf_cstr(&b), want);
+    roundtrip(&t);
+
+    /* anonymous transaction, flags, a tagged MySQL GTID, timestamps at the edges */
+    fl_txn a;
+    fl_txn_init(&a);
+    a.seq = 18446744073709551615ull;
+    a.ts = 0;
+    a.flags = FL_TXN_LAST_PART | FL_TXN_STATEMENT | FL_TXN_XA;
+    fl_buf_reset(&b);
+    fl_txn_to_json(&a, &b);
+    assert_string_equal(fl_buf_cstr(&b),
+                        "{\"seq\":18446744073709551615,\"gtid\":null,\"ts\":\"1970-01-01 00:00:00\",\"server_id\":0,"
+                        "\"file\":\"\",\"pos\":0,\"statement\":true,\"xa\":true,\"changes\":[]}");
+    assert_int_equal(fl_gtid_parse(&a.gtid, "3E11FA47-71CA-11E1-9E33-C80AA9429562:Blue:7", 43), 0);
+    a.ts = 951782400 + 86399; /* 2000-02-29 23:59:59 */
+    a.flags = FL_TXN_LAST_PART;
+    fl_buf_reset(&b);
+    fl_txn_to_json(&a, &b);
+    assert_string_equal(fl_buf_cstr(&b),
+                        "{\"seq\":18446744073709551615,\"gtid\":\"3e11fa47-71ca-11e1-9e33-c80aa9429562:blue:7\","
+                        "\"ts\":\"2000-02-29 23:59:59\",\"server_id\":0,\"file\":\"\",\"pos\":0,\"changes\":[]}");
+    a.ts = 253402300799; /* 9999-12-31 23:59:59 */
+    fl_buf_reset(&b);
+    fl_txn_to_json(&a, &b);
+    assert_non_null(strstr(fl_buf_cstr(&b), "\"ts\":\"9999-12-31 23:59:59\""));
+    fl_txn_free(&a);
+    fl_buf_free(&b);
+    fl_txn_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_random), cmocka_unit_test(test_roundtrip_empty),
+        cmocka_unit_test(test_roundtrip_large),  cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_bit_flips),        cmocka_unit_test(test_specific_errors),
+        cmocka_unit_test(test_parts),            cmocka_unit_test(test_peek),
+        cmocka_unit_test(test_txn_helpers),      cmocka_unit_test(test_size),
+        cmocka_unit_test(test_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
