@@ -1,0 +1,457 @@
+/* fl-dump.c — prints the journal's transactions, for people (one block per transaction) or
+ * for programs (--json, one object per line), a range or one GTID of them, its statistics
+ * (--stats), and, with --follow, new transactions as the relay commits them.
+ *
+ * The journal is opened read-only: fl-dump never blocks the relay writing it. Usage errors
+ * exit 2, journal errors (missing, not a journal, unknown GTID, bad record) exit 1, each
+ * with a one-line reason on stderr. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/gtid.h"
+#include "common/value.h"
+#include "journal/record.h"
+#include "journal/store.h"
+
+#define EXIT_USAGE 2
+
+typedef struct dump_opts {
+    const char *dir;
+    bool json;
+    bool follow;
+    bool stats;
+    bool has_from_seq, has_from_gtid, has_gtid, has_limit;
+    uint64_t from_seq;
+    uint64_t limit;
+    fl_gtid from_gtid;
+    fl_gtid gtid;
+} dump_opts;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: fl-dump [options] DIR\n"
+          "Prints the transactions of the fastlane journal in DIR.\n"
+          "\n"
+          "  --json            one JSON object per transaction per line\n"
+          "  --from-seq N      start at sequence number N (inclusive)\n"
+          "  --from-gtid G     start at the transaction with GTID G (inclusive)\n"
+          "  --gtid G          print only the transaction with GTID G\n"
+          "  --limit N         print at most N transactions\n"
+          "  --follow          after the last transaction, wait for new ones (SIGINT/SIGTERM end it)\n"
+          "  --stats           print the journal's statistics as one JSON object\n"
+          "  --help            this text\n",
+          f);
+}
+
+/* ---- arguments ---- */
+
+static int parse_u64(const char *opt, const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end || errno == ERANGE) {
+        fprintf(stderr, "fl-dump: %s: bad value '%s' (expected a non-negative integer)\n", opt, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_gtid_arg(const char *opt, const char *text, fl_gtid *out)
+{
+    if (fl_gtid_parse(out, text, strlen(text)) != 0 || out->flavor == FL_FLAVOR_NONE) {
+        fprintf(stderr, "fl-dump: %s: bad GTID '%s' (expected domain-server-seq or uuid[:tag]:n)\n",
+                opt, text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns 0 to go on, 1 when --help was printed, -1 on a usage error (already reported). */
+static int parse_args(int argc, char **argv, dump_opts *o)
+{
+    enum { OPT_JSON = 256, OPT_FROM_SEQ, OPT_FROM_GTID, OPT_GTID, OPT_LIMIT, OPT_FOLLOW, OPT_STATS };
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {"from-seq", required_argument, NULL, OPT_FROM_SEQ},
+        {"from-gtid", required_argument, NULL, OPT_FROM_GTID},
+        {"gtid", required_argument, NULL, OPT_GTID},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {"follow", no_argument, NULL, OPT_FOLLOW},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof *o);
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_JSON: o->json = true; break;
+        case OPT_FOLLOW: o->follow = true; break;
+        case OPT_STATS: o->stats = true; break;
+        case OPT_FROM_SEQ:
+            if (parse_u64("--from-seq", optarg, &o->from_seq)) return -1;
+            o->has_from_seq = true;
+            break;
+        case OPT_LIMIT:
+            if (parse_u64("--limit", optarg, &o->limit)) return -1;
+            o->has_limit = true;
+            break;
+        case OPT_FROM_GTID:
+            if (parse_gtid_arg("--from-gtid", optarg, &o->from_gtid)) return -1;
+            o->has_from_gtid = true;
+            break;
+        case OPT_GTID:
+            if (parse_gtid_arg("--gtid", optarg, &o->gtid)) return -1;
+            o->has_gtid = true;
+            break;
+        case 'h': usage(stdout); return 1;
+        case ':':
+            fprintf(stderr, "fl-dump: %s needs a value\n", argv[optind - 1]);
+            return -1;
+        default:
+            fprintf(stderr, "fl-dump: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "fl-dump: missing journal directory (see --help)\n");
+        return -1;
+    }
+    if (optind + 1 < argc) {
+        fprintf(stderr, "fl-dump: unexpected argument '%s' (one journal directory)\n", argv[optind + 1]);
+        return -1;
+    }
+    o->dir = argv[optind];
+
+    const char *conflict = NULL;
+    if (o->has_from_seq && o->has_from_gtid) conflict = "--from-seq and --from-gtid";
+    else if (o->has_gtid && (o->has_from_seq || o->has_from_gtid)) conflict = "--gtid and --from-seq/--from-gtid";
+    else if (o->has_gtid && o->follow) conflict = "--gtid and --follow";
+    else if (o->stats && (o->has_gtid || o->has_from_seq || o->has_from_gtid || o->has_limit || o->follow || o->json))
+        conflict = "--stats and the listing options";
+    if (conflict) {
+        fprintf(stderr, "fl-dump: %s cannot be combined\n", conflict);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- rendering ---- */
+
+static void put_time(fl_buf *out, uint64_t ts)
+{
+    time_t t = (time_t)ts;
+    struct tm tm;
+    char text[64];
+    if (gmtime_r(&t, &tm) && strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm))
+        fl_buf_puts(out, text);
+    else
+        fl_buf_printf(out, "%llu", (unsigned long long)ts);
+}
+
+static void put_gtid(fl_buf *out, const fl_gtid *g)
+{
+    char text[FL_GTID_TEXT_MAX];
+    if (g->flavor == FL_FLAVOR_NONE) {
+        fl_buf_puts(out, "anonymous");
+        return;
+    }
+    fl_gtid_format(g, text, sizeof text);
+    fl_buf_puts(out, text);
+}
+
+static const char *op_name(uint8_t op)
+{
+    switch (op) {
+    case FL_OP_INSERT: return "insert";
+    case FL_OP_UPDATE: return "update";
+    case FL_OP_DELETE: return "delete";
+    case FL_OP_DDL: return "ddl";
+    case FL_OP_STATEMENT: return "statement";
+    default: return "unknown";
+    }
+}
+
+/* "    before: id=1 name="a"": the image's present columns, values in canonical JSON. */
+static void put_image(fl_buf *out, const char *label, const fl_table *tb, const fl_value *vals)
+{
+    fl_buf_printf(out, "    %-7s", label);
+    for (uint32_t i = 0; i < tb->ncols; i++) {
+        if (vals[i].type == FL_VAL_ABSENT) continue;
+        fl_buf_putc(out, ' ');
+        if (tb->cols && tb->cols[i])
+            fl_buf_puts(out, tb->cols[i]);
+        else
+            fl_buf_printf(out, "@%u", i + 1);
+        fl_buf_putc(out, '=');
+        fl_value_to_json(&vals[i], out);
+    }
+    fl_buf_putc(out, '\n');
+}
+
+/* One block per transaction:
+ *   seq 7  gtid 0-1-7  time 2026-11-24 12:00:00  server_id 1  pos bin.000001:702
+ *     update app.users
+ *       before: id=1 name="a"
+ *       after:  id=1 name="b"
+ *     ddl app: ALTER TABLE users ADD c INT
+ * followed by an empty line. */
+static void render_human(const fl_txn *t, fl_buf *out)
+{
+    fl_buf_printf(out, "seq %llu  gtid ", (unsigned long long)t->seq);
+    put_gtid(out, &t->gtid);
+    fl_buf_puts(out, "  time ");
+    put_time(out, t->ts);
+    fl_buf_printf(out, "  server_id %u  pos %s:%llu", t->server_id, t->file ? t->file : "",
+                  (unsigned long long)t->pos);
+    if (t->flags & FL_TXN_XA) fl_buf_puts(out, "  xa");
+    if (t->flags & FL_TXN_STATEMENT) fl_buf_puts(out, "  statement-based");
+    fl_buf_putc(out, '\n');
+    for (uint32_t i = 0; i < t->nchanges; i++) {
+        const fl_change *c = &t->changes[i];
+        if (c->op == FL_OP_DDL || c->op == FL_OP_STATEMENT) {
+            fl_buf_printf(out, "  %s", op_name(c->op));
+            if (c->db && c->db[0]) fl_buf_printf(out, " %s", c->db);
+            fl_buf_puts(out, ": ");
+            if (c->sql) fl_buf_put(out, c->sql, c->sql_len);
+            fl_buf_putc(out, '\n');
+            continue;
+        }
+        if (c->table >= t->ntables) {
+            fl_buf_printf(out, "  %s (table #%u missing)\n", op_name(c->op), c->table);
+            continue;
+        }
+        const fl_table *tb = &t->tables[c->table];
+        fl_buf_printf(out, "  %s %s.%s\n", op_name(c->op), tb->db, tb->name);
+        if (c->before) put_image(out, "before:", tb, c->before);
+        if (c->after) put_image(out, "after:", tb, c->after);
+    }
+    fl_buf_putc(out, '\n');
+}
+
+static int emit(const dump_opts *o, const fl_txn *t, fl_buf *out)
+{
+    fl_buf_reset(out);
+    if (o->json) {
+        fl_txn_to_json(t, out);
+        fl_buf_putc(out, '\n');
+    } else {
+        render_human(t, out);
+    }
+    if (fwrite(out->data, 1, out->len, stdout) != out->len) {
+        fprintf(stderr, "fl-dump: writing output: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- modes ---- */
+
+static void json_gtid_or_null(fl_buf *out, const fl_gtid *g, bool present)
+{
+    char text[FL_GTID_TEXT_MAX];
+    if (!present || g->flavor == FL_FLAVOR_NONE) {
+        fl_buf_puts(out, "null");
+        return;
+    }
+    size_t n = fl_gtid_format(g, text, sizeof text);
+    fl_json_string(out, text, n);
+}
+
+static void json_time_or_null(fl_buf *out, uint64_t ts, bool present)
+{
+    if (!present) {
+        fl_buf_puts(out, "null");
+        return;
+    }
+    fl_buf putb = {0};
+    put_time(&putb, ts);
+    fl_json_string(out, (const char *)putb.data, putb.len);
+    fl_buf_free(&putb);
+}
+
+static int print_stats(fl_store *s)
+{
+    fl_store_info info;
+    char err[256];
+    if (fl_store_info_get(s, &info, err, sizeof err) != 0) {
+        fprintf(stderr, "fl-dump: %s\n", err);
+        return 1;
+    }
+    bool any = info.count > 0;
+    fl_buf out = {0};
+    fl_buf_printf(&out, "{\"count\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,\"first_gtid\":",
+                  (unsigned long long)info.count, (unsigned long long)info.first_seq,
+                  (unsigned long long)info.last_seq);
+    json_gtid_or_null(&out, &info.first_gtid, any);
+    fl_buf_puts(&out, ",\"last_gtid\":");
+    json_gtid_or_null(&out, &info.last_gtid, any);
+    fl_buf_puts(&out, ",\"first_ts\":");
+    json_time_or_null(&out, info.first_ts, any);
+    fl_buf_puts(&out, ",\"last_ts\":");
+    json_time_or_null(&out, info.last_ts, any);
+    fl_buf_printf(&out, ",\"bytes\":%llu}\n", (unsigned long long)info.bytes);
+    int rc = fwrite(out.data, 1, out.len, stdout) == out.len ? 0 : 1;
+    fl_buf_free(&out);
+    return rc;
+}
+
+/* Resolves a GTID to its seq; reports an unknown one. Returns 0 or 1 (exit status). */
+static int seek_gtid(fl_store *s, const fl_gtid *g, uint64_t *seq)
+{
+    char err[256];
+    int r = fl_store_seek_gtid(s, g, seq, err, sizeof err);
+    if (r == 0) return 0;
+    if (r == 1) {
+        char text[FL_GTID_TEXT_MAX];
+        fl_gtid_format(g, text, sizeof text);
+        fprintf(stderr, "fl-dump: GTID %s is not in the journal\n", text);
+    } else {
+        fprintf(stderr, "fl-dump: %s\n", err);
+    }
+    return 1;
+}
+
+static int print_one_gtid(fl_store *s, const dump_opts *o)
+{
+    uint64_t seq;
+    if (seek_gtid(s, &o->gtid, &seq)) return 1;
+    fl_txn t;
+    fl_txn_init(&t);
+    fl_buf out = {0};
+    char err[256];
+    int rc = 0;
+    int r = fl_store_read(s, seq, &t, err, sizeof err);
+    if (r < 0) {
+        fprintf(stderr, "fl-dump: %s\n", err);
+        rc = 1;
+    } else if (r == 1) {
+        fprintf(stderr, "fl-dump: seq %llu is not in the journal (purged?)\n", (unsigned long long)seq);
+        rc = 1;
+    } else if (emit(o, &t, &out)) {
+        rc = 1;
+    }
+    fl_buf_free(&out);
+    fl_txn_free(&t);
+    return rc;
+}
+
+static void install_stop_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocking wait returns early */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Lists from the start position on, up to --limit; with --follow waits for more. */
+static int print_range(fl_store *s, const dump_opts *o)
+{
+    uint64_t next = 0;
+    if (o->has_from_seq) next = o->from_seq;
+    if (o->has_from_gtid && seek_gtid(s, &o->from_gtid, &next)) return 1;
+    if (o->follow) install_stop_handlers();
+
+    fl_txn t;
+    fl_txn_init(&t);
+    fl_buf out = {0};
+    char err[256];
+    uint64_t printed = 0;
+    int rc = 0;
+    while (!stop_requested && !(o->has_limit && printed >= o->limit)) {
+        uint64_t seq;
+        int r = fl_store_next(s, next, &seq, err, sizeof err);
+        if (r == 0) {
+            r = fl_store_read(s, seq, &t, err, sizeof err);
+            if (r == 0) {
+                if (emit(o, &t, &out)) {
+                    rc = 1;
+                    break;
+                }
+                printed++;
+                next = seq + 1;
+                continue;
+            }
+        }
+        if (r < 0) {
+            fprintf(stderr, "fl-dump: %s\n", err);
+            rc = 1;
+            break;
+        }
+        /* nothing more for now */
+        if (!o->follow) break;
+        fflush(stdout);
+        int w = fl_store_wait(s, next ? next - 1 : 0, 250);
+        if (w < 0 && !stop_requested) {
+            fprintf(stderr, "fl-dump: waiting for new transactions failed\n");
+            rc = 1;
+            break;
+        }
+    }
+    if (fflush(stdout) != 0 && rc == 0) {
+        fprintf(stderr, "fl-dump: writing output: %s\n", strerror(errno));
+        rc = 1;
+    }
+    fl_buf_free(&out);
+    fl_txn_free(&t);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    dump_opts o;
+    int pr = parse_args(argc, argv, &o);
+    if (pr > 0) return 0;
+    if (pr < 0) return EXIT_USAGE;
+
+    struct stat st;
+    if (stat(o.dir, &st) != 0) {
+        if (errno == ENOENT)
+            fprintf(stderr, "fl-dump: %s: no such directory\n", o.dir);
+        else
+            fprintf(stderr, "fl-dump: %s: %s\n", o.dir, strerror(errno));
+        return 1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "fl-dump: %s: not a directory\n", o.dir);
+        return 1;
+    }
+
+    char err[512];
+    fl_store_opts so = {.write = false};
+    fl_store *s = fl_store_open(o.dir, &so, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "fl-dump: %s\n", err);
+        return 1;
+    }
+    int rc;
+    if (o.stats)
+        rc = print_stats(s);
+    else if (o.has_gtid)
+        rc = print_one_gtid(s, &o);
+    else
+        rc = print_range(s, &o);
+    fl_store_close(s);
+    return rc;
+}
