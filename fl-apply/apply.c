@@ -1,0 +1,609 @@
+/* apply.c — the applier's loop: journal → rules → target, in order, resumable.
+ *
+ * Start: the checkpoint read back from the target (apply the transaction after it), the
+ * journal's first transaction when there is none, or --from-seq/--from-gtid (inclusive).
+ * Each transaction is read part by part, its tables checked against the rules once, its row
+ * changes rendered to cache operations and submitted with the checkpoint that follows it;
+ * the target keeps many in flight and is flushed when the applier is caught up, every
+ * second while catching up, and before exiting. Transactions without cache operations only
+ * move the checkpoint, so theirs is written lazily (with the next flush or chunk).
+ *
+ * When there is nothing new, the applier sleeps on the journal's wake-up descriptor (the
+ * writer signals every commit), never polling. A target that fails (down, restarted, an
+ * error reply) is closed and reopened with a capped exponential backoff, forever; the
+ * checkpoint is read back and applying resumes right after it. A transaction whose
+ * operations exceed max_atomic_ops goes out in ordered chunks; that is logged. */
+#include "fl-apply/apply.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/gtid.h"
+#include "common/log.h"
+#include "fl-apply/rules.h"
+#include "fl-apply/target.h"
+#include "journal/store.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define FLUSH_EVERY_MS 1000   /* while catching up */
+#define REPORT_EVERY_MS 10000 /* progress log line */
+#define WAIT_SLICE_MS 1000    /* longest sleep before looking at signals and the watchdog */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig) { stop_signal = sig; }
+
+typedef struct counters {
+    uint64_t txns, ops, rows_skipped, rows_failed, chunked;
+} counters;
+
+typedef struct applier {
+    const fl_config *cfg;
+    const fl_apply_opts *opts;
+    fl_store *store;
+    fl_rules *rules;
+    fl_target *target;
+    fl_cache_ops ops;
+
+    uint64_t next_seq;     /* the next transaction to apply */
+    bool override_active;  /* --from-* start, until something has been flushed */
+    uint64_t override_seq;
+    fl_checkpoint done_cp; /* last transaction submitted */
+    bool lazy_cp;          /* done_cp belongs to a transaction without operations, not sent yet */
+    uint32_t submitted;    /* transactions submitted since the last flush */
+
+    counters sent, flushed, reported; /* submitted / acknowledged / at the last progress line */
+    uint64_t retries;
+    int backoff_ms;
+    int64_t last_flush_ms, last_report_ms, last_watchdog_ms;
+    uint64_t watchdog_ms; /* 0 = off */
+
+    /* the transaction being processed */
+    fl_checkpoint cur_cp;
+    bool cur_chunked;
+    int cur_fatal; /* exit status when rendering failed fatally */
+    int cur_target_failed;
+    char err[1024];
+} applier;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void watchdog(applier *a)
+{
+    if (!a->watchdog_ms) return;
+    int64_t now = now_ms();
+    if (now - a->last_watchdog_ms >= (int64_t)a->watchdog_ms / 2) {
+        sd_notify(0, "WATCHDOG=1");
+        a->last_watchdog_ms = now;
+    }
+}
+
+/* Sleeps ms milliseconds, waking early for a stop signal. */
+static void nap(applier *a, int ms)
+{
+    int64_t until = now_ms() + ms;
+    while (!stop_signal) {
+        int64_t left = until - now_ms();
+        if (left <= 0) break;
+        if (left > 200) left = 200;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = left * 1000000};
+        nanosleep(&ts, NULL);
+        watchdog(a);
+    }
+}
+
+static void fmt_time(uint64_t ts, char *buf, size_t len)
+{
+    time_t t = (time_t)ts;
+    struct tm tm;
+    if (!ts || !gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static void report(applier *a, bool force)
+{
+    int64_t now = now_ms();
+    counters *f = &a->flushed, *r = &a->reported;
+    if (!force && now - a->last_report_ms < REPORT_EVERY_MS) return;
+    a->last_report_ms = now;
+    if (f->txns == r->txns && f->rows_skipped == r->rows_skipped && !force) return;
+    fl_store_info info = {0};
+    char e[256];
+    uint64_t lag = 0, lag_s = 0;
+    if (fl_store_info_get(a->store, &info, e, sizeof e) == 0 && info.last_seq > a->done_cp.seq) {
+        lag = info.last_seq - a->done_cp.seq;
+        lag_s = info.last_ts > a->done_cp.ts && a->done_cp.ts ? info.last_ts - a->done_cp.ts : 0;
+    }
+    log_info("applied %" PRIu64 " transactions (%" PRIu64 " cache operations; %" PRIu64
+             " rows without a rule skipped, %" PRIu64 " rows failed, %" PRIu64 " transactions chunked); "
+             "checkpoint seq %" PRIu64 " gtid %s; lag %" PRIu64 " transactions, %" PRIu64 " s",
+             f->txns - r->txns, f->ops - r->ops, f->rows_skipped - r->rows_skipped, f->rows_failed - r->rows_failed,
+             f->chunked - r->chunked, a->done_cp.seq, a->done_cp.gtid[0] ? a->done_cp.gtid : "-", lag, lag_s);
+    sd_notifyf(0, "STATUS=applying: checkpoint seq %" PRIu64 ", lag %" PRIu64 " transactions, %" PRIu64
+                  " applied since start",
+               a->done_cp.seq, lag, f->txns);
+    *r = *f;
+}
+
+/* ---- target connection ----------------------------------------------------------------- */
+
+static void target_lost(applier *a, const char *why)
+{
+    log_warn("%s; reconnecting and resuming from the checkpoint", why);
+    sd_notifyf(0, "STATUS=target unavailable: %s", why);
+    fl_target_close(a->target);
+    a->target = NULL;
+    a->retries++;
+    fl_cache_ops_reset(&a->ops);
+    a->sent = a->flushed;
+    a->submitted = 0;
+    a->lazy_cp = false;
+}
+
+/* The first transaction at or after seq, or seq itself when there is none yet. */
+static int first_at(applier *a, uint64_t seq, uint64_t *out)
+{
+    int r = fl_store_next(a->store, seq, out, a->err, sizeof a->err);
+    if (r == 1) *out = seq;
+    return r < 0 ? -1 : 0;
+}
+
+/* Decides where to resume from the checkpoint cp (r = 1: none). Returns 0, or an exit status. */
+static int resume_point(applier *a, int r, const fl_checkpoint *cp)
+{
+    if (a->override_active) {
+        a->next_seq = a->override_seq;
+        memset(&a->done_cp, 0, sizeof a->done_cp);
+        a->done_cp.seq = a->override_seq - 1; /* what a chunk of the first transaction carries */
+        return 0;
+    }
+    if (r == 1 || cp->seq == 0) {
+        if (first_at(a, 1, &a->next_seq)) {
+            log_error("journal: %s", a->err);
+            return 1;
+        }
+        memset(&a->done_cp, 0, sizeof a->done_cp);
+        log_info("no checkpoint in the target: applying from the journal's first transaction (seq %" PRIu64 ")",
+                 a->next_seq);
+        return 0;
+    }
+    uint64_t seq = cp->seq;
+    fl_gtid g;
+    if (cp->gtid[0] && fl_gtid_parse(&g, cp->gtid, strlen(cp->gtid)) == 0) {
+        uint64_t found;
+        int s = fl_store_seek_gtid(a->store, &g, &found, a->err, sizeof a->err);
+        if (s < 0) {
+            log_error("journal: %s", a->err);
+            return 1;
+        }
+        if (s == 0 && found != seq) {
+            log_warn("checkpoint seq %" PRIu64 " names GTID %s, which the journal holds at seq %" PRIu64
+                     "; resuming after the GTID",
+                     seq, cp->gtid, found);
+            seq = found;
+        }
+    }
+    fl_store_info info;
+    if (fl_store_info_get(a->store, &info, a->err, sizeof a->err)) {
+        log_error("journal: %s", a->err);
+        return 1;
+    }
+    if (info.count && info.first_seq > seq + 1) {
+        log_error("checkpoint seq %" PRIu64 " (gtid %s) is older than the journal's first transaction (seq %" PRIu64
+                  "): the transactions in between were purged; resynchronize the cache and start with --from-seq",
+                  seq, cp->gtid[0] ? cp->gtid : "-", info.first_seq);
+        return 1;
+    }
+    a->next_seq = seq + 1;
+    a->done_cp = *cp;
+    log_info("resuming after checkpoint seq %" PRIu64 " (gtid %s)", seq, cp->gtid[0] ? cp->gtid : "-");
+    return 0;
+}
+
+/* Connects (retrying forever with backoff) and positions next_seq. Returns 0, -1 when a stop
+ * signal came first, or an exit status > 0. */
+static int connect_target(applier *a)
+{
+    while (!stop_signal) {
+        watchdog(a);
+        int permanent = 0;
+        a->target = fl_target_open(&a->cfg->apply, &permanent, a->err, sizeof a->err);
+        if (!a->target && permanent) {
+            fprintf(stderr, "%s: [apply] target: %s\n", a->cfg->path ? a->cfg->path : "config", a->err);
+            return 2;
+        }
+        if (a->target) {
+            fl_checkpoint cp;
+            int r = fl_target_read_checkpoint(a->target, &cp, a->err, sizeof a->err);
+            if (r >= 0) {
+                log_info("connected to the %s target", fl_target_kind(a->target));
+                sd_notify(0, "STATUS=connected to the target");
+                return resume_point(a, r, &cp);
+            }
+            fl_target_close(a->target);
+            a->target = NULL;
+        }
+        log_warn("target: %s; retrying in %d ms", a->err, a->backoff_ms);
+        sd_notifyf(0, "STATUS=target unavailable: %s", a->err);
+        a->retries++;
+        nap(a, a->backoff_ms);
+        a->backoff_ms = a->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a->backoff_ms * 2;
+    }
+    return -1;
+}
+
+/* Sends the checkpoint of a transaction without operations when nothing later carried it. */
+static int send_lazy_checkpoint(applier *a)
+{
+    if (!a->lazy_cp) return 0;
+    fl_cache_ops_reset(&a->ops);
+    int chunked;
+    if (fl_target_submit(a->target, &a->ops, &a->done_cp, &chunked, a->err, sizeof a->err)) return -1;
+    a->lazy_cp = false;
+    a->submitted++;
+    return 0;
+}
+
+/* Waits for every submitted transaction. Returns 0, or -1 (the target was lost). */
+static int flush(applier *a)
+{
+    a->last_flush_ms = now_ms();
+    if (send_lazy_checkpoint(a) || fl_target_flush(a->target, a->err, sizeof a->err)) {
+        char why[1100];
+        snprintf(why, sizeof why, "%s", a->err);
+        target_lost(a, why);
+        return -1;
+    }
+    if (a->submitted) {
+        a->override_active = false;
+        a->backoff_ms = BACKOFF_MIN_MS;
+    }
+    a->submitted = 0;
+    a->flushed = a->sent;
+    return 0;
+}
+
+/* ---- one transaction ------------------------------------------------------------------- */
+
+static int submit_ops(applier *a, const fl_checkpoint *cp)
+{
+    int chunked = 0;
+    a->sent.ops += a->ops.nops;
+    if (fl_target_submit(a->target, &a->ops, cp, &chunked, a->err, sizeof a->err)) {
+        a->cur_target_failed = 1;
+        return -1;
+    }
+    if (chunked) a->cur_chunked = true;
+    a->submitted++;
+    fl_cache_ops_reset(&a->ops);
+    return 0;
+}
+
+/* Renders one part; submits early chunks when a huge transaction's operations pile up. */
+static int on_part(const fl_txn *part, void *ctx)
+{
+    applier *a = ctx;
+    watchdog(a);
+    if (part->part == 0) {
+        fl_gtid_format(&part->gtid, a->cur_cp.gtid, sizeof a->cur_cp.gtid);
+        a->cur_cp.ts = part->ts;
+    }
+    for (uint32_t i = 0; i < part->ntables; i++) {
+        if (fl_rules_check_table(a->rules, &part->tables[i], a->err, sizeof a->err)) {
+            size_t n = strlen(a->err);
+            while (n && a->err[n - 1] == '\n') a->err[--n] = 0;
+            fprintf(stderr, "%s\n", a->err);
+            a->cur_fatal = 2;
+            return 1;
+        }
+    }
+    uint64_t skipped = a->ops.rows_skipped, failed = a->ops.rows_failed;
+    int r = fl_rules_render(a->rules, part, a->cfg->apply.on_error, &a->ops, a->err, sizeof a->err);
+    a->sent.rows_skipped += a->ops.rows_skipped - skipped;
+    a->sent.rows_failed += a->ops.rows_failed - failed;
+    if (r) {
+        a->cur_fatal = 1;
+        return 1;
+    }
+    uint32_t max = a->cfg->apply.max_atomic_ops;
+    if (!(part->flags & FL_TXN_LAST_PART) && max && a->ops.nops > max) {
+        /* The operations so far go out now, carrying the previous checkpoint: a crash
+         * before the last chunk re-applies the whole transaction. */
+        a->lazy_cp = false;
+        a->cur_chunked = true;
+        if (submit_ops(a, &a->done_cp)) return 1;
+    }
+    return 0;
+}
+
+/* Applies transaction seq. Returns 0, -1 when the target failed, or an exit status > 0. */
+static int apply_one(applier *a, uint64_t seq)
+{
+    memset(&a->cur_cp, 0, sizeof a->cur_cp);
+    a->cur_cp.seq = seq;
+    a->cur_chunked = false;
+    a->cur_fatal = 0;
+    a->cur_target_failed = 0;
+    fl_cache_ops_reset(&a->ops);
+    int r = fl_store_read_parts(a->store, seq, on_part, a, a->err, sizeof a->err);
+    if (a->cur_target_failed) {
+        char why[1100];
+        snprintf(why, sizeof why, "%s", a->err);
+        target_lost(a, why);
+        return -1;
+    }
+    if (a->cur_fatal == 2) return 2;
+    if (a->cur_fatal == 1) {
+        log_error("stopped at seq %" PRIu64 ": %s", seq, a->err);
+        return 1;
+    }
+    if (r != 0) {
+        log_error("journal: seq %" PRIu64 ": %s", seq, r < 0 ? a->err : "transaction disappeared while reading");
+        return 1;
+    }
+    if (a->ops.nops == 0 && !a->cur_chunked) {
+        a->done_cp = a->cur_cp; /* nothing to write: the checkpoint can wait */
+        a->lazy_cp = true;
+    } else {
+        a->lazy_cp = false;
+        if (submit_ops(a, &a->cur_cp)) {
+            char why[1100];
+            snprintf(why, sizeof why, "%s", a->err);
+            target_lost(a, why);
+            return -1;
+        }
+        a->done_cp = a->cur_cp;
+    }
+    a->sent.txns++;
+    if (a->cur_chunked) {
+        a->sent.chunked++;
+        log_info("transaction seq %" PRIu64 " (gtid %s) exceeded max_atomic_ops = %u and was applied in chunks",
+                 seq, a->cur_cp.gtid[0] ? a->cur_cp.gtid : "-", a->cfg->apply.max_atomic_ops);
+    }
+    a->next_seq = seq + 1;
+    return 0;
+}
+
+/* ---- waiting for the journal ----------------------------------------------------------- */
+
+/* Sleeps until the journal signals a commit, a stop signal, or a time slice passes. */
+static void wait_journal(applier *a)
+{
+    int fd = fl_store_wait_fd(a->store);
+    int slice = WAIT_SLICE_MS;
+    if (a->watchdog_ms && (int)(a->watchdog_ms / 2) < slice) slice = (int)(a->watchdog_ms / 2);
+    if (fd >= 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        poll(&p, 1, slice); /* acknowledged before the next look at the journal */
+    } else {
+        fl_store_wait(a->store, a->next_seq ? a->next_seq - 1 : 0, slice);
+    }
+    watchdog(a);
+}
+
+/* ---- setup ----------------------------------------------------------------------------- */
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Resolves --from-gtid / --from-seq to a seq. Returns 0 or an exit status. */
+static int resolve_override(applier *a)
+{
+    const fl_apply_opts *o = a->opts;
+    if (o->from_gtid) {
+        fl_gtid g;
+        if (fl_gtid_parse(&g, o->from_gtid, strlen(o->from_gtid))) {
+            fprintf(stderr, "--from-gtid %s: not a GTID (domain-server-seq or uuid:n)\n", o->from_gtid);
+            return 2;
+        }
+        int r = fl_store_seek_gtid(a->store, &g, &a->override_seq, a->err, sizeof a->err);
+        if (r < 0) {
+            log_error("journal: %s", a->err);
+            return 1;
+        }
+        if (r == 1) {
+            fprintf(stderr, "--from-gtid %s: no such transaction in the journal\n", o->from_gtid);
+            return 1;
+        }
+        a->override_active = true;
+    } else if (o->has_from_seq) {
+        fl_store_info info;
+        if (fl_store_info_get(a->store, &info, a->err, sizeof a->err)) {
+            log_error("journal: %s", a->err);
+            return 1;
+        }
+        if (info.count && o->from_seq < info.first_seq) {
+            fprintf(stderr, "--from-seq %" PRIu64 ": the journal starts at seq %" PRIu64 "\n", o->from_seq,
+                    info.first_seq);
+            return 1;
+        }
+        a->override_seq = o->from_seq ? o->from_seq : 1;
+        a->override_active = true;
+    }
+    if (a->override_active) log_info("replaying from seq %" PRIu64, a->override_seq);
+    return 0;
+}
+
+static int open_common(applier *a, const fl_config *cfg)
+{
+    memset(a, 0, sizeof *a);
+    a->cfg = cfg;
+    a->backoff_ms = BACKOFF_MIN_MS;
+    if (!cfg->apply.journal) {
+        fprintf(stderr, "%s:%d: [apply] journal: this applier reads a local journal; set journal = PATH\n",
+                cfg->path ? cfg->path : "config", cfg->apply.line);
+        return 2;
+    }
+    fl_store_opts so = {.write = false};
+    a->store = fl_store_open(cfg->apply.journal, &so, a->err, sizeof a->err);
+    if (!a->store) {
+        fprintf(stderr, "journal %s: %s\n", cfg->apply.journal, a->err);
+        return 1;
+    }
+    return 0;
+}
+
+static void close_common(applier *a)
+{
+    fl_target_close(a->target);
+    fl_rules_free(a->rules);
+    fl_cache_ops_free(&a->ops);
+    if (a->store) fl_store_close(a->store);
+}
+
+int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
+{
+    applier a;
+    int rc = open_common(&a, cfg);
+    if (rc) {
+        close_common(&a);
+        return rc;
+    }
+    a.opts = opts;
+    char *errors = NULL;
+    a.rules = fl_rules_new(cfg, &errors);
+    if (!a.rules) {
+        fprintf(stderr, "%s", errors ? errors : "rules: invalid\n");
+        free(errors);
+        close_common(&a);
+        return 2;
+    }
+    fl_cache_ops_init(&a.ops);
+    install_signals();
+    uint64_t wd = 0;
+    if (sd_watchdog_enabled(0, &wd) > 0) a.watchdog_ms = wd / 1000;
+    fl_store_wait_fd(a.store); /* watch for commits from now on: none can slip by */
+    rc = resolve_override(&a);
+    if (rc) {
+        close_common(&a);
+        return rc;
+    }
+    sd_notify(0, "READY=1\nSTATUS=connecting to the target");
+    log_info("applier %s: journal %s, %zu rules", cfg->apply.name, cfg->apply.journal, fl_rules_count(a.rules));
+    a.last_flush_ms = a.last_report_ms = now_ms();
+
+    rc = 0;
+    while (!stop_signal) {
+        if (!a.target) {
+            int r = connect_target(&a);
+            if (r < 0) break;
+            if (r > 0) {
+                rc = r;
+                break;
+            }
+        }
+        uint64_t seq;
+        int r = fl_store_next(a.store, a.next_seq, &seq, a.err, sizeof a.err);
+        if (r == 1) { /* caught up */
+            if (flush(&a)) continue;
+            report(&a, false);
+            if (opts->once) break;
+            fl_store_wait_ack(a.store); /* a commit after this wakes the wait below */
+            r = fl_store_next(a.store, a.next_seq, &seq, a.err, sizeof a.err);
+            if (r == 1) {
+                wait_journal(&a);
+                continue;
+            }
+        }
+        if (r < 0) {
+            log_error("journal: %s", a.err);
+            rc = 1;
+            break;
+        }
+        r = apply_one(&a, seq);
+        if (r < 0) continue;
+        if (r > 0) {
+            rc = r;
+            break;
+        }
+        if (now_ms() - a.last_flush_ms >= FLUSH_EVERY_MS && flush(&a)) continue;
+        report(&a, false);
+        watchdog(&a);
+    }
+    if (a.target) {
+        /* finish what is in flight (also before a rule error: the checkpoint stays exact) */
+        if (!flush(&a) && rc == 0 && opts->once) log_info("caught up at seq %" PRIu64 "; exiting (--once)", a.done_cp.seq);
+    }
+    if (stop_signal) {
+        sd_notify(0, "STOPPING=1");
+        log_info("stopping on signal %d", (int)stop_signal);
+    }
+    report(&a, true);
+    close_common(&a);
+    return rc;
+}
+
+/* ---- --status -------------------------------------------------------------------------- */
+
+int fl_apply_status(const fl_config *cfg, FILE *out)
+{
+    applier a;
+    int rc = open_common(&a, cfg);
+    if (rc) {
+        close_common(&a);
+        return rc;
+    }
+    fl_store_info info;
+    if (fl_store_info_get(a.store, &info, a.err, sizeof a.err)) {
+        fprintf(stderr, "journal %s: %s\n", cfg->apply.journal, a.err);
+        close_common(&a);
+        return 1;
+    }
+    int permanent;
+    a.target = fl_target_open(&cfg->apply, &permanent, a.err, sizeof a.err);
+    fl_checkpoint cp = {0};
+    int r = a.target ? fl_target_read_checkpoint(a.target, &cp, a.err, sizeof a.err) : -1;
+    char gtid[FL_GTID_TEXT_MAX], when[64];
+    fl_gtid_format(&info.last_gtid, gtid, sizeof gtid);
+    fmt_time(info.last_ts, when, sizeof when);
+    if (r < 0) {
+        fprintf(out, "checkpoint: unavailable\n");
+    } else if (r == 1 || cp.seq == 0) {
+        fprintf(out, "checkpoint: none\n");
+    } else {
+        char cwhen[64];
+        fmt_time(cp.ts, cwhen, sizeof cwhen);
+        fprintf(out, "checkpoint: seq %" PRIu64 ", gtid %s, time %s\n", cp.seq, cp.gtid[0] ? cp.gtid : "-", cwhen);
+    }
+    if (info.count)
+        fprintf(out, "journal:    last seq %" PRIu64 ", gtid %s, time %s (first seq %" PRIu64 ", %" PRIu64
+                     " transactions)\n",
+                info.last_seq, gtid[0] ? gtid : "-", when, info.first_seq, info.count);
+    else fprintf(out, "journal:    empty\n");
+    if (r >= 0) {
+        uint64_t applied = r == 0 ? cp.seq : 0;
+        uint64_t lag = info.last_seq > applied ? info.last_seq - applied : 0;
+        if (r == 1 && info.count) lag = info.count;
+        uint64_t lag_s = lag && cp.ts && info.last_ts > cp.ts ? info.last_ts - cp.ts : 0;
+        fprintf(out, "lag:        %" PRIu64 " transactions, %" PRIu64 " s\n", lag, lag_s);
+    } else {
+        fprintf(stderr, "%s\n", a.err);
+        rc = 1;
+    }
+    close_common(&a);
+    return rc;
+}
