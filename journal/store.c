@@ -1,0 +1,1141 @@
+/* store.c — the journal on LMDB: append in group commits, read, seek, retention, waiting.
+ *
+ * Layout of the LMDB environment in the journal directory (data.mdb, lock.mdb):
+ *   "records"  key (seq BE64, part BE32) -> one encoded record (journal/record.h)
+ *   "gtid"     key binary GTID -> seq BE64, written when a transaction's last part commits
+ *              MariaDB: 'M' domain BE32, seq_no BE64, server_id BE32
+ *              MySQL:   'Y' uuid[16], tag length u8, tag bytes, gno BE64
+ *   "meta"     "version", "last_seq" (last complete transaction), "count", "bytes" (encoded
+ *              record bytes stored), and the source position "pos.gtid_set", "pos.file",
+ *              "pos.pos", "pos.flavor"; numbers are BE64.
+ * Big-endian keys sort in numeric order, so appends are LMDB appends and a cursor walks
+ * the journal in seq order.
+ *
+ * One writer: fl_store_open(write) takes an exclusive flock on DIR/writer.lock for as long
+ * as the store is open and writes its pid there, so a second writer is refused naming the
+ * holder. Readers open the environment MDB_RDONLY and never take that lock; LMDB's MVCC
+ * means they never block the writer.
+ *
+ * Commit: the queued records, the GTID index entries of completed transactions, the
+ * counters and the source position go into one LMDB write transaction. sync = true keeps
+ * LMDB's fsync at every commit; false opens the environment MDB_NOSYNC (a crash of the
+ * process loses nothing, a crash of the machine may lose the last commits). When the map
+ * is full the write transaction is aborted, the map doubled and the whole transaction
+ * retried. A reader whose map is smaller than the file another process grew gets
+ * MDB_MAP_RESIZED when it starts a read transaction; it adopts the new size and retries.
+ *
+ * A transaction may be split into parts committed in different batches. Only the last
+ * part makes it visible (last_seq, count, GTID index). Parts left behind by a crash (no
+ * last part) are deleted when the writer next opens. A writer that starts a new
+ * transaction before finishing the previous one drops the unfinished one. A caller that
+ * commits the parts of an unfinished transaction passes a position that does not yet
+ * include it (or NULL), so that after a crash it resumes at that transaction's start.
+ *
+ * Waiting across processes: the writer keeps DIR/notify open and, after every commit,
+ * overwrites its first 8 bytes with last_seq (pwrite at offset 0: the file never grows).
+ * A reader watches that file with inotify (IN_MODIFY): fl_store_wait_fd returns the
+ * inotify descriptor for an event loop, fl_store_wait_ack drains it, and fl_store_wait
+ * polls it with the timeout and re-reads last_seq after every wake-up. The watch is set up
+ * before last_seq is read, so no commit can slip between the check and the wait. As a
+ * safety net against a lost event (a notify file replaced by hand) fl_store_wait re-reads
+ * last_seq at least once a second. */
+#include "journal/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define STORE_FORMAT_VERSION 1
+#define DEFAULT_MAP_SIZE ((size_t)64 << 20)
+#define REC_KEY_LEN 12
+#define GTID_KEY_MAX (1 + 16 + 1 + FL_GTID_TAG_MAX + 8)
+#define PURGE_CHUNK 1000 /* transactions deleted per LMDB write transaction */
+#define FAIL (-1)        /* a write step failed with its reason already in err */
+
+typedef struct pending_rec {
+    uint64_t seq;
+    uint32_t part;
+    bool last;
+    size_t off, len; /* in fl_store.pbuf */
+    uint8_t gkey[GTID_KEY_MAX];
+    size_t gkey_len; /* 0: no GTID index entry */
+} pending_rec;
+
+/* Where the writer stands in assigning seqs and parts. */
+typedef struct seq_state {
+    uint64_t next_seq;  /* seq of the next part 0 */
+    uint64_t open_seq;  /* seq of an unfinished transaction, 0 if none */
+    uint32_t open_part; /* the part it expects next */
+} seq_state;
+
+struct fl_store {
+    char *dir;
+    MDB_env *env;
+    MDB_dbi db_rec, db_gtid, db_meta;
+    bool write;
+    MDB_txn *rtxn; /* read transaction kept reset between calls (MDB_NOTLS) */
+    int lock_fd;   /* writer: DIR/writer.lock, flocked */
+    int notify_fd; /* writer: DIR/notify */
+    int inotify_fd; /* reader side of waiting, created on first use */
+
+    /* writer */
+    seq_state committed, pending;
+    uint64_t drop_seq; /* an unfinished transaction with committed parts to delete */
+    uint64_t last_seq; /* last complete seq as of the last commit */
+    fl_buf pbuf;
+    pending_rec *recs;
+    size_t nrecs, recs_cap;
+};
+
+/* ---- small helpers ---- */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void rec_key(uint8_t k[REC_KEY_LEN], uint64_t seq, uint32_t part)
+{
+    put_be64(k, seq);
+    put_be32(k + 8, part);
+}
+
+/* Decodes a records key; false if it is not one of ours. */
+static bool parse_rec_key(const MDB_val *k, uint64_t *seq, uint32_t *part)
+{
+    if (k->mv_size != REC_KEY_LEN) return false;
+    *seq = get_be64(k->mv_data);
+    *part = get_be32((const uint8_t *)k->mv_data + 8);
+    return true;
+}
+
+/* The GTID index key; 0 for an anonymous transaction (not indexed). */
+static size_t gtid_key(const fl_gtid *g, uint8_t *k)
+{
+    if (g->flavor == FL_FLAVOR_MARIADB) {
+        k[0] = 'M';
+        put_be32(k + 1, g->domain);
+        put_be64(k + 5, g->seq_no);
+        put_be32(k + 13, g->server_id);
+        return 17;
+    }
+    if (g->flavor == FL_FLAVOR_MYSQL) {
+        size_t tl = strnlen(g->tag, FL_GTID_TAG_MAX);
+        k[0] = 'Y';
+        memcpy(k + 1, g->uuid, 16);
+        k[17] = (uint8_t)tl;
+        memcpy(k + 18, g->tag, tl);
+        put_be64(k + 18 + tl, g->gno);
+        return 26 + tl;
+    }
+    return 0;
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int mdb_fail(const fl_store *s, int rc, const char *what, char *err, size_t errlen)
+{
+    seterr(err, errlen, "journal %s: %s: %s", s->dir, what, mdb_strerror(rc));
+    return -1;
+}
+
+/* ---- meta values ---- */
+
+static int meta_get_u64(fl_store *s, MDB_txn *txn, const char *name, uint64_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, s->db_meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        *out = 0;
+        return 0;
+    }
+    if (rc) return rc;
+    *out = v.mv_size == 8 ? get_be64(v.mv_data) : 0;
+    return 0;
+}
+
+static int meta_put_u64(fl_store *s, MDB_txn *txn, const char *name, uint64_t val)
+{
+    uint8_t b[8];
+    put_be64(b, val);
+    MDB_val k = {strlen(name), (void *)name}, v = {8, b};
+    return mdb_put(txn, s->db_meta, &k, &v, 0);
+}
+
+static int meta_put_str(fl_store *s, MDB_txn *txn, const char *name, const char *val)
+{
+    MDB_val k = {strlen(name), (void *)name}, v = {strlen(val), (void *)val};
+    return mdb_put(txn, s->db_meta, &k, &v, 0);
+}
+
+static int meta_get_str(fl_store *s, MDB_txn *txn, const char *name, char **out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, s->db_meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        *out = fl_xstrdup("");
+        return 0;
+    }
+    if (rc) return rc;
+    char *p = fl_xmalloc(v.mv_size + 1);
+    memcpy(p, v.mv_data, v.mv_size);
+    p[v.mv_size] = '\0';
+    *out = p;
+    return 0;
+}
+
+/* ---- transactions ---- */
+
+/* Starts (renews) the store's read transaction, adopting a map grown by another process. */
+static int read_begin(fl_store *s, MDB_txn **out, char *err, size_t errlen)
+{
+    for (int tries = 0;; tries++) {
+        int rc;
+        if (s->rtxn) {
+            rc = mdb_txn_renew(s->rtxn);
+            if (rc) {
+                mdb_txn_abort(s->rtxn);
+                s->rtxn = NULL;
+            }
+        } else {
+            MDB_txn *txn = NULL;
+            rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+            if (rc == 0) s->rtxn = txn;
+        }
+        if (rc == 0) {
+            *out = s->rtxn;
+            return 0;
+        }
+        if (rc == MDB_MAP_RESIZED && tries < 16) {
+            rc = mdb_env_set_mapsize(s->env, 0);
+            if (rc == 0) continue;
+        }
+        return mdb_fail(s, rc, "cannot start a read transaction", err, errlen);
+    }
+}
+
+static void read_end(fl_store *s)
+{
+    if (s->rtxn) mdb_txn_reset(s->rtxn);
+}
+
+static int grow_map(fl_store *s, char *err, size_t errlen)
+{
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    size_t size = info.me_mapsize * 2;
+    int rc = mdb_env_set_mapsize(s->env, size);
+    if (rc) return mdb_fail(s, rc, "cannot grow the map", err, errlen);
+    log_info("journal %s: map grown to %zu MiB", s->dir, size >> 20);
+    return 0;
+}
+
+typedef int (*write_fn)(fl_store *s, MDB_txn *txn, void *ctx, char *err, size_t errlen);
+
+/* Runs fn in one LMDB write transaction and commits it; a full map is doubled and the
+ * whole transaction retried, so callers never see MDB_MAP_FULL. fn returns 0, an LMDB
+ * error code, or FAIL with err set. */
+static int write_txn(fl_store *s, write_fn fn, void *ctx, char *err, size_t errlen)
+{
+    for (;;) {
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+        if (rc == MDB_MAP_RESIZED) {
+            rc = mdb_env_set_mapsize(s->env, 0);
+            if (rc == 0) continue;
+        }
+        if (rc) return mdb_fail(s, rc, "cannot start a write transaction", err, errlen);
+        rc = fn(s, txn, ctx, err, errlen);
+        if (rc == 0) {
+            rc = mdb_txn_commit(txn); /* frees txn, also on failure */
+        } else {
+            mdb_txn_abort(txn);
+        }
+        if (rc == MDB_MAP_FULL) {
+            if (grow_map(s, err, errlen) < 0) return -1;
+            continue;
+        }
+        if (rc == FAIL) return -1;
+        if (rc) return mdb_fail(s, rc, "write", err, errlen);
+        return 0;
+    }
+}
+
+/* ---- opening ---- */
+
+static bool file_exists(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+/* A directory a writer may turn into a journal: empty but for our own files. */
+static bool dir_is_fresh(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    bool fresh = true;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "writer.lock") || !strcmp(n, "notify") ||
+            !strcmp(n, "lock.mdb"))
+            continue;
+        fresh = false;
+        break;
+    }
+    closedir(d);
+    return fresh;
+}
+
+static int take_writer_lock(fl_store *s, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/writer.lock", s->dir);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (s->lock_fd < 0) {
+        seterr(err, errlen, "journal %s: cannot open writer.lock: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK) {
+            char buf[32] = {0};
+            ssize_t n = pread(s->lock_fd, buf, sizeof buf - 1, 0);
+            long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+            if (pid > 0)
+                seterr(err, errlen, "journal %s: already opened for writing by pid %ld", s->dir, pid);
+            else
+                seterr(err, errlen, "journal %s: already opened for writing by another process", s->dir);
+        } else {
+            seterr(err, errlen, "journal %s: cannot lock writer.lock: %s", s->dir, strerror(errno));
+        }
+        return -1;
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, buf, (size_t)n, 0) != n) {
+        seterr(err, errlen, "journal %s: cannot write writer.lock: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int check_version(fl_store *s, MDB_txn *txn, char *err, size_t errlen)
+{
+    uint64_t v;
+    int rc = meta_get_u64(s, txn, "version", &v);
+    if (rc) return rc;
+    if (v == 0) {
+        seterr(err, errlen, "%s: not a fastlane journal", s->dir);
+        return FAIL;
+    }
+    if (v > STORE_FORMAT_VERSION) {
+        seterr(err, errlen, "journal %s: format version %llu is newer than this program's (%d)", s->dir,
+               (unsigned long long)v, STORE_FORMAT_VERSION);
+        return FAIL;
+    }
+    return 0;
+}
+
+typedef struct open_ctx {
+    bool fresh; /* out: the environment held nothing: a new journal */
+} open_ctx;
+
+/* Writer: opens (creating on a fresh environment) the named databases. */
+static int open_dbs_write(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t errlen)
+{
+    open_ctx *ctx = vctx;
+    MDB_dbi main_db;
+    MDB_stat st;
+    int rc = mdb_dbi_open(txn, NULL, 0, &main_db);
+    if (rc) return rc;
+    if ((rc = mdb_stat(txn, main_db, &st))) return rc;
+    ctx->fresh = st.ms_entries == 0;
+    unsigned flags = ctx->fresh ? MDB_CREATE : 0;
+    rc = mdb_dbi_open(txn, "meta", flags, &s->db_meta);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+        seterr(err, errlen, "%s: not a fastlane journal", s->dir);
+        return FAIL;
+    }
+    if (rc) return rc;
+    if ((rc = mdb_dbi_open(txn, "records", flags, &s->db_rec))) return rc;
+    if ((rc = mdb_dbi_open(txn, "gtid", flags, &s->db_gtid))) return rc;
+    if (ctx->fresh) return meta_put_u64(s, txn, "version", STORE_FORMAT_VERSION);
+    return check_version(s, txn, err, errlen);
+}
+
+/* Deletes every record of seq; subtracts their sizes from *bytes. cur is on records. */
+static int delete_seq(MDB_cursor *cur, uint64_t seq, uint64_t *bytes, uint32_t *nparts)
+{
+    uint8_t kb[REC_KEY_LEN];
+    for (;;) {
+        rec_key(kb, seq, 0);
+        MDB_val k = {REC_KEY_LEN, kb}, v;
+        int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND) return 0;
+        if (rc) return rc;
+        uint64_t kseq;
+        uint32_t kpart;
+        if (!parse_rec_key(&k, &kseq, &kpart) || kseq != seq) return 0;
+        *bytes -= *bytes >= v.mv_size ? v.mv_size : *bytes;
+        if (nparts) (*nparts)++;
+        if ((rc = mdb_cursor_del(cur, 0))) return rc;
+    }
+}
+
+/* Writer open: removes parts of an unfinished transaction left by a crash and finds where
+ * the seq numbering goes on. */
+static int recover_tail(fl_store *s, MDB_txn *txn, void *ctx, char *err, size_t errlen)
+{
+    (void)ctx;
+    (void)err;
+    (void)errlen;
+    uint64_t last_seq, bytes;
+    int rc;
+    if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) return rc;
+    if ((rc = meta_get_u64(s, txn, "bytes", &bytes))) return rc;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, s->db_rec, &cur))) return rc;
+    uint64_t next = last_seq + 1;
+    bool changed = false;
+    for (;;) {
+        MDB_val k, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc) break;
+        uint64_t seq;
+        uint32_t part;
+        if (!parse_rec_key(&k, &seq, &part)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (seq <= last_seq) {
+            rc = 0;
+            break;
+        }
+        uint32_t nparts = 0;
+        if ((rc = delete_seq(cur, seq, &bytes, &nparts))) break;
+        log_warn("journal %s: removed unfinished transaction seq %llu (%u parts) left by a crash", s->dir,
+                 (unsigned long long)seq, nparts);
+        if (seq + 1 > next) next = seq + 1;
+        changed = true;
+    }
+    mdb_cursor_close(cur);
+    if (rc) return rc;
+    if (changed && (rc = meta_put_u64(s, txn, "bytes", bytes))) return rc;
+    s->committed.next_seq = next;
+    s->committed.open_seq = 0;
+    s->committed.open_part = 0;
+    return 0;
+}
+
+static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(s->dir, &st) < 0) {
+        if (errno != ENOENT) {
+            seterr(err, errlen, "journal %s: %s", s->dir, strerror(errno));
+            return -1;
+        }
+        /* only the leaf is created; its parent must exist */
+        if (mkdir(s->dir, 0750) < 0) {
+            seterr(err, errlen, "journal %s: cannot create the directory: %s", s->dir, strerror(errno));
+            return -1;
+        }
+    } else if (!S_ISDIR(st.st_mode)) {
+        seterr(err, errlen, "journal %s: not a directory", s->dir);
+        return -1;
+    }
+    bool has_data = file_exists(s->dir, "data.mdb");
+    if (!has_data && !dir_is_fresh(s->dir)) {
+        seterr(err, errlen, "%s: not a fastlane journal (directory is not empty)", s->dir);
+        return -1;
+    }
+    if (take_writer_lock(s, err, errlen) < 0) return -1;
+
+    int rc = mdb_env_create(&s->env);
+    if (rc) return mdb_fail(s, rc, "cannot create the environment", err, errlen);
+    mdb_env_set_maxdbs(s->env, 4);
+    size_t initial = opts->initial_map_size ? opts->initial_map_size : DEFAULT_MAP_SIZE;
+    if (!has_data) mdb_env_set_mapsize(s->env, initial); /* else the size stored in the file */
+    unsigned flags = MDB_NOTLS | (opts->sync ? 0 : MDB_NOSYNC);
+    rc = mdb_env_open(s->env, s->dir, flags, 0640);
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+        seterr(err, errlen, "%s: not a fastlane journal (%s)", s->dir, mdb_strerror(rc));
+        return -1;
+    }
+    if (rc) return mdb_fail(s, rc, "cannot open", err, errlen);
+    int dead;
+    mdb_reader_check(s->env, &dead); /* reader slots of processes that died */
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    if (info.me_mapsize < initial && (rc = mdb_env_set_mapsize(s->env, initial)))
+        return mdb_fail(s, rc, "cannot set the map size", err, errlen);
+
+    open_ctx ctx = {0};
+    if (write_txn(s, open_dbs_write, &ctx, err, errlen) < 0) return -1;
+    if (write_txn(s, recover_tail, NULL, err, errlen) < 0) return -1;
+    s->pending = s->committed;
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/notify", s->dir);
+    s->notify_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->notify_fd < 0) {
+        seterr(err, errlen, "journal %s: cannot open notify: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int open_read(fl_store *s, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(s->dir, &st) < 0) {
+        if (errno == ENOENT)
+            seterr(err, errlen, "journal %s: no such directory", s->dir);
+        else
+            seterr(err, errlen, "journal %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        seterr(err, errlen, "journal %s: not a directory", s->dir);
+        return -1;
+    }
+    if (!file_exists(s->dir, "data.mdb")) {
+        seterr(err, errlen, "%s: not a fastlane journal", s->dir);
+        return -1;
+    }
+    int rc = mdb_env_create(&s->env);
+    if (rc) return mdb_fail(s, rc, "cannot create the environment", err, errlen);
+    mdb_env_set_maxdbs(s->env, 4);
+    rc = mdb_env_open(s->env, s->dir, MDB_RDONLY | MDB_NOTLS, 0640);
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+        seterr(err, errlen, "%s: not a fastlane journal (%s)", s->dir, mdb_strerror(rc));
+        return -1;
+    }
+    if (rc) return mdb_fail(s, rc, "cannot open", err, errlen);
+    MDB_txn *txn;
+    for (int tries = 0;; tries++) {
+        rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+        if (rc == MDB_MAP_RESIZED && tries < 16 && mdb_env_set_mapsize(s->env, 0) == 0) continue;
+        break;
+    }
+    if (rc) return mdb_fail(s, rc, "cannot start a read transaction", err, errlen);
+    rc = mdb_dbi_open(txn, "meta", 0, &s->db_meta);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+        mdb_txn_abort(txn);
+        seterr(err, errlen, "%s: not a fastlane journal", s->dir);
+        return -1;
+    }
+    if (rc == 0) rc = mdb_dbi_open(txn, "records", 0, &s->db_rec);
+    if (rc == 0) rc = mdb_dbi_open(txn, "gtid", 0, &s->db_gtid);
+    if (rc == 0) rc = check_version(s, txn, err, errlen);
+    if (rc) {
+        mdb_txn_abort(txn);
+        if (rc == FAIL) return -1;
+        if (rc == MDB_NOTFOUND) {
+            seterr(err, errlen, "%s: not a fastlane journal", s->dir);
+            return -1;
+        }
+        return mdb_fail(s, rc, "cannot open", err, errlen);
+    }
+    rc = mdb_txn_commit(txn); /* keeps the database handles */
+    if (rc) return mdb_fail(s, rc, "cannot open", err, errlen);
+    return 0;
+}
+
+fl_store *fl_store_open(const char *dir, const fl_store_opts *opts, char *err, size_t errlen)
+{
+    fl_store_opts defaults = {0};
+    if (!opts) opts = &defaults;
+    fl_store *s = fl_xcalloc(1, sizeof *s);
+    s->dir = fl_xstrdup(dir);
+    s->write = opts->write;
+    s->lock_fd = s->notify_fd = s->inotify_fd = -1;
+    int rc = s->write ? open_write(s, opts, err, errlen) : open_read(s, err, errlen);
+    if (rc < 0) {
+        fl_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void fl_store_close(fl_store *s)
+{
+    if (!s) return;
+    if (s->rtxn) mdb_txn_abort(s->rtxn);
+    if (s->env) {
+        if (s->write) mdb_env_sync(s->env, 1);
+        mdb_env_close(s->env);
+    }
+    if (s->notify_fd >= 0) close(s->notify_fd);
+    if (s->inotify_fd >= 0) close(s->inotify_fd);
+    if (s->lock_fd >= 0) close(s->lock_fd); /* releases the writer lock */
+    fl_buf_free(&s->pbuf);
+    free(s->recs);
+    free(s->dir);
+    free(s);
+}
+
+/* ---- writing ---- */
+
+static int need_writer(const fl_store *s, char *err, size_t errlen)
+{
+    if (s->write) return 0;
+    seterr(err, errlen, "journal %s: opened read-only", s->dir);
+    return -1;
+}
+
+/* Forgets the queued parts of the unfinished transaction (they are at the queue's end). */
+static void unqueue_seq(fl_store *s, uint64_t seq)
+{
+    size_t i = s->nrecs;
+    while (i > 0 && s->recs[i - 1].seq == seq) i--;
+    if (i < s->nrecs) {
+        s->pbuf.len = s->recs[i].off;
+        s->nrecs = i;
+    }
+}
+
+int fl_store_add(fl_store *s, fl_txn *t, char *err, size_t errlen)
+{
+    if (need_writer(s, err, errlen) < 0) return -1;
+    seq_state *p = &s->pending;
+    if (t->part == 0) {
+        if (p->open_seq) {
+            /* the previous transaction was abandoned before its last part */
+            log_warn("journal %s: dropping unfinished transaction seq %llu", s->dir,
+                     (unsigned long long)p->open_seq);
+            if (s->committed.open_seq == p->open_seq) s->drop_seq = p->open_seq;
+            unqueue_seq(s, p->open_seq);
+            p->open_seq = 0;
+        }
+        t->seq = p->next_seq++;
+    } else {
+        if (!p->open_seq || t->part != p->open_part) {
+            seterr(err, errlen, "journal %s: part %u out of order (expected %s %u)", s->dir, t->part,
+                   p->open_seq ? "part" : "a part", p->open_seq ? p->open_part : 0u);
+            return -1;
+        }
+        t->seq = p->open_seq;
+    }
+    if (s->nrecs == s->recs_cap) {
+        s->recs_cap = s->recs_cap ? s->recs_cap * 2 : 64;
+        s->recs = fl_xrealloc(s->recs, s->recs_cap * sizeof *s->recs);
+    }
+    pending_rec *r = &s->recs[s->nrecs++];
+    r->seq = t->seq;
+    r->part = t->part;
+    r->last = (t->flags & FL_TXN_LAST_PART) != 0;
+    r->off = s->pbuf.len;
+    fl_record_encode(t, &s->pbuf);
+    r->len = s->pbuf.len - r->off;
+    r->gkey_len = r->last ? gtid_key(&t->gtid, r->gkey) : 0;
+    if (r->last) {
+        p->open_seq = 0;
+        p->open_part = 0;
+    } else {
+        p->open_seq = t->seq;
+        p->open_part = t->part + 1;
+    }
+    return 0;
+}
+
+static int commit_fn(fl_store *s, MDB_txn *txn, void *vpos, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    const fl_position *pos = vpos;
+    uint64_t last_seq, count, bytes;
+    int rc;
+    if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) return rc;
+    if ((rc = meta_get_u64(s, txn, "count", &count))) return rc;
+    if ((rc = meta_get_u64(s, txn, "bytes", &bytes))) return rc;
+    if (s->drop_seq) {
+        MDB_cursor *cur;
+        if ((rc = mdb_cursor_open(txn, s->db_rec, &cur))) return rc;
+        rc = delete_seq(cur, s->drop_seq, &bytes, NULL);
+        mdb_cursor_close(cur);
+        if (rc) return rc;
+    }
+    for (size_t i = 0; i < s->nrecs; i++) {
+        const pending_rec *r = &s->recs[i];
+        uint8_t kb[REC_KEY_LEN];
+        rec_key(kb, r->seq, r->part);
+        MDB_val k = {REC_KEY_LEN, kb}, v = {r->len, s->pbuf.data + r->off};
+        if ((rc = mdb_put(txn, s->db_rec, &k, &v, MDB_APPEND))) return rc;
+        bytes += r->len;
+        if (!r->last) continue;
+        count++;
+        last_seq = r->seq;
+        if (r->gkey_len) {
+            uint8_t sb[8];
+            put_be64(sb, r->seq);
+            MDB_val gk = {r->gkey_len, (void *)r->gkey}, gv = {8, sb};
+            if ((rc = mdb_put(txn, s->db_gtid, &gk, &gv, 0))) return rc;
+        }
+    }
+    if ((rc = meta_put_u64(s, txn, "last_seq", last_seq))) return rc;
+    if ((rc = meta_put_u64(s, txn, "count", count))) return rc;
+    if ((rc = meta_put_u64(s, txn, "bytes", bytes))) return rc;
+    s->last_seq = last_seq;
+    if (pos) {
+        if ((rc = meta_put_str(s, txn, "pos.gtid_set", pos->gtid_set ? pos->gtid_set : ""))) return rc;
+        if ((rc = meta_put_str(s, txn, "pos.file", pos->file ? pos->file : ""))) return rc;
+        if ((rc = meta_put_u64(s, txn, "pos.pos", pos->pos))) return rc;
+        if ((rc = meta_put_u64(s, txn, "pos.flavor", pos->flavor))) return rc;
+    }
+    return 0;
+}
+
+static void notify_readers(fl_store *s)
+{
+    uint8_t b[8];
+    put_be64(b, s->last_seq);
+    if (pwrite(s->notify_fd, b, sizeof b, 0) != (ssize_t)sizeof b)
+        log_warn("journal %s: cannot write notify: %s", s->dir, strerror(errno));
+}
+
+int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errlen)
+{
+    if (need_writer(s, err, errlen) < 0) return -1;
+    if (!s->nrecs && !pos && !s->drop_seq) return 0;
+    if (write_txn(s, commit_fn, (void *)pos, err, errlen) < 0) return -1;
+    s->committed = s->pending;
+    s->drop_seq = 0;
+    s->nrecs = 0;
+    fl_buf_reset(&s->pbuf);
+    notify_readers(s);
+    return 0;
+}
+
+void fl_store_abort(fl_store *s)
+{
+    s->nrecs = 0;
+    fl_buf_reset(&s->pbuf);
+    s->pending = s->committed;
+    s->drop_seq = 0;
+}
+
+size_t fl_store_pending_bytes(const fl_store *s) { return s->pbuf.len; }
+
+/* ---- reading ---- */
+
+void fl_position_free(fl_position *p)
+{
+    if (!p) return;
+    free(p->gtid_set);
+    free(p->file);
+    p->gtid_set = p->file = NULL;
+}
+
+int fl_store_position(fl_store *s, fl_position *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    MDB_txn *txn;
+    if (read_begin(s, &txn, err, errlen) < 0) return -1;
+    uint64_t pos = 0, flavor = 0;
+    int rc = meta_get_str(s, txn, "pos.gtid_set", &out->gtid_set);
+    if (!rc) rc = meta_get_str(s, txn, "pos.file", &out->file);
+    if (!rc) rc = meta_get_u64(s, txn, "pos.pos", &pos);
+    if (!rc) rc = meta_get_u64(s, txn, "pos.flavor", &flavor);
+    read_end(s);
+    if (rc) {
+        fl_position_free(out);
+        return mdb_fail(s, rc, "cannot read the position", err, errlen);
+    }
+    out->pos = pos;
+    out->flavor = (uint32_t)flavor;
+    return 0;
+}
+
+/* Header of part 0 of seq: gtid and ts. Returns 0, MDB_NOTFOUND, an LMDB error or FAIL. */
+static int peek_seq(fl_store *s, MDB_txn *txn, uint64_t seq, fl_gtid *g, uint64_t *ts, char *err,
+                    size_t errlen)
+{
+    uint8_t kb[REC_KEY_LEN];
+    rec_key(kb, seq, 0);
+    MDB_val k = {REC_KEY_LEN, kb}, v;
+    int rc = mdb_get(txn, s->db_rec, &k, &v);
+    if (rc) return rc;
+    uint32_t flags, part;
+    if (fl_record_peek(v.mv_data, v.mv_size, g, ts, &flags, &part) < 0) {
+        seterr(err, errlen, "journal record seq %llu part 0: malformed header", (unsigned long long)seq);
+        return FAIL;
+    }
+    return 0;
+}
+
+int fl_store_info_get(fl_store *s, fl_store_info *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    MDB_txn *txn;
+    if (read_begin(s, &txn, err, errlen) < 0) return -1;
+    int rc = meta_get_u64(s, txn, "last_seq", &out->last_seq);
+    if (!rc) rc = meta_get_u64(s, txn, "count", &out->count);
+    if (!rc) rc = meta_get_u64(s, txn, "bytes", &out->bytes);
+    MDB_cursor *cur = NULL;
+    if (!rc) rc = mdb_cursor_open(txn, s->db_rec, &cur);
+    if (!rc) {
+        MDB_val k, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        uint64_t seq;
+        uint32_t part;
+        if (rc == 0 && parse_rec_key(&k, &seq, &part) && seq <= out->last_seq) out->first_seq = seq;
+        if (rc == MDB_NOTFOUND) rc = 0;
+        mdb_cursor_close(cur);
+    }
+    if (!rc && out->first_seq) rc = peek_seq(s, txn, out->first_seq, &out->first_gtid, &out->first_ts, err, errlen);
+    if (!rc && out->last_seq) rc = peek_seq(s, txn, out->last_seq, &out->last_gtid, &out->last_ts, err, errlen);
+    if (!out->first_seq) out->last_seq = 0;
+    read_end(s);
+    if (rc == FAIL) return -1;
+    if (rc) return mdb_fail(s, rc, "cannot read the journal's counters", err, errlen);
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    out->map_size = info.me_mapsize;
+    return 0;
+}
+
+/* Decodes the parts of seq in order: into t when fn is NULL (reassembling), else each part
+ * into t and passes it to fn. Returns 0, 1 when seq is not there or not complete, -1. */
+static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, void *ctx, char *err,
+                    size_t errlen)
+{
+    MDB_txn *txn;
+    if (read_begin(s, &txn, err, errlen) < 0) return -1;
+    uint64_t last_seq;
+    int rc = meta_get_u64(s, txn, "last_seq", &last_seq);
+    if (rc) {
+        read_end(s);
+        return mdb_fail(s, rc, "read", err, errlen);
+    }
+    if (seq == 0 || seq > last_seq) {
+        read_end(s);
+        return 1;
+    }
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, s->db_rec, &cur))) {
+        read_end(s);
+        return mdb_fail(s, rc, "read", err, errlen);
+    }
+    uint8_t kb[REC_KEY_LEN];
+    rec_key(kb, seq, 0);
+    MDB_val k = {REC_KEY_LEN, kb}, v;
+    int result = 1;
+    uint32_t expect = 0;
+    fl_txn_reset(t);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint64_t kseq;
+        uint32_t kpart;
+        if (rc == MDB_NOTFOUND || (rc == 0 && (!parse_rec_key(&k, &kseq, &kpart) || kseq != seq))) {
+            if (expect > 0) {
+                seterr(err, errlen, "journal record seq %llu: part %u missing", (unsigned long long)seq, expect);
+                result = -1;
+            }
+            break; /* expect == 0: purged or never there */
+        }
+        if (rc) {
+            result = mdb_fail(s, rc, "read", err, errlen);
+            break;
+        }
+        if (kpart != expect) {
+            seterr(err, errlen, "journal record seq %llu: part %u missing", (unsigned long long)seq, expect);
+            result = -1;
+            break;
+        }
+        char derr[200];
+        if (fn) fl_txn_reset(t);
+        if (fl_record_decode(t, v.mv_data, v.mv_size, derr, sizeof derr) < 0) {
+            seterr(err, errlen, "journal record seq %llu part %u: %s", (unsigned long long)seq, kpart, derr);
+            result = -1;
+            break;
+        }
+        t->seq = seq;
+        t->part = kpart;
+        bool last = (t->flags & FL_TXN_LAST_PART) != 0;
+        if (fn) {
+            int r = fn(t, ctx);
+            if (r) {
+                result = r;
+                break;
+            }
+        }
+        if (last) {
+            result = 0;
+            break;
+        }
+        expect++;
+    }
+    mdb_cursor_close(cur);
+    read_end(s);
+    if (!fn && result == 0) t->part = 0;
+    return result;
+}
+
+int fl_store_read(fl_store *s, uint64_t seq, fl_txn *t, char *err, size_t errlen)
+{
+    return read_seq(s, seq, t, NULL, NULL, err, errlen);
+}
+
+int fl_store_read_parts(fl_store *s, uint64_t seq, fl_store_part_fn fn, void *ctx, char *err,
+                        size_t errlen)
+{
+    fl_txn t;
+    fl_txn_init(&t);
+    int rc = read_seq(s, seq, &t, fn, ctx, err, errlen);
+    fl_txn_free(&t);
+    return rc;
+}
+
+int fl_store_next(fl_store *s, uint64_t from, uint64_t *seq, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    if (read_begin(s, &txn, err, errlen) < 0) return -1;
+    uint64_t last_seq;
+    int rc = meta_get_u64(s, txn, "last_seq", &last_seq);
+    MDB_cursor *cur = NULL;
+    if (!rc) rc = mdb_cursor_open(txn, s->db_rec, &cur);
+    int result = 1;
+    if (!rc) {
+        uint8_t kb[REC_KEY_LEN];
+        rec_key(kb, from ? from : 1, 0);
+        MDB_val k = {REC_KEY_LEN, kb}, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        uint64_t kseq;
+        uint32_t kpart;
+        if (rc == 0 && parse_rec_key(&k, &kseq, &kpart) && kseq <= last_seq) {
+            *seq = kseq;
+            result = 0;
+        }
+        if (rc == MDB_NOTFOUND) rc = 0;
+        mdb_cursor_close(cur);
+    }
+    read_end(s);
+    if (rc) return mdb_fail(s, rc, "read", err, errlen);
+    return result;
+}
+
+int fl_store_seek_gtid(fl_store *s, const fl_gtid *g, uint64_t *seq, char *err, size_t errlen)
+{
+    uint8_t gk[GTID_KEY_MAX];
+    size_t gl = gtid_key(g, gk);
+    if (!gl) return 1;
+    MDB_txn *txn;
+    if (read_begin(s, &txn, err, errlen) < 0) return -1;
+    MDB_val k = {gl, gk}, v;
+    int rc = mdb_get(txn, s->db_gtid, &k, &v);
+    int result = 1;
+    if (rc == 0 && v.mv_size == 8) {
+        *seq = get_be64(v.mv_data);
+        result = 0;
+    }
+    read_end(s);
+    if (rc && rc != MDB_NOTFOUND) return mdb_fail(s, rc, "GTID index", err, errlen);
+    return result;
+}
+
+/* ---- retention ---- */
+
+typedef struct purge_ctx {
+    uint64_t max_age, max_bytes, now;
+    int64_t deleted;
+    bool done;
+} purge_ctx;
+
+static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t errlen)
+{
+    purge_ctx *c = vctx;
+    uint64_t last_seq, count, bytes;
+    int rc;
+    if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) return rc;
+    if ((rc = meta_get_u64(s, txn, "count", &count))) return rc;
+    if ((rc = meta_get_u64(s, txn, "bytes", &bytes))) return rc;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, s->db_rec, &cur))) return rc;
+    int64_t n = 0;
+    c->done = true;
+    for (;;) {
+        if (n == PURGE_CHUNK) {
+            c->done = false;
+            break;
+        }
+        MDB_val k, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc) break;
+        uint64_t seq;
+        uint32_t part;
+        if (!parse_rec_key(&k, &seq, &part)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (seq >= last_seq) break; /* never the last transaction (nor an unfinished one) */
+        fl_gtid g;
+        uint64_t ts;
+        uint32_t flags, p;
+        if (fl_record_peek(v.mv_data, v.mv_size, &g, &ts, &flags, &p) < 0) {
+            seterr(err, errlen, "journal record seq %llu part %u: malformed header", (unsigned long long)seq,
+                   part);
+            rc = FAIL;
+            break;
+        }
+        bool old = c->max_age && c->now > c->max_age && ts < c->now - c->max_age;
+        bool big = c->max_bytes && bytes > c->max_bytes;
+        if (!old && !big) break;
+        if ((rc = delete_seq(cur, seq, &bytes, NULL))) break;
+        uint8_t gk[GTID_KEY_MAX];
+        size_t gl = gtid_key(&g, gk);
+        if (gl) {
+            MDB_val ik = {gl, gk}, iv;
+            rc = mdb_get(txn, s->db_gtid, &ik, &iv);
+            if (rc == 0 && iv.mv_size == 8 && get_be64(iv.mv_data) == seq) rc = mdb_del(txn, s->db_gtid, &ik, NULL);
+            if (rc == MDB_NOTFOUND) rc = 0;
+            if (rc) break;
+        }
+        if (count) count--;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (rc) return rc;
+    if (n == 0) return 0;
+    if ((rc = meta_put_u64(s, txn, "count", count))) return rc;
+    if ((rc = meta_put_u64(s, txn, "bytes", bytes))) return rc;
+    c->deleted += n;
+    return 0;
+}
+
+int64_t fl_store_purge(fl_store *s, uint64_t max_age_s, uint64_t max_bytes, char *err, size_t errlen)
+{
+    if (need_writer(s, err, errlen) < 0) return -1;
+    if (!max_age_s && !max_bytes) return 0;
+    purge_ctx c = {.max_age = max_age_s, .max_bytes = max_bytes, .now = (uint64_t)time(NULL)};
+    do {
+        int64_t before = c.deleted;
+        if (write_txn(s, purge_fn, &c, err, errlen) < 0) return -1;
+        if (c.deleted == before) break;
+    } while (!c.done);
+    return c.deleted;
+}
+
+/* ---- waiting ---- */
+
+int fl_store_wait_fd(fl_store *s)
+{
+    if (s->inotify_fd >= 0) return s->inotify_fd;
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) return -1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/notify", s->dir);
+    if (inotify_add_watch(fd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB) < 0 &&
+        /* a journal without its notify file (never opened by a writer of this version) */
+        inotify_add_watch(fd, s->dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+        close(fd);
+        return -1;
+    }
+    s->inotify_fd = fd;
+    return fd;
+}
+
+void fl_store_wait_ack(fl_store *s)
+{
+    if (s->inotify_fd < 0) return;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    while (read(s->inotify_fd, buf, sizeof buf) > 0) {
+    }
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int last_seq_now(fl_store *s, uint64_t *out)
+{
+    MDB_txn *txn;
+    if (read_begin(s, &txn, NULL, 0) < 0) return -1;
+    int rc = meta_get_u64(s, txn, "last_seq", out);
+    read_end(s);
+    return rc ? -1 : 0;
+}
+
+int fl_store_wait(fl_store *s, uint64_t after_seq, int timeout_ms)
+{
+    int fd = fl_store_wait_fd(s); /* set up before reading last_seq: no missed commit */
+    int64_t deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+    for (;;) {
+        fl_store_wait_ack(s);
+        uint64_t last;
+        if (last_seq_now(s, &last) < 0) return -1;
+        if (last > after_seq) return 1;
+        int slice = 1000;
+        if (timeout_ms >= 0) {
+            int64_t left = deadline - now_ms();
+            if (left <= 0) return 0;
+            if (left < slice) slice = (int)left;
+        }
+        if (fd < 0) {
+            /* no inotify instance available: a short sleep instead */
+            if (slice > 50) slice = 50;
+            struct timespec ts = {0, (long)slice * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, slice) < 0 && errno != EINTR) return -1;
+    }
+}
