@@ -1,0 +1,581 @@
+/* live.c — fl-relay as a replica: source → decoder → journal, with group commit.
+ *
+ * The loop reads one event at a time and feeds it to the decoder; each transaction it emits
+ * is queued in the journal (fl_store_add). The queue is committed — one LMDB transaction,
+ * one fsync, carrying the source position of the last complete transaction — as soon as
+ * nothing more is waiting on the socket, or when a bound (1000 transactions, 16 MiB) is
+ * reached. So a crash loses nothing that was committed and the position always matches the
+ * records: the next start resumes exactly after the last journaled transaction.
+ *
+ * Disconnects, server restarts and silence longer than twice the heartbeat period lead to a
+ * reconnect with capped exponential backoff (0.5 s doubling to 30 s), resuming from the
+ * journal's position with a fresh decoder. Errors no retry can fix (authentication refused,
+ * GTIDs or binlogs purged, binary logging off, undecodable events) stop the relay with a
+ * one-line reason and exit status 1. SIGTERM/SIGINT commit the queue and exit 0.
+ *
+ * Column names come from TABLE_MAP metadata when the server sends them
+ * (binlog_row_metadata=FULL); otherwise from information_schema over a second connection,
+ * cached per table and dropped whenever a DDL passes through the stream. */
+#include "fl-relay/live.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "fl-relay/decoder.h"
+#include "fl-relay/events.h"
+#include "fl-relay/feed_server.h"
+#include "fl-relay/source.h"
+#include "journal/store.h"
+
+#define BATCH_MAX_TXNS 1000
+#define BATCH_MAX_BYTES (16u * 1024 * 1024)
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_MAX_MS 30000
+#define RETENTION_EVERY_S 60
+#define WAIT_SLICE_MS 500
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* ---- column names from information_schema --------------------------------------------- */
+
+typedef struct names_entry {
+    char *db, *table;
+    uint32_t ncols; /* 0: the lookup failed or did not match; leave unnamed */
+    char **names;
+    struct names_entry *next;
+} names_entry;
+
+typedef struct names_cache {
+    const fl_config_source *cfg;
+    fl_source *conn;
+    names_entry *live;    /* current entries */
+    names_entry *retired; /* dropped by a DDL; kept until exit since the decoder may hold them */
+    bool announced;
+} names_cache;
+
+static void names_free_list(names_entry *e)
+{
+    while (e) {
+        names_entry *next = e->next;
+        for (uint32_t i = 0; i < e->ncols; i++) free(e->names[i]);
+        free(e->names);
+        free(e->db);
+        free(e->table);
+        free(e);
+        e = next;
+    }
+}
+
+static void names_cache_free(names_cache *c)
+{
+    names_free_list(c->live);
+    names_free_list(c->retired);
+    fl_source_close(c->conn);
+    memset(c, 0, sizeof *c);
+}
+
+static names_entry *names_lookup(names_cache *c, const char *db, const char *table)
+{
+    names_entry *e = fl_xcalloc(1, sizeof *e);
+    e->db = fl_xstrdup(db);
+    e->table = fl_xstrdup(table);
+    e->next = c->live;
+    c->live = e;
+
+    char err[512];
+    unsigned errnum;
+    if (!c->conn) {
+        c->conn = fl_source_connect(c->cfg, 30, err, sizeof err, &errnum);
+        if (!c->conn) {
+            log_warn("column names for %s.%s: %s; its columns stay unnamed (@1, @2, ...)", db,
+                     table, err);
+            return e;
+        }
+    }
+    MYSQL *m = fl_source_mysql(c->conn);
+    size_t dl = strlen(db), tl = strlen(table);
+    char *edb = fl_xmalloc(dl * 2 + 1), *etb = fl_xmalloc(tl * 2 + 1);
+    mysql_real_escape_string(m, edb, db, (unsigned long)dl);
+    mysql_real_escape_string(m, etb, table, (unsigned long)tl);
+    fl_buf q = {0};
+    fl_buf_printf(&q, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                      "'%s' AND TABLE_NAME = '%s' ORDER BY ORDINAL_POSITION", edb, etb);
+    free(edb);
+    free(etb);
+    int rc = mysql_real_query(m, (const char *)q.data, q.len);
+    fl_buf_free(&q);
+    MYSQL_RES *res = rc == 0 ? mysql_store_result(m) : NULL;
+    if (!res) {
+        log_warn("column names for %s.%s from information_schema: %s; its columns stay "
+                 "unnamed (@1, @2, ...)", db, table, mysql_error(m));
+        /* A broken connection is replaced at the next lookup. */
+        fl_source_close(c->conn);
+        c->conn = NULL;
+        return e;
+    }
+    uint64_t n = mysql_num_rows(res);
+    e->names = fl_xcalloc(n ? n : 1, sizeof *e->names);
+    MYSQL_ROW row;
+    uint32_t i = 0;
+    while ((row = mysql_fetch_row(res)) != NULL && i < n) e->names[i++] = fl_xstrdup(row[0] ? row[0] : "");
+    e->ncols = i;
+    mysql_free_result(res);
+    return e;
+}
+
+static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols,
+                    const char **names);
+static void ddl_cb(void *ctx, const char *db, const char *sql, size_t len);
+
+/* ---- the relay ------------------------------------------------------------------------ */
+
+typedef struct relay {
+    const fl_config *cfg;
+    fl_store *store;
+    fl_source *src;
+    fl_decoder *dec;
+    names_cache names;
+
+    /* Position after the last complete transaction handed to the store. */
+    fl_position pos;
+    bool pos_dirty;        /* pos changed since the last commit */
+    bool in_parts;         /* parts of an unfinished transaction were added */
+    uint32_t batch_txns;
+    char emit_err[512];
+
+    uint64_t last_event_ts; /* commit time of the last transaction event (for lag) */
+    bool caught_up;         /* a heartbeat said nothing more is waiting */
+    time_t last_rx;         /* wall clock of the last packet */
+    time_t last_purge;
+
+    fl_metric *m_txns, *m_rows, *m_bytes, *m_reconnects, *m_lag, *m_gtid, *m_commits;
+} relay;
+
+static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols,
+                    const char **names)
+{
+    relay *r = ctx;
+    names_cache *c = &r->names;
+    if (!c->announced) {
+        log_info("column names: the binlog carries none (binlog_row_metadata is not FULL); "
+                 "reading them from information_schema");
+        c->announced = true;
+    }
+    names_entry *e;
+    for (e = c->live; e; e = e->next)
+        if (strcmp(e->db, db) == 0 && strcmp(e->table, table) == 0) break;
+    if (!e) {
+        e = names_lookup(c, db, table);
+        if (e->ncols && e->ncols != ncols)
+            log_warn("column names for %s.%s: information_schema lists %u columns but the "
+                     "binlog has %u (the table changed since); its columns stay unnamed",
+                     db, table, e->ncols, ncols);
+        else if (e->ncols)
+            log_debug("column names for %s.%s from information_schema", db, table);
+    }
+    if (e->ncols == 0 || e->ncols != ncols) return -1;
+    for (uint32_t i = 0; i < ncols; i++) names[i] = e->names[i];
+    return 0;
+}
+
+static void ddl_cb(void *ctx, const char *db, const char *sql, size_t len)
+{
+    relay *r = ctx;
+    (void)db;
+    (void)sql;
+    (void)len;
+    if (!r->names.live) return;
+    /* Any DDL may rename or reshape a table: forget every cached list. */
+    names_entry *tail = r->names.live;
+    while (tail->next) tail = tail->next;
+    tail->next = r->names.retired;
+    r->names.retired = r->names.live;
+    r->names.live = NULL;
+}
+
+static void set_position(relay *r, const fl_decoder_pos *p)
+{
+    free(r->pos.gtid_set);
+    free(r->pos.file);
+    r->pos.gtid_set = p->gtid_set ? fl_gtid_set_format(p->gtid_set) : fl_xstrdup("");
+    r->pos.file = fl_xstrdup(p->file ? p->file : "");
+    r->pos.pos = p->pos;
+    r->pos.flavor = (uint32_t)p->flavor;
+    r->pos_dirty = true;
+}
+
+static int emit_cb(void *ctx, fl_txn *txn, const fl_decoder_pos *p)
+{
+    relay *r = ctx;
+    uint64_t rows = txn->nrows;
+    bool last = (txn->flags & FL_TXN_LAST_PART) != 0;
+    if (fl_store_add(r->store, txn, r->emit_err, sizeof r->emit_err) < 0) return -1;
+    fl_metric_add(r->m_rows, rows);
+    if (last) {
+        set_position(r, p);
+        r->in_parts = false;
+        r->batch_txns++;
+        fl_metric_add(r->m_txns, 1);
+        char g[FL_GTID_TEXT_MAX];
+        fl_gtid_format(&txn->gtid, g, sizeof g);
+        fl_metric_set_text(r->m_gtid, g);
+    } else {
+        r->in_parts = true;
+    }
+    return 0;
+}
+
+static void notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void notify_status(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sd_notifyf(0, "STATUS=%s", msg);
+}
+
+static uint64_t watchdog_usec;
+static struct timespec watchdog_last;
+
+static void watchdog_tick(void)
+{
+    if (!watchdog_usec) return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t el = (uint64_t)(now.tv_sec - watchdog_last.tv_sec) * 1000000u +
+                  (uint64_t)((now.tv_nsec - watchdog_last.tv_nsec) / 1000);
+    if (el >= watchdog_usec / 2) {
+        sd_notify(0, "WATCHDOG=1");
+        watchdog_last = now;
+    }
+}
+
+/* Commits the queue with the position of the last complete transaction. */
+static int commit(relay *r)
+{
+    char err[512];
+    if (r->batch_txns == 0 && !r->pos_dirty && fl_store_pending_bytes(r->store) == 0) return 0;
+    if (fl_store_commit(r->store, r->pos_dirty ? &r->pos : NULL, err, sizeof err) < 0) {
+        log_error("journal commit failed: %s", err);
+        return -1;
+    }
+    fl_metric_add(r->m_commits, 1);
+    r->batch_txns = 0;
+    r->pos_dirty = false;
+    return 0;
+}
+
+static void retention(relay *r, bool force)
+{
+    const fl_config_journal *j = &r->cfg->journal;
+    if (!j->retain && !j->max_size) return;
+    time_t now = time(NULL);
+    if (!force && now - r->last_purge < RETENTION_EVERY_S) return;
+    r->last_purge = now;
+    char err[512];
+    int64_t n = fl_store_purge(r->store, j->retain, j->max_size, err, sizeof err);
+    if (n < 0)
+        log_warn("journal retention: %s", err);
+    else if (n > 0)
+        log_info("journal retention: removed %" PRId64 " oldest transactions", n);
+}
+
+/* Interruptible sleep; returns early when a stop is requested. */
+static void sleep_ms(int ms)
+{
+    while (ms > 0 && !stop_requested) {
+        int slice = ms > WAIT_SLICE_MS ? WAIT_SLICE_MS : ms;
+        poll(NULL, 0, slice);
+        ms -= slice;
+        watchdog_tick();
+    }
+}
+
+enum { STREAM_STOP = 0, STREAM_RETRY = 1, STREAM_FATAL = 2 };
+
+static void position_text(const fl_position *p, char *buf, size_t n)
+{
+    if (p->gtid_set && p->gtid_set[0])
+        snprintf(buf, n, "after GTIDs %s", p->gtid_set);
+    else
+        snprintf(buf, n, "at %s:%" PRIu64, p->file ? p->file : "", p->pos);
+}
+
+/* One connection: connect, position, stream until stop, error or disconnect. */
+static int stream_once(relay *r, bool *streamed)
+{
+    const fl_config_source *cfg = &r->cfg->source;
+    char err[1024];
+    unsigned errnum = 0;
+    double hb = cfg->heartbeat > 0 ? cfg->heartbeat : 5;
+    unsigned read_timeout = (unsigned)ceil(2 * hb) + 5;
+    *streamed = false;
+
+    r->src = fl_source_connect(cfg, read_timeout, err, sizeof err, &errnum);
+    if (!r->src) {
+        if (fl_source_error_is_permanent(errnum)) {
+            log_error("%s", err);
+            return STREAM_FATAL;
+        }
+        log_warn("%s; retrying", err);
+        return STREAM_RETRY;
+    }
+    fl_flavor flavor = fl_source_flavor(r->src);
+
+    fl_source_pos start = {0};
+    bool resume = (r->pos.gtid_set && r->pos.gtid_set[0]) || (r->pos.file && r->pos.file[0]);
+    if (resume) {
+        if (r->pos.flavor && r->pos.flavor != (uint32_t)flavor) {
+            log_error("the journal holds a %s stream but the source is %s; use a new journal "
+                      "for another kind of server",
+                      r->pos.flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL",
+                      flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL");
+            return STREAM_FATAL;
+        }
+        start.gtid_set = fl_xstrdup(r->pos.gtid_set ? r->pos.gtid_set : "");
+        start.file = fl_xstrdup(r->pos.file ? r->pos.file : "");
+        start.pos = r->pos.pos;
+    } else if (fl_source_resolve_start(r->src, cfg, &start, err, sizeof err) < 0) {
+        unsigned e = fl_source_errno(r->src);
+        if (e == 0 || fl_source_error_is_permanent(e)) {
+            log_error("start position: %s", err);
+            return STREAM_FATAL;
+        }
+        log_warn("start position: %s; retrying", err);
+        return STREAM_RETRY;
+    }
+    char where[600];
+    fl_position shown = {.gtid_set = start.gtid_set, .file = start.file, .pos = start.pos};
+    position_text(&shown, where, sizeof where);
+
+    fl_decoder_opts o = {
+        .filter = cfg,
+        .emit = emit_cb,
+        .names = names_cb,
+        .ddl = ddl_cb,
+        .ctx = r,
+        .initial_gtid_set = start.gtid_set,
+        .initial_file = start.file,
+    };
+    r->dec = fl_decoder_new(&o);
+    if (start.file && start.file[0]) fl_decoder_set_file(r->dec, start.file, start.pos);
+
+    if (fl_source_start(r->src, cfg->server_id, hb, &start, err, sizeof err) < 0) {
+        unsigned e = fl_source_errno(r->src);
+        fl_source_pos_free(&start);
+        if (fl_source_error_is_permanent(e)) {
+            log_error("%s", err);
+            return STREAM_FATAL;
+        }
+        log_warn("%s; retrying", err);
+        return STREAM_RETRY;
+    }
+    log_info("replicating from %s (%s) %s%s", fl_source_version(r->src),
+             flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL", where,
+             resume ? " (the journal's position)" : "");
+    notify_status("replicating %s", where);
+    fl_source_pos_free(&start);
+
+    time_t silence_limit = (time_t)ceil(2 * hb);
+    if (silence_limit < 1) silence_limit = 1;
+    r->last_rx = time(NULL);
+    for (;;) {
+        if (stop_requested) return STREAM_STOP;
+        if (!fl_source_pending(r->src)) {
+            /* Drained: make what we have durable before waiting. */
+            if (commit(r) < 0) return STREAM_FATAL;
+            retention(r, false);
+            fl_metric_set(r->m_lag, r->caught_up || !r->last_event_ts
+                                        ? 0 : difftime(time(NULL), (time_t)r->last_event_ts));
+            int w;
+            while ((w = fl_source_wait(r->src, WAIT_SLICE_MS)) == 0) {
+                watchdog_tick();
+                if (stop_requested) return STREAM_STOP;
+                if (time(NULL) - r->last_rx > silence_limit) {
+                    log_warn("no event or heartbeat from the source for %lds (heartbeat %.1fs); "
+                             "reconnecting", (long)(time(NULL) - r->last_rx), hb);
+                    return STREAM_RETRY;
+                }
+            }
+            if (stop_requested) return STREAM_STOP;
+            if (w < 0 && errno != EINTR) {
+                log_warn("waiting for the source: %s; reconnecting", strerror(errno));
+                return STREAM_RETRY;
+            }
+            if (w < 0) continue;
+        }
+
+        const uint8_t *ev;
+        size_t len;
+        int rc = fl_source_next_event(r->src, &ev, &len, err, sizeof err);
+        if (rc != 0) {
+            unsigned e = fl_source_errno(r->src);
+            if (rc < 0 && fl_source_error_is_permanent(e)) {
+                log_error("%s", err);
+                return STREAM_FATAL;
+            }
+            log_warn("%s; reconnecting", err);
+            return STREAM_RETRY;
+        }
+        *streamed = true;
+        r->last_rx = time(NULL);
+        fl_metric_add(r->m_bytes, len);
+        uint8_t type = ev[FL_EV_TYPE_OFF];
+        uint16_t flags = (uint16_t)(ev[FL_EV_FLAGS_OFF] | ev[FL_EV_FLAGS_OFF + 1] << 8);
+        if (type == FL_EV_HEARTBEAT) {
+            r->caught_up = true;
+        } else if (!(flags & 0x0020)) { /* not artificial: a real event with its time */
+            r->caught_up = false;
+            r->last_event_ts = (uint64_t)ev[0] | (uint64_t)ev[1] << 8 | (uint64_t)ev[2] << 16 |
+                               (uint64_t)ev[3] << 24;
+        }
+        r->emit_err[0] = '\0';
+        rc = fl_decoder_event(r->dec, ev, len, err, sizeof err);
+        if (rc != 0) {
+            if (r->emit_err[0])
+                log_error("journal: %s", r->emit_err);
+            else
+                log_error("decoding the binlog stream: %s", err);
+            return STREAM_FATAL;
+        }
+        if (r->batch_txns >= BATCH_MAX_TXNS || fl_store_pending_bytes(r->store) >= BATCH_MAX_BYTES)
+            if (commit(r) < 0) return STREAM_FATAL;
+    }
+}
+
+static void stream_end(relay *r)
+{
+    if (r->dec) fl_decoder_free(r->dec);
+    r->dec = NULL;
+    fl_source_close(r->src);
+    r->src = NULL;
+}
+
+static fl_store *open_store(const fl_config *cfg, char *err, size_t errlen)
+{
+    fl_store_opts o = {.write = true, .sync = cfg->journal.sync};
+    return fl_store_open(cfg->journal.path, &o, err, errlen);
+}
+
+int fl_live_run(const fl_config *cfg)
+{
+    char err[1024];
+    relay r = {.cfg = cfg};
+    r.names.cfg = &cfg->source;
+    pid_t feed_pid = -1;
+    int status = 1;
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal; /* no SA_RESTART: a signal wakes poll() */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (cfg->feed.listen) {
+        if (fl_feed_server_check(cfg, err, sizeof err) < 0 ||
+            (feed_pid = fl_feed_server_start(cfg, err, sizeof err)) < 0) {
+            log_error("feed: %s", err);
+            return 1;
+        }
+    }
+    if (cfg->metrics.listen && fl_metrics_serve(cfg->metrics.listen, err, sizeof err) < 0) {
+        log_error("metrics: %s", err);
+        goto out;
+    }
+    r.m_txns = fl_metric_counter("fastlane_relay_transactions_total", "Transactions journaled");
+    r.m_rows = fl_metric_counter("fastlane_relay_rows_total", "Row changes journaled");
+    r.m_bytes = fl_metric_counter("fastlane_relay_binlog_bytes_total", "Binlog event bytes received");
+    r.m_commits = fl_metric_counter("fastlane_relay_commits_total", "Journal commits (batches)");
+    r.m_reconnects = fl_metric_counter("fastlane_relay_reconnects_total", "Reconnects to the source");
+    r.m_lag = fl_metric_gauge("fastlane_relay_lag_seconds", "Seconds behind the source");
+    r.m_gtid = fl_metric_info("fastlane_relay_gtid", "gtid", "Last journaled GTID");
+
+    r.store = open_store(cfg, err, sizeof err);
+    if (!r.store) {
+        log_error("journal %s: %s", cfg->journal.path, err);
+        goto out;
+    }
+    if (fl_store_position(r.store, &r.pos, err, sizeof err) < 0) {
+        log_error("journal %s: %s", cfg->journal.path, err);
+        goto out;
+    }
+    if ((r.pos.gtid_set && r.pos.gtid_set[0]) || (r.pos.file && r.pos.file[0])) {
+        char where[600];
+        position_text(&r.pos, where, sizeof where);
+        log_info("journal %s: resuming %s", cfg->journal.path, where);
+    } else {
+        log_info("journal %s: empty; starting at [source] start", cfg->journal.path);
+    }
+    retention(&r, true);
+
+    if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
+    clock_gettime(CLOCK_MONOTONIC, &watchdog_last);
+    sd_notify(0, "READY=1");
+
+    int backoff = BACKOFF_FIRST_MS;
+    bool first = true;
+    while (!stop_requested) {
+        if (!first) fl_metric_add(r.m_reconnects, 1);
+        first = false;
+        bool streamed = false;
+        int rc = stream_once(&r, &streamed);
+        /* Keep what was decoded completely; a transaction cut by the disconnect is resent. */
+        if (commit(&r) < 0) rc = STREAM_FATAL;
+        stream_end(&r);
+        if (rc == STREAM_STOP) break;
+        if (rc == STREAM_FATAL) goto out;
+        if (r.in_parts) {
+            /* Parts of an unfinished transaction are in the journal: reopening removes them,
+             * and the whole transaction comes again from the resumed position. */
+            fl_store_close(r.store);
+            r.in_parts = false;
+            r.store = open_store(cfg, err, sizeof err);
+            if (!r.store) {
+                log_error("journal %s: %s", cfg->journal.path, err);
+                goto out;
+            }
+        }
+        if (streamed) backoff = BACKOFF_FIRST_MS;
+        notify_status("source unavailable; reconnecting in %.1fs", backoff / 1000.0);
+        log_info("reconnecting in %.1fs", backoff / 1000.0);
+        sleep_ms(backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    log_info("stopping: journal committed %s", r.pos.gtid_set && r.pos.gtid_set[0]
+                                                   ? r.pos.gtid_set : (r.pos.file ? r.pos.file : ""));
+    sd_notify(0, "STOPPING=1");
+    status = 0;
+out:
+    stream_end(&r);
+    names_cache_free(&r.names);
+    if (r.store) fl_store_close(r.store);
+    fl_position_free(&r.pos);
+    if (cfg->metrics.listen) fl_metrics_shutdown();
+    if (feed_pid > 0) {
+        kill(feed_pid, SIGTERM);
+        waitpid(feed_pid, NULL, 0);
+    }
+    return status;
+}
