@@ -1,0 +1,229 @@
+/* rows.c — rows events to row changes.
+ *
+ * Body after the post-header: column count (packed integer), the columns-present bitmap of
+ * the before image (or the only image), for updates a second bitmap for the after image,
+ * then rows until the end. A row image is a NULL bitmap over the present columns followed
+ * by each present, non-NULL column's cell (decoded by fl_column_decode). Updates carry a
+ * before and an after image per row; PARTIAL_UPDATE_ROWS has "value options" between them
+ * (with a bit per JSON column of the table saying whether its after value is a diff).
+ * MariaDB's compressed rows events zlib-compress everything after the bitmaps behind a
+ * one-byte header (0x80 | length-of-length) and the uncompressed size, big-endian. */
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "fl-relay/coltypes.h"
+#include "fl-relay/events.h"
+#include "fl-relay/rows.h"
+
+#define FL_TYPE_JSON 245
+
+bool fl_rows_classify(uint8_t type, fl_rows_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    switch (type) {
+    case FL_EV_PRE_GA_WRITE_ROWS: case FL_EV_WRITE_ROWS_V1: ev->op = FL_OP_INSERT; break;
+    case FL_EV_PRE_GA_UPDATE_ROWS: case FL_EV_UPDATE_ROWS_V1: ev->op = FL_OP_UPDATE; break;
+    case FL_EV_PRE_GA_DELETE_ROWS: case FL_EV_DELETE_ROWS_V1: ev->op = FL_OP_DELETE; break;
+    case FL_EV_WRITE_ROWS: ev->op = FL_OP_INSERT; ev->v2 = true; break;
+    case FL_EV_UPDATE_ROWS: ev->op = FL_OP_UPDATE; ev->v2 = true; break;
+    case FL_EV_DELETE_ROWS: ev->op = FL_OP_DELETE; ev->v2 = true; break;
+    case FL_EV_PARTIAL_UPDATE_ROWS: ev->op = FL_OP_UPDATE; ev->v2 = true; ev->partial = true; break;
+    case FL_EV_MARIA_WRITE_ROWS_COMPRESSED_V1: ev->op = FL_OP_INSERT; ev->compressed = true; break;
+    case FL_EV_MARIA_UPDATE_ROWS_COMPRESSED_V1: ev->op = FL_OP_UPDATE; ev->compressed = true; break;
+    case FL_EV_MARIA_DELETE_ROWS_COMPRESSED_V1: ev->op = FL_OP_DELETE; ev->compressed = true; break;
+    case FL_EV_MARIA_WRITE_ROWS_COMPRESSED: ev->op = FL_OP_INSERT; ev->v2 = true; ev->compressed = true; break;
+    case FL_EV_MARIA_UPDATE_ROWS_COMPRESSED: ev->op = FL_OP_UPDATE; ev->v2 = true; ev->compressed = true; break;
+    case FL_EV_MARIA_DELETE_ROWS_COMPRESSED: ev->op = FL_OP_DELETE; ev->v2 = true; ev->compressed = true; break;
+    default: return false;
+    }
+    return true;
+}
+
+int fl_rows_header(fl_rows_event *ev, const uint8_t *body, size_t len, uint8_t post_header_len,
+                   char *err, size_t errlen)
+{
+    size_t id_len = post_header_len == 6 ? 4 : 6;
+    size_t need = id_len + 2 + (ev->v2 ? 2 : 0);
+    if (post_header_len < need || len < post_header_len) {
+        snprintf(err, errlen, "rows event: truncated post-header (%zu bytes)", len);
+        return -1;
+    }
+    ev->table_id = fl_le(body, (int)id_len);
+    ev->flags = (uint16_t)fl_le(body + id_len, 2);
+    size_t off = post_header_len;
+    if (ev->v2) {
+        size_t extra = (size_t)fl_le(body + id_len + 2, 2);
+        if (extra < 2 || len - off < extra - 2) {
+            snprintf(err, errlen, "rows event: bad extra data length %zu", extra);
+            return -1;
+        }
+        off += extra - 2;
+    }
+    ev->rest = body + off;
+    ev->rest_len = len - off;
+    return 0;
+}
+
+static bool bit(const uint8_t *bm, uint64_t i) { return (bm[i / 8] >> (i % 8)) & 1; }
+
+static uint64_t popcount_bits(const uint8_t *bm, uint64_t n)
+{
+    uint64_t c = 0;
+    for (uint64_t i = 0; i < n; i++) c += bit(bm, i);
+    return c;
+}
+
+/* Decodes one image into a new value array. lo/hi bound the buffer the cells live in, so
+ * values pointing into it are copied into the transaction. */
+static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *present,
+                        fl_reader *r, fl_txn *txn, fl_value **out, const uint8_t *lo,
+                        const uint8_t *hi, char *err, size_t errlen)
+{
+    uint64_t npresent = popcount_bits(present, width);
+    const uint8_t *nulls;
+    if (!fl_rd_bytes(r, (size_t)((npresent + 7) / 8), &nulls)) {
+        snprintf(err, errlen, "%s.%s: truncated row (NULL bitmap)", tm->db, tm->table);
+        return -1;
+    }
+    fl_value *vals = fl_txn_values(txn, tm->ncols);
+    uint64_t k = 0;
+    for (uint64_t i = 0; i < width; i++) {
+        if (!bit(present, i)) continue;
+        if (bit(nulls, k++)) {
+            vals[i].type = FL_VAL_NULL;
+            continue;
+        }
+        size_t used = 0;
+        char cerr[200];
+        if (fl_column_decode(&tm->cols[i], r->p, fl_rd_left(r), &txn->arena, &vals[i], &used, cerr,
+                             sizeof cerr) != 0) {
+            snprintf(err, errlen, "%s.%s: %s", tm->db, tm->table, cerr);
+            return -1;
+        }
+        if (used > fl_rd_left(r)) {
+            snprintf(err, errlen, "%s.%s: column %llu: cell overruns the row", tm->db, tm->table,
+                     (unsigned long long)i + 1);
+            return -1;
+        }
+        r->p += used;
+        if (fl_value_has_bytes((fl_value_type)vals[i].type) && vals[i].s.ptr &&
+            (const uint8_t *)vals[i].s.ptr >= lo && (const uint8_t *)vals[i].s.ptr <= hi)
+            fl_txn_own_value(txn, &vals[i]);
+    }
+    *out = vals;
+    return 0;
+}
+
+/* PARTIAL_UPDATE_ROWS: the value options between the images. A JSON diff cannot be turned
+ * into a full value without the stored document, so it is refused by name. */
+static int skip_value_options(const fl_table_map *tm, fl_reader *r, char *err, size_t errlen)
+{
+    uint64_t opts;
+    if (!fl_rd_lenenc(r, &opts)) {
+        snprintf(err, errlen, "%s.%s: truncated row (value options)", tm->db, tm->table);
+        return -1;
+    }
+    if (!(opts & 1)) return 0;
+    uint32_t njson = 0;
+    for (uint32_t i = 0; i < tm->ncols; i++) njson += tm->cols[i].type == FL_TYPE_JSON;
+    const uint8_t *bits;
+    if (!fl_rd_bytes(r, (njson + 7) / 8, &bits)) {
+        snprintf(err, errlen, "%s.%s: truncated row (partial JSON bitmap)", tm->db, tm->table);
+        return -1;
+    }
+    for (uint32_t j = 0; j < njson; j++) {
+        if (bit(bits, j)) {
+            snprintf(err, errlen,
+                     "%s.%s: PARTIAL_UPDATE_ROWS carries a JSON diff (binlog_row_value_options="
+                     "PARTIAL_JSON), which cannot be turned into the full value; "
+                     "set binlog_row_value_options='' on the source",
+                     tm->db, tm->table);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int uncompress_rows(const fl_table_map *tm, const uint8_t *p, size_t len, fl_buf *out,
+                           char *err, size_t errlen)
+{
+    if (len < 1 || (p[0] & 0xe0) != 0x80 || (p[0] & 0x07) < 1 || (p[0] & 0x07) > 4 ||
+        len < 1u + (p[0] & 0x07)) {
+        snprintf(err, errlen, "%s.%s: bad compressed rows header", tm->db, tm->table);
+        return -1;
+    }
+    size_t lenlen = p[0] & 0x07;
+    uint64_t ulen = 0;
+    for (size_t i = 0; i < lenlen; i++) ulen = (ulen << 8) | p[1 + i];
+    fl_buf_reset(out);
+    fl_buf_reserve(out, ulen + 1);
+    uLongf dlen = (uLongf)ulen;
+    int rc = uncompress(out->data, &dlen, p + 1 + lenlen, (uLong)(len - 1 - lenlen));
+    if (rc != Z_OK || dlen != ulen) {
+        snprintf(err, errlen, "%s.%s: compressed rows do not inflate (zlib %d)", tm->db, tm->table,
+                 rc);
+        return -1;
+    }
+    out->len = dlen;
+    return 0;
+}
+
+int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t table_idx,
+                   fl_txn *txn, fl_buf *scratch, char *err, size_t errlen)
+{
+    fl_reader r = {ev->rest, ev->rest + ev->rest_len};
+    uint64_t width;
+    if (!fl_rd_lenenc(&r, &width)) {
+        snprintf(err, errlen, "%s.%s: rows event: truncated column count", tm->db, tm->table);
+        return -1;
+    }
+    if (width > tm->ncols) {
+        snprintf(err, errlen, "%s.%s: rows event has %llu columns, its table map %u", tm->db,
+                 tm->table, (unsigned long long)width, tm->ncols);
+        return -1;
+    }
+    size_t bmlen = (size_t)((width + 7) / 8);
+    const uint8_t *before_cols, *after_cols;
+    if (!fl_rd_bytes(&r, bmlen, &before_cols)) {
+        snprintf(err, errlen, "%s.%s: rows event: truncated column bitmap", tm->db, tm->table);
+        return -1;
+    }
+    after_cols = before_cols;
+    if (ev->op == FL_OP_UPDATE && !fl_rd_bytes(&r, bmlen, &after_cols)) {
+        snprintf(err, errlen, "%s.%s: rows event: truncated after-image bitmap", tm->db, tm->table);
+        return -1;
+    }
+    const uint8_t *lo = ev->rest, *hi = ev->rest + ev->rest_len;
+    if (ev->compressed) {
+        if (uncompress_rows(tm, r.p, fl_rd_left(&r), scratch, err, errlen) != 0) return -1;
+        r.p = scratch->data;
+        r.end = scratch->data + scratch->len;
+        lo = r.p;
+        hi = r.end;
+    }
+    if (fl_rd_left(&r) == 0) {
+        snprintf(err, errlen, "%s.%s: rows event without rows", tm->db, tm->table);
+        return -1;
+    }
+    while (fl_rd_left(&r) > 0) {
+        fl_value *before = NULL, *after = NULL;
+        if (ev->op == FL_OP_INSERT) {
+            if (decode_image(tm, width, before_cols, &r, txn, &after, lo, hi, err, errlen) != 0)
+                return -1;
+        } else {
+            if (decode_image(tm, width, before_cols, &r, txn, &before, lo, hi, err, errlen) != 0)
+                return -1;
+            if (ev->op == FL_OP_UPDATE) {
+                if (ev->partial && skip_value_options(tm, &r, err, errlen) != 0) return -1;
+                if (decode_image(tm, width, after_cols, &r, txn, &after, lo, hi, err, errlen) != 0)
+                    return -1;
+            }
+        }
+        fl_change *c = fl_txn_add_change(txn, (fl_op)ev->op);
+        c->table = table_idx;
+        c->before = before;
+        c->after = after;
+    }
+    return 0;
+}
