@@ -411,7 +411,7 @@ static int decode_previous_gtids(fl_decoder *d, const uint8_t *b, size_t n, char
             fl_buf_put(&text, tag, (size_t)taglen);
         }
         for (uint64_t k = 0; k < nint; k++) {
-            uint64_t s, e;
+            uint64_t s = 0, e = 0;
             fl_rd_uint(&r, 8, &s);
             fl_rd_uint(&r, 8, &e);
             if (s < 1 || e <= s) {
