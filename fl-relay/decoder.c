@@ -828,10 +828,10 @@ static int decode_payload(fl_decoder *d, const uint8_t *b, size_t n, char *err, 
             rc = fail(err, errlen, "TRANSACTION_PAYLOAD: inner event at %zu has bad length %zu", off, elen);
             break;
         }
-        char ierr[400];
+        char ierr[300];
         rc = decode_one(d, data + off, elen, ierr, sizeof ierr);
         if (rc == -1) {
-            snprintf(err, errlen, "TRANSACTION_PAYLOAD: inner event at %zu: %s", off, ierr);
+            fail(err, errlen, "TRANSACTION_PAYLOAD: inner event at %zu: %s", off, ierr);
             break;
         }
         if (rc != 0) break;
@@ -961,7 +961,7 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
 
 int fl_decoder_event(fl_decoder *d, const uint8_t *ev, size_t len, char *err, size_t errlen)
 {
-    char why[400];
+    char why[300];
     uint64_t at = d->pos;
     if (len < FL_EV_HEADER_LEN) {
         snprintf(err, errlen, "event at offset %llu: %zu bytes, shorter than the 19-byte header",
@@ -988,7 +988,7 @@ int fl_decoder_event(fl_decoder *d, const uint8_t *ev, size_t len, char *err, si
         d->end_pos = at + len;
     int rc = decode_one(d, ev, len, why, sizeof why);
     if (rc == -1) {
-        snprintf(err, errlen, "event at offset %llu: %s", (unsigned long long)at, why);
+        fail(err, errlen, "event at offset %llu: %s", (unsigned long long)at, why);
         txn_clear(d);
         return -1;
     }
