@@ -1,0 +1,797 @@
+/* verify.c — compares the source tables with the cache (fl-apply --verify).
+ *
+ * 1. The source: one connection, START TRANSACTION WITH CONSISTENT SNAPSHOT, then SELECT * of
+ *    every rule table, streamed. Each text-protocol cell becomes the canonical value the
+ *    binlog decoder would produce for that column type (the result's field types and flags
+ *    say which: DECIMAL stays its exact text, temporal values keep their fraction digits,
+ *    the binary charset means bytes, ENUM/SET flags mean labels, BIT arrives as big-endian
+ *    bytes). The session time zone is UTC so TIMESTAMP matches the journal.
+ * 2. Each row is rendered as a synthetic insert by each upsert rule on its own (so one rule
+ *    that cannot render a row does not hide another), giving the expected cache entries:
+ *    a value, a hash, or no key at all (column:NAME of a NULL). Invalidate rules are not
+ *    compared: what their keys hold is up to the application.
+ * 3. The cache: GET / HGETALL / EXISTS on Redis, pipelined; get on memcached. Then on Redis
+ *    every key under each rule's literal key prefix is scanned; keys no row accounts for
+ *    are extra.
+ * Rows written while this runs make transient differences: run it on a quiet source or
+ * when the applier has caught up. */
+#include "fl-apply/verify.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <libmemcached/memcached.h>
+#include <mysql.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "common/buf.h"
+#include "fl-apply/rules.h"
+#include "fl-apply/target_impl.h"
+
+#define SHOW_FIRST 5
+#define SHOW_BYTES 120
+#define PIPELINE 256
+#define CHECKPOINT_KEY_PREFIX "fastlane:checkpoint:"
+
+/* ---- expected entries: insertion-ordered, indexed by key ---- */
+
+typedef struct expect {
+    const char *key;
+    uint32_t key_len;
+    uint8_t kind; /* fl_cache_op_kind; DEL = the key must not exist */
+    const char *value;
+    uint32_t value_len;
+    const fl_cache_field *fields;
+    uint32_t nfields;
+    const char *rule;
+} expect;
+
+typedef struct expect_set {
+    expect *items;
+    size_t n, cap;
+    uint32_t *slots; /* item index + 1; 0 = empty */
+    size_t nslots;
+    fl_arena arena;
+    uint64_t duplicates; /* keys rendered by more than one row */
+} expect_set;
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+    return h;
+}
+
+static expect *expect_find(const expect_set *s, const char *key, size_t len)
+{
+    if (!s->nslots) return NULL;
+    size_t mask = s->nslots - 1;
+    for (size_t i = hash_bytes(key, len) & mask;; i = (i + 1) & mask) {
+        uint32_t v = s->slots[i];
+        if (!v) return NULL;
+        expect *e = &s->items[v - 1];
+        if (e->key_len == len && !memcmp(e->key, key, len)) return e;
+    }
+}
+
+static void expect_grow(expect_set *s)
+{
+    size_t n = s->nslots ? s->nslots * 2 : 1024;
+    free(s->slots);
+    s->slots = fl_xcalloc(n, sizeof *s->slots);
+    s->nslots = n;
+    for (size_t k = 0; k < s->n; k++) {
+        size_t i = hash_bytes(s->items[k].key, s->items[k].key_len) & (n - 1);
+        while (s->slots[i]) i = (i + 1) & (n - 1);
+        s->slots[i] = (uint32_t)(k + 1);
+    }
+}
+
+/* Records op as expected (a later row with the same key replaces an earlier one). */
+static void expect_add(expect_set *s, const fl_cache_op *op, const char *rule)
+{
+    expect *e = expect_find(s, op->key, op->key_len);
+    if (e) s->duplicates++;
+    else {
+        if ((s->n + 1) * 2 > s->nslots) expect_grow(s);
+        if (s->n == s->cap) {
+            s->cap = s->cap ? s->cap * 2 : 1024;
+            s->items = fl_xrealloc(s->items, s->cap * sizeof *s->items);
+        }
+        e = &s->items[s->n++];
+        e->key = fl_arena_memdup(&s->arena, op->key, op->key_len);
+        e->key_len = op->key_len;
+        size_t i = hash_bytes(op->key, op->key_len) & (s->nslots - 1);
+        while (s->slots[i]) i = (i + 1) & (s->nslots - 1);
+        s->slots[i] = (uint32_t)s->n;
+    }
+    e->kind = op->kind;
+    e->rule = rule;
+    e->value = op->kind == FL_CACHE_SET ? fl_arena_memdup(&s->arena, op->value, op->value_len) : NULL;
+    e->value_len = op->kind == FL_CACHE_SET ? op->value_len : 0;
+    e->fields = NULL;
+    e->nfields = 0;
+    if (op->kind == FL_CACHE_HASH) {
+        fl_cache_field *f = fl_arena_alloc(&s->arena, (op->nfields + 1) * sizeof *f);
+        for (uint32_t k = 0; k < op->nfields; k++) {
+            f[k].name = fl_arena_memdup(&s->arena, op->fields[k].name, op->fields[k].name_len);
+            f[k].name_len = op->fields[k].name_len;
+            f[k].value = fl_arena_memdup(&s->arena, op->fields[k].value, op->fields[k].value_len);
+            f[k].value_len = op->fields[k].value_len;
+        }
+        e->fields = f;
+        e->nfields = op->nfields;
+    }
+}
+
+static void expect_free(expect_set *s)
+{
+    free(s->items);
+    free(s->slots);
+    fl_arena_free(&s->arena);
+}
+
+/* ---- the report ---- */
+
+typedef struct kind_list {
+    uint64_t count;
+    fl_buf shown; /* the first SHOW_FIRST lines */
+} kind_list;
+
+typedef struct report {
+    uint64_t rows;
+    kind_list match, stale, missing, extra, unrendered;
+} report;
+
+static void put_shown(fl_buf *b, const char *p, size_t n)
+{
+    size_t lim = n > SHOW_BYTES ? SHOW_BYTES : n;
+    for (size_t i = 0; i < lim; i++) {
+        uint8_t c = (uint8_t)p[i];
+        if (c < 0x20 || c == 0x7f) fl_buf_printf(b, "\\x%02x", c);
+        else fl_buf_putc(b, c);
+    }
+    if (n > lim) fl_buf_printf(b, "... (%zu bytes)", n);
+}
+
+static fl_buf *note(kind_list *k)
+{
+    k->count++;
+    return k->count <= SHOW_FIRST ? &k->shown : NULL;
+}
+
+static void note_key(kind_list *k, const expect *e, const char *what, const char *found, size_t found_len)
+{
+    fl_buf *b = note(k);
+    if (!b) return;
+    fl_buf_puts(b, "  ");
+    put_shown(b, e->key, e->key_len);
+    fl_buf_printf(b, " (rule %s)", e->rule);
+    if (what) fl_buf_printf(b, ": %s", what);
+    if (e->kind == FL_CACHE_SET && found) {
+        fl_buf_puts(b, "\n      expected ");
+        put_shown(b, e->value, e->value_len);
+        fl_buf_puts(b, "\n      found    ");
+        put_shown(b, found, found_len);
+    }
+    fl_buf_putc(b, '\n');
+}
+
+static void print_kind(const char *name, kind_list *k)
+{
+    printf("%-13s %llu\n", name, (unsigned long long)k->count);
+    if (k->shown.len) fwrite(k->shown.data, 1, k->shown.len, stdout);
+    if (k->shown.len && k->count > SHOW_FIRST) printf("  ... and %llu more\n", (unsigned long long)(k->count - SHOW_FIRST));
+}
+
+static void report_free(report *r)
+{
+    fl_buf_free(&r->match.shown);
+    fl_buf_free(&r->stale.shown);
+    fl_buf_free(&r->missing.shown);
+    fl_buf_free(&r->extra.shown);
+    fl_buf_free(&r->unrendered.shown);
+}
+
+/* ---- the source ---- */
+
+static MYSQL *source_connect(const fl_config_source *src, char *err, size_t errlen)
+{
+    MYSQL *m = mysql_init(NULL);
+    if (!m) {
+        snprintf(err, errlen, "out of memory initialising the client library");
+        return NULL;
+    }
+    unsigned timeout = 10;
+    mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    unsigned protocol = src->socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
+    mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &protocol);
+    if (src->ssl_mode != FL_SSL_DISABLED) {
+        my_bool on = 1, off = 0;
+        if (src->ssl_key) mysql_optionsv(m, MYSQL_OPT_SSL_KEY, src->ssl_key);
+        if (src->ssl_cert) mysql_optionsv(m, MYSQL_OPT_SSL_CERT, src->ssl_cert);
+        if (src->ssl_ca) mysql_optionsv(m, MYSQL_OPT_SSL_CA, src->ssl_ca);
+        m->options.use_ssl = 1;
+        if (src->ssl_mode != FL_SSL_PREFERRED) mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+        mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, src->ssl_mode == FL_SSL_VERIFY_IDENTITY ? &on : &off);
+    }
+    const char *host = src->socket ? "localhost" : (src->host ? src->host : "127.0.0.1");
+    if (!mysql_real_connect(m, host, src->user ? src->user : "", src->password, NULL, (unsigned)src->port, src->socket,
+                            0)) {
+        if (src->socket)
+            snprintf(err, errlen, "cannot connect to the source through %s: %s", src->socket, mysql_error(m));
+        else
+            snprintf(err, errlen, "cannot connect to the source at %s:%d: %s", host, src->port, mysql_error(m));
+        mysql_close(m);
+        return NULL;
+    }
+    const char *setup[] = {"SET SESSION time_zone = '+00:00'",
+                           "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                           "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"};
+    for (size_t i = 0; i < sizeof setup / sizeof *setup; i++)
+        if (mysql_query(m, setup[i])) {
+            snprintf(err, errlen, "source: %s: %s", setup[i], mysql_error(m));
+            mysql_close(m);
+            return NULL;
+        }
+    return m;
+}
+
+/* One text-protocol cell (NUL-terminated, len bytes) as the decoder's canonical value. */
+static void decode_cell(const MYSQL_FIELD *f, const char *s, unsigned long len, fl_value *v)
+{
+    memset(v, 0, sizeof *v);
+    if (!s) {
+        v->type = FL_VAL_NULL;
+        return;
+    }
+    v->s.ptr = s;
+    v->s.len = (uint32_t)len;
+    switch (f->type) {
+    case MYSQL_TYPE_TINY:
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_LONGLONG:
+        if (f->flags & UNSIGNED_FLAG) {
+            v->type = FL_VAL_UINT;
+            v->u = strtoull(s, NULL, 10);
+        } else {
+            v->type = FL_VAL_INT;
+            v->i = strtoll(s, NULL, 10);
+        }
+        return;
+    case MYSQL_TYPE_YEAR:
+        v->type = FL_VAL_YEAR;
+        v->i = strtoll(s, NULL, 10);
+        return;
+    case MYSQL_TYPE_FLOAT:
+        v->type = FL_VAL_FLOAT;
+        v->d = (double)strtof(s, NULL);
+        return;
+    case MYSQL_TYPE_DOUBLE:
+        v->type = FL_VAL_DOUBLE;
+        v->d = strtod(s, NULL);
+        return;
+    case MYSQL_TYPE_BIT: {
+        uint64_t u = 0;
+        for (unsigned long i = 0; i < len && i < 8; i++) u = u << 8 | (uint8_t)s[len > 8 ? len - 8 + i : i];
+        v->type = FL_VAL_BIT;
+        v->u = u;
+        return;
+    }
+    case MYSQL_TYPE_DECIMAL:
+    case MYSQL_TYPE_NEWDECIMAL: v->type = FL_VAL_DECIMAL; return;
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_NEWDATE: v->type = FL_VAL_DATE; return;
+    case MYSQL_TYPE_DATETIME: v->type = FL_VAL_DATETIME; return;
+    case MYSQL_TYPE_TIMESTAMP: v->type = FL_VAL_TIMESTAMP; return;
+    case MYSQL_TYPE_TIME: v->type = FL_VAL_TIME; return;
+    case MYSQL_TYPE_JSON: v->type = FL_VAL_JSON; return;
+    case MYSQL_TYPE_GEOMETRY: v->type = FL_VAL_GEOMETRY; return;
+    case MYSQL_TYPE_ENUM: v->type = FL_VAL_ENUM; return;
+    case MYSQL_TYPE_SET: v->type = FL_VAL_SET; return;
+    default:
+        if (f->flags & ENUM_FLAG) v->type = FL_VAL_ENUM;
+        else if (f->flags & SET_FLAG) v->type = FL_VAL_SET;
+        else if (f->charsetnr == 63) v->type = FL_VAL_BINARY;
+        else v->type = FL_VAL_STRING;
+        return;
+    }
+}
+
+static void put_ident(fl_buf *b, const char *s)
+{
+    fl_buf_putc(b, '`');
+    for (; *s; s++) {
+        if (*s == '`') fl_buf_putc(b, '`');
+        fl_buf_putc(b, (uint8_t)*s);
+    }
+    fl_buf_putc(b, '`');
+}
+
+/* One rule compiled on its own. */
+typedef struct one_rule {
+    fl_config cfg; /* a copy of the config with just this rule */
+    fl_rules *rules;
+    const fl_config_rule *rc;
+    char *prefix; /* literal text before the first placeholder */
+    size_t prefix_len;
+} one_rule;
+
+/* Reads db.table and renders every row with each of rules[0..n). Returns 0, or -1 with err. */
+static int read_table(MYSQL *m, const char *db, const char *table, one_rule **rules, size_t n, expect_set *ex,
+                      report *rep, char *err, size_t errlen)
+{
+    fl_buf sql = {0};
+    fl_buf_puts(&sql, "SELECT * FROM ");
+    put_ident(&sql, db);
+    fl_buf_putc(&sql, '.');
+    put_ident(&sql, table);
+    if (mysql_real_query(m, (const char *)sql.data, sql.len)) {
+        snprintf(err, errlen, "source: reading %s.%s: %s", db, table, mysql_error(m));
+        fl_buf_free(&sql);
+        return -1;
+    }
+    fl_buf_free(&sql);
+    MYSQL_RES *res = mysql_use_result(m);
+    if (!res) {
+        snprintf(err, errlen, "source: reading %s.%s: %s", db, table, mysql_error(m));
+        return -1;
+    }
+    unsigned nf = mysql_num_fields(res);
+    MYSQL_FIELD *fields = mysql_fetch_fields(res);
+    const char **names = fl_xcalloc(nf + 1, sizeof *names);
+    for (unsigned i = 0; i < nf; i++) names[i] = fields[i].name;
+    fl_table t = {.db = db, .name = table, .ncols = nf, .cols = names};
+    int rc = 0;
+    for (size_t k = 0; k < n; k++)
+        if (fl_rules_check_table(rules[k]->rules, &t, err, errlen)) rc = -1;
+    fl_value *vals = fl_xcalloc(nf + 1, sizeof *vals);
+    fl_change change = {.op = FL_OP_INSERT, .table = 0, .after = vals};
+    fl_txn txn = {.tables = &t, .ntables = 1, .changes = &change, .nchanges = 1, .nrows = 1};
+    fl_cache_ops ops;
+    fl_cache_ops_init(&ops);
+    MYSQL_ROW row;
+    while (rc == 0 && (row = mysql_fetch_row(res))) {
+        unsigned long *lens = mysql_fetch_lengths(res);
+        for (unsigned i = 0; i < nf; i++) decode_cell(&fields[i], row[i], lens[i], &vals[i]);
+        rep->rows++;
+        for (size_t k = 0; k < n; k++) {
+            char why[512];
+            fl_cache_ops_reset(&ops);
+            if (fl_rules_render(rules[k]->rules, &txn, FL_ON_ERROR_STOP, &ops, why, sizeof why)) {
+                fl_buf *b = note(&rep->unrendered);
+                /* the message starts with the synthetic transaction's empty GTID */
+                const char *tail = strstr(why, ": ");
+                if (b) fl_buf_printf(b, "  %s\n", tail ? tail + 2 : why);
+                continue;
+            }
+            for (size_t o = 0; o < ops.nops; o++) expect_add(ex, &ops.ops[o], rules[k]->rc->name);
+        }
+    }
+    if (rc == 0 && mysql_errno(m)) {
+        snprintf(err, errlen, "source: reading %s.%s: %s", db, table, mysql_error(m));
+        rc = -1;
+    }
+    mysql_free_result(res);
+    fl_cache_ops_free(&ops);
+    free(vals);
+    free(names);
+    return rc;
+}
+
+/* ---- Redis ---- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static char *pct_decode(const char *s, size_t n)
+{
+    char *o = fl_xmalloc(n + 1), *w = o;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            *w++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            *w++ = s[i];
+        }
+    }
+    *w = 0;
+    return o;
+}
+
+static redisReply *redis_call(redisContext *c, int argc, const char **argv, const size_t *lens, char *err,
+                              size_t errlen)
+{
+    redisReply *r = redisCommandArgv(c, argc, argv, lens);
+    if (!r) snprintf(err, errlen, "redis: %s", c->errstr[0] ? c->errstr : "connection lost");
+    return r;
+}
+
+/* redis://[user:password@]host:port[/db] or redis+unix:///path[?db=N] */
+static redisContext *redis_connect(const char *url, char *err, size_t errlen)
+{
+    struct timeval tv = {5, 0};
+    char *user = NULL, *pass = NULL, *host = NULL;
+    unsigned db = 0;
+    redisContext *c = NULL;
+    if (!strncmp(url, "redis+unix://", 13)) {
+        const char *p = url + 13, *q = strchr(p, '?');
+        char *path = pct_decode(p, q ? (size_t)(q - p) : strlen(p));
+        if (q && !strncmp(q, "?db=", 4)) db = (unsigned)strtoul(q + 4, NULL, 10);
+        c = redisConnectUnixWithTimeout(path, tv);
+        free(path);
+    } else if (!strncmp(url, "redis://", 8)) {
+        const char *p = url + 8, *slash = strchr(p, '/');
+        size_t authlen = slash ? (size_t)(slash - p) : strlen(p);
+        const char *at = memrchr(p, '@', authlen);
+        if (at) {
+            const char *colon = memchr(p, ':', (size_t)(at - p));
+            if (colon) {
+                if (colon > p) user = pct_decode(p, (size_t)(colon - p));
+                pass = pct_decode(colon + 1, (size_t)(at - colon - 1));
+            }
+            p = at + 1;
+        }
+        char *hp = strndup(p, slash ? (size_t)(slash - p) : strlen(p));
+        int port = 0;
+        if (fl_parse_hostport(hp, &host, &port)) {
+            snprintf(err, errlen, "target: redis://[user:password@]host:port/db needs a host and a port");
+            free(hp);
+            goto done;
+        }
+        free(hp);
+        if (slash) db = (unsigned)strtoul(slash + 1, NULL, 10);
+        c = redisConnectWithTimeout(host, port, tv);
+    } else {
+        snprintf(err, errlen, "target must start with redis://, redis+unix:// or memcached://");
+        goto done;
+    }
+    if (!c || c->err) {
+        snprintf(err, errlen, "redis: cannot connect: %s", c ? c->errstr : "out of memory");
+        if (c) redisFree(c);
+        c = NULL;
+        goto done;
+    }
+    redisSetTimeout(c, tv);
+    if (pass) {
+        const char *argv[3] = {"AUTH", user ? user : pass, pass};
+        size_t lens[3] = {4, strlen(argv[1]), strlen(pass)};
+        redisReply *r = redis_call(c, user ? 3 : 2, argv, lens, err, errlen);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            if (r) snprintf(err, errlen, "redis: AUTH refused: %.200s", r->str);
+            if (r) freeReplyObject(r);
+            redisFree(c);
+            c = NULL;
+            goto done;
+        }
+        freeReplyObject(r);
+    }
+    if (db) {
+        char d[16];
+        snprintf(d, sizeof d, "%u", db);
+        const char *argv[2] = {"SELECT", d};
+        size_t lens[2] = {6, strlen(d)};
+        redisReply *r = redis_call(c, 2, argv, lens, err, errlen);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            if (r) snprintf(err, errlen, "redis: SELECT %u refused: %.200s", db, r->str);
+            if (r) freeReplyObject(r);
+            redisFree(c);
+            c = NULL;
+            goto done;
+        }
+        freeReplyObject(r);
+    }
+done:
+    if (pass) explicit_bzero(pass, strlen(pass));
+    free(pass);
+    free(user);
+    free(host);
+    return c;
+}
+
+static bool hash_equal(const expect *e, const redisReply *r)
+{
+    if (r->elements != (size_t)e->nfields * 2) return false;
+    for (uint32_t k = 0; k < e->nfields; k++) {
+        bool found = false;
+        for (size_t j = 0; j + 1 < r->elements && !found; j += 2) {
+            const redisReply *n = r->element[j], *v = r->element[j + 1];
+            if (n->len == (size_t)e->fields[k].name_len && !memcmp(n->str, e->fields[k].name, n->len)) {
+                if (v->len != (size_t)e->fields[k].value_len || memcmp(v->str, e->fields[k].value, v->len))
+                    return false;
+                found = true;
+            }
+        }
+        if (!found) return false;
+    }
+    return true;
+}
+
+static void classify_redis(const expect *e, const redisReply *r, report *rep)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        note_key(&rep->stale, e, r->str, NULL, 0); /* WRONGTYPE: another kind of value */
+        return;
+    }
+    switch (e->kind) {
+    case FL_CACHE_SET:
+        if (r->type == REDIS_REPLY_NIL) note_key(&rep->missing, e, NULL, NULL, 0);
+        else if (r->type == REDIS_REPLY_STRING && r->len == e->value_len && !memcmp(r->str, e->value, r->len))
+            rep->match.count++;
+        else note_key(&rep->stale, e, "value differs", r->str ? r->str : "", r->str ? r->len : 0);
+        return;
+    case FL_CACHE_HASH:
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 0) note_key(&rep->missing, e, NULL, NULL, 0);
+        else if (r->type == REDIS_REPLY_ARRAY && hash_equal(e, r)) rep->match.count++;
+        else note_key(&rep->stale, e, "hash fields differ", NULL, 0);
+        return;
+    default:
+        if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) rep->match.count++;
+        else note_key(&rep->stale, e, "the key should not exist (its value column is NULL)", NULL, 0);
+        return;
+    }
+}
+
+static int compare_redis(redisContext *c, const expect_set *ex, report *rep, char *err, size_t errlen)
+{
+    for (size_t start = 0; start < ex->n; start += PIPELINE) {
+        size_t end = start + PIPELINE < ex->n ? start + PIPELINE : ex->n;
+        for (size_t i = start; i < end; i++) {
+            const expect *e = &ex->items[i];
+            const char *cmd = e->kind == FL_CACHE_SET ? "GET" : e->kind == FL_CACHE_HASH ? "HGETALL" : "EXISTS";
+            const char *argv[2] = {cmd, e->key};
+            size_t lens[2] = {strlen(cmd), e->key_len};
+            redisAppendCommandArgv(c, 2, argv, lens);
+        }
+        for (size_t i = start; i < end; i++) {
+            void *reply = NULL;
+            if (redisGetReply(c, &reply) != REDIS_OK || !reply) {
+                snprintf(err, errlen, "redis: %s", c->errstr[0] ? c->errstr : "connection lost");
+                return -1;
+            }
+            classify_redis(&ex->items[i], reply, rep);
+            freeReplyObject(reply);
+        }
+    }
+    return 0;
+}
+
+/* Keys under each prefix that no row accounts for. */
+static int scan_extra(redisContext *c, one_rule *rules, size_t n, const expect_set *ex, report *rep, char *err,
+                      size_t errlen)
+{
+    for (size_t k = 0; k < n; k++) {
+        one_rule *r = &rules[k];
+        if (!r->rules || !r->prefix_len) continue;
+        /* a shorter prefix of another rule covers this one: scan each key once */
+        bool covered = false;
+        for (size_t j = 0; j < n && !covered; j++)
+            if (j != k && rules[j].rules && rules[j].prefix_len && rules[j].prefix_len <= r->prefix_len &&
+                !memcmp(rules[j].prefix, r->prefix, rules[j].prefix_len) &&
+                (rules[j].prefix_len < r->prefix_len || j < k))
+                covered = true;
+        if (covered) continue;
+        fl_buf pat = {0};
+        for (size_t i = 0; i < r->prefix_len; i++) {
+            if (strchr("*?[]\\", r->prefix[i])) fl_buf_putc(&pat, '\\');
+            fl_buf_putc(&pat, (uint8_t)r->prefix[i]);
+        }
+        fl_buf_putc(&pat, '*');
+        char cursor[32] = "0";
+        do {
+            const char *argv[6] = {"SCAN", cursor, "MATCH", (const char *)pat.data, "COUNT", "1000"};
+            size_t lens[6] = {4, strlen(cursor), 5, pat.len, 5, 4};
+            redisReply *rr = redis_call(c, 6, argv, lens, err, errlen);
+            if (!rr) {
+                fl_buf_free(&pat);
+                return -1;
+            }
+            if (rr->type != REDIS_REPLY_ARRAY || rr->elements != 2 || rr->element[0]->type != REDIS_REPLY_STRING ||
+                rr->element[1]->type != REDIS_REPLY_ARRAY) {
+                snprintf(err, errlen, "redis: unexpected reply to SCAN%s%.200s", rr->type == REDIS_REPLY_ERROR ? ": " : "",
+                         rr->type == REDIS_REPLY_ERROR ? rr->str : "");
+                freeReplyObject(rr);
+                fl_buf_free(&pat);
+                return -1;
+            }
+            snprintf(cursor, sizeof cursor, "%.*s", (int)rr->element[0]->len, rr->element[0]->str);
+            const redisReply *keys = rr->element[1];
+            for (size_t i = 0; i < keys->elements; i++) {
+                const redisReply *key = keys->element[i];
+                if (key->type != REDIS_REPLY_STRING) continue;
+                if (key->len >= strlen(CHECKPOINT_KEY_PREFIX) &&
+                    !memcmp(key->str, CHECKPOINT_KEY_PREFIX, strlen(CHECKPOINT_KEY_PREFIX)))
+                    continue;
+                const expect *e = expect_find(ex, key->str, key->len);
+                if (e && e->kind != FL_CACHE_DEL) continue; /* counted already (match or not) */
+                if (e) continue; /* a key that should not exist: already reported as stale */
+                fl_buf *b = note(&rep->extra);
+                if (b) {
+                    fl_buf_puts(b, "  ");
+                    put_shown(b, key->str, key->len);
+                    fl_buf_printf(b, " (prefix of rule %s)\n", r->rc->name);
+                }
+            }
+            freeReplyObject(rr);
+        } while (strcmp(cursor, "0"));
+        fl_buf_free(&pat);
+    }
+    return 0;
+}
+
+/* ---- memcached ---- */
+
+static int compare_memcached(memcached_st *mc, const expect_set *ex, report *rep, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ex->n; i++) {
+        const expect *e = &ex->items[i];
+        size_t len = 0;
+        uint32_t flags = 0;
+        memcached_return_t rc;
+        char *v = memcached_get(mc, e->key, e->key_len, &len, &flags, &rc);
+        if (rc == MEMCACHED_NOTFOUND) {
+            if (e->kind == FL_CACHE_DEL) rep->match.count++;
+            else note_key(&rep->missing, e, NULL, NULL, 0);
+        } else if (memcached_success(rc)) {
+            if (e->kind == FL_CACHE_SET && len == e->value_len && !memcmp(v, e->value, len)) rep->match.count++;
+            else if (e->kind == FL_CACHE_SET) note_key(&rep->stale, e, "value differs", v ? v : "", len);
+            else note_key(&rep->stale, e, "the key should not exist (its value column is NULL)", NULL, 0);
+        } else if (rc == MEMCACHED_BAD_KEY_PROVIDED || rc == MEMCACHED_KEY_TOO_BIG) {
+            note_key(&rep->missing, e, "memcached cannot hold this key", NULL, 0);
+        } else {
+            snprintf(err, errlen, "memcached: get failed: %s", memcached_last_error_message(mc));
+            free(v);
+            return -1;
+        }
+        free(v);
+    }
+    return 0;
+}
+
+/* ---- driver ---- */
+
+static void literal_prefix(const char *t, one_rule *r)
+{
+    fl_buf b = {0};
+    for (const char *p = t; *p; p++) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) fl_buf_putc(&b, (uint8_t)*p++);
+        else if (*p == '{') break;
+        else fl_buf_putc(&b, (uint8_t)*p);
+    }
+    r->prefix_len = b.len;
+    r->prefix = fl_xstrdup(fl_buf_cstr(&b));
+    fl_buf_free(&b);
+}
+
+int fl_verify_run(const fl_config *cfg)
+{
+    char err[1024];
+    err[0] = 0;
+    if (!cfg->apply.present || !cfg->apply.target) {
+        fprintf(stderr, "verify: the configuration has no [apply] target to compare with\n");
+        return 2;
+    }
+    if (!cfg->source.present) {
+        fprintf(stderr, "verify: the configuration has no [source] to read the tables from\n");
+        return 2;
+    }
+    char *errors = NULL;
+    fl_rules *all = fl_rules_new(cfg, &errors);
+    if (!all) {
+        fprintf(stderr, "%s\n", errors);
+        free(errors);
+        return 2;
+    }
+    fl_rules_free(all);
+    bool is_mc = !strncmp(cfg->apply.target, "memcached://", 12);
+
+    int status = 2;
+    size_t n = cfg->nrules;
+    one_rule *rules = fl_xcalloc(n + 1, sizeof *rules);
+    one_rule **group = fl_xcalloc(n + 1, sizeof *group);
+    expect_set ex;
+    memset(&ex, 0, sizeof ex);
+    report rep;
+    memset(&rep, 0, sizeof rep);
+    MYSQL *m = NULL;
+    redisContext *rc = NULL;
+    memcached_st *mc = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        one_rule *r = &rules[i];
+        r->rc = &cfg->rules[i];
+        if (r->rc->mode == FL_MODE_INVALIDATE) {
+            printf("rule %s (%s.%s): invalidate mode, not compared\n", r->rc->name, r->rc->db, r->rc->table);
+            continue;
+        }
+        r->cfg = *cfg;
+        r->cfg.rules = &cfg->rules[i];
+        r->cfg.nrules = 1;
+        r->rules = fl_rules_new(&r->cfg, &errors);
+        if (!r->rules) { /* cannot happen after the check above; keep the message anyway */
+            fprintf(stderr, "%s\n", errors);
+            free(errors);
+            goto out;
+        }
+        literal_prefix(r->rc->key, r);
+    }
+
+    m = source_connect(&cfg->source, err, sizeof err);
+    if (!m) goto fail;
+    if (is_mc) {
+        mc = fl_memcached_new(cfg->apply.target, err, sizeof err);
+        if (!mc) goto fail;
+    } else {
+        rc = redis_connect(cfg->apply.target, err, sizeof err);
+        if (!rc) goto fail;
+    }
+
+    /* each table once, with every upsert rule that names it */
+    for (size_t i = 0; i < n; i++) {
+        if (!rules[i].rules) continue;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = rules[j].rules && !strcmp(rules[j].rc->db, rules[i].rc->db) &&
+                   !strcmp(rules[j].rc->table, rules[i].rc->table);
+        if (seen) continue;
+        size_t ng = 0;
+        for (size_t j = i; j < n; j++)
+            if (rules[j].rules && !strcmp(rules[j].rc->db, rules[i].rc->db) &&
+                !strcmp(rules[j].rc->table, rules[i].rc->table))
+                group[ng++] = &rules[j];
+        uint64_t before = rep.rows;
+        if (read_table(m, rules[i].rc->db, rules[i].rc->table, group, ng, &ex, &rep, err, sizeof err)) goto fail;
+        printf("table %s.%s: %llu rows\n", rules[i].rc->db, rules[i].rc->table,
+               (unsigned long long)(rep.rows - before));
+    }
+    mysql_query(m, "COMMIT");
+
+    if (is_mc) {
+        if (compare_memcached(mc, &ex, &rep, err, sizeof err)) goto fail;
+    } else {
+        if (compare_redis(rc, &ex, &rep, err, sizeof err)) goto fail;
+        if (scan_extra(rc, rules, n, &ex, &rep, err, sizeof err)) goto fail;
+    }
+
+    printf("keys expected %zu (from %llu rows)\n", ex.n, (unsigned long long)rep.rows);
+    if (ex.duplicates)
+        printf("note: %llu rows rendered a key another row also rendered (the template is not unique); the last "
+               "row read is expected\n",
+               (unsigned long long)ex.duplicates);
+    print_kind("matching", &rep.match);
+    print_kind("stale", &rep.stale);
+    print_kind("missing", &rep.missing);
+    if (is_mc) printf("%-13s not checked (memcached cannot list its keys)\n", "extra");
+    else print_kind("extra", &rep.extra);
+    if (rep.unrendered.count) print_kind("not rendered", &rep.unrendered);
+    status = rep.stale.count || rep.missing.count || rep.extra.count ? 1 : 0;
+    printf("%s\n", status ? "verify: the cache differs from the source" : "verify: every key matches");
+    goto out;
+fail:
+    fprintf(stderr, "verify: %s\n", err);
+    status = 2;
+out:
+    for (size_t i = 0; i < n; i++) {
+        fl_rules_free(rules[i].rules);
+        free(rules[i].prefix);
+    }
+    free(rules);
+    free(group);
+    expect_free(&ex);
+    report_free(&rep);
+    if (m) mysql_close(m);
+    if (rc) redisFree(rc);
+    if (mc) memcached_free(mc);
+    return status;
+}
