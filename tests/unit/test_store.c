@@ -1,0 +1,851 @@
+/* test_store.c — the LMDB journal: append/read/seek/iterate, parts, purge by age and size,
+ * map growth, one writer, a reader in another process woken by commits, crash safety
+ * under SIGKILL, and a corrupted record reported by seq. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <lmdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "journal/store.h"
+
+static char tmpdir[256];
+static char jdir[300];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/fl-test-store-XXXXXX");
+    if (!mkdtemp(tmpdir)) return -1;
+    snprintf(jdir, sizeof jdir, "%s/journal", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static fl_store *open_w(size_t map)
+{
+    char err[256] = "";
+    fl_store_opts o = {.write = true, .sync = false, .initial_map_size = map};
+    fl_store *s = fl_store_open(jdir, &o, err, sizeof err);
+    if (!s) fprintf(stderr, "open writer: %s\n", err);
+    assert_non_null(s);
+    return s;
+}
+
+static fl_store *open_r(void)
+{
+    char err[256] = "";
+    fl_store_opts o = {0};
+    fl_store *s = fl_store_open(jdir, &o, err, sizeof err);
+    if (!s) fprintf(stderr, "open reader: %s\n", err);
+    assert_non_null(s);
+    return s;
+}
+
+/* Transaction n: GTID 0-1-n, one insert into app.users (id = n, name = payload bytes). */
+static void make_txn(fl_txn *t, uint64_t n, uint64_t ts, size_t payload)
+{
+    static const char *cols[] = {"id", "name"};
+    fl_txn_reset(t);
+    t->gtid.flavor = FL_FLAVOR_MARIADB;
+    t->gtid.domain = 0;
+    t->gtid.server_id = 1;
+    t->gtid.seq_no = n;
+    t->ts = ts;
+    t->server_id = 1;
+    t->file = fl_arena_strndup(&t->arena, "bin.000001", 10);
+    t->pos = n * 100;
+    t->flags = FL_TXN_LAST_PART;
+    t->part = 0;
+    uint32_t ti = fl_txn_table(t, "app", "users", 2, cols);
+    fl_change *c = fl_txn_add_change(t, FL_OP_INSERT);
+    c->table = ti;
+    c->after = fl_txn_values(t, 2);
+    c->after[0].type = FL_VAL_INT;
+    c->after[0].i = (int64_t)n;
+    char *p = fl_arena_alloc(&t->arena, payload + 1);
+    for (size_t i = 0; i < payload; i++) p[i] = (char)('a' + (n + i) % 26);
+    c->after[1].type = FL_VAL_STRING;
+    c->after[1].s.ptr = p;
+    c->after[1].s.len = (uint32_t)payload;
+    t->nrows = 1;
+}
+
+static void check_txn(const fl_txn *t, uint64_t n, size_t payload)
+{
+    assert_int_equal(t->gtid.flavor, FL_FLAVOR_MARIADB);
+    assert_int_equal(t->gtid.seq_no, n);
+    assert_int_equal(t->pos, n * 100);
+    assert_string_equal(t->file, "bin.000001");
+    assert_int_equal(t->nchanges, 1);
+    assert_int_equal(t->ntables, 1);
+    assert_string_equal(t->tables[0].name, "users");
+    const fl_change *c = &t->changes[0];
+    assert_int_equal(c->op, FL_OP_INSERT);
+    assert_int_equal(c->after[0].i, (int64_t)n);
+    assert_int_equal(c->after[1].s.len, payload);
+    for (size_t i = 0; i < payload; i++) assert_int_equal(c->after[1].s.ptr[i], (char)('a' + (n + i) % 26));
+}
+
+static void add_ok(fl_store *s, fl_txn *t)
+{
+    char err[256] = "";
+    int rc = fl_store_add(s, t, err, sizeof err);
+    if (rc) fprintf(stderr, "add: %s\n", err);
+    assert_int_equal(rc, 0);
+}
+
+static void commit_ok(fl_store *s, const fl_position *pos)
+{
+    char err[256] = "";
+    int rc = fl_store_commit(s, pos, err, sizeof err);
+    if (rc) fprintf(stderr, "commit: %s\n", err);
+    assert_int_equal(rc, 0);
+}
+
+static void check_store_contents(fl_store *s, uint64_t n)
+{
+    char err[256] = "";
+    fl_txn t;
+    fl_txn_init(&t);
+    for (uint64_t i = 1; i <= n; i++) {
+        assert_int_equal(fl_store_read(s, i, &t, err, sizeof err), 0);
+        assert_int_equal(t.seq, i);
+        check_txn(&t, i, 50);
+    }
+    assert_int_equal(fl_store_read(s, 0, &t, err, sizeof err), 1);
+    assert_int_equal(fl_store_read(s, n + 1, &t, err, sizeof err), 1);
+    uint64_t seq = 0;
+    assert_int_equal(fl_store_next(s, 0, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(fl_store_next(s, 5, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 5);
+    assert_int_equal(fl_store_next(s, n + 1, &seq, err, sizeof err), 1);
+    fl_gtid g = {.flavor = FL_FLAVOR_MARIADB, .domain = 0, .server_id = 1, .seq_no = 7};
+    assert_int_equal(fl_store_seek_gtid(s, &g, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 7);
+    g.seq_no = n + 5;
+    assert_int_equal(fl_store_seek_gtid(s, &g, &seq, err, sizeof err), 1);
+    g.seq_no = 7;
+    g.domain = 3;
+    assert_int_equal(fl_store_seek_gtid(s, &g, &seq, err, sizeof err), 1);
+
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.count, n);
+    assert_int_equal(info.first_seq, 1);
+    assert_int_equal(info.last_seq, n);
+    assert_int_equal(info.first_gtid.seq_no, 1);
+    assert_int_equal(info.last_gtid.seq_no, n);
+    assert_int_equal(info.first_ts, 1001);
+    assert_int_equal(info.last_ts, 1000 + n);
+    assert_true(info.bytes > n * 50);
+    assert_true(info.map_size >= (1u << 20));
+
+    fl_position pos;
+    assert_int_equal(fl_store_position(s, &pos, err, sizeof err), 0);
+    assert_string_equal(pos.gtid_set, "0-1-10");
+    assert_string_equal(pos.file, "bin.000001");
+    assert_int_equal(pos.pos, 1000);
+    assert_int_equal(pos.flavor, FL_FLAVOR_MARIADB);
+    fl_position_free(&pos);
+    fl_txn_free(&t);
+}
+
+static void test_append_read(void **state)
+{
+    (void)state;
+    fl_store *s = open_w(0);
+    fl_txn t;
+    fl_txn_init(&t);
+    char err[256] = "";
+
+    fl_position pos;
+    assert_int_equal(fl_store_position(s, &pos, err, sizeof err), 0);
+    assert_string_equal(pos.gtid_set, "");
+    assert_string_equal(pos.file, "");
+    assert_int_equal(pos.pos, 0);
+    fl_position_free(&pos);
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.count, 0);
+    assert_int_equal(info.first_seq, 0);
+    assert_int_equal(info.last_seq, 0);
+
+    for (uint64_t i = 1; i <= 10; i++) {
+        make_txn(&t, i, 1000 + i, 50);
+        add_ok(s, &t);
+        assert_int_equal(t.seq, i);
+        if (i == 5) {
+            assert_true(fl_store_pending_bytes(s) > 5 * 50);
+            fl_position p5 = {.gtid_set = "0-1-5", .file = "bin.000001", .pos = 500, .flavor = FL_FLAVOR_MARIADB};
+            commit_ok(s, &p5);
+            assert_int_equal(fl_store_pending_bytes(s), 0);
+        }
+    }
+    /* not visible before commit */
+    assert_int_equal(fl_store_read(s, 6, &t, err, sizeof err), 1);
+    fl_position p10 = {.gtid_set = "0-1-10", .file = "bin.000001", .pos = 1000, .flavor = FL_FLAVOR_MARIADB};
+    commit_ok(s, &p10);
+    check_store_contents(s, 10);
+
+    /* abort drops queued records and their seqs */
+    make_txn(&t, 11, 2000, 50);
+    add_ok(s, &t);
+    assert_int_equal(t.seq, 11);
+    fl_store_abort(s);
+    assert_int_equal(fl_store_pending_bytes(s), 0);
+    commit_ok(s, NULL);
+    assert_int_equal(fl_store_read(s, 11, &t, err, sizeof err), 1);
+    fl_store_close(s);
+
+    /* a reader sees the same journal */
+    s = open_r();
+    check_store_contents(s, 10);
+    make_txn(&t, 11, 2000, 50);
+    assert_int_equal(fl_store_add(s, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "read-only"));
+    assert_int_equal(fl_store_purge(s, 1, 0, err, sizeof err), -1);
+    fl_store_close(s);
+
+    /* a reopened writer goes on after the last seq */
+    s = open_w(0);
+    make_txn(&t, 11, 2000, 50);
+    add_ok(s, &t);
+    assert_int_equal(t.seq, 11);
+    commit_ok(s, NULL);
+    assert_int_equal(fl_store_read(s, 11, &t, err, sizeof err), 0);
+    check_txn(&t, 11, 50);
+    /* NULL position keeps the stored one */
+    assert_int_equal(fl_store_position(s, &pos, err, sizeof err), 0);
+    assert_int_equal(pos.pos, 1000);
+    fl_position_free(&pos);
+    fl_store_close(s);
+    fl_txn_free(&t);
+}
+
+/* Part p of a split transaction n: one change per part. */
+static void make_part(fl_txn *t, uint64_t n, uint32_t part, bool last)
+{
+    make_txn(t, n, 5000, 20 + part);
+    t->part = part;
+    t->flags = last ? FL_TXN_LAST_PART : 0;
+    t->changes[0].after[0].i = part;
+}
+
+typedef struct parts_seen {
+    uint32_t n;
+    uint32_t parts[8];
+} parts_seen;
+
+static int on_part(const fl_txn *part, void *ctx)
+{
+    parts_seen *ps = ctx;
+    if (ps->n < 8) ps->parts[ps->n] = part->part;
+    ps->n++;
+    return part->nchanges == 1 && part->changes[0].after[0].i == (int64_t)part->part ? 0 : 99;
+}
+
+static void test_parts(void **state)
+{
+    (void)state;
+    fl_store *s = open_w(0);
+    fl_txn t;
+    fl_txn_init(&t);
+    char err[256] = "";
+
+    make_txn(&t, 1, 5000, 10);
+    add_ok(s, &t);
+    make_part(&t, 2, 0, false);
+    add_ok(s, &t);
+    assert_int_equal(t.seq, 2);
+    make_part(&t, 2, 1, false);
+    add_ok(s, &t);
+    assert_int_equal(t.seq, 2);
+    commit_ok(s, NULL);
+    /* incomplete: not readable, not next, not indexed */
+    uint64_t seq = 0;
+    assert_int_equal(fl_store_read(s, 2, &t, err, sizeof err), 1);
+    assert_int_equal(fl_store_next(s, 2, &seq, err, sizeof err), 1);
+    fl_gtid g = {.flavor = FL_FLAVOR_MARIADB, .server_id = 1, .seq_no = 2};
+    assert_int_equal(fl_store_seek_gtid(s, &g, &seq, err, sizeof err), 1);
+    /* out of order part */
+    make_part(&t, 2, 3, true);
+    assert_int_equal(fl_store_add(s, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "out of order"));
+    make_part(&t, 2, 2, true);
+    add_ok(s, &t);
+    commit_ok(s, NULL);
+
+    assert_int_equal(fl_store_read(s, 2, &t, err, sizeof err), 0);
+    assert_int_equal(t.seq, 2);
+    assert_int_equal(t.nchanges, 3);
+    for (uint32_t i = 0; i < 3; i++) assert_int_equal(t.changes[i].after[0].i, i);
+    assert_int_equal(fl_store_seek_gtid(s, &g, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 2);
+    parts_seen ps = {0};
+    assert_int_equal(fl_store_read_parts(s, 2, on_part, &ps, err, sizeof err), 0);
+    assert_int_equal(ps.n, 3);
+    assert_int_equal(ps.parts[0], 0);
+    assert_int_equal(ps.parts[2], 2);
+
+    /* an unfinished transaction is dropped when a new one starts */
+    make_part(&t, 3, 0, false);
+    add_ok(s, &t);
+    commit_ok(s, NULL);
+    make_txn(&t, 4, 5000, 10);
+    add_ok(s, &t);
+    assert_int_equal(t.seq, 4);
+    commit_ok(s, NULL);
+    assert_int_equal(fl_store_next(s, 3, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 4);
+    assert_int_equal(fl_store_read(s, 3, &t, err, sizeof err), 1);
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.count, 3);
+
+    /* an unfinished transaction left at close is gone at the next writer open */
+    make_part(&t, 5, 0, false);
+    add_ok(s, &t);
+    assert_int_equal(t.seq, 5);
+    commit_ok(s, NULL);
+    fl_store_close(s);
+    fl_log_set_level(FL_LOG_ERROR);
+    s = open_w(0);
+    fl_log_set_level(FL_LOG_INFO);
+    make_part(&t, 5, 1, true);
+    assert_int_equal(fl_store_add(s, &t, err, sizeof err), -1);
+    make_txn(&t, 6, 5000, 10);
+    add_ok(s, &t);
+    commit_ok(s, NULL);
+    assert_int_equal(fl_store_read(s, 5, &t, err, sizeof err), 1);
+    assert_int_equal(fl_store_read(s, 6, &t, err, sizeof err), 0);
+    check_txn(&t, 6, 10);
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.count, 4);
+    assert_int_equal(info.last_seq, 6);
+    fl_store_close(s);
+    fl_txn_free(&t);
+}
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    fl_store_opts ro = {0};
+    fl_store_opts wo = {.write = true};
+
+    assert_null(fl_store_open(jdir, &ro, err, sizeof err));
+    assert_non_null(strstr(err, "no such directory"));
+
+    char missing_parent[400];
+    snprintf(missing_parent, sizeof missing_parent, "%s/no/such", tmpdir);
+    assert_null(fl_store_open(missing_parent, &wo, err, sizeof err));
+    assert_non_null(strstr(err, "cannot create the directory"));
+
+    /* an empty directory, and a directory of other files, are not journals */
+    assert_int_equal(mkdir(jdir, 0700), 0);
+    assert_null(fl_store_open(jdir, &ro, err, sizeof err));
+    assert_non_null(strstr(err, "not a fastlane journal"));
+    char path[400];
+    snprintf(path, sizeof path, "%s/data.mdb", jdir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("this is not an LMDB file, just some text that is long enough", f);
+    fclose(f);
+    assert_null(fl_store_open(jdir, &ro, err, sizeof err));
+    assert_non_null(strstr(err, "not a fastlane journal"));
+    remove(path);
+    snprintf(path, sizeof path, "%s/notes.txt", jdir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_null(fl_store_open(jdir, &wo, err, sizeof err));
+    assert_non_null(strstr(err, "not a fastlane journal"));
+    remove(path);
+
+    /* an LMDB environment of someone else */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, jdir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+    MDB_val k = {3, "key"}, v = {5, "value"};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    assert_null(fl_store_open(jdir, &ro, err, sizeof err));
+    assert_non_null(strstr(err, "not a fastlane journal"));
+    assert_null(fl_store_open(jdir, &wo, err, sizeof err));
+    assert_non_null(strstr(err, "not a fastlane journal"));
+    remove(path);
+    snprintf(path, sizeof path, "%s/data.mdb", jdir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", jdir);
+    remove(path);
+
+    /* one writer */
+    fl_store *w = fl_store_open(jdir, &wo, err, sizeof err);
+    assert_non_null(w);
+    assert_null(fl_store_open(jdir, &wo, err, sizeof err));
+    char want[400];
+    snprintf(want, sizeof want, "journal %s: already opened for writing by pid %ld", jdir, (long)getpid());
+    assert_string_equal(err, want);
+    fl_store_close(w);
+    w = fl_store_open(jdir, &wo, err, sizeof err);
+    assert_non_null(w);
+    fl_store_close(w);
+}
+
+static void fill(fl_store *s, uint64_t from, uint64_t to, uint64_t ts, size_t payload)
+{
+    fl_txn t;
+    fl_txn_init(&t);
+    for (uint64_t i = from; i <= to; i++) {
+        make_txn(&t, i, ts, payload);
+        add_ok(s, &t);
+    }
+    commit_ok(s, NULL);
+    fl_txn_free(&t);
+}
+
+static void test_purge_age(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    fl_store *s = open_w(0);
+    uint64_t now = (uint64_t)time(NULL);
+    fill(s, 1, 30, now - 3600, 40);  /* an hour old */
+    fill(s, 31, 40, now - 10, 40);   /* recent */
+    fl_store_info before, after;
+    assert_int_equal(fl_store_info_get(s, &before, err, sizeof err), 0);
+    assert_int_equal(fl_store_purge(s, 0, 0, err, sizeof err), 0);
+    assert_int_equal(fl_store_purge(s, 600, 0, err, sizeof err), 30);
+    assert_int_equal(fl_store_info_get(s, &after, err, sizeof err), 0);
+    assert_int_equal(after.count, 10);
+    assert_int_equal(after.first_seq, 31);
+    assert_int_equal(after.last_seq, 40);
+    assert_true(after.bytes < before.bytes / 3);
+    fl_txn t;
+    fl_txn_init(&t);
+    uint64_t seq;
+    assert_int_equal(fl_store_read(s, 30, &t, err, sizeof err), 1);
+    assert_int_equal(fl_store_next(s, 1, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 31);
+    fl_gtid g = {.flavor = FL_FLAVOR_MARIADB, .server_id = 1, .seq_no = 12};
+    assert_int_equal(fl_store_seek_gtid(s, &g, &seq, err, sizeof err), 1);
+    g.seq_no = 35;
+    assert_int_equal(fl_store_seek_gtid(s, &g, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 35);
+    /* everything old: the last transaction stays */
+    assert_int_equal(fl_store_purge(s, 1, 0, err, sizeof err), 9);
+    assert_int_equal(fl_store_info_get(s, &after, err, sizeof err), 0);
+    assert_int_equal(after.count, 1);
+    assert_int_equal(after.first_seq, 40);
+    assert_int_equal(fl_store_read(s, 40, &t, err, sizeof err), 0);
+    check_txn(&t, 40, 40);
+    assert_int_equal(fl_store_purge(s, 1, 1, err, sizeof err), 0);
+    fl_store_close(s);
+    fl_txn_free(&t);
+}
+
+static void test_purge_size(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    fl_store *s = open_w(0);
+    uint64_t now = (uint64_t)time(NULL);
+    fill(s, 1, 2500, now, 1000); /* more than one purge chunk */
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    uint64_t per = info.bytes / 2500;
+    assert_true(per > 1000 && per < 1200);
+    /* records differ by a byte or so (varint GTIDs): limits sit half a record above */
+    int64_t n = fl_store_purge(s, 0, 100 * per + per / 2, err, sizeof err);
+    assert_int_equal(n, 2400);
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.count, 100);
+    assert_int_equal(info.first_seq, 2401);
+    assert_true(info.bytes <= 100 * per + per / 2);
+    /* an age limit that keeps everything does not stop the size limit */
+    assert_int_equal(fl_store_purge(s, 86400, 10 * per + per / 2, err, sizeof err), 90);
+    assert_int_equal(fl_store_purge(s, 0, 1, err, sizeof err), 9);
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.count, 1);
+    assert_int_equal(info.first_seq, 2500);
+    fl_store_close(s);
+    /* counters survive reopening */
+    s = open_r();
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.count, 1);
+    assert_int_equal(info.first_seq, 2500);
+    assert_int_equal(info.last_seq, 2500);
+    fl_store_close(s);
+}
+
+static void test_map_growth(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    fl_log_set_level(FL_LOG_WARN);
+    fl_store *s = open_w(1 << 20);
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.map_size, 1 << 20);
+    fl_txn t;
+    fl_txn_init(&t);
+    /* 21 MiB in batches of 2 MiB: each batch alone is larger than the initial map */
+    for (uint64_t i = 1; i <= 2100; i++) {
+        make_txn(&t, i, 1000, 10 * 1024);
+        add_ok(s, &t);
+        if (i % 210 == 0) commit_ok(s, NULL);
+    }
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.count, 2100);
+    assert_true(info.bytes > 20u << 20);
+    assert_true(info.map_size > 20u << 20);
+    fl_store_close(s);
+    fl_log_set_level(FL_LOG_INFO);
+    /* a reader opens at the grown size and reads everything */
+    s = open_r();
+    for (uint64_t i = 1; i <= 2100; i += 97) {
+        assert_int_equal(fl_store_read(s, i, &t, err, sizeof err), 0);
+        check_txn(&t, i, 10 * 1024);
+    }
+    fl_store_close(s);
+    /* a writer reopening with a smaller initial size keeps the grown map */
+    s = open_w(1 << 20);
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_true(info.map_size > 20u << 20);
+    fl_store_close(s);
+    fl_txn_free(&t);
+}
+
+/* Child: opened before the writer grows the map, follows the journal with fl_store_wait;
+ * each record's pos holds the writer's commit time (ms, CLOCK_MONOTONIC) for record 30 on.
+ * Exit status 0 when all is well. */
+static int reader_child(int ready_fd, uint64_t want)
+{
+    char err[256] = "";
+    fl_store_opts o = {0};
+    fl_store *s = fl_store_open(jdir, &o, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "child: %s\n", err);
+        return 10;
+    }
+    if (write(ready_fd, "r", 1) != 1) return 11;
+    close(ready_fd);
+    fl_txn t;
+    fl_txn_init(&t);
+    uint64_t seen = 1;
+    int rc = 0;
+    int64_t max_latency = 0;
+    while (seen < want) {
+        int w = fl_store_wait(s, seen, 10000);
+        if (w != 1) {
+            fprintf(stderr, "child: wait returned %d after seq %llu\n", w, (unsigned long long)seen);
+            rc = 12;
+            break;
+        }
+        int64_t woke = now_ms();
+        uint64_t seq;
+        while (fl_store_next(s, seen + 1, &seq, err, sizeof err) == 0) {
+            if (seq != seen + 1 || fl_store_read(s, seq, &t, err, sizeof err) != 0 || t.gtid.seq_no != seq ||
+                t.nchanges != 1 || t.changes[0].after[1].s.len != 40000) {
+                fprintf(stderr, "child: bad record after %llu: %s\n", (unsigned long long)seen, err);
+                rc = 13;
+                break;
+            }
+            if (seq >= 30 && woke - (int64_t)t.pos > max_latency) max_latency = woke - (int64_t)t.pos;
+            seen = seq;
+        }
+        if (rc) break;
+    }
+    if (!rc && max_latency > 300) {
+        fprintf(stderr, "child: woke %lld ms after a commit\n", (long long)max_latency);
+        rc = 14;
+    }
+    /* nothing new: wait times out */
+    if (!rc) {
+        int64_t t0 = now_ms();
+        int w = fl_store_wait(s, seen, 150);
+        int64_t el = now_ms() - t0;
+        if (w != 0 || el < 140 || el > 1000) {
+            fprintf(stderr, "child: timeout wait returned %d after %lld ms\n", w, (long long)el);
+            rc = 15;
+        }
+    }
+    fl_txn_free(&t);
+    fl_store_close(s);
+    return rc;
+}
+
+static void test_reader_process(void **state)
+{
+    (void)state;
+    fl_store *s = open_w(1 << 20);
+    fl_txn t;
+    fl_txn_init(&t);
+    make_txn(&t, 1, 1000, 40000);
+    add_ok(s, &t);
+    commit_ok(s, NULL);
+    fl_store_close(s);
+
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        _exit(reader_child(pfd[1], 40));
+    }
+    close(pfd[1]);
+    char c;
+    assert_int_equal(read(pfd[0], &c, 1), 1);
+    close(pfd[0]);
+
+    fl_log_set_level(FL_LOG_WARN);
+    s = open_w(1 << 20);
+    /* batches of 40 KB records: the map (1 MiB) grows while the child reads */
+    for (uint64_t i = 2; i <= 40; i++) {
+        make_txn(&t, i, 1000, 40000);
+        if (i >= 30) {
+            struct timespec d = {0, 250 * 1000000L}; /* the child is waiting by now */
+            nanosleep(&d, NULL);
+            t.pos = (uint64_t)now_ms();
+        }
+        add_ok(s, &t);
+        if (i < 30 && i % 4) continue;
+        commit_ok(s, NULL);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    fl_store_info info;
+    char err[256];
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_true(info.map_size > 1 << 20);
+    fl_store_close(s);
+    fl_log_set_level(FL_LOG_INFO);
+    fl_txn_free(&t);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* The crash test's writer: batch b holds txns with pos = b and server_id = batch size;
+ * every third batch starts with a transaction in three parts whose first two parts are
+ * committed on their own (position unchanged) before the rest of the batch. Never returns. */
+static void crash_writer(bool sync, unsigned seed)
+{
+    char err[256] = "";
+    fl_store_opts o = {.write = true, .sync = sync, .initial_map_size = 1 << 20};
+    fl_store *s = fl_store_open(jdir, &o, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "crash writer: %s\n", err);
+        _exit(20);
+    }
+    fl_position pos;
+    fl_store_info info;
+    if (fl_store_position(s, &pos, err, sizeof err) || fl_store_info_get(s, &info, err, sizeof err)) _exit(21);
+    uint64_t batch = pos.pos;
+    uint64_t n = info.last_gtid.seq_no;
+    fl_position_free(&pos);
+    srand(seed);
+    fl_txn t;
+    fl_txn_init(&t);
+    for (;;) {
+        batch++;
+        uint32_t size = 1 + (uint32_t)(rand() % 20);
+        bool split = batch % 3 == 0;
+        for (uint32_t i = 0; i < size; i++) {
+            n++;
+            bool parts = split && i == 0;
+            for (uint32_t p = 0; p < (parts ? 3u : 1u); p++) {
+                make_txn(&t, n, 1000, 100 + (size_t)(rand() % 3000));
+                t.pos = batch;
+                t.server_id = size;
+                t.part = p;
+                t.flags = !parts || p == 2 ? FL_TXN_LAST_PART : 0;
+                if (fl_store_add(s, &t, err, sizeof err)) _exit(22);
+                if (parts && p == 1 && fl_store_commit(s, NULL, err, sizeof err)) _exit(23);
+            }
+        }
+        char gs[64];
+        snprintf(gs, sizeof gs, "0-1-%llu", (unsigned long long)n);
+        fl_position bp = {.gtid_set = gs, .file = "bin.000002", .pos = batch, .flavor = FL_FLAVOR_MARIADB};
+        if (fl_store_commit(s, &bp, err, sizeof err)) {
+            fprintf(stderr, "crash writer: %s\n", err);
+            _exit(24);
+        }
+    }
+}
+
+static int add_encoded_size(const fl_txn *part, void *ctx)
+{
+    fl_buf b = {0};
+    fl_record_encode(part, &b);
+    *(uint64_t *)ctx += b.len;
+    fl_buf_free(&b);
+    return 0;
+}
+
+/* Checks that the journal holds exactly batches 1..B for the stored position B, and that
+ * its byte count is that of these records alone (an unfinished tail was removed). */
+static uint64_t check_whole_batches(void)
+{
+    char err[256] = "";
+    fl_store *s = open_w(1 << 20); /* the writer open removes an unfinished tail */
+    fl_position pos;
+    assert_int_equal(fl_store_position(s, &pos, err, sizeof err), 0);
+    fl_txn t;
+    fl_txn_init(&t);
+    uint64_t seq = 0, batch = 0, in_batch = 0, batch_size = 0, n = 0, bytes = 0;
+    while (fl_store_next(s, seq + 1, &seq, err, sizeof err) == 0) {
+        assert_int_equal(fl_store_read(s, seq, &t, err, sizeof err), 0);
+        n++;
+        assert_int_equal(t.gtid.seq_no, n); /* no gap, no duplicate */
+        if (t.pos != batch) {
+            assert_int_equal(in_batch, batch_size); /* previous batch complete */
+            assert_int_equal(t.pos, batch + 1);
+            batch = t.pos;
+            batch_size = t.server_id;
+            in_batch = 0;
+        }
+        in_batch++;
+        assert_int_equal(fl_store_read_parts(s, seq, add_encoded_size, &bytes, err, sizeof err), 0);
+        assert_int_equal(t.nchanges, batch % 3 == 0 && in_batch == 1 ? 3 : 1);
+    }
+    assert_int_equal(in_batch, batch_size);
+    assert_int_equal(pos.pos, batch);
+    if (batch) {
+        char gs[64];
+        snprintf(gs, sizeof gs, "0-1-%llu", (unsigned long long)n);
+        assert_string_equal(pos.gtid_set, gs);
+        assert_string_equal(pos.file, "bin.000002");
+    }
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.count, n);
+    assert_int_equal(info.bytes, bytes);
+    fl_position_free(&pos);
+    fl_txn_free(&t);
+    fl_store_close(s);
+    return batch;
+}
+
+static void test_crash_safety(void **state)
+{
+    (void)state;
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    srand(seed);
+    uint64_t batches = 0;
+    fl_log_set_level(FL_LOG_ERROR);
+    for (int round = 0; round < 8; round++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) crash_writer(round % 2 == 1, seed + (unsigned)round);
+        struct timespec d = {0, (long)(30 + rand() % 200) * 1000000L};
+        nanosleep(&d, NULL);
+        kill(pid, SIGKILL);
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status)); /* killed while writing, not failed */
+        uint64_t b = check_whole_batches();
+        assert_true(b >= batches);
+        batches = b;
+    }
+    fl_log_set_level(FL_LOG_INFO);
+    assert_true(batches > 8); /* the writer made progress */
+}
+
+static void test_bad_checksum(void **state)
+{
+    (void)state;
+    fl_store *s = open_w(0);
+    fill(s, 1, 3, 1000, 50);
+    fl_store_close(s);
+
+    /* flip one byte of record seq 2 behind the store's back */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    assert_int_equal(mdb_env_open(env, jdir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "records", 0, &dbi), 0);
+    uint8_t kb[12] = {0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0};
+    MDB_val k = {12, kb}, v;
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    uint8_t *copy = malloc(v.mv_size);
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[v.mv_size / 2] ^= 0x01;
+    MDB_val nv = {v.mv_size, copy};
+    assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    free(copy);
+
+    s = open_r();
+    fl_txn t;
+    fl_txn_init(&t);
+    char err[256] = "";
+    assert_int_equal(fl_store_read(s, 1, &t, err, sizeof err), 0);
+    assert_int_equal(fl_store_read(s, 2, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "journal record seq 2 part 0: bad checksum"));
+    assert_int_equal(fl_store_read(s, 3, &t, err, sizeof err), 0);
+    check_txn(&t, 3, 50);
+    fl_txn_free(&t);
+    fl_store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_append_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_age, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_checksum, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
