@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "fl-apply/rules.h"
 #include "fl-apply/target.h"
+#include "fl-apply/input.h"
 #include "journal/store.h"
 
 #define BACKOFF_MIN_MS 100
@@ -48,7 +49,7 @@ typedef struct counters {
 typedef struct applier {
     const fl_config *cfg;
     const fl_apply_opts *opts;
-    fl_store *store;
+    fl_input *src;
     fl_rules *rules;
     fl_target *target;
     fl_cache_ops ops;
@@ -68,7 +69,8 @@ typedef struct applier {
 
     /* the transaction being processed */
     fl_checkpoint cur_cp;
-    bool cur_chunked;
+    bool src_local;
+    bool cur_chunked, cur_first;
     int cur_fatal; /* exit status when rendering failed fatally */
     int cur_target_failed;
     char err[1024];
@@ -123,10 +125,11 @@ static void report(applier *a, bool force)
     if (!force && now - a->last_report_ms < REPORT_EVERY_MS) return;
     a->last_report_ms = now;
     if (f->txns == r->txns && f->rows_skipped == r->rows_skipped && !force) return;
-    fl_store_info info = {0};
+    fl_input_head info;
     char e[256];
+    int permanent;
     uint64_t lag = 0, lag_s = 0;
-    if (fl_store_info_get(a->store, &info, e, sizeof e) == 0 && info.last_seq > a->done_cp.seq) {
+    if (fl_input_bounds(a->src, &info, &permanent, e, sizeof e) == 0 && info.last_seq > a->done_cp.seq) {
         lag = info.last_seq - a->done_cp.seq;
         lag_s = info.last_ts > a->done_cp.ts && a->done_cp.ts ? info.last_ts - a->done_cp.ts : 0;
     }
@@ -156,17 +159,11 @@ static void target_lost(applier *a, const char *why)
     a->lazy_cp = false;
 }
 
-/* The first transaction at or after seq, or seq itself when there is none yet. */
-static int first_at(applier *a, uint64_t seq, uint64_t *out)
-{
-    int r = fl_store_next(a->store, seq, out, a->err, sizeof a->err);
-    if (r == 1) *out = seq;
-    return r < 0 ? -1 : 0;
-}
-
-/* Decides where to resume from the checkpoint cp (r = 1: none). Returns 0, or an exit status. */
+/* Decides where to resume from the checkpoint cp (r = 1: none). Returns 0, -1 when the
+ * source is unavailable now (retry), or an exit status. */
 static int resume_point(applier *a, int r, const fl_checkpoint *cp)
 {
+    int permanent;
     if (a->override_active) {
         a->next_seq = a->override_seq;
         memset(&a->done_cp, 0, sizeof a->done_cp);
@@ -174,22 +171,17 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
         return 0;
     }
     if (r == 1 || cp->seq == 0) {
-        if (first_at(a, 1, &a->next_seq)) {
-            log_error("journal: %s", a->err);
-            return 1;
-        }
+        a->next_seq = 1; /* the journal's first transaction, whatever its seq */
         memset(&a->done_cp, 0, sizeof a->done_cp);
-        log_info("no checkpoint in the target: applying from the journal's first transaction (seq %" PRIu64 ")",
-                 a->next_seq);
+        log_info("no checkpoint in the target: applying from the journal's first transaction");
         return 0;
     }
     uint64_t seq = cp->seq;
-    fl_gtid g;
-    if (cp->gtid[0] && fl_gtid_parse(&g, cp->gtid, strlen(cp->gtid)) == 0) {
+    if (a->src_local && cp->gtid[0]) {
         uint64_t found;
-        int s = fl_store_seek_gtid(a->store, &g, &found, a->err, sizeof a->err);
-        if (s < 0) {
-            log_error("journal: %s", a->err);
+        int s = fl_input_seek_gtid(a->src, cp->gtid, &found, &permanent, a->err, sizeof a->err);
+        if (s < 0 && permanent) {
+            log_error("%s", a->err);
             return 1;
         }
         if (s == 0 && found != seq) {
@@ -199,12 +191,12 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
             seq = found;
         }
     }
-    fl_store_info info;
-    if (fl_store_info_get(a->store, &info, a->err, sizeof a->err)) {
-        log_error("journal: %s", a->err);
-        return 1;
+    fl_input_head info;
+    if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err)) {
+        log_warn("%s", a->err);
+        return permanent ? 1 : -1;
     }
-    if (info.count && info.first_seq > seq + 1) {
+    if (info.first_seq > seq + 1) {
         log_error("checkpoint seq %" PRIu64 " (gtid %s) is older than the journal's first transaction (seq %" PRIu64
                   "): the transactions in between were purged; resynchronize the cache and start with --from-seq",
                   seq, cp->gtid[0] ? cp->gtid : "-", info.first_seq);
@@ -234,12 +226,14 @@ static int connect_target(applier *a)
             if (r >= 0) {
                 log_info("connected to the %s target", fl_target_kind(a->target));
                 sd_notify(0, "STATUS=connected to the target");
-                return resume_point(a, r, &cp);
+                int rr = resume_point(a, r, &cp);
+                if (rr >= 0) return rr;
+                /* the source is unavailable now (its reason is in err): try both again */
             }
             fl_target_close(a->target);
             a->target = NULL;
         }
-        log_warn("target: %s; retrying in %d ms", a->err, a->backoff_ms);
+        log_warn("%s; retrying in %d ms", a->err, a->backoff_ms);
         sd_notifyf(0, "STATUS=target unavailable: %s", a->err);
         a->retries++;
         nap(a, a->backoff_ms);
@@ -300,7 +294,8 @@ static int on_part(const fl_txn *part, void *ctx)
 {
     applier *a = ctx;
     watchdog(a);
-    if (part->part == 0) {
+    if (a->cur_first) { /* the first part carries the transaction's header */
+        a->cur_first = false;
         fl_gtid_format(&part->gtid, a->cur_cp.gtid, sizeof a->cur_cp.gtid);
         a->cur_cp.ts = part->ts;
     }
@@ -332,20 +327,23 @@ static int on_part(const fl_txn *part, void *ctx)
     return 0;
 }
 
-/* Applies transaction seq. Returns 0, -1 when the target failed, or an exit status > 0. */
+/* Applies transaction seq. Returns 0, -1 when the target or the source failed (retry), or
+ * an exit status > 0. */
 static int apply_one(applier *a, uint64_t seq)
 {
     memset(&a->cur_cp, 0, sizeof a->cur_cp);
     a->cur_cp.seq = seq;
     a->cur_chunked = false;
+    a->cur_first = true;
     a->cur_fatal = 0;
     a->cur_target_failed = 0;
     fl_cache_ops_reset(&a->ops);
-    int r = fl_store_read_parts(a->store, seq, on_part, a, a->err, sizeof a->err);
-    if (a->cur_target_failed) {
+    int permanent;
+    int r = fl_input_read(a->src, seq, on_part, a, &permanent, a->err, sizeof a->err);
+    if (a->cur_target_failed || (r < 0 && !permanent)) {
         char why[1100];
         snprintf(why, sizeof why, "%s", a->err);
-        target_lost(a, why);
+        target_lost(a, why); /* also after a source failure: resume from the checkpoint */
         return -1;
     }
     if (a->cur_fatal == 2) return 2;
@@ -354,7 +352,7 @@ static int apply_one(applier *a, uint64_t seq)
         return 1;
     }
     if (r != 0) {
-        log_error("journal: seq %" PRIu64 ": %s", seq, r < 0 ? a->err : "transaction disappeared while reading");
+        log_error("seq %" PRIu64 ": %s", seq, r < 0 ? a->err : "transaction disappeared while reading");
         return 1;
     }
     if (a->ops.nops == 0 && !a->cur_chunked) {
@@ -380,23 +378,6 @@ static int apply_one(applier *a, uint64_t seq)
     return 0;
 }
 
-/* ---- waiting for the journal ----------------------------------------------------------- */
-
-/* Sleeps until the journal signals a commit, a stop signal, or a time slice passes. */
-static void wait_journal(applier *a)
-{
-    int fd = fl_store_wait_fd(a->store);
-    int slice = WAIT_SLICE_MS;
-    if (a->watchdog_ms && (int)(a->watchdog_ms / 2) < slice) slice = (int)(a->watchdog_ms / 2);
-    if (fd >= 0) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        poll(&p, 1, slice); /* acknowledged before the next look at the journal */
-    } else {
-        fl_store_wait(a->store, a->next_seq ? a->next_seq - 1 : 0, slice);
-    }
-    watchdog(a);
-}
-
 /* ---- setup ----------------------------------------------------------------------------- */
 
 static void install_signals(void)
@@ -414,15 +395,16 @@ static void install_signals(void)
 static int resolve_override(applier *a)
 {
     const fl_apply_opts *o = a->opts;
+    int permanent;
     if (o->from_gtid) {
         fl_gtid g;
         if (fl_gtid_parse(&g, o->from_gtid, strlen(o->from_gtid))) {
             fprintf(stderr, "--from-gtid %s: not a GTID (domain-server-seq or uuid:n)\n", o->from_gtid);
             return 2;
         }
-        int r = fl_store_seek_gtid(a->store, &g, &a->override_seq, a->err, sizeof a->err);
+        int r = fl_input_seek_gtid(a->src, o->from_gtid, &a->override_seq, &permanent, a->err, sizeof a->err);
         if (r < 0) {
-            log_error("journal: %s", a->err);
+            fprintf(stderr, "--from-gtid %s: %s\n", o->from_gtid, a->err);
             return 1;
         }
         if (r == 1) {
@@ -431,12 +413,12 @@ static int resolve_override(applier *a)
         }
         a->override_active = true;
     } else if (o->has_from_seq) {
-        fl_store_info info;
-        if (fl_store_info_get(a->store, &info, a->err, sizeof a->err)) {
-            log_error("journal: %s", a->err);
+        fl_input_head info;
+        if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err)) {
+            fprintf(stderr, "--from-seq %" PRIu64 ": %s\n", o->from_seq, a->err);
             return 1;
         }
-        if (info.count && o->from_seq < info.first_seq) {
+        if (info.first_seq && o->from_seq < info.first_seq) {
             fprintf(stderr, "--from-seq %" PRIu64 ": the journal starts at seq %" PRIu64 "\n", o->from_seq,
                     info.first_seq);
             return 1;
@@ -453,15 +435,10 @@ static int open_common(applier *a, const fl_config *cfg)
     memset(a, 0, sizeof *a);
     a->cfg = cfg;
     a->backoff_ms = BACKOFF_MIN_MS;
-    if (!cfg->apply.journal) {
-        fprintf(stderr, "%s:%d: [apply] journal: this applier reads a local journal; set journal = PATH\n",
-                cfg->path ? cfg->path : "config", cfg->apply.line);
-        return 2;
-    }
-    fl_store_opts so = {.write = false};
-    a->store = fl_store_open(cfg->apply.journal, &so, a->err, sizeof a->err);
-    if (!a->store) {
-        fprintf(stderr, "journal %s: %s\n", cfg->apply.journal, a->err);
+    a->src_local = cfg->apply.relay == NULL;
+    a->src = fl_input_open(&cfg->apply, a->err, sizeof a->err);
+    if (!a->src) {
+        fprintf(stderr, "%s\n", a->err);
         return 1;
     }
     return 0;
@@ -472,7 +449,31 @@ static void close_common(applier *a)
     fl_target_close(a->target);
     fl_rules_free(a->rules);
     fl_cache_ops_free(&a->ops);
-    if (a->store) fl_store_close(a->store);
+    fl_input_close(a->src);
+}
+
+/* Sleeps until the source may have something new, a stop signal, or a time slice passes. */
+static void wait_source(applier *a)
+{
+    int slice = WAIT_SLICE_MS;
+    if (a->watchdog_ms && (int)(a->watchdog_ms / 2) < slice) slice = (int)(a->watchdog_ms / 2);
+    fl_input_wait(a->src, a->next_seq, slice);
+    watchdog(a);
+}
+
+/* A source failure: fatal when retrying cannot help (or with --once), else retried. */
+static int source_failed(applier *a, int permanent)
+{
+    if (permanent || a->opts->once) {
+        log_error("%s", a->err);
+        return 1;
+    }
+    log_warn("%s; retrying in %d ms", a->err, a->backoff_ms);
+    sd_notifyf(0, "STATUS=source unavailable: %s", a->err);
+    a->retries++;
+    nap(a, a->backoff_ms);
+    a->backoff_ms = a->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a->backoff_ms * 2;
+    return 0;
 }
 
 int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
@@ -496,14 +497,14 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
     install_signals();
     uint64_t wd = 0;
     if (sd_watchdog_enabled(0, &wd) > 0) a.watchdog_ms = wd / 1000;
-    fl_store_wait_fd(a.store); /* watch for commits from now on: none can slip by */
     rc = resolve_override(&a);
     if (rc) {
         close_common(&a);
         return rc;
     }
     sd_notify(0, "READY=1\nSTATUS=connecting to the target");
-    log_info("applier %s: journal %s, %zu rules", cfg->apply.name, cfg->apply.journal, fl_rules_count(a.rules));
+    log_info("applier %s: %s %s, %zu rules", cfg->apply.name, a.src_local ? "journal" : "relay",
+             fl_input_name(a.src), fl_rules_count(a.rules));
     a.last_flush_ms = a.last_report_ms = now_ms();
 
     rc = 0;
@@ -517,25 +518,30 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
             }
         }
         uint64_t seq;
-        int r = fl_store_next(a.store, a.next_seq, &seq, a.err, sizeof a.err);
+        int permanent;
+        int r = fl_input_next(a.src, a.next_seq, &seq, &permanent, a.err, sizeof a.err);
         if (r == 1) { /* caught up */
             if (flush(&a)) continue;
             report(&a, false);
             if (opts->once) break;
-            fl_store_wait_ack(a.store); /* a commit after this wakes the wait below */
-            r = fl_store_next(a.store, a.next_seq, &seq, a.err, sizeof a.err);
+            fl_input_arm(a.src); /* a commit after this ends the wait below at once */
+            r = fl_input_next(a.src, a.next_seq, &seq, &permanent, a.err, sizeof a.err);
             if (r == 1) {
-                wait_journal(&a);
+                wait_source(&a);
                 continue;
             }
         }
         if (r < 0) {
-            log_error("journal: %s", a.err);
-            rc = 1;
-            break;
+            if (flush(&a)) continue; /* keep what was applied */
+            if ((rc = source_failed(&a, permanent)) != 0) break;
+            continue;
         }
         r = apply_one(&a, seq);
-        if (r < 0) continue;
+        if (r < 0) {
+            nap(&a, a.backoff_ms); /* the failure was logged; back off before retrying */
+            a.backoff_ms = a.backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a.backoff_ms * 2;
+            continue;
+        }
         if (r > 0) {
             rc = r;
             break;
@@ -567,18 +573,17 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
         close_common(&a);
         return rc;
     }
-    fl_store_info info;
-    if (fl_store_info_get(a.store, &info, a.err, sizeof a.err)) {
-        fprintf(stderr, "journal %s: %s\n", cfg->apply.journal, a.err);
+    fl_input_head info;
+    int permanent;
+    if (fl_input_bounds(a.src, &info, &permanent, a.err, sizeof a.err)) {
+        fprintf(stderr, "%s\n", a.err);
         close_common(&a);
         return 1;
     }
-    int permanent;
     a.target = fl_target_open(&cfg->apply, &permanent, a.err, sizeof a.err);
     fl_checkpoint cp = {0};
     int r = a.target ? fl_target_read_checkpoint(a.target, &cp, a.err, sizeof a.err) : -1;
-    char gtid[FL_GTID_TEXT_MAX], when[64];
-    fl_gtid_format(&info.last_gtid, gtid, sizeof gtid);
+    char when[64];
     fmt_time(info.last_ts, when, sizeof when);
     if (r < 0) {
         fprintf(out, "checkpoint: unavailable\n");
@@ -589,15 +594,13 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
         fmt_time(cp.ts, cwhen, sizeof cwhen);
         fprintf(out, "checkpoint: seq %" PRIu64 ", gtid %s, time %s\n", cp.seq, cp.gtid[0] ? cp.gtid : "-", cwhen);
     }
-    if (info.count)
-        fprintf(out, "journal:    last seq %" PRIu64 ", gtid %s, time %s (first seq %" PRIu64 ", %" PRIu64
-                     " transactions)\n",
-                info.last_seq, gtid[0] ? gtid : "-", when, info.first_seq, info.count);
+    if (info.last_seq)
+        fprintf(out, "journal:    last seq %" PRIu64 ", gtid %s, time %s (first seq %" PRIu64 ")\n", info.last_seq,
+                info.last_gtid[0] ? info.last_gtid : "-", when, info.first_seq);
     else fprintf(out, "journal:    empty\n");
     if (r >= 0) {
-        uint64_t applied = r == 0 ? cp.seq : 0;
+        uint64_t applied = r == 0 ? cp.seq : (info.first_seq ? info.first_seq - 1 : 0);
         uint64_t lag = info.last_seq > applied ? info.last_seq - applied : 0;
-        if (r == 1 && info.count) lag = info.count;
         uint64_t lag_s = lag && cp.ts && info.last_ts > cp.ts ? info.last_ts - cp.ts : 0;
         fprintf(out, "lag:        %" PRIu64 " transactions, %" PRIu64 " s\n", lag, lag_s);
     } else {

@@ -1,6 +1,6 @@
 /* main.c — fl-apply's command line: apply the journal to the cache (-c FILE), replay from a
- * transaction (--from-gtid / --from-seq), apply what is there and exit (--once), or print
- * the checkpoint and lag (--status). Exit status 0 on success, 2 on a usage or
+ * transaction (--from-gtid / --from-seq), apply what is there and exit (--once), print
+ * the checkpoint and lag (--status), or compare the source tables with the cache (--verify). Exit status 0 on success, 2 on a usage or
  * configuration mistake, 1 on a runtime error. */
 #include <errno.h>
 #include <getopt.h>
@@ -12,17 +12,20 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "fl-apply/apply.h"
+#include "fl-apply/verify.h"
 
 static void usage(FILE *out)
 {
     fputs("usage: fl-apply -c FILE [--from-gtid GTID | --from-seq N] [--once]\n"
-          "       fl-apply -c FILE --status\n"
+          "       fl-apply -c FILE --status | --verify\n"
           "options:\n"
           "  -c, --config FILE     configuration file (INI) with [apply] and [rule NAME] sections\n"
           "      --from-gtid GTID  replay from this transaction (inclusive), then follow\n"
           "      --from-seq N      replay from this journal seq (inclusive), then follow\n"
           "      --once            apply everything in the journal, then exit\n"
           "      --status          print the checkpoint, the journal head and the lag, then exit\n"
+          "      --verify          compare the rule tables in the source database with the cache;\n"
+          "                        exit 0 only when every key matches\n"
           "  -v, --verbose         debug logging\n"
           "  -h, --help            this text\n",
           out);
@@ -38,19 +41,20 @@ static int config_error(char *errors)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_FROM_GTID = 256, OPT_FROM_SEQ, OPT_ONCE, OPT_STATUS };
+    enum { OPT_FROM_GTID = 256, OPT_FROM_SEQ, OPT_ONCE, OPT_STATUS, OPT_VERIFY };
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"from-gtid", required_argument, NULL, OPT_FROM_GTID},
         {"from-seq", required_argument, NULL, OPT_FROM_SEQ},
         {"once", no_argument, NULL, OPT_ONCE},
         {"status", no_argument, NULL, OPT_STATUS},
+        {"verify", no_argument, NULL, OPT_VERIFY},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
-    bool status = false, verbose = false;
+    bool status = false, verify = false, verbose = false;
     fl_apply_opts opts = {0};
     int opt;
 
@@ -72,6 +76,7 @@ int main(int argc, char **argv)
         }
         case OPT_ONCE: opts.once = true; break;
         case OPT_STATUS: status = true; break;
+        case OPT_VERIFY: verify = true; break;
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -89,8 +94,13 @@ int main(int argc, char **argv)
         fputs("fl-apply: --from-gtid and --from-seq cannot be combined\n", stderr);
         return 2;
     }
-    if (status && (opts.from_gtid || opts.has_from_seq || opts.once)) {
-        fputs("fl-apply: --status only reads; it takes no --from-gtid, --from-seq or --once\n", stderr);
+    if (status && verify) {
+        fputs("fl-apply: --status and --verify cannot be combined\n", stderr);
+        return 2;
+    }
+    if ((status || verify) && (opts.from_gtid || opts.has_from_seq || opts.once)) {
+        fprintf(stderr, "fl-apply: --%s only reads; it takes no --from-gtid, --from-seq or --once\n",
+                status ? "status" : "verify");
         return 2;
     }
 
@@ -105,7 +115,7 @@ int main(int argc, char **argv)
     if (cfg->log_level) fl_log_parse_level(cfg->log_level, &level);
     fl_log_set_level(verbose ? FL_LOG_DEBUG : level);
 
-    int rc = status ? fl_apply_status(cfg, stdout) : fl_apply_run(cfg, &opts);
+    int rc = status ? fl_apply_status(cfg, stdout) : verify ? fl_verify_run(cfg) : fl_apply_run(cfg, &opts);
     fl_config_free(cfg);
     return rc;
 }

@@ -66,11 +66,25 @@ typedef struct redis_target {
 
 /* ---- RESP formatting ------------------------------------------------------------------- */
 
+/* Writes v in decimal ending at end; returns where it starts. */
+static char *put_digits(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
 static void put_header(fl_buf *b, char kind, size_t n)
 {
     char tmp[32];
-    int len = snprintf(tmp, sizeof tmp, "%c%zu\r\n", kind, n);
-    fl_buf_put(b, tmp, (size_t)len);
+    char *end = tmp + sizeof tmp;
+    *--end = '\n';
+    *--end = '\r';
+    char *p = put_digits(end, n);
+    *--p = kind;
+    fl_buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 static void put_arg(fl_buf *b, const void *p, size_t n)
@@ -85,8 +99,8 @@ static void put_arg_str(fl_buf *b, const char *s) { put_arg(b, s, strlen(s)); }
 static void put_arg_u64(fl_buf *b, uint64_t v)
 {
     char tmp[24];
-    int len = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-    put_arg(b, tmp, (size_t)len);
+    char *p = put_digits(tmp + sizeof tmp, v);
+    put_arg(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 /* ---- expectation queue ----------------------------------------------------------------- */

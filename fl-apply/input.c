@@ -1,0 +1,253 @@
+/* input.c — the applier's transaction source: a local LMDB journal or a relay's feed.
+ *
+ * Local: fl_store_next finds the next complete transaction, fl_store_read_parts streams it
+ * part by part (a huge transaction never has to be whole in memory), and the store's
+ * inotify descriptor wakes the wait when the relay commits.
+ *
+ * Relay: one feed session streams transactions from a seq; the transaction received ahead
+ * of its turn is held until read. Asking for another position than the session's (after a
+ * target reconnect resumed elsewhere) starts a new session there. The session's WELCOME
+ * and heartbeats tell the relay's last seq, so "caught up" is known without guessing. */
+#include "fl-apply/input.h"
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/feed_client.h"
+#include "common/feed_proto.h"
+
+#define FEED_TIMEOUT_MS 10000
+
+struct fl_input {
+    char *name;
+    fl_store *store; /* local journal */
+
+    /* relay */
+    fl_feed_client_opts fopts;
+    fl_feed_client *feed;
+    uint64_t feed_pos;   /* seq the session delivers next (or beyond, over gaps) */
+    uint64_t first_seq;  /* journal bounds as the relay last told them */
+    uint64_t head_seq;
+    fl_txn txn;          /* received ahead of its turn */
+    bool have_txn;
+};
+
+fl_input *fl_input_open(const fl_config_apply *cfg, char *err, size_t errlen)
+{
+    fl_input *s = fl_xcalloc(1, sizeof *s);
+    if (cfg->relay) {
+        s->name = fl_xstrdup(cfg->relay);
+        s->fopts.addr = cfg->relay;
+        s->fopts.secret = cfg->secret;
+        s->fopts.tls_ca = cfg->tls_ca;
+        s->fopts.timeout_ms = FEED_TIMEOUT_MS;
+        fl_txn_init(&s->txn);
+        return s;
+    }
+    if (!cfg->journal) {
+        snprintf(err, errlen, "[apply] needs journal = PATH or relay = host:port");
+        free(s);
+        return NULL;
+    }
+    s->name = fl_xstrdup(cfg->journal);
+    fl_store_opts so = {.write = false};
+    char why[512];
+    s->store = fl_store_open(cfg->journal, &so, why, sizeof why);
+    if (!s->store) {
+        snprintf(err, errlen, "journal %s: %s", cfg->journal, why);
+        free(s->name);
+        free(s);
+        return NULL;
+    }
+    fl_store_wait_fd(s->store); /* watch commits from now on: none can slip by */
+    return s;
+}
+
+static void feed_drop(fl_input *s)
+{
+    fl_feed_client_close(s->feed);
+    s->feed = NULL;
+    s->have_txn = false;
+}
+
+void fl_input_close(fl_input *s)
+{
+    if (!s) return;
+    if (s->store) fl_store_close(s->store);
+    else fl_txn_free(&s->txn);
+    feed_drop(s);
+    free(s->name);
+    free(s);
+}
+
+const char *fl_input_name(const fl_input *s) { return s->name; }
+
+/* Errors of a relay that a retry cannot cure. */
+static int feed_permanent(const char *err)
+{
+    static const char *const words[] = {"authentication failed", "certificate", "not trusting", "purged",
+                                        "unknown GTID", "unsupported protocol version", "tls_ca:",
+                                        "is not host:port", NULL};
+    for (const char *const *w = words; *w; w++)
+        if (strstr(err, *w)) return 1;
+    return 0;
+}
+
+static int feed_connect(fl_input *s, int start, uint64_t from, const char *gtid, int *permanent, char *err,
+                        size_t errlen)
+{
+    feed_drop(s);
+    fl_feed_welcome w;
+    s->feed = fl_feed_client_connect(&s->fopts, start, from, gtid, &w, err, errlen);
+    if (!s->feed) {
+        *permanent = feed_permanent(err);
+        return -1;
+    }
+    s->first_seq = w.first_seq;
+    s->head_seq = w.last_seq;
+    s->feed_pos = w.start_seq;
+    return 0;
+}
+
+int fl_input_bounds(fl_input *s, fl_input_head *h, int *permanent, char *err, size_t errlen)
+{
+    memset(h, 0, sizeof *h);
+    *permanent = 0;
+    if (s->store) {
+        fl_store_info info;
+        if (fl_store_info_get(s->store, &info, err, errlen)) {
+            *permanent = 1;
+            return -1;
+        }
+        h->count = info.count;
+        h->first_seq = info.first_seq;
+        h->last_seq = info.last_seq;
+        h->last_ts = info.last_ts;
+        if (info.count) fl_gtid_format(&info.last_gtid, h->last_gtid, sizeof h->last_gtid);
+        return 0;
+    }
+    if (!s->feed && !s->head_seq && !s->first_seq) {
+        fl_feed_welcome w;
+        fl_feed_client *c = fl_feed_client_connect(&s->fopts, FL_FEED_INFO, 0, NULL, &w, err, errlen);
+        if (!c) {
+            *permanent = feed_permanent(err);
+            return -1;
+        }
+        fl_feed_client_close(c);
+        s->first_seq = w.first_seq;
+        s->head_seq = w.last_seq;
+    }
+    h->first_seq = s->first_seq;
+    h->last_seq = s->head_seq;
+    return 0;
+}
+
+int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, int *permanent, char *err,
+                        size_t errlen)
+{
+    *permanent = 0;
+    fl_gtid g;
+    if (fl_gtid_parse(&g, gtid, strlen(gtid))) {
+        snprintf(err, errlen, "'%s' is not a GTID", gtid);
+        *permanent = 1;
+        return -1;
+    }
+    if (s->store) {
+        int r = fl_store_seek_gtid(s->store, &g, seq, err, errlen);
+        if (r < 0) *permanent = 1;
+        return r;
+    }
+    if (feed_connect(s, FL_FEED_FROM_GTID, 0, gtid, permanent, err, errlen)) {
+        if (strstr(err, "unknown GTID")) return 1;
+        return -1;
+    }
+    *seq = s->feed_pos;
+    return 0;
+}
+
+int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, char *err, size_t errlen)
+{
+    *permanent = 0;
+    if (s->store) {
+        int r = fl_store_next(s->store, from, seq, err, errlen);
+        if (r < 0) *permanent = 1;
+        return r;
+    }
+    if (s->have_txn && s->txn.seq >= from && s->feed_pos <= from) {
+        *seq = s->txn.seq;
+        return 0;
+    }
+    if (!s->feed || s->feed_pos != from || s->have_txn) {
+        if (feed_connect(s, FL_FEED_FROM_SEQ, from, NULL, permanent, err, errlen)) return -1;
+        s->feed_pos = from;
+    }
+    /* Records the relay already has are on their way: wait for them; else just look. */
+    int timeout = s->head_seq >= from ? FEED_TIMEOUT_MS : 0;
+    int r = fl_feed_client_next(s->feed, &s->txn, timeout, &s->head_seq, err, errlen);
+    if (r < 0) {
+        *permanent = feed_permanent(err);
+        feed_drop(s);
+        return -1;
+    }
+    if (r == 0) {
+        if (timeout) {
+            snprintf(err, errlen, "relay %s: no transaction within %d s although its journal has seq %llu",
+                     s->name, FEED_TIMEOUT_MS / 1000, (unsigned long long)s->head_seq);
+            feed_drop(s);
+            return -1;
+        }
+        return 1;
+    }
+    s->have_txn = true;
+    *seq = s->txn.seq;
+    return 0;
+}
+
+int fl_input_read(fl_input *s, uint64_t seq, fl_store_part_fn fn, void *ctx, int *permanent, char *err,
+                   size_t errlen)
+{
+    *permanent = 0;
+    if (s->store) {
+        int r = fl_store_read_parts(s->store, seq, fn, ctx, err, errlen);
+        if (r < 0) *permanent = 1;
+        return r;
+    }
+    if (!s->have_txn || s->txn.seq != seq) {
+        snprintf(err, errlen, "relay %s: transaction seq %llu is not at hand", s->name, (unsigned long long)seq);
+        return -1;
+    }
+    int r = fn(&s->txn, ctx);
+    if (r == 0) {
+        s->have_txn = false;
+        s->feed_pos = seq + 1;
+    }
+    return r;
+}
+
+void fl_input_arm(fl_input *s)
+{
+    if (s->store) fl_store_wait_ack(s->store);
+}
+
+void fl_input_wait(fl_input *s, uint64_t from, int timeout_ms)
+{
+    if (s->store) {
+        int fd = fl_store_wait_fd(s->store);
+        if (fd >= 0) {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            poll(&p, 1, timeout_ms); /* acknowledged by fl_input_arm before the next look */
+        } else {
+            fl_store_wait(s->store, from ? from - 1 : 0, timeout_ms);
+        }
+        return;
+    }
+    if (!s->feed || s->have_txn) return;
+    char err[256];
+    int r = fl_feed_client_next(s->feed, &s->txn, timeout_ms, &s->head_seq, err, sizeof err);
+    if (r < 0) feed_drop(s); /* fl_input_next reconnects */
+    else if (r == 1) s->have_txn = true;
+}

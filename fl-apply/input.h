@@ -1,0 +1,51 @@
+/* input.h — where the applier reads transactions from: the local journal ([apply] journal,
+ * tailed through LMDB and woken by the writer's commits) or a relay's feed ([apply] relay,
+ * streamed over TCP/TLS from a seq). Both give transactions in journal order by seq. */
+#ifndef FL_INPUT_H
+#define FL_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/gtid.h"
+#include "journal/store.h"
+
+typedef struct fl_input fl_input;
+
+typedef struct fl_input_head {
+    uint64_t count;     /* transactions (local only; 0 from a relay) */
+    uint64_t first_seq; /* 0 when empty */
+    uint64_t last_seq;  /* 0 when empty */
+    uint64_t last_ts;   /* commit time of the last one; 0 when unknown (relay) */
+    char last_gtid[FL_GTID_TEXT_MAX]; /* "" when unknown (relay) */
+} fl_input_head;
+
+/* Opens the local journal read-only, or prepares the relay client (it connects on first
+ * use). Returns NULL with a one-line reason. */
+fl_input *fl_input_open(const fl_config_apply *cfg, char *err, size_t errlen);
+void fl_input_close(fl_input *s);
+const char *fl_input_name(const fl_input *s); /* journal path or relay address */
+
+/* Every call below returns 0 (or 1 where said), or -1 with err; after -1, *permanent = 1
+ * when retrying cannot help (a damaged journal record, a refused secret, an untrusted
+ * certificate, a purged position), else the caller retries later. */
+
+/* The journal's bounds (a relay tells them when a session starts). */
+int fl_input_bounds(fl_input *s, fl_input_head *h, int *permanent, char *err, size_t errlen);
+/* GTID -> seq; 1 when the journal does not hold it. */
+int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, int *permanent, char *err,
+                        size_t errlen);
+/* The first transaction with seq >= from: sets *seq; 1 when there is none yet. */
+int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, char *err, size_t errlen);
+/* Passes transaction seq (just returned by fl_input_next) to fn, part by part (a relay
+ * delivers it reassembled, as one part). Returns 0, fn's non-zero result, or -1. */
+int fl_input_read(fl_input *s, uint64_t seq, fl_store_part_fn fn, void *ctx, int *permanent, char *err,
+                   size_t errlen);
+/* Call before the last fl_input_next preceding fl_input_wait: a transaction arriving
+ * after it ends the wait at once. */
+void fl_input_arm(fl_input *s);
+/* Sleeps until a transaction at or after `from` may be there, a signal, or timeout_ms. */
+void fl_input_wait(fl_input *s, uint64_t from, int timeout_ms);
+
+#endif
