@@ -1,0 +1,572 @@
+/* coltypes.c — decodes one cell of a row image into a canonical value.
+ *
+ * Encodings (per column type, with the metadata parsed by table_map.c):
+ *   integers           little-endian, 1/2/3/4/8 bytes; sign from the SIGNEDNESS metadata
+ *   FLOAT, DOUBLE      little-endian IEEE 754
+ *   NEWDECIMAL         MySQL's binary decimal: groups of 9 digits in 4 big-endian bytes,
+ *                      shorter leading/trailing groups in 1-3 bytes; the first byte has its
+ *                      top bit flipped and a negative number has every byte inverted
+ *   DATE, NEWDATE      3 bytes little-endian: day (5 bits), month (4), year (15)
+ *   TIME               3 bytes little-endian signed, HHMMSS as a decimal number
+ *   TIME2              3 bytes big-endian, offset 0x800000 (hour 10 bits, minute 6,
+ *                      second 6), then 0-3 fraction bytes
+ *   DATETIME           8 bytes little-endian, YYYYMMDDhhmmss as a decimal number
+ *   DATETIME2          5 bytes big-endian, offset 0x8000000000 (year*13+month 17 bits,
+ *                      day 5, hour 5, minute 6, second 6), then 0-3 fraction bytes
+ *   TIMESTAMP          4 bytes little-endian unix seconds (rendered in UTC)
+ *   TIMESTAMP2         4 bytes big-endian unix seconds, then 0-3 fraction bytes
+ *   YEAR               1 byte, 0 or years since 1900
+ *   CHAR/VARCHAR       1-byte length when the maximum byte length is below 256, else 2
+ *   BLOB-likes         a 1-4 byte little-endian length (the pack length), then the bytes
+ *   ENUM, SET          the index / bit mask in the pack length's bytes, little-endian
+ *   BIT(n)             (n + 7) / 8 bytes big-endian
+ * Fraction bytes: fsp 1-2 one byte (hundredths), 3-4 two bytes (1/10000 s), 5-6 three
+ * bytes (microseconds), big-endian. A negative TIME2 with 1-4 fraction bytes stores the
+ * integer part one lower and the fraction as its complement (0x100 - f, 0x10000 - f). */
+#include "fl-relay/coltypes.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <mysql.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fl-relay/json_binary.h"
+
+/* MySQL 9's VECTOR type, newer than the client library's type list. */
+enum { FL_TYPE_VECTOR = 242 };
+
+/* ---- errors ---- */
+
+static void type_name(const fl_column_meta *m, char *buf, size_t len)
+{
+    const char *u = m->is_unsigned ? " UNSIGNED" : "";
+    switch (m->type) {
+    case MYSQL_TYPE_TINY: snprintf(buf, len, "TINYINT%s", u); return;
+    case MYSQL_TYPE_SHORT: snprintf(buf, len, "SMALLINT%s", u); return;
+    case MYSQL_TYPE_INT24: snprintf(buf, len, "MEDIUMINT%s", u); return;
+    case MYSQL_TYPE_LONG: snprintf(buf, len, "INT%s", u); return;
+    case MYSQL_TYPE_LONGLONG: snprintf(buf, len, "BIGINT%s", u); return;
+    case MYSQL_TYPE_FLOAT: snprintf(buf, len, "FLOAT"); return;
+    case MYSQL_TYPE_DOUBLE: snprintf(buf, len, "DOUBLE"); return;
+    case MYSQL_TYPE_DECIMAL: snprintf(buf, len, "DECIMAL (pre-5.0)"); return;
+    case MYSQL_TYPE_NEWDECIMAL: snprintf(buf, len, "DECIMAL(%u,%u)", m->meta >> 8, m->meta & 0xff); return;
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_NEWDATE: snprintf(buf, len, "DATE"); return;
+    case MYSQL_TYPE_TIME: snprintf(buf, len, "TIME"); return;
+    case MYSQL_TYPE_TIME2: snprintf(buf, len, "TIME(%u)", m->meta); return;
+    case MYSQL_TYPE_DATETIME: snprintf(buf, len, "DATETIME"); return;
+    case MYSQL_TYPE_DATETIME2: snprintf(buf, len, "DATETIME(%u)", m->meta); return;
+    case MYSQL_TYPE_TIMESTAMP: snprintf(buf, len, "TIMESTAMP"); return;
+    case MYSQL_TYPE_TIMESTAMP2: snprintf(buf, len, "TIMESTAMP(%u)", m->meta); return;
+    case MYSQL_TYPE_YEAR: snprintf(buf, len, "YEAR"); return;
+    case MYSQL_TYPE_VARCHAR: snprintf(buf, len, "VARCHAR"); return;
+    case MYSQL_TYPE_BIT: snprintf(buf, len, "BIT(%u)", m->meta); return;
+    case MYSQL_TYPE_JSON: snprintf(buf, len, "JSON"); return;
+    case MYSQL_TYPE_ENUM: snprintf(buf, len, "ENUM"); return;
+    case MYSQL_TYPE_SET: snprintf(buf, len, "SET"); return;
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB: snprintf(buf, len, "BLOB"); return;
+    case MYSQL_TYPE_GEOMETRY: snprintf(buf, len, "GEOMETRY"); return;
+    case MYSQL_TYPE_NULL: snprintf(buf, len, "NULL"); return;
+    case FL_TYPE_VECTOR: snprintf(buf, len, "VECTOR"); return;
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_VAR_STRING:
+        snprintf(buf, len, "%s", m->real_type == MYSQL_TYPE_ENUM ? "ENUM"
+                                 : m->real_type == MYSQL_TYPE_SET ? "SET"
+                                                                  : "CHAR");
+        return;
+    default: snprintf(buf, len, "MYSQL_TYPE %u", m->type); return;
+    }
+}
+
+static int col_fail(const fl_column_meta *m, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int col_fail(const fl_column_meta *m, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen) return -1;
+    char tn[48], why[160];
+    type_name(m, tn, sizeof tn);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (m->name)
+        snprintf(err, errlen, "column `%s` (%s): %s", m->name, tn, why);
+    else
+        snprintf(err, errlen, "column of type %s: %s", tn, why);
+    return -1;
+}
+
+#define NEED(n)                                                                                  \
+    do {                                                                                         \
+        if (len < (size_t)(n))                                                                   \
+            return col_fail(m, err, errlen, "truncated (needs %zu bytes, %zu left)", (size_t)(n), \
+                            len);                                                                \
+    } while (0)
+
+/* ---- byte helpers ---- */
+
+static uint64_t le(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint64_t be(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+
+static void set_text(fl_value *out, fl_value_type t, fl_arena *arena, const char *s, size_t n)
+{
+    out->type = (uint8_t)t;
+    out->s.ptr = fl_arena_strndup(arena, s, n);
+    out->s.len = (uint32_t)n;
+}
+
+static void set_bytes(fl_value *out, fl_value_type t, const uint8_t *p, size_t n)
+{
+    out->type = (uint8_t)t;
+    out->s.ptr = (const char *)p;
+    out->s.len = (uint32_t)n;
+}
+
+/* ---- numbers ---- */
+
+static int decode_int(const fl_column_meta *m, const uint8_t *data, size_t len, size_t n,
+                      fl_value *out, size_t *used, char *err, size_t errlen)
+{
+    NEED(n);
+    uint64_t v = le(data, n);
+    if (m->is_unsigned) {
+        out->type = FL_VAL_UINT;
+        out->u = v;
+    } else {
+        out->type = FL_VAL_INT;
+        if (n < 8 && (v >> (8 * n - 1)) & 1) v |= ~(uint64_t)0 << (8 * n); /* sign-extend */
+        out->i = (int64_t)v;
+    }
+    *used = n;
+    return 0;
+}
+
+static const uint8_t dig2bytes[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
+
+/* Binary decimal to its exact text: "-", integer digits without leading zeros (at least
+ * one), "." and exactly scale fraction digits. */
+static int decode_newdecimal(const fl_column_meta *m, const uint8_t *data, size_t len,
+                             fl_arena *arena, fl_value *out, size_t *used, char *err, size_t errlen)
+{
+    unsigned prec = m->meta >> 8, scale = m->meta & 0xff;
+    if (prec == 0 || prec > 81 || scale > prec)
+        return col_fail(m, err, errlen, "bad precision/scale %u,%u in the table map", prec, scale);
+    unsigned intg = prec - scale;
+    unsigned intg0 = intg / 9, intg0x = intg % 9, frac0 = scale / 9, frac0x = scale % 9;
+    size_t size = intg0 * 4 + dig2bytes[intg0x] + frac0 * 4 + dig2bytes[frac0x];
+    NEED(size);
+
+    uint8_t b[48]; /* at most 81 digits: 9 groups of 4 bytes + partial groups */
+    memcpy(b, data, size);
+    bool negative = !(b[0] & 0x80);
+    b[0] ^= 0x80;
+    if (negative)
+        for (size_t i = 0; i < size; i++) b[i] = (uint8_t)~b[i];
+
+    /* every digit, integer then fraction, as characters */
+    char digits[96];
+    size_t nd = 0, pos = 0;
+    static const uint32_t pow10[10] = {1,      10,      100,      1000,      10000,
+                                       100000, 1000000, 10000000, 100000000, 1000000000};
+    /* groups in order: leading partial, intg0 full, frac0 full, trailing partial */
+    struct {
+        unsigned ndig, nbytes;
+    } groups[24];
+    size_t ng = 0;
+    if (intg0x) groups[ng].ndig = intg0x, groups[ng++].nbytes = dig2bytes[intg0x];
+    for (unsigned i = 0; i < intg0; i++) groups[ng].ndig = 9, groups[ng++].nbytes = 4;
+    for (unsigned i = 0; i < frac0; i++) groups[ng].ndig = 9, groups[ng++].nbytes = 4;
+    if (frac0x) groups[ng].ndig = frac0x, groups[ng++].nbytes = dig2bytes[frac0x];
+    for (size_t g = 0; g < ng; g++) {
+        uint32_t v = (uint32_t)be(b + pos, groups[g].nbytes);
+        pos += groups[g].nbytes;
+        if (v >= pow10[groups[g].ndig])
+            return col_fail(m, err, errlen, "invalid decimal digits (group value %u)", v);
+        for (unsigned k = groups[g].ndig; k-- > 0;) digits[nd++] = (char)('0' + (v / pow10[k]) % 10);
+    }
+
+    char text[100];
+    size_t tl = 0;
+    size_t first = 0;
+    while (first + 1 < intg && digits[first] == '0') first++; /* keep one integer digit */
+    bool all_zero = true;
+    for (size_t i = 0; i < nd; i++)
+        if (digits[i] != '0') all_zero = false;
+    if (negative && !all_zero) text[tl++] = '-';
+    if (intg == 0) {
+        text[tl++] = '0';
+    } else {
+        memcpy(text + tl, digits + first, intg - first);
+        tl += intg - first;
+    }
+    if (scale) {
+        text[tl++] = '.';
+        memcpy(text + tl, digits + intg, scale);
+        tl += scale;
+    }
+    set_text(out, FL_VAL_DECIMAL, arena, text, tl);
+    *used = size;
+    return 0;
+}
+
+/* ---- temporal ---- */
+
+/* Fraction bytes of TIME2/DATETIME2/TIMESTAMP2 for fsp digits. */
+static size_t frac_bytes(unsigned fsp) { return (fsp + 1) / 2; }
+
+/* Appends "." and the first fsp digits of the microseconds. */
+static size_t put_frac(char *s, unsigned fsp, uint32_t usec)
+{
+    if (!fsp) return 0;
+    char d[8];
+    snprintf(d, sizeof d, "%06u", usec);
+    s[0] = '.';
+    memcpy(s + 1, d, fsp);
+    return fsp + 1;
+}
+
+static int decode_timestamp(const fl_column_meta *m, uint64_t secs, unsigned fsp, uint32_t usec,
+                            fl_arena *arena, fl_value *out)
+{
+    char s[40];
+    size_t n;
+    if (secs == 0 && usec == 0) {
+        n = (size_t)snprintf(s, sizeof s, "0000-00-00 00:00:00");
+    } else {
+        time_t t = (time_t)secs;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        n = (size_t)snprintf(s, sizeof s, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
+                             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+    n += put_frac(s + n, fsp, usec);
+    (void)m;
+    set_text(out, FL_VAL_TIMESTAMP, arena, s, n);
+    return 0;
+}
+
+static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t len,
+                           fl_arena *arena, fl_value *out, size_t *used, char *err, size_t errlen)
+{
+    char s[48];
+    size_t n = 0;
+    unsigned fsp = m->meta;
+    switch (m->type) {
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_NEWDATE: {
+        NEED(3);
+        uint32_t v = (uint32_t)le(data, 3);
+        n = (size_t)snprintf(s, sizeof s, "%04u-%02u-%02u", v >> 9, (v >> 5) & 15, v & 31);
+        set_text(out, FL_VAL_DATE, arena, s, n);
+        *used = 3;
+        return 0;
+    }
+    case MYSQL_TYPE_TIME: {
+        NEED(3);
+        int32_t v = (int32_t)le(data, 3);
+        if (v & 0x800000) v -= 0x1000000;
+        uint32_t a = v < 0 ? (uint32_t)-v : (uint32_t)v;
+        n = (size_t)snprintf(s, sizeof s, "%s%02u:%02u:%02u", v < 0 ? "-" : "", a / 10000,
+                             a / 100 % 100, a % 100);
+        set_text(out, FL_VAL_TIME, arena, s, n);
+        *used = 3;
+        return 0;
+    }
+    case MYSQL_TYPE_DATETIME: {
+        NEED(8);
+        uint64_t v = le(data, 8);
+        uint64_t d = v / 1000000, t = v % 1000000;
+        n = (size_t)snprintf(s, sizeof s, "%04u-%02u-%02u %02u:%02u:%02u", (unsigned)(d / 10000 % 10000),
+                             (unsigned)(d / 100 % 100), (unsigned)(d % 100), (unsigned)(t / 10000),
+                             (unsigned)(t / 100 % 100), (unsigned)(t % 100));
+        set_text(out, FL_VAL_DATETIME, arena, s, n);
+        *used = 8;
+        return 0;
+    }
+    case MYSQL_TYPE_TIMESTAMP: {
+        NEED(4);
+        *used = 4;
+        return decode_timestamp(m, le(data, 4), 0, 0, arena, out);
+    }
+    default:
+        break;
+    }
+
+    /* fractional types */
+    if (fsp > 6) return col_fail(m, err, errlen, "fraction digits %u out of range 0..6", fsp);
+    size_t fb = frac_bytes(fsp);
+    switch (m->type) {
+    case MYSQL_TYPE_TIMESTAMP2: {
+        NEED(4 + fb);
+        uint64_t secs = be(data, 4);
+        uint32_t f = (uint32_t)be(data + 4, fb);
+        uint32_t usec = fb == 1 ? f * 10000 : fb == 2 ? f * 100 : f;
+        if (usec > 999999) return col_fail(m, err, errlen, "fraction %u out of range", f);
+        *used = 4 + fb;
+        return decode_timestamp(m, secs, fsp, usec, arena, out);
+    }
+    case MYSQL_TYPE_DATETIME2: {
+        NEED(5 + fb);
+        int64_t ip = (int64_t)be(data, 5) - 0x8000000000LL;
+        uint32_t f = (uint32_t)be(data + 5, fb);
+        uint32_t usec = fb == 1 ? f * 10000 : fb == 2 ? f * 100 : f;
+        if (ip < 0 || usec > 999999)
+            return col_fail(m, err, errlen, "value out of range");
+        uint64_t ymdhms = (uint64_t)ip;
+        uint64_t ymd = ymdhms >> 17, hms = ymdhms & 0x1ffff;
+        uint64_t ym = ymd >> 5;
+        n = (size_t)snprintf(s, sizeof s, "%04u-%02u-%02u %02u:%02u:%02u", (unsigned)(ym / 13),
+                             (unsigned)(ym % 13), (unsigned)(ymd & 31), (unsigned)(hms >> 12),
+                             (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63));
+        n += put_frac(s + n, fsp, usec);
+        set_text(out, FL_VAL_DATETIME, arena, s, n);
+        *used = 5 + fb;
+        return 0;
+    }
+    case MYSQL_TYPE_TIME2: {
+        NEED(3 + fb);
+        int64_t ip = (int64_t)be(data, 3) - 0x800000;
+        int64_t packed; /* (integer part << 24) + microseconds, signed */
+        if (fb == 0) {
+            packed = ip * (1LL << 24);
+        } else if (fb == 1) {
+            int64_t f = data[3]; /* unsigned: negative values keep it as 0x100 - frac */
+            if (ip < 0 && f) {
+                ip++;
+                f -= 0x100;
+            }
+            packed = ip * (1LL << 24) + f * 10000;
+        } else if (fb == 2) {
+            int64_t f = (int64_t)be(data + 3, 2);
+            if (ip < 0 && f) {
+                ip++;
+                f -= 0x10000;
+            }
+            packed = ip * (1LL << 24) + f * 100;
+        } else {
+            packed = (int64_t)be(data, 6) - 0x800000000000LL;
+        }
+        bool neg = packed < 0;
+        uint64_t a = neg ? (uint64_t)-packed : (uint64_t)packed;
+        uint64_t hms = a >> 24;
+        uint32_t usec = (uint32_t)(a & 0xffffff);
+        if (usec > 999999) return col_fail(m, err, errlen, "fraction out of range");
+        n = (size_t)snprintf(s, sizeof s, "%s%02u:%02u:%02u", neg ? "-" : "",
+                             (unsigned)((hms >> 12) & 0x3ff), (unsigned)((hms >> 6) & 63),
+                             (unsigned)(hms & 63));
+        n += put_frac(s + n, fsp, usec);
+        set_text(out, FL_VAL_TIME, arena, s, n);
+        *used = 3 + fb;
+        return 0;
+    }
+    default:
+        return col_fail(m, err, errlen, "not a temporal type");
+    }
+}
+
+/* ---- strings and the like ---- */
+
+/* A length prefix of n bytes, little-endian, then that many bytes. */
+static int length_prefixed(const fl_column_meta *m, const uint8_t *data, size_t len, size_t n,
+                           const uint8_t **p, size_t *plen, size_t *used, char *err, size_t errlen)
+{
+    if (n < 1 || n > 4) return col_fail(m, err, errlen, "bad length size %zu in the table map", n);
+    NEED(n);
+    uint64_t l = le(data, n);
+    if (l > len - n)
+        return col_fail(m, err, errlen, "truncated (value of %" PRIu64 " bytes, %zu left)", l, len - n);
+    *p = data + n;
+    *plen = (size_t)l;
+    *used = n + (size_t)l;
+    return 0;
+}
+
+static int decode_enum(const fl_column_meta *m, const uint8_t *data, size_t len, fl_value *out,
+                       size_t *used, char *err, size_t errlen)
+{
+    size_t n = m->meta;
+    if (n != 1 && n != 2) return col_fail(m, err, errlen, "bad pack length %zu in the table map", n);
+    NEED(n);
+    uint64_t idx = le(data, n);
+    *used = n;
+    if (!m->labels) {
+        out->type = FL_VAL_ENUM_INDEX;
+        out->u = idx;
+        return 0;
+    }
+    if (idx > m->nlabels)
+        return col_fail(m, err, errlen, "index %" PRIu64 " beyond its %u labels", idx, m->nlabels);
+    /* index 0 is the empty string MySQL stores for an invalid value */
+    const char *label = idx ? m->labels[idx - 1] : "";
+    set_bytes(out, FL_VAL_ENUM, (const uint8_t *)label, strlen(label));
+    return 0;
+}
+
+static int decode_set(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
+                      fl_value *out, size_t *used, char *err, size_t errlen)
+{
+    size_t n = m->meta;
+    if (n < 1 || n > 8) return col_fail(m, err, errlen, "bad pack length %zu in the table map", n);
+    NEED(n);
+    uint64_t bits = le(data, n);
+    *used = n;
+    if (!m->labels) {
+        out->type = FL_VAL_SET_BITS;
+        out->u = bits;
+        return 0;
+    }
+    if (m->nlabels < 64 && bits >> m->nlabels)
+        return col_fail(m, err, errlen, "bit mask 0x%" PRIx64 " beyond its %u labels", bits, m->nlabels);
+    size_t total = 0;
+    for (uint32_t i = 0; i < m->nlabels && i < 64; i++)
+        if (bits >> i & 1) total += strlen(m->labels[i]) + 1;
+    char *s = fl_arena_alloc(arena, total + 1);
+    size_t k = 0;
+    for (uint32_t i = 0; i < m->nlabels && i < 64; i++) {
+        if (!(bits >> i & 1)) continue;
+        if (k) s[k++] = ',';
+        size_t l = strlen(m->labels[i]);
+        memcpy(s + k, m->labels[i], l);
+        k += l;
+    }
+    s[k] = 0;
+    out->type = FL_VAL_SET;
+    out->s.ptr = s;
+    out->s.len = (uint32_t)k;
+    return 0;
+}
+
+static int decode_json(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
+                       fl_value *out, size_t *used, char *err, size_t errlen)
+{
+    const uint8_t *p;
+    size_t n;
+    if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;
+    if (m->is_json_text) {
+        set_bytes(out, FL_VAL_STRING, p, n);
+        return 0;
+    }
+    fl_buf text = {0};
+    char why[160];
+    if (fl_json_binary_to_text(p, n, &text, why, sizeof why) < 0) {
+        fl_buf_free(&text);
+        return col_fail(m, err, errlen, "%s", why);
+    }
+    set_text(out, FL_VAL_JSON, arena, (const char *)text.data, text.len);
+    fl_buf_free(&text);
+    return 0;
+}
+
+int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
+                     fl_value *out, size_t *used, char *err, size_t errlen)
+{
+    const uint8_t *p;
+    size_t n;
+    memset(out, 0, sizeof(*out));
+    switch (m->type) {
+    case MYSQL_TYPE_TINY: return decode_int(m, data, len, 1, out, used, err, errlen);
+    case MYSQL_TYPE_SHORT: return decode_int(m, data, len, 2, out, used, err, errlen);
+    case MYSQL_TYPE_INT24: return decode_int(m, data, len, 3, out, used, err, errlen);
+    case MYSQL_TYPE_LONG: return decode_int(m, data, len, 4, out, used, err, errlen);
+    case MYSQL_TYPE_LONGLONG: return decode_int(m, data, len, 8, out, used, err, errlen);
+    case MYSQL_TYPE_FLOAT: {
+        NEED(4);
+        uint32_t bits = (uint32_t)le(data, 4);
+        float f;
+        memcpy(&f, &bits, 4);
+        out->type = FL_VAL_FLOAT;
+        out->d = f;
+        *used = 4;
+        return 0;
+    }
+    case MYSQL_TYPE_DOUBLE: {
+        NEED(8);
+        uint64_t bits = le(data, 8);
+        memcpy(&out->d, &bits, 8);
+        out->type = FL_VAL_DOUBLE;
+        *used = 8;
+        return 0;
+    }
+    case MYSQL_TYPE_NEWDECIMAL: return decode_newdecimal(m, data, len, arena, out, used, err, errlen);
+    case MYSQL_TYPE_DECIMAL:
+        return col_fail(m, err, errlen, "the binlog does not record this type's length; cannot decode");
+    case MYSQL_TYPE_YEAR:
+        NEED(1);
+        out->type = FL_VAL_YEAR;
+        out->i = data[0] ? 1900 + data[0] : 0;
+        *used = 1;
+        return 0;
+    case MYSQL_TYPE_DATE:
+    case MYSQL_TYPE_NEWDATE:
+    case MYSQL_TYPE_TIME:
+    case MYSQL_TYPE_TIME2:
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_DATETIME2:
+    case MYSQL_TYPE_TIMESTAMP:
+    case MYSQL_TYPE_TIMESTAMP2:
+        return decode_temporal(m, data, len, arena, out, used, err, errlen);
+    case MYSQL_TYPE_NULL:
+        out->type = FL_VAL_NULL;
+        *used = 0;
+        return 0;
+    case MYSQL_TYPE_VARCHAR:
+        if (length_prefixed(m, data, len, m->meta < 256 ? 1 : 2, &p, &n, used, err, errlen) < 0) return -1;
+        set_bytes(out, m->is_binary ? FL_VAL_BINARY : FL_VAL_STRING, p, n);
+        return 0;
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_VAR_STRING:
+        if (m->real_type == MYSQL_TYPE_ENUM) return decode_enum(m, data, len, out, used, err, errlen);
+        if (m->real_type == MYSQL_TYPE_SET) return decode_set(m, data, len, arena, out, used, err, errlen);
+        if (length_prefixed(m, data, len, m->meta < 256 ? 1 : 2, &p, &n, used, err, errlen) < 0) return -1;
+        set_bytes(out, m->is_binary ? FL_VAL_BINARY : FL_VAL_STRING, p, n);
+        return 0;
+    case MYSQL_TYPE_ENUM: return decode_enum(m, data, len, out, used, err, errlen);
+    case MYSQL_TYPE_SET: return decode_set(m, data, len, arena, out, used, err, errlen);
+    case MYSQL_TYPE_BIT: {
+        unsigned bits = m->meta;
+        if (bits < 1 || bits > 64) return col_fail(m, err, errlen, "bad bit count %u in the table map", bits);
+        n = (bits + 7) / 8;
+        NEED(n);
+        out->type = FL_VAL_BIT;
+        out->u = be(data, n);
+        *used = n;
+        return 0;
+    }
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+        if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;
+        set_bytes(out, m->is_binary ? FL_VAL_BINARY : FL_VAL_STRING, p, n);
+        return 0;
+    case MYSQL_TYPE_GEOMETRY:
+        if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;
+        set_bytes(out, FL_VAL_GEOMETRY, p, n);
+        return 0;
+    case FL_TYPE_VECTOR:
+        if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;
+        if (n % 4) return col_fail(m, err, errlen, "length %zu is not a multiple of 4", n);
+        set_bytes(out, FL_VAL_VECTOR, p, n);
+        return 0;
+    case MYSQL_TYPE_JSON: return decode_json(m, data, len, arena, out, used, err, errlen);
+    default:
+        return col_fail(m, err, errlen, "unknown column type");
+    }
+}
