@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# test_relay_live.sh — fl-relay replicating from a live MariaDB into the journal:
+#   a mixed workload (inserts, updates, deletes, multi-statement transactions, DDL in the middle,
+#   a rollback) is journaled with exactly the server's GTIDs, in order, and row values that
+#   rebuild the table; SIGKILL at random moments under load loses and duplicates nothing;
+#   a server restart mid-stream is survived; start = current / earliest / gtid: / file:;
+#   --check reports each misconfiguration; column names come from information_schema when
+#   the binlog has none; wrong password, unreachable server and purged binlogs give clear
+#   errors.
+source "$(dirname "$0")/../harness.sh"
+
+RELAY=$FL_BUILD/fl-relay
+DUMP=$FL_BUILD/fl-dump
+[ -x "$RELAY" ] && [ -x "$DUMP" ] || h_die "build fl-relay and fl-dump first (FL_BUILD=$FL_BUILD)"
+
+h_start_mariadb
+
+# relay_config NAME START [extra [source] lines]: writes $H_DIR/NAME.ini with journal $H_DIR/NAME
+relay_config() {
+  local name=$1 start=$2; shift 2
+  {
+    h_source_config
+    echo "start = $start"
+    echo "heartbeat = 1"
+    for l in "$@"; do echo "$l"; done
+    echo "[journal]"
+    echo "path = $H_DIR/$name"
+  } > "$H_DIR/$name.ini"
+  mkdir -p "$H_DIR/$name"
+}
+
+# relay_start NAME: runs the relay in the background; sets RELAY_PID
+relay_start() {
+  "$RELAY" -c "$H_DIR/$1.ini" >>"$H_DIR/$1.log" 2>&1 &
+  RELAY_PID=$!
+  h_register $RELAY_PID
+}
+relay_stop() { kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; }
+
+journal_gtids() { "$DUMP" "$H_DIR/$1" --json | grep -o '"gtid":"[^"]*"' | cut -d'"' -f4; }
+journal_last() { "$DUMP" "$H_DIR/$1" --stats 2>/dev/null | grep -o '"last_gtid":"[^"]*"' | cut -d'"' -f4; }
+server_pos() { h_sql "SELECT @@global.gtid_binlog_pos"; }
+# every GTID in the server's binlogs, in order
+server_gtids() {
+  local f
+  for f in $(h_sql "SHOW BINARY LOGS" | cut -f1); do
+    h_sql "SHOW BINLOG EVENTS IN '$f'" | awk -F'\t' '$3 == "Gtid" { print $6 }' |
+      grep -o 'GTID [0-9]*-[0-9]*-[0-9]*' | cut -d' ' -f2
+  done
+}
+# wait_caught_up NAME [SECONDS]: the journal's last GTID is the server's position
+wait_caught_up() {
+  local want; want=$(server_pos)
+  h_wait_until "${2:-30}" bash -c "[ \"\$('$DUMP' '$H_DIR/$1' --stats 2>/dev/null | grep -o '\"last_gtid\":\"[^\"]*\"' | cut -d'\"' -f4)\" = '$want' ]"
+}
+
+# ---- 1. mixed workload, start = earliest --------------------------------------------------
+relay_config mixed earliest
+relay_start mixed
+h_sql "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(40), n DECIMAL(10,2))"
+for i in $(seq 1 30); do h_sql "INSERT INTO app.t VALUES ($i, 'v$i', $i.25)"; done
+h_sql "BEGIN; UPDATE app.t SET v = 'upd' WHERE id <= 5; DELETE FROM app.t WHERE id = 6; INSERT INTO app.t VALUES (100, 'multi', 1.5); COMMIT"
+h_sql "BEGIN; INSERT INTO app.t VALUES (999, 'rolled-back', 0); UPDATE app.t SET v = 'rolled-back' WHERE id = 1; ROLLBACK"
+h_sql "ALTER TABLE app.t ADD COLUMN extra INT NULL"
+h_sql "INSERT INTO app.t VALUES (200, 'after-ddl', 2.5, 7); UPDATE app.t SET extra = 3 WHERE id = 2; DELETE FROM app.t WHERE id BETWEEN 20 AND 25"
+h_sql "BEGIN; INSERT INTO app.t VALUES (300, 'a', 1, NULL); INSERT INTO app.t VALUES (301, 'b', 2, NULL); UPDATE app.t SET n = n + 1 WHERE id = 300; COMMIT"
+h_sql "CREATE TABLE app.other (k VARCHAR(10) PRIMARY KEY, x INT); INSERT INTO app.other VALUES ('a', 1)"
+t_check "mixed: journal catches up with the server" wait_caught_up mixed
+t_eq "mixed: journal GTIDs equal the server's binlog GTIDs, in order" "$(server_gtids)" "$(journal_gtids mixed)"
+t_check "mixed: the rolled-back transaction is not journaled" \
+  bash -c "! '$DUMP' '$H_DIR/mixed' --json | grep -q rolled-back"
+t_check "mixed: DDL journaled" bash -c "'$DUMP' '$H_DIR/mixed' --json | grep -q 'ADD COLUMN extra'"
+# rebuild app.t from the journal's row changes and compare with the table
+rebuilt=$("$DUMP" "$H_DIR/mixed" --json | python3 -c '
+import json, sys
+rows = {}
+for line in sys.stdin:
+    for c in json.loads(line)["changes"]:
+        if c.get("table") != "t": continue
+        if c["op"] in ("insert", "update"):
+            if c["op"] == "update": rows.pop(c["before"]["id"], None)
+            rows[c["after"]["id"]] = c["after"]
+        elif c["op"] == "delete":
+            rows.pop(c["before"]["id"], None)
+for k in sorted(rows):
+    r = rows[k]
+    print("%s\t%s\t%s\t%s" % (r["id"], r["v"], r["n"], "NULL" if r.get("extra") is None else r["extra"]))
+')
+t_eq "mixed: row values from the journal rebuild the table" \
+  "$(h_sql "SELECT id, v, n, IFNULL(extra, 'NULL') FROM app.t ORDER BY id")" "$rebuilt"
+relay_stop
+t_eq "mixed: SIGTERM exits 0" "0" "$(wait "$RELAY_PID"; echo $?)"
+t_check "mixed: log says where it started" grep -q "replicating from .* at bin.000001:4" "$H_DIR/mixed.log"
+
+# ---- 2. restart resumes after the last journaled transaction --------------------------------
+h_sql "INSERT INTO app.t VALUES (400, 'while-stopped', 0, NULL)"
+relay_start mixed
+t_check "resume: catches up after a restart" wait_caught_up mixed
+t_eq "resume: no GTID missing or duplicated" "$(server_gtids)" "$(journal_gtids mixed)"
+t_check "resume: log says it resumed from the journal" grep -q "the journal's position" "$H_DIR/mixed.log"
+
+# ---- 3. server restarted mid-stream --------------------------------------------------------
+h_sql "INSERT INTO app.t VALUES (500, 'before-restart', 0, NULL)"
+h_stop_mariadb
+h_mariadb_run
+h_sql "INSERT INTO app.t VALUES (501, 'after-restart', 0, NULL)"
+t_check "server restart: the relay reconnects and catches up" wait_caught_up mixed 60
+t_eq "server restart: nothing lost or duplicated" "$(server_gtids)" "$(journal_gtids mixed)"
+t_check "server restart: the log tells about the reconnect" grep -qi "reconnect" "$H_DIR/mixed.log"
+relay_stop
+
+# ---- 4. SIGKILL at random moments under load ------------------------------------------------
+relay_config crash earliest
+h_sql "CREATE TABLE app.load (id INT AUTO_INCREMENT PRIMARY KEY, v INT)"
+( for i in $(seq 1 400); do
+    if [ $((i % 7)) = 0 ]; then
+      h_sql "BEGIN; INSERT INTO app.load (v) VALUES ($i); INSERT INTO app.load (v) VALUES ($i); UPDATE app.load SET v = v + 1 WHERE id = 1; COMMIT"
+    else
+      h_sql "INSERT INTO app.load (v) VALUES ($i)"
+    fi
+  done ) &
+LOAD_PID=$!
+for k in 1 2 3 4 5; do
+  relay_start crash
+  sleep "0.$((RANDOM % 9 + 1))"
+  kill -KILL "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null
+done
+wait "$LOAD_PID"
+relay_start crash
+t_check "crash: catches up after 5 SIGKILLs under load" wait_caught_up crash 60
+t_eq "crash: journal GTIDs equal the server's, none missing or duplicated" \
+  "$(server_gtids)" "$(journal_gtids crash)"
+t_eq "crash: no GTID appears twice" "" "$(journal_gtids crash | sort | uniq -d)"
+relay_stop
+
+# ---- 5. start positions --------------------------------------------------------------------
+relay_config cur current
+before=$(server_pos)
+relay_start cur
+h_wait_until 20 grep -q "replicating from" "$H_DIR/cur.log"
+h_sql "INSERT INTO app.t VALUES (600, 'current', 0, NULL)"
+t_check "start=current: catches up" wait_caught_up cur
+t_eq "start=current: only the transaction after the start" "$(server_pos)" "$(journal_gtids cur)"
+relay_stop
+t_check "start=current: nothing from before ($before)" bash -c "! '$DUMP' '$H_DIR/cur' --json | grep -q '\"gtid\":\"$before\"'"
+
+mid=$(server_gtids | sed -n 10p)
+relay_config fromgtid "gtid:$mid"
+relay_start fromgtid
+t_check "start=gtid: catches up" wait_caught_up fromgtid
+t_eq "start=gtid: starts right after the given GTID" "$(server_gtids | sed -n '11,$p')" "$(journal_gtids fromgtid)"
+relay_stop
+
+h_sql "FLUSH BINARY LOGS"
+read -r f p < <(h_sql "SHOW MASTER STATUS" | cut -f1,2)
+h_sql "INSERT INTO app.t VALUES (700, 'file-pos', 0, NULL)"
+relay_config frompos "file:$f:$p"
+relay_start frompos
+t_check "start=file:pos: catches up" wait_caught_up frompos
+t_eq "start=file:pos: only the transaction after $f:$p" "$(server_pos)" "$(journal_gtids frompos)"
+relay_stop
+
+# ---- 6. errors -----------------------------------------------------------------------------
+relay_config badpw current
+sed -i 's/^password =.*/password = wrong-password/' "$H_DIR/badpw.ini"
+timeout 20 "$RELAY" -c "$H_DIR/badpw.ini" >"$H_DIR/badpw.out" 2>&1
+rc=$?
+t_check "wrong password: non-zero exit without retrying" bash -c "[ $rc -ne 0 ] && [ $rc -ne 124 ]"
+t_check "wrong password: says access denied" grep -q "Access denied" "$H_DIR/badpw.out"
+
+relay_config unreach current
+sed -i "s/^port =.*/port = $(h_free_port)/" "$H_DIR/unreach.ini"
+timeout 20 "$RELAY" -c "$H_DIR/unreach.ini" --check >"$H_DIR/unreach.out" 2>&1
+rc=$?
+t_check "unreachable: --check exits non-zero" bash -c "[ $rc -ne 0 ] && [ $rc -ne 124 ]"
+t_check "unreachable: --check says it cannot connect" grep -q "cannot connect to the source" "$H_DIR/unreach.out"
+relay_start unreach
+h_wait_until 10 grep -q "cannot connect to the source.*retrying" "$H_DIR/unreach.log"
+t_check "unreachable: the relay logs a clear error and keeps retrying" kill -0 "$RELAY_PID"
+relay_stop
+
+# purged binlogs: the journal 'mixed' stopped long ago; purge everything it still needs
+h_sql "INSERT INTO app.t VALUES (800, 'purge-me', 0, NULL); FLUSH BINARY LOGS"
+# the server keeps a binlog until its binlog checkpoint passes; retry until one file is left
+purge_all() {
+  local last; last=$(h_sql "SHOW MASTER STATUS" | cut -f1)
+  h_sql "PURGE BINARY LOGS TO '$last'" >/dev/null 2>&1
+  [ "$(h_sql "SHOW BINARY LOGS" | wc -l)" = 1 ]
+}
+t_check "purged: the server purged its old binlogs" h_wait_until 30 purge_all
+timeout 30 "$RELAY" -c "$H_DIR/mixed.ini" >"$H_DIR/purged.out" 2>&1
+rc=$?
+t_check "purged: non-zero exit" bash -c "[ $rc -ne 0 ] && [ $rc -ne 124 ]"
+t_check "purged: the server's reason is shown" grep -q "error 1236" "$H_DIR/purged.out"
+
+# ---- 7. --check on good and bad servers ----------------------------------------------------
+relay_config chk current
+"$RELAY" -c "$H_DIR/chk.ini" --check >"$H_DIR/chk-good.out" 2>&1
+t_eq "check: a well configured server passes" "0" "$?"
+t_check "check: says ready" grep -q "source ready" "$H_DIR/chk-good.out"
+
+sed 's/^server_id =.*/server_id = 1/' "$H_DIR/chk.ini" > "$H_DIR/chk-sid.ini"
+"$RELAY" -c "$H_DIR/chk-sid.ini" --check >"$H_DIR/chk-sid.out" 2>&1
+t_check "check: server_id clash is an error" bash -c "[ $? -ne 0 ] && grep -q \"server's own server_id\" '$H_DIR/chk-sid.out'"
+
+h_sql "CREATE USER 'weak'@'%' IDENTIFIED BY 'pw'"
+sed -e 's/^user =.*/user = weak/' -e 's/^password =.*/password = pw/' "$H_DIR/chk.ini" > "$H_DIR/chk-weak.ini"
+"$RELAY" -c "$H_DIR/chk-weak.ini" --check >"$H_DIR/chk-weak.out" 2>&1
+t_check "check: missing privileges are errors" bash -c "[ $? -ne 0 ] && grep -q 'lacks REPLICATION SLAVE' '$H_DIR/chk-weak.out' && grep -q 'lacks BINLOG MONITOR' '$H_DIR/chk-weak.out'"
+
+relay_config chkgone "gtid:0-1-2"
+"$RELAY" -c "$H_DIR/chkgone.ini" --check >"$H_DIR/chk-gone.out" 2>&1
+t_check "check: a start GTID that was purged is an error" bash -c "[ $? -ne 0 ] && grep -q 'cannot stream from' '$H_DIR/chk-gone.out'"
+
+MARIADB_OPTS=(--binlog-format=STATEMENT --binlog-row-image=MINIMAL --binlog-row-metadata=MINIMAL)
+h_stop_mariadb; h_mariadb_run
+"$RELAY" -c "$H_DIR/chk.ini" --check >"$H_DIR/chk-stmt.out" 2>&1
+rc=$?
+t_check "check: binlog_format=STATEMENT fails" bash -c "[ $rc -ne 0 ] && grep -q 'ERROR binlog_format = STATEMENT' '$H_DIR/chk-stmt.out'"
+t_check "check: binlog_row_image=MINIMAL warns" grep -q "warn  binlog_row_image = MINIMAL" "$H_DIR/chk-stmt.out"
+t_check "check: binlog_row_metadata=MINIMAL warns" grep -q "warn  binlog_row_metadata = MINIMAL" "$H_DIR/chk-stmt.out"
+
+# ---- 8. column names from information_schema when the binlog has none ----------------------
+MARIADB_OPTS=(--binlog-row-metadata=MINIMAL)
+h_stop_mariadb; h_mariadb_run
+relay_config names current
+relay_start names
+h_wait_until 20 grep -q "replicating from" "$H_DIR/names.log"
+h_sql "INSERT INTO app.other VALUES ('named', 42)"
+t_check "names: catches up" wait_caught_up names
+t_check "names: columns named from information_schema" \
+  bash -c "'$DUMP' '$H_DIR/names' --json | grep -q '\"after\":{\"k\":\"named\",\"x\":42}'"
+t_check "names: the log says where names come from" grep -q "information_schema" "$H_DIR/names.log"
+relay_stop
+
+MARIADB_OPTS=(--skip-log-bin)
+h_stop_mariadb; h_mariadb_run
+"$RELAY" -c "$H_DIR/chk.ini" --check >"$H_DIR/chk-nobin.out" 2>&1
+t_check "check: log_bin off is an error" bash -c "[ $? -ne 0 ] && grep -q 'ERROR log_bin = OFF' '$H_DIR/chk-nobin.out'"
+relay_config nobin current
+timeout 20 "$RELAY" -c "$H_DIR/nobin.ini" >"$H_DIR/nobin.out" 2>&1
+rc=$?
+t_check "binlog off: the relay exits non-zero with the reason" \
+  bash -c "[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'binary logging off' '$H_DIR/nobin.out'"
+
+t_done
