@@ -33,8 +33,14 @@ extern const struct fl_target_ops fl_target_redis_ops;     /* redis://, redis+un
 struct memcached_st;
 struct memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen);
 
-/* Reads a memcached target's checkpoint file: 0, 1 when there is none, -1 (corrupt or
- * unreadable, with the reason in err). */
-int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char *err, size_t errlen);
+/* A memcached target's checkpoint file: the checkpoint and the epoch of the data it covers
+ * (the marker every memcached server holds). Read returns 0, 1 when there is none, -1
+ * (corrupt or unreadable, with the reason in err); write replaces the file atomically and
+ * durably and returns 0 or -1. */
+#define FL_EPOCH_TEXT_MAX 33
+int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char epoch[FL_EPOCH_TEXT_MAX], char *err,
+                            size_t errlen);
+int fl_checkpoint_file_write(const char *path, const fl_checkpoint *cp, const char *epoch, char *err,
+                             size_t errlen);
 
 #endif

@@ -5,7 +5,14 @@
  * acknowledged before the next, so a batch is applied as a prefix of its operations; sets and
  * deletes are idempotent, so replaying from the last checkpoint converges. The checkpoint
  * lives in a local file (cfg->checkpoint_path), replaced atomically after each flush:
- * temp file, fsync, rename, fsync of the directory. */
+ * temp file, fsync, rename, fsync of the directory.
+ *
+ * memcached forgets everything when it restarts, which a local checkpoint cannot see. So
+ * every server also holds a marker key (fastlane:epoch:NAME) with a random epoch that the
+ * checkpoint file records too. Before each checkpoint is written the markers are read back
+ * (which also keeps them from being evicted); a missing or different marker means a server
+ * lost its data, and the checkpoint is then treated as absent: the journal is applied again
+ * from its start, with a new epoch set on every server before the first operation. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,17 +32,24 @@
 #define MC_TIMEOUT_MS 3000
 #define MC_MAX_RELATIVE_TTL (30 * 24 * 3600) /* beyond this memcached reads an absolute time */
 #define CHECKPOINT_MAGIC "fastlane-checkpoint 1"
+#define EPOCH_KEY_PREFIX "fastlane:epoch:"
 
 typedef struct mc_target {
     memcached_st *mc;
+    memcached_st **server; /* one handle per server, for the epoch markers */
+    uint32_t nservers;
     char *checkpoint_path;
-    fl_checkpoint pending; /* checkpoint of the last submitted transaction */
-    uint32_t in_flight;    /* submitted since the last flush */
+    char *epoch_key;
+    char epoch[FL_EPOCH_TEXT_MAX]; /* the epoch this applier writes under */
+    bool epoch_pending;            /* the markers must be set before the next operation */
+    fl_checkpoint pending;         /* checkpoint of the last submitted transaction */
+    uint32_t in_flight;            /* submitted since the last flush */
 } mc_target;
 
 /* ---- connection ---- */
 
-memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen)
+/* A handle for the URL's servers, or only for its only-th server (only >= 0). */
+static memcached_st *mc_new(const char *url, int only, char *err, size_t errlen)
 {
     if (strncmp(url, "memcached://", 12) != 0) {
         snprintf(err, errlen, "memcached target URL must start with memcached://");
@@ -81,7 +96,8 @@ memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen)
             free(item);
             goto fail;
         }
-        memcached_return_t rc = memcached_server_add(mc, host, (in_port_t)port);
+        memcached_return_t rc = MEMCACHED_SUCCESS;
+        if (only < 0 || only == nservers) rc = memcached_server_add(mc, host, (in_port_t)port);
         free(host);
         free(item);
         if (memcached_failed(rc)) {
@@ -92,7 +108,7 @@ memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen)
         if (!comma) break;
         p = comma + 1;
     }
-    if (!nservers) {
+    if (!nservers || (only >= 0 && only >= nservers)) {
         snprintf(err, errlen, "memcached://host:port[,host:port...] needs at least one server");
         goto fail;
     }
@@ -114,6 +130,67 @@ fail:
     if (mc) memcached_free(mc);
     return NULL;
 }
+
+memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen) { return mc_new(url, -1, err, errlen); }
+
+static void new_epoch(mc_target *t)
+{
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    snprintf(t->epoch, sizeof t->epoch, "%016" PRIx64, r);
+    t->epoch_pending = true;
+}
+
+static const char *server_name(const mc_target *t, uint32_t i, char *buf, size_t len)
+{
+    const memcached_instance_st *in = memcached_server_instance_by_position(t->server[i], 0);
+    snprintf(buf, len, "%s:%u", in ? memcached_server_name(in) : "?", in ? (unsigned)memcached_server_port(in) : 0);
+    return buf;
+}
+
+/* Compares every server's marker with the epoch. Returns 0 when all match, 1 naming the
+ * first server that differs in err, -1 on a connection error. */
+static int check_epoch(mc_target *t, const char *epoch, char *err, size_t errlen)
+{
+    size_t klen = strlen(t->epoch_key);
+    for (uint32_t i = 0; i < t->nservers; i++) {
+        size_t len = 0;
+        uint32_t flags = 0;
+        memcached_return_t rc;
+        char *v = memcached_get(t->server[i], t->epoch_key, klen, &len, &flags, &rc);
+        bool same = memcached_success(rc) && v && len == strlen(epoch) && !memcmp(v, epoch, len);
+        free(v);
+        if (same) continue;
+        char name[300];
+        if (rc != MEMCACHED_NOTFOUND && memcached_failed(rc)) {
+            snprintf(err, errlen, "memcached %s: %s", server_name(t, i, name, sizeof name),
+                     memcached_last_error_message(t->server[i]));
+            return -1;
+        }
+        snprintf(err, errlen, "memcached %s lost its data (restarted or flushed) since the checkpoint",
+                 server_name(t, i, name, sizeof name));
+        return 1;
+    }
+    return 0;
+}
+
+static int set_epoch(mc_target *t, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < t->nservers; i++) {
+        memcached_return_t rc =
+            memcached_set(t->server[i], t->epoch_key, strlen(t->epoch_key), t->epoch, strlen(t->epoch), 0, 0);
+        if (memcached_failed(rc)) {
+            char name[300];
+            snprintf(err, errlen, "memcached %s: setting the epoch marker: %s", server_name(t, i, name, sizeof name),
+                     memcached_last_error_message(t->server[i]));
+            return -1;
+        }
+    }
+    t->epoch_pending = false;
+    return 0;
+}
+
+static void mc_close(void *impl);
 
 static void *mc_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen)
 {
@@ -138,6 +215,20 @@ static void *mc_open(const fl_config_apply *cfg, int *permanent, char *err, size
     mc_target *t = fl_xcalloc(1, sizeof *t);
     t->mc = mc;
     t->checkpoint_path = fl_xstrdup(cfg->checkpoint_path);
+    const char *name = cfg->name ? cfg->name : "default";
+    t->epoch_key = fl_xmalloc(strlen(EPOCH_KEY_PREFIX) + strlen(name) + 1);
+    strcpy(t->epoch_key, EPOCH_KEY_PREFIX);
+    strcat(t->epoch_key, name);
+    t->nservers = memcached_server_count(mc);
+    t->server = fl_xcalloc(t->nservers, sizeof *t->server);
+    for (uint32_t i = 0; i < t->nservers; i++) {
+        t->server[i] = mc_new(cfg->target, (int)i, err, errlen);
+        if (!t->server[i]) {
+            mc_close(t);
+            return NULL;
+        }
+    }
+    new_epoch(t);
     return t;
 }
 
@@ -146,7 +237,11 @@ static void mc_close(void *impl)
     mc_target *t = impl;
     if (!t) return;
     memcached_free(t->mc);
+    for (uint32_t i = 0; i < t->nservers; i++)
+        if (t->server[i]) memcached_free(t->server[i]);
+    free(t->server);
     free(t->checkpoint_path);
+    free(t->epoch_key);
     free(t);
 }
 
@@ -167,10 +262,11 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
-static int write_checkpoint(const char *path, const fl_checkpoint *cp, char *err, size_t errlen)
+int fl_checkpoint_file_write(const char *path, const fl_checkpoint *cp, const char *epoch, char *err, size_t errlen)
 {
     fl_buf b = {0};
-    fl_buf_printf(&b, CHECKPOINT_MAGIC "\nseq %" PRIu64 "\ngtid %s\nts %" PRIu64 "\n", cp->seq, cp->gtid, cp->ts);
+    fl_buf_printf(&b, CHECKPOINT_MAGIC "\nseq %" PRIu64 "\ngtid %s\nts %" PRIu64 "\nepoch %s\n", cp->seq, cp->gtid,
+                  cp->ts, epoch);
     size_t tl = strlen(path) + 8;
     char *tmp = fl_xmalloc(tl);
     snprintf(tmp, tl, "%s.tmp", path);
@@ -229,10 +325,11 @@ static int corrupt(const char *path, const char *why, char *err, size_t errlen)
     return -1;
 }
 
-/* Reads "seq N\ngtid G\nts T\n" after the magic line. */
-int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char *err, size_t errlen)
+int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char epoch[FL_EPOCH_TEXT_MAX], char *err,
+                            size_t errlen)
 {
     memset(cp, 0, sizeof *cp);
+    epoch[0] = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT) return 1;
@@ -265,16 +362,16 @@ int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char *err, size
     close(fd);
     text[len] = 0;
     if (memchr(text, 0, len)) return corrupt(path, "binary content", err, errlen);
-    /* four lines: the magic, "seq N", "gtid G" (G empty without GTIDs), "ts T" */
-    char *line[4], *rest = text;
-    for (int i = 0; i < 4; i++) {
+    /* five lines: the magic, "seq N", "gtid G" (G empty without GTIDs), "ts T", "epoch E" */
+    char *line[5], *rest = text;
+    for (int i = 0; i < 5; i++) {
         char *nl = strchr(rest, '\n');
         if (!nl) return corrupt(path, "truncated", err, errlen);
         *nl = 0;
         line[i] = rest;
         rest = nl + 1;
     }
-    if (*rest) return corrupt(path, "extra text after the ts line", err, errlen);
+    if (*rest) return corrupt(path, "extra text after the epoch line", err, errlen);
     if (strcmp(line[0], CHECKPOINT_MAGIC)) return corrupt(path, "unknown header line", err, errlen);
     uint64_t seq, ts;
     if (strncmp(line[1], "seq ", 4) || parse_u64(line[1] + 4, &seq)) return corrupt(path, "bad seq line", err, errlen);
@@ -282,19 +379,38 @@ int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char *err, size
         return corrupt(path, "bad gtid line", err, errlen);
     const char *gtid = line[2] + 5;
     if (strncmp(line[3], "ts ", 3) || parse_u64(line[3] + 3, &ts)) return corrupt(path, "bad ts line", err, errlen);
+    const char *ep = line[4] + 6;
+    if (strncmp(line[4], "epoch ", 6) || !*ep || strlen(ep) >= FL_EPOCH_TEXT_MAX ||
+        strspn(ep, "0123456789abcdef") != strlen(ep))
+        return corrupt(path, "bad epoch line", err, errlen);
     fl_gtid parsed;
     if (gtid[0] && fl_gtid_parse(&parsed, gtid, strlen(gtid)))
         return corrupt(path, "the gtid is not a GTID", err, errlen);
+    strcpy(epoch, ep);
     cp->seq = seq;
     cp->ts = ts;
     snprintf(cp->gtid, sizeof cp->gtid, "%s", gtid);
     return 0;
 }
 
+/* The file's checkpoint holds only while every server still has the file's epoch. */
 static int mc_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t errlen)
 {
     mc_target *t = impl;
-    return fl_checkpoint_file_read(t->checkpoint_path, cp, err, errlen);
+    char epoch[FL_EPOCH_TEXT_MAX];
+    int r = fl_checkpoint_file_read(t->checkpoint_path, cp, epoch, err, errlen);
+    if (r != 0) return r;
+    int c = check_epoch(t, epoch, err, errlen);
+    if (c < 0) return -1;
+    if (c > 0) {
+        log_warn("%s: applying the journal again from its start (checkpoint was seq %" PRIu64 ")", err, cp->seq);
+        memset(cp, 0, sizeof *cp);
+        new_epoch(t);
+        return 1;
+    }
+    snprintf(t->epoch, sizeof t->epoch, "%s", epoch);
+    t->epoch_pending = false;
+    return 0;
 }
 
 /* ---- operations ---- */
@@ -310,6 +426,7 @@ static int mc_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *c
 {
     mc_target *t = impl;
     *chunked = 0;
+    if (t->epoch_pending && set_epoch(t, err, errlen)) return -1;
     for (size_t i = 0; i < ops->nops; i++) {
         const fl_cache_op *op = &ops->ops[i];
         memcached_return_t rc;
@@ -352,7 +469,9 @@ static int mc_flush(void *impl, char *err, size_t errlen)
 {
     mc_target *t = impl;
     if (!t->in_flight) return 0;
-    if (write_checkpoint(t->checkpoint_path, &t->pending, err, errlen)) return -1;
+    /* a server that lost its data since the epoch was set must not be covered by a checkpoint */
+    if (check_epoch(t, t->epoch, err, errlen)) return -1;
+    if (fl_checkpoint_file_write(t->checkpoint_path, &t->pending, t->epoch, err, errlen)) return -1;
     t->in_flight = 0;
     return 0;
 }

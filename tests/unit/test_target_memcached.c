@@ -115,40 +115,44 @@ static void cfg_init(fl_config_apply *a, char *url, char *cp)
 static void test_checkpoint_file(void **state)
 {
     (void)state;
-    char path[300], err[512];
+    char path[300], err[512], epoch[FL_EPOCH_TEXT_MAX];
     snprintf(path, sizeof path, "%s/cp-file", tmpdir);
     fl_checkpoint cp;
-    assert_int_equal(fl_checkpoint_file_read(path, &cp, err, sizeof err), 1);
+    assert_int_equal(fl_checkpoint_file_read(path, &cp, epoch, err, sizeof err), 1);
 
     const char *bad[] = {
         "",
-        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\n",
-        "fastlane-checkpoint 1\nseq x\ngtid 0-1-5\nts 1\n",
-        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\n",
-        "fastlane-checkpoint 1\nseq 5\ngtid nonsense\nts 1\n",
-        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nmore\n",
-        "fastlane-checkpoint 1\nseq 99999999999999999999999\ngtid 0-1-5\nts 1\n",
+        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\n",
+        "fastlane-checkpoint 1\nseq x\ngtid 0-1-5\nts 1\nepoch ab\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\nepoch ab\n",
+        "fastlane-checkpoint 1\nseq 5\ngtid nonsense\nts 1\nepoch ab\n",
+        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch ab\nmore\n",
+        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch XY\n",
+        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch \n",
+        "fastlane-checkpoint 1\nseq 99999999999999999999999\ngtid 0-1-5\nts 1\nepoch ab\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         FILE *f = fopen(path, "w");
         fputs(bad[i], f);
         fclose(f);
         err[0] = 0;
-        assert_int_equal(fl_checkpoint_file_read(path, &cp, err, sizeof err), -1);
+        assert_int_equal(fl_checkpoint_file_read(path, &cp, epoch, err, sizeof err), -1);
         assert_non_null(strstr(err, "is corrupt"));
         assert_non_null(strstr(err, path));
     }
-    FILE *f = fopen(path, "w");
-    fputs("fastlane-checkpoint 1\nseq 12\ngtid \nts 1700000000\n", f);
-    fclose(f);
-    assert_int_equal(fl_checkpoint_file_read(path, &cp, err, sizeof err), 0);
+    fl_checkpoint w = {.seq = 12, .gtid = "", .ts = 1700000000};
+    assert_int_equal(fl_checkpoint_file_write(path, &w, "00ff", err, sizeof err), 0);
+    assert_int_equal(fl_checkpoint_file_read(path, &cp, epoch, err, sizeof err), 0);
     assert_int_equal(cp.seq, 12);
     assert_string_equal(cp.gtid, "");
     assert_int_equal(cp.ts, 1700000000);
+    assert_string_equal(epoch, "00ff");
 
-    /* a directory is not a checkpoint */
-    assert_int_equal(fl_checkpoint_file_read(tmpdir, &cp, err, sizeof err), -1);
+    /* a directory is not a checkpoint; an unwritable place is a clear error */
+    assert_int_equal(fl_checkpoint_file_read(tmpdir, &cp, epoch, err, sizeof err), -1);
     assert_non_null(strstr(err, "not a regular file"));
+    assert_int_equal(fl_checkpoint_file_write("/nonexistent-dir/cp", &w, "00", err, sizeof err), -1);
+    assert_non_null(strstr(err, "checkpoint: cannot create /nonexistent-dir/cp.tmp"));
 }
 
 static void test_bad_urls_are_permanent(void **state)
@@ -335,8 +339,44 @@ static void test_server_down_mid_stream(void **state)
     fl_target_close(t);
     /* the checkpoint still says 1 */
     fl_checkpoint got;
-    assert_int_equal(fl_checkpoint_file_read(cp, &got, err, sizeof err), 0);
+    char epoch[FL_EPOCH_TEXT_MAX];
+    assert_int_equal(fl_checkpoint_file_read(cp, &got, epoch, err, sizeof err), 0);
     assert_int_equal(got.seq, 1);
+
+    /* the server comes back empty: the checkpoint no longer holds */
+    pid = start_memcached(port);
+    assert_true(pid > 0);
+    t = fl_target_open(&a, &permanent, err, sizeof err);
+    if (!t) fail_msg("reopen: %s", err);
+    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 1);
+    assert_int_equal(got.seq, 0);
+    /* applying again sets a new epoch; then the checkpoint holds across reopening */
+    assert_int_equal(fl_target_submit(t, &o, &c1, &chunked, err, sizeof err), 0);
+    assert_int_equal(fl_target_submit(t, &o, &c2, &chunked, err, sizeof err), 0);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    fl_target_close(t);
+    char epoch2[FL_EPOCH_TEXT_MAX];
+    assert_int_equal(fl_checkpoint_file_read(cp, &got, epoch2, err, sizeof err), 0);
+    assert_string_not_equal(epoch, epoch2);
+    t = fl_target_open(&a, &permanent, err, sizeof err);
+    assert_non_null(t);
+    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
+    assert_int_equal(got.seq, 2);
+
+    /* flushed away while connected: the next flush refuses to cover it with a checkpoint */
+    memcached_st *direct = fl_memcached_new(url, err, sizeof err);
+    assert_int_equal(memcached_flush(direct, 0), MEMCACHED_SUCCESS);
+    memcached_free(direct);
+    fl_checkpoint c3 = {.seq = 3, .gtid = "0-1-3", .ts = 3};
+    assert_int_equal(fl_target_submit(t, &o, &c3, &chunked, err, sizeof err), 0);
+    err[0] = 0;
+    assert_int_equal(fl_target_flush(t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "lost its data"));
+    fl_target_close(t);
+    assert_int_equal(fl_checkpoint_file_read(cp, &got, epoch2, err, sizeof err), 0);
+    assert_int_equal(got.seq, 2);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
 }
 
 int main(void)
