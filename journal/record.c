@@ -19,7 +19,15 @@
  *
  * Value payloads: nothing for ABSENT and NULL; a zigzag varint for INT and YEAR; a varint
  * for UINT, ENUM_INDEX, SET_BITS and BIT; IEEE bits little-endian, 4 bytes for FLOAT and
- * 8 for DOUBLE; a string for every type whose value is bytes.
+ * 8 for DOUBLE; a string for every type whose value is bytes. A DATE, DATETIME, TIMESTAMP or
+ * TIME in its canonical text is packed instead (type byte | 0x80, then varints):
+ *   DATE      (year * 13 + month) * 32 + day
+ *   DATETIME  ((((date * 24 + hour) * 60 + minute) * 60 + second) * 7 + fraction digits,
+ *   TIMESTAMP   then the fraction as a number when it has digits
+ *   TIME      ((((hours * 60 + minute) * 60 + second) * 7 + fraction digits) * 2 + negative,
+ *             then the fraction as a number when it has digits
+ * A typical DATETIME takes 7 bytes instead of 21. Text that is not canonical (zero dates
+ * are; out-of-range fields are not) is stored as a string, so it comes back unchanged.
  *
  * The decoder trusts nothing. It checks magic, version, length and checksum first, then
  * every count against the bytes left before allocating anything for it (each table, column,
@@ -191,11 +199,151 @@ static void put_bytes(fl_buf *out, const void *p, size_t n)
 
 static void put_str(fl_buf *out, const char *s) { put_bytes(out, s ? s : "", s ? strlen(s) : 0); }
 
+/* ---- temporal values, packed ---- */
+
+#define PACKED 0x80 /* type byte flag: the value is a packed temporal */
+#define TIME_HOURS_MAX 838
+
+typedef struct when {
+    uint32_t year, month, day, hour, minute, second, fsp, frac;
+    bool neg;
+} when;
+
+static bool is_temporal(uint8_t type)
+{
+    return type == FL_VAL_DATE || type == FL_VAL_DATETIME || type == FL_VAL_TIMESTAMP || type == FL_VAL_TIME;
+}
+
+static const uint32_t pow10_u32[7] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+
+/* The canonical text of w for type; buf holds at least 32 bytes. */
+static size_t when_format(uint8_t type, const when *w, char *buf)
+{
+    int n;
+    if (type == FL_VAL_DATE)
+        n = snprintf(buf, 32, "%04u-%02u-%02u", w->year, w->month, w->day);
+    else if (type == FL_VAL_TIME)
+        n = snprintf(buf, 32, "%s%02u:%02u:%02u", w->neg ? "-" : "", w->hour, w->minute, w->second);
+    else
+        n = snprintf(buf, 32, "%04u-%02u-%02u %02u:%02u:%02u", w->year, w->month, w->day, w->hour,
+                     w->minute, w->second);
+    if (type != FL_VAL_DATE && w->fsp)
+        n += snprintf(buf + n, (size_t)(32 - n), ".%0*u", (int)w->fsp, w->frac);
+    return (size_t)n;
+}
+
+static bool when_valid(uint8_t type, const when *w)
+{
+    if (w->fsp > 6 || w->frac >= pow10_u32[w->fsp] || w->minute > 59 || w->second > 59) return false;
+    if (type == FL_VAL_TIME) return w->hour <= TIME_HOURS_MAX;
+    return w->year <= 9999 && w->month <= 12 && w->day <= 31 && w->hour <= 23;
+}
+
+/* Reads an unsigned decimal number of 1 to max digits from s[*i]. */
+static bool number(const char *s, size_t n, size_t *i, size_t max, uint32_t *out)
+{
+    uint32_t v = 0;
+    size_t k = 0;
+    while (*i < n && k < max && s[*i] >= '0' && s[*i] <= '9') {
+        v = v * 10 + (uint32_t)(s[*i] - '0');
+        (*i)++;
+        k++;
+    }
+    *out = v;
+    return k > 0;
+}
+
+static bool expect(const char *s, size_t n, size_t *i, char c)
+{
+    if (*i >= n || s[*i] != c) return false;
+    (*i)++;
+    return true;
+}
+
+/* True when s is the canonical text of a temporal value of this type (then w holds it). */
+static bool when_parse(uint8_t type, const char *s, size_t n, when *w)
+{
+    memset(w, 0, sizeof *w);
+    if (n > 31) return false;
+    size_t i = 0;
+    if (type == FL_VAL_TIME) {
+        w->neg = i < n && s[i] == '-';
+        if (w->neg) i++;
+        if (!number(s, n, &i, 3, &w->hour)) return false;
+    } else {
+        if (!number(s, n, &i, 4, &w->year) || !expect(s, n, &i, '-') || !number(s, n, &i, 2, &w->month) ||
+            !expect(s, n, &i, '-') || !number(s, n, &i, 2, &w->day))
+            return false;
+        if (type != FL_VAL_DATE && (!expect(s, n, &i, ' ') || !number(s, n, &i, 2, &w->hour))) return false;
+    }
+    if (type != FL_VAL_DATE) {
+        if (!expect(s, n, &i, ':') || !number(s, n, &i, 2, &w->minute) || !expect(s, n, &i, ':') ||
+            !number(s, n, &i, 2, &w->second))
+            return false;
+        if (i < n && s[i] == '.') {
+            size_t start = ++i;
+            if (!number(s, n, &i, 6, &w->frac)) return false;
+            w->fsp = (uint32_t)(i - start);
+        }
+    }
+    if (i != n || !when_valid(type, w)) return false;
+    char buf[32];
+    return when_format(type, w, buf) == n && memcmp(buf, s, n) == 0;
+}
+
+static uint64_t when_pack(uint8_t type, const when *w)
+{
+    uint64_t date = ((uint64_t)w->year * 13 + w->month) * 32 + w->day;
+    if (type == FL_VAL_DATE) return date;
+    uint64_t clock = (type == FL_VAL_TIME ? w->hour : date * 24 + w->hour) * 60 + w->minute;
+    uint64_t v = (clock * 60 + w->second) * 7 + w->fsp;
+    return type == FL_VAL_TIME ? v * 2 + w->neg : v;
+}
+
+/* Unpacks v; false when a field is out of range. */
+static bool when_unpack(uint8_t type, uint64_t v, when *w)
+{
+    memset(w, 0, sizeof *w);
+    if (type == FL_VAL_TIME) {
+        w->neg = v & 1;
+        v >>= 1;
+    }
+    if (type != FL_VAL_DATE) {
+        w->fsp = (uint32_t)(v % 7);
+        v /= 7;
+        w->second = (uint32_t)(v % 60);
+        v /= 60;
+        w->minute = (uint32_t)(v % 60);
+        v /= 60;
+        if (type == FL_VAL_TIME) {
+            if (v > TIME_HOURS_MAX) return false;
+            w->hour = (uint32_t)v;
+            return true;
+        }
+        w->hour = (uint32_t)(v % 24);
+        v /= 24;
+    }
+    w->day = (uint32_t)(v % 32);
+    v /= 32;
+    w->month = (uint32_t)(v % 13);
+    v /= 13;
+    if (v > 9999) return false;
+    w->year = (uint32_t)v;
+    return true;
+}
+
 static void put_value(fl_buf *out, const fl_value *v)
 {
     if (v->type >= FL_VAL_TYPE_COUNT) {
         fprintf(stderr, "fastlane: record encode: invalid value type %u\n", v->type);
         abort(); /* a decoder bug: values are made by this program, never read from input */
+    }
+    when w;
+    if (is_temporal(v->type) && when_parse(v->type, v->s.ptr, v->s.len, &w)) {
+        fl_buf_putc(out, v->type | PACKED);
+        fl_buf_put_varint(out, when_pack(v->type, &w));
+        if (w.fsp) fl_buf_put_varint(out, w.frac);
+        return;
     }
     fl_buf_putc(out, v->type);
     switch ((enum payload)payload_of[v->type]) {
@@ -488,6 +636,22 @@ static bool get_value(reader *r, fl_txn *t, fl_value *v)
 {
     uint8_t type = 0;
     if (!get_u8(r, &type)) return false;
+    if ((type & PACKED) && is_temporal(type & ~PACKED)) {
+        v->type = type & ~PACKED;
+        uint64_t packed, frac = 0;
+        when w;
+        if (!get_varint(r, &packed)) return false;
+        if (!when_unpack(v->type, packed, &w)) return bad(r, "packed %s out of range", fl_value_type_name(v->type));
+        if (w.fsp && !get_varint(r, &frac)) return false;
+        if (frac >= pow10_u32[w.fsp]) return bad(r, "fraction %llu has more than %u digits", (unsigned long long)frac, w.fsp);
+        w.frac = (uint32_t)frac;
+        if (!when_valid(v->type, &w)) return bad(r, "packed %s out of range", fl_value_type_name(v->type));
+        char buf[32];
+        size_t n = when_format(v->type, &w, buf);
+        v->s.ptr = fl_arena_strndup(&t->arena, buf, n);
+        v->s.len = (uint32_t)n;
+        return true;
+    }
     if (type >= FL_VAL_TYPE_COUNT) return bad(r, "unknown value type %u", type);
     v->type = type;
     switch ((enum payload)payload_of[type]) {
@@ -526,6 +690,9 @@ static bool get_value(reader *r, fl_txn *t, fl_value *v)
         uint32_t n;
         if (!get_bytes(r, &p, &n)) return false;
         if (type == FL_VAL_VECTOR && n % 4) return bad(r, "vector of %u bytes is not float32s", n);
+        when w;
+        if (is_temporal(type) && when_parse(type, (const char *)p, n, &w))
+            return bad(r, "%s stored as text, not packed", fl_value_type_name(type));
         v->s.ptr = n ? fl_arena_memdup(&t->arena, p, n) : "";
         v->s.len = n;
         return true;
