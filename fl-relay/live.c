@@ -42,6 +42,7 @@
 
 #define BATCH_MAX_TXNS 1000
 #define BATCH_MAX_BYTES (16u * 1024 * 1024)
+#define PART_BYTES (8u * 1024 * 1024) /* a bigger transaction goes to the journal in parts */
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 #define RETENTION_EVERY_S 60
@@ -335,7 +336,10 @@ static int stream_once(relay *r, bool *streamed)
     r->src = fl_source_connect(cfg, read_timeout, err, sizeof err, &errnum);
     if (!r->src) {
         if (fl_source_error_is_permanent(errnum)) {
-            log_error("%s", err);
+            if (errnum == 1045 || errnum == 1698)
+                log_error("%s. Fix: check [source] user and password (or password_file)", err);
+            else
+                log_error("%s", err);
             return STREAM_FATAL;
         }
         log_warn("%s; retrying", err);
@@ -375,6 +379,7 @@ static int stream_once(relay *r, bool *streamed)
         .names = names_cb,
         .ddl = ddl_cb,
         .ctx = r,
+        .part_bytes = PART_BYTES,
         .initial_gtid_set = start.gtid_set,
         .initial_file = start.file,
     };
@@ -432,7 +437,12 @@ static int stream_once(relay *r, bool *streamed)
         if (rc != 0) {
             unsigned e = fl_source_errno(r->src);
             if (rc < 0 && fl_source_error_is_permanent(e)) {
-                log_error("%s", err);
+                if (e == 1236)
+                    log_error("%s; the source cannot send the binlog %s (purged, or never "
+                              "there). Fix: keep binlogs longer on the source; to start over, "
+                              "move the journal away and choose [source] start", err, where);
+                else
+                    log_error("%s", err);
                 return STREAM_FATAL;
             }
             log_warn("%s; reconnecting", err);
@@ -443,7 +453,7 @@ static int stream_once(relay *r, bool *streamed)
         fl_metric_add(r->m_bytes, len);
         uint8_t type = ev[FL_EV_TYPE_OFF];
         uint16_t flags = (uint16_t)(ev[FL_EV_FLAGS_OFF] | ev[FL_EV_FLAGS_OFF + 1] << 8);
-        if (type == FL_EV_HEARTBEAT) {
+        if (type == FL_EV_HEARTBEAT || type == FL_EV_HEARTBEAT_V2) {
             r->caught_up = true;
         } else if (!(flags & 0x0020)) { /* not artificial: a real event with its time */
             r->caught_up = false;

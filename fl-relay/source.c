@@ -7,7 +7,8 @@
  * EOF packet (0xFE, under 8 bytes) ends the stream.
  *
  * Whether more bytes are waiting (for group commit) is the library's read-ahead cache
- * (MARIADB_PVIO.cache, public in ma_pvio.h) plus a zero-timeout poll() on the socket. */
+ * (MARIADB_PVIO.cache, public in ma_pvio.h), OpenSSL's decrypted bytes over TLS
+ * (SSL_pending), plus a zero-timeout poll() on the socket. */
 #include "fl-relay/source.h"
 
 #include <errno.h>
@@ -19,8 +20,12 @@
 #include <unistd.h>
 
 #include <errmsg.h>
-#include <ma_pvio.h>
 #include <mysqld_error.h>
+#include <openssl/ssl.h>
+/* The TLS layer's public struct (its `ssl` is OpenSSL's SSL object in Debian's build). */
+#define HAVE_TLS 1
+typedef unsigned char uchar; /* ma_tls.h uses it before ma_pvio.h defines it */
+#include <ma_pvio.h>
 
 #include "common/log.h"
 
@@ -534,10 +539,14 @@ int fl_source_next_event(fl_source *s, const uint8_t **ev, size_t *len, char *er
     return 0;
 }
 
+/* Bytes already read from the socket but not yet handed out: the library's read-ahead
+ * cache, and over TLS the decrypted bytes OpenSSL holds. poll() sees neither. */
 static bool cache_has_bytes(fl_source *s)
 {
     MARIADB_PVIO *pvio = s->m->net.pvio;
-    return pvio && pvio->cache && pvio->cache + pvio->cache_size > pvio->cache_pos;
+    if (!pvio) return false;
+    if (pvio->cache && pvio->cache + pvio->cache_size > pvio->cache_pos) return true;
+    return pvio->ctls && pvio->ctls->ssl && SSL_pending((SSL *)pvio->ctls->ssl) > 0;
 }
 
 bool fl_source_pending(fl_source *s)
