@@ -608,15 +608,48 @@ static void test_follow(void **state)
     commit(s, "0-1-3", 1300);
     follow_expect_lines(&f, 3);
 
+    /* a transaction in two parts appears once, whole, after its last part commits */
+    txn_header(&t, "0-1-4", TS0 + 180, 1500);
+    t.flags = 0;
+    c = fl_txn_add_change(&t, FL_OP_INSERT);
+    c->table = fl_txn_table(&t, "app", "users", 4, user_cols);
+    c->after = user_row(&t, 2, "p0");
+    add_txn(s, &t);
+    commit(s, NULL, 1400);
+    usleep(500000);
+    size_t before_len = f.got.len;
+    struct pollfd pfd = {.fd = f.fd, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 0), 0); /* nothing printed for the incomplete part */
+    uint64_t seq4 = t.seq;
+    txn_header(&t, "0-1-4", TS0 + 180, 1500);
+    t.part = 1;
+    c = fl_txn_add_change(&t, FL_OP_INSERT);
+    c->table = fl_txn_table(&t, "app", "users", 4, user_cols);
+    c->after = user_row(&t, 3, "p1");
+    add_txn(s, &t);
+    assert_int_equal(t.seq, seq4);
+    commit(s, "0-1-4", 1500);
+    follow_expect_lines(&f, 4);
+    assert_int_equal(before_len, strlen(JSON_LINES[0]) + strlen(JSON_LINES[1]) + strlen(JSON_LINES[2]));
+
     follow_stop(&f, SIGTERM);
     char *want = json_lines(0, 2);
-    assert_string_equal((const char *)f.got.data, want);
+    char last[1024];
+    snprintf(last, sizeof last,
+             "{\"seq\":4,\"gtid\":\"0-1-4\",\"ts\":\"2026-11-18 11:09:40\",\"server_id\":1,"
+             "\"file\":\"bin.000001\",\"pos\":1500,\"changes\":["
+             "{\"op\":\"insert\",\"db\":\"app\",\"table\":\"users\","
+             "\"after\":{\"id\":2,\"name\":\"p0\",\"score\":1.5,\"note\":null}},"
+             "{\"op\":\"insert\",\"db\":\"app\",\"table\":\"users\","
+             "\"after\":{\"id\":3,\"name\":\"p1\",\"score\":1.5,\"note\":null}}]}\n");
+    assert_memory_equal(f.got.data, want, strlen(want));
+    assert_string_equal((const char *)f.got.data + strlen(want), last);
     free(want);
     fl_buf_free(&f.got);
 
     /* SIGINT ends a follower that is waiting with nothing new */
     follow_start(&f, dir);
-    follow_expect_lines(&f, 3);
+    follow_expect_lines(&f, 4);
     usleep(300000);
     follow_stop(&f, SIGINT);
     fl_buf_free(&f.got);
