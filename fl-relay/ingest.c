@@ -85,6 +85,10 @@ static int on_emit(void *ctx, fl_txn *t, const fl_decoder_pos *p)
 {
     ingest *in = ctx;
     char err[400];
+    /* positions in the journal are offsets in the file read (relay logs carry the
+     * primary's offsets in their headers) */
+    t->file = in->file;
+    t->pos = in->event_end;
     if (t->part == 0) in->skipping = already_journaled(in, t);
     bool last = t->flags & FL_TXN_LAST_PART;
     if (!in->skipping) {
