@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD — runs the benchmarks in bench/, one section each, in a temporary
+# directory on the same filesystem as TMPDIR. Every section prints human lines and one JSON
+# line; the JSON lines are also collected in BUILD/bench/results.jsonl.
+# Sections: BENCH_SECTIONS="journal ..." picks some (default: all).
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fl-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+results="$build/bench/results.jsonl"
+mkdir -p "$build/bench"
+: > "$results"
+
+# Runs one benchmark command, shows its output and keeps its JSON line.
+run() {
+  local out
+  out=$("$@") || { echo "bench: failed: $*" >&2; return 1; }
+  printf '%s\n' "$out"
+  printf '%s\n' "$out" | grep '^{' >> "$results" || true
+}
+
+section_journal() {
+  echo "== journal: append with group commit (fsync per batch) and sequential read, vs bare LMDB"
+  run "$build/bench/bench_journal" -n "${BENCH_JOURNAL_RECORDS:-200000}" -b "${BENCH_JOURNAL_BATCH:-100}" \
+      -r "${BENCH_JOURNAL_ROUNDS:-3}" "$tmp/journal"
+}
+
+all_sections="journal"
+for s in ${BENCH_SECTIONS:-$all_sections}; do
+  declare -F "section_$s" >/dev/null || { echo "bench: no section '$s' (have: $all_sections)" >&2; exit 2; }
+  "section_$s"
+  echo
+done
+echo "bench: results in $results"
