@@ -15,7 +15,8 @@
  *
  * The text is written the way MySQL prints JSON: ", " and ": " separators, doubles with
  * ".0" when they are whole, DECIMAL as a number, DATE as "YYYY-MM-DD", TIME, DATETIME and
- * TIMESTAMP with six fraction digits, other opaque values as "base64:typeN:...". */
+ * TIMESTAMP with six fraction digits, an opaque VAR_STRING as a string, other opaque values
+ * as "base64:typeN:..." (base64 broken into lines of 76). */
 #include "fl-relay/json_binary.h"
 
 #include <inttypes.h>
@@ -94,14 +95,30 @@ static int read_varlen(const uint8_t *p, size_t len, uint32_t *v, size_t *n)
 
 static int value(jctx *c, uint8_t type, const uint8_t *p, size_t len, int depth);
 
+/* Shortest round-trip digits, written as MySQL writes a JSON double: exponents without "+"
+ * or leading zeros ("1e300", "1e-7"), and ".0" after a whole number without exponent. */
 static void put_double(fl_buf *out, double d)
 {
-    size_t start = out->len;
-    fl_format_double(out, d);
+    fl_buf t = {0};
+    fl_format_double(&t, d);
     bool plain = true;
-    for (size_t i = start; i < out->len; i++)
-        if (out->data[i] == '.' || out->data[i] == 'e' || out->data[i] == 'E') plain = false;
+    for (size_t i = 0; i < t.len; i++) {
+        uint8_t ch = t.data[i];
+        if (ch == '.') plain = false;
+        if (ch == 'e' || ch == 'E') {
+            plain = false;
+            fl_buf_putc(out, 'e');
+            i++;
+            if (i < t.len && t.data[i] == '-') fl_buf_putc(out, t.data[i++]);
+            else if (i < t.len && t.data[i] == '+') i++;
+            while (i + 1 < t.len && t.data[i] == '0') i++;
+            fl_buf_put(out, t.data + i, t.len - i);
+            break;
+        }
+        fl_buf_putc(out, ch);
+    }
     if (plain) fl_buf_puts(out, ".0");
+    fl_buf_free(&t);
 }
 
 /* Packed temporal value of the opaque DATE/TIME/DATETIME/TIMESTAMP types: a signed 64-bit
@@ -168,14 +185,22 @@ static int opaque(jctx *c, const uint8_t *p, size_t len)
     case MYSQL_TYPE_DATETIME:
     case MYSQL_TYPE_TIMESTAMP:
         return opaque_temporal(c, ftype, d, n);
+    case MYSQL_TYPE_VAR_STRING:
+        /* a string MySQL kept opaque: printed as the string */
+        fl_json_string(c->out, (const char *)d, n);
+        return 0;
     default: {
-        char head[32];
-        snprintf(head, sizeof head, "base64:type%u:", ftype);
-        fl_buf b64 = {0};
-        fl_buf_puts(&b64, head);
+        /* "base64:typeN:" and the base64 text, a newline after every 76 characters */
+        fl_buf b64 = {0}, text = {0};
         fl_base64(&b64, d, n);
-        fl_json_string(c->out, (const char *)b64.data, b64.len);
+        fl_buf_printf(&text, "base64:type%u:", ftype);
+        for (size_t i = 0; i < b64.len; i += 76) {
+            if (i) fl_buf_putc(&text, '\n');
+            fl_buf_put(&text, b64.data + i, b64.len - i < 76 ? b64.len - i : 76);
+        }
+        fl_json_string(c->out, (const char *)text.data, text.len);
         fl_buf_free(&b64);
+        fl_buf_free(&text);
         return 0;
     }
     }
