@@ -41,8 +41,8 @@
 #include "journal/store.h"
 
 #define BATCH_MAX_TXNS 1000
-#define BATCH_MAX_BYTES (16u * 1024 * 1024)
-#define PART_BYTES (8u * 1024 * 1024) /* a bigger transaction goes to the journal in parts */
+#define BATCH_MAX_BYTES (4u * 1024 * 1024)
+#define PART_BYTES (4u * 1024 * 1024) /* a bigger transaction goes to the journal in parts */
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 #define RETENTION_EVERY_S 60
