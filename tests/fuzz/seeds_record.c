@@ -84,6 +84,14 @@ int main(int argc, char **argv)
     v[FL_VAL_BIT] = (fl_value){.type = FL_VAL_BIT, .u = 1};
     v[FL_VAL_JSON] = str(FL_VAL_JSON, "{\"k\":[1,2]}");
     v[FL_VAL_VECTOR] = (fl_value){.type = FL_VAL_VECTOR, .s = {(const char *)vec, sizeof vec}};
+    /* temporal text that is not canonical stays text */
+    c = fl_txn_add_change(&t, FL_OP_INSERT);
+    c->table = tb;
+    v = c->after = fl_txn_values(&t, FL_VAL_TYPE_COUNT);
+    v[FL_VAL_DATE] = str(FL_VAL_DATE, "2026-1-1");
+    v[FL_VAL_DATETIME] = str(FL_VAL_DATETIME, "2026-11-24 25:00:00");
+    v[FL_VAL_TIMESTAMP] = str(FL_VAL_TIMESTAMP, "");
+    v[FL_VAL_TIME] = str(FL_VAL_TIME, "900:00:00");
     save(dir, "all_types", &t);
 
     /* updates and deletes on two tables, tagged MySQL GTID, XA */
