@@ -244,6 +244,10 @@ h_sql_file "$H_DIR/bank.sql" || h_die "bank workload"
 ingest || h_die "ingest"
 end_seq=$(last_seq)
 h_log "bank workload journaled: seq $base_seq..$end_seq"
+# a concurrent reader sums all accounts atomically (a Lua script runs between transactions)
+SUM_LUA="local s = 0 for i = 1, 20 do s = s + tonumber(redis.call('GET', 'acct:' .. i) or 0) end return s"
+redis-cli -p "$REDIS_PORT" -r 1000000 -i 0.002 EVAL "$SUM_LUA" 0 > "$H_DIR/totals.txt" 2>&1 &
+READER_PID=$!; h_register $READER_PID
 kills=0; consistent=0; midway=0
 for round in 1 2 3 4 5; do
   "$FL_BUILD/fl-apply" -c "$H_DIR/main.ini" >> "$H_DIR/kill.log" 2>&1 &
@@ -263,6 +267,9 @@ t_check "SIGKILLs hit mid-stream ($midway of $kills)" test "$midway" -gt 0
 "$FL_BUILD/fl-apply" -c "$H_DIR/main.ini" >> "$H_DIR/kill.log" 2>&1 &
 APPLY_PID=$!; h_register $APPLY_PID
 t_check "after restart fl-apply catches up" h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET fastlane:checkpoint:main seq)\" = $end_seq ]"
+kill "$READER_PID"; wait "$READER_PID" 2>/dev/null
+t_check "the concurrent reader took many samples ($(wc -l < "$H_DIR/totals.txt"))" test "$(wc -l < "$H_DIR/totals.txt")" -gt 100
+t_eq "the concurrent reader never saw the total change" "20000" "$(sort -u "$H_DIR/totals.txt")"
 compare_redis "after SIGKILLs"
 
 # ---- Redis killed and restarted mid-stream ------------------------------------------------
@@ -288,5 +295,16 @@ compare_redis "after Redis restart"
 t_eq "total money unchanged" 20000 "$(total)"
 kill -TERM "$APPLY_PID"; wait "$APPLY_PID"; rc=$?
 t_eq "SIGTERM after recovery: exit 0" 0 "$rc"
+
+# ---- a transaction above max_atomic_ops goes out in ordered chunks ---------------------------
+h_sql "BEGIN; UPDATE app.accounts SET balance = balance + 1; UPDATE app.accounts SET balance = balance - 1 WHERE id > 1; COMMIT;"
+ingest || h_die "ingest"
+apply_config chunk "redis://127.0.0.1:$REDIS_PORT/2" "max_atomic_ops = 10" > "$H_DIR/chunk.ini"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/chunk.ini" --once > "$H_DIR/chunk.log" 2>&1; rc=$?
+t_eq "max_atomic_ops = 10: --once exits 0" 0 "$rc"
+t_check "the 39-row transaction is logged as chunked" grep -q "seq $(last_seq) .*exceeded max_atomic_ops = 10 and was applied in chunks" "$H_DIR/chunk.log"
+t_eq "chunked: acct:* values" "$(expect_accounts | sorted)" \
+  "$(for k in $(redis-cli -p "$REDIS_PORT" -n 2 --scan --pattern 'acct:*' | LC_ALL=C sort); do printf '%s\t%s\n' "$k" "$(redis-cli -p "$REDIS_PORT" -n 2 GET "$k")"; done)"
+t_eq "chunked: checkpoint" "$(last_seq)" "$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:chunk seq)"
 
 t_done
