@@ -847,23 +847,28 @@ int fl_store_info_get(fl_store *s, fl_store_info *out, char *err, size_t errlen)
 }
 
 /* Decodes the parts of seq in order: into t when fn is NULL (reassembling), else each part
- * into t and passes it to fn. Returns 0, 1 when seq is not there or not complete, -1. */
+ * into t and passes it to fn. A transaction is complete when its LAST_PART record is there.
+ * Returns 0, 1 when seq is not there or not complete, -1. */
 static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, void *ctx, char *err,
                     size_t errlen)
 {
+    if (seq == 0) return 1;
     MDB_txn *txn;
     if (read_begin(s, &txn, err, errlen) < 0) return -1;
-    uint64_t last_seq;
-    int rc = meta_get_u64(s, txn, "last_seq", &last_seq);
-    if (rc) {
-        read_end(s);
-        return mdb_fail(s, rc, "read", err, errlen);
-    }
-    if (seq == 0 || seq > last_seq) {
-        read_end(s);
-        return 1;
-    }
     MDB_cursor *cur;
+    int rc;
+    if (fn) {
+        /* streaming hands out parts before the last one is seen: only complete ones */
+        uint64_t last_seq;
+        if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) {
+            read_end(s);
+            return mdb_fail(s, rc, "read", err, errlen);
+        }
+        if (seq > last_seq) {
+            read_end(s);
+            return 1;
+        }
+    }
     if ((rc = mdb_cursor_open(txn, s->db_rec, &cur))) {
         read_end(s);
         return mdb_fail(s, rc, "read", err, errlen);
@@ -878,11 +883,10 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
         uint64_t kseq;
         uint32_t kpart;
         if (rc == MDB_NOTFOUND || (rc == 0 && (!parse_rec_key(&k, &kseq, &kpart) || kseq != seq))) {
-            if (expect > 0) {
-                seterr(err, errlen, "journal record seq %llu: part %u missing", (unsigned long long)seq, expect);
-                result = -1;
-            }
-            break; /* expect == 0: purged or never there */
+            /* never there, purged, or its last part is not committed yet: the writer keeps
+             * every transaction but an unfinished last one complete */
+            result = 1;
+            break;
         }
         if (rc) {
             result = mdb_fail(s, rc, "read", err, errlen);
@@ -988,7 +992,7 @@ int fl_store_seek_gtid(fl_store *s, const fl_gtid *g, uint64_t *seq, char *err, 
 
 typedef struct purge_ctx {
     uint64_t max_age, max_bytes, now;
-    int64_t deleted;
+    int64_t chunk; /* deleted by the last run of purge_fn (set anew when it is retried) */
     bool done;
 } purge_ctx;
 
@@ -1003,6 +1007,7 @@ static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t err
     MDB_cursor *cur;
     if ((rc = mdb_cursor_open(txn, s->db_rec, &cur))) return rc;
     int64_t n = 0;
+    c->chunk = 0;
     c->done = true;
     for (;;) {
         if (n == PURGE_CHUNK) {
@@ -1053,7 +1058,7 @@ static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t err
     if (n == 0) return 0;
     if ((rc = meta_put_u64(s, txn, "count", count))) return rc;
     if ((rc = meta_put_u64(s, txn, "bytes", bytes))) return rc;
-    c->deleted += n;
+    c->chunk = n;
     return 0;
 }
 
@@ -1062,12 +1067,12 @@ int64_t fl_store_purge(fl_store *s, uint64_t max_age_s, uint64_t max_bytes, char
     if (need_writer(s, err, errlen) < 0) return -1;
     if (!max_age_s && !max_bytes) return 0;
     purge_ctx c = {.max_age = max_age_s, .max_bytes = max_bytes, .now = (uint64_t)time(NULL)};
+    int64_t deleted = 0;
     do {
-        int64_t before = c.deleted;
         if (write_txn(s, purge_fn, &c, err, errlen) < 0) return -1;
-        if (c.deleted == before) break;
-    } while (!c.done);
-    return c.deleted;
+        deleted += c.chunk;
+    } while (!c.done && c.chunk > 0);
+    return deleted;
 }
 
 /* ---- waiting ---- */

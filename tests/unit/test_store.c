@@ -301,6 +301,9 @@ static void test_parts(void **state)
     uint64_t seq = 0;
     assert_int_equal(fl_store_read(s, 2, &t, err, sizeof err), 1);
     assert_int_equal(fl_store_next(s, 2, &seq, err, sizeof err), 1);
+    parts_seen none = {0};
+    assert_int_equal(fl_store_read_parts(s, 2, on_part, &none, err, sizeof err), 1);
+    assert_int_equal(none.n, 0);
     fl_gtid g = {.flavor = FL_FLAVOR_MARIADB, .server_id = 1, .seq_no = 2};
     assert_int_equal(fl_store_seek_gtid(s, &g, &seq, err, sizeof err), 1);
     /* out of order part */
