@@ -8,6 +8,8 @@
 #   H_DIR            the temporary directory (removed at exit unless FL_KEEP=1)
 #   FL_BUILD         built programs (default: build/)
 #   MARIADB_PORT, MARIADB_SOCK, REDIS_PORT, MEMCACHED_PORT
+# Network namespaces: set H_NS_MARIADB / H_NS_REDIS to a namespace name before starting a
+# server to run it (and, for Redis, h_redis) inside that namespace.
 
 set -u
 H_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -77,7 +79,7 @@ h_start_mariadb() {
 # (re)starts mariadbd on the existing data directory with the saved options
 h_mariadb_run() {
   local mariadbd; mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
-  "$mariadbd" --no-defaults --user="$(id -un)" --datadir="$MARIADB_DIR/data" \
+  ${H_NS_MARIADB:+ip netns exec "$H_NS_MARIADB"} "$mariadbd" --no-defaults --user="$(id -un)" --datadir="$MARIADB_DIR/data" \
     --tmpdir="$MARIADB_DIR/tmp" --socket="$MARIADB_SOCK" --port="$MARIADB_PORT" \
     --bind-address=127.0.0.1 --pid-file="$MARIADB_DIR/mysqld.pid" \
     --log-error="$MARIADB_DIR/error.log" --server-id=1 --log-bin="$MARIADB_DIR/data/bin" \
@@ -122,18 +124,18 @@ CFG
 h_start_redis() {
   REDIS_DIR=$H_DIR/redis; mkdir -p "$REDIS_DIR"
   REDIS_PORT=${REDIS_PORT_FIXED:-$(h_free_port)}
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' \
+  ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' \
     --appendonly no --daemonize no --logfile "$REDIS_DIR/redis.log" "$@" >/dev/null 2>&1 &
   REDIS_PID=$!
   h_register $REDIS_PID
-  h_wait_until 20 redis-cli -p "$REDIS_PORT" ping || h_die "redis-server did not start"
+  h_wait_until 20 h_redis ping || h_die "redis-server did not start"
   REDIS_ARGS=("$@")
 }
 h_restart_redis() { # same port, same options
   kill -KILL "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
   REDIS_PORT_FIXED=$REDIS_PORT h_start_redis "${REDIS_ARGS[@]}"
 }
-h_redis() { redis-cli -p "$REDIS_PORT" "$@"; }
+h_redis() { ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-cli -p "$REDIS_PORT" "$@"; }
 
 # ---- memcached -----------------------------------------------------------------------------
 h_start_memcached() {
