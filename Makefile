@@ -28,13 +28,14 @@ override LDFLAGS += $(SAN)
 # Every .c file of a module is library code except the programs' entry points.
 MAINS    := fl-relay/main.c fl-apply/main.c journal/fl-dump.c
 LIB_SRC  := $(filter-out $(MAINS),$(wildcard common/*.c journal/*.c fl-relay/*.c fl-apply/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+OBJ      := $(BUILD)/obj
+LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o)
 LIB      := $(BUILD)/libfastlane.a
 PROGS    := $(BUILD)/fl-relay $(BUILD)/fl-apply $(BUILD)/fl-dump
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
-UNIT_HELPER_OBJ := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
+UNIT_HELPER_OBJ := $(UNIT_HELPERS:%.c=$(OBJ)/%.o)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -45,7 +46,7 @@ all: $(PROGS)
 deps:
 	@bash scripts/deps.sh
 
-$(BUILD)/%.o: %.c
+$(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -53,18 +54,18 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/fl-relay: $(BUILD)/fl-relay/main.o $(LIB)
+$(BUILD)/fl-relay: $(OBJ)/fl-relay/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/fl-apply: $(BUILD)/fl-apply/main.o $(LIB)
+$(BUILD)/fl-apply: $(OBJ)/fl-apply/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/fl-dump: $(BUILD)/journal/fl-dump.o $(LIB)
+$(BUILD)/fl-dump: $(OBJ)/journal/fl-dump.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELPER_OBJ) $(LIB)
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(UNIT_HELPER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+$(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -102,4 +103,4 @@ install: $(PROGS)
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(UNIT_BIN:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(UNIT_BIN:$(BUILD)/tests/%=$(OBJ)/tests/unit/%.d)
