@@ -48,6 +48,30 @@ typedef struct mc_target {
 
 /* ---- connection ---- */
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Copies s[0..n) decoding %XX escapes (so a password may hold ':' or '@'). */
+static char *pct_decode(const char *s, size_t n)
+{
+    char *o = fl_xmalloc(n + 1), *w = o;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            *w++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            *w++ = s[i];
+        }
+    }
+    *w = 0;
+    return o;
+}
+
 /* A handle for the URL's servers, or only for its only-th server (only >= 0). */
 static memcached_st *mc_new(const char *url, int only, char *err, size_t errlen)
 {
@@ -64,8 +88,8 @@ static memcached_st *mc_new(const char *url, int only, char *err, size_t errlen)
             snprintf(err, errlen, "memcached credentials must be written user:password@");
             return NULL;
         }
-        user = strndup(p, (size_t)(colon - p));
-        pass = strndup(colon + 1, (size_t)(at - colon - 1));
+        user = pct_decode(p, (size_t)(colon - p));
+        pass = pct_decode(colon + 1, (size_t)(at - colon - 1));
         p = at + 1;
     }
     memcached_st *mc = memcached_create(NULL);
@@ -74,8 +98,9 @@ static memcached_st *mc_new(const char *url, int only, char *err, size_t errlen)
         goto fail;
     }
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_KETAMA_HASH, MEMCACHED_HASH_MD5);
+    /* libketama-compatible placement (MD5 points, equal weights): the same choice of server as
+     * other clients configured for ketama (e.g. PHP's OPT_LIBKETAMA_COMPATIBLE) */
+    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, MC_TIMEOUT_MS);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, MC_TIMEOUT_MS);
@@ -148,6 +173,14 @@ static const char *server_name(const mc_target *t, uint32_t i, char *buf, size_t
     return buf;
 }
 
+/* What went wrong: the library's last message, or the return code's meaning when the
+ * library kept none (SASL refusals leave "SUCCESS" there). */
+static const char *mc_error(const memcached_st *mc, memcached_return_t rc)
+{
+    if (memcached_last_error(mc) == MEMCACHED_SUCCESS) return memcached_strerror(mc, rc);
+    return memcached_last_error_message(mc);
+}
+
 /* Compares every server's marker with the epoch. Returns 0 when all match, 1 naming the
  * first server that differs in err, -1 on a connection error. */
 static int check_epoch(mc_target *t, const char *epoch, char *err, size_t errlen)
@@ -164,7 +197,7 @@ static int check_epoch(mc_target *t, const char *epoch, char *err, size_t errlen
         char name[300];
         if (rc != MEMCACHED_NOTFOUND && memcached_failed(rc)) {
             snprintf(err, errlen, "memcached %s: %s", server_name(t, i, name, sizeof name),
-                     memcached_last_error_message(t->server[i]));
+                     mc_error(t->server[i], rc));
             return -1;
         }
         snprintf(err, errlen, "memcached %s lost its data (restarted or flushed) since the checkpoint",
@@ -182,7 +215,7 @@ static int set_epoch(mc_target *t, char *err, size_t errlen)
         if (memcached_failed(rc)) {
             char name[300];
             snprintf(err, errlen, "memcached %s: setting the epoch marker: %s", server_name(t, i, name, sizeof name),
-                     memcached_last_error_message(t->server[i]));
+                     mc_error(t->server[i], rc));
             return -1;
         }
     }
@@ -205,13 +238,6 @@ static void *mc_open(const fl_config_apply *cfg, int *permanent, char *err, size
         *permanent = 1;
         return NULL;
     }
-    /* every server must answer now: a missing one would only fail later, mid-batch */
-    memcached_return_t rc = memcached_version(mc);
-    if (memcached_failed(rc)) {
-        snprintf(err, errlen, "memcached: cannot reach every server: %s", memcached_last_error_message(mc));
-        memcached_free(mc);
-        return NULL;
-    }
     mc_target *t = fl_xcalloc(1, sizeof *t);
     t->mc = mc;
     t->checkpoint_path = fl_xstrdup(cfg->checkpoint_path);
@@ -227,6 +253,12 @@ static void *mc_open(const fl_config_apply *cfg, int *permanent, char *err, size
             mc_close(t);
             return NULL;
         }
+    }
+    /* every server must answer now (and accept the credentials): a missing one would only
+     * fail later, mid-batch */
+    if (check_epoch(t, "", err, errlen) < 0) {
+        mc_close(t);
+        return NULL;
     }
     new_epoch(t);
     return t;
@@ -457,7 +489,7 @@ static int mc_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *c
             continue;
         }
         snprintf(err, errlen, "memcached: %s of key '%.*s' failed: %s", op->kind == FL_CACHE_SET ? "set" : "delete",
-                 (int)(op->key_len > 200 ? 200 : op->key_len), op->key, memcached_last_error_message(t->mc));
+                 (int)(op->key_len > 200 ? 200 : op->key_len), op->key, mc_error(t->mc, rc));
         return -1;
     }
     t->pending = *cp;

@@ -650,7 +650,8 @@ static int compare_memcached(memcached_st *mc, const expect_set *ex, report *rep
         } else if (rc == MEMCACHED_BAD_KEY_PROVIDED || rc == MEMCACHED_KEY_TOO_BIG) {
             note_key(&rep->missing, e, "memcached cannot hold this key", NULL, 0);
         } else {
-            snprintf(err, errlen, "memcached: get failed: %s", memcached_last_error_message(mc));
+            snprintf(err, errlen, "memcached: get failed: %s (%s)", memcached_strerror(mc, rc),
+                     memcached_last_error_message(mc));
             free(v);
             return -1;
         }

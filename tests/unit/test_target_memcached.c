@@ -48,18 +48,21 @@ static bool can_connect(int port)
     return ok;
 }
 
-static pid_t start_memcached(int port)
+/* sasl_conf: a directory holding memcached.conf (SASL), or NULL for no authentication */
+static pid_t start_memcached_with(int port, const char *sasl_conf)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        if (sasl_conf) setenv("SASL_CONF_PATH", sasl_conf, 1);
         char p[16];
         snprintf(p, sizeof p, "%d", port);
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         dup2(devnull, 2);
         /* memcached refuses to run as root unless told which user to be */
-        execlp("memcached", "memcached", "-l", "127.0.0.1", "-p", p, "-U", "0", "-m", "16", "-u",
-               geteuid() == 0 ? "root" : "nobody", (char *)NULL);
+        char *argv[] = {"memcached", "-l", "127.0.0.1", "-p", p, "-U", "0", "-m", "16", "-u",
+                        geteuid() == 0 ? "root" : "nobody", sasl_conf ? "-S" : NULL, NULL};
+        execvp("memcached", argv);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {
@@ -72,6 +75,8 @@ static pid_t start_memcached(int port)
     waitpid(pid, NULL, 0);
     return -1;
 }
+
+static pid_t start_memcached(int port) { return start_memcached_with(port, NULL); }
 
 static int setup(void **state)
 {
@@ -379,6 +384,50 @@ static void test_server_down_mid_stream(void **state)
     waitpid(pid, NULL, 0);
 }
 
+/* SASL PLAIN against a server with a sasldb (needs saslpasswd2 and the PLAIN plugin). */
+static void test_sasl(void **state)
+{
+    (void)state;
+    need_servers();
+    char cmd[600], conf[300], url[200], cp[300], err[256];
+    snprintf(cmd, sizeof cmd,
+             "command -v saslpasswd2 >/dev/null && echo 'p@ss:w' | saslpasswd2 -p -c -a memcached -f '%s/sasldb2' fl",
+             tmpdir);
+    if (system(cmd) != 0) skip();
+    snprintf(conf, sizeof conf, "%s/memcached.conf", tmpdir);
+    FILE *f = fopen(conf, "w");
+    fprintf(f, "mech_list: plain\nsasldb_path: %s/sasldb2\n", tmpdir);
+    fclose(f);
+    int port = free_port();
+    pid_t pid = start_memcached_with(port, tmpdir);
+    assert_true(pid > 0);
+    snprintf(cp, sizeof cp, "%s/cp-sasl", tmpdir);
+    fl_config_apply a;
+    int permanent = 0, chunked = 0;
+    fl_cache_op op = mkop(FL_CACHE_SET, "s", "1", 0);
+    fl_cache_ops o = {.ops = &op, .nops = 1};
+    fl_checkpoint c1 = {.seq = 1, .gtid = "0-1-1", .ts = 1};
+
+    /* the password has '@' and ':', written %-escaped */
+    snprintf(url, sizeof url, "memcached://fl:p%%40ss%%3Aw@127.0.0.1:%d", port);
+    cfg_init(&a, url, cp);
+    fl_target *t = fl_target_open(&a, &permanent, err, sizeof err);
+    if (!t) fail_msg("open with SASL: %s", err);
+    assert_int_equal(fl_target_submit(t, &o, &c1, &chunked, err, sizeof err), 0);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    fl_target_close(t);
+
+    snprintf(url, sizeof url, "memcached://fl:wrong@127.0.0.1:%d", port);
+    cfg_init(&a, url, cp);
+    err[0] = 0;
+    t = fl_target_open(&a, &permanent, err, sizeof err);
+    assert_null(t);
+    assert_int_equal(permanent, 0);
+    assert_non_null(strstr(err, "AUTHENTICATION FAILURE"));
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -388,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_unreachable_is_retryable),
         cmocka_unit_test(test_apply_in_order_with_checkpoint),
         cmocka_unit_test(test_server_down_mid_stream),
+        cmocka_unit_test(test_sasl),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
