@@ -323,7 +323,12 @@ static int decode_tagged_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_
                 return fail(err, errlen, "GTID_TAGGED: bad tag");
             memcpy(g.tag, tag, (size_t)v);
             g.tag[v] = 0;
-            for (size_t i = 0; i < v; i++) g.tag[i] = (char)tolower((unsigned char)g.tag[i]);
+            for (size_t i = 0; i < v; i++) {
+                char c = (char)tolower((unsigned char)g.tag[i]);
+                if (!(c == '_' || (c >= 'a' && c <= 'z') || (i > 0 && c >= '0' && c <= '9')))
+                    return fail(err, errlen, "GTID_TAGGED: bad tag character at %zu", i);
+                g.tag[i] = c;
+            }
         } else if (fid <= 11) {
             if (!fl_rd_varlen(&r, &v)) return fail(err, errlen, "GTID_TAGGED: truncated field %llu", (unsigned long long)fid);
         } else if (fid <= lnif) {

@@ -17,6 +17,8 @@
 #include "fl-relay/rows.h"
 
 #define FL_TYPE_JSON 245
+#define EXPANSION_RATIO 256
+#define MAX_EXPANSION_FLOOR ((size_t)256 << 20)
 
 bool fl_rows_classify(uint8_t type, fl_rows_event *ev)
 {
@@ -206,7 +208,14 @@ int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t tab
         snprintf(err, errlen, "%s.%s: rows event without rows", tm->db, tm->table);
         return -1;
     }
+    /* A row image may be tiny (a NULL bitmap byte) while its value array spans every column
+     * of the table: bound what one event may expand to. */
+    size_t mem0 = fl_txn_mem(txn);
+    size_t cap = ev->rest_len > (MAX_EXPANSION_FLOOR / EXPANSION_RATIO)
+                     ? ev->rest_len * EXPANSION_RATIO
+                     : MAX_EXPANSION_FLOOR;
     while (fl_rd_left(&r) > 0) {
+        const uint8_t *row_start = r.p;
         fl_value *before = NULL, *after = NULL;
         if (ev->op == FL_OP_INSERT) {
             if (decode_image(tm, width, before_cols, &r, txn, &after, lo, hi, err, errlen) != 0)
@@ -220,10 +229,19 @@ int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t tab
                     return -1;
             }
         }
+        if (r.p == row_start) {
+            snprintf(err, errlen, "%s.%s: rows event with an empty row image", tm->db, tm->table);
+            return -1;
+        }
         fl_change *c = fl_txn_add_change(txn, (fl_op)ev->op);
         c->table = table_idx;
         c->before = before;
         c->after = after;
+        if (fl_txn_mem(txn) - mem0 > cap) {
+            snprintf(err, errlen, "%s.%s: rows event of %zu bytes expands beyond %zu bytes",
+                     tm->db, tm->table, ev->rest_len, cap);
+            return -1;
+        }
     }
     return 0;
 }
