@@ -290,14 +290,20 @@ int fl_live_check(const fl_config *cfg)
         if (errnum == ER_ACCESS_DENIED_ERROR || errnum == 1698)
             printf("      Fix: check [source] user and password (or password_file), and that "
                    "the user may connect from this host\n");
+        else if (errnum == 2026)
+            printf("      Fix: check [source] ssl_mode and ssl_ca: ssl_ca must be the CA that signed "
+                   "the server's certificate, and verify_identity needs a certificate naming "
+                   "[source] host\n");
         else if (errnum >= 2000)
             printf("      Fix: check [source] host/port (or socket), that the server runs, and "
                    "that no firewall is in the way\n");
         printf("source not ready: cannot connect\n");
         return 1;
     }
-    ok(&r, "connected: %s (%s)", fl_source_version(s),
-       fl_source_flavor(s) == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL");
+    const char *cipher = mysql_get_ssl_cipher(fl_source_mysql(s));
+    ok(&r, "connected: %s (%s), %s%s", fl_source_version(s),
+       fl_source_flavor(s) == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL",
+       cipher ? "TLS " : "no TLS", cipher ? cipher : "");
     if (src->flavor != 0 && src->flavor != (int)fl_source_flavor(s))
         warn(&r, "[source] flavor is set explicitly; make sure it matches the server");
 

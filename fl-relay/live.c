@@ -396,9 +396,10 @@ static int stream_once(relay *r, bool *streamed)
         log_warn("%s; retrying", err);
         return STREAM_RETRY;
     }
-    log_info("replicating from %s (%s) %s%s", fl_source_version(r->src),
-             flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL", where,
-             resume ? " (the journal's position)" : "");
+    const char *cipher = mysql_get_ssl_cipher(fl_source_mysql(r->src));
+    log_info("replicating from %s (%s, %s%s) %s%s", fl_source_version(r->src),
+             flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL", cipher ? "TLS " : "no TLS",
+             cipher ? cipher : "", where, resume ? " (the journal's position)" : "");
     notify_status("replicating %s", where);
     fl_source_pos_free(&start);
 

@@ -133,6 +133,19 @@ t_eq "crash: journal GTIDs equal the server's, none missing or duplicated" \
 t_eq "crash: no GTID appears twice" "" "$(journal_gtids crash | sort | uniq -d)"
 relay_stop
 
+# ---- 4b. a 1M-row transaction is streamed in parts with bounded memory ----------------------
+relay_config big current
+relay_start big
+h_wait_until 20 grep -q "replicating from" "$H_DIR/big.log"
+h_sql "CREATE TABLE app.big (id INT PRIMARY KEY, pad VARCHAR(200))"
+h_sql "INSERT INTO app.big SELECT seq, REPEAT('x', 150) FROM app.seq_1_to_1000000"
+t_check "big: a 1M-row transaction is journaled" wait_caught_up big 120
+hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$RELAY_PID/status")
+t_check "big: relay peak RSS ${hwm} kB stays under 64 MB" test "$hwm" -lt 65536
+t_eq "big: every row is in the journal" "1000000" \
+  "$("$DUMP" "$H_DIR/big" --gtid "$(server_pos)" --json | grep -o '"op":"insert"' | wc -l)"
+relay_stop
+
 # ---- 5. start positions --------------------------------------------------------------------
 relay_config cur current
 before=$(server_pos)
@@ -231,6 +244,46 @@ t_check "names: catches up" wait_caught_up names
 t_check "names: columns named from information_schema" \
   bash -c "'$DUMP' '$H_DIR/names' --json | grep -q '\"after\":{\"k\":\"named\",\"x\":42}'"
 t_check "names: the log says where names come from" grep -q "information_schema" "$H_DIR/names.log"
+relay_stop
+
+# ---- 9. TLS to the source: every ssl_mode -------------------------------------------------
+mkdir -p "$H_DIR/tls"
+( cd "$H_DIR/tls" || exit 1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key -out ca.pem
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other.key -out other.pem
+  openssl req -newkey rsa:2048 -nodes -subj /CN=db.example -keyout server.key -out server.csr
+  printf 'subjectAltName=DNS:db.example\n' > san.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile san.ext -out server.pem ) >/dev/null 2>&1
+[ -s "$H_DIR/tls/server.pem" ] || h_die "could not create test certificates"
+MARIADB_OPTS=(--ssl-ca="$H_DIR/tls/ca.pem" --ssl-cert="$H_DIR/tls/server.pem" --ssl-key="$H_DIR/tls/server.key")
+h_stop_mariadb; h_mariadb_run
+tls_check() { # NAME MODE [CA]: runs --check with that ssl_mode; output in $H_DIR/tls-NAME.out
+  sed -e "s/^ssl_mode =.*/ssl_mode = $2/" "$H_DIR/chk.ini" > "$H_DIR/tls-$1.ini"
+  [ -n "${3:-}" ] && sed -i "/^ssl_mode/a ssl_ca = $3" "$H_DIR/tls-$1.ini"
+  "$RELAY" -c "$H_DIR/tls-$1.ini" --check >"$H_DIR/tls-$1.out" 2>&1
+}
+tls_check req required
+t_check "tls: required connects over TLS" bash -c "[ $? = 0 ] && grep -q 'connected: .*, TLS ' '$H_DIR/tls-req.out'"
+tls_check pref preferred
+t_check "tls: preferred uses TLS when offered" grep -q "connected: .*, TLS " "$H_DIR/tls-pref.out"
+tls_check off disabled
+t_check "tls: disabled connects in clear text" grep -q "connected: .*, no TLS" "$H_DIR/tls-off.out"
+tls_check ca verify_ca "$H_DIR/tls/ca.pem"
+t_eq "tls: verify_ca with the signing CA passes" "0" "$?"
+tls_check badca verify_ca "$H_DIR/tls/other.pem"
+t_check "tls: verify_ca with another CA is refused" bash -c "[ $? != 0 ] && grep -q 'cannot connect' '$H_DIR/tls-badca.out'"
+tls_check ident verify_identity "$H_DIR/tls/ca.pem"
+t_check "tls: verify_identity refuses a certificate for another name" bash -c "[ $? != 0 ] && grep -q 'cannot connect' '$H_DIR/tls-ident.out'"
+tls_check noca verify_ca
+t_check "tls: verify_ca without ssl_ca says what is missing" grep -q "needs ssl_ca" "$H_DIR/tls-noca.out"
+relay_config tlsrun current "ssl_ca = $H_DIR/tls/ca.pem"
+sed -i 's/^ssl_mode =.*/ssl_mode = verify_ca/' "$H_DIR/tlsrun.ini"
+relay_start tlsrun
+h_wait_until 20 grep -q "replicating from" "$H_DIR/tlsrun.log"
+h_sql "INSERT INTO app.other VALUES ('tls', 1)"
+t_check "tls: replicates over verified TLS" wait_caught_up tlsrun
+t_check "tls: the log says TLS is in use" grep -q "replicating from .*TLS " "$H_DIR/tlsrun.log"
 relay_stop
 
 MARIADB_OPTS=(--skip-log-bin)
