@@ -2,6 +2,9 @@
  * for programs (--json, one object per line), a range or one GTID of them, its statistics
  * (--stats), and, with --follow, new transactions as the relay commits them.
  *
+ * With --relay HOST:PORT it reads a relay's feed instead of a local directory (the same
+ * authentication and TLS as fl-apply), so the journal can be inspected from another host.
+ *
  * The journal is opened read-only: fl-dump never blocks the relay writing it. Usage errors
  * exit 2, journal errors (missing, not a journal, unknown GTID, bad record) exit 1, each
  * with a one-line reason on stderr. */
@@ -15,6 +18,8 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/feed_client.h"
+#include "common/feed_proto.h"
 #include "common/gtid.h"
 #include "common/value.h"
 #include "journal/record.h"
@@ -32,6 +37,8 @@ typedef struct dump_opts {
     uint64_t limit;
     fl_gtid from_gtid;
     fl_gtid gtid;
+    const char *from_gtid_text, *gtid_text;
+    const char *relay, *secret, *secret_file, *tls_ca;
 } dump_opts;
 
 static volatile sig_atomic_t stop_requested;
@@ -45,7 +52,8 @@ static void on_stop_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: fl-dump [options] DIR\n"
-          "Prints the transactions of the fastlane journal in DIR.\n"
+          "       fl-dump [options] --relay HOST:PORT --secret-file FILE [--tls-ca FILE]\n"
+          "Prints the transactions of the fastlane journal in DIR, or served by a relay's feed.\n"
           "\n"
           "  --json            one JSON object per transaction per line\n"
           "  --from-seq N      start at sequence number N (inclusive)\n"
@@ -54,6 +62,9 @@ static void usage(FILE *f)
           "  --limit N         print at most N transactions\n"
           "  --follow          after the last transaction, wait for new ones (SIGINT/SIGTERM end it)\n"
           "  --stats           print the journal's statistics as one JSON object\n"
+          "  --relay HOST:PORT read from fl-relay's feed instead of a directory\n"
+          "  --secret S, --secret-file F   the feed's shared secret\n"
+          "  --tls-ca F        use TLS and trust the relay's certificate only if F signed it\n"
           "  --help            this text\n",
           f);
 }
@@ -86,7 +97,8 @@ static int parse_gtid_arg(const char *opt, const char *text, fl_gtid *out)
 /* Returns 0 to go on, 1 when --help was printed, -1 on a usage error (already reported). */
 static int parse_args(int argc, char **argv, dump_opts *o)
 {
-    enum { OPT_JSON = 256, OPT_FROM_SEQ, OPT_FROM_GTID, OPT_GTID, OPT_LIMIT, OPT_FOLLOW, OPT_STATS };
+    enum { OPT_JSON = 256, OPT_FROM_SEQ, OPT_FROM_GTID, OPT_GTID, OPT_LIMIT, OPT_FOLLOW, OPT_STATS,
+           OPT_RELAY, OPT_SECRET, OPT_SECRET_FILE, OPT_TLS_CA };
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"from-seq", required_argument, NULL, OPT_FROM_SEQ},
@@ -95,6 +107,10 @@ static int parse_args(int argc, char **argv, dump_opts *o)
         {"limit", required_argument, NULL, OPT_LIMIT},
         {"follow", no_argument, NULL, OPT_FOLLOW},
         {"stats", no_argument, NULL, OPT_STATS},
+        {"relay", required_argument, NULL, OPT_RELAY},
+        {"secret", required_argument, NULL, OPT_SECRET},
+        {"secret-file", required_argument, NULL, OPT_SECRET_FILE},
+        {"tls-ca", required_argument, NULL, OPT_TLS_CA},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -106,6 +122,10 @@ static int parse_args(int argc, char **argv, dump_opts *o)
         case OPT_JSON: o->json = true; break;
         case OPT_FOLLOW: o->follow = true; break;
         case OPT_STATS: o->stats = true; break;
+        case OPT_RELAY: o->relay = optarg; break;
+        case OPT_SECRET: o->secret = optarg; break;
+        case OPT_SECRET_FILE: o->secret_file = optarg; break;
+        case OPT_TLS_CA: o->tls_ca = optarg; break;
         case OPT_FROM_SEQ:
             if (parse_u64("--from-seq", optarg, &o->from_seq)) return -1;
             o->has_from_seq = true;
@@ -116,10 +136,12 @@ static int parse_args(int argc, char **argv, dump_opts *o)
             break;
         case OPT_FROM_GTID:
             if (parse_gtid_arg("--from-gtid", optarg, &o->from_gtid)) return -1;
+            o->from_gtid_text = optarg;
             o->has_from_gtid = true;
             break;
         case OPT_GTID:
             if (parse_gtid_arg("--gtid", optarg, &o->gtid)) return -1;
+            o->gtid_text = optarg;
             o->has_gtid = true;
             break;
         case 'h': usage(stdout); return 1;
@@ -131,15 +153,30 @@ static int parse_args(int argc, char **argv, dump_opts *o)
             return -1;
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "fl-dump: missing journal directory (see --help)\n");
-        return -1;
+    if (o->relay) {
+        if (optind < argc) {
+            fprintf(stderr, "fl-dump: unexpected argument '%s' (--relay replaces the directory)\n", argv[optind]);
+            return -1;
+        }
+        if (o->secret && o->secret_file) {
+            fprintf(stderr, "fl-dump: --secret and --secret-file cannot be combined\n");
+            return -1;
+        }
+    } else {
+        if (o->secret || o->secret_file || o->tls_ca) {
+            fprintf(stderr, "fl-dump: --secret, --secret-file and --tls-ca go with --relay\n");
+            return -1;
+        }
+        if (optind >= argc) {
+            fprintf(stderr, "fl-dump: missing journal directory (see --help)\n");
+            return -1;
+        }
+        if (optind + 1 < argc) {
+            fprintf(stderr, "fl-dump: unexpected argument '%s' (one journal directory)\n", argv[optind + 1]);
+            return -1;
+        }
+        o->dir = argv[optind];
     }
-    if (optind + 1 < argc) {
-        fprintf(stderr, "fl-dump: unexpected argument '%s' (one journal directory)\n", argv[optind + 1]);
-        return -1;
-    }
-    o->dir = argv[optind];
 
     const char *conflict = NULL;
     if (o->has_from_seq && o->has_from_gtid) conflict = "--from-seq and --from-gtid";
@@ -418,12 +455,100 @@ static int print_range(fl_store *s, const dump_opts *o)
     return rc;
 }
 
+/* ---- a relay's feed ---- */
+
+/* The first line of a secret file, without its line end (malloc'd), or NULL. */
+static char *read_secret_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "fl-dump: --secret-file %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char line[4097];
+    if (!fgets(line, sizeof line, f)) line[0] = 0;
+    fclose(f);
+    line[strcspn(line, "\r\n")] = 0;
+    if (!line[0]) {
+        fprintf(stderr, "fl-dump: --secret-file %s: the first line is empty\n", path);
+        return NULL;
+    }
+    return fl_xstrdup(line);
+}
+
+static int dump_remote(const dump_opts *o)
+{
+    char *secret = NULL;
+    if (o->secret_file && !(secret = read_secret_file(o->secret_file))) return 1;
+    fl_feed_client_opts fo = {.addr = o->relay, .secret = secret ? secret : o->secret, .tls_ca = o->tls_ca};
+    int start = FL_FEED_FROM_SEQ;
+    const char *gtid = NULL;
+    if (o->stats) start = FL_FEED_INFO;
+    else if (o->has_gtid || o->has_from_gtid) start = FL_FEED_FROM_GTID;
+    if (!o->stats) gtid = o->has_gtid ? o->gtid_text : o->from_gtid_text;
+    fl_feed_welcome w;
+    char err[512];
+    fl_feed_client *c = fl_feed_client_connect(&fo, start, o->has_from_seq ? o->from_seq : 0, gtid, &w, err, sizeof err);
+    if (secret) {
+        memset(secret, 0, strlen(secret));
+        free(secret);
+    }
+    if (!c) {
+        fprintf(stderr, "fl-dump: %s\n", err);
+        return 1;
+    }
+    int rc = 0;
+    if (o->stats) {
+        uint64_t count = w.last_seq && w.first_seq ? w.last_seq - w.first_seq + 1 : 0;
+        printf("{\"count\":%llu,\"first_seq\":%llu,\"last_seq\":%llu}\n", (unsigned long long)count,
+               (unsigned long long)w.first_seq, (unsigned long long)w.last_seq);
+        fl_feed_client_close(c);
+        return 0;
+    }
+    if (o->follow) install_stop_handlers();
+    fl_txn t;
+    fl_txn_init(&t);
+    fl_buf out = {0};
+    uint64_t printed = 0, head = w.last_seq;
+    uint64_t limit = o->has_gtid ? 1 : (o->has_limit ? o->limit : UINT64_MAX);
+    bool done = printed >= limit || (!o->follow && (head == 0 || w.start_seq > head));
+    while (!done && !stop_requested) {
+        int r = fl_feed_client_next(c, &t, o->follow ? 250 : 30000, &head, err, sizeof err);
+        if (r < 0) {
+            fprintf(stderr, "fl-dump: %s\n", err);
+            rc = 1;
+            break;
+        }
+        if (r == 0) {
+            if (o->follow) {
+                fflush(stdout);
+                continue;
+            }
+            fprintf(stderr, "fl-dump: relay %s sent nothing for 30 s\n", o->relay);
+            rc = 1;
+            break;
+        }
+        if (emit(o, &t, &out)) {
+            rc = 1;
+            break;
+        }
+        printed++;
+        done = printed >= limit || (!o->follow && t.seq >= w.last_seq);
+    }
+    if (fflush(stdout) != 0 && rc == 0) rc = 1;
+    fl_buf_free(&out);
+    fl_txn_free(&t);
+    fl_feed_client_close(c);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     dump_opts o;
     int pr = parse_args(argc, argv, &o);
     if (pr > 0) return 0;
     if (pr < 0) return EXIT_USAGE;
+    if (o.relay) return dump_remote(&o);
 
     struct stat st;
     if (stat(o.dir, &st) != 0) {
