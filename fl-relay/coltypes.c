@@ -16,7 +16,8 @@
  *   TIMESTAMP          4 bytes little-endian unix seconds (rendered in UTC)
  *   TIMESTAMP2         4 bytes big-endian unix seconds, then 0-3 fraction bytes
  *   YEAR               1 byte, 0 or years since 1900
- *   CHAR/VARCHAR       1-byte length when the maximum byte length is below 256, else 2
+ *   CHAR/VARCHAR       1-byte length when the maximum byte length is below 256, else 2;
+ *                      text in a non-UTF-8 character set is converted to UTF-8 (charset.h)
  *   BLOB-likes         a 1-4 byte little-endian length (the pack length), then the bytes
  *   ENUM, SET          the index / bit mask in the pack length's bytes, little-endian
  *   BIT(n)             (n + 7) / 8 bytes big-endian
@@ -32,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fl-relay/charset.h"
 #include "fl-relay/json_binary.h"
 
 /* MySQL 9's VECTOR type, newer than the client library's type list. */
@@ -137,6 +139,22 @@ static void set_bytes(fl_value *out, fl_value_type t, const uint8_t *p, size_t n
     out->type = (uint8_t)t;
     out->s.ptr = (const char *)p;
     out->s.len = (uint32_t)n;
+}
+
+/* A string column's bytes: binary stays bytes; text in a non-UTF-8 character set is
+ * converted to UTF-8 (into the arena), UTF-8 text points into the row image. */
+static void set_string(const fl_column_meta *m, fl_value *out, fl_arena *arena, const uint8_t *p, size_t n)
+{
+    if (m->is_binary) {
+        set_bytes(out, FL_VAL_BINARY, p, n);
+    } else if (fl_charset_needs_conversion(m->charset)) {
+        const char *u;
+        size_t ul;
+        fl_charset_to_utf8(m->charset, (const char *)p, n, arena, &u, &ul);
+        set_bytes(out, FL_VAL_STRING, (const uint8_t *)u, ul);
+    } else {
+        set_bytes(out, FL_VAL_STRING, p, n);
+    }
 }
 
 /* ---- numbers ---- */
@@ -460,7 +478,7 @@ static int decode_json(const fl_column_meta *m, const uint8_t *data, size_t len,
     size_t n;
     if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;
     if (m->is_json_text) {
-        set_bytes(out, FL_VAL_STRING, p, n);
+        set_string(m, out, arena, p, n);
         return 0;
     }
     fl_buf text = {0};
@@ -528,14 +546,14 @@ int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, f
         return 0;
     case MYSQL_TYPE_VARCHAR:
         if (length_prefixed(m, data, len, m->meta < 256 ? 1 : 2, &p, &n, used, err, errlen) < 0) return -1;
-        set_bytes(out, m->is_binary ? FL_VAL_BINARY : FL_VAL_STRING, p, n);
+        set_string(m, out, arena, p, n);
         return 0;
     case MYSQL_TYPE_STRING:
     case MYSQL_TYPE_VAR_STRING:
         if (m->real_type == MYSQL_TYPE_ENUM) return decode_enum(m, data, len, out, used, err, errlen);
         if (m->real_type == MYSQL_TYPE_SET) return decode_set(m, data, len, arena, out, used, err, errlen);
         if (length_prefixed(m, data, len, m->meta < 256 ? 1 : 2, &p, &n, used, err, errlen) < 0) return -1;
-        set_bytes(out, m->is_binary ? FL_VAL_BINARY : FL_VAL_STRING, p, n);
+        set_string(m, out, arena, p, n);
         return 0;
     case MYSQL_TYPE_ENUM: return decode_enum(m, data, len, out, used, err, errlen);
     case MYSQL_TYPE_SET: return decode_set(m, data, len, arena, out, used, err, errlen);
@@ -554,7 +572,7 @@ int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, f
     case MYSQL_TYPE_LONG_BLOB:
     case MYSQL_TYPE_BLOB:
         if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;
-        set_bytes(out, m->is_binary ? FL_VAL_BINARY : FL_VAL_STRING, p, n);
+        set_string(m, out, arena, p, n);
         return 0;
     case MYSQL_TYPE_GEOMETRY:
         if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;

@@ -23,13 +23,16 @@
  * that subset: numeric columns (SIGNEDNESS), character columns (DEFAULT_CHARSET,
  * COLUMN_CHARSET), ENUM/SET columns, GEOMETRY columns, VECTOR columns. Which columns
  * are "character" columns differs by flavor: MySQL counts CHAR/VARCHAR/BLOB/VECTOR,
- * MariaDB counts CHAR/VARCHAR/BLOB/GEOMETRY (ENUM and SET have their own lists). */
+ * MariaDB counts CHAR/VARCHAR/BLOB/GEOMETRY (ENUM and SET have their own lists).
+ * ENUM/SET labels in a non-UTF-8 character set are converted to UTF-8. */
 #include "fl-relay/table_map.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include <mysql.h>
+
+#include "fl-relay/charset.h"
 
 /* Optional metadata field types. */
 enum {
@@ -468,6 +471,15 @@ int fl_table_map_parse(fl_table_map *tm, const uint8_t *body, size_t len, uint8_
     for (uint32_t i = 0; i < tm->ncols; i++) {
         fl_column_meta *c = &tm->cols[i];
         c->is_binary = c->charset == BINARY_COLLATION;
+        /* ENUM/SET labels are in the column's character set: made UTF-8 like its values */
+        if (c->labels && fl_charset_needs_conversion(c->charset)) {
+            const char **labels = fl_arena_alloc(&tm->arena, (c->nlabels ? c->nlabels : 1) * sizeof(char *));
+            for (uint32_t k = 0; k < c->nlabels; k++) {
+                size_t ul;
+                fl_charset_to_utf8(c->charset, c->labels[k], strlen(c->labels[k]), &tm->arena, &labels[k], &ul);
+            }
+            c->labels = labels;
+        }
         c->is_json_text = c->type == MYSQL_TYPE_JSON && flavor == FL_FLAVOR_MARIADB;
     }
     return 0;

@@ -415,6 +415,15 @@ static void test_strings(void **state)
     memcpy(b, "\x09short", 6);
     v.name = "title";
     expect_error(&v, b, 6, "column `title` (VARCHAR): truncated (value of 9 bytes, 5 left)");
+    /* latin1 text is converted to UTF-8, Windows-1252 style (0x80 is the euro sign) */
+    fl_column_meta l1 = col(T_VARCHAR, 20);
+    l1.charset = 8;
+    memcpy(b, "\x05" "caf\xe9\x80", 6);
+    expect_text(&l1, b, 6, FL_VAL_STRING, "caf\xc3\xa9\xe2\x82\xac");
+    fl_column_meta lt = col(T_BLOB, 2);
+    lt.charset = 8;
+    memcpy(b, "\x01\x00\xff", 3);
+    expect_text(&lt, b, 3, FL_VAL_STRING, "\xc3\xbf");
     /* VARCHAR(300) latin1: 2-byte length */
     fl_column_meta v2 = col(T_VARCHAR, 300);
     memset(b, 'x', sizeof b);

@@ -323,6 +323,48 @@ static void test_mariadb_charsets(void **state)
     fl_buf_free(&b);
 }
 
+/* ENUM/SET labels in latin1 become UTF-8 like the column's values */
+static void test_latin1_labels(void **state)
+{
+    (void)state;
+    fl_buf b = {0};
+    put_head(&b, 9, "d", "e");
+    put_packed(&b, 2);
+    fl_buf_putc(&b, 254);
+    fl_buf_putc(&b, 254);
+    const uint8_t meta[] = {0xf7, 0x01, 0xf8, 0x01};
+    put_packed(&b, sizeof meta);
+    fl_buf_put(&b, meta, sizeof meta);
+    fl_buf_putc(&b, 0x03);
+    fl_buf v = {0};
+    put_packed(&v, 2);
+    put_lstr(&v, "caf\xe9");
+    put_lstr(&v, "\x80");
+    put_tlv(&b, 6, &v);
+    fl_buf_reset(&v);
+    put_packed(&v, 1);
+    put_lstr(&v, "\xfc");
+    put_tlv(&b, 5, &v);
+    fl_buf_reset(&v);
+    put_packed(&v, 8);    /* default latin1 ... */
+    put_packed(&v, 1);    /* ... but the SET column is utf8mb4 */
+    put_packed(&v, 45);
+    put_tlv(&b, 10, &v);
+    fl_buf_free(&v);
+
+    fl_table_map tm;
+    fl_table_map_init(&tm);
+    char err[200];
+    if (fl_table_map_parse(&tm, b.data, b.len, 8, FL_FLAVOR_MYSQL, err, sizeof err) < 0) fail_msg("%s", err);
+    assert_int_equal(tm.cols[0].charset, 8);
+    assert_string_equal(tm.cols[0].labels[0], "caf\xc3\xa9");
+    assert_string_equal(tm.cols[0].labels[1], "\xe2\x82\xac");
+    assert_int_equal(tm.cols[1].charset, 45);
+    assert_string_equal(tm.cols[1].labels[0], "\xfc"); /* utf8mb4 column: bytes as they are */
+    fl_table_map_free(&tm);
+    fl_buf_free(&b);
+}
+
 static void test_bad_optional_fields(void **state)
 {
     (void)state;
@@ -401,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_four_byte_table_id),
         cmocka_unit_test(test_mariadb_charsets),
+        cmocka_unit_test(test_latin1_labels),
         cmocka_unit_test(test_bad_optional_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
