@@ -12,7 +12,8 @@
  * writer signals every commit), never polling. A target that fails (down, restarted, an
  * error reply) is closed and reopened with a capped exponential backoff, forever; the
  * checkpoint is read back and applying resumes right after it. A transaction whose
- * operations exceed max_atomic_ops goes out in ordered chunks; that is logged. */
+ * operations exceed max_atomic_ops goes out in ordered chunks; that is logged and counted.
+ * Progress is logged every 10 s and exported as metrics ([metrics] listen). */
 #include "fl-apply/apply.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include "common/buf.h"
 #include "common/gtid.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "fl-apply/rules.h"
 #include "fl-apply/target.h"
 #include "fl-apply/input.h"
@@ -37,6 +39,7 @@
 #define FLUSH_EVERY_MS 1000   /* while catching up */
 #define REPORT_EVERY_MS 10000 /* progress log line */
 #define WAIT_SLICE_MS 1000    /* longest sleep before looking at signals and the watchdog */
+#define METRICS_EVERY_MS 250
 
 static volatile sig_atomic_t stop_signal;
 
@@ -63,6 +66,12 @@ typedef struct applier {
 
     counters sent, flushed, reported; /* submitted / acknowledged / at the last progress line */
     uint64_t retries;
+    struct {
+        fl_metric *txns, *ops, *skipped, *failed, *chunked, *retries, *cp_seq, *cp_ts, *cp_gtid, *lag, *lag_s;
+        counters last;
+        uint64_t last_retries;
+        int64_t last_ms;
+    } m;
     int backoff_ms;
     int64_t last_flush_ms, last_report_ms, last_watchdog_ms;
     uint64_t watchdog_ms; /* 0 = off */
@@ -118,6 +127,58 @@ static void fmt_time(uint64_t ts, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
+static void metrics_init(applier *a)
+{
+    a->m.txns = fl_metric_counter("fastlane_apply_transactions_total", "Transactions applied (acknowledged by the target)");
+    a->m.ops = fl_metric_counter("fastlane_apply_operations_total", "Cache operations applied");
+    a->m.skipped = fl_metric_counter("fastlane_apply_rows_skipped_total", "Row changes of tables without a rule");
+    a->m.failed = fl_metric_counter("fastlane_apply_rows_failed_total", "Row changes a rule could not render (on_error = skip)");
+    a->m.chunked = fl_metric_counter("fastlane_apply_chunked_transactions_total",
+                                     "Transactions above max_atomic_ops applied in several chunks (not atomically)");
+    a->m.retries = fl_metric_counter("fastlane_apply_retries_total", "Reconnections to the target or the source");
+    a->m.cp_seq = fl_metric_gauge("fastlane_apply_checkpoint_seq", "Journal seq of the last applied transaction");
+    a->m.cp_ts = fl_metric_gauge("fastlane_apply_checkpoint_timestamp_seconds", "Commit time of the last applied transaction");
+    a->m.cp_gtid = fl_metric_info("fastlane_apply_checkpoint_gtid", "gtid", "GTID of the last applied transaction");
+    a->m.lag = fl_metric_gauge("fastlane_apply_lag_transactions", "Transactions in the journal not applied yet");
+    a->m.lag_s = fl_metric_gauge("fastlane_apply_lag_seconds", "Commit time of the journal head minus the checkpoint's");
+}
+
+/* Lag behind the journal head, in transactions and seconds of commit time. */
+static void lag_of(applier *a, uint64_t *lag, uint64_t *lag_s)
+{
+    fl_input_head info;
+    char e[256];
+    int permanent;
+    *lag = *lag_s = 0;
+    if (fl_input_bounds(a->src, &info, &permanent, e, sizeof e) == 0 && info.last_seq > a->done_cp.seq) {
+        *lag = info.last_seq - a->done_cp.seq;
+        *lag_s = info.last_ts > a->done_cp.ts && a->done_cp.ts ? info.last_ts - a->done_cp.ts : 0;
+    }
+}
+
+static void metrics_update(applier *a, bool force)
+{
+    int64_t now = now_ms();
+    if (!force && now - a->m.last_ms < METRICS_EVERY_MS) return;
+    a->m.last_ms = now;
+    counters *f = &a->flushed, *l = &a->m.last;
+    fl_metric_add(a->m.txns, f->txns - l->txns);
+    fl_metric_add(a->m.ops, f->ops - l->ops);
+    fl_metric_add(a->m.skipped, f->rows_skipped - l->rows_skipped);
+    fl_metric_add(a->m.failed, f->rows_failed - l->rows_failed);
+    fl_metric_add(a->m.chunked, f->chunked - l->chunked);
+    fl_metric_add(a->m.retries, a->retries - a->m.last_retries);
+    *l = *f;
+    a->m.last_retries = a->retries;
+    fl_metric_set(a->m.cp_seq, (double)a->done_cp.seq);
+    fl_metric_set(a->m.cp_ts, (double)a->done_cp.ts);
+    fl_metric_set_text(a->m.cp_gtid, a->done_cp.gtid);
+    uint64_t lag, lag_s;
+    lag_of(a, &lag, &lag_s);
+    fl_metric_set(a->m.lag, (double)lag);
+    fl_metric_set(a->m.lag_s, (double)lag_s);
+}
+
 static void report(applier *a, bool force)
 {
     int64_t now = now_ms();
@@ -125,14 +186,8 @@ static void report(applier *a, bool force)
     if (!force && now - a->last_report_ms < REPORT_EVERY_MS) return;
     a->last_report_ms = now;
     if (f->txns == r->txns && f->rows_skipped == r->rows_skipped && !force) return;
-    fl_input_head info;
-    char e[256];
-    int permanent;
-    uint64_t lag = 0, lag_s = 0;
-    if (fl_input_bounds(a->src, &info, &permanent, e, sizeof e) == 0 && info.last_seq > a->done_cp.seq) {
-        lag = info.last_seq - a->done_cp.seq;
-        lag_s = info.last_ts > a->done_cp.ts && a->done_cp.ts ? info.last_ts - a->done_cp.ts : 0;
-    }
+    uint64_t lag, lag_s;
+    lag_of(a, &lag, &lag_s);
     log_info("applied %" PRIu64 " transactions (%" PRIu64 " cache operations; %" PRIu64
              " rows without a rule skipped, %" PRIu64 " rows failed, %" PRIu64 " transactions chunked); "
              "checkpoint seq %" PRIu64 " gtid %s; lag %" PRIu64 " transactions, %" PRIu64 " s",
@@ -270,6 +325,7 @@ static int flush(applier *a)
     }
     a->submitted = 0;
     a->flushed = a->sent;
+    metrics_update(a, false);
     return 0;
 }
 
@@ -502,6 +558,12 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
         close_common(&a);
         return rc;
     }
+    metrics_init(&a);
+    if (cfg->metrics.listen && fl_metrics_serve(cfg->metrics.listen, a.err, sizeof a.err) < 0) {
+        fprintf(stderr, "metrics: %s\n", a.err);
+        close_common(&a);
+        return 1;
+    }
     sd_notify(0, "READY=1\nSTATUS=connecting to the target");
     log_info("applier %s: %s %s, %zu rules", cfg->apply.name, a.src_local ? "journal" : "relay",
              fl_input_name(a.src), fl_rules_count(a.rules));
@@ -522,6 +584,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
         int r = fl_input_next(a.src, a.next_seq, &seq, &permanent, a.err, sizeof a.err);
         if (r == 1) { /* caught up */
             if (flush(&a)) continue;
+            metrics_update(&a, a.flushed.txns != a.m.last.txns || a.retries != a.m.last_retries);
             report(&a, false);
             if (opts->once) break;
             fl_input_arm(a.src); /* a commit after this ends the wait below at once */
@@ -559,6 +622,8 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
         log_info("stopping on signal %d", (int)stop_signal);
     }
     report(&a, true);
+    metrics_update(&a, true);
+    if (cfg->metrics.listen) fl_metrics_shutdown();
     close_common(&a);
     return rc;
 }

@@ -299,12 +299,21 @@ t_eq "SIGTERM after recovery: exit 0" 0 "$rc"
 # ---- a transaction above max_atomic_ops goes out in ordered chunks ---------------------------
 h_sql "BEGIN; UPDATE app.accounts SET balance = balance + 1; UPDATE app.accounts SET balance = balance - 1 WHERE id > 1; COMMIT;"
 ingest || h_die "ingest"
-apply_config chunk "redis://127.0.0.1:$REDIS_PORT/2" "max_atomic_ops = 10" > "$H_DIR/chunk.ini"
-timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/chunk.ini" --once > "$H_DIR/chunk.log" 2>&1; rc=$?
-t_eq "max_atomic_ops = 10: --once exits 0" 0 "$rc"
+METRICS_PORT=$(h_free_port)
+{ apply_config chunk "redis://127.0.0.1:$REDIS_PORT/2" "max_atomic_ops = 10"; printf '[metrics]\nlisten = 127.0.0.1:%s\n' "$METRICS_PORT"; } > "$H_DIR/chunk.ini"
+"$FL_BUILD/fl-apply" -c "$H_DIR/chunk.ini" > "$H_DIR/chunk.log" 2>&1 &
+APPLY_PID=$!; h_register $APPLY_PID
+t_check "max_atomic_ops = 10: caught up" h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT -n 2 HGET fastlane:checkpoint:chunk seq)\" = $(last_seq) ]"
 t_check "the 39-row transaction is logged as chunked" grep -q "seq $(last_seq) .*exceeded max_atomic_ops = 10 and was applied in chunks" "$H_DIR/chunk.log"
 t_eq "chunked: acct:* values" "$(expect_accounts | sorted)" \
   "$(for k in $(redis-cli -p "$REDIS_PORT" -n 2 --scan --pattern 'acct:*' | LC_ALL=C sort); do printf '%s\t%s\n' "$k" "$(redis-cli -p "$REDIS_PORT" -n 2 GET "$k")"; done)"
-t_eq "chunked: checkpoint" "$(last_seq)" "$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:chunk seq)"
+metrics() { exec 3<>"/dev/tcp/127.0.0.1/$METRICS_PORT" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && timeout 5 cat <&3; exec 3<&-; }
+h_wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$METRICS_PORT" || true
+m=$(metrics)
+t_check "metrics: checkpoint seq" grep -q "^fastlane_apply_checkpoint_seq $(last_seq)\$" <<<"$m"
+t_check "metrics: transactions applied" grep -q "^fastlane_apply_transactions_total $(last_seq)\$" <<<"$m"
+t_check "metrics: chunked transactions counted" grep -q "^fastlane_apply_chunked_transactions_total [1-9]" <<<"$m"
+t_check "metrics: no lag" grep -q "^fastlane_apply_lag_transactions 0\$" <<<"$m"
+kill -TERM "$APPLY_PID"; wait "$APPLY_PID"
 
 t_done
