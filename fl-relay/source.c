@@ -465,17 +465,19 @@ int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
         }
     }
 
-    char host[64] = "";
-    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
     fl_buf b = {0};
-    fl_source_encode_register(&b, server_id, host, "", "", 0);
-    if (s->m->methods->db_command(s->m, COM_REGISTER_SLAVE, (const char *)b.data, b.len, 0,
-                                  NULL) != 0) {
-        fl_buf_free(&b);
-        set_err(s, err, errlen, "registering as a replica (COM_REGISTER_SLAVE)");
-        goto fail;
+    if (server_id != 0) {
+        char host[64] = "";
+        if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+        fl_source_encode_register(&b, server_id, host, "", "", 0);
+        if (s->m->methods->db_command(s->m, COM_REGISTER_SLAVE, (const char *)b.data, b.len, 0,
+                                      NULL) != 0) {
+            fl_buf_free(&b);
+            set_err(s, err, errlen, "registering as a replica (COM_REGISTER_SLAVE)");
+            goto fail;
+        }
+        fl_buf_reset(&b);
     }
-    fl_buf_reset(&b);
 
     int rc;
     if (mysql && by_gtid) {

@@ -49,7 +49,9 @@ int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source
                             char *err, size_t errlen);
 
 /* Negotiates checksums and heartbeats (heartbeat_s seconds), registers as replica
- * server_id and asks for the stream from start. Returns 0, or -1 with err. */
+ * server_id and asks for the stream from start. server_id 0 asks without registering, like
+ * a binlog reader: it never displaces a running replica with the same id (for --check).
+ * Returns 0, or -1 with err. */
 int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
                     const fl_source_pos *start, char *err, size_t errlen);
 
