@@ -25,7 +25,7 @@ ip -n "$NS_B" addr add 169.254.77.2/30 dev "veth-b$$"
 for ns in "$NS_A" "$NS_B"; do ip -n "$ns" link set lo up; done
 ip -n "$NS_A" link set "veth-a$$" up
 ip -n "$NS_B" link set "veth-b$$" up
-h_wait_until 10 ip netns exec "$NS_B" ping -c1 -W1 169.254.77.1 || h_die "veth link does not come up"
+h_wait_until 10 bash -c "ip -n $NS_A link show veth-a$$ | grep -q LOWER_UP" || h_die "veth link does not come up"
 A() { ip netns exec "$NS_A" "$@"; }
 B() { ip netns exec "$NS_B" "$@"; }
 
