@@ -24,6 +24,9 @@ section_journal() {
   echo "== journal: append with group commit (fsync per batch) and sequential read, vs bare LMDB"
   run "$build/bench/bench_journal" -n "${BENCH_JOURNAL_RECORDS:-200000}" -b "${BENCH_JOURNAL_BATCH:-100}" \
       -r "${BENCH_JOURNAL_ROUNDS:-3}" "$tmp/journal"
+  echo "-- the same without fsync (the CPU cost of encoding, indexing and the position)"
+  run "$build/bench/bench_journal" -n "${BENCH_JOURNAL_RECORDS:-200000}" -b "${BENCH_JOURNAL_BATCH:-100}" \
+      -r "${BENCH_JOURNAL_ROUNDS:-3}" --no-sync "$tmp/journal-nosync"
 }
 
 all_sections="journal"
