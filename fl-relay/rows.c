@@ -117,9 +117,11 @@ static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *p
     return 0;
 }
 
-/* PARTIAL_UPDATE_ROWS: the value options between the images. A JSON diff cannot be turned
- * into a full value without the stored document, so it is refused by name. */
-static int skip_value_options(const fl_table_map *tm, fl_reader *r, char *err, size_t errlen)
+/* PARTIAL_UPDATE_ROWS: the value options between the images. A column whose after value is
+ * a JSON diff (binlog_row_value_options=PARTIAL_JSON) has no full value in the event: it is
+ * refused by name, saying why. */
+static int skip_value_options(const fl_table_map *tm, const uint8_t *before_cols, uint64_t width,
+                              fl_reader *r, char *err, size_t errlen)
 {
     uint64_t opts;
     if (!fl_rd_lenenc(r, &opts)) {
@@ -134,13 +136,19 @@ static int skip_value_options(const fl_table_map *tm, fl_reader *r, char *err, s
         snprintf(err, errlen, "%s.%s: truncated row (partial JSON bitmap)", tm->db, tm->table);
         return -1;
     }
-    for (uint32_t j = 0; j < njson; j++) {
-        if (bit(bits, j)) {
+    for (uint32_t i = 0, j = 0; i < tm->ncols; i++) {
+        if (tm->cols[i].type != FL_TYPE_JSON) continue;
+        if (bit(bits, j++)) {
+            char name[80];
+            if (tm->cols[i].name) snprintf(name, sizeof name, "%s", tm->cols[i].name);
+            else snprintf(name, sizeof name, "@%u", i + 1);
+            bool in_before = i < width && bit(before_cols, i);
             snprintf(err, errlen,
-                     "%s.%s: PARTIAL_UPDATE_ROWS carries a JSON diff (binlog_row_value_options="
-                     "PARTIAL_JSON), which cannot be turned into the full value; "
-                     "set binlog_row_value_options='' on the source",
-                     tm->db, tm->table);
+                     "%s.%s: column %s: PARTIAL_UPDATE_ROWS carries a JSON diff instead of the "
+                     "new document%s; set binlog_row_value_options='' on the source",
+                     tm->db, tm->table, name,
+                     in_before ? " (applying JSON diffs is not supported)"
+                               : " and the before image lacks the document (binlog_row_image is not FULL)");
             return -1;
         }
     }
@@ -224,7 +232,8 @@ int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t tab
             if (decode_image(tm, width, before_cols, &r, txn, &before, lo, hi, err, errlen) != 0)
                 return -1;
             if (ev->op == FL_OP_UPDATE) {
-                if (ev->partial && skip_value_options(tm, &r, err, errlen) != 0) return -1;
+                if (ev->partial && skip_value_options(tm, before_cols, width, &r, err, errlen) != 0)
+                    return -1;
                 if (decode_image(tm, width, after_cols, &r, txn, &after, lo, hi, err, errlen) != 0)
                     return -1;
             }
