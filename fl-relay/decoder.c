@@ -580,7 +580,10 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
         d->standalone = false;
         return 0;
     }
-    if (!strcmp(w1, "COMMIT") && d->in_txn) return emit(d, ts, true);
+    if (!strcmp(w1, "COMMIT")) {
+        if (d->in_txn) return emit(d, ts, true);
+        return 0; /* the stream started inside a transaction */
+    }
     if (!strcmp(w1, "ROLLBACK") && strcmp(w2, "TO") != 0) {
         if (d->in_txn || d->have_gtid) rollback(d);
         return 0;
@@ -893,7 +896,8 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
         uint64_t gl = fl_le(b + 5, 4), bl = fl_le(b + 9, 4);
         if (gl > 64 || bl > 64 || 13 + gl + bl > n) return fail(err, errlen, "XA_PREPARE: bad xid lengths %llu/%llu", (unsigned long long)gl, (unsigned long long)bl);
         if (!d->in_txn) return 0;
-        if (!b[0]) d->txn_flags |= FL_TXN_XA; /* prepared: applied at XA COMMIT */
+        if (b[0]) d->txn_flags &= ~(uint32_t)FL_TXN_XA; /* XA COMMIT ... ONE PHASE */
+        else d->txn_flags |= FL_TXN_XA;                 /* prepared: applied at XA COMMIT */
         return emit(d, ts, true);
     }
     case FL_EV_TABLE_MAP:

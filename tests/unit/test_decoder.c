@@ -603,6 +603,50 @@ static void test_rotate_and_unknown(void **state)
     fl_buf_free(&u.buf);
 }
 
+static void xa_prepare(stream *s, bool one_phase)
+{
+    ev_begin(s, 38);
+    fl_buf_putc(&s->buf, one_phase ? 1 : 0);
+    put_le(&s->buf, 1, 4);
+    put_le(&s->buf, 1, 4);
+    put_le(&s->buf, 0, 4);
+    fl_buf_putc(&s->buf, '1');
+    ev_end(s);
+}
+
+static void test_xa(void **state)
+{
+    fixture *f = *state;
+    fde(&f->s, "8.0.36", true);
+    gtid(&f->s, 1);
+    query(&f->s, "test", "XA START X'31',X'',1");
+    table_map(&f->s, 5, "t1");
+    write_rows(&f->s, 5, 2, 1);
+    query(&f->s, "test", "XA END X'31',X'',1");
+    xa_prepare(&f->s, false);
+    gtid(&f->s, 2);
+    query(&f->s, "test", "XA COMMIT X'31',X'',1");
+    gtid(&f->s, 3);
+    query(&f->s, "test", "XA START X'32',X'',1");
+    table_map(&f->s, 5, "t1");
+    write_rows(&f->s, 5, 4, 1);
+    query(&f->s, "test", "XA END X'32',X'',1");
+    xa_prepare(&f->s, true); /* XA COMMIT ... ONE PHASE */
+    query(&f->s, "test", "COMMIT"); /* outside a transaction: nothing */
+    start(f, NULL, 0);
+    assert_int_equal(feed(f), 0);
+    assert_int_equal(f->e.n, 3);
+    assert_true(f->e.flags[0] & FL_TXN_XA);
+    assert_int_equal(f->e.nchanges[0], 1);
+    assert_true(f->e.flags[1] & FL_TXN_XA);
+    assert_false(f->e.flags[1] & FL_TXN_STATEMENT);
+    assert_int_equal(f->e.nchanges[1], 1);
+    assert_false(f->e.flags[2] & FL_TXN_XA);
+    assert_int_equal(f->e.gtid[2].gno, 3);
+    assert_int_equal(f->e.copy.nrows, 1);
+    assert_int_equal(col(&f->e.copy, 0, true, 0)->i, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +661,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transaction_payload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_and_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xa, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
