@@ -17,7 +17,8 @@
  *   TIMESTAMP2         4 bytes big-endian unix seconds, then 0-3 fraction bytes
  *   YEAR               1 byte, 0 or years since 1900
  *   CHAR/VARCHAR       1-byte length when the maximum byte length is below 256, else 2;
- *                      text in a non-UTF-8 character set is converted to UTF-8 (charset.h)
+ *                      text in a non-UTF-8 character set is converted to UTF-8 (charset.h);
+ *                      BINARY(n) comes without its trailing zero bytes and gets them back
  *   BLOB-likes         a 1-4 byte little-endian length (the pack length), then the bytes
  *   ENUM, SET          the index / bit mask in the pack length's bytes, little-endian
  *   BIT(n)             (n + 7) / 8 bytes big-endian
@@ -553,6 +554,14 @@ int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, f
         if (m->real_type == MYSQL_TYPE_ENUM) return decode_enum(m, data, len, out, used, err, errlen);
         if (m->real_type == MYSQL_TYPE_SET) return decode_set(m, data, len, arena, out, used, err, errlen);
         if (length_prefixed(m, data, len, m->meta < 256 ? 1 : 2, &p, &n, used, err, errlen) < 0) return -1;
+        if (m->is_binary && n < m->meta) {
+            /* BINARY(n) is logged without its trailing zero bytes; the value has them */
+            uint8_t *pad = fl_arena_alloc(arena, m->meta);
+            memcpy(pad, p, n);
+            memset(pad + n, 0, m->meta - n);
+            set_bytes(out, FL_VAL_BINARY, pad, m->meta);
+            return 0;
+        }
         set_string(m, out, arena, p, n);
         return 0;
     case MYSQL_TYPE_ENUM: return decode_enum(m, data, len, out, used, err, errlen);
