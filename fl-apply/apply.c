@@ -58,6 +58,7 @@ typedef struct applier {
     fl_cache_ops ops;
 
     uint64_t next_seq;     /* the next transaction to apply */
+    uint64_t once_head;    /* --once: the journal's last seq at start (0 = not known) */
     bool override_active;  /* --from-* start, until something has been flushed */
     uint64_t override_seq;
     fl_checkpoint done_cp; /* last transaction submitted */
@@ -558,6 +559,11 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
         close_common(&a);
         return rc;
     }
+    if (opts->once) {
+        fl_input_head head;
+        int permanent;
+        if (fl_input_bounds(a.src, &head, &permanent, a.err, sizeof a.err) == 0) a.once_head = head.last_seq;
+    }
     metrics_init(&a);
     if (cfg->metrics.listen && fl_metrics_serve(cfg->metrics.listen, a.err, sizeof a.err) < 0) {
         fprintf(stderr, "metrics: %s\n", a.err);
@@ -598,6 +604,10 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
             if (flush(&a)) continue; /* keep what was applied */
             if ((rc = source_failed(&a, permanent)) != 0) break;
             continue;
+        }
+        if (opts->once && a.once_head && seq > a.once_head) { /* what was there at start is applied */
+            if (flush(&a)) continue;
+            break;
         }
         r = apply_one(&a, seq);
         if (r < 0) {
