@@ -254,6 +254,9 @@ static int read_begin(fl_store *s, MDB_txn **out, char *err, size_t errlen)
             rc = mdb_env_set_mapsize(s->env, 0);
             if (rc == 0) continue;
         }
+        int dead = 0;
+        if (rc == MDB_READERS_FULL && tries < 16 && mdb_reader_check(s->env, &dead) == 0 && dead > 0)
+            continue; /* slots held by processes that died */
         return mdb_fail(s, rc, "cannot start a read transaction", err, errlen);
     }
 }

@@ -105,10 +105,8 @@ static void make_txn(fl_txn *t, uint64_t n, uint64_t ts, size_t payload)
     t->nrows = 1;
 }
 
-static void check_txn(const fl_txn *t, uint64_t n, size_t payload)
+static void check_txn_body(const fl_txn *t, uint64_t n, size_t payload)
 {
-    assert_int_equal(t->gtid.flavor, FL_FLAVOR_MARIADB);
-    assert_int_equal(t->gtid.seq_no, n);
     assert_int_equal(t->pos, n * 100);
     assert_string_equal(t->file, "bin.000001");
     assert_int_equal(t->nchanges, 1);
@@ -119,6 +117,13 @@ static void check_txn(const fl_txn *t, uint64_t n, size_t payload)
     assert_int_equal(c->after[0].i, (int64_t)n);
     assert_int_equal(c->after[1].s.len, payload);
     for (size_t i = 0; i < payload; i++) assert_int_equal(c->after[1].s.ptr[i], (char)('a' + (n + i) % 26));
+}
+
+static void check_txn(const fl_txn *t, uint64_t n, size_t payload)
+{
+    assert_int_equal(t->gtid.flavor, FL_FLAVOR_MARIADB);
+    assert_int_equal(t->gtid.seq_no, n);
+    check_txn_body(t, n, payload);
 }
 
 static void add_ok(fl_store *s, fl_txn *t)
@@ -431,9 +436,73 @@ static void test_open_errors(void **state)
     snprintf(want, sizeof want, "journal %s: already opened for writing by pid %ld", jdir, (long)getpid());
     assert_string_equal(err, want);
     fl_store_close(w);
+
+    /* a writer in another process: refused with its pid; free again once it is gone */
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        fl_store *cw = fl_store_open(jdir, &wo, err, sizeof err);
+        if (!cw || write(pfd[1], "w", 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(pfd[1]);
+    char c;
+    assert_int_equal(read(pfd[0], &c, 1), 1);
+    close(pfd[0]);
+    assert_null(fl_store_open(jdir, &wo, err, sizeof err));
+    snprintf(want, sizeof want, "journal %s: already opened for writing by pid %ld", jdir, (long)pid);
+    assert_string_equal(err, want);
+    fl_store *r = fl_store_open(jdir, &ro, err, sizeof err); /* readers are welcome */
+    assert_non_null(r);
+    fl_store_close(r);
+    kill(pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
     w = fl_store_open(jdir, &wo, err, sizeof err);
     assert_non_null(w);
     fl_store_close(w);
+}
+
+/* MySQL GTIDs (tagged and not) and anonymous transactions in the GTID index. */
+static void test_gtid_kinds(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    fl_store *s = open_w(0);
+    fl_txn t;
+    fl_txn_init(&t);
+    fl_gtid untagged = {.flavor = FL_FLAVOR_MYSQL, .gno = 5}, tagged = untagged;
+    assert_int_equal(fl_gtid_parse(&untagged, "3e11fa47-71ca-11e1-9e33-c80aa9429562:5", 38), 0);
+    assert_int_equal(fl_gtid_parse(&tagged, "3e11fa47-71ca-11e1-9e33-c80aa9429562:blue:5", 43), 0);
+    make_txn(&t, 1, 1000, 10);
+    t.gtid = untagged;
+    add_ok(s, &t);
+    make_txn(&t, 2, 1000, 10);
+    t.gtid = tagged;
+    add_ok(s, &t);
+    make_txn(&t, 3, 1000, 10);
+    memset(&t.gtid, 0, sizeof t.gtid); /* anonymous */
+    add_ok(s, &t);
+    commit_ok(s, NULL);
+    uint64_t seq = 0;
+    assert_int_equal(fl_store_seek_gtid(s, &untagged, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(fl_store_seek_gtid(s, &tagged, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 2);
+    tagged.gno = 6;
+    assert_int_equal(fl_store_seek_gtid(s, &tagged, &seq, err, sizeof err), 1);
+    assert_int_equal(fl_store_seek_gtid(s, &t.gtid, &seq, err, sizeof err), 1);
+    assert_int_equal(fl_store_read(s, 2, &t, err, sizeof err), 0);
+    assert_string_equal(t.gtid.tag, "blue");
+    assert_int_equal(fl_store_read(s, 3, &t, err, sizeof err), 0);
+    assert_int_equal(t.gtid.flavor, FL_FLAVOR_NONE);
+    check_txn_body(&t, 3, 10);
+    fl_store_close(s);
+    fl_txn_free(&t);
 }
 
 static void fill(fl_store *s, uint64_t from, uint64_t to, uint64_t ts, size_t payload)
@@ -843,6 +912,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_append_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gtid_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_age, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
