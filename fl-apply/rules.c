@@ -39,6 +39,8 @@ typedef struct binding {
     int32_t *part_col; /* per template part: column index; -1 literal; -2 no such column */
     uint32_t *proj;    /* projected column indexes, in table order */
     uint32_t nproj;
+    const char **json_name; /* per projected column: its name as a JSON string and ':' */
+    uint32_t *json_name_len;
     int32_t value_col; /* format = column:NAME: its index, -2 when the table lacks it */
 } binding;
 
@@ -313,6 +315,12 @@ int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t e
 
 /* ---- rendering ---- */
 
+static void put_col_name(fl_buf *out, const fl_table *t, uint32_t i)
+{
+    if (t->cols && t->cols[i]) fl_buf_puts(out, t->cols[i]);
+    else fl_buf_printf(out, "@%u", i + 1);
+}
+
 static table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t ti)
 {
     table_binding *tb = &r->tb[ti];
@@ -335,6 +343,22 @@ static table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t ti)
         b->nproj = 0;
         for (uint32_t c = 0; c < t->ncols; c++)
             if (!ru->cfg->columns || has_column(ru->cfg->columns, t, c)) b->proj[b->nproj++] = c;
+        if (ru->cfg->format == FL_FORMAT_JSON) {
+            b->json_name = fl_arena_alloc(&r->scratch, ((size_t)b->nproj + 1) * sizeof *b->json_name);
+            b->json_name_len = fl_arena_alloc(&r->scratch, ((size_t)b->nproj + 1) * sizeof *b->json_name_len);
+            fl_buf name = {0}, quoted = {0};
+            for (uint32_t k = 0; k < b->nproj; k++) {
+                fl_buf_reset(&name);
+                fl_buf_reset(&quoted);
+                put_col_name(&name, t, b->proj[k]);
+                fl_json_string(&quoted, (const char *)name.data, name.len);
+                fl_buf_putc(&quoted, ':');
+                b->json_name[k] = fl_arena_memdup(&r->scratch, quoted.data, quoted.len);
+                b->json_name_len[k] = (uint32_t)quoted.len;
+            }
+            fl_buf_free(&name);
+            fl_buf_free(&quoted);
+        }
         b->value_col = ru->cfg->format == FL_FORMAT_COLUMN && ru->cfg->format_column
                            ? col_index(t, ru->cfg->format_column)
                            : -2;
@@ -380,16 +404,10 @@ static int render_key(const binding *b, const fl_table *t, const fl_value *row, 
     return 0;
 }
 
-static void put_col_name(fl_buf *out, const fl_table *t, uint32_t i)
-{
-    if (t->cols && t->cols[i]) fl_buf_puts(out, t->cols[i]);
-    else fl_buf_printf(out, "@%u", i + 1);
-}
-
-static void add_json(fl_rules *r, const binding *b, const fl_table *t, const fl_value *row,
+static void add_json(fl_rules *r, const binding *b, const fl_value *row,
                      const fl_value *fallback, fl_cache_ops *ops)
 {
-    fl_buf *v = &r->val, name = {0};
+    fl_buf *v = &r->val;
     fl_buf_reset(v);
     fl_buf_putc(v, '{');
     bool first = true;
@@ -399,18 +417,10 @@ static void add_json(fl_rules *r, const binding *b, const fl_table *t, const fl_
         if (cv->type == FL_VAL_ABSENT) continue;
         if (!first) fl_buf_putc(v, ',');
         first = false;
-        if (t->cols && t->cols[i]) {
-            fl_json_string(v, t->cols[i], strlen(t->cols[i]));
-        } else {
-            fl_buf_reset(&name);
-            put_col_name(&name, t, i);
-            fl_json_string(v, (const char *)name.data, name.len);
-        }
-        fl_buf_putc(v, ':');
+        fl_buf_put(v, b->json_name[k], b->json_name_len[k]);
         fl_value_to_json(cv, v);
     }
     fl_buf_putc(v, '}');
-    fl_buf_free(&name);
     fl_cache_op *op = add_op(ops, FL_CACHE_SET, &r->key, b->rule->cfg->ttl);
     op->value = fl_arena_memdup(&ops->arena, v->data, v->len);
     op->value_len = (uint32_t)v->len;
@@ -509,7 +519,7 @@ static int render_change(fl_rules *r, const binding *b, const fl_table *t, const
     }
     if (changed) add_op(ops, FL_CACHE_DEL, &r->old_key, 0);
     switch (rc->format) {
-    case FL_FORMAT_JSON: add_json(r, b, t, c->after, fallback, ops); return 0;
+    case FL_FORMAT_JSON: add_json(r, b, c->after, fallback, ops); return 0;
     case FL_FORMAT_HASH: add_hash(r, b, t, c->after, fallback, ops); return 0;
     case FL_FORMAT_COLUMN: return add_column(r, b, t, c->after, fallback, ops, why, whylen);
     }
