@@ -3,9 +3,7 @@
  * Encodings (per column type, with the metadata parsed by table_map.c):
  *   integers           little-endian, 1/2/3/4/8 bytes; sign from the SIGNEDNESS metadata
  *   FLOAT, DOUBLE      little-endian IEEE 754
- *   NEWDECIMAL         MySQL's binary decimal: groups of 9 digits in 4 big-endian bytes,
- *                      shorter leading/trailing groups in 1-3 bytes; the first byte has its
- *                      top bit flipped and a negative number has every byte inverted
+ *   NEWDECIMAL         MySQL's binary decimal (decimal.h)
  *   DATE, NEWDATE      3 bytes little-endian: day (5 bits), month (4), year (15)
  *   TIME               3 bytes little-endian signed, HHMMSS as a decimal number
  *   TIME2              3 bytes big-endian, offset 0x800000 (hour 10 bits, minute 6,
@@ -35,6 +33,7 @@
 #include <time.h>
 
 #include "fl-relay/charset.h"
+#include "fl-relay/decimal.h"
 #include "fl-relay/json_binary.h"
 
 /* MySQL 9's VECTOR type, newer than the client library's type list. */
@@ -177,70 +176,19 @@ static int decode_int(const fl_column_meta *m, const uint8_t *data, size_t len, 
     return 0;
 }
 
-static const uint8_t dig2bytes[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
-
-/* Binary decimal to its exact text: "-", integer digits without leading zeros (at least
- * one), "." and exactly scale fraction digits. */
+/* Binary decimal (decimal.h) to its exact text. */
 static int decode_newdecimal(const fl_column_meta *m, const uint8_t *data, size_t len,
                              fl_arena *arena, fl_value *out, size_t *used, char *err, size_t errlen)
 {
     unsigned prec = m->meta >> 8, scale = m->meta & 0xff;
-    if (prec == 0 || prec > 81 || scale > prec)
-        return col_fail(m, err, errlen, "bad precision/scale %u,%u in the table map", prec, scale);
-    unsigned intg = prec - scale;
-    unsigned intg0 = intg / 9, intg0x = intg % 9, frac0 = scale / 9, frac0x = scale % 9;
-    size_t size = intg0 * 4 + dig2bytes[intg0x] + frac0 * 4 + dig2bytes[frac0x];
+    size_t size = fl_decimal_bin_size(prec, scale);
+    if (!size) return col_fail(m, err, errlen, "bad precision/scale %u,%u in the table map", prec, scale);
     NEED(size);
-
-    uint8_t b[48]; /* at most 81 digits: 9 groups of 4 bytes + partial groups */
-    memcpy(b, data, size);
-    bool negative = !(b[0] & 0x80);
-    b[0] ^= 0x80;
-    if (negative)
-        for (size_t i = 0; i < size; i++) b[i] = (uint8_t)~b[i];
-
-    /* every digit, integer then fraction, as characters */
-    char digits[96];
-    size_t nd = 0, pos = 0;
-    static const uint32_t pow10[10] = {1,      10,      100,      1000,      10000,
-                                       100000, 1000000, 10000000, 100000000, 1000000000};
-    /* groups in order: leading partial, intg0 full, frac0 full, trailing partial */
-    struct {
-        unsigned ndig, nbytes;
-    } groups[24];
-    size_t ng = 0;
-    if (intg0x) groups[ng].ndig = intg0x, groups[ng++].nbytes = dig2bytes[intg0x];
-    for (unsigned i = 0; i < intg0; i++) groups[ng].ndig = 9, groups[ng++].nbytes = 4;
-    for (unsigned i = 0; i < frac0; i++) groups[ng].ndig = 9, groups[ng++].nbytes = 4;
-    if (frac0x) groups[ng].ndig = frac0x, groups[ng++].nbytes = dig2bytes[frac0x];
-    for (size_t g = 0; g < ng; g++) {
-        uint32_t v = (uint32_t)be(b + pos, groups[g].nbytes);
-        pos += groups[g].nbytes;
-        if (v >= pow10[groups[g].ndig])
-            return col_fail(m, err, errlen, "invalid decimal digits (group value %u)", v);
-        for (unsigned k = groups[g].ndig; k-- > 0;) digits[nd++] = (char)('0' + (v / pow10[k]) % 10);
-    }
-
-    char text[100];
-    size_t tl = 0;
-    size_t first = 0;
-    while (first + 1 < intg && digits[first] == '0') first++; /* keep one integer digit */
-    bool all_zero = true;
-    for (size_t i = 0; i < nd; i++)
-        if (digits[i] != '0') all_zero = false;
-    if (negative && !all_zero) text[tl++] = '-';
-    if (intg == 0) {
-        text[tl++] = '0';
-    } else {
-        memcpy(text + tl, digits + first, intg - first);
-        tl += intg - first;
-    }
-    if (scale) {
-        text[tl++] = '.';
-        memcpy(text + tl, digits + intg, scale);
-        tl += scale;
-    }
-    set_text(out, FL_VAL_DECIMAL, arena, text, tl);
+    char text[FL_DECIMAL_TEXT_MAX];
+    uint32_t bad;
+    int n = fl_decimal_to_text(data, prec, scale, text, &bad);
+    if (n < 0) return col_fail(m, err, errlen, "invalid decimal digits (group value %u)", bad);
+    set_text(out, FL_VAL_DECIMAL, arena, text, (size_t)n);
     *used = size;
     return 0;
 }

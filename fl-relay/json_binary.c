@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "common/value.h"
-#include "fl-relay/coltypes.h"
+#include "fl-relay/decimal.h"
 
 #define MAX_DEPTH 100
 
@@ -163,21 +163,16 @@ static int opaque(jctx *c, const uint8_t *p, size_t len)
     const uint8_t *d = p + 1 + nl;
     switch (ftype) {
     case MYSQL_TYPE_NEWDECIMAL: {
-        /* precision, scale, then the binary decimal: decoded as a DECIMAL column cell */
+        /* precision, scale, then the binary decimal; printed as a number */
         if (n < 2) return jfail(c, "truncated opaque DECIMAL");
-        fl_column_meta m = {0};
-        m.type = m.real_type = MYSQL_TYPE_NEWDECIMAL;
-        m.meta = (uint16_t)(d[0] << 8 | d[1]);
-        fl_arena a = {0};
-        fl_value v;
-        size_t used;
-        char why[200];
-        if (fl_column_decode(&m, d + 2, n - 2, &a, &v, &used, why, sizeof why) < 0) {
-            fl_arena_free(&a);
-            return jfail(c, "opaque DECIMAL: %s", why);
-        }
-        fl_buf_put(c->out, v.s.ptr, v.s.len);
-        fl_arena_free(&a);
+        size_t size = fl_decimal_bin_size(d[0], d[1]);
+        if (!size) return jfail(c, "opaque DECIMAL(%u,%u) is not a valid precision and scale", d[0], d[1]);
+        if (n - 2 < size) return jfail(c, "truncated opaque DECIMAL(%u,%u)", d[0], d[1]);
+        char text[FL_DECIMAL_TEXT_MAX];
+        uint32_t bad;
+        int tl = fl_decimal_to_text(d + 2, d[0], d[1], text, &bad);
+        if (tl < 0) return jfail(c, "opaque DECIMAL with invalid digits (group value %u)", bad);
+        fl_buf_put(c->out, text, (size_t)tl);
         return 0;
     }
     case MYSQL_TYPE_DATE:

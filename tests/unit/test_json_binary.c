@@ -298,7 +298,13 @@ static void test_opaque(void **state)
     expect_fail(jopaque(10, short_date, 4), "binary JSON: truncated temporal value");
     const uint8_t baddec[] = {6, 3, 0x80, 0x7b};
     expect_fail(jopaque(246, baddec, sizeof baddec),
-                "binary JSON: opaque DECIMAL: column of type DECIMAL(6,3): truncated (needs 4 bytes, 2 left)");
+                "binary JSON: truncated opaque DECIMAL(6,3)");
+    const uint8_t badps[] = {3, 4, 0x80};
+    expect_fail(jopaque(246, badps, sizeof badps),
+                "binary JSON: opaque DECIMAL(3,4) is not a valid precision and scale");
+    const uint8_t baddig[] = {3, 2, 0x8a, 0x00}; /* 10 in a one-digit group */
+    expect_fail(jopaque(246, baddig, sizeof baddig),
+                "binary JSON: opaque DECIMAL with invalid digits (group value 10)");
 }
 
 static void test_malformed(void **state)
