@@ -24,7 +24,11 @@ int fl_decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale, char *te
 {
     size_t size = fl_decimal_bin_size(prec, scale);
     unsigned intg = prec - scale;
-    uint8_t b[48]; /* 81 digits take at most 9 full groups and 2 partial ones: 40 bytes */
+    uint8_t b[48] = {0}; /* 81 digits take at most 9 full groups and 2 partial ones: 40 bytes */
+    if (size == 0) { /* not a valid precision/scale: the caller checks, this is a guard */
+        *bad_group = 0;
+        return -1;
+    }
     memcpy(b, p, size);
     bool negative = !(b[0] & 0x80);
     b[0] ^= 0x80;
