@@ -181,11 +181,13 @@ static const char *mc_error(const memcached_st *mc, memcached_return_t rc)
     return memcached_last_error_message(mc);
 }
 
-/* Compares every server's marker with the epoch. Returns 0 when all match, 1 naming the
- * first server that differs in err, -1 on a connection error. */
+/* Compares every server's marker with the epoch (asking each one, so that every server is
+ * also checked to answer). Returns 0 when all match, 1 naming the first server that differs
+ * in err, -1 on a connection or authentication error. */
 static int check_epoch(mc_target *t, const char *epoch, char *err, size_t errlen)
 {
     size_t klen = strlen(t->epoch_key);
+    int result = 0;
     for (uint32_t i = 0; i < t->nservers; i++) {
         size_t len = 0;
         uint32_t flags = 0;
@@ -200,11 +202,12 @@ static int check_epoch(mc_target *t, const char *epoch, char *err, size_t errlen
                      mc_error(t->server[i], rc));
             return -1;
         }
-        snprintf(err, errlen, "memcached %s lost its data (restarted or flushed) since the checkpoint",
-                 server_name(t, i, name, sizeof name));
-        return 1;
+        if (!result)
+            snprintf(err, errlen, "memcached %s lost its data (restarted or flushed) since the checkpoint",
+                     server_name(t, i, name, sizeof name));
+        result = 1;
     }
-    return 0;
+    return result;
 }
 
 static int set_epoch(mc_target *t, char *err, size_t errlen)

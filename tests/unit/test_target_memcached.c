@@ -190,6 +190,18 @@ static void test_unreachable_is_retryable(void **state)
     assert_null(fl_target_open(&a, &permanent, err, sizeof err));
     assert_int_equal(permanent, 0);
     assert_non_null(strstr(err, "memcached"));
+
+    /* one server of two down: the target does not open, and the message names that one */
+    if (servers[0] <= 0) return;
+    int dead = free_port();
+    snprintf(url, sizeof url, "memcached://127.0.0.1:%d,127.0.0.1:%d", ports[0], dead);
+    cfg_init(&a, url, cp);
+    permanent = 1;
+    assert_null(fl_target_open(&a, &permanent, err, sizeof err));
+    assert_int_equal(permanent, 0);
+    char want[64];
+    snprintf(want, sizeof want, "memcached 127.0.0.1:%d:", dead);
+    if (!strstr(err, want)) fail_msg("'%s' does not name the server that is down", err);
 }
 
 static fl_cache_op mkop(fl_cache_op_kind kind, const char *key, const char *value, uint32_t ttl)
