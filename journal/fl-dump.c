@@ -215,6 +215,26 @@ static void put_gtid(fl_buf *out, const fl_gtid *g)
     fl_buf_puts(out, text);
 }
 
+/* Text for a terminal: control bytes other than newline and tab (an ESC could drive the
+ * terminal, a password hash in an ALTER USER holds arbitrary bytes) are written as \xNN. */
+static void put_printable(fl_buf *out, const char *s, size_t len)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = (uint8_t)s[i];
+        if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\t') continue;
+        fl_buf_put(out, s + run, i - run);
+        fl_buf_printf(out, "\\x%02x", c);
+        run = i + 1;
+    }
+    if (len > run) fl_buf_put(out, s + run, len - run);
+}
+
+static void put_printable_str(fl_buf *out, const char *s)
+{
+    if (s) put_printable(out, s, strlen(s));
+}
+
 static const char *op_name(uint8_t op)
 {
     switch (op) {
@@ -235,7 +255,7 @@ static void put_image(fl_buf *out, const char *label, const fl_table *tb, const 
         if (vals[i].type == FL_VAL_ABSENT) continue;
         fl_buf_putc(out, ' ');
         if (tb->cols && tb->cols[i])
-            fl_buf_puts(out, tb->cols[i]);
+            put_printable_str(out, tb->cols[i]);
         else
             fl_buf_printf(out, "@%u", i + 1);
         fl_buf_putc(out, '=');
@@ -250,15 +270,17 @@ static void put_image(fl_buf *out, const char *label, const fl_table *tb, const 
  *       before: id=1 name="a"
  *       after:  id=1 name="b"
  *     ddl app: ALTER TABLE users ADD c INT
- * followed by an empty line. */
+ * followed by an empty line. Names and statements are shown as they are, but for control
+ * bytes; values are in their canonical JSON form. */
 static void render_human(const fl_txn *t, fl_buf *out)
 {
     fl_buf_printf(out, "seq %llu  gtid ", (unsigned long long)t->seq);
     put_gtid(out, &t->gtid);
     fl_buf_puts(out, "  time ");
     put_time(out, t->ts);
-    fl_buf_printf(out, "  server_id %u  pos %s:%llu", t->server_id, t->file ? t->file : "",
-                  (unsigned long long)t->pos);
+    fl_buf_printf(out, "  server_id %u  pos ", t->server_id);
+    put_printable_str(out, t->file);
+    fl_buf_printf(out, ":%llu", (unsigned long long)t->pos);
     if (t->flags & FL_TXN_XA) fl_buf_puts(out, "  xa");
     if (t->flags & FL_TXN_STATEMENT) fl_buf_puts(out, "  statement-based");
     fl_buf_putc(out, '\n');
@@ -266,9 +288,12 @@ static void render_human(const fl_txn *t, fl_buf *out)
         const fl_change *c = &t->changes[i];
         if (c->op == FL_OP_DDL || c->op == FL_OP_STATEMENT) {
             fl_buf_printf(out, "  %s", op_name(c->op));
-            if (c->db && c->db[0]) fl_buf_printf(out, " %s", c->db);
+            if (c->db && c->db[0]) {
+                fl_buf_putc(out, ' ');
+                put_printable_str(out, c->db);
+            }
             fl_buf_puts(out, ": ");
-            if (c->sql) fl_buf_put(out, c->sql, c->sql_len);
+            if (c->sql) put_printable(out, c->sql, c->sql_len);
             fl_buf_putc(out, '\n');
             continue;
         }
@@ -277,7 +302,11 @@ static void render_human(const fl_txn *t, fl_buf *out)
             continue;
         }
         const fl_table *tb = &t->tables[c->table];
-        fl_buf_printf(out, "  %s %s.%s\n", op_name(c->op), tb->db, tb->name);
+        fl_buf_printf(out, "  %s ", op_name(c->op));
+        put_printable_str(out, tb->db);
+        fl_buf_putc(out, '.');
+        put_printable_str(out, tb->name);
+        fl_buf_putc(out, '\n');
         if (c->before) put_image(out, "before:", tb, c->before);
         if (c->after) put_image(out, "after:", tb, c->after);
     }

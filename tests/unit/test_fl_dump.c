@@ -164,8 +164,16 @@ static void build_mysql_journal(void)
         c->after = user_row(&t, i, "x");
         add_txn(s, &t);
     }
-    snprintf(g, sizeof g, "%s:1-3", MYSQL_UUID);
-    commit(s, g, 300);
+    /* a statement holding control bytes and a newline */
+    snprintf(g, sizeof g, "%s:4", MYSQL_UUID);
+    txn_header(&t, g, TS0 + 4, 400);
+    fl_change *ddl = fl_txn_add_change(&t, FL_OP_DDL);
+    ddl->db = "shop";
+    ddl->sql = "CREATE USER u IDENTIFIED BY '\x07\x1b[31m\x7f'\n\tx";
+    ddl->sql_len = (uint32_t)strlen(ddl->sql);
+    add_txn(s, &t);
+    snprintf(g, sizeof g, "%s:1-4", MYSQL_UUID);
+    commit(s, g, 400);
     fl_txn_free(&t);
     fl_store_close(s);
 }
@@ -392,7 +400,7 @@ static void test_mysql_gtids(void **state)
     run_free(&r);
 
     /* upper-case UUID input finds the same transaction */
-    r = run("--json --from-gtid 3E11FA47-71CA-11E1-9E33-C80AA9429562:3 '%s'", mysql);
+    r = run("--json --limit 1 --from-gtid 3E11FA47-71CA-11E1-9E33-C80AA9429562:3 '%s'", mysql);
     assert_int_equal(r.status, 0);
     snprintf(want, sizeof want,
              "{\"seq\":3,\"gtid\":\"%s:3\",\"ts\":\"2026-11-18 11:06:43\",\"server_id\":1,"
@@ -400,6 +408,20 @@ static void test_mysql_gtids(void **state)
              "\"table\":\"items\",\"after\":{\"id\":3,\"name\":\"x\",\"score\":1.5,\"note\":null}}]}\n",
              MYSQL_UUID);
     assert_string_equal(r.out, want);
+    run_free(&r);
+
+    /* control bytes in a statement are shown escaped in the human form, JSON-escaped in JSON */
+    r = run("--gtid %s:4 '%s'", MYSQL_UUID, mysql);
+    assert_int_equal(r.status, 0);
+    snprintf(want, sizeof want,
+             "seq 4  gtid %s:4  time 2026-11-18 11:06:44  server_id 1  pos bin.000001:400\n"
+             "  ddl shop: CREATE USER u IDENTIFIED BY '\\x07\\x1b[31m\\x7f'\n\tx\n\n",
+             MYSQL_UUID);
+    assert_string_equal(r.out, want);
+    run_free(&r);
+    r = run("--json --gtid %s:4 '%s'", MYSQL_UUID, mysql);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\"sql\":\"CREATE USER u IDENTIFIED BY '\\u0007\\u001b[31m\x7f'\\n\\tx\"}]}\n"));
     run_free(&r);
 
     r = run("--gtid %s:9 '%s'", MYSQL_UUID, mysql);
