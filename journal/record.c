@@ -223,20 +223,42 @@ static bool is_temporal(uint8_t type)
 
 static const uint32_t pow10_u32[7] = {1, 10, 100, 1000, 10000, 100000, 1000000};
 
-/* The canonical text of w for type; buf holds at least 32 bytes. */
+/* Writes v as exactly width digits (zero-padded; width must hold it). */
+static char *digits(char *p, uint32_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+/* The canonical text of a valid w for type; buf holds at least 32 bytes. */
 static size_t when_format(uint8_t type, const when *w, char *buf)
 {
-    int n;
-    if (type == FL_VAL_DATE)
-        n = snprintf(buf, 32, "%04u-%02u-%02u", w->year, w->month, w->day);
-    else if (type == FL_VAL_TIME)
-        n = snprintf(buf, 32, "%s%02u:%02u:%02u", w->neg ? "-" : "", w->hour, w->minute, w->second);
-    else
-        n = snprintf(buf, 32, "%04u-%02u-%02u %02u:%02u:%02u", w->year, w->month, w->day, w->hour,
-                     w->minute, w->second);
-    if (type != FL_VAL_DATE && w->fsp)
-        n += snprintf(buf + n, (size_t)(32 - n), ".%0*u", (int)w->fsp, w->frac);
-    return (size_t)n;
+    char *p = buf;
+    if (type == FL_VAL_TIME) {
+        if (w->neg) *p++ = '-';
+        p = digits(p, w->hour, w->hour > 99 ? 3 : 2);
+    } else {
+        p = digits(p, w->year, 4);
+        *p++ = '-';
+        p = digits(p, w->month, 2);
+        *p++ = '-';
+        p = digits(p, w->day, 2);
+        if (type == FL_VAL_DATE) return (size_t)(p - buf);
+        *p++ = ' ';
+        p = digits(p, w->hour, 2);
+    }
+    *p++ = ':';
+    p = digits(p, w->minute, 2);
+    *p++ = ':';
+    p = digits(p, w->second, 2);
+    if (w->fsp) {
+        *p++ = '.';
+        p = digits(p, w->frac, (int)w->fsp);
+    }
+    return (size_t)(p - buf);
 }
 
 static bool when_valid(uint8_t type, const when *w)
