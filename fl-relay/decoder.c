@@ -593,6 +593,12 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
                       (!strcmp(w1, "XA") && (!strcmp(w2, "END") || !strcmp(w2, "PREPARE")))))
         return 0;
 
+    if (d->in_txn && !strcmp(w1, "XA") && (!strcmp(w2, "COMMIT") || !strcmp(w2, "ROLLBACK"))) {
+        /* the second phase of an XA transaction, opened by its GTID */
+        add_sql_change(d, FL_OP_STATEMENT, db, sql, qlen);
+        d->txn_flags |= FL_TXN_XA;
+        return d->txn.nchanges == 1 ? emit(d, ts, true) : 0;
+    }
     if (d->in_txn) {
         /* statement-based change inside a transaction */
         char table[256];

@@ -29,6 +29,8 @@
 
 typedef struct ingest {
     fl_store *store;
+    const char *dir;
+    bool sync;
     fl_gtid_set *journaled; /* the GTID set the journal held when we started */
     fl_position start;      /* the stored position when we started */
     const char *file;       /* basename of the file being read */
@@ -81,10 +83,31 @@ static int commit(ingest *in, bool with_pos)
     return 0;
 }
 
+/* Drops the queued parts of a transaction that will not finish (cut short, or rolled back
+ * after its first parts were emitted). Parts already committed are removed by the writer's
+ * recovery when the journal is opened again. */
+static int drop_unfinished(ingest *in)
+{
+    fl_store_abort(in->store);
+    in->open_parts = false;
+    if (!in->parts_committed) return 0;
+    in->parts_committed = false;
+    fl_store_close(in->store);
+    char err[400];
+    fl_store_opts so = {.write = true, .sync = in->sync};
+    in->store = fl_store_open(in->dir, &so, err, sizeof err);
+    if (!in->store) {
+        snprintf(in->err, sizeof in->err, "journal: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int on_emit(void *ctx, fl_txn *t, const fl_decoder_pos *p)
 {
     ingest *in = ctx;
     char err[400];
+    if (t->part == 0 && in->open_parts && drop_unfinished(in) != 0) return 1;
     /* positions in the journal are offsets in the file read (relay logs carry the
      * primary's offsets in their headers) */
     t->file = in->file;
@@ -211,6 +234,8 @@ int fl_ingest_files(const char *journal_dir, const char *const *files, int nfile
     fl_store_opts so = {.write = true, .sync = journal_opts ? journal_opts->sync : true};
     ingest in;
     memset(&in, 0, sizeof in);
+    in.dir = journal_dir;
+    in.sync = so.sync;
     in.store = fl_store_open(journal_dir, &so, err, sizeof err);
     if (!in.store) {
         fprintf(stderr, "fl-relay: %s: %s\n", journal_dir, err);
@@ -239,11 +264,12 @@ int fl_ingest_files(const char *journal_dir, const char *const *files, int nfile
             fprintf(stderr, "fl-relay: %s: %s\n", files[i], in.err);
             status = 1;
         }
-        if (in.open_parts) {
-            /* parts of a transaction cut short (by an error or the end of the file): the
-             * complete transactions before it were committed when its first part came */
-            fl_store_abort(in.store);
-            in.open_parts = false;
+        /* parts of a transaction cut short (by an error or the end of the file): the
+         * complete transactions before it were committed when its first part came */
+        if (in.open_parts && drop_unfinished(&in) != 0) {
+            fprintf(stderr, "fl-relay: %s: %s\n", files[i], in.err);
+            status = 1;
+            break;
         }
         if (commit(&in, true) != 0) {
             fprintf(stderr, "fl-relay: %s: %s\n", files[i], in.err);
@@ -255,14 +281,7 @@ int fl_ingest_files(const char *journal_dir, const char *const *files, int nfile
                      (unsigned long long)in.skipped);
     }
     fl_decoder_free(d);
-    bool reopen = in.parts_committed;
-    fl_store_close(in.store);
-    if (reopen) {
-        /* parts of the broken transaction were committed: the writer's recovery removes them */
-        fl_store *s = fl_store_open(journal_dir, &so, err, sizeof err);
-        if (s) fl_store_close(s);
-        else fprintf(stderr, "fl-relay: %s: %s\n", journal_dir, err);
-    }
+    if (in.store) fl_store_close(in.store);
     fl_gtid_set_free(in.journaled);
     fl_position_free(&in.start);
     fl_position_free(&in.pos);

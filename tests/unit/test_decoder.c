@@ -13,188 +13,8 @@
 #include <zstd.h>
 
 #include "common/buf.h"
-#include "common/crc32c.h"
 #include "fl-relay/decoder.h"
-
-/* ---- a stream builder ---------------------------------------------------------------- */
-
-typedef struct stream {
-    fl_buf buf;       /* events back to back, from offset 4 of a file */
-    size_t start;     /* start of the event being built */
-    bool crc;
-    uint32_t server_id;
-} stream;
-
-static void ev_begin(stream *s, uint8_t type)
-{
-    s->start = s->buf.len;
-    uint8_t h[19] = {0};
-    h[0] = 0x00, h[1] = 0x5e, h[2] = 0x6b, h[3] = 0x68; /* 2025-07-07 */
-    h[4] = type;
-    memcpy(h + 5, &s->server_id, 4);
-    fl_buf_put(&s->buf, h, sizeof h);
-}
-
-static void put_le(fl_buf *b, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) fl_buf_putc(b, (uint8_t)(v >> (8 * i)));
-}
-
-static void set_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void ev_end(stream *s)
-{
-    size_t len = s->buf.len - s->start + (s->crc ? 4 : 0);
-    uint8_t *h = s->buf.data + s->start;
-    set_le(h + 9, len, 4);
-    set_le(h + 13, 4 + s->start + len, 4); /* log_pos: offset after the event in a file */
-    if (s->crc) put_le(&s->buf, fl_crc32(0, s->buf.data + s->start, len - 4), 4);
-}
-
-static void fde(stream *s, const char *version, bool crc)
-{
-    s->crc = false;
-    ev_begin(s, 15);
-    put_le(&s->buf, 4, 2);
-    char v[50] = {0};
-    snprintf(v, sizeof v, "%s", version);
-    fl_buf_put(&s->buf, v, 50);
-    put_le(&s->buf, 0, 4);
-    fl_buf_putc(&s->buf, 19);
-    uint8_t post[42] = {0};
-    post[2 - 1] = 13;  /* QUERY */
-    post[4 - 1] = 8;   /* ROTATE */
-    post[19 - 1] = 8;  /* TABLE_MAP */
-    for (int t = 23; t <= 25; t++) post[t - 1] = 8;
-    for (int t = 30; t <= 32; t++) post[t - 1] = 10;
-    post[33 - 1] = 42;
-    post[34 - 1] = 42;
-    post[39 - 1] = 10;
-    fl_buf_put(&s->buf, post, sizeof post);
-    fl_buf_putc(&s->buf, crc ? 1 : 0);
-    s->crc = true; /* the FORMAT_DESCRIPTION of a checksum-aware server always has one */
-    ev_end(s);
-    s->crc = crc;
-}
-
-static const uint8_t UUID[16] = {0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1,
-                                 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62};
-
-static void gtid(stream *s, uint64_t gno)
-{
-    ev_begin(s, 33);
-    fl_buf_putc(&s->buf, 0);
-    fl_buf_put(&s->buf, UUID, 16);
-    put_le(&s->buf, gno, 8);
-    fl_buf_putc(&s->buf, 2);
-    put_le(&s->buf, 0, 8);
-    put_le(&s->buf, 0, 8);
-    ev_end(s);
-}
-
-static void maria_gtid(stream *s, uint32_t domain, uint64_t seq, uint8_t flags)
-{
-    ev_begin(s, 162);
-    put_le(&s->buf, seq, 8);
-    put_le(&s->buf, domain, 4);
-    fl_buf_putc(&s->buf, flags);
-    put_le(&s->buf, 0, 6);
-    ev_end(s);
-}
-
-static void query(stream *s, const char *db, const char *sql)
-{
-    ev_begin(s, 2);
-    put_le(&s->buf, 7, 4);           /* thread id */
-    put_le(&s->buf, 0, 4);           /* exec time */
-    fl_buf_putc(&s->buf, (uint8_t)strlen(db));
-    put_le(&s->buf, 0, 2);           /* error code */
-    put_le(&s->buf, 5, 2);           /* status vars length */
-    fl_buf_putc(&s->buf, 0);         /* Q_FLAGS2 */
-    put_le(&s->buf, 0, 4);
-    fl_buf_puts(&s->buf, db);
-    fl_buf_putc(&s->buf, 0);
-    fl_buf_puts(&s->buf, sql);
-    ev_end(s);
-}
-
-/* TABLE_MAP for test.t1 (id INT, name VARCHAR(20)) with column names. */
-static void table_map(stream *s, uint64_t table_id, const char *table)
-{
-    ev_begin(s, 19);
-    put_le(&s->buf, table_id, 6);
-    put_le(&s->buf, 1, 2);
-    fl_buf_putc(&s->buf, 4);
-    fl_buf_put(&s->buf, "test", 5);
-    fl_buf_putc(&s->buf, (uint8_t)strlen(table));
-    fl_buf_put(&s->buf, table, strlen(table) + 1);
-    fl_buf_putc(&s->buf, 2);          /* columns */
-    fl_buf_putc(&s->buf, 3);          /* LONG */
-    fl_buf_putc(&s->buf, 15);         /* VARCHAR */
-    fl_buf_putc(&s->buf, 2);          /* metadata length */
-    put_le(&s->buf, 20, 2);           /* VARCHAR(20) */
-    fl_buf_putc(&s->buf, 0x02);       /* nullable: name */
-    fl_buf_putc(&s->buf, 1);          /* SIGNEDNESS */
-    fl_buf_putc(&s->buf, 1);
-    fl_buf_putc(&s->buf, 0x00);       /* id signed */
-    fl_buf_putc(&s->buf, 4);          /* COLUMN_NAME */
-    fl_buf_putc(&s->buf, 8);
-    fl_buf_putc(&s->buf, 2);
-    fl_buf_put(&s->buf, "id", 2);
-    fl_buf_putc(&s->buf, 4);
-    fl_buf_put(&s->buf, "name", 4);
-    ev_end(s);
-}
-
-/* WRITE_ROWS v2 with nrows rows (id = first + i, name = "row" or NULL for odd ids). */
-static void write_rows(stream *s, uint64_t table_id, int first, int nrows)
-{
-    ev_begin(s, 30);
-    put_le(&s->buf, table_id, 6);
-    put_le(&s->buf, 1, 2); /* statement end */
-    put_le(&s->buf, 2, 2); /* extra data: just its length */
-    fl_buf_putc(&s->buf, 2);
-    fl_buf_putc(&s->buf, 0x03);
-    for (int i = 0; i < nrows; i++) {
-        int id = first + i;
-        bool null = id % 2;
-        fl_buf_putc(&s->buf, null ? 0x02 : 0x00);
-        put_le(&s->buf, (uint32_t)id, 4);
-        if (!null) {
-            fl_buf_putc(&s->buf, 5);
-            fl_buf_put(&s->buf, "hello", 5);
-        }
-    }
-    ev_end(s);
-}
-
-static void update_row(stream *s, uint64_t table_id, int id)
-{
-    ev_begin(s, 31);
-    put_le(&s->buf, table_id, 6);
-    put_le(&s->buf, 1, 2);
-    put_le(&s->buf, 2, 2);
-    fl_buf_putc(&s->buf, 2);
-    fl_buf_putc(&s->buf, 0x03);
-    fl_buf_putc(&s->buf, 0x01); /* after image: id only */
-    fl_buf_putc(&s->buf, 0x00);
-    put_le(&s->buf, (uint32_t)id, 4);
-    fl_buf_putc(&s->buf, 1);
-    fl_buf_putc(&s->buf, 'a');
-    fl_buf_putc(&s->buf, 0x00);
-    put_le(&s->buf, (uint32_t)-5, 4);
-    ev_end(s);
-}
-
-static void xid(stream *s, uint64_t x)
-{
-    ev_begin(s, 16);
-    put_le(&s->buf, x, 8);
-    ev_end(s);
-}
+#include "tests/unit/binlog_events.h"
 
 /* ---- a decoder with a recording emit callback ----------------------------------------- */
 
@@ -232,7 +52,7 @@ static int on_emit(void *ctx, fl_txn *t, const fl_decoder_pos *p)
 }
 
 typedef struct fixture {
-    stream s;
+    bl_stream s;
     emitted e;
     fl_decoder *d;
     char err[512];
@@ -290,13 +110,13 @@ static const fl_value *col(const fl_txn *t, uint32_t change, bool after, uint32_
 static void test_row_transaction(void **state)
 {
     fixture *f = *state;
-    fde(&f->s, "8.0.36", true);
-    gtid(&f->s, 7);
-    query(&f->s, "test", "BEGIN");
-    table_map(&f->s, 91, "t1");
-    write_rows(&f->s, 91, 4, 2);
-    update_row(&f->s, 91, 4);
-    xid(&f->s, 1234);
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 7);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_table_map(&f->s, 91, "t1");
+    bl_write_rows(&f->s, 91, 4, 2);
+    bl_update_row(&f->s, 91, 4);
+    bl_xid(&f->s, 1234);
     start(f, NULL, 0);
     assert_int_equal(feed(f), 0);
     assert_int_equal(f->e.n, 1);
@@ -334,19 +154,19 @@ static void test_row_transaction(void **state)
 static void test_rollback_never_emitted(void **state)
 {
     fixture *f = *state;
-    fde(&f->s, "8.0.36", true);
-    gtid(&f->s, 1);
-    query(&f->s, "test", "BEGIN");
-    table_map(&f->s, 5, "t1");
-    write_rows(&f->s, 5, 1, 1);
-    query(&f->s, "test", "SAVEPOINT a");
-    query(&f->s, "test", "ROLLBACK TO a");
-    query(&f->s, "test", "ROLLBACK");
-    gtid(&f->s, 2);
-    query(&f->s, "test", "BEGIN");
-    table_map(&f->s, 5, "t1");
-    write_rows(&f->s, 5, 10, 1);
-    query(&f->s, "test", "COMMIT");
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 1);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_table_map(&f->s, 5, "t1");
+    bl_write_rows(&f->s, 5, 1, 1);
+    bl_query(&f->s, "test", "SAVEPOINT a");
+    bl_query(&f->s, "test", "ROLLBACK TO a");
+    bl_query(&f->s, "test", "ROLLBACK");
+    bl_gtid(&f->s, 2);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_table_map(&f->s, 5, "t1");
+    bl_write_rows(&f->s, 5, 10, 1);
+    bl_query(&f->s, "test", "COMMIT");
     start(f, NULL, 0);
     assert_int_equal(feed(f), 0);
     assert_int_equal(f->e.n, 1);
@@ -360,13 +180,13 @@ static void test_rollback_never_emitted(void **state)
 static void test_ddl_and_statements(void **state)
 {
     fixture *f = *state;
-    fde(&f->s, "8.0.36", true);
-    gtid(&f->s, 3);
-    query(&f->s, "shop", "CREATE TABLE t1 (id INT PRIMARY KEY, name VARCHAR(20))");
-    gtid(&f->s, 4);
-    query(&f->s, "shop", "BEGIN");
-    query(&f->s, "shop", "INSERT INTO t1 VALUES (1, 'x')");
-    xid(&f->s, 9);
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 3);
+    bl_query(&f->s, "shop", "CREATE TABLE t1 (id INT PRIMARY KEY, name VARCHAR(20))");
+    bl_gtid(&f->s, 4);
+    bl_query(&f->s, "shop", "BEGIN");
+    bl_query(&f->s, "shop", "INSERT INTO t1 VALUES (1, 'x')");
+    bl_xid(&f->s, 9);
     start(f, NULL, 0);
     assert_int_equal(feed(f), 0);
     assert_int_equal(f->e.n, 2);
@@ -384,9 +204,9 @@ static void test_ddl_and_statements(void **state)
 static void test_ddl_record(void **state)
 {
     fixture *f = *state;
-    fde(&f->s, "8.0.36", false);
-    gtid(&f->s, 3);
-    query(&f->s, "shop", "ALTER TABLE t1 ADD c INT");
+    bl_fde(&f->s, "8.0.36", false);
+    bl_gtid(&f->s, 3);
+    bl_query(&f->s, "shop", "ALTER TABLE t1 ADD c INT");
     start(f, NULL, 0);
     assert_int_equal(feed(f), 0);
     assert_int_equal(f->e.n, 1);
@@ -402,13 +222,13 @@ static void test_mariadb_gtids(void **state)
 {
     fixture *f = *state;
     f->s.server_id = 11;
-    fde(&f->s, "10.11.6-MariaDB-log", true);
-    maria_gtid(&f->s, 0, 41, 0x01); /* standalone: the DDL is the transaction */
-    query(&f->s, "app", "CREATE TABLE t1 (id INT, name VARCHAR(20))");
-    maria_gtid(&f->s, 0, 42, 0x0c); /* transactional: GTID opens the transaction */
-    table_map(&f->s, 3, "t1");
-    write_rows(&f->s, 3, 2, 1);
-    xid(&f->s, 5);
+    bl_fde(&f->s, "10.11.6-MariaDB-log", true);
+    bl_maria_gtid(&f->s, 0, 41, 0x01); /* standalone: the DDL is the transaction */
+    bl_query(&f->s, "app", "CREATE TABLE t1 (id INT, name VARCHAR(20))");
+    bl_maria_gtid(&f->s, 0, 42, 0x0c); /* transactional: GTID opens the transaction */
+    bl_table_map(&f->s, 3, "t1");
+    bl_write_rows(&f->s, 3, 2, 1);
+    bl_xid(&f->s, 5);
     start(f, NULL, 0);
     assert_int_equal(feed(f), 0);
     assert_int_equal(fl_decoder_flavor(f->d), FL_FLAVOR_MARIADB);
@@ -426,19 +246,19 @@ static void test_filter_keeps_empty_record(void **state)
     fixture *f = *state;
     char *exclude[] = {"test.t1", NULL};
     fl_config_source src = {.exclude = exclude};
-    fde(&f->s, "8.0.36", true);
-    gtid(&f->s, 1);
-    query(&f->s, "test", "BEGIN");
-    table_map(&f->s, 5, "t1");
-    write_rows(&f->s, 5, 1, 3);
-    table_map(&f->s, 6, "t2");
-    write_rows(&f->s, 6, 8, 1);
-    xid(&f->s, 1);
-    gtid(&f->s, 2);
-    query(&f->s, "test", "BEGIN");
-    table_map(&f->s, 5, "t1");
-    write_rows(&f->s, 5, 1, 3);
-    xid(&f->s, 2);
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 1);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_table_map(&f->s, 5, "t1");
+    bl_write_rows(&f->s, 5, 1, 3);
+    bl_table_map(&f->s, 6, "t2");
+    bl_write_rows(&f->s, 6, 8, 1);
+    bl_xid(&f->s, 1);
+    bl_gtid(&f->s, 2);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_table_map(&f->s, 5, "t1");
+    bl_write_rows(&f->s, 5, 1, 3);
+    bl_xid(&f->s, 2);
     start(f, &src, 0);
     assert_int_equal(feed(f), 0);
     assert_int_equal(f->e.n, 2);
@@ -450,13 +270,13 @@ static void test_filter_keeps_empty_record(void **state)
 static void test_bad_crc(void **state)
 {
     fixture *f = *state;
-    fde(&f->s, "8.0.36", true);
-    gtid(&f->s, 1);
-    query(&f->s, "test", "BEGIN");
-    table_map(&f->s, 5, "t1");
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 1);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_table_map(&f->s, 5, "t1");
     size_t at = f->s.buf.len;
-    write_rows(&f->s, 5, 1, 1);
-    xid(&f->s, 1);
+    bl_write_rows(&f->s, 5, 1, 1);
+    bl_xid(&f->s, 1);
     f->s.buf.data[at + 25] ^= 0x40;
     start(f, NULL, 0);
     assert_int_equal(feed(f), -1);
@@ -473,16 +293,16 @@ static void test_bad_crc(void **state)
 static void test_truncated(void **state)
 {
     fixture *f = *state;
-    fde(&f->s, "8.0.36", false);
-    gtid(&f->s, 1);
-    query(&f->s, "test", "BEGIN");
-    table_map(&f->s, 5, "t1");
+    bl_fde(&f->s, "8.0.36", false);
+    bl_gtid(&f->s, 1);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_table_map(&f->s, 5, "t1");
     start(f, NULL, 0);
     assert_int_equal(feed(f), 0);
 
     /* a header whose size says more than was given */
-    stream r = {.server_id = 1};
-    write_rows(&r, 5, 2, 1);
+    bl_stream r = {.server_id = 1};
+    bl_write_rows(&r, 5, 2, 1);
     assert_int_equal(fl_decoder_event(f->d, r.buf.data, r.buf.len - 3, f->err, sizeof f->err), -1);
     assert_non_null(strstr(f->err, "header says"));
     /* shorter than a header */
@@ -490,21 +310,21 @@ static void test_truncated(void **state)
     assert_non_null(strstr(f->err, "shorter than the 19-byte header"));
     /* a row cut inside its VARCHAR: size field consistent, data short */
     fl_buf_reset(&r.buf);
-    write_rows(&r, 5, 2, 1);
+    bl_write_rows(&r, 5, 2, 1);
     r.buf.len -= 3;
-    set_le(r.buf.data + 9, r.buf.len, 4);
+    bl_set_le(r.buf.data + 9, r.buf.len, 4);
     assert_int_equal(fl_decoder_event(f->d, r.buf.data, r.buf.len, f->err, sizeof f->err), -1);
     assert_non_null(strstr(f->err, "test.t1"));
     /* an unknown table id */
     fl_buf_reset(&r.buf);
-    write_rows(&r, 77, 2, 1);
+    bl_write_rows(&r, 77, 2, 1);
     assert_int_equal(fl_decoder_event(f->d, r.buf.data, r.buf.len, f->err, sizeof f->err), -1);
     assert_non_null(strstr(f->err, "table id 77"));
     /* an XID of the wrong size */
     fl_buf_reset(&r.buf);
-    ev_begin(&r, 16);
-    put_le(&r.buf, 1, 4);
-    ev_end(&r);
+    bl_begin(&r, 16);
+    bl_put_le(&r.buf, 1, 4);
+    bl_end(&r);
     assert_int_equal(fl_decoder_event(f->d, r.buf.data, r.buf.len, f->err, sizeof f->err), -1);
     assert_non_null(strstr(f->err, "XID: body is 4 bytes, expected 8"));
     fl_buf_free(&r.buf);
@@ -514,14 +334,14 @@ static void test_truncated(void **state)
 static void test_parts(void **state)
 {
     fixture *f = *state;
-    fde(&f->s, "8.0.36", true);
-    gtid(&f->s, 9);
-    query(&f->s, "test", "BEGIN");
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 9);
+    bl_query(&f->s, "test", "BEGIN");
     for (int i = 0; i < 40; i++) {
-        table_map(&f->s, 5, "t1");
-        write_rows(&f->s, 5, i * 50, 50);
+        bl_table_map(&f->s, 5, "t1");
+        bl_write_rows(&f->s, 5, i * 50, 50);
     }
-    xid(&f->s, 1);
+    bl_xid(&f->s, 1);
     start(f, NULL, 16 * 1024);
     assert_int_equal(feed(f), 0);
     assert_true(f->e.n > 2);
@@ -538,27 +358,27 @@ static void test_parts(void **state)
 static void test_transaction_payload(void **state)
 {
     fixture *f = *state;
-    stream inner = {.server_id = 1};
-    query(&inner, "test", "BEGIN");
-    table_map(&inner, 5, "t1");
-    write_rows(&inner, 5, 6, 3);
-    xid(&inner, 1);
+    bl_stream inner = {.server_id = 1};
+    bl_query(&inner, "test", "BEGIN");
+    bl_table_map(&inner, 5, "t1");
+    bl_write_rows(&inner, 5, 6, 3);
+    bl_xid(&inner, 1);
     size_t cap = ZSTD_compressBound(inner.buf.len);
     uint8_t *z = malloc(cap);
     size_t zlen = ZSTD_compress(z, cap, inner.buf.data, inner.buf.len, 3);
     assert_false(ZSTD_isError(zlen));
 
-    fde(&f->s, "8.0.36", true);
-    gtid(&f->s, 12);
-    ev_begin(&f->s, 40);
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 12);
+    bl_begin(&f->s, 40);
     fl_buf_putc(&f->s.buf, 2); fl_buf_putc(&f->s.buf, 1); fl_buf_putc(&f->s.buf, 0); /* zstd */
     fl_buf_putc(&f->s.buf, 3); fl_buf_putc(&f->s.buf, 3); fl_buf_putc(&f->s.buf, 252);
-    put_le(&f->s.buf, inner.buf.len, 2);
+    bl_put_le(&f->s.buf, inner.buf.len, 2);
     fl_buf_putc(&f->s.buf, 1); fl_buf_putc(&f->s.buf, 3); fl_buf_putc(&f->s.buf, 252);
-    put_le(&f->s.buf, zlen, 2);
+    bl_put_le(&f->s.buf, zlen, 2);
     fl_buf_putc(&f->s.buf, 0);
     fl_buf_put(&f->s.buf, z, zlen);
-    ev_end(&f->s);
+    bl_end(&f->s);
     free(z);
     fl_buf_free(&inner.buf);
     start(f, NULL, 0);
@@ -573,66 +393,55 @@ static void test_transaction_payload(void **state)
 static void test_rotate_and_unknown(void **state)
 {
     fixture *f = *state;
-    fde(&f->s, "8.0.36", true);
-    ev_begin(&f->s, 4);
-    put_le(&f->s.buf, 4, 8);
+    bl_fde(&f->s, "8.0.36", true);
+    bl_begin(&f->s, 4);
+    bl_put_le(&f->s.buf, 4, 8);
     fl_buf_puts(&f->s.buf, "bin.000002");
-    ev_end(&f->s);
-    gtid(&f->s, 1);
-    query(&f->s, "d", "DROP TABLE x");
+    bl_end(&f->s);
+    bl_gtid(&f->s, 1);
+    bl_query(&f->s, "d", "DROP TABLE x");
     start(f, NULL, 0);
     assert_int_equal(feed(f), 0);
     assert_int_equal(f->e.n, 1);
     assert_string_equal(f->e.copy.file, "bin.000002");
     assert_int_equal(f->e.copy.changes[0].op, FL_OP_DDL);
     /* an unknown event type without the ignorable flag is refused */
-    stream u = {.server_id = 1, .crc = true};
-    ev_begin(&u, 99);
-    put_le(&u.buf, 0, 4);
-    ev_end(&u);
+    bl_stream u = {.server_id = 1, .crc = true};
+    bl_begin(&u, 99);
+    bl_put_le(&u.buf, 0, 4);
+    bl_end(&u);
     assert_int_equal(fl_decoder_event(f->d, u.buf.data, u.buf.len, f->err, sizeof f->err), -1);
     assert_non_null(strstr(f->err, "unknown event type 99"));
     /* ... and skipped with it */
     u.buf.data[17] = 0x80;
     fl_buf_reset(&u.buf);
-    ev_begin(&u, 99);
-    put_le(&u.buf, 0, 4);
+    bl_begin(&u, 99);
+    bl_put_le(&u.buf, 0, 4);
     u.buf.data[17] = 0x80;
-    ev_end(&u);
+    bl_end(&u);
     assert_int_equal(fl_decoder_event(f->d, u.buf.data, u.buf.len, f->err, sizeof f->err), 0);
     fl_buf_free(&u.buf);
-}
-
-static void xa_prepare(stream *s, bool one_phase)
-{
-    ev_begin(s, 38);
-    fl_buf_putc(&s->buf, one_phase ? 1 : 0);
-    put_le(&s->buf, 1, 4);
-    put_le(&s->buf, 1, 4);
-    put_le(&s->buf, 0, 4);
-    fl_buf_putc(&s->buf, '1');
-    ev_end(s);
 }
 
 static void test_xa(void **state)
 {
     fixture *f = *state;
-    fde(&f->s, "8.0.36", true);
-    gtid(&f->s, 1);
-    query(&f->s, "test", "XA START X'31',X'',1");
-    table_map(&f->s, 5, "t1");
-    write_rows(&f->s, 5, 2, 1);
-    query(&f->s, "test", "XA END X'31',X'',1");
-    xa_prepare(&f->s, false);
-    gtid(&f->s, 2);
-    query(&f->s, "test", "XA COMMIT X'31',X'',1");
-    gtid(&f->s, 3);
-    query(&f->s, "test", "XA START X'32',X'',1");
-    table_map(&f->s, 5, "t1");
-    write_rows(&f->s, 5, 4, 1);
-    query(&f->s, "test", "XA END X'32',X'',1");
-    xa_prepare(&f->s, true); /* XA COMMIT ... ONE PHASE */
-    query(&f->s, "test", "COMMIT"); /* outside a transaction: nothing */
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 1);
+    bl_query(&f->s, "test", "XA START X'31',X'',1");
+    bl_table_map(&f->s, 5, "t1");
+    bl_write_rows(&f->s, 5, 2, 1);
+    bl_query(&f->s, "test", "XA END X'31',X'',1");
+    bl_xa_prepare(&f->s, false);
+    bl_gtid(&f->s, 2);
+    bl_query(&f->s, "test", "XA COMMIT X'31',X'',1");
+    bl_gtid(&f->s, 3);
+    bl_query(&f->s, "test", "XA START X'32',X'',1");
+    bl_table_map(&f->s, 5, "t1");
+    bl_write_rows(&f->s, 5, 4, 1);
+    bl_query(&f->s, "test", "XA END X'32',X'',1");
+    bl_xa_prepare(&f->s, true); /* XA COMMIT ... ONE PHASE */
+    bl_query(&f->s, "test", "COMMIT"); /* outside a transaction: nothing */
     start(f, NULL, 0);
     assert_int_equal(feed(f), 0);
     assert_int_equal(f->e.n, 3);
