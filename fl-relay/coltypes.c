@@ -198,50 +198,83 @@ static int decode_newdecimal(const fl_column_meta *m, const uint8_t *data, size_
 /* Fraction bytes of TIME2/DATETIME2/TIMESTAMP2 for fsp digits. */
 static size_t frac_bytes(unsigned fsp) { return (fsp + 1) / 2; }
 
-/* Appends "." and the first fsp digits of the microseconds. */
-static size_t put_frac(char *s, unsigned fsp, uint32_t usec)
+/* Writes v in decimal, zero-padded to at least minw digits (like "%0*u"); returns the end. */
+static char *put_num(char *p, unsigned v, int minw)
 {
-    if (!fsp) return 0;
-    char d[8];
-    snprintf(d, sizeof d, "%06u", usec);
-    s[0] = '.';
-    memcpy(s + 1, d, fsp);
-    return fsp + 1;
+    char t[12];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n < minw) t[n++] = '0';
+    while (n) *p++ = t[--n];
+    return p;
 }
 
-static int decode_timestamp(const fl_column_meta *m, uint64_t secs, unsigned fsp, uint32_t usec,
-                            fl_arena *arena, fl_value *out)
+/* "YYYY-MM-DD" */
+static char *put_date(char *p, unsigned y, unsigned mo, unsigned d)
 {
-    char s[40];
-    size_t n;
+    p = put_num(p, y, 4);
+    *p++ = '-';
+    p = put_num(p, mo, 2);
+    *p++ = '-';
+    return put_num(p, d, 2);
+}
+
+/* "HH:MM:SS" (more hour digits when needed, for TIME) */
+static char *put_hms(char *p, unsigned h, unsigned mi, unsigned sec)
+{
+    p = put_num(p, h, 2);
+    *p++ = ':';
+    p = put_num(p, mi, 2);
+    *p++ = ':';
+    return put_num(p, sec, 2);
+}
+
+/* "." and the first fsp digits of the microseconds */
+static char *put_frac(char *p, unsigned fsp, uint32_t usec)
+{
+    if (!fsp) return p;
+    char d[6];
+    put_num(d, usec % 1000000, 6);
+    *p++ = '.';
+    memcpy(p, d, fsp);
+    return p + fsp;
+}
+
+static int decode_timestamp(uint64_t secs, unsigned fsp, uint32_t usec, fl_arena *arena, fl_value *out)
+{
+    char s[48], *e = s;
     if (secs == 0 && usec == 0) {
-        n = (size_t)snprintf(s, sizeof s, "0000-00-00 00:00:00");
+        e = put_date(e, 0, 0, 0);
+        *e++ = ' ';
+        e = put_hms(e, 0, 0, 0);
     } else {
         time_t t = (time_t)secs;
         struct tm tm;
         gmtime_r(&t, &tm);
-        n = (size_t)snprintf(s, sizeof s, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
-                             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        e = put_date(e, (unsigned)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
+        *e++ = ' ';
+        e = put_hms(e, (unsigned)tm.tm_hour, (unsigned)tm.tm_min, (unsigned)tm.tm_sec);
     }
-    n += put_frac(s + n, fsp, usec);
-    (void)m;
-    set_text(out, FL_VAL_TIMESTAMP, arena, s, n);
+    e = put_frac(e, fsp, usec);
+    set_text(out, FL_VAL_TIMESTAMP, arena, s, (size_t)(e - s));
     return 0;
 }
 
 static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t len,
                            fl_arena *arena, fl_value *out, size_t *used, char *err, size_t errlen)
 {
-    char s[48];
-    size_t n = 0;
+    char s[48], *e = s;
     unsigned fsp = m->meta;
     switch (m->type) {
     case MYSQL_TYPE_DATE:
     case MYSQL_TYPE_NEWDATE: {
         NEED(3);
         uint32_t v = (uint32_t)le(data, 3);
-        n = (size_t)snprintf(s, sizeof s, "%04u-%02u-%02u", v >> 9, (v >> 5) & 15, v & 31);
-        set_text(out, FL_VAL_DATE, arena, s, n);
+        e = put_date(e, v >> 9, (v >> 5) & 15, v & 31);
+        set_text(out, FL_VAL_DATE, arena, s, (size_t)(e - s));
         *used = 3;
         return 0;
     }
@@ -250,9 +283,9 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         int32_t v = (int32_t)le(data, 3);
         if (v & 0x800000) v -= 0x1000000;
         uint32_t a = v < 0 ? (uint32_t)-v : (uint32_t)v;
-        n = (size_t)snprintf(s, sizeof s, "%s%02u:%02u:%02u", v < 0 ? "-" : "", a / 10000,
-                             a / 100 % 100, a % 100);
-        set_text(out, FL_VAL_TIME, arena, s, n);
+        if (v < 0) *e++ = '-';
+        e = put_hms(e, a / 10000, a / 100 % 100, a % 100);
+        set_text(out, FL_VAL_TIME, arena, s, (size_t)(e - s));
         *used = 3;
         return 0;
     }
@@ -260,17 +293,17 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         NEED(8);
         uint64_t v = le(data, 8);
         uint64_t d = v / 1000000, t = v % 1000000;
-        n = (size_t)snprintf(s, sizeof s, "%04u-%02u-%02u %02u:%02u:%02u", (unsigned)(d / 10000 % 10000),
-                             (unsigned)(d / 100 % 100), (unsigned)(d % 100), (unsigned)(t / 10000),
-                             (unsigned)(t / 100 % 100), (unsigned)(t % 100));
-        set_text(out, FL_VAL_DATETIME, arena, s, n);
+        e = put_date(e, (unsigned)(d / 10000 % 10000), (unsigned)(d / 100 % 100), (unsigned)(d % 100));
+        *e++ = ' ';
+        e = put_hms(e, (unsigned)(t / 10000), (unsigned)(t / 100 % 100), (unsigned)(t % 100));
+        set_text(out, FL_VAL_DATETIME, arena, s, (size_t)(e - s));
         *used = 8;
         return 0;
     }
     case MYSQL_TYPE_TIMESTAMP: {
         NEED(4);
         *used = 4;
-        return decode_timestamp(m, le(data, 4), 0, 0, arena, out);
+        return decode_timestamp(le(data, 4), 0, 0, arena, out);
     }
     default:
         break;
@@ -287,7 +320,7 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         uint32_t usec = fb == 1 ? f * 10000 : fb == 2 ? f * 100 : f;
         if (usec > 999999) return col_fail(m, err, errlen, "fraction %u out of range", f);
         *used = 4 + fb;
-        return decode_timestamp(m, secs, fsp, usec, arena, out);
+        return decode_timestamp(secs, fsp, usec, arena, out);
     }
     case MYSQL_TYPE_DATETIME2: {
         NEED(5 + fb);
@@ -299,11 +332,11 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         uint64_t ymdhms = (uint64_t)ip;
         uint64_t ymd = ymdhms >> 17, hms = ymdhms & 0x1ffff;
         uint64_t ym = ymd >> 5;
-        n = (size_t)snprintf(s, sizeof s, "%04u-%02u-%02u %02u:%02u:%02u", (unsigned)(ym / 13),
-                             (unsigned)(ym % 13), (unsigned)(ymd & 31), (unsigned)(hms >> 12),
-                             (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63));
-        n += put_frac(s + n, fsp, usec);
-        set_text(out, FL_VAL_DATETIME, arena, s, n);
+        e = put_date(e, (unsigned)(ym / 13), (unsigned)(ym % 13), (unsigned)(ymd & 31));
+        *e++ = ' ';
+        e = put_hms(e, (unsigned)(hms >> 12), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63));
+        e = put_frac(e, fsp, usec);
+        set_text(out, FL_VAL_DATETIME, arena, s, (size_t)(e - s));
         *used = 5 + fb;
         return 0;
     }
@@ -335,11 +368,10 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         uint64_t hms = a >> 24;
         uint32_t usec = (uint32_t)(a & 0xffffff);
         if (usec > 999999) return col_fail(m, err, errlen, "fraction out of range");
-        n = (size_t)snprintf(s, sizeof s, "%s%02u:%02u:%02u", neg ? "-" : "",
-                             (unsigned)((hms >> 12) & 0x3ff), (unsigned)((hms >> 6) & 63),
-                             (unsigned)(hms & 63));
-        n += put_frac(s + n, fsp, usec);
-        set_text(out, FL_VAL_TIME, arena, s, n);
+        if (neg) *e++ = '-';
+        e = put_hms(e, (unsigned)((hms >> 12) & 0x3ff), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63));
+        e = put_frac(e, fsp, usec);
+        set_text(out, FL_VAL_TIME, arena, s, (size_t)(e - s));
         *used = 3 + fb;
         return 0;
     }
