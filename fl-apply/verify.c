@@ -46,6 +46,7 @@ typedef struct expect {
     uint32_t value_len;
     const fl_cache_field *fields;
     uint32_t nfields;
+    uint32_t ttl; /* seconds the rule gives the key; 0 = no expiry */
     const char *rule;
 } expect;
 
@@ -109,6 +110,7 @@ static void expect_add(expect_set *s, const fl_cache_op *op, const char *rule)
         s->slots[i] = (uint32_t)s->n;
     }
     e->kind = op->kind;
+    e->ttl = op->ttl;
     e->rule = rule;
     e->value = op->kind == FL_CACHE_SET ? fl_arena_memdup(&s->arena, op->value, op->value_len) : NULL;
     e->value_len = op->kind == FL_CACHE_SET ? op->value_len : 0;
@@ -518,7 +520,27 @@ static bool hash_equal(const expect *e, const redisReply *r)
     return true;
 }
 
-static void classify_redis(const expect *e, const redisReply *r, report *rep)
+/* A key whose value matches; with a rule ttl it must also expire, and not later than that. */
+static void matched(const expect *e, const redisReply *pttl, report *rep)
+{
+    if (e->ttl && pttl && pttl->type == REDIS_REPLY_INTEGER) {
+        char why[96];
+        if (pttl->integer == -1) {
+            snprintf(why, sizeof why, "no expiry (the rule's ttl is %u s)", e->ttl);
+            note_key(&rep->stale, e, why, NULL, 0);
+            return;
+        }
+        if (pttl->integer > (long long)e->ttl * 1000) {
+            snprintf(why, sizeof why, "expires in %lld ms, later than the rule's ttl of %u s", pttl->integer, e->ttl);
+            note_key(&rep->stale, e, why, NULL, 0);
+            return;
+        }
+    }
+    rep->match.count++;
+}
+
+/* r: the reply to GET/HGETALL/EXISTS; pttl: to PTTL (keys of rules with a ttl), else NULL */
+static void classify_redis(const expect *e, const redisReply *r, const redisReply *pttl, report *rep)
 {
     if (r->type == REDIS_REPLY_ERROR) {
         note_key(&rep->stale, e, r->str, NULL, 0); /* WRONGTYPE: another kind of value */
@@ -528,12 +550,12 @@ static void classify_redis(const expect *e, const redisReply *r, report *rep)
     case FL_CACHE_SET:
         if (r->type == REDIS_REPLY_NIL) note_key(&rep->missing, e, NULL, NULL, 0);
         else if (r->type == REDIS_REPLY_STRING && r->len == e->value_len && !memcmp(r->str, e->value, r->len))
-            rep->match.count++;
+            matched(e, pttl, rep);
         else note_key(&rep->stale, e, "value differs", r->str ? r->str : "", r->str ? r->len : 0);
         return;
     case FL_CACHE_HASH:
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 0) note_key(&rep->missing, e, NULL, NULL, 0);
-        else if (r->type == REDIS_REPLY_ARRAY && hash_equal(e, r)) rep->match.count++;
+        else if (r->type == REDIS_REPLY_ARRAY && hash_equal(e, r)) matched(e, pttl, rep);
         else note_key(&rep->stale, e, "hash fields differ", NULL, 0);
         return;
     default:
@@ -553,15 +575,24 @@ static int compare_redis(redisContext *c, const expect_set *ex, report *rep, cha
             const char *argv[2] = {cmd, e->key};
             size_t lens[2] = {strlen(cmd), e->key_len};
             redisAppendCommandArgv(c, 2, argv, lens);
+            if (e->ttl && e->kind != FL_CACHE_DEL) {
+                argv[0] = "PTTL";
+                lens[0] = 4;
+                redisAppendCommandArgv(c, 2, argv, lens);
+            }
         }
         for (size_t i = start; i < end; i++) {
-            void *reply = NULL;
-            if (redisGetReply(c, &reply) != REDIS_OK || !reply) {
+            const expect *e = &ex->items[i];
+            void *reply = NULL, *pttl = NULL;
+            if (redisGetReply(c, &reply) != REDIS_OK || !reply ||
+                (e->ttl && e->kind != FL_CACHE_DEL && (redisGetReply(c, &pttl) != REDIS_OK || !pttl))) {
                 snprintf(err, errlen, "redis: %s", c->errstr[0] ? c->errstr : "connection lost");
+                if (reply) freeReplyObject(reply);
                 return -1;
             }
-            classify_redis(&ex->items[i], reply, rep);
+            classify_redis(e, reply, pttl, rep);
             freeReplyObject(reply);
+            if (pttl) freeReplyObject(pttl);
         }
     }
     return 0;

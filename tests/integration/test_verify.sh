@@ -92,6 +92,28 @@ t_eq "all match: exit 0" 0 "$rc"
 t_eq "all match: 7 keys" 7 "$(count matching)"
 t_check "verdict" grep -q "verify: every key matches" <<<"$out"
 
+# ---- TTLs: a key of a rule with a ttl must expire, and not later than the ttl ----
+sed -n '1,/^\[rule/p' "$H_DIR/v.ini" | sed '$d' > "$H_DIR/t.ini"
+cat >> "$H_DIR/t.ini" <<CFG
+[rule ot]
+table = app.orders
+key = ot:{id}
+format = column:total
+ttl = 1h
+CFG
+h_redis SET ot:10 5.00 EX 3600 >/dev/null
+h_redis SET ot:11 6.00 >/dev/null
+verify "$H_DIR/t.ini"
+t_eq "ttl: a key without expiry is stale" 1 "$(count stale)"
+t_check "ttl: explained" grep -q "ot:11 (rule ot): no expiry (the rule's ttl is 3600 s)" <<<"$out"
+h_redis SET ot:11 6.00 EX 7200 >/dev/null
+verify "$H_DIR/t.ini"
+t_check "ttl: a longer expiry is stale" grep -q "ot:11 (rule ot): expires in .* ms, later than the rule's ttl of 3600 s" <<<"$out"
+h_redis SET ot:11 6.00 EX 3000 >/dev/null
+verify "$H_DIR/t.ini"
+t_eq "ttl: expiring keys match" 0 "$rc"
+t_eq "ttl: both match" 2 "$(count matching)"
+
 # ---- memcached (no hash format there) ----
 sed -e "s#^target = .*#target = memcached://127.0.0.1:$MEMCACHED_PORT#" \
     -e '/^\[rule uh\]/,/^columns/d' "$H_DIR/v.ini" > "$H_DIR/m.ini"
