@@ -258,6 +258,10 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
                   seq, cp->gtid[0] ? cp->gtid : "-", info.first_seq);
         return 1;
     }
+    if (info.last_seq < seq)
+        log_warn("checkpoint seq %" PRIu64 " is ahead of the journal (last seq %" PRIu64 "): was the journal "
+                 "replaced? waiting for it to reach the checkpoint; --from-seq/--from-gtid start elsewhere",
+                 seq, info.last_seq);
     a->next_seq = seq + 1;
     a->done_cp = *cp;
     log_info("resuming after checkpoint seq %" PRIu64 " (gtid %s)", seq, cp->gtid[0] ? cp->gtid : "-");
