@@ -58,6 +58,7 @@ int main(int argc, char **argv)
     fl_apply_opts opts = {0};
     int opt;
 
+    opterr = 0; /* one line of our own instead */
     while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
@@ -79,7 +80,9 @@ int main(int argc, char **argv)
         case OPT_VERIFY: verify = true; break;
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            fprintf(stderr, "fl-apply: unknown option or missing value: %s (see --help)\n", argv[optind - 1]);
+            return 2;
         }
     }
     if (optind < argc) {
