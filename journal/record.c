@@ -46,7 +46,13 @@
 #define RECORD_MAGIC 0xF1
 #define TXN_KNOWN_FLAGS (FL_TXN_LAST_PART | FL_TXN_STATEMENT | FL_TXN_XA)
 
-/* ---- transactions in memory ---- */
+/* ---- transactions in memory ----
+ *
+ * Tables, changes and value arrays are found through t; every string and value array lives
+ * in t's arena, the two index arrays are malloc'd and kept across fl_txn_reset. A table is
+ * the same table only with the same db, name and column list: a table whose definition
+ * changed within a transaction gets a second entry, so a change's images always have its
+ * table's column count. */
 
 void fl_txn_init(fl_txn *t) { memset(t, 0, sizeof *t); }
 
