@@ -59,12 +59,13 @@ for k in "${!names[@]}"; do
 done
 
 snapshot() { # FILE: every row, tab-separated, NULL as \N
-  mariadb --no-defaults -uroot -S "$MARIADB_SOCK" -N -B --init-command="SET time_zone='+00:00'" \
+  mariadb --no-defaults -uroot -S "$MARIADB_SOCK" -N -B --default-character-set=utf8mb4 \
+    --init-command="SET time_zone='+00:00'" \
     -e "SELECT $select_list FROM types.every ORDER BY id" > "$1"
 }
 
 {
-  echo "SET sql_mode='', time_zone='+00:00';"
+  echo "SET NAMES utf8mb4, sql_mode='', time_zone='+00:00';"
   echo "CREATE DATABASE types;"
   echo "CREATE TABLE types.every ($(IFS=,; echo "${ddl[*]}")) CHARACTER SET utf8mb4;"
   # 1: minimum values, zero dates, empty strings
@@ -126,7 +127,7 @@ snapshot "$H_DIR/s1"
 t_eq "four rows inserted" 4 "$(wc -l < "$H_DIR/s1")"
 
 cat > "$H_DIR/update.sql" <<'SQL'
-SET sql_mode='', time_zone='+00:00';
+SET NAMES utf8mb4, sql_mode='', time_zone='+00:00';
 UPDATE types.every SET ti = ti + 1, dz = -dz, t6 = '00:00:00.000001', dt6 = '2000-02-29 00:00:00.5',
   ts6 = '2001-09-09 01:46:40.123456', vc = 'ö', e = 'bb', s = '', b64 = 0, j = '"only a string"',
   lb = REPEAT(x'05', 70000) WHERE id = 1;
