@@ -137,6 +137,12 @@ SQL
 h_sql_file "$H_DIR/update.sql" || h_die "updates failed"
 snapshot "$H_DIR/s2"
 h_sql "DELETE FROM types.every WHERE id IN (2, 3)" || h_die "delete failed"
+# Without FULL row metadata there are no names or labels: columns are @1, @2, ..., an ENUM
+# is its index and a SET its bit mask.
+h_sql "SET GLOBAL binlog_row_metadata = MINIMAL" || h_die "binlog_row_metadata"
+h_sql "INSERT INTO types.every SELECT 6, $(IFS=,; echo "${names[*]:1}") FROM types.every WHERE id = 5" \
+  || h_die "minimal-metadata insert failed"
+snapshot "$H_DIR/s3"
 h_sql "FLUSH BINARY LOGS" || h_die "flush failed"
 
 files=()
@@ -246,10 +252,39 @@ def check_image(label, image, row):
         bad.append("unexpected columns %s" % sorted(extra))
     report(not bad, label, "; ".join(bad))
 
+minimal = [c for c in changes if "@1" in (c.get("after") or {})]
+changes = [c for c in changes if c not in minimal]
 ops = [(c["op"], (c.get("after") or c.get("before") or {}).get("id")) for c in changes]
 want_ops = [("insert", 1), ("insert", 2), ("insert", 3), ("insert", 4),
             ("update", 1), ("update", 5), ("update", 3), ("delete", 2), ("delete", 3)]
 report(ops == want_ops, "changes in commit order", "got %r" % (ops,))
+
+# MINIMAL metadata: same values by position, ENUM as index, SET as bit mask
+s3 = load(hdir + "/s3")
+enum_labels = ["a", "bb", "\\", "\U0001F600"]
+set_labels = ["x", "y", "z", "\U0001F600"]
+if len(minimal) != 1 or minimal[0]["op"] != "insert":
+    report(False, "minimal metadata: one insert named by position", "got %r" % (minimal,))
+else:
+    img, row, bad = minimal[0]["after"], s3.get(6), []
+    for k, n in enumerate(names):
+        key, want = "@%d" % (k + 1), row[k]
+        if key not in img:
+            bad.append("%s absent" % key)
+        elif n == "e":
+            if img[key] != enum_labels.index(unescape(want)) + 1:
+                bad.append("e: want index of %r, got %r" % (want, img[key]))
+        elif n == "s":
+            mask = sum(1 << set_labels.index(x) for x in unescape(want).split(",") if x)
+            if img[key] != mask:
+                bad.append("s: want mask %d, got %r" % (mask, img[key]))
+        else:
+            err = same(kinds[k], n, want, img[key])
+            if err:
+                bad.append("%s (%s): %s" % (key, n, err))
+    if len(img) != len(names):
+        bad.append("%d columns, want %d" % (len(img), len(names)))
+    report(not bad, "minimal metadata: insert 6 by position, ENUM index, SET mask", "; ".join(bad))
 
 for c in changes:
     if c["op"] == "insert":
