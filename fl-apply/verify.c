@@ -325,24 +325,69 @@ typedef struct one_rule {
     size_t prefix_len;
 } one_rule;
 
+/* The select list for db.table: every column in table order, FLOAT and DOUBLE ones as
+ * `c` + 0e0 (the text protocol prints a FLOAT with 6 significant digits, and FLOAT(M,D) or
+ * DOUBLE(M,D) with D decimals; a DOUBLE expression prints every digit the value needs).
+ * Marks in *is_float (malloc'd, one per column) which columns are FLOAT. Returns 0 or -1. */
+static int select_list(MYSQL *m, const char *db, const char *table, fl_buf *sql, bool **is_float, char *err,
+                       size_t errlen)
+{
+    fl_buf q = {0};
+    fl_buf_puts(&q, "SELECT * FROM ");
+    put_ident(&q, db);
+    fl_buf_putc(&q, '.');
+    put_ident(&q, table);
+    fl_buf_puts(&q, " LIMIT 0");
+    int rc = mysql_real_query(m, (const char *)q.data, q.len);
+    fl_buf_free(&q);
+    MYSQL_RES *res = rc ? NULL : mysql_store_result(m);
+    if (!res) {
+        snprintf(err, errlen, "source: reading %s.%s: %s", db, table, mysql_error(m));
+        return -1;
+    }
+    unsigned nf = mysql_num_fields(res);
+    MYSQL_FIELD *f = mysql_fetch_fields(res);
+    *is_float = fl_xcalloc(nf + 1, sizeof **is_float);
+    fl_buf_puts(sql, "SELECT ");
+    for (unsigned i = 0; i < nf; i++) {
+        if (i) fl_buf_puts(sql, ", ");
+        if (f[i].type == MYSQL_TYPE_FLOAT || f[i].type == MYSQL_TYPE_DOUBLE) {
+            (*is_float)[i] = f[i].type == MYSQL_TYPE_FLOAT;
+            fl_buf_putc(sql, '(');
+            put_ident(sql, f[i].name);
+            fl_buf_puts(sql, " + 0e0) AS ");
+        }
+        put_ident(sql, f[i].name);
+    }
+    fl_buf_puts(sql, " FROM ");
+    put_ident(sql, db);
+    fl_buf_putc(sql, '.');
+    put_ident(sql, table);
+    mysql_free_result(res);
+    return 0;
+}
+
 /* Reads db.table and renders every row with each of rules[0..n). Returns 0, or -1 with err. */
 static int read_table(MYSQL *m, const char *db, const char *table, one_rule **rules, size_t n, expect_set *ex,
                       report *rep, char *err, size_t errlen)
 {
     fl_buf sql = {0};
-    fl_buf_puts(&sql, "SELECT * FROM ");
-    put_ident(&sql, db);
-    fl_buf_putc(&sql, '.');
-    put_ident(&sql, table);
+    bool *is_float = NULL;
+    if (select_list(m, db, table, &sql, &is_float, err, errlen)) {
+        fl_buf_free(&sql);
+        return -1;
+    }
     if (mysql_real_query(m, (const char *)sql.data, sql.len)) {
         snprintf(err, errlen, "source: reading %s.%s: %s", db, table, mysql_error(m));
         fl_buf_free(&sql);
+        free(is_float);
         return -1;
     }
     fl_buf_free(&sql);
     MYSQL_RES *res = mysql_use_result(m);
     if (!res) {
         snprintf(err, errlen, "source: reading %s.%s: %s", db, table, mysql_error(m));
+        free(is_float);
         return -1;
     }
     unsigned nf = mysql_num_fields(res);
@@ -361,7 +406,13 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
     MYSQL_ROW row;
     while (rc == 0 && (row = mysql_fetch_row(res))) {
         unsigned long *lens = mysql_fetch_lengths(res);
-        for (unsigned i = 0; i < nf; i++) decode_cell(&fields[i], row[i], lens[i], &vals[i]);
+        for (unsigned i = 0; i < nf; i++) {
+            decode_cell(&fields[i], row[i], lens[i], &vals[i]);
+            if (is_float[i] && vals[i].type == FL_VAL_DOUBLE) {
+                vals[i].type = FL_VAL_FLOAT;
+                vals[i].d = (double)(float)vals[i].d;
+            }
+        }
         rep->rows++;
         for (size_t k = 0; k < n; k++) {
             char why[512];
@@ -384,6 +435,7 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
     fl_cache_ops_free(&ops);
     free(vals);
     free(names);
+    free(is_float);
     return rc;
 }
 
