@@ -35,6 +35,7 @@
 #define SHOW_BYTES 120
 #define PIPELINE 256
 #define CHECKPOINT_KEY_PREFIX "fastlane:checkpoint:"
+#define MYSQL9_TYPE_VECTOR 242 /* little-endian float32s; newer than the client library's enum */
 
 /* ---- expected entries: insertion-ordered, indexed by key ---- */
 
@@ -298,7 +299,8 @@ static void decode_cell(const MYSQL_FIELD *f, const char *s, unsigned long len, 
     case MYSQL_TYPE_ENUM: v->type = FL_VAL_ENUM; return;
     case MYSQL_TYPE_SET: v->type = FL_VAL_SET; return;
     default:
-        if (f->flags & ENUM_FLAG) v->type = FL_VAL_ENUM;
+        if ((unsigned)f->type == MYSQL9_TYPE_VECTOR) v->type = FL_VAL_VECTOR;
+        else if (f->flags & ENUM_FLAG) v->type = FL_VAL_ENUM;
         else if (f->flags & SET_FLAG) v->type = FL_VAL_SET;
         else if (f->charsetnr == 63) v->type = FL_VAL_BINARY;
         else v->type = FL_VAL_STRING;
