@@ -5,12 +5,15 @@
  *    binlog decoder would produce for that column type (the result's field types and flags
  *    say which: DECIMAL stays its exact text, temporal values keep their fraction digits,
  *    the binary charset means bytes, ENUM/SET flags mean labels, BIT arrives as big-endian
- *    bytes). The session time zone is UTC so TIMESTAMP matches the journal.
+ *    bytes). FLOAT and DOUBLE are selected as DOUBLE expressions, since the text protocol
+ *    rounds them. The session time zone is UTC so TIMESTAMP matches the journal.
  * 2. Each row is rendered as a synthetic insert by each upsert rule on its own (so one rule
  *    that cannot render a row does not hide another), giving the expected cache entries:
  *    a value, a hash, or no key at all (column:NAME of a NULL). Invalidate rules are not
  *    compared: what their keys hold is up to the application.
- * 3. The cache: GET / HGETALL / EXISTS on Redis, pipelined; get on memcached. Then on Redis
+ * 3. The cache: GET / HGETALL / EXISTS on Redis, pipelined, with PTTL for rules with a ttl
+ *    (a matching value that never expires, or later than the ttl, is stale); get on
+ *    memcached. Then on Redis
  *    every key under each rule's literal key prefix is scanned; keys no row accounts for
  *    are extra.
  * Rows written while this runs make transient differences: run it on a quiet source or

@@ -1,6 +1,7 @@
 /* verify.h — `fl-apply -c FILE --verify`: compares the rule tables in the source database
  * (one consistent snapshot) with the cache and reports keys that match, are stale, are
- * missing, and (Redis, by each rule's key prefix) extra ones. */
+ * missing, and (Redis, by each rule's key prefix) extra ones. On Redis a key of a rule with a
+ * ttl must also expire within that ttl. */
 #ifndef FL_VERIFY_H
 #define FL_VERIFY_H
 
