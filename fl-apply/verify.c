@@ -13,9 +13,8 @@
  *    compared: what their keys hold is up to the application.
  * 3. The cache: GET / HGETALL / EXISTS on Redis, pipelined, with PTTL for rules with a ttl
  *    (a matching value that never expires, or later than the ttl, is stale); get on
- *    memcached. Then on Redis
- *    every key under each rule's literal key prefix is scanned; keys no row accounts for
- *    are extra.
+ *    memcached. Then on Redis every key under each rule's literal key prefix is scanned;
+ *    keys no row accounts for are extra.
  * Rows written while this runs make transient differences: run it on a quiet source or
  * when the applier has caught up. */
 #include "fl-apply/verify.h"
