@@ -7,7 +7,7 @@
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
-h_start_redis --appendonly yes --appendfsync always
+h_start_redis --appendonly yes --appendfsync always --unixsocket "$H_DIR/redis.sock"
 h_start_memcached
 J=$H_DIR/journal
 mkdir -p "$J"
@@ -184,6 +184,26 @@ t_eq "replay leaves every key byte-identical" "$before" "$after"
 out=$("$FL_BUILD/fl-apply" -c "$H_DIR/main.ini" --from-gtid 0-1-999999 --once 2>&1); rc=$?
 t_check "--from-gtid of an unknown GTID fails" test "$rc" -ne 0
 t_check "... and says so" grep -q "no such transaction" <<<"$out"
+
+# ---- ACL user, database number, Unix socket -------------------------------------------------
+h_redis ACL SETUSER applier on '>p@ss:w/rd' '~*' '+@all' >/dev/null
+dbn_users() { # DB: "key<TAB>value" of user:* in that database
+  local k; for k in $(redis-cli -p "$REDIS_PORT" -n "$1" --scan --pattern 'user:*' | LC_ALL=C sort); do
+    printf '%s\t%s\n' "$k" "$(redis-cli -p "$REDIS_PORT" -n "$1" GET "$k")"; done
+}
+apply_config acl "redis://applier:p%40ss%3Aw%2Frd@127.0.0.1:$REDIS_PORT/4" > "$H_DIR/acl.ini"
+timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/acl.ini" --once > "$H_DIR/acl.log" 2>&1; rc=$?
+t_eq "ACL user with a %-escaped password, database 4: --once exits 0" 0 "$rc"
+t_eq "ACL user, database 4: user:* values" "$(expect_users | sorted)" "$(dbn_users 4)"
+apply_config unix "redis+unix://$H_DIR/redis.sock?db=5" > "$H_DIR/unix.ini"
+timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/unix.ini" --once > "$H_DIR/unix.log" 2>&1; rc=$?
+t_eq "Unix socket, database 5: --once exits 0" 0 "$rc"
+t_eq "Unix socket, database 5: user:* values" "$(expect_users | sorted)" "$(dbn_users 5)"
+apply_config badpw "redis://applier:wrong@127.0.0.1:$REDIS_PORT/6" > "$H_DIR/badpw.ini"
+timeout 3 "$FL_BUILD/fl-apply" -c "$H_DIR/badpw.ini" --once > "$H_DIR/badpw.log" 2>&1
+t_check "a refused password is logged and retried" grep -q "AUTH refused: WRONGPASS.*retrying in" "$H_DIR/badpw.log"
+t_check "... and the password never appears in the log" bash -c "! grep -q 'p@ss\|wrong@' '$H_DIR/badpw.log' '$H_DIR/acl.log'"
+t_eq "nothing written with a refused password" "0" "$(redis-cli -p "$REDIS_PORT" -n 6 DBSIZE)"
 
 # ---- memcached target end to end ----------------------------------------------------------
 timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/mc.ini" --once > "$H_DIR/mc.log" 2>&1; rc=$?
