@@ -158,15 +158,16 @@ typedef struct relay {
 
     /* Position after the last complete transaction handed to the store. */
     fl_position pos;
+    fl_source_pos start;   /* where the current connection started */
     bool pos_dirty;        /* pos changed since the last commit */
     bool in_parts;         /* parts of an unfinished transaction were added */
     uint32_t batch_txns;
     char emit_err[512];
 
-    uint64_t last_event_ts; /* commit time of the last transaction event (for lag) */
     bool caught_up;         /* a heartbeat said nothing more is waiting */
     time_t last_rx;         /* wall clock of the last packet */
     time_t last_purge;
+    time_t last_status;     /* last STATUS= sent to systemd */
 
     fl_metric *m_txns, *m_rows, *m_bytes, *m_reconnects, *m_lag, *m_gtid, *m_commits;
 } relay;
@@ -239,6 +240,8 @@ static int emit_cb(void *ctx, fl_txn *txn, const fl_decoder_pos *p)
         char g[FL_GTID_TEXT_MAX];
         fl_gtid_format(&txn->gtid, g, sizeof g);
         fl_metric_set_text(r->m_gtid, g);
+        time_t now = time(NULL);
+        fl_metric_set(r->m_lag, txn->ts && (time_t)txn->ts < now ? difftime(now, (time_t)txn->ts) : 0);
     } else {
         r->in_parts = true;
     }
@@ -272,6 +275,14 @@ static void watchdog_tick(void)
     }
 }
 
+static void position_text(const fl_position *p, char *buf, size_t n)
+{
+    if (p->gtid_set && p->gtid_set[0])
+        snprintf(buf, n, "after GTIDs %s", p->gtid_set);
+    else
+        snprintf(buf, n, "at %s:%" PRIu64, p->file ? p->file : "", p->pos);
+}
+
 /* Commits the queue with the position of the last complete transaction. */
 static int commit(relay *r)
 {
@@ -284,6 +295,14 @@ static int commit(relay *r)
     fl_metric_add(r->m_commits, 1);
     r->batch_txns = 0;
     r->pos_dirty = false;
+    time_t now = time(NULL);
+    if (now != r->last_status) {
+        r->last_status = now;
+        char where[600];
+        position_text(&r->pos, where, sizeof where);
+        notify_status("journaled up to %s, %.0fs behind the source", where,
+                      fl_metric_value(r->m_lag));
+    }
     return 0;
 }
 
@@ -315,14 +334,6 @@ static void sleep_ms(int ms)
 
 enum { STREAM_STOP = 0, STREAM_RETRY = 1, STREAM_FATAL = 2 };
 
-static void position_text(const fl_position *p, char *buf, size_t n)
-{
-    if (p->gtid_set && p->gtid_set[0])
-        snprintf(buf, n, "after GTIDs %s", p->gtid_set);
-    else
-        snprintf(buf, n, "at %s:%" PRIu64, p->file ? p->file : "", p->pos);
-}
-
 /* One connection: connect, position, stream until stop, error or disconnect. */
 static int stream_once(relay *r, bool *streamed)
 {
@@ -347,7 +358,6 @@ static int stream_once(relay *r, bool *streamed)
     }
     fl_flavor flavor = fl_source_flavor(r->src);
 
-    fl_source_pos start = {0};
     bool resume = (r->pos.gtid_set && r->pos.gtid_set[0]) || (r->pos.file && r->pos.file[0]);
     if (resume) {
         if (r->pos.flavor && r->pos.flavor != (uint32_t)flavor) {
@@ -357,10 +367,10 @@ static int stream_once(relay *r, bool *streamed)
                       flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL");
             return STREAM_FATAL;
         }
-        start.gtid_set = fl_xstrdup(r->pos.gtid_set ? r->pos.gtid_set : "");
-        start.file = fl_xstrdup(r->pos.file ? r->pos.file : "");
-        start.pos = r->pos.pos;
-    } else if (fl_source_resolve_start(r->src, cfg, &start, err, sizeof err) < 0) {
+        r->start.gtid_set = fl_xstrdup(r->pos.gtid_set ? r->pos.gtid_set : "");
+        r->start.file = fl_xstrdup(r->pos.file ? r->pos.file : "");
+        r->start.pos = r->pos.pos;
+    } else if (fl_source_resolve_start(r->src, cfg, &r->start, err, sizeof err) < 0) {
         unsigned e = fl_source_errno(r->src);
         if (e == 0 || fl_source_error_is_permanent(e)) {
             log_error("start position: %s", err);
@@ -370,7 +380,7 @@ static int stream_once(relay *r, bool *streamed)
         return STREAM_RETRY;
     }
     char where[600];
-    fl_position shown = {.gtid_set = start.gtid_set, .file = start.file, .pos = start.pos};
+    fl_position shown = {.gtid_set = r->start.gtid_set, .file = r->start.file, .pos = r->start.pos};
     position_text(&shown, where, sizeof where);
 
     fl_decoder_opts o = {
@@ -380,15 +390,14 @@ static int stream_once(relay *r, bool *streamed)
         .ddl = ddl_cb,
         .ctx = r,
         .part_bytes = PART_BYTES,
-        .initial_gtid_set = start.gtid_set,
-        .initial_file = start.file,
+        .initial_gtid_set = r->start.gtid_set,
+        .initial_file = r->start.file,
     };
     r->dec = fl_decoder_new(&o);
-    if (start.file && start.file[0]) fl_decoder_set_file(r->dec, start.file, start.pos);
+    if (r->start.file && r->start.file[0]) fl_decoder_set_file(r->dec, r->start.file, r->start.pos);
 
-    if (fl_source_start(r->src, cfg->server_id, hb, &start, err, sizeof err) < 0) {
+    if (fl_source_start(r->src, cfg->server_id, hb, &r->start, err, sizeof err) < 0) {
         unsigned e = fl_source_errno(r->src);
-        fl_source_pos_free(&start);
         if (fl_source_error_is_permanent(e)) {
             log_error("%s", err);
             return STREAM_FATAL;
@@ -401,7 +410,6 @@ static int stream_once(relay *r, bool *streamed)
              flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL", cipher ? "TLS " : "no TLS",
              cipher ? cipher : "", where, resume ? " (the journal's position)" : "");
     notify_status("replicating %s", where);
-    fl_source_pos_free(&start);
 
     time_t silence_limit = (time_t)ceil(2 * hb);
     if (silence_limit < 1) silence_limit = 1;
@@ -412,8 +420,7 @@ static int stream_once(relay *r, bool *streamed)
             /* Drained: make what we have durable before waiting. */
             if (commit(r) < 0) return STREAM_FATAL;
             retention(r, false);
-            fl_metric_set(r->m_lag, r->caught_up || !r->last_event_ts
-                                        ? 0 : difftime(time(NULL), (time_t)r->last_event_ts));
+            if (r->caught_up) fl_metric_set(r->m_lag, 0);
             int w;
             while ((w = fl_source_wait(r->src, WAIT_SLICE_MS)) == 0) {
                 watchdog_tick();
@@ -449,18 +456,23 @@ static int stream_once(relay *r, bool *streamed)
             log_warn("%s; reconnecting", err);
             return STREAM_RETRY;
         }
+        if (!*streamed && !resume) {
+            /* The server accepted the start position: keep it in the journal with the next
+             * commit, so a restart continues here even before any transaction arrives. */
+            free(r->pos.gtid_set);
+            free(r->pos.file);
+            r->pos.gtid_set = fl_xstrdup(r->start.gtid_set ? r->start.gtid_set : "");
+            r->pos.file = fl_xstrdup(r->start.file ? r->start.file : "");
+            r->pos.pos = r->start.pos;
+            r->pos.flavor = (uint32_t)flavor;
+            r->pos_dirty = true;
+        }
         *streamed = true;
         r->last_rx = time(NULL);
         fl_metric_add(r->m_bytes, len);
+        /* A heartbeat means the source has nothing more: lag 0 until the next event. */
         uint8_t type = ev[FL_EV_TYPE_OFF];
-        uint16_t flags = (uint16_t)(ev[FL_EV_FLAGS_OFF] | ev[FL_EV_FLAGS_OFF + 1] << 8);
-        if (type == FL_EV_HEARTBEAT || type == FL_EV_HEARTBEAT_V2) {
-            r->caught_up = true;
-        } else if (!(flags & 0x0020)) { /* not artificial: a real event with its time */
-            r->caught_up = false;
-            r->last_event_ts = (uint64_t)ev[0] | (uint64_t)ev[1] << 8 | (uint64_t)ev[2] << 16 |
-                               (uint64_t)ev[3] << 24;
-        }
+        r->caught_up = type == FL_EV_HEARTBEAT || type == FL_EV_HEARTBEAT_V2;
         r->emit_err[0] = '\0';
         rc = fl_decoder_event(r->dec, ev, len, err, sizeof err);
         if (rc != 0) {
@@ -477,6 +489,7 @@ static int stream_once(relay *r, bool *streamed)
 
 static void stream_end(relay *r)
 {
+    fl_source_pos_free(&r->start);
     if (r->dec) fl_decoder_free(r->dec);
     r->dec = NULL;
     fl_source_close(r->src);

@@ -37,7 +37,8 @@ relay_start() {
 }
 relay_stop() { kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; }
 
-journal_gtids() { "$DUMP" "$H_DIR/$1" --json | grep -o '"gtid":"[^"]*"' | cut -d'"' -f4; }
+# (the human listing: one "seq N  gtid G ..." line per transaction, fast even for huge ones)
+journal_gtids() { "$DUMP" "$H_DIR/$1" | awk '/^seq / { print $4 }'; }
 journal_last() { "$DUMP" "$H_DIR/$1" --stats 2>/dev/null | grep -o '"last_gtid":"[^"]*"' | cut -d'"' -f4; }
 server_pos() { h_sql "SELECT @@global.gtid_binlog_pos"; }
 # every GTID in the server's binlogs, in order
@@ -56,6 +57,8 @@ wait_caught_up() {
 
 # ---- 1. mixed workload, start = earliest --------------------------------------------------
 relay_config mixed earliest
+METRICS_PORT=$(h_free_port)
+printf '[metrics]\nlisten = 127.0.0.1:%s\n' "$METRICS_PORT" >> "$H_DIR/mixed.ini"
 relay_start mixed
 h_sql "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(40), n DECIMAL(10,2))"
 for i in $(seq 1 30); do h_sql "INSERT INTO app.t VALUES ($i, 'v$i', $i.25)"; done
@@ -88,6 +91,10 @@ for k in sorted(rows):
 ')
 t_eq "mixed: row values from the journal rebuild the table" \
   "$(h_sql "SELECT id, v, n, IFNULL(extra, 'NULL') FROM app.t ORDER BY id")" "$rebuilt"
+metrics=$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics")
+t_eq "mixed: metrics count the journaled transactions" "$(journal_gtids mixed | wc -l)" \
+  "$(awk '/^fastlane_relay_transactions_total/ { print $2 }' <<<"$metrics")"
+t_check "mixed: metrics show the last GTID" grep -q "fastlane_relay_gtid{gtid=\"$(server_pos)\"}" <<<"$metrics"
 relay_stop
 t_eq "mixed: SIGTERM exits 0" "0" "$(wait "$RELAY_PID"; echo $?)"
 t_check "mixed: log says where it started" grep -q "replicating from .* at bin.000001:4" "$H_DIR/mixed.log"
@@ -107,6 +114,16 @@ h_sql "INSERT INTO app.t VALUES (501, 'after-restart', 0, NULL)"
 t_check "server restart: the relay reconnects and catches up" wait_caught_up mixed 60
 t_eq "server restart: nothing lost or duplicated" "$(server_gtids)" "$(journal_gtids mixed)"
 t_check "server restart: the log tells about the reconnect" grep -qi "reconnect" "$H_DIR/mixed.log"
+
+# a server that stops answering (no events, no heartbeats) is left and reconnected to
+kill -STOP "$MARIADB_PID"
+h_wait_until 15 grep -q "no event or heartbeat" "$H_DIR/mixed.log"
+t_check "silence: more than twice the heartbeat without a packet is noticed" \
+  grep -q "no event or heartbeat" "$H_DIR/mixed.log"
+kill -CONT "$MARIADB_PID"
+h_sql "INSERT INTO app.t VALUES (502, 'after-silence', 0, NULL)"
+t_check "silence: reconnects and catches up" wait_caught_up mixed 60
+t_eq "silence: nothing lost or duplicated" "$(server_gtids)" "$(journal_gtids mixed)"
 relay_stop
 
 # ---- 4. SIGKILL at random moments under load ------------------------------------------------
@@ -133,6 +150,15 @@ t_eq "crash: journal GTIDs equal the server's, none missing or duplicated" \
 t_eq "crash: no GTID appears twice" "" "$(journal_gtids crash | sort | uniq -d)"
 relay_stop
 
+# retention: with retain = 1s everything but the last transaction goes at the next start
+printf 'retain = 1s\n' >> "$H_DIR/crash.ini"
+sleep 2
+relay_start crash
+h_wait_until 20 grep -q "journal retention: removed" "$H_DIR/crash.log"
+t_check "retention: old transactions are removed" grep -q "journal retention: removed" "$H_DIR/crash.log"
+t_check "retention: the last transaction stays" bash -c "'$DUMP' '$H_DIR/crash' --stats | grep -q '\"count\":1,'"
+relay_stop
+
 # ---- 4b. a 1M-row transaction is streamed in parts with bounded memory ----------------------
 relay_config big current
 relay_start big
@@ -143,7 +169,7 @@ t_check "big: a 1M-row transaction is journaled" wait_caught_up big 120
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$RELAY_PID/status")
 t_check "big: relay peak RSS ${hwm} kB stays under 64 MB" test "$hwm" -lt 65536
 t_eq "big: every row is in the journal" "1000000" \
-  "$("$DUMP" "$H_DIR/big" --gtid "$(server_pos)" --json | grep -o '"op":"insert"' | wc -l)"
+  "$("$DUMP" "$H_DIR/big" --gtid "$(server_pos)" --json | tr '{' '\n' | grep -c '^"op":"insert"')"
 relay_stop
 
 # ---- 5. start positions --------------------------------------------------------------------
@@ -156,6 +182,19 @@ t_check "start=current: catches up" wait_caught_up cur
 t_eq "start=current: only the transaction after the start" "$(server_pos)" "$(journal_gtids cur)"
 relay_stop
 t_check "start=current: nothing from before ($before)" bash -c "! '$DUMP' '$H_DIR/cur' --json | grep -q '\"gtid\":\"$before\"'"
+
+# the resolved start is kept: stopped before any transaction, a restart continues there
+relay_config idle current
+relay_start idle
+h_wait_until 20 grep -q "replicating from" "$H_DIR/idle.log"
+sleep 1
+relay_stop
+h_sql "INSERT INTO app.t VALUES (601, 'while-idle-relay-stopped', 0, NULL)"
+relay_start idle
+t_check "start=current: a restart before any transaction catches up" wait_caught_up idle
+t_eq "start=current: the transaction made while stopped is kept" "$(server_pos)" "$(journal_gtids idle)"
+t_check "start=current: the restart resumed from the journal" grep -q "the journal's position" "$H_DIR/idle.log"
+relay_stop
 
 mid=$(server_gtids | sed -n 10p)
 relay_config fromgtid "gtid:$mid"
@@ -244,6 +283,10 @@ t_check "names: catches up" wait_caught_up names
 t_check "names: columns named from information_schema" \
   bash -c "'$DUMP' '$H_DIR/names' --json | grep -q '\"after\":{\"k\":\"named\",\"x\":42}'"
 t_check "names: the log says where names come from" grep -q "information_schema" "$H_DIR/names.log"
+h_sql "ALTER TABLE app.other ADD COLUMN y INT; INSERT INTO app.other VALUES ('after-ddl', 1, 2)"
+t_check "names: catches up after a DDL" wait_caught_up names
+t_check "names: a DDL refreshes the cached names" \
+  bash -c "'$DUMP' '$H_DIR/names' --json | grep -q '\"after\":{\"k\":\"after-ddl\",\"x\":1,\"y\":2}'"
 relay_stop
 
 # ---- 9. TLS to the source: every ssl_mode -------------------------------------------------
@@ -281,7 +324,7 @@ relay_config tlsrun current "ssl_ca = $H_DIR/tls/ca.pem"
 sed -i 's/^ssl_mode =.*/ssl_mode = verify_ca/' "$H_DIR/tlsrun.ini"
 relay_start tlsrun
 h_wait_until 20 grep -q "replicating from" "$H_DIR/tlsrun.log"
-h_sql "INSERT INTO app.other VALUES ('tls', 1)"
+h_sql "INSERT INTO app.other VALUES ('tls', 1, NULL)"
 t_check "tls: replicates over verified TLS" wait_caught_up tlsrun
 t_check "tls: the log says TLS is in use" grep -q "replicating from .*TLS " "$H_DIR/tlsrun.log"
 relay_stop
