@@ -296,7 +296,8 @@ static int decode_tagged_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_
     uint64_t version, size, lnif;
     if (!fl_rd_varlen(&r, &version) || !fl_rd_varlen(&r, &size) || !fl_rd_varlen(&r, &lnif))
         return fail(err, errlen, "GTID_TAGGED: truncated header");
-    if (size > n) return fail(err, errlen, "GTID_TAGGED: payload size %llu beyond the event", (unsigned long long)size);
+    if (size > n || size < (size_t)(r.p - b))
+        return fail(err, errlen, "GTID_TAGGED: payload size %llu does not fit the event", (unsigned long long)size);
     r.end = b + size;
     fl_gtid g;
     memset(&g, 0, sizeof g);
