@@ -5,7 +5,8 @@
  * then rows until the end. A row image is a NULL bitmap over the present columns followed
  * by each present, non-NULL column's cell (decoded by fl_column_decode). Updates carry a
  * before and an after image per row; PARTIAL_UPDATE_ROWS has "value options" between them
- * (with a bit per JSON column of the table saying whether its after value is a diff).
+ * (with a bit per JSON column of the table saying whether its after value is a diff, which
+ * json_diff.c applies to the before value).
  * MariaDB's compressed rows events zlib-compress everything after the bitmaps behind a
  * one-byte header (0x80 | length-of-length) and the uncompressed size, big-endian. */
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "fl-relay/coltypes.h"
 #include "fl-relay/events.h"
+#include "fl-relay/json_diff.h"
 #include "fl-relay/rows.h"
 
 #define FL_TYPE_JSON 245
@@ -78,9 +80,13 @@ static uint64_t popcount_bits(const uint8_t *bm, uint64_t n)
 
 /* Decodes one image into a new value array. lo/hi bound the buffer the cells live in, so
  * values pointing into it are copied into the transaction. */
+static int partial_json(const fl_table_map *tm, uint32_t i, const fl_value *before, fl_reader *r,
+                        fl_txn *txn, fl_value *out, char *err, size_t errlen);
+
 static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *present,
                         fl_reader *r, fl_txn *txn, fl_value **out, const uint8_t *lo,
-                        const uint8_t *hi, char *err, size_t errlen)
+                        const uint8_t *hi, const uint8_t *partial_bits, const fl_value *before,
+                        char *err, size_t errlen)
 {
     uint64_t npresent = popcount_bits(present, width);
     const uint8_t *nulls;
@@ -95,6 +101,15 @@ static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *p
         if (bit(nulls, k++)) {
             vals[i].type = FL_VAL_NULL;
             continue;
+        }
+        if (partial_bits && tm->cols[i].type == FL_TYPE_JSON) {
+            uint32_t j = 0;
+            for (uint64_t c = 0; c < i; c++) j += tm->cols[c].type == FL_TYPE_JSON;
+            if (bit(partial_bits, j)) {
+                if (partial_json(tm, (uint32_t)i, before, r, txn, &vals[i], err, errlen) != 0)
+                    return -1;
+                continue;
+            }
         }
         size_t used = 0;
         char cerr[200];
@@ -117,13 +132,14 @@ static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *p
     return 0;
 }
 
-/* PARTIAL_UPDATE_ROWS: the value options between the images. A column whose after value is
- * a JSON diff (binlog_row_value_options=PARTIAL_JSON) has no full value in the event: it is
- * refused by name, saying why. */
-static int skip_value_options(const fl_table_map *tm, const uint8_t *before_cols, uint64_t width,
-                              fl_reader *r, char *err, size_t errlen)
+/* PARTIAL_UPDATE_ROWS: the value options between the images. With PARTIAL_JSON_UPDATES
+ * a bitmap follows with one bit per JSON column of the table: set when that column's after
+ * value is a diff against its before value. */
+static int read_value_options(const fl_table_map *tm, fl_reader *r, const uint8_t **partial_bits,
+                              char *err, size_t errlen)
 {
     uint64_t opts;
+    *partial_bits = NULL;
     if (!fl_rd_lenenc(r, &opts)) {
         snprintf(err, errlen, "%s.%s: truncated row (value options)", tm->db, tm->table);
         return -1;
@@ -131,27 +147,48 @@ static int skip_value_options(const fl_table_map *tm, const uint8_t *before_cols
     if (!(opts & 1)) return 0;
     uint32_t njson = 0;
     for (uint32_t i = 0; i < tm->ncols; i++) njson += tm->cols[i].type == FL_TYPE_JSON;
-    const uint8_t *bits;
-    if (!fl_rd_bytes(r, (njson + 7) / 8, &bits)) {
+    if (!fl_rd_bytes(r, (njson + 7) / 8, partial_bits)) {
         snprintf(err, errlen, "%s.%s: truncated row (partial JSON bitmap)", tm->db, tm->table);
         return -1;
     }
-    for (uint32_t i = 0, j = 0; i < tm->ncols; i++) {
-        if (tm->cols[i].type != FL_TYPE_JSON) continue;
-        if (bit(bits, j++)) {
-            char name[80];
-            if (tm->cols[i].name) snprintf(name, sizeof name, "%s", tm->cols[i].name);
-            else snprintf(name, sizeof name, "@%u", i + 1);
-            bool in_before = i < width && bit(before_cols, i);
-            snprintf(err, errlen,
-                     "%s.%s: column %s: PARTIAL_UPDATE_ROWS carries a JSON diff instead of the "
-                     "new document%s; set binlog_row_value_options='' on the source",
-                     tm->db, tm->table, name,
-                     in_before ? " (applying JSON diffs is not supported)"
-                               : " and the before image lacks the document (binlog_row_image is not FULL)");
-            return -1;
-        }
+    return 0;
+}
+
+/* A JSON column whose after value is a diff: its length (the column's pack length), then
+ * the diff vector, applied to the before value. */
+static int partial_json(const fl_table_map *tm, uint32_t i, const fl_value *before, fl_reader *r,
+                        fl_txn *txn, fl_value *out, char *err, size_t errlen)
+{
+    char name[80];
+    if (tm->cols[i].name) snprintf(name, sizeof name, "%s", tm->cols[i].name);
+    else snprintf(name, sizeof name, "@%u", i + 1);
+    int plen = tm->cols[i].meta >= 1 && tm->cols[i].meta <= 4 ? tm->cols[i].meta : 4;
+    uint64_t dlen;
+    const uint8_t *diff;
+    if (!fl_rd_uint(r, plen, &dlen) || !fl_rd_bytes(r, (size_t)dlen, &diff)) {
+        snprintf(err, errlen, "%s.%s: column %s: truncated JSON diff", tm->db, tm->table, name);
+        return -1;
     }
+    if (!before || before[i].type != FL_VAL_JSON) {
+        snprintf(err, errlen,
+                 "%s.%s: column %s: PARTIAL_UPDATE_ROWS carries a JSON diff instead of the new "
+                 "document and the before image lacks the document (binlog_row_image is not "
+                 "FULL); set binlog_row_value_options='' or binlog_row_image=FULL on the source",
+                 tm->db, tm->table, name);
+        return -1;
+    }
+    fl_buf text = {0};
+    char derr[200];
+    if (fl_json_diff_apply(before[i].s.ptr, before[i].s.len, diff, (size_t)dlen, &text, derr,
+                           sizeof derr) != 0) {
+        snprintf(err, errlen, "%s.%s: column %s: %s", tm->db, tm->table, name, derr);
+        fl_buf_free(&text);
+        return -1;
+    }
+    out->type = FL_VAL_JSON;
+    out->s.ptr = fl_arena_memdup(&txn->arena, text.data ? (const char *)text.data : "", text.len);
+    out->s.len = (uint32_t)text.len;
+    fl_buf_free(&text);
     return 0;
 }
 
@@ -226,15 +263,19 @@ int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t tab
         const uint8_t *row_start = r.p;
         fl_value *before = NULL, *after = NULL;
         if (ev->op == FL_OP_INSERT) {
-            if (decode_image(tm, width, before_cols, &r, txn, &after, lo, hi, err, errlen) != 0)
+            if (decode_image(tm, width, before_cols, &r, txn, &after, lo, hi, NULL, NULL, err,
+                             errlen) != 0)
                 return -1;
         } else {
-            if (decode_image(tm, width, before_cols, &r, txn, &before, lo, hi, err, errlen) != 0)
+            if (decode_image(tm, width, before_cols, &r, txn, &before, lo, hi, NULL, NULL, err,
+                             errlen) != 0)
                 return -1;
             if (ev->op == FL_OP_UPDATE) {
-                if (ev->partial && skip_value_options(tm, before_cols, width, &r, err, errlen) != 0)
+                const uint8_t *partial_bits = NULL;
+                if (ev->partial && read_value_options(tm, &r, &partial_bits, err, errlen) != 0)
                     return -1;
-                if (decode_image(tm, width, after_cols, &r, txn, &after, lo, hi, err, errlen) != 0)
+                if (decode_image(tm, width, after_cols, &r, txn, &after, lo, hi, partial_bits,
+                                 before, err, errlen) != 0)
                     return -1;
             }
         }

@@ -456,6 +456,78 @@ static void test_xa(void **state)
     assert_int_equal(col(&f->e.copy, 0, true, 0)->i, 4);
 }
 
+/* TABLE_MAP test.j (id INT, doc JSON) and a PARTIAL_UPDATE_ROWS whose after value of doc is
+ * the diff "replace $.a with 2"; with before_doc the before image carries {"a": 1}. */
+static void partial_update(bl_stream *s, bool before_doc)
+{
+    bl_begin(s, 19);
+    bl_put_le(&s->buf, 8, 6);
+    bl_put_le(&s->buf, 1, 2);
+    fl_buf_putc(&s->buf, 4);
+    fl_buf_put(&s->buf, "test", 5);
+    fl_buf_putc(&s->buf, 1);
+    fl_buf_put(&s->buf, "j", 2);
+    fl_buf_putc(&s->buf, 2);
+    fl_buf_putc(&s->buf, 3);
+    fl_buf_putc(&s->buf, 245);
+    fl_buf_putc(&s->buf, 1);
+    fl_buf_putc(&s->buf, 4); /* JSON pack length */
+    fl_buf_putc(&s->buf, 0x02);
+    bl_end(s);
+
+    static const uint8_t doc[] = {0x00, 1, 0, 12, 0, 11, 0, 1, 0, 0x05, 1, 0, 'a'}; /* {"a": 1} */
+    static const uint8_t diff[] = {0x00, 3, '$', '.', 'a', 3, 0x05, 2, 0};
+    bl_begin(s, 39);
+    bl_put_le(&s->buf, 8, 6);
+    bl_put_le(&s->buf, 1, 2);
+    bl_put_le(&s->buf, 2, 2);
+    fl_buf_putc(&s->buf, 2);
+    fl_buf_putc(&s->buf, before_doc ? 0x03 : 0x01);
+    fl_buf_putc(&s->buf, 0x03);
+    fl_buf_putc(&s->buf, 0x00);
+    bl_put_le(&s->buf, 7, 4);
+    if (before_doc) {
+        bl_put_le(&s->buf, sizeof doc, 4);
+        fl_buf_put(&s->buf, doc, sizeof doc);
+    }
+    fl_buf_putc(&s->buf, 1);    /* value options: PARTIAL_JSON_UPDATES */
+    fl_buf_putc(&s->buf, 0x01); /* doc is a diff */
+    fl_buf_putc(&s->buf, 0x00);
+    bl_put_le(&s->buf, 7, 4);
+    bl_put_le(&s->buf, sizeof diff, 4);
+    fl_buf_put(&s->buf, diff, sizeof diff);
+    bl_end(s);
+}
+
+static void test_partial_json_update(void **state)
+{
+    fixture *f = *state;
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 1);
+    bl_query(&f->s, "test", "BEGIN");
+    partial_update(&f->s, true);
+    bl_xid(&f->s, 1);
+    bl_gtid(&f->s, 2);
+    bl_query(&f->s, "test", "BEGIN");
+    partial_update(&f->s, false);
+    bl_xid(&f->s, 2);
+    start(f, NULL, 0);
+    assert_int_equal(feed(f), -1);
+    assert_int_equal(f->e.n, 1);
+    const fl_txn *t = &f->e.copy;
+    assert_int_equal(t->changes[0].op, FL_OP_UPDATE);
+    const fl_value *b = col(t, 0, false, 1), *a = col(t, 0, true, 1);
+    assert_int_equal(b->type, FL_VAL_JSON);
+    assert_int_equal(a->type, FL_VAL_JSON);
+    assert_int_equal(b->s.len, strlen("{\"a\": 1}"));
+    assert_memory_equal(b->s.ptr, "{\"a\": 1}", b->s.len);
+    assert_int_equal(a->s.len, strlen("{\"a\": 2}"));
+    assert_memory_equal(a->s.ptr, "{\"a\": 2}", a->s.len);
+    /* without the document in the before image the diff cannot be applied: said clearly */
+    assert_non_null(strstr(f->err, "test.j: column @2: PARTIAL_UPDATE_ROWS carries a JSON diff"));
+    assert_non_null(strstr(f->err, "before image lacks the document"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +543,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transaction_payload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xa, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_json_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
