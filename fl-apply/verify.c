@@ -719,32 +719,72 @@ static int scan_extra(redisContext *c, one_rule *rules, size_t n, const expect_s
 
 /* ---- memcached ---- */
 
+static void classify_memcached(const expect *e, bool found, const char *v, size_t len, report *rep)
+{
+    if (!v) v = "";
+    if (!found) {
+        if (e->kind == FL_CACHE_DEL) rep->match.count++;
+        else note_key(&rep->missing, e, NULL, NULL, 0);
+    } else if (e->kind == FL_CACHE_SET && len == e->value_len && !memcmp(v, e->value, len)) {
+        rep->match.count++;
+    } else if (e->kind == FL_CACHE_SET) {
+        note_key(&rep->stale, e, "value differs", v, len);
+    } else {
+        note_key(&rep->stale, e, "the key should not exist (its value column is NULL)", NULL, 0);
+    }
+}
+
+/* Multi-gets in batches; results come back in any order and are matched by key. */
 static int compare_memcached(memcached_st *mc, const expect_set *ex, report *rep, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < ex->n; i++) {
-        const expect *e = &ex->items[i];
-        size_t len = 0;
-        uint32_t flags = 0;
-        memcached_return_t rc;
-        char *v = memcached_get(mc, e->key, e->key_len, &len, &flags, &rc);
-        if (rc == MEMCACHED_NOTFOUND) {
-            if (e->kind == FL_CACHE_DEL) rep->match.count++;
-            else note_key(&rep->missing, e, NULL, NULL, 0);
-        } else if (memcached_success(rc)) {
-            if (e->kind == FL_CACHE_SET && len == e->value_len && !memcmp(v, e->value, len)) rep->match.count++;
-            else if (e->kind == FL_CACHE_SET) note_key(&rep->stale, e, "value differs", v ? v : "", len);
-            else note_key(&rep->stale, e, "the key should not exist (its value column is NULL)", NULL, 0);
-        } else if (rc == MEMCACHED_BAD_KEY_PROVIDED || rc == MEMCACHED_KEY_TOO_BIG) {
-            note_key(&rep->missing, e, "memcached cannot hold this key", NULL, 0);
-        } else {
+    const char **keys = fl_xmalloc(PIPELINE * sizeof *keys);
+    size_t *lens = fl_xmalloc(PIPELINE * sizeof *lens);
+    bool *seen = fl_xmalloc(PIPELINE * sizeof *seen);
+    memcached_result_st result;
+    memcached_result_create(mc, &result);
+    int status = 0;
+    for (size_t start = 0; start < ex->n && !status; start += PIPELINE) {
+        size_t end = start + PIPELINE < ex->n ? start + PIPELINE : ex->n, nk = 0;
+        for (size_t i = start; i < end; i++) {
+            const expect *e = &ex->items[i];
+            seen[i - start] = false;
+            if (e->key_len > MEMCACHED_MAX_KEY - 1) { /* memcached cannot hold it */
+                seen[i - start] = true;
+                note_key(&rep->missing, e, "memcached cannot hold a key this long", NULL, 0);
+                continue;
+            }
+            keys[nk] = e->key;
+            lens[nk++] = e->key_len;
+        }
+        memcached_return_t rc = nk ? memcached_mget(mc, keys, lens, nk) : MEMCACHED_SUCCESS;
+        if (memcached_failed(rc)) {
             snprintf(err, errlen, "memcached: get failed: %s (%s)", memcached_strerror(mc, rc),
                      memcached_last_error_message(mc));
-            free(v);
-            return -1;
+            status = -1;
+            break;
         }
-        free(v);
+        memcached_result_st *r;
+        while (nk && (r = memcached_fetch_result(mc, &result, &rc))) {
+            const expect *e = expect_find(ex, memcached_result_key_value(r), memcached_result_key_length(r));
+            size_t i = e ? (size_t)(e - ex->items) : 0;
+            if (!e || i < start || i >= end || seen[i - start]) continue;
+            seen[i - start] = true;
+            classify_memcached(e, true, memcached_result_value(r), memcached_result_length(r), rep);
+        }
+        if (nk && rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
+            snprintf(err, errlen, "memcached: get failed: %s (%s)", memcached_strerror(mc, rc),
+                     memcached_last_error_message(mc));
+            status = -1;
+            break;
+        }
+        for (size_t i = start; i < end; i++)
+            if (!seen[i - start]) classify_memcached(&ex->items[i], false, NULL, 0, rep);
     }
-    return 0;
+    memcached_result_free(&result);
+    free(keys);
+    free(lens);
+    free(seen);
+    return status;
 }
 
 /* ---- driver ---- */

@@ -133,6 +133,11 @@ mc_set user:2 "changed"
 verify "$H_DIR/m.ini"
 t_eq "memcached stale: exit 1" 1 "$rc"
 t_eq "memcached stale" 1 "$(count stale)"
+# an empty value is a value
+h_sql "UPDATE app.users SET email = '' WHERE id = 2"
+mc_set user:2 "${J2/\"b@x\"/\"\"}"; mc_set un:2 ""
+verify "$H_DIR/m.ini"
+t_eq "memcached empty value matches: exit 0" 0 "$rc"
 
 # ---- the check cannot run: exit 2 with a reason ----
 sed -e "s#^port = .*#port = $(h_free_port)#" "$H_DIR/v.ini" > "$H_DIR/down.ini"
