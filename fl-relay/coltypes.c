@@ -263,6 +263,26 @@ static int decode_timestamp(uint64_t secs, unsigned fsp, uint32_t usec, fl_arena
     return 0;
 }
 
+/* Field ranges every server keeps (zero dates and zero parts allowed). A value outside them
+ * is not a value of this type: corrupt data, or a layout the table map does not describe. */
+static bool valid_date(unsigned y, unsigned mo, unsigned d) { return y <= 9999 && mo <= 12 && d <= 31; }
+static bool valid_hms(unsigned h, unsigned mi, unsigned sec, unsigned hmax)
+{
+    return h <= hmax && mi <= 59 && sec <= 59;
+}
+
+static int temporal_range_fail(const fl_column_meta *m, char *err, size_t errlen)
+{
+    /* MariaDB logs its pre-10.1 fractional-second columns (mysql56_temporal_format=OFF)
+     * under the classic type codes without saying how many fraction bytes follow */
+    bool classic = m->type == MYSQL_TYPE_TIME || m->type == MYSQL_TYPE_DATETIME;
+    return col_fail(m, err, errlen, "value out of range%s",
+                    classic && m->flavor == FL_FLAVOR_MARIADB
+                        ? " (if the column has fractional seconds in MariaDB's old format, "
+                          "mysql56_temporal_format=OFF, the binlog cannot be decoded)"
+                        : "");
+}
+
 static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t len,
                            fl_arena *arena, fl_value *out, size_t *used, char *err, size_t errlen)
 {
@@ -273,6 +293,7 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
     case MYSQL_TYPE_NEWDATE: {
         NEED(3);
         uint32_t v = (uint32_t)le(data, 3);
+        if (!valid_date(v >> 9, (v >> 5) & 15, v & 31)) return temporal_range_fail(m, err, errlen);
         e = put_date(e, v >> 9, (v >> 5) & 15, v & 31);
         set_text(out, FL_VAL_DATE, arena, s, (size_t)(e - s));
         *used = 3;
@@ -283,6 +304,7 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         int32_t v = (int32_t)le(data, 3);
         if (v & 0x800000) v -= 0x1000000;
         uint32_t a = v < 0 ? (uint32_t)-v : (uint32_t)v;
+        if (!valid_hms(a / 10000, a / 100 % 100, a % 100, 838)) return temporal_range_fail(m, err, errlen);
         if (v < 0) *e++ = '-';
         e = put_hms(e, a / 10000, a / 100 % 100, a % 100);
         set_text(out, FL_VAL_TIME, arena, s, (size_t)(e - s));
@@ -293,6 +315,9 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         NEED(8);
         uint64_t v = le(data, 8);
         uint64_t d = v / 1000000, t = v % 1000000;
+        if (d > 99991231 || !valid_date((unsigned)(d / 10000), (unsigned)(d / 100 % 100), (unsigned)(d % 100)) ||
+            !valid_hms((unsigned)(t / 10000), (unsigned)(t / 100 % 100), (unsigned)(t % 100), 23))
+            return temporal_range_fail(m, err, errlen);
         e = put_date(e, (unsigned)(d / 10000 % 10000), (unsigned)(d / 100 % 100), (unsigned)(d % 100));
         *e++ = ' ';
         e = put_hms(e, (unsigned)(t / 10000), (unsigned)(t / 100 % 100), (unsigned)(t % 100));
@@ -332,6 +357,9 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         uint64_t ymdhms = (uint64_t)ip;
         uint64_t ymd = ymdhms >> 17, hms = ymdhms & 0x1ffff;
         uint64_t ym = ymd >> 5;
+        if (!valid_date((unsigned)(ym / 13), (unsigned)(ym % 13), (unsigned)(ymd & 31)) ||
+            !valid_hms((unsigned)(hms >> 12), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63), 23))
+            return temporal_range_fail(m, err, errlen);
         e = put_date(e, (unsigned)(ym / 13), (unsigned)(ym % 13), (unsigned)(ymd & 31));
         *e++ = ' ';
         e = put_hms(e, (unsigned)(hms >> 12), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63));
@@ -368,8 +396,10 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         uint64_t hms = a >> 24;
         uint32_t usec = (uint32_t)(a & 0xffffff);
         if (usec > 999999) return col_fail(m, err, errlen, "fraction out of range");
+        if (hms >> 12 > 838 || !valid_hms((unsigned)(hms >> 12), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63), 838))
+            return temporal_range_fail(m, err, errlen);
         if (neg) *e++ = '-';
-        e = put_hms(e, (unsigned)((hms >> 12) & 0x3ff), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63));
+        e = put_hms(e, (unsigned)(hms >> 12), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63));
         e = put_frac(e, fsp, usec);
         set_text(out, FL_VAL_TIME, arena, s, (size_t)(e - s));
         *used = 3 + fb;

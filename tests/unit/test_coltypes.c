@@ -274,6 +274,19 @@ static void test_date_year_old_temporal(void **state)
     put_le(b, 0, 4);
     expect_text(&ts, b, 4, FL_VAL_TIMESTAMP, "0000-00-00 00:00:00");
 
+    /* values outside the types' ranges are errors, not text */
+    put_le(b, 2026u << 9 | 13u << 5 | 1u, 3);
+    expect_error(&d, b, 3, "column of type DATE: value out of range");
+    put_le(b, 126000, 3); /* 12:60:00 */
+    expect_error(&t, b, 3, "column of type TIME: value out of range");
+    put_le(b, 20261124246000ULL, 8); /* hour 24 */
+    expect_error(&dt, b, 8, "column of type DATETIME: value out of range");
+    fl_column_meta mdt = dt;
+    mdt.flavor = FL_FLAVOR_MARIADB;
+    expect_error(&mdt, b, 8,
+                 "column of type DATETIME: value out of range (if the column has fractional seconds in "
+                 "MariaDB's old format, mysql56_temporal_format=OFF, the binlog cannot be decoded)");
+
     fl_column_meta y = col(T_YEAR, 0);
     fl_arena a = {0};
     uint8_t yb[] = {0, 1, 126, 255};
@@ -333,6 +346,10 @@ static void test_time2(void **state)
     b[3] = 0;
     expect_text(&t2, b, 4, FL_VAL_TIME, "-01:00:00.00");
     expect_error(&t6, b, 5, "column of type TIME(6): truncated (needs 6 bytes, 5 left)");
+    put_be(b, 0x800000 + hms(839, 0, 0), 3);
+    expect_error(&t0, b, 3, "column of type TIME(0): value out of range");
+    put_be(b, 0x800000 + hms(1, 60, 0), 3);
+    expect_error(&t0, b, 3, "column of type TIME(0): value out of range");
     fl_column_meta t7 = col(T_TIME2, 7);
     expect_error(&t7, b, 8, "column of type TIME(7): fraction digits 7 out of range 0..6");
 }
@@ -397,6 +414,10 @@ static void test_datetime2_timestamp2(void **state)
     put_be(b + 4, 1000000, 3);
     expect_error(&t6, b, 7, "column of type TIMESTAMP(6): fraction 1000000 out of range");
     expect_error(&m6, b, 7, "column of type DATETIME(6): truncated (needs 8 bytes, 7 left)");
+    put_be(b, dt_int(2026, 11, 24, 24, 0, 0), 5);
+    expect_error(&m0, b, 5, "column of type DATETIME(0): value out of range");
+    put_be(b, dt_int(10000, 1, 1, 0, 0, 0), 5);
+    expect_error(&m0, b, 5, "column of type DATETIME(0): value out of range");
 }
 
 static void test_strings(void **state)
