@@ -63,6 +63,7 @@
 #define REC_KEY_LEN 12
 #define GTID_KEY_MAX (1 + 16 + 1 + FL_GTID_TAG_MAX + 8)
 #define PURGE_CHUNK 1000 /* transactions deleted per LMDB write transaction */
+#define READER_CHECK_INTERVAL 1 /* seconds between sweeps for readers that died */
 #define FAIL (-1)        /* a write step failed with its reason already in err */
 
 typedef struct pending_rec {
@@ -95,6 +96,7 @@ struct fl_store {
     seq_state committed, pending;
     uint64_t drop_seq; /* an unfinished transaction with committed parts to delete */
     uint64_t last_seq; /* last complete seq as of the last commit */
+    int64_t reader_check_at; /* CLOCK_MONOTONIC seconds of the next stale-reader sweep */
     fl_buf pbuf;
     pending_rec *recs;
     size_t nrecs, recs_cap;
@@ -308,6 +310,20 @@ static int write_txn(fl_store *s, write_fn fn, void *ctx, char *err, size_t errl
     }
 }
 
+/* Frees reader slots left by processes that died inside a read transaction: such a slot
+ * pins its snapshot, and the file would grow without bound. Run at open and every few
+ * seconds by the writer. */
+static void sweep_readers(fl_store *s)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (ts.tv_sec < s->reader_check_at) return;
+    s->reader_check_at = ts.tv_sec + READER_CHECK_INTERVAL;
+    int dead = 0;
+    if (mdb_reader_check(s->env, &dead) == 0 && dead > 0)
+        log_info("journal %s: freed %d reader slots of processes that died", s->dir, dead);
+}
+
 /* ---- opening ---- */
 
 static bool file_exists(const char *dir, const char *name)
@@ -517,8 +533,7 @@ static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t 
         return -1;
     }
     if (rc) return mdb_fail(s, rc, "cannot open", err, errlen);
-    int dead;
-    mdb_reader_check(s->env, &dead); /* reader slots of processes that died */
+    sweep_readers(s);
     MDB_envinfo info;
     mdb_env_info(s->env, &info);
     if (info.me_mapsize < initial && (rc = mdb_env_set_mapsize(s->env, initial)))
@@ -758,6 +773,7 @@ int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errle
     s->nrecs = 0;
     fl_buf_reset(&s->pbuf);
     notify_readers(s);
+    sweep_readers(s);
     return 0;
 }
 

@@ -906,6 +906,69 @@ static void test_bad_checksum(void **state)
     fl_store_close(s);
 }
 
+static int count_pid_lines(const char *msg, void *ctx)
+{
+    long pid = *(long *)ctx;
+    long got;
+    if (sscanf(msg, "%ld", &got) == 1 && got == pid) *((long *)ctx + 1) += 1;
+    return 0;
+}
+
+/* In a child: the reader slots the environment holds for pid. */
+static int reader_slots_of(pid_t pid)
+{
+    pid_t c = fork();
+    if (c == 0) {
+        MDB_env *env;
+        long ctx[2] = {pid, 0};
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) || mdb_env_open(env, jdir, MDB_RDONLY, 0600))
+            _exit(100);
+        mdb_reader_list(env, count_pid_lines, ctx);
+        _exit((int)ctx[1]);
+    }
+    int status = 0;
+    waitpid(c, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 101;
+}
+
+/* A reader killed inside a read transaction leaves a slot that pins its snapshot; the
+ * running writer frees it. */
+static void test_dead_reader(void **state)
+{
+    (void)state;
+    fl_store *s = open_w(0);
+    fill(s, 1, 3, 1000, 50);
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        MDB_env *env;
+        MDB_txn *txn;
+        close(pfd[0]);
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) || mdb_env_open(env, jdir, MDB_RDONLY, 0600) ||
+            mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || write(pfd[1], "r", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(pfd[1]);
+    char c;
+    assert_int_equal(read(pfd[0], &c, 1), 1);
+    close(pfd[0]);
+    kill(pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(reader_slots_of(pid), 1);
+    struct timespec d = {1, 100 * 1000000L};
+    nanosleep(&d, NULL);
+    fl_log_set_level(FL_LOG_WARN);
+    fill(s, 4, 4, 1000, 50);
+    fl_log_set_level(FL_LOG_INFO);
+    assert_int_equal(reader_slots_of(pid), 0);
+    fl_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -919,6 +982,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_checksum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_reader, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
