@@ -14,7 +14,11 @@
  * One writer: fl_store_open(write) takes an exclusive flock on DIR/writer.lock for as long
  * as the store is open and writes its pid there, so a second writer is refused naming the
  * holder. Readers open the environment MDB_RDONLY and never take that lock; LMDB's MVCC
- * means they never block the writer.
+ * means they never block the writer. Every call runs in its own short read transaction
+ * (one kept reset between calls, MDB_NOTLS), so an idle reader pins no snapshot; a reader
+ * killed inside one leaves a slot that would, so the writer frees slots of dead processes
+ * at open and at most once a second after a commit. A store handle is for one thread at
+ * a time, and a process opens a journal once (LMDB's rule).
  *
  * Commit: the queued records, the GTID index entries of completed transactions, the
  * counters and the source position go into one LMDB write transaction. sync = true keeps
