@@ -167,7 +167,11 @@ h_sql "CREATE TABLE app.big (id INT PRIMARY KEY, pad VARCHAR(200))"
 h_sql "INSERT INTO app.big SELECT seq, REPEAT('x', 150) FROM app.seq_1_to_1000000"
 t_check "big: a 1M-row transaction is journaled" wait_caught_up big 120
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$RELAY_PID/status")
-t_check "big: relay peak RSS ${hwm} kB stays under 64 MB" test "$hwm" -lt 65536
+if nm "$RELAY" 2>/dev/null | grep -q __asan_init; then
+  h_log "big: sanitizer build, peak RSS ${hwm} kB not held to the 64 MB bound"
+else
+  t_check "big: relay peak RSS ${hwm} kB stays under 64 MB" test "$hwm" -lt 65536
+fi
 t_eq "big: every row is in the journal" "1000000" \
   "$("$DUMP" "$H_DIR/big" --gtid "$(server_pos)" --json | tr '{' '\n' | grep -c '^"op":"insert"')"
 relay_stop
