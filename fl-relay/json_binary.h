@@ -1,6 +1,6 @@
 /* json_binary.h — MySQL's binary JSON column format to JSON text (objects, arrays, literals,
- * integers, doubles, strings, and opaque values: DECIMAL, DATE, TIME, DATETIME, TIMESTAMP
- * rendered as JSON strings like MySQL prints them). */
+ * integers, doubles, strings, and opaque values rendered like MySQL prints them: DECIMAL as
+ * a number, DATE, TIME, DATETIME, TIMESTAMP as strings, others as "base64:typeN:..."). */
 #ifndef FL_JSON_BINARY_H
 #define FL_JSON_BINARY_H
 
