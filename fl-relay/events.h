@@ -126,7 +126,7 @@ typedef struct fl_reader {
     const uint8_t *p, *end;
 } fl_reader;
 
-static inline size_t fl_rd_left(const fl_reader *r) { return (size_t)(r->end - r->p); }
+static inline size_t fl_rd_left(const fl_reader *r) { return r->p < r->end ? (size_t)(r->end - r->p) : 0; }
 
 static inline uint64_t fl_le(const uint8_t *p, int n)
 {
