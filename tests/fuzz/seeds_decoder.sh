@@ -3,7 +3,7 @@
 # fixtures (the target recomputes their checksums, so mutations reach the event bodies).
 set -u
 out=$1
-fix=${FL_FIXTURES:-$(dirname "$0")/../../../shared/fixtures/mysql-binlogs}
+fix=${FL_FIXTURES:-$(dirname "$0")/../fixtures/mysql-binlogs}
 [ -d "$fix" ] || exit 0
 for f in mariadb-bin.000001 mysql-enum-string-set.000001 json.binlog.000001 json-opaque.binlog \
          vector.binlog transaction_compression.000001 binlog_transaction_with_GTID_TAG.000001 \

@@ -6,10 +6,10 @@
 # documentation where it cannot: compressed transactions, tagged GTIDs, VECTOR, opaque JSON).
 # Broken files must fail with the file name and byte offset and leave no partial transaction.
 # Ingesting a file again appends nothing.
-# Fixtures: $FL_FIXTURES, default ../shared/fixtures/mysql-binlogs beside the repository.
+# Fixtures: $FL_FIXTURES, default tests/fixtures/mysql-binlogs.
 source "$(dirname "$0")/../harness.sh"
 
-FIX=${FL_FIXTURES:-$H_ROOT/../shared/fixtures/mysql-binlogs}
+FIX=${FL_FIXTURES:-$H_ROOT/tests/fixtures/mysql-binlogs}
 [ -d "$FIX" ] || h_die "fixtures not found: $FIX (set FL_FIXTURES)"
 RELAY=$FL_BUILD/fl-relay
 DUMP=$FL_BUILD/fl-dump
