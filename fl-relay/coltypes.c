@@ -427,8 +427,8 @@ static int length_prefixed(const fl_column_meta *m, const uint8_t *data, size_t 
     return 0;
 }
 
-static int decode_enum(const fl_column_meta *m, const uint8_t *data, size_t len, fl_value *out,
-                       size_t *used, char *err, size_t errlen)
+static int decode_enum(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
+                       fl_value *out, size_t *used, char *err, size_t errlen)
 {
     size_t n = m->meta;
     if (n != 1 && n != 2) return col_fail(m, err, errlen, "bad pack length %zu in the table map", n);
@@ -442,9 +442,10 @@ static int decode_enum(const fl_column_meta *m, const uint8_t *data, size_t len,
     }
     if (idx > m->nlabels)
         return col_fail(m, err, errlen, "index %" PRIu64 " beyond its %u labels", idx, m->nlabels);
-    /* index 0 is the empty string MySQL stores for an invalid value */
+    /* index 0 is the empty string MySQL stores for an invalid value. The label is copied:
+     * the table map that owns it may be replaced before the transaction is done. */
     const char *label = idx ? m->labels[idx - 1] : "";
-    set_bytes(out, FL_VAL_ENUM, (const uint8_t *)label, strlen(label));
+    set_text(out, FL_VAL_ENUM, arena, label, strlen(label));
     return 0;
 }
 
@@ -561,7 +562,7 @@ int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, f
         return 0;
     case MYSQL_TYPE_STRING:
     case MYSQL_TYPE_VAR_STRING:
-        if (m->real_type == MYSQL_TYPE_ENUM) return decode_enum(m, data, len, out, used, err, errlen);
+        if (m->real_type == MYSQL_TYPE_ENUM) return decode_enum(m, data, len, arena, out, used, err, errlen);
         if (m->real_type == MYSQL_TYPE_SET) return decode_set(m, data, len, arena, out, used, err, errlen);
         if (length_prefixed(m, data, len, m->meta < 256 ? 1 : 2, &p, &n, used, err, errlen) < 0) return -1;
         if (m->is_binary && n < m->meta) {
@@ -574,7 +575,7 @@ int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, f
         }
         set_string(m, out, arena, p, n);
         return 0;
-    case MYSQL_TYPE_ENUM: return decode_enum(m, data, len, out, used, err, errlen);
+    case MYSQL_TYPE_ENUM: return decode_enum(m, data, len, arena, out, used, err, errlen);
     case MYSQL_TYPE_SET: return decode_set(m, data, len, arena, out, used, err, errlen);
     case MYSQL_TYPE_BIT: {
         unsigned bits = m->meta;

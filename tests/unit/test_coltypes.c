@@ -523,6 +523,22 @@ static void test_enum_set(void **state)
     b[0] = 4;
     e.name = "kind";
     expect_error(&e, b, 1, "column `kind` (ENUM): index 4 beyond its 3 labels");
+    /* the value outlives the table map's labels (a new TABLE_MAP may replace them) */
+    char *owned = strdup("bb");
+    const char *owned_labels[] = {"a", owned};
+    fl_column_meta eo = col(T_STRING, 1);
+    eo.real_type = T_ENUM;
+    eo.labels = owned_labels;
+    eo.nlabels = 2;
+    b[0] = 2;
+    fl_value ev;
+    size_t eused;
+    char eerr[100];
+    assert_int_equal(fl_column_decode(&eo, b, 1, &a, &ev, &eused, eerr, sizeof eerr), 0);
+    free(owned);
+    assert_int_equal(ev.type, FL_VAL_ENUM);
+    assert_int_equal(ev.s.len, 2);
+    assert_memory_equal(ev.s.ptr, "bb", 2);
     fl_column_meta e2 = col(T_STRING, 2);
     e2.real_type = T_ENUM;
     uint8_t w[] = {0x2c, 0x01};
