@@ -216,6 +216,37 @@ t_check "start=file:pos: catches up" wait_caught_up frompos
 t_eq "start=file:pos: only the transaction after $f:$p" "$(server_pos)" "$(journal_gtids frompos)"
 relay_stop
 
+# ---- 5b. systemd notifications: READY, STATUS, WATCHDOG --------------------------------------
+python3 - "$H_DIR/notify.sock" "$H_DIR/notify.txt" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.5)
+end = time.time() + 15
+with open(sys.argv[2], "a") as out:
+    while time.time() < end:
+        try:
+            out.write(s.recv(4096).decode() + "\n")
+            out.flush()
+        except socket.timeout:
+            pass
+PY
+NOTIFY_PID=$!
+h_register $NOTIFY_PID
+h_wait_until 10 test -S "$H_DIR/notify.sock"
+relay_config notify current
+NOTIFY_SOCKET=$H_DIR/notify.sock WATCHDOG_USEC=1000000 "$RELAY" -c "$H_DIR/notify.ini" >"$H_DIR/notify.log" 2>&1 &
+RELAY_PID=$!; h_register $RELAY_PID
+h_wait_until 10 grep -q "READY=1" "$H_DIR/notify.txt"
+t_check "systemd: READY=1 sent" grep -q "READY=1" "$H_DIR/notify.txt"
+h_wait_until 10 grep -q "STATUS=replicating" "$H_DIR/notify.txt"
+t_check "systemd: STATUS tells the position" grep -q "STATUS=replicating" "$H_DIR/notify.txt"
+sleep 2
+t_check "systemd: WATCHDOG=1 kept alive while idle" \
+  test "$(grep -c "WATCHDOG=1" "$H_DIR/notify.txt")" -ge 2
+relay_stop
+t_check "systemd: STOPPING=1 at exit" grep -q "STOPPING=1" "$H_DIR/notify.txt"
+
 # ---- 6. errors -----------------------------------------------------------------------------
 relay_config badpw current
 sed -i 's/^password =.*/password = wrong-password/' "$H_DIR/badpw.ini"
