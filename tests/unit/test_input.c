@@ -1,0 +1,268 @@
+/* test_input.c — the applier's input over a local journal: bounds, next over gaps, reading a
+ * transaction split in parts, GTID lookup, waking on a commit, and the errors it reports. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fl-apply/input.h"
+#include "journal/store.h"
+
+static char tmpdir[256];
+static char jdir[300];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/fl-test-input-XXXXXX");
+    if (!mkdtemp(tmpdir)) return -1;
+    snprintf(jdir, sizeof jdir, "%s/journal", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static fl_store *open_writer(void)
+{
+    char err[256];
+    fl_store_opts o = {.write = true, .sync = false};
+    fl_store *s = fl_store_open(jdir, &o, err, sizeof err);
+    assert_non_null(s);
+    return s;
+}
+
+/* Appends one transaction (GTID 0-1-gno) with `rows` inserts into app.t, in `parts` parts. */
+static void add_txn(fl_store *s, uint64_t gno, int rows, int parts)
+{
+    static const char *const cols[] = {"id", "v"};
+    char err[256];
+    fl_txn t;
+    fl_txn_init(&t);
+    for (int p = 0; p < parts; p++) {
+        fl_txn_reset(&t);
+        t.gtid.flavor = FL_FLAVOR_MARIADB;
+        t.gtid.server_id = 1;
+        t.gtid.seq_no = gno;
+        t.ts = 1700000000 + gno;
+        t.server_id = 1;
+        t.file = "bin.000001";
+        t.pos = 4 + gno;
+        t.part = (uint32_t)p;
+        t.flags = p == parts - 1 ? FL_TXN_LAST_PART : 0;
+        uint32_t ti = fl_txn_table(&t, "app", "t", 2, cols);
+        for (int r = 0; r < rows; r++) {
+            fl_change *c = fl_txn_add_change(&t, FL_OP_INSERT);
+            c->table = ti;
+            c->after = fl_txn_values(&t, 2);
+            c->after[0].type = FL_VAL_INT;
+            c->after[0].i = p * 1000 + r;
+            c->after[1].type = FL_VAL_INT;
+            c->after[1].i = (int64_t)gno;
+            t.nrows++;
+        }
+        assert_int_equal(fl_store_add(s, &t, err, sizeof err), 0);
+    }
+    assert_int_equal(fl_store_commit(s, NULL, err, sizeof err), 0);
+    fl_txn_free(&t);
+}
+
+static fl_input *open_input(void)
+{
+    fl_config_apply cfg = {.journal = jdir};
+    char err[256];
+    fl_input *in = fl_input_open(&cfg, err, sizeof err);
+    assert_non_null(in);
+    return in;
+}
+
+typedef struct seen {
+    int parts, rows;
+    char gtid[FL_GTID_TEXT_MAX];
+    int stop_after; /* return 7 after this many parts (0 = never) */
+} seen;
+
+static int count_part(const fl_txn *part, void *ctx)
+{
+    seen *s = ctx;
+    s->parts++;
+    s->rows += (int)part->nrows;
+    fl_gtid_format(&part->gtid, s->gtid, sizeof s->gtid);
+    return s->stop_after && s->parts == s->stop_after ? 7 : 0;
+}
+
+static void test_missing_journal(void **state)
+{
+    (void)state;
+    fl_config_apply cfg = {.journal = "/nonexistent/fastlane-journal"};
+    char err[256] = "";
+    assert_null(fl_input_open(&cfg, err, sizeof err));
+    assert_non_null(strstr(err, "journal /nonexistent/fastlane-journal: "));
+    fl_config_apply none = {0};
+    assert_null(fl_input_open(&none, err, sizeof err));
+    assert_non_null(strstr(err, "journal = PATH or relay = host:port"));
+}
+
+static void test_bounds_next_read(void **state)
+{
+    (void)state;
+    fl_store *w = open_writer();
+    add_txn(w, 10, 3, 1);
+    add_txn(w, 11, 5, 3); /* one transaction in three parts */
+    add_txn(w, 12, 1, 1);
+    fl_input *in = open_input();
+    assert_string_equal(fl_input_name(in), jdir);
+
+    char err[256];
+    int permanent = -1;
+    fl_input_head h;
+    assert_int_equal(fl_input_bounds(in, &h, &permanent, err, sizeof err), 0);
+    assert_int_equal(h.count, 3);
+    assert_int_equal(h.first_seq, 1);
+    assert_int_equal(h.last_seq, 3);
+    assert_int_equal(h.last_ts, 1700000012);
+    assert_string_equal(h.last_gtid, "0-1-12");
+
+    uint64_t seq = 0;
+    assert_int_equal(fl_input_next(in, 1, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(seq, 2);
+    seen s = {0};
+    assert_int_equal(fl_input_read(in, 2, count_part, &s, &permanent, err, sizeof err), 0);
+    assert_int_equal(s.parts, 3);
+    assert_int_equal(s.rows, 15);
+    assert_string_equal(s.gtid, "0-1-11");
+    /* the callback's own result stops the reading and comes back */
+    seen stop = {.stop_after = 2};
+    assert_int_equal(fl_input_read(in, 2, count_part, &stop, &permanent, err, sizeof err), 7);
+    assert_int_equal(stop.parts, 2);
+    /* past the end: nothing yet */
+    assert_int_equal(fl_input_next(in, 4, &seq, &permanent, err, sizeof err), 1);
+
+    uint64_t found = 0;
+    assert_int_equal(fl_input_seek_gtid(in, "0-1-12", &found, &permanent, err, sizeof err), 0);
+    assert_int_equal(found, 3);
+    assert_int_equal(fl_input_seek_gtid(in, "0-1-99", &found, &permanent, err, sizeof err), 1);
+    assert_int_equal(fl_input_seek_gtid(in, "not a gtid", &found, &permanent, err, sizeof err), -1);
+    assert_int_equal(permanent, 1);
+    assert_non_null(strstr(err, "'not a gtid' is not a GTID"));
+
+    fl_input_close(in);
+    fl_store_close(w);
+}
+
+static void test_next_skips_purged(void **state)
+{
+    (void)state;
+    fl_store *w = open_writer();
+    for (uint64_t g = 1; g <= 5; g++) add_txn(w, g, 1, 1);
+    char err[256];
+    /* everything older than now goes, except the last transaction */
+    assert_true(fl_store_purge(w, 1, 0, err, sizeof err) >= 1);
+    fl_input *in = open_input();
+    int permanent;
+    fl_input_head h;
+    assert_int_equal(fl_input_bounds(in, &h, &permanent, err, sizeof err), 0);
+    assert_int_equal(h.first_seq, 5);
+    uint64_t seq = 0;
+    assert_int_equal(fl_input_next(in, 1, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(seq, 5);
+    fl_input_close(in);
+    fl_store_close(w);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_wait_wakes_on_commit(void **state)
+{
+    (void)state;
+    fl_store *w = open_writer();
+    add_txn(w, 1, 1, 1);
+    fl_input *in = open_input();
+    char err[256];
+    int permanent;
+    uint64_t seq;
+
+    /* nothing new: the wait lasts its timeout */
+    fl_input_arm(in);
+    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), 1);
+    int64_t t0 = now_ms();
+    fl_input_wait(in, 2, 300);
+    assert_true(now_ms() - t0 >= 250);
+
+    /* a commit after arming ends the wait at once */
+    fl_input_arm(in);
+    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), 1);
+    add_txn(w, 2, 1, 1);
+    t0 = now_ms();
+    fl_input_wait(in, 2, 5000);
+    assert_true(now_ms() - t0 < 1000);
+    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(seq, 2);
+    fl_input_close(in);
+    fl_store_close(w);
+}
+
+static void test_relay_unreachable(void **state)
+{
+    (void)state;
+    fl_config_apply cfg = {.relay = "127.0.0.1:1", .secret = "s"};
+    char err[256];
+    fl_input *in = fl_input_open(&cfg, err, sizeof err);
+    assert_non_null(in);
+    assert_string_equal(fl_input_name(in), "127.0.0.1:1");
+    int permanent = -1;
+    uint64_t seq;
+    assert_int_equal(fl_input_next(in, 1, &seq, &permanent, err, sizeof err), -1);
+    assert_int_equal(permanent, 0); /* a relay that is down is retried */
+    assert_non_null(strstr(err, "127.0.0.1:1"));
+    fl_input_head h;
+    assert_int_equal(fl_input_bounds(in, &h, &permanent, err, sizeof err), -1);
+    assert_int_equal(permanent, 0);
+    fl_input_close(in);
+
+    fl_config_apply bad = {.relay = "no-port-here", .secret = "s"};
+    in = fl_input_open(&bad, err, sizeof err);
+    assert_non_null(in);
+    assert_int_equal(fl_input_next(in, 1, &seq, &permanent, err, sizeof err), -1);
+    assert_int_equal(permanent, 1); /* a malformed address never gets better */
+    fl_input_close(in);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_missing_journal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bounds_next_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_skips_purged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_wakes_on_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relay_unreachable, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
