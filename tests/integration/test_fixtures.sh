@@ -152,11 +152,13 @@ has $F 1 '{"op":"delete","db":"test","table":"ba","before":{"@1":2}}'
 
 F=update-partial-row.binlog
 well_formed $F 1
+has $F 1 '{"op":"update","db":"test","table":"ba","before":{"@1":4,"@3":4},"after":{"@1":4,"@3":40}}'
 F=write-full-row.binlog
 well_formed $F 1
 has $F 1 '"table":"ndb_apply_status","after":{"@1":2,"@2":25769803786,"@3":"","@4":0,"@5":0}'
 F=write-partial-row.binlog
 well_formed $F 1
+has $F 1 '{"op":"insert","db":"test","table":"ba","after":{"@1":4,"@3":40}}'
 
 F=ver_trunk_row_v2.001
 well_formed $F 12
@@ -167,8 +169,12 @@ has $F 12 '"statement":true'
 
 F=ver_5_1_23.001
 well_formed $F 11
+has $F 5 '"changes":[{"op":"update","db":"test","table":"t1","before":{"@1":0,"@2":"one"},"after":{"@1":1,"@2":"one"}}'
+# 5.2 development build: TABLE_MAP, rows events, XID and LOAD DATA events numbered differently
 F=ver_5_1-wl2325_s.001
 well_formed $F 5
+has $F 1 '"pos":438,"statement":true,"changes":[{"op":"statement","db":"test","sql":"INSERT INTO t2 VALUES (3, '"'"'first stm in trx'"'"')"},{"op":"statement"'
+has $F 5 '"sql":"LOAD DATA INFILE '"'"'big_file.dat'"'"' INTO TABLE t3"'
 
 F=binlog_savepoint.000001
 well_formed $F 1
