@@ -548,6 +548,46 @@ static int decompress_query(fl_decoder *d, const uint8_t *p, size_t len, char *e
     return 0;
 }
 
+/* The one database a statement updated, from the Q_UPDATED_DB_NAMES status variable
+ * (MySQL), into out ("" when absent, several, or past a variable this does not know). */
+static void updated_db(const uint8_t *sv, size_t len, char *out, size_t cap)
+{
+    static const int8_t fixed[] = {
+        [FL_Q_FLAGS2] = 4, [FL_Q_SQL_MODE] = 8, [FL_Q_AUTO_INCREMENT] = 4, [FL_Q_CHARSET] = 6,
+        [FL_Q_LC_TIME_NAMES] = 2, [FL_Q_CHARSET_DATABASE] = 2, [FL_Q_TABLE_MAP_FOR_UPDATE] = 8,
+        [FL_Q_MASTER_DATA_WRITTEN] = 4, [FL_Q_MICROSECONDS] = 3,
+        [FL_Q_EXPLICIT_DEFAULTS_FOR_TIMESTAMP] = 1, [FL_Q_DDL_LOGGED_WITH_XID] = 8,
+        [FL_Q_DEFAULT_COLLATION_FOR_UTF8MB4] = 2, [FL_Q_SQL_REQUIRE_PRIMARY_KEY] = 1,
+        [FL_Q_DEFAULT_TABLE_ENCRYPTION] = 1,
+    };
+    out[0] = 0;
+    fl_reader r = {sv, sv + len};
+    uint64_t code, l;
+    while (fl_rd_uint(&r, 1, &code)) {
+        if (code < sizeof fixed && fixed[code] > 0) {
+            if (!fl_rd_skip(&r, (size_t)fixed[code])) return;
+        } else if (code == FL_Q_CATALOG) {
+            if (!fl_rd_uint(&r, 1, &l) || !fl_rd_skip(&r, (size_t)l + 1)) return;
+        } else if (code == FL_Q_TIME_ZONE || code == FL_Q_CATALOG_NZ) {
+            if (!fl_rd_uint(&r, 1, &l) || !fl_rd_skip(&r, (size_t)l)) return;
+        } else if (code == FL_Q_INVOKER) {
+            if (!fl_rd_uint(&r, 1, &l) || !fl_rd_skip(&r, (size_t)l)) return;
+            if (!fl_rd_uint(&r, 1, &l) || !fl_rd_skip(&r, (size_t)l)) return;
+        } else if (code == FL_Q_UPDATED_DB_NAMES) {
+            uint64_t count;
+            if (!fl_rd_uint(&r, 1, &count) || count != 1) return;
+            const uint8_t *name = r.p;
+            const uint8_t *nul = memchr(name, 0, fl_rd_left(&r));
+            if (!nul || (size_t)(nul - name) >= cap) return;
+            memcpy(out, name, (size_t)(nul - name));
+            out[nul - name] = 0;
+            return;
+        } else {
+            return;
+        }
+    }
+}
+
 static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, uint32_t ts,
                         uint32_t server_id, char *err, size_t errlen)
 {
@@ -563,6 +603,7 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
     char db[256];
     memcpy(db, dbp, dblen);
     db[dblen] = 0;
+    if (!dblen) updated_db(b + phl, svlen, db, sizeof db);
     const uint8_t *q = b + phl + svlen + dblen + 1;
     size_t qlen = n - phl - svlen - dblen - 1;
     if (type == FL_EV_MARIA_QUERY_COMPRESSED) {

@@ -216,6 +216,34 @@ static void test_ddl_record(void **state)
     assert_string_equal(t->changes[0].db, "shop");
     assert_memory_equal(t->changes[0].sql, "ALTER TABLE t1 ADD c INT", t->changes[0].sql_len);
     assert_int_equal(t->gtid.gno, 3);
+
+    /* no default database: the one Q_UPDATED_DB_NAMES names is used */
+    fl_buf_reset(&f->s.buf);
+    bl_gtid(&f->s, 4);
+    bl_begin(&f->s, 2);
+    bl_put_le(&f->s.buf, 7, 4);
+    bl_put_le(&f->s.buf, 0, 4);
+    fl_buf_putc(&f->s.buf, 0);
+    bl_put_le(&f->s.buf, 0, 2);
+    bl_put_le(&f->s.buf, 5 + 9 + 2 + 8, 2);
+    fl_buf_putc(&f->s.buf, 0);  /* Q_FLAGS2 */
+    bl_put_le(&f->s.buf, 0, 4);
+    fl_buf_putc(&f->s.buf, 1);  /* Q_SQL_MODE */
+    bl_put_le(&f->s.buf, 0, 8);
+    fl_buf_putc(&f->s.buf, 6);  /* Q_CATALOG_NZ */
+    fl_buf_putc(&f->s.buf, 0);
+    fl_buf_putc(&f->s.buf, 12); /* Q_UPDATED_DB_NAMES */
+    fl_buf_putc(&f->s.buf, 1);
+    fl_buf_put(&f->s.buf, "shop2", 6);
+    fl_buf_putc(&f->s.buf, 0);  /* empty db name */
+    fl_buf_puts(&f->s.buf, "CREATE TABLE shop2.t (a INT)");
+    bl_end(&f->s);
+    size_t len1 = f->s.buf.data[9];
+    assert_int_equal(fl_decoder_event(f->d, f->s.buf.data, len1, f->err, sizeof f->err), 0);
+    assert_int_equal(fl_decoder_event(f->d, f->s.buf.data + len1, f->s.buf.len - len1, f->err,
+                                      sizeof f->err), 0);
+    assert_int_equal(f->e.n, 2);
+    assert_string_equal(f->e.copy.changes[0].db, "shop2");
 }
 
 static void test_mariadb_gtids(void **state)
