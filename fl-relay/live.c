@@ -283,6 +283,15 @@ static void position_text(const fl_position *p, char *buf, size_t n)
         snprintf(buf, n, "at %s:%" PRIu64, p->file ? p->file : "", p->pos);
 }
 
+/* How long one wait may block: short enough to ping the watchdog at half its period. */
+static int wait_slice_ms(void)
+{
+    int ms = WAIT_SLICE_MS;
+    if (watchdog_usec && watchdog_usec / 4000 < (uint64_t)ms)
+        ms = watchdog_usec / 4000 > 0 ? (int)(watchdog_usec / 4000) : 1;
+    return ms;
+}
+
 /* Commits the queue with the position of the last complete transaction. */
 static int commit(relay *r)
 {
@@ -293,6 +302,7 @@ static int commit(relay *r)
         return -1;
     }
     fl_metric_add(r->m_commits, 1);
+    watchdog_tick(); /* also while streaming without pause */
     r->batch_txns = 0;
     r->pos_dirty = false;
     time_t now = time(NULL);
@@ -325,7 +335,7 @@ static void retention(relay *r, bool force)
 static void sleep_ms(int ms)
 {
     while (ms > 0 && !stop_requested) {
-        int slice = ms > WAIT_SLICE_MS ? WAIT_SLICE_MS : ms;
+        int slice = ms > wait_slice_ms() ? wait_slice_ms() : ms;
         poll(NULL, 0, slice);
         ms -= slice;
         watchdog_tick();
@@ -422,7 +432,7 @@ static int stream_once(relay *r, bool *streamed)
             retention(r, false);
             if (r->caught_up) fl_metric_set(r->m_lag, 0);
             int w;
-            while ((w = fl_source_wait(r->src, WAIT_SLICE_MS)) == 0) {
+            while ((w = fl_source_wait(r->src, wait_slice_ms())) == 0) {
                 watchdog_tick();
                 if (stop_requested) return STREAM_STOP;
                 if (time(NULL) - r->last_rx > silence_limit) {
