@@ -80,6 +80,7 @@ typedef struct applier {
     /* the transaction being processed */
     fl_checkpoint cur_cp;
     bool src_local;
+    bool statement_warned;
     bool cur_chunked, cur_first;
     int cur_fatal; /* exit status when rendering failed fatally */
     int cur_target_failed;
@@ -359,6 +360,12 @@ static int on_part(const fl_txn *part, void *ctx)
         a->cur_first = false;
         fl_gtid_format(&part->gtid, a->cur_cp.gtid, sizeof a->cur_cp.gtid);
         a->cur_cp.ts = part->ts;
+    }
+    if ((part->flags & FL_TXN_STATEMENT) && !a->statement_warned) {
+        a->statement_warned = true; /* once: the source's binlog format does not change often */
+        log_warn("transaction seq %" PRIu64 " (gtid %s) holds statement-based changes, which no cache can apply; "
+                 "set binlog_format = ROW on the source",
+                 a->cur_cp.seq, a->cur_cp.gtid[0] ? a->cur_cp.gtid : "-");
     }
     for (uint32_t i = 0; i < part->ntables; i++) {
         if (fl_rules_check_table(a->rules, &part->tables[i], a->err, sizeof a->err)) {

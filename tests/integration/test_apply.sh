@@ -98,6 +98,7 @@ apply_config mc "memcached://127.0.0.1:$MEMCACHED_PORT" "checkpoint_path = $H_DI
   for i in $(seq 1 5); do echo "INSERT INTO app.sessions VALUES ($i, 'tok$i');"; done
   echo "UPDATE app.sessions SET token = 'x' WHERE id = 4;"
   for i in $(seq 1 30); do echo "INSERT INTO app.noise VALUES ($i, $i);"; done
+  echo "SET SESSION binlog_format = STATEMENT; INSERT INTO app.noise VALUES (100, 100); SET SESSION binlog_format = ROW;"
   echo "INSERT INTO app.meta VALUES (1, 0);"
   for i in $(seq 1 20); do echo "INSERT INTO app.accounts VALUES ($i, 1000);"; done
 } > "$H_DIR/w1.sql"
@@ -157,6 +158,7 @@ t_eq "checkpoint is the journal's last seq" "$(last_seq)" "$(checkpoint main)"
 t_check "checkpoint has the GTID of the last transaction" \
   test "$(h_redis HGET fastlane:checkpoint:main gtid)" = "$("$FL_BUILD/fl-dump" --json "$J" | tail -1 | sed 's/.*"gtid":"\([^"]*\)".*/\1/')"
 t_check "rows of tables without a rule are counted as skipped" grep -q "[1-9][0-9]* rows without a rule skipped" "$H_DIR/once.log"
+t_check "statement-based changes are warned about" grep -q "holds statement-based changes, which no cache can apply" "$H_DIR/once.log"
 t_eq "invalidate: changed sessions deleted" "" "$(h_redis GET sess:3)$(h_redis GET sess:4)"
 t_eq "invalidate: other keys untouched" "keep" "$(h_redis GET sess:9)"
 ttl=$(h_redis TTL uh:1)
