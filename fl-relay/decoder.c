@@ -70,6 +70,7 @@ struct fl_decoder {
     uint32_t part;
     uint32_t txn_flags;
     bool in_payload;
+    bool emit_failed; /* the emit callback refused: its value is returned as it is */
 
     map_entry **maps;
     size_t nmaps, capmaps;
@@ -212,6 +213,7 @@ static int emit(fl_decoder *d, uint32_t ts, bool last)
     }
     fl_decoder_pos p = {d->file, d->end_pos, d->gtids, d->flavor};
     int rc = d->o.emit ? d->o.emit(d->o.ctx, t, &p) : 0;
+    if (rc != 0) d->emit_failed = true;
     if (last) {
         txn_clear(d);
     } else {
@@ -885,8 +887,9 @@ static int decode_payload(fl_decoder *d, const uint8_t *b, size_t n, char *err, 
             break;
         }
         char ierr[300];
+        ierr[0] = 0;
         rc = decode_one(d, data + off, elen, ierr, sizeof ierr);
-        if (rc == -1) {
+        if (rc == -1 && !d->emit_failed) {
             fail(err, errlen, "TRANSACTION_PAYLOAD: inner event at %zu: %s", off, ierr);
             break;
         }
@@ -1043,7 +1046,15 @@ int fl_decoder_event(fl_decoder *d, const uint8_t *ev, size_t len, char *err, si
         d->end_pos = log_pos;
     else
         d->end_pos = at + len;
+    why[0] = 0;
+    d->emit_failed = false;
     int rc = decode_one(d, ev, len, why, sizeof why);
+    if (rc != 0 && d->emit_failed) {
+        fail(err, errlen, "event at offset %llu: the transaction was not accepted (%d)",
+             (unsigned long long)at, rc);
+        txn_clear(d);
+        return rc;
+    }
     if (rc == -1) {
         fail(err, errlen, "event at offset %llu: %s", (unsigned long long)at, why);
         txn_clear(d);
