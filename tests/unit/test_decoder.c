@@ -25,6 +25,7 @@ typedef struct emitted {
     uint64_t pos[64], nrows_total;
     char gtid_set[256];
     fl_txn copy; /* the last emitted transaction, re-decoded from its record */
+    int refuse;  /* returned by the callback */
 } emitted;
 
 static int on_emit(void *ctx, fl_txn *t, const fl_decoder_pos *p)
@@ -48,7 +49,7 @@ static int on_emit(void *ctx, fl_txn *t, const fl_decoder_pos *p)
     char err[256];
     assert_int_equal(fl_record_decode(&e->copy, rec.data, rec.len, err, sizeof err), 0);
     fl_buf_free(&rec);
-    return 0;
+    return e->refuse;
 }
 
 typedef struct fixture {
@@ -556,6 +557,19 @@ static void test_partial_json_update(void **state)
     assert_non_null(strstr(f->err, "before image lacks the document"));
 }
 
+static void test_emit_refusal(void **state)
+{
+    fixture *f = *state;
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 1);
+    bl_query(&f->s, "test", "DROP TABLE t9");
+    start(f, NULL, 0);
+    f->e.refuse = 7;
+    assert_int_equal(feed(f), 7);
+    assert_int_equal(f->e.n, 1);
+    assert_non_null(strstr(f->err, "the transaction was not accepted"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +585,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transaction_payload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xa, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emit_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_json_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
