@@ -570,6 +570,57 @@ static void test_emit_refusal(void **state)
     assert_non_null(strstr(f->err, "the transaction was not accepted"));
 }
 
+static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols,
+                    const char **names)
+{
+    (void)ctx;
+    if (strcmp(db, "test") != 0 || strcmp(table, "named") != 0 || ncols != 2) return -1;
+    names[0] = "id";
+    names[1] = "label";
+    return 0;
+}
+
+/* TABLE_MAP test.TABLE (INT, VARCHAR(20)) without optional metadata (MINIMAL) */
+static void minimal_table_map(bl_stream *s, uint64_t id, const char *table)
+{
+    bl_begin(s, 19);
+    bl_put_le(&s->buf, id, 6);
+    bl_put_le(&s->buf, 1, 2);
+    fl_buf_putc(&s->buf, 4);
+    fl_buf_put(&s->buf, "test", 5);
+    fl_buf_putc(&s->buf, (uint8_t)strlen(table));
+    fl_buf_put(&s->buf, table, strlen(table) + 1);
+    fl_buf_putc(&s->buf, 2);
+    fl_buf_putc(&s->buf, 3);
+    fl_buf_putc(&s->buf, 15);
+    fl_buf_putc(&s->buf, 2);
+    bl_put_le(&s->buf, 20, 2);
+    fl_buf_putc(&s->buf, 0x02);
+    bl_end(s);
+}
+
+static void test_names_callback(void **state)
+{
+    fixture *f = *state;
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 1);
+    bl_query(&f->s, "test", "BEGIN");
+    minimal_table_map(&f->s, 5, "named");
+    bl_write_rows(&f->s, 5, 2, 1);
+    minimal_table_map(&f->s, 6, "other");
+    bl_write_rows(&f->s, 6, 2, 1);
+    bl_xid(&f->s, 1);
+    fl_decoder_opts o = {.emit = on_emit, .names = names_cb, .ctx = &f->e};
+    f->d = fl_decoder_new(&o);
+    assert_int_equal(feed(f), 0);
+    const fl_txn *t = &f->e.copy;
+    assert_int_equal(t->ntables, 2);
+    assert_string_equal(t->tables[0].cols[0], "id");
+    assert_string_equal(t->tables[0].cols[1], "label");
+    assert_null(t->tables[1].cols[0]); /* unknown: rendered "@1" */
+    assert_null(t->tables[1].cols[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +637,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotate_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_names_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_json_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
