@@ -256,6 +256,8 @@ bank_sql() { # N transactions
     echo "BEGIN; UPDATE app.accounts SET balance = balance - 7 WHERE id = $a; UPDATE app.accounts SET balance = balance + 7 WHERE id = $b; UPDATE app.meta SET n = n + 1 WHERE id = 1; COMMIT;"
   done
 }
+# moved FROM: waits (up to 10 s, finely) until the checkpoint is no longer FROM
+moved() { local i; for i in $(seq 1 1000); do [ "$(checkpoint main)" != "$1" ] && return 0; sleep 0.01; done; return 1; }
 total() { h_redis --scan --pattern 'acct:*' | while read -r k; do h_redis GET "$k"; done | awk '{s += $1} END {print s}'; }
 base_seq=$(last_seq)
 base_n=$(h_sql "SELECT n FROM app.meta WHERE id = 1")
@@ -274,7 +276,8 @@ kills=0; consistent=0; midway=0
 for round in 1 2 3 4 5; do
   "$FL_BUILD/fl-apply" -c "$H_DIR/main.ini" >> "$H_DIR/kill.log" 2>&1 &
   pid=$!
-  sleep "0.$(( RANDOM % 3 + 1 ))$(( RANDOM % 10 ))"
+  moved "$(checkpoint main)"  # it is applying: kill it a random moment later
+  sleep "0.0$(( RANDOM % 5 ))"
   kill -KILL "$pid"; wait "$pid" 2>/dev/null
   kills=$((kills + 1))
   cp=$(checkpoint main); n=$(h_redis GET meta:1); t=$(total)
@@ -302,7 +305,7 @@ ingest || h_die "ingest"
 end_seq=$(last_seq)
 "$FL_BUILD/fl-apply" -c "$H_DIR/main.ini" > "$H_DIR/redis-kill.log" 2>&1 &
 APPLY_PID=$!; h_register $APPLY_PID
-sleep 0.2
+moved "$(checkpoint main)"
 h_restart_redis
 h_wait_until 30 bash -c "redis-cli -p $REDIS_PORT INFO persistence | grep -q '^loading:0'" || h_die "Redis did not load its AOF"
 # checkpoint and data read together (the applier may already be writing again)
