@@ -126,6 +126,38 @@ t_check "silence: reconnects and catches up" wait_caught_up mixed 60
 t_eq "silence: nothing lost or duplicated" "$(server_gtids)" "$(journal_gtids mixed)"
 relay_stop
 
+# ---- 3b. failover: the same journal continues from a replica with the GTID set ------------------
+B_DIR=$H_DIR/mariadb-b; B_PORT=$(h_free_port); B_SOCK=$B_DIR/mysqld.sock
+mkdir -p "$B_DIR/data" "$B_DIR/tmp"
+mariadb-install-db --no-defaults --datadir="$B_DIR/data" --user="$(id -un)" \
+  --auth-root-authentication-method=normal --skip-test-db >"$B_DIR/install.log" 2>&1 \
+  || h_die "mariadb-install-db (replica) failed"
+"$(command -v mariadbd || echo /usr/sbin/mariadbd)" --no-defaults --user="$(id -un)" \
+  --datadir="$B_DIR/data" --tmpdir="$B_DIR/tmp" --socket="$B_SOCK" --port="$B_PORT" \
+  --bind-address=127.0.0.1 --log-error="$B_DIR/error.log" --server-id=2 \
+  --log-bin="$B_DIR/data/bin" --log-slave-updates --binlog-format=ROW --binlog-row-image=FULL \
+  --binlog-row-metadata=FULL --innodb-buffer-pool-size=32M --skip-name-resolve >/dev/null 2>&1 &
+B_PID=$!; h_register $B_PID
+h_wait_until 60 mariadb-admin --no-defaults -uroot -S "$B_SOCK" ping || h_die "replica did not start"
+b_sql() { mariadb --no-defaults -uroot -S "$B_SOCK" -N -B -e "$*"; }
+b_sql "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$MARIADB_PORT, MASTER_USER='root', MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos; START SLAVE"
+h_sql "INSERT INTO app.t VALUES (503, 'before-failover', 0, NULL)"
+want=$(server_pos)
+t_check "failover: the replica follows the primary" \
+  h_wait_until 60 bash -c "[ \"\$(mariadb --no-defaults -uroot -S '$B_SOCK' -N -e 'SELECT @@gtid_binlog_pos')\" = '$want' ]"
+sed "s/^port =.*/port = $B_PORT/" "$H_DIR/mixed.ini" > "$H_DIR/failover.ini"
+"$RELAY" -c "$H_DIR/failover.ini" >>"$H_DIR/failover.log" 2>&1 &
+RELAY_PID=$!; h_register $RELAY_PID
+h_sql "INSERT INTO app.t VALUES (504, 'after-failover', 0, NULL)"
+want=$(server_pos)
+t_check "failover: the journal continues from the replica" \
+  h_wait_until 60 bash -c "[ \"\$('$DUMP' '$H_DIR/mixed' --stats | grep -o '\"last_gtid\":\"[^\"]*\"' | cut -d'\"' -f4)\" = '$want' ]"
+t_eq "failover: no GTID missing or duplicated across servers" "$(server_gtids)" "$(journal_gtids mixed)"
+t_check "failover: the log names the GTID position it resumed from" \
+  grep -q "replicating from .* after GTIDs .* (the journal's position)" "$H_DIR/failover.log"
+relay_stop
+kill -TERM "$B_PID"; wait "$B_PID" 2>/dev/null
+
 # ---- 4. SIGKILL at random moments under load ------------------------------------------------
 relay_config crash earliest
 h_sql "CREATE TABLE app.load (id INT AUTO_INCREMENT PRIMARY KEY, v INT)"
