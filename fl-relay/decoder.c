@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -473,6 +474,15 @@ static const char *word(const char *s, const char *end, char *out, size_t cap)
     return s;
 }
 
+/* sql ends with the words tail (case-insensitive, trailing blanks ignored) */
+static bool ends_with_word(const char *sql, const char *end, const char *tail)
+{
+    while (end > sql && isspace((unsigned char)end[-1])) end--;
+    size_t n = strlen(tail);
+    if ((size_t)(end - sql) <= n || !isspace((unsigned char)end[-(ptrdiff_t)n - 1])) return false;
+    return strncasecmp(end - n, tail, n) == 0;
+}
+
 static bool is_dml(const char *w)
 {
     return !strcmp(w, "INSERT") || !strcmp(w, "UPDATE") || !strcmp(w, "DELETE") ||
@@ -643,6 +653,12 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
         d->txn_flags |= FL_TXN_XA;
         return d->txn.nchanges == 1 ? emit(d, ts, true) : 0;
     }
+    if (d->in_txn && !is_dml(w1)) {
+        /* DDL inside a transaction (CREATE TABLE ... SELECT, temporary tables) */
+        add_sql_change(d, FL_OP_DDL, db, sql, qlen);
+        if (d->o.ddl) d->o.ddl(d->o.ctx, db, sql, qlen);
+        return maybe_split(d, ts);
+    }
     if (d->in_txn) {
         /* statement-based change inside a transaction */
         char table[256];
@@ -680,6 +696,8 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
     } else {
         add_sql_change(d, FL_OP_DDL, db, sql, qlen);
         if (d->o.ddl) d->o.ddl(d->o.ctx, db, sql, qlen);
+        /* MySQL 8.0.21+ CREATE TABLE ... SELECT: the rows follow, then the XID */
+        if (ends_with_word(sql, end, "START TRANSACTION")) return 0;
     }
     return emit(d, ts, true);
 }

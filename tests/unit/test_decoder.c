@@ -621,6 +621,37 @@ static void test_names_callback(void **state)
     assert_null(t->tables[1].cols[1]);
 }
 
+static void test_create_table_select(void **state)
+{
+    fixture *f = *state;
+    bl_fde(&f->s, "8.0.36", true);
+    /* MySQL 8.0.21+: the DDL, its rows, then the XID, all one transaction */
+    bl_gtid(&f->s, 5);
+    bl_query(&f->s, "test", "CREATE TABLE t1 (id INT, name VARCHAR(20)) START TRANSACTION");
+    bl_table_map(&f->s, 5, "t1");
+    bl_write_rows(&f->s, 5, 2, 2);
+    bl_xid(&f->s, 1);
+    /* MariaDB-style: a GTID that opens the transaction, the DDL inside it, COMMIT */
+    bl_gtid(&f->s, 6);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_query(&f->s, "test", "CREATE TEMPORARY TABLE tmp (a INT)");
+    bl_table_map(&f->s, 5, "t1");
+    bl_write_rows(&f->s, 5, 8, 1);
+    bl_query(&f->s, "test", "COMMIT");
+    start(f, NULL, 0);
+    assert_int_equal(feed(f), 0);
+    assert_int_equal(f->e.n, 2);
+    assert_int_equal(f->e.gtid[0].gno, 5);
+    assert_int_equal(f->e.nchanges[0], 3);
+    assert_false(f->e.flags[0] & FL_TXN_STATEMENT);
+    assert_int_equal(f->e.nchanges[1], 2);
+    assert_false(f->e.flags[1] & FL_TXN_STATEMENT);
+    const fl_txn *t = &f->e.copy;
+    assert_int_equal(t->changes[0].op, FL_OP_DDL);
+    assert_int_equal(t->changes[1].op, FL_OP_INSERT);
+    assert_int_equal(col(t, 1, true, 0)->i, 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -638,6 +669,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_xa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_table_select, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_json_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
