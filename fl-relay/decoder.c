@@ -629,7 +629,8 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
     word(rest, end, w2, sizeof w2);
 
     if (!strcmp(w1, "BEGIN") || (!strcmp(w1, "XA") && (!strcmp(w2, "START") || !strcmp(w2, "BEGIN")))) {
-        if (!d->in_txn) begin_txn(d, server_id);
+        /* (a MariaDB GTID already opened it; anything else unfinished is dropped) */
+        if (!d->in_txn || d->txn.nchanges || d->part) begin_txn(d, server_id);
         if (!strcmp(w1, "XA")) d->txn_flags |= FL_TXN_XA;
         d->standalone = false;
         return 0;

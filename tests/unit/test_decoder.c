@@ -652,6 +652,25 @@ static void test_create_table_select(void **state)
     assert_int_equal(col(t, 1, true, 0)->i, 8);
 }
 
+static void test_unfinished_transaction_dropped(void **state)
+{
+    fixture *f = *state;
+    bl_fde(&f->s, "5.5.62-log", false);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_table_map(&f->s, 5, "t1");
+    bl_write_rows(&f->s, 5, 1, 1); /* the source stopped here */
+    bl_query(&f->s, "test", "BEGIN");
+    bl_table_map(&f->s, 5, "t1");
+    bl_write_rows(&f->s, 5, 6, 1);
+    bl_xid(&f->s, 2);
+    start(f, NULL, 0);
+    assert_int_equal(feed(f), 0);
+    assert_int_equal(f->e.n, 1);
+    assert_int_equal(f->e.copy.nchanges, 1);
+    assert_int_equal(col(&f->e.copy, 0, true, 0)->i, 6);
+    assert_int_equal(f->e.gtid[0].flavor, FL_FLAVOR_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,6 +689,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_emit_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_table_select, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unfinished_transaction_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_json_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
