@@ -613,6 +613,14 @@ fail:
 static int redis_flush(void *impl, char *err, size_t errlen)
 {
     redis_target *rt = impl;
+    if (rt->qlen == 0 && rt->sent == rt->out.len) {
+        /* Nothing in flight: a readable socket now means the server closed it (restarted?)
+         * or sent what nobody asked for; either way the connection is done. An idle
+         * applier notices a restarted server this way, not only at its next transaction. */
+        struct pollfd p = {.fd = rt->c->fd, .events = POLLIN};
+        if (poll(&p, 1, 0) > 0) return read_replies(rt, err, errlen) ? -1 : 0;
+        return 0;
+    }
     return pump(rt, 0, true, err, errlen);
 }
 

@@ -321,6 +321,17 @@ t_eq "total money unchanged" 20000 "$(total)"
 kill -TERM "$APPLY_PID"; wait "$APPLY_PID"; rc=$?
 t_eq "SIGTERM after recovery: exit 0" 0 "$rc"
 
+# ---- Redis loses everything while the applier is idle ----------------------------------------
+"$FL_BUILD/fl-apply" -c "$H_DIR/main.ini" > "$H_DIR/wipe.log" 2>&1 &
+APPLY_PID=$!; h_register $APPLY_PID
+h_wait_until 30 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET fastlane:checkpoint:main seq)\" = $(last_seq) ]"
+sleep 1.5 # idle now
+h_redis FLUSHALL >/dev/null; h_redis CLIENT KILL TYPE normal >/dev/null  # what a restart without persistence does
+t_check "an idle applier notices the lost connection" h_wait_until 10 grep -q "connection closed by the server; reconnecting" "$H_DIR/wipe.log"
+t_check "... finds no checkpoint and refills the cache" h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET fastlane:checkpoint:main seq)\" = $(last_seq) ]"
+compare_redis "after a wipe"
+kill -TERM "$APPLY_PID"; wait "$APPLY_PID"
+
 # ---- reading from a relay's feed instead of the local journal -------------------------------
 FEED_PORT=$(h_free_port)
 { h_source_config; cat <<CFG
