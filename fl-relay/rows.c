@@ -78,11 +78,12 @@ static uint64_t popcount_bits(const uint8_t *bm, uint64_t n)
     return c;
 }
 
-/* Decodes one image into a new value array. lo/hi bound the buffer the cells live in, so
- * values pointing into it are copied into the transaction. */
 static int partial_json(const fl_table_map *tm, uint32_t i, const fl_value *before, fl_reader *r,
                         fl_txn *txn, fl_value *out, char *err, size_t errlen);
 
+/* Decodes one image into a new value array. lo/hi bound the buffer the cells live in, so
+ * values pointing into it are copied into the transaction. For the after image of a
+ * PARTIAL_UPDATE_ROWS, partial_bits marks the JSON columns given as diffs against before. */
 static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *present,
                         fl_reader *r, fl_txn *txn, fl_value **out, const uint8_t *lo,
                         const uint8_t *hi, const uint8_t *partial_bits, const fl_value *before,
