@@ -582,6 +582,13 @@ static const char *target_problem(const char *url, bool *memcached)
     if (strncmp(url, "memcached://", 12) == 0) {
         *memcached = true;
         const char *p = url + 12;
+        /* optional SASL credentials: memcached://user:password@host:port[,...] */
+        const char *at = strrchr(p, '@');
+        if (at) {
+            const char *colon = memchr(p, ':', (size_t)(at - p));
+            if (at == p || !colon || colon == p) return "memcached SASL credentials must be user:password@ before the servers";
+            p = at + 1;
+        }
         if (!*p) return "memcached://host:port[,host:port...] needs at least one server";
         bool empty;
         char **l = split_list(p, &empty);

@@ -325,7 +325,7 @@ static void test_target_urls(void **state)
 {
     (void)state;
     const char *good[] = {"redis://127.0.0.1:6379/0", "redis://u:p@h:1/15", "redis://h:6379", "redis://[::1]:6379/1",
-                          "redis+unix:///run/redis.sock", "memcached://a:1", "memcached://a:1, b:2,[::1]:3"};
+                          "redis+unix:///run/redis.sock", "memcached://a:1", "memcached://a:1, b:2,[::1]:3", "memcached://app:s%40cret@a:1,b:2"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         char text[256], *errors = NULL;
         snprintf(text, sizeof text, "[apply]\njournal=/j\ntarget = %s\n", good[i]);
@@ -346,6 +346,9 @@ static void test_target_urls(void **state)
                   "3: [apply] target: bad target URL: memcached:// has an empty server in its list\n");
     expect_errors("[apply]\njournal=/j\ntarget = memcached://a:1,b\n",
                   "3: [apply] target: bad target URL: each memcached server must be host:port (port 1-65535)\n");
+    expect_errors("[apply]\njournal=/j\ntarget = memcached://justuser@a:1\n",
+                  "3: [apply] target: bad target URL: memcached SASL credentials must be user:password@ before the "
+                  "servers\n");
 }
 
 static void test_rules(void **state)
