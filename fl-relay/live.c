@@ -159,6 +159,8 @@ typedef struct relay {
     /* Position after the last complete transaction handed to the store. */
     fl_position pos;
     fl_source_pos start;   /* where the current connection started */
+    char *skip_file;       /* MySQL: transactions up to skip_file:skip_pos are not journaled */
+    uint64_t skip_pos;
     bool pos_dirty;        /* pos changed since the last commit */
     bool in_parts;         /* parts of an unfinished transaction were added */
     uint32_t batch_txns;
@@ -228,6 +230,12 @@ static void set_position(relay *r, const fl_decoder_pos *p)
 static int emit_cb(void *ctx, fl_txn *txn, const fl_decoder_pos *p)
 {
     relay *r = ctx;
+    if (r->skip_file) {
+        if (p->file && strcmp(p->file, r->skip_file) == 0 && p->pos <= r->skip_pos)
+            return 0; /* before the requested file:pos; read only for its GTIDs */
+        free(r->skip_file);
+        r->skip_file = NULL;
+    }
     uint64_t rows = txn->nrows;
     bool last = (txn->flags & FL_TXN_LAST_PART) != 0;
     if (fl_store_add(r->store, txn, r->emit_err, sizeof r->emit_err) < 0) return -1;
@@ -404,9 +412,26 @@ static int stream_once(relay *r, bool *streamed)
         .initial_file = r->start.file,
     };
     r->dec = fl_decoder_new(&o);
-    if (r->start.file && r->start.file[0]) fl_decoder_set_file(r->dec, r->start.file, r->start.pos);
+    /* MySQL with GTIDs, positioned by file:pos: the GTID set a later resume needs must be
+     * complete, so read that file from its start (PREVIOUS_GTIDS and every GTID before pos
+     * reach the decoder) and drop the transactions that end at or before pos. */
+    fl_source_pos request = r->start;
+    free(r->skip_file);
+    r->skip_file = NULL;
+    if (flavor == FL_FLAVOR_MYSQL && !(r->start.gtid_set && r->start.gtid_set[0]) &&
+        r->start.file && r->start.file[0] && r->start.pos > 4) {
+        char *mode = NULL;
+        if (fl_source_query_value(r->src, "SELECT @@global.gtid_mode", &mode, err,
+                                  sizeof err) == 0 && strcmp(mode, "ON") == 0) {
+            r->skip_file = fl_xstrdup(r->start.file);
+            r->skip_pos = r->start.pos;
+            request.pos = 4;
+        }
+        free(mode);
+    }
+    if (request.file && request.file[0]) fl_decoder_set_file(r->dec, request.file, request.pos);
 
-    if (fl_source_start(r->src, cfg->server_id, hb, &r->start, err, sizeof err) < 0) {
+    if (fl_source_start(r->src, cfg->server_id, hb, &request, err, sizeof err) < 0) {
         unsigned e = fl_source_errno(r->src);
         if (fl_source_error_is_permanent(e)) {
             log_error("%s", err);
@@ -500,6 +525,8 @@ static int stream_once(relay *r, bool *streamed)
 static void stream_end(relay *r)
 {
     fl_source_pos_free(&r->start);
+    free(r->skip_file);
+    r->skip_file = NULL;
     if (r->dec) fl_decoder_free(r->dec);
     r->dec = NULL;
     fl_source_close(r->src);
