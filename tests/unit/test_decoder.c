@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include "common/buf.h"
@@ -671,6 +672,86 @@ static void test_unfinished_transaction_dropped(void **state)
     assert_int_equal(f->e.gtid[0].flavor, FL_FLAVOR_NONE);
 }
 
+/* MariaDB's compression: 0x80 | bytes of the length, the length big-endian, zlib data */
+static void maria_compress(fl_buf *out, const uint8_t *data, size_t len)
+{
+    uLongf zlen = compressBound(len);
+    uint8_t *z = malloc(zlen);
+    assert_int_equal(compress(z, &zlen, data, len), Z_OK);
+    fl_buf_putc(out, 0x80 | 2);
+    fl_buf_putc(out, (uint8_t)(len >> 8));
+    fl_buf_putc(out, (uint8_t)len);
+    fl_buf_put(out, z, zlen);
+    free(z);
+}
+
+static void test_mariadb_compressed(void **state)
+{
+    fixture *f = *state;
+    bl_fde(&f->s, "10.11.6-MariaDB-log", true);
+    bl_maria_gtid(&f->s, 0, 7, 0x01);
+    const char *ddl = "CREATE TABLE t1 (id INT, name VARCHAR(20)) /* padding padding padding */";
+    bl_begin(&f->s, 165); /* QUERY_COMPRESSED */
+    bl_put_le(&f->s.buf, 7, 4);
+    bl_put_le(&f->s.buf, 0, 4);
+    fl_buf_putc(&f->s.buf, 4);
+    bl_put_le(&f->s.buf, 0, 2);
+    bl_put_le(&f->s.buf, 0, 2);
+    fl_buf_put(&f->s.buf, "test", 5);
+    maria_compress(&f->s.buf, (const uint8_t *)ddl, strlen(ddl));
+    bl_end(&f->s);
+
+    bl_maria_gtid(&f->s, 0, 8, 0x0c);
+    bl_table_map(&f->s, 3, "t1");
+    bl_stream rows = {.server_id = 1};
+    for (int id = 10; id < 13; id++) {
+        fl_buf_putc(&rows.buf, 0x00);
+        bl_put_le(&rows.buf, (uint64_t)id, 4);
+        fl_buf_putc(&rows.buf, 5);
+        fl_buf_put(&rows.buf, "hello", 5);
+    }
+    bl_begin(&f->s, 166); /* WRITE_ROWS_COMPRESSED_V1 */
+    bl_put_le(&f->s.buf, 3, 6);
+    bl_put_le(&f->s.buf, 1, 2);
+    fl_buf_putc(&f->s.buf, 2);
+    fl_buf_putc(&f->s.buf, 0x03);
+    maria_compress(&f->s.buf, rows.buf.data, rows.buf.len);
+    bl_end(&f->s);
+    bl_xid(&f->s, 3);
+    fl_buf_free(&rows.buf);
+    start(f, NULL, 0);
+    assert_int_equal(feed(f), 0);
+    assert_int_equal(f->e.n, 2);
+    assert_int_equal(f->e.nchanges[0], 1);
+    const fl_txn *t = &f->e.copy;
+    assert_int_equal(t->nrows, 3);
+    assert_int_equal(col(t, 2, true, 0)->i, 12);
+    assert_memory_equal(col(t, 2, true, 1)->s.ptr, "hello", 5);
+
+    /* a corrupt compressed block is an error naming the table */
+    fl_buf_reset(&f->s.buf);
+    bl_maria_gtid(&f->s, 0, 9, 0x0c);
+    bl_table_map(&f->s, 3, "t1");
+    bl_begin(&f->s, 166);
+    bl_put_le(&f->s.buf, 3, 6);
+    bl_put_le(&f->s.buf, 1, 2);
+    fl_buf_putc(&f->s.buf, 2);
+    fl_buf_putc(&f->s.buf, 0x03);
+    fl_buf_putc(&f->s.buf, 0x81);
+    fl_buf_putc(&f->s.buf, 40);
+    fl_buf_put(&f->s.buf, "not zlib at all", 15);
+    bl_end(&f->s);
+    size_t off = 0;
+    int rc = 0;
+    while (off < f->s.buf.len && rc == 0) {
+        size_t len = f->s.buf.data[off + 9];
+        rc = fl_decoder_event(f->d, f->s.buf.data + off, len, f->err, sizeof f->err);
+        off += len;
+    }
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(f->err, "test.t1: compressed rows do not inflate"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -690,6 +771,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_names_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_table_select, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_transaction_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mariadb_compressed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_json_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
