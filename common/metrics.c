@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -17,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/net.h"
 
 enum metric_kind { M_COUNTER, M_GAUGE, M_INFO };
 
@@ -182,38 +181,8 @@ static void *serve(void *arg)
 
 int fl_metrics_serve(const char *listen_addr, char *err, size_t errlen)
 {
-    char *host = NULL, portbuf[16];
-    int port;
-    if (fl_parse_hostport(listen_addr, &host, &port) != 0) {
-        snprintf(err, errlen, "[metrics] listen: '%s' is not host:port", listen_addr);
-        return -1;
-    }
-    snprintf(portbuf, sizeof portbuf, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(host[0] ? host : NULL, portbuf, &hints, &res);
-    free(host);
-    if (rc != 0) {
-        snprintf(err, errlen, "[metrics] listen: %s: %s", listen_addr, gai_strerror(rc));
-        return -1;
-    }
-    int fd = -1, saved = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) { saved = errno; continue; }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 16) == 0) break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        snprintf(err, errlen, "[metrics] listen: cannot listen on %s: %s", listen_addr, strerror(saved));
-        return -1;
-    }
+    int fd = fl_net_listen("[metrics] listen", listen_addr, 16, 0, err, errlen);
+    if (fd < 0) return -1;
     if (pipe2(stop_pipe, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "[metrics] cannot create a pipe: %s", strerror(errno));
         close(fd);

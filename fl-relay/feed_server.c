@@ -33,6 +33,7 @@
 #include "common/buf.h"
 #include "common/feed_proto.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "journal/store.h"
 
 #define FEED_LOW_WATER (1u << 20)   /* refill a client's buffer below 1 MiB pending */
@@ -107,41 +108,6 @@ int fl_feed_server_check(const fl_config *cfg, char *err, size_t errlen)
         return -1;
     }
     return 0;
-}
-
-static int bind_listener(const char *listen_addr, char *err, size_t errlen)
-{
-    char *host = NULL, portbuf[16];
-    int port = 0;
-    if (fl_parse_hostport(listen_addr, &host, &port) != 0) {
-        snprintf(err, errlen, "[feed] listen: '%s' is not host:port", listen_addr);
-        return -1;
-    }
-    snprintf(portbuf, sizeof portbuf, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(host[0] ? host : NULL, portbuf, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "[feed] listen: %s: %s", listen_addr, gai_strerror(rc));
-        free(host);
-        return -1;
-    }
-    int fd = -1, saved = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) { saved = errno; continue; }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0) break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    free(host);
-    if (fd < 0) snprintf(err, errlen, "[feed] listen: cannot listen on %s: %s", listen_addr, strerror(saved));
-    return fd;
 }
 
 static SSL_CTX *tls_server_ctx(const fl_config_feed *f, char *err, size_t errlen)
@@ -656,7 +622,7 @@ pid_t fl_feed_server_start(const fl_config *cfg, char *err, size_t errlen)
     if (fl_feed_server_check(cfg, err, errlen) != 0) return -1;
     feed_server s = {.secret = cfg->feed.secret, .journal_dir = cfg->journal.path};
     if (cfg->feed.tls_cert && !(s.tls = tls_server_ctx(&cfg->feed, err, errlen))) return -1;
-    s.listen_fd = bind_listener(cfg->feed.listen, err, errlen);
+    s.listen_fd = fl_net_listen("[feed] listen", cfg->feed.listen, 64, 1, err, errlen);
     if (s.listen_fd < 0) {
         if (s.tls) SSL_CTX_free(s.tls);
         return -1;

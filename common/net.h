@@ -1,0 +1,13 @@
+/* net.h — small socket helpers shared by the programs' listeners. */
+#ifndef FL_NET_H
+#define FL_NET_H
+
+#include <stddef.h>
+
+/* Binds and listens on "host:port" ("[v6]:port"; an empty host means every address).
+ * nonblocking sets O_NONBLOCK on the socket. Returns the fd, or -1 with "what: cannot listen
+ * on ADDR: reason" in err (what names the setting, e.g. "[feed] listen"). */
+int fl_net_listen(const char *what, const char *addr, int backlog, int nonblocking, char *err,
+                  size_t errlen);
+
+#endif
