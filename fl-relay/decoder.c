@@ -78,6 +78,7 @@ struct fl_decoder {
 
     fl_buf scratch;  /* decompressed rows or query text */
     fl_buf payload;  /* decompressed TRANSACTION_PAYLOAD */
+    ZSTD_DCtx *zstd;
     char **warned;   /* tables already warned about statement-based changes */
     size_t nwarned;
 };
@@ -170,6 +171,7 @@ void fl_decoder_free(fl_decoder *d)
     fl_gtid_set_free(d->gtids);
     fl_buf_free(&d->scratch);
     fl_buf_free(&d->payload);
+    ZSTD_freeDCtx(d->zstd);
     for (size_t i = 0; i < d->nwarned; i++) free(d->warned[i]);
     free(d->warned);
     free(d->file);
@@ -847,6 +849,41 @@ static uint8_t permute(uint8_t t)
 
 static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, size_t errlen);
 
+/* zstd-decompresses a payload into d->payload, growing the buffer as output appears (a
+ * header's size is never trusted for an allocation), to at most the declared size. */
+static int inflate_payload(fl_decoder *d, const uint8_t *z, size_t zlen, uint64_t declared,
+                           char *err, size_t errlen)
+{
+    size_t limit = declared && declared < MAX_PAYLOAD_BYTES ? (size_t)declared : MAX_PAYLOAD_BYTES;
+    if (!d->zstd) d->zstd = ZSTD_createDCtx();
+    if (!d->zstd) return fail(err, errlen, "TRANSACTION_PAYLOAD: out of memory for zstd");
+    ZSTD_DCtx_reset(d->zstd, ZSTD_reset_session_only);
+    fl_buf_reset(&d->payload);
+    ZSTD_inBuffer in = {z, zlen, 0};
+    for (;;) {
+        if (d->payload.cap - d->payload.len < 4096) {
+            if (d->payload.len >= limit)
+                return fail(err, errlen, "TRANSACTION_PAYLOAD: more than the %zu bytes declared", limit);
+            size_t grow = d->payload.len < 65536 ? 65536 : d->payload.len;
+            if (grow > limit - d->payload.len) grow = limit - d->payload.len;
+            fl_buf_reserve(&d->payload, grow);
+        }
+        size_t room = d->payload.cap - d->payload.len;
+        if (room > limit - d->payload.len) room = limit - d->payload.len;
+        ZSTD_outBuffer out = {d->payload.data + d->payload.len, room, 0};
+        size_t rc = ZSTD_decompressStream(d->zstd, &out, &in);
+        if (ZSTD_isError(rc)) return fail(err, errlen, "TRANSACTION_PAYLOAD: zstd: %s", ZSTD_getErrorName(rc));
+        d->payload.len += out.pos;
+        if (rc == 0 && in.pos == in.size) break; /* (a payload may hold several frames) */
+        if (rc != 0 && in.pos == in.size && out.pos < room)
+            return fail(err, errlen, "TRANSACTION_PAYLOAD: compressed data ends early");
+    }
+    if (declared && d->payload.len != declared)
+        return fail(err, errlen, "TRANSACTION_PAYLOAD: %zu bytes, the header says %llu", d->payload.len,
+                    (unsigned long long)declared);
+    return 0;
+}
+
 static int decode_payload(fl_decoder *d, const uint8_t *b, size_t n, char *err, size_t errlen)
 {
     if (d->in_payload) return fail(err, errlen, "TRANSACTION_PAYLOAD inside a TRANSACTION_PAYLOAD");
@@ -874,24 +911,13 @@ static int decode_payload(fl_decoder *d, const uint8_t *b, size_t n, char *err, 
         data = r.p;
         dlen = (size_t)size;
     } else if (ctype == 0) {
-        unsigned long long fsize = ZSTD_getFrameContentSize(r.p, (size_t)size);
-        if (fsize != ZSTD_CONTENTSIZE_UNKNOWN && fsize != ZSTD_CONTENTSIZE_ERROR) usize = fsize;
-        if (usize == 0 || usize > MAX_PAYLOAD_BYTES)
-            return fail(err, errlen, "TRANSACTION_PAYLOAD: uncompressed size %llu not usable", (unsigned long long)usize);
-        fl_buf_reset(&d->payload);
-        fl_buf_reserve(&d->payload, (size_t)usize);
-        size_t got = ZSTD_decompress(d->payload.data, (size_t)usize, r.p, (size_t)size);
-        if (ZSTD_isError(got) || got != usize)
-            return fail(err, errlen, "TRANSACTION_PAYLOAD: zstd: %s",
-                        ZSTD_isError(got) ? ZSTD_getErrorName(got) : "size differs from the header");
-        d->payload.len = got;
+        if (inflate_payload(d, r.p, (size_t)size, usize, err, errlen) != 0) return -1;
         data = d->payload.data;
-        dlen = got;
+        dlen = d->payload.len;
     } else {
         return fail(err, errlen, "TRANSACTION_PAYLOAD: unknown compression type %llu", (unsigned long long)ctype);
     }
-    /* Copy: inner events may reuse d->payload only after we are done, so decode from it
-     * directly; nested payloads are refused above. */
+    /* inner events are decoded from d->payload in place (nested payloads are refused) */
     d->in_payload = true;
     size_t off = 0;
     int rc = 0;

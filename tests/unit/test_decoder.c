@@ -385,6 +385,20 @@ static void test_parts(void **state)
     assert_string_equal(f->e.gtid_set, "3e11fa47-71ca-11e1-9e33-c80aa9429562:9");
 }
 
+/* TRANSACTION_PAYLOAD with the zstd-compressed events z[0..zlen) declaring usize bytes */
+static void payload_event(bl_stream *s, const uint8_t *z, size_t zlen, size_t usize)
+{
+    bl_begin(s, 40);
+    fl_buf_putc(&s->buf, 2); fl_buf_putc(&s->buf, 1); fl_buf_putc(&s->buf, 0); /* zstd */
+    fl_buf_putc(&s->buf, 3); fl_buf_putc(&s->buf, 3); fl_buf_putc(&s->buf, 252);
+    bl_put_le(&s->buf, usize, 2);
+    fl_buf_putc(&s->buf, 1); fl_buf_putc(&s->buf, 3); fl_buf_putc(&s->buf, 252);
+    bl_put_le(&s->buf, zlen, 2);
+    fl_buf_putc(&s->buf, 0);
+    fl_buf_put(&s->buf, z, zlen);
+    bl_end(s);
+}
+
 static void test_transaction_payload(void **state)
 {
     fixture *f = *state;
@@ -400,17 +414,7 @@ static void test_transaction_payload(void **state)
 
     bl_fde(&f->s, "8.0.36", true);
     bl_gtid(&f->s, 12);
-    bl_begin(&f->s, 40);
-    fl_buf_putc(&f->s.buf, 2); fl_buf_putc(&f->s.buf, 1); fl_buf_putc(&f->s.buf, 0); /* zstd */
-    fl_buf_putc(&f->s.buf, 3); fl_buf_putc(&f->s.buf, 3); fl_buf_putc(&f->s.buf, 252);
-    bl_put_le(&f->s.buf, inner.buf.len, 2);
-    fl_buf_putc(&f->s.buf, 1); fl_buf_putc(&f->s.buf, 3); fl_buf_putc(&f->s.buf, 252);
-    bl_put_le(&f->s.buf, zlen, 2);
-    fl_buf_putc(&f->s.buf, 0);
-    fl_buf_put(&f->s.buf, z, zlen);
-    bl_end(&f->s);
-    free(z);
-    fl_buf_free(&inner.buf);
+    payload_event(&f->s, z, zlen, inner.buf.len);
     start(f, NULL, 0);
     assert_int_equal(feed(f), 0);
     assert_int_equal(f->e.n, 1);
@@ -418,6 +422,20 @@ static void test_transaction_payload(void **state)
     assert_int_equal(f->e.copy.nrows, 3);
     assert_int_equal(col(&f->e.copy, 2, true, 0)->i, 8);
     assert_int_equal(f->e.pos[0], 4 + f->s.buf.len);
+
+    /* a header declaring another size, and compressed data cut short, are errors */
+    bl_stream bad = {.server_id = 1, .crc = true};
+    payload_event(&bad, z, zlen, inner.buf.len - 1);
+    assert_int_equal(fl_decoder_event(f->d, bad.buf.data, bad.buf.len, f->err, sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "TRANSACTION_PAYLOAD: more than the"));
+    fl_buf_reset(&bad.buf);
+    payload_event(&bad, z, zlen - 4, inner.buf.len);
+    assert_int_equal(fl_decoder_event(f->d, bad.buf.data, bad.buf.len, f->err, sizeof f->err), -1);
+    assert_non_null(strstr(f->err, "TRANSACTION_PAYLOAD: "));
+    fl_buf_free(&bad.buf);
+    free(z);
+    fl_buf_free(&inner.buf);
+    assert_int_equal(f->e.n, 1);
 }
 
 static void test_rotate_and_unknown(void **state)
