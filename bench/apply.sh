@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# bench/apply.sh BUILD — fl-apply against its limit and its peer, same machine, same run, same
+# private Redis:
+#   1. catch-up of a journal of N single-row transactions, and of one transaction of M rows,
+#      into an empty Redis (`fl-apply --once`, best of R rounds): transactions/s and Redis
+#      commands/s (counted exactly by Redis: INFO commandstats);
+#   2. redis-benchmark's pipelined SET (-P 64) on the same server: fastlane's command rate as a
+#      share of it (goal >= 50%);
+#   3. the Node.js peer (bench/peer-node: zongji + ioredis, MULTI/EXEC per transaction)
+#      reading the same N transactions from the same MariaDB: fastlane / node in transactions/s
+#      (goal >= 8x);
+#   4. live end to end (fl-relay -c and fl-apply -c running): commit in MariaDB to the value's
+#      SET arriving in Redis, p50 and p99 at ~1k transactions/s (goal: p99 <= 5 ms), measured
+#      by BUILD/bench/latency (bench/latency.c).
+# Every figure is printed as a human line and as one JSON line per measurement.
+# Environment (fast mode: small values):
+#   BENCH_APPLY_TXNS (100000)  BENCH_APPLY_ROWS (1000000)  BENCH_APPLY_ROUNDS (3)
+#   BENCH_APPLY_RB_REQUESTS (1000000)  BENCH_APPLY_PEER (1; 0 skips the Node.js peer)
+#   BENCH_APPLY_LAT_RATE (1000)  BENCH_APPLY_LAT_SECONDS (10; 0 skips the latency run)
+set -u
+build=$(cd "${1:-build}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+n_single=${BENCH_APPLY_TXNS:-100000}
+n_rows=${BENCH_APPLY_ROWS:-1000000}
+rounds=${BENCH_APPLY_ROUNDS:-3}
+rb_requests=${BENCH_APPLY_RB_REQUESTS:-1000000}
+peer=${BENCH_APPLY_PEER:-1}
+lat_rate=${BENCH_APPLY_LAT_RATE:-1000}
+lat_seconds=${BENCH_APPLY_LAT_SECONDS:-10}
+export FL_BUILD=$build
+source "$here/../tests/harness.sh"
+
+die() { echo "bench apply: $*" >&2; exit 1; }
+# calc EXPR VAR=VALUE...: prints an awk expression's value
+calc() { local e=$1; shift; local a=(); for v in "$@"; do a+=(-v "$v"); done; awk "${a[@]}" "BEGIN { print $e }"; }
+
+for tool in redis-benchmark mariadb; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
+[ -x "$build/fl-apply" ] && [ -x "$build/fl-relay" ] && [ -x "$build/fl-dump" ] || die "build $build first (make BUILD=... all)"
+
+h_start_mariadb
+h_start_redis --maxmemory 0
+
+# ---- the journals ----------------------------------------------------------------------------
+# current_binlog: the binlog file the server writes now
+current_binlog() { h_sql "SHOW MASTER STATUS" | cut -f1; }
+# binlogs_from FILE: FILE and every later binlog file, as paths
+binlogs_from() { local f; for f in "$MARIADB_DIR"/data/bin.[0-9]*; do [[ $(basename "$f") < "$1" ]] || echo "$f"; done; }
+# ingest JOURNAL FILE...: the binlog files into a new journal; prints its transaction count
+ingest() {
+  local j=$1; shift
+  "$build/fl-relay" --journal "$j" --binlog-file "$@" >"$H_DIR/ingest.log" 2>&1 \
+    || die "ingest into $j failed: $(tail -3 "$H_DIR/ingest.log")"
+  "$build/fl-dump" --stats "$j" | sed -n 's/.*"count":\([0-9]*\).*/\1/p'
+}
+
+cat > "$H_DIR/setup.sql" <<SQL
+CREATE DATABASE b;
+CREATE TABLE b.t (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);
+CREATE TABLE b.big (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);
+CREATE TABLE b.lat (id INT PRIMARY KEY, ts BIGINT, v VARCHAR(32));
+CREATE USER peer@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('peer-bench');
+GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO peer@'127.0.0.1';
+DELIMITER //
+CREATE PROCEDURE b.fill(cnt INT) BEGIN DECLARE i INT DEFAULT 0;
+  WHILE i < cnt DO INSERT INTO b.t VALUES (i, CONCAT('value-', i), i * 7); SET i = i + 1; END WHILE; END //
+DELIMITER ;
+FLUSH BINARY LOGS;
+SQL
+h_sql_file "$H_DIR/setup.sql" || die "setting up the database failed"
+
+single_file=$(current_binlog)
+t0=$(date +%s%N)
+h_sql "SET autocommit = 1; CALL b.fill($n_single); FLUSH BINARY LOGS;" || die "filling b.t failed"
+t1=$(date +%s%N)
+big_file=$(current_binlog)
+h_sql "USE b; SET SESSION max_statement_time = 0; INSERT INTO b.big SELECT seq, CONCAT('value-', seq), seq * 7 FROM seq_1_to_$n_rows; FLUSH BINARY LOGS;" \
+  || die "the $n_rows-row transaction failed"
+t2=$(date +%s%N)
+lat_file=$(current_binlog)
+echo "MariaDB: $n_single single-row transactions in $(calc '(b-a)/1e9' a="$t0" b="$t1")s, one $n_rows-row transaction in $(calc '(b-a)/1e9' a="$t1" b="$t2")s"
+
+single_files=(); while read -r f; do [[ $(basename "$f") < "$big_file" ]] && single_files+=("$f"); done < <(binlogs_from "$single_file")
+big_files=(); while read -r f; do [[ $(basename "$f") < "$lat_file" ]] && big_files+=("$f"); done < <(binlogs_from "$big_file")
+t0=$(date +%s%N); txns_single=$(ingest "$H_DIR/j-single" "${single_files[@]}"); t1=$(date +%s%N)
+ingest_single_s=$(calc '(b-a)/1e9' a="$t0" b="$t1")
+txns_big=$(ingest "$H_DIR/j-big" "${big_files[@]}")
+echo "journals: $txns_single transactions (ingested in ${ingest_single_s}s), $txns_big transaction(s) of $n_rows rows"
+
+# ---- catch-up --------------------------------------------------------------------------------
+# apply_config NAME JOURNAL TABLE PREFIX
+apply_config() {
+  printf '[apply]\nname = %s\njournal = %s\ntarget = redis://127.0.0.1:%s/0\n[rule r]\ntable = %s\nkey = %s{id}\nformat = json\n' \
+    "$1" "$2" "$REDIS_PORT" "$3" "$4" > "$H_DIR/$1.ini"
+}
+apply_config single "$H_DIR/j-single" b.t t:
+apply_config big "$H_DIR/j-big" b.big big:
+
+# commands_sent: the Redis commands executed since CONFIG RESETSTAT, but for INFO and CONFIG
+commands_sent() {
+  h_redis INFO commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ && $1 != "cmdstat_info" && $1 !~ /^cmdstat_config/ { n += $3 } END { print n + 0 }'
+}
+
+# catch_up NAME: one fl-apply --once into an empty Redis; prints "SECONDS COMMANDS KEYS"
+catch_up() {
+  h_redis FLUSHALL >/dev/null; h_redis CONFIG RESETSTAT >/dev/null
+  local t0 t1
+  t0=$(date +%s%N)
+  "$build/fl-apply" -c "$H_DIR/$1.ini" --once >"$H_DIR/apply.log" 2>&1 || die "fl-apply $1 failed: $(tail -3 "$H_DIR/apply.log")"
+  t1=$(date +%s%N)
+  echo "$(calc '(b-a)/1e9' a="$t0" b="$t1") $(commands_sent) $(h_redis DBSIZE)"
+}
+
+# bench_catch_up NAME TRANSACTIONS ROWS: best of the rounds, printed and kept in best_cmd_s_NAME
+bench_catch_up() {
+  local name=$1 txns=$2 rows=$3 best=1e99 cmds=0 keys=0 s c k r
+  for r in $(seq 1 "$rounds"); do
+    read -r s c k <<<"$(catch_up "$name")"
+    [ "$(calc "s < b" s="$s" b="$best")" = 1 ] && { best=$s; cmds=$c; keys=$k; }
+  done
+  [ "$keys" -ge "$rows" ] || die "$name: only $keys keys in Redis after catch-up, expected $rows rows and a checkpoint"
+  local txn_s cmd_s row_s
+  txn_s=$(calc 'int(n/s)' n="$txns" s="$best"); cmd_s=$(calc 'int(c/s)' c="$cmds" s="$best")
+  row_s=$(calc 'int(n/s)' n="$rows" s="$best")
+  echo "catch-up $name: $txns transaction(s), $rows rows, $cmds Redis commands in ${best}s (best of $rounds):"
+  echo "  $txn_s txn/s, $row_s rows/s, $cmd_s Redis commands/s"
+  printf '{"bench":"apply_catch_up_%s","transactions":%s,"rows":%s,"redis_commands":%s,"seconds":%s,"txn_s":%s,"rows_s":%s,"commands_s":%s}\n' \
+    "$name" "$txns" "$rows" "$cmds" "$best" "$txn_s" "$row_s" "$cmd_s"
+  printf -v "best_cmd_s_$name" '%s' "$cmd_s"
+  printf -v "best_txn_s_$name" '%s' "$txn_s"
+  printf -v "best_s_$name" '%s' "$best"
+}
+bench_catch_up single "$txns_single" "$n_single"
+bench_catch_up big "$txns_big" "$n_rows"
+sample=$(h_redis GET big:1)
+echo "  (a value: big:1 = $sample)"
+
+# ---- the limit: redis-benchmark, pipelined SET -----------------------------------------------
+h_redis FLUSHALL >/dev/null
+rb=$(redis-benchmark -p "$REDIS_PORT" -P 64 -t set -n "$rb_requests" -q 2>&1 | tr '\r' '\n' | grep -a 'requests per second' | tail -1)
+rb_rate=$(sed -n 's/.*SET: \([0-9.]*\) requests per second.*/\1/p' <<<"$rb")
+[ -n "$rb_rate" ] || die "redis-benchmark gave no rate: $rb"
+rb_rate=$(calc 'int(r)' r="$rb_rate")
+h_redis FLUSHALL >/dev/null
+ratio_single=$(calc 'sprintf("%.3f", a/b)' a="$best_cmd_s_single" b="$rb_rate")
+ratio_big=$(calc 'sprintf("%.3f", a/b)' a="$best_cmd_s_big" b="$rb_rate")
+echo "redis-benchmark -P 64 -t set -n $rb_requests: $rb_rate SET/s"
+echo "  fastlane commands/s as a share of it: single-row $ratio_single, $n_rows-row $ratio_big (goal >= 0.50)"
+printf '{"bench":"apply_redis_limit","redis_benchmark_set_p64_s":%s,"single_commands_s":%s,"big_commands_s":%s,"single_ratio":%s,"big_ratio":%s,"goal":0.5}\n' \
+  "$rb_rate" "$best_cmd_s_single" "$best_cmd_s_big" "$ratio_single" "$ratio_big"
+
+# ---- the Node.js peer ------------------------------------------------------------------------
+peer_setup() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "bench apply: installing nodejs and npm" >&2
+    { apt-get install -y nodejs npm || sudo -n apt-get install -y nodejs npm; } >"$H_DIR/apt.log" 2>&1 \
+      || { echo "bench apply: apt-get install nodejs npm failed: $(tail -2 "$H_DIR/apt.log")" >&2; return 1; }
+  fi
+  if [ ! -d "$here/peer-node/node_modules/@vlasky/zongji" ] || [ ! -d "$here/peer-node/node_modules/ioredis" ]; then
+    (cd "$here/peer-node" && npm install --no-audit --no-fund) >"$H_DIR/npm.log" 2>&1 \
+      || { echo "bench apply: npm install failed: $(tail -2 "$H_DIR/npm.log")" >&2; return 1; }
+  fi
+}
+if [ "$peer" = 1 ]; then
+  if peer_setup; then
+    best=; out=
+    for r in $(seq 1 "$rounds"); do
+      h_redis FLUSHALL >/dev/null
+      o=$(cd "$here/peer-node" && node peer.js --port "$MARIADB_PORT" --user peer --password peer-bench \
+            --file "$single_file" --pos 4 --table b.t --key t: --key-column id --redis-port "$REDIS_PORT" \
+            --txns "$n_single" --server-id $((5000 + r)) 2>"$H_DIR/peer.err") \
+        || { echo "bench apply: the Node.js peer failed: $(tail -3 "$H_DIR/peer.err")"; out=; break; }
+      rate=$(sed -n 's/.*"txn_s":\([0-9]*\).*/\1/p' <<<"$o")
+      if [ -z "$best" ] || [ "$rate" -gt "$best" ]; then best=$rate; out=$o; fi
+    done
+    if [ -n "$out" ]; then
+      keys=$(h_redis DBSIZE)
+      last=$((n_single - 1))
+      peer_vals=$(h_redis MGET t:0 t:1 "t:$last")
+      h_redis FLUSHALL >/dev/null
+      "$build/fl-apply" -c "$H_DIR/single.ini" --once >/dev/null 2>&1 || die "fl-apply single failed"
+      same=$([ "$peer_vals" = "$(h_redis MGET t:0 t:1 "t:$last")" ] && echo yes || echo no)
+      ratio=$(calc 'sprintf("%.2f", a/b)' a="$best_txn_s_single" b="$best")
+      grep -v '^{' <<<"$out"
+      echo "  best of $rounds: $best txn/s ($keys keys; values of t:0, t:1, t:$last identical to fastlane's: $same)"
+      echo "  fastlane catch-up / node: ${ratio}x (goal >= 8x); the peer also decodes the binlog from the server,"
+      e2e=$(calc 'int(n/(a+b))' n="$txns_single" a="$ingest_single_s" b="$best_s_single")
+      e2e_ratio=$(calc 'sprintf("%.2f", a/b)' a="$e2e" b="$best")
+      echo "  so also: fastlane ingest + catch-up one after the other, $e2e txn/s: ${e2e_ratio}x"
+      printf '{"bench":"apply_vs_node","transactions":%s,"node_txn_s":%s,"fastlane_txn_s":%s,"ratio":%s,"fastlane_ingest_and_apply_txn_s":%s,"ingest_and_apply_ratio":%s,"same_value":"%s","goal":8}\n' \
+        "$n_single" "$best" "$best_txn_s_single" "$ratio" "$e2e" "$e2e_ratio" "$same"
+    else
+      printf '{"bench":"apply_vs_node","error":"the Node.js peer failed"}\n'
+    fi
+  else
+    echo "bench apply: the Node.js peer could not be set up; no comparison"
+    printf '{"bench":"apply_vs_node","error":"node or its packages could not be installed"}\n'
+  fi
+fi
+h_redis FLUSHALL >/dev/null
