@@ -552,7 +552,8 @@ static int decompress_query(fl_decoder *d, const uint8_t *p, size_t len, char *e
     size_t ll = p[0] & 7;
     uint64_t ulen = 0;
     for (size_t i = 0; i < ll; i++) ulen = (ulen << 8) | p[1 + i];
-    if (ulen > MAX_PAYLOAD_BYTES) return fail(err, errlen, "QUERY_COMPRESSED: %llu bytes is too large", (unsigned long long)ulen);
+    if (ulen > MAX_PAYLOAD_BYTES || ulen > (uint64_t)len * 1032 + 64) /* deflate's best ratio */
+        return fail(err, errlen, "QUERY_COMPRESSED: %llu bytes claimed from %zu", (unsigned long long)ulen, len);
     fl_buf_reset(&d->scratch);
     fl_buf_reserve(&d->scratch, ulen + 1);
     uLongf dl = (uLongf)ulen;

@@ -20,6 +20,7 @@
 
 #define FL_TYPE_JSON 245
 #define EXPANSION_RATIO 256
+#define ZLIB_MAX_RATIO 1032 /* deflate's best case */
 #define MAX_EXPANSION_FLOOR ((size_t)256 << 20)
 
 bool fl_rows_classify(uint8_t type, fl_rows_event *ev)
@@ -204,6 +205,11 @@ static int uncompress_rows(const fl_table_map *tm, const uint8_t *p, size_t len,
     size_t lenlen = p[0] & 0x07;
     uint64_t ulen = 0;
     for (size_t i = 0; i < lenlen; i++) ulen = (ulen << 8) | p[1 + i];
+    if (ulen > (uint64_t)len * ZLIB_MAX_RATIO + 64) { /* more than deflate can encode */
+        snprintf(err, errlen, "%s.%s: compressed rows claim %llu bytes from %zu", tm->db,
+                 tm->table, (unsigned long long)ulen, len);
+        return -1;
+    }
     fl_buf_reset(out);
     fl_buf_reserve(out, ulen + 1);
     uLongf dlen = (uLongf)ulen;
