@@ -3,9 +3,11 @@
  * The loop reads one event at a time and feeds it to the decoder; each transaction it emits
  * is queued in the journal (fl_store_add). The queue is committed — one LMDB transaction,
  * one fsync, carrying the source position of the last complete transaction — as soon as
- * nothing more is waiting on the socket, or when a bound (1000 transactions, 16 MiB) is
- * reached. So a crash loses nothing that was committed and the position always matches the
- * records: the next start resumes exactly after the last journaled transaction.
+ * nothing more is waiting on the socket, or when a bound (1000 transactions, 4 MiB of
+ * records) is reached. So a crash loses nothing that was committed and the position always
+ * matches the records: the next start resumes exactly after the last journaled transaction.
+ * A transaction bigger than 4 MiB arrives from the decoder in parts and is committed part by
+ * part, so memory stays bounded whatever its size.
  *
  * Disconnects, server restarts and silence longer than twice the heartbeat period lead to a
  * reconnect with capped exponential backoff (0.5 s doubling to 30 s), resuming from the
@@ -15,7 +17,11 @@
  *
  * Column names come from TABLE_MAP metadata when the server sends them
  * (binlog_row_metadata=FULL); otherwise from information_schema over a second connection,
- * cached per table and dropped whenever a DDL passes through the stream. */
+ * cached per table and dropped whenever a DDL passes through the stream.
+ *
+ * Under systemd it reports READY, STATUS (position and lag) and WATCHDOG pings; metrics
+ * (transactions, rows, bytes, commits, reconnects, lag, last GTID) go to [metrics] listen;
+ * with [feed] listen the feed server runs as a child process. */
 #include "fl-relay/live.h"
 
 #include <errno.h>
@@ -60,10 +66,13 @@ static void on_signal(int sig)
 
 typedef struct names_entry {
     char *db, *table;
-    uint32_t ncols; /* 0: the lookup failed or did not match; leave unnamed */
+    uint32_t ncols; /* 0: unknown (lookup failed or table gone); leave unnamed */
     char **names;
+    time_t retry_at; /* after a failed lookup: when to try again (0 = never) */
     struct names_entry *next;
 } names_entry;
+
+#define NAMES_RETRY_S 30
 
 typedef struct names_cache {
     const fl_config_source *cfg;
@@ -73,12 +82,19 @@ typedef struct names_cache {
     bool announced;
 } names_cache;
 
+static void names_clear(names_entry *e)
+{
+    for (uint32_t i = 0; i < e->ncols; i++) free(e->names[i]);
+    free(e->names);
+    e->names = NULL;
+    e->ncols = 0;
+}
+
 static void names_free_list(names_entry *e)
 {
     while (e) {
         names_entry *next = e->next;
-        for (uint32_t i = 0; i < e->ncols; i++) free(e->names[i]);
-        free(e->names);
+        names_clear(e);
         free(e->db);
         free(e->table);
         free(e);
@@ -94,24 +110,13 @@ static void names_cache_free(names_cache *c)
     memset(c, 0, sizeof *c);
 }
 
-static names_entry *names_lookup(names_cache *c, const char *db, const char *table)
+/* One information_schema query on the names connection (connecting when needed).
+ * Returns the result, or NULL with the reason in err. */
+static MYSQL_RES *names_query(names_cache *c, const char *db, const char *table, char *err,
+                              size_t errlen)
 {
-    names_entry *e = fl_xcalloc(1, sizeof *e);
-    e->db = fl_xstrdup(db);
-    e->table = fl_xstrdup(table);
-    e->next = c->live;
-    c->live = e;
-
-    char err[512];
     unsigned errnum;
-    if (!c->conn) {
-        c->conn = fl_source_connect(c->cfg, 30, err, sizeof err, &errnum);
-        if (!c->conn) {
-            log_warn("column names for %s.%s: %s; its columns stay unnamed (@1, @2, ...)", db,
-                     table, err);
-            return e;
-        }
-    }
+    if (!c->conn && !(c->conn = fl_source_connect(c->cfg, 30, err, errlen, &errnum))) return NULL;
     MYSQL *m = fl_source_mysql(c->conn);
     size_t dl = strlen(db), tl = strlen(table);
     char *edb = fl_xmalloc(dl * 2 + 1), *etb = fl_xmalloc(tl * 2 + 1);
@@ -122,25 +127,40 @@ static names_entry *names_lookup(names_cache *c, const char *db, const char *tab
                       "'%s' AND TABLE_NAME = '%s' ORDER BY ORDINAL_POSITION", edb, etb);
     free(edb);
     free(etb);
-    int rc = mysql_real_query(m, (const char *)q.data, q.len);
+    MYSQL_RES *res = NULL;
+    if (mysql_real_query(m, (const char *)q.data, q.len) == 0) res = mysql_store_result(m);
     fl_buf_free(&q);
-    MYSQL_RES *res = rc == 0 ? mysql_store_result(m) : NULL;
+    if (!res) {
+        snprintf(err, errlen, "%s", mysql_error(m));
+        fl_source_close(c->conn); /* replaced at the next query */
+        c->conn = NULL;
+    }
+    return res;
+}
+
+/* Fills e from information_schema. A query that fails on a connection gone stale (the
+ * server restarted) is retried once on a new one; a failure is retried NAMES_RETRY_S later. */
+static void names_fill(names_cache *c, names_entry *e)
+{
+    char err[512];
+    names_clear(e);
+    e->retry_at = 0;
+    MYSQL_RES *res = names_query(c, e->db, e->table, err, sizeof err);
+    if (!res) res = names_query(c, e->db, e->table, err, sizeof err);
     if (!res) {
         log_warn("column names for %s.%s from information_schema: %s; its columns stay "
-                 "unnamed (@1, @2, ...)", db, table, mysql_error(m));
-        /* A broken connection is replaced at the next lookup. */
-        fl_source_close(c->conn);
-        c->conn = NULL;
-        return e;
+                 "unnamed (@1, @2, ...) for now", e->db, e->table, err);
+        e->retry_at = time(NULL) + NAMES_RETRY_S;
+        return;
     }
     uint64_t n = mysql_num_rows(res);
     e->names = fl_xcalloc(n ? n : 1, sizeof *e->names);
     MYSQL_ROW row;
     uint32_t i = 0;
-    while ((row = mysql_fetch_row(res)) != NULL && i < n) e->names[i++] = fl_xstrdup(row[0] ? row[0] : "");
+    while ((row = mysql_fetch_row(res)) != NULL && i < n)
+        e->names[i++] = fl_xstrdup(row[0] ? row[0] : "");
     e->ncols = i;
     mysql_free_result(res);
-    return e;
 }
 
 static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols,
@@ -187,8 +207,16 @@ static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols
     names_entry *e;
     for (e = c->live; e; e = e->next)
         if (strcmp(e->db, db) == 0 && strcmp(e->table, table) == 0) break;
+    bool fresh = !e;
     if (!e) {
-        e = names_lookup(c, db, table);
+        e = fl_xcalloc(1, sizeof *e);
+        e->db = fl_xstrdup(db);
+        e->table = fl_xstrdup(table);
+        e->next = c->live;
+        c->live = e;
+    }
+    if (fresh || (e->retry_at && time(NULL) >= e->retry_at)) {
+        names_fill(c, e);
         if (e->ncols && e->ncols != ncols)
             log_warn("column names for %s.%s: information_schema lists %u columns but the "
                      "binlog has %u (the table changed since); its columns stay unnamed",

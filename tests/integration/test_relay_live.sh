@@ -354,6 +354,11 @@ h_sql "ALTER TABLE app.other ADD COLUMN y INT; INSERT INTO app.other VALUES ('af
 t_check "names: catches up after a DDL" wait_caught_up names
 t_check "names: a DDL refreshes the cached names" \
   bash -c "'$DUMP' '$H_DIR/names' --json | grep -q '\"after\":{\"k\":\"after-ddl\",\"x\":1,\"y\":2}'"
+h_stop_mariadb; h_mariadb_run
+h_sql "CREATE TABLE app.fresh (a INT PRIMARY KEY, b INT); INSERT INTO app.fresh VALUES (1, 2)"
+t_check "names: catches up after a server restart" wait_caught_up names 60
+t_check "names: looked up again on a new connection after the restart" \
+  bash -c "'$DUMP' '$H_DIR/names' --json | grep -q '\"after\":{\"a\":1,\"b\":2}'"
 relay_stop
 
 # ---- 9. TLS to the source: every ssl_mode -------------------------------------------------
