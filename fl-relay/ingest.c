@@ -120,6 +120,13 @@ static int on_emit(void *ctx, fl_txn *t, const fl_decoder_pos *p)
             snprintf(in->err, sizeof in->err, "journal: %s", err);
             return 1;
         }
+        if (last && t->gtid.flavor != FL_FLAVOR_NONE) {
+            /* a GTID met again later in this run (another file) is not journaled twice */
+            if (!in->journaled) in->journaled = fl_gtid_set_new(t->gtid.flavor);
+            if (fl_gtid_set_flavor(in->journaled) == t->gtid.flavor ||
+                fl_gtid_set_flavor(in->journaled) == FL_FLAVOR_NONE)
+                fl_gtid_set_add(in->journaled, &t->gtid);
+        }
         if (!last) {
             in->open_parts = true;
             if (fl_store_pending_bytes(in->store) >= BATCH_BYTES) {
@@ -259,6 +266,13 @@ int fl_ingest_files(const char *journal_dir, const char *const *files, int nfile
     fl_decoder *d = fl_decoder_new(&opts);
     int status = 0;
     for (int i = 0; i < nfiles && status == 0; i++) {
+        bool repeated = false;
+        for (int k = 0; k < i; k++)
+            if (!strcmp(base_name(files[k]), base_name(files[i]))) repeated = true;
+        if (repeated) {
+            log_warn("%s: listed twice; read once", files[i]);
+            continue;
+        }
         in.have_pos = false;
         if (ingest_file(&in, d, files[i]) != 0) {
             fprintf(stderr, "fl-relay: %s: %s\n", files[i], in.err);

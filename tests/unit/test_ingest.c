@@ -182,6 +182,32 @@ static void test_not_a_binlog(void **state)
     assert_int_not_equal(ingest(f, "/nonexistent/bin.000001", NULL), 0);
 }
 
+static void test_same_transactions_twice_in_one_run(void **state)
+{
+    fixture *f = *state;
+    bl_stream a = {.server_id = 1};
+    bl_fde(&a, "8.0.36", true);
+    rows_txn(&a, 1, 10);
+    rows_txn(&a, 2, 20);
+    write_file(f->file1, &a, a.buf.len);
+    write_file(f->file2, &a, a.buf.len); /* another file with the same GTIDs */
+    assert_int_equal(ingest(f, f->file1, f->file1), 0);
+    assert_int_equal(journal_count(f, NULL), 2);
+    assert_int_equal(ingest(f, f->file2, NULL), 0);
+    assert_int_equal(journal_count(f, NULL), 2);
+
+    /* without GTIDs: the same file listed twice is read once */
+    bl_stream b = {.server_id = 1};
+    bl_fde(&b, "5.5.60-log", false);
+    rows_txn(&b, 0, 1);
+    snprintf(f->journal, sizeof f->journal, "%s/journal2", f->dir);
+    write_file(f->file1, &b, b.buf.len);
+    assert_int_equal(ingest(f, f->file1, f->file1), 0);
+    assert_int_equal(journal_count(f, NULL), 1);
+    fl_buf_free(&a.buf);
+    fl_buf_free(&b.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +215,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_anonymous_growing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_keep_complete_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_binlog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_transactions_twice_in_one_run, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
