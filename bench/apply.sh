@@ -197,3 +197,24 @@ if [ "$peer" = 1 ]; then
   fi
 fi
 h_redis FLUSHALL >/dev/null
+
+# ---- live end to end -------------------------------------------------------------------------
+if [ "$lat_seconds" != 0 ]; then
+  [ -x "$build/bench/latency" ] || die "build $build/bench/latency first (make BUILD=... $build/bench/latency)"
+  { h_source_config; printf 'start = current\ninclude = b.lat\n[journal]\npath = %s\n' "$H_DIR/j-live"; } > "$H_DIR/relay.ini"
+  apply_config live "$H_DIR/j-live" b.lat lat:
+  "$build/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
+  h_register $!
+  h_wait_until 30 grep -q "replicating from" "$H_DIR/relay.log" || die "fl-relay did not start: $(tail -3 "$H_DIR/relay.log")"
+  h_wait_until 30 test -d "$H_DIR/j-live" || die "fl-relay made no journal: $(tail -3 "$H_DIR/relay.log")"
+  "$build/fl-apply" -c "$H_DIR/live.ini" >"$H_DIR/apply-live.log" 2>&1 &
+  h_register $!
+  h_redis CONFIG SET notify-keyspace-events 'K$' >/dev/null
+  # the pipeline is up once a first change made it through
+  h_sql "INSERT INTO b.lat VALUES (-1, 0, 'warm-up')"
+  h_wait_until 30 test -n "$(h_redis GET lat:-1)" \
+    || die "the live pipeline delivered nothing: $(tail -2 "$H_DIR/relay.log") $(tail -2 "$H_DIR/apply-live.log")"
+  "$build/bench/latency" -P "$MARIADB_PORT" -r "$REDIS_PORT" -t b.lat -k lat: -R "$lat_rate" -s "$lat_seconds" \
+    || echo "bench apply: the latency run did not see every change in Redis"
+  h_redis CONFIG SET notify-keyspace-events '' >/dev/null
+fi

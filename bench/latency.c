@@ -1,0 +1,265 @@
+/* latency.c — end-to-end latency of a running fastlane pipeline: commit in MySQL/MariaDB to
+ * the value arriving in Redis.
+ *
+ * A writer commits single-row transactions at a fixed rate into a table (id INT PRIMARY KEY,
+ * ts BIGINT, v VARCHAR): the first K insert ids 0..K-1, the rest update id = i % K. Each row
+ * carries the wall-clock time in microseconds taken just before its statement is sent. A
+ * subscriber thread listens to Redis keyspace notifications for PREFIX* (the server must have
+ * notify-keyspace-events with K and $) and timestamps each SET of PREFIX<id> as it arrives;
+ * it belongs to the latest transaction written for that id.
+ *
+ * Two latencies per transaction:
+ *   from the statement: notification time - the time written into the row (includes the
+ *                       commit itself; an upper bound);
+ *   from the commit:    notification time - the moment the commit returned to the client
+ *                       (a lower bound: the change may reach Redis before the client's OK).
+ * Prints human lines and one JSON line ({"bench":"apply_latency",...}). */
+#include <errno.h>
+#include <getopt.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <mysql.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    int redis_port;
+    const char *prefix;
+    size_t prefix_len;
+    uint32_t keys;
+    atomic_int_fast64_t *last; /* per id: the latest transaction written, -1 none */
+    atomic_int_fast64_t *seen_us; /* per transaction: notification time, 0 not seen */
+    atomic_int ready;          /* 1 subscribed, -1 failed */
+    uint64_t stray;            /* notifications for no pending transaction */
+} subscriber;
+
+static int64_t now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *subscribe(void *arg) {
+    subscriber *s = arg;
+    redisContext *c = redisConnect("127.0.0.1", s->redis_port);
+    if (!c || c->err) {
+        fprintf(stderr, "latency: redis: %s\n", c ? c->errstr : "out of memory");
+        atomic_store(&s->ready, -1);
+        redisFree(c);
+        return NULL;
+    }
+    redisReply *r = redisCommand(c, "PSUBSCRIBE __keyspace@*__:%s*", s->prefix);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        fprintf(stderr, "latency: redis: PSUBSCRIBE failed: %s\n", r ? "unexpected reply" : c->errstr);
+        atomic_store(&s->ready, -1);
+        freeReplyObject(r);
+        redisFree(c);
+        return NULL;
+    }
+    freeReplyObject(r);
+    atomic_store(&s->ready, 1);
+    for (;;) {
+        void *reply = NULL;
+        if (redisGetReply(c, &reply) != REDIS_OK) {
+            fprintf(stderr, "latency: redis: %s\n", c->errstr);
+            break;
+        }
+        int64_t t = now_us();
+        r = reply;
+        /* pmessage, pattern, channel, event */
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 || r->element[2]->type != REDIS_REPLY_STRING ||
+            r->element[3]->type != REDIS_REPLY_STRING) {
+            freeReplyObject(r);
+            continue;
+        }
+        const char *chan = r->element[2]->str, *event = r->element[3]->str;
+        const char *key = strchr(chan, ':');
+        int stop = !strcmp(event, "stop");
+        if (!stop && key && !strcmp(event, "set") && !strncmp(key + 1, s->prefix, s->prefix_len)) {
+            char *end;
+            errno = 0;
+            long id = strtol(key + 1 + s->prefix_len, &end, 10);
+            if (!errno && *end == '\0' && id >= 0 && (uint64_t)id < s->keys) {
+                int64_t txn = atomic_load(&s->last[id]);
+                if (txn >= 0 && atomic_load(&s->seen_us[txn]) == 0)
+                    atomic_store(&s->seen_us[txn], t);
+                else
+                    s->stray++;
+            }
+        }
+        freeReplyObject(r);
+        if (stop) break;
+    }
+    redisFree(c);
+    return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* the q-th quantile (0..1) of n sorted values, nearest rank */
+static int64_t quantile(const int64_t *v, size_t n, double q) {
+    size_t i = (size_t)(q * (double)n + 0.999999);
+    if (i < 1) i = 1;
+    if (i > n) i = n;
+    return v[i - 1];
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: latency -P MYSQL_PORT -r REDIS_PORT [-H host] [-u user] [-p password] "
+                    "[-t db.table] [-k PREFIX] [-R rate] [-s seconds] [-n keys]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv) {
+    const char *host = "127.0.0.1", *user = "root", *password = "", *table = "b.lat";
+    int mysql_port = 0, opt;
+    double rate = 1000, seconds = 10;
+    subscriber s = {.prefix = "lat:", .keys = 1000};
+    while ((opt = getopt(argc, argv, "H:P:u:p:r:t:k:R:s:n:")) != -1) {
+        switch (opt) {
+        case 'H': host = optarg; break;
+        case 'P': mysql_port = atoi(optarg); break;
+        case 'u': user = optarg; break;
+        case 'p': password = optarg; break;
+        case 'r': s.redis_port = atoi(optarg); break;
+        case 't': table = optarg; break;
+        case 'k': s.prefix = optarg; break;
+        case 'R': rate = atof(optarg); break;
+        case 's': seconds = atof(optarg); break;
+        case 'n': s.keys = (uint32_t)strtoul(optarg, NULL, 10); break;
+        default: usage();
+        }
+    }
+    if (mysql_port <= 0 || s.redis_port <= 0 || rate <= 0 || rate > 1e6 || seconds <= 0 || seconds > 3600 ||
+        s.keys == 0 || s.keys > 10000000 || strlen(table) > 200)
+        usage();
+    s.prefix_len = strlen(s.prefix);
+    size_t total = (size_t)(rate * seconds);
+    if (total == 0) usage();
+
+    s.last = malloc(sizeof *s.last * s.keys);
+    s.seen_us = malloc(sizeof *s.seen_us * total);
+    int64_t *start_us = calloc(total, sizeof *start_us), *commit_us = calloc(total, sizeof *commit_us);
+    int64_t *lat_stmt = malloc(sizeof(int64_t) * total), *lat_commit = malloc(sizeof(int64_t) * total);
+    if (!s.last || !s.seen_us || !start_us || !commit_us || !lat_stmt || !lat_commit) {
+        fprintf(stderr, "latency: out of memory\n");
+        return 1;
+    }
+    for (uint32_t i = 0; i < s.keys; i++) atomic_init(&s.last[i], -1);
+    for (size_t i = 0; i < total; i++) atomic_init(&s.seen_us[i], 0);
+    atomic_init(&s.ready, 0);
+
+    MYSQL *db = mysql_init(NULL);
+    if (!mysql_real_connect(db, host, user, password, NULL, (unsigned)mysql_port, NULL, 0)) {
+        fprintf(stderr, "latency: mysql: %s\n", mysql_error(db));
+        return 1;
+    }
+    if (mysql_query(db, "SET autocommit = 1")) {
+        fprintf(stderr, "latency: mysql: %s\n", mysql_error(db));
+        return 1;
+    }
+
+    pthread_t th;
+    if (pthread_create(&th, NULL, subscribe, &s)) {
+        fprintf(stderr, "latency: cannot start the subscriber thread\n");
+        return 1;
+    }
+    while (atomic_load(&s.ready) == 0) {
+        struct timespec d = {0, 1000000};
+        nanosleep(&d, NULL);
+    }
+    if (atomic_load(&s.ready) < 0) return 1;
+
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double period_ns = 1e9 / rate;
+    size_t late = 0;
+    char sql[512];
+    for (size_t i = 0; i < total; i++) {
+        uint64_t off = (uint64_t)((double)i * period_ns);
+        struct timespec at = {t0.tv_sec + (time_t)(off / 1000000000), t0.tv_nsec + (long)(off % 1000000000)};
+        if (at.tv_nsec >= 1000000000) { at.tv_sec++; at.tv_nsec -= 1000000000; }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > at.tv_sec || (now.tv_sec == at.tv_sec && now.tv_nsec > at.tv_nsec + 1000000)) late++;
+        else clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+
+        uint32_t id = (uint32_t)(i % s.keys);
+        atomic_store(&s.last[id], (int64_t)i);
+        start_us[i] = now_us();
+        if (i < s.keys)
+            snprintf(sql, sizeof sql, "INSERT INTO %s (id, ts, v) VALUES (%u, %" PRId64 ", 'txn-%zu')", table, id,
+                     start_us[i], i);
+        else
+            snprintf(sql, sizeof sql, "UPDATE %s SET ts = %" PRId64 ", v = 'txn-%zu' WHERE id = %u", table,
+                     start_us[i], i, id);
+        if (mysql_query(db, sql)) {
+            fprintf(stderr, "latency: mysql: %s: %s\n", sql, mysql_error(db));
+            return 1;
+        }
+        commit_us[i] = now_us();
+    }
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+    /* wait up to 5 s for the last notifications, then stop the subscriber */
+    for (int w = 0; w < 5000 && atomic_load(&s.seen_us[total - 1]) == 0; w++) {
+        struct timespec d = {0, 1000000};
+        nanosleep(&d, NULL);
+    }
+    redisContext *pc = redisConnect("127.0.0.1", s.redis_port);
+    if (!pc || pc->err) {
+        fprintf(stderr, "latency: redis: %s\n", pc ? pc->errstr : "out of memory");
+        return 1;
+    }
+    freeReplyObject(redisCommand(pc, "PUBLISH __keyspace@0__:%sstop stop", s.prefix));
+    redisFree(pc);
+    pthread_join(th, NULL);
+    mysql_close(db);
+
+    size_t n = 0;
+    for (size_t i = 0; i < total; i++) {
+        int64_t seen = atomic_load(&s.seen_us[i]);
+        if (!seen) continue;
+        lat_stmt[n] = seen - start_us[i];
+        lat_commit[n] = seen - commit_us[i];
+        n++;
+    }
+    if (n == 0) {
+        fprintf(stderr, "latency: no change reached Redis (is fl-apply running, notify-keyspace-events set?)\n");
+        printf("{\"bench\":\"apply_latency\",\"error\":\"no change reached Redis\"}\n");
+        return 1;
+    }
+    qsort(lat_stmt, n, sizeof *lat_stmt, cmp_i64);
+    qsort(lat_commit, n, sizeof *lat_commit, cmp_i64);
+    double achieved = (double)total / took;
+    printf("live latency: %zu transactions at %.0f txn/s (target %.0f, %zu sent late), %zu seen in Redis (%zu not)\n",
+           total, achieved, rate, late, n, total - n);
+    if (s.stray) printf("  %" PRIu64 " notifications matched no pending transaction\n", s.stray);
+    printf("  from the statement (time in the row) to Redis: p50 %.3f ms, p99 %.3f ms, max %.3f ms (goal: p99 <= 5 ms)\n",
+           (double)quantile(lat_stmt, n, 0.5) / 1000, (double)quantile(lat_stmt, n, 0.99) / 1000,
+           (double)lat_stmt[n - 1] / 1000);
+    printf("  from the commit's OK to Redis:                 p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+           (double)quantile(lat_commit, n, 0.5) / 1000, (double)quantile(lat_commit, n, 0.99) / 1000,
+           (double)lat_commit[n - 1] / 1000);
+    printf("{\"bench\":\"apply_latency\",\"transactions\":%zu,\"target_txn_s\":%.0f,\"txn_s\":%.0f,\"seen\":%zu,"
+           "\"p50_us\":%" PRId64 ",\"p99_us\":%" PRId64 ",\"max_us\":%" PRId64 ",\"p50_after_commit_us\":%" PRId64
+           ",\"p99_after_commit_us\":%" PRId64 ",\"goal_p99_us\":5000}\n",
+           total, rate, achieved, n, quantile(lat_stmt, n, 0.5), quantile(lat_stmt, n, 0.99), lat_stmt[n - 1],
+           quantile(lat_commit, n, 0.5), quantile(lat_commit, n, 0.99));
+    free(s.last);
+    free(s.seen_us);
+    free(start_us);
+    free(commit_us);
+    free(lat_stmt);
+    free(lat_commit);
+    return n == total ? 0 : 1;
+}
