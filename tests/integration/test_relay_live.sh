@@ -327,6 +327,14 @@ sed -e 's/^user =.*/user = weak/' -e 's/^password =.*/password = pw/' "$H_DIR/ch
 "$RELAY" -c "$H_DIR/chk-weak.ini" --check >"$H_DIR/chk-weak.out" 2>&1
 t_check "check: missing privileges are errors" bash -c "[ $? -ne 0 ] && grep -q 'lacks REPLICATION SLAVE' '$H_DIR/chk-weak.out' && grep -q 'lacks BINLOG MONITOR' '$H_DIR/chk-weak.out'"
 
+# a replication user authenticating with ed25519, holding exactly the privileges needed
+h_sql "INSTALL SONAME 'auth_ed25519'" 2>/dev/null
+h_sql "CREATE USER 'edrepl'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('ed-secret'); GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT ON *.* TO 'edrepl'@'%'"
+sed -e 's/^user =.*/user = edrepl/' -e 's/^password =.*/password = ed-secret/' "$H_DIR/chk.ini" > "$H_DIR/chk-ed.ini"
+"$RELAY" -c "$H_DIR/chk-ed.ini" --check >"$H_DIR/chk-ed.out" 2>&1
+t_check "check: an ed25519 user with the needed grants is ready" \
+  bash -c "[ $? = 0 ] && grep -q 'source ready' '$H_DIR/chk-ed.out'"
+
 relay_config chkgone "gtid:0-1-2"
 "$RELAY" -c "$H_DIR/chkgone.ini" --check >"$H_DIR/chk-gone.out" 2>&1
 t_check "check: a start GTID that was purged is an error" bash -c "[ $? -ne 0 ] && grep -q 'cannot stream from' '$H_DIR/chk-gone.out'"
