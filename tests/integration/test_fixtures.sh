@@ -138,9 +138,6 @@ has $F 1 '"pos":431,"changes":[{"op":"insert","db":"test","table":"tb1","after":
 F=binlog_transaction_previous_GTID_no_tag.000001
 well_formed $F 0
 
-F=binlog_56_gtid_reserved_word.000001
-well_formed $F 6
-
 F=bug27213339-bin.000001
 well_formed $F 46
 
@@ -181,11 +178,29 @@ well_formed $F 1
 has $F 1 '"statement":true'
 has $F 1 '"sql":"INSERT INTO db1.t1 VALUES(50)"'
 
-for F in binlog_transaction.000001 bug11747887-bin.000003 bug16266.000001 bug32407.001 \
-         bug33029-slave-relay-bin.000001 bug40482-bin.000001 master-bin.000001 \
-         rpl_atomic_ddl_rollback_full.000001 rpl_atomic_ddl_rollback_table.000001 \
-         rpl_atomic_ddl_rollback_view.000001 rpl_cross_version_default_utf8mb4_collation.000001 \
-         slave-relay-bin.000001; do
+F=binlog_transaction.000001
+well_formed $F 8
+has $F 3 '"statement":true,"changes":[{"op":"statement","db":"test","sql":"insert into t1 (a) values (1)"},{"op":"statement","db":"mysql","sql":"insert into t2 (a)'
+F=bug16266.000001
+well_formed $F 4
+has $F 3 '"op":"ddl","db":"test","sql":"CREATE TRIGGER trg1 AFTER INSERT ON t1 FOR EACH ROW INSERT INTO t2 VALUES(CURRENT_USER())"'
+F=bug33029-slave-relay-bin.000001
+well_formed $F 28
+has $F 1 '"file":"bug33029-slave-relay-bin.000001","pos":326,"changes":[{"op":"ddl","db":"test","sql":"DROP TABLE IF EXISTS t1, t2"}]'
+F=rpl_atomic_ddl_rollback_table.000001
+well_formed $F 2
+has $F 2 '"gtid":"aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa:1"'
+F=binlog_56_gtid_reserved_word.000001
+well_formed $F 6
+has $F 4 '"gtid":"11111111-1111-1111-1111-111111111111:4"'
+has $F 4 '"table":"GENERATED","after":{"@1":65}'
+F=bug32407.001
+well_formed $F 2
+has $F 2 '{"op":"insert","db":"test","table":"t1","after":{"@1":1}}'
+
+for F in bug11747887-bin.000003 bug40482-bin.000001 master-bin.000001 \
+         rpl_atomic_ddl_rollback_full.000001 rpl_atomic_ddl_rollback_view.000001 \
+         rpl_cross_version_default_utf8mb4_collation.000001 slave-relay-bin.000001; do
   ingest $F
   t_eq "$F: exit status" 0 "$RC"
   n=$(count "$J")
