@@ -2,11 +2,14 @@
 # test_relay_live.sh — fl-relay replicating from a live MariaDB into the journal:
 #   a mixed workload (inserts, updates, deletes, multi-statement transactions, DDL in the middle,
 #   a rollback) is journaled with exactly the server's GTIDs, in order, and row values that
-#   rebuild the table; SIGKILL at random moments under load loses and duplicates nothing;
-#   a server restart mid-stream is survived; start = current / earliest / gtid: / file:;
-#   --check reports each misconfiguration; column names come from information_schema when
-#   the binlog has none; wrong password, unreachable server and purged binlogs give clear
-#   errors.
+#   rebuild the table; metrics count it; restarts resume exactly; a server restart, a silent
+#   server (SIGSTOP) and a failover to a GTID replica lose and duplicate nothing; SIGKILL at
+#   random moments under load loses and duplicates nothing; a 1M-row transaction streams in
+#   parts under 64 MB RSS; retention; start = current / earliest / gtid: / file:; systemd
+#   notifications; wrong password, unreachable server, purged binlogs and binlog off give clear
+#   errors; --check reports each misconfiguration with its fix; column names come from
+#   information_schema when the binlog has none (refreshed after DDL and server restarts);
+#   every ssl_mode against a TLS server; an ed25519 user.
 source "$(dirname "$0")/../harness.sh"
 
 RELAY=$FL_BUILD/fl-relay
