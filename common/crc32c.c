@@ -1,11 +1,19 @@
-/* crc32c.c — table-driven CRC-32C (Castagnoli, reflected 0x82F63B78) and CRC-32 (reflected
- * 0xEDB88320, as zlib and the binlog use). Slicing-by-8 tables built once on first use. */
+/* crc32c.c — CRC-32C (Castagnoli, reflected 0x82F63B78) and CRC-32 (reflected 0xEDB88320,
+ * as zlib and the binlog use). Slicing-by-8 tables built once on first use; on x86-64 CPUs
+ * with SSE4.2, CRC-32C uses the crc32 instruction (several times faster), chosen at run time. */
 #include "common/crc32c.h"
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 static uint32_t tab_c[8][256], tab_z[8][256];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+static bool have_sse42;
 
 static void build(uint32_t t[8][256], uint32_t poly)
 {
@@ -22,7 +30,28 @@ static void init_tables(void)
 {
     build(tab_c, 0x82F63B78u);
     build(tab_z, 0xEDB88320u);
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    have_sse42 = __builtin_cpu_supports("sse4.2");
+#endif
 }
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const uint8_t *p, size_t n)
+{
+    uint64_t c = (uint32_t)~crc;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--) c32 = _mm_crc32_u8(c32, *p++);
+    return ~c32;
+}
+#endif
 
 static uint32_t crc_update(uint32_t t[8][256], uint32_t crc, const uint8_t *p, size_t n)
 {
@@ -40,6 +69,15 @@ static uint32_t crc_update(uint32_t t[8][256], uint32_t crc, const uint8_t *p, s
 }
 
 uint32_t fl_crc32c(uint32_t crc, const void *data, size_t len)
+{
+    pthread_once(&once, init_tables);
+#if defined(__x86_64__)
+    if (have_sse42) return crc32c_sse42(crc, data, len);
+#endif
+    return crc_update(tab_c, crc, data, len);
+}
+
+uint32_t fl_crc32c_portable(uint32_t crc, const void *data, size_t len)
 {
     pthread_once(&once, init_tables);
     return crc_update(tab_c, crc, data, len);
