@@ -17,6 +17,7 @@
 #   BENCH_APPLY_TXNS (100000)  BENCH_APPLY_ROWS (1000000)  BENCH_APPLY_ROUNDS (3)
 #   BENCH_APPLY_RB_REQUESTS (1000000)  BENCH_APPLY_PEER (1; 0 skips the Node.js peer)
 #   BENCH_APPLY_LAT_RATE (1000)  BENCH_APPLY_LAT_SECONDS (10; 0 skips the latency run)
+#   BENCH_APPLY_LAT_SYNC ("group none": one latency run per [journal] sync mode of the relay)
 set -u
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +28,7 @@ rb_requests=${BENCH_APPLY_RB_REQUESTS:-1000000}
 peer=${BENCH_APPLY_PEER:-1}
 lat_rate=${BENCH_APPLY_LAT_RATE:-1000}
 lat_seconds=${BENCH_APPLY_LAT_SECONDS:-10}
+lat_sync=${BENCH_APPLY_LAT_SYNC:-group none}
 export FL_BUILD=$build
 source "$here/../tests/harness.sh"
 
@@ -119,7 +121,7 @@ bench_catch_up() {
   done
   [ "$keys" -ge "$rows" ] || die "$name: only $keys keys in Redis after catch-up, expected $rows rows and a checkpoint"
   local txn_s cmd_s row_s
-  txn_s=$(calc 'int(n/s)' n="$txns" s="$best"); cmd_s=$(calc 'int(c/s)' c="$cmds" s="$best")
+  txn_s=$(calc 'n/s < 100 ? sprintf("%.2f", n/s) : int(n/s)' n="$txns" s="$best"); cmd_s=$(calc 'int(c/s)' c="$cmds" s="$best")
   row_s=$(calc 'int(n/s)' n="$rows" s="$best")
   echo "catch-up $name: $txns transaction(s), $rows rows, $cmds Redis commands in ${best}s (best of $rounds):"
   echo "  $txn_s txn/s, $row_s rows/s, $cmd_s Redis commands/s"
@@ -199,22 +201,32 @@ fi
 h_redis FLUSHALL >/dev/null
 
 # ---- live end to end -------------------------------------------------------------------------
-if [ "$lat_seconds" != 0 ]; then
-  [ -x "$build/bench/latency" ] || die "build $build/bench/latency first (make BUILD=... $build/bench/latency)"
-  { h_source_config; printf 'start = current\ninclude = b.lat\n[journal]\npath = %s\n' "$H_DIR/j-live"; } > "$H_DIR/relay.ini"
+# live_latency SYNC: fl-relay (journal sync = SYNC) and fl-apply running, latency measured
+live_latency() {
+  local sync=$1 relay_pid apply_pid out
+  h_sql "TRUNCATE TABLE b.lat"; h_redis FLUSHALL >/dev/null; rm -rf "$H_DIR/j-live"
+  { h_source_config; printf 'start = current\ninclude = b.lat\n[journal]\npath = %s\nsync = %s\n' "$H_DIR/j-live" "$sync"; } > "$H_DIR/relay.ini"
   apply_config live "$H_DIR/j-live" b.lat lat:
   "$build/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
-  h_register $!
+  relay_pid=$!; h_register $relay_pid
   h_wait_until 30 grep -q "replicating from" "$H_DIR/relay.log" || die "fl-relay did not start: $(tail -3 "$H_DIR/relay.log")"
   h_wait_until 30 test -d "$H_DIR/j-live" || die "fl-relay made no journal: $(tail -3 "$H_DIR/relay.log")"
   "$build/fl-apply" -c "$H_DIR/live.ini" >"$H_DIR/apply-live.log" 2>&1 &
-  h_register $!
+  apply_pid=$!; h_register $apply_pid
   h_redis CONFIG SET notify-keyspace-events 'K$' >/dev/null
   # the pipeline is up once a first change made it through
   h_sql "INSERT INTO b.lat VALUES (-1, 0, 'warm-up')"
-  h_wait_until 30 test -n "$(h_redis GET lat:-1)" \
+  warm() { [ -n "$(h_redis GET lat:-1)" ]; }
+  h_wait_until 30 warm \
     || die "the live pipeline delivered nothing: $(tail -2 "$H_DIR/relay.log") $(tail -2 "$H_DIR/apply-live.log")"
-  "$build/bench/latency" -P "$MARIADB_PORT" -r "$REDIS_PORT" -t b.lat -k lat: -R "$lat_rate" -s "$lat_seconds" \
+  echo "-- live, the relay's journal with sync = $sync:"
+  out=$("$build/bench/latency" -P "$MARIADB_PORT" -r "$REDIS_PORT" -t b.lat -k lat: -R "$lat_rate" -s "$lat_seconds") \
     || echo "bench apply: the latency run did not see every change in Redis"
+  sed "s/^{\"bench\":\"apply_latency\",/{\"bench\":\"apply_latency\",\"journal_sync\":\"$sync\",/" <<<"$out"
   h_redis CONFIG SET notify-keyspace-events '' >/dev/null
+  kill -TERM "$apply_pid" "$relay_pid" 2>/dev/null; wait "$apply_pid" "$relay_pid" 2>/dev/null
+}
+if [ "$lat_seconds" != 0 ]; then
+  [ -x "$build/bench/latency" ] || die "build $build/bench/latency first (make BUILD=... $build/bench/latency)"
+  for sync in $lat_sync; do live_latency "$sync"; done
 fi
