@@ -203,6 +203,20 @@ static void check_server_id(fl_source *s, report *r, uint32_t mine)
     else
         ok(r, "server_id %u differs from the server's (%lu)", mine, theirs);
     free(v);
+
+    /* Registered replicas (needs REPLICATION MASTER ADMIN on MariaDB; skipped without). */
+    MYSQL *m = fl_source_mysql(s);
+    if (mysql_query(m, "SHOW SLAVE HOSTS") != 0) return;
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res) return;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)) != NULL)
+        if (row[0] && strtoul(row[0], NULL, 10) == mine)
+            warn(r, "a replica with server_id %u is connected (host '%s'): two replicas with one "
+                    "server_id keep disconnecting each other. If it is this relay already "
+                    "running, ignore this; otherwise pick another [source] server_id",
+                 mine, row[1] ? row[1] : "");
+    mysql_free_result(res);
 }
 
 /* The journal's stored position, when a journal with one exists. */

@@ -320,6 +320,15 @@ relay_config chk current
 "$RELAY" -c "$H_DIR/chk.ini" --check >"$H_DIR/chk-good.out" 2>&1
 t_eq "check: a well configured server passes" "0" "$?"
 t_check "check: says ready" grep -q "source ready" "$H_DIR/chk-good.out"
+relay_start chk
+h_wait_until 20 grep -q "replicating from" "$H_DIR/chk.log"
+"$RELAY" -c "$H_DIR/chk.ini" --check >"$H_DIR/chk-dup.out" 2>&1
+t_check "check: warns about a connected replica with the same server_id" \
+  grep -q "warn  a replica with server_id 1001 is connected" "$H_DIR/chk-dup.out"
+h_sql "INSERT INTO app.other VALUES ('dup-chk', 1)"
+t_check "check: a running relay keeps streaming through --check" wait_caught_up chk
+t_check "check: ... without being disconnected" bash -c "! grep -q reconnect '$H_DIR/chk.log'"
+relay_stop
 
 sed 's/^server_id =.*/server_id = 1/' "$H_DIR/chk.ini" > "$H_DIR/chk-sid.ini"
 "$RELAY" -c "$H_DIR/chk-sid.ini" --check >"$H_DIR/chk-sid.out" 2>&1
