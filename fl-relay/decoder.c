@@ -95,26 +95,16 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/* Names of the event types whose decoders share code, for messages. */
 static const char *type_name(uint8_t t)
 {
     switch (t) {
     case FL_EV_QUERY: return "QUERY";
-    case FL_EV_STOP: return "STOP";
-    case FL_EV_ROTATE: return "ROTATE";
-    case FL_EV_FORMAT_DESCRIPTION: return "FORMAT_DESCRIPTION";
-    case FL_EV_XID: return "XID";
-    case FL_EV_TABLE_MAP: return "TABLE_MAP";
+    case FL_EV_EXECUTE_LOAD_QUERY: return "EXECUTE_LOAD_QUERY";
+    case FL_EV_MARIA_QUERY_COMPRESSED: return "QUERY_COMPRESSED";
     case FL_EV_GTID: return "GTID";
     case FL_EV_ANONYMOUS_GTID: return "ANONYMOUS_GTID";
-    case FL_EV_GTID_TAGGED: return "GTID_TAGGED";
-    case FL_EV_PREVIOUS_GTIDS: return "PREVIOUS_GTIDS";
-    case FL_EV_XA_PREPARE: return "XA_PREPARE";
-    case FL_EV_TRANSACTION_PAYLOAD: return "TRANSACTION_PAYLOAD";
-    case FL_EV_EXECUTE_LOAD_QUERY: return "EXECUTE_LOAD_QUERY";
-    case FL_EV_MARIA_GTID: return "MariaDB GTID";
-    case FL_EV_MARIA_GTID_LIST: return "GTID_LIST";
-    case FL_EV_MARIA_QUERY_COMPRESSED: return "QUERY_COMPRESSED";
-    default: return "rows";
+    default: return "event";
     }
 }
 
