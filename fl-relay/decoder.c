@@ -65,7 +65,6 @@ struct fl_decoder {
     bool in_txn;
     bool implicit;     /* rows without BEGIN: ends at the statement-end flag */
     bool have_gtid;
-    bool standalone;   /* MariaDB GTID with FL_STANDALONE: the next statement is the txn */
     fl_gtid gtid;
     uint32_t server_id;
     uint32_t part;
@@ -127,7 +126,7 @@ static map_entry *map_find(fl_decoder *d, uint64_t id)
 static void txn_clear(fl_decoder *d)
 {
     fl_txn_reset(&d->txn);
-    d->in_txn = d->implicit = d->have_gtid = d->standalone = false;
+    d->in_txn = d->implicit = d->have_gtid = false;
     d->part = 0;
     d->txn_flags = 0;
     if (d->nmaps > MAX_CACHED_MAPS) map_free_all(d);
@@ -351,9 +350,9 @@ static int decode_maria_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_t
     g.server_id = server_id;
     uint8_t flags = b[12];
     announce_gtid(d, &g, server_id);
-    if (flags & FL_MARIA_GTID_STANDALONE) {
-        d->standalone = true;
-    } else {
+    /* without FL_STANDALONE the GTID opens the transaction (MariaDB writes no BEGIN); with
+     * it, the next statement is the whole transaction */
+    if (!(flags & FL_MARIA_GTID_STANDALONE)) {
         begin_txn(d, server_id);
         if (flags & FL_MARIA_GTID_PREPARED_XA) d->txn_flags |= FL_TXN_XA;
     }
@@ -516,6 +515,19 @@ static void statement_table(const char *sql, const char *end, const char *db, ch
     else snprintf(out, cap, "%s.%s", db, name);
 }
 
+/* The table a statement writes (as db.table into table) passes the filter. */
+static bool statement_wanted(const fl_decoder *d, const char *sql, const char *end,
+                             const char *db, char *table, size_t cap)
+{
+    statement_table(sql, end, db, table, cap);
+    char *dot = strchr(table, '.');
+    if (!dot || !d->o.filter) return true;
+    *dot = 0;
+    bool wanted = fl_config_table_wanted(d->o.filter, table, dot + 1);
+    *dot = '.';
+    return wanted;
+}
+
 static void warn_statement(fl_decoder *d, const char *table)
 {
     for (size_t i = 0; i < d->nwarned; i++)
@@ -625,7 +637,6 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
         /* (a MariaDB GTID already opened it; anything else unfinished is dropped) */
         if (!d->in_txn || d->txn.nchanges || d->part) begin_txn(d, server_id);
         if (!strcmp(w1, "XA")) d->txn_flags |= FL_TXN_XA;
-        d->standalone = false;
         return 0;
     }
     if (!strcmp(w1, "COMMIT")) {
@@ -656,14 +667,7 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
     if (d->in_txn) {
         /* statement-based change inside a transaction */
         char table[256];
-        statement_table(sql, end, db, table, sizeof table);
-        char *dot = strchr(table, '.');
-        if (dot && d->o.filter) {
-            *dot = 0;
-            bool wanted = fl_config_table_wanted(d->o.filter, table, dot + 1);
-            *dot = '.';
-            if (!wanted) return 0;
-        }
+        if (!statement_wanted(d, sql, end, db, table, sizeof table)) return 0;
         warn_statement(d, table);
         add_sql_change(d, FL_OP_STATEMENT, db, sql, qlen);
         d->txn_flags |= FL_TXN_STATEMENT;
@@ -683,10 +687,11 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
         d->txn_flags |= FL_TXN_XA;
     } else if (is_dml(w1)) {
         char table[256];
-        statement_table(sql, end, db, table, sizeof table);
-        warn_statement(d, table);
-        add_sql_change(d, FL_OP_STATEMENT, db, sql, qlen);
-        d->txn_flags |= FL_TXN_STATEMENT | xa;
+        if (statement_wanted(d, sql, end, db, table, sizeof table)) { /* else an empty record */
+            warn_statement(d, table);
+            add_sql_change(d, FL_OP_STATEMENT, db, sql, qlen);
+            d->txn_flags |= FL_TXN_STATEMENT | xa;
+        }
     } else {
         add_sql_change(d, FL_OP_DDL, db, sql, qlen);
         if (d->o.ddl) d->o.ddl(d->o.ctx, db, sql, qlen);

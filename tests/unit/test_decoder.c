@@ -289,12 +289,23 @@ static void test_filter_keeps_empty_record(void **state)
     bl_table_map(&f->s, 5, "t1");
     bl_write_rows(&f->s, 5, 1, 3);
     bl_xid(&f->s, 2);
+    bl_gtid(&f->s, 3);
+    bl_query(&f->s, "test", "INSERT INTO t1 VALUES (1, 'x')"); /* statement, autocommit */
+    bl_gtid(&f->s, 4);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_query(&f->s, "test", "UPDATE `t1` SET name = 'y'");
+    bl_query(&f->s, "test", "DELETE FROM test.t2 WHERE id = 8");
+    bl_xid(&f->s, 4);
     start(f, &src, 0);
     assert_int_equal(feed(f), 0);
-    assert_int_equal(f->e.n, 2);
+    assert_int_equal(f->e.n, 4);
     assert_int_equal(f->e.nchanges[0], 1); /* only t2's row */
     assert_int_equal(f->e.nchanges[1], 0); /* everything filtered: an empty record */
     assert_int_equal(f->e.gtid[1].gno, 2);
+    assert_int_equal(f->e.nchanges[2], 0);
+    assert_int_equal(f->e.gtid[2].gno, 3);
+    assert_int_equal(f->e.nchanges[3], 1); /* only the statement on t2 */
+    assert_memory_equal(f->e.copy.changes[0].sql, "DELETE FROM test.t2", 19);
 }
 
 static void test_bad_crc(void **state)
