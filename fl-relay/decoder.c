@@ -486,23 +486,26 @@ static void statement_table(const char *sql, const char *end, const char *db, ch
 {
     char w[64];
     const char *s = word(sql, end, w, sizeof w);
-    bool load = !strcmp(w, "LOAD");
-    for (int guard = 0; guard < 12 && s < end; guard++) {
-        const char *before = s;
-        s = word(s, end, w, sizeof w);
-        if (load ? !strcmp(w, "TABLE") : (!strcmp(w, "INTO") || !strcmp(w, "FROM") ||
-                                          !strcmp(w, "IGNORE") || !strcmp(w, "LOW_PRIORITY") ||
-                                          !strcmp(w, "DELAYED") || !strcmp(w, "HIGH_PRIORITY") ||
-                                          !strcmp(w, "QUICK") || w[0] == 0)) {
-            if (w[0] == 0 && s == before) break;
-            if (!load) continue;
-            while (s < end && isspace((unsigned char)*s)) s++;
-            break;
+    if (!strcmp(w, "LOAD")) { /* LOAD DATA ... INTO TABLE name */
+        const char *p = sql;
+        s = NULL;
+        for (; end - p >= 10; p++)
+            if (!strncasecmp(p, "INTO TABLE", 10)) {
+                s = p + 10;
+                break;
+            }
+        if (!s) s = end;
+    } else { /* INSERT/REPLACE/UPDATE/DELETE [modifiers] [INTO|FROM] name */
+        for (int guard = 0; guard < 8; guard++) {
+            const char *next = word(s, end, w, sizeof w);
+            if (strcmp(w, "INTO") && strcmp(w, "FROM") && strcmp(w, "IGNORE") &&
+                strcmp(w, "LOW_PRIORITY") && strcmp(w, "DELAYED") && strcmp(w, "HIGH_PRIORITY") &&
+                strcmp(w, "QUICK"))
+                break;
+            s = next;
         }
-        s = before;
-        while (s < end && isspace((unsigned char)*s)) s++;
-        break;
     }
+    while (s < end && isspace((unsigned char)*s)) s++;
     char name[160];
     size_t n = 0;
     while (s < end && n + 1 < sizeof name && !isspace((unsigned char)*s) && *s != '(' && *s != ',') {
