@@ -105,19 +105,22 @@ commands_sent() {
 # catch_up NAME: one fl-apply --once into an empty Redis; prints "SECONDS COMMANDS KEYS"
 catch_up() {
   h_redis FLUSHALL >/dev/null; h_redis CONFIG RESETSTAT >/dev/null
-  local t0 t1
-  t0=$(date +%s%N)
-  "$build/fl-apply" -c "$H_DIR/$1.ini" --once >"$H_DIR/apply.log" 2>&1 || die "fl-apply $1 failed: $(tail -3 "$H_DIR/apply.log")"
-  t1=$(date +%s%N)
-  echo "$(calc '(b-a)/1e9' a="$t0" b="$t1") $(commands_sent) $(h_redis DBSIZE)"
+  local t0 t1 c0 c1 cpu
+  c0=$(redis_cpu); t0=$(date +%s%N)
+  cpu=$( { TIMEFORMAT='%3U %3S'; time "$build/fl-apply" -c "$H_DIR/$1.ini" --once >"$H_DIR/apply.log" 2>&1; } 2>&1 ) \
+    || die "fl-apply $1 failed: $(tail -3 "$H_DIR/apply.log")"
+  t1=$(date +%s%N); c1=$(redis_cpu)
+  echo "$(calc '(b-a)/1e9' a="$t0" b="$t1") $(commands_sent) $(h_redis DBSIZE) $(calc 'u+s' u="${cpu% *}" s="${cpu#* }") $(calc 'b-a' a="$c0" b="$c1")"
 }
+# redis_cpu: the Redis server's CPU seconds so far (user + system)
+redis_cpu() { h_redis INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { print s + 0 }'; }
 
 # bench_catch_up NAME TRANSACTIONS ROWS: best of the rounds, printed and kept in best_cmd_s_NAME
 bench_catch_up() {
-  local name=$1 txns=$2 rows=$3 best=1e99 cmds=0 keys=0 s c k r
+  local name=$1 txns=$2 rows=$3 best=1e99 cmds=0 keys=0 acpu=0 rcpu=0 s c k a x r
   for r in $(seq 1 "$rounds"); do
-    read -r s c k <<<"$(catch_up "$name")"
-    [ "$(calc "s < b" s="$s" b="$best")" = 1 ] && { best=$s; cmds=$c; keys=$k; }
+    read -r s c k a x <<<"$(catch_up "$name")"
+    [ "$(calc "s < b" s="$s" b="$best")" = 1 ] && { best=$s; cmds=$c; keys=$k; acpu=$a; rcpu=$x; }
   done
   [ "$keys" -ge "$rows" ] || die "$name: only $keys keys in Redis after catch-up, expected $rows rows and a checkpoint"
   local txn_s cmd_s row_s
@@ -125,8 +128,9 @@ bench_catch_up() {
   row_s=$(calc 'int(n/s)' n="$rows" s="$best")
   echo "catch-up $name: $txns transaction(s), $rows rows, $cmds Redis commands in ${best}s (best of $rounds):"
   echo "  $txn_s txn/s, $row_s rows/s, $cmd_s Redis commands/s"
-  printf '{"bench":"apply_catch_up_%s","transactions":%s,"rows":%s,"redis_commands":%s,"seconds":%s,"txn_s":%s,"rows_s":%s,"commands_s":%s}\n' \
-    "$name" "$txns" "$rows" "$cmds" "$best" "$txn_s" "$row_s" "$cmd_s"
+  echo "  CPU: fl-apply ${acpu}s, Redis ${rcpu}s ($(calc 'int(100*c/s)' c="$rcpu" s="$best")% of the wall time; $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))"
+  printf '{"bench":"apply_catch_up_%s","transactions":%s,"rows":%s,"redis_commands":%s,"seconds":%s,"txn_s":%s,"rows_s":%s,"commands_s":%s,"apply_cpu_s":%s,"redis_cpu_s":%s}\n' \
+    "$name" "$txns" "$rows" "$cmds" "$best" "$txn_s" "$row_s" "$cmd_s" "$acpu" "$rcpu"
   printf -v "best_cmd_s_$name" '%s' "$cmd_s"
   printf -v "best_txn_s_$name" '%s' "$txn_s"
   printf -v "best_s_$name" '%s' "$best"
@@ -137,18 +141,31 @@ sample=$(h_redis GET big:1)
 echo "  (a value: big:1 = $sample)"
 
 # ---- the limit: redis-benchmark, pipelined SET -----------------------------------------------
-h_redis FLUSHALL >/dev/null
-rb=$(redis-benchmark -p "$REDIS_PORT" -P 64 -t set -n "$rb_requests" -q 2>&1 | tr '\r' '\n' | grep -a 'requests per second' | tail -1)
-rb_rate=$(sed -n 's/.*SET: \([0-9.]*\) requests per second.*/\1/p' <<<"$rb")
-[ -n "$rb_rate" ] || die "redis-benchmark gave no rate: $rb"
-rb_rate=$(calc 'int(r)' r="$rb_rate")
-h_redis FLUSHALL >/dev/null
+# redis_benchmark ARGS...: best SET/s of the rounds, each on an empty Redis
+redis_benchmark() {
+  local best=0 out rate r
+  for r in $(seq 1 "$rounds"); do
+    h_redis FLUSHALL >/dev/null
+    out=$(redis-benchmark -p "$REDIS_PORT" -P 64 -t set -n "$rb_requests" -q "$@" 2>&1 | tr '\r' '\n' | grep -a 'requests per second' | tail -1)
+    rate=$(sed -n 's/.*SET: \([0-9.]*\) requests per second.*/\1/p' <<<"$out")
+    [ -n "$rate" ] || die "redis-benchmark gave no rate: $out"
+    best=$(calc 'int(r > b ? r : b)' r="$rate" b="$best")
+  done
+  h_redis FLUSHALL >/dev/null
+  echo "$best"
+}
+rb_rate=$(redis_benchmark)
+rb_keys_rate=$(redis_benchmark -r "$n_rows")
 ratio_single=$(calc 'sprintf("%.3f", a/b)' a="$best_cmd_s_single" b="$rb_rate")
 ratio_big=$(calc 'sprintf("%.3f", a/b)' a="$best_cmd_s_big" b="$rb_rate")
-echo "redis-benchmark -P 64 -t set -n $rb_requests: $rb_rate SET/s"
+kratio_single=$(calc 'sprintf("%.3f", a/b)' a="$best_cmd_s_single" b="$rb_keys_rate")
+kratio_big=$(calc 'sprintf("%.3f", a/b)' a="$best_cmd_s_big" b="$rb_keys_rate")
+echo "redis-benchmark -P 64 -t set -n $rb_requests (one key), best of $rounds: $rb_rate SET/s"
 echo "  fastlane commands/s as a share of it: single-row $ratio_single, $n_rows-row $ratio_big (goal >= 0.50)"
-printf '{"bench":"apply_redis_limit","redis_benchmark_set_p64_s":%s,"single_commands_s":%s,"big_commands_s":%s,"single_ratio":%s,"big_ratio":%s,"goal":0.5}\n' \
-  "$rb_rate" "$best_cmd_s_single" "$best_cmd_s_big" "$ratio_single" "$ratio_big"
+echo "redis-benchmark -P 64 -t set -n $rb_requests -r $n_rows (new keys, as a catch-up makes), best of $rounds: $rb_keys_rate SET/s"
+echo "  fastlane commands/s as a share of it: single-row $kratio_single, $n_rows-row $kratio_big"
+printf '{"bench":"apply_redis_limit","redis_benchmark_set_p64_s":%s,"single_commands_s":%s,"big_commands_s":%s,"single_ratio":%s,"big_ratio":%s,"goal":0.5,"redis_benchmark_set_p64_random_keys_s":%s,"single_ratio_random_keys":%s,"big_ratio_random_keys":%s}\n' \
+  "$rb_rate" "$best_cmd_s_single" "$best_cmd_s_big" "$ratio_single" "$ratio_big" "$rb_keys_rate" "$kratio_single" "$kratio_big"
 
 # ---- the Node.js peer ------------------------------------------------------------------------
 peer_setup() {
