@@ -171,7 +171,8 @@ printf '{"bench":"apply_redis_limit","redis_benchmark_set_p64_s":%s,"single_comm
 peer_setup() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     echo "bench apply: installing nodejs and npm" >&2
-    { apt-get install -y nodejs npm || sudo -n apt-get install -y nodejs npm; } >"$H_DIR/apt.log" 2>&1 \
+    local sudo=; [ "$(id -u)" = 0 ] || sudo="sudo -n"
+    { $sudo apt-get install -y nodejs npm || { $sudo apt-get update && $sudo apt-get install -y nodejs npm; }; } >"$H_DIR/apt.log" 2>&1 \
       || { echo "bench apply: apt-get install nodejs npm failed: $(tail -2 "$H_DIR/apt.log")" >&2; return 1; }
   fi
   if [ ! -d "$here/peer-node/node_modules/@vlasky/zongji" ] || [ ! -d "$here/peer-node/node_modules/ioredis" ]; then
