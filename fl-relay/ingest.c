@@ -31,7 +31,7 @@ typedef struct ingest {
     fl_store *store;
     const char *dir;
     bool sync;
-    fl_gtid_set *journaled; /* the GTID set the journal held when we started */
+    fl_gtid_set *journaled; /* GTIDs in the journal: the stored set and this run's */
     fl_position start;      /* the stored position when we started */
     const char *file;       /* basename of the file being read */
     uint64_t event_end;     /* offset after the event being decoded */
