@@ -230,6 +230,14 @@ t_check "on_error = stop: names GTID, table and column" \
 t_eq "on_error = stop: checkpoint right before the failing transaction" "$(( bad_seq - 1 ))" \
   "$(redis-cli -p "$REDIS_PORT" -n 1 HGET fastlane:checkpoint:strict seq)"
 t_eq "on_error = stop: earlier row applied" '{"id":1,"code":"a"}' "$(redis-cli -p "$REDIS_PORT" -n 1 GET tag:a)"
+sed 's/^name = strict$/name = lenient\non_error = skip/; s#/1$#/7#' "$H_DIR/strict.ini" > "$H_DIR/lenient.ini"
+timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/lenient.ini" --once > "$H_DIR/lenient.log" 2>&1; rc=$?
+t_eq "on_error = skip: exit status 0" 0 "$rc"
+t_check "on_error = skip: the skipped row is named" \
+  grep -q "gtid $bad_gtid: app.tags: rule tags: key column \`code\` is NULL (skipped" "$H_DIR/lenient.log"
+t_check "on_error = skip: and counted" grep -q " 1 rows failed" "$H_DIR/lenient.log"
+t_eq "on_error = skip: later rows applied" '{"id":3,"code":"c"}' "$(redis-cli -p "$REDIS_PORT" -n 7 GET tag:c)"
+t_eq "on_error = skip: checkpoint at the end" "$(last_seq)" "$(redis-cli -p "$REDIS_PORT" -n 7 HGET fastlane:checkpoint:lenient seq)"
 sed 's/^key = tag:{code}$/key = tag:{nosuch}/' "$H_DIR/strict.ini" > "$H_DIR/unknown.ini"
 out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/unknown.ini" --once 2>&1); rc=$?
 t_eq "unknown column in a rule: exit status 2" 2 "$rc"
