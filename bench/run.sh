@@ -29,7 +29,17 @@ section_journal() {
       -r "${BENCH_JOURNAL_ROUNDS:-3}" --no-sync "$tmp/journal-nosync"
 }
 
-all_sections="journal"
+section_apply() {
+  echo "== apply: catch-up vs redis-benchmark -P 64 and the Node.js peer; live latency"
+  run bash "$here/apply.sh" "$build"
+}
+
+section_feed() {
+  echo "== feed: remote catch-up over loopback TCP vs local catch-up from the journal"
+  run bash "$here/feed.sh" "$build"
+}
+
+all_sections="journal apply feed"
 for s in ${BENCH_SECTIONS:-$all_sections}; do
   declare -F "section_$s" >/dev/null || { echo "bench: no section '$s' (have: $all_sections)" >&2; exit 2; }
   "section_$s"
