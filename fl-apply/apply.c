@@ -1,4 +1,5 @@
-/* apply.c — the applier's loop: journal → rules → target, in order, resumable.
+/* apply.c — the applier's loop: journal (local, or a relay's feed) → rules → target, in
+ * order, resumable.
  *
  * Start: the checkpoint read back from the target (apply the transaction after it), the
  * journal's first transaction when there is none, or --from-seq/--from-gtid (inclusive).
@@ -8,31 +9,27 @@
  * second while catching up, and before exiting. Transactions without cache operations only
  * move the checkpoint, so theirs is written lazily (with the next flush or chunk).
  *
- * When there is nothing new, the applier sleeps on the journal's wake-up descriptor (the
- * writer signals every commit), never polling. A target that fails (down, restarted, an
+ * When there is nothing new, the applier sleeps until the input has news (fl-apply/input.c:
+ * the journal writer signals every commit; a relay pushes), never polling. A target that fails (down, restarted, an
  * error reply) is closed and reopened with a capped exponential backoff, forever; the
  * checkpoint is read back and applying resumes right after it. A transaction whose
  * operations exceed max_atomic_ops goes out in ordered chunks; that is logged and counted.
  * Progress is logged every 10 s and exported as metrics ([metrics] listen). */
 #include "fl-apply/apply.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
-#include "common/buf.h"
 #include "common/gtid.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "fl-apply/input.h"
 #include "fl-apply/rules.h"
 #include "fl-apply/target.h"
-#include "fl-apply/input.h"
-#include "journal/store.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -53,6 +50,7 @@ typedef struct applier {
     const fl_config *cfg;
     const fl_apply_opts *opts;
     fl_input *src;
+    bool src_local;        /* a local journal (else a relay) */
     fl_rules *rules;
     fl_target *target;
     fl_cache_ops ops;
@@ -67,6 +65,7 @@ typedef struct applier {
 
     counters sent, flushed, reported; /* submitted / acknowledged / at the last progress line */
     uint64_t retries;
+    bool statement_warned;
     struct {
         fl_metric *txns, *ops, *skipped, *failed, *chunked, *retries, *cp_seq, *cp_ts, *cp_gtid, *lag, *lag_s;
         counters last;
@@ -79,8 +78,6 @@ typedef struct applier {
 
     /* the transaction being processed */
     fl_checkpoint cur_cp;
-    bool src_local;
-    bool statement_warned;
     bool cur_chunked, cur_first;
     int cur_fatal; /* exit status when rendering failed fatally */
     int cur_target_failed;
