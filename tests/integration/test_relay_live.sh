@@ -235,6 +235,21 @@ t_eq "start=current: the transaction made while stopped is kept" "$(server_pos)"
 t_check "start=current: the restart resumed from the journal" grep -q "the journal's position" "$H_DIR/idle.log"
 relay_stop
 
+# include/exclude: an excluded table's transaction keeps its GTID with no row changes
+h_sql "CREATE TABLE app.secret (id INT PRIMARY KEY, pin INT)"
+relay_config filt current "exclude = app.secret"
+before_f=$(server_pos)
+relay_start filt
+h_wait_until 20 grep -q "replicating from" "$H_DIR/filt.log"
+h_sql "INSERT INTO app.secret VALUES (1, 1234)"
+h_sql "INSERT INTO app.t VALUES (602, 'filtered-run', 0, NULL)"
+t_check "filter: catches up" wait_caught_up filt
+t_eq "filter: every GTID is journaled, the excluded one too" \
+  "$(server_gtids | sed -n "/^$before_f\$/,\$p" | sed 1d)" "$(journal_gtids filt)"
+t_check "filter: no row of the excluded table" bash -c "! '$DUMP' '$H_DIR/filt' --json | grep -q 1234"
+t_check "filter: rows of other tables are there" bash -c "'$DUMP' '$H_DIR/filt' --json | grep -q filtered-run"
+relay_stop
+
 mid=$(server_gtids | sed -n 10p)
 relay_config fromgtid "gtid:$mid"
 relay_start fromgtid
