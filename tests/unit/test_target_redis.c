@@ -1,0 +1,420 @@
+/* test_target_redis.c — the Redis target against a private redis-server started by the test:
+ * URL mistakes (permanent) and an unreachable server (not), commands and TTLs of each
+ * operation kind, the checkpoint round trip, chunking above max_atomic_ops, the pipeline's
+ * bound, error replies (a wrong type, a corrupt checkpoint), AUTH with and without a user,
+ * SELECT, and a server that goes away with transactions in flight. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fl-apply/target.h"
+
+static pid_t server = -1;
+static int port;
+static char url[128];
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &l)) abort();
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static redisContext *admin(void)
+{
+    struct timeval tv = {2, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    if (!c || c->err) {
+        if (c) redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int start_server(void **state)
+{
+    (void)state;
+    port = free_port();
+    server = fork();
+    if (server == 0) {
+        char p[16];
+        snprintf(p, sizeof p, "%d", port);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly",
+               "no", "--dir", "/tmp", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        redisContext *c = admin();
+        if (c) {
+            redisReply *r = redisCommand(c, "PING");
+            bool ok = r && r->type == REDIS_REPLY_STATUS;
+            if (r) freeReplyObject(r);
+            redisFree(c);
+            if (ok) {
+                snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", port);
+                return 0;
+            }
+        }
+        usleep(20000);
+    }
+    return -1;
+}
+
+static void stop_server(void)
+{
+    if (server > 0) {
+        kill(server, SIGKILL);
+        waitpid(server, NULL, 0);
+        server = -1;
+    }
+}
+
+static int teardown_server(void **state)
+{
+    (void)state;
+    stop_server();
+    return 0;
+}
+
+/* Runs a command on database 3 with a fresh connection; returns the reply (caller frees). */
+static redisReply *cmd(const char *fmt, ...)
+{
+    redisContext *c = admin();
+    assert_non_null(c);
+    redisReply *sel = redisCommand(c, "SELECT 3");
+    if (sel) freeReplyObject(sel);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    assert_non_null(r);
+    return r;
+}
+
+/* The same for commands whose reply does not matter. */
+#define run(...) freeReplyObject(cmd(__VA_ARGS__))
+
+static void expect_str(const char *key, const char *want)
+{
+    redisReply *r = cmd("GET %s", key);
+    if (!want) assert_int_equal(r->type, REDIS_REPLY_NIL);
+    else {
+        assert_int_equal(r->type, REDIS_REPLY_STRING);
+        assert_string_equal(r->str, want);
+    }
+    freeReplyObject(r);
+}
+
+static long long int_reply(const char *fmt, const char *key)
+{
+    redisReply *r = cmd(fmt, key);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+static fl_target *open_url(const char *u, uint32_t max_atomic_ops)
+{
+    fl_config_apply cfg = {.name = "t", .target = (char *)u, .max_atomic_ops = max_atomic_ops};
+    int permanent = -1;
+    char err[256];
+    fl_target *t = fl_target_open(&cfg, &permanent, err, sizeof err);
+    if (!t) print_message("open %s: %s\n", u, err);
+    assert_non_null(t);
+    assert_string_equal(fl_target_kind(t), "redis");
+    return t;
+}
+
+static fl_checkpoint cp_of(uint64_t seq)
+{
+    fl_checkpoint cp = {.seq = seq, .ts = 1700000000 + seq};
+    snprintf(cp.gtid, sizeof cp.gtid, "0-1-%llu", (unsigned long long)seq);
+    return cp;
+}
+
+static fl_cache_op set_op(const char *key, const char *value, uint32_t ttl)
+{
+    return (fl_cache_op){.kind = FL_CACHE_SET, .key = key, .key_len = (uint32_t)strlen(key), .value = value,
+                         .value_len = (uint32_t)strlen(value), .ttl = ttl};
+}
+
+static void submit(fl_target *t, fl_cache_op *list, size_t n, uint64_t seq, int *chunked)
+{
+    fl_cache_ops ops = {.ops = list, .nops = n};
+    fl_checkpoint cp = cp_of(seq);
+    char err[256];
+    int c = -1;
+    assert_int_equal(fl_target_submit(t, &ops, &cp, &c, err, sizeof err), 0);
+    if (chunked) *chunked = c;
+}
+
+static void test_bad_urls(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "redis://127.0.0.1",                 /* no port */
+        "redis://user@127.0.0.1:6379",       /* credentials without ':' */
+        "redis://127.0.0.1:6379/abc",        /* database not a number */
+        "redis://127.0.0.1:6379/70000",      /* database out of range */
+        "redis://a:%zz@127.0.0.1:6379",      /* bad %-escape */
+        "redis+unix://relative/path",        /* not absolute */
+        "redis+unix:///tmp/r.sock?colour=1", /* unknown parameter */
+        "redis+unix:///tmp/r.sock?db",       /* parameter without a value */
+        "redis+unix:///tmp/r.sock?user=u",   /* a user without a password */
+        "rediss://127.0.0.1:6379",           /* unknown scheme */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        fl_config_apply cfg = {.name = "t", .target = (char *)bad[i], .max_atomic_ops = 10};
+        int permanent = 0;
+        char err[256] = "";
+        assert_null(fl_target_open(&cfg, &permanent, err, sizeof err));
+        if (!permanent) print_message("not permanent: %s (%s)\n", bad[i], err);
+        assert_int_equal(permanent, 1);
+        assert_true(strlen(err) > 10);
+    }
+    /* the password never appears in a message */
+    fl_config_apply cfg = {.name = "t", .target = "redis://u:s3cr3t@127.0.0.1/x", .max_atomic_ops = 10};
+    int permanent = 0;
+    char err[256] = "";
+    assert_null(fl_target_open(&cfg, &permanent, err, sizeof err));
+    assert_null(strstr(err, "s3cr3t"));
+}
+
+static void test_unreachable(void **state)
+{
+    (void)state;
+    char u[64];
+    snprintf(u, sizeof u, "redis://127.0.0.1:%d/0", free_port());
+    fl_config_apply cfg = {.name = "t", .target = u, .max_atomic_ops = 10};
+    int permanent = -1;
+    char err[256] = "";
+    assert_null(fl_target_open(&cfg, &permanent, err, sizeof err));
+    assert_int_equal(permanent, 0); /* retried by the applier */
+    assert_non_null(strstr(err, "cannot connect to 127.0.0.1:"));
+}
+
+static void test_operations_and_checkpoint(void **state)
+{
+    (void)state;
+    fl_target *t = open_url(url, 100);
+    fl_checkpoint cp;
+    char err[256];
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 1);
+
+    run("SET h:old stale"); /* a HASH op replaces whatever was there */
+    fl_cache_field f[2] = {{"a", "1", 1, 1}, {"name", "x y", 4, 3}};
+    fl_cache_op ops1[] = {
+        set_op("k:1", "{\"id\":1}", 0),
+        set_op("k:2", "two", 60),
+        {.kind = FL_CACHE_HASH, .key = "h:old", .key_len = 5, .fields = f, .nfields = 2, .ttl = 30},
+    };
+    submit(t, ops1, 3, 1, NULL);
+    fl_cache_op ops2[] = {
+        {.kind = FL_CACHE_DEL, .key = "k:1", .key_len = 3},
+        {.kind = FL_CACHE_HASH, .key = "h:empty", .key_len = 7, .fields = f, .nfields = 0},
+    };
+    submit(t, ops2, 2, 2, NULL);
+    submit(t, NULL, 0, 3, NULL); /* a transaction without operations: just the checkpoint */
+    assert_true(fl_target_in_flight(t) >= 1);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    assert_int_equal(fl_target_in_flight(t), 0);
+
+    expect_str("k:1", NULL);
+    expect_str("k:2", "two");
+    long long ttl = int_reply("TTL %s", "k:2");
+    assert_true(ttl > 50 && ttl <= 60);
+    redisReply *r = cmd("HGETALL h:old");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 4);
+    assert_string_equal(r->element[0]->str, "a");
+    assert_string_equal(r->element[1]->str, "1");
+    assert_string_equal(r->element[2]->str, "name");
+    assert_string_equal(r->element[3]->str, "x y");
+    freeReplyObject(r);
+    ttl = int_reply("TTL %s", "h:old");
+    assert_true(ttl > 20 && ttl <= 30);
+    assert_int_equal(int_reply("EXISTS %s", "h:empty"), 0);
+
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 0);
+    assert_int_equal(cp.seq, 3);
+    assert_string_equal(cp.gtid, "0-1-3");
+    assert_int_equal(cp.ts, 1700000003);
+    fl_target_close(t);
+    run("FLUSHDB");
+}
+
+static void test_chunks(void **state)
+{
+    (void)state;
+    fl_target *t = open_url(url, 2);
+    fl_cache_op ops[5] = {set_op("c:1", "1", 0), set_op("c:2", "2", 0), set_op("c:3", "3", 0),
+                          set_op("c:4", "4", 0), set_op("c:1", "5", 0)};
+    int chunked = -1;
+    submit(t, ops, 2, 1, &chunked);
+    assert_int_equal(chunked, 0); /* max_atomic_ops ops still go as one MULTI/EXEC */
+    submit(t, ops, 5, 2, &chunked);
+    assert_int_equal(chunked, 1);
+    char err[256];
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    expect_str("c:1", "5"); /* in order: the later write wins */
+    expect_str("c:4", "4");
+    fl_checkpoint cp;
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 0);
+    assert_int_equal(cp.seq, 2);
+    fl_target_close(t);
+    run("FLUSHDB");
+}
+
+static void test_pipeline_is_bounded(void **state)
+{
+    (void)state;
+    fl_target *t = open_url(url, 100);
+    uint32_t most = 0;
+    char key[32];
+    for (uint64_t i = 1; i <= 5000; i++) {
+        snprintf(key, sizeof key, "p:%llu", (unsigned long long)i);
+        fl_cache_op op = set_op(key, "v", 0);
+        submit(t, &op, 1, i, NULL);
+        if (fl_target_in_flight(t) > most) most = fl_target_in_flight(t);
+    }
+    assert_true(most > 100);   /* many transactions in flight at once */
+    assert_true(most <= 1001); /* and a bound on them */
+    char err[256];
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    redisReply *r = cmd("DBSIZE");
+    assert_int_equal(r->integer, 5001); /* 5000 keys and the checkpoint */
+    freeReplyObject(r);
+    fl_target_close(t);
+    run("FLUSHDB");
+}
+
+static void test_error_replies(void **state)
+{
+    (void)state;
+    fl_target *t = open_url(url, 100);
+    char err[256];
+    run("SET fastlane:checkpoint:t not-a-hash");
+    fl_checkpoint cp;
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), -1);
+    assert_non_null(strstr(err, "WRONGTYPE"));
+    fl_target_close(t);
+
+    t = open_url(url, 100);
+    fl_cache_op op = set_op("e:1", "x", 0);
+    submit(t, &op, 1, 7, NULL);
+    int rc = fl_target_flush(t, err, sizeof err);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, "transaction seq 7"));
+    assert_non_null(strstr(err, "WRONGTYPE"));
+    fl_target_close(t);
+
+    run("DEL fastlane:checkpoint:t");
+    run("HSET fastlane:checkpoint:t seq 12x gtid 0-1-1");
+    t = open_url(url, 100);
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), -1);
+    assert_non_null(strstr(err, "seq is not a number"));
+    fl_target_close(t);
+    run("FLUSHDB");
+}
+
+static void test_auth(void **state)
+{
+    (void)state;
+    run("ACL SETUSER app on >p@ss ~* +@all");
+    run("CONFIG SET requirepass topsecret");
+    char u[160];
+    fl_config_apply cfg = {.name = "t", .target = url, .max_atomic_ops = 10};
+    int permanent = -1;
+    char err[256];
+    assert_null(fl_target_open(&cfg, &permanent, err, sizeof err)); /* no password: SELECT refused */
+    assert_int_equal(permanent, 0);
+    assert_non_null(strstr(err, "NOAUTH"));
+
+    snprintf(u, sizeof u, "redis://:topsecret@127.0.0.1:%d/3", port);
+    fl_target *t = open_url(u, 10);
+    fl_cache_op op = set_op("auth:1", "default user", 0);
+    submit(t, &op, 1, 1, NULL);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    fl_target_close(t);
+
+    snprintf(u, sizeof u, "redis://app:p%%40ss@127.0.0.1:%d/3", port);
+    t = open_url(u, 10);
+    op = set_op("auth:2", "acl user", 0);
+    submit(t, &op, 1, 2, NULL);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    fl_target_close(t);
+
+    snprintf(u, sizeof u, "redis://app:wrong@127.0.0.1:%d/3", port);
+    cfg.target = u;
+    assert_null(fl_target_open(&cfg, &permanent, err, sizeof err));
+    assert_non_null(strstr(err, "AUTH refused"));
+    assert_null(strstr(err, "wrong"));
+
+    /* undo: the admin connection has no password */
+    redisContext *c = admin();
+    redisReply *r = redisCommand(c, "AUTH topsecret");
+    freeReplyObject(r);
+    r = redisCommand(c, "CONFIG SET requirepass %s", "");
+    freeReplyObject(r);
+    redisFree(c);
+    expect_str("auth:1", "default user");
+    expect_str("auth:2", "acl user");
+    run("FLUSHDB");
+}
+
+static void test_server_gone(void **state)
+{
+    (void)state;
+    fl_target *t = open_url(url, 100);
+    char err[256];
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0); /* idle and alive */
+    stop_server();
+    fl_cache_op op = set_op("g:1", "x", 0);
+    fl_cache_ops ops = {.ops = &op, .nops = 1};
+    fl_checkpoint cp = cp_of(1);
+    int chunked;
+    int rc = fl_target_submit(t, &ops, &cp, &chunked, err, sizeof err);
+    if (rc == 0) rc = fl_target_flush(t, err, sizeof err);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, "redis: "));
+    fl_target_close(t);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_urls),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_operations_and_checkpoint),
+        cmocka_unit_test(test_chunks),
+        cmocka_unit_test(test_pipeline_is_bounded),
+        cmocka_unit_test(test_error_replies),
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_server_gone),
+    };
+    return cmocka_run_group_tests(tests, start_server, teardown_server);
+}
