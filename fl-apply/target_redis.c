@@ -40,8 +40,8 @@
 /* What the replies to one pushed block must look like. */
 typedef struct rt_block {
     uint64_t seq;      /* transaction it belongs to (for messages) */
-    uint32_t ncmds;    /* commands between MULTI and EXEC; single: 1 */
-    uint8_t multi;     /* MULTI ... EXEC, else one plain command */
+    uint32_t ncmds;    /* commands between MULTI and EXEC, or plain commands */
+    uint8_t multi;     /* MULTI ... EXEC, else ncmds plain commands */
     uint8_t ends_txn;  /* the last block of its transaction */
 } rt_block;
 
@@ -59,9 +59,6 @@ typedef struct redis_target {
     uint32_t stage;      /* replies of the head block already consumed */
     char queue_err[256]; /* an error reply to a queued command (EXEC then aborts) */
     uint32_t txns;       /* transactions in the ring */
-
-    /* the block being formatted */
-    size_t block_ncmds;
 } redis_target;
 
 /* ---- RESP formatting ------------------------------------------------------------------- */
@@ -162,7 +159,7 @@ static int check_reply(redis_target *rt, redisReply *r, char *err, size_t errlen
             snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": %s", b->seq, text);
             return -1;
         }
-        queue_pop(rt);
+        if (++rt->stage == b->ncmds) queue_pop(rt);
         return 0;
     }
     if (rt->stage == 0) { /* MULTI */
@@ -311,7 +308,6 @@ static redisReply *call(redis_target *rt, int argc, const char **argv, const siz
 {
     put_header(&rt->out, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) put_arg(&rt->out, argv[i], lens[i]);
-    int64_t deadline_polls = RT_IO_TIMEOUT_MS / 50;
     for (;;) {
         if (rt->sent < rt->out.len && write_some(rt, err, errlen)) return NULL;
         void *reply = NULL;
@@ -321,12 +317,12 @@ static redisReply *call(redis_target *rt, int argc, const char **argv, const siz
         }
         if (reply) return reply;
         struct pollfd p = {.fd = rt->c->fd, .events = POLLIN | (rt->sent < rt->out.len ? POLLOUT : 0)};
-        int n = poll(&p, 1, 50);
+        int n = poll(&p, 1, RT_IO_TIMEOUT_MS);
         if (n < 0 && errno != EINTR) {
             snprintf(err, errlen, "redis: poll failed");
             return NULL;
         }
-        if (n == 0 && --deadline_polls <= 0) {
+        if (n == 0) {
             snprintf(err, errlen, "redis: no reply within %d s", RT_IO_TIMEOUT_MS / 1000);
             return NULL;
         }
