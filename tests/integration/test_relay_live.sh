@@ -199,6 +199,7 @@ relay_config big current
 relay_start big
 h_wait_until 20 grep -q "replicating from" "$H_DIR/big.log"
 h_sql "CREATE TABLE app.big (id INT PRIMARY KEY, pad VARCHAR(200))"
+pre_big=$(server_pos)
 h_sql "INSERT INTO app.big SELECT seq, REPEAT('x', 150) FROM app.seq_1_to_1000000"
 t_check "big: a 1M-row transaction is journaled" wait_caught_up big 120
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$RELAY_PID/status")
@@ -209,6 +210,23 @@ else
 fi
 t_eq "big: every row is in the journal" "1000000" \
   "$("$DUMP" "$H_DIR/big" --gtid "$(server_pos)" --json | tr '{' '\n' | grep -c '^"op":"insert"')"
+relay_stop
+
+# cut the big transaction's stream: SIGKILL the relay, then kill the server, while it streams
+big_gtid=$(server_pos)
+relay_config bigcut "gtid:$pre_big"
+relay_start bigcut
+sleep "0.$((RANDOM % 5 + 3))"
+kill -KILL "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+relay_start bigcut
+sleep "0.$((RANDOM % 5 + 3))"
+kill -KILL "$MARIADB_PID"; wait "$MARIADB_PID" 2>/dev/null
+h_mariadb_run
+t_check "bigcut: catches up after a relay crash and a server crash mid-transaction" \
+  wait_caught_up bigcut 120
+t_eq "bigcut: the big transaction is journaled once" "$big_gtid" "$(journal_gtids bigcut)"
+t_eq "bigcut: with every row exactly once" "1000000" \
+  "$("$DUMP" "$H_DIR/bigcut" --json | tr '{' '\n' | grep -c '^"op":"insert"')"
 relay_stop
 
 # ---- 5. start positions --------------------------------------------------------------------
