@@ -216,6 +216,7 @@ t_eq "memcached: item:*:title values" "$(expect_items | sorted)" "$(expect_items
 t_eq "memcached: old email key deleted" "" "$(h_mc_get email:u20@x.org)"
 t_eq "memcached: deleted user gone" "" "$(h_mc_get user:56)"
 t_check "memcached: checkpoint kept in its file" test -s "$H_DIR/mc.checkpoint"
+t_check "memcached: --status reads it" grep -q "^checkpoint: seq $(last_seq), gtid " <<<"$("$FL_BUILD/fl-apply" -c "$H_DIR/mc.ini" --status 2>&1)"
 
 # ---- rule errors ---------------------------------------------------------------------------
 { apply_config strict "redis://127.0.0.1:$REDIS_PORT/1"; printf '[rule tags]\ntable = app.tags\nkey = tag:{code}\n'; } > "$H_DIR/strict.ini"
