@@ -204,9 +204,10 @@ static void check_server_id(fl_source *s, report *r, uint32_t mine)
         ok(r, "server_id %u differs from the server's (%lu)", mine, theirs);
     free(v);
 
-    /* Registered replicas (needs REPLICATION MASTER ADMIN on MariaDB; skipped without). */
+    /* Registered replicas (needs REPLICATION MASTER ADMIN on MariaDB; skipped without).
+     * MySQL 8.4 knows only SHOW REPLICAS. */
     MYSQL *m = fl_source_mysql(s);
-    if (mysql_query(m, "SHOW SLAVE HOSTS") != 0) return;
+    if (mysql_query(m, "SHOW SLAVE HOSTS") != 0 && mysql_query(m, "SHOW REPLICAS") != 0) return;
     MYSQL_RES *res = mysql_store_result(m);
     if (!res) return;
     MYSQL_ROW row;
