@@ -28,6 +28,11 @@ override LDFLAGS += $(SAN)
 # Every .c file of a module is library code except the programs' entry points.
 MAINS    := fl-relay/main.c fl-apply/main.c journal/fl-dump.c
 LIB_SRC  := $(filter-out $(MAINS),$(wildcard common/*.c journal/*.c fl-relay/*.c fl-apply/*.c))
+# ar keeps members by file name only: two sources with one name would replace each other.
+DUP_NAMES := $(shell printf '%s\n' $(notdir $(LIB_SRC)) | sort | uniq -d)
+ifneq ($(DUP_NAMES),)
+$(error library sources must have distinct file names (libfastlane.a): $(DUP_NAMES))
+endif
 OBJ      := $(BUILD)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o)
 LIB      := $(BUILD)/libfastlane.a

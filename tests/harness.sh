@@ -73,11 +73,23 @@ h_start_mariadb() {
     --auth-root-authentication-method=normal --skip-test-db >"$MARIADB_DIR/install.log" 2>&1 \
     || h_die "mariadb-install-db failed: $(tail -3 "$MARIADB_DIR/install.log")"
   MARIADB_OPTS=("$@")
-  h_mariadb_run
+  local attempt
+  for attempt in 1 2 3 4 5; do  # a random port may be taken between the check and the bind
+    h_mariadb_launch && return 0
+    grep -q "Address already in use" "$MARIADB_DIR/error.log" || break
+    : > "$MARIADB_DIR/error.log"
+    MARIADB_PORT=$(h_free_port)
+  done
+  h_die "mariadbd did not start within 60 s: $(tail -5 "$MARIADB_DIR/error.log")"
 }
 
-# (re)starts mariadbd on the existing data directory with the saved options
+# (re)starts mariadbd on the existing data directory with the saved options, same port
 h_mariadb_run() {
+  h_mariadb_launch || h_die "mariadbd did not start within 60 s: $(tail -5 "$MARIADB_DIR/error.log")"
+}
+
+# starts mariadbd and waits until it answers (60 s) or exits; returns 1 on failure
+h_mariadb_launch() {
   local mariadbd; mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
   ${H_NS_MARIADB:+ip netns exec "$H_NS_MARIADB"} "$mariadbd" --no-defaults --user="$(id -un)" --datadir="$MARIADB_DIR/data" \
     --tmpdir="$MARIADB_DIR/tmp" --socket="$MARIADB_SOCK" --port="$MARIADB_PORT" \
@@ -89,8 +101,14 @@ h_mariadb_run() {
     "${MARIADB_OPTS[@]}" >/dev/null 2>&1 &
   MARIADB_PID=$!
   h_register $MARIADB_PID
-  h_wait_until 60 mariadb-admin --no-defaults -uroot -S "$MARIADB_SOCK" ping \
-    || h_die "mariadbd did not start within 60 s: $(tail -5 "$MARIADB_DIR/error.log")"
+  local deadline=$(( $(date +%s) + 60 ))
+  while [ "$(date +%s)" -lt $deadline ]; do
+    mariadb-admin --no-defaults -uroot -S "$MARIADB_SOCK" ping >/dev/null 2>&1 && return 0
+    kill -0 "$MARIADB_PID" 2>/dev/null || break  # it exited: no point waiting
+    sleep 0.1
+  done
+  kill -KILL "$MARIADB_PID" 2>/dev/null; wait "$MARIADB_PID" 2>/dev/null
+  return 1
 }
 
 # h_stop_mariadb: clean shutdown (waits, with a deadline)
@@ -121,15 +139,34 @@ CFG
 }
 
 # ---- Redis ---------------------------------------------------------------------------------
+# h_until_up PID SECONDS COMMAND...: waits until COMMAND succeeds while PID lives (0), or
+# until PID exits or the deadline passes (1). A dead PID means someone else answered.
+h_until_up() {
+  local pid=$1 secs=$2; shift 2
+  local deadline=$(( $(date +%s) + secs ))
+  while [ "$(date +%s)" -lt $deadline ]; do
+    kill -0 "$pid" 2>/dev/null || return 1
+    if "$@" >/dev/null 2>&1; then kill -0 "$pid" 2>/dev/null && return 0; return 1; fi
+    sleep 0.05
+  done
+  return 1
+}
+
 h_start_redis() {
   REDIS_DIR=$H_DIR/redis; mkdir -p "$REDIS_DIR"
-  REDIS_PORT=${REDIS_PORT_FIXED:-$(h_free_port)}
-  ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' \
-    --appendonly no --daemonize no --logfile "$REDIS_DIR/redis.log" "$@" >/dev/null 2>&1 &
-  REDIS_PID=$!
-  h_register $REDIS_PID
-  h_wait_until 20 h_redis ping || h_die "redis-server did not start"
   REDIS_ARGS=("$@")
+  local attempt
+  for attempt in 1 2 3 4 5; do  # a random port may be taken between the check and the bind
+    REDIS_PORT=${REDIS_PORT_FIXED:-$(h_free_port)}
+    ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' \
+      --appendonly no --daemonize no --logfile "$REDIS_DIR/redis.log" "$@" >/dev/null 2>&1 &
+    REDIS_PID=$!
+    h_register $REDIS_PID
+    h_until_up "$REDIS_PID" 20 h_redis ping && return 0
+    kill -KILL "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
+    [ -z "${REDIS_PORT_FIXED:-}" ] || break
+  done
+  h_die "redis-server did not start: $(tail -3 "$REDIS_DIR/redis.log" 2>/dev/null)"
 }
 h_restart_redis() { # same port, same options
   kill -KILL "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
@@ -139,11 +176,17 @@ h_redis() { ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-cli -p "$REDIS_PORT
 
 # ---- memcached -----------------------------------------------------------------------------
 h_start_memcached() {
-  MEMCACHED_PORT=${MEMCACHED_PORT_FIXED:-$(h_free_port)}
-  memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 -u "$(id -un)" "$@" >/dev/null 2>&1 &
-  MEMCACHED_PID=$!
-  h_register $MEMCACHED_PID
-  h_wait_until 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MEMCACHED_PORT" || h_die "memcached did not start"
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    MEMCACHED_PORT=${MEMCACHED_PORT_FIXED:-$(h_free_port)}
+    memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 -u "$(id -un)" "$@" >/dev/null 2>&1 &
+    MEMCACHED_PID=$!
+    h_register $MEMCACHED_PID
+    h_until_up "$MEMCACHED_PID" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MEMCACHED_PORT" && return 0
+    kill -KILL "$MEMCACHED_PID" 2>/dev/null; wait "$MEMCACHED_PID" 2>/dev/null
+    [ -z "${MEMCACHED_PORT_FIXED:-}" ] || break
+  done
+  h_die "memcached did not start"
 }
 # h_mc_get KEY: prints the value stored under KEY (nothing when absent)
 h_mc_get() {

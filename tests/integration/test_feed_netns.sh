@@ -27,7 +27,6 @@ ip -n "$NS_A" link set "veth-a$$" up
 ip -n "$NS_B" link set "veth-b$$" up
 h_wait_until 10 bash -c "ip -n $NS_A link show veth-a$$ | grep -q LOWER_UP" || h_die "veth link does not come up"
 A() { ip netns exec "$NS_A" "$@"; }
-B() { ip netns exec "$NS_B" "$@"; }
 
 H_NS_MARIADB=$NS_A h_start_mariadb
 H_NS_REDIS=$NS_B h_start_redis
@@ -66,8 +65,15 @@ out=$(A timeout 20 "$FL_BUILD/fl-relay" -c "$H_DIR/relay-nosecret.ini" 2>&1); rc
 t_check "relay without a secret on a non-loopback address refuses to start" test "$rc" -ne 0 -a "$rc" -ne 124
 t_check "  and says why" grep -q "secret" <<<"$out"
 
-start_relay() { A "$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >>"$H_DIR/relay.log" 2>&1 & RELAY_PID=$!; h_register $RELAY_PID; }
-start_apply() { B "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" >>"$H_DIR/apply.log" 2>&1 & APPLY_PID=$!; h_register $APPLY_PID; }
+# `ip netns exec` execs the program, so $! is the program itself (not a subshell).
+start_relay() {
+  ip netns exec "$NS_A" "$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >>"$H_DIR/relay.log" 2>&1 &
+  RELAY_PID=$!; h_register $RELAY_PID
+}
+start_apply() {
+  ip netns exec "$NS_B" "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" >>"$H_DIR/apply.log" 2>&1 &
+  APPLY_PID=$!; h_register $APPLY_PID
+}
 start_relay
 h_wait_until 30 grep -q "feed: serving journal" "$H_DIR/relay.log" || h_die "relay did not start: $(tail -5 "$H_DIR/relay.log")"
 start_apply
