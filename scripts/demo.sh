@@ -75,7 +75,7 @@ deadline=$(( $(date +%s) + ${DEMO_SECONDS:-1000000000} ))
 i=0
 while [ "$(date +%s)" -lt "$deadline" ]; do
   i=$((i + 1))
-  id=$(( (i - 1) % 5 + 1 ))
+  id=$(( (i - 1) / 4 % 5 + 1 ))  # each id is inserted, updated twice, deleted
   case $(( i % 4 )) in
     1) sql="REPLACE INTO shop.users VALUES ($id, 'user$id', 'u$id@example.com', $i.50, NOW(3));
             REPLACE INTO shop.stock VALUES ('sku$id', $((i * 3)), 9.99);" ;;
