@@ -16,6 +16,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+
+/* Decimal digits of integers without printf (the hot path of every rendered row). */
+static void put_u64(fl_buf *out, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    fl_buf_reserve(out, (size_t)n);
+    while (n) out->data[out->len++] = (uint8_t)tmp[--n];
+}
+
+static void put_i64(fl_buf *out, int64_t v)
+{
+    if (v < 0) {
+        fl_buf_putc(out, '-');
+        put_u64(out, (uint64_t)0 - (uint64_t)v);
+    } else {
+        put_u64(out, (uint64_t)v);
+    }
+}
 static const char *const type_names[FL_VAL_TYPE_COUNT] = {
     [FL_VAL_ABSENT] = "absent",         [FL_VAL_NULL] = "null",         [FL_VAL_INT] = "int",
     [FL_VAL_UINT] = "uint",             [FL_VAL_FLOAT] = "float",       [FL_VAL_DOUBLE] = "double",
@@ -282,13 +305,13 @@ void fl_value_to_json(const fl_value *v, fl_buf *out)
     switch ((fl_value_type)v->type) {
     case FL_VAL_INT:
     case FL_VAL_YEAR:
-        fl_buf_printf(out, "%lld", (long long)v->i);
+        put_i64(out, v->i);
         break;
     case FL_VAL_UINT:
     case FL_VAL_ENUM_INDEX:
     case FL_VAL_SET_BITS:
     case FL_VAL_BIT:
-        fl_buf_printf(out, "%llu", (unsigned long long)v->u);
+        put_u64(out, v->u);
         break;
     case FL_VAL_FLOAT:
         json_float(out, (float)v->d);
@@ -338,13 +361,13 @@ bool fl_value_to_text(const fl_value *v, fl_buf *out)
     switch ((fl_value_type)v->type) {
     case FL_VAL_INT:
     case FL_VAL_YEAR:
-        fl_buf_printf(out, "%lld", (long long)v->i);
+        put_i64(out, v->i);
         return true;
     case FL_VAL_UINT:
     case FL_VAL_ENUM_INDEX:
     case FL_VAL_SET_BITS:
     case FL_VAL_BIT:
-        fl_buf_printf(out, "%llu", (unsigned long long)v->u);
+        put_u64(out, v->u);
         return true;
     case FL_VAL_FLOAT:
         fl_format_float(out, (float)v->d);
