@@ -27,6 +27,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "fl-apply/target_impl.h"
 
 #define MC_TIMEOUT_MS 3000
@@ -48,30 +49,6 @@ typedef struct mc_target {
 
 /* ---- connection ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Copies s[0..n) decoding %XX escapes (so a password may hold ':' or '@'). */
-static char *pct_decode(const char *s, size_t n)
-{
-    char *o = fl_xmalloc(n + 1), *w = o;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            *w++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            *w++ = s[i];
-        }
-    }
-    *w = 0;
-    return o;
-}
-
 /* A handle for the URL's servers, or only for its only-th server (only >= 0). */
 static memcached_st *mc_new(const char *url, int only, char *err, size_t errlen)
 {
@@ -88,8 +65,14 @@ static memcached_st *mc_new(const char *url, int only, char *err, size_t errlen)
             snprintf(err, errlen, "memcached credentials must be written user:password@");
             return NULL;
         }
-        user = pct_decode(p, (size_t)(colon - p));
-        pass = pct_decode(colon + 1, (size_t)(at - colon - 1));
+        user = fl_url_decode(p, (size_t)(colon - p));
+        pass = fl_url_decode(colon + 1, (size_t)(at - colon - 1));
+        if (!user || !pass) {
+            snprintf(err, errlen, "memcached credentials: bad %%-escape");
+            free(user);
+            free(pass);
+            return NULL;
+        }
         p = at + 1;
     }
     memcached_st *mc = memcached_create(NULL);

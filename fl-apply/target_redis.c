@@ -29,6 +29,7 @@
 
 #include "common/buf.h"
 #include "common/config.h"
+#include "fl-apply/redis_url.h"
 #include "fl-apply/target_impl.h"
 
 #define RT_IO_TIMEOUT_MS 15000         /* no progress at all for this long: the server is gone */
@@ -345,173 +346,6 @@ static redisReply *call(redis_target *rt, int argc, const char **argv, const siz
     }
 }
 
-/* ---- URL ------------------------------------------------------------------------------- */
-
-typedef struct rt_url {
-    char *host; /* TCP */
-    int port;
-    char *path; /* Unix socket */
-    char *user, *password;
-    unsigned db;
-} rt_url;
-
-static void url_free(rt_url *u)
-{
-    free(u->host);
-    free(u->path);
-    free(u->user);
-    if (u->password) {
-        memset(u->password, 0, strlen(u->password));
-        free(u->password);
-    }
-    memset(u, 0, sizeof *u);
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Copies s[0..n) decoding %XX escapes. NULL when an escape is malformed or decodes to NUL. */
-static char *pct_decode(const char *s, size_t n)
-{
-    char *o = fl_xmalloc(n + 1), *w = o;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            *w++ = s[i];
-            continue;
-        }
-        int hi = i + 2 < n ? hexval(s[i + 1]) : -1, lo = i + 2 < n ? hexval(s[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(o);
-            return NULL;
-        }
-        *w++ = (char)(hi * 16 + lo);
-        i += 2;
-    }
-    *w = 0;
-    return o;
-}
-
-static int parse_db(const char *s, size_t n, unsigned *db)
-{
-    if (n == 0 || n > 5) return -1;
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    if (v > 65535) return -1;
-    *db = v;
-    return 0;
-}
-
-/* Parses redis://[user:password@]host:port[/db] or redis+unix:///path[?db=N]. The URL may
- * hold a password, so messages never quote it. Returns 0 or -1 with err. */
-static int url_parse(const char *url, rt_url *u, char *err, size_t errlen)
-{
-    memset(u, 0, sizeof *u);
-    if (!strncmp(url, "redis+unix://", 13)) {
-        const char *p = url + 13;
-        const char *q = strchr(p, '?');
-        size_t plen = q ? (size_t)(q - p) : strlen(p);
-        if (plen < 2 || p[0] != '/') {
-            snprintf(err, errlen, "target: redis+unix:///path needs an absolute socket path");
-            return -1;
-        }
-        u->path = pct_decode(p, plen);
-        if (!u->path) {
-            snprintf(err, errlen, "target: bad %%-escape in the socket path");
-            return -1;
-        }
-        while (q && *q) {
-            const char *k = q + 1;
-            const char *amp = strchr(k, '&');
-            size_t kvlen = amp ? (size_t)(amp - k) : strlen(k);
-            const char *eq = memchr(k, '=', kvlen);
-            if (!eq) {
-                snprintf(err, errlen, "target: query parameter without a value (use ?db=N)");
-                goto fail;
-            }
-            size_t klen = (size_t)(eq - k), vlen = kvlen - klen - 1;
-            if (klen == 2 && !memcmp(k, "db", 2)) {
-                if (parse_db(eq + 1, vlen, &u->db)) {
-                    snprintf(err, errlen, "target: db is not a number from 0 to 65535");
-                    goto fail;
-                }
-            } else if (klen == 4 && !memcmp(k, "user", 4)) {
-                free(u->user);
-                u->user = pct_decode(eq + 1, vlen);
-            } else if (klen == 8 && !memcmp(k, "password", 8)) {
-                free(u->password);
-                u->password = pct_decode(eq + 1, vlen);
-                if (!u->password) {
-                    snprintf(err, errlen, "target: bad %%-escape in the password");
-                    goto fail;
-                }
-            } else {
-                snprintf(err, errlen, "target: unknown query parameter (known: db, user, password)");
-                goto fail;
-            }
-            q = amp;
-        }
-        if (u->user && !u->password) {
-            snprintf(err, errlen, "target: a user needs a password");
-            goto fail;
-        }
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8)) {
-        snprintf(err, errlen, "target: must start with redis:// or redis+unix://");
-        return -1;
-    }
-    const char *p = url + 8;
-    const char *slash = strchr(p, '/');
-    size_t authlen = slash ? (size_t)(slash - p) : strlen(p);
-    const char *at = memrchr(p, '@', authlen);
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (!colon) {
-            snprintf(err, errlen, "target: credentials must be written user:password@ (user may be empty)");
-            return -1;
-        }
-        if (colon > p) {
-            u->user = pct_decode(p, (size_t)(colon - p));
-            if (!u->user) {
-                snprintf(err, errlen, "target: bad %%-escape in the user name");
-                goto fail;
-            }
-        }
-        u->password = pct_decode(colon + 1, (size_t)(at - colon - 1));
-        if (!u->password) {
-            snprintf(err, errlen, "target: bad %%-escape in the password");
-            goto fail;
-        }
-        p = at + 1;
-    }
-    size_t hplen = slash ? (size_t)(slash - p) : strlen(p);
-    char *hp = fl_xmalloc(hplen + 1);
-    memcpy(hp, p, hplen);
-    hp[hplen] = 0;
-    int bad = fl_parse_hostport(hp, &u->host, &u->port);
-    free(hp);
-    if (bad) {
-        snprintf(err, errlen, "target: redis://[user:password@]host:port/db needs a host and a port");
-        goto fail;
-    }
-    if (slash && parse_db(slash + 1, strlen(slash + 1), &u->db)) {
-        snprintf(err, errlen, "target: the database after '/' is not a number from 0 to 65535");
-        goto fail;
-    }
-    return 0;
-fail:
-    url_free(u);
-    return -1;
-}
-
 /* ---- the target ------------------------------------------------------------------------ */
 
 static void redis_close(void *impl)
@@ -525,7 +359,7 @@ static void redis_close(void *impl)
     free(rt);
 }
 
-static int setup_session(redis_target *rt, const rt_url *u, char *err, size_t errlen)
+static int setup_session(redis_target *rt, const fl_redis_url *u, char *err, size_t errlen)
 {
     char text[256];
     if (u->password) {
@@ -568,8 +402,8 @@ static int setup_session(redis_target *rt, const rt_url *u, char *err, size_t er
 static void *redis_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen)
 {
     *permanent = 0;
-    rt_url u;
-    if (url_parse(cfg->target, &u, err, errlen)) {
+    fl_redis_url u;
+    if (fl_redis_url_parse(cfg->target, &u, err, errlen)) {
         *permanent = 1;
         return NULL;
     }
@@ -598,10 +432,10 @@ static void *redis_open(const fl_config_apply *cfg, int *permanent, char *err, s
         goto fail;
     }
     if (setup_session(rt, &u, err, errlen)) goto fail;
-    url_free(&u);
+    fl_redis_url_free(&u);
     return rt;
 fail:
-    url_free(&u);
+    fl_redis_url_free(&u);
     redis_close(rt);
     return NULL;
 }

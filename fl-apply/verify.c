@@ -30,6 +30,7 @@
 #include <sys/time.h>
 
 #include "common/buf.h"
+#include "fl-apply/redis_url.h"
 #include "fl-apply/rules.h"
 #include "fl-apply/target_impl.h"
 
@@ -445,29 +446,6 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
 
 /* ---- Redis ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static char *pct_decode(const char *s, size_t n)
-{
-    char *o = fl_xmalloc(n + 1), *w = o;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            *w++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            *w++ = s[i];
-        }
-    }
-    *w = 0;
-    return o;
-}
-
 static redisReply *redis_call(redisContext *c, int argc, const char **argv, const size_t *lens, char *err,
                               size_t errlen)
 {
@@ -476,45 +454,13 @@ static redisReply *redis_call(redisContext *c, int argc, const char **argv, cons
     return r;
 }
 
-/* redis://[user:password@]host:port[/db] or redis+unix:///path[?db=N] */
+/* Connects to the Redis target as the applier does (same URL rules), with AUTH and SELECT. */
 static redisContext *redis_connect(const char *url, char *err, size_t errlen)
 {
     struct timeval tv = {5, 0};
-    char *user = NULL, *pass = NULL, *host = NULL;
-    unsigned db = 0;
-    redisContext *c = NULL;
-    if (!strncmp(url, "redis+unix://", 13)) {
-        const char *p = url + 13, *q = strchr(p, '?');
-        char *path = pct_decode(p, q ? (size_t)(q - p) : strlen(p));
-        if (q && !strncmp(q, "?db=", 4)) db = (unsigned)strtoul(q + 4, NULL, 10);
-        c = redisConnectUnixWithTimeout(path, tv);
-        free(path);
-    } else if (!strncmp(url, "redis://", 8)) {
-        const char *p = url + 8, *slash = strchr(p, '/');
-        size_t authlen = slash ? (size_t)(slash - p) : strlen(p);
-        const char *at = memrchr(p, '@', authlen);
-        if (at) {
-            const char *colon = memchr(p, ':', (size_t)(at - p));
-            if (colon) {
-                if (colon > p) user = pct_decode(p, (size_t)(colon - p));
-                pass = pct_decode(colon + 1, (size_t)(at - colon - 1));
-            }
-            p = at + 1;
-        }
-        char *hp = strndup(p, slash ? (size_t)(slash - p) : strlen(p));
-        int port = 0;
-        if (fl_parse_hostport(hp, &host, &port)) {
-            snprintf(err, errlen, "target: redis://[user:password@]host:port/db needs a host and a port");
-            free(hp);
-            goto done;
-        }
-        free(hp);
-        if (slash) db = (unsigned)strtoul(slash + 1, NULL, 10);
-        c = redisConnectWithTimeout(host, port, tv);
-    } else {
-        snprintf(err, errlen, "target must start with redis://, redis+unix:// or memcached://");
-        goto done;
-    }
+    fl_redis_url u;
+    if (fl_redis_url_parse(url, &u, err, errlen)) return NULL;
+    redisContext *c = u.path ? redisConnectUnixWithTimeout(u.path, tv) : redisConnectWithTimeout(u.host, u.port, tv);
     if (!c || c->err) {
         snprintf(err, errlen, "redis: cannot connect: %s", c ? c->errstr : "out of memory");
         if (c) redisFree(c);
@@ -522,10 +468,10 @@ static redisContext *redis_connect(const char *url, char *err, size_t errlen)
         goto done;
     }
     redisSetTimeout(c, tv);
-    if (pass) {
-        const char *argv[3] = {"AUTH", user ? user : pass, pass};
-        size_t lens[3] = {4, strlen(argv[1]), strlen(pass)};
-        redisReply *r = redis_call(c, user ? 3 : 2, argv, lens, err, errlen);
+    if (u.password) {
+        const char *argv[3] = {"AUTH", u.user ? u.user : u.password, u.password};
+        size_t lens[3] = {4, strlen(argv[1]), strlen(u.password)};
+        redisReply *r = redis_call(c, u.user ? 3 : 2, argv, lens, err, errlen);
         if (!r || r->type == REDIS_REPLY_ERROR) {
             if (r) snprintf(err, errlen, "redis: AUTH refused: %.200s", r->str);
             if (r) freeReplyObject(r);
@@ -535,14 +481,14 @@ static redisContext *redis_connect(const char *url, char *err, size_t errlen)
         }
         freeReplyObject(r);
     }
-    if (db) {
+    if (u.db) {
         char d[16];
-        snprintf(d, sizeof d, "%u", db);
+        snprintf(d, sizeof d, "%u", u.db);
         const char *argv[2] = {"SELECT", d};
         size_t lens[2] = {6, strlen(d)};
         redisReply *r = redis_call(c, 2, argv, lens, err, errlen);
         if (!r || r->type == REDIS_REPLY_ERROR) {
-            if (r) snprintf(err, errlen, "redis: SELECT %u refused: %.200s", db, r->str);
+            if (r) snprintf(err, errlen, "redis: SELECT %u refused: %.200s", u.db, r->str);
             if (r) freeReplyObject(r);
             redisFree(c);
             c = NULL;
@@ -551,10 +497,7 @@ static redisContext *redis_connect(const char *url, char *err, size_t errlen)
         freeReplyObject(r);
     }
 done:
-    if (pass) explicit_bzero(pass, strlen(pass));
-    free(pass);
-    free(user);
-    free(host);
+    fl_redis_url_free(&u);
     return c;
 }
 
