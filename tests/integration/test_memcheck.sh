@@ -52,4 +52,27 @@ vg "fl-apply --status" 0 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --status
 printf '[apply]\ntarget = redis://127.0.0.1:1/0\nbogus = 1\n' > "$H_DIR/bad.ini"
 vg "fl-apply with a config mistake" 2 "$FL_BUILD/fl-apply" -c "$H_DIR/bad.ini"
 vg "fl-relay with a config mistake" 2 "$FL_BUILD/fl-relay" -c "$H_DIR/bad.ini"
+
+# ---- the live relay with its feed, and fl-dump reading the feed ----------------------------
+h_start_mariadb
+FEED_PORT=$(h_free_port)
+echo 'vg-secret' > "$H_DIR/secret"
+{ h_source_config; printf 'start = current\nheartbeat = 1s\n[journal]\npath = %s\n[feed]\nlisten = 127.0.0.1:%s\nsecret_file = %s\n' \
+    "$H_DIR/live" "$FEED_PORT" "$H_DIR/secret"; } > "$H_DIR/relay.ini"
+"${VG[@]}" --log-file="$H_DIR/vgrelay-%p.log" "$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
+RELAY=$!; h_register $RELAY
+t_check "relay under memcheck starts serving" h_wait_until 120 grep -q "feed: serving journal" "$H_DIR/relay.log"
+t_check "relay under memcheck connects" h_wait_until 120 grep -q "replicating from" "$H_DIR/relay.log"
+h_sql "CREATE DATABASE v; CREATE TABLE v.t (id INT PRIMARY KEY, j JSON, d DATETIME(6), b BLOB);"
+for i in 1 2 3 4 5; do h_sql "INSERT INTO v.t VALUES ($i, '{\"a\": $i}', NOW(6), REPEAT('x', 3000));"; done
+h_sql "UPDATE v.t SET b = NULL WHERE id < 3; DELETE FROM v.t WHERE id = 5;"
+journaled() { "$FL_BUILD/fl-dump" --stats "$H_DIR/live" | grep -q '"count":9,'; }  # 2 DDL, 5 inserts, update, delete
+t_check "relay under memcheck journals the workload" h_wait_until 120 journaled
+vg "fl-dump --relay" 0 "$FL_BUILD/fl-dump" --json --relay "127.0.0.1:$FEED_PORT" --secret-file "$H_DIR/secret"
+t_eq "fl-dump --relay under memcheck printed every transaction" 9 "$(wc -l < "$H_DIR/out.txt")"
+kill -TERM "$RELAY"; wait "$RELAY"; rc=$?
+t_eq "relay under memcheck exits 0 on SIGTERM" 0 "$rc"
+sleep 1
+reports=$(cat "$H_DIR"/vgrelay-*.log 2>/dev/null)
+t_eq "relay and its feed process: memcheck reports nothing" "" "$(head -c 3000 <<<"$reports")"
 t_done
