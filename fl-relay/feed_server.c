@@ -72,6 +72,8 @@ typedef struct feed_server {
     ev_signal sigterm, sigint;
     feed_client *clients;
     int nclients;
+    ev_tstamp open_failing_since; /* when opening the journal first failed (0 = not failing) */
+    bool open_warned;
 } feed_server;
 
 /* ---- addresses and checks ------------------------------------------------------------ */
@@ -138,6 +140,7 @@ static SSL_CTX *tls_server_ctx(const fl_config_feed *f, char *err, size_t errlen
 
 static void client_update_events(feed_client *c);
 static void client_fill(feed_client *c);
+static void try_open_journal(feed_server *s);
 
 static void client_close(feed_client *c)
 {
@@ -216,6 +219,7 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
         client_refuse(c, FL_FEED_ERR_AUTH, "refused: wrong secret");
         return;
     }
+    if (!s->store) try_open_journal(s); /* the relay may have created it since the last tick */
     if (!s->store) {
         client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay's journal is not open yet; retry shortly");
         return;
@@ -542,6 +546,13 @@ static void try_open_journal(feed_server *s)
     fl_store_opts opts = {.write = false};
     s->store = fl_store_open(s->journal_dir, &opts, err, sizeof err);
     if (!s->store) {
+        /* normal for a moment while the relay creates it; worth a word if it lasts */
+        ev_tstamp now = ev_now(s->loop);
+        if (!s->open_failing_since) s->open_failing_since = now;
+        if (now - s->open_failing_since > 5.0 && !s->open_warned) {
+            log_warn("feed: cannot open the journal yet (clients are asked to retry): %s", err);
+            s->open_warned = true;
+        }
         log_debug("feed: journal not ready yet: %s", err);
         return;
     }
