@@ -33,6 +33,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define ONCE_RETRIES 5 /* --once: transient source failures tolerated (~3 s of backoff) */
 #define FLUSH_EVERY_MS 1000   /* while catching up */
 #define REPORT_EVERY_MS 10000 /* progress log line */
 #define WAIT_SLICE_MS 1000    /* longest sleep before looking at signals and the watchdog */
@@ -57,6 +58,7 @@ typedef struct applier {
 
     uint64_t next_seq;     /* the next transaction to apply */
     uint64_t once_head;    /* --once: the journal's last seq at start (0 = not known) */
+    int once_retries;      /* --once: source failures retried so far */
     bool override_active;  /* --from-* start, until something has been flushed */
     uint64_t override_seq;
     fl_checkpoint done_cp; /* last transaction submitted */
@@ -526,10 +528,11 @@ static void wait_source(applier *a)
     watchdog(a);
 }
 
-/* A source failure: fatal when retrying cannot help (or with --once), else retried. */
+/* A source failure: fatal when retrying cannot help, else retried (with --once, a few
+ * times only: a batch run should end rather than wait for a relay that is gone). */
 static int source_failed(applier *a, int permanent)
 {
-    if (permanent || a->opts->once) {
+    if (permanent || (a->opts->once && a->once_retries++ >= ONCE_RETRIES)) {
         log_error("%s", a->err);
         return 1;
     }
