@@ -56,6 +56,7 @@ typedef struct feed_client {
     fl_buf in, out;
     size_t out_off;
     uint64_t next_seq; /* next transaction to send */
+    uint32_t next_part; /* its next part */
     char peer[INET6_ADDRSTRLEN + 8];
     struct feed_client *prev, *next;
 } feed_client;
@@ -276,48 +277,60 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
     client_fill(c);
 }
 
-typedef struct part_ctx {
-    feed_client *c;
-    fl_buf rec;
-} part_ctx;
-
-static int send_part(const fl_txn *part, void *ctx)
+/* Frames one stored record for the client, checking that nothing is skipped: a gap at a
+ * transaction's start means retention purged it; a gap inside one means a damaged journal. */
+static int send_raw(uint64_t seq, uint32_t part, const uint8_t *data, size_t len, void *ctx)
 {
-    part_ctx *p = ctx;
-    fl_buf_reset(&p->rec);
-    fl_record_encode(part, &p->rec);
-    fl_feed_msg m = {.type = FL_FEED_RECORD, .seq = part->seq, .part = part->part,
-                     .data = p->rec.data, .data_len = p->rec.len};
-    client_send(p->c, &m);
-    return 0;
-}
-
-/* Tops the client's output up with the next transactions while it is below the low water. */
-static void client_fill(feed_client *c)
-{
-    feed_server *s = c->srv;
-    char err[256];
-    part_ctx p = {.c = c};
-    while (c->state == C_STREAM && c->out.len - c->out_off < FEED_LOW_WATER) {
-        uint64_t seq;
-        int rc = fl_store_next(s->store, c->next_seq, &seq, err, sizeof err);
-        if (rc == 1) break; /* caught up; the commit notification wakes us */
-        if (rc == 0 && seq != c->next_seq) {
+    feed_client *c = ctx;
+    if (seq != c->next_seq || part != c->next_part) {
+        if (c->next_part == 0 && part == 0) {
             log_warn("feed: %s fell behind retention (seq %llu purged)", c->peer,
                      (unsigned long long)c->next_seq);
             client_refuse(c, FL_FEED_ERR_PURGED, "seq %llu has been purged while streaming",
                           (unsigned long long)c->next_seq);
-            break;
+        } else {
+            log_error("feed: journal: seq %llu part %u missing", (unsigned long long)c->next_seq, c->next_part);
+            client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay's journal lacks seq %llu part %u",
+                          (unsigned long long)c->next_seq, c->next_part);
         }
-        if (rc == 0) rc = fl_store_read_parts(s->store, seq, send_part, &p, err, sizeof err);
-        if (rc != 0) {
+        return 1;
+    }
+    fl_feed_msg m = {.type = FL_FEED_RECORD, .seq = seq, .part = part, .data = data, .data_len = len};
+    client_send(c, &m);
+    fl_gtid g;
+    uint64_t ts;
+    uint32_t flags = 0, p = 0;
+    if (fl_record_peek(data, len, &g, &ts, &flags, &p) == 0 && (flags & FL_TXN_LAST_PART)) {
+        c->next_seq = seq + 1;
+        c->next_part = 0;
+    } else {
+        c->next_part = part + 1;
+    }
+    return 0;
+}
+
+/* Tops the client's output up while it is below the low water, straight from the stored
+ * record bytes (the client decodes and verifies them, as a local reader would). */
+static void client_fill(feed_client *c)
+{
+    feed_server *s = c->srv;
+    char err[256];
+    while (c->state == C_STREAM && c->out.len - c->out_off < FEED_LOW_WATER) {
+        size_t before = c->out.len;
+        uint64_t next_seq;
+        uint32_t next_part;
+        int rc = fl_store_scan_raw(s->store, c->next_seq, c->next_part, FEED_LOW_WATER, send_raw, c, &next_seq,
+                                   &next_part, err, sizeof err);
+        if (rc < 0) {
             log_error("feed: journal: %s", err);
             client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay cannot read its journal: %s", err);
             break;
         }
-        c->next_seq = seq + 1;
+        if (rc > 0) break; /* refused above */
+        (void)next_seq; /* send_raw kept c->next_seq / next_part in step */
+        (void)next_part;
+        if (c->out.len == before) break; /* caught up; the commit notification wakes us */
     }
-    fl_buf_free(&p.rec);
 }
 
 /* Moves pending output to the socket. Returns -1 when the client is gone. */
@@ -349,6 +362,22 @@ static int client_flush(feed_client *c)
     }
     fl_buf_reset(&c->out);
     c->out_off = 0;
+    return 0;
+}
+
+/* Streams as much as the socket takes: refills and flushes until the kernel would block
+ * (EV_WRITE then wakes us) or the client has everything committed (the journal's commit
+ * notification does). Returns -1 when the client is gone. */
+static int client_pump(feed_client *c)
+{
+    for (int rounds = 0; rounds < 64; rounds++) { /* bounded: let other clients have a turn */
+        if (c->state == C_STREAM && c->out.len == c->out_off) client_fill(c);
+        if (c->out.len == c->out_off) return 0; /* caught up */
+        if (client_flush(c) != 0) return -1;
+        if (c->out.len > 0 || c->want_write) return 0; /* the socket is full */
+        if (c->state != C_STREAM) return 0;
+    }
+    c->want_write = true; /* more to send: come back as soon as the socket is writable */
     return 0;
 }
 
@@ -438,18 +467,10 @@ static void client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
         client_close(c);
         return;
     }
-    if (c->state == C_STREAM) client_fill(c);
-    if (client_flush(c) != 0) {
+    if (client_pump(c) != 0) {
         log_info("feed: %s disconnected", c->peer);
         client_close(c);
         return;
-    }
-    if (c->state == C_STREAM && c->out.len == 0) {
-        client_fill(c);
-        if (client_flush(c) != 0) {
-            client_close(c);
-            return;
-        }
     }
     if (c->state == C_CLOSING && c->out.len == 0) {
         client_close(c);
@@ -521,8 +542,7 @@ static void wake_streams(feed_server *s)
     for (feed_client *c = s->clients, *next; c; c = next) {
         next = c->next;
         if (c->state != C_STREAM) continue;
-        client_fill(c);
-        if (client_flush(c) != 0) {
+        if (client_pump(c) != 0) {
             log_info("feed: %s disconnected", c->peer);
             client_close(c);
             continue;

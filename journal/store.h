@@ -67,6 +67,14 @@ int fl_store_info_get(fl_store *s, fl_store_info *out, char *err, size_t errlen)
 int fl_store_read(fl_store *s, uint64_t seq, fl_txn *t, char *err, size_t errlen);
 /* The first complete transaction with seq >= from: sets *seq. Returns 0, 1 if none, -1. */
 int fl_store_next(fl_store *s, uint64_t from, uint64_t *seq, char *err, size_t errlen);
+/* Raw streaming (the feed): passes the stored bytes of every record of complete
+ * transactions from (seq, part) on, in order, to fn, within one read transaction, until about
+ * max_bytes have passed or fn returns non-zero (returned). Records are not decoded or
+ * verified here (their reader checks the checksum). *next_seq / *next_part tell where to go
+ * on from (the next transaction's part 0 after a last part). Returns 0 or -1 with err. */
+typedef int (*fl_store_raw_fn)(uint64_t seq, uint32_t part, const uint8_t *data, size_t len, void *ctx);
+int fl_store_scan_raw(fl_store *s, uint64_t seq, uint32_t part, size_t max_bytes, fl_store_raw_fn fn,
+                      void *ctx, uint64_t *next_seq, uint32_t *next_part, char *err, size_t errlen);
 /* GTID -> seq. Returns 0, 1 when unknown, -1 on error. */
 int fl_store_seek_gtid(fl_store *s, const fl_gtid *g, uint64_t *seq, char *err, size_t errlen);
 
