@@ -51,6 +51,7 @@ typedef struct feed_client {
     enum client_state state;
     bool want_write; /* TLS asked to be called again when writable */
     ev_io io;
+    int events; /* what io watches: EV_READ, plus EV_WRITE while output is pending */
     ev_tstamp since, last_send;
     uint8_t nonce_s[FL_FEED_NONCE];
     fl_buf in, out;
@@ -483,10 +484,11 @@ static void client_update_events(feed_client *c)
 {
     int ev = EV_READ;
     if (c->out.len > c->out_off || c->want_write) ev |= EV_WRITE;
-    if (c->io.events != ev) {
+    if (c->events != ev) {
         ev_io_stop(c->srv->loop, &c->io);
         ev_io_set(&c->io, c->fd, ev);
         ev_io_start(c->srv->loop, &c->io);
+        c->events = ev;
     }
 }
 
@@ -519,6 +521,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         s->clients = c;
         s->nclients++;
         ev_io_init(&c->io, client_io_cb, fd, EV_READ);
+        c->events = EV_READ;
         c->io.data = c;
         ev_io_start(loop, &c->io);
         log_debug("feed: %s connected", c->peer);
