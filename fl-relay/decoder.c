@@ -33,6 +33,7 @@
 
 #define DEFAULT_PART_BYTES (32u << 20)
 #define MAX_PAYLOAD_BYTES ((size_t)1 << 31)
+#define MAX_ANNOTATION 16384 /* bytes of a ROWS_QUERY/ANNOTATE_ROWS statement kept with its rows */
 #define MAX_CACHED_MAPS 256
 
 typedef struct map_entry {
@@ -75,6 +76,8 @@ struct fl_decoder {
     map_entry **maps;
     size_t nmaps, capmaps;
 
+    fl_buf annotation; /* ROWS_QUERY / ANNOTATE_ROWS text for the next row change */
+    bool have_annotation;
     fl_buf scratch;  /* decompressed rows or query text */
     fl_buf payload;  /* decompressed TRANSACTION_PAYLOAD */
     ZSTD_DCtx *zstd;
@@ -126,6 +129,7 @@ static map_entry *map_find(fl_decoder *d, uint64_t id)
 static void txn_clear(fl_decoder *d)
 {
     fl_txn_reset(&d->txn);
+    d->have_annotation = false;
     d->in_txn = d->implicit = d->have_gtid = false;
     d->part = 0;
     d->txn_flags = 0;
@@ -159,6 +163,7 @@ void fl_decoder_free(fl_decoder *d)
     fl_txn_free(&d->txn);
     fl_gtid_set_free(d->gtids);
     fl_buf_free(&d->scratch);
+    fl_buf_free(&d->annotation);
     fl_buf_free(&d->payload);
     ZSTD_freeDCtx(d->zstd);
     for (size_t i = 0; i < d->nwarned; i++) free(d->warned[i]);
@@ -224,6 +229,7 @@ static void begin_txn(fl_decoder *d, uint32_t server_id)
     fl_gtid g = d->gtid;
     uint32_t flags = d->txn_flags;
     fl_txn_reset(&d->txn);
+    d->have_annotation = false;
     d->in_txn = true;
     d->implicit = false;
     d->part = 0;
@@ -756,7 +762,14 @@ static int decode_rows(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, 
     }
     if (e->wanted) {
         uint32_t idx = fl_txn_table(&d->txn, e->tm.db, e->tm.table, e->tm.ncols, e->names);
+        uint32_t first = d->txn.nchanges;
         if (fl_rows_decode(&ev, &e->tm, idx, &d->txn, &d->scratch, err, errlen) != 0) return -1;
+        if (d->have_annotation && d->txn.nchanges > first) { /* on the statement's first change */
+            fl_change *c = &d->txn.changes[first];
+            c->sql = fl_arena_strndup(&d->txn.arena, (const char *)d->annotation.data, d->annotation.len);
+            c->sql_len = (uint32_t)d->annotation.len;
+            d->have_annotation = false;
+        }
     }
     if (d->implicit && (ev.flags & FL_ROWS_STMT_END)) return emit(d, ts, true);
     return maybe_split(d, ts);
@@ -1035,14 +1048,22 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
                  d->file, (unsigned long long)code, (unsigned long long)d->pos);
         return 0;
     }
+    case FL_EV_ROWS_QUERY:          /* MySQL: a length byte (capped at 255; ignored), then the text */
+    case FL_EV_MARIA_ANNOTATE_ROWS: { /* MariaDB: the text */
+        size_t skip = type == FL_EV_ROWS_QUERY ? 1 : 0;
+        size_t text = n > skip ? n - skip : 0;
+        if (text > MAX_ANNOTATION) text = MAX_ANNOTATION; /* informational: a bulk INSERT stays small */
+        fl_buf_reset(&d->annotation);
+        fl_buf_put(&d->annotation, b + skip, text);
+        d->have_annotation = text > 0;
+        return 0;
+    }
     case FL_EV_MARIA_START_ENCRYPTION:
         return fail(err, errlen, "encrypted binlog (START_ENCRYPTION): read it through the server instead");
     case FL_EV_STOP:
     case FL_EV_INTVAR:
     case FL_EV_RAND:
     case FL_EV_USER_VAR:
-    case FL_EV_ROWS_QUERY:
-    case FL_EV_MARIA_ANNOTATE_ROWS:
     case FL_EV_MARIA_BINLOG_CHECKPOINT:
     case FL_EV_TRANSACTION_CONTEXT:
     case FL_EV_VIEW_CHANGE:

@@ -307,6 +307,11 @@ static void render_human(const fl_txn *t, fl_buf *out)
         fl_buf_putc(out, '.');
         put_printable_str(out, tb->name);
         fl_buf_putc(out, '\n');
+        if (c->sql && c->sql_len) {
+            fl_buf_puts(out, "    query:  ");
+            put_printable(out, c->sql, c->sql_len);
+            fl_buf_putc(out, '\n');
+        }
         if (c->before) put_image(out, "before:", tb, c->before);
         if (c->after) put_image(out, "after:", tb, c->after);
     }

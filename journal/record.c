@@ -44,6 +44,7 @@
 #include "common/crc32c.h"
 
 #define RECORD_MAGIC 0xF1
+#define OP_ANNOTATED 0x80 /* on a row change's op byte: a statement annotation follows the table */
 #define TXN_KNOWN_FLAGS (FL_TXN_LAST_PART | FL_TXN_STATEMENT | FL_TXN_XA)
 
 /* ---- transactions in memory ----
@@ -465,11 +466,13 @@ void fl_record_encode(const fl_txn *t, fl_buf *out)
     for (uint32_t i = 0; i < t->nchanges; i++) {
         const fl_change *ch = &t->changes[i];
         if (ch->op < FL_OP_INSERT || ch->op > FL_OP_STATEMENT) invalid("op", ch->op);
-        fl_buf_putc(out, ch->op);
+        bool annotated = is_row_op(ch->op) && ch->sql && ch->sql_len > 0;
+        fl_buf_putc(out, (uint8_t)(ch->op | (annotated ? OP_ANNOTATED : 0)));
         if (is_row_op(ch->op)) {
             if (ch->table >= t->ntables) invalid("table index", ch->table);
             uint32_t ncols = t->tables[ch->table].ncols;
             fl_buf_put_varint(out, ch->table);
+            if (annotated) put_bytes(out, ch->sql, ch->sql_len);
             if (ch->op != FL_OP_INSERT) put_image(out, ch->before, ncols);
             if (ch->op != FL_OP_DELETE) put_image(out, ch->after, ncols);
         } else {
@@ -803,12 +806,21 @@ static bool get_changes(reader *r, fl_txn *t, const uint32_t *map, uint32_t ntab
         r->index = i;
         uint8_t op = 0;
         if (!get_u8(r, &op)) return false;
+        bool annotated = (op & OP_ANNOTATED) != 0;
+        op &= (uint8_t)~OP_ANNOTATED;
         if (op < FL_OP_INSERT || op > FL_OP_STATEMENT) return bad(r, "unknown op %u", op);
+        if (annotated && !is_row_op(op)) return bad(r, "op %u cannot carry a statement annotation", op);
         if (is_row_op(op)) {
             uint64_t idx;
             if (!get_varint(r, &idx)) return false;
             if (idx >= ntables)
                 return bad(r, "table index %llu out of range (%u tables)", (unsigned long long)idx, ntables);
+            const uint8_t *query = NULL;
+            uint32_t query_len = 0;
+            if (annotated) {
+                if (!get_bytes(r, &query, &query_len)) return false;
+                if (query_len == 0) return bad(r, "empty statement annotation"); /* never written */
+            }
             uint32_t table = map[idx];
             uint32_t ncols = t->tables[table].ncols;
             fl_value *before = NULL, *after = NULL;
@@ -818,6 +830,10 @@ static bool get_changes(reader *r, fl_txn *t, const uint32_t *map, uint32_t ntab
             c->table = table;
             c->before = before;
             c->after = after;
+            if (annotated) {
+                c->sql = fl_arena_strndup(&t->arena, (const char *)query, query_len);
+                c->sql_len = query_len;
+            }
         } else {
             const char *db;
             const uint8_t *sql;
@@ -972,6 +988,10 @@ void fl_txn_to_json(const fl_txn *t, fl_buf *out)
             put_json_name(out, tb->db);
             fl_buf_puts(out, ",\"table\":");
             put_json_name(out, tb->name);
+            if (c->sql && c->sql_len) {
+                fl_buf_puts(out, ",\"query\":");
+                fl_json_string(out, c->sql, c->sql_len);
+            }
             if (c->op != FL_OP_INSERT) {
                 fl_buf_puts(out, ",\"before\":");
                 put_json_image(out, tb, c->before);

@@ -39,7 +39,8 @@ typedef struct fl_change {
     fl_value *before; /* update/delete: ncols values (FL_VAL_ABSENT where not in the image) */
     fl_value *after;  /* insert/update */
     const char *db;   /* DDL/STATEMENT: default database, may be "" */
-    const char *sql;  /* DDL/STATEMENT: statement text */
+    const char *sql;  /* DDL/STATEMENT: statement text; row ops: the statement that produced the
+                         rows (ROWS_QUERY/ANNOTATE_ROWS), on the first of its changes, or NULL */
     uint32_t sql_len;
 } fl_change;
 

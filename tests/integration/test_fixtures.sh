@@ -63,6 +63,7 @@ has $F 1 '"gtid":"0-1-1","ts":"2022-04-20 22:18:04","server_id":1,"file":"mariad
 has $F 1 '"after":{"id":62,"topic":"foo","event_type":"JSON","event":"eyJmb28iOjF9","created":"2022-04-20 22:18:04"}'
 has $F 2 '"gtid":"0-1-2"'
 has $F 2 '"id":63'
+has $F 1 '"table":"outbox","query":"insert into outbox (topic, event_type, event) values ('"'"'foo'"'"', '"'"'JSON'"'"', '"'"'{\"foo\":1}'"'"')","after"'
 
 # ---- MySQL 8.0/9.x row events and column types ----------------------------------------------
 F=mysql-enum-string-set.000001

@@ -153,6 +153,39 @@ static void test_row_transaction(void **state)
     assert_int_equal(col(t, 2, true, 1)->type, FL_VAL_ABSENT);
 }
 
+/* ROWS_QUERY (MySQL: length byte + text) becomes the annotation of the first row change of
+ * its statement, and only of that one; the next statement without one has none. */
+static void test_rows_query_annotation(void **state)
+{
+    fixture *f = *state;
+    const char *sql = "INSERT INTO t1 VALUES (4,'hello'),(5,NULL)";
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 8);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_begin(&f->s, 29);
+    fl_buf_putc(&f->s.buf, (uint8_t)strlen(sql));
+    fl_buf_puts(&f->s.buf, sql);
+    bl_end(&f->s);
+    bl_table_map(&f->s, 91, "t1");
+    bl_write_rows(&f->s, 91, 4, 2);
+    bl_update_row(&f->s, 91, 4);
+    bl_xid(&f->s, 1235);
+    start(f, NULL, 0);
+    assert_int_equal(feed(f), 0);
+    assert_int_equal(f->e.n, 1);
+    const fl_txn *t = &f->e.copy;
+    assert_int_equal(t->nchanges, 3);
+    assert_non_null(t->changes[0].sql);
+    assert_int_equal(t->changes[0].sql_len, strlen(sql));
+    assert_memory_equal(t->changes[0].sql, sql, strlen(sql));
+    assert_null(t->changes[1].sql);
+    assert_null(t->changes[2].sql);
+    fl_buf json = {0};
+    fl_txn_to_json(t, &json);
+    assert_non_null(strstr(fl_buf_cstr(&json), "\"table\":\"t1\",\"query\":\"INSERT INTO t1 VALUES (4,'hello'),(5,NULL)\",\"after\""));
+    fl_buf_free(&json);
+}
+
 static void test_rollback_never_emitted(void **state)
 {
     fixture *f = *state;
@@ -785,6 +818,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_row_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_query_annotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_never_emitted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ddl_and_statements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ddl_record, setup, teardown),

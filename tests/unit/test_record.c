@@ -199,6 +199,13 @@ static void rand_txn(fl_txn *t, const gen_opts *o)
             continue;
         }
         c->table = below(ntables);
+        if (below(4) == 0) { /* the statement that produced the rows (ROWS_QUERY/ANNOTATE_ROWS) */
+            size_t n = 1 + below(40);
+            char *q = rand_bytes(n, true);
+            c->sql = fl_arena_memdup(&t->arena, q, n);
+            c->sql_len = (uint32_t)n;
+            free(q);
+        }
         uint32_t ncols = t->tables[c->table].ncols;
         if (op != FL_OP_INSERT) {
             c->before = fl_txn_values(t, ncols);
@@ -262,6 +269,9 @@ static void assert_txn_equal(const fl_txn *a, const fl_txn *b, bool header)
             assert_memory_equal(x->sql, y->sql, x->sql_len);
             continue;
         }
+        assert_int_equal(x->sql_len, y->sql_len); /* the optional statement annotation */
+        if (x->sql_len) assert_memory_equal(x->sql, y->sql, x->sql_len);
+        else assert_true(!y->sql || !y->sql_len);
         assert_table_equal(&a->tables[x->table], &b->tables[y->table]);
         uint32_t ncols = a->tables[x->table].ncols;
         assert_image_equal(x->before, y->before, ncols);
