@@ -49,12 +49,13 @@ h_wait_until() {
   done
 }
 
-# h_free_port: prints a TCP port nobody listens on (random, checked with ss).
+# h_free_port: prints a TCP port no socket uses (random, checked with ss), below the kernel's
+# ephemeral range so that no outgoing connection can take it before the server binds it.
 h_free_port() {
   local p i
   for i in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 40000 ))
-    if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q . && ! grep -qx "$p" "$H_DIR/.ports" 2>/dev/null; then
+    p=$(( 20000 + RANDOM % 12000 ))
+    if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q . && ! grep -qx "$p" "$H_DIR/.ports" 2>/dev/null; then
       echo "$p" >> "$H_DIR/.ports"; echo "$p"; return 0
     fi
   done
