@@ -113,7 +113,9 @@ static void layout_digits(fl_buf *out, const char *tmp)
     }
 }
 
-void fl_format_double(fl_buf *out, double d)
+/* The fewest significant digits that read back to exactly d — as a double, or as a float
+ * when as_float (whose values are all exact doubles) — laid out by layout_digits. */
+static void format_shortest(fl_buf *out, double d, bool as_float)
 {
     if (isnan(d)) {
         fl_buf_puts(out, "nan");
@@ -124,32 +126,15 @@ void fl_format_double(fl_buf *out, double d)
         return;
     }
     char tmp[40];
-    for (int prec = 0; prec <= 16; prec++) {
+    for (int prec = 0; prec <= (as_float ? 8 : 16); prec++) {
         snprintf(tmp, sizeof tmp, "%.*e", prec, d);
-        double back = strtod(tmp, NULL);
-        if (memcmp(&back, &d, sizeof d) == 0) break;
+        if (as_float ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d) break;
     }
     layout_digits(out, tmp);
 }
 
-void fl_format_float(fl_buf *out, float f)
-{
-    if (isnan(f)) {
-        fl_buf_puts(out, "nan");
-        return;
-    }
-    if (isinf(f)) {
-        fl_buf_puts(out, f < 0 ? "-inf" : "inf");
-        return;
-    }
-    char tmp[40];
-    for (int prec = 0; prec <= 8; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec, (double)f);
-        float back = strtof(tmp, NULL);
-        if (memcmp(&back, &f, sizeof f) == 0) break;
-    }
-    layout_digits(out, tmp);
-}
+void fl_format_double(fl_buf *out, double d) { format_shortest(out, d, false); }
+void fl_format_float(fl_buf *out, float f) { format_shortest(out, (double)f, true); }
 
 static void json_double(fl_buf *out, double d)
 {
