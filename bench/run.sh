@@ -39,7 +39,12 @@ section_feed() {
   run bash "$here/feed.sh" "$build"
 }
 
-all_sections="journal apply feed"
+section_relay() {
+  echo "== relay: live catch-up and file ingest vs mariadb-binlog on the same binlog"
+  run bash "$here/relay.sh" "$build"
+}
+
+all_sections="journal relay apply feed"
 for s in ${BENCH_SECTIONS:-$all_sections}; do
   declare -F "section_$s" >/dev/null || { echo "bench: no section '$s' (have: $all_sections)" >&2; exit 2; }
   "section_$s"
