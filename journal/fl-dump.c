@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "common/buf.h"
 #include "common/feed_client.h"
@@ -193,17 +192,6 @@ static int parse_args(int argc, char **argv, dump_opts *o)
 
 /* ---- rendering ---- */
 
-static void put_time(fl_buf *out, uint64_t ts)
-{
-    time_t t = (time_t)ts;
-    struct tm tm;
-    char text[64];
-    if (gmtime_r(&t, &tm) && strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm))
-        fl_buf_puts(out, text);
-    else
-        fl_buf_printf(out, "%llu", (unsigned long long)ts);
-}
-
 static void put_gtid(fl_buf *out, const fl_gtid *g)
 {
     char text[FL_GTID_TEXT_MAX];
@@ -277,7 +265,7 @@ static void render_human(const fl_txn *t, fl_buf *out)
     fl_buf_printf(out, "seq %llu  gtid ", (unsigned long long)t->seq);
     put_gtid(out, &t->gtid);
     fl_buf_puts(out, "  time ");
-    put_time(out, t->ts);
+    fl_format_utc(out, t->ts);
     fl_buf_printf(out, "  server_id %u  pos ", t->server_id);
     put_printable_str(out, t->file);
     fl_buf_printf(out, ":%llu", (unsigned long long)t->pos);
@@ -353,10 +341,9 @@ static void json_time_or_null(fl_buf *out, uint64_t ts, bool present)
         fl_buf_puts(out, "null");
         return;
     }
-    fl_buf putb = {0};
-    put_time(&putb, ts);
-    fl_json_string(out, (const char *)putb.data, putb.len);
-    fl_buf_free(&putb);
+    fl_buf_putc(out, '"');
+    fl_format_utc(out, ts);
+    fl_buf_putc(out, '"');
 }
 
 static int print_stats(fl_store *s)

@@ -909,8 +909,8 @@ int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts,
 
 /* ---- JSON ---- */
 
-/* "YYYY-MM-DD HH:MM:SS" in UTC for any unix time (days to civil date, proleptic Gregorian). */
-static void put_utc(fl_buf *out, uint64_t ts)
+/* Days to civil date (proleptic Gregorian), so any unix time has its text, unlike gmtime. */
+void fl_format_utc(fl_buf *out, uint64_t ts)
 {
     uint64_t days = ts / 86400, secs = ts % 86400;
     uint64_t z = days + 719468;
@@ -923,7 +923,7 @@ static void put_utc(fl_buf *out, uint64_t ts)
     uint64_t d = doy - (153 * mp + 2) / 5 + 1;
     uint64_t m = mp < 10 ? mp + 3 : mp - 9;
     if (m <= 2) y++;
-    fl_buf_printf(out, "\"%04llu-%02llu-%02llu %02llu:%02llu:%02llu\"", (unsigned long long)y,
+    fl_buf_printf(out, "%04llu-%02llu-%02llu %02llu:%02llu:%02llu", (unsigned long long)y,
                   (unsigned long long)m, (unsigned long long)d, (unsigned long long)(secs / 3600),
                   (unsigned long long)(secs / 60 % 60), (unsigned long long)(secs % 60));
 }
@@ -972,7 +972,9 @@ void fl_txn_to_json(const fl_txn *t, fl_buf *out)
         fl_json_string(out, g, n < sizeof g ? n : sizeof g - 1);
     }
     fl_buf_puts(out, ",\"ts\":");
-    put_utc(out, t->ts);
+    fl_buf_putc(out, '"');
+    fl_format_utc(out, t->ts);
+    fl_buf_putc(out, '"');
     fl_buf_printf(out, ",\"server_id\":%u,\"file\":", t->server_id);
     put_json_name(out, t->file);
     fl_buf_printf(out, ",\"pos\":%llu", (unsigned long long)t->pos);

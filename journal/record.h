@@ -95,6 +95,9 @@ int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size
 int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags,
                    uint32_t *part);
 
+/* Appends a commit time as "YYYY-MM-DD HH:MM:SS" in UTC (the form of "ts" in the JSON). */
+void fl_format_utc(fl_buf *out, uint64_t ts);
+
 /* Renders t as one line of fl-dump --json (no trailing newline), the shape in DESIGN.md. */
 void fl_txn_to_json(const fl_txn *t, fl_buf *out);
 
