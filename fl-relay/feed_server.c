@@ -280,7 +280,7 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
 
 /* Frames one stored record for the client, checking that nothing is skipped: a gap at a
  * transaction's start means retention purged it; a gap inside one means a damaged journal. */
-static int send_raw(uint64_t seq, uint32_t part, const uint8_t *data, size_t len, void *ctx)
+static int send_raw(uint64_t seq, uint32_t part, bool last, const uint8_t *data, size_t len, void *ctx)
 {
     feed_client *c = ctx;
     if (seq != c->next_seq || part != c->next_part) {
@@ -298,15 +298,8 @@ static int send_raw(uint64_t seq, uint32_t part, const uint8_t *data, size_t len
     }
     fl_feed_msg m = {.type = FL_FEED_RECORD, .seq = seq, .part = part, .data = data, .data_len = len};
     client_send(c, &m);
-    fl_gtid g;
-    uint64_t ts;
-    uint32_t flags = 0, p = 0;
-    if (fl_record_peek(data, len, &g, &ts, &flags, &p) == 0 && (flags & FL_TXN_LAST_PART)) {
-        c->next_seq = seq + 1;
-        c->next_part = 0;
-    } else {
-        c->next_part = part + 1;
-    }
+    c->next_seq = last ? seq + 1 : seq;
+    c->next_part = last ? 0 : part + 1;
     return 0;
 }
 
@@ -317,19 +310,15 @@ static void client_fill(feed_client *c)
     feed_server *s = c->srv;
     char err[256];
     while (c->state == C_STREAM && c->out.len - c->out_off < FEED_LOW_WATER) {
-        size_t before = c->out.len;
-        uint64_t next_seq;
-        uint32_t next_part;
-        int rc = fl_store_scan_raw(s->store, c->next_seq, c->next_part, FEED_LOW_WATER, send_raw, c, &next_seq,
-                                   &next_part, err, sizeof err);
+        size_t before = c->out.len; /* send_raw keeps c->next_seq / next_part in step */
+        int rc = fl_store_scan_raw(s->store, c->next_seq, c->next_part, FEED_LOW_WATER, send_raw, c, NULL, NULL,
+                                   err, sizeof err);
         if (rc < 0) {
             log_error("feed: journal: %s", err);
             client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay cannot read its journal: %s", err);
             break;
         }
         if (rc > 0) break; /* refused above */
-        (void)next_seq; /* send_raw kept c->next_seq / next_part in step */
-        (void)next_part;
         if (c->out.len == before) break; /* caught up; the commit notification wakes us */
     }
 }

@@ -995,8 +995,6 @@ int fl_store_next(fl_store *s, uint64_t from, uint64_t *seq, char *err, size_t e
 int fl_store_scan_raw(fl_store *s, uint64_t seq, uint32_t part, size_t max_bytes, fl_store_raw_fn fn,
                       void *ctx, uint64_t *next_seq, uint32_t *next_part, char *err, size_t errlen)
 {
-    *next_seq = seq;
-    *next_part = part;
     MDB_txn *txn;
     if (read_begin(s, &txn, err, errlen) < 0) return -1;
     uint64_t last_seq;
@@ -1012,30 +1010,28 @@ int fl_store_scan_raw(fl_store *s, uint64_t seq, uint32_t part, size_t max_bytes
         for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && passed < max_bytes;
              rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
             uint64_t kseq;
-            uint32_t kpart;
+            uint32_t kpart, flags = 0, p = 0;
             if (!parse_rec_key(&k, &kseq, &kpart) || kseq > last_seq) break; /* not complete yet */
-            int r = fn(kseq, kpart, v.mv_data, v.mv_size, ctx);
+            fl_gtid g;
+            uint64_t ts;
+            bool last = fl_record_peek(v.mv_data, v.mv_size, &g, &ts, &flags, &p) == 0 &&
+                        (flags & FL_TXN_LAST_PART);
+            int r = fn(kseq, kpart, last, v.mv_data, v.mv_size, ctx);
             if (r) {
                 result = r;
                 break;
             }
             passed += v.mv_size;
-            *next_seq = kseq;
-            *next_part = kpart + 1;
-            /* a record that ends its transaction moves the position to the next one */
-            uint32_t flags = 0, p = 0;
-            fl_gtid g;
-            uint64_t ts;
-            if (fl_record_peek(v.mv_data, v.mv_size, &g, &ts, &flags, &p) == 0 && (flags & FL_TXN_LAST_PART)) {
-                *next_seq = kseq + 1;
-                *next_part = 0;
-            }
+            seq = last ? kseq + 1 : kseq; /* where to go on from */
+            part = last ? 0 : kpart + 1;
         }
         if (rc == MDB_NOTFOUND) rc = 0;
         mdb_cursor_close(cur);
     }
     read_end(s);
     if (rc) return mdb_fail(s, rc, "read", err, errlen);
+    if (next_seq) *next_seq = seq;
+    if (next_part) *next_part = part;
     return result;
 }
 

@@ -71,8 +71,10 @@ int fl_store_next(fl_store *s, uint64_t from, uint64_t *seq, char *err, size_t e
  * transactions from (seq, part) on, in order, to fn, within one read transaction, until about
  * max_bytes have passed or fn returns non-zero (returned). Records are not decoded or
  * verified here (their reader checks the checksum). *next_seq / *next_part tell where to go
- * on from (the next transaction's part 0 after a last part). Returns 0 or -1 with err. */
-typedef int (*fl_store_raw_fn)(uint64_t seq, uint32_t part, const uint8_t *data, size_t len, void *ctx);
+ * on from (the next transaction's part 0 after a last part; either may be NULL). Returns 0,
+ * fn's non-zero value, or -1 with err. */
+typedef int (*fl_store_raw_fn)(uint64_t seq, uint32_t part, bool last, const uint8_t *data, size_t len,
+                               void *ctx); /* last: the record ends its transaction */
 int fl_store_scan_raw(fl_store *s, uint64_t seq, uint32_t part, size_t max_bytes, fl_store_raw_fn fn,
                       void *ctx, uint64_t *next_seq, uint32_t *next_part, char *err, size_t errlen);
 /* GTID -> seq. Returns 0, 1 when unknown, -1 on error. */

@@ -377,13 +377,14 @@ typedef struct raw_seen {
     uint32_t stop_after; /* fn returns 7 after this many (0 = never) */
 } raw_seen;
 
-static int on_raw(uint64_t seq, uint32_t part, const uint8_t *data, size_t len, void *ctx)
+static int on_raw(uint64_t seq, uint32_t part, bool last, const uint8_t *data, size_t len, void *ctx)
 {
     raw_seen *r = ctx;
     fl_txn t;
     fl_txn_init(&t);
     char err[200];
     assert_int_equal(fl_record_decode(&t, data, len, err, sizeof err), 0); /* the stored bytes, intact */
+    assert_int_equal(last, (t.flags & FL_TXN_LAST_PART) != 0);
     fl_txn_free(&t);
     if (r->n < 16) {
         r->seqs[r->n] = seq;
