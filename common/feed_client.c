@@ -58,13 +58,14 @@ static int wait_fd(int fd, short events, int64_t deadline)
     }
 }
 
+/* Returns the connected fd, -1 on a failure worth retrying, -2 on one that is not. */
 static int tcp_connect(const char *addr, int64_t deadline, char *err, size_t errlen)
 {
     char *host = NULL, portbuf[16];
     int port;
     if (fl_parse_hostport(addr, &host, &port) != 0) {
         snprintf(err, errlen, "relay address '%s' is not host:port", addr);
-        return -1;
+        return -2; /* a configuration mistake: retrying cannot help */
     }
     snprintf(portbuf, sizeof portbuf, "%d", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
@@ -101,6 +102,7 @@ static int tcp_connect(const char *addr, int64_t deadline, char *err, size_t err
     return fd;
 }
 
+/* Returns 0, -1 on a failure worth retrying, -2 on one that is not (CA, certificate). */
 static int tls_start(fl_feed_client *c, const char *tls_ca, int64_t deadline, char *err, size_t errlen)
 {
     c->ctx = SSL_CTX_new(TLS_client_method());
@@ -111,7 +113,7 @@ static int tls_start(fl_feed_client *c, const char *tls_ca, int64_t deadline, ch
     SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
     if (SSL_CTX_load_verify_locations(c->ctx, tls_ca, NULL) != 1) {
         snprintf(err, errlen, "tls_ca: cannot load %s", tls_ca);
-        return -1;
+        return -2;
     }
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
     c->ssl = SSL_new(c->ctx);
@@ -140,10 +142,11 @@ static int tls_start(fl_feed_client *c, const char *tls_ca, int64_t deadline, ch
             return -1;
         }
         long vr = SSL_get_verify_result(c->ssl);
-        if (vr != X509_V_OK)
+        if (vr != X509_V_OK) {
             snprintf(err, errlen, "relay %s: TLS certificate not trusted: %s", c->addr,
                      X509_verify_cert_error_string(vr));
-        else
+            return -2;
+        } else
             snprintf(err, errlen, "relay %s: TLS handshake failed: %s", c->addr,
                      ERR_reason_error_string(ERR_get_error()) ? ERR_reason_error_string(ERR_get_error())
                                                               : "connection closed");
@@ -243,29 +246,47 @@ static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, char *e
     }
 }
 
-static void error_text(const fl_feed_msg *m, const char *addr, char *err, size_t errlen)
+/* Writes the relay's ERROR message into err; returns whether retrying cannot cure it. */
+static bool error_text(const fl_feed_msg *m, const char *addr, char *err, size_t errlen)
 {
     int n = m->data_len > 400 ? 400 : (int)m->data_len;
     snprintf(err, errlen, "relay %s: %s: %.*s", addr, fl_feed_error_name(m->code), n, (const char *)m->data);
+    return m->code == FL_FEED_ERR_AUTH || m->code == FL_FEED_ERR_VERSION || m->code == FL_FEED_ERR_PURGED ||
+           m->code == FL_FEED_ERR_UNKNOWN;
+}
+
+static void set_permanent(int *permanent, bool v)
+{
+    if (permanent) *permanent = v;
 }
 
 fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int start, uint64_t from_seq,
-                                       const char *from_gtid, fl_feed_welcome *welcome, char *err,
-                                       size_t errlen)
+                                       const char *from_gtid, fl_feed_welcome *welcome, int *permanent,
+                                       char *err, size_t errlen)
 {
+    bool perm = false;
     int64_t deadline = now_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : 10000);
     fl_feed_client *c = fl_xcalloc(1, sizeof *c);
     snprintf(c->addr, sizeof c->addr, "%s", opts->addr);
     c->fd = tcp_connect(opts->addr, deadline, err, errlen);
-    if (c->fd < 0) goto fail;
-    if (opts->tls_ca && tls_start(c, opts->tls_ca, deadline, err, errlen) != 0) goto fail;
+    if (c->fd < 0) {
+        perm = c->fd == -2;
+        goto fail;
+    }
+    if (opts->tls_ca) {
+        int t = tls_start(c, opts->tls_ca, deadline, err, errlen);
+        if (t != 0) {
+            perm = t == -2;
+            goto fail;
+        }
+    }
 
     fl_feed_msg m;
     int rc = next_msg(c, &m, deadline, err, errlen);
     if (rc == 0) snprintf(err, errlen, "relay %s did not greet within the timeout (TLS expected?)", c->addr);
     if (rc <= 0) goto fail;
     if (m.type == FL_FEED_ERROR) {
-        error_text(&m, c->addr, err, errlen);
+        perm = error_text(&m, c->addr, err, errlen);
         goto fail;
     }
     if (m.type != FL_FEED_HELLO) {
@@ -295,7 +316,7 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
     if (rc == 0) snprintf(err, errlen, "relay %s did not answer the authentication in time", c->addr);
     if (rc <= 0) goto fail;
     if (m.type == FL_FEED_ERROR) {
-        error_text(&m, c->addr, err, errlen);
+        perm = error_text(&m, c->addr, err, errlen);
         goto fail;
     }
     if (m.type != FL_FEED_WELCOME) {
@@ -305,6 +326,7 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
     uint8_t expect[FL_FEED_MAC];
     if (fl_feed_server_proof(secret, nonce_s, auth.nonce, expect) != 0 || !fl_feed_proof_equal(expect, m.mac)) {
         snprintf(err, errlen, "relay %s could not prove it knows the secret; not trusting it", c->addr);
+        perm = true;
         goto fail;
     }
     if (welcome) {
@@ -312,15 +334,18 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
         welcome->last_seq = m.last_seq;
         welcome->start_seq = m.seq;
     }
+    set_permanent(permanent, false);
     return c;
 fail:
+    set_permanent(permanent, perm);
     fl_feed_client_close(c);
     return NULL;
 }
 
-int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *head_seq, char *err,
-                        size_t errlen)
+int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *head_seq, int *permanent,
+                        char *err, size_t errlen)
 {
+    set_permanent(permanent, false);
     int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
     bool started = false;
     uint64_t seq = 0;
@@ -341,7 +366,7 @@ int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *
             if (head_seq) *head_seq = m.last_seq;
             continue;
         case FL_FEED_ERROR:
-            error_text(&m, c->addr, err, errlen);
+            set_permanent(permanent, error_text(&m, c->addr, err, errlen));
             return -1;
         case FL_FEED_RECORD:
             break;

@@ -86,27 +86,13 @@ void fl_input_close(fl_input *s)
 
 const char *fl_input_name(const fl_input *s) { return s->name; }
 
-/* Errors of a relay that a retry cannot cure. */
-static int feed_permanent(const char *err)
-{
-    static const char *const words[] = {"authentication failed", "certificate", "not trusting", "purged",
-                                        "unknown GTID", "unsupported protocol version", "tls_ca:",
-                                        "is not host:port", NULL};
-    for (const char *const *w = words; *w; w++)
-        if (strstr(err, *w)) return 1;
-    return 0;
-}
-
 static int feed_connect(fl_input *s, int start, uint64_t from, const char *gtid, int *permanent, char *err,
                         size_t errlen)
 {
     feed_drop(s);
     fl_feed_welcome w;
-    s->feed = fl_feed_client_connect(&s->fopts, start, from, gtid, &w, err, errlen);
-    if (!s->feed) {
-        *permanent = feed_permanent(err);
-        return -1;
-    }
+    s->feed = fl_feed_client_connect(&s->fopts, start, from, gtid, &w, permanent, err, errlen);
+    if (!s->feed) return -1;
     s->first_seq = w.first_seq;
     s->head_seq = w.last_seq;
     s->feed_pos = w.start_seq;
@@ -132,11 +118,8 @@ int fl_input_bounds(fl_input *s, fl_input_head *h, int *permanent, char *err, si
     }
     if (!s->feed && !s->head_seq && !s->first_seq) {
         fl_feed_welcome w;
-        fl_feed_client *c = fl_feed_client_connect(&s->fopts, FL_FEED_INFO, 0, NULL, &w, err, errlen);
-        if (!c) {
-            *permanent = feed_permanent(err);
-            return -1;
-        }
+        fl_feed_client *c = fl_feed_client_connect(&s->fopts, FL_FEED_INFO, 0, NULL, &w, permanent, err, errlen);
+        if (!c) return -1;
         fl_feed_client_close(c);
         s->first_seq = w.first_seq;
         s->head_seq = w.last_seq;
@@ -187,9 +170,8 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, cha
     }
     /* Records the relay already has are on their way: wait for them; else just look. */
     int timeout = s->head_seq >= from ? FEED_TIMEOUT_MS : 0;
-    int r = fl_feed_client_next(s->feed, &s->txn, timeout, &s->head_seq, err, errlen);
+    int r = fl_feed_client_next(s->feed, &s->txn, timeout, &s->head_seq, permanent, err, errlen);
     if (r < 0) {
-        *permanent = feed_permanent(err);
         feed_drop(s);
         return -1;
     }
@@ -247,7 +229,7 @@ void fl_input_wait(fl_input *s, uint64_t from, int timeout_ms)
     }
     if (!s->feed || s->have_txn) return;
     char err[256];
-    int r = fl_feed_client_next(s->feed, &s->txn, timeout_ms, &s->head_seq, err, sizeof err);
+    int r = fl_feed_client_next(s->feed, &s->txn, timeout_ms, &s->head_seq, NULL, err, sizeof err);
     if (r < 0) feed_drop(s); /* fl_input_next reconnects */
     else if (r == 1) s->have_txn = true;
 }
