@@ -3,6 +3,7 @@
 #   make test         install dependencies, build, run unit tests (plain and ASan+UBSan),
 #                     fuzz briefly, run integration tests against private servers
 #   make check-asan   unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check-layers no file includes a header from a higher floor (docs/DESIGN.md)
 #   make fuzz         build and briefly run the libFuzzer targets (clang)
 #   make bench        run the benchmarks in bench/
 #   make demo         run the live demo (MariaDB -> fl-relay -> fl-apply -> Redis)
@@ -26,8 +27,8 @@ override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -I. $(PKG_CFLAGS
 override LDFLAGS += $(SAN)
 
 # Every .c file of a module is library code except the programs' entry points.
-MAINS    := fl-relay/main.c fl-apply/main.c journal/fl-dump.c
-LIB_SRC  := $(filter-out $(MAINS),$(wildcard common/*.c journal/*.c fl-relay/*.c fl-apply/*.c))
+MAINS    := fl-relay/main.c fl-apply/main.c fl-dump/main.c
+LIB_SRC  := $(filter-out $(MAINS),$(wildcard common/*.c journal/*.c feed/*.c fl-relay/*.c fl-apply/*.c))
 # ar keeps members by file name only: two sources with one name would replace each other.
 DUP_NAMES := $(shell printf '%s\n' $(notdir $(LIB_SRC)) | sort | uniq -d)
 ifneq ($(DUP_NAMES),)
@@ -45,7 +46,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit check-asan fuzz integration bench demo install clean
+.PHONY: all deps test unit check-asan check-layers fuzz integration bench demo install clean
 all: $(PROGS)
 
 deps:
@@ -63,7 +64,7 @@ $(BUILD)/fl-relay: $(OBJ)/fl-relay/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/fl-apply: $(OBJ)/fl-apply/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/fl-dump: $(OBJ)/journal/fl-dump.o $(LIB)
+$(BUILD)/fl-dump: $(OBJ)/fl-dump/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(UNIT_HELPER_OBJ) $(LIB)
@@ -80,6 +81,9 @@ unit: $(PROGS) $(UNIT_BIN)
 check-asan:
 	$(MAKE) BUILD=build-asan CC=gcc CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+
+check-layers:
+	@bash scripts/check-layers.sh
 
 fuzz:
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)

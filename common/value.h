@@ -2,7 +2,7 @@
  * JSON rendering and canonical text exactly as DESIGN.md "Canonical values" specifies.
  *
  * Byte payloads (strings, decimals, dates, JSON text, ...) are not owned by the value: they
- * point into the transaction's arena (see journal/record.h). */
+ * point into the transaction's arena (see common/txn.h). */
 #ifndef FL_VALUE_H
 #define FL_VALUE_H
 

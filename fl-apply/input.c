@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "common/feed_client.h"
-#include "common/feed_proto.h"
+#include "feed/feed_client.h"
+#include "feed/feed_proto.h"
 
 #define FEED_TIMEOUT_MS 10000
 

@@ -14,7 +14,7 @@
 
 #include "common/buf.h"
 #include "common/config.h"
-#include "journal/record.h"
+#include "common/txn.h"
 
 typedef enum fl_cache_op_kind {
     FL_CACHE_SET = 1,  /* key = value, with ttl (0 = none) */

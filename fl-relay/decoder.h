@@ -15,7 +15,7 @@
 
 #include "common/config.h"
 #include "common/gtid.h"
-#include "journal/record.h"
+#include "common/txn.h"
 
 typedef struct fl_decoder fl_decoder;
 

@@ -42,7 +42,7 @@
 #include "common/metrics.h"
 #include "fl-relay/decoder.h"
 #include "fl-relay/events.h"
-#include "fl-relay/feed_server.h"
+#include "feed/feed_server.h"
 #include "fl-relay/source.h"
 #include "journal/store.h"
 

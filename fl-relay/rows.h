@@ -9,7 +9,7 @@
 
 #include "common/buf.h"
 #include "fl-relay/table_map.h"
-#include "journal/record.h"
+#include "common/txn.h"
 
 typedef struct fl_rows_event {
     uint8_t op;      /* fl_op: INSERT, UPDATE or DELETE */

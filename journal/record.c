@@ -1,4 +1,4 @@
-/* record.c — transactions in memory, their journal record codec, and their JSON line.
+/* record.c — the journal record codec: one transaction (common/txn.h) <-> bytes.
  *
  * A record (version 1). Varints are LEB128 and always minimal; a "string" is a varint
  * length followed by that many bytes.
@@ -47,111 +47,7 @@
 #define OP_ANNOTATED 0x80 /* on a row change's op byte: a statement annotation follows the table */
 #define TXN_KNOWN_FLAGS (FL_TXN_LAST_PART | FL_TXN_STATEMENT | FL_TXN_XA)
 
-/* ---- transactions in memory ----
- *
- * Tables, changes and value arrays are found through t; every string and value array lives
- * in t's arena, the two index arrays are malloc'd and kept across fl_txn_reset. A table is
- * the same table only with the same db, name and column list: a table whose definition
- * changed within a transaction gets a second entry, so a change's images always have its
- * table's column count. */
-
-void fl_txn_init(fl_txn *t) { memset(t, 0, sizeof *t); }
-
-void fl_txn_reset(fl_txn *t)
-{
-    fl_table *tables = t->tables;
-    fl_change *changes = t->changes;
-    uint32_t tcap = t->tables_cap, ccap = t->changes_cap;
-    fl_arena arena = t->arena;
-    fl_arena_reset(&arena);
-    memset(t, 0, sizeof *t);
-    t->tables = tables;
-    t->tables_cap = tcap;
-    t->changes = changes;
-    t->changes_cap = ccap;
-    t->arena = arena;
-}
-
-void fl_txn_free(fl_txn *t)
-{
-    free(t->tables);
-    free(t->changes);
-    fl_arena_free(&t->arena);
-    memset(t, 0, sizeof *t);
-}
-
-static bool same_name(const char *a, const char *b)
-{
-    if (!a || !b) return a == b;
-    return strcmp(a, b) == 0;
-}
-
-/* The index of the table with exactly this db, name and column list, or -1. Searches from
- * the most recently added table: row events of one table usually come together. */
-static int64_t table_find(const fl_txn *t, const char *db, const char *name, uint32_t ncols,
-                          const char *const *cols)
-{
-    for (uint32_t i = t->ntables; i-- > 0;) {
-        const fl_table *tb = &t->tables[i];
-        if (tb->ncols != ncols || strcmp(tb->name, name) != 0 || strcmp(tb->db, db) != 0) continue;
-        uint32_t c = 0;
-        while (c < ncols && same_name(tb->cols[c], cols ? cols[c] : NULL)) c++;
-        if (c == ncols) return i;
-    }
-    return -1;
-}
-
-/* Adds a table whose strings already live in the arena. */
-static uint32_t table_add_owned(fl_txn *t, const char *db, const char *name, uint32_t ncols,
-                                const char **cols)
-{
-    if (t->ntables == t->tables_cap) {
-        t->tables_cap = t->tables_cap ? t->tables_cap * 2 : 8;
-        t->tables = fl_xrealloc(t->tables, t->tables_cap * sizeof *t->tables);
-    }
-    fl_table *tb = &t->tables[t->ntables];
-    tb->db = db;
-    tb->name = name;
-    tb->ncols = ncols;
-    tb->cols = cols;
-    return t->ntables++;
-}
-
-uint32_t fl_txn_table(fl_txn *t, const char *db, const char *name, uint32_t ncols,
-                      const char *const *cols)
-{
-    if (!db) db = "";
-    if (!name) name = "";
-    int64_t i = table_find(t, db, name, ncols, cols);
-    if (i >= 0) return (uint32_t)i;
-    const char **copy = fl_arena_alloc(&t->arena, (size_t)ncols * sizeof *copy);
-    for (uint32_t c = 0; c < ncols; c++)
-        copy[c] = (cols && cols[c]) ? fl_arena_strndup(&t->arena, cols[c], strlen(cols[c])) : NULL;
-    return table_add_owned(t, fl_arena_strndup(&t->arena, db, strlen(db)),
-                           fl_arena_strndup(&t->arena, name, strlen(name)), ncols, copy);
-}
-
-static bool is_row_op(uint8_t op) { return op == FL_OP_INSERT || op == FL_OP_UPDATE || op == FL_OP_DELETE; }
-
-fl_change *fl_txn_add_change(fl_txn *t, fl_op op)
-{
-    if (t->nchanges == t->changes_cap) {
-        t->changes_cap = t->changes_cap ? t->changes_cap * 2 : 16;
-        t->changes = fl_xrealloc(t->changes, t->changes_cap * sizeof *t->changes);
-    }
-    fl_change *c = &t->changes[t->nchanges++];
-    memset(c, 0, sizeof *c);
-    c->op = (uint8_t)op;
-    if (is_row_op(c->op)) t->nrows++;
-    return c;
-}
-
-fl_value *fl_txn_values(fl_txn *t, uint32_t ncols)
-{
-    fl_value *v = fl_arena_alloc(&t->arena, (size_t)ncols * sizeof *v);
-    memset(v, 0, (size_t)ncols * sizeof *v); /* FL_VAL_ABSENT is 0 */
-    return v;
-}
+/* ---- encoding ---- */
 
 /* How a value type is encoded. */
 enum payload { PAY_NONE, PAY_ZIGZAG, PAY_VARINT, PAY_F32, PAY_F64, PAY_BYTES };
@@ -166,23 +62,6 @@ static const uint8_t payload_of[FL_VAL_TYPE_COUNT] = {
     [FL_VAL_SET_BITS] = PAY_VARINT, [FL_VAL_BIT] = PAY_VARINT,       [FL_VAL_JSON] = PAY_BYTES,
     [FL_VAL_VECTOR] = PAY_BYTES,
 };
-
-void fl_txn_own_value(fl_txn *t, fl_value *v)
-{
-    if (v->type >= FL_VAL_TYPE_COUNT || payload_of[v->type] != PAY_BYTES) return;
-    if (v->s.len == 0)
-        v->s.ptr = "";
-    else
-        v->s.ptr = fl_arena_memdup(&t->arena, v->s.ptr, v->s.len);
-}
-
-size_t fl_txn_mem(const fl_txn *t)
-{
-    return t->arena.used_total + (size_t)t->tables_cap * sizeof(fl_table) +
-           (size_t)t->changes_cap * sizeof(fl_change);
-}
-
-/* ---- encoding ---- */
 
 static size_t varint_size(uint64_t v)
 {
@@ -466,9 +345,9 @@ void fl_record_encode(const fl_txn *t, fl_buf *out)
     for (uint32_t i = 0; i < t->nchanges; i++) {
         const fl_change *ch = &t->changes[i];
         if (ch->op < FL_OP_INSERT || ch->op > FL_OP_STATEMENT) invalid("op", ch->op);
-        bool annotated = is_row_op(ch->op) && ch->sql && ch->sql_len > 0;
+        bool annotated = fl_op_is_row(ch->op) && ch->sql && ch->sql_len > 0;
         fl_buf_putc(out, (uint8_t)(ch->op | (annotated ? OP_ANNOTATED : 0)));
-        if (is_row_op(ch->op)) {
+        if (fl_op_is_row(ch->op)) {
             if (ch->table >= t->ntables) invalid("table index", ch->table);
             uint32_t ncols = t->tables[ch->table].ncols;
             fl_buf_put_varint(out, ch->table);
@@ -785,9 +664,9 @@ static bool get_tables(reader *r, fl_txn *t, uint32_t **map, uint32_t *ntables)
             r->p += len;
         }
         r->col = -1;
-        int64_t found = table_find(t, db, name, (uint32_t)ncols, cols);
+        int64_t found = fl_txn_table_find(t, db, name, (uint32_t)ncols, cols);
         if (found >= (int64_t)base) return bad(r, "duplicate of table %lld", (long long)(found - base));
-        (*map)[i] = found >= 0 ? (uint32_t)found : table_add_owned(t, db, name, (uint32_t)ncols, cols);
+        (*map)[i] = found >= 0 ? (uint32_t)found : fl_txn_table_add_owned(t, db, name, (uint32_t)ncols, cols);
         (*ntables)++;
     }
     return true;
@@ -809,8 +688,8 @@ static bool get_changes(reader *r, fl_txn *t, const uint32_t *map, uint32_t ntab
         bool annotated = (op & OP_ANNOTATED) != 0;
         op &= (uint8_t)~OP_ANNOTATED;
         if (op < FL_OP_INSERT || op > FL_OP_STATEMENT) return bad(r, "unknown op %u", op);
-        if (annotated && !is_row_op(op)) return bad(r, "op %u cannot carry a statement annotation", op);
-        if (is_row_op(op)) {
+        if (annotated && !fl_op_is_row(op)) return bad(r, "op %u cannot carry a statement annotation", op);
+        if (fl_op_is_row(op)) {
             uint64_t idx;
             if (!get_varint(r, &idx)) return false;
             if (idx >= ntables)
@@ -905,111 +784,4 @@ int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts,
     if (flags) *flags = f;
     if (part) *part = p;
     return 0;
-}
-
-/* ---- JSON ---- */
-
-/* Days to civil date (proleptic Gregorian), so any unix time has its text, unlike gmtime. */
-void fl_format_utc(fl_buf *out, uint64_t ts)
-{
-    uint64_t days = ts / 86400, secs = ts % 86400;
-    uint64_t z = days + 719468;
-    uint64_t era = z / 146097;
-    uint64_t doe = z - era * 146097;
-    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    uint64_t y = yoe + era * 400;
-    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    uint64_t mp = (5 * doy + 2) / 153;
-    uint64_t d = doy - (153 * mp + 2) / 5 + 1;
-    uint64_t m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2) y++;
-    fl_buf_printf(out, "%04llu-%02llu-%02llu %02llu:%02llu:%02llu", (unsigned long long)y,
-                  (unsigned long long)m, (unsigned long long)d, (unsigned long long)(secs / 3600),
-                  (unsigned long long)(secs / 60 % 60), (unsigned long long)(secs % 60));
-}
-
-static void put_json_name(fl_buf *out, const char *s) { fl_json_string(out, s ? s : "", s ? strlen(s) : 0); }
-
-static void put_json_image(fl_buf *out, const fl_table *tb, const fl_value *img)
-{
-    fl_buf_putc(out, '{');
-    bool first = true;
-    for (uint32_t c = 0; img && c < tb->ncols; c++) {
-        if (img[c].type == FL_VAL_ABSENT) continue;
-        if (!first) fl_buf_putc(out, ',');
-        first = false;
-        const char *name = tb->cols ? tb->cols[c] : NULL;
-        if (name)
-            put_json_name(out, name);
-        else
-            fl_buf_printf(out, "\"@%u\"", c + 1);
-        fl_buf_putc(out, ':');
-        fl_value_to_json(&img[c], out);
-    }
-    fl_buf_putc(out, '}');
-}
-
-static const char *op_name(uint8_t op)
-{
-    switch (op) {
-    case FL_OP_INSERT: return "insert";
-    case FL_OP_UPDATE: return "update";
-    case FL_OP_DELETE: return "delete";
-    case FL_OP_DDL: return "ddl";
-    case FL_OP_STATEMENT: return "statement";
-    default: return "unknown";
-    }
-}
-
-void fl_txn_to_json(const fl_txn *t, fl_buf *out)
-{
-    fl_buf_printf(out, "{\"seq\":%llu,\"gtid\":", (unsigned long long)t->seq);
-    if (t->gtid.flavor == FL_FLAVOR_NONE) {
-        fl_buf_puts(out, "null");
-    } else {
-        char g[FL_GTID_TEXT_MAX];
-        size_t n = fl_gtid_format(&t->gtid, g, sizeof g);
-        fl_json_string(out, g, n < sizeof g ? n : sizeof g - 1);
-    }
-    fl_buf_puts(out, ",\"ts\":");
-    fl_buf_putc(out, '"');
-    fl_format_utc(out, t->ts);
-    fl_buf_putc(out, '"');
-    fl_buf_printf(out, ",\"server_id\":%u,\"file\":", t->server_id);
-    put_json_name(out, t->file);
-    fl_buf_printf(out, ",\"pos\":%llu", (unsigned long long)t->pos);
-    if (t->flags & FL_TXN_STATEMENT) fl_buf_puts(out, ",\"statement\":true");
-    if (t->flags & FL_TXN_XA) fl_buf_puts(out, ",\"xa\":true");
-    fl_buf_puts(out, ",\"changes\":[");
-    for (uint32_t i = 0; i < t->nchanges; i++) {
-        const fl_change *c = &t->changes[i];
-        if (i) fl_buf_putc(out, ',');
-        fl_buf_printf(out, "{\"op\":\"%s\",\"db\":", op_name(c->op));
-        if (is_row_op(c->op) && c->table < t->ntables) {
-            const fl_table *tb = &t->tables[c->table];
-            put_json_name(out, tb->db);
-            fl_buf_puts(out, ",\"table\":");
-            put_json_name(out, tb->name);
-            if (c->sql && c->sql_len) {
-                fl_buf_puts(out, ",\"query\":");
-                fl_json_string(out, c->sql, c->sql_len);
-            }
-            if (c->op != FL_OP_INSERT) {
-                fl_buf_puts(out, ",\"before\":");
-                put_json_image(out, tb, c->before);
-            }
-            if (c->op != FL_OP_DELETE) {
-                fl_buf_puts(out, ",\"after\":");
-                put_json_image(out, tb, c->after);
-            }
-        } else if (is_row_op(c->op)) {
-            fl_buf_puts(out, "null,\"table\":null");
-        } else {
-            put_json_name(out, c->db);
-            fl_buf_puts(out, ",\"sql\":");
-            fl_json_string(out, c->sql ? c->sql : "", c->sql ? c->sql_len : 0);
-        }
-        fl_buf_putc(out, '}');
-    }
-    fl_buf_puts(out, "]}");
 }

@@ -1,4 +1,5 @@
-/* record.h — one committed source transaction, decoded, and its codec (transaction <-> bytes).
+/* record.h — the journal record codec: one committed source transaction (common/txn.h) <->
+ * bytes.
  *
  * A record is versioned and checksummed (CRC-32C over everything before the checksum).
  * A transaction too large for one record is written as ordered parts of the same seq and
@@ -7,81 +8,14 @@
 #ifndef FL_RECORD_H
 #define FL_RECORD_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/buf.h"
 #include "common/gtid.h"
-#include "common/value.h"
+#include "common/txn.h"
 
 #define FL_RECORD_VERSION 1
-
-typedef enum fl_op {
-    FL_OP_INSERT = 1,
-    FL_OP_UPDATE = 2,
-    FL_OP_DELETE = 3,
-    FL_OP_DDL = 4,       /* sql: a DDL statement; db: default database */
-    FL_OP_STATEMENT = 5, /* sql: statement-based DML that caches cannot apply (flagged) */
-} fl_op;
-
-/* The tables a transaction touches; changes refer to them by index. */
-typedef struct fl_table {
-    const char *db;
-    const char *name;
-    uint32_t ncols;
-    const char **cols; /* ncols names; an entry is NULL when the binlog lacks it ("@N") */
-} fl_table;
-
-typedef struct fl_change {
-    uint8_t op;      /* fl_op */
-    uint32_t table;  /* row ops: index into fl_txn.tables */
-    fl_value *before; /* update/delete: ncols values (FL_VAL_ABSENT where not in the image) */
-    fl_value *after;  /* insert/update */
-    const char *db;   /* DDL/STATEMENT: default database, may be "" */
-    const char *sql;  /* DDL/STATEMENT: statement text; row ops: the statement that produced the
-                         rows (ROWS_QUERY/ANNOTATE_ROWS), on the first of its changes, or NULL */
-    uint32_t sql_len;
-} fl_change;
-
-enum fl_txn_flags {
-    FL_TXN_LAST_PART = 1u << 0, /* the final (or only) part of its transaction */
-    FL_TXN_STATEMENT = 1u << 1, /* contains statement-based DML */
-    FL_TXN_XA = 1u << 2,        /* XA transaction (applied at XA COMMIT) */
-};
-
-typedef struct fl_txn {
-    uint64_t seq; /* journal order; assigned by the store on append */
-    fl_gtid gtid;
-    uint64_t ts; /* commit time, unix seconds (UTC) */
-    uint32_t server_id;
-    const char *file; /* source binlog file name of the commit */
-    uint64_t pos;     /* source end position of the transaction in that file */
-    uint32_t flags;   /* fl_txn_flags */
-    uint32_t part;    /* part number, 0-based */
-
-    fl_table *tables;
-    uint32_t ntables, tables_cap;
-    fl_change *changes;
-    uint32_t nchanges, changes_cap;
-    uint64_t nrows; /* row changes (insert/update/delete) */
-
-    fl_arena arena; /* owns every string and value array reachable from this txn */
-} fl_txn;
-
-void fl_txn_init(fl_txn *t);
-void fl_txn_reset(fl_txn *t); /* empties; keeps memory for reuse */
-void fl_txn_free(fl_txn *t);
-/* Finds or adds a table (db, name, column names copied into the arena). Returns its index. */
-uint32_t fl_txn_table(fl_txn *t, const char *db, const char *name, uint32_t ncols,
-                      const char *const *cols);
-/* Appends a change slot (zeroed) and returns it; value arrays come from fl_txn_values. */
-fl_change *fl_txn_add_change(fl_txn *t, fl_op op);
-fl_value *fl_txn_values(fl_txn *t, uint32_t ncols); /* arena array, all FL_VAL_ABSENT */
-/* Copies a value's bytes into the txn's arena (for values that point into transient buffers). */
-void fl_txn_own_value(fl_txn *t, fl_value *v);
-/* Approximate memory held (for splitting into parts). */
-size_t fl_txn_mem(const fl_txn *t);
 
 /* Encodes t as one record, appended to out. */
 void fl_record_encode(const fl_txn *t, fl_buf *out);
@@ -94,11 +28,5 @@ int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size
  * the whole body; for indexes. Returns 0 or -1. */
 int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags,
                    uint32_t *part);
-
-/* Appends a commit time as "YYYY-MM-DD HH:MM:SS" in UTC (the form of "ts" in the JSON). */
-void fl_format_utc(fl_buf *out, uint64_t ts);
-
-/* Renders t as one line of fl-dump --json (no trailing newline), the shape in DESIGN.md. */
-void fl_txn_to_json(const fl_txn *t, fl_buf *out);
 
 #endif

@@ -19,6 +19,7 @@ step() { # name, command...
   rm -f "$log"
 }
 jobs=$(nproc 2>/dev/null || echo 2)
+step layers bash scripts/check-layers.sh
 step build make -s -j"$jobs" all
 step unit make -s -j"$jobs" unit
 step unit-asan make -s -j"$jobs" check-asan

@@ -13,6 +13,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "journal/record.h"
 #include "common/buf.h"
 #include "fl-relay/decoder.h"
 #include "tests/unit/binlog_events.h"

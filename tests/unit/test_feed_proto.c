@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common/feed_proto.h"
+#include "feed/feed_proto.h"
 
 static fl_feed_msg sample(uint8_t type)
 {

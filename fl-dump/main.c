@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 
 #include "common/buf.h"
-#include "common/feed_client.h"
-#include "common/feed_proto.h"
+#include "feed/feed_client.h"
+#include "feed/feed_proto.h"
 #include "common/gtid.h"
 #include "common/value.h"
 #include "journal/record.h"
@@ -223,18 +223,6 @@ static void put_printable_str(fl_buf *out, const char *s)
     if (s) put_printable(out, s, strlen(s));
 }
 
-static const char *op_name(uint8_t op)
-{
-    switch (op) {
-    case FL_OP_INSERT: return "insert";
-    case FL_OP_UPDATE: return "update";
-    case FL_OP_DELETE: return "delete";
-    case FL_OP_DDL: return "ddl";
-    case FL_OP_STATEMENT: return "statement";
-    default: return "unknown";
-    }
-}
-
 /* "    before: id=1 name="a"": the image's present columns, values in canonical JSON. */
 static void put_image(fl_buf *out, const char *label, const fl_table *tb, const fl_value *vals)
 {
@@ -275,7 +263,7 @@ static void render_human(const fl_txn *t, fl_buf *out)
     for (uint32_t i = 0; i < t->nchanges; i++) {
         const fl_change *c = &t->changes[i];
         if (c->op == FL_OP_DDL || c->op == FL_OP_STATEMENT) {
-            fl_buf_printf(out, "  %s", op_name(c->op));
+            fl_buf_printf(out, "  %s", fl_op_name(c->op));
             if (c->db && c->db[0]) {
                 fl_buf_putc(out, ' ');
                 put_printable_str(out, c->db);
@@ -286,11 +274,11 @@ static void render_human(const fl_txn *t, fl_buf *out)
             continue;
         }
         if (c->table >= t->ntables) {
-            fl_buf_printf(out, "  %s (table #%u missing)\n", op_name(c->op), c->table);
+            fl_buf_printf(out, "  %s (table #%u missing)\n", fl_op_name(c->op), c->table);
             continue;
         }
         const fl_table *tb = &t->tables[c->table];
-        fl_buf_printf(out, "  %s ", op_name(c->op));
+        fl_buf_printf(out, "  %s ", fl_op_name(c->op));
         put_printable_str(out, tb->db);
         fl_buf_putc(out, '.');
         put_printable_str(out, tb->name);

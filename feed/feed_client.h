@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "journal/record.h"
+#include "common/txn.h"
 
 typedef struct fl_feed_client fl_feed_client;
 

@@ -1,6 +1,6 @@
 /* feed_proto.c — feed frames: encoding, bounds-checked parsing, and HMAC-SHA256 proofs
  * (OpenSSL EVP_MAC). Every length is checked against what is left before it is used. */
-#include "common/feed_proto.h"
+#include "feed/feed_proto.h"
 
 #include <stdio.h>
 #include <string.h>

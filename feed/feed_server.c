@@ -8,7 +8,7 @@
  * Flow control: a client's output buffer is refilled from the journal only after it drained
  * below FEED_LOW_WATER, so a slow client costs one buffer and one record part, whatever
  * the backlog. The child exits on SIGTERM and when the relay (its parent) dies. */
-#include "fl-relay/feed_server.h"
+#include "feed/feed_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,7 +31,7 @@
 #include <openssl/ssl.h>
 
 #include "common/buf.h"
-#include "common/feed_proto.h"
+#include "feed/feed_proto.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "journal/store.h"

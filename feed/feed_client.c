@@ -5,7 +5,7 @@
  * handshake of feed_proto.h: HELLO, AUTH with our proof, WELCOME with the relay's proof,
  * which we check before trusting anything it sends. Records arrive as frames of the journal's
  * own codec; the parts of a large transaction are decoded into one fl_txn in order. */
-#include "common/feed_client.h"
+#include "feed/feed_client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,7 +26,8 @@
 
 #include "common/buf.h"
 #include "common/config.h"
-#include "common/feed_proto.h"
+#include "feed/feed_proto.h"
+#include "journal/record.h"
 
 struct fl_feed_client {
     int fd;
