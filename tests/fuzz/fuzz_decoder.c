@@ -11,6 +11,7 @@
 
 #include "common/crc32c.h"
 #include "common/log.h"
+#include "journal/record.h"
 #include "fl-relay/decoder.h"
 
 static int on_emit(void *ctx, fl_txn *t, const fl_decoder_pos *p)
