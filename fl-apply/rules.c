@@ -497,7 +497,9 @@ static bool same_key(const fl_buf *a, const fl_buf *b)
     return a->len == b->len && (a->len == 0 || !memcmp(a->data, b->data, a->len));
 }
 
-/* Appends the operations of one rule for one row change. */
+/* Appends the operations of one rule for one row change. When a key cannot be rendered,
+ * returns -1 with why, after appending what the other key still calls for: an update whose
+ * new key is unrenderable still deletes its old key (the old row must not stay cached). */
 static int render_change(fl_rules *r, const binding *b, const fl_table *t, const fl_change *c, fl_cache_ops *ops,
                          char *why, size_t whylen)
 {
@@ -505,7 +507,10 @@ static int render_change(fl_rules *r, const binding *b, const fl_table *t, const
     bool has_old = c->op != FL_OP_INSERT, has_new = c->op != FL_OP_DELETE;
     const fl_value *fallback = c->op == FL_OP_UPDATE ? c->before : NULL;
     if (has_old && render_key(b, t, c->before, NULL, &r->old_key, why, whylen)) return -1;
-    if (has_new && render_key(b, t, c->after, fallback, &r->key, why, whylen)) return -1;
+    if (has_new && render_key(b, t, c->after, fallback, &r->key, why, whylen)) {
+        if (has_old) add_op(ops, FL_CACHE_DEL, &r->old_key, 0);
+        return -1;
+    }
     bool changed = has_old && has_new && !same_key(&r->old_key, &r->key);
 
     if (rc->mode == FL_MODE_INVALIDATE) {
@@ -556,7 +561,7 @@ int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cac
             char why[256];
             size_t mark = ops->nops;
             if (!render_change(r, &tb->b[k], t, c, ops, why, sizeof why)) continue;
-            ops->nops = mark;
+            if (on_error == FL_ON_ERROR_STOP) ops->nops = mark;
             if (!gtid[0] && !fl_gtid_format(&txn->gtid, gtid, sizeof gtid))
                 snprintf(gtid, sizeof gtid, "(none, seq %llu)", (unsigned long long)txn->seq);
             if (on_error == FL_ON_ERROR_STOP) {

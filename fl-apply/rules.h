@@ -67,7 +67,8 @@ int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t e
 /* Appends the cache operations for txn (a whole transaction or one part) to ops, in
  * change order. A change a rule cannot render (a key column NULL or absent) is handled per
  * on_error: STOP returns -1 with "gtid G: db.table: rule NAME: key column `c` is NULL" in
- * err; SKIP logs that once per transaction, counts it, and goes on. Returns 0 or -1. */
+ * err; SKIP logs that once per transaction, counts it, and goes on (an update whose new key
+ * cannot be rendered still deletes its old key). Returns 0 or -1. */
 int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cache_ops *ops,
                     char *err, size_t errlen);
 

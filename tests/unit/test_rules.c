@@ -330,6 +330,34 @@ static void test_null_key_stop_and_skip(void **state)
     fl_config_free(c);
 }
 
+/* on_error = skip: an update whose new key cannot be rendered still deletes the old key */
+static void test_skip_new_key_null_deletes_old_key(void **state)
+{
+    (void)state;
+    fl_config *c = load(APPLY "[rule n]\ntable = app.users\nkey = n:{email}\n[rule i]\ntable = app.users\n"
+                              "key = i:{email}\nmode = invalidate\n");
+    fl_rules *r = rules_of(c);
+    fixture f;
+    fx_init(&f);
+    fx_change(&f, FL_OP_UPDATE, 0, fx_row(&f, V_INT(1), V_STR("a"), V_STR("a@x"), V_NULL),
+              fx_row(&f, V_INT(1), V_STR("a"), V_NULL, V_NULL));
+    fl_cache_ops ops;
+    fl_cache_ops_init(&ops);
+    char err[256] = "";
+    assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_SKIP, &ops, err, sizeof err), 0);
+    assert_int_equal(ops.nops, 2);
+    expect_del(&ops.ops[0], "n:a@x");
+    expect_del(&ops.ops[1], "i:a@x");
+    assert_int_equal(ops.rows_failed, 1);
+
+    fl_cache_ops_reset(&ops);
+    assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), -1);
+    assert_string_equal(err, "gtid 0-1-42: app.users: rule n: key column `email` is NULL");
+    fl_cache_ops_free(&ops);
+    fl_rules_free(r);
+    fl_config_free(c);
+}
+
 /* binlog_row_image = minimal: the after image has the changed columns only */
 static void test_minimal_update_uses_before_image(void **state)
 {
@@ -511,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_invalidate),
         cmocka_unit_test(test_several_rules_one_table),
         cmocka_unit_test(test_null_key_stop_and_skip),
+        cmocka_unit_test(test_skip_new_key_null_deletes_old_key),
         cmocka_unit_test(test_minimal_update_uses_before_image),
         cmocka_unit_test(test_unnamed_columns),
         cmocka_unit_test(test_check_table),
