@@ -1,4 +1,4 @@
-/* config.h — the one INI file both programs read (DESIGN.md "Configuration").
+/* config.h — the one INI file both programs read (docs/DESIGN.md "Configuration").
  *
  * fl_config_load parses and validates everything before anything starts: unknown sections
  * and keys, bad values and missing required keys are each reported as

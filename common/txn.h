@@ -90,7 +90,7 @@ size_t fl_txn_mem(const fl_txn *t);
 /* Appends a commit time as "YYYY-MM-DD HH:MM:SS" in UTC (the form of "ts" in the JSON). */
 void fl_format_utc(fl_buf *out, uint64_t ts);
 
-/* Renders t as one line of fl-dump --json (no trailing newline), the shape in DESIGN.md. */
+/* Renders t as one line of fl-dump --json (no trailing newline), the shape in docs/DESIGN.md. */
 void fl_txn_to_json(const fl_txn *t, fl_buf *out);
 
 #endif

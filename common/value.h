@@ -1,5 +1,5 @@
 /* value.h — the canonical value model: typed column values of a decoded row, and their
- * JSON rendering and canonical text exactly as DESIGN.md "Canonical values" specifies.
+ * JSON rendering and canonical text exactly as docs/DESIGN.md "Canonical values" specifies.
  *
  * Byte payloads (strings, decimals, dates, JSON text, ...) are not owned by the value: they
  * point into the transaction's arena (see common/txn.h). */
