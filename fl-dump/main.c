@@ -354,7 +354,10 @@ static int print_stats(fl_store *s)
     json_time_or_null(&out, info.first_ts, any);
     fl_buf_puts(&out, ",\"last_ts\":");
     json_time_or_null(&out, info.last_ts, any);
-    fl_buf_printf(&out, ",\"bytes\":%llu}\n", (unsigned long long)info.bytes);
+    fl_buf_printf(&out, ",\"bytes\":%llu,\"purged_seq\":%llu,\"identity\":", (unsigned long long)info.bytes,
+                  (unsigned long long)info.purged_seq);
+    if (info.identity[0]) fl_buf_printf(&out, "\"%s\"}\n", info.identity);
+    else fl_buf_puts(&out, "null}\n");
     int rc = fwrite(out.data, 1, out.len, stdout) == out.len ? 0 : 1;
     fl_buf_free(&out);
     return rc;

@@ -6,8 +6,10 @@
  *              MariaDB: 'M' domain BE32, seq_no BE64, server_id BE32
  *              MySQL:   'Y' uuid[16], tag length u8, tag bytes, gno BE64
  *   "meta"     "version", "last_seq" (last complete transaction), "count", "bytes" (encoded
- *              record bytes stored), and the source position "pos.gtid_set", "pos.file",
- *              "pos.pos", "pos.flavor"; numbers are BE64.
+ *              record bytes stored), "identity" (16 random bytes made in the transaction that
+ *              creates the journal), "purged_seq" (the purge horizon: the highest seq retention
+ *              ever deleted, written in the transaction that deletes it), and the source
+ *              position "pos.gtid_set", "pos.file", "pos.pos", "pos.flavor"; numbers are BE64.
  * Big-endian keys sort in numeric order, so appends are LMDB appends and a cursor walks
  * the journal in seq order.
  *
@@ -35,6 +37,12 @@
  * commits the parts of an unfinished transaction passes a position that does not yet
  * include it (or NULL), so that after a crash it resumes at that transaction's start.
  *
+ * Seqs have gaps: an unfinished transaction removed at reopen leaves its seq unused for good.
+ * A missing seq above the purge horizon is such a gap; one at or below it was purged. A
+ * journal made by an earlier version has neither identity nor horizon: its writer adds both
+ * at open (a new identity; everything before the first record counts as purged), and until
+ * then readers take the horizon to be the seq before the first record.
+ *
  * Waiting across processes: the writer keeps DIR/notify open and, after every commit,
  * overwrites its first 8 bytes with last_seq (pwrite at offset 0: the file never grows).
  * A reader watches that file with inotify (IN_MODIFY): fl_store_wait_fd returns the
@@ -56,6 +64,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +78,7 @@
 #define PURGE_CHUNK 1000 /* transactions deleted per LMDB write transaction */
 #define READER_CHECK_INTERVAL 1 /* seconds between sweeps for readers that died */
 #define FAIL (-1)        /* a write step failed with its reason already in err */
+#define IDENTITY_LEN 16  /* bytes of a journal's identity */
 
 typedef struct pending_rec {
     uint64_t seq;
@@ -232,6 +242,80 @@ static int meta_get_str(fl_store *s, MDB_txn *txn, const char *name, char **out)
     p[v.mv_size] = '\0';
     *out = p;
     return 0;
+}
+
+/* The first complete transaction's seq, 0 when there is none. */
+static int first_complete_seq(fl_store *s, MDB_txn *txn, uint64_t last_seq, uint64_t *out)
+{
+    *out = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, s->db_rec, &cur);
+    if (rc) return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    uint64_t seq;
+    uint32_t part;
+    if (rc == 0 && parse_rec_key(&k, &seq, &part) && seq <= last_seq) *out = seq;
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The purge horizon; a journal of an earlier version keeps none: then everything before
+ * its first complete transaction counts as purged. */
+static int horizon_get(fl_store *s, MDB_txn *txn, uint64_t *out)
+{
+    static const char name[] = "purged_seq";
+    MDB_val k = {sizeof name - 1, (void *)name}, v;
+    int rc = mdb_get(txn, s->db_meta, &k, &v);
+    if (rc == 0) {
+        *out = v.mv_size == 8 ? get_be64(v.mv_data) : 0;
+        return 0;
+    }
+    if (rc != MDB_NOTFOUND) return rc;
+    uint64_t last_seq, first;
+    if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) return rc;
+    if ((rc = first_complete_seq(s, txn, last_seq, &first))) return rc;
+    *out = first ? first - 1 : 0;
+    return 0;
+}
+
+/* The identity as 32 hex digits. Returns 0, MDB_NOTFOUND when the journal has none, or an
+ * LMDB error. */
+static int identity_get(fl_store *s, MDB_txn *txn, char out[FL_JOURNAL_ID_TEXT])
+{
+    static const char name[] = "identity";
+    MDB_val k = {sizeof name - 1, (void *)name}, v;
+    out[0] = 0;
+    int rc = mdb_get(txn, s->db_meta, &k, &v);
+    if (rc) return rc;
+    if (v.mv_size != IDENTITY_LEN) return MDB_CORRUPTED;
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *b = v.mv_data;
+    for (size_t i = 0; i < IDENTITY_LEN; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[2 * IDENTITY_LEN] = 0;
+    return 0;
+}
+
+/* Gives the journal a new random identity. Returns 0, an LMDB error, or FAIL. */
+static int identity_create(fl_store *s, MDB_txn *txn, char *err, size_t errlen)
+{
+    uint8_t b[IDENTITY_LEN];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            seterr(err, errlen, "journal %s: cannot make an identity: getrandom: %s", s->dir, strerror(errno));
+            return FAIL;
+        }
+        got += (size_t)n;
+    }
+    static const char name[] = "identity";
+    MDB_val k = {sizeof name - 1, (void *)name}, v = {sizeof b, b};
+    return mdb_put(txn, s->db_meta, &k, &v, 0);
 }
 
 /* ---- transactions ---- */
@@ -407,7 +491,8 @@ static int check_version(fl_store *s, MDB_txn *txn, char *err, size_t errlen)
 }
 
 typedef struct open_ctx {
-    bool fresh; /* out: the environment held nothing: a new journal */
+    bool fresh;          /* out: the environment held nothing: a new journal */
+    bool identity_added; /* out: a journal of an earlier version got its identity */
 } open_ctx;
 
 /* Writer: opens (creating on a fresh environment) the named databases. */
@@ -429,8 +514,25 @@ static int open_dbs_write(fl_store *s, MDB_txn *txn, void *vctx, char *err, size
     if (rc) return rc;
     if ((rc = mdb_dbi_open(txn, "records", flags, &s->db_rec))) return rc;
     if ((rc = mdb_dbi_open(txn, "gtid", flags, &s->db_gtid))) return rc;
-    if (ctx->fresh) return meta_put_u64(s, txn, "version", STORE_FORMAT_VERSION);
-    return check_version(s, txn, err, errlen);
+    if (ctx->fresh) {
+        /* the journal is born here, with its identity and an empty purge horizon */
+        if ((rc = meta_put_u64(s, txn, "version", STORE_FORMAT_VERSION))) return rc;
+        if ((rc = identity_create(s, txn, err, errlen))) return rc;
+        return meta_put_u64(s, txn, "purged_seq", 0);
+    }
+    if ((rc = check_version(s, txn, err, errlen))) return rc;
+    /* a journal made by an earlier version: give it what this one keeps */
+    char id[FL_JOURNAL_ID_TEXT];
+    rc = identity_get(s, txn, id);
+    if (rc == MDB_NOTFOUND) {
+        if ((rc = identity_create(s, txn, err, errlen))) return rc;
+        ctx->identity_added = true;
+    } else if (rc) {
+        return rc;
+    }
+    uint64_t horizon;
+    if ((rc = horizon_get(s, txn, &horizon))) return rc;
+    return meta_put_u64(s, txn, "purged_seq", horizon);
 }
 
 /* Deletes every record of seq; subtracts their sizes from *bytes. cur is on records. */
@@ -545,6 +647,7 @@ static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t 
 
     open_ctx ctx = {0};
     if (write_txn(s, open_dbs_write, &ctx, err, errlen) < 0) return -1;
+    if (ctx.identity_added) log_info("journal %s: made by an earlier version; it now has an identity", s->dir);
     if (write_txn(s, recover_tail, NULL, err, errlen) < 0) return -1;
     s->pending = s->committed;
 
@@ -846,17 +949,9 @@ int fl_store_info_get(fl_store *s, fl_store_info *out, char *err, size_t errlen)
     int rc = meta_get_u64(s, txn, "last_seq", &out->last_seq);
     if (!rc) rc = meta_get_u64(s, txn, "count", &out->count);
     if (!rc) rc = meta_get_u64(s, txn, "bytes", &out->bytes);
-    MDB_cursor *cur = NULL;
-    if (!rc) rc = mdb_cursor_open(txn, s->db_rec, &cur);
-    if (!rc) {
-        MDB_val k, v;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        uint64_t seq;
-        uint32_t part;
-        if (rc == 0 && parse_rec_key(&k, &seq, &part) && seq <= out->last_seq) out->first_seq = seq;
-        if (rc == MDB_NOTFOUND) rc = 0;
-        mdb_cursor_close(cur);
-    }
+    if (!rc) rc = first_complete_seq(s, txn, out->last_seq, &out->first_seq);
+    if (!rc) rc = horizon_get(s, txn, &out->purged_seq);
+    if (!rc && (rc = identity_get(s, txn, out->identity)) == MDB_NOTFOUND) rc = 0;
     if (!rc && out->first_seq) rc = peek_seq(s, txn, out->first_seq, &out->first_gtid, &out->first_ts, err, errlen);
     if (!rc && out->last_seq) rc = peek_seq(s, txn, out->last_seq, &out->last_gtid, &out->last_ts, err, errlen);
     if (!out->first_seq) out->last_seq = 0;
@@ -866,6 +961,29 @@ int fl_store_info_get(fl_store *s, fl_store_info *out, char *err, size_t errlen)
     MDB_envinfo info;
     mdb_env_info(s->env, &info);
     out->map_size = info.me_mapsize;
+    return 0;
+}
+
+int fl_store_identity(fl_store *s, char id[FL_JOURNAL_ID_TEXT], char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    id[0] = 0;
+    if (read_begin(s, &txn, err, errlen) < 0) return -1;
+    int rc = identity_get(s, txn, id);
+    read_end(s);
+    if (rc == MDB_NOTFOUND) return 1;
+    if (rc) return mdb_fail(s, rc, "cannot read the identity", err, errlen);
+    return 0;
+}
+
+int fl_store_purge_horizon(fl_store *s, uint64_t *seq, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    *seq = 0;
+    if (read_begin(s, &txn, err, errlen) < 0) return -1;
+    int rc = horizon_get(s, txn, seq);
+    read_end(s);
+    if (rc) return mdb_fail(s, rc, "cannot read the purge horizon", err, errlen);
     return 0;
 }
 
@@ -1065,11 +1183,12 @@ typedef struct purge_ctx {
 static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t errlen)
 {
     purge_ctx *c = vctx;
-    uint64_t last_seq, count, bytes;
+    uint64_t last_seq, count, bytes, horizon;
     int rc;
     if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) return rc;
     if ((rc = meta_get_u64(s, txn, "count", &count))) return rc;
     if ((rc = meta_get_u64(s, txn, "bytes", &bytes))) return rc;
+    if ((rc = horizon_get(s, txn, &horizon))) return rc;
     MDB_cursor *cur;
     if ((rc = mdb_cursor_open(txn, s->db_rec, &cur))) return rc;
     int64_t n = 0;
@@ -1107,6 +1226,7 @@ static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t err
         bool big = c->max_bytes && bytes > c->max_bytes;
         if (!old && !big) break;
         if ((rc = delete_seq(cur, seq, &bytes, NULL))) break;
+        if (seq > horizon) horizon = seq;
         uint8_t gk[GTID_KEY_MAX];
         size_t gl = gtid_key(&g, gk);
         if (gl) {
@@ -1124,6 +1244,7 @@ static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t err
     if (n == 0) return 0;
     if ((rc = meta_put_u64(s, txn, "count", count))) return rc;
     if ((rc = meta_put_u64(s, txn, "bytes", bytes))) return rc;
+    if ((rc = meta_put_u64(s, txn, "purged_seq", horizon))) return rc;
     c->chunk = n;
     return 0;
 }

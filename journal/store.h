@@ -31,6 +31,8 @@ typedef struct fl_position {
 } fl_position;
 void fl_position_free(fl_position *p);
 
+#define FL_JOURNAL_ID_TEXT 33 /* a journal identity: 32 hex digits and a NUL */
+
 typedef struct fl_store_info {
     uint64_t count;      /* transactions */
     uint64_t first_seq;  /* 0 when empty */
@@ -40,6 +42,8 @@ typedef struct fl_store_info {
     uint64_t first_ts, last_ts;
     uint64_t bytes;      /* encoded record bytes */
     uint64_t map_size;   /* current LMDB map size */
+    uint64_t purged_seq; /* the purge horizon (see fl_store_purge_horizon) */
+    char identity[FL_JOURNAL_ID_TEXT]; /* "" when the journal has none (see fl_store_identity) */
 } fl_store_info;
 
 /* Opens (creating when writing) the journal directory. On error returns NULL with a
@@ -61,11 +65,24 @@ size_t fl_store_pending_bytes(const fl_store *s);
 int fl_store_position(fl_store *s, fl_position *out, char *err, size_t errlen);
 int fl_store_info_get(fl_store *s, fl_store_info *out, char *err, size_t errlen);
 
+/* The journal's identity: 128 random bits (as 32 hex digits) made in the LMDB transaction
+ * that creates the journal, so a journal started again in the same directory has another.
+ * Returns 0, 1 when the journal has none (made by an earlier version and not opened by a
+ * writer since), -1. */
+int fl_store_identity(fl_store *s, char id[FL_JOURNAL_ID_TEXT], char *err, size_t errlen);
+/* The purge horizon: the highest seq retention has deleted (0 = none), kept in the same
+ * LMDB transaction as the deletion. A seq at or below it that the journal lacks was purged;
+ * one above it that the journal lacks was never a complete transaction (seqs have gaps:
+ * an unfinished transaction removed at reopen leaves its seq unused). Returns 0 or -1. */
+int fl_store_purge_horizon(fl_store *s, uint64_t *seq, char *err, size_t errlen);
+
 /* Reads the complete transaction seq (all parts) into t (reset first).
  * Returns 0, 1 when seq does not exist (or is not complete yet), -1 on error (e.g. a record
  * failing its checksum: "journal record seq N part P: bad checksum"). */
 int fl_store_read(fl_store *s, uint64_t seq, fl_txn *t, char *err, size_t errlen);
-/* The first complete transaction with seq >= from: sets *seq. Returns 0, 1 if none, -1. */
+/* The first complete transaction with seq >= from: sets *seq. Returns 0, 1 if none, -1.
+ * It passes over gaps and purged seqs alike: a reader that must not cross a purge compares
+ * from with fl_store_purge_horizon. */
 int fl_store_next(fl_store *s, uint64_t from, uint64_t *seq, char *err, size_t errlen);
 /* Raw streaming (the feed): passes the stored bytes of every record of complete
  * transactions from (seq, part) on, in order, to fn, within one read transaction, until about

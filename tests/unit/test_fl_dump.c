@@ -446,8 +446,10 @@ static void test_stats(void **state)
     char want[512];
     snprintf(want, sizeof want,
              "{\"count\":4,\"first_seq\":1,\"last_seq\":4,\"first_gtid\":\"0-1-1\",\"last_gtid\":\"0-1-4\","
-             "\"first_ts\":\"" TS0_TEXT "\",\"last_ts\":\"2026-11-18 11:09:40\",\"bytes\":%llu}\n",
-             (unsigned long long)info.bytes);
+             "\"first_ts\":\"" TS0_TEXT "\",\"last_ts\":\"2026-11-18 11:09:40\",\"bytes\":%llu,"
+             "\"purged_seq\":0,\"identity\":\"%s\"}\n",
+             (unsigned long long)info.bytes, info.identity);
+    assert_int_equal(strlen(info.identity), 32);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.err, "");
     assert_string_equal(r.out, want);
@@ -461,7 +463,10 @@ static void test_empty_journal(void **state)
     char dir[PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/fresh", tmpdir);
     assert_int_equal(mkdir(dir, 0700), 0);
-    fl_store_close(open_writer(dir));
+    fl_store *w = open_writer(dir);
+    char id[FL_JOURNAL_ID_TEXT], err[256];
+    assert_int_equal(fl_store_identity(w, id, err, sizeof err), 0);
+    fl_store_close(w);
 
     run_result r = run("'%s'", dir);
     assert_int_equal(r.status, 0);
@@ -471,8 +476,12 @@ static void test_empty_journal(void **state)
 
     r = run("--stats '%s'", dir);
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.out, "{\"count\":0,\"first_seq\":0,\"last_seq\":0,\"first_gtid\":null,"
-                               "\"last_gtid\":null,\"first_ts\":null,\"last_ts\":null,\"bytes\":0}\n");
+    char want[512];
+    snprintf(want, sizeof want,
+             "{\"count\":0,\"first_seq\":0,\"last_seq\":0,\"first_gtid\":null,\"last_gtid\":null,"
+             "\"first_ts\":null,\"last_ts\":null,\"bytes\":0,\"purged_seq\":0,\"identity\":\"%s\"}\n",
+             id);
+    assert_string_equal(r.out, want);
     assert_string_equal(r.err, "");
     run_free(&r);
 }

@@ -1,5 +1,6 @@
 /* test_store.c — the LMDB journal: append/read/seek/iterate, parts, purge by age and size,
- * map growth, one writer, a reader in another process woken by commits, crash safety
+ * the purge horizon (purged seqs told from gaps), the journal's identity, journals of an
+ * earlier version, map growth, one writer, a reader in another process woken by commits, crash safety
  * under SIGKILL, and a corrupted record reported by seq. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -674,6 +675,171 @@ static void test_purge_size(void **state)
     fl_store_close(s);
 }
 
+static uint64_t horizon_of(fl_store *s)
+{
+    char err[256] = "";
+    uint64_t h = 12345;
+    int rc = fl_store_purge_horizon(s, &h, err, sizeof err);
+    if (rc) fprintf(stderr, "horizon: %s\n", err);
+    assert_int_equal(rc, 0);
+    return h;
+}
+
+/* The purge horizon tells a purged seq from a gap (an unfinished transaction removed at
+ * reopen), moves only with retention, and survives reopening. */
+static void test_purge_horizon(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    uint64_t now = (uint64_t)time(NULL);
+    fl_store *s = open_w(0);
+    fill(s, 1, 5, now - 3600, 40);
+    fl_txn t;
+    fl_txn_init(&t);
+    make_part(&t, 6, 0, false); /* seq 6 never completes: the writer goes away */
+    add_ok(s, &t);
+    commit_ok(s, NULL);
+    fl_store_close(s);
+    s = open_w(0); /* removes seq 6 */
+    fill(s, 7, 10, now, 40);
+    uint64_t seq = 0;
+    assert_int_equal(fl_store_next(s, 6, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 7);
+    assert_int_equal(horizon_of(s), 0); /* 6 is a gap, not a purge */
+
+    assert_int_equal(fl_store_purge(s, 600, 0, err, sizeof err), 5);
+    assert_int_equal(horizon_of(s), 5);
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.purged_seq, 5);
+    assert_int_equal(info.first_seq, 7);
+    /* a purge that deletes nothing leaves it */
+    assert_int_equal(fl_store_purge(s, 600, 0, err, sizeof err), 0);
+    assert_int_equal(horizon_of(s), 5);
+    fl_store_close(s);
+
+    s = open_r();
+    assert_int_equal(horizon_of(s), 5);
+    fl_store_close(s);
+    s = open_w(0);
+    assert_int_equal(horizon_of(s), 5);
+    /* size retention moves it too; the last transaction stays */
+    assert_int_equal(fl_store_purge(s, 0, 1, err, sizeof err), 3);
+    assert_int_equal(horizon_of(s), 9);
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.first_seq, 10);
+    assert_int_equal(info.purged_seq, 9);
+    fl_store_close(s);
+    s = open_r();
+    assert_int_equal(horizon_of(s), 9);
+    fl_store_close(s);
+    fl_txn_free(&t);
+}
+
+static void identity_of(fl_store *s, char id[FL_JOURNAL_ID_TEXT])
+{
+    char err[256] = "";
+    int rc = fl_store_identity(s, id, err, sizeof err);
+    if (rc) fprintf(stderr, "identity: %d %s\n", rc, err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(strlen(id), 32);
+    assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+}
+
+/* Every journal has its own identity, made with it and kept across reopening; a journal
+ * started again in the same directory has a new one. */
+static void test_identity(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    char a[FL_JOURNAL_ID_TEXT], again[FL_JOURNAL_ID_TEXT], b[FL_JOURNAL_ID_TEXT], c[FL_JOURNAL_ID_TEXT];
+    fl_store *s = open_w(0);
+    identity_of(s, a);
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_string_equal(info.identity, a);
+    fill(s, 1, 3, 1000, 10);
+    fl_store_close(s);
+
+    s = open_r();
+    identity_of(s, again);
+    assert_string_equal(again, a);
+    fl_store_close(s);
+    s = open_w(0);
+    identity_of(s, again);
+    assert_string_equal(again, a);
+    fl_store_close(s);
+
+    /* another journal */
+    char other[320];
+    snprintf(other, sizeof other, "%s/other", tmpdir);
+    fl_store_opts o = {.write = true};
+    s = fl_store_open(other, &o, err, sizeof err);
+    assert_non_null(s);
+    identity_of(s, b);
+    assert_string_not_equal(b, a);
+    fl_store_close(s);
+
+    /* the directory moved away and a journal started again where it was */
+    char moved[320];
+    snprintf(moved, sizeof moved, "%s/moved", tmpdir);
+    assert_int_equal(rename(jdir, moved), 0);
+    s = open_w(0);
+    identity_of(s, c);
+    assert_string_not_equal(c, a);
+    assert_string_not_equal(c, b);
+    fl_store_close(s);
+}
+
+/* A journal of an earlier version (no identity, no horizon): readers take everything before
+ * the first record as purged; its next writer gives it an identity and keeps that horizon. */
+static void test_earlier_version_journal(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    uint64_t now = (uint64_t)time(NULL);
+    fl_store *s = open_w(0);
+    fill(s, 1, 3, now - 3600, 10);
+    fill(s, 4, 5, now, 10);
+    assert_int_equal(fl_store_purge(s, 600, 0, err, sizeof err), 3);
+    fl_store_close(s);
+
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    assert_int_equal(mdb_env_open(env, jdir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    MDB_val k1 = {8, "identity"}, k2 = {10, "purged_seq"};
+    assert_int_equal(mdb_del(txn, dbi, &k1, NULL), 0);
+    assert_int_equal(mdb_del(txn, dbi, &k2, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    s = open_r();
+    char id[FL_JOURNAL_ID_TEXT] = "x";
+    assert_int_equal(fl_store_identity(s, id, err, sizeof err), 1);
+    assert_string_equal(id, "");
+    assert_int_equal(horizon_of(s), 3);
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_string_equal(info.identity, "");
+    assert_int_equal(info.purged_seq, 3);
+    fl_store_close(s);
+
+    s = open_w(0);
+    identity_of(s, id);
+    assert_int_equal(horizon_of(s), 3);
+    fl_store_close(s);
+    s = open_r();
+    char again[FL_JOURNAL_ID_TEXT];
+    identity_of(s, again);
+    assert_string_equal(again, id);
+    fl_store_close(s);
+}
+
 static void test_map_growth(void **state)
 {
     (void)state;
@@ -1062,6 +1228,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gtid_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_age, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_horizon, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_earlier_version_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
