@@ -20,6 +20,7 @@
 
 #include "common/buf.h"
 #include "common/gtid.h"
+#include "common/log.h"
 
 /* ---- the key tables ---- */
 
@@ -35,7 +36,7 @@ static const char *const keys_feed[] = {"listen", "secret", "secret_file", "tls_
 static const char *const keys_metrics[] = {"listen", NULL};
 static const char *const keys_apply[] = {"name", "journal", "relay", "secret", "secret_file", "tls_ca", "target",
                                          "max_atomic_ops", "on_error", "checkpoint_path", NULL};
-static const char *const keys_log[] = {"level", NULL};
+static const char *const keys_log[] = {"level", "format", NULL};
 static const char *const keys_rule[] = {"table", "key", "format", "mode", "ttl", "columns", NULL};
 static const char *const *const sec_keys[] = {keys_source, keys_journal, keys_feed, keys_metrics,
                                                keys_apply, keys_log, keys_rule};
@@ -1052,10 +1053,14 @@ static void validate(loader *L, fl_config *c)
             case SEC_METRICS: v_hostport(&x, &c->metrics.listen); break;
             case SEC_APPLY: check_apply(&x); break;
             case SEC_LOG: {
-                static const char *const ch[] = {"debug", "info", "warn", "error", NULL};
-                if (v_choice(&x, ch, "debug, info, warn, error") >= 0) {
-                    free(c->log_level);
-                    c->log_level = fl_xstrdup(ent->value);
+                static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+                static const char *const formats[] = {"auto", "text", "journal", "json", NULL};
+                bool is_format = !strcmp(ent->key, "format");
+                char **field = is_format ? &c->log_format : &c->log_level;
+                if (v_choice(&x, is_format ? formats : levels,
+                             is_format ? "auto, text, journal, json" : "debug, info, warn, error") >= 0) {
+                    free(*field);
+                    *field = fl_xstrdup(ent->value);
                 }
                 break;
             }
@@ -1188,6 +1193,7 @@ fl_config *fl_config_load_string(const char *text, size_t len, const char *name,
     c->apply.max_atomic_ops = 10000;
     c->apply.on_error = FL_ON_ERROR_STOP;
     c->log_level = fl_xstrdup("info");
+    c->log_format = fl_xstrdup("auto");
 
     int rc = ini_parse_stream(reader, &L, handler, &L);
     if (rc < 0) report(&L, 0, NULL, NULL, "cannot parse (out of memory)");
@@ -1296,6 +1302,7 @@ void fl_config_free(fl_config *c)
     }
     free(c->rules);
     free(c->log_level);
+    free(c->log_format);
     free(c);
 }
 
@@ -1318,4 +1325,14 @@ char *fl_config_require(const fl_config *c, int need)
     char *r = fl_xstrdup(fl_buf_cstr(&b));
     fl_buf_free(&b);
     return r;
+}
+
+void fl_config_apply_log(const fl_config *c, bool verbose)
+{
+    fl_log_level level = FL_LOG_INFO;
+    fl_log_format format = FL_LOG_AUTO;
+    if (c && c->log_level) fl_log_parse_level(c->log_level, &level);
+    if (c && c->log_format) fl_log_parse_format(c->log_format, &format);
+    fl_log_set_level(verbose ? FL_LOG_DEBUG : level);
+    fl_log_set_format(format);
 }

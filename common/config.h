@@ -96,6 +96,7 @@ typedef struct fl_config {
     fl_config_rule *rules;
     size_t nrules;
     char *log_level;    /* [log] level = debug|info|warn|error, default info */
+    char *log_format;   /* [log] format = auto|text|journal|json, default auto */
 } fl_config;
 
 /* Loads and validates path. Returns NULL when anything is wrong; *errors (malloc'd) then
@@ -118,5 +119,8 @@ int fl_parse_hostport(const char *s, char **host, int *port); /* "h:p", "[v6]:p"
 bool fl_glob_match(const char *pattern, const char *text);
 /* Table filter: included by include (all when none) and not excluded. */
 bool fl_config_table_wanted(const fl_config_source *src, const char *db, const char *table);
+
+/* Applies [log] level and format to the logger; verbose forces debug. */
+void fl_config_apply_log(const fl_config *c, bool verbose);
 
 #endif

@@ -41,6 +41,7 @@ static int config_error(char *errors)
 
 int main(int argc, char **argv)
 {
+    fl_log_set_program("fl-apply");
     enum { OPT_FROM_GTID = 256, OPT_FROM_SEQ, OPT_ONCE, OPT_STATUS, OPT_VERIFY };
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
@@ -114,9 +115,7 @@ int main(int argc, char **argv)
         fl_config_free(cfg);
         return config_error(errors);
     }
-    fl_log_level level = FL_LOG_INFO;
-    if (cfg->log_level) fl_log_parse_level(cfg->log_level, &level);
-    fl_log_set_level(verbose ? FL_LOG_DEBUG : level);
+    fl_config_apply_log(cfg, verbose);
 
     int rc = status ? fl_apply_status(cfg, stdout) : verify ? fl_verify_run(cfg) : fl_apply_run(cfg, &opts);
     fl_config_free(cfg);

@@ -38,6 +38,7 @@ static int config_error(char *errors)
 
 int main(int argc, char **argv)
 {
+    fl_log_set_program("fl-relay");
     enum { OPT_CHECK = 256, OPT_JOURNAL, OPT_BINLOG_FILE };
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
@@ -99,11 +100,8 @@ int main(int argc, char **argv)
             free(files);
             return config_error(errors);
         }
-        fl_log_level level = FL_LOG_INFO;
-        if (cfg->log_level) fl_log_parse_level(cfg->log_level, &level);
-        fl_log_set_level(level);
     }
-    if (verbose) fl_log_set_level(FL_LOG_DEBUG);
+    fl_config_apply_log(cfg, verbose);
 
     if (nfiles > 0) {
         if (!journal_dir) journal_dir = cfg ? cfg->journal.path : NULL;
