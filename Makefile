@@ -19,11 +19,13 @@ SAN      ?=
 FUZZ_SECONDS ?= 20
 
 PKGS     := lmdb hiredis libmemcached mysqlclient inih libzstd zlib openssl libsystemd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Dependency headers come in through -isystem: the project's warnings are for its own code.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm -lpthread
 
 CFLAGS   ?= -O2 -g
-override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -I. $(PKG_CFLAGS) $(SAN)
+WARNINGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
+override CFLAGS += -std=c17 -D_GNU_SOURCE $(WARNINGS) -I. $(PKG_CFLAGS) $(SAN)
 override LDFLAGS += $(SAN)
 
 # Every .c file of a module is library code except the programs' entry points.

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "tests/fuzz/fuzzer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,8 +11,9 @@
 
 #include "common/crc32c.h"
 #include "common/log.h"
-#include "journal/record.h"
 #include "fl-relay/decoder.h"
+#include "journal/record.h"
+#include "tests/fuzz/fuzzer.h"
 
 static int on_emit(void *ctx, fl_txn *t, const fl_decoder_pos *p)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "feed/feed_proto.h"
+#include "tests/fuzz/fuzzer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fl-relay/json_binary.h"
+#include "tests/fuzz/fuzzer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,6 +6,7 @@
 
 #include "common/buf.h"
 #include "fl-relay/json_diff.h"
+#include "tests/fuzz/fuzzer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -9,6 +9,7 @@
 
 #include "common/crc32c.h"
 #include "journal/record.h"
+#include "tests/fuzz/fuzzer.h"
 
 #define MAGIC 0xF1
 

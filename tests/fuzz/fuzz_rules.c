@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "fl-apply/rules.h"
+#include "tests/fuzz/fuzzer.h"
 
 #define NCOLS 5
 

@@ -10,7 +10,8 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 make -s BUILD=$build CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
   SAN="$san -fsanitize=fuzzer-no-link" "$build/libfastlane.a" || { echo "fuzz: 0 passed, 1 failed"; exit 1; }
 libs="$(pkg-config --libs lmdb hiredis libmemcached mysqlclient inih libzstd zlib openssl libsystemd) -lev -lm -lpthread"
-cflags="-std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -I. $(pkg-config --cflags lmdb hiredis libmemcached mysqlclient inih libzstd zlib openssl libsystemd)"
+warnings="-Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror"
+cflags="-std=c17 -D_GNU_SOURCE $warnings -I. $(pkg-config --cflags lmdb hiredis libmemcached mysqlclient inih libzstd zlib openssl libsystemd | sed 's/-I/-isystem /g')"
 passed=0; failed=0
 for src in tests/fuzz/fuzz_*.c; do
   [ -f "$src" ] || continue
