@@ -23,6 +23,9 @@ PKGS     := lmdb hiredis libmemcached mysqlclient inih libzstd zlib openssl libs
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm -lpthread
 
+# The version every program prints with --version: git describe of the checkout it is built from.
+FL_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+
 CFLAGS   ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
 override CFLAGS += -std=c17 -D_GNU_SOURCE $(WARNINGS) -I. $(PKG_CFLAGS) $(SAN)
@@ -57,6 +60,11 @@ deps:
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# cli.o carries the version; it is rebuilt whenever the checkout's HEAD moves.
+$(OBJ)/common/cli.o: override CFLAGS += -DFL_VERSION='"$(FL_VERSION)"'
+GIT_DIR_PATH := $(shell git rev-parse --git-dir 2>/dev/null)
+$(OBJ)/common/cli.o: $(wildcard $(GIT_DIR_PATH)/HEAD $(GIT_DIR_PATH)/index)
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -24,6 +24,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "common/cli.h"
 #include "common/gtid.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -465,29 +466,37 @@ static int resolve_override(applier *a)
     int permanent;
     if (o->from_gtid) {
         fl_gtid g;
-        if (fl_gtid_parse(&g, o->from_gtid, strlen(o->from_gtid))) {
-            fprintf(stderr, "--from-gtid %s: not a GTID (domain-server-seq or uuid:n)\n", o->from_gtid);
-            return 2;
-        }
+        if (fl_gtid_parse(&g, o->from_gtid, strlen(o->from_gtid)))
+            return fl_cli_usage_error("fl-apply", "--from-gtid %s: not a GTID (domain-server-seq or uuid:n)",
+                                      o->from_gtid);
         int r = fl_input_seek_gtid(a->src, o->from_gtid, &a->override_seq, &permanent, a->err, sizeof a->err);
         if (r < 0) {
-            fprintf(stderr, "--from-gtid %s: %s\n", o->from_gtid, a->err);
+            fprintf(stderr, "fl-apply: --from-gtid %s: %s\n", o->from_gtid, a->err);
             return 1;
         }
         if (r == 1) {
-            fprintf(stderr, "--from-gtid %s: no such transaction in the journal\n", o->from_gtid);
+            fl_input_head info;
+            if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err) || !info.first_seq)
+                fprintf(stderr, "fl-apply: --from-gtid %s: no such transaction in %s (it is empty)\n",
+                        o->from_gtid, fl_input_name(a->src));
+            else
+                fprintf(stderr,
+                        "fl-apply: --from-gtid %s: no such transaction in %s (it holds seqs %" PRIu64
+                        " to %" PRIu64 "%s%s; fl-dump lists them)\n",
+                        o->from_gtid, fl_input_name(a->src), info.first_seq, info.last_seq,
+                        info.last_gtid[0] ? ", the last GTID " : "", info.last_gtid);
             return 1;
         }
         a->override_active = true;
     } else if (o->has_from_seq) {
         fl_input_head info;
         if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err)) {
-            fprintf(stderr, "--from-seq %" PRIu64 ": %s\n", o->from_seq, a->err);
+            fprintf(stderr, "fl-apply: --from-seq %" PRIu64 ": %s\n", o->from_seq, a->err);
             return 1;
         }
         if (info.first_seq && o->from_seq < info.first_seq) {
-            fprintf(stderr, "--from-seq %" PRIu64 ": the journal starts at seq %" PRIu64 "\n", o->from_seq,
-                    info.first_seq);
+            fprintf(stderr, "fl-apply: --from-seq %" PRIu64 ": the journal holds seqs %" PRIu64 " to %" PRIu64 "\n",
+                    o->from_seq, info.first_seq, info.last_seq);
             return 1;
         }
         a->override_seq = o->from_seq ? o->from_seq : 1;

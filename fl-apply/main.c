@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cli.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "fl-apply/apply.h"
@@ -27,7 +28,8 @@ static void usage(FILE *out)
           "      --verify          compare the rule tables in the source database with the cache;\n"
           "                        exit 0 only when every key matches\n"
           "  -v, --verbose         debug logging\n"
-          "  -h, --help            this text\n",
+          "  -h, --help            this text\n"
+          "  -V, --version         the version\n",
           out);
 }
 
@@ -52,6 +54,7 @@ int main(int argc, char **argv)
         {"verify", no_argument, NULL, OPT_VERIFY},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
@@ -60,7 +63,7 @@ int main(int argc, char **argv)
     int opt;
 
     opterr = 0; /* one line of our own instead */
-    while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":c:vhV", options, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
         case OPT_FROM_GTID: opts.from_gtid = optarg; break;
@@ -69,8 +72,8 @@ int main(int argc, char **argv)
             errno = 0;
             unsigned long long v = strtoull(optarg, &end, 10);
             if (errno || end == optarg || *end || optarg[0] == '-' || v == 0) {
-                fprintf(stderr, "fl-apply: --from-seq %s: not a journal seq (a number from 1)\n", optarg);
-                return 2;
+                return fl_cli_usage_error("fl-apply", "--from-seq %s: not a journal seq (a number from 1)",
+                                          optarg);
             }
             opts.has_from_seq = true;
             opts.from_seq = v;
@@ -81,32 +84,20 @@ int main(int argc, char **argv)
         case OPT_VERIFY: verify = true; break;
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
-        default:
-            fprintf(stderr, "fl-apply: unknown option or missing value: %s (see --help)\n", argv[optind - 1]);
-            return 2;
+        case 'V': return fl_cli_print_version("fl-apply");
+        default: return fl_cli_bad_option("fl-apply", opt, argv);
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "fl-apply: unexpected argument '%s' (see --help)\n", argv[optind]);
-        return 2;
+        return fl_cli_usage_error("fl-apply", "unexpected argument '%s'", argv[optind]);
     }
-    if (!config_path) {
-        fputs("fl-apply: give -c FILE (see --help)\n", stderr);
-        return 2;
-    }
-    if (opts.from_gtid && opts.has_from_seq) {
-        fputs("fl-apply: --from-gtid and --from-seq cannot be combined\n", stderr);
-        return 2;
-    }
-    if (status && verify) {
-        fputs("fl-apply: --status and --verify cannot be combined\n", stderr);
-        return 2;
-    }
-    if ((status || verify) && (opts.from_gtid || opts.has_from_seq || opts.once)) {
-        fprintf(stderr, "fl-apply: --%s only reads; it takes no --from-gtid, --from-seq or --once\n",
-                status ? "status" : "verify");
-        return 2;
-    }
+    if (!config_path) return fl_cli_usage_error("fl-apply", "give -c FILE");
+    if (opts.from_gtid && opts.has_from_seq)
+        return fl_cli_usage_error("fl-apply", "--from-gtid and --from-seq cannot be combined");
+    if (status && verify) return fl_cli_usage_error("fl-apply", "--status and --verify cannot be combined");
+    if ((status || verify) && (opts.from_gtid || opts.has_from_seq || opts.once))
+        return fl_cli_usage_error("fl-apply", "--%s only reads; it takes no --from-gtid, --from-seq or --once",
+                                  status ? "status" : "verify");
 
     char *errors = NULL;
     fl_config *cfg = fl_config_load(config_path, &errors);

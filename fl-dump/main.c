@@ -17,10 +17,11 @@
 #include <sys/stat.h>
 
 #include "common/buf.h"
-#include "feed/feed_client.h"
-#include "feed/feed_proto.h"
+#include "common/cli.h"
 #include "common/gtid.h"
 #include "common/value.h"
+#include "feed/feed_client.h"
+#include "feed/feed_proto.h"
 #include "journal/record.h"
 #include "journal/store.h"
 
@@ -64,7 +65,8 @@ static void usage(FILE *f)
           "  --relay HOST:PORT read from fl-relay's feed instead of a directory\n"
           "  --secret S, --secret-file F   the feed's shared secret\n"
           "  --tls-ca F        use TLS and trust the relay's certificate only if F signed it\n"
-          "  --help            this text\n",
+          "  -h, --help        this text\n"
+          "  -V, --version     the version\n",
           f);
 }
 
@@ -93,7 +95,7 @@ static int parse_gtid_arg(const char *opt, const char *text, fl_gtid *out)
     return 0;
 }
 
-/* Returns 0 to go on, 1 when --help was printed, -1 on a usage error (already reported). */
+/* Returns 0 to go on, 1 when --help or --version was printed, -1 on a usage error (already reported). */
 static int parse_args(int argc, char **argv, dump_opts *o)
 {
     enum { OPT_JSON = 256, OPT_FROM_SEQ, OPT_FROM_GTID, OPT_GTID, OPT_LIMIT, OPT_FOLLOW, OPT_STATS,
@@ -111,12 +113,13 @@ static int parse_args(int argc, char **argv, dump_opts *o)
         {"secret-file", required_argument, NULL, OPT_SECRET_FILE},
         {"tls-ca", required_argument, NULL, OPT_TLS_CA},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_JSON: o->json = true; break;
         case OPT_FOLLOW: o->follow = true; break;
@@ -144,12 +147,8 @@ static int parse_args(int argc, char **argv, dump_opts *o)
             o->has_gtid = true;
             break;
         case 'h': usage(stdout); return 1;
-        case ':':
-            fprintf(stderr, "fl-dump: %s needs a value\n", argv[optind - 1]);
-            return -1;
-        default:
-            fprintf(stderr, "fl-dump: unknown option '%s' (see --help)\n", argv[optind - 1]);
-            return -1;
+        case 'V': fl_cli_print_version("fl-dump"); return 1;
+        default: fl_cli_bad_option("fl-dump", c, argv); return -1;
         }
     }
     if (o->relay) {

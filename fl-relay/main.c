@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/cli.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "fl-relay/ingest.h"
@@ -24,7 +25,8 @@ static void usage(FILE *out)
           "      --journal DIR     journal directory for --binlog-file (default: [journal] path)\n"
           "      --binlog-file F   binlog file to ingest; repeat, or list several after it\n"
           "  -v, --verbose         debug logging\n"
-          "  -h, --help            this text\n",
+          "  -h, --help            this text\n"
+          "  -V, --version         the version\n",
           out);
 }
 
@@ -47,6 +49,7 @@ int main(int argc, char **argv)
         {"binlog-file", required_argument, NULL, OPT_BINLOG_FILE},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *journal_dir = NULL;
@@ -54,7 +57,8 @@ int main(int argc, char **argv)
     const char **files = fl_xcalloc((size_t)argc + 1, sizeof *files);
     int nfiles = 0, opt, status;
 
-    while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead */
+    while ((opt = getopt_long(argc, argv, ":c:vhV", options, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
         case OPT_CHECK: check = true; break;
@@ -62,27 +66,25 @@ int main(int argc, char **argv)
         case OPT_BINLOG_FILE: files[nfiles++] = optarg; break;
         case 'v': verbose = true; break;
         case 'h': usage(stdout); free(files); return 0;
-        default: usage(stderr); free(files); return 2;
+        case 'V': free(files); return fl_cli_print_version("fl-relay");
+        default: free(files); return fl_cli_bad_option("fl-relay", opt, argv);
         }
     }
     /* "--binlog-file a b c": the files after the last option belong to it. */
     if (nfiles > 0)
         while (optind < argc) files[nfiles++] = argv[optind++];
     if (optind < argc) {
-        fprintf(stderr, "fl-relay: unexpected argument '%s' (see --help)\n", argv[optind]);
         free(files);
-        return 2;
+        return fl_cli_usage_error("fl-relay", "unexpected argument '%s'", argv[optind]);
     }
     if (!config_path && nfiles == 0) {
-        fputs("fl-relay: give -c FILE to replicate, or --journal DIR --binlog-file FILE... to "
-              "ingest files (see --help)\n", stderr);
         free(files);
-        return 2;
+        return fl_cli_usage_error("fl-relay", "give -c FILE to replicate, or --journal DIR "
+                                              "--binlog-file FILE... to ingest files");
     }
     if (check && nfiles > 0) {
-        fputs("fl-relay: --check and --binlog-file cannot be combined\n", stderr);
         free(files);
-        return 2;
+        return fl_cli_usage_error("fl-relay", "--check and --binlog-file cannot be combined");
     }
 
     fl_config *cfg = NULL;

@@ -510,7 +510,7 @@ static void test_errors(void **state)
     expect_error(run("--gtid xyz '%s'", maria), 2,
                  "fl-dump: --gtid: bad GTID 'xyz' (expected domain-server-seq or uuid[:tag]:n)\n");
     expect_error(run("--bogus '%s'", maria), 2, "fl-dump: unknown option '--bogus' (see --help)\n");
-    expect_error(run("'%s' --limit", maria), 2, "fl-dump: --limit needs a value\n");
+    expect_error(run("'%s' --limit", maria), 2, "fl-dump: --limit needs a value (see --help)\n");
     expect_error(run(""), 2, "fl-dump: missing journal directory (see --help)\n");
     snprintf(line, sizeof line, "fl-dump: unexpected argument '%s' (one journal directory)\n", mysql);
     expect_error(run("'%s' '%s'", maria, mysql), 2, line);
