@@ -21,6 +21,8 @@
 #include "common/buf.h"
 #include "common/gtid.h"
 #include "common/log.h"
+#include "common/target_url.h"
+#include "common/template.h"
 
 /* ---- the key tables ---- */
 
@@ -516,25 +518,6 @@ static const char *glob_problem(const char *g)
     return NULL;
 }
 
-/* Key template: "{col}" placeholders, "{{" and "}}" literal braces. */
-static const char *template_problem(const char *t)
-{
-    if (!*t) return "is empty";
-    for (const char *p = t; *p; p++) {
-        if (p[0] == '{' && p[1] == '{') { p++; continue; }
-        if (p[0] == '}' && p[1] == '}') { p++; continue; }
-        if (*p == '}') return "has a '}' without its '{' (write '}}' for a literal brace)";
-        if (*p == '{') {
-            const char *c = p + 1;
-            while (*c && *c != '}' && *c != '{') c++;
-            if (*c != '}') return "has a '{' without its '}' (write '{{' for a literal brace)";
-            if (c == p + 1) return "has an empty placeholder '{}'";
-            p = c;
-        }
-    }
-    return NULL;
-}
-
 static bool valid_ident(const char *s)
 {
     if (!*s) return false;
@@ -543,64 +526,6 @@ static bool valid_ident(const char *s)
               *s == '$' || (unsigned char)*s >= 0x80))
             return false;
     return true;
-}
-
-/* Returns NULL when the URL is good, else what is wrong (never quoting it: it may hold a password). */
-static const char *target_problem(const char *url, bool *memcached)
-{
-    *memcached = false;
-    if (strncmp(url, "redis://", 8) == 0) {
-        const char *p = url + 8;
-        const char *slash = strchr(p, '/');
-        size_t authlen = slash ? (size_t)(slash - p) : strlen(p);
-        const char *at = memrchr(p, '@', authlen);
-        if (at) {
-            if (!memchr(p, ':', (size_t)(at - p))) return "credentials must be written user:password@";
-            p = at + 1;
-        }
-        size_t hplen = slash ? (size_t)(slash - p) : strlen(p);
-        char *hp = fl_xmalloc(hplen + 1);
-        memcpy(hp, p, hplen);
-        hp[hplen] = 0;
-        int bad = fl_parse_hostport(hp, NULL, NULL);
-        free(hp);
-        if (bad) return "redis://[user:password@]host:port/db needs a host and a port (1-65535)";
-        if (slash) {
-            const char *db = slash + 1;
-            if (!*db) return "the database number after '/' is missing";
-            if (strlen(db) > 5) return "the database number is not a number from 0 to 65535";
-            for (const char *d = db; *d; d++)
-                if (*d < '0' || *d > '9') return "the database number is not a number from 0 to 65535";
-            if (atoi(db) > 65535) return "the database number is not a number from 0 to 65535";
-        }
-        return NULL;
-    }
-    if (strncmp(url, "redis+unix://", 13) == 0) {
-        const char *path = url + 13;
-        if (path[0] != '/' || path[1] == 0) return "redis+unix:///path needs an absolute socket path";
-        return NULL;
-    }
-    if (strncmp(url, "memcached://", 12) == 0) {
-        *memcached = true;
-        const char *p = url + 12;
-        /* optional SASL credentials: memcached://user:password@host:port[,...] */
-        const char *at = strrchr(p, '@');
-        if (at) {
-            const char *colon = memchr(p, ':', (size_t)(at - p));
-            if (at == p || !colon || colon == p) return "memcached SASL credentials must be user:password@ before the servers";
-            p = at + 1;
-        }
-        if (!*p) return "memcached://host:port[,host:port...] needs at least one server";
-        bool empty;
-        char **l = split_list(p, &empty);
-        if (!l) return "memcached:// has an empty server in its list";
-        const char *prob = NULL;
-        for (char **s = l; *s && !prob; s++)
-            if (fl_parse_hostport(*s, NULL, NULL)) prob = "each memcached server must be host:port (port 1-65535)";
-        free_list(l);
-        return prob;
-    }
-    return "must start with redis://, redis+unix:// or memcached://";
 }
 
 /* Reads the first line of a secret file; returns NULL and sets errno-text on failure. */
@@ -894,9 +819,8 @@ static void check_apply(vctx *x)
     else if (!strcmp(k, "secret_file")) v_secret_file(x, &a->secret);
     else if (!strcmp(k, "tls_ca")) v_readable(x, &a->tls_ca);
     else if (!strcmp(k, "target")) {
-        bool mc;
-        const char *prob = target_problem(x->e->value, &mc);
-        if (prob) BAD(x, "bad target URL: %s", prob);
+        char why[256];
+        if (fl_target_url_check(x->e->value, why, sizeof why)) BAD(x, "%s", why);
         else { free(a->target); a->target = fl_xstrdup(x->e->value); }
     } else if (!strcmp(k, "max_atomic_ops")) { if (v_u64(x, 1, UINT32_MAX, &u)) a->max_atomic_ops = (uint32_t)u; }
     else if (!strcmp(k, "on_error")) {
@@ -923,9 +847,10 @@ static void check_rule(vctx *x, fl_config_rule *r)
         r->db[dot - v] = 0;
         r->table = fl_xstrdup(dot + 1);
     } else if (!strcmp(k, "key")) {
-        const char *prob = template_problem(v);
+        fl_template tpl;
+        const char *prob = fl_template_parse(v, &tpl);
         if (prob) BAD(x, "template '%s' %s", show(v, sh, 80), prob);
-        else { free(r->key); r->key = fl_xstrdup(v); r->key_line = x->e->line; }
+        else { fl_template_free(&tpl); free(r->key); r->key = fl_xstrdup(v); r->key_line = x->e->line; }
     } else if (!strcmp(k, "format")) {
         if (!strcmp(v, "json")) r->format = FL_FORMAT_JSON;
         else if (!strcmp(v, "hash")) r->format = FL_FORMAT_HASH;
@@ -1117,11 +1042,7 @@ static void validate(loader *L, fl_config *c)
         if (!a->relay && !a->journal && c->journal.path) a->journal = fl_xstrdup(c->journal.path);
         if (!rl && !jr && !(first[SEC_JOURNAL] && find_kv(first[SEC_JOURNAL], "path")))
             missing(L, s, "journal", "a local journal path, relay = host:port, or [journal] path");
-        if (a->target) {
-            bool mc;
-            target_problem(a->target, &mc);
-            target_is_memcached = mc;
-        }
+        if (a->target) target_is_memcached = fl_target_url_scheme(a->target) == FL_SCHEME_MEMCACHED;
         if (!a->checkpoint_path && a->journal) {
             const char *j = a->journal;
             size_t jl = strlen(j);

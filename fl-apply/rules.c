@@ -15,12 +15,9 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/template.h"
 
-typedef struct tpl_part {
-    char *text; /* literal bytes, or the column name */
-    size_t len;
-    bool is_col;
-} tpl_part;
+typedef fl_template_part tpl_part;
 
 typedef struct rule {
     const fl_config_rule *cfg;
@@ -101,62 +98,14 @@ static fl_cache_op *add_op(fl_cache_ops *o, fl_cache_op_kind kind, const fl_buf 
 
 static const char *cfg_path(const fl_config *cfg) { return cfg->path ? cfg->path : "config"; }
 
-/* Parses a template into parts; returns NULL or what is wrong with it. */
+/* Parses a template into parts (common/template.h); returns NULL or what is wrong with it. */
 static const char *compile_template(const char *t, rule *out)
 {
-    size_t n = strlen(t);
-    if (!n) return "is empty";
-    out->parts = fl_xcalloc(n + 1, sizeof *out->parts);
-    out->nparts = 0;
-    fl_buf lit = {0};
-    for (const char *p = t; *p; p++) {
-        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-            fl_buf_putc(&lit, (uint8_t)*p++);
-            continue;
-        }
-        if (*p == '}') {
-            fl_buf_free(&lit);
-            return "has a '}' without its '{' (write '}}' for a literal brace)";
-        }
-        if (*p != '{') {
-            fl_buf_putc(&lit, (uint8_t)*p);
-            continue;
-        }
-        const char *c = p + 1;
-        while (*c && *c != '}' && *c != '{') c++;
-        if (*c != '}') {
-            fl_buf_free(&lit);
-            return "has a '{' without its '}' (write '{{' for a literal brace)";
-        }
-        if (c == p + 1) {
-            fl_buf_free(&lit);
-            return "has an empty placeholder '{}'";
-        }
-        if (lit.len) {
-            tpl_part *lp = &out->parts[out->nparts++];
-            lp->len = lit.len;
-            lp->text = fl_xmalloc(lit.len + 1);
-            memcpy(lp->text, lit.data, lit.len);
-            lp->text[lit.len] = 0;
-            fl_buf_reset(&lit);
-        }
-        tpl_part *cp = &out->parts[out->nparts++];
-        cp->is_col = true;
-        cp->len = (size_t)(c - p - 1);
-        cp->text = fl_xmalloc(cp->len + 1);
-        memcpy(cp->text, p + 1, cp->len);
-        cp->text[cp->len] = 0;
-        p = c;
-    }
-    if (lit.len) {
-        tpl_part *lp = &out->parts[out->nparts++];
-        lp->len = lit.len;
-        lp->text = fl_xmalloc(lit.len + 1);
-        memcpy(lp->text, lit.data, lit.len);
-        lp->text[lit.len] = 0;
-    }
-    fl_buf_free(&lit);
-    return NULL;
+    fl_template tpl;
+    const char *prob = fl_template_parse(t, &tpl);
+    out->parts = tpl.parts;
+    out->nparts = tpl.nparts;
+    return prob;
 }
 
 static void free_rule(rule *ru)

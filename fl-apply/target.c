@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/target_url.h"
 #include "fl-apply/target_impl.h"
 
 struct fl_target {
@@ -16,9 +17,11 @@ struct fl_target {
 
 static const struct fl_target_ops *ops_for(const char *url)
 {
-    if (!strncmp(url, "memcached://", 12)) return &fl_target_memcached_ops;
-    if (!strncmp(url, "redis://", 8) || !strncmp(url, "redis+unix://", 13)) return &fl_target_redis_ops;
-    return NULL;
+    switch (fl_target_url_scheme(url)) {
+    case FL_SCHEME_MEMCACHED: return &fl_target_memcached_ops;
+    case FL_SCHEME_REDIS: return &fl_target_redis_ops;
+    default: return NULL;
+    }
 }
 
 fl_target *fl_target_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen)

@@ -27,7 +27,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "common/url.h"
+#include "common/target_url.h"
 #include "fl-apply/target_impl.h"
 
 #define MC_TIMEOUT_MS 3000
@@ -52,29 +52,8 @@ typedef struct mc_target {
 /* A handle for the URL's servers, or only for its only-th server (only >= 0). */
 static memcached_st *mc_new(const char *url, int only, char *err, size_t errlen)
 {
-    if (strncmp(url, "memcached://", 12) != 0) {
-        snprintf(err, errlen, "memcached target URL must start with memcached://");
-        return NULL;
-    }
-    const char *p = url + 12;
-    char *user = NULL, *pass = NULL;
-    const char *at = strrchr(p, '@');
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (!colon || colon == p) {
-            snprintf(err, errlen, "memcached credentials must be written user:password@");
-            return NULL;
-        }
-        user = fl_url_decode(p, (size_t)(colon - p));
-        pass = fl_url_decode(colon + 1, (size_t)(at - colon - 1));
-        if (!user || !pass) {
-            snprintf(err, errlen, "memcached credentials: bad %%-escape");
-            free(user);
-            free(pass);
-            return NULL;
-        }
-        p = at + 1;
-    }
+    fl_memcached_url u;
+    if (fl_memcached_url_parse(url, &u, err, errlen)) return NULL;
     memcached_st *mc = memcached_create(NULL);
     if (!mc) {
         snprintf(err, errlen, "memcached: out of memory");
@@ -89,52 +68,29 @@ static memcached_st *mc_new(const char *url, int only, char *err, size_t errlen)
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, MC_TIMEOUT_MS);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
 
-    int nservers = 0;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char *item = strndup(p, n), *host = NULL;
-        /* trim blanks around the item */
-        char *s = item, *e = item + n;
-        while (*s == ' ' || *s == '\t') s++;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
-        int port = 0;
-        if (fl_parse_hostport(s, &host, &port)) {
-            snprintf(err, errlen, "memcached server '%.100s' is not host:port", s);
-            free(item);
-            goto fail;
-        }
-        memcached_return_t rc = MEMCACHED_SUCCESS;
-        if (only < 0 || only == nservers) rc = memcached_server_add(mc, host, (in_port_t)port);
-        free(host);
-        free(item);
+    if (only >= 0 && (size_t)only >= u.nservers) {
+        snprintf(err, errlen, "memcached: the URL has no server number %d", only);
+        goto fail;
+    }
+    for (size_t i = 0; i < u.nservers; i++) {
+        if (only >= 0 && (size_t)only != i) continue;
+        memcached_return_t rc = memcached_server_add(mc, u.servers[i].host, (in_port_t)u.servers[i].port);
         if (memcached_failed(rc)) {
             snprintf(err, errlen, "memcached: adding a server: %s", memcached_strerror(mc, rc));
             goto fail;
         }
-        nservers++;
-        if (!comma) break;
-        p = comma + 1;
     }
-    if (!nservers || (only >= 0 && only >= nservers)) {
-        snprintf(err, errlen, "memcached://host:port[,host:port...] needs at least one server");
-        goto fail;
-    }
-    if (user) {
-        memcached_return_t rc = memcached_set_sasl_auth_data(mc, user, pass);
+    if (u.user) {
+        memcached_return_t rc = memcached_set_sasl_auth_data(mc, u.user, u.password);
         if (memcached_failed(rc)) {
             snprintf(err, errlen, "memcached: SASL setup failed: %s", memcached_strerror(mc, rc));
             goto fail;
         }
     }
-    if (pass) explicit_bzero(pass, strlen(pass));
-    free(user);
-    free(pass);
+    fl_memcached_url_free(&u);
     return mc;
 fail:
-    if (pass) explicit_bzero(pass, strlen(pass));
-    free(user);
-    free(pass);
+    fl_memcached_url_free(&u);
     if (mc) memcached_free(mc);
     return NULL;
 }

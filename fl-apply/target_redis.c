@@ -29,7 +29,7 @@
 
 #include "common/buf.h"
 #include "common/config.h"
-#include "fl-apply/redis_url.h"
+#include "common/target_url.h"
 #include "fl-apply/target_impl.h"
 
 #define RT_IO_TIMEOUT_MS 15000         /* no progress at all for this long: the server is gone */

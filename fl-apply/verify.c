@@ -30,7 +30,7 @@
 #include <sys/time.h>
 
 #include "common/buf.h"
-#include "fl-apply/redis_url.h"
+#include "common/target_url.h"
 #include "fl-apply/rules.h"
 #include "fl-apply/target_impl.h"
 

@@ -1,6 +1,7 @@
 /* test_config.c — configuration loading: a full valid file, defaults, and the exact
  * "FILE:LINE: [section] key: problem" message for each kind of mistake. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 #include <cmocka.h>
 
 #include "common/config.h"
+#include "common/target_url.h"
+#include "common/template.h"
 
 static char dir[64];
 
@@ -324,22 +327,15 @@ static void test_bad_values(void **state)
 static void test_target_urls(void **state)
 {
     (void)state;
-    const char *good[] = {"redis://127.0.0.1:6379/0", "redis://u:p@h:1/15", "redis://h:6379", "redis://[::1]:6379/1",
-                          "redis+unix:///run/redis.sock", "memcached://a:1", "memcached://a:1, b:2,[::1]:3", "memcached://app:s%40cret@a:1,b:2"};
-    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
-        char text[256], *errors = NULL;
-        snprintf(text, sizeof text, "[apply]\njournal=/j\ntarget = %s\n", good[i]);
-        fl_config *c = load(text, &errors);
-        if (!c) fail_msg("%s rejected: %s", good[i], errors);
-        fl_config_free(c);
-    }
     expect_errors("[apply]\njournal=/j\ntarget = redis://user@h:1/0\n",
-                  "3: [apply] target: bad target URL: credentials must be written user:password@\n");
+                  "3: [apply] target: bad target URL: credentials must be written user:password@ (user may be "
+                  "empty)\n");
     expect_errors("[apply]\njournal=/j\ntarget = redis://u:hunter2@h/0\n",
                   "3: [apply] target: bad target URL: redis://[user:password@]host:port/db needs a host and a port "
                   "(1-65535)\n");
     expect_errors("[apply]\njournal=/j\ntarget = redis://h:1/x\n",
-                  "3: [apply] target: bad target URL: the database number is not a number from 0 to 65535\n");
+                  "3: [apply] target: bad target URL: the database number after '/' is not a number from 0 to "
+                  "65535\n");
     expect_errors("[apply]\njournal=/j\ntarget = redis+unix://relative\n",
                   "3: [apply] target: bad target URL: redis+unix:///path needs an absolute socket path\n");
     expect_errors("[apply]\njournal=/j\ntarget = memcached://a:1,,b:2\n",
@@ -349,6 +345,93 @@ static void test_target_urls(void **state)
     expect_errors("[apply]\njournal=/j\ntarget = memcached://justuser@a:1\n",
                   "3: [apply] target: bad target URL: memcached SASL credentials must be user:password@ before the "
                   "servers\n");
+}
+
+/* Loads [apply] target = url; returns NULL when accepted, else the message after "target: ". */
+static char *config_target_problem(const char *url)
+{
+    char text[512], *errors = NULL;
+    snprintf(text, sizeof text, "[apply]\njournal=/j\ntarget = %s\n", url);
+    fl_config *c = load(text, &errors);
+    if (c) {
+        assert_string_equal(c->apply.target, url);
+        fl_config_free(c);
+        return NULL;
+    }
+    const char *at = strstr(errors, "[apply] target: ");
+    if (!at) fail_msg("%s: unexpected errors: %s", url, errors);
+    char *msg = strdup(at + 16);
+    msg[strcspn(msg, "\n")] = 0;
+    free(errors);
+    return msg;
+}
+
+/* Config validation and the parsers the targets use are one grammar: every case gets the
+ * same verdict, and the same message, from both. */
+static void test_target_urls_agree_with_parser(void **state)
+{
+    (void)state;
+    static const struct { const char *url; bool good; } cases[] = {
+        {"redis://127.0.0.1:6379/0", true}, {"redis://u:p@h:1/15", true}, {"redis://h:6379", true},
+        {"redis://[::1]:6379/1", true}, {"redis://:pw@h:1/0", true}, {"redis://app:p%40ss@h:1/65535", true},
+        {"redis+unix:///run/redis.sock", true}, {"redis+unix:///s?db=2&user=a&password=b%26c", true},
+        {"memcached://a:1", true}, {"memcached://a:1, b:2,[::1]:3", true}, {"memcached://app:s%40cret@a:1,b:2", true},
+        {"redis+unix:///path?dbx=1", false}, {"redis://h:1/99999", false}, {"redis://u%zz:pw@h:1/0", false},
+        {"redis://h:1/", false}, {"redis://h:1/x", false}, {"redis://user@h:1/0", false}, {"redis://h/0", false},
+        {"redis://h:0", false}, {"redis://u:pw%zz@h:1", false}, {"redis+unix://relative", false},
+        {"redis+unix:///", false}, {"redis+unix:///s?db", false}, {"redis+unix:///s?user=a", false},
+        {"redis+unix:///s?user=%zz&password=p", false}, {"redis+unix:///s%zz", false}, {"memcached://", false},
+        {"memcached://nohost", false}, {"memcached://h:0", false}, {"memcached://a:1,,b:2", false},
+        {"memcached://a:1,", false}, {"memcached://justuser@a:1", false}, {"memcached://:pw@a:1", false},
+        {"memcached://u%zz:pw@a:1", false}, {"memcached://u:pw%zz@a:1", false}, {"memcache://h:1", false},
+        {"http://h:1", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *url = cases[i].url;
+        char err[256] = "";
+        int direct = fl_target_url_check(url, err, sizeof err);
+        char *loaded = config_target_problem(url);
+        if (cases[i].good && direct) fail_msg("%s: the parser refuses it: %s", url, err);
+        if (!cases[i].good && !direct) fail_msg("%s: the parser accepts it", url);
+        if (cases[i].good && loaded) fail_msg("%s: config refuses it: %s", url, loaded);
+        if (!cases[i].good && !loaded) fail_msg("%s: config accepts it", url);
+        if (loaded) {
+            if (strcmp(loaded, err)) fail_msg("%s: config says '%s', the parser '%s'", url, loaded, err);
+            free(loaded);
+        }
+    }
+}
+
+/* The same for key templates: config's verdict is the tokenizer's. */
+static void test_templates_agree_with_tokenizer(void **state)
+{
+    (void)state;
+    static const struct { const char *tpl; bool good; } cases[] = {
+        {"user:{id}", true}, {"{db}.{id}", true}, {"{{x}}:{id}", true}, {"plain", true}, {"a}}b{{c", true},
+        {"user:{id", false}, {"x}y", false}, {"{}", false}, {"a{b{c}", false}, {"{a}}", false}, {"}", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *tpl = cases[i].tpl;
+        fl_template t;
+        const char *direct = fl_template_parse(tpl, &t);
+        fl_template_free(&t);
+        char text[512], *errors = NULL;
+        snprintf(text, sizeof text, "[apply]\njournal=/j\ntarget=redis://h:1\n[rule r]\ntable = a.b\nkey = %s\n", tpl);
+        fl_config *c = load(text, &errors);
+        if (cases[i].good) {
+            if (direct) fail_msg("'%s': the tokenizer refuses it: %s", tpl, direct);
+            if (!c) fail_msg("'%s': config refuses it: %s", tpl, errors);
+            assert_string_equal(c->rules[0].key, tpl);
+            fl_config_free(c);
+            continue;
+        }
+        if (!direct) fail_msg("'%s': the tokenizer accepts it", tpl);
+        if (c) fail_msg("'%s': config accepts it", tpl);
+        char want[256];
+        snprintf(want, sizeof want, "[rule r] key: template '%s' %s\n", tpl, direct);
+        if (!strstr(errors, want)) fail_msg("'%s': config says '%s', the tokenizer '%s'", tpl, errors, direct);
+        free(errors);
+    }
 }
 
 static void test_rules(void **state)
@@ -522,6 +605,8 @@ int main(void)
         cmocka_unit_test(test_unknown_and_duplicate_keys),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_target_urls),
+        cmocka_unit_test(test_target_urls_agree_with_parser),
+        cmocka_unit_test(test_templates_agree_with_tokenizer),
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_required_and_exclusive),
         cmocka_unit_test(test_secrets_never_shown),
