@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/target_url.h"
+#include "tests/fuzz/fuzzer.h"
 
 static void check_redis(const char *url, int checked)
 {
