@@ -32,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/error.h"
 #include "fl-relay/charset.h"
 #include "fl-relay/decimal.h"
 #include "fl-relay/json_binary.h"
@@ -91,16 +92,16 @@ static int col_fail(const fl_column_meta *m, char *err, size_t errlen, const cha
 static int col_fail(const fl_column_meta *m, char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen) return -1;
-    char tn[48], why[160];
+    char tn[48], where[160];
     type_name(m, tn, sizeof tn);
+    if (m->name)
+        snprintf(where, sizeof where, "column `%s` (%s): ", m->name, tn);
+    else
+        snprintf(where, sizeof where, "column of type %s: ", tn);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
+    fl_verrorf(err, errlen, where, fmt, ap);
     va_end(ap);
-    if (m->name)
-        snprintf(err, errlen, "column `%s` (%s): %s", m->name, tn, why);
-    else
-        snprintf(err, errlen, "column of type %s: %s", tn, why);
     return -1;
 }
 

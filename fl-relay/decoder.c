@@ -15,7 +15,6 @@
  * events (which carry no checksums) decoded in place. Rows events go to rows.c and TABLE_MAP
  * bodies to table_map.c. A transaction whose memory passes part_bytes is emitted in parts. */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include <zstd.h>
 
 #include "common/crc32c.h"
+#include "common/error.h"
 #include "common/log.h"
 #include "fl-relay/decoder.h"
 #include "fl-relay/events.h"
@@ -86,16 +86,6 @@ struct fl_decoder {
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Names of the event types whose decoders share code, for messages. */
 static const char *type_name(uint8_t t)
@@ -276,14 +266,15 @@ static void announce_gtid(fl_decoder *d, const fl_gtid *g, uint32_t server_id)
 static int decode_mysql_gtid(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
                              uint32_t server_id, char *err, size_t errlen)
 {
-    if (n < 25) return fail(err, errlen, "%s: body is %zu bytes, expected at least 25", type_name(type), n);
+    if (n < 25) return fl_errorf(err, errlen, "%s: body is %zu bytes, expected at least 25",
+                                 type_name(type), n);
     fl_gtid g;
     memset(&g, 0, sizeof g);
     if (type == FL_EV_GTID) {
         g.flavor = FL_FLAVOR_MYSQL;
         memcpy(g.uuid, b + 1, 16);
         g.gno = fl_le(b + 17, 8);
-        if (g.gno == 0) return fail(err, errlen, "GTID: transaction number 0");
+        if (g.gno == 0) return fl_errorf(err, errlen, "GTID: transaction number 0");
     }
     announce_gtid(d, &g, server_id);
     return 0;
@@ -295,9 +286,10 @@ static int decode_tagged_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_
     fl_reader r = {b, b + n};
     uint64_t version, size, lnif;
     if (!fl_rd_varlen(&r, &version) || !fl_rd_varlen(&r, &size) || !fl_rd_varlen(&r, &lnif))
-        return fail(err, errlen, "GTID_TAGGED: truncated header");
+        return fl_errorf(err, errlen, "GTID_TAGGED: truncated header");
     if (size > n || size < (size_t)(r.p - b))
-        return fail(err, errlen, "GTID_TAGGED: payload size %llu does not fit the event", (unsigned long long)size);
+        return fl_errorf(err, errlen, "GTID_TAGGED: payload size %llu does not fit the event",
+                         (unsigned long long)size);
     r.end = b + size;
     fl_gtid g;
     memset(&g, 0, sizeof g);
@@ -305,41 +297,46 @@ static int decode_tagged_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_
     bool have_sid = false, have_gno = false;
     while (fl_rd_left(&r) > 0) {
         uint64_t fid, v;
-        if (!fl_rd_varlen(&r, &fid)) return fail(err, errlen, "GTID_TAGGED: truncated field id");
+        if (!fl_rd_varlen(&r, &fid)) return fl_errorf(err, errlen, "GTID_TAGGED: truncated field id");
         if (fid == 0) {
-            if (!fl_rd_varlen(&r, &v)) return fail(err, errlen, "GTID_TAGGED: truncated flags");
+            if (!fl_rd_varlen(&r, &v)) return fl_errorf(err, errlen, "GTID_TAGGED: truncated flags");
         } else if (fid == 1) {
             for (int i = 0; i < 16; i++) {
-                if (!fl_rd_varlen(&r, &v) || v > 255) return fail(err, errlen, "GTID_TAGGED: bad source uuid");
+                if (!fl_rd_varlen(&r, &v) || v > 255) return fl_errorf(err, errlen,
+                                                                       "GTID_TAGGED: bad source uuid");
                 g.uuid[i] = (uint8_t)v;
             }
             have_sid = true;
         } else if (fid == 2) {
-            if (!fl_rd_varlen(&r, &v) || (v & 1)) return fail(err, errlen, "GTID_TAGGED: bad transaction number");
+            if (!fl_rd_varlen(&r, &v) || (v & 1)) return fl_errorf(err, errlen,
+                                                                   "GTID_TAGGED: bad transaction number");
             g.gno = v >> 1;
             have_gno = true;
         } else if (fid == 3) {
             const uint8_t *tag;
             if (!fl_rd_varlen(&r, &v) || v > FL_GTID_TAG_MAX || !fl_rd_bytes(&r, (size_t)v, &tag))
-                return fail(err, errlen, "GTID_TAGGED: bad tag");
+                return fl_errorf(err, errlen, "GTID_TAGGED: bad tag");
             memcpy(g.tag, tag, (size_t)v);
             g.tag[v] = 0;
             for (size_t i = 0; i < v; i++) {
                 char c = (char)tolower((unsigned char)g.tag[i]);
                 if (!(c == '_' || (c >= 'a' && c <= 'z') || (i > 0 && c >= '0' && c <= '9')))
-                    return fail(err, errlen, "GTID_TAGGED: bad tag character at %zu", i);
+                    return fl_errorf(err, errlen, "GTID_TAGGED: bad tag character at %zu", i);
                 g.tag[i] = c;
             }
         } else if (fid <= 11) {
-            if (!fl_rd_varlen(&r, &v)) return fail(err, errlen, "GTID_TAGGED: truncated field %llu", (unsigned long long)fid);
+            if (!fl_rd_varlen(&r, &v)) return fl_errorf(err, errlen,
+                                                        "GTID_TAGGED: truncated field %llu",
+                                                        (unsigned long long)fid);
         } else if (fid <= lnif) {
-            return fail(err, errlen, "GTID_TAGGED: unknown required field %llu", (unsigned long long)fid);
+            return fl_errorf(err, errlen, "GTID_TAGGED: unknown required field %llu",
+                             (unsigned long long)fid);
         } else {
             break; /* ignorable fields of later versions */
         }
     }
     if (!have_sid || !have_gno || g.gno == 0)
-        return fail(err, errlen, "GTID_TAGGED: missing source uuid or transaction number");
+        return fl_errorf(err, errlen, "GTID_TAGGED: missing source uuid or transaction number");
     announce_gtid(d, &g, server_id);
     return 0;
 }
@@ -347,7 +344,7 @@ static int decode_tagged_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_
 static int decode_maria_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_t server_id,
                              char *err, size_t errlen)
 {
-    if (n < 13) return fail(err, errlen, "MariaDB GTID: body is %zu bytes, expected at least 13", n);
+    if (n < 13) return fl_errorf(err, errlen, "MariaDB GTID: body is %zu bytes, expected at least 13", n);
     fl_gtid g;
     memset(&g, 0, sizeof g);
     g.flavor = FL_FLAVOR_MARIADB;
@@ -377,7 +374,7 @@ static int union_text(fl_decoder *d, fl_buf *text, const char *what, char *err, 
 {
     char perr[200];
     fl_gtid_set *s = fl_gtid_set_parse(fl_buf_cstr(text), perr, sizeof perr);
-    if (!s) return fail(err, errlen, "%s: %s", what, perr);
+    if (!s) return fl_errorf(err, errlen, "%s: %s", what, perr);
     if (fl_gtid_set_flavor(d->gtids) != FL_FLAVOR_NONE &&
         fl_gtid_set_flavor(s) != FL_FLAVOR_NONE &&
         fl_gtid_set_flavor(d->gtids) != fl_gtid_set_flavor(s)) {
@@ -393,10 +390,11 @@ static int decode_previous_gtids(fl_decoder *d, const uint8_t *b, size_t n, char
 {
     fl_reader r = {b, b + n};
     uint64_t head;
-    if (!fl_rd_uint(&r, 8, &head)) return fail(err, errlen, "PREVIOUS_GTIDS: truncated");
+    if (!fl_rd_uint(&r, 8, &head)) return fl_errorf(err, errlen, "PREVIOUS_GTIDS: truncated");
     bool tagged = (head >> 56) != 0;
     uint64_t nsids = tagged ? (head >> 8) & ((1ull << 48) - 1) : head & ((1ull << 56) - 1);
-    if (nsids > n / 24) return fail(err, errlen, "PREVIOUS_GTIDS: %llu sources in %zu bytes", (unsigned long long)nsids, n);
+    if (nsids > n / 24) return fl_errorf(err, errlen, "PREVIOUS_GTIDS: %llu sources in %zu bytes",
+                                         (unsigned long long)nsids, n);
     fl_buf text = {0};
     int rc = 0;
     for (uint64_t i = 0; i < nsids && rc == 0; i++) {
@@ -406,7 +404,7 @@ static int decode_previous_gtids(fl_decoder *d, const uint8_t *b, size_t n, char
             (tagged && (!fl_rd_varlen(&r, &taglen) || taglen > FL_GTID_TAG_MAX ||
                         !fl_rd_bytes(&r, (size_t)taglen, &tag))) ||
             !fl_rd_uint(&r, 8, &nint) || nint > fl_rd_left(&r) / 16) {
-            rc = fail(err, errlen, "PREVIOUS_GTIDS: truncated source %llu", (unsigned long long)i + 1);
+            rc = fl_errorf(err, errlen, "PREVIOUS_GTIDS: truncated source %llu", (unsigned long long)i + 1);
             break;
         }
         if (nint == 0) continue;
@@ -421,7 +419,8 @@ static int decode_previous_gtids(fl_decoder *d, const uint8_t *b, size_t n, char
             fl_rd_uint(&r, 8, &s);
             fl_rd_uint(&r, 8, &e);
             if (s < 1 || e <= s) {
-                rc = fail(err, errlen, "PREVIOUS_GTIDS: bad interval %llu-%llu", (unsigned long long)s, (unsigned long long)e);
+                rc = fl_errorf(err, errlen, "PREVIOUS_GTIDS: bad interval %llu-%llu",
+                               (unsigned long long)s, (unsigned long long)e);
                 break;
             }
             if (e - 1 == s) fl_buf_printf(&text, ":%llu", (unsigned long long)s);
@@ -435,9 +434,11 @@ static int decode_previous_gtids(fl_decoder *d, const uint8_t *b, size_t n, char
 
 static int decode_gtid_list(fl_decoder *d, const uint8_t *b, size_t n, char *err, size_t errlen)
 {
-    if (n < 4) return fail(err, errlen, "GTID_LIST: truncated");
+    if (n < 4) return fl_errorf(err, errlen, "GTID_LIST: truncated");
     uint32_t count = (uint32_t)fl_le(b, 4) & 0x0fffffff;
-    if ((size_t)count > (n - 4) / 16) return fail(err, errlen, "GTID_LIST: %u GTIDs in %zu bytes", count, n);
+    if ((size_t)count > (n - 4) / 16) return fl_errorf(err, errlen,
+                                                       "GTID_LIST: %u GTIDs in %zu bytes", count,
+                                                       n);
     fl_buf text = {0};
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *e = b + 4 + 16 * (size_t)i;
@@ -559,17 +560,18 @@ static void add_sql_change(fl_decoder *d, fl_op op, const char *db, const char *
 static int decompress_query(fl_decoder *d, const uint8_t *p, size_t len, char *err, size_t errlen)
 {
     if (len < 1 || (p[0] & 0xe0) != 0x80 || (p[0] & 7) < 1 || (p[0] & 7) > 4 || len < 1u + (p[0] & 7))
-        return fail(err, errlen, "QUERY_COMPRESSED: bad compression header");
+        return fl_errorf(err, errlen, "QUERY_COMPRESSED: bad compression header");
     size_t ll = p[0] & 7;
     uint64_t ulen = 0;
     for (size_t i = 0; i < ll; i++) ulen = (ulen << 8) | p[1 + i];
     if (ulen > MAX_PAYLOAD_BYTES || ulen > (uint64_t)len * 1032 + 64) /* deflate's best ratio */
-        return fail(err, errlen, "QUERY_COMPRESSED: %llu bytes claimed from %zu", (unsigned long long)ulen, len);
+        return fl_errorf(err, errlen, "QUERY_COMPRESSED: %llu bytes claimed from %zu",
+                         (unsigned long long)ulen, len);
     fl_buf_reset(&d->scratch);
     fl_buf_reserve(&d->scratch, ulen + 1);
     uLongf dl = (uLongf)ulen;
     if (uncompress(d->scratch.data, &dl, p + 1 + ll, (uLong)(len - 1 - ll)) != Z_OK || dl != ulen)
-        return fail(err, errlen, "QUERY_COMPRESSED: query text does not inflate");
+        return fl_errorf(err, errlen, "QUERY_COMPRESSED: query text does not inflate");
     d->scratch.len = dl;
     return 0;
 }
@@ -619,13 +621,14 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
 {
     uint8_t phl = d->post_header[type - 1];
     if (type == FL_EV_MARIA_QUERY_COMPRESSED && d->npost < type) phl = 13;
-    if (phl < 11 || n < phl) return fail(err, errlen, "%s: truncated post-header", type_name(type));
+    if (phl < 11 || n < phl) return fl_errorf(err, errlen, "%s: truncated post-header", type_name(type));
     size_t dblen = b[8];
     size_t svlen = phl >= 13 ? (size_t)fl_le(b + 11, 2) : 0;
     if (n - phl < svlen || n - phl - svlen < dblen + 1)
-        return fail(err, errlen, "%s: status variables or database name beyond the event", type_name(type));
+        return fl_errorf(err, errlen, "%s: status variables or database name beyond the event",
+                         type_name(type));
     const char *dbp = (const char *)b + phl + svlen;
-    if (dbp[dblen] != 0) return fail(err, errlen, "%s: database name not terminated", type_name(type));
+    if (dbp[dblen] != 0) return fl_errorf(err, errlen, "%s: database name not terminated", type_name(type));
     char db[256];
     memcpy(db, dbp, dblen);
     db[dblen] = 0;
@@ -716,7 +719,7 @@ static int decode_table_map(fl_decoder *d, const uint8_t *b, size_t n, char *err
 {
     uint8_t phl = d->post_header[FL_EV_TABLE_MAP - 1];
     if (phl != 6 && phl != 8) phl = 8;
-    if (n < phl) return fail(err, errlen, "TABLE_MAP: truncated post-header");
+    if (n < phl) return fl_errorf(err, errlen, "TABLE_MAP: truncated post-header");
     uint64_t id = fl_le(b, phl == 6 ? 4 : 6);
     map_entry *e = map_find(d, id);
     if (!e) {
@@ -754,7 +757,7 @@ static int decode_rows(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, 
     if (phl == 0) phl = ev.v2 ? 10 : 8;
     if (fl_rows_header(&ev, b, n, phl, err, errlen) != 0) return -1;
     map_entry *e = map_find(d, ev.table_id);
-    if (!e) return fail(err, errlen, "rows event for table id %llu without a TABLE_MAP before it",
+    if (!e) return fl_errorf(err, errlen, "rows event for table id %llu without a TABLE_MAP before it",
                         (unsigned long long)ev.table_id);
     if (!d->in_txn) {
         begin_txn(d, d->have_gtid ? d->server_id : server_id);
@@ -788,22 +791,26 @@ static bool version_at_least(const char *v, int a, int b, int c)
 
 static int decode_fde(fl_decoder *d, const uint8_t *ev, size_t len, char *err, size_t errlen)
 {
-    if (len < FL_EV_HEADER_LEN + 57) return fail(err, errlen, "FORMAT_DESCRIPTION: %zu bytes is too short", len);
+    if (len < FL_EV_HEADER_LEN + 57) return fl_errorf(err, errlen,
+                                                      "FORMAT_DESCRIPTION: %zu bytes is too short",
+                                                      len);
     const uint8_t *b = ev + FL_EV_HEADER_LEN;
     uint16_t version = (uint16_t)fl_le(b, 2);
-    if (version != 4) return fail(err, errlen, "FORMAT_DESCRIPTION: binlog format version %u is not supported", version);
+    if (version != 4) return fl_errorf(err, errlen,
+                                       "FORMAT_DESCRIPTION: binlog format version %u is not supported", version);
     char sv[51];
     memcpy(sv, b + 2, 50);
     sv[50] = 0;
     uint32_t created = (uint32_t)fl_le(b + 52, 4);
-    if (b[56] != FL_EV_HEADER_LEN) return fail(err, errlen, "FORMAT_DESCRIPTION: header length %u, expected 19", b[56]);
+    if (b[56] != FL_EV_HEADER_LEN) return fl_errorf(err, errlen,
+                                                    "FORMAT_DESCRIPTION: header length %u, expected 19", b[56]);
     bool maria = strstr(sv, "MariaDB") != NULL;
     bool aware = maria ? version_at_least(sv, 5, 3, 0) : version_at_least(sv, 5, 6, 1);
     size_t body = len - FL_EV_HEADER_LEN;
     uint8_t alg = FL_CHECKSUM_OFF;
     size_t npost = body - 57;
     if (aware) {
-        if (body < 57 + 5) return fail(err, errlen, "FORMAT_DESCRIPTION: checksum fields missing");
+        if (body < 57 + 5) return fl_errorf(err, errlen, "FORMAT_DESCRIPTION: checksum fields missing");
         alg = b[body - 5];
         npost = body - 57 - 5;
         if (alg == FL_CHECKSUM_CRC32) {
@@ -812,9 +819,9 @@ static int decode_fde(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
             hdr[FL_EV_FLAGS_OFF] &= (uint8_t)~FL_EVF_BINLOG_IN_USE;
             uint32_t crc = fl_crc32(0, hdr, sizeof hdr);
             crc = fl_crc32(crc, ev + sizeof hdr, len - sizeof hdr - 4);
-            if (crc != (uint32_t)fl_le(ev + len - 4, 4)) return fail(err, errlen, "bad CRC32");
+            if (crc != (uint32_t)fl_le(ev + len - 4, 4)) return fl_errorf(err, errlen, "bad CRC32");
         } else if (alg != FL_CHECKSUM_OFF && alg != FL_CHECKSUM_UNDEF) {
-            return fail(err, errlen, "FORMAT_DESCRIPTION: unknown checksum algorithm %u", alg);
+            return fl_errorf(err, errlen, "FORMAT_DESCRIPTION: unknown checksum algorithm %u", alg);
         }
     }
     if (npost > 255) npost = 255;
@@ -868,14 +875,14 @@ static int inflate_payload(fl_decoder *d, const uint8_t *z, size_t zlen, uint64_
 {
     size_t limit = declared && declared < MAX_PAYLOAD_BYTES ? (size_t)declared : MAX_PAYLOAD_BYTES;
     if (!d->zstd) d->zstd = ZSTD_createDCtx();
-    if (!d->zstd) return fail(err, errlen, "TRANSACTION_PAYLOAD: out of memory for zstd");
+    if (!d->zstd) return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: out of memory for zstd");
     ZSTD_DCtx_reset(d->zstd, ZSTD_reset_session_only);
     fl_buf_reset(&d->payload);
     ZSTD_inBuffer in = {z, zlen, 0};
     for (;;) {
         if (d->payload.cap - d->payload.len < 4096) {
             if (d->payload.len >= limit)
-                return fail(err, errlen, "TRANSACTION_PAYLOAD: more than the %zu bytes declared", limit);
+                return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: more than the %zu bytes declared", limit);
             size_t grow = d->payload.len < 65536 ? 65536 : d->payload.len;
             if (grow > limit - d->payload.len) grow = limit - d->payload.len;
             fl_buf_reserve(&d->payload, grow);
@@ -884,39 +891,45 @@ static int inflate_payload(fl_decoder *d, const uint8_t *z, size_t zlen, uint64_
         if (room > limit - d->payload.len) room = limit - d->payload.len;
         ZSTD_outBuffer out = {d->payload.data + d->payload.len, room, 0};
         size_t rc = ZSTD_decompressStream(d->zstd, &out, &in);
-        if (ZSTD_isError(rc)) return fail(err, errlen, "TRANSACTION_PAYLOAD: zstd: %s", ZSTD_getErrorName(rc));
+        if (ZSTD_isError(rc)) return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: zstd: %s",
+                                               ZSTD_getErrorName(rc));
         d->payload.len += out.pos;
         if (rc == 0 && in.pos == in.size) break; /* (a payload may hold several frames) */
         if (rc != 0 && in.pos == in.size && out.pos < room)
-            return fail(err, errlen, "TRANSACTION_PAYLOAD: compressed data ends early");
+            return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: compressed data ends early");
     }
     if (declared && d->payload.len != declared)
-        return fail(err, errlen, "TRANSACTION_PAYLOAD: %zu bytes, the header says %llu", d->payload.len,
+        return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: %zu bytes, the header says %llu", d->payload.len,
                     (unsigned long long)declared);
     return 0;
 }
 
 static int decode_payload(fl_decoder *d, const uint8_t *b, size_t n, char *err, size_t errlen)
 {
-    if (d->in_payload) return fail(err, errlen, "TRANSACTION_PAYLOAD inside a TRANSACTION_PAYLOAD");
+    if (d->in_payload) return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD inside a TRANSACTION_PAYLOAD");
     fl_reader r = {b, b + n};
     uint64_t ctype = UINT64_MAX, size = UINT64_MAX, usize = 0;
     for (;;) {
         uint64_t f, flen, v;
-        if (!fl_rd_lenenc(&r, &f)) return fail(err, errlen, "TRANSACTION_PAYLOAD: truncated header");
+        if (!fl_rd_lenenc(&r, &f)) return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: truncated header");
         if (f == 0) break;
         if (!fl_rd_lenenc(&r, &flen) || flen > fl_rd_left(&r))
-            return fail(err, errlen, "TRANSACTION_PAYLOAD: truncated header field %llu", (unsigned long long)f);
+            return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: truncated header field %llu",
+                             (unsigned long long)f);
         fl_reader fr = {r.p, r.p + flen};
         r.p += flen;
         if (f > 3) continue;
-        if (!fl_rd_lenenc(&fr, &v)) return fail(err, errlen, "TRANSACTION_PAYLOAD: bad header field %llu", (unsigned long long)f);
+        if (!fl_rd_lenenc(&fr, &v)) return fl_errorf(err, errlen,
+                                                     "TRANSACTION_PAYLOAD: bad header field %llu",
+                                                     (unsigned long long)f);
         if (f == 1) size = v;
         else if (f == 2) ctype = v;
         else usize = v;
     }
-    if (size == UINT64_MAX || ctype == UINT64_MAX) return fail(err, errlen, "TRANSACTION_PAYLOAD: size or compression type missing");
-    if (size > fl_rd_left(&r)) return fail(err, errlen, "TRANSACTION_PAYLOAD: payload of %llu bytes beyond the event", (unsigned long long)size);
+    if (size == UINT64_MAX || ctype == UINT64_MAX) return fl_errorf(err, errlen,
+                                                                    "TRANSACTION_PAYLOAD: size or compression type missing");
+    if (size > fl_rd_left(&r)) return fl_errorf(err, errlen,
+                                                "TRANSACTION_PAYLOAD: payload of %llu bytes beyond the event", (unsigned long long)size);
     const uint8_t *data;
     size_t dlen;
     if (ctype == 255) {
@@ -927,7 +940,8 @@ static int decode_payload(fl_decoder *d, const uint8_t *b, size_t n, char *err, 
         data = d->payload.data;
         dlen = d->payload.len;
     } else {
-        return fail(err, errlen, "TRANSACTION_PAYLOAD: unknown compression type %llu", (unsigned long long)ctype);
+        return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: unknown compression type %llu",
+                         (unsigned long long)ctype);
     }
     /* inner events are decoded from d->payload in place (nested payloads are refused) */
     d->in_payload = true;
@@ -935,19 +949,20 @@ static int decode_payload(fl_decoder *d, const uint8_t *b, size_t n, char *err, 
     int rc = 0;
     while (off < dlen) {
         if (dlen - off < FL_EV_HEADER_LEN) {
-            rc = fail(err, errlen, "TRANSACTION_PAYLOAD: truncated inner event at %zu", off);
+            rc = fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: truncated inner event at %zu", off);
             break;
         }
         size_t elen = (size_t)fl_le(data + off + FL_EV_SIZE_OFF, 4);
         if (elen < FL_EV_HEADER_LEN || elen > dlen - off) {
-            rc = fail(err, errlen, "TRANSACTION_PAYLOAD: inner event at %zu has bad length %zu", off, elen);
+            rc = fl_errorf(err, errlen,
+                           "TRANSACTION_PAYLOAD: inner event at %zu has bad length %zu", off, elen);
             break;
         }
         char ierr[300];
         ierr[0] = 0;
         rc = decode_one(d, data + off, elen, ierr, sizeof ierr);
         if (rc == -1 && !d->emit_failed) {
-            fail(err, errlen, "TRANSACTION_PAYLOAD: inner event at %zu: %s", off, ierr);
+            fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: inner event at %zu: %s", off, ierr);
             break;
         }
         if (rc != 0) break;
@@ -967,7 +982,7 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
     uint16_t flags = (uint16_t)fl_le(ev + FL_EV_FLAGS_OFF, 2);
 
     if (type == FL_EV_FORMAT_DESCRIPTION) {
-        if (d->in_payload) return fail(err, errlen, "FORMAT_DESCRIPTION inside a transaction payload");
+        if (d->in_payload) return fl_errorf(err, errlen, "FORMAT_DESCRIPTION inside a transaction payload");
         return decode_fde(d, ev, len, err, errlen);
     }
 
@@ -978,8 +993,10 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
             fl_crc32(0, ev, len - 4) == (uint32_t)fl_le(ev + len - 4, 4))
             crc = true; /* an artificial event before the format description */
         if (crc) {
-            if (len < FL_EV_HEADER_LEN + FL_EV_CRC_LEN) return fail(err, errlen, "event too short for its checksum");
-            if (fl_crc32(0, ev, len - 4) != (uint32_t)fl_le(ev + len - 4, 4)) return fail(err, errlen, "bad CRC32");
+            if (len < FL_EV_HEADER_LEN + FL_EV_CRC_LEN) return fl_errorf(err, errlen,
+                                                                         "event too short for its checksum");
+            if (fl_crc32(0, ev, len - 4) != (uint32_t)fl_le(ev + len - 4, 4)) return fl_errorf(err,
+                                                                                               errlen, "bad CRC32");
             n -= FL_EV_CRC_LEN;
         }
     }
@@ -996,13 +1013,14 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
     case FL_EV_MARIA_QUERY_COMPRESSED:
         return decode_query(d, type, b, n, ts, server_id, err, errlen);
     case FL_EV_XID:
-        if (n != 8) return fail(err, errlen, "XID: body is %zu bytes, expected 8", n);
+        if (n != 8) return fl_errorf(err, errlen, "XID: body is %zu bytes, expected 8", n);
         if (!d->in_txn) return 0; /* stream started inside a transaction */
         return emit(d, ts, true);
     case FL_EV_XA_PREPARE: {
-        if (n < 13) return fail(err, errlen, "XA_PREPARE: body is %zu bytes, expected at least 13", n);
+        if (n < 13) return fl_errorf(err, errlen, "XA_PREPARE: body is %zu bytes, expected at least 13", n);
         uint64_t gl = fl_le(b + 5, 4), bl = fl_le(b + 9, 4);
-        if (gl > 64 || bl > 64 || 13 + gl + bl > n) return fail(err, errlen, "XA_PREPARE: bad xid lengths %llu/%llu", (unsigned long long)gl, (unsigned long long)bl);
+        if (gl > 64 || bl > 64 || 13 + gl + bl > n) return fl_errorf(err, errlen,
+                                                                     "XA_PREPARE: bad xid lengths %llu/%llu", (unsigned long long)gl, (unsigned long long)bl);
         if (!d->in_txn) return 0;
         if (b[0]) d->txn_flags &= ~(uint32_t)FL_TXN_XA; /* XA COMMIT ... ONE PHASE */
         else d->txn_flags |= FL_TXN_XA;                 /* prepared: applied at XA COMMIT */
@@ -1026,10 +1044,11 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
     case FL_EV_ROTATE: {
         size_t phl = d->npost >= FL_EV_ROTATE ? d->post_header[FL_EV_ROTATE - 1] : 8;
         if (phl < 8) phl = 8;
-        if (n < phl) return fail(err, errlen, "ROTATE: truncated");
+        if (n < phl) return fl_errorf(err, errlen, "ROTATE: truncated");
         size_t nl = n - phl;
         const char *name = (const char *)b + phl;
-        if (nl == 0 || nl > 511 || memchr(name, 0, nl)) return fail(err, errlen, "ROTATE: bad file name");
+        if (nl == 0 || nl > 511 || memchr(name, 0, nl)) return fl_errorf(err, errlen,
+                                                                         "ROTATE: bad file name");
         char fname[512];
         memcpy(fname, name, nl);
         fname[nl] = 0;
@@ -1059,7 +1078,8 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
         return 0;
     }
     case FL_EV_MARIA_START_ENCRYPTION:
-        return fail(err, errlen, "encrypted binlog (START_ENCRYPTION): read it through the server instead");
+        return fl_errorf(err, errlen,
+                         "encrypted binlog (START_ENCRYPTION): read it through the server instead");
     case FL_EV_STOP:
     case FL_EV_INTVAR:
     case FL_EV_RAND:
@@ -1080,7 +1100,7 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
         return 0;
     default:
         if (flags & FL_EVF_IGNORABLE) return 0;
-        return fail(err, errlen, "unknown event type %u", type);
+        return fl_errorf(err, errlen, "unknown event type %u", type);
     }
 }
 
@@ -1115,13 +1135,13 @@ int fl_decoder_event(fl_decoder *d, const uint8_t *ev, size_t len, char *err, si
     d->emit_failed = false;
     int rc = decode_one(d, ev, len, why, sizeof why);
     if (rc != 0 && d->emit_failed) {
-        fail(err, errlen, "event at offset %llu: the transaction was not accepted (%d)",
+        fl_errorf(err, errlen, "event at offset %llu: the transaction was not accepted (%d)",
              (unsigned long long)at, rc);
         txn_clear(d);
         return rc;
     }
     if (rc == -1) {
-        fail(err, errlen, "event at offset %llu: %s", (unsigned long long)at, why);
+        fl_errorf(err, errlen, "event at offset %llu: %s", (unsigned long long)at, why);
         txn_clear(d);
         return -1;
     }

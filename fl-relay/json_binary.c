@@ -21,12 +21,12 @@
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <mysql.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/error.h"
 #include "common/value.h"
 #include "fl-relay/decimal.h"
 
@@ -55,20 +55,6 @@ typedef struct jctx {
     char *err;
     size_t errlen;
 } jctx;
-
-static int jfail(jctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int jfail(jctx *c, const char *fmt, ...)
-{
-    if (c->err && c->errlen) {
-        int n = snprintf(c->err, c->errlen, "binary JSON: ");
-        va_list ap;
-        va_start(ap, fmt);
-        if (n > 0 && (size_t)n < c->errlen) vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static uint64_t le(const uint8_t *p, size_t n)
 {
@@ -126,22 +112,22 @@ static void put_double(fl_buf *out, double d)
  * minute, second in 17+5+5+6+6 bits (dates) or hour, minute, second in 10+6+6 (TIME). */
 static int opaque_temporal(jctx *c, uint8_t ftype, const uint8_t *p, size_t len)
 {
-    if (len < 8) return jfail(c, "truncated temporal value");
+    if (len < 8) return fl_errorf(c->err, c->errlen, "truncated temporal value");
     int64_t packed = (int64_t)le(p, 8);
     bool neg = packed < 0;
     uint64_t a = neg ? (uint64_t)0 - (uint64_t)packed : (uint64_t)packed;
     uint64_t ip = a >> 24;
     unsigned usec = (unsigned)(a & 0xffffff);
-    if (usec > 999999) return jfail(c, "temporal fraction out of range");
+    if (usec > 999999) return fl_errorf(c->err, c->errlen, "temporal fraction out of range");
     char s[64];
     if (ftype == MYSQL_TYPE_TIME) {
         snprintf(s, sizeof s, "\"%s%02u:%02u:%02u.%06u\"", neg ? "-" : "", (unsigned)((ip >> 12) & 0x3ff),
                  (unsigned)((ip >> 6) & 63), (unsigned)(ip & 63), usec);
     } else {
-        if (neg) return jfail(c, "negative date");
+        if (neg) return fl_errorf(c->err, c->errlen, "negative date");
         uint64_t ymd = ip >> 17, hms = ip & 0x1ffff, ym = ymd >> 5;
         unsigned y = (unsigned)(ym / 13), mo = (unsigned)(ym % 13), d = (unsigned)(ymd & 31);
-        if (y > 9999) return jfail(c, "year out of range");
+        if (y > 9999) return fl_errorf(c->err, c->errlen, "year out of range");
         if (ftype == MYSQL_TYPE_DATE)
             snprintf(s, sizeof s, "\"%04u-%02u-%02u\"", y, mo, d);
         else
@@ -154,24 +140,27 @@ static int opaque_temporal(jctx *c, uint8_t ftype, const uint8_t *p, size_t len)
 
 static int opaque(jctx *c, const uint8_t *p, size_t len)
 {
-    if (len < 1) return jfail(c, "truncated opaque value");
+    if (len < 1) return fl_errorf(c->err, c->errlen, "truncated opaque value");
     uint8_t ftype = p[0];
     uint32_t n;
     size_t nl;
-    if (read_varlen(p + 1, len - 1, &n, &nl) < 0) return jfail(c, "bad opaque length");
-    if (n > len - 1 - nl) return jfail(c, "truncated opaque value");
+    if (read_varlen(p + 1, len - 1, &n, &nl) < 0) return fl_errorf(c->err, c->errlen, "bad opaque length");
+    if (n > len - 1 - nl) return fl_errorf(c->err, c->errlen, "truncated opaque value");
     const uint8_t *d = p + 1 + nl;
     switch (ftype) {
     case MYSQL_TYPE_NEWDECIMAL: {
         /* precision, scale, then the binary decimal; printed as a number */
-        if (n < 2) return jfail(c, "truncated opaque DECIMAL");
+        if (n < 2) return fl_errorf(c->err, c->errlen, "truncated opaque DECIMAL");
         size_t size = fl_decimal_bin_size(d[0], d[1]);
-        if (!size) return jfail(c, "opaque DECIMAL(%u,%u) is not a valid precision and scale", d[0], d[1]);
-        if (n - 2 < size) return jfail(c, "truncated opaque DECIMAL(%u,%u)", d[0], d[1]);
+        if (!size) return fl_errorf(c->err, c->errlen,
+                                    "opaque DECIMAL(%u,%u) is not a valid precision and scale",
+                                    d[0], d[1]);
+        if (n - 2 < size) return fl_errorf(c->err, c->errlen, "truncated opaque DECIMAL(%u,%u)", d[0], d[1]);
         char text[FL_DECIMAL_TEXT_MAX];
         uint32_t bad;
         int tl = fl_decimal_to_text(d + 2, d[0], d[1], text, &bad);
-        if (tl < 0) return jfail(c, "opaque DECIMAL with invalid digits (group value %u)", bad);
+        if (tl < 0) return fl_errorf(c->err, c->errlen,
+                                     "opaque DECIMAL with invalid digits (group value %u)", bad);
         fl_buf_put(c->out, text, (size_t)tl);
         return 0;
     }
@@ -205,24 +194,28 @@ static int opaque(jctx *c, const uint8_t *p, size_t len)
 static int container(jctx *c, bool is_object, bool large, const uint8_t *p, size_t len, int depth)
 {
     size_t w = large ? 4 : 2; /* width of counts and offsets */
-    if (len < 2 * w) return jfail(c, "truncated %s header", is_object ? "object" : "array");
+    if (len < 2 * w) return fl_errorf(c->err, c->errlen, "truncated %s header",
+                                      is_object ? "object" : "array");
     uint64_t count = le(p, w), size = le(p + w, w);
-    if (size > len) return jfail(c, "%s size %" PRIu64 " beyond the %zu bytes available",
+    if (size > len) return fl_errorf(c->err, c->errlen, "%s size %" PRIu64 " beyond the %zu bytes available",
                                  is_object ? "object" : "array", size, len);
     size_t key_entry = w + 2, value_entry = 1 + w;
     uint64_t header = 2 * w + count * ((is_object ? key_entry : 0) + value_entry);
     if (count > size || header > size)
-        return jfail(c, "%s of %" PRIu64 " elements does not fit its %" PRIu64 " bytes",
+        return fl_errorf(c->err, c->errlen, "%s of %" PRIu64 " elements does not fit its %" PRIu64 " bytes",
                      is_object ? "object" : "array", count, size);
 
     fl_buf_putc(c->out, is_object ? '{' : '[');
     for (uint64_t i = 0; i < count; i++) {
-        if (c->out->len > c->limit) return jfail(c, "text larger than the value allows (shared offsets)");
+        if (c->out->len > c->limit) return fl_errorf(c->err, c->errlen,
+                                                     "text larger than the value allows (shared offsets)");
         if (i) fl_buf_puts(c->out, ", ");
         if (is_object) {
             const uint8_t *ke = p + 2 * w + i * key_entry;
             uint64_t koff = le(ke, w), klen = le(ke + w, 2);
-            if (koff > size || klen > size - koff) return jfail(c, "key %" PRIu64 " out of bounds", i);
+            if (koff > size || klen > size - koff) return fl_errorf(c->err, c->errlen,
+                                                                    "key %" PRIu64 " out of bounds",
+                                                                    i);
             fl_json_string(c->out, (const char *)p + koff, (size_t)klen);
             fl_buf_puts(c->out, ": ");
         }
@@ -235,7 +228,9 @@ static int container(jctx *c, bool is_object, bool large, const uint8_t *p, size
             if (value(c, t, ve + 1, w, depth + 1) < 0) return -1;
         } else {
             uint64_t off = le(ve + 1, w);
-            if (off >= size) return jfail(c, "value %" PRIu64 " offset %" PRIu64 " out of bounds", i, off);
+            if (off >= size) return fl_errorf(c->err, c->errlen,
+                                              "value %" PRIu64 " offset %" PRIu64 " out of bounds",
+                                              i, off);
             if (value(c, t, p + off, (size_t)(size - off), depth + 1) < 0) return -1;
         }
     }
@@ -245,7 +240,7 @@ static int container(jctx *c, bool is_object, bool large, const uint8_t *p, size
 
 static int value(jctx *c, uint8_t type, const uint8_t *p, size_t len, int depth)
 {
-    if (depth > MAX_DEPTH) return jfail(c, "nested deeper than %d", MAX_DEPTH);
+    if (depth > MAX_DEPTH) return fl_errorf(c->err, c->errlen, "nested deeper than %d", MAX_DEPTH);
     switch (type) {
     case JB_SMALL_OBJECT:
     case JB_LARGE_OBJECT:
@@ -254,55 +249,55 @@ static int value(jctx *c, uint8_t type, const uint8_t *p, size_t len, int depth)
     case JB_LARGE_ARRAY:
         return container(c, false, type == JB_LARGE_ARRAY, p, len, depth);
     case JB_LITERAL:
-        if (len < 1) return jfail(c, "truncated literal");
-        if (p[0] > 2) return jfail(c, "unknown literal %u", p[0]);
+        if (len < 1) return fl_errorf(c->err, c->errlen, "truncated literal");
+        if (p[0] > 2) return fl_errorf(c->err, c->errlen, "unknown literal %u", p[0]);
         fl_buf_puts(c->out, p[0] == 0 ? "null" : p[0] == 1 ? "true" : "false");
         return 0;
     case JB_INT16:
-        if (len < 2) return jfail(c, "truncated int16");
+        if (len < 2) return fl_errorf(c->err, c->errlen, "truncated int16");
         fl_buf_printf(c->out, "%d", (int16_t)le(p, 2));
         return 0;
     case JB_UINT16:
-        if (len < 2) return jfail(c, "truncated uint16");
+        if (len < 2) return fl_errorf(c->err, c->errlen, "truncated uint16");
         fl_buf_printf(c->out, "%u", (unsigned)le(p, 2));
         return 0;
     case JB_INT32:
-        if (len < 4) return jfail(c, "truncated int32");
+        if (len < 4) return fl_errorf(c->err, c->errlen, "truncated int32");
         fl_buf_printf(c->out, "%" PRId32, (int32_t)le(p, 4));
         return 0;
     case JB_UINT32:
-        if (len < 4) return jfail(c, "truncated uint32");
+        if (len < 4) return fl_errorf(c->err, c->errlen, "truncated uint32");
         fl_buf_printf(c->out, "%" PRIu32, (uint32_t)le(p, 4));
         return 0;
     case JB_INT64:
-        if (len < 8) return jfail(c, "truncated int64");
+        if (len < 8) return fl_errorf(c->err, c->errlen, "truncated int64");
         fl_buf_printf(c->out, "%" PRId64, (int64_t)le(p, 8));
         return 0;
     case JB_UINT64:
-        if (len < 8) return jfail(c, "truncated uint64");
+        if (len < 8) return fl_errorf(c->err, c->errlen, "truncated uint64");
         fl_buf_printf(c->out, "%" PRIu64, le(p, 8));
         return 0;
     case JB_DOUBLE: {
-        if (len < 8) return jfail(c, "truncated double");
+        if (len < 8) return fl_errorf(c->err, c->errlen, "truncated double");
         uint64_t bits = le(p, 8);
         double d;
         memcpy(&d, &bits, 8);
-        if (!isfinite(d)) return jfail(c, "non-finite double");
+        if (!isfinite(d)) return fl_errorf(c->err, c->errlen, "non-finite double");
         put_double(c->out, d);
         return 0;
     }
     case JB_STRING: {
         uint32_t n;
         size_t nl;
-        if (read_varlen(p, len, &n, &nl) < 0) return jfail(c, "bad string length");
-        if (n > len - nl) return jfail(c, "truncated string");
+        if (read_varlen(p, len, &n, &nl) < 0) return fl_errorf(c->err, c->errlen, "bad string length");
+        if (n > len - nl) return fl_errorf(c->err, c->errlen, "truncated string");
         fl_json_string(c->out, (const char *)p + nl, n);
         return 0;
     }
     case JB_OPAQUE:
         return opaque(c, p, len);
     default:
-        return jfail(c, "unknown value type 0x%02x", type);
+        return fl_errorf(c->err, c->errlen, "unknown value type 0x%02x", type);
     }
 }
 
@@ -316,6 +311,11 @@ int fl_json_binary_to_text(const uint8_t *data, size_t len, fl_buf *out, char *e
     size_t start = out->len;
     if (value(&c, data[0], data + 1, len - 1, 0) < 0) {
         out->len = start;
+        if (err && errlen) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", err);
+            fl_errorf(err, errlen, "binary JSON: %s", why);
+        }
         return -1;
     }
     return 0;

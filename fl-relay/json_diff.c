@@ -6,11 +6,11 @@
  * whose scalars keep their text, each diff edits the tree, and the tree is printed back the
  * way MySQL prints JSON. Object members are kept in MySQL's order (shorter keys first, then
  * by bytes), so an inserted key lands where the server's own document has it. */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/error.h"
 #include "fl-relay/events.h"
 #include "fl-relay/json_binary.h"
 #include "fl-relay/json_diff.h"
@@ -41,16 +41,6 @@ typedef struct ctx {
     char *err;
     size_t errlen;
 } ctx;
-
-static int fail(ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(ctx *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err, c->errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static jnode *node(ctx *c, int kind)
 {
@@ -103,7 +93,7 @@ static int string_token(ctx *c, src *s, const char **raw, size_t *rawlen, const 
             case 'f': ch = '\f'; break;
             case 'u': {
                 unsigned cp = 0;
-                if (s->end - s->p < 4) return fail(c, "JSON diff: bad \\u escape");
+                if (s->end - s->p < 4) return fl_errorf(c->err, c->errlen, "JSON diff: bad \\u escape");
                 for (int i = 0; i < 4; i++) {
                     char h = *s->p++;
                     cp = cp * 16 + (unsigned)(h >= '0' && h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
@@ -125,7 +115,7 @@ static int string_token(ctx *c, src *s, const char **raw, size_t *rawlen, const 
         }
         out[n++] = ch;
     }
-    if (s->p >= s->end) return fail(c, "JSON diff: unterminated string in the document");
+    if (s->p >= s->end) return fl_errorf(c->err, c->errlen, "JSON diff: unterminated string in the document");
     s->p++;
     *raw = start;
     *rawlen = (size_t)(s->p - start);
@@ -136,9 +126,9 @@ static int string_token(ctx *c, src *s, const char **raw, size_t *rawlen, const 
 
 static int parse_value(ctx *c, src *s, int depth, jnode **out)
 {
-    if (depth > MAX_DEPTH) return fail(c, "JSON diff: document nested too deeply");
+    if (depth > MAX_DEPTH) return fl_errorf(c->err, c->errlen, "JSON diff: document nested too deeply");
     ws(s);
-    if (s->p >= s->end) return fail(c, "JSON diff: truncated document");
+    if (s->p >= s->end) return fl_errorf(c->err, c->errlen, "JSON diff: truncated document");
     char ch = *s->p;
     if (ch == '{' || ch == '[') {
         bool obj = ch == '{';
@@ -155,10 +145,11 @@ static int parse_value(ctx *c, src *s, int depth, jnode **out)
             memset(m, 0, sizeof *m);
             if (obj) {
                 ws(s);
-                if (s->p >= s->end || *s->p != '"') return fail(c, "JSON diff: bad object key in the document");
+                if (s->p >= s->end || *s->p != '"') return fl_errorf(c->err, c->errlen, "JSON diff: bad object key in the document");
                 if (string_token(c, s, &m->raw, &m->rawlen, &m->key, &m->klen) != 0) return -1;
                 ws(s);
-                if (s->p >= s->end || *s->p != ':') return fail(c, "JSON diff: ':' expected in the document");
+                if (s->p >= s->end || *s->p != ':') return fl_errorf(c->err, c->errlen,
+                                                                     "JSON diff: ':' expected in the document");
                 s->p++;
             }
             if (parse_value(c, s, depth + 1, &m->val) != 0) return -1;
@@ -171,7 +162,7 @@ static int parse_value(ctx *c, src *s, int depth, jnode **out)
                 s->p++;
                 break;
             }
-            return fail(c, "JSON diff: ',' or end expected in the document");
+            return fl_errorf(c->err, c->errlen, "JSON diff: ',' or end expected in the document");
         }
         *out = n;
         return 0;
@@ -186,7 +177,7 @@ static int parse_value(ctx *c, src *s, int depth, jnode **out)
         while (s->p < s->end && *s->p != ',' && *s->p != '}' && *s->p != ']' && *s->p != ' ' &&
                *s->p != '\n' && *s->p != '\t' && *s->p != '\r')
             s->p++;
-        if (s->p == start) return fail(c, "JSON diff: value expected in the document");
+        if (s->p == start) return fl_errorf(c->err, c->errlen, "JSON diff: value expected in the document");
         n->text = start;
         n->len = (size_t)(s->p - start);
     }
@@ -199,7 +190,7 @@ static int parse_text(ctx *c, const char *text, size_t len, jnode **out)
     src s = {text, text + len};
     if (parse_value(c, &s, 0, out) != 0) return -1;
     ws(&s);
-    if (s.p != s.end) return fail(c, "JSON diff: trailing bytes after the document");
+    if (s.p != s.end) return fl_errorf(c->err, c->errlen, "JSON diff: trailing bytes after the document");
     return 0;
 }
 
@@ -237,11 +228,11 @@ typedef struct leg {
 static int parse_path(ctx *c, const char *p, size_t len, leg *legs, size_t *nlegs, size_t cap)
 {
     const char *end = p + len;
-    if (p >= end || *p != '$') return fail(c, "JSON diff: path does not start with $");
+    if (p >= end || *p != '$') return fl_errorf(c->err, c->errlen, "JSON diff: path does not start with $");
     p++;
     size_t n = 0;
     while (p < end) {
-        if (n == cap) return fail(c, "JSON diff: path too long");
+        if (n == cap) return fl_errorf(c->err, c->errlen, "JSON diff: path too long");
         leg *l = &legs[n];
         memset(l, 0, sizeof *l);
         if (*p == '.') {
@@ -254,7 +245,7 @@ static int parse_path(ctx *c, const char *p, size_t len, leg *legs, size_t *nleg
             } else {
                 const char *start = p;
                 while (p < end && *p != '.' && *p != '[') p++;
-                if (p == start) return fail(c, "JSON diff: empty member name in path");
+                if (p == start) return fl_errorf(c->err, c->errlen, "JSON diff: empty member name in path");
                 l->key = start;
                 l->klen = (size_t)(p - start);
                 /* print as a JSON string */
@@ -279,17 +270,19 @@ static int parse_path(ctx *c, const char *p, size_t len, leg *legs, size_t *nleg
                     goto close;
                 }
             }
-            if (p >= end || *p < '0' || *p > '9') return fail(c, "JSON diff: bad array index in path");
+            if (p >= end || *p < '0' || *p > '9') return fl_errorf(c->err, c->errlen,
+                                                                   "JSON diff: bad array index in path");
             while (p < end && *p >= '0' && *p <= '9') {
-                if (l->index > UINT32_MAX) return fail(c, "JSON diff: array index too large");
+                if (l->index > UINT32_MAX) return fl_errorf(c->err, c->errlen,
+                                                            "JSON diff: array index too large");
                 l->index = l->index * 10 + (uint64_t)(*p++ - '0');
             }
         close:
             while (p < end && *p == ' ') p++;
-            if (p >= end || *p != ']') return fail(c, "JSON diff: ']' expected in path");
+            if (p >= end || *p != ']') return fl_errorf(c->err, c->errlen, "JSON diff: ']' expected in path");
             p++;
         } else {
-            return fail(c, "JSON diff: unexpected '%c' in path", *p);
+            return fl_errorf(c->err, c->errlen, "JSON diff: unexpected '%c' in path", *p);
         }
         n++;
     }
@@ -323,7 +316,8 @@ static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs
                      const char *path, size_t pathlen)
 {
     if (nlegs == 0) {
-        if (op != 0) return fail(c, "JSON diff: cannot %s the whole document", op == 1 ? "insert" : "remove");
+        if (op != 0) return fl_errorf(c->err, c->errlen, "JSON diff: cannot %s the whole document",
+                                      op == 1 ? "insert" : "remove");
         *root = value;
         return 0;
     }
@@ -337,15 +331,21 @@ static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs
             size_t idx = array_index(l, cur->n);
             if (idx < cur->n) k = (long)idx;
         }
-        if (k < 0) return fail(c, "JSON diff: path %.*s not found in the document", (int)pathlen, path);
+        if (k < 0) return fl_errorf(c->err, c->errlen,
+                                    "JSON diff: path %.*s not found in the document", (int)pathlen,
+                                    path);
         cur = cur->m[k].val;
     }
     const leg *l = &legs[nlegs - 1];
     if (l->is_key) {
-        if (cur->kind != J_OBJECT) return fail(c, "JSON diff: path %.*s: not an object", (int)pathlen, path);
+        if (cur->kind != J_OBJECT) return fl_errorf(c->err, c->errlen,
+                                                    "JSON diff: path %.*s: not an object",
+                                                    (int)pathlen, path);
         long k = find_key(cur, l->key, l->klen);
         if (op == 2) {
-            if (k < 0) return fail(c, "JSON diff: path %.*s not found in the document", (int)pathlen, path);
+            if (k < 0) return fl_errorf(c->err, c->errlen,
+                                        "JSON diff: path %.*s not found in the document",
+                                        (int)pathlen, path);
             memmove(&cur->m[k], &cur->m[k + 1], (cur->n - (size_t)k - 1) * sizeof *cur->m);
             cur->n--;
             return 0;
@@ -354,7 +354,9 @@ static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs
             cur->m[k].val = value;
             return 0;
         }
-        if (op == 0) return fail(c, "JSON diff: path %.*s not found in the document", (int)pathlen, path);
+        if (op == 0) return fl_errorf(c->err, c->errlen,
+                                      "JSON diff: path %.*s not found in the document",
+                                      (int)pathlen, path);
         size_t at = 0;
         while (at < cur->n && key_cmp(cur->m[at].key, cur->m[at].klen, l->key, l->klen) < 0) at++;
         grow(c, cur);
@@ -362,7 +364,9 @@ static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs
         cur->m[at] = (jmember){l->key, l->klen, l->raw, l->rawlen, value};
         return 0;
     }
-    if (cur->kind != J_ARRAY) return fail(c, "JSON diff: path %.*s: not an array", (int)pathlen, path);
+    if (cur->kind != J_ARRAY) return fl_errorf(c->err, c->errlen,
+                                               "JSON diff: path %.*s: not an array", (int)pathlen,
+                                               path);
     size_t idx = array_index(l, cur->n);
     if (op == 1) {
         if (idx == SIZE_MAX) idx = 0;
@@ -373,7 +377,9 @@ static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs
         cur->m[idx].val = value;
         return 0;
     }
-    if (idx >= cur->n) return fail(c, "JSON diff: path %.*s not found in the document", (int)pathlen, path);
+    if (idx >= cur->n) return fl_errorf(c->err, c->errlen,
+                                        "JSON diff: path %.*s not found in the document",
+                                        (int)pathlen, path);
     if (op == 0) {
         cur->m[idx].val = value;
     } else {
@@ -398,23 +404,23 @@ int fl_json_diff_apply(const char *doc, size_t doc_len, const uint8_t *diff, siz
         r.p++;
         op = r.p[-1];
         if (op > 2) {
-            rc = fail(&c, "JSON diff: unknown operation %u", (unsigned)op);
+            rc = fl_errorf(c.err, c.errlen, "JSON diff: unknown operation %u", (unsigned)op);
             break;
         }
         if (!fl_rd_lenenc(&r, &plen) || !fl_rd_bytes(&r, (size_t)plen, &path)) {
-            rc = fail(&c, "JSON diff: truncated path");
+            rc = fl_errorf(c.err, c.errlen, "JSON diff: truncated path");
             break;
         }
         jnode *value = NULL;
         if (op != 2) {
             if (!fl_rd_lenenc(&r, &vlen) || !fl_rd_bytes(&r, (size_t)vlen, &val)) {
-                rc = fail(&c, "JSON diff: truncated value");
+                rc = fl_errorf(c.err, c.errlen, "JSON diff: truncated value");
                 break;
             }
             fl_buf_reset(&vtext);
             char verr[200];
             if (fl_json_binary_to_text(val, (size_t)vlen, &vtext, verr, sizeof verr) != 0) {
-                rc = fail(&c, "JSON diff: value: %s", verr);
+                rc = fl_errorf(c.err, c.errlen, "JSON diff: value: %s", verr);
                 break;
             }
             char *copy = fl_arena_memdup(&arena, vtext.data, vtext.len);

@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "common/crc32c.h"
+#include "common/error.h"
 
 #define RECORD_MAGIC 0xF1
 #define OP_ANNOTATED 0x80 /* on a row change's op byte: a statement annotation follows the table */
@@ -419,12 +420,10 @@ static void report(reader *r, const char *fmt, ...)
             snprintf(where, sizeof where, "change %llu: ", (unsigned long long)r->index);
         break;
     }
-    char msg[160];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fl_verrorf(r->err, r->errlen, where, fmt, ap);
     va_end(ap);
-    snprintf(r->err, r->errlen, "%s%s", where, msg);
 }
 
 static size_t left(const reader *r) { return (size_t)(r->end - r->p); }

@@ -58,7 +58,6 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +68,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "common/log.h"
 
 #define STORE_FORMAT_VERSION 1
@@ -183,19 +183,9 @@ static size_t gtid_key(const fl_gtid *g, uint8_t *k)
     return 0;
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int mdb_fail(const fl_store *s, int rc, const char *what, char *err, size_t errlen)
 {
-    seterr(err, errlen, "journal %s: %s: %s", s->dir, what, mdb_strerror(rc));
+    fl_errorf(err, errlen, "journal %s: %s: %s", s->dir, what, mdb_strerror(rc));
     return -1;
 }
 
@@ -308,7 +298,8 @@ static int identity_create(fl_store *s, MDB_txn *txn, char *err, size_t errlen)
         ssize_t n = getrandom(b + got, sizeof b - got, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            seterr(err, errlen, "journal %s: cannot make an identity: getrandom: %s", s->dir, strerror(errno));
+            fl_errorf(err, errlen, "journal %s: cannot make an identity: getrandom: %s", s->dir,
+                      strerror(errno));
             return FAIL;
         }
         got += (size_t)n;
@@ -447,7 +438,7 @@ static int take_writer_lock(fl_store *s, char *err, size_t errlen)
     snprintf(path, sizeof path, "%s/writer.lock", s->dir);
     s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (s->lock_fd < 0) {
-        seterr(err, errlen, "journal %s: cannot open writer.lock: %s", s->dir, strerror(errno));
+        fl_errorf(err, errlen, "journal %s: cannot open writer.lock: %s", s->dir, strerror(errno));
         return -1;
     }
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -456,18 +447,18 @@ static int take_writer_lock(fl_store *s, char *err, size_t errlen)
             ssize_t n = pread(s->lock_fd, buf, sizeof buf - 1, 0);
             long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
             if (pid > 0)
-                seterr(err, errlen, "journal %s: already opened for writing by pid %ld", s->dir, pid);
+                fl_errorf(err, errlen, "journal %s: already opened for writing by pid %ld", s->dir, pid);
             else
-                seterr(err, errlen, "journal %s: already opened for writing by another process", s->dir);
+                fl_errorf(err, errlen, "journal %s: already opened for writing by another process", s->dir);
         } else {
-            seterr(err, errlen, "journal %s: cannot lock writer.lock: %s", s->dir, strerror(errno));
+            fl_errorf(err, errlen, "journal %s: cannot lock writer.lock: %s", s->dir, strerror(errno));
         }
         return -1;
     }
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
     if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, buf, (size_t)n, 0) != n) {
-        seterr(err, errlen, "journal %s: cannot write writer.lock: %s", s->dir, strerror(errno));
+        fl_errorf(err, errlen, "journal %s: cannot write writer.lock: %s", s->dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -479,11 +470,11 @@ static int check_version(fl_store *s, MDB_txn *txn, char *err, size_t errlen)
     int rc = meta_get_u64(s, txn, "version", &v);
     if (rc) return rc;
     if (v == 0) {
-        seterr(err, errlen, "%s: not a fastlane journal", s->dir);
+        fl_errorf(err, errlen, "%s: not a fastlane journal", s->dir);
         return FAIL;
     }
     if (v > STORE_FORMAT_VERSION) {
-        seterr(err, errlen, "journal %s: format version %llu is newer than this program's (%d)", s->dir,
+        fl_errorf(err, errlen, "journal %s: format version %llu is newer than this program's (%d)", s->dir,
                (unsigned long long)v, STORE_FORMAT_VERSION);
         return FAIL;
     }
@@ -508,7 +499,7 @@ static int open_dbs_write(fl_store *s, MDB_txn *txn, void *vctx, char *err, size
     unsigned flags = ctx->fresh ? MDB_CREATE : 0;
     rc = mdb_dbi_open(txn, "meta", flags, &s->db_meta);
     if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
-        seterr(err, errlen, "%s: not a fastlane journal", s->dir);
+        fl_errorf(err, errlen, "%s: not a fastlane journal", s->dir);
         return FAIL;
     }
     if (rc) return rc;
@@ -608,21 +599,21 @@ static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t 
     struct stat st;
     if (stat(s->dir, &st) < 0) {
         if (errno != ENOENT) {
-            seterr(err, errlen, "journal %s: %s", s->dir, strerror(errno));
+            fl_errorf(err, errlen, "journal %s: %s", s->dir, strerror(errno));
             return -1;
         }
         /* only the leaf is created; its parent must exist */
         if (mkdir(s->dir, 0750) < 0) {
-            seterr(err, errlen, "journal %s: cannot create the directory: %s", s->dir, strerror(errno));
+            fl_errorf(err, errlen, "journal %s: cannot create the directory: %s", s->dir, strerror(errno));
             return -1;
         }
     } else if (!S_ISDIR(st.st_mode)) {
-        seterr(err, errlen, "journal %s: not a directory", s->dir);
+        fl_errorf(err, errlen, "journal %s: not a directory", s->dir);
         return -1;
     }
     bool has_data = file_exists(s->dir, "data.mdb");
     if (!has_data && !dir_is_fresh(s->dir)) {
-        seterr(err, errlen, "%s: not a fastlane journal (directory is not empty)", s->dir);
+        fl_errorf(err, errlen, "%s: not a fastlane journal (directory is not empty)", s->dir);
         return -1;
     }
     if (take_writer_lock(s, err, errlen) < 0) return -1;
@@ -635,7 +626,7 @@ static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t 
     unsigned flags = MDB_NOTLS | (opts->sync ? 0 : MDB_NOSYNC);
     rc = mdb_env_open(s->env, s->dir, flags, 0640);
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
-        seterr(err, errlen, "%s: not a fastlane journal (%s)", s->dir, mdb_strerror(rc));
+        fl_errorf(err, errlen, "%s: not a fastlane journal (%s)", s->dir, mdb_strerror(rc));
         return -1;
     }
     if (rc) return mdb_fail(s, rc, "cannot open", err, errlen);
@@ -655,7 +646,7 @@ static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t 
     snprintf(path, sizeof path, "%s/notify", s->dir);
     s->notify_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (s->notify_fd < 0) {
-        seterr(err, errlen, "journal %s: cannot open notify: %s", s->dir, strerror(errno));
+        fl_errorf(err, errlen, "journal %s: cannot open notify: %s", s->dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -666,17 +657,17 @@ static int open_read(fl_store *s, char *err, size_t errlen)
     struct stat st;
     if (stat(s->dir, &st) < 0) {
         if (errno == ENOENT)
-            seterr(err, errlen, "journal %s: no such directory", s->dir);
+            fl_errorf(err, errlen, "journal %s: no such directory", s->dir);
         else
-            seterr(err, errlen, "journal %s: %s", s->dir, strerror(errno));
+            fl_errorf(err, errlen, "journal %s: %s", s->dir, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
-        seterr(err, errlen, "journal %s: not a directory", s->dir);
+        fl_errorf(err, errlen, "journal %s: not a directory", s->dir);
         return -1;
     }
     if (!file_exists(s->dir, "data.mdb")) {
-        seterr(err, errlen, "%s: not a fastlane journal", s->dir);
+        fl_errorf(err, errlen, "%s: not a fastlane journal", s->dir);
         return -1;
     }
     int rc = mdb_env_create(&s->env);
@@ -684,7 +675,7 @@ static int open_read(fl_store *s, char *err, size_t errlen)
     mdb_env_set_maxdbs(s->env, 4);
     rc = mdb_env_open(s->env, s->dir, MDB_RDONLY | MDB_NOTLS, 0640);
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
-        seterr(err, errlen, "%s: not a fastlane journal (%s)", s->dir, mdb_strerror(rc));
+        fl_errorf(err, errlen, "%s: not a fastlane journal (%s)", s->dir, mdb_strerror(rc));
         return -1;
     }
     if (rc) return mdb_fail(s, rc, "cannot open", err, errlen);
@@ -698,7 +689,7 @@ static int open_read(fl_store *s, char *err, size_t errlen)
     rc = mdb_dbi_open(txn, "meta", 0, &s->db_meta);
     if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
         mdb_txn_abort(txn);
-        seterr(err, errlen, "%s: not a fastlane journal", s->dir);
+        fl_errorf(err, errlen, "%s: not a fastlane journal", s->dir);
         return -1;
     }
     if (rc == 0) rc = mdb_dbi_open(txn, "records", 0, &s->db_rec);
@@ -708,7 +699,7 @@ static int open_read(fl_store *s, char *err, size_t errlen)
         mdb_txn_abort(txn);
         if (rc == FAIL) return -1;
         if (rc == MDB_NOTFOUND) {
-            seterr(err, errlen, "%s: not a fastlane journal", s->dir);
+            fl_errorf(err, errlen, "%s: not a fastlane journal", s->dir);
             return -1;
         }
         return mdb_fail(s, rc, "cannot open", err, errlen);
@@ -756,7 +747,7 @@ void fl_store_close(fl_store *s)
 static int need_writer(const fl_store *s, char *err, size_t errlen)
 {
     if (s->write) return 0;
-    seterr(err, errlen, "journal %s: opened read-only", s->dir);
+    fl_errorf(err, errlen, "journal %s: opened read-only", s->dir);
     return -1;
 }
 
@@ -787,7 +778,7 @@ int fl_store_add(fl_store *s, fl_txn *t, char *err, size_t errlen)
         t->seq = p->next_seq++;
     } else {
         if (!p->open_seq || t->part != p->open_part) {
-            seterr(err, errlen, "journal %s: part %u out of order (expected %s %u)", s->dir, t->part,
+            fl_errorf(err, errlen, "journal %s: part %u out of order (expected %s %u)", s->dir, t->part,
                    p->open_seq ? "part" : "a part", p->open_seq ? p->open_part : 0u);
             return -1;
         }
@@ -935,7 +926,7 @@ static int peek_seq(fl_store *s, MDB_txn *txn, uint64_t seq, fl_gtid *g, uint64_
     if (rc) return rc;
     uint32_t flags, part;
     if (fl_record_peek(v.mv_data, v.mv_size, g, ts, &flags, &part) < 0) {
-        seterr(err, errlen, "journal record seq %llu part 0: malformed header", (unsigned long long)seq);
+        fl_errorf(err, errlen, "journal record seq %llu part 0: malformed header", (unsigned long long)seq);
         return FAIL;
     }
     return 0;
@@ -1034,14 +1025,16 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
             break;
         }
         if (kpart != expect) {
-            seterr(err, errlen, "journal record seq %llu: part %u missing", (unsigned long long)seq, expect);
+            fl_errorf(err, errlen, "journal record seq %llu: part %u missing",
+                      (unsigned long long)seq, expect);
             result = -1;
             break;
         }
         char derr[200];
         if (fn) fl_txn_reset(t);
         if (fl_record_decode(t, v.mv_data, v.mv_size, derr, sizeof derr) < 0) {
-            seterr(err, errlen, "journal record seq %llu part %u: %s", (unsigned long long)seq, kpart, derr);
+            fl_errorf(err, errlen, "journal record seq %llu part %u: %s", (unsigned long long)seq,
+                      kpart, derr);
             result = -1;
             break;
         }
@@ -1217,7 +1210,8 @@ static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t err
         uint64_t ts;
         uint32_t flags, p;
         if (fl_record_peek(v.mv_data, v.mv_size, &g, &ts, &flags, &p) < 0) {
-            seterr(err, errlen, "journal record seq %llu part %u: malformed header", (unsigned long long)seq,
+            fl_errorf(err, errlen, "journal record seq %llu part %u: malformed header",
+                      (unsigned long long)seq,
                    part);
             rc = FAIL;
             break;
