@@ -58,6 +58,7 @@ typedef struct feed_client {
     size_t out_off;
     uint64_t next_seq; /* next transaction to send */
     uint32_t next_part; /* its next part */
+    uint64_t jump_to;   /* the seq a scan found instead of next_seq */
     char peer[INET6_ADDRSTRLEN + 8];
     struct feed_client *prev, *next;
 } feed_client;
@@ -203,6 +204,14 @@ static int store_bounds(feed_server *s, fl_store_info *info)
     return 0;
 }
 
+/* Whether retention removed seq: it lies before the journal's first transaction. A seq
+ * missing above the first one is a gap (a transaction the relay dropped unfinished, at a
+ * crash or a restart mid-transaction), never a purge. */
+static bool seq_purged(const fl_store_info *info, uint64_t seq)
+{
+    return info->first_seq && seq < info->first_seq;
+}
+
 static void client_auth(feed_client *c, const fl_feed_msg *m)
 {
     feed_server *s = c->srv;
@@ -255,7 +264,7 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
         }
     } else if (m->start == FL_FEED_FROM_SEQ) {
         start = m->seq ? m->seq : (info.first_seq ? info.first_seq : 1);
-        if (info.first_seq && start < info.first_seq) {
+        if (seq_purged(&info, start)) {
             client_refuse(c, FL_FEED_ERR_PURGED, "seq %llu has been purged; the journal starts at seq %llu",
                           (unsigned long long)start, (unsigned long long)info.first_seq);
             return;
@@ -278,28 +287,49 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
     client_fill(c);
 }
 
-/* Frames one stored record for the client, checking that nothing is skipped: a gap at a
- * transaction's start means retention purged it; a gap inside one means a damaged journal. */
+/* Frames one stored record for the client, checking that nothing is skipped. A jump at a
+ * transaction's start stops the scan (returns 2, the seq found in c->jump_to) so that
+ * client_fill can tell a purge from a gap; a jump inside a transaction means a damaged
+ * journal. */
 static int send_raw(uint64_t seq, uint32_t part, bool last, const uint8_t *data, size_t len, void *ctx)
 {
     feed_client *c = ctx;
     if (seq != c->next_seq || part != c->next_part) {
-        if (c->next_part == 0 && part == 0) {
-            log_warn("feed: %s fell behind retention (seq %llu purged)", c->peer,
-                     (unsigned long long)c->next_seq);
-            client_refuse(c, FL_FEED_ERR_PURGED, "seq %llu has been purged while streaming",
-                          (unsigned long long)c->next_seq);
-        } else {
-            log_error("feed: journal: seq %llu part %u missing", (unsigned long long)c->next_seq, c->next_part);
-            client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay's journal lacks seq %llu part %u",
-                          (unsigned long long)c->next_seq, c->next_part);
+        if (c->next_part == 0 && part == 0 && seq > c->next_seq) {
+            c->jump_to = seq;
+            return 2;
         }
+        log_error("feed: journal: seq %llu part %u missing", (unsigned long long)c->next_seq, c->next_part);
+        client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay's journal lacks seq %llu part %u",
+                      (unsigned long long)c->next_seq, c->next_part);
         return 1;
     }
     fl_feed_msg m = {.type = FL_FEED_RECORD, .seq = seq, .part = part, .data = data, .data_len = len};
     client_send(c, &m);
     c->next_seq = last ? seq + 1 : seq;
     c->next_part = last ? 0 : part + 1;
+    return 0;
+}
+
+/* The scan found c->jump_to where c->next_seq was wanted: a purge when retention took the
+ * wanted seq (refused), else a gap in the numbering, passed over. Returns 0 to go on. */
+static int client_jump(feed_client *c)
+{
+    fl_store_info info;
+    if (store_bounds(c->srv, &info) != 0) {
+        client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay cannot read its journal");
+        return -1;
+    }
+    if (seq_purged(&info, c->next_seq)) {
+        log_warn("feed: %s fell behind retention (seq %llu purged)", c->peer, (unsigned long long)c->next_seq);
+        client_refuse(c, FL_FEED_ERR_PURGED, "seq %llu has been purged while streaming",
+                      (unsigned long long)c->next_seq);
+        return -1;
+    }
+    log_debug("feed: %s: no seq %llu to %llu in the journal (a gap in its numbering); going on at seq %llu",
+              c->peer, (unsigned long long)c->next_seq, (unsigned long long)c->jump_to - 1,
+              (unsigned long long)c->jump_to);
+    c->next_seq = c->jump_to;
     return 0;
 }
 
@@ -317,6 +347,10 @@ static void client_fill(feed_client *c)
             log_error("feed: journal: %s", err);
             client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay cannot read its journal: %s", err);
             break;
+        }
+        if (rc == 2) {
+            if (client_jump(c) != 0) break;
+            continue;
         }
         if (rc > 0) break; /* refused above */
         if (c->out.len == before) break; /* caught up; the commit notification wakes us */

@@ -6,7 +6,8 @@
  *
  * Relay: one feed session streams transactions from a seq; the transaction received ahead
  * of its turn is held until read. Asking for another position than the session's (after a
- * target reconnect resumed elsewhere) starts a new session there. The session's WELCOME
+ * target reconnect resumed elsewhere) starts a new session there; asking for seq 1 (nothing
+ * applied yet) starts at the journal's first transaction, as a local journal does. The session's WELCOME
  * and heartbeats tell the relay's last seq, so "caught up" is known without guessing. */
 #include "fl-apply/input.h"
 
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "feed/feed_client.h"
 #include "feed/feed_proto.h"
 
@@ -34,6 +36,7 @@ struct fl_input {
     uint64_t head_seq;
     fl_txn txn;          /* received ahead of its turn */
     bool have_txn;
+    bool told_first;     /* said where the journal starts for an applier with nothing applied */
 };
 
 fl_input *fl_input_open(const fl_config_apply *cfg, char *err, size_t errlen)
@@ -165,7 +168,14 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, cha
         return 0;
     }
     if (!s->feed || s->feed_pos != from || s->have_txn) {
-        if (feed_connect(s, FL_FEED_FROM_SEQ, from, NULL, permanent, err, errlen)) return -1;
+        /* Nothing applied yet (from 1): the journal's first transaction, whatever its seq
+         * now that retention may have removed the oldest ones. */
+        if (feed_connect(s, FL_FEED_FROM_SEQ, from > 1 ? from : 0, NULL, permanent, err, errlen)) return -1;
+        if (from <= 1 && s->feed_pos > 1 && !s->told_first) {
+            log_info("relay %s: nothing applied yet: applying from the journal's first transaction, seq %llu", s->name,
+                     (unsigned long long)s->feed_pos);
+            s->told_first = true;
+        }
         s->feed_pos = from;
     }
     /* Records the relay already has are on their way: wait for them; else just look. */
