@@ -159,6 +159,107 @@ static char *grants_text(fl_source *s)
     return out;
 }
 
+/* ---- privileges beyond need ------------------------------------------------------------ */
+
+/* What the relay needs; "SELECT" only on the replicated tables (checked with its object). */
+static const char *const needed_privileges[] = {
+    "USAGE", "SELECT", "REPLICATION SLAVE", "REPLICATION REPLICA", "REPLICATION CLIENT",
+    "BINLOG MONITOR", "SLAVE MONITOR", "REPLICA MONITOR", NULL,
+};
+
+/* Appends one finding to out, the first five by name, the rest counted by the caller. */
+static void excess_add(fl_buf *out, int *n, const char *what, size_t len, const char *on, size_t onlen)
+{
+    if (++*n > 5) return;
+    if (out->len) fl_buf_puts(out, ", ");
+    fl_buf_put(out, what, len);
+    if (on) {
+        fl_buf_puts(out, " ON ");
+        fl_buf_put(out, on, onlen);
+    }
+}
+
+static bool is_needed(const char *p, size_t len, const char *on, size_t onlen)
+{
+    for (int i = 0; needed_privileges[i]; i++) {
+        size_t n = strlen(needed_privileges[i]);
+        if (len == n && strncasecmp(p, needed_privileges[i], n) == 0)
+            return !(n == 6 && onlen == 3 && memcmp(on, "*.*", 3) == 0 && strncasecmp(p, "SELECT", 6) == 0);
+    }
+    return false;
+}
+
+/* One line "GRANT priv[ (cols)], ... ON object TO user ... [WITH GRANT OPTION]". Lines that
+ * grant a role ("GRANT `role` TO ...") have no privilege list and are passed over. */
+static void excess_of_line(const char *line, size_t len, fl_buf *out, int *n)
+{
+    const char *end = line + len, *p = line + 6;
+    if (len < 6 || strncasecmp(line, "GRANT ", 6) != 0) return;
+    /* the privilege list ends at " ON " outside parentheses and quotes */
+    const char *on = NULL;
+    int depth = 0;
+    char quote = 0;
+    for (const char *c = p; c + 4 <= end; c++) {
+        if (quote) {
+            if (*c == quote) quote = 0;
+        } else if (*c == '`' || *c == '\'' || *c == '"') {
+            quote = *c;
+        } else if (*c == '(') {
+            depth++;
+        } else if (*c == ')') {
+            depth--;
+        } else if (depth == 0 && strncasecmp(c, " ON ", 4) == 0) {
+            on = c;
+            break;
+        } else if (depth == 0 && strncasecmp(c, " TO ", 4) == 0) {
+            return; /* a role */
+        }
+    }
+    if (!on) return;
+    const char *obj = on + 4, *obj_end = obj;
+    for (char q = 0; obj_end < end && (q || *obj_end != ' '); obj_end++) /* `my db`.* */
+        if (q ? *obj_end == q : (*obj_end == '`' || *obj_end == '\'')) q = q ? 0 : *obj_end;
+    size_t objlen = (size_t)(obj_end - obj);
+    const char *item = p;
+    depth = 0;
+    for (const char *c = p; c <= on; c++) {
+        if (c < on && *c == '(') depth++;
+        if (c < on && *c == ')') depth--;
+        if (c < on && (*c != ',' || depth > 0)) continue;
+        /* item .. c is one privilege, maybe with a column list */
+        const char *a = item, *b = a;
+        while (a < c && *a == ' ') a++;
+        for (b = a; b < c && *b != '('; b++) {}
+        while (b > a && b[-1] == ' ') b--;
+        if (b > a && !is_needed(a, (size_t)(b - a), obj, objlen)) excess_add(out, n, a, (size_t)(b - a), obj, objlen);
+        item = c + 1;
+    }
+    const char *to = strcasestr(obj_end, " TO ");
+    if (to && to < end) {
+        for (const char *c = to; c + 18 <= end; c++)
+            if (strncasecmp(c, " WITH GRANT OPTION", 18) == 0) {
+                excess_add(out, n, "WITH GRANT OPTION", 17, obj, objlen);
+                break;
+            }
+    }
+}
+
+int fl_grants_beyond_need(const char *grants, char *out, size_t outlen)
+{
+    fl_buf b = {0};
+    int n = 0;
+    for (const char *line = grants; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        excess_of_line(line, len, &b, &n);
+        line += len + (nl ? 1 : 0);
+    }
+    if (n > 5) fl_buf_printf(&b, " and %d more", n - 5);
+    snprintf(out, outlen, "%s", n ? fl_buf_cstr(&b) : "");
+    fl_buf_free(&b);
+    return n;
+}
+
 static void check_privileges(fl_source *s, report *r, const char *user)
 {
     char *g = grants_text(s);
@@ -190,6 +291,14 @@ static void check_privileges(fl_source *s, report *r, const char *user)
         warn(r, "user '%s' has no SELECT grant: information_schema shows it no columns, so when "
                 "row events carry no names the columns stay unnamed (@1, @2, ...). Fix: GRANT "
                 "SELECT ON <db>.* TO '%s'@'<host>' for the replicated databases", user, user);
+    char excess[512];
+    if (fl_grants_beyond_need(g, excess, sizeof excess) > 0)
+        warn(r, "user '%s' holds more than the relay needs (%s): whoever learns its password can "
+                "do that too. Fix: a user with only REPLICATION SLAVE, %s ON *.* and SELECT on "
+                "the replicated databases (README, \"Setting up the source\")",
+             user, excess, mariadb ? "BINLOG MONITOR" : "REPLICATION CLIENT");
+    else
+        ok(r, "no privilege beyond what the relay needs");
     free(g);
 }
 

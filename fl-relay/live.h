@@ -10,6 +10,13 @@
  * finding with its fix. Returns the process exit status (0 = ready to replicate). */
 int fl_live_check(const fl_config *cfg);
 
+/* The privileges in SHOW GRANTS text (one GRANT per line) beyond what the relay needs
+ * (REPLICATION SLAVE, REPLICATION CLIENT / BINLOG MONITOR, SELECT on the replicated tables):
+ * ALL PRIVILEGES, SUPER, SELECT ON *.*, any other privilege, WITH GRANT OPTION. Writes them
+ * to out as "SUPER ON *.*, WITH GRANT OPTION" (at most five, then "and N more") and returns
+ * how many there are; 0 leaves out empty. */
+int fl_grants_beyond_need(const char *grants, char *out, size_t outlen);
+
 /* fl-relay -c FILE: replicates until SIGTERM/SIGINT (exit 0) or an error that retrying
  * cannot fix (non-zero, with a one-line reason logged). Returns the exit status. */
 int fl_live_run(const fl_config *cfg);

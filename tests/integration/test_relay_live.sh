@@ -7,9 +7,9 @@
 #   random moments under load loses and duplicates nothing; a 1M-row transaction streams in
 #   parts under 64 MB RSS; retention; start = current / earliest / gtid: / file:; systemd
 #   notifications; wrong password, unreachable server, purged binlogs and binlog off give clear
-#   errors; --check reports each misconfiguration with its fix; column names come from
-#   information_schema when the binlog has none (refreshed after DDL and server restarts);
-#   every ssl_mode against a TLS server; an ed25519 user.
+#   errors; --check reports each misconfiguration with its fix, and privileges beyond need;
+#   column names come from information_schema when the binlog has none (refreshed after DDL
+#   and server restarts); every ssl_mode against a TLS server; an ed25519 user.
 source "$(dirname "$0")/../harness.sh"
 
 RELAY=$FL_BUILD/fl-relay
@@ -353,6 +353,8 @@ relay_config chk current
 "$RELAY" -c "$H_DIR/chk.ini" --check >"$H_DIR/chk-good.out" 2>&1
 t_eq "check: a well configured server passes" "0" "$?"
 t_check "check: says ready" grep -q "source ready" "$H_DIR/chk-good.out"
+t_check "check: warns that root holds more than the relay needs" \
+  grep -q "^warn  user 'root' holds more than the relay needs (ALL PRIVILEGES ON \*\.\*, WITH GRANT OPTION" "$H_DIR/chk-good.out"
 relay_start chk
 h_wait_until 20 grep -q "replicating from" "$H_DIR/chk.log"
 "$RELAY" -c "$H_DIR/chk.ini" --check >"$H_DIR/chk-dup.out" 2>&1
@@ -379,6 +381,8 @@ sed -e 's/^user =.*/user = edrepl/' -e 's/^password =.*/password = ed-secret/' "
 "$RELAY" -c "$H_DIR/chk-ed.ini" --check >"$H_DIR/chk-ed.out" 2>&1
 t_check "check: an ed25519 user with the needed grants is ready" \
   bash -c "[ $? = 0 ] && grep -q 'source ready' '$H_DIR/chk-ed.out'"
+t_check "check: ... with a warning that SELECT ON *.* reads every table" \
+  grep -q "^warn  user 'edrepl' holds more than the relay needs (SELECT ON \*\.\*)" "$H_DIR/chk-ed.out"
 
 relay_config chkgone "gtid:0-1-2"
 "$RELAY" -c "$H_DIR/chkgone.ini" --check >"$H_DIR/chk-gone.out" 2>&1
