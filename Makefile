@@ -7,7 +7,8 @@
 #   make fuzz         build and briefly run the libFuzzer targets (clang)
 #   make bench        run the benchmarks in bench/
 #   make demo         run the live demo (MariaDB -> fl-relay -> fl-apply -> Redis)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      programs, units, sysusers entry, man pages, example configs
+#                     (PREFIX=/usr/local SYSCONFDIR=/etc DESTDIR=)
 
 CC       ?= gcc
 BUILD    ?= build
@@ -15,6 +16,8 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
 SAN      ?=
 FUZZ_SECONDS ?= 20
 
@@ -111,13 +114,22 @@ bench: deps $(PROGS) $(BENCH_BIN)
 demo: deps $(PROGS)
 	@bash scripts/demo.sh $(BUILD)
 
+MAN_PAGES := $(wildcard man/*.[1-8])
+
 install: $(PROGS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/fastlane
 	install -m 0644 systemd/fastlane.sysusers $(DESTDIR)$(SYSUSERSDIR)/fastlane.conf
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)
 	for u in systemd/*.service; do \
-		sed 's#/usr/local/bin/#$(BINDIR)/#g' "$$u" > $(DESTDIR)$(UNITDIR)/$$(basename "$$u") && \
+		sed -e 's#/usr/local/bin/#$(BINDIR)/#g' -e 's#/etc/fastlane/#$(SYSCONFDIR)/fastlane/#g' \
+			"$$u" > $(DESTDIR)$(UNITDIR)/$$(basename "$$u") && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename "$$u") || exit 1; done
+	for m in $(MAN_PAGES); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	install -m 0644 docs/examples/relay.ini $(DESTDIR)$(SYSCONFDIR)/fastlane/relay.ini.example
+	install -m 0644 docs/examples/apply.ini $(DESTDIR)$(SYSCONFDIR)/fastlane/apply.ini.example
 
 clean:
 	rm -rf build build-asan build-fuzz
