@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test_systemd.sh — the unit files pass `systemd-analyze verify`, and `make install` with
-# PREFIX and DESTDIR installs programs and units with ExecStart pointing at the installed programs.
+# PREFIX and DESTDIR installs programs and units with ExecStart pointing at the installed programs,
+# man pages that `man --warnings` renders without a warning, and commented example configs
+# that pass the programs' own configuration validation.
 source "$(dirname "$0")/../harness.sh"
 
 dest=$H_DIR/root
@@ -14,6 +16,44 @@ t_check "installed fl-relay.service" test -f "$units/fl-relay.service"
 t_check "installed fl-apply@.service" test -f "$units/fl-apply@.service"
 t_check "ExecStart uses PREFIX" grep -q '^ExecStart=/opt/fl/bin/fl-relay -c' "$units/fl-relay.service"
 
+# ---- man pages --------------------------------------------------------------------------------
+for page in man1/fl-dump.1 man5/fastlane.conf.5 man8/fl-relay.8 man8/fl-apply.8; do
+  f=$dest/opt/fl/share/man/$page
+  t_check "installed $page" test -f "$f"
+  warnings=$(man --warnings -l "$f" 2>&1 >/dev/null)
+  t_eq "man --warnings finds nothing in $page" "" "$warnings"
+done
+# every long option a program's --help lists is in its man page
+for p in fl-relay:man8/fl-relay.8 fl-apply:man8/fl-apply.8 fl-dump:man1/fl-dump.1; do
+  prog=${p%%:*}; page=$dest/opt/fl/share/man/${p#*:}
+  missing=""
+  for o in $("$dest/opt/fl/bin/$prog" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+    grep -q -- "$(sed 's/-/\\\\-/g' <<<"$o")" "$page" || missing="$missing $o"
+  done
+  t_eq "$prog(${page##*.}) documents every option of --help" "" "$missing"
+done
+
+# ---- example configurations ---------------------------------------------------------------------
+conf=$dest/etc/fastlane
+for f in relay.ini.example apply.ini.example; do
+  t_check "installed /etc/fastlane/$f" test -f "$conf/$f"
+done
+# The examples name files under /etc/fastlane and /var/lib/fastlane: make them under DESTDIR,
+# point the copies there, and let each program validate its example before it reaches out.
+mkdir -p "$H_DIR/var"
+echo "example-password" > "$conf/db.password"
+for f in relay apply; do
+  sed -e "s#/etc/fastlane/#$conf/#g" -e "s#/var/lib/fastlane/#$H_DIR/var/#g" "$conf/$f.ini.example" > "$H_DIR/$f.ini"
+done
+timeout 30 "$dest/opt/fl/bin/fl-relay" -c "$H_DIR/relay.ini" --check > "$H_DIR/relay-check.out" 2>&1
+rc=$?
+t_check "relay.ini.example passes validation (--check gets as far as connecting)" \
+  bash -c "[ $rc -eq 1 ] && grep -q 'cannot connect to the source' '$H_DIR/relay-check.out'"
+timeout 30 "$dest/opt/fl/bin/fl-apply" -c "$H_DIR/apply.ini" --status > "$H_DIR/apply-status.out" 2>&1
+rc=$?
+t_check "apply.ini.example passes validation (--status gets as far as the journal)" \
+  bash -c "[ $rc -eq 1 ] && ! grep -q 'apply.ini:[0-9]' '$H_DIR/apply-status.out' && grep -q journal '$H_DIR/apply-status.out'"
+
 if command -v systemd-analyze >/dev/null; then
   # verify against the installed copies, with ExecStart rewritten to where they really are
   v=$H_DIR/verify; mkdir -p "$v"
@@ -26,6 +66,14 @@ if command -v systemd-analyze >/dev/null; then
       t_check "$(basename "$u") has $k" grep -q "^$k" "$u"
     done
   done
+  # boot order: nothing gives up while the database, the cache or the journal is not there yet
+  for u in "$v/fl-relay.service" "$v/fl-apply@.service"; do
+    t_check "$(basename "$u") never reaches a start limit" \
+      bash -c "sed -n '/^\[Unit\]/,/^\[/p' '$u' | grep -qx 'StartLimitIntervalSec=0'"
+    t_check "$(basename "$u") restarts after a pause" grep -qx 'RestartSec=10s' "$u"
+  done
+  t_check "fl-relay.service runs no --check that fails while the database is down" \
+    bash -c "! grep -q '^ExecStartPre=.*--check' '$v/fl-relay.service'"
 else
   t_fail "systemd-analyze available" "not installed"
 fi
