@@ -31,7 +31,7 @@ static size_t fixed_size(uint8_t type)
     case FL_FEED_AUTH: return 2 + FL_FEED_NONCE + FL_FEED_MAC + 1 + 8;
     case FL_FEED_WELCOME: return FL_FEED_MAC + 8 + 8 + 8;
     case FL_FEED_ERROR: return 2;
-    case FL_FEED_RECORD: return 8 + 4;
+    case FL_FEED_RECORD: return FL_FEED_RECORD_HEADER;
     case FL_FEED_HEARTBEAT: return 8 + 8;
     default: return 0;
     }
@@ -91,8 +91,9 @@ int fl_feed_parse(const uint8_t *buf, size_t len, fl_feed_msg *m, size_t *consum
     if (len < 5) return 0;
     uint32_t payload = rd32(buf);
     uint8_t type = buf[4];
-    if (payload > FL_FEED_MAX_PAYLOAD) {
-        snprintf(err, errlen, "feed frame of %u bytes exceeds the %u-byte limit", payload, FL_FEED_MAX_PAYLOAD);
+    if (type != FL_FEED_RECORD && payload > FL_FEED_MAX_PAYLOAD) {
+        snprintf(err, errlen, "feed frame type %u of %u bytes exceeds the %u-byte limit", type, payload,
+                 FL_FEED_MAX_PAYLOAD);
         return -1;
     }
     size_t fixed = fixed_size(type);

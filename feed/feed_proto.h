@@ -20,7 +20,12 @@
 #define FL_FEED_VERSION 1
 #define FL_FEED_NONCE 32
 #define FL_FEED_MAC 32
-#define FL_FEED_MAX_PAYLOAD (96u * 1024 * 1024) /* a record part is at most ~64 MiB */
+/* A RECORD carries one stored record part whole: the journal (LMDB) holds values of up to
+ * 4 GiB - 1 bytes, so a RECORD frame may be as long as its u32 length field allows; every
+ * other frame is small. */
+#define FL_FEED_MAX_PAYLOAD (1u << 20)
+#define FL_FEED_RECORD_HEADER 12
+#define FL_FEED_MAX_RECORD (UINT32_MAX - FL_FEED_RECORD_HEADER)
 #define FL_FEED_FRAME_OVERHEAD 9
 
 typedef enum fl_feed_type {

@@ -304,6 +304,12 @@ static int send_raw(uint64_t seq, uint32_t part, bool last, const uint8_t *data,
                       (unsigned long long)c->next_seq, c->next_part);
         return 1;
     }
+    if (len > FL_FEED_MAX_RECORD) { /* beyond what LMDB stores: cannot be there */
+        log_error("feed: journal: seq %llu part %u has %zu bytes", (unsigned long long)seq, part, len);
+        client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay's journal has a record of %zu bytes at seq %llu", len,
+                      (unsigned long long)seq);
+        return 1;
+    }
     fl_feed_msg m = {.type = FL_FEED_RECORD, .seq = seq, .part = part, .data = data, .data_len = len};
     client_send(c, &m);
     c->next_seq = last ? seq + 1 : seq;
