@@ -20,6 +20,7 @@
 static fl_log_level current_level = FL_LOG_INFO;
 static fl_log_format current_format = FL_LOG_AUTO;
 static const char *program = "fastlane";
+static void (*error_hook)(void);
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const format_names[] = {"auto", "text", "journal", "json"};
@@ -27,6 +28,7 @@ static const char *const format_names[] = {"auto", "text", "journal", "json"};
 void fl_log_set_level(fl_log_level level) { current_level = level; }
 void fl_log_set_format(fl_log_format format) { current_format = format; }
 void fl_log_set_program(const char *name) { program = name; }
+void fl_log_on_error(void (*hook)(void)) { error_hook = hook; }
 
 int fl_log_parse_level(const char *name, fl_log_level *out)
 {
@@ -119,4 +121,5 @@ void fl_log(fl_log_level level, const char *fmt, ...)
     fwrite(line.data, 1, line.len, stderr);
     fflush(stderr);
     fl_buf_free(&line);
+    if (level == FL_LOG_ERROR && error_hook) error_hook();
 }

@@ -22,6 +22,8 @@ void fl_log_set_format(fl_log_format format);
 int fl_log_parse_format(const char *name, fl_log_format *out);
 /* The program name in json lines (default "fastlane"); the string must outlive logging. */
 void fl_log_set_program(const char *name);
+/* Called after each error line is written (e.g. to stamp a metric); NULL for none. */
+void fl_log_on_error(void (*hook)(void));
 void fl_log(fl_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) fl_log(FL_LOG_DEBUG, __VA_ARGS__)

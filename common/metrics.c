@@ -14,14 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+#include "common/log.h"
 #include "common/net.h"
 
 enum metric_kind { M_COUNTER, M_GAUGE, M_INFO };
 
 struct fl_metric {
     char *name, *help, *label;
+    char *series; /* a fixed label of one series of a family, rendered as {k="v"}, or NULL */
     enum metric_kind kind;
     double value;
     char *text;
@@ -34,17 +38,33 @@ static pthread_t server_thread;
 static bool serving;
 static int listen_fd = -1, stop_pipe[2] = {-1, -1};
 
-static fl_metric *metric_register(const char *name, const char *help, const char *label, enum metric_kind kind)
+static void put_label_value(fl_buf *out, const char *s);
+
+static fl_metric *metric_register(const char *name, const char *help, const char *label, enum metric_kind kind,
+                                  const char *series_label, const char *series_value)
 {
+    char *series = NULL;
+    if (series_label) {
+        fl_buf b = {0};
+        fl_buf_printf(&b, "{%s=\"", series_label);
+        put_label_value(&b, series_value);
+        fl_buf_puts(&b, "\"}");
+        series = fl_xstrdup(fl_buf_cstr(&b));
+        fl_buf_free(&b);
+    }
     pthread_mutex_lock(&lock);
     fl_metric *m;
     for (m = metrics; m; m = m->next)
-        if (strcmp(m->name, name) == 0) break;
-    if (!m) {
+        if (strcmp(m->name, name) == 0 && (m->series && series ? !strcmp(m->series, series) : m->series == series))
+            break;
+    if (m) {
+        free(series);
+    } else {
         m = fl_xcalloc(1, sizeof *m);
         m->name = fl_xstrdup(name);
         m->help = fl_xstrdup(help);
         m->label = label ? fl_xstrdup(label) : NULL;
+        m->series = series;
         m->kind = kind;
         *metrics_tail = m;
         metrics_tail = &m->next;
@@ -53,11 +73,21 @@ static fl_metric *metric_register(const char *name, const char *help, const char
     return m;
 }
 
-fl_metric *fl_metric_counter(const char *name, const char *help) { return metric_register(name, help, NULL, M_COUNTER); }
-fl_metric *fl_metric_gauge(const char *name, const char *help) { return metric_register(name, help, NULL, M_GAUGE); }
+fl_metric *fl_metric_counter(const char *name, const char *help)
+{
+    return metric_register(name, help, NULL, M_COUNTER, NULL, NULL);
+}
+fl_metric *fl_metric_gauge(const char *name, const char *help)
+{
+    return metric_register(name, help, NULL, M_GAUGE, NULL, NULL);
+}
+fl_metric *fl_metric_counter_series(const char *name, const char *label, const char *value, const char *help)
+{
+    return metric_register(name, help, NULL, M_COUNTER, label, value);
+}
 fl_metric *fl_metric_info(const char *name, const char *label, const char *help)
 {
-    return metric_register(name, help, label, M_INFO);
+    return metric_register(name, help, label, M_INFO, NULL, NULL);
 }
 
 void fl_metric_add(fl_metric *m, uint64_t n)
@@ -91,6 +121,25 @@ double fl_metric_value(const fl_metric *m)
     return v;
 }
 
+static fl_metric *last_error;
+
+static void stamp_last_error(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (last_error) fl_metric_set(last_error, (double)ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+void fl_metrics_program(const char *prefix)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s_build_info", prefix);
+    fl_metric_set_text(fl_metric_info(name, "version", "The running build's version"), fl_version());
+    snprintf(name, sizeof name, "%s_last_error_timestamp_seconds", prefix);
+    last_error = fl_metric_gauge(name, "Time of the last error logged (0: none since start)");
+    fl_log_on_error(stamp_last_error);
+}
+
 /* Label values escape backslash, double quote and newline. */
 static void put_label_value(fl_buf *out, const char *s)
 {
@@ -107,16 +156,25 @@ void fl_metrics_render(fl_buf *out)
 {
     static const char *types[] = {"counter", "gauge", "gauge"};
     pthread_mutex_lock(&lock);
-    for (fl_metric *m = metrics; m; m = m->next) {
-        fl_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, types[m->kind]);
-        if (m->kind == M_INFO) {
-            fl_buf_printf(out, "%s{%s=\"", m->name, m->label);
-            put_label_value(out, m->text ? m->text : "");
-            fl_buf_puts(out, "\"} 1\n");
-        } else if (m->value == floor(m->value) && fabs(m->value) < 1e15) {
-            fl_buf_printf(out, "%s %.0f\n", m->name, m->value);
-        } else {
-            fl_buf_printf(out, "%s %.6g\n", m->name, m->value);
+    /* A family's HELP and TYPE once, then each of its series (registered in any order). */
+    for (fl_metric *f = metrics; f; f = f->next) {
+        bool seen = false;
+        for (fl_metric *p = metrics; p != f && !seen; p = p->next) seen = !strcmp(p->name, f->name);
+        if (seen) continue;
+        fl_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, types[f->kind]);
+        for (fl_metric *m = f; m; m = m->next) {
+            if (strcmp(m->name, f->name) != 0) continue;
+            if (m->kind == M_INFO) {
+                fl_buf_printf(out, "%s{%s=\"", m->name, m->label);
+                put_label_value(out, m->text ? m->text : "");
+                fl_buf_puts(out, "\"} 1\n");
+                continue;
+            }
+            fl_buf_printf(out, "%s%s ", m->name, m->series ? m->series : "");
+            if (m->value == floor(m->value) && fabs(m->value) < 1e15)
+                fl_buf_printf(out, "%.0f\n", m->value);
+            else
+                fl_buf_printf(out, "%.6g\n", m->value);
         }
     }
     pthread_mutex_unlock(&lock);
@@ -219,10 +277,13 @@ void fl_metrics_shutdown(void)
         free(m->name);
         free(m->help);
         free(m->label);
+        free(m->series);
         free(m->text);
         free(m);
     }
     metrics = NULL;
     metrics_tail = &metrics;
+    last_error = NULL;
+    fl_log_on_error(NULL);
     pthread_mutex_unlock(&lock);
 }

@@ -13,13 +13,21 @@ typedef struct fl_metric fl_metric;
  * existing name returns the same metric. Never freed; call before serving. */
 fl_metric *fl_metric_counter(const char *name, const char *help);
 fl_metric *fl_metric_gauge(const char *name, const char *help);
-/* An info metric: value 1 with one label whose text changes (e.g. the current GTID). */
+/* One series of a counter family with a fixed label, e.g. ("fastlane_apply_not_applied_total",
+ * "kind", "statement"); the family's HELP is the first series'. */
+fl_metric *fl_metric_counter_series(const char *name, const char *label, const char *value, const char *help);
+/* An info metric: value 1 with one label whose text may change (e.g. the build's version).
+ * Never a label per transaction or position: those are numeric gauges. */
 fl_metric *fl_metric_info(const char *name, const char *label, const char *help);
 
 void fl_metric_add(fl_metric *m, uint64_t n);     /* counters */
 void fl_metric_set(fl_metric *m, double v);       /* gauges */
 void fl_metric_set_text(fl_metric *m, const char *text); /* info metrics */
 double fl_metric_value(const fl_metric *m);
+
+/* Registers what every program exports, named PREFIX_build_info{version="..."} and
+ * PREFIX_last_error_timestamp_seconds (stamped by each error logged), e.g. "fastlane_relay". */
+void fl_metrics_program(const char *prefix);
 
 /* Appends every metric in the Prometheus text exposition format. */
 void fl_metrics_render(fl_buf *out);

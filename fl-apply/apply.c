@@ -70,7 +70,8 @@ typedef struct applier {
     uint64_t retries;
     bool statement_warned;
     struct {
-        fl_metric *txns, *ops, *skipped, *failed, *chunked, *retries, *cp_seq, *cp_ts, *cp_gtid, *lag, *lag_s;
+        fl_metric *txns, *ops, *skipped, *failed, *chunked, *retries, *cp_seq, *cp_ts, *lag, *lag_s;
+        fl_metric *target_up, *source_up;
         counters last;
         uint64_t last_retries;
         int64_t last_ms;
@@ -140,9 +141,12 @@ static void metrics_init(applier *a)
     a->m.retries = fl_metric_counter("fastlane_apply_retries_total", "Reconnections to the target or the source");
     a->m.cp_seq = fl_metric_gauge("fastlane_apply_checkpoint_seq", "Journal seq of the last applied transaction");
     a->m.cp_ts = fl_metric_gauge("fastlane_apply_checkpoint_timestamp_seconds", "Commit time of the last applied transaction");
-    a->m.cp_gtid = fl_metric_info("fastlane_apply_checkpoint_gtid", "gtid", "GTID of the last applied transaction");
     a->m.lag = fl_metric_gauge("fastlane_apply_lag_transactions", "Transactions in the journal not applied yet");
     a->m.lag_s = fl_metric_gauge("fastlane_apply_lag_seconds", "Commit time of the journal head minus the checkpoint's");
+    a->m.target_up = fl_metric_gauge("fastlane_apply_target_connected", "1 while the target is connected, else 0");
+    a->m.source_up = fl_metric_gauge("fastlane_apply_source_connected",
+                                     "1 while the journal (or the relay's feed) answers, else 0");
+    fl_metrics_program("fastlane_apply");
 }
 
 /* Lag behind the journal head, in transactions and seconds of commit time. */
@@ -152,7 +156,9 @@ static void lag_of(applier *a, uint64_t *lag, uint64_t *lag_s)
     char e[256];
     int permanent;
     *lag = *lag_s = 0;
-    if (fl_input_bounds(a->src, &info, &permanent, e, sizeof e) == 0 && info.last_seq > a->done_cp.seq) {
+    bool answered = fl_input_bounds(a->src, &info, &permanent, e, sizeof e) == 0;
+    fl_metric_set(a->m.source_up, answered);
+    if (answered && info.last_seq > a->done_cp.seq) {
         *lag = info.last_seq - a->done_cp.seq;
         *lag_s = info.last_ts > a->done_cp.ts && a->done_cp.ts ? info.last_ts - a->done_cp.ts : 0;
     }
@@ -174,7 +180,6 @@ static void metrics_update(applier *a, bool force)
     a->m.last_retries = a->retries;
     fl_metric_set(a->m.cp_seq, (double)a->done_cp.seq);
     fl_metric_set(a->m.cp_ts, (double)a->done_cp.ts);
-    fl_metric_set_text(a->m.cp_gtid, a->done_cp.gtid);
     uint64_t lag, lag_s;
     lag_of(a, &lag, &lag_s);
     fl_metric_set(a->m.lag, (double)lag);
@@ -209,6 +214,7 @@ static void target_lost(applier *a, const char *why)
     sd_notifyf(0, "STATUS=target unavailable: %s", why);
     fl_target_close(a->target);
     a->target = NULL;
+    fl_metric_set(a->m.target_up, 0);
     a->retries++;
     fl_cache_ops_reset(&a->ops);
     a->sent = a->flushed;
@@ -286,6 +292,7 @@ static int connect_target(applier *a)
             int r = fl_target_read_checkpoint(a->target, &cp, a->err, sizeof a->err);
             if (r >= 0) {
                 log_info("connected to the %s target", fl_target_kind(a->target));
+                fl_metric_set(a->m.target_up, 1);
                 sd_notify(0, "STATUS=connected to the target");
                 int rr = resume_point(a, r, &cp);
                 if (rr >= 0) return rr;

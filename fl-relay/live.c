@@ -191,7 +191,8 @@ typedef struct relay {
     time_t last_purge;
     time_t last_status;     /* last STATUS= sent to systemd */
 
-    fl_metric *m_txns, *m_rows, *m_bytes, *m_reconnects, *m_lag, *m_gtid, *m_commits;
+    fl_metric *m_txns, *m_rows, *m_bytes, *m_reconnects, *m_lag, *m_commits, *m_commit_ts, *m_connected;
+    fl_metric *m_first_seq, *m_last_seq, *m_journal_bytes, *m_journal_txns;
 } relay;
 
 static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols,
@@ -273,9 +274,7 @@ static int emit_cb(void *ctx, fl_txn *txn, const fl_decoder_pos *p)
         r->in_parts = false;
         r->batch_txns++;
         fl_metric_add(r->m_txns, 1);
-        char g[FL_GTID_TEXT_MAX];
-        fl_gtid_format(&txn->gtid, g, sizeof g);
-        fl_metric_set_text(r->m_gtid, g);
+        fl_metric_set(r->m_commit_ts, (double)txn->ts);
         time_t now = time(NULL);
         fl_metric_set(r->m_lag, txn->ts && (time_t)txn->ts < now ? difftime(now, (time_t)txn->ts) : 0);
     } else {
@@ -328,6 +327,19 @@ static int wait_slice_ms(void)
     return ms;
 }
 
+/* The journal's extent as numeric gauges (positions are never labels: a label per
+ * transaction would make a new time series each time). */
+static void journal_gauges(relay *r)
+{
+    fl_store_info info;
+    char err[256];
+    if (fl_store_info_get(r->store, &info, err, sizeof err) < 0) return;
+    fl_metric_set(r->m_first_seq, (double)info.first_seq);
+    fl_metric_set(r->m_last_seq, (double)info.last_seq);
+    fl_metric_set(r->m_journal_bytes, (double)info.bytes);
+    fl_metric_set(r->m_journal_txns, (double)info.count);
+}
+
 /* Commits the queue with the position of the last complete transaction. */
 static int commit(relay *r)
 {
@@ -338,6 +350,7 @@ static int commit(relay *r)
         return -1;
     }
     fl_metric_add(r->m_commits, 1);
+    journal_gauges(r);
     watchdog_tick(); /* also while streaming without pause */
     r->batch_txns = 0;
     r->pos_dirty = false;
@@ -530,6 +543,7 @@ static int stream_once(relay *r, bool *streamed)
             r->pos.flavor = (uint32_t)flavor;
             r->pos_dirty = true;
         }
+        if (!*streamed) fl_metric_set(r->m_connected, 1);
         *streamed = true;
         r->last_rx = time(NULL);
         fl_metric_add(r->m_bytes, len);
@@ -559,6 +573,7 @@ static void stream_end(relay *r)
     r->dec = NULL;
     fl_source_close(r->src);
     r->src = NULL;
+    fl_metric_set(r->m_connected, 0);
 }
 
 static fl_store *open_store(const fl_config *cfg, char *err, size_t errlen)
@@ -599,7 +614,14 @@ int fl_live_run(const fl_config *cfg)
     r.m_commits = fl_metric_counter("fastlane_relay_commits_total", "Journal commits (batches)");
     r.m_reconnects = fl_metric_counter("fastlane_relay_reconnects_total", "Reconnects to the source");
     r.m_lag = fl_metric_gauge("fastlane_relay_lag_seconds", "Seconds behind the source");
-    r.m_gtid = fl_metric_info("fastlane_relay_gtid", "gtid", "Last journaled GTID");
+    r.m_commit_ts = fl_metric_gauge("fastlane_relay_last_commit_timestamp_seconds",
+                                    "Source commit time of the last journaled transaction");
+    r.m_connected = fl_metric_gauge("fastlane_relay_source_connected", "1 while streaming from the source, else 0");
+    r.m_first_seq = fl_metric_gauge("fastlane_relay_journal_first_seq", "Seq of the journal's first transaction");
+    r.m_last_seq = fl_metric_gauge("fastlane_relay_journal_last_seq", "Seq of the journal's last transaction");
+    r.m_journal_bytes = fl_metric_gauge("fastlane_relay_journal_bytes", "Encoded record bytes in the journal");
+    r.m_journal_txns = fl_metric_gauge("fastlane_relay_journal_transactions", "Transactions in the journal");
+    fl_metrics_program("fastlane_relay");
 
     r.store = open_store(cfg, err, sizeof err);
     if (!r.store) {
@@ -618,6 +640,7 @@ int fl_live_run(const fl_config *cfg)
         log_info("journal %s: empty; starting at [source] start", cfg->journal.path);
     }
     retention(&r, true);
+    journal_gauges(&r);
 
     if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
     clock_gettime(CLOCK_MONOTONIC, &watchdog_last);

@@ -397,6 +397,10 @@ t_check "metrics: checkpoint seq" grep -q "^fastlane_apply_checkpoint_seq $(last
 t_check "metrics: transactions applied" grep -q "^fastlane_apply_transactions_total $(last_seq)\$" <<<"$m"
 t_check "metrics: chunked transactions counted" grep -q "^fastlane_apply_chunked_transactions_total [1-9]" <<<"$m"
 t_check "metrics: no lag" grep -q "^fastlane_apply_lag_transactions 0\$" <<<"$m"
+t_check "metrics: target connected" grep -q "^fastlane_apply_target_connected 1\$" <<<"$m"
+t_check "metrics: source answers" grep -q "^fastlane_apply_source_connected 1\$" <<<"$m"
+t_check "metrics: no error logged" grep -q "^fastlane_apply_last_error_timestamp_seconds 0\$" <<<"$m"
+t_check "metrics: no label carries a GTID" bash -c '! grep -q "gtid=" <<<"$1"' _ "$m"
 kill -TERM "$APPLY_PID"; wait "$APPLY_PID"
 
 t_done

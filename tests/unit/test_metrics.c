@@ -48,6 +48,31 @@ static void test_render(void **state)
     fl_buf_free(&out);
 }
 
+/* Series of one family share one HELP/TYPE header, whatever order they were registered in. */
+static void test_series(void **state)
+{
+    (void)state;
+    fl_metric *st = fl_metric_counter_series("fastlane_test_not_applied_total", "kind", "statement", "Not applied.");
+    fl_metric *other = fl_metric_gauge("fastlane_test_other", "Other.");
+    fl_metric *ddl = fl_metric_counter_series("fastlane_test_not_applied_total", "kind", "ddl", "ignored");
+    assert_ptr_equal(st, fl_metric_counter_series("fastlane_test_not_applied_total", "kind", "statement", "x"));
+    assert_ptr_not_equal(st, ddl);
+    fl_metric_add(st, 2);
+    fl_metric_add(ddl, 5);
+    fl_metric_set(other, 1);
+    fl_buf out = {0};
+    fl_metrics_render(&out);
+    assert_string_equal(fl_buf_cstr(&out),
+                        "# HELP fastlane_test_not_applied_total Not applied.\n"
+                        "# TYPE fastlane_test_not_applied_total counter\n"
+                        "fastlane_test_not_applied_total{kind=\"statement\"} 2\n"
+                        "fastlane_test_not_applied_total{kind=\"ddl\"} 5\n"
+                        "# HELP fastlane_test_other Other.\n"
+                        "# TYPE fastlane_test_other gauge\n"
+                        "fastlane_test_other 1\n");
+    fl_buf_free(&out);
+}
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -116,6 +141,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_render, teardown),
+        cmocka_unit_test_teardown(test_series, teardown),
         cmocka_unit_test_teardown(test_http, teardown),
         cmocka_unit_test_teardown(test_bad_listen, teardown),
     };
