@@ -30,7 +30,7 @@ h_sql_file "$H_DIR/fill.sql" || { echo "bench feed: filling the database failed"
 txns=$("$FL_BUILD/fl-dump" --stats "$H_DIR/journal" | sed -n 's/.*"count":\([0-9]*\).*/\1/p')
 
 FEED_PORT=$(h_free_port)
-echo 'bench-secret' > "$H_DIR/secret"
+echo 'bench-secret-0123456789' > "$H_DIR/secret"; chmod 600 "$H_DIR/secret"
 { h_source_config; printf 'start = current\n[journal]\npath = %s\n[feed]\nlisten = 127.0.0.1:%s\nsecret_file = %s\n' \
     "$H_DIR/journal" "$FEED_PORT" "$H_DIR/secret"; } > "$H_DIR/relay.ini"
 "$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &

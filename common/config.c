@@ -9,18 +9,17 @@
 #include "common/config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/gtid.h"
 #include "common/log.h"
+#include "common/secret_file.h"
 #include "common/target_url.h"
 #include "common/template.h"
 
@@ -298,15 +297,25 @@ static int handler(void *user, const char *sec, const char *name, const char *va
 
 /* ---- helpers (public) ---- */
 
+/* The decimal digits at the start of s as *v; returns what follows them, or NULL when s does
+ * not start with a digit or the number exceeds UINT64_MAX. */
+static const char *leading_number(const char *s, uint64_t *v)
+{
+    if (!s || *s < '0' || *s > '9') return NULL;
+    uint64_t r = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (r > (UINT64_MAX - (uint64_t)(*s - '0')) / 10) return NULL;
+        r = r * 10 + (uint64_t)(*s - '0');
+    }
+    *v = r;
+    return s;
+}
+
 int fl_parse_size(const char *s, uint64_t *out)
 {
-    if (!s || *s < '0' || *s > '9') return -1;
-    uint64_t v = 0;
-    const char *p = s;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
+    uint64_t v;
+    const char *p = leading_number(s, &v);
+    if (!p) return -1;
     unsigned shift = 0;
     switch (*p) {
     case 'k': case 'K': shift = 10; p++; break;
@@ -324,13 +333,9 @@ int fl_parse_size(const char *s, uint64_t *out)
 
 int fl_parse_duration(const char *s, uint64_t *out)
 {
-    if (!s || *s < '0' || *s > '9') return -1;
-    uint64_t v = 0;
-    const char *p = s;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
+    uint64_t v;
+    const char *p = leading_number(s, &v);
+    if (!p) return -1;
     uint64_t mul = 1;
     switch (*p) {
     case 's': p++; break;
@@ -347,14 +352,10 @@ int fl_parse_duration(const char *s, uint64_t *out)
 
 static int parse_port(const char *s, int *port)
 {
-    if (!*s || strlen(s) > 5) return -1;
-    int v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9') return -1;
-        v = v * 10 + (*s - '0');
-    }
-    if (v < 1 || v > 65535) return -1;
-    *port = v;
+    uint64_t v;
+    const char *end = leading_number(s, &v);
+    if (!end || *end || v < 1 || v > 65535) return -1;
+    *port = (int)v;
     return 0;
 }
 
@@ -528,61 +529,9 @@ static bool valid_ident(const char *s)
     return true;
 }
 
-/* Reads the first line of a secret file; returns NULL and sets errno-text on failure. */
-/* Opens path for reading without blocking on a FIFO; only regular files qualify. */
-static int open_regular(const char *path, const char **why)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) { *why = strerror(errno); return -1; }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        *why = "not a regular file";
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-#define SECRET_LINE_MAX 4096
-
-/* The first line of a secret file, without its line end; NULL with *why on failure. */
-static char *read_first_line(const char *path, const char **why)
-{
-    int fd = open_regular(path, why);
-    if (fd < 0) return NULL;
-    char buf[SECRET_LINE_MAX + 1];
-    size_t len = 0;
-    while (len < sizeof buf) {
-        ssize_t n = read(fd, buf + len, sizeof buf - len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            *why = strerror(errno);
-            close(fd);
-            return NULL;
-        }
-        if (n == 0) break;
-        len += (size_t)n;
-        if (memchr(buf, '\n', len)) break;
-    }
-    close(fd);
-    char *nl = memchr(buf, '\n', len);
-    if (nl) len = (size_t)(nl - buf);
-    else if (len > SECRET_LINE_MAX) {
-        memset(buf, 0, sizeof buf);
-        *why = "its first line is longer than 4096 bytes";
-        return NULL;
-    }
-    if (len && buf[len - 1] == '\r') len--;
-    char *r = fl_xmalloc(len + 1);
-    memcpy(r, buf, len);
-    r[len] = 0;
-    memset(buf, 0, sizeof buf);
-    return r;
-}
-
 static bool file_readable(const char *path, const char **why)
 {
-    int fd = open_regular(path, why);
+    int fd = fl_open_regular(path, why);
     if (fd < 0) return false;
     close(fd);
     return true;
@@ -612,12 +561,8 @@ static bool v_u64(vctx *x, uint64_t min, uint64_t max, uint64_t *out)
     const char *v = x->e->value;
     char sh[80];
     uint64_t r = 0;
-    bool ok = *v != 0 && strlen(v) <= 20;
-    for (const char *p = v; ok && *p; p++) {
-        if (*p < '0' || *p > '9' || r > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) ok = false;
-        else r = r * 10 + (uint64_t)(*p - '0');
-    }
-    if (!ok || r < min || r > max) {
+    const char *end = leading_number(v, &r);
+    if (!end || *end || r < min || r > max) {
         BAD(x, "'%s' is not a whole number from %llu to %llu", show(v, sh, sizeof sh), (unsigned long long)min,
             (unsigned long long)max);
         return false;
@@ -654,14 +599,30 @@ static void v_readable(vctx *x, char **dst)
     if (!file_readable(*dst, &why)) BAD(x, "cannot read '%s': %s", show(*dst, sh, sizeof sh), why);
 }
 
-static void v_secret_file(vctx *x, char **dst)
+/* A secret given inline; a feed secret must be long enough. */
+static void v_secret(vctx *x, char **dst, bool feed)
 {
-    const char *why = "unknown error";
-    char sh[200];
+    const char *prob = NULL;
     if (!x->e->value[0]) { BAD(x, "value is empty"); return; }
-    char *s = read_first_line(x->e->value, &why);
-    if (!s) { BAD(x, "cannot read '%s': %s", show(x->e->value, sh, sizeof sh), why); return; }
-    free(*dst);
+    if (feed && (prob = fl_feed_secret_problem(x->e->value))) { BAD(x, "the secret is %s", prob); return; }
+    fl_secret_free(*dst);
+    *dst = fl_xstrdup(x->e->value);
+}
+
+/* A secret read from a file (common/secret_file.h); a feed secret must be long enough. */
+static void v_secret_file(vctx *x, char **dst, bool feed)
+{
+    char why[512], sh[200];
+    const char *prob = NULL;
+    if (!x->e->value[0]) { BAD(x, "value is empty"); return; }
+    char *s = fl_secret_file_read(x->e->value, why, sizeof why);
+    if (!s) { BAD(x, "%s", why); return; }
+    if (feed && (prob = fl_feed_secret_problem(s))) {
+        BAD(x, "the secret in '%s' is %s", show(x->e->value, sh, sizeof sh), prob);
+        fl_secret_free(s);
+        return;
+    }
+    fl_secret_free(*dst);
     *dst = s;
 }
 
@@ -698,8 +659,8 @@ static void check_source(vctx *x)
     else if (!strcmp(k, "port")) { if (v_u64(x, 1, 65535, &u)) src->port = (int)u; }
     else if (!strcmp(k, "socket")) v_string(x, &src->socket);
     else if (!strcmp(k, "user")) v_string(x, &src->user);
-    else if (!strcmp(k, "password")) { free(src->password); src->password = fl_xstrdup(x->e->value); }
-    else if (!strcmp(k, "password_file")) v_secret_file(x, &src->password);
+    else if (!strcmp(k, "password")) { fl_secret_free(src->password); src->password = fl_xstrdup(x->e->value); }
+    else if (!strcmp(k, "password_file")) v_secret_file(x, &src->password, false);
     else if (!strcmp(k, "server_id")) { if (v_u64(x, 1, UINT32_MAX, &u)) src->server_id = (uint32_t)u; }
     else if (!strcmp(k, "flavor")) {
         static const char *const ch[] = {"auto", "mariadb", "mysql", NULL};
@@ -730,12 +691,8 @@ static void check_source(vctx *x)
         } else if (!strncmp(v, "file:", 5)) {
             const char *name = v + 5, *colon = strrchr(name, ':');
             uint64_t pos = 0;
-            bool ok = colon && colon > name;
-            if (ok) {
-                const char *p = colon + 1;
-                ok = *p && strlen(p) <= 19;
-                for (; ok && *p; p++) ok = *p >= '0' && *p <= '9', pos = pos * 10 + (uint64_t)(*p - '0');
-            }
+            const char *end = colon && colon > name ? leading_number(colon + 1, &pos) : NULL;
+            bool ok = end && !*end;
             if (!ok) BAD(x, "'%s' is not file:NAME:POS (e.g. file:binlog.000042:4)", show(v, sh, 80));
             else {
                 src->start = FL_START_FILE;
@@ -787,8 +744,8 @@ static void check_feed(vctx *x)
     fl_config_feed *f = &x->c->feed;
     const char *k = x->e->key;
     if (!strcmp(k, "listen")) v_hostport(x, &f->listen);
-    else if (!strcmp(k, "secret")) { if (x->e->value[0]) { free(f->secret); f->secret = fl_xstrdup(x->e->value); } else BAD(x, "value is empty"); }
-    else if (!strcmp(k, "secret_file")) v_secret_file(x, &f->secret);
+    else if (!strcmp(k, "secret")) v_secret(x, &f->secret, true);
+    else if (!strcmp(k, "secret_file")) v_secret_file(x, &f->secret, true);
     else if (!strcmp(k, "tls_cert")) v_readable(x, &f->tls_cert);
     else if (!strcmp(k, "tls_key")) v_readable(x, &f->tls_key);
 }
@@ -815,8 +772,8 @@ static void check_apply(vctx *x)
         else { free(a->name); a->name = fl_xstrdup(x->e->value); }
     } else if (!strcmp(k, "journal")) v_string(x, &a->journal);
     else if (!strcmp(k, "relay")) v_hostport(x, &a->relay);
-    else if (!strcmp(k, "secret")) { if (x->e->value[0]) { free(a->secret); a->secret = fl_xstrdup(x->e->value); } else BAD(x, "value is empty"); }
-    else if (!strcmp(k, "secret_file")) v_secret_file(x, &a->secret);
+    else if (!strcmp(k, "secret")) v_secret(x, &a->secret, true);
+    else if (!strcmp(k, "secret_file")) v_secret_file(x, &a->secret, true);
     else if (!strcmp(k, "tls_ca")) v_readable(x, &a->tls_ca);
     else if (!strcmp(k, "target")) {
         char why[256];
@@ -1175,12 +1132,6 @@ fl_config *fl_config_load(const char *path, char **errors)
     return c;
 }
 
-static void free_secret(char *s)
-{
-    if (!s) return;
-    memset(s, 0, strlen(s));
-    free(s);
-}
 
 void fl_config_free(fl_config *c)
 {
@@ -1190,7 +1141,7 @@ void fl_config_free(fl_config *c)
     free(s->host);
     free(s->socket);
     free(s->user);
-    free_secret(s->password);
+    fl_secret_free(s->password);
     free(s->ssl_ca);
     free(s->ssl_cert);
     free(s->ssl_key);
@@ -1200,7 +1151,7 @@ void fl_config_free(fl_config *c)
     free_list(s->exclude);
     free(c->journal.path);
     free(c->feed.listen);
-    free_secret(c->feed.secret);
+    fl_secret_free(c->feed.secret);
     free(c->feed.tls_cert);
     free(c->feed.tls_key);
     free(c->metrics.listen);
@@ -1208,9 +1159,9 @@ void fl_config_free(fl_config *c)
     free(a->name);
     free(a->journal);
     free(a->relay);
-    free_secret(a->secret);
+    fl_secret_free(a->secret);
     free(a->tls_ca);
-    free_secret(a->target); /* may carry a Redis password */
+    fl_secret_free(a->target); /* may carry a Redis password */
     free(a->checkpoint_path);
     for (size_t i = 0; i < c->nrules; i++) {
         fl_config_rule *r = &c->rules[i];

@@ -2,6 +2,7 @@
  * binds wins, SO_REUSEADDR so a restarted program can bind again at once, close-on-exec. */
 #include "common/net.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -48,4 +49,19 @@ int fl_net_listen(const char *what, const char *addr, int backlog, int nonblocki
     freeaddrinfo(res);
     if (fd < 0) snprintf(err, errlen, "%s: cannot listen on %s: %s", what, addr, strerror(saved));
     return fd;
+}
+
+bool fl_net_is_loopback(const char *addr)
+{
+    char *host = NULL;
+    if (fl_parse_hostport(addr, &host, NULL) != 0) return false;
+    struct in_addr v4;
+    struct in6_addr v6;
+    bool loop = false;
+    if (!strcmp(host, "localhost")) loop = true;
+    else if (inet_pton(AF_INET, host, &v4) == 1) loop = (ntohl(v4.s_addr) >> 24) == 127;
+    else if (inet_pton(AF_INET6, host, &v6) == 1)
+        loop = IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+    free(host);
+    return loop;
 }

@@ -19,6 +19,7 @@
 #include "common/buf.h"
 #include "common/cli.h"
 #include "common/gtid.h"
+#include "common/secret_file.h"
 #include "common/value.h"
 #include "feed/feed_client.h"
 #include "feed/feed_proto.h"
@@ -468,29 +469,13 @@ static int print_range(fl_store *s, const dump_opts *o)
 
 /* ---- a relay's feed ---- */
 
-/* The first line of a secret file, without its line end (malloc'd), or NULL. */
-static char *read_secret_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "fl-dump: --secret-file %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    char line[4097];
-    if (!fgets(line, sizeof line, f)) line[0] = 0;
-    fclose(f);
-    line[strcspn(line, "\r\n")] = 0;
-    if (!line[0]) {
-        fprintf(stderr, "fl-dump: --secret-file %s: the first line is empty\n", path);
-        return NULL;
-    }
-    return fl_xstrdup(line);
-}
-
 static int dump_remote(const dump_opts *o)
 {
-    char *secret = NULL;
-    if (o->secret_file && !(secret = read_secret_file(o->secret_file))) return 1;
+    char *secret = NULL, why[512];
+    if (o->secret_file && !(secret = fl_secret_file_read(o->secret_file, why, sizeof why))) {
+        fprintf(stderr, "fl-dump: --secret-file: %s\n", why);
+        return 1;
+    }
     fl_feed_client_opts fo = {.addr = o->relay, .secret = secret ? secret : o->secret, .tls_ca = o->tls_ca};
     int start = FL_FEED_FROM_SEQ;
     const char *gtid = NULL;
@@ -500,10 +485,7 @@ static int dump_remote(const dump_opts *o)
     fl_feed_welcome w;
     char err[512];
     fl_feed_client *c = fl_feed_client_connect(&fo, start, o->has_from_seq ? o->from_seq : 0, gtid, &w, NULL, err, sizeof err);
-    if (secret) {
-        memset(secret, 0, strlen(secret));
-        free(secret);
-    }
+    fl_secret_free(secret);
     if (!c) {
         fprintf(stderr, "fl-dump: %s\n", err);
         return 1;

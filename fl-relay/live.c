@@ -40,6 +40,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/net.h"
 #include "fl-relay/decoder.h"
 #include "fl-relay/events.h"
 #include "feed/feed_server.h"
@@ -598,6 +599,11 @@ int fl_live_run(const fl_config *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     if (cfg->feed.listen) {
+        if (!cfg->feed.tls_cert && !fl_net_is_loopback(cfg->feed.listen))
+            log_warn("feed: listening on %s, not a loopback address, without TLS: the secret protects the "
+                     "data's integrity only, not its confidentiality (anyone on the path can read every row); "
+                     "set [feed] tls_cert and tls_key to encrypt it",
+                     cfg->feed.listen);
         if (fl_feed_server_check(cfg, err, sizeof err) < 0 ||
             (feed_pid = fl_feed_server_start(cfg, err, sizeof err)) < 0) {
             log_error("feed: %s", err);

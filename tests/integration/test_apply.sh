@@ -350,14 +350,16 @@ path = $H_DIR/journal2
 sync = none
 [feed]
 listen = 127.0.0.1:$FEED_PORT
-secret = feed-secret
+secret = feed-secret-0123456789
 CFG
 } > "$H_DIR/relay.ini"
 "$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" > "$H_DIR/relay.log" 2>&1 &
 RELAY_PID=$!; h_register $RELAY_PID
 count() { "$FL_BUILD/fl-dump" --stats "$1" 2>/dev/null | sed -n 's/.*"count":\([0-9]*\).*/\1/p'; }
 t_check "the live relay journals the same transactions" h_wait_until 60 bash -c "[ \"\$('$FL_BUILD/fl-dump' --stats '$H_DIR/journal2' 2>/dev/null | sed -n 's/.*\"count\":\([0-9]*\).*/\1/p')\" = $(count "$J") ]"
-{ apply_config viafeed "redis://127.0.0.1:$REDIS_PORT/3" | sed "s#^journal = .*#relay = 127.0.0.1:$FEED_PORT\nsecret = feed-secret#"; } > "$H_DIR/viafeed.ini"
+t_check "a feed on a loopback address without TLS is not warned about" \
+  bash -c "! grep -q 'not a loopback address' '$H_DIR/relay.log'"
+{ apply_config viafeed "redis://127.0.0.1:$REDIS_PORT/3" | sed "s#^journal = .*#relay = 127.0.0.1:$FEED_PORT\nsecret = feed-secret-0123456789#"; } > "$H_DIR/viafeed.ini"
 r3() { redis-cli -p "$REDIS_PORT" -n 3 "$@"; }
 feed_users() { local k; for k in $(r3 --scan --pattern 'user:*' | LC_ALL=C sort); do printf '%s\t%s\n' "$k" "$(r3 GET "$k")"; done; }
 timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/viafeed.ini" --once > "$H_DIR/viafeed.log" 2>&1; rc=$?
@@ -373,7 +375,7 @@ first_gtid=$("$FL_BUILD/fl-dump" --json "$H_DIR/journal2" | head -1 | sed 's/.*"
 timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/viafeed.ini" --from-gtid "$first_gtid" --once > "$H_DIR/viafeed2.log" 2>&1; rc=$?
 t_eq "relay feed: --from-gtid replay exits 0" 0 "$rc"
 t_eq "relay feed: replay restores every user:* value" "$(expect_users | sorted)" "$(feed_users)"
-sed 's/^secret = feed-secret$/secret = wrong/' "$H_DIR/viafeed.ini" > "$H_DIR/badfeed.ini"
+sed 's/^secret = feed-secret-0123456789$/secret = wrong-secret-0123456789/' "$H_DIR/viafeed.ini" > "$H_DIR/badfeed.ini"
 out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/badfeed.ini" 2>&1); rc=$?
 t_check "relay feed: a wrong secret stops fl-apply (no endless retry) with exit 1" test "$rc" = 1
 t_check "relay feed: ... and says why" grep -qi "secret\|authentication" <<<"$out"

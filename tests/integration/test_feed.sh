@@ -52,7 +52,7 @@ format = json
 CFG
 }
 apply_config feed "secret_file = $H_DIR/feed.secret" "$H_DIR/tls/ca.pem" > "$H_DIR/apply.ini"
-apply_config bad "secret = not-the-secret" "$H_DIR/tls/ca.pem" > "$H_DIR/apply-badsecret.ini"
+apply_config bad "secret = not-the-secret-at-all" "$H_DIR/tls/ca.pem" > "$H_DIR/apply-badsecret.ini"
 apply_config badca "secret_file = $H_DIR/feed.secret" "$H_DIR/tls/other.pem" > "$H_DIR/apply-badca.ini"
 
 "$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &

@@ -76,6 +76,8 @@ start_apply() {
 }
 start_relay
 h_wait_until 30 grep -q "feed: serving journal" "$H_DIR/relay.log" || h_die "relay did not start: $(tail -5 "$H_DIR/relay.log")"
+t_check "a feed on a non-loopback address without TLS is warned about (integrity, not confidentiality)" \
+  grep -q "feed: listening on 169.254.77.1:$FEED_PORT, not a loopback address, without TLS: the secret protects the data's integrity only, not its confidentiality" "$H_DIR/relay.log"
 start_apply
 
 workload() { # FROM TO: accounts created, then money moved between them

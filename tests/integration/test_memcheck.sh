@@ -56,7 +56,7 @@ vg "fl-relay with a config mistake" 2 "$FL_BUILD/fl-relay" -c "$H_DIR/bad.ini"
 # ---- the live relay with its feed, and fl-dump reading the feed ----------------------------
 h_start_mariadb
 FEED_PORT=$(h_free_port)
-echo 'vg-secret' > "$H_DIR/secret"
+echo 'vg-secret-0123456789' > "$H_DIR/secret"; chmod 600 "$H_DIR/secret"
 { h_source_config; printf 'start = current\nheartbeat = 1s\n[journal]\npath = %s\n[feed]\nlisten = 127.0.0.1:%s\nsecret_file = %s\n' \
     "$H_DIR/live" "$FEED_PORT" "$H_DIR/secret"; } > "$H_DIR/relay.ini"
 "${VG[@]}" --log-file="$H_DIR/vgrelay-%p.log" "$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "common/config.h"
+#include "common/secret_file.h"
 #include "common/target_url.h"
 #include "common/template.h"
 
@@ -27,10 +29,12 @@ static int setup(void **state)
     FILE *f = fopen(p, "w");
     fputs("s3cret pass\nsecond line\n", f);
     fclose(f);
+    chmod(p, 0600);
     snprintf(p, sizeof p, "%s/feedsecret", dir);
     f = fopen(p, "w");
     fputs("feed-secret-0123456789\r\n", f);
     fclose(f);
+    chmod(p, 0600);
     return 0;
 }
 
@@ -315,7 +319,7 @@ static void test_bad_values(void **state)
                   "9: [journal] sync: 'always' is not one of group, none\n"
                   "11: [log] level: 'loud' is not one of debug, info, warn, error\n");
     expect_errors("[apply]\njournal=/j\nname = a b\ntarget = http://x\nmax_atomic_ops = -1\non_error = ignore\n"
-                  "[metrics]\nlisten = nohost\n[feed]\nlisten = 1.2.3.4:0\nsecret = x\n",
+                  "[metrics]\nlisten = nohost\n[feed]\nlisten = 1.2.3.4:0\nsecret = 0123456789abcdef\n",
                   "3: [apply] name: 'a b' is not a name (1-64 characters: letters, digits, '_', '-', '.')\n"
                   "4: [apply] target: bad target URL: must start with redis://, redis+unix:// or memcached://\n"
                   "5: [apply] max_atomic_ops: '-1' is not a whole number from 1 to 4294967295\n"
@@ -473,18 +477,72 @@ static void test_required_and_exclusive(void **state)
                   "13: [apply] secret: missing (a relay needs the feed's secret or secret_file)\n"
                   "13: [apply] target: missing (redis://host:port/db, redis+unix:///path or memcached://host:port)\n"
                   "14: [apply] relay: journal is also set (line 15); read a local journal or a relay, not both\n");
-    expect_errors("[feed]\nsecret_file = @D/missing\nsecret = x\n",
+    expect_errors("[feed]\nsecret_file = @D/missing\nsecret = 0123456789abcdef\n",
                   "2: [feed] secret_file: cannot read '@D/missing': No such file or directory\n"
                   "2: [feed] secret_file: secret is also set (line 3); keep one of them\n");
     expect_errors("[source]\nuser=u\nserver_id=1\npassword_file = /dev/zero\n[apply]\njournal=/j\ntarget=redis://h:1\n"
                   "secret_file = @D\n",
                   "4: [source] password_file: cannot read '/dev/zero': not a regular file\n"
                   "8: [apply] secret_file: cannot read '@D': not a regular file\n");
-    expect_errors("[apply]\ntarget = memcached://m:1\nrelay = r:1\nsecret = s\n",
+    expect_errors("[apply]\ntarget = memcached://m:1\nrelay = r:1\nsecret = 0123456789abcdef\n",
                   "1: [apply] checkpoint_path: missing (a memcached target fed by a relay keeps its checkpoint in "
                   "this file)\n");
     expect_errors("[apply]\ntarget = redis://h:1/0\n",
                   "1: [apply] journal: missing (a local journal path, relay = host:port, or [journal] path)\n");
+}
+
+/* Writes DIR/NAME with content and mode. */
+static void write_file(const char *name, const char *content, size_t len, mode_t mode)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fwrite(content, 1, len, f);
+    fclose(f);
+    assert_int_equal(chmod(p, mode), 0);
+}
+
+static void test_secret_policy(void **state)
+{
+    (void)state;
+    write_file("short", "tooshort\n", 9, 0600);
+    write_file("open", "0123456789abcdef0123\n", 21, 0644);
+    write_file("grpw", "0123456789abcdef0123\n", 21, 0620);
+    write_file("empty", "\nsecond\n", 8, 0600);
+    write_file("nul", "0123456789\0abcdef\n", 18, 0600);
+    char big[FL_SECRET_LINE_MAX + 10];
+    memset(big, 'x', sizeof big);
+    write_file("long", big, sizeof big, 0600);
+    expect_errors("[feed]\nlisten = 127.0.0.1:1\nsecret = tooshort\n"
+                  "[apply]\ntarget = redis://h:1\ncheckpoint_path = /c\nrelay = r:1\nsecret_file = @D/short\n",
+                  "3: [feed] secret: the secret is shorter than 16 bytes; make a good one with: openssl rand -hex 32\n"
+                  "8: [apply] secret_file: the secret in '@D/short' is shorter than 16 bytes; make a good one with: "
+                  "openssl rand -hex 32\n");
+    expect_errors("[source]\nuser=u\nserver_id=1\npassword_file = @D/open\n[feed]\nlisten = 127.0.0.1:1\n"
+                  "secret_file = @D/grpw\n",
+                  "4: [source] password_file: '@D/open' is open to group or others (mode 0644); a secret file must "
+                  "not be: chmod 600 @D/open\n"
+                  "7: [feed] secret_file: '@D/grpw' is open to group or others (mode 0620); a secret file must not "
+                  "be: chmod 600 @D/grpw\n");
+    expect_errors("[source]\nuser=u\nserver_id=1\npassword_file = @D/empty\n[feed]\nlisten = 127.0.0.1:1\n"
+                  "secret_file = @D/nul\n[apply]\njournal = /j\ntarget = redis://h:1\nsecret_file = @D/long\n",
+                  "4: [source] password_file: '@D/empty': its first line is empty\n"
+                  "7: [feed] secret_file: '@D/nul': its first line holds a NUL byte\n"
+                  "11: [apply] secret_file: '@D/long': its first line is longer than 4096 bytes\n");
+    /* a short database password is the database's business */
+    write_file("shortpw", "pw\n", 3, 0400);
+    char *errors = NULL;
+    fl_config *c = load("[source]\nuser=u\nserver_id=1\npassword_file = @D/shortpw\n", &errors);
+    if (!c) fail_msg("%s", errors);
+    assert_string_equal(c->source.password, "pw");
+    fl_config_free(c);
+    const char *names[] = {"short", "open", "grpw", "empty", "nul", "long", "shortpw"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char p[128];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
 }
 
 static void test_secrets_never_shown(void **state)
@@ -565,6 +623,14 @@ static void test_helpers(void **state)
     assert_int_equal(fl_parse_duration("7x", &v), -1);
     assert_int_equal(fl_parse_duration("d", &v), -1);
     assert_int_equal(fl_parse_duration("5 s", &v), -1);
+    /* sizes and durations share one digit reader: the full range, and nothing past it */
+    assert_int_equal(fl_parse_size("18446744073709551615", &v), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(fl_parse_size("18446744073709551616", &v), -1);
+    assert_int_equal(fl_parse_duration("18446744073709551615s", &v), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(fl_parse_duration("18446744073709551616", &v), -1);
+    assert_int_equal(fl_parse_duration("307445734561825861d", &v), -1);
 
     char *host = NULL;
     int port = 0;
@@ -609,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_templates_agree_with_tokenizer),
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_required_and_exclusive),
+        cmocka_unit_test(test_secret_policy),
         cmocka_unit_test(test_secrets_never_shown),
         cmocka_unit_test(test_long_lines_and_load_string),
         cmocka_unit_test(test_helpers),

@@ -518,6 +518,20 @@ static void test_errors(void **state)
     expect_error(run("--gtid 0-1-1 --from-seq 1 '%s'", maria), 2,
                  "fl-dump: --gtid and --from-seq/--from-gtid cannot be combined\n");
 
+    /* --secret-file goes through the one secret-file reader: refused before connecting */
+    char secret[300];
+    snprintf(secret, sizeof secret, "%.280s/open-secret", tmpdir);
+    FILE *sf = fopen(secret, "w");
+    assert_non_null(sf);
+    fputs("0123456789abcdef0123\n", sf);
+    fclose(sf);
+    assert_int_equal(chmod(secret, 0644), 0);
+    snprintf(line, sizeof line,
+             "fl-dump: --secret-file: '%s' is open to group or others (mode 0644); a secret file must not be: "
+             "chmod 600 %s\n", secret, secret);
+    expect_error(run("--relay 127.0.0.1:1 --secret-file '%s'", secret), 1, line);
+    unlink(secret);
+
     run_result r = run("--help");
     assert_int_equal(r.status, 0);
     assert_true(strncmp(r.out, "usage: fl-dump [options] DIR\n", 29) == 0);
