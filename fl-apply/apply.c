@@ -18,6 +18,7 @@
 #include "fl-apply/apply.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
 #define REPORT_EVERY_MS 10000 /* progress log line */
 #define WAIT_SLICE_MS 1000    /* longest sleep before looking at signals and the watchdog */
 #define METRICS_EVERY_MS 250
+#define JOURNAL_WAIT_MS 200   /* between looks for a journal that is not there yet */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -513,17 +515,34 @@ static int resolve_override(applier *a)
     return 0;
 }
 
-static int open_common(applier *a, const fl_config *cfg)
+/* Opens the input. With wait, a local journal that does not exist yet, or that the relay is
+ * still creating, is waited for (said once in the log; the service counts as started and
+ * keeps its watchdog fed meanwhile). Returns 0 (a->src is NULL when a stop signal ended the
+ * wait) or an exit status. */
+static int open_common(applier *a, const fl_config *cfg, bool wait)
 {
     memset(a, 0, sizeof *a);
     a->cfg = cfg;
     a->backoff_ms = BACKOFF_MIN_MS;
     a->src_local = cfg->apply.relay == NULL;
-    a->src = fl_input_open(&cfg->apply, a->err, sizeof a->err);
-    if (!a->src) {
-        fprintf(stderr, "%s\n", a->err);
-        return 1;
+    bool absent = false, waited = false;
+    while (!(a->src = fl_input_open(&cfg->apply, &absent, a->err, sizeof a->err))) {
+        if (!wait || !absent) {
+            fprintf(stderr, "%s\n", a->err);
+            return 1;
+        }
+        if (!waited) {
+            waited = true;
+            install_signals();
+            log_info("journal %s does not exist yet or is being created (%s); waiting for fl-relay",
+                     cfg->apply.journal, a->err);
+            sd_notifyf(0, "READY=1\nSTATUS=waiting for the journal %s", cfg->apply.journal);
+        }
+        if (stop_signal) return 0;
+        sd_notify(0, "WATCHDOG=1");
+        poll(NULL, 0, JOURNAL_WAIT_MS);
     }
+    if (waited) log_info("journal %s is there", cfg->apply.journal);
     return 0;
 }
 
@@ -563,8 +582,8 @@ static int source_failed(applier *a, int permanent)
 int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
 {
     applier a;
-    int rc = open_common(&a, cfg);
-    if (rc) {
+    int rc = open_common(&a, cfg, !opts->once);
+    if (rc || !a.src) {
         close_common(&a);
         return rc;
     }
@@ -670,7 +689,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
 int fl_apply_status(const fl_config *cfg, FILE *out)
 {
     applier a;
-    int rc = open_common(&a, cfg);
+    int rc = open_common(&a, cfg, false);
     if (rc) {
         close_common(&a);
         return rc;

@@ -39,8 +39,11 @@ struct fl_input {
     bool told_first;     /* said where the journal starts for an applier with nothing applied */
 };
 
-fl_input *fl_input_open(const fl_config_apply *cfg, char *err, size_t errlen)
+fl_input *fl_input_open(const fl_config_apply *cfg, bool *absent, char *err, size_t errlen)
 {
+    bool none = false;
+    if (!absent) absent = &none;
+    *absent = false;
     fl_input *s = fl_xcalloc(1, sizeof *s);
     if (cfg->relay) {
         s->name = fl_xstrdup(cfg->relay);
@@ -57,11 +60,9 @@ fl_input *fl_input_open(const fl_config_apply *cfg, char *err, size_t errlen)
         return NULL;
     }
     s->name = fl_xstrdup(cfg->journal);
-    fl_store_opts so = {.write = false};
-    char why[512];
-    s->store = fl_store_open(cfg->journal, &so, why, sizeof why);
+    fl_store_opts so = {.write = false, .absent = absent};
+    s->store = fl_store_open(cfg->journal, &so, err, errlen); /* its reason names the journal */
     if (!s->store) {
-        snprintf(err, errlen, "journal %s: %s", cfg->journal, why);
         free(s->name);
         free(s);
         return NULL;

@@ -22,8 +22,9 @@ typedef struct fl_input_head {
 } fl_input_head;
 
 /* Opens the local journal read-only, or prepares the relay client (it connects on first
- * use). Returns NULL with a one-line reason. */
-fl_input *fl_input_open(const fl_config_apply *cfg, char *err, size_t errlen);
+ * use). Returns NULL with a one-line reason; then *absent (absent may be NULL) tells whether
+ * the local journal is not there yet or its writer is still creating it, which waiting cures. */
+fl_input *fl_input_open(const fl_config_apply *cfg, bool *absent, char *err, size_t errlen);
 void fl_input_close(fl_input *s);
 const char *fl_input_name(const fl_input *s); /* journal path or relay address */
 

@@ -22,6 +22,10 @@
  * at open and at most once a second after a commit. A store handle is for one thread at
  * a time, and a process opens a journal once (LMDB's rule).
  *
+ * A reader may come before the writer: with no directory yet, no data.mdb, an empty one, or
+ * an environment whose databases are not committed yet, the open fails with opts->absent set,
+ * and the reader can wait for the journal rather than call it "not a fastlane journal".
+ *
  * Commit: the queued records, the GTID index entries of completed transactions, the
  * counters and the source position go into one LMDB write transaction. sync = true keeps
  * LMDB's fsync at every commit; false opens the environment MDB_NOSYNC (a crash of the
@@ -105,6 +109,7 @@ struct fl_store {
     int lock_fd;   /* writer: DIR/writer.lock, flocked */
     int notify_fd; /* writer: DIR/notify */
     int inotify_fd; /* reader side of waiting, created on first use */
+    bool absent;    /* reader open: no journal yet, or its writer is still creating it */
 
     /* writer */
     seq_state committed, pending;
@@ -652,10 +657,31 @@ static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t 
     return 0;
 }
 
+/* Reader: whether data.mdb is still empty (a writer has just created it; LMDB refuses to
+ * read such a file, and a writer turns it into a new environment). */
+static bool data_file_empty(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    return stat(path, &st) == 0 && st.st_size == 0;
+}
+
+/* Reader: whether the environment holds no named database yet (its writer has not committed
+ * the transaction that creates them). Another program's environment has its own. */
+static bool env_unborn(MDB_txn *txn)
+{
+    MDB_dbi main_db;
+    MDB_stat st;
+    return mdb_dbi_open(txn, NULL, 0, &main_db) == 0 && mdb_stat(txn, main_db, &st) == 0 &&
+           st.ms_entries == 0;
+}
+
 static int open_read(fl_store *s, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(s->dir, &st) < 0) {
+        s->absent = errno == ENOENT;
         if (errno == ENOENT)
             fl_errorf(err, errlen, "journal %s: no such directory", s->dir);
         else
@@ -667,6 +693,7 @@ static int open_read(fl_store *s, char *err, size_t errlen)
         return -1;
     }
     if (!file_exists(s->dir, "data.mdb")) {
+        s->absent = true;
         fl_errorf(err, errlen, "%s: not a fastlane journal", s->dir);
         return -1;
     }
@@ -674,6 +701,11 @@ static int open_read(fl_store *s, char *err, size_t errlen)
     if (rc) return mdb_fail(s, rc, "cannot create the environment", err, errlen);
     mdb_env_set_maxdbs(s->env, 4);
     rc = mdb_env_open(s->env, s->dir, MDB_RDONLY | MDB_NOTLS, 0640);
+    if (rc == EBADF && data_file_empty(s->dir)) {
+        s->absent = true;
+        fl_errorf(err, errlen, "%s: not a fastlane journal (being created)", s->dir);
+        return -1;
+    }
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
         fl_errorf(err, errlen, "%s: not a fastlane journal (%s)", s->dir, mdb_strerror(rc));
         return -1;
@@ -688,8 +720,9 @@ static int open_read(fl_store *s, char *err, size_t errlen)
     if (rc) return mdb_fail(s, rc, "cannot start a read transaction", err, errlen);
     rc = mdb_dbi_open(txn, "meta", 0, &s->db_meta);
     if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+        s->absent = rc == MDB_NOTFOUND && env_unborn(txn);
         mdb_txn_abort(txn);
-        fl_errorf(err, errlen, "%s: not a fastlane journal", s->dir);
+        fl_errorf(err, errlen, "%s: not a fastlane journal%s", s->dir, s->absent ? " (being created)" : "");
         return -1;
     }
     if (rc == 0) rc = mdb_dbi_open(txn, "records", 0, &s->db_rec);
@@ -718,6 +751,7 @@ fl_store *fl_store_open(const char *dir, const fl_store_opts *opts, char *err, s
     s->write = opts->write;
     s->lock_fd = s->notify_fd = s->inotify_fd = -1;
     int rc = s->write ? open_write(s, opts, err, errlen) : open_read(s, err, errlen);
+    if (opts->absent) *opts->absent = rc < 0 && s->absent;
     if (rc < 0) {
         fl_store_close(s);
         return NULL;

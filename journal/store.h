@@ -20,6 +20,8 @@ typedef struct fl_store_opts {
     bool write;              /* open as the single writer (a second writer is refused) */
     bool sync;               /* writer: fsync once per batch (sync = group); false = none */
     size_t initial_map_size; /* 0 = default (64 MiB); grows by doubling when full */
+    bool *absent;            /* reader, optional: set to whether a failed open found no journal
+                                yet, or one its writer is still creating (so it may open later) */
 } fl_store_opts;
 
 /* Where the source stream stands after the last journaled transaction. */

@@ -2,7 +2,8 @@
 # test_systemd.sh — the unit files pass `systemd-analyze verify`, and `make install` with
 # PREFIX and DESTDIR installs programs and units with ExecStart pointing at the installed programs,
 # man pages that `man --warnings` renders without a warning, and commented example configs
-# that pass the programs' own configuration validation.
+# that pass the programs' own configuration validation. Boot order: no unit gives up while what
+# it needs is not up yet, and an applier started before its journal exists waits for it.
 source "$(dirname "$0")/../harness.sh"
 
 dest=$H_DIR/root
@@ -77,4 +78,40 @@ if command -v systemd-analyze >/dev/null; then
 else
   t_fail "systemd-analyze available" "not installed"
 fi
+
+# ---- boot order: an applier started before the relay made its journal ------------------------
+h_start_redis
+bj=$H_DIR/boot-journal
+cat > "$H_DIR/boot.ini" <<CFG
+[apply]
+name = boot
+journal = $bj
+target = redis://127.0.0.1:$REDIS_PORT/0
+[rule t]
+table = mysql.t
+key = t:{f3}
+CFG
+"$FL_BUILD/fl-apply" -c "$H_DIR/boot.ini" > "$H_DIR/boot.log" 2>&1 &
+boot_pid=$!
+h_register $boot_pid
+t_check "an applier without its journal says it waits for it" \
+  h_wait_until 20 grep -q "journal $bj does not exist yet or is being created" "$H_DIR/boot.log"
+t_check "... and keeps waiting" kill -0 $boot_pid
+"$FL_BUILD/fl-relay" --journal "$bj" --binlog-file "$H_ROOT/tests/fixtures/mysql-binlogs/mysql-enum-string-set.000001" \
+  > "$H_DIR/boot-ingest.log" 2>&1
+t_check "... then applies the journal once it is there" \
+  h_wait_until 30 bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET fastlane:checkpoint:boot seq)\" = 5 ]"
+t_check "... and says so" grep -q "journal $bj is there" "$H_DIR/boot.log"
+kill -TERM $boot_pid; wait $boot_pid; rc=$?
+t_eq "... and stops on SIGTERM with status 0" 0 "$rc"
+
+"$FL_BUILD/fl-apply" -c <(sed "s#$bj#$H_DIR/never#" "$H_DIR/boot.ini") > "$H_DIR/never.log" 2>&1 &
+never_pid=$!
+h_register $never_pid
+h_wait_until 20 grep -q "does not exist yet" "$H_DIR/never.log"
+kill -TERM $never_pid; wait $never_pid; rc=$?
+t_eq "an applier still waiting for its journal stops on SIGTERM with status 0" 0 "$rc"
+timeout 20 "$FL_BUILD/fl-apply" -c <(sed "s#$bj#$H_DIR/never#" "$H_DIR/boot.ini") --once > "$H_DIR/once.log" 2>&1; rc=$?
+t_check "--once does not wait for a missing journal: it says so and exits 1" \
+  bash -c "[ $rc -eq 1 ] && grep -q 'no such directory' '$H_DIR/once.log'"
 t_done

@@ -91,7 +91,7 @@ static fl_input *open_input(void)
 {
     fl_config_apply cfg = {.journal = jdir};
     char err[256];
-    fl_input *in = fl_input_open(&cfg, err, sizeof err);
+    fl_input *in = fl_input_open(&cfg, NULL, err, sizeof err);
     assert_non_null(in);
     return in;
 }
@@ -116,10 +116,10 @@ static void test_missing_journal(void **state)
     (void)state;
     fl_config_apply cfg = {.journal = "/nonexistent/fastlane-journal"};
     char err[256] = "";
-    assert_null(fl_input_open(&cfg, err, sizeof err));
+    assert_null(fl_input_open(&cfg, NULL, err, sizeof err));
     assert_non_null(strstr(err, "journal /nonexistent/fastlane-journal: "));
     fl_config_apply none = {0};
-    assert_null(fl_input_open(&none, err, sizeof err));
+    assert_null(fl_input_open(&none, NULL, err, sizeof err));
     assert_non_null(strstr(err, "journal = PATH or relay = host:port"));
 }
 
@@ -234,7 +234,7 @@ static void test_relay_unreachable(void **state)
     (void)state;
     fl_config_apply cfg = {.relay = "127.0.0.1:1", .secret = "s"};
     char err[256];
-    fl_input *in = fl_input_open(&cfg, err, sizeof err);
+    fl_input *in = fl_input_open(&cfg, NULL, err, sizeof err);
     assert_non_null(in);
     assert_string_equal(fl_input_name(in), "127.0.0.1:1");
     int permanent = -1;
@@ -248,7 +248,7 @@ static void test_relay_unreachable(void **state)
     fl_input_close(in);
 
     fl_config_apply bad = {.relay = "no-port-here", .secret = "s"};
-    in = fl_input_open(&bad, err, sizeof err);
+    in = fl_input_open(&bad, NULL, err, sizeof err);
     assert_non_null(in);
     assert_int_equal(fl_input_next(in, 1, &seq, &permanent, err, sizeof err), -1);
     assert_int_equal(permanent, 1); /* a malformed address never gets better */

@@ -1218,6 +1218,79 @@ static void test_dead_reader(void **state)
     fl_store_close(s);
 }
 
+/* A reader that comes before the writer learns whether waiting may help: the journal is
+ * absent or being created, as opposed to something that is not a journal at all. */
+static void expect_absent(bool want, const char *what)
+{
+    bool absent = !want;
+    char err[256] = "";
+    fl_store_opts ro = {.absent = &absent};
+    fl_store *s = fl_store_open(jdir, &ro, err, sizeof err);
+    if (s) fail_msg("%s: opened", what);
+    if (absent != want) fail_msg("%s: absent = %d (%s)", what, absent, err);
+}
+
+static void test_open_absent(void **state)
+{
+    (void)state;
+    expect_absent(true, "no directory");
+    assert_int_equal(mkdir(jdir, 0700), 0);
+    expect_absent(true, "an empty directory");
+    char path[400];
+    snprintf(path, sizeof path, "%s/data.mdb", jdir);
+    FILE *f = fopen(path, "w"); /* the writer's first moment: an empty data file */
+    assert_non_null(f);
+    fclose(f);
+    expect_absent(true, "an empty data.mdb");
+    remove(path);
+
+    /* the environment exists, its databases are not committed yet */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, jdir, 0, 0600), 0);
+    mdb_env_close(env);
+    expect_absent(true, "an environment without databases");
+
+    /* someone else's environment will never become a journal */
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, jdir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+    MDB_val k = {3, "key"}, v = {5, "value"};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    expect_absent(false, "another program's environment");
+    remove(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", jdir);
+    remove(path);
+
+    /* once the writer made it, it opens, and absent is false */
+    char err[256] = "";
+    fl_store_opts wo = {.write = true};
+    fl_store *w = fl_store_open(jdir, &wo, err, sizeof err);
+    assert_non_null(w);
+    bool absent = true;
+    fl_store_opts ro = {.absent = &absent};
+    fl_store *r = fl_store_open(jdir, &ro, err, sizeof err);
+    assert_non_null(r);
+    assert_false(absent);
+    fl_store_close(r);
+    fl_store_close(w);
+
+    /* a plain file where the journal should be is a mistake, not a wait */
+    snprintf(path, sizeof path, "%s/file", tmpdir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    absent = true;
+    fl_store_opts ro2 = {.absent = &absent};
+    assert_null(fl_store_open(path, &ro2, err, sizeof err));
+    assert_false(absent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1225,6 +1298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_raw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gtid_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_age, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_size, setup, teardown),
