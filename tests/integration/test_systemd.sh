@@ -43,6 +43,7 @@ done
 # point the copies there, and let each program validate its example before it reaches out.
 mkdir -p "$H_DIR/var"
 echo "example-password" > "$conf/db.password"
+chmod 600 "$conf/db.password" # secret files are refused when others may read them
 for f in relay apply; do
   sed -e "s#/etc/fastlane/#$conf/#g" -e "s#/var/lib/fastlane/#$H_DIR/var/#g" "$conf/$f.ini.example" > "$H_DIR/$f.ini"
 done
