@@ -74,6 +74,7 @@ typedef struct applier {
     struct {
         fl_metric *txns, *ops, *skipped, *failed, *chunked, *retries, *cp_seq, *cp_ts, *lag, *lag_s;
         fl_metric *target_up, *source_up;
+        fl_metric *purged_stops;
         counters last;
         uint64_t last_retries;
         int64_t last_ms;
@@ -149,6 +150,8 @@ static void metrics_init(applier *a)
     a->m.source_up = fl_metric_gauge("fastlane_apply_source_connected",
                                      "1 while the journal (or the relay's feed) answers, else 0");
     fl_metrics_program("fastlane_apply");
+    a->m.purged_stops = fl_metric_counter("fastlane_apply_purged_stops_total",
+                                          "Stops because retention purged transactions before they were applied");
 }
 
 /* Lag behind the journal head, in transactions and seconds of commit time. */
@@ -224,6 +227,19 @@ static void target_lost(applier *a, const char *why)
     a->lazy_cp = false;
 }
 
+/* The refusal when transactions not applied yet were purged from the journal (lost: which
+ * seqs); the same at start and while running. Returns the exit status. */
+static int stop_purged(applier *a, const char *lost)
+{
+    fl_metric_add(a->m.purged_stops, 1);
+    log_error("%s; the cache holds everything up to seq %" PRIu64 " (gtid %s) and misses those transactions: "
+              "stopping. Flush the cache and apply from the journal's first transaction (with no checkpoint), "
+              "or start with --from-seq/--from-gtid; keep retention (retain, max_size) longer than the applier lags",
+              lost, a->done_cp.seq, a->done_cp.gtid[0] ? a->done_cp.gtid : "-");
+    sd_notify(0, "STATUS=stopped: journal transactions purged before they were applied");
+    return 1;
+}
+
 /* Decides where to resume from the checkpoint cp (r = 1: none). Returns 0, -1 when the
  * source is unavailable now (retry), or an exit status. */
 static int resume_point(applier *a, int r, const fl_checkpoint *cp)
@@ -236,7 +252,7 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
         return 0;
     }
     if (r == 1 || cp->seq == 0) {
-        a->next_seq = 1; /* the journal's first transaction, whatever its seq */
+        a->next_seq = 0; /* the journal's first transaction, whatever its seq */
         memset(&a->done_cp, 0, sizeof a->done_cp);
         log_info("no checkpoint in the target: applying from the journal's first transaction");
         return 0;
@@ -261,11 +277,17 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
         log_warn("%s", a->err);
         return permanent ? 1 : -1;
     }
-    if (info.first_seq > seq + 1) {
-        log_error("checkpoint seq %" PRIu64 " (gtid %s) is older than the journal's first transaction (seq %" PRIu64
-                  "): the transactions in between were purged; resynchronize the cache and start with --from-seq",
-                  seq, cp->gtid[0] ? cp->gtid : "-", info.first_seq);
-        return 1;
+    if (seq + 1 <= info.purged_seq) { /* a seq missing above the horizon is a gap: no loss */
+        char lost[256];
+        if (seq + 1 == info.purged_seq)
+            snprintf(lost, sizeof lost, "journal %s: seq %" PRIu64 " was purged by retention before it was applied",
+                     fl_input_name(a->src), seq + 1);
+        else
+            snprintf(lost, sizeof lost,
+                     "journal %s: seqs %" PRIu64 "..%" PRIu64 " were purged by retention before they were applied",
+                     fl_input_name(a->src), seq + 1, info.purged_seq);
+        a->done_cp = *cp;
+        return stop_purged(a, lost);
     }
     if (info.last_seq < seq)
         log_warn("checkpoint seq %" PRIu64 " is ahead of the journal (last seq %" PRIu64 "): was the journal "
@@ -429,6 +451,14 @@ static int apply_one(applier *a, uint64_t seq)
         return 1;
     }
     if (r != 0) {
+        fl_input_head info;
+        if (r == 1 && fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err) == 0 &&
+            seq <= info.purged_seq) {
+            char lost[256];
+            snprintf(lost, sizeof lost, "journal %s: seq %" PRIu64 " was purged by retention while it was read",
+                     fl_input_name(a->src), seq);
+            return stop_purged(a, lost);
+        }
         log_error("seq %" PRIu64 ": %s", seq, r < 0 ? a->err : "transaction disappeared while reading");
         return 1;
     }
@@ -503,8 +533,8 @@ static int resolve_override(applier *a)
             fprintf(stderr, "fl-apply: --from-seq %" PRIu64 ": %s\n", o->from_seq, a->err);
             return 1;
         }
-        if (info.first_seq && o->from_seq < info.first_seq) {
-            fprintf(stderr, "fl-apply: --from-seq %" PRIu64 ": the journal holds seqs %" PRIu64 " to %" PRIu64 "\n",
+        if (o->from_seq <= info.purged_seq) {
+            fprintf(stderr, "fl-apply: --from-seq %" PRIu64 ": purged; the journal holds seqs %" PRIu64 " to %" PRIu64 "\n",
                     o->from_seq, info.first_seq, info.last_seq);
             return 1;
         }
@@ -645,6 +675,11 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
                 wait_source(&a);
                 continue;
             }
+        }
+        if (r == FL_INPUT_PURGED) {
+            if (flush(&a)) continue; /* keep what was applied; the gap is found again after it */
+            rc = stop_purged(&a, a.err);
+            break;
         }
         if (r < 0) {
             if (flush(&a)) continue; /* keep what was applied */

@@ -2,7 +2,9 @@
  *
  * Local: fl_store_next finds the next complete transaction, fl_store_read_parts streams it
  * part by part (a huge transaction never has to be whole in memory), and the store's
- * inotify descriptor wakes the wait when the relay commits.
+ * inotify descriptor wakes the wait when the relay commits. fl_store_next passes over
+ * missing seqs; the journal's purge horizon, read after it, tells whether they were never
+ * used (a gap: go on) or purged before they were applied (refused).
  *
  * Relay: one feed session streams transactions from a seq; the transaction received ahead
  * of its turn is held until read. Asking for another position than the session's (after a
@@ -117,6 +119,7 @@ int fl_input_bounds(fl_input *s, fl_input_head *h, int *permanent, char *err, si
         h->first_seq = info.first_seq;
         h->last_seq = info.last_seq;
         h->last_ts = info.last_ts;
+        h->purged_seq = info.purged_seq;
         if (info.count) fl_gtid_format(&info.last_gtid, h->last_gtid, sizeof h->last_gtid);
         return 0;
     }
@@ -130,7 +133,22 @@ int fl_input_bounds(fl_input *s, fl_input_head *h, int *permanent, char *err, si
     }
     h->first_seq = s->first_seq;
     h->last_seq = s->head_seq;
+    h->purged_seq = s->first_seq ? s->first_seq - 1 : 0;
     return 0;
+}
+
+/* Whether retention deleted `from` (and so everything the reader had not applied up to the
+ * horizon). Returns 0 (not purged), FL_INPUT_PURGED with err, or -1. */
+static int local_purged(fl_input *s, uint64_t from, char *err, size_t errlen)
+{
+    uint64_t horizon;
+    if (fl_store_purge_horizon(s->store, &horizon, err, errlen)) return -1;
+    if (!from || from > horizon) return 0;
+    if (from == horizon) snprintf(err, errlen, "journal %s: seq %llu was purged by retention before it was applied",
+                                  s->name, (unsigned long long)from);
+    else snprintf(err, errlen, "journal %s: seqs %llu..%llu were purged by retention before they were applied",
+                  s->name, (unsigned long long)from, (unsigned long long)horizon);
+    return FL_INPUT_PURGED;
 }
 
 int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, int *permanent, char *err,
@@ -161,6 +179,7 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, cha
     *permanent = 0;
     if (s->store) {
         int r = fl_store_next(s->store, from, seq, err, errlen);
+        if (r == 0 && *seq > from) r = local_purged(s, from, err, errlen); /* read after: see the top */
         if (r < 0) *permanent = 1;
         return r;
     }
@@ -180,7 +199,7 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, cha
         s->feed_pos = from;
     }
     /* Records the relay already has are on their way: wait for them; else just look. */
-    int timeout = s->head_seq >= from ? FEED_TIMEOUT_MS : 0;
+    int timeout = s->head_seq >= (from ? from : 1) ? FEED_TIMEOUT_MS : 0;
     int r = fl_feed_client_next(s->feed, &s->txn, timeout, &s->head_seq, permanent, err, errlen);
     if (r < 0) {
         feed_drop(s);

@@ -19,6 +19,8 @@ typedef struct fl_input_head {
     uint64_t last_seq;  /* 0 when empty */
     uint64_t last_ts;   /* commit time of the last one; 0 when unknown (relay) */
     char last_gtid[FL_GTID_TEXT_MAX]; /* "" when unknown (relay) */
+    uint64_t purged_seq; /* purge horizon: seqs up to it that are missing were purged (a relay
+                          * does not tell it: everything before its first seq counts) */
 } fl_input_head;
 
 /* Opens the local journal read-only, or prepares the relay client (it connects on first
@@ -37,7 +39,11 @@ int fl_input_bounds(fl_input *s, fl_input_head *h, int *permanent, char *err, si
 /* GTID -> seq; 1 when the journal does not hold it. */
 int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, int *permanent, char *err,
                         size_t errlen);
-/* The first transaction with seq >= from: sets *seq; 1 when there is none yet. */
+/* The first transaction with seq >= from (from = 0: the journal's first, whatever its seq):
+ * sets *seq; 1 when there is none yet. A local journal never passes over a purge: returns
+ * FL_INPUT_PURGED with err naming the seqs lost when retention deleted `from` (a seq that
+ * was never used, a gap, is passed over). */
+#define FL_INPUT_PURGED 2
 int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, char *err, size_t errlen);
 /* Passes transaction seq (just returned by fl_input_next) to fn, part by part (a relay
  * delivers it reassembled, as one part). Returns 0, fn's non-zero result, or -1. */

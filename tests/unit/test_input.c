@@ -1,4 +1,4 @@
-/* test_input.c — the applier's input over a local journal: bounds, next over gaps, reading a
+/* test_input.c — the applier's input over a local journal: bounds, next over gaps (never over a purge), reading a
  * transaction split in parts, GTID lookup, waking on a commit, and the errors it reports. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -172,22 +172,70 @@ static void test_bounds_next_read(void **state)
     fl_store_close(w);
 }
 
-static void test_next_skips_purged(void **state)
+/* A purge under a reader that had not got there is refused, naming the seqs lost; reading
+ * from the journal's first transaction (from = 0) is not. */
+static void test_next_refuses_purged(void **state)
 {
     (void)state;
     fl_store *w = open_writer();
     for (uint64_t g = 1; g <= 5; g++) add_txn(w, g, 1, 1);
     char err[256];
     /* everything older than now goes, except the last transaction */
-    assert_true(fl_store_purge(w, 1, 0, err, sizeof err) >= 1);
+    assert_int_equal(fl_store_purge(w, 1, 0, err, sizeof err), 4);
     fl_input *in = open_input();
     int permanent;
     fl_input_head h;
     assert_int_equal(fl_input_bounds(in, &h, &permanent, err, sizeof err), 0);
     assert_int_equal(h.first_seq, 5);
+    assert_int_equal(h.purged_seq, 4);
     uint64_t seq = 0;
-    assert_int_equal(fl_input_next(in, 1, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), FL_INPUT_PURGED);
+    assert_non_null(strstr(err, "seqs 2..4 were purged by retention before they were applied"));
+    assert_int_equal(fl_input_next(in, 4, &seq, &permanent, err, sizeof err), FL_INPUT_PURGED);
+    assert_non_null(strstr(err, "seq 4 was purged"));
+    assert_int_equal(fl_input_next(in, 5, &seq, &permanent, err, sizeof err), 0);
     assert_int_equal(seq, 5);
+    assert_int_equal(fl_input_next(in, 0, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(seq, 5);
+    fl_input_close(in);
+    fl_store_close(w);
+}
+
+/* A seq that was never used (an unfinished transaction removed at reopen) is passed over,
+ * also after retention purged what came before it. */
+static void test_next_passes_gaps(void **state)
+{
+    (void)state;
+    char err[256];
+    fl_store *w = open_writer();
+    add_txn(w, 1, 1, 1);
+    add_txn(w, 2, 1, 1);
+    fl_txn t;
+    fl_txn_init(&t);
+    t.gtid.flavor = FL_FLAVOR_MARIADB;
+    t.gtid.server_id = 1;
+    t.gtid.seq_no = 3;
+    t.file = "bin.000001";
+    assert_int_equal(fl_store_add(w, &t, err, sizeof err), 0); /* part 0 of seq 3, never finished */
+    assert_int_equal(fl_store_commit(w, NULL, err, sizeof err), 0);
+    fl_txn_free(&t);
+    fl_store_close(w);
+    w = open_writer(); /* removes seq 3 */
+    add_txn(w, 4, 1, 1);
+    add_txn(w, 5, 1, 1);
+    fl_input *in = open_input();
+    int permanent;
+    uint64_t seq = 0;
+    assert_int_equal(fl_input_next(in, 3, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(seq, 4);
+    /* seqs 1 and 2 purged (by size: two and a half records stay): 3 is still a gap above the
+     * horizon */
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(w, &info, err, sizeof err), 0);
+    assert_int_equal(fl_store_purge(w, 0, info.bytes * 5 / 8, err, sizeof err), 2);
+    assert_int_equal(fl_input_next(in, 3, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(seq, 4);
+    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), FL_INPUT_PURGED);
     fl_input_close(in);
     fl_store_close(w);
 }
@@ -260,7 +308,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_missing_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounds_next_read, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_next_skips_purged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_refuses_purged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_passes_gaps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_wakes_on_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_unreachable, setup, teardown),
     };
