@@ -48,6 +48,7 @@ static void on_stop(int sig) { stop_signal = sig; }
 
 typedef struct counters {
     uint64_t txns, ops, rows_skipped, rows_failed, chunked;
+    uint64_t statements; /* statement-based transactions not applied (on_error = skip) */
 } counters;
 
 typedef struct applier {
@@ -70,9 +71,8 @@ typedef struct applier {
 
     counters sent, flushed, reported; /* submitted / acknowledged / at the last progress line */
     uint64_t retries;
-    bool statement_warned;
     struct {
-        fl_metric *txns, *ops, *skipped, *failed, *chunked, *retries, *cp_seq, *cp_ts, *lag, *lag_s;
+        fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *retries, *cp_seq, *cp_ts, *lag, *lag_s;
         fl_metric *target_up, *source_up;
         fl_metric *purged_stops;
         counters last;
@@ -86,6 +86,7 @@ typedef struct applier {
     /* the transaction being processed */
     fl_checkpoint cur_cp;
     bool cur_chunked, cur_first;
+    bool cur_statements; /* statement-based changes of rule tables were skipped */
     int cur_fatal; /* exit status when rendering failed fatally */
     int cur_target_failed;
     char err[1024];
@@ -141,6 +142,8 @@ static void metrics_init(applier *a)
     a->m.failed = fl_metric_counter("fastlane_apply_rows_failed_total", "Row changes a rule could not render (on_error = skip)");
     a->m.chunked = fl_metric_counter("fastlane_apply_chunked_transactions_total",
                                      "Transactions above max_atomic_ops applied in several chunks (not atomically)");
+    a->m.statements = fl_metric_counter("fastlane_apply_statement_transactions_skipped_total",
+                                        "Statement-based transactions not applied to the cache (on_error = skip)");
     a->m.retries = fl_metric_counter("fastlane_apply_retries_total", "Reconnections to the target or the source");
     a->m.cp_seq = fl_metric_gauge("fastlane_apply_checkpoint_seq", "Journal seq of the last applied transaction");
     a->m.cp_ts = fl_metric_gauge("fastlane_apply_checkpoint_timestamp_seconds", "Commit time of the last applied transaction");
@@ -180,6 +183,7 @@ static void metrics_update(applier *a, bool force)
     fl_metric_add(a->m.skipped, f->rows_skipped - l->rows_skipped);
     fl_metric_add(a->m.failed, f->rows_failed - l->rows_failed);
     fl_metric_add(a->m.chunked, f->chunked - l->chunked);
+    fl_metric_add(a->m.statements, f->statements - l->statements);
     fl_metric_add(a->m.retries, a->retries - a->m.last_retries);
     *l = *f;
     a->m.last_retries = a->retries;
@@ -201,10 +205,11 @@ static void report(applier *a, bool force)
     uint64_t lag, lag_s;
     lag_of(a, &lag, &lag_s);
     log_info("applied %" PRIu64 " transactions (%" PRIu64 " cache operations; %" PRIu64
-             " rows without a rule skipped, %" PRIu64 " rows failed, %" PRIu64 " transactions chunked); "
-             "checkpoint seq %" PRIu64 " gtid %s; lag %" PRIu64 " transactions, %" PRIu64 " s",
+             " rows without a rule skipped, %" PRIu64 " rows failed, %" PRIu64 " transactions chunked, %" PRIu64
+             " statement-based transactions not applied); checkpoint seq %" PRIu64 " gtid %s; lag %" PRIu64
+             " transactions, %" PRIu64 " s",
              f->txns - r->txns, f->ops - r->ops, f->rows_skipped - r->rows_skipped, f->rows_failed - r->rows_failed,
-             f->chunked - r->chunked, a->done_cp.seq, a->done_cp.gtid[0] ? a->done_cp.gtid : "-", lag, lag_s);
+             f->chunked - r->chunked, f->statements - r->statements, a->done_cp.seq, a->done_cp.gtid[0] ? a->done_cp.gtid : "-", lag, lag_s);
     sd_notifyf(0, "STATUS=applying: checkpoint seq %" PRIu64 ", lag %" PRIu64 " transactions, %" PRIu64
                   " applied since start",
                a->done_cp.seq, lag, f->txns);
@@ -392,12 +397,6 @@ static int on_part(const fl_txn *part, void *ctx)
         fl_gtid_format(&part->gtid, a->cur_cp.gtid, sizeof a->cur_cp.gtid);
         a->cur_cp.ts = part->ts;
     }
-    if ((part->flags & FL_TXN_STATEMENT) && !a->statement_warned) {
-        a->statement_warned = true; /* once: the source's binlog format does not change often */
-        log_warn("transaction seq %" PRIu64 " (gtid %s) holds statement-based changes, which no cache can apply; "
-                 "set binlog_format = ROW on the source",
-                 a->cur_cp.seq, a->cur_cp.gtid[0] ? a->cur_cp.gtid : "-");
-    }
     for (uint32_t i = 0; i < part->ntables; i++) {
         if (fl_rules_check_table(a->rules, &part->tables[i], a->err, sizeof a->err)) {
             size_t n = strlen(a->err);
@@ -407,10 +406,11 @@ static int on_part(const fl_txn *part, void *ctx)
             return 1;
         }
     }
-    uint64_t skipped = a->ops.rows_skipped, failed = a->ops.rows_failed;
+    uint64_t skipped = a->ops.rows_skipped, failed = a->ops.rows_failed, statements = a->ops.statements_skipped;
     int r = fl_rules_render(a->rules, part, a->cfg->apply.on_error, &a->ops, a->err, sizeof a->err);
     a->sent.rows_skipped += a->ops.rows_skipped - skipped;
     a->sent.rows_failed += a->ops.rows_failed - failed;
+    if (a->ops.statements_skipped > statements) a->cur_statements = true;
     if (r) {
         a->cur_fatal = 1;
         return 1;
@@ -433,6 +433,7 @@ static int apply_one(applier *a, uint64_t seq)
     memset(&a->cur_cp, 0, sizeof a->cur_cp);
     a->cur_cp.seq = seq;
     a->cur_chunked = false;
+    a->cur_statements = false;
     a->cur_first = true;
     a->cur_fatal = 0;
     a->cur_target_failed = 0;
@@ -476,6 +477,7 @@ static int apply_one(applier *a, uint64_t seq)
         a->done_cp = a->cur_cp;
     }
     a->sent.txns++;
+    if (a->cur_statements) a->sent.statements++;
     if (a->cur_chunked) {
         a->sent.chunked++;
         log_info("transaction seq %" PRIu64 " (gtid %s) exceeded max_atomic_ops = %u and was applied in chunks",
@@ -721,6 +723,67 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
 
 /* ---- --status -------------------------------------------------------------------------- */
 
+typedef struct statement_count {
+    fl_rules *rules;
+    uint64_t n, last_seq;
+} statement_count;
+
+static int count_statement_part(const fl_txn *part, void *ctx)
+{
+    statement_count *sc = ctx;
+    if (part->seq == sc->last_seq) return 0; /* counted in an earlier part */
+    for (uint32_t i = 0; i < part->nchanges; i++)
+        if (fl_rules_statement_applies(sc->rules, &part->changes[i])) {
+            sc->n++;
+            sc->last_seq = part->seq;
+            break;
+        }
+    return 0;
+}
+
+/* Statement-based transactions with changes of rule tables in seq [from, to] of the journal:
+ * the ones an applier with on_error = skip left out. Returns 0 or -1 with err. */
+static int count_statements(fl_input *src, const fl_config *cfg, uint64_t from, uint64_t to, uint64_t *n,
+                            char *err, size_t errlen)
+{
+    char *errors = NULL;
+    statement_count sc = {.rules = fl_rules_new(cfg, &errors)};
+    *n = 0;
+    if (!sc.rules) {
+        snprintf(err, errlen, "%s", errors ? errors : "rules: invalid");
+        free(errors);
+        return -1;
+    }
+    int permanent;
+    int r = from && to >= from ? fl_input_scan_flagged(src, from, to, FL_TXN_STATEMENT, count_statement_part, &sc,
+                                                       &permanent, err, errlen)
+                               : 0;
+    fl_rules_free(sc.rules);
+    *n = sc.n;
+    return r ? -1 : 0;
+}
+
+int fl_apply_not_applied(const fl_config *cfg, uint64_t *n, uint64_t *first_seq, char *err, size_t errlen)
+{
+    *n = *first_seq = 0;
+    fl_input *src = fl_input_open(&cfg->apply, err, errlen);
+    if (!src) return -1;
+    fl_input_head info;
+    int permanent, rc = -1;
+    fl_checkpoint cp = {0};
+    fl_target *t = NULL;
+    if (fl_input_bounds(src, &info, &permanent, err, errlen)) goto out;
+    t = fl_target_open(&cfg->apply, &permanent, err, errlen);
+    int r = t ? fl_target_read_checkpoint(t, &cp, err, errlen) : -1;
+    if (r < 0) goto out;
+    *first_seq = info.first_seq;
+    rc = r == 0 ? count_statements(src, cfg, info.first_seq, cp.seq, n, err, errlen) : 0;
+out:
+    fl_target_close(t);
+    fl_input_close(src);
+    return rc;
+}
+
 int fl_apply_status(const fl_config *cfg, FILE *out)
 {
     applier a;
@@ -759,6 +822,13 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
         uint64_t lag = info.last_seq > applied ? info.last_seq - applied : 0;
         uint64_t lag_s = lag && cp.ts && info.last_ts > cp.ts ? info.last_ts - cp.ts : 0;
         fprintf(out, "lag:        %" PRIu64 " transactions, %" PRIu64 " s\n", lag, lag_s);
+        uint64_t skipped = 0;
+        if (r == 0 && count_statements(a.src, cfg, info.first_seq, cp.seq, &skipped, a.err, sizeof a.err) == 0)
+            fprintf(out, "not applied: %" PRIu64 " statement-based transactions (journal seq %" PRIu64
+                         " to the checkpoint)\n",
+                    skipped, info.first_seq);
+        else if (r == 0)
+            fprintf(out, "not applied: unknown (%s)\n", a.err);
     } else {
         fprintf(stderr, "%s\n", a.err);
         rc = 1;

@@ -22,8 +22,14 @@ typedef struct fl_apply_opts {
  * configuration error found at start (rules, target URL). */
 int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts);
 
-/* Prints the checkpoint (seq, GTID, time), the journal head and the lag to out.
+/* Prints the checkpoint (seq, GTID, time), the journal head, the lag and the statement-based
+ * transactions not applied to out.
  * Returns 0, or 1 with a one-line reason on stderr. */
 int fl_apply_status(const fl_config *cfg, FILE *out);
+
+/* Statement-based transactions that change rule tables, from the journal's first transaction
+ * to the checkpoint: the ones an applier with on_error = skip did not apply (for --verify).
+ * Returns 0 with *n and the journal's *first_seq, or -1 with a reason in err. */
+int fl_apply_not_applied(const fl_config *cfg, uint64_t *n, uint64_t *first_seq, char *err, size_t errlen);
 
 #endif

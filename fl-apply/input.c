@@ -240,6 +240,80 @@ int fl_input_read(fl_input *s, uint64_t seq, fl_store_part_fn fn, void *ctx, int
     return r;
 }
 
+typedef struct flagged {
+    uint64_t to;
+    uint32_t flag;
+    uint64_t *seqs;
+    size_t n, cap;
+    fl_store_part_fn fn; /* relay */
+    void *ctx;
+} flagged;
+
+static int collect_flagged(uint64_t seq, uint32_t part, bool last, const uint8_t *data, size_t len, void *ctx)
+{
+    (void)part;
+    (void)last;
+    flagged *f = ctx;
+    if (seq > f->to) return 1;
+    uint32_t flags = 0;
+    if (fl_record_peek(data, len, NULL, NULL, &flags, NULL) || !(flags & f->flag)) return 0;
+    if (f->n && f->seqs[f->n - 1] == seq) return 0;
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 64;
+        f->seqs = fl_xrealloc(f->seqs, f->cap * sizeof *f->seqs);
+    }
+    f->seqs[f->n++] = seq;
+    return 0;
+}
+
+static int relay_flagged(const fl_txn *t, void *ctx)
+{
+    flagged *f = ctx;
+    return t->flags & f->flag ? f->fn(t, f->ctx) : 0;
+}
+
+int fl_input_scan_flagged(fl_input *s, uint64_t from, uint64_t to, uint32_t flag, fl_store_part_fn fn, void *ctx,
+                          int *permanent, char *err, size_t errlen)
+{
+    *permanent = 0;
+    flagged f = {.to = to, .flag = flag, .fn = fn, .ctx = ctx};
+    if (!s->store) {
+        for (uint64_t seq = from; seq <= to;) {
+            uint64_t got;
+            int r = fl_input_next(s, seq, &got, permanent, err, errlen);
+            if (r < 0) return -1;
+            if (r == 1 || got > to) return 0;
+            if ((r = fl_input_read(s, got, relay_flagged, &f, permanent, err, errlen)) != 0) return r;
+            seq = got + 1;
+        }
+        return 0;
+    }
+    uint64_t seq = from;
+    uint32_t part = 0;
+    int r = 0;
+    while (seq <= to && r == 0) {
+        uint64_t next_seq = seq;
+        uint32_t next_part = part;
+        r = fl_store_scan_raw(s->store, seq, part, (size_t)64 << 20, collect_flagged, &f, &next_seq, &next_part,
+                              err, errlen);
+        if (r < 0) {
+            *permanent = 1;
+            break;
+        }
+        if (next_seq == seq && next_part == part) break; /* the end of the journal */
+        seq = next_seq;
+        part = next_part;
+    }
+    r = r < 0 ? -1 : 0;
+    for (size_t i = 0; i < f.n && r == 0; i++) {
+        r = fl_store_read_parts(s->store, f.seqs[i], fn, ctx, err, errlen);
+        if (r == 1) r = 0; /* purged meanwhile */
+        else if (r < 0) *permanent = 1;
+    }
+    free(f.seqs);
+    return r;
+}
+
 void fl_input_arm(fl_input *s)
 {
     if (s->store) fl_store_wait_ack(s->store);

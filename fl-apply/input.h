@@ -49,6 +49,11 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, cha
  * delivers it reassembled, as one part). Returns 0, fn's non-zero result, or -1. */
 int fl_input_read(fl_input *s, uint64_t seq, fl_store_part_fn fn, void *ctx, int *permanent, char *err,
                    size_t errlen);
+/* Passes every part of the transactions with seq in [from, to] that carry flag (an
+ * fl_txn_flags bit) to fn, in order; a local journal reads only those records in full.
+ * Returns 0, fn's non-zero result, or -1. */
+int fl_input_scan_flagged(fl_input *s, uint64_t from, uint64_t to, uint32_t flag, fl_store_part_fn fn, void *ctx,
+                          int *permanent, char *err, size_t errlen);
 /* Call before the last fl_input_next preceding fl_input_wait: a transaction arriving
  * after it ends the wait at once. */
 void fl_input_arm(fl_input *s);

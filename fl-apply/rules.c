@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/template.h"
+#include "common/sql_tables.h"
 
 typedef fl_template_part tpl_part;
 
@@ -57,6 +58,8 @@ struct fl_rules {
     table_binding *tb;
     size_t tb_cap;
     fl_buf key, old_key, val;
+    fl_sql_tables sql; /* statements parsed for the tables they touch */
+    bool statement_warned; /* a statement of a table without a rule was logged */
     size_t *off; /* hash rendering: name/value offsets into val */
     size_t off_cap;
 };
@@ -68,7 +71,7 @@ void fl_cache_ops_init(fl_cache_ops *o) { memset(o, 0, sizeof *o); }
 void fl_cache_ops_reset(fl_cache_ops *o)
 {
     o->nops = 0;
-    o->rows_matched = o->rows_skipped = o->rows_failed = 0;
+    o->rows_matched = o->rows_skipped = o->rows_failed = o->statements_skipped = 0;
     fl_arena_reset(&o->arena);
 }
 
@@ -167,6 +170,7 @@ void fl_rules_free(fl_rules *r)
     fl_buf_free(&r->key);
     fl_buf_free(&r->old_key);
     fl_buf_free(&r->val);
+    fl_sql_tables_free(&r->sql);
     free(r->off);
     free(r);
 }
@@ -481,6 +485,56 @@ static int render_change(fl_rules *r, const binding *b, const fl_table *t, const
     return -1;
 }
 
+bool fl_rules_statement_applies(fl_rules *r, const fl_change *c)
+{
+    if (c->op != FL_OP_STATEMENT) return false;
+    fl_sql_kind k = fl_sql_tables_parse(&r->sql, c->sql ? c->sql : "", c->sql ? c->sql_len : 0, c->db);
+    if (k == FL_SQL_XA || !r->nrules) return false;
+    if (k != FL_SQL_WRITE || r->sql.n != 1) return true; /* cannot tell which table it writes */
+    fl_table t = {.db = r->sql.names[0].db, .name = r->sql.names[0].table};
+    for (size_t i = 0; i < r->nrules; i++)
+        if (rule_matches(&r->rules[i], &t)) return true;
+    return false;
+}
+
+/* A statement-based change per on_error. Returns 0, or -1 with err (stop). */
+static int statement_change(fl_rules *r, const fl_txn *txn, const fl_change *c, fl_on_error on_error,
+                            fl_cache_ops *ops, char *gtid, size_t gtid_len, char *err, size_t errlen)
+{
+    bool applies = fl_rules_statement_applies(r, c);
+    if (!applies && r->sql.kind == FL_SQL_XA) return 0;
+    if (!gtid[0] && !fl_gtid_format(&txn->gtid, gtid, gtid_len))
+        snprintf(gtid, gtid_len, "(none, seq %llu)", (unsigned long long)txn->seq);
+    char what[300];
+    size_t n = c->sql_len > 200 ? 200 : c->sql_len, k = 0;
+    for (size_t i = 0; i < n && k + 4 < sizeof what; i++) /* one line: control bytes as blanks */
+        what[k++] = (unsigned char)c->sql[i] < 0x20 ? ' ' : c->sql[i];
+    if (c->sql_len > n) what[k++] = '.', what[k++] = '.', what[k++] = '.';
+    what[k] = 0;
+    if (!applies) { /* a table no rule caches */
+        ops->rows_skipped++;
+        if (!r->statement_warned)
+            log_warn("gtid %s: statement-based change of a table without a rule skipped: %s (caches need "
+                     "binlog_format = ROW on the source; this is said once)",
+                     gtid, what);
+        r->statement_warned = true;
+        return 0;
+    }
+    if (on_error == FL_ON_ERROR_STOP) {
+        snprintf(err, errlen,
+                 "gtid %s: statement-based change, which no cache can apply: %s (set binlog_format = ROW on the "
+                 "source; with on_error = skip it is skipped and counted)",
+                 gtid, what);
+        return -1;
+    }
+    if (!ops->statements_skipped)
+        log_warn("gtid %s: statement-based change not applied (on_error = skip): %s; the cache may be stale "
+                 "(set binlog_format = ROW on the source)",
+                 gtid, what);
+    ops->statements_skipped++;
+    return 0;
+}
+
 int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cache_ops *ops, char *err,
                     size_t errlen)
 {
@@ -496,6 +550,10 @@ int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cac
     uint64_t failed = 0;
     for (uint32_t ci = 0; ci < txn->nchanges; ci++) {
         const fl_change *c = &txn->changes[ci];
+        if (c->op == FL_OP_STATEMENT) {
+            if (statement_change(r, txn, c, on_error, ops, gtid, sizeof gtid, err, errlen)) return -1;
+            continue;
+        }
         if (c->op != FL_OP_INSERT && c->op != FL_OP_UPDATE && c->op != FL_OP_DELETE) continue;
         if (c->table >= txn->ntables) continue;
         const table_binding *tb = bind_table(r, txn, c->table);

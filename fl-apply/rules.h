@@ -45,6 +45,7 @@ typedef struct fl_cache_ops {
     uint64_t rows_matched; /* row changes that had a rule */
     uint64_t rows_skipped; /* row changes of tables without a rule */
     uint64_t rows_failed;  /* row changes a rule could not render (on_error = skip) */
+    uint64_t statements_skipped; /* statement-based changes of rule tables not applied (on_error = skip) */
     fl_arena arena;
 } fl_cache_ops;
 
@@ -71,6 +72,11 @@ int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t e
  * cannot be rendered still deletes its old key). Returns 0 or -1. */
 int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cache_ops *ops,
                     char *err, size_t errlen);
+
+/* Whether a statement-based change (op STATEMENT) may change what a rule caches: it writes a
+ * rule's table, or a table that cannot be told from its text. fl_rules_render stops on such a
+ * change with on_error = stop, and skips and counts it with skip; others are skipped rows. */
+bool fl_rules_statement_applies(fl_rules *r, const fl_change *c);
 
 /* The tables any rule refers to (for --verify): count and the i-th rule's config. */
 size_t fl_rules_count(const fl_rules *r);

@@ -31,6 +31,7 @@
 
 #include "common/buf.h"
 #include "common/target_url.h"
+#include "fl-apply/apply.h"
 #include "fl-apply/rules.h"
 #include "fl-apply/target_impl.h"
 
@@ -846,6 +847,11 @@ int fl_verify_run(const fl_config *cfg)
     if (is_mc) printf("%-13s not checked (memcached cannot list its keys)\n", "extra");
     else print_kind("extra", &rep.extra);
     if (rep.unrendered.count) print_kind("not rendered", &rep.unrendered);
+    uint64_t not_applied, first_seq;
+    if (fl_apply_not_applied(cfg, &not_applied, &first_seq, err, sizeof err) == 0)
+        printf("%-13s %llu statement-based transactions (journal seq %llu to the checkpoint)\n", "not applied",
+               (unsigned long long)not_applied, (unsigned long long)first_seq);
+    else printf("%-13s unknown (%s)\n", "not applied", err);
     status = rep.stale.count || rep.missing.count || rep.extra.count ? 1 : 0;
     printf("%s\n", status ? "verify: the cache differs from the source" : "verify: every key matches");
     goto out;

@@ -358,6 +358,46 @@ static void test_skip_new_key_null_deletes_old_key(void **state)
     fl_config_free(c);
 }
 
+/* statement-based changes: a rule table's (or one that cannot be told) follows on_error;
+ * another table's is a skipped change; XA COMMIT is nothing */
+static void test_statement_changes(void **state)
+{
+    (void)state;
+    fl_config *c = load(APPLY "[rule u]\ntable = app.users\nkey = u:{id}\n");
+    fl_rules *r = rules_of(c);
+    fixture f;
+    fx_init(&f);
+    static const char *const sqls[] = {"XA COMMIT 'x'", "INSERT INTO orders VALUES (1)",
+                                       "UPDATE `app`.users SET name = 'x'", "UPDATE users u JOIN orders o SET x = 1"};
+    for (int i = 0; i < 4; i++) {
+        fl_change *ch = &f.changes[f.txn.nchanges++];
+        memset(ch, 0, sizeof *ch);
+        ch->op = FL_OP_STATEMENT;
+        ch->db = "app";
+        ch->sql = sqls[i];
+        ch->sql_len = (uint32_t)strlen(sqls[i]);
+    }
+    assert_false(fl_rules_statement_applies(r, &f.changes[0]));
+    assert_false(fl_rules_statement_applies(r, &f.changes[1]));
+    assert_true(fl_rules_statement_applies(r, &f.changes[2]));
+    assert_true(fl_rules_statement_applies(r, &f.changes[3]));
+    fl_cache_ops ops;
+    fl_cache_ops_init(&ops);
+    char err[512] = "";
+    assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), -1);
+    assert_string_equal(err, "gtid 0-1-42: statement-based change, which no cache can apply: UPDATE `app`.users SET "
+                             "name = 'x' (set binlog_format = ROW on the source; with on_error = skip it is skipped "
+                             "and counted)");
+    fl_cache_ops_reset(&ops);
+    assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_SKIP, &ops, err, sizeof err), 0);
+    assert_int_equal(ops.nops, 0);
+    assert_int_equal(ops.statements_skipped, 2);
+    assert_int_equal(ops.rows_skipped, 1);
+    fl_cache_ops_free(&ops);
+    fl_rules_free(r);
+    fl_config_free(c);
+}
+
 /* binlog_row_image = minimal: the after image has the changed columns only */
 static void test_minimal_update_uses_before_image(void **state)
 {
@@ -540,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_several_rules_one_table),
         cmocka_unit_test(test_null_key_stop_and_skip),
         cmocka_unit_test(test_skip_new_key_null_deletes_old_key),
+        cmocka_unit_test(test_statement_changes),
         cmocka_unit_test(test_minimal_update_uses_before_image),
         cmocka_unit_test(test_unnamed_columns),
         cmocka_unit_test(test_check_table),
