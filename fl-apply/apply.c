@@ -766,7 +766,7 @@ static int count_statements(fl_input *src, const fl_config *cfg, uint64_t from, 
 int fl_apply_not_applied(const fl_config *cfg, uint64_t *n, uint64_t *first_seq, char *err, size_t errlen)
 {
     *n = *first_seq = 0;
-    fl_input *src = fl_input_open(&cfg->apply, err, errlen);
+    fl_input *src = fl_input_open(&cfg->apply, NULL, err, errlen);
     if (!src) return -1;
     fl_input_head info;
     int permanent, rc = -1;
