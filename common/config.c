@@ -183,11 +183,13 @@ static section *begin_section(loader *L, const char *header, size_t n, int line)
     return s;
 }
 
-/* Index of the first inline comment (";" after whitespace, as inih has it), or n. */
+/* Index of the first inline comment in s[0..n): a '#' or ';' after whitespace, or n. A '#' or
+ * ';' with no whitespace before it is part of the text ("pa#ss"). inih itself knows only ';'
+ * (its build default), so the reader strips both before inih sees the line. */
 static size_t comment_at(const char *s, size_t n)
 {
     for (size_t i = 1; i < n; i++)
-        if (s[i] == ';' && is_ws(s[i - 1])) return i;
+        if ((s[i] == ';' || s[i] == '#') && is_ws(s[i - 1])) return i;
     return n;
 }
 
@@ -254,6 +256,21 @@ static char *reader(char *str, int num, void *stream)
         return str;
     }
     L->prev_key = true;
+    /* cut an inline comment off the value */
+    size_t vstart = eq + 1, vend = vstart + comment_at(line + vstart, n - vstart);
+    if (vend < n) {
+        size_t t = vstart;
+        while (t < vend && is_ws(line[t])) t++;
+        if (t == vend) {
+            char *key = trim_dup(line + b, eq - b), sh[80];
+            report(L, ln, label, show(key, sh, sizeof sh),
+                   "the value is only a comment ('#' or ';' after whitespace starts one); a secret that "
+                   "starts with one goes in a file");
+            free(key);
+            return str;
+        }
+        n = vend;
+    }
     if (n + 2 < (size_t)num) {
         memcpy(str, line, n);
         str[n] = '\n';

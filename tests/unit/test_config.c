@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "common/buf.h"
 #include "common/config.h"
 #include "common/secret_file.h"
 #include "common/target_url.h"
@@ -545,6 +546,98 @@ static void test_secret_policy(void **state)
     }
 }
 
+static void test_inline_comments(void **state)
+{
+    (void)state;
+    char *errors = NULL;
+    fl_config *c = load("[source]   # the primary\n"
+                        "host = 127.0.0.1         # or socket = /run/mysqld/mysqld.sock\n"
+                        "user = fastlane\t; needs REPLICATION SLAVE\n"
+                        "password = pa#ss;w0rd # the # and ; inside stay\n"
+                        "server_id = 7 #seven\n"
+                        "[apply] ; the applier\n"
+                        "journal = /var/lib/fastlane/journal   # default: [journal] path\n"
+                        "target = redis://127.0.0.1:6379/0     # redis://...\n"
+                        "[rule users]\n"
+                        "table = shop.users\n"
+                        "key = user:{id}          # {column} placeholders\n",
+                        &errors);
+    if (!c) fail_msg("%s", errors);
+    assert_string_equal(c->source.host, "127.0.0.1");
+    assert_string_equal(c->source.user, "fastlane");
+    assert_string_equal(c->source.password, "pa#ss;w0rd");
+    assert_int_equal(c->source.server_id, 7);
+    assert_string_equal(c->apply.journal, "/var/lib/fastlane/journal");
+    assert_string_equal(c->apply.target, "redis://127.0.0.1:6379/0");
+    assert_string_equal(c->rules[0].key, "user:{id}");
+    fl_config_free(c);
+
+    /* a value that is nothing but a comment is refused, not silently empty */
+    expect_errors("[source]\nuser = u\nserver_id = 1\npassword =   #hunter2\n",
+                  "4: [source] password: the value is only a comment ('#' or ';' after whitespace starts one); a "
+                  "secret that starts with one goes in a file\n");
+    expect_errors("[journal] # c\npath = /j\nsync = none # c ]\n[x] # c\n",
+                  "4: [x]: unknown section (known: source, journal, feed, metrics, apply, log, rule NAME)\n");
+}
+
+/* The README's configuration (the ```ini block after "<!-- test_config" in README.md),
+ * loaded as written: its files under /etc/fastlane/ become mode-600 files here. */
+static void test_readme_config(void **state)
+{
+    (void)state;
+    char path[512];
+    const char *me = __FILE__, *tail = strstr(me, "tests/unit/test_config.c");
+    snprintf(path, sizeof path, "%.*sREADME.md", tail ? (int)(tail - me) : 0, me);
+    FILE *f = fopen(path, "r");
+    if (!f) fail_msg("cannot open %s", path);
+    char *readme = NULL;
+    size_t cap = 0, len = getdelim(&readme, &cap, 0, f);
+    fclose(f);
+    assert_true(len > 0);
+    int blocks = 0;
+    for (const char *m = strstr(readme, "<!-- test_config"); m; m = strstr(m + 1, "<!-- test_config")) {
+        const char *open = strstr(m, "```ini\n");
+        assert_non_null(open);
+        open += 7;
+        const char *close = strstr(open, "\n```");
+        assert_non_null(close);
+        fl_buf text = {0};
+        for (const char *p = open; p <= close; p++) {
+            if (!strncmp(p, "/etc/fastlane/", 14)) {
+                const char *e = p + 14;
+                while (*e && !strchr(" \t\n", *e)) e++;
+                char name[128];
+                snprintf(name, sizeof name, "readme-%.*s", (int)(e - p - 14), p + 14);
+                write_file(name, "6f0b1f2c3d4e5a697887a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5\n", 65, 0600);
+                fl_buf_printf(&text, "%s/%s", dir, name);
+                p = e - 1;
+                continue;
+            }
+            fl_buf_putc(&text, (uint8_t)*p);
+        }
+        char *errors = NULL;
+        fl_config *c = fl_config_load_string((const char *)text.data, text.len, "README.md", &errors);
+        if (!c) fail_msg("the README's configuration does not load:\n%s", errors);
+        /* no comment text absorbed into a value */
+        assert_string_equal(c->source.host, "127.0.0.1");
+        assert_string_equal(c->source.user, "fastlane");
+        assert_string_equal(c->apply.journal, "/var/lib/fastlane/journal");
+        assert_string_equal(c->journal.path, "/var/lib/fastlane/journal");
+        assert_string_equal(c->apply.target, "redis://127.0.0.1:6379/0");
+        assert_int_equal(c->nrules, 1);
+        assert_string_equal(c->rules[0].key, "user:{id}");
+        assert_int_equal(c->source.server_id, 1001);
+        fl_config_free(c);
+        fl_buf_free(&text);
+        blocks++;
+    }
+    free(readme);
+    if (!blocks) fail_msg("README.md has no <!-- test_config --> block");
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -f %s/readme-*", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_secrets_never_shown(void **state)
 {
     (void)state;
@@ -566,7 +659,7 @@ static void test_long_lines_and_load_string(void **state)
     char text[4096];
     size_t k = (size_t)snprintf(text, sizeof text, "[source]\nuser=u\nserver_id=1\ninclude = ");
     for (int i = 0; i < 60; i++) k += (size_t)snprintf(text + k, sizeof text - k, "%sdb%d.t*", i ? ", " : "", i);
-    k += (size_t)snprintf(text + k, sizeof text - k, " ; trailing comment\n");
+    k += (size_t)snprintf(text + k, sizeof text - k, " # trailing ; comment\n");
     char *errors = NULL;
     fl_config *c = fl_config_load_string(text, k, "mem.ini", &errors);
     if (!c) fail_msg("%s", errors);
@@ -676,6 +769,8 @@ int main(void)
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_required_and_exclusive),
         cmocka_unit_test(test_secret_policy),
+        cmocka_unit_test(test_inline_comments),
+        cmocka_unit_test(test_readme_config),
         cmocka_unit_test(test_secrets_never_shown),
         cmocka_unit_test(test_long_lines_and_load_string),
         cmocka_unit_test(test_helpers),
