@@ -134,4 +134,4 @@ install: $(PROGS)
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(UNIT_BIN:$(BUILD)/tests/%=$(OBJ)/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(MAINS:%.c=$(OBJ)/%.d) $(UNIT_BIN:$(BUILD)/tests/%=$(OBJ)/tests/unit/%.d)
