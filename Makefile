@@ -7,6 +7,7 @@
 #   make fuzz         build and briefly run the libFuzzer targets (clang)
 #   make bench        run the benchmarks in bench/
 #   make demo         run the live demo (MariaDB -> fl-relay -> fl-apply -> Redis)
+#   make deb          a Debian package (dpkg-buildpackage) in build/deb/
 #   make install      programs, units, sysusers entry, man pages, example configs
 #                     (PREFIX=/usr/local SYSCONFDIR=/etc DESTDIR=)
 
@@ -25,6 +26,10 @@ PKGS     := lmdb hiredis libmemcached mysqlclient inih libzstd zlib openssl libs
 # Dependency headers come in through -isystem: the project's warnings are for its own code.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lm -lpthread
+# The Debian package that provides each pkg-config module (and libev, which has none).
+PKG_DEBS := lmdb:liblmdb-dev hiredis:libhiredis-dev libmemcached:libmemcached-dev \
+	mysqlclient:default-libmysqlclient-dev inih:libinih-dev libzstd:libzstd-dev zlib:zlib1g-dev \
+	openssl:libssl-dev libsystemd:libsystemd-dev
 
 # The version every program prints with --version: git describe of the checkout it is built from.
 FL_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
@@ -54,13 +59,24 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit check-asan check-layers fuzz integration bench demo install clean
+.PHONY: all deps check-libs test unit check-asan check-layers fuzz integration bench demo install deb clean
 all: $(PROGS)
 
 deps:
 	@bash scripts/deps.sh
 
-$(OBJ)/%.o: %.c
+# Before the first compile: every library present, or one line naming the packages to install.
+check-libs:
+	@missing=""; \
+	command -v pkg-config >/dev/null || missing=" pkg-config"; \
+	for m in $(PKG_DEBS); do \
+		pkg-config --exists "$${m%%:*}" 2>/dev/null || missing="$$missing $${m#*:}"; done; \
+	echo '#include <ev.h>' | $(CC) -E -x c - >/dev/null 2>&1 || missing="$$missing libev-dev"; \
+	if [ -n "$$missing" ]; then \
+		echo "fastlane: cannot build, missing:$$missing. Run 'make deps' (as root: installs every package the build and the tests need), or: apt-get install$$missing" >&2; \
+		exit 1; fi
+
+$(OBJ)/%.o: %.c | check-libs
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -130,6 +146,21 @@ install: $(PROGS)
 		install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 	install -m 0644 docs/examples/relay.ini $(DESTDIR)$(SYSCONFDIR)/fastlane/relay.ini.example
 	install -m 0644 docs/examples/apply.ini $(DESTDIR)$(SYSCONFDIR)/fastlane/apply.ini.example
+
+# The Debian package (debian/), built from a copy of the checkout's files in $(BUILD)/deb/src so
+# that the tree stays clean; the .deb lands in $(BUILD)/deb/.
+DEB_DIR := $(BUILD)/deb
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "fastlane: make deb needs dpkg-dev and debhelper (make deps installs them)" >&2; exit 1; }
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z | xargs -0 cp -P --parents -t $(DEB_DIR)/src; \
+	else \
+		tar -c --exclude=./build\* --exclude=./.git . | tar -x -C $(DEB_DIR)/src; \
+	fi
+	cd $(DEB_DIR)/src && FL_VERSION=$(FL_VERSION) dpkg-buildpackage -us -uc -b -Jauto
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build build-asan build-fuzz

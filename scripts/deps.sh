@@ -9,6 +9,7 @@ packages=(
   libev-dev libcmocka-dev zlib1g-dev libinih-dev libssl-dev libzstd-dev libsystemd-dev
   mariadb-server mariadb-client redis-server redis-tools memcached libmemcached-tools sasl2-bin
   iproute2 valgrind hyperfine procps openssl systemd curl python3
+  man-db groff-base debhelper dpkg-dev fakeroot clang-format
 )
 
 missing=()
