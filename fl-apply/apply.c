@@ -12,7 +12,10 @@
  * When there is nothing new, the applier sleeps until the input has news (fl-apply/input.c:
  * the journal writer signals every commit; a relay pushes), never polling. A target that fails (down, restarted, an
  * error reply) is closed and reopened with a capped exponential backoff, forever; the
- * checkpoint is read back and applying resumes right after it. A transaction whose
+ * checkpoint is read back and applying resumes right after it (the target never lets a
+ * checkpoint pass a transaction it refused). Until something is applied again, each
+ * transaction is flushed before the next is sent, so that a refusal that repeats (maxmemory,
+ * an ACL) is retried alone and reported each time, with the target errors metric. A transaction whose
  * operations exceed max_atomic_ops goes out in ordered chunks; that is logged and counted.
  * Progress is logged every 10 s and exported as metrics ([metrics] listen). */
 #include "fl-apply/apply.h"
@@ -71,12 +74,16 @@ typedef struct applier {
 
     counters sent, flushed, reported; /* submitted / acknowledged / at the last progress line */
     uint64_t retries;
+    uint64_t target_errors;   /* target failures (error replies, lost connections) */
+    uint32_t failures_in_row; /* target failures since something was last applied */
+    bool cautious;            /* after a target failure: one transaction in flight until one is applied */
     struct {
-        fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *retries, *cp_seq, *cp_ts, *lag, *lag_s;
+        fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *retries, *target_errors, *cp_seq, *cp_ts,
+            *lag, *lag_s;
         fl_metric *target_up, *source_up;
         fl_metric *purged_stops;
         counters last;
-        uint64_t last_retries;
+        uint64_t last_retries, last_target_errors;
         int64_t last_ms;
     } m;
     int backoff_ms;
@@ -145,6 +152,8 @@ static void metrics_init(applier *a)
     a->m.statements = fl_metric_counter("fastlane_apply_statement_transactions_skipped_total",
                                         "Statement-based transactions not applied to the cache (on_error = skip)");
     a->m.retries = fl_metric_counter("fastlane_apply_retries_total", "Reconnections to the target or the source");
+    a->m.target_errors = fl_metric_counter("fastlane_apply_target_errors_total",
+                                           "Failures that sent the applier back to its checkpoint (refused transactions, lost connections)");
     a->m.cp_seq = fl_metric_gauge("fastlane_apply_checkpoint_seq", "Journal seq of the last applied transaction");
     a->m.cp_ts = fl_metric_gauge("fastlane_apply_checkpoint_timestamp_seconds", "Commit time of the last applied transaction");
     a->m.lag = fl_metric_gauge("fastlane_apply_lag_transactions", "Transactions in the journal not applied yet");
@@ -185,8 +194,10 @@ static void metrics_update(applier *a, bool force)
     fl_metric_add(a->m.chunked, f->chunked - l->chunked);
     fl_metric_add(a->m.statements, f->statements - l->statements);
     fl_metric_add(a->m.retries, a->retries - a->m.last_retries);
+    fl_metric_add(a->m.target_errors, a->target_errors - a->m.last_target_errors);
     *l = *f;
     a->m.last_retries = a->retries;
+    a->m.last_target_errors = a->target_errors;
     fl_metric_set(a->m.cp_seq, (double)a->done_cp.seq);
     fl_metric_set(a->m.cp_ts, (double)a->done_cp.ts);
     uint64_t lag, lag_s;
@@ -220,8 +231,15 @@ static void report(applier *a, bool force)
 
 static void target_lost(applier *a, const char *why)
 {
-    log_warn("%s; reconnecting and resuming from the checkpoint", why);
+    a->failures_in_row++;
+    a->target_errors++;
+    a->cautious = true;
+    if (a->failures_in_row == 1) log_warn("%s; reconnecting and resuming from the checkpoint", why);
+    else
+        log_warn("%s; failed %u times in a row, reconnecting in %d ms and resuming from the checkpoint", why,
+                 a->failures_in_row, a->backoff_ms);
     sd_notifyf(0, "STATUS=target unavailable: %s", why);
+    metrics_update(a, true);
     fl_target_close(a->target);
     a->target = NULL;
     fl_metric_set(a->m.target_up, 0);
@@ -308,6 +326,10 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
  * signal came first, or an exit status > 0. */
 static int connect_target(applier *a)
 {
+    if (a->failures_in_row) { /* the target just failed: do not hammer it */
+        nap(a, a->backoff_ms);
+        a->backoff_ms = a->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a->backoff_ms * 2;
+    }
     while (!stop_signal) {
         watchdog(a);
         int permanent = 0;
@@ -318,7 +340,8 @@ static int connect_target(applier *a)
         }
         if (a->target) {
             fl_checkpoint cp;
-            int r = fl_target_read_checkpoint(a->target, &cp, a->err, sizeof a->err);
+            int r = fl_target_fence(a->target, a->err, sizeof a->err);
+            if (r == 0) r = fl_target_read_checkpoint(a->target, &cp, a->err, sizeof a->err);
             if (r >= 0) {
                 log_info("connected to the %s target", fl_target_kind(a->target));
                 fl_metric_set(a->m.target_up, 1);
@@ -364,6 +387,8 @@ static int flush(applier *a)
     if (a->submitted) {
         a->override_active = false;
         a->backoff_ms = BACKOFF_MIN_MS;
+        a->failures_in_row = 0;
+        a->cautious = false;
     }
     a->submitted = 0;
     a->flushed = a->sent;
@@ -478,6 +503,7 @@ static int apply_one(applier *a, uint64_t seq)
     }
     a->sent.txns++;
     if (a->cur_statements) a->sent.statements++;
+    if (a->cautious && flush(a)) return -1; /* retried alone until it is applied */
     if (a->cur_chunked) {
         a->sent.chunked++;
         log_info("transaction seq %" PRIu64 " (gtid %s) exceeded max_atomic_ops = %u and was applied in chunks",
@@ -693,11 +719,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
             break;
         }
         r = apply_one(&a, seq);
-        if (r < 0) {
-            nap(&a, a.backoff_ms); /* the failure was logged; back off before retrying */
-            a.backoff_ms = a.backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a.backoff_ms * 2;
-            continue;
-        }
+        if (r < 0) continue; /* logged; connect_target backs off before reconnecting */
         if (r > 0) {
             rc = r;
             break;

@@ -50,6 +50,11 @@ void fl_target_close(fl_target *t)
 
 const char *fl_target_kind(const fl_target *t) { return t->ops->kind; }
 
+int fl_target_fence(fl_target *t, char *err, size_t errlen)
+{
+    return t->ops->fence ? t->ops->fence(t->impl, err, errlen) : 0;
+}
+
 int fl_target_read_checkpoint(fl_target *t, fl_checkpoint *cp, char *err, size_t errlen)
 {
     return t->ops->read_checkpoint(t->impl, cp, err, errlen);

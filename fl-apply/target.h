@@ -28,6 +28,11 @@ fl_target *fl_target_open(const fl_config_apply *cfg, int *permanent, char *err,
 void fl_target_close(fl_target *t);
 const char *fl_target_kind(const fl_target *t); /* "redis" or "memcached" */
 
+/* Claims the target for this applier before it reads the checkpoint: on Redis, ends the
+ * applier's previous connection, so that nothing it still had queued can run after the
+ * checkpoint is read (fl-apply --status does not claim). Returns 0 or -1 with err. */
+int fl_target_fence(fl_target *t, char *err, size_t errlen);
+
 /* The last checkpoint written. Returns 0, 1 when there is none, -1 on error. */
 int fl_target_read_checkpoint(fl_target *t, fl_checkpoint *cp, char *err, size_t errlen);
 

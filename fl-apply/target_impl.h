@@ -16,6 +16,7 @@ struct fl_target_ops {
      * *permanent = 1 when retrying cannot help (a bad URL). */
     void *(*open)(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen);
     void (*close)(void *impl);
+    int (*fence)(void *impl, char *err, size_t errlen); /* NULL: nothing to fence */
     int (*read_checkpoint)(void *impl, fl_checkpoint *cp, char *err, size_t errlen);
     int (*submit)(void *impl, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked,
                   char *err, size_t errlen);

@@ -10,9 +10,21 @@
  * connection, makes submit/flush fail; the applier then reconnects and resumes after the
  * checkpoint it reads back, which the failed block never wrote.
  *
+ * The checkpoint chain. Redis refuses a command while queuing it (OOM, NOPERM, MISCONF,
+ * BUSY) by aborting that EXEC only: the blocks pipelined behind it still run. So that none
+ * of them can write a checkpoint past the refused one, every block ends with a script
+ * (loaded at connect, run by EVALSHA inside the MULTI) that writes the checkpoint only when
+ * the hash's `chain` field holds the value the previous block left, and advances it. After
+ * a refused block every later checkpoint write fails, the checkpoint stays right before the
+ * refused transaction, and the applier resumes there. The chain also stops a block left in
+ * Redis's input buffer by a dead connection from moving the checkpoint; the fence
+ * (redis_fence: the previous connection of this applier, named fastlane-apply:NAME and
+ * recorded in the hash's `client` field, is killed before the checkpoint is read) keeps its
+ * data from running at all.
+ *
  * A transaction with more than max_atomic_ops operations is sent as ordered MULTI/EXEC
- * chunks, the checkpoint only in the last. A transaction without operations is just the
- * checkpoint HSET (a single command is atomic by itself). */
+ * chunks, each advancing the chain, the checkpoint only in the last. A transaction without
+ * operations is just the checkpoint script (a single command is atomic by itself). */
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -20,6 +32,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +42,7 @@
 
 #include "common/buf.h"
 #include "common/config.h"
+#include "common/log.h"
 #include "common/target_url.h"
 #include "fl-apply/target_impl.h"
 
@@ -37,6 +51,16 @@
 #define RT_MAX_UNSENT (8u << 20)       /* bytes formatted and not yet written */
 #define RT_WRITE_EAGERLY (64u << 10)   /* start writing once this much is formatted */
 #define RT_CHECKPOINT_PREFIX "fastlane:checkpoint:"
+#define RT_CLIENT_PREFIX "fastlane-apply:" /* CLIENT SETNAME of the applier's connections */
+
+/* Writes the checkpoint fields ARGV[3..] and chain = ARGV[2] when chain is ARGV[1]. */
+static const char chain_script[] =
+    "local cur = redis.call('HGET', KEYS[1], 'chain') or '0'\n"
+    "if cur ~= ARGV[1] then\n"
+    "  return redis.error_reply('FLCHAIN checkpoint chain is at ' .. cur .. ', not ' .. ARGV[1])\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'chain', ARGV[2], unpack(ARGV, 3))\n"
+    "return 1\n";
 
 /* What the replies to one pushed block must look like. */
 typedef struct rt_block {
@@ -50,7 +74,11 @@ typedef struct redis_target {
     redisContext *c;
     char *ckey; /* fastlane:checkpoint:NAME */
     size_t ckey_len;
+    char *client_name; /* fastlane-apply:NAME */
     uint32_t max_atomic_ops;
+    char chain_sha[41]; /* SHA1 of chain_script, loaded at connect */
+    uint64_t chain;     /* the chain value the next block expects */
+    bool chain_known;   /* read from the server this session */
 
     fl_buf out;     /* RESP formatted, out.data[sent..len) not yet written */
     size_t sent;
@@ -145,6 +173,39 @@ static bool is_status(const redisReply *r, const char *text)
     return r->type == REDIS_REPLY_STATUS && r->len == strlen(text) && !memcmp(r->str, text, r->len);
 }
 
+/* What the operator can do about an error reply, from its code; "" when nothing specific. */
+static const char *advice_for(const char *text)
+{
+    static const struct {
+        const char *code, *advice;
+    } advice[] = {
+        {"OOM", "Redis is at maxmemory: raise maxmemory or choose a volatile-* eviction policy"},
+        {"NOPERM", "grant the ACL user the key pattern of every rule and of fastlane:checkpoint:* "
+                   "(ACL SETUSER USER ~PATTERN), and the commands SET, DEL, HSET, EXPIRE, EVALSHA, SCRIPT"},
+        {"MISCONF", "Redis refuses writes because it cannot save: fix its dir or disk, or its "
+                    "stop-writes-on-bgsave-error setting"},
+        {"BUSY", "a script keeps Redis busy: SCRIPT KILL or FUNCTION KILL ends it"},
+        {"READONLY", "the target is a replica: point the target at the primary"},
+        {"NOSCRIPT", "the script cache was flushed: it is loaded again at reconnect"},
+        {"FLCHAIN", "a block before this one was not applied, or another writer (a second fl-apply "
+                    "with the same name?) moved the checkpoint: resuming from the checkpoint"},
+    };
+    for (size_t i = 0; i < sizeof advice / sizeof *advice; i++) {
+        size_t n = strlen(advice[i].code);
+        if (!strncmp(text, advice[i].code, n) && (text[n] == ' ' || text[n] == 0)) return advice[i].advice;
+    }
+    return "";
+}
+
+/* err = "redis: transaction seq N: WHAT: TEXT (advice)". */
+static void block_error(char *err, size_t errlen, uint64_t seq, const char *what, const char *text)
+{
+    const char *advice = advice_for(text);
+    const char *sep = what[0] ? ": " : "";
+    if (advice[0]) snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": %s%s%s (%s)", seq, what, sep, text, advice);
+    else snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": %s%s%s", seq, what, sep, text);
+}
+
 /* Matches one reply with the head of the queue. Returns 0, or -1 with err. */
 static int check_reply(redis_target *rt, redisReply *r, char *err, size_t errlen)
 {
@@ -153,11 +214,11 @@ static int check_reply(redis_target *rt, redisReply *r, char *err, size_t errlen
         return -1;
     }
     rt_block *b = &rt->q[rt->qhead];
-    char text[256];
+    char text[256], what[64];
     if (!b->multi) {
         if (r->type == REDIS_REPLY_ERROR) {
             copy_reply_text(text, sizeof text, r);
-            snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": %s", b->seq, text);
+            block_error(err, errlen, b->seq, "", text);
             return -1;
         }
         if (++rt->stage == b->ncmds) queue_pop(rt);
@@ -166,7 +227,7 @@ static int check_reply(redis_target *rt, redisReply *r, char *err, size_t errlen
     if (rt->stage == 0) { /* MULTI */
         if (!is_status(r, "OK")) {
             copy_reply_text(text, sizeof text, r);
-            snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": MULTI: %s", b->seq, text);
+            block_error(err, errlen, b->seq, "MULTI", text);
             return -1;
         }
         rt->stage++;
@@ -182,14 +243,12 @@ static int check_reply(redis_target *rt, redisReply *r, char *err, size_t errlen
     }
     /* EXEC */
     if (rt->queue_err[0]) {
-        snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": command refused: %s", b->seq,
-                 rt->queue_err);
+        block_error(err, errlen, b->seq, "command refused", rt->queue_err);
         return -1;
     }
     if (r->type != REDIS_REPLY_ARRAY) {
         copy_reply_text(text, sizeof text, r);
-        snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": EXEC: %s", b->seq,
-                 r->type == REDIS_REPLY_NIL ? "aborted" : text);
+        block_error(err, errlen, b->seq, "EXEC", r->type == REDIS_REPLY_NIL ? "aborted" : text);
         return -1;
     }
     if (r->elements != b->ncmds) {
@@ -200,8 +259,8 @@ static int check_reply(redis_target *rt, redisReply *r, char *err, size_t errlen
     for (size_t i = 0; i < r->elements; i++) {
         if (r->element[i]->type == REDIS_REPLY_ERROR) {
             copy_reply_text(text, sizeof text, r->element[i]);
-            snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": command %zu of %u failed: %s", b->seq,
-                     i + 1, b->ncmds, text);
+            snprintf(what, sizeof what, "command %zu of %u failed", i + 1, b->ncmds);
+            block_error(err, errlen, b->seq, what, text);
             return -1;
         }
     }
@@ -346,6 +405,22 @@ static redisReply *call(redis_target *rt, int argc, const char **argv, const siz
     }
 }
 
+/* call() with up to 8 text arguments, NULL-terminated. */
+static redisReply *call_text(redis_target *rt, char *err, size_t errlen, const char *arg0, ...)
+{
+    const char *argv[8];
+    size_t lens[8];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, arg0);
+    for (const char *a = arg0; a && argc < 8; a = va_arg(ap, const char *)) {
+        argv[argc] = a;
+        lens[argc++] = strlen(a);
+    }
+    va_end(ap);
+    return call(rt, argc, argv, lens, err, errlen);
+}
+
 /* ---- the target ------------------------------------------------------------------------ */
 
 static void redis_close(void *impl)
@@ -354,6 +429,7 @@ static void redis_close(void *impl)
     if (!rt) return;
     if (rt->c) redisFree(rt->c);
     free(rt->ckey);
+    free(rt->client_name);
     fl_buf_free(&rt->out);
     free(rt->q);
     free(rt);
@@ -396,6 +472,17 @@ static int setup_session(redis_target *rt, const fl_redis_url *u, char *err, siz
         }
         freeReplyObject(r);
     }
+    redisReply *r = call_text(rt, err, errlen, "SCRIPT", "LOAD", chain_script, NULL);
+    if (!r) return -1;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        copy_reply_text(text, sizeof text, r);
+        snprintf(err, errlen, "redis: SCRIPT LOAD refused: %s (the applier writes its checkpoint with EVALSHA)", text);
+        freeReplyObject(r);
+        return -1;
+    }
+    memcpy(rt->chain_sha, r->str, 40);
+    rt->chain_sha[40] = 0;
+    freeReplyObject(r);
     return 0;
 }
 
@@ -412,6 +499,9 @@ static void *redis_open(const fl_config_apply *cfg, int *permanent, char *err, s
     rt->ckey_len = strlen(RT_CHECKPOINT_PREFIX) + strlen(name);
     rt->ckey = fl_xmalloc(rt->ckey_len + 1);
     snprintf(rt->ckey, rt->ckey_len + 1, "%s%s", RT_CHECKPOINT_PREFIX, name);
+    size_t cn = strlen(RT_CLIENT_PREFIX) + strlen(name) + 1;
+    rt->client_name = fl_xmalloc(cn);
+    snprintf(rt->client_name, cn, "%s%s", RT_CLIENT_PREFIX, name);
     rt->max_atomic_ops = cfg->max_atomic_ops;
 
     struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
@@ -460,6 +550,64 @@ static uint32_t redis_in_flight(const void *impl)
     return rt->txns;
 }
 
+/* Ends the previous connection of this applier (recorded in the checkpoint hash, and still
+ * named fastlane-apply:NAME: client ids restart with the server) and records this one. A
+ * connection that timed out may still have blocks in Redis's input buffer; once it is
+ * killed they never run. Without the admin commands this needs, the chain alone keeps
+ * such blocks from moving the checkpoint. Returns 0 or -1 with err. */
+static int redis_fence(void *impl, char *err, size_t errlen)
+{
+    redis_target *rt = impl;
+    static bool warned; /* once per process: the ACL does not change often */
+    char text[256] = "", mine[24] = "", old[24] = "";
+    redisReply *r = call_text(rt, err, errlen, "CLIENT", "SETNAME", rt->client_name, NULL);
+    if (!r) return -1;
+    freeReplyObject(r);
+    if (!(r = call_text(rt, err, errlen, "CLIENT", "ID", NULL))) return -1;
+    if (r->type == REDIS_REPLY_INTEGER) snprintf(mine, sizeof mine, "%lld", r->integer);
+    freeReplyObject(r);
+    if (!(r = call_text(rt, err, errlen, "HGET", rt->ckey, "client", NULL))) return -1;
+    if (r->type == REDIS_REPLY_STRING && r->len < sizeof old) snprintf(old, sizeof old, "%s", r->str);
+    freeReplyObject(r);
+    if (old[0] && strcmp(old, mine)) {
+        if (!(r = call_text(rt, err, errlen, "CLIENT", "LIST", "ID", old, NULL))) return -1;
+        char name[96];
+        snprintf(name, sizeof name, " name=%s ", rt->client_name);
+        bool same = r->type == REDIS_REPLY_STRING && strstr(r->str, name);
+        if (r->type == REDIS_REPLY_ERROR) copy_reply_text(text, sizeof text, r);
+        freeReplyObject(r);
+        if (same) {
+            if (!(r = call_text(rt, err, errlen, "CLIENT", "KILL", "ID", old, NULL))) return -1;
+            if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+                log_warn("redis: ended this applier's previous connection (client %s) before reading the checkpoint: "
+                         "nothing it still had queued can run", old);
+            else if (r->type == REDIS_REPLY_ERROR) {
+                copy_reply_text(text, sizeof text, r);
+                same = false;
+            }
+            freeReplyObject(r);
+        }
+        if (!same && text[0] && !warned) {
+            warned = true;
+            log_warn("redis: cannot end this applier's previous connection (client %s): %s; the checkpoint chain still "
+                     "keeps whatever it had queued from moving the checkpoint",
+                     old, text);
+        }
+    }
+    if (!mine[0]) return 0;
+    if (!(r = call_text(rt, err, errlen, "HSET", rt->ckey, "client", mine, NULL))) return -1;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        copy_reply_text(text, sizeof text, r);
+        const char *advice = advice_for(text);
+        snprintf(err, errlen, "redis: HSET %s client: %s%s%s%s", rt->ckey, text, advice[0] ? " (" : "", advice,
+                 advice[0] ? ")" : "");
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 static int redis_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t errlen)
 {
     redis_target *rt = impl;
@@ -480,11 +628,8 @@ static int redis_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_
         snprintf(err, errlen, "redis: HGETALL %s: unexpected reply", rt->ckey);
         goto out;
     }
-    if (r->elements == 0) {
-        rc = 1;
-        goto out;
-    }
-    bool have_seq = false;
+    bool have_seq = false, have_gtid = false;
+    uint64_t chain = 0;
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         redisReply *k = r->element[i], *v = r->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
@@ -506,6 +651,14 @@ static int redis_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_
             have_seq = true;
         } else if (k->len == 4 && !memcmp(k->str, "gtid", 4)) {
             memcpy(cp->gtid, val, v->len + 1);
+            have_gtid = true;
+        } else if (k->len == 5 && !memcmp(k->str, "chain", 5)) {
+            errno = 0;
+            chain = strtoull(val, &end, 10);
+            if (errno || end == val || *end || val[0] == '-') {
+                snprintf(err, errlen, "redis: %s: chain is not a number", rt->ckey);
+                goto out;
+            }
         } else if (k->len == 2 && !memcmp(k->str, "ts", 2)) {
             errno = 0;
             cp->ts = strtoull(val, &end, 10);
@@ -515,11 +668,13 @@ static int redis_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_
             }
         }
     }
-    if (!have_seq) {
+    rt->chain = chain;
+    rt->chain_known = true;
+    if (!have_seq && have_gtid) {
         snprintf(err, errlen, "redis: %s has no seq field", rt->ckey);
         goto out;
     }
-    rc = 0;
+    rc = have_seq ? 0 : 1; /* no hash, or only the chain and client fields: no checkpoint */
 out:
     freeReplyObject(r);
     return rc;
@@ -566,12 +721,18 @@ static uint32_t put_op(fl_buf *b, const fl_cache_op *op)
     }
 }
 
-static void put_checkpoint(redis_target *rt, const fl_checkpoint *cp)
+/* Appends the chain script: advances the chain and, with cp, writes the checkpoint. */
+static void put_chain(redis_target *rt, const fl_checkpoint *cp)
 {
     fl_buf *b = &rt->out;
-    put_header(b, '*', 8);
-    put_arg(b, "HSET", 4);
+    put_header(b, '*', cp ? 12 : 6);
+    put_arg(b, "EVALSHA", 7);
+    put_arg(b, rt->chain_sha, 40);
+    put_arg(b, "1", 1);
     put_arg(b, rt->ckey, rt->ckey_len);
+    put_arg_u64(b, rt->chain);
+    put_arg_u64(b, ++rt->chain);
+    if (!cp) return;
     put_arg(b, "seq", 3);
     put_arg_u64(b, cp->seq);
     put_arg(b, "gtid", 4);
@@ -580,14 +741,30 @@ static void put_checkpoint(redis_target *rt, const fl_checkpoint *cp)
     put_arg_u64(b, cp->ts);
 }
 
+/* The chain value, read from the server when this session has not read the checkpoint
+ * (the pipeline is empty then: nothing was submitted). An error reply (the key is not a
+ * hash) leaves it at 0: the first block then fails with the server's own words. Returns 0,
+ * or -1 with err when the connection failed. */
+static int learn_chain(redis_target *rt, char *err, size_t errlen)
+{
+    if (rt->chain_known) return 0;
+    redisReply *r = call_text(rt, err, errlen, "HGET", rt->ckey, "chain", NULL);
+    if (!r) return -1;
+    rt->chain = r->type == REDIS_REPLY_STRING ? strtoull(r->str, NULL, 10) : 0;
+    rt->chain_known = true;
+    freeReplyObject(r);
+    return 0;
+}
+
 static int redis_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked, char *err,
                         size_t errlen)
 {
     redis_target *rt = impl;
     size_t per = rt->max_atomic_ops ? rt->max_atomic_ops : SIZE_MAX;
     *chunked = ops->nops > per;
+    if (learn_chain(rt, err, errlen)) return -1;
     if (ops->nops == 0) {
-        put_checkpoint(rt, cp);
+        put_chain(rt, cp);
         queue_push(rt, cp->seq, 1, false, true);
     } else {
         for (size_t start = 0; start < ops->nops; start += per) {
@@ -597,10 +774,8 @@ static int redis_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint
             put_arg(&rt->out, "MULTI", 5);
             uint32_t ncmds = 0;
             for (size_t i = start; i < end; i++) ncmds += put_op(&rt->out, &ops->ops[i]);
-            if (last) {
-                put_checkpoint(rt, cp);
-                ncmds++;
-            }
+            put_chain(rt, last ? cp : NULL);
+            ncmds++;
             put_header(&rt->out, '*', 1);
             put_arg(&rt->out, "EXEC", 4);
             queue_push(rt, cp->seq, ncmds, true, last);
@@ -620,6 +795,7 @@ static int redis_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint
 const struct fl_target_ops fl_target_redis_ops = {
     .open = redis_open,
     .close = redis_close,
+    .fence = redis_fence,
     .read_checkpoint = redis_read_checkpoint,
     .submit = redis_submit,
     .flush = redis_flush,

@@ -2,7 +2,9 @@
  * URL mistakes (permanent) and an unreachable server (not), commands and TTLs of each
  * operation kind, the checkpoint round trip, chunking above max_atomic_ops, the pipeline's
  * bound, error replies (a wrong type, a corrupt checkpoint), AUTH with and without a user,
- * SELECT, and a server that goes away with transactions in flight. */
+ * SELECT, and a server that goes away with transactions in flight. The checkpoint chain: a
+ * block refused mid-pipeline keeps every later checkpoint from being written, a writer that
+ * did not see the latest checkpoint is refused, and the fence ends the previous connection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,7 +169,9 @@ static void submit(fl_target *t, fl_cache_op *list, size_t n, uint64_t seq, int 
     fl_checkpoint cp = cp_of(seq);
     char err[256];
     int c = -1;
-    assert_int_equal(fl_target_submit(t, &ops, &cp, &c, err, sizeof err), 0);
+    int rc = fl_target_submit(t, &ops, &cp, &c, err, sizeof err);
+    if (rc) print_message("submit seq %llu: %s\n", (unsigned long long)seq, err);
+    assert_int_equal(rc, 0);
     if (chunked) *chunked = c;
 }
 
@@ -385,6 +389,79 @@ static void test_auth(void **state)
     run("FLUSHDB");
 }
 
+static uint64_t checkpoint_seq(void)
+{
+    fl_target *t = open_url(url, 100);
+    fl_checkpoint cp;
+    char err[256];
+    int r = fl_target_read_checkpoint(t, &cp, err, sizeof err);
+    assert_true(r >= 0);
+    fl_target_close(t);
+    return r == 0 ? cp.seq : 0;
+}
+
+static void test_refused_block_holds_the_checkpoint(void **state)
+{
+    (void)state;
+    run("ACL SETUSER partial on >pw ~k:* ~fastlane:* +@all");
+    char u[160];
+    snprintf(u, sizeof u, "redis://partial:pw@127.0.0.1:%d/3", port);
+    fl_target *t = open_url(u, 100);
+    fl_cache_op ok1 = set_op("k:1", "1", 0), refused = set_op("x:2", "2", 0), ok3 = set_op("k:3", "3", 0);
+    submit(t, &ok1, 1, 1, NULL);
+    submit(t, &refused, 1, 2, NULL);
+    submit(t, &ok3, 1, 3, NULL);
+    submit(t, NULL, 0, 4, NULL); /* a checkpoint-only block behind it */
+    char err[512];
+    assert_int_equal(fl_target_flush(t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "transaction seq 2"));
+    assert_non_null(strstr(err, "NOPERM"));
+    assert_non_null(strstr(err, "grant the ACL user"));
+    fl_target_close(t);
+    assert_int_equal(checkpoint_seq(), 1); /* neither 3 nor 4 went past the refused 2 */
+    run("ACL DELUSER partial");
+    run("FLUSHDB");
+}
+
+static void test_chain_refuses_a_stale_writer(void **state)
+{
+    (void)state;
+    fl_target *a = open_url(url, 100), *b = open_url(url, 100);
+    fl_checkpoint cp;
+    char err[512];
+    assert_int_equal(fl_target_read_checkpoint(a, &cp, err, sizeof err), 1);
+    assert_int_equal(fl_target_read_checkpoint(b, &cp, err, sizeof err), 1);
+    fl_cache_op op = set_op("s:1", "from b", 0);
+    submit(b, &op, 1, 5, NULL);
+    assert_int_equal(fl_target_flush(b, err, sizeof err), 0);
+    op = set_op("s:2", "from a", 0);
+    submit(a, &op, 1, 3, NULL); /* a did not see b's checkpoint */
+    assert_int_equal(fl_target_flush(a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "FLCHAIN"));
+    assert_int_equal(checkpoint_seq(), 5);
+    fl_target_close(a);
+    fl_target_close(b);
+    run("FLUSHDB");
+}
+
+static void test_fence_ends_the_previous_connection(void **state)
+{
+    (void)state;
+    fl_target *old = open_url(url, 100);
+    char err[512];
+    assert_int_equal(fl_target_fence(old, err, sizeof err), 0);
+    fl_target *now = open_url(url, 100);
+    assert_int_equal(fl_target_fence(now, err, sizeof err), 0);
+    fl_checkpoint cp;
+    assert_int_equal(fl_target_read_checkpoint(now, &cp, err, sizeof err), 1); /* only the client field */
+    assert_int_equal(fl_target_flush(old, err, sizeof err), -1);              /* killed */
+    assert_non_null(strstr(err, "connection closed"));
+    assert_int_equal(fl_target_flush(now, err, sizeof err), 0);
+    fl_target_close(old);
+    fl_target_close(now);
+    run("FLUSHDB");
+}
+
 static void test_server_gone(void **state)
 {
     (void)state;
@@ -414,6 +491,9 @@ int main(void)
         cmocka_unit_test(test_pipeline_is_bounded),
         cmocka_unit_test(test_error_replies),
         cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_refused_block_holds_the_checkpoint),
+        cmocka_unit_test(test_chain_refuses_a_stale_writer),
+        cmocka_unit_test(test_fence_ends_the_previous_connection),
         cmocka_unit_test(test_server_gone),
     };
     return cmocka_run_group_tests(tests, start_server, teardown_server);
