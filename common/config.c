@@ -34,7 +34,7 @@ static const char *const keys_source[] = {"host", "port", "socket", "user", "pas
                                           "heartbeat", "include", "exclude", NULL};
 static const char *const keys_journal[] = {"path", "max_size", "retain", "sync", NULL};
 static const char *const keys_feed[] = {"listen", "secret", "secret_file", "tls_cert", "tls_key", NULL};
-static const char *const keys_metrics[] = {"listen", NULL};
+static const char *const keys_metrics[] = {"relay", "apply", "listen", NULL};
 static const char *const keys_apply[] = {"name", "journal", "relay", "secret", "secret_file", "tls_ca", "target",
                                          "max_atomic_ops", "on_error", "checkpoint_path", NULL};
 static const char *const keys_log[] = {"level", "format", NULL};
@@ -872,6 +872,29 @@ static void missing(loader *L, const section *s, const char *key, const char *wh
     report(L, s->line, s->label, key, "missing (%s)", why);
 }
 
+/* [metrics]: relay and apply each name one program's endpoint. listen is the endpoint of the
+ * one program a file configures; a file with both [source] and [apply] serves both programs,
+ * which cannot share an address, so there it is refused. */
+static void check_metrics(loader *L, fl_config *c, const section *s, bool both_programs)
+{
+    const kv *listen = find_kv(s, "listen"), *relay = find_kv(s, "relay"), *apply = find_kv(s, "apply");
+    if (listen && (relay || apply)) {
+        const kv *other = relay ? relay : apply;
+        report(L, listen->line, s->label, "listen", "%s is also set (line %d); use relay = and apply = only",
+               other->key, other->line);
+    } else if (listen && both_programs) {
+        report(L, listen->line, s->label, "listen",
+               "this file configures both fl-relay ([source]) and fl-apply ([apply]), which cannot listen on "
+               "one address; write relay = HOST:PORT and apply = HOST:PORT instead");
+    } else if (listen && fl_parse_hostport(listen->value, NULL, NULL) == 0) {
+        c->metrics.relay = fl_xstrdup(listen->value);
+        c->metrics.apply = fl_xstrdup(listen->value);
+    }
+    if (c->metrics.relay && c->metrics.apply && relay && apply && !strcmp(c->metrics.relay, c->metrics.apply))
+        report(L, apply->line, s->label, "apply", "the same address as relay (line %d); each program needs its own",
+               relay->line);
+}
+
 static void validate(loader *L, fl_config *c)
 {
     section *first[SEC_RULE];
@@ -949,7 +972,14 @@ static void validate(loader *L, fl_config *c)
             case SEC_SOURCE: check_source(&x); break;
             case SEC_JOURNAL: check_journal(&x); break;
             case SEC_FEED: check_feed(&x); break;
-            case SEC_METRICS: v_hostport(&x, &c->metrics.listen); break;
+            case SEC_METRICS: {
+                char *addr = NULL;
+                v_hostport(&x, &addr);
+                if (!strcmp(ent->key, "relay")) c->metrics.relay = addr;
+                else if (!strcmp(ent->key, "apply")) c->metrics.apply = addr;
+                else free(addr); /* listen: assigned below, once the file's sections are known */
+                break;
+            }
             case SEC_APPLY: check_apply(&x); break;
             case SEC_LOG: {
                 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -1000,6 +1030,7 @@ static void validate(loader *L, fl_config *c)
         if ((find_kv(s, "tls_cert") != NULL) != (find_kv(s, "tls_key") != NULL))
             missing(L, s, find_kv(s, "tls_cert") ? "tls_key" : "tls_cert", "tls_cert and tls_key go together");
     }
+    if (first[SEC_METRICS]) check_metrics(L, c, first[SEC_METRICS], first[SEC_SOURCE] && first[SEC_APPLY]);
     if (first[SEC_APPLY]) {
         section *s = first[SEC_APPLY];
         fl_config_apply *a = &c->apply;
@@ -1171,7 +1202,8 @@ void fl_config_free(fl_config *c)
     fl_secret_free(c->feed.secret);
     free(c->feed.tls_cert);
     free(c->feed.tls_key);
-    free(c->metrics.listen);
+    free(c->metrics.relay);
+    free(c->metrics.apply);
     fl_config_apply *a = &c->apply;
     free(a->name);
     free(a->journal);

@@ -56,7 +56,8 @@ typedef struct fl_config_feed {
 } fl_config_feed;
 
 typedef struct fl_config_metrics {
-    char *listen;       /* host:port, NULL = off */
+    char *relay;        /* host:port of fl-relay's endpoint, NULL = off */
+    char *apply;        /* host:port of fl-apply's endpoint, NULL = off */
 } fl_config_metrics;
 
 typedef struct fl_config_apply {

@@ -239,7 +239,7 @@ static void *serve(void *arg)
 
 int fl_metrics_serve(const char *listen_addr, char *err, size_t errlen)
 {
-    int fd = fl_net_listen("[metrics] listen", listen_addr, 16, 0, err, errlen);
+    int fd = fl_net_listen("[metrics]", listen_addr, 16, 0, err, errlen);
     if (fd < 0) return -1;
     if (pipe2(stop_pipe, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "[metrics] cannot create a pipe: %s", strerror(errno));

@@ -17,7 +17,7 @@
  * transaction is flushed before the next is sent, so that a refusal that repeats (maxmemory,
  * an ACL) is retried alone and reported each time, with the target errors metric. A transaction whose
  * operations exceed max_atomic_ops goes out in ordered chunks; that is logged and counted.
- * Progress is logged every 10 s and exported as metrics ([metrics] listen). */
+ * Progress is logged every 10 s and exported as metrics ([metrics] apply). */
 #include "fl-apply/apply.h"
 
 #include <inttypes.h>
@@ -669,7 +669,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
         if (fl_input_bounds(a.src, &head, &permanent, a.err, sizeof a.err) == 0) a.once_head = head.last_seq;
     }
     metrics_init(&a);
-    if (cfg->metrics.listen && fl_metrics_serve(cfg->metrics.listen, a.err, sizeof a.err) < 0) {
+    if (cfg->metrics.apply && fl_metrics_serve(cfg->metrics.apply, a.err, sizeof a.err) < 0) {
         fprintf(stderr, "metrics: %s\n", a.err);
         close_common(&a);
         return 1;
@@ -738,7 +738,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
     }
     report(&a, true);
     metrics_update(&a, true);
-    if (cfg->metrics.listen) fl_metrics_shutdown();
+    if (cfg->metrics.apply) fl_metrics_shutdown();
     close_common(&a);
     return rc;
 }

@@ -20,7 +20,7 @@
  * cached per table and dropped whenever a DDL passes through the stream.
  *
  * Under systemd it reports READY, STATUS (position and lag) and WATCHDOG pings; metrics
- * (transactions, rows, bytes, commits, reconnects, lag, last GTID) go to [metrics] listen;
+ * (transactions, rows, bytes, commits, reconnects, lag, last GTID) go to [metrics] relay;
  * with [feed] listen the feed server runs as a child process. */
 #include "fl-relay/live.h"
 
@@ -610,7 +610,7 @@ int fl_live_run(const fl_config *cfg)
             return 1;
         }
     }
-    if (cfg->metrics.listen && fl_metrics_serve(cfg->metrics.listen, err, sizeof err) < 0) {
+    if (cfg->metrics.relay && fl_metrics_serve(cfg->metrics.relay, err, sizeof err) < 0) {
         log_error("metrics: %s", err);
         goto out;
     }
@@ -690,7 +690,7 @@ out:
     names_cache_free(&r.names);
     if (r.store) fl_store_close(r.store);
     fl_position_free(&r.pos);
-    if (cfg->metrics.listen) fl_metrics_shutdown();
+    if (cfg->metrics.relay) fl_metrics_shutdown();
     if (feed_pid > 0) {
         kill(feed_pid, SIGTERM);
         waitpid(feed_pid, NULL, 0);

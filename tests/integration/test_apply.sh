@@ -385,7 +385,7 @@ kill -TERM "$RELAY_PID"; wait "$RELAY_PID"
 h_sql "BEGIN; UPDATE app.accounts SET balance = balance + 1; UPDATE app.accounts SET balance = balance - 1 WHERE id > 1; COMMIT;"
 ingest || h_die "ingest"
 METRICS_PORT=$(h_free_port)
-{ apply_config chunk "redis://127.0.0.1:$REDIS_PORT/2" "max_atomic_ops = 10"; printf '[metrics]\nlisten = 127.0.0.1:%s\n' "$METRICS_PORT"; } > "$H_DIR/chunk.ini"
+{ apply_config chunk "redis://127.0.0.1:$REDIS_PORT/2" "max_atomic_ops = 10"; printf '[metrics]\napply = 127.0.0.1:%s\n' "$METRICS_PORT"; } > "$H_DIR/chunk.ini"
 "$FL_BUILD/fl-apply" -c "$H_DIR/chunk.ini" > "$H_DIR/chunk.log" 2>&1 &
 APPLY_PID=$!; h_register $APPLY_PID
 t_check "max_atomic_ops = 10: caught up" h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT -n 2 HGET fastlane:checkpoint:chunk seq)\" = $(last_seq) ]"

@@ -122,7 +122,8 @@ static const char *full =
     "listen = 127.0.0.1:7300\n"
     "secret_file = @D/feedsecret\n"
     "[metrics]\n"
-    "listen = [::1]:9300\n"
+    "relay = [::1]:9300\n"
+    "apply = 127.0.0.1:9301\n"
     "[apply]\n"
     "name = cache1\n"
     "target = redis://app:pw@127.0.0.1:6379/2\n"
@@ -176,7 +177,8 @@ static void test_full_valid(void **state)
     assert_false(c->journal.sync);
     assert_string_equal(c->feed.listen, "127.0.0.1:7300");
     assert_string_equal(c->feed.secret, "feed-secret-0123456789");
-    assert_string_equal(c->metrics.listen, "[::1]:9300");
+    assert_string_equal(c->metrics.relay, "[::1]:9300");
+    assert_string_equal(c->metrics.apply, "127.0.0.1:9301");
     fl_config_apply *a = &c->apply;
     assert_string_equal(a->name, "cache1");
     assert_string_equal(a->journal, "/var/lib/fastlane/journal");
@@ -187,11 +189,11 @@ static void test_full_valid(void **state)
     assert_int_equal(c->nrules, 2);
     fl_config_rule *r = &c->rules[0];
     assert_string_equal(r->name, "users");
-    assert_int_equal(r->line, 30);
+    assert_int_equal(r->line, 31);
     assert_string_equal(r->db, "app");
     assert_string_equal(r->table, "users");
     assert_string_equal(r->key, "user:{id}:{{x}}");
-    assert_int_equal(r->key_line, 32);
+    assert_int_equal(r->key_line, 33);
     assert_int_equal(r->format, FL_FORMAT_HASH);
     assert_int_equal(r->mode, FL_MODE_UPSERT);
     assert_int_equal(r->ttl, 3600);
@@ -199,7 +201,7 @@ static void test_full_valid(void **state)
     assert_string_equal(r->columns[1], "name");
     assert_string_equal(r->columns[2], "email");
     assert_null(r->columns[3]);
-    assert_int_equal(r->columns_line, 35);
+    assert_int_equal(r->columns_line, 36);
     r = &c->rules[1];
     assert_int_equal(r->format, FL_FORMAT_COLUMN);
     assert_string_equal(r->format_column, "payload");
@@ -234,7 +236,8 @@ static void test_defaults(void **state)
     assert_true(c->journal.sync);
     assert_false(c->feed.present);
     assert_null(c->feed.listen);
-    assert_null(c->metrics.listen);
+    assert_null(c->metrics.relay);
+    assert_null(c->metrics.apply);
     assert_string_equal(c->apply.name, "default");
     assert_string_equal(c->apply.journal, "/j/");
     assert_string_equal(c->apply.checkpoint_path, "/j/../default.checkpoint");
@@ -638,6 +641,44 @@ static void test_readme_config(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Each program its own metrics endpoint; the old [metrics] listen only where it is clear
+ * which program it belongs to. */
+static void test_metrics_settings(void **state)
+{
+    (void)state;
+    char *errors = NULL;
+    fl_config *c = load("[source]\nuser=u\nserver_id=1\n[journal]\npath=/j\n[metrics]\nlisten = 127.0.0.1:9187\n",
+                        &errors);
+    if (!c) fail_msg("%s", errors);
+    assert_string_equal(c->metrics.relay, "127.0.0.1:9187");
+    fl_config_free(c);
+    c = load("[apply]\njournal=/j\ntarget=redis://h:1\n[metrics]\nlisten = 127.0.0.1:9188\n", &errors);
+    if (!c) fail_msg("%s", errors);
+    assert_string_equal(c->metrics.apply, "127.0.0.1:9188");
+    fl_config_free(c);
+    c = load("[source]\nuser=u\nserver_id=1\n[apply]\njournal=/j\ntarget=redis://h:1\n"
+             "[metrics]\nrelay = 127.0.0.1:9187\napply = 127.0.0.1:9188\n", &errors);
+    if (!c) fail_msg("%s", errors);
+    assert_string_equal(c->metrics.relay, "127.0.0.1:9187");
+    assert_string_equal(c->metrics.apply, "127.0.0.1:9188");
+    fl_config_free(c);
+    c = load("[apply]\njournal=/j\ntarget=redis://h:1\n[metrics]\nrelay = 127.0.0.1:9187\n", &errors);
+    if (!c) fail_msg("%s", errors);
+    assert_null(c->metrics.apply); /* fl-apply serves no metrics */
+    fl_config_free(c);
+
+    expect_errors("[source]\nuser=u\nserver_id=1\n[apply]\njournal=/j\ntarget=redis://h:1\n"
+                  "[metrics]\nlisten = 127.0.0.1:9187\n",
+                  "8: [metrics] listen: this file configures both fl-relay ([source]) and fl-apply ([apply]), which "
+                  "cannot listen on one address; write relay = HOST:PORT and apply = HOST:PORT instead\n");
+    expect_errors("[metrics]\nlisten = 127.0.0.1:9187\napply = 127.0.0.1:9188\n",
+                  "2: [metrics] listen: apply is also set (line 3); use relay = and apply = only\n");
+    expect_errors("[metrics]\nrelay = 127.0.0.1:9187\napply = 127.0.0.1:9187\n",
+                  "3: [metrics] apply: the same address as relay (line 2); each program needs its own\n");
+    expect_errors("[metrics]\nrelay = nohost\n",
+                  "2: [metrics] relay: 'nohost' is not host:port (port 1-65535; IPv6 as [addr]:port)\n");
+}
+
 static void test_secrets_never_shown(void **state)
 {
     (void)state;
@@ -771,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_secret_policy),
         cmocka_unit_test(test_inline_comments),
         cmocka_unit_test(test_readme_config),
+        cmocka_unit_test(test_metrics_settings),
         cmocka_unit_test(test_secrets_never_shown),
         cmocka_unit_test(test_long_lines_and_load_string),
         cmocka_unit_test(test_helpers),
