@@ -31,7 +31,7 @@ metric() { # NAME: its value on the applier's metrics port
 config() { # NAME URL [extra [apply] lines]
   h_source_config
   printf '[apply]\nname = %s\njournal = %s\ntarget = %s\n%s\n' "$1" "$J" "$2" "${3:-}"
-  printf '[metrics]\nlisten = 127.0.0.1:%s\n' "$METRICS_PORT"
+  printf '[metrics]\napply = 127.0.0.1:%s\n' "$METRICS_PORT"
   printf '[rule a]\ntable = app.a\nkey = a:{id}\nformat = column:n\n'
   printf '[rule b]\ntable = app.b\nkey = b:{id}\nformat = column:n\n'
   printf '[rule big]\ntable = app.big\nkey = big:{id}\nformat = column:v\n'
