@@ -24,19 +24,37 @@ void fl_format_utc(fl_buf *out, uint64_t ts)
 
 static void put_json_name(fl_buf *out, const char *s) { fl_json_string(out, s ? s : "", s ? strlen(s) : 0); }
 
+static void put_col_json_name(fl_buf *out, const fl_table *tb, uint32_t c)
+{
+    const char *name = tb->cols ? tb->cols[c] : NULL;
+    if (name)
+        put_json_name(out, name);
+    else
+        fl_buf_printf(out, "\"@%u\"", c + 1);
+}
+
+/* ,"unknown":["col",...] when the image has columns whose new value the binlog lacks */
+static void put_json_unknown(fl_buf *out, const fl_table *tb, const fl_value *img)
+{
+    bool first = true;
+    for (uint32_t c = 0; img && c < tb->ncols; c++) {
+        if (img[c].type != FL_VAL_UNKNOWN) continue;
+        fl_buf_puts(out, first ? ",\"unknown\":[" : ",");
+        first = false;
+        put_col_json_name(out, tb, c);
+    }
+    if (!first) fl_buf_putc(out, ']');
+}
+
 static void put_json_image(fl_buf *out, const fl_table *tb, const fl_value *img)
 {
     fl_buf_putc(out, '{');
     bool first = true;
     for (uint32_t c = 0; img && c < tb->ncols; c++) {
-        if (img[c].type == FL_VAL_ABSENT) continue;
+        if (img[c].type == FL_VAL_ABSENT || img[c].type == FL_VAL_UNKNOWN) continue;
         if (!first) fl_buf_putc(out, ',');
         first = false;
-        const char *name = tb->cols ? tb->cols[c] : NULL;
-        if (name)
-            put_json_name(out, name);
-        else
-            fl_buf_printf(out, "\"@%u\"", c + 1);
+        put_col_json_name(out, tb, c);
         fl_buf_putc(out, ':');
         fl_value_to_json(&img[c], out);
     }
@@ -83,6 +101,7 @@ void fl_txn_to_json(const fl_txn *t, fl_buf *out)
             if (c->op != FL_OP_DELETE) {
                 fl_buf_puts(out, ",\"after\":");
                 put_json_image(out, tb, c->after);
+                put_json_unknown(out, tb, c->after);
             }
         } else if (fl_op_is_row(c->op)) {
             fl_buf_puts(out, "null,\"table\":null");

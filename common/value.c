@@ -47,7 +47,7 @@ static const char *const type_names[FL_VAL_TYPE_COUNT] = {
     [FL_VAL_STRING] = "string",         [FL_VAL_BINARY] = "binary",     [FL_VAL_GEOMETRY] = "geometry",
     [FL_VAL_ENUM] = "enum",             [FL_VAL_SET] = "set",           [FL_VAL_ENUM_INDEX] = "enum_index",
     [FL_VAL_SET_BITS] = "set_bits",     [FL_VAL_BIT] = "bit",           [FL_VAL_JSON] = "json",
-    [FL_VAL_VECTOR] = "vector",
+    [FL_VAL_VECTOR] = "vector",         [FL_VAL_UNKNOWN] = "unknown_value",
 };
 
 const char *fl_value_type_name(fl_value_type t)
@@ -334,6 +334,7 @@ void fl_value_to_json(const fl_value *v, fl_buf *out)
         json_vector(out, v->s.ptr, v->s.len);
         break;
     case FL_VAL_ABSENT:
+    case FL_VAL_UNKNOWN:
     case FL_VAL_NULL:
     default:
         fl_buf_puts(out, "null");
@@ -382,6 +383,7 @@ bool fl_value_to_text(const fl_value *v, fl_buf *out)
         json_vector(out, v->s.ptr, v->s.len);
         return true;
     case FL_VAL_ABSENT:
+    case FL_VAL_UNKNOWN:
     case FL_VAL_NULL:
     default:
         return false;
@@ -393,6 +395,7 @@ bool fl_value_equal(const fl_value *a, const fl_value *b)
     if (a->type != b->type) return false;
     switch ((fl_value_type)a->type) {
     case FL_VAL_ABSENT:
+    case FL_VAL_UNKNOWN:
     case FL_VAL_NULL:
         return true;
     case FL_VAL_INT:

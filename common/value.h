@@ -35,6 +35,9 @@ typedef enum fl_value_type {
     FL_VAL_BIT,         /* .u  BIT(n) */
     FL_VAL_JSON,        /* .s  JSON text: rendered as the JSON value itself */
     FL_VAL_VECTOR,      /* .s  little-endian float32 array: a JSON array of numbers */
+    FL_VAL_UNKNOWN,     /* the column changed, but the binlog does not carry its new value (a
+                           partial JSON update against a before image without the document):
+                           no rendering; a cache invalidates what it would have built from it */
     FL_VAL_TYPE_COUNT
 } fl_value_type;
 
@@ -56,10 +59,10 @@ bool fl_value_has_bytes(fl_value_type t);
 const char *fl_value_type_name(fl_value_type t); /* "int", "decimal", ... for messages */
 
 /* Appends the value's JSON rendering (a number, string, array, object, or null).
- * ABSENT renders as null; callers leave absent columns out of objects. */
+ * ABSENT and UNKNOWN render as null; callers leave them out of objects. */
 void fl_value_to_json(const fl_value *v, fl_buf *out);
 /* Appends the canonical text (key templates, hash fields, column:NAME). Returns false
- * for NULL and ABSENT (they have no text) and appends nothing. */
+ * for NULL, ABSENT and UNKNOWN (they have no text) and appends nothing. */
 bool fl_value_to_text(const fl_value *v, fl_buf *out);
 /* Appends s as a JSON string literal ("..."), escaping as JSON requires; bytes that are not
  * valid UTF-8 are written as \u00XX of the byte (never invalid JSON). */

@@ -52,6 +52,7 @@ static void on_stop(int sig) { stop_signal = sig; }
 typedef struct counters {
     uint64_t txns, ops, rows_skipped, rows_failed, chunked;
     uint64_t statements; /* statement-based transactions not applied (on_error = skip) */
+    uint64_t unknown;    /* row changes whose new value the binlog lacks: keys deleted instead */
 } counters;
 
 typedef struct applier {
@@ -78,7 +79,7 @@ typedef struct applier {
     uint32_t failures_in_row; /* target failures since something was last applied */
     bool cautious;            /* after a target failure: one transaction in flight until one is applied */
     struct {
-        fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *retries, *target_errors, *cp_seq, *cp_ts,
+        fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *unknown, *retries, *target_errors, *cp_seq, *cp_ts,
             *lag, *lag_s;
         fl_metric *target_up, *source_up;
         fl_metric *purged_stops;
@@ -151,6 +152,8 @@ static void metrics_init(applier *a)
                                      "Transactions above max_atomic_ops applied in several chunks (not atomically)");
     a->m.statements = fl_metric_counter("fastlane_apply_statement_transactions_skipped_total",
                                         "Statement-based transactions not applied to the cache (on_error = skip)");
+    a->m.unknown = fl_metric_counter("fastlane_apply_unknown_values_total",
+                                     "Row changes whose new value the binlog does not carry; their keys were deleted");
     a->m.retries = fl_metric_counter("fastlane_apply_retries_total", "Reconnections to the target or the source");
     a->m.target_errors = fl_metric_counter("fastlane_apply_target_errors_total",
                                            "Failures that sent the applier back to its checkpoint (refused transactions, lost connections)");
@@ -193,6 +196,7 @@ static void metrics_update(applier *a, bool force)
     fl_metric_add(a->m.failed, f->rows_failed - l->rows_failed);
     fl_metric_add(a->m.chunked, f->chunked - l->chunked);
     fl_metric_add(a->m.statements, f->statements - l->statements);
+    fl_metric_add(a->m.unknown, f->unknown - l->unknown);
     fl_metric_add(a->m.retries, a->retries - a->m.last_retries);
     fl_metric_add(a->m.target_errors, a->target_errors - a->m.last_target_errors);
     *l = *f;
@@ -432,10 +436,12 @@ static int on_part(const fl_txn *part, void *ctx)
         }
     }
     uint64_t skipped = a->ops.rows_skipped, failed = a->ops.rows_failed, statements = a->ops.statements_skipped;
+    uint64_t unknown = a->ops.values_unknown;
     int r = fl_rules_render(a->rules, part, a->cfg->apply.on_error, &a->ops, a->err, sizeof a->err);
     a->sent.rows_skipped += a->ops.rows_skipped - skipped;
     a->sent.rows_failed += a->ops.rows_failed - failed;
     if (a->ops.statements_skipped > statements) a->cur_statements = true;
+    a->sent.unknown += a->ops.values_unknown - unknown;
     if (r) {
         a->cur_fatal = 1;
         return 1;

@@ -6,7 +6,10 @@
  * indexes. Each row change is then rendered by every bound rule, in config order.
  *
  * An update's after image may lack columns (binlog_row_image = minimal/noblob): an absent
- * column there was not changed, so its before-image value stands in for it. */
+ * column there was not changed, so its before-image value stands in for it. A value the rule
+ * needs that neither image carries (absent from both, or FL_VAL_UNKNOWN: a partial JSON update
+ * against a minimal before image) is not known: the key is deleted instead of written from
+ * what is known, and the row change is counted (values_unknown). */
 #include "fl-apply/rules.h"
 
 #include <stdbool.h>
@@ -60,6 +63,8 @@ struct fl_rules {
     fl_buf key, old_key, val;
     fl_sql_tables sql; /* statements parsed for the tables they touch */
     bool statement_warned; /* a statement of a table without a rule was logged */
+    bool *unknown_warned;  /* per rule: an unknown value was logged */
+    const fl_txn *txn;     /* being rendered (for messages) */
     size_t *off; /* hash rendering: name/value offsets into val */
     size_t off_cap;
 };
@@ -71,7 +76,7 @@ void fl_cache_ops_init(fl_cache_ops *o) { memset(o, 0, sizeof *o); }
 void fl_cache_ops_reset(fl_cache_ops *o)
 {
     o->nops = 0;
-    o->rows_matched = o->rows_skipped = o->rows_failed = o->statements_skipped = 0;
+    o->rows_matched = o->rows_skipped = o->rows_failed = o->statements_skipped = o->values_unknown = 0;
     fl_arena_reset(&o->arena);
 }
 
@@ -171,6 +176,7 @@ void fl_rules_free(fl_rules *r)
     fl_buf_free(&r->old_key);
     fl_buf_free(&r->val);
     fl_sql_tables_free(&r->sql);
+    free(r->unknown_warned);
     free(r->off);
     free(r);
 }
@@ -349,6 +355,10 @@ static int render_key(const binding *b, const fl_table *t, const fl_value *row, 
             snprintf(why, whylen, "key column `%s` is absent from the row image", part->text);
             return -1;
         }
+        if (v->type == FL_VAL_UNKNOWN) {
+            snprintf(why, whylen, "key column `%s` has a new value the binlog does not carry", part->text);
+            return -1;
+        }
         if (v->type == FL_VAL_NULL || !fl_value_to_text(v, out)) {
             snprintf(why, whylen, "key column `%s` is NULL", part->text);
             return -1;
@@ -445,6 +455,42 @@ static int add_column(fl_rules *r, const binding *b, const fl_table *t, const fl
     return 0;
 }
 
+static bool known(const fl_value *v) { return v->type != FL_VAL_ABSENT && v->type != FL_VAL_UNKNOWN; }
+
+/* The first column the rule's value is built from whose new value is not known, or -1. */
+static int32_t unknown_column(const binding *b, const fl_value *row, const fl_value *fallback)
+{
+    if (b->rule->cfg->format == FL_FORMAT_COLUMN)
+        return b->value_col >= 0 && !known(pick(row, fallback, (uint32_t)b->value_col)) ? b->value_col : -1;
+    for (uint32_t k = 0; k < b->nproj; k++)
+        if (!known(pick(row, fallback, b->proj[k]))) return (int32_t)b->proj[k];
+    return -1;
+}
+
+/* The key is deleted instead of written: logged once per rule, counted always. */
+static void invalidate_unknown(fl_rules *r, const binding *b, const fl_table *t, const fl_value *v, uint32_t col,
+                               fl_cache_ops *ops)
+{
+    add_op(ops, FL_CACHE_DEL, &r->key, 0);
+    ops->values_unknown++;
+    size_t i = (size_t)(b->rule - r->rules);
+    if (!r->unknown_warned) r->unknown_warned = fl_xcalloc(r->nrules ? r->nrules : 1, sizeof *r->unknown_warned);
+    if (r->unknown_warned[i]) return;
+    r->unknown_warned[i] = true;
+    char gtid[FL_GTID_TEXT_MAX] = "";
+    if (r->txn && !fl_gtid_format(&r->txn->gtid, gtid, sizeof gtid))
+        snprintf(gtid, sizeof gtid, "(none, seq %llu)", (unsigned long long)r->txn->seq);
+    fl_buf name = {0};
+    put_col_name(&name, t, col);
+    log_warn("gtid %s: %s.%s: rule %s: the new value of column `%s` is not in the binlog (%s); key %.*s deleted "
+             "instead of written (said once per rule; counted in fastlane_apply_unknown_values_total)",
+             gtid, t->db, t->name, b->rule->cfg->name, fl_buf_cstr(&name),
+             v->type == FL_VAL_UNKNOWN ? "a partial JSON update against a before image without the document"
+                                       : "binlog_row_image is not FULL",
+             (int)(r->key.len > 200 ? 200 : r->key.len), (const char *)r->key.data);
+    fl_buf_free(&name);
+}
+
 static bool same_key(const fl_buf *a, const fl_buf *b)
 {
     return a->len == b->len && (a->len == 0 || !memcmp(a->data, b->data, a->len));
@@ -476,6 +522,11 @@ static int render_change(fl_rules *r, const binding *b, const fl_table *t, const
         return 0;
     }
     if (changed) add_op(ops, FL_CACHE_DEL, &r->old_key, 0);
+    int32_t u = unknown_column(b, c->after, fallback);
+    if (u >= 0) {
+        invalidate_unknown(r, b, t, pick(c->after, fallback, (uint32_t)u), (uint32_t)u, ops);
+        return 0;
+    }
     switch (rc->format) {
     case FL_FORMAT_JSON: add_json(r, b, c->after, fallback, ops); return 0;
     case FL_FORMAT_HASH: add_hash(r, b, t, c->after, fallback, ops); return 0;
@@ -539,6 +590,7 @@ int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cac
                     size_t errlen)
 {
     fl_arena_reset(&r->scratch);
+    r->txn = txn;
     if (txn->ntables > r->tb_cap) {
         r->tb_cap = txn->ntables;
         r->tb = fl_xrealloc(r->tb, r->tb_cap * sizeof *r->tb);

@@ -5,7 +5,9 @@
  * "}}" are literal braces) rendered with canonical text. Values are the row as canonical
  * JSON (format = json), a hash of canonical text fields without the NULL ones (hash), or
  * one column's canonical text (column:NAME); `columns` projects. An update whose key changes
- * deletes the old key first; mode = invalidate deletes the key on every change. */
+ * deletes the old key first; mode = invalidate deletes the key on every change. A value built
+ * from a column whose new value is not known (absent from both images, or FL_VAL_UNKNOWN) is
+ * never written: the key is deleted instead. */
 #ifndef FL_RULES_H
 #define FL_RULES_H
 
@@ -46,6 +48,7 @@ typedef struct fl_cache_ops {
     uint64_t rows_skipped; /* row changes of tables without a rule */
     uint64_t rows_failed;  /* row changes a rule could not render (on_error = skip) */
     uint64_t statements_skipped; /* statement-based changes of rule tables not applied (on_error = skip) */
+    uint64_t values_unknown; /* row changes whose new value the binlog lacks: key deleted instead */
     fl_arena arena;
 } fl_cache_ops;
 

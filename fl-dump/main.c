@@ -235,7 +235,8 @@ static void put_image(fl_buf *out, const char *label, const fl_table *tb, const 
         else
             fl_buf_printf(out, "@%u", i + 1);
         fl_buf_putc(out, '=');
-        fl_value_to_json(&vals[i], out);
+        if (vals[i].type == FL_VAL_UNKNOWN) fl_buf_puts(out, "(unknown)"); /* not in the binlog */
+        else fl_value_to_json(&vals[i], out);
     }
     fl_buf_putc(out, '\n');
 }

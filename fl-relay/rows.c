@@ -6,7 +6,8 @@
  * by each present, non-NULL column's cell (decoded by fl_column_decode). Updates carry a
  * before and an after image per row; PARTIAL_UPDATE_ROWS has "value options" between them
  * (with a bit per JSON column of the table saying whether its after value is a diff, which
- * json_diff.c applies to the before value).
+ * json_diff.c applies to the before value; when the before image lacks the document, the new
+ * value is FL_VAL_UNKNOWN).
  * MariaDB's compressed rows events zlib-compress everything after the bitmaps behind a
  * one-byte header (0x80 | length-of-length) and the uncompressed size, big-endian. */
 #include <stdio.h>
@@ -172,12 +173,11 @@ static int partial_json(const fl_table_map *tm, uint32_t i, const fl_value *befo
         return -1;
     }
     if (!before || before[i].type != FL_VAL_JSON) {
-        snprintf(err, errlen,
-                 "%s.%s: column %s: PARTIAL_UPDATE_ROWS carries a JSON diff instead of the new "
-                 "document and the before image lacks the document (binlog_row_image is not "
-                 "FULL); set binlog_row_value_options='' or binlog_row_image=FULL on the source",
-                 tm->db, tm->table, name);
-        return -1;
+        /* The diff applies to a document the before image does not carry (binlog_row_image is
+         * not FULL): the new document cannot be known. The change is journaled as such, for
+         * the applier to invalidate; the relay goes on. */
+        out->type = FL_VAL_UNKNOWN;
+        return 0;
     }
     fl_buf text = {0};
     char derr[200];

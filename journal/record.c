@@ -17,7 +17,8 @@
  *              ddl/statement: string db, string sql
  *   u32le    CRC-32C of every byte before it
  *
- * Value payloads: nothing for ABSENT and NULL; a zigzag varint for INT and YEAR; a varint
+ * Value payloads: nothing for ABSENT, NULL and UNKNOWN (a type added later: records without
+ * it read as before); a zigzag varint for INT and YEAR; a varint
  * for UINT, ENUM_INDEX, SET_BITS and BIT; IEEE bits little-endian, 4 bytes for FLOAT and
  * 8 for DOUBLE; a string for every type whose value is bytes. A DATE, DATETIME, TIMESTAMP or
  * TIME in its canonical text is packed instead (type byte | 0x80, then varints):
@@ -61,7 +62,7 @@ static const uint8_t payload_of[FL_VAL_TYPE_COUNT] = {
     [FL_VAL_STRING] = PAY_BYTES,    [FL_VAL_BINARY] = PAY_BYTES,     [FL_VAL_GEOMETRY] = PAY_BYTES,
     [FL_VAL_ENUM] = PAY_BYTES,      [FL_VAL_SET] = PAY_BYTES,        [FL_VAL_ENUM_INDEX] = PAY_VARINT,
     [FL_VAL_SET_BITS] = PAY_VARINT, [FL_VAL_BIT] = PAY_VARINT,       [FL_VAL_JSON] = PAY_BYTES,
-    [FL_VAL_VECTOR] = PAY_BYTES,
+    [FL_VAL_VECTOR] = PAY_BYTES,    [FL_VAL_UNKNOWN] = PAY_NONE,
 };
 
 static size_t varint_size(uint64_t v)

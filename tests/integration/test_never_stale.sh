@@ -6,6 +6,8 @@
 #   - on_error = skip with an update that sets the key column to NULL: the old key is deleted
 #   - statement-based transactions: on_error = stop stops naming the GTID and the statement;
 #     skip skips and counts them, and --status / --verify say how many were not applied
+#   - binlog_row_image = MINIMAL: a value built from columns the binlog does not carry is never
+#     written; the key is deleted (json, hash) and a value that is known is written (column:)
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
@@ -32,13 +34,19 @@ CFG
   for r in "$@"; do "rule_$r"; done
 }
 rule_people() { printf '[rule people]\ntable = app.people\nkey = p:{email}\nformat = json\n'; }
+rule_mini() {
+  printf '[rule mini_json]\ntable = app.mini\nkey = mj:{id}\nformat = json\n'
+  printf '[rule mini_hash]\ntable = app.mini\nkey = mh:{id}\nformat = hash\n'
+  printf '[rule mini_col]\ntable = app.mini\nkey = mc:{id}\nformat = column:a\n'
+}
 rule_stmt() { printf '[rule stmt]\ntable = app.stmt\nkey = s:{id}\nformat = column:v\n'; }
 apply_once() { "$FL_BUILD/fl-apply" -c "$1" --once >"$H_DIR/apply.log" 2>&1; }
 
 h_sql "CREATE DATABASE app;
 CREATE TABLE app.people (id INT PRIMARY KEY, email VARCHAR(64) NULL, name VARCHAR(64));
 CREATE TABLE app.stmt (id INT PRIMARY KEY, v INT);
-CREATE TABLE app.unruled (id INT PRIMARY KEY, v INT);" || h_die "schema"
+CREATE TABLE app.unruled (id INT PRIMARY KEY, v INT);
+CREATE TABLE app.mini (id INT PRIMARY KEY, a INT, b VARCHAR(20), d JSON);" || h_die "schema"
 
 # ---- on_error = skip: a key column set to NULL still deletes the old key -------------------
 h_sql "INSERT INTO app.people VALUES (1, 'a@x', 'ann'), (2, 'b@x', 'bob')"
@@ -83,5 +91,29 @@ grep -q "^not applied: 1 statement-based transactions" "$H_DIR/status" && t_ok "
 t_eq "--verify finds the stale key the statement left" 1 "$?"
 grep -q "^not applied *1 statement-based transactions" "$H_DIR/verify" && t_ok "--verify counts the statement not applied" \
   || t_fail "--verify counts the statement not applied" "$(cat "$H_DIR/verify")"
+
+# ---- binlog_row_image = MINIMAL: unknown values invalidate, known ones are written ----------
+h_sql "INSERT INTO app.mini VALUES (1, 1, 'one', '{\"k\": 1}'), (2, 2, 'two', NULL)"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+config mini stop mini > "$H_DIR/mini.ini"
+apply_once "$H_DIR/mini.ini"
+t_eq "minimal image: the full rows are cached" '{"id":1,"a":1,"b":"one","d":"{\"k\": 1}"}' "$(h_redis GET mj:1)"
+h_sql "SET SESSION binlog_row_image = MINIMAL; UPDATE app.mini SET a = 5 WHERE id = 1"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+"$FL_BUILD/fl-dump" --json "$J" | tail -1 | grep -qF '"before":{"id":1},"after":{"a":5}' \
+  && t_ok "minimal image: the binlog holds the key and the changed column only" \
+  || t_fail "minimal image: the binlog holds the key and the changed column only" "$("$FL_BUILD/fl-dump" --json "$J" | tail -1)"
+apply_once "$H_DIR/mini.ini"
+t_eq "minimal image: fl-apply exits 0" 0 "$?"
+t_eq "minimal image: json key deleted, not written from the known columns" 0 "$(h_redis EXISTS mj:1)"
+t_eq "minimal image: hash key deleted, not written from the known columns" 0 "$(h_redis EXISTS mh:1)"
+t_eq "minimal image: column:a written (its value is known)" 5 "$(h_redis GET mc:1)"
+t_eq "minimal image: other rows untouched" '{"id":2,"a":2,"b":"two","d":null}' "$(h_redis GET mj:2)"
+grep -q 'rule mini_json: the new value of column `b` is not in the binlog (binlog_row_image is not FULL); key mj:1 deleted' \
+  "$H_DIR/apply.log" && t_ok "minimal image: the invalidation is logged" \
+  || t_fail "minimal image: the invalidation is logged" "$(cat "$H_DIR/apply.log")"
+"$FL_BUILD/fl-apply" -c "$H_DIR/mini.ini" --verify >"$H_DIR/verify" 2>&1
+grep -q "^stale *0" "$H_DIR/verify" && t_ok "minimal image: --verify finds no stale key" \
+  || t_fail "minimal image: --verify finds no stale key" "$(cat "$H_DIR/verify")"
 
 t_done

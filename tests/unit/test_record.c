@@ -343,6 +343,39 @@ static void test_roundtrip_empty(void **state)
     fl_txn_free(&t);
 }
 
+/* an update whose new value is unknown: one type byte, and fl-dump --json names the column */
+static void test_unknown_value(void **state)
+{
+    (void)state;
+    fl_txn t;
+    fl_txn_init(&t);
+    const char *cols[] = {"id", "doc", "n"};
+    uint32_t ti = fl_txn_table(&t, "app", "t", 3, cols);
+    fl_change *c = fl_txn_add_change(&t, FL_OP_UPDATE);
+    c->table = ti;
+    c->before = fl_txn_values(&t, 3);
+    c->after = fl_txn_values(&t, 3);
+    c->before[0] = (fl_value){.type = FL_VAL_INT, .i = 1};
+    c->after[1].type = FL_VAL_UNKNOWN;
+    c->after[2] = (fl_value){.type = FL_VAL_INT, .i = 5};
+    t.flags = FL_TXN_LAST_PART;
+    fl_buf rec = {0};
+    fl_record_encode(&t, &rec);
+    fl_txn back;
+    fl_txn_init(&back);
+    char err[256];
+    assert_int_equal(fl_record_decode(&back, rec.data, rec.len, err, sizeof err), 0);
+    assert_int_equal(back.changes[0].after[1].type, FL_VAL_UNKNOWN);
+    assert_int_equal(back.changes[0].after[0].type, FL_VAL_ABSENT);
+    fl_buf json = {0};
+    fl_txn_to_json(&back, &json);
+    assert_non_null(strstr(fl_buf_cstr(&json), "\"before\":{\"id\":1},\"after\":{\"n\":5},\"unknown\":[\"doc\"]}"));
+    fl_buf_free(&json);
+    fl_buf_free(&rec);
+    fl_txn_free(&back);
+    fl_txn_free(&t);
+}
+
 static void test_roundtrip_large(void **state)
 {
     (void)state;
@@ -962,7 +995,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_random), cmocka_unit_test(test_roundtrip_empty),
-        cmocka_unit_test(test_roundtrip_large),  cmocka_unit_test(test_temporal),
+        cmocka_unit_test(test_unknown_value), cmocka_unit_test(test_roundtrip_large),  cmocka_unit_test(test_temporal),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_bit_flips),        cmocka_unit_test(test_specific_errors),
         cmocka_unit_test(test_parts),            cmocka_unit_test(test_peek),

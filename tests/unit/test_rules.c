@@ -398,6 +398,42 @@ static void test_statement_changes(void **state)
     fl_config_free(c);
 }
 
+/* a value built from a column whose new value is not known is never written: the key goes */
+static void test_unknown_values_invalidate(void **state)
+{
+    (void)state;
+    fl_config *c = load(APPLY "[rule j]\ntable = app.users\nkey = j:{id}\n[rule h]\ntable = app.users\nkey = h:{id}\n"
+                              "format = hash\n[rule c]\ntable = app.users\nkey = c:{id}\nformat = column:name\n"
+                              "[rule p]\ntable = app.users\nkey = p:{id}\ncolumns = id, name\n");
+    fl_rules *r = rules_of(c);
+    fixture f;
+    fx_init(&f);
+    fl_value unknown = {.type = FL_VAL_UNKNOWN};
+    /* binlog_row_image = minimal: before has the key, after the changed column */
+    fx_change(&f, FL_OP_UPDATE, 0, fx_row(&f, V_INT(8), V_ABSENT, V_ABSENT, V_ABSENT),
+              fx_row(&f, V_ABSENT, V_STR("new"), V_ABSENT, V_ABSENT));
+    /* a partial JSON update against a minimal before image */
+    fx_change(&f, FL_OP_UPDATE, 0, fx_row(&f, V_INT(9), V_ABSENT, V_ABSENT, V_ABSENT),
+              fx_row(&f, V_ABSENT, V_STR("n9"), unknown, V_ABSENT));
+    fl_cache_ops ops;
+    fl_cache_ops_init(&ops);
+    char err[256];
+    assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), 0);
+    assert_int_equal(ops.nops, 8);
+    expect_del(&ops.ops[0], "j:8");
+    expect_del(&ops.ops[1], "h:8");
+    expect_set(&ops.ops[2], "c:8", "new", 0);
+    expect_set(&ops.ops[3], "p:8", "{\"id\":8,\"name\":\"new\"}", 0);
+    expect_del(&ops.ops[4], "j:9");
+    expect_del(&ops.ops[5], "h:9");
+    expect_set(&ops.ops[6], "c:9", "n9", 0);
+    expect_set(&ops.ops[7], "p:9", "{\"id\":9,\"name\":\"n9\"}", 0);
+    assert_int_equal(ops.values_unknown, 4);
+    fl_cache_ops_free(&ops);
+    fl_rules_free(r);
+    fl_config_free(c);
+}
+
 /* binlog_row_image = minimal: the after image has the changed columns only */
 static void test_minimal_update_uses_before_image(void **state)
 {
@@ -581,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_null_key_stop_and_skip),
         cmocka_unit_test(test_skip_new_key_null_deletes_old_key),
         cmocka_unit_test(test_statement_changes),
+        cmocka_unit_test(test_unknown_values_invalidate),
         cmocka_unit_test(test_minimal_update_uses_before_image),
         cmocka_unit_test(test_unnamed_columns),
         cmocka_unit_test(test_check_table),
