@@ -347,10 +347,10 @@ void fl_source_encode_register(fl_buf *out, uint32_t server_id, const char *host
     fl_buf_put_u32le(out, 0); /* master id: filled in by the server */
 }
 
-void fl_source_encode_dump(fl_buf *out, uint32_t server_id, const char *file, uint32_t pos)
+void fl_source_encode_dump(fl_buf *out, uint32_t server_id, const char *file, uint32_t pos, uint16_t flags)
 {
     fl_buf_put_u32le(out, pos);
-    put_u16le(out, 0); /* flags: blocking */
+    put_u16le(out, flags); /* never BINLOG_DUMP_NON_BLOCK: the stream blocks for new events */
     fl_buf_put_u32le(out, server_id);
     fl_buf_puts(out, file ? file : "");
 }
@@ -493,7 +493,7 @@ int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
             snprintf(err, errlen, "binlog position %" PRIu64 " does not fit COM_BINLOG_DUMP", pos);
             goto fail;
         }
-        fl_source_encode_dump(&b, server_id, file, (uint32_t)pos);
+        fl_source_encode_dump(&b, server_id, file, (uint32_t)pos, mysql ? 0 : FL_DUMP_SEND_ANNOTATE_ROWS);
         rc = s->m->methods->db_command(s->m, COM_BINLOG_DUMP, (const char *)b.data, b.len, 1,
                                        NULL);
     }

@@ -73,7 +73,10 @@ bool fl_source_error_is_permanent(unsigned errnum);
 /* Wire encodings (exposed for tests). */
 void fl_source_encode_register(fl_buf *out, uint32_t server_id, const char *host,
                                const char *user, const char *password, uint16_t port);
-void fl_source_encode_dump(fl_buf *out, uint32_t server_id, const char *file, uint32_t pos);
+/* COM_BINLOG_DUMP body; flags: FL_DUMP_SEND_ANNOTATE_ROWS asks MariaDB for its ANNOTATE_ROWS
+ * events (the statement text of row events), which it sends a replica only on request. */
+#define FL_DUMP_SEND_ANNOTATE_ROWS 0x02
+void fl_source_encode_dump(fl_buf *out, uint32_t server_id, const char *file, uint32_t pos, uint16_t flags);
 /* MySQL COM_BINLOG_DUMP_GTID body (without the command byte): flags, server id, file
  * name, position and the encoded GTID set (tagged format when any sid has a tag). */
 void fl_source_encode_dump_gtid(fl_buf *out, uint32_t server_id, const char *file,

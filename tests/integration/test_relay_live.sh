@@ -76,6 +76,8 @@ t_eq "mixed: journal GTIDs equal the server's binlog GTIDs, in order" "$(server_
 t_check "mixed: the rolled-back transaction is not journaled" \
   bash -c "! '$DUMP' '$H_DIR/mixed' --json | grep -q rolled-back"
 t_check "mixed: DDL journaled" bash -c "'$DUMP' '$H_DIR/mixed' --json | grep -q 'ADD COLUMN extra'"
+t_check "mixed: row changes carry their statement (ANNOTATE_ROWS asked for)" \
+  bash -c "'$DUMP' '$H_DIR/mixed' --json | grep -q '\"query\":\"INSERT INTO app.t VALUES (300, '"
 # rebuild app.t from the journal's row changes and compare with the table
 rebuilt=$("$DUMP" "$H_DIR/mixed" --json | python3 -c '
 import json, sys

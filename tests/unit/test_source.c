@@ -53,9 +53,12 @@ static void test_dump_file_pos(void **state)
 {
     (void)state;
     fl_buf b = {0};
-    fl_source_encode_dump(&b, 7, "bin.000002", 1100);
+    fl_source_encode_dump(&b, 7, "bin.000002", 1100, 0);
     /* position 1100, flags 0, server id 7, file name to the end of the packet */
     assert_bytes(&b, "4c040000" "0000" "07000000" "62696e2e303030303032");
+    fl_buf_reset(&b);
+    fl_source_encode_dump(&b, 7, "", 4, FL_DUMP_SEND_ANNOTATE_ROWS);
+    assert_bytes(&b, "04000000" "0200" "07000000");
     fl_buf_free(&b);
 }
 
