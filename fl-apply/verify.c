@@ -30,6 +30,8 @@
 #include <sys/time.h>
 
 #include "common/buf.h"
+#include "common/json_text.h"
+#include "common/mysql_schema.h"
 #include "common/target_url.h"
 #include "fl-apply/apply.h"
 #include "fl-apply/rules.h"
@@ -334,10 +336,20 @@ typedef struct one_rule {
 /* The select list for db.table: every column in table order, FLOAT and DOUBLE ones as
  * `c` + 0e0 (the text protocol prints a FLOAT with 6 significant digits, and FLOAT(M,D) or
  * DOUBLE(M,D) with D decimals; a DOUBLE expression prints every digit the value needs).
- * Marks in *is_float (malloc'd, one per column) which columns are FLOAT. Returns 0 or -1. */
-static int select_list(MYSQL *m, const char *db, const char *table, fl_buf *sql, bool **is_float, char *err,
-                       size_t errlen)
+ * Marks in *is_float (malloc'd, one per column) which columns are FLOAT, and in *is_json
+ * which hold MariaDB JSON (text to the client, JSON in the journal: common/mysql_schema.h).
+ * Returns 0 or -1. */
+static int select_list(MYSQL *m, const char *db, const char *table, fl_buf *sql, bool **is_float, bool **is_json,
+                       char *err, size_t errlen)
 {
+    fl_table_schema schema;
+    bool mariadb = strstr(mysql_get_server_info(m), "MariaDB") != NULL;
+    if (fl_table_schema_read(m, db, table, mariadb, &schema, err, errlen)) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, errlen, "source: reading the columns of %s.%s: %s", db, table, why);
+        return -1;
+    }
     fl_buf q = {0};
     fl_buf_puts(&q, "SELECT * FROM ");
     put_ident(&q, db);
@@ -349,11 +361,15 @@ static int select_list(MYSQL *m, const char *db, const char *table, fl_buf *sql,
     MYSQL_RES *res = rc ? NULL : mysql_store_result(m);
     if (!res) {
         snprintf(err, errlen, "source: reading %s.%s: %s", db, table, mysql_error(m));
+        fl_table_schema_free(&schema);
         return -1;
     }
     unsigned nf = mysql_num_fields(res);
     MYSQL_FIELD *f = mysql_fetch_fields(res);
     *is_float = fl_xcalloc(nf + 1, sizeof **is_float);
+    *is_json = fl_xcalloc(nf + 1, sizeof **is_json);
+    if (schema.ncols == nf) memcpy(*is_json, schema.is_json, nf * sizeof **is_json);
+    fl_table_schema_free(&schema);
     fl_buf_puts(sql, "SELECT ");
     for (unsigned i = 0; i < nf; i++) {
         if (i) fl_buf_puts(sql, ", ");
@@ -378,8 +394,8 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
                       report *rep, char *err, size_t errlen)
 {
     fl_buf sql = {0};
-    bool *is_float = NULL;
-    if (select_list(m, db, table, &sql, &is_float, err, errlen)) {
+    bool *is_float = NULL, *is_json = NULL;
+    if (select_list(m, db, table, &sql, &is_float, &is_json, err, errlen)) {
         fl_buf_free(&sql);
         return -1;
     }
@@ -387,6 +403,7 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
         snprintf(err, errlen, "source: reading %s.%s: %s", db, table, mysql_error(m));
         fl_buf_free(&sql);
         free(is_float);
+        free(is_json);
         return -1;
     }
     fl_buf_free(&sql);
@@ -394,6 +411,7 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
     if (!res) {
         snprintf(err, errlen, "source: reading %s.%s: %s", db, table, mysql_error(m));
         free(is_float);
+        free(is_json);
         return -1;
     }
     unsigned nf = mysql_num_fields(res);
@@ -418,6 +436,8 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
                 vals[i].type = FL_VAL_FLOAT;
                 vals[i].d = (double)(float)vals[i].d;
             }
+            if (is_json[i] && vals[i].type == FL_VAL_STRING && fl_json_text_valid(vals[i].s.ptr, vals[i].s.len))
+                vals[i].type = FL_VAL_JSON; /* as the relay journals it */
         }
         rep->rows++;
         for (size_t k = 0; k < n; k++) {
@@ -442,6 +462,7 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
     free(vals);
     free(names);
     free(is_float);
+    free(is_json);
     return rc;
 }
 

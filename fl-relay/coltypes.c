@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "common/json_text.h"
 #include "fl-relay/charset.h"
 #include "fl-relay/decimal.h"
 #include "fl-relay/json_binary.h"
@@ -594,6 +595,9 @@ int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, f
     case MYSQL_TYPE_BLOB:
         if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;
         set_string(m, out, arena, p, n);
+        /* MariaDB's JSON: text the schema says holds documents; anything else stays text. */
+        if (m->json_document && out->type == FL_VAL_STRING && fl_json_text_valid(out->s.ptr, out->s.len))
+            out->type = FL_VAL_JSON;
         return 0;
     case MYSQL_TYPE_GEOMETRY:
         if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;

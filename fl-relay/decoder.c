@@ -745,6 +745,12 @@ static int decode_table_map(fl_decoder *d, const uint8_t *b, size_t n, char *err
         d->o.names(d->o.ctx, tm->db, tm->table, tm->ncols, names) != 0)
         for (uint32_t i = 0; i < tm->ncols; i++) names[i] = tm->cols[i].name;
     e->names = names;
+    if (d->flavor == FL_FLAVOR_MARIADB && d->o.json && e->wanted && tm->ncols) {
+        bool *is_json = fl_arena_alloc(&tm->arena, tm->ncols * sizeof *is_json);
+        if (d->o.json(d->o.ctx, tm->db, tm->table, tm->ncols, is_json) == 0)
+            for (uint32_t i = 0; i < tm->ncols; i++)
+                tm->cols[i].json_document = is_json[i];
+    }
     return 0;
 }
 

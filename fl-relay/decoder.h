@@ -10,6 +10,7 @@
 #ifndef FL_DECODER_H
 #define FL_DECODER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,10 @@ typedef int (*fl_decoder_emit_fn)(void *ctx, fl_txn *txn, const fl_decoder_pos *
  * return -1 to leave them unnamed ("@N"). */
 typedef int (*fl_decoder_names_fn)(void *ctx, const char *db, const char *table, uint32_t ncols,
                                    const char **names);
+/* MariaDB: which columns hold JSON (a LONGTEXT with a json_valid() check, which the binlog
+ * shows as text): set is_json[0..ncols-1], or return -1 when it cannot be known (the columns
+ * then stay text). */
+typedef int (*fl_decoder_json_fn)(void *ctx, const char *db, const char *table, uint32_t ncols, bool *is_json);
 /* Told about each DDL that passes (to refresh cached column names). */
 typedef void (*fl_decoder_ddl_fn)(void *ctx, const char *db, const char *sql, size_t len);
 
@@ -44,6 +49,7 @@ typedef struct fl_decoder_opts {
     size_t part_bytes;              /* 0 = default 32 MiB */
     fl_decoder_emit_fn emit;
     fl_decoder_names_fn names;      /* optional */
+    fl_decoder_json_fn json;        /* optional; MariaDB streams only */
     fl_decoder_ddl_fn ddl;          /* optional */
     void *ctx;
     /* Starting point: the GTID set already journaled (may be NULL) and the file name. */

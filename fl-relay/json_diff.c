@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/json_text.h"
 #include "fl-relay/events.h"
 #include "fl-relay/json_binary.h"
 #include "fl-relay/json_diff.h"
@@ -185,8 +186,11 @@ static int parse_value(ctx *c, src *s, int depth, jnode **out)
     return 0;
 }
 
+/* The text must be JSON by the one definition (common/json_text.h); the tree builder below
+ * then only needs to find the spans. */
 static int parse_text(ctx *c, const char *text, size_t len, jnode **out)
 {
+    if (!fl_json_text_valid(text, len)) return fl_errorf(c->err, c->errlen, "JSON diff: the document is not valid JSON");
     src s = {text, text + len};
     if (parse_value(c, &s, 0, out) != 0) return -1;
     ws(&s);

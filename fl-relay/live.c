@@ -40,6 +40,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/mysql_schema.h"
 #include "common/net.h"
 #include "fl-relay/decoder.h"
 #include "fl-relay/events.h"
@@ -63,12 +64,11 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* ---- column names from information_schema --------------------------------------------- */
+/* ---- column names and JSON columns from information_schema ---------------------------- */
 
 typedef struct names_entry {
     char *db, *table;
-    uint32_t ncols; /* 0: unknown (lookup failed or table gone); leave unnamed */
-    char **names;
+    fl_table_schema schema; /* ncols 0: unknown (lookup failed or table gone); leave unnamed */
     time_t retry_at; /* after a failed lookup: when to try again (0 = never) */
     struct names_entry *next;
 } names_entry;
@@ -83,13 +83,7 @@ typedef struct names_cache {
     bool announced;
 } names_cache;
 
-static void names_clear(names_entry *e)
-{
-    for (uint32_t i = 0; i < e->ncols; i++) free(e->names[i]);
-    free(e->names);
-    e->names = NULL;
-    e->ncols = 0;
-}
+static void names_clear(names_entry *e) { fl_table_schema_free(&e->schema); }
 
 static void names_free_list(names_entry *e)
 {
@@ -112,31 +106,17 @@ static void names_cache_free(names_cache *c)
 }
 
 /* One information_schema query on the names connection (connecting when needed).
- * Returns the result, or NULL with the reason in err. */
-static MYSQL_RES *names_query(names_cache *c, const char *db, const char *table, char *err,
-                              size_t errlen)
+ * Returns 0, or -1 with the reason in err (the connection is then dropped). */
+static int names_query(names_cache *c, names_entry *e, char *err, size_t errlen)
 {
     unsigned errnum;
-    if (!c->conn && !(c->conn = fl_source_connect(c->cfg, 30, err, errlen, &errnum))) return NULL;
-    MYSQL *m = fl_source_mysql(c->conn);
-    size_t dl = strlen(db), tl = strlen(table);
-    char *edb = fl_xmalloc(dl * 2 + 1), *etb = fl_xmalloc(tl * 2 + 1);
-    mysql_real_escape_string(m, edb, db, (unsigned long)dl);
-    mysql_real_escape_string(m, etb, table, (unsigned long)tl);
-    fl_buf q = {0};
-    fl_buf_printf(&q, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-                      "'%s' AND TABLE_NAME = '%s' ORDER BY ORDINAL_POSITION", edb, etb);
-    free(edb);
-    free(etb);
-    MYSQL_RES *res = NULL;
-    if (mysql_real_query(m, (const char *)q.data, q.len) == 0) res = mysql_store_result(m);
-    fl_buf_free(&q);
-    if (!res) {
-        snprintf(err, errlen, "%s", mysql_error(m));
-        fl_source_close(c->conn); /* replaced at the next query */
-        c->conn = NULL;
-    }
-    return res;
+    if (!c->conn && !(c->conn = fl_source_connect(c->cfg, 30, err, errlen, &errnum))) return -1;
+    bool mariadb = fl_source_flavor(c->conn) == FL_FLAVOR_MARIADB;
+    if (fl_table_schema_read(fl_source_mysql(c->conn), e->db, e->table, mariadb, &e->schema, err, errlen) == 0)
+        return 0;
+    fl_source_close(c->conn); /* replaced at the next query */
+    c->conn = NULL;
+    return -1;
 }
 
 /* Fills e from information_schema. A query that fails on a connection gone stale (the
@@ -146,26 +126,41 @@ static void names_fill(names_cache *c, names_entry *e)
     char err[512];
     names_clear(e);
     e->retry_at = 0;
-    MYSQL_RES *res = names_query(c, e->db, e->table, err, sizeof err);
-    if (!res) res = names_query(c, e->db, e->table, err, sizeof err);
-    if (!res) {
-        log_warn("column names for %s.%s from information_schema: %s; its columns stay "
-                 "unnamed (@1, @2, ...) for now", e->db, e->table, err);
-        e->retry_at = time(NULL) + NAMES_RETRY_S;
-        return;
+    if (names_query(c, e, err, sizeof err) == 0 || names_query(c, e, err, sizeof err) == 0) return;
+    log_warn("columns of %s.%s from information_schema: %s; its columns stay unnamed (@1, @2, ...) "
+             "and JSON columns stay text for now", e->db, e->table, err);
+    e->retry_at = time(NULL) + NAMES_RETRY_S;
+}
+
+/* The cache entry of db.table, looked up (again) when new or when a failed lookup is due. */
+static names_entry *names_entry_of(names_cache *c, const char *db, const char *table, uint32_t ncols)
+{
+    names_entry *e;
+    for (e = c->live; e; e = e->next)
+        if (strcmp(e->db, db) == 0 && strcmp(e->table, table) == 0) break;
+    bool fresh = !e;
+    if (!e) {
+        e = fl_xcalloc(1, sizeof *e);
+        e->db = fl_xstrdup(db);
+        e->table = fl_xstrdup(table);
+        e->next = c->live;
+        c->live = e;
     }
-    uint64_t n = mysql_num_rows(res);
-    e->names = fl_xcalloc(n ? n : 1, sizeof *e->names);
-    MYSQL_ROW row;
-    uint32_t i = 0;
-    while ((row = mysql_fetch_row(res)) != NULL && i < n)
-        e->names[i++] = fl_xstrdup(row[0] ? row[0] : "");
-    e->ncols = i;
-    mysql_free_result(res);
+    if (fresh || (e->retry_at && time(NULL) >= e->retry_at)) {
+        names_fill(c, e);
+        if (e->schema.ncols && e->schema.ncols != ncols)
+            log_warn("columns of %s.%s: information_schema lists %u columns but the binlog has %u (the "
+                     "table changed since); its columns stay unnamed and JSON columns text",
+                     db, table, e->schema.ncols, ncols);
+        else if (e->schema.ncols)
+            log_debug("columns of %s.%s from information_schema", db, table);
+    }
+    return e->schema.ncols == ncols ? e : NULL;
 }
 
 static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols,
                     const char **names);
+static int json_cb(void *ctx, const char *db, const char *table, uint32_t ncols, bool *is_json);
 static void ddl_cb(void *ctx, const char *db, const char *sql, size_t len);
 
 /* ---- the relay ------------------------------------------------------------------------ */
@@ -206,28 +201,18 @@ static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols
                  "reading them from information_schema");
         c->announced = true;
     }
-    names_entry *e;
-    for (e = c->live; e; e = e->next)
-        if (strcmp(e->db, db) == 0 && strcmp(e->table, table) == 0) break;
-    bool fresh = !e;
-    if (!e) {
-        e = fl_xcalloc(1, sizeof *e);
-        e->db = fl_xstrdup(db);
-        e->table = fl_xstrdup(table);
-        e->next = c->live;
-        c->live = e;
-    }
-    if (fresh || (e->retry_at && time(NULL) >= e->retry_at)) {
-        names_fill(c, e);
-        if (e->ncols && e->ncols != ncols)
-            log_warn("column names for %s.%s: information_schema lists %u columns but the "
-                     "binlog has %u (the table changed since); its columns stay unnamed",
-                     db, table, e->ncols, ncols);
-        else if (e->ncols)
-            log_debug("column names for %s.%s from information_schema", db, table);
-    }
-    if (e->ncols == 0 || e->ncols != ncols) return -1;
-    for (uint32_t i = 0; i < ncols; i++) names[i] = e->names[i];
+    names_entry *e = names_entry_of(c, db, table, ncols);
+    if (!e || ncols == 0) return -1;
+    for (uint32_t i = 0; i < ncols; i++) names[i] = e->schema.names[i];
+    return 0;
+}
+
+static int json_cb(void *ctx, const char *db, const char *table, uint32_t ncols, bool *is_json)
+{
+    relay *r = ctx;
+    names_entry *e = names_entry_of(&r->names, db, table, ncols);
+    if (!e || ncols == 0) return -1;
+    memcpy(is_json, e->schema.is_json, ncols * sizeof *is_json);
     return 0;
 }
 
@@ -447,6 +432,7 @@ static int stream_once(relay *r, bool *streamed)
         .filter = cfg,
         .emit = emit_cb,
         .names = names_cb,
+        .json = json_cb,
         .ddl = ddl_cb,
         .ctx = r,
         .part_bytes = PART_BYTES,

@@ -28,6 +28,8 @@ typedef struct fl_column_meta {
     uint32_t nlabels;
     uint32_t geometry_type;    /* optional metadata, 0 when absent */
     bool is_json_text;         /* MariaDB JSON columns are text: leave as FL_VAL_STRING */
+    bool json_document;        /* a text column known (from the schema) to hold JSON documents:
+                                  a value that is valid JSON becomes FL_VAL_JSON */
     fl_flavor flavor;          /* stream flavor, for types whose encoding differs */
 } fl_column_meta;
 

@@ -140,7 +140,7 @@ B_DIR=$H_DIR/mariadb-b; B_PORT=$(h_free_port); B_SOCK=$B_DIR/mysqld.sock
 mkdir -p "$B_DIR/data" "$B_DIR/tmp"
 mariadb-install-db --no-defaults --datadir="$B_DIR/data" --user="$(id -un)" \
   --auth-root-authentication-method=normal --skip-test-db >"$B_DIR/install.log" 2>&1 \
-  || h_die "mariadb-install-db (replica) failed"
+  || h_die "mariadb-install-db (replica) failed: $(tail -3 "$B_DIR/install.log")"
 "$(command -v mariadbd || echo /usr/sbin/mariadbd)" --no-defaults --user="$(id -un)" \
   --datadir="$B_DIR/data" --tmpdir="$B_DIR/tmp" --socket="$B_SOCK" --port="$B_PORT" \
   --bind-address=127.0.0.1 --log-error="$B_DIR/error.log" --server-id=2 \

@@ -1,0 +1,66 @@
+/* mysql_schema.c — one information_schema query per table: the columns in ordinal order and,
+ * on MariaDB, whether a column-level check constraint `json_valid(`NAME`)` guards it (how
+ * MariaDB declares JSON, whether written as JSON or as LONGTEXT CHECK (json_valid(...))). */
+#include "common/mysql_schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+
+static char *escaped(MYSQL *m, const char *s)
+{
+    size_t n = strlen(s);
+    char *e = fl_xmalloc(n * 2 + 1);
+    mysql_real_escape_string(m, e, s, (unsigned long)n);
+    return e;
+}
+
+int fl_table_schema_read(MYSQL *m, const char *db, const char *table, bool mariadb, fl_table_schema *out,
+                         char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    char *edb = escaped(m, db), *etb = escaped(m, table);
+    fl_buf q = {0};
+    fl_buf_puts(&q, "SELECT c.COLUMN_NAME, ");
+    if (mariadb)
+        fl_buf_puts(&q, "EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k "
+                        "WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME "
+                        "AND k.CHECK_CLAUSE = CONCAT('json_valid(`', REPLACE(c.COLUMN_NAME, '`', '``'), '`)'))");
+    else
+        fl_buf_puts(&q, "0");
+    fl_buf_printf(&q, " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = '%s' AND c.TABLE_NAME = '%s' "
+                      "ORDER BY c.ORDINAL_POSITION",
+                  edb, etb);
+    free(edb);
+    free(etb);
+    MYSQL_RES *res = NULL;
+    if (mysql_real_query(m, (const char *)q.data, q.len) == 0) res = mysql_store_result(m);
+    fl_buf_free(&q);
+    if (!res) {
+        snprintf(err, errlen, "%s", mysql_error(m));
+        return -1;
+    }
+    uint64_t n = mysql_num_rows(res);
+    out->names = fl_xcalloc(n ? n : 1, sizeof *out->names);
+    out->is_json = fl_xcalloc(n ? n : 1, sizeof *out->is_json);
+    MYSQL_ROW row;
+    uint32_t i = 0;
+    while ((row = mysql_fetch_row(res)) != NULL && i < n) {
+        out->names[i] = fl_xstrdup(row[0] ? row[0] : "");
+        out->is_json[i] = row[1] && row[1][0] == '1';
+        i++;
+    }
+    out->ncols = i;
+    mysql_free_result(res);
+    return 0;
+}
+
+void fl_table_schema_free(fl_table_schema *s)
+{
+    for (uint32_t i = 0; i < s->ncols; i++) free(s->names[i]);
+    free(s->names);
+    free(s->is_json);
+    memset(s, 0, sizeof *s);
+}
