@@ -17,7 +17,13 @@
  * transaction is flushed before the next is sent, so that a refusal that repeats (maxmemory,
  * an ACL) is retried alone and reported each time, with the target errors metric. A transaction whose
  * operations exceed max_atomic_ops goes out in ordered chunks; that is logged and counted.
- * Progress is logged every 10 s and exported as metrics ([metrics] apply). */
+ * Progress is logged every 10 s and exported as metrics ([metrics] apply).
+ *
+ * Replays never move a key backwards: when the start lies below what the cache may already
+ * show (--from-seq/--from-gtid under the checkpoint, or the target's fold_until), the range
+ * up to there is folded (fl-apply/fold.h): read once to find every key's last operation,
+ * then applied with only those. Operations the target says it already holds (a memcached
+ * server that is not being refilled) are left out as well. */
 #include "fl-apply/apply.h"
 
 #include <inttypes.h>
@@ -32,6 +38,7 @@
 #include "common/gtid.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "fl-apply/fold.h"
 #include "fl-apply/input.h"
 #include "fl-apply/rules.h"
 #include "fl-apply/target.h"
@@ -91,8 +98,14 @@ typedef struct applier {
     int64_t last_flush_ms, last_report_ms, last_watchdog_ms;
     uint64_t watchdog_ms; /* 0 = off */
 
+    /* the folded replay range, while it is being applied (fl-apply/fold.h) */
+    fl_fold *fold;
+    uint64_t fold_first, fold_last;
+    uint64_t fold_dropped, held_dropped; /* operations left out: superseded / already held */
+
     /* the transaction being processed */
     fl_checkpoint cur_cp;
+    uint32_t cur_pos; /* its operations rendered so far */
     bool cur_chunked, cur_first;
     bool cur_statements; /* statement-based changes of rule tables were skipped */
     int cur_fatal; /* exit status when rendering failed fatally */
@@ -233,6 +246,17 @@ static void report(applier *a, bool force)
 
 /* ---- target connection ----------------------------------------------------------------- */
 
+static void fold_end(applier *a, bool done)
+{
+    if (!a->fold) return;
+    if (done)
+        log_info("replay of seq %" PRIu64 "..%" PRIu64 " applied: %" PRIu64 " superseded operations folded away, %"
+                 PRIu64 " already held left out",
+                 a->fold_first, a->fold_last, a->fold_dropped, a->held_dropped);
+    fl_fold_free(a->fold);
+    a->fold = NULL;
+}
+
 static void target_lost(applier *a, const char *why)
 {
     a->failures_in_row++;
@@ -252,6 +276,7 @@ static void target_lost(applier *a, const char *why)
     a->sent = a->flushed;
     a->submitted = 0;
     a->lazy_cp = false;
+    fold_end(a, false); /* planned again after reconnecting */
 }
 
 /* The refusal when transactions not applied yet were purged from the journal (lost: which
@@ -326,6 +351,77 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
     return 0;
 }
 
+static bool foldable(const fl_cache_op *op)
+{
+    return op->kind == FL_CACHE_SET || op->kind == FL_CACHE_HASH || op->kind == FL_CACHE_DEL;
+}
+
+/* Pass one of a fold: notes every key's operations of one part, in order. */
+static int note_part(const fl_txn *part, void *ctx)
+{
+    applier *a = ctx;
+    watchdog(a);
+    for (uint32_t i = 0; i < part->ntables; i++) /* a rule error stops the second pass there */
+        if (fl_rules_check_table(a->rules, &part->tables[i], a->err, sizeof a->err)) return 0;
+    fl_cache_ops_reset(&a->ops);
+    char err[256];
+    /* rows a rule cannot render are reported (or stop the applier) in the second pass */
+    fl_rules_render(a->rules, part, FL_ON_ERROR_SKIP, &a->ops, err, sizeof err);
+    for (size_t i = 0; i < a->ops.nops; i++) {
+        const fl_cache_op *op = &a->ops.ops[i];
+        uint32_t pos = a->cur_pos++;
+        if (foldable(op) && !fl_target_holds(a->target, op->key, op->key_len, a->cur_cp.seq))
+            fl_fold_note(a->fold, op->key, op->key_len, a->cur_cp.seq, pos);
+    }
+    fl_cache_ops_reset(&a->ops);
+    return 0;
+}
+
+/* Plans the fold of the replay that starts at next_seq: up to what the cache may already
+ * show (the checkpoint cp read with result r, --from-* included), within the journal.
+ * Returns 0, -1 when the source is unavailable now or a stop signal came, or an exit status. */
+static int start_fold(applier *a, int r, const fl_checkpoint *cp)
+{
+    fold_end(a, false);
+    uint64_t until = r == 0 ? cp->fold_until : 0;
+    if (a->override_active) {
+        fl_target_rewind(a->target, a->next_seq);
+        if (r == 0 && cp->seq > until) until = cp->seq;
+    }
+    if (until == 0 || until < a->next_seq) return 0;
+    fl_input_head info;
+    int permanent;
+    if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err)) return permanent ? 1 : -1;
+    if (until > info.last_seq) until = info.last_seq;
+    uint64_t first = a->next_seq > info.first_seq ? a->next_seq : info.first_seq;
+    if (until < first || !info.last_seq) return 0;
+    a->fold = fl_fold_new();
+    a->fold_first = first;
+    a->fold_last = until;
+    a->fold_dropped = a->held_dropped = 0;
+    for (uint64_t from = a->next_seq; from <= until;) {
+        if (stop_signal) return -1;
+        uint64_t seq;
+        int n = fl_input_next(a->src, from, &seq, &permanent, a->err, sizeof a->err);
+        if (n == 1 || (n == 0 && seq > until)) break;
+        if (n == 0) {
+            a->cur_cp.seq = seq;
+            a->cur_pos = 0;
+            n = fl_input_read(a->src, seq, note_part, a, &permanent, a->err, sizeof a->err);
+        }
+        if (n < 0) {
+            if (!permanent) return -1;
+            log_error("%s", a->err);
+            return 1;
+        }
+        from = seq + 1;
+    }
+    log_info("replaying seq %" PRIu64 "..%" PRIu64 ", which the cache may already show, folded: %zu keys (%zu KiB), "
+             "each written once with its latest image",
+             a->fold_first, a->fold_last, fl_fold_keys(a->fold), fl_fold_bytes(a->fold) / 1024);
+    return 0;
+}
+
 /* Connects (retrying forever with backoff) and positions next_seq. Returns 0, -1 when a stop
  * signal came first, or an exit status > 0. */
 static int connect_target(applier *a)
@@ -351,6 +447,7 @@ static int connect_target(applier *a)
                 fl_metric_set(a->m.target_up, 1);
                 sd_notify(0, "STATUS=connected to the target");
                 int rr = resume_point(a, r, &cp);
+                if (rr == 0) rr = start_fold(a, r, &cp);
                 if (rr >= 0) return rr;
                 /* the source is unavailable now (its reason is in err): try both again */
             }
@@ -416,6 +513,31 @@ static int submit_ops(applier *a, const fl_checkpoint *cp)
     return 0;
 }
 
+/* Leaves out of the operations rendered from index `from` on those the target already holds
+ * and, inside a folded range, those a later operation on the same key supersedes. */
+static void filter_ops(applier *a, size_t from)
+{
+    uint64_t seq = a->cur_cp.seq;
+    bool folding = a->fold && seq >= a->fold_first && seq <= a->fold_last;
+    size_t w = from;
+    for (size_t i = from; i < a->ops.nops; i++) {
+        const fl_cache_op *op = &a->ops.ops[i];
+        uint32_t pos = a->cur_pos++;
+        if (foldable(op)) {
+            if (fl_target_holds(a->target, op->key, op->key_len, seq)) {
+                a->held_dropped++;
+                continue;
+            }
+            if (folding && !fl_fold_is_last(a->fold, op->key, op->key_len, seq, pos)) {
+                a->fold_dropped++;
+                continue;
+            }
+        }
+        a->ops.ops[w++] = *op;
+    }
+    a->ops.nops = w;
+}
+
 /* Renders one part; submits early chunks when a huge transaction's operations pile up. */
 static int on_part(const fl_txn *part, void *ctx)
 {
@@ -437,7 +559,9 @@ static int on_part(const fl_txn *part, void *ctx)
     }
     uint64_t skipped = a->ops.rows_skipped, failed = a->ops.rows_failed, statements = a->ops.statements_skipped;
     uint64_t unknown = a->ops.values_unknown;
+    size_t before = a->ops.nops;
     int r = fl_rules_render(a->rules, part, a->cfg->apply.on_error, &a->ops, a->err, sizeof a->err);
+    filter_ops(a, before);
     a->sent.rows_skipped += a->ops.rows_skipped - skipped;
     a->sent.rows_failed += a->ops.rows_failed - failed;
     if (a->ops.statements_skipped > statements) a->cur_statements = true;
@@ -463,6 +587,7 @@ static int apply_one(applier *a, uint64_t seq)
 {
     memset(&a->cur_cp, 0, sizeof a->cur_cp);
     a->cur_cp.seq = seq;
+    a->cur_pos = 0;
     a->cur_chunked = false;
     a->cur_statements = false;
     a->cur_first = true;
@@ -516,6 +641,7 @@ static int apply_one(applier *a, uint64_t seq)
                  seq, a->cur_cp.gtid[0] ? a->cur_cp.gtid : "-", a->cfg->apply.max_atomic_ops);
     }
     a->next_seq = seq + 1;
+    if (a->fold && a->next_seq > a->fold_last) fold_end(a, true);
     return 0;
 }
 
@@ -612,6 +738,7 @@ static int open_common(applier *a, const fl_config *cfg, bool wait)
 
 static void close_common(applier *a)
 {
+    fold_end(a, false);
     fl_target_close(a->target);
     fl_rules_free(a->rules);
     fl_cache_ops_free(&a->ops);

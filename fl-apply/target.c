@@ -72,3 +72,13 @@ int fl_target_submit(fl_target *t, const fl_cache_ops *ops, const fl_checkpoint 
 int fl_target_flush(fl_target *t, char *err, size_t errlen) { return t->ops->flush(t->impl, err, errlen); }
 
 uint32_t fl_target_in_flight(const fl_target *t) { return t->ops->in_flight(t->impl); }
+
+bool fl_target_holds(const fl_target *t, const char *key, uint32_t key_len, uint64_t seq)
+{
+    return t->ops->holds && t->ops->holds(t->impl, key, key_len, seq);
+}
+
+void fl_target_rewind(fl_target *t, uint64_t seq)
+{
+    if (t->ops->rewind) t->ops->rewind(t->impl, seq);
+}

@@ -8,6 +8,7 @@
 #ifndef FL_TARGET_H
 #define FL_TARGET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/config.h"
@@ -18,6 +19,10 @@ typedef struct fl_checkpoint {
     uint64_t seq;                 /* last applied transaction; 0 = none */
     char gtid[FL_GTID_TEXT_MAX];  /* its GTID text, "" when none */
     uint64_t ts;                  /* its commit time (unix s) */
+    /* read back only: the cache may already show transactions up to this seq (UINT64_MAX:
+     * up to any), so applying those after seq again must be folded (fl-apply/fold.h); 0 when
+     * nothing after seq can be visible */
+    uint64_t fold_until;
 } fl_checkpoint;
 
 typedef struct fl_target fl_target;
@@ -33,7 +38,8 @@ const char *fl_target_kind(const fl_target *t); /* "redis" or "memcached" */
  * checkpoint is read (fl-apply --status does not claim). Returns 0 or -1 with err. */
 int fl_target_fence(fl_target *t, char *err, size_t errlen);
 
-/* The last checkpoint written. Returns 0, 1 when there is none, -1 on error. */
+/* The last checkpoint written (call it once, right after opening and fencing: a target may set
+ * itself up from it). Returns 0, 1 when there is none, -1 on error. */
 int fl_target_read_checkpoint(fl_target *t, fl_checkpoint *cp, char *err, size_t errlen);
 
 /* Submits one transaction's operations followed by its checkpoint. Above max_atomic_ops a
@@ -48,5 +54,13 @@ int fl_target_submit(fl_target *t, const fl_cache_ops *ops, const fl_checkpoint 
 int fl_target_flush(fl_target *t, char *err, size_t errlen);
 /* Transactions submitted and not yet flushed. */
 uint32_t fl_target_in_flight(const fl_target *t);
+
+/* Whether the cache already holds the effect of transaction seq on key, so that applying it
+ * again would be redundant (memcached: the key's server holds everything up to a later seq
+ * while another server is being refilled). */
+bool fl_target_holds(const fl_target *t, const char *key, uint32_t key_len, uint64_t seq);
+/* Transactions from seq on are going to be applied again (--from-seq/--from-gtid): none of
+ * them counts as held any longer. */
+void fl_target_rewind(fl_target *t, uint64_t seq);
 
 #endif

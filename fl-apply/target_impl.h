@@ -22,6 +22,9 @@ struct fl_target_ops {
                   char *err, size_t errlen);
     int (*flush)(void *impl, char *err, size_t errlen);
     uint32_t (*in_flight)(const void *impl);
+    /* optional (NULL: nothing is held, rewinding changes nothing) */
+    bool (*holds)(const void *impl, const char *key, uint32_t key_len, uint64_t seq);
+    void (*rewind)(void *impl, uint64_t seq);
     const char *kind; /* "redis" or "memcached" */
 };
 
@@ -34,14 +37,26 @@ extern const struct fl_target_ops fl_target_redis_ops;     /* redis://, redis+un
 struct memcached_st;
 struct memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen);
 
-/* A memcached target's checkpoint file: the checkpoint and the epoch of the data it covers
- * (the marker every memcached server holds). Read returns 0, 1 when there is none, -1
- * (corrupt or unreadable, with the reason in err); write replaces the file atomically and
- * durably and returns 0 or -1. */
+/* A memcached target's checkpoint file: the last checkpoint written and, per server (by
+ * host:port), the epoch of its marker and the seq it holds everything up to. Read returns 0,
+ * 1 when there is none, -1 (corrupt or unreadable, with the reason in err); a file of the
+ * first format (one epoch for all servers) reads as one server named FL_MC_ANY_SERVER.
+ * Write replaces the file atomically and durably and returns 0 or -1. */
 #define FL_EPOCH_TEXT_MAX 33
-int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char epoch[FL_EPOCH_TEXT_MAX], char *err,
-                            size_t errlen);
-int fl_checkpoint_file_write(const char *path, const fl_checkpoint *cp, const char *epoch, char *err,
-                             size_t errlen);
+#define FL_MC_SERVER_NAME_MAX 300
+#define FL_MC_ANY_SERVER "*"
+typedef struct fl_mc_server_state {
+    char name[FL_MC_SERVER_NAME_MAX];
+    char epoch[FL_EPOCH_TEXT_MAX]; /* "" = none */
+    uint64_t seq;
+} fl_mc_server_state;
+typedef struct fl_mc_checkpoint {
+    fl_checkpoint cp;
+    fl_mc_server_state *server; /* malloc'd */
+    uint32_t nservers;
+} fl_mc_checkpoint;
+int fl_checkpoint_file_read(const char *path, fl_mc_checkpoint *c, char *err, size_t errlen);
+int fl_checkpoint_file_write(const char *path, const fl_mc_checkpoint *c, char *err, size_t errlen);
+void fl_mc_checkpoint_free(fl_mc_checkpoint *c);
 
 #endif

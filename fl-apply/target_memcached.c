@@ -8,11 +8,20 @@
  * temp file, fsync, rename, fsync of the directory.
  *
  * memcached forgets everything when it restarts, which a local checkpoint cannot see. So
- * every server also holds a marker key (fastlane:epoch:NAME) with a random epoch that the
- * checkpoint file records too. Before each checkpoint is written the markers are read back
- * (which also keeps them from being evicted); a missing or different marker means a server
- * lost its data, and the checkpoint is then treated as absent: the journal is applied again
- * from its start, with a new epoch set on every server before the first operation. */
+ * every server holds a marker key (fastlane:epoch:NAME) with a random epoch of its own, and
+ * the checkpoint file records, per server, that epoch and the seq the server is known to
+ * hold everything up to. The markers are read back before each checkpoint is written and
+ * every few seconds while idle, so a lost server is noticed soon. They never expire, and
+ * they are kept "active" in memcached's segmented LRU: an item fetched twice is active, and
+ * an active item reaching the end of its LRU is moved to the warm one instead of being
+ * evicted; so each new marker is read twice right after it is set, and the idle check reads
+ * twice too. (A marker evicted anyway costs a refill of that server, nothing else.) A
+ * server whose marker is missing or different lost its data: only it is refilled — its
+ * position drops to 0 under a new epoch, the applier replays the journal from the start,
+ * and fl_target_holds tells it to leave out the operations on keys of the servers that
+ * still hold them. Because a refill (and any resume) re-applies what a server may already
+ * show, the checkpoint asks the applier to fold it (fold_until: each key written once, with
+ * its latest image), so no reader sees a key move backwards. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -32,19 +41,31 @@
 
 #define MC_TIMEOUT_MS 3000
 #define MC_MAX_RELATIVE_TTL (30 * 24 * 3600) /* beyond this memcached reads an absolute time */
-#define CHECKPOINT_MAGIC "fastlane-checkpoint 1"
+#define CHECKPOINT_MAGIC_V1 "fastlane-checkpoint 1" /* one epoch for every server (read only) */
+#define CHECKPOINT_MAGIC "fastlane-checkpoint 2"
+#define CHECKPOINT_MAX_BYTES (1 << 20)
+#define MARKER_CHECK_MS 5000 /* while idle, the markers are read back this often */
 #define EPOCH_KEY_PREFIX "fastlane:epoch:"
 
+typedef struct mc_server {
+    memcached_st *mc;              /* a handle for this server alone (markers) */
+    char name[FL_MC_SERVER_NAME_MAX]; /* host:port */
+    char epoch[FL_EPOCH_TEXT_MAX];   /* the marker it holds (or is about to be given) */
+    bool epoch_pending;            /* the marker must be set before the next operation */
+    uint64_t seq;                  /* holds every transaction up to this one */
+} mc_server;
+
 typedef struct mc_target {
-    memcached_st *mc;
-    memcached_st **server; /* one handle per server, for the epoch markers */
+    memcached_st *mc;      /* all servers, ketama */
+    mc_server *server;     /* in URL order */
     uint32_t nservers;
+    uint32_t *route;       /* mc's server index -> index in server[] */
     char *checkpoint_path;
     char *epoch_key;
-    char epoch[FL_EPOCH_TEXT_MAX]; /* the epoch this applier writes under */
-    bool epoch_pending;            /* the markers must be set before the next operation */
-    fl_checkpoint pending;         /* checkpoint of the last submitted transaction */
-    uint32_t in_flight;            /* submitted since the last flush */
+    fl_checkpoint written; /* the checkpoint the file holds */
+    fl_checkpoint pending; /* checkpoint of the last submitted transaction */
+    uint32_t in_flight;    /* submitted since the last flush */
+    int64_t last_check_ms; /* markers last read back */
 } mc_target;
 
 /* ---- connection ---- */
@@ -97,19 +118,21 @@ fail:
 
 memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen) { return mc_new(url, -1, err, errlen); }
 
-static void new_epoch(mc_target *t)
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Gives server i a new random epoch, to be set before the next operation; it holds nothing. */
+static void new_epoch(mc_server *sv)
 {
     uint64_t r = 0;
     if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    snprintf(t->epoch, sizeof t->epoch, "%016" PRIx64, r);
-    t->epoch_pending = true;
-}
-
-static const char *server_name(const mc_target *t, uint32_t i, char *buf, size_t len)
-{
-    const memcached_instance_st *in = memcached_server_instance_by_position(t->server[i], 0);
-    snprintf(buf, len, "%s:%u", in ? memcached_server_name(in) : "?", in ? (unsigned)memcached_server_port(in) : 0);
-    return buf;
+    snprintf(sv->epoch, sizeof sv->epoch, "%016" PRIx64, r);
+    sv->epoch_pending = true;
+    sv->seq = 0;
 }
 
 /* What went wrong: the library's last message, or the return code's meaning when the
@@ -120,52 +143,77 @@ static const char *mc_error(const memcached_st *mc, memcached_return_t rc)
     return memcached_last_error_message(mc);
 }
 
-/* Compares every server's marker with the epoch (asking each one, so that every server is
- * also checked to answer). Returns 0 when all match, 1 naming the first server that differs
- * in err, -1 on a connection or authentication error. */
-static int check_epoch(mc_target *t, const char *epoch, char *err, size_t errlen)
+/* Reads every server's marker (asking each one, so that every server is also checked to
+ * answer) and compares it with that server's epoch (want = NULL) or with want. Sets lost[i]
+ * for each that differs. Returns the number of those, or -1 on a connection or
+ * authentication error (reason in err). */
+static int read_markers(mc_target *t, const char *want, bool *lost, char *err, size_t errlen)
 {
     size_t klen = strlen(t->epoch_key);
-    int result = 0;
+    int n = 0;
     for (uint32_t i = 0; i < t->nservers; i++) {
+        mc_server *sv = &t->server[i];
+        const char *epoch = want ? want : sv->epoch;
         size_t len = 0;
         uint32_t flags = 0;
         memcached_return_t rc;
-        char *v = memcached_get(t->server[i], t->epoch_key, klen, &len, &flags, &rc);
+        char *v = memcached_get(sv->mc, t->epoch_key, klen, &len, &flags, &rc);
         bool same = memcached_success(rc) && v && len == strlen(epoch) && !memcmp(v, epoch, len);
         free(v);
-        if (same) continue;
-        char name[300];
         if (rc != MEMCACHED_NOTFOUND && memcached_failed(rc)) {
-            snprintf(err, errlen, "memcached %s: %s", server_name(t, i, name, sizeof name),
-                     mc_error(t->server[i], rc));
+            snprintf(err, errlen, "memcached %s: %s", sv->name, mc_error(sv->mc, rc));
             return -1;
         }
-        if (!result)
-            snprintf(err, errlen, "memcached %s lost its data (restarted or flushed) since the checkpoint",
-                     server_name(t, i, name, sizeof name));
-        result = 1;
+        if (lost) lost[i] = !same;
+        if (!same) n++;
     }
-    return result;
+    t->last_check_ms = now_ms();
+    return n;
 }
 
-static int set_epoch(mc_target *t, char *err, size_t errlen)
+static int set_markers(mc_target *t, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < t->nservers; i++) {
-        memcached_return_t rc =
-            memcached_set(t->server[i], t->epoch_key, strlen(t->epoch_key), t->epoch, strlen(t->epoch), 0, 0);
+        mc_server *sv = &t->server[i];
+        if (!sv->epoch_pending) continue;
+        memcached_return_t rc = memcached_set(sv->mc, t->epoch_key, strlen(t->epoch_key), sv->epoch,
+                                              strlen(sv->epoch), 0, 0);
         if (memcached_failed(rc)) {
-            char name[300];
-            snprintf(err, errlen, "memcached %s: setting the epoch marker: %s", server_name(t, i, name, sizeof name),
-                     mc_error(t->server[i], rc));
+            snprintf(err, errlen, "memcached %s: setting the epoch marker: %s", sv->name, mc_error(sv->mc, rc));
             return -1;
         }
+        sv->epoch_pending = false;
+        /* fetched twice: active in the LRU (see the top of this file) */
+        for (int k = 0; k < 2; k++) {
+            size_t len;
+            uint32_t flags;
+            free(memcached_get(sv->mc, t->epoch_key, strlen(t->epoch_key), &len, &flags, &rc));
+        }
     }
-    t->epoch_pending = false;
     return 0;
 }
 
 static void mc_close(void *impl);
+
+/* route[p] = the index in server[] of position p of the ketama handle */
+static int build_routes(mc_target *t, char *err, size_t errlen)
+{
+    t->route = fl_xcalloc(t->nservers, sizeof *t->route);
+    for (uint32_t p = 0; p < t->nservers; p++) {
+        const memcached_instance_st *in = memcached_server_instance_by_position(t->mc, p);
+        char name[FL_MC_SERVER_NAME_MAX];
+        snprintf(name, sizeof name, "%s:%u", in ? memcached_server_name(in) : "?",
+                 in ? (unsigned)memcached_server_port(in) : 0);
+        uint32_t i = 0;
+        while (i < t->nservers && strcmp(t->server[i].name, name)) i++;
+        if (i == t->nservers) {
+            snprintf(err, errlen, "memcached: server %s appears twice in the target URL", name);
+            return -1;
+        }
+        t->route[p] = i;
+    }
+    return 0;
+}
 
 static void *mc_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen)
 {
@@ -190,19 +238,28 @@ static void *mc_open(const fl_config_apply *cfg, int *permanent, char *err, size
     t->nservers = memcached_server_count(mc);
     t->server = fl_xcalloc(t->nservers, sizeof *t->server);
     for (uint32_t i = 0; i < t->nservers; i++) {
-        t->server[i] = mc_new(cfg->target, (int)i, err, errlen);
-        if (!t->server[i]) {
+        mc_server *sv = &t->server[i];
+        sv->mc = mc_new(cfg->target, (int)i, err, errlen);
+        if (!sv->mc) {
             mc_close(t);
             return NULL;
         }
+        const memcached_instance_st *in = memcached_server_instance_by_position(sv->mc, 0);
+        snprintf(sv->name, sizeof sv->name, "%s:%u", in ? memcached_server_name(in) : "?",
+                 in ? (unsigned)memcached_server_port(in) : 0);
+        new_epoch(sv);
     }
-    /* every server must answer now (and accept the credentials): a missing one would only
-     * fail later, mid-batch */
-    if (check_epoch(t, "", err, errlen) < 0) {
+    if (build_routes(t, err, errlen)) {
+        *permanent = 1;
         mc_close(t);
         return NULL;
     }
-    new_epoch(t);
+    /* every server must answer now (and accept the credentials): a missing one would only
+     * fail later, mid-batch */
+    if (read_markers(t, "", NULL, err, errlen) < 0) {
+        mc_close(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -212,14 +269,30 @@ static void mc_close(void *impl)
     if (!t) return;
     memcached_free(t->mc);
     for (uint32_t i = 0; i < t->nservers; i++)
-        if (t->server[i]) memcached_free(t->server[i]);
+        if (t->server[i].mc) memcached_free(t->server[i].mc);
     free(t->server);
+    free(t->route);
     free(t->checkpoint_path);
     free(t->epoch_key);
     free(t);
 }
 
 /* ---- checkpoint file ---- */
+
+void fl_mc_checkpoint_free(fl_mc_checkpoint *c)
+{
+    free(c->server);
+    c->server = NULL;
+    c->nservers = 0;
+}
+
+static fl_mc_server_state *add_server(fl_mc_checkpoint *c)
+{
+    c->server = fl_xrealloc(c->server, (c->nservers + 1) * sizeof *c->server);
+    fl_mc_server_state *s = &c->server[c->nservers++];
+    memset(s, 0, sizeof *s);
+    return s;
+}
 
 static int fsync_dir_of(const char *path)
 {
@@ -236,11 +309,14 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
-int fl_checkpoint_file_write(const char *path, const fl_checkpoint *cp, const char *epoch, char *err, size_t errlen)
+int fl_checkpoint_file_write(const char *path, const fl_mc_checkpoint *c, char *err, size_t errlen)
 {
     fl_buf b = {0};
-    fl_buf_printf(&b, CHECKPOINT_MAGIC "\nseq %" PRIu64 "\ngtid %s\nts %" PRIu64 "\nepoch %s\n", cp->seq, cp->gtid,
-                  cp->ts, epoch);
+    fl_buf_printf(&b, CHECKPOINT_MAGIC "\nseq %" PRIu64 "\ngtid %s\nts %" PRIu64 "\n", c->cp.seq, c->cp.gtid,
+                  c->cp.ts);
+    for (uint32_t i = 0; i < c->nservers; i++)
+        fl_buf_printf(&b, "server %s %s %" PRIu64 "\n", c->server[i].name,
+                      c->server[i].epoch[0] ? c->server[i].epoch : "-", c->server[i].seq);
     size_t tl = strlen(path) + 8;
     char *tmp = fl_xmalloc(tl);
     snprintf(tmp, tl, "%s.tmp", path);
@@ -299,11 +375,30 @@ static int corrupt(const char *path, const char *why, char *err, size_t errlen)
     return -1;
 }
 
-int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char epoch[FL_EPOCH_TEXT_MAX], char *err,
-                            size_t errlen)
+static bool is_epoch(const char *e)
 {
-    memset(cp, 0, sizeof *cp);
-    epoch[0] = 0;
+    return *e && strlen(e) < FL_EPOCH_TEXT_MAX && strspn(e, "0123456789abcdef") == strlen(e);
+}
+
+/* "server NAME EPOCH SEQ" (EPOCH "-": none) */
+static int parse_server_line(char *line, fl_mc_server_state *s)
+{
+    char *name = line + 7, *sp1 = strchr(name, ' ');
+    if (!sp1) return -1;
+    *sp1 = 0;
+    char *ep = sp1 + 1, *sp2 = strchr(ep, ' ');
+    if (!sp2) return -1;
+    *sp2 = 0;
+    if (!*name || strlen(name) >= sizeof s->name) return -1;
+    if (strcmp(ep, "-") && !is_epoch(ep)) return -1;
+    if (parse_u64(sp2 + 1, &s->seq)) return -1;
+    strcpy(s->name, name);
+    strcpy(s->epoch, strcmp(ep, "-") ? ep : "");
+    return 0;
+}
+
+static int read_file(const char *path, char **text, char *err, size_t errlen)
+{
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT) return 1;
@@ -316,74 +411,173 @@ int fl_checkpoint_file_read(const char *path, fl_checkpoint *cp, char epoch[FL_E
         snprintf(err, errlen, "checkpoint: %s is not a regular file", path);
         return -1;
     }
-    char text[512];
+    char *buf = fl_xmalloc(CHECKPOINT_MAX_BYTES + 1);
     size_t len = 0;
     for (;;) {
-        ssize_t n = read(fd, text + len, sizeof text - 1 - len);
+        ssize_t n = read(fd, buf + len, CHECKPOINT_MAX_BYTES - len);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             snprintf(err, errlen, "checkpoint: cannot read %s: %s", path, strerror(errno));
             close(fd);
+            free(buf);
             return -1;
         }
         if (n == 0) break;
         len += (size_t)n;
-        if (len == sizeof text - 1) {
+        if (len == CHECKPOINT_MAX_BYTES) {
             close(fd);
+            free(buf);
             return corrupt(path, "too long", err, errlen);
         }
     }
     close(fd);
-    text[len] = 0;
-    if (memchr(text, 0, len)) return corrupt(path, "binary content", err, errlen);
-    /* five lines: the magic, "seq N", "gtid G" (G empty without GTIDs), "ts T", "epoch E" */
-    char *line[5], *rest = text;
-    for (int i = 0; i < 5; i++) {
-        char *nl = strchr(rest, '\n');
-        if (!nl) return corrupt(path, "truncated", err, errlen);
-        *nl = 0;
-        line[i] = rest;
-        rest = nl + 1;
+    buf[len] = 0;
+    if (memchr(buf, 0, len)) {
+        free(buf);
+        return corrupt(path, "binary content", err, errlen);
     }
-    if (*rest) return corrupt(path, "extra text after the epoch line", err, errlen);
-    if (strcmp(line[0], CHECKPOINT_MAGIC)) return corrupt(path, "unknown header line", err, errlen);
-    uint64_t seq, ts;
-    if (strncmp(line[1], "seq ", 4) || parse_u64(line[1] + 4, &seq)) return corrupt(path, "bad seq line", err, errlen);
-    if (strncmp(line[2], "gtid ", 5) || strlen(line[2] + 5) >= FL_GTID_TEXT_MAX)
-        return corrupt(path, "bad gtid line", err, errlen);
-    const char *gtid = line[2] + 5;
-    if (strncmp(line[3], "ts ", 3) || parse_u64(line[3] + 3, &ts)) return corrupt(path, "bad ts line", err, errlen);
-    const char *ep = line[4] + 6;
-    if (strncmp(line[4], "epoch ", 6) || !*ep || strlen(ep) >= FL_EPOCH_TEXT_MAX ||
-        strspn(ep, "0123456789abcdef") != strlen(ep))
-        return corrupt(path, "bad epoch line", err, errlen);
-    fl_gtid parsed;
-    if (gtid[0] && fl_gtid_parse(&parsed, gtid, strlen(gtid)))
-        return corrupt(path, "the gtid is not a GTID", err, errlen);
-    strcpy(epoch, ep);
-    cp->seq = seq;
-    cp->ts = ts;
-    snprintf(cp->gtid, sizeof cp->gtid, "%s", gtid);
+    *text = buf;
     return 0;
 }
 
-/* The file's checkpoint holds only while every server still has the file's epoch. */
+int fl_checkpoint_file_read(const char *path, fl_mc_checkpoint *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    char *text = NULL;
+    int r = read_file(path, &text, err, errlen);
+    if (r) return r;
+    /* the magic, "seq N", "gtid G" (G empty without GTIDs), "ts T", then version 2: one
+     * "server NAME EPOCH SEQ" line per server; version 1: one "epoch E" line for all */
+    const char *why = NULL;
+    char *line[4], *rest = text;
+    for (int i = 0; i < 4 && !why; i++) {
+        char *nl = strchr(rest, '\n');
+        if (!nl) why = "truncated";
+        else {
+            *nl = 0;
+            line[i] = rest;
+            rest = nl + 1;
+        }
+    }
+    bool v1 = !why && !strcmp(line[0], CHECKPOINT_MAGIC_V1);
+    uint64_t seq = 0, ts = 0;
+    if (why) {
+    } else if (!v1 && strcmp(line[0], CHECKPOINT_MAGIC)) why = "unknown header line";
+    else if (strncmp(line[1], "seq ", 4) || parse_u64(line[1] + 4, &seq)) why = "bad seq line";
+    else if (strncmp(line[2], "gtid ", 5) || strlen(line[2] + 5) >= FL_GTID_TEXT_MAX) why = "bad gtid line";
+    else if (strncmp(line[3], "ts ", 3) || parse_u64(line[3] + 3, &ts)) why = "bad ts line";
+    const char *gtid = why ? "" : line[2] + 5;
+    fl_gtid parsed;
+    if (!why && gtid[0] && fl_gtid_parse(&parsed, gtid, strlen(gtid))) why = "the gtid is not a GTID";
+    while (!why && *rest) {
+        char *nl = strchr(rest, '\n');
+        if (!nl) {
+            why = "truncated";
+            break;
+        }
+        *nl = 0;
+        if (v1) {
+            /* every server was given the same epoch and holds everything up to seq */
+            if (c->nservers || strncmp(rest, "epoch ", 6) || !is_epoch(rest + 6)) why = "bad epoch line";
+            else {
+                fl_mc_server_state *s = add_server(c);
+                strcpy(s->name, FL_MC_ANY_SERVER);
+                strcpy(s->epoch, rest + 6);
+                s->seq = seq;
+            }
+        } else if (strncmp(rest, "server ", 7) || parse_server_line(rest, add_server(c))) {
+            why = "bad server line";
+        } else if (c->server[c->nservers - 1].seq > seq) {
+            why = "a server ahead of the checkpoint";
+        }
+        rest = nl + 1;
+    }
+    if (!why && !c->nservers) why = v1 ? "no epoch line" : "no server line";
+    if (why) {
+        free(text);
+        fl_mc_checkpoint_free(c);
+        return corrupt(path, why, err, errlen);
+    }
+    c->cp.seq = seq;
+    c->cp.ts = ts;
+    snprintf(c->cp.gtid, sizeof c->cp.gtid, "%s", gtid);
+    free(text);
+    return 0;
+}
+
+static int write_checkpoint(mc_target *t, const fl_checkpoint *cp, char *err, size_t errlen)
+{
+    fl_mc_checkpoint c = {.cp = *cp, .nservers = t->nservers};
+    c.server = fl_xcalloc(t->nservers, sizeof *c.server);
+    for (uint32_t i = 0; i < t->nservers; i++) {
+        strcpy(c.server[i].name, t->server[i].name);
+        strcpy(c.server[i].epoch, t->server[i].epoch);
+        c.server[i].seq = t->server[i].seq;
+    }
+    int rc = fl_checkpoint_file_write(t->checkpoint_path, &c, err, errlen);
+    fl_mc_checkpoint_free(&c);
+    if (rc == 0) t->written = *cp;
+    return rc;
+}
+
+/* The checkpoint is the lowest position of any server: what a server holds is taken from the
+ * file while its marker still has the file's epoch; a server that lost its data (or is new
+ * to the URL) starts again from nothing under a new epoch. */
 static int mc_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t errlen)
 {
     mc_target *t = impl;
-    char epoch[FL_EPOCH_TEXT_MAX];
-    int r = fl_checkpoint_file_read(t->checkpoint_path, cp, epoch, err, errlen);
+    memset(cp, 0, sizeof *cp);
+    for (uint32_t i = 0; i < t->nservers; i++) new_epoch(&t->server[i]);
+    fl_mc_checkpoint c;
+    int r = fl_checkpoint_file_read(t->checkpoint_path, &c, err, errlen);
     if (r != 0) return r;
-    int c = check_epoch(t, epoch, err, errlen);
-    if (c < 0) return -1;
-    if (c > 0) {
-        log_warn("%s: applying the journal again from its start (checkpoint was seq %" PRIu64 ")", err, cp->seq);
-        memset(cp, 0, sizeof *cp);
-        new_epoch(t);
-        return 1;
+    t->written = c.cp;
+    /* a server gone from the URL leaves its keys to the others, which then no longer hold
+     * everything: all are refilled */
+    bool removed = false;
+    for (uint32_t k = 0; k < c.nservers; k++) {
+        if (!strcmp(c.server[k].name, FL_MC_ANY_SERVER)) continue;
+        uint32_t i = 0;
+        while (i < t->nservers && strcmp(t->server[i].name, c.server[k].name)) i++;
+        if (i == t->nservers) {
+            log_warn("memcached %s is no longer in the target URL: its keys moved to the other servers, which are "
+                     "all refilled from the journal", c.server[k].name);
+            removed = true;
+        }
     }
-    snprintf(t->epoch, sizeof t->epoch, "%s", epoch);
-    t->epoch_pending = false;
+    bool *lost = fl_xcalloc(t->nservers, sizeof *lost);
+    for (uint32_t i = 0; i < t->nservers && !removed; i++) {
+        mc_server *sv = &t->server[i];
+        for (uint32_t k = 0; k < c.nservers; k++) {
+            if (strcmp(c.server[k].name, sv->name) && strcmp(c.server[k].name, FL_MC_ANY_SERVER)) continue;
+            if (c.server[k].epoch[0]) snprintf(sv->epoch, sizeof sv->epoch, "%s", c.server[k].epoch);
+            sv->seq = c.server[k].seq;
+            sv->epoch_pending = false;
+            break;
+        }
+    }
+    r = removed ? 0 : read_markers(t, NULL, lost, err, errlen);
+    for (uint32_t i = 0; i < t->nservers && r > 0; i++) {
+        mc_server *sv = &t->server[i];
+        if (!lost[i]) continue;
+        if (!sv->epoch_pending)
+            log_warn("memcached %s lost its data (restarted, flushed or its marker evicted) since the checkpoint "
+                     "(seq %" PRIu64 "): refilling it from the journal's start",
+                     sv->name, sv->seq);
+        else log_info("memcached %s is new to this applier: filling it from the journal's start", sv->name);
+        new_epoch(sv);
+    }
+    free(lost);
+    fl_mc_checkpoint_free(&c);
+    if (r < 0) return -1;
+    uint64_t low = UINT64_MAX;
+    for (uint32_t i = 0; i < t->nservers; i++)
+        if (t->server[i].seq < low) low = t->server[i].seq;
+    if (low == t->written.seq) *cp = t->written;
+    else cp->seq = low;
+    /* what was applied after the checkpoint (or before a refill) may be visible: fold it */
+    cp->fold_until = UINT64_MAX;
+    t->pending = *cp;
     return 0;
 }
 
@@ -400,7 +594,7 @@ static int mc_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *c
 {
     mc_target *t = impl;
     *chunked = 0;
-    if (t->epoch_pending && set_epoch(t, err, errlen)) return -1;
+    if (set_markers(t, err, errlen)) return -1;
     for (size_t i = 0; i < ops->nops; i++) {
         const fl_cache_op *op = &ops->ops[i];
         memcached_return_t rc;
@@ -439,13 +633,40 @@ static int mc_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *c
     return 0;
 }
 
+/* Names the servers that lost their data, gives them a new epoch and position 0, and keeps
+ * that in the file (with what the others hold). Returns -1 with the reason in err: the
+ * applier reconnects and refills them. */
+static int refill_lost(mc_target *t, const bool *lost, const fl_checkpoint *cp, char *err, size_t errlen)
+{
+    size_t off = 0;
+    for (uint32_t i = 0; i < t->nservers; i++) {
+        if (!lost[i]) continue;
+        int n = snprintf(err + off, errlen - off, "%smemcached %s", off ? ", " : "", t->server[i].name);
+        if (n > 0 && (size_t)n < errlen - off) off += (size_t)n;
+        t->server[i].epoch[0] = 0;
+        t->server[i].seq = 0;
+    }
+    char why[256];
+    if (write_checkpoint(t, cp, why, sizeof why)) log_warn("%s", why);
+    snprintf(err + off, errlen - off, " lost its data (restarted, flushed or its marker evicted); refilling it");
+    t->in_flight = 0;
+    return -1;
+}
+
 static int mc_flush(void *impl, char *err, size_t errlen)
 {
     mc_target *t = impl;
-    if (!t->in_flight) return 0;
-    /* a server that lost its data since the epoch was set must not be covered by a checkpoint */
-    if (check_epoch(t, t->epoch, err, errlen)) return -1;
-    if (fl_checkpoint_file_write(t->checkpoint_path, &t->pending, t->epoch, err, errlen)) return -1;
+    if (!t->in_flight && now_ms() - t->last_check_ms < MARKER_CHECK_MS) return 0;
+    /* a server that lost its data since its epoch was set must not be covered by a checkpoint */
+    bool *lost = fl_xcalloc(t->nservers, sizeof *lost);
+    int n = read_markers(t, NULL, lost, err, errlen);
+    if (n == 0 && !t->in_flight) n = read_markers(t, NULL, lost, err, errlen); /* idle: keep them active */
+    for (uint32_t i = 0; i < t->nservers && n >= 0; i++)
+        if (!lost[i] && t->pending.seq > t->server[i].seq) t->server[i].seq = t->pending.seq;
+    int rc = n < 0 ? -1 : n > 0 ? refill_lost(t, lost, t->in_flight ? &t->pending : &t->written, err, errlen) : 0;
+    free(lost);
+    if (rc || !t->in_flight) return rc;
+    if (write_checkpoint(t, &t->pending, err, errlen)) return -1;
     t->in_flight = 0;
     return 0;
 }
@@ -456,6 +677,20 @@ static uint32_t mc_in_flight(const void *impl)
     return t->in_flight;
 }
 
+static bool mc_holds(const void *impl, const char *key, uint32_t key_len, uint64_t seq)
+{
+    const mc_target *t = impl;
+    uint32_t p = memcached_generate_hash(t->mc, key, key_len);
+    return p < t->nservers && seq <= t->server[t->route[p]].seq;
+}
+
+static void mc_rewind(void *impl, uint64_t seq)
+{
+    mc_target *t = impl;
+    for (uint32_t i = 0; i < t->nservers; i++)
+        if (t->server[i].seq >= seq) t->server[i].seq = seq ? seq - 1 : 0;
+}
+
 const struct fl_target_ops fl_target_memcached_ops = {
     .open = mc_open,
     .close = mc_close,
@@ -463,5 +698,7 @@ const struct fl_target_ops fl_target_memcached_ops = {
     .submit = mc_submit,
     .flush = mc_flush,
     .in_flight = mc_in_flight,
+    .holds = mc_holds,
+    .rewind = mc_rewind,
     .kind = "memcached",
 };

@@ -117,46 +117,78 @@ static void cfg_init(fl_config_apply *a, char *url, char *cp)
     a->checkpoint_path = cp;
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
 static void test_checkpoint_file(void **state)
 {
     (void)state;
-    char path[300], err[512], epoch[FL_EPOCH_TEXT_MAX];
+    char path[300], err[512];
     snprintf(path, sizeof path, "%s/cp-file", tmpdir);
-    fl_checkpoint cp;
-    assert_int_equal(fl_checkpoint_file_read(path, &cp, epoch, err, sizeof err), 1);
+    fl_mc_checkpoint c;
+    assert_int_equal(fl_checkpoint_file_read(path, &c, err, sizeof err), 1);
 
     const char *bad[] = {
         "",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\n",
+        "fastlane-checkpoint 2\nseq x\ngtid 0-1-5\nts 1\nserver h:1 ab 5\n",
+        "fastlane-checkpoint 3\nseq 5\ngtid 0-1-5\nts 1\nserver h:1 ab 5\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid nonsense\nts 1\nserver h:1 ab 5\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\nserver h:1 ab 5\nmore\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\nserver h:1 XY 5\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\nserver h:1 ab\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\nserver h:1 ab 6\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\nserver h:1 ab 5",
+        "fastlane-checkpoint 2\nseq 99999999999999999999999\ngtid 0-1-5\nts 1\nserver h:1 ab 5\n",
         "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\n",
-        "fastlane-checkpoint 1\nseq x\ngtid 0-1-5\nts 1\nepoch ab\n",
-        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\nepoch ab\n",
-        "fastlane-checkpoint 1\nseq 5\ngtid nonsense\nts 1\nepoch ab\n",
-        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch ab\nmore\n",
-        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch XY\n",
         "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch \n",
-        "fastlane-checkpoint 1\nseq 99999999999999999999999\ngtid 0-1-5\nts 1\nepoch ab\n",
+        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch ab\nepoch cd\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        FILE *f = fopen(path, "w");
-        fputs(bad[i], f);
-        fclose(f);
+        write_text(path, bad[i]);
         err[0] = 0;
-        assert_int_equal(fl_checkpoint_file_read(path, &cp, epoch, err, sizeof err), -1);
+        if (fl_checkpoint_file_read(path, &c, err, sizeof err) != -1) fail_msg("accepted: %s", bad[i]);
         assert_non_null(strstr(err, "is corrupt"));
         assert_non_null(strstr(err, path));
     }
-    fl_checkpoint w = {.seq = 12, .gtid = "", .ts = 1700000000};
-    assert_int_equal(fl_checkpoint_file_write(path, &w, "00ff", err, sizeof err), 0);
-    assert_int_equal(fl_checkpoint_file_read(path, &cp, epoch, err, sizeof err), 0);
-    assert_int_equal(cp.seq, 12);
-    assert_string_equal(cp.gtid, "");
-    assert_int_equal(cp.ts, 1700000000);
-    assert_string_equal(epoch, "00ff");
+
+    /* round trip: per server an epoch (or none) and a position */
+    fl_mc_server_state sv[2] = {{.name = "127.0.0.1:1", .epoch = "00ff", .seq = 12},
+                                {.name = "[::1]:2", .epoch = "", .seq = 0}};
+    fl_mc_checkpoint w = {.cp = {.seq = 12, .gtid = "", .ts = 1700000000}, .server = sv, .nservers = 2};
+    assert_int_equal(fl_checkpoint_file_write(path, &w, err, sizeof err), 0);
+    assert_int_equal(fl_checkpoint_file_read(path, &c, err, sizeof err), 0);
+    assert_int_equal(c.cp.seq, 12);
+    assert_string_equal(c.cp.gtid, "");
+    assert_int_equal(c.cp.ts, 1700000000);
+    assert_int_equal(c.nservers, 2);
+    assert_string_equal(c.server[0].name, "127.0.0.1:1");
+    assert_string_equal(c.server[0].epoch, "00ff");
+    assert_int_equal(c.server[0].seq, 12);
+    assert_string_equal(c.server[1].name, "[::1]:2");
+    assert_string_equal(c.server[1].epoch, "");
+    assert_int_equal(c.server[1].seq, 0);
+    fl_mc_checkpoint_free(&c);
+
+    /* the first format: one epoch for every server, each holding everything up to seq */
+    write_text(path, "fastlane-checkpoint 1\nseq 7\ngtid 0-1-7\nts 3\nepoch abc\n");
+    assert_int_equal(fl_checkpoint_file_read(path, &c, err, sizeof err), 0);
+    assert_int_equal(c.cp.seq, 7);
+    assert_string_equal(c.cp.gtid, "0-1-7");
+    assert_int_equal(c.nservers, 1);
+    assert_string_equal(c.server[0].name, FL_MC_ANY_SERVER);
+    assert_string_equal(c.server[0].epoch, "abc");
+    assert_int_equal(c.server[0].seq, 7);
+    fl_mc_checkpoint_free(&c);
 
     /* a directory is not a checkpoint; an unwritable place is a clear error */
-    assert_int_equal(fl_checkpoint_file_read(tmpdir, &cp, epoch, err, sizeof err), -1);
+    assert_int_equal(fl_checkpoint_file_read(tmpdir, &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "not a regular file"));
-    assert_int_equal(fl_checkpoint_file_write("/nonexistent-dir/cp", &w, "00", err, sizeof err), -1);
+    assert_int_equal(fl_checkpoint_file_write("/nonexistent-dir/cp", &w, err, sizeof err), -1);
     assert_non_null(strstr(err, "checkpoint: cannot create /nonexistent-dir/cp.tmp"));
 }
 
@@ -264,8 +296,11 @@ static void test_apply_in_order_with_checkpoint(void **state)
     fl_checkpoint c2 = {.seq = 2, .gtid = "0-1-2", .ts = 200};
     assert_int_equal(fl_target_submit(t, &o, &c2, &chunked, err, sizeof err), 0);
     assert_int_equal(fl_target_in_flight(t), 2);
-    /* not flushed yet: no checkpoint on disk */
-    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 1);
+    /* not flushed yet: no checkpoint on disk (as another process, e.g. --status, sees it) */
+    fl_target *other = fl_target_open(&a, &permanent, err, sizeof err);
+    assert_non_null(other);
+    assert_int_equal(fl_target_read_checkpoint(other, &got, err, sizeof err), 1);
+    fl_target_close(other);
     assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
     assert_int_equal(fl_target_in_flight(t), 0);
     assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
@@ -356,25 +391,30 @@ static void test_server_down_mid_stream(void **state)
     fl_target_close(t);
     /* the checkpoint still says 1 */
     fl_checkpoint got;
+    fl_mc_checkpoint file;
+    assert_int_equal(fl_checkpoint_file_read(cp, &file, err, sizeof err), 0);
+    assert_int_equal(file.cp.seq, 1);
     char epoch[FL_EPOCH_TEXT_MAX];
-    assert_int_equal(fl_checkpoint_file_read(cp, &got, epoch, err, sizeof err), 0);
-    assert_int_equal(got.seq, 1);
+    strcpy(epoch, file.server[0].epoch);
+    fl_mc_checkpoint_free(&file);
 
     /* the server comes back empty: the checkpoint no longer holds */
     pid = start_memcached(port);
     assert_true(pid > 0);
     t = fl_target_open(&a, &permanent, err, sizeof err);
     if (!t) fail_msg("reopen: %s", err);
-    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 1);
+    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
     assert_int_equal(got.seq, 0);
+    assert_true(got.fold_until > 1); /* what it showed before must not be shown older */
     /* applying again sets a new epoch; then the checkpoint holds across reopening */
     assert_int_equal(fl_target_submit(t, &o, &c1, &chunked, err, sizeof err), 0);
     assert_int_equal(fl_target_submit(t, &o, &c2, &chunked, err, sizeof err), 0);
     assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
     fl_target_close(t);
-    char epoch2[FL_EPOCH_TEXT_MAX];
-    assert_int_equal(fl_checkpoint_file_read(cp, &got, epoch2, err, sizeof err), 0);
-    assert_string_not_equal(epoch, epoch2);
+    assert_int_equal(fl_checkpoint_file_read(cp, &file, err, sizeof err), 0);
+    assert_string_not_equal(epoch, file.server[0].epoch);
+    assert_int_equal(file.server[0].seq, 2);
+    fl_mc_checkpoint_free(&file);
     t = fl_target_open(&a, &permanent, err, sizeof err);
     assert_non_null(t);
     assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
@@ -390,10 +430,119 @@ static void test_server_down_mid_stream(void **state)
     assert_int_equal(fl_target_flush(t, err, sizeof err), -1);
     assert_non_null(strstr(err, "lost its data"));
     fl_target_close(t);
-    assert_int_equal(fl_checkpoint_file_read(cp, &got, epoch2, err, sizeof err), 0);
-    assert_int_equal(got.seq, 2);
+    assert_int_equal(fl_checkpoint_file_read(cp, &file, err, sizeof err), 0);
+    assert_int_equal(file.server[0].seq, 0); /* it holds nothing any more */
+    fl_mc_checkpoint_free(&file);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+}
+
+/* One server of two restarts empty: only it loses its position; the other keeps its epoch
+ * and position, and holds() tells which keys need applying again. */
+static void test_one_server_restarts(void **state)
+{
+    (void)state;
+    need_servers();
+    char cp[300], url[200], err[256];
+    snprintf(cp, sizeof cp, "%s/cp-two", tmpdir);
+    snprintf(url, sizeof url, "memcached://127.0.0.1:%d,127.0.0.1:%d", ports[0], ports[1]);
+    fl_config_apply a;
+    cfg_init(&a, url, cp);
+    a.name = "two";
+    int permanent = 0, chunked;
+    fl_target *t = fl_target_open(&a, &permanent, err, sizeof err);
+    if (!t) fail_msg("open: %s", err);
+    fl_checkpoint got;
+    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 1);
+    static char keys[100][16];
+    fl_cache_op ops[100];
+    for (int i = 0; i < 100; i++) {
+        snprintf(keys[i], sizeof keys[i], "two:%d", i);
+        ops[i] = mkop(FL_CACHE_SET, keys[i], "v", 0);
+    }
+    fl_cache_ops o = {.ops = ops, .nops = 100};
+    fl_checkpoint c1 = {.seq = 5, .gtid = "0-1-5", .ts = 5};
+    assert_int_equal(fl_target_submit(t, &o, &c1, &chunked, err, sizeof err), 0);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    for (int i = 0; i < 100; i++) {
+        assert_true(fl_target_holds(t, keys[i], (uint32_t)strlen(keys[i]), 5));
+        assert_false(fl_target_holds(t, keys[i], (uint32_t)strlen(keys[i]), 6));
+    }
+    fl_target_close(t);
+    /* which keys live on the first server */
+    bool on_first[100];
+    char one[100];
+    snprintf(one, sizeof one, "memcached://127.0.0.1:%d", ports[0]);
+    memcached_st *m0 = fl_memcached_new(one, err, sizeof err);
+    for (int i = 0; i < 100; i++) {
+        char *v = mc_get(m0, keys[i], NULL);
+        on_first[i] = v != NULL;
+        free(v);
+    }
+    memcached_free(m0);
+    fl_mc_checkpoint file;
+    assert_int_equal(fl_checkpoint_file_read(cp, &file, err, sizeof err), 0);
+    assert_int_equal(file.nservers, 2);
+    char epoch0[FL_EPOCH_TEXT_MAX];
+    strcpy(epoch0, file.server[0].epoch);
+    fl_mc_checkpoint_free(&file);
+
+    /* the second server restarts empty */
+    kill(servers[1], SIGKILL);
+    waitpid(servers[1], NULL, 0);
+    servers[1] = start_memcached(ports[1]);
+    assert_true(servers[1] > 0);
+    t = fl_target_open(&a, &permanent, err, sizeof err);
+    if (!t) fail_msg("reopen: %s", err);
+    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
+    assert_int_equal(got.seq, 0);                /* the lowest position: the refilled server's */
+    assert_true(got.fold_until >= 5);            /* what may be visible is folded */
+    int first = 0;
+    for (int i = 0; i < 100; i++) {
+        /* the healthy server's keys are held, the restarted one's are not */
+        assert_int_equal(fl_target_holds(t, keys[i], (uint32_t)strlen(keys[i]), 5), on_first[i]);
+        first += on_first[i];
+    }
+    assert_true(first > 10 && first < 90);
+    /* the refill reaches seq 5, and then both hold everything up to it */
+    fl_cache_op refill[100];
+    size_t n = 0;
+    for (int i = 0; i < 100; i++)
+        if (!on_first[i]) refill[n++] = ops[i];
+    o = (fl_cache_ops){.ops = refill, .nops = n};
+    assert_int_equal(fl_target_submit(t, &o, &c1, &chunked, err, sizeof err), 0);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    assert_int_equal(fl_checkpoint_file_read(cp, &file, err, sizeof err), 0);
+    assert_string_equal(file.server[0].epoch, epoch0); /* the healthy server kept its epoch */
+    assert_string_not_equal(file.server[1].epoch, epoch0);
+    assert_int_equal(file.server[0].seq, 5);
+    assert_int_equal(file.server[1].seq, 5);
+    fl_mc_checkpoint_free(&file);
+    memcached_st *mc = fl_memcached_new(url, err, sizeof err);
+    for (int i = 0; i < 100; i++) {
+        char *v = mc_get(mc, keys[i], NULL);
+        if (!v) fail_msg("key %s missing after the refill", keys[i]);
+        free(v);
+    }
+    memcached_free(mc);
+    /* a replay from seq 3 holds nothing from there on */
+    fl_target_rewind(t, 3);
+    for (int i = 0; i < 100; i++) {
+        assert_false(fl_target_holds(t, keys[i], (uint32_t)strlen(keys[i]), 3));
+        assert_true(fl_target_holds(t, keys[i], (uint32_t)strlen(keys[i]), 2));
+    }
+    fl_target_close(t);
+
+    /* a server gone from the URL: its keys move to the others, so every server is refilled */
+    snprintf(url, sizeof url, "memcached://127.0.0.1:%d", ports[0]);
+    cfg_init(&a, url, cp);
+    a.name = "two";
+    t = fl_target_open(&a, &permanent, err, sizeof err);
+    assert_non_null(t);
+    assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
+    assert_int_equal(got.seq, 0);
+    assert_false(fl_target_holds(t, keys[0], (uint32_t)strlen(keys[0]), 1));
+    fl_target_close(t);
 }
 
 /* SASL PLAIN against a server with a sasldb (needs saslpasswd2 and the PLAIN plugin). */
@@ -449,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_unreachable_is_retryable),
         cmocka_unit_test(test_apply_in_order_with_checkpoint),
         cmocka_unit_test(test_server_down_mid_stream),
+        cmocka_unit_test(test_one_server_restarts),
         cmocka_unit_test(test_sasl),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

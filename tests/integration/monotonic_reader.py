@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""monotonic_reader.py — a cache reader for the replay tests: samples integer counters under
+keys again and again, as fast as it can, until a stop file appears, and reports what a reader
+must never see: a counter lower than one it saw before, a key that was deleted, or (on the
+servers named healthy) a key missing after it was seen.
+
+usage: monotonic_reader.py KIND PORTS KEYS_FILE DELETED_FILE HEALTHY_PORTS STOP_FILE READY_FILE
+  KIND            memcached (every port is asked for every key: each key lives on one server)
+                  or redis (one port)
+  PORTS           comma-separated ports on 127.0.0.1
+  KEYS_FILE       the counter keys, one a line
+  DELETED_FILE    keys deleted before the reader starts, one a line (may be empty)
+  HEALTHY_PORTS   comma-separated ports whose keys must never go missing once seen ("" none)
+  STOP_FILE       the reader stops when this file exists
+  READY_FILE      written once every key has been sampled once
+Prints one line: samples=N decreased=N reappeared=N vanished=N, then up to 10 examples."""
+import os
+import socket
+import sys
+
+
+def mc_get_many(sock, keys):
+    """values are integers (no CR LF inside), so the reply ends at the first END line"""
+    sock.sendall(("get " + " ".join(keys) + "\r\n").encode())
+    data = b""
+    while not (data == b"END\r\n" or data.endswith(b"\r\nEND\r\n")):
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    lines, out = data.split(b"\r\n"), {}
+    for i in range(0, len(lines) - 2, 2):
+        out[lines[i].split()[1].decode()] = lines[i + 1].decode()
+    return out
+
+
+def redis_mget(sock, keys):
+    parts = [b"MGET"] + [k.encode() for k in keys]
+    sock.sendall(b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
+    data, pos, out = b"", 0, {}
+
+    def line():
+        nonlocal data, pos
+        while b"\r\n" not in data[pos:]:
+            data += sock.recv(1 << 16)
+        nl = data.index(b"\r\n", pos)
+        l, pos = data[pos:nl], nl + 2
+        return l
+
+    head = line()
+    for k in keys[:int(head[1:])]:
+        h = line()
+        if h == b"$-1":
+            continue
+        n = int(h[1:])
+        while len(data) < pos + n + 2:
+            data += sock.recv(1 << 16)
+        out[k] = data[pos:pos + n].decode()
+        pos += n + 2
+    return out
+
+
+def main():
+    kind, ports, keys_file, deleted_file, healthy, stop_file, ready_file = sys.argv[1:8]
+    ports = [int(p) for p in ports.split(",")]
+    healthy = {int(p) for p in healthy.split(",") if p}
+    keys = [l.strip() for l in open(keys_file) if l.strip()]
+    deleted = [l.strip() for l in open(deleted_file) if l.strip()]
+    socks = {p: socket.create_connection(("127.0.0.1", p)) for p in ports}
+    seen, home = {}, {}
+    samples = decreased = reappeared = vanished = 0
+    examples = []
+    ready = False
+    while not os.path.exists(stop_file):
+        for p, s in socks.items():
+            try:
+                got = (mc_get_many if kind == "memcached" else redis_mget)(s, keys + deleted)
+            except (ConnectionError, OSError):
+                # a server restarting: reconnect and go on
+                try:
+                    socks[p] = socket.create_connection(("127.0.0.1", p))
+                except OSError:
+                    pass
+                continue
+            for k in deleted:
+                if k in got:
+                    reappeared += 1
+                    if len(examples) < 10:
+                        examples.append("deleted %s reappeared as %s (port %d)" % (k, got[k], p))
+            for k in keys:
+                if k in got:
+                    v = int(got[k])
+                    home[k] = p
+                    if k in seen and v < seen[k]:
+                        decreased += 1
+                        if len(examples) < 10:
+                            examples.append("%s went from %d back to %d (port %d)" % (k, seen[k], v, p))
+                    seen[k] = max(v, seen.get(k, v))
+                elif home.get(k) == p and p in healthy:
+                    vanished += 1
+                    if len(examples) < 10:
+                        examples.append("%s vanished from healthy port %d" % (k, p))
+        samples += 1
+        if not ready and len(seen) == len(keys):
+            ready = True
+            open(ready_file, "w").close()
+    print("samples=%d decreased=%d reappeared=%d vanished=%d" % (samples, decreased, reappeared, vanished))
+    for e in examples:
+        print("  " + e)
+
+
+main()
