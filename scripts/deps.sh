@@ -8,7 +8,7 @@ packages=(
   default-libmysqlclient-dev liblmdb-dev lmdb-utils libhiredis-dev libmemcached-dev
   libev-dev libcmocka-dev zlib1g-dev libinih-dev libssl-dev libzstd-dev libsystemd-dev
   mariadb-server mariadb-client redis-server redis-tools memcached libmemcached-tools sasl2-bin
-  iproute2 valgrind hyperfine procps openssl systemd curl python3
+  iproute2 valgrind hyperfine procps openssl systemd curl python3 sysbench
   man-db groff-base debhelper dpkg-dev fakeroot clang-format
 )
 
