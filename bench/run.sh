@@ -44,7 +44,12 @@ section_relay() {
   run bash "$here/relay.sh" "$build"
 }
 
-all_sections="journal relay apply feed"
+section_replay() {
+  echo "== replay: a folded replay of the whole journal vs the plain catch-up; guarded memcached writes vs plain"
+  run bash "$here/replay.sh" "$build"
+}
+
+all_sections="journal relay apply feed replay"
 for s in ${BENCH_SECTIONS:-$all_sections}; do
   declare -F "section_$s" >/dev/null || { echo "bench: no section '$s' (have: $all_sections)" >&2; exit 2; }
   "section_$s"

@@ -680,6 +680,12 @@ static uint32_t mc_in_flight(const void *impl)
 static bool mc_holds(const void *impl, const char *key, uint32_t key_len, uint64_t seq)
 {
     const mc_target *t = impl;
+    bool all = true, none = true; /* whether every server / no server holds seq */
+    for (uint32_t i = 0; i < t->nservers; i++) {
+        if (t->server[i].seq >= seq) none = false;
+        else all = false;
+    }
+    if (all || none) return all; /* the key's server need not be known */
     uint32_t p = memcached_generate_hash(t->mc, key, key_len);
     return p < t->nservers && seq <= t->server[t->route[p]].seq;
 }
