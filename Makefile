@@ -58,6 +58,8 @@ UNIT_HELPER_OBJ := $(UNIT_HELPERS:%.c=$(OBJ)/%.o)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 .PHONY: all deps check-libs test unit check-asan check-layers fuzz integration bench demo install deb clean
 all: $(PROGS)
@@ -104,6 +106,11 @@ $(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# Programs the integration tests drive (tests/tools/NAME.c -> build/tests/tools/NAME).
+$(BUILD)/tests/tools/%: $(OBJ)/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 unit: $(PROGS) $(UNIT_BIN)
 	@bash tests/run-unit.sh $(BUILD)
 
@@ -117,7 +124,7 @@ check-layers:
 fuzz:
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-integration: $(PROGS) $(BENCH_BIN)
+integration: $(PROGS) $(BENCH_BIN) $(TOOL_BIN)
 	@bash tests/run-integration.sh $(BUILD)
 
 # The README's test command: everything, on a fresh machine.

@@ -2,9 +2,12 @@
  *
  * How: TCP connect with a timeout, then (when a CA is configured) a TLS handshake that
  * verifies the relay's certificate against the CA and its name or IP address; then the
- * handshake of feed_proto.h: HELLO, AUTH with our proof, WELCOME with the relay's proof,
- * which we check before trusting anything it sends. Records arrive as frames of the journal's
- * own codec; the parts of a large transaction are decoded into one fl_txn in order. */
+ * handshake of feed_proto.h: HELLO, AUTH with our MAC, and WELCOME as the relay's first
+ * sealed message, which proves it holds the secret. From then on only sealed frames are
+ * read: each is checked against the session key and its number before its bytes join the
+ * message stream. Records are messages carrying the journal's own codec; the parts of a
+ * large transaction are decoded into one fl_txn in order. Only an authenticated ERROR can
+ * say that retrying will not help. */
 #include "feed/feed_client.h"
 
 #include <arpa/inet.h>
@@ -33,8 +36,12 @@ struct fl_feed_client {
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
-    fl_buf in;
+    fl_buf in;          /* bytes from the socket */
     size_t in_off;
+    fl_feed_seal rx;    /* the relay's direction, once AUTH is sent */
+    bool keyed;
+    fl_buf stream;      /* the opened message stream */
+    size_t stream_off;
     char addr[300];
 };
 
@@ -228,18 +235,19 @@ static int fill(fl_feed_client *c, int64_t deadline, char *err, size_t errlen)
 }
 
 /* Next frame into *m (pointing into c->in until the next call). 1 / 0 timeout / -1 error. */
-static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, char *err, size_t errlen)
+static int next_frame(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, char *err, size_t errlen)
 {
     for (;;) {
         size_t used;
         char perr[200];
-        int rc = fl_feed_parse(c->in.data + c->in_off, c->in.len - c->in_off, m, &used, perr, sizeof perr);
+        int rc = fl_feed_parse(c->in.data + c->in_off, c->in.len - c->in_off, c->keyed ? &c->rx : NULL, m, &used,
+                               perr, sizeof perr);
         if (rc == 1) {
             c->in_off += used;
             return 1;
         }
         if (rc < 0) {
-            snprintf(err, errlen, "relay %s sent a malformed message: %s", c->addr, perr);
+            snprintf(err, errlen, "relay %s sent a bad frame: %s", c->addr, perr);
             return -1;
         }
         rc = fill(c, deadline, err, errlen);
@@ -247,13 +255,59 @@ static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, char *e
     }
 }
 
-/* Writes the relay's ERROR message into err; returns whether retrying cannot cure it. */
-static bool error_text(const fl_feed_msg *m, const char *addr, char *err, size_t errlen)
+/* Writes the relay's ERROR message into err; returns whether retrying cannot cure it: only
+ * an authenticated ERROR (sealed) can say so, an unauthenticated one may be anybody's. */
+static bool error_text(const fl_feed_msg *m, bool authenticated, const char *addr, char *err, size_t errlen)
 {
     int n = m->data_len > 400 ? 400 : (int)m->data_len;
     snprintf(err, errlen, "relay %s: %s: %.*s", addr, fl_feed_error_name(m->code), n, (const char *)m->data);
-    return m->code == FL_FEED_ERR_AUTH || m->code == FL_FEED_ERR_VERSION || m->code == FL_FEED_ERR_PURGED ||
-           m->code == FL_FEED_ERR_UNKNOWN;
+    return authenticated && (m->code == FL_FEED_ERR_PURGED || m->code == FL_FEED_ERR_UNKNOWN);
+}
+
+/* Next message into *m (pointing into c->stream until the next call). After AUTH only
+ * sealed frames carry messages; an unauthenticated plain ERROR ends the session with its text
+ * (never permanent). Returns 1 / 0 timeout / -1 error (*perm set when it is permanent). */
+static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, bool *perm, char *err, size_t errlen)
+{
+    *perm = false;
+    for (;;) {
+        size_t used;
+        char perr[200];
+        int rc = fl_feed_parse_message(c->stream.data + c->stream_off, c->stream.len - c->stream_off, m, &used, perr,
+                                       sizeof perr);
+        if (rc == 1) {
+            c->stream_off += used;
+            if (m->type == FL_FEED_ERROR) {
+                *perm = error_text(m, true, c->addr, err, errlen);
+                return -1;
+            }
+            return 1;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "relay %s sent a bad message: %s", c->addr, perr);
+            return -1;
+        }
+        if (c->stream_off > 0 && c->stream_off == c->stream.len) {
+            fl_buf_reset(&c->stream);
+            c->stream_off = 0;
+        } else if (c->stream_off > (1u << 20)) {
+            memmove(c->stream.data, c->stream.data + c->stream_off, c->stream.len - c->stream_off);
+            c->stream.len -= c->stream_off;
+            c->stream_off = 0;
+        }
+        fl_feed_msg f;
+        rc = next_frame(c, &f, deadline, err, errlen);
+        if (rc <= 0) return rc;
+        if (f.type == FL_FEED_ERROR) {
+            error_text(&f, false, c->addr, err, errlen);
+            return -1;
+        }
+        if (f.type != FL_FEED_SEALED) {
+            snprintf(err, errlen, "relay %s: unexpected unauthenticated message type %u", c->addr, f.type);
+            return -1;
+        }
+        fl_buf_put(&c->stream, f.data, f.data_len);
+    }
 }
 
 static void set_permanent(int *permanent, bool v)
@@ -282,52 +336,50 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
         }
     }
 
-    fl_feed_msg m;
-    int rc = next_msg(c, &m, deadline, err, errlen);
+    fl_feed_msg hello;
+    int rc = next_frame(c, &hello, deadline, err, errlen);
     if (rc == 0) snprintf(err, errlen, "relay %s did not greet within the timeout (TLS expected?)", c->addr);
     if (rc <= 0) goto fail;
-    if (m.type == FL_FEED_ERROR) {
-        perm = error_text(&m, c->addr, err, errlen);
+    if (hello.type == FL_FEED_ERROR) {
+        error_text(&hello, false, c->addr, err, errlen);
         goto fail;
     }
-    if (m.type != FL_FEED_HELLO) {
-        snprintf(err, errlen, "relay %s: expected HELLO, got message type %u", c->addr, m.type);
+    if (hello.type != FL_FEED_HELLO) {
+        snprintf(err, errlen, "relay %s: expected HELLO, got message type %u", c->addr, hello.type);
         goto fail;
     }
-    uint8_t nonce_s[FL_FEED_NONCE];
-    memcpy(nonce_s, m.nonce, FL_FEED_NONCE);
-    const char *secret = opts->secret ? opts->secret : "";
+    if (hello.version != FL_FEED_VERSION) {
+        snprintf(err, errlen, "relay %s speaks feed protocol version %u, this program %u: run the same release on "
+                 "both sides", c->addr, hello.version, FL_FEED_VERSION);
+        goto fail;
+    }
     fl_feed_msg auth = {.type = FL_FEED_AUTH, .version = FL_FEED_VERSION, .start = (uint8_t)start,
                         .seq = from_seq};
     if (from_gtid) {
         auth.data = (const uint8_t *)from_gtid;
         auth.data_len = strlen(from_gtid);
     }
-    if (fl_feed_nonce(auth.nonce) != 0 || fl_feed_client_proof(secret, nonce_s, auth.nonce, auth.mac) != 0) {
+    uint8_t client_key[FL_FEED_MAC], server_key[FL_FEED_MAC];
+    if (fl_feed_nonce(auth.nonce) != 0 ||
+        fl_feed_session_keys(opts->secret, hello.nonce, auth.nonce, client_key, server_key) != 0 ||
+        fl_feed_auth_mac(client_key, &hello, &auth, auth.mac) != 0 || fl_feed_seal_init(&c->rx, server_key) != 0) {
         snprintf(err, errlen, "cannot compute the authentication proof (OpenSSL)");
         goto fail;
     }
+    c->keyed = true;
     fl_buf out = {0};
     fl_feed_encode(&out, &auth);
     rc = send_all(c, out.data, out.len, deadline, err, errlen);
     fl_buf_free(&out);
     if (rc != 0) goto fail;
 
-    rc = next_msg(c, &m, deadline, err, errlen);
+    /* The relay's first sealed message: it holds the secret and answers this AUTH. */
+    fl_feed_msg m;
+    rc = next_msg(c, &m, deadline, &perm, err, errlen);
     if (rc == 0) snprintf(err, errlen, "relay %s did not answer the authentication in time", c->addr);
     if (rc <= 0) goto fail;
-    if (m.type == FL_FEED_ERROR) {
-        perm = error_text(&m, c->addr, err, errlen);
-        goto fail;
-    }
     if (m.type != FL_FEED_WELCOME) {
         snprintf(err, errlen, "relay %s: expected WELCOME, got message type %u", c->addr, m.type);
-        goto fail;
-    }
-    uint8_t expect[FL_FEED_MAC];
-    if (fl_feed_server_proof(secret, nonce_s, auth.nonce, expect) != 0 || !fl_feed_proof_equal(expect, m.mac)) {
-        snprintf(err, errlen, "relay %s could not prove it knows the secret; not trusting it", c->addr);
-        perm = true;
         goto fail;
     }
     if (welcome) {
@@ -354,8 +406,10 @@ int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *
     fl_txn_reset(t);
     for (;;) {
         fl_feed_msg m;
+        bool perm = false;
         /* Once a transaction has begun, its remaining parts are already on their way. */
-        int rc = next_msg(c, &m, started ? now_ms() + 60000 : deadline, err, errlen);
+        int rc = next_msg(c, &m, started ? now_ms() + 60000 : deadline, &perm, err, errlen);
+        if (rc < 0) set_permanent(permanent, perm);
         if (rc == 0 && started) {
             snprintf(err, errlen, "relay %s stalled in the middle of transaction seq %llu", c->addr,
                      (unsigned long long)seq);
@@ -366,9 +420,6 @@ int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *
         case FL_FEED_HEARTBEAT:
             if (head_seq) *head_seq = m.last_seq;
             continue;
-        case FL_FEED_ERROR:
-            set_permanent(permanent, error_text(&m, c->addr, err, errlen));
-            return -1;
         case FL_FEED_RECORD:
             break;
         default:
@@ -404,5 +455,7 @@ void fl_feed_client_close(fl_feed_client *c)
     if (c->ctx) SSL_CTX_free(c->ctx);
     if (c->fd >= 0) close(c->fd);
     fl_buf_free(&c->in);
+    fl_buf_free(&c->stream);
+    fl_feed_seal_free(&c->rx);
     free(c);
 }

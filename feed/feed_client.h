@@ -1,6 +1,7 @@
 /* feed_client.h — a client of fl-relay's feed (fl-apply `relay = host:port`, fl-dump
  * --relay): connects (TCP, TLS when a CA is given), proves the shared secret, checks the
- * relay's proof, and then receives complete transactions in journal order. */
+ * relay's proof, and then receives complete transactions in journal order, every frame
+ * authenticated. */
 #ifndef FL_FEED_CLIENT_H
 #define FL_FEED_CLIENT_H
 
@@ -25,8 +26,10 @@ typedef struct fl_feed_welcome {
 /* start: FL_FEED_FROM_SEQ (from_seq, 0 = journal start), FL_FEED_FROM_GTID (from_gtid) or
  * FL_FEED_INFO. Returns NULL with a one-line reason in err (refused secret, purged position,
  * unreachable, TLS verification failure, ...); *permanent (may be NULL) then tells whether
- * retrying cannot help (wrong secret, untrusted certificate, purged or unknown position, a
- * bad address or CA file, another protocol version). */
+ * retrying cannot help: an untrusted certificate, a bad address or CA file, or a purged or
+ * unknown position the authenticated relay named. A refusal that is not authenticated (a
+ * wrong secret, another protocol version, anything before the relay proved the secret) is
+ * never permanent: anybody on the path could have sent it. */
 fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int start, uint64_t from_seq,
                                        const char *from_gtid, fl_feed_welcome *welcome, int *permanent,
                                        char *err, size_t errlen);

@@ -5,6 +5,9 @@
  * an accept watcher, one io watcher per client, a watcher on the journal's commit
  * notification fd, and a heartbeat timer. Each client is a small state machine:
  *   TLS handshake (when configured) -> HELLO sent -> AUTH checked -> WELCOME -> streaming.
+ * Once AUTH's MAC checks out, every message to the client goes into c->plain and leaves in
+ * sealed frames (feed_proto.h) of at most FL_FEED_MAX_CHUNK bytes, so many small records share
+ * one MAC and a record part of any size crosses in pieces.
  * Flow control: a client's output buffer is refilled from the journal only after it drained
  * below FEED_LOW_WATER, so a slow client costs one buffer and one record part, whatever
  * the backlog. The child exits on SIGTERM and when the relay (its parent) dies. */
@@ -53,9 +56,13 @@ typedef struct feed_client {
     ev_io io;
     int events; /* what io watches: EV_READ, plus EV_WRITE while output is pending */
     ev_tstamp since, last_send;
-    uint8_t nonce_s[FL_FEED_NONCE];
-    fl_buf in, out;
+    fl_feed_msg hello;  /* what we sent: AUTH's MAC covers it */
+    bool sealed;        /* authenticated: everything we send goes in sealed frames */
+    fl_feed_seal tx;    /* our direction of the session */
+    fl_buf in, out;     /* out: frames ready for the socket */
     size_t out_off;
+    fl_buf plain;       /* messages not sealed yet (at most one record part beyond the low water) */
+    size_t plain_off;
     uint64_t next_seq; /* next transaction to send */
     uint32_t next_part; /* its next part */
     uint64_t jump_to;   /* the seq a scan found instead of next_seq */
@@ -153,15 +160,39 @@ static void client_close(feed_client *c)
     close(c->fd);
     fl_buf_free(&c->in);
     fl_buf_free(&c->out);
+    fl_buf_free(&c->plain);
+    fl_feed_seal_free(&c->tx);
     if (c->prev) c->prev->next = c->next; else s->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     s->nclients--;
     free(c);
 }
 
+/* Seals pending messages into frames of at most FL_FEED_MAX_CHUNK bytes: all of them, or
+ * while the output is below the low water. */
+static void client_seal(feed_client *c, bool all)
+{
+    while (c->plain_off < c->plain.len && (all || c->out.len - c->out_off < FEED_LOW_WATER)) {
+        size_t n = c->plain.len - c->plain_off;
+        if (n > FL_FEED_MAX_CHUNK) n = FL_FEED_MAX_CHUNK;
+        fl_feed_seal_frame(&c->out, &c->tx, c->plain.data + c->plain_off, n);
+        c->plain_off += n;
+    }
+    if (c->plain_off == c->plain.len) {
+        fl_buf_reset(&c->plain);
+        c->plain_off = 0;
+    }
+}
+
+/* Sends one message: sealed once the client is authenticated, else in a plain frame. */
 static void client_send(feed_client *c, const fl_feed_msg *m)
 {
-    fl_feed_encode(&c->out, m);
+    if (c->sealed) {
+        fl_feed_encode_message(&c->plain, m);
+        client_seal(c, true);
+    } else {
+        fl_feed_encode(&c->out, m);
+    }
     c->last_send = ev_now(c->srv->loop);
 }
 
@@ -183,14 +214,13 @@ static void client_refuse(feed_client *c, uint16_t code, const char *fmt, ...)
 /* Sends HELLO once the transport is up. */
 static void client_hello(feed_client *c)
 {
-    fl_feed_msg m = {.type = FL_FEED_HELLO, .version = FL_FEED_VERSION};
-    if (fl_feed_nonce(c->nonce_s) != 0) {
+    c->hello = (fl_feed_msg){.type = FL_FEED_HELLO, .version = FL_FEED_VERSION};
+    if (fl_feed_nonce(c->hello.nonce) != 0) {
         log_error("feed: no random bytes for a nonce; dropping %s", c->peer);
         c->state = C_CLOSING;
         return;
     }
-    memcpy(m.nonce, c->nonce_s, FL_FEED_NONCE);
-    client_send(c, &m);
+    client_send(c, &c->hello);
     c->state = C_AUTH;
 }
 
@@ -222,14 +252,20 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
                       m->version, FL_FEED_VERSION);
         return;
     }
-    uint8_t expect[FL_FEED_MAC];
-    const char *secret = s->secret ? s->secret : "";
-    if (fl_feed_client_proof(secret, c->nonce_s, m->nonce, expect) != 0 ||
-        !fl_feed_proof_equal(expect, m->mac)) {
-        log_warn("feed: %s refused: wrong secret", c->peer);
+    uint8_t client_key[FL_FEED_MAC], server_key[FL_FEED_MAC], expect[FL_FEED_MAC];
+    bool keyed = fl_feed_session_keys(s->secret, c->hello.nonce, m->nonce, client_key, server_key) == 0 &&
+                 fl_feed_auth_mac(client_key, &c->hello, m, expect) == 0;
+    if (!keyed || !fl_feed_mac_equal(expect, m->mac, FL_FEED_MAC)) {
+        log_warn("feed: %s refused: wrong secret (or an AUTH altered on its way)", c->peer);
         client_refuse(c, FL_FEED_ERR_AUTH, "refused: wrong secret");
         return;
     }
+    if (fl_feed_seal_init(&c->tx, server_key) != 0) {
+        log_error("feed: cannot set up a session key (OpenSSL); dropping %s", c->peer);
+        c->state = C_CLOSING;
+        return;
+    }
+    c->sealed = true; /* from here on, every message to the client is sealed */
     if (!s->store) try_open_journal(s); /* the relay may have created it since the last tick */
     if (!s->store) {
         client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay's journal is not open yet; retry shortly");
@@ -275,7 +311,6 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
     }
     fl_feed_msg w = {.type = FL_FEED_WELCOME, .first_seq = info.first_seq,
                      .last_seq = info.last_seq, .seq = start};
-    fl_feed_server_proof(secret, c->nonce_s, m->nonce, w.mac);
     client_send(c, &w);
     if (m->start == FL_FEED_INFO) {
         c->state = C_CLOSING;
@@ -311,7 +346,8 @@ static int send_raw(uint64_t seq, uint32_t part, bool last, const uint8_t *data,
         return 1;
     }
     fl_feed_msg m = {.type = FL_FEED_RECORD, .seq = seq, .part = part, .data = data, .data_len = len};
-    client_send(c, &m);
+    fl_feed_encode_message(&c->plain, &m); /* sealed by client_fill, in chunks */
+    c->last_send = ev_now(c->srv->loop);
     c->next_seq = last ? seq + 1 : seq;
     c->next_part = last ? 0 : part + 1;
     return 0;
@@ -339,27 +375,31 @@ static int client_jump(feed_client *c)
     return 0;
 }
 
-/* Tops the client's output up while it is below the low water, straight from the stored
- * record bytes (the client decodes and verifies them, as a local reader would). */
+/* Tops the client's output up while it is below the low water: seals what is pending, then
+ * scans the journal for more, straight from the stored record bytes (the client decodes and
+ * verifies them, as a local reader would). A record part larger than the low water waits in
+ * c->plain and is sealed as the output drains. */
 static void client_fill(feed_client *c)
 {
     feed_server *s = c->srv;
     char err[256];
-    while (c->state == C_STREAM && c->out.len - c->out_off < FEED_LOW_WATER) {
-        size_t before = c->out.len; /* send_raw keeps c->next_seq / next_part in step */
+    for (;;) {
+        client_seal(c, false);
+        if (c->state != C_STREAM || c->plain_off < c->plain.len || c->out.len - c->out_off >= FEED_LOW_WATER)
+            return;
         int rc = fl_store_scan_raw(s->store, c->next_seq, c->next_part, FEED_LOW_WATER, send_raw, c, NULL, NULL,
                                    err, sizeof err);
         if (rc < 0) {
             log_error("feed: journal: %s", err);
             client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay cannot read its journal: %s", err);
-            break;
+            return;
         }
         if (rc == 2) {
-            if (client_jump(c) != 0) break;
+            if (client_jump(c) != 0) return;
             continue;
         }
-        if (rc > 0) break; /* refused above */
-        if (c->out.len == before) break; /* caught up; the commit notification wakes us */
+        if (rc > 0) return; /* refused above */
+        if (c->plain.len == 0) return; /* caught up; the commit notification wakes us */
     }
 }
 
@@ -445,7 +485,8 @@ static int client_read(feed_client *c)
         fl_feed_msg m;
         size_t used;
         char err[256];
-        int rc = fl_feed_parse(c->in.data + off, c->in.len - off, &m, &used, err, sizeof err);
+        /* after AUTH a client has nothing to say: any frame is unexpected */
+        int rc = fl_feed_parse(c->in.data + off, c->in.len - off, NULL, &m, &used, err, sizeof err);
         if (rc == 0) break;
         if (rc < 0) {
             log_warn("feed: %s: malformed message: %s", c->peer, err);
@@ -455,8 +496,6 @@ static int client_read(feed_client *c)
         off += used;
         if (c->state == C_AUTH && m.type == FL_FEED_AUTH) {
             client_auth(c, &m);
-        } else if (c->state == C_STREAM && m.type == FL_FEED_HEARTBEAT) {
-            /* keep-alive from the client */
         } else {
             log_warn("feed: %s: unexpected message type %u", c->peer, m.type);
             client_refuse(c, FL_FEED_ERR_PROTOCOL, "unexpected message type %u", m.type);

@@ -167,7 +167,7 @@ int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, int *perman
         return r;
     }
     if (feed_connect(s, FL_FEED_FROM_GTID, 0, gtid, permanent, err, errlen)) {
-        if (strstr(err, "unknown GTID")) return 1;
+        if (*permanent && strstr(err, "unknown GTID")) return 1; /* the authenticated relay said so */
         return -1;
     }
     *seq = s->feed_pos;
@@ -334,6 +334,9 @@ void fl_input_wait(fl_input *s, uint64_t from, int timeout_ms)
     if (!s->feed || s->have_txn) return;
     char err[256];
     int r = fl_feed_client_next(s->feed, &s->txn, timeout_ms, &s->head_seq, NULL, err, sizeof err);
-    if (r < 0) feed_drop(s); /* fl_input_next reconnects */
+    if (r < 0) {
+        log_warn("%s; reconnecting", err);
+        feed_drop(s); /* fl_input_next reconnects */
+    }
     else if (r == 1) s->have_txn = true;
 }
