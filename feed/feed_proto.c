@@ -374,6 +374,7 @@ const char *fl_feed_error_name(uint16_t code)
     case FL_FEED_ERR_UNKNOWN: return "unknown GTID";
     case FL_FEED_ERR_PROTOCOL: return "protocol error";
     case FL_FEED_ERR_JOURNAL: return "journal error on the relay";
+    case FL_FEED_ERR_BUSY: return "the relay is busy";
     default: return "unknown error";
     }
 }

@@ -62,6 +62,7 @@ typedef enum fl_feed_error {
     FL_FEED_ERR_UNKNOWN = 4,   /* unknown GTID */
     FL_FEED_ERR_PROTOCOL = 5,  /* malformed message */
     FL_FEED_ERR_JOURNAL = 6,   /* the relay cannot read its journal */
+    FL_FEED_ERR_BUSY = 7,      /* the relay serves as many clients as it can */
 } fl_feed_error;
 
 typedef struct fl_feed_msg {

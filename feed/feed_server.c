@@ -41,9 +41,12 @@
 
 #define FEED_LOW_WATER (1u << 20)   /* refill a client's buffer below 1 MiB pending */
 #define FEED_MAX_IN (64u * 1024)    /* a client sends only small messages */
-#define FEED_AUTH_TIMEOUT 10.0      /* seconds to complete TLS and AUTH */
+#define FEED_AUTH_TIMEOUT 3.0       /* seconds from accept to complete TLS and AUTH */
 #define FEED_HEARTBEAT 1.0          /* seconds between heartbeats on an idle stream */
-#define FEED_MAX_CLIENTS 256
+#define FEED_MAX_CLIENTS 256        /* authenticated clients */
+#define FEED_MAX_PENDING 64         /* connections not authenticated yet, in all */
+#define FEED_PENDING_PER_ADDR 8     /* ... and from one source address */
+#define FEED_DROP_REPORT 10.0       /* seconds between summaries of dropped connections */
 
 enum client_state { C_TLS, C_AUTH, C_STREAM, C_CLOSING };
 
@@ -66,6 +69,7 @@ typedef struct feed_client {
     uint64_t next_seq; /* next transaction to send */
     uint32_t next_part; /* its next part */
     uint64_t jump_to;   /* the seq a scan found instead of next_seq */
+    char host[INET6_ADDRSTRLEN]; /* source address: the unauthenticated budget is per address */
     char peer[INET6_ADDRSTRLEN + 8];
     struct feed_client *prev, *next;
 } feed_client;
@@ -80,8 +84,11 @@ typedef struct feed_server {
     ev_io accept_io, notify_io;
     ev_timer tick;
     ev_signal sigterm, sigint;
-    feed_client *clients;
-    int nclients;
+    feed_client *clients; /* newest first */
+    int nclients;         /* authenticated */
+    int npending;         /* not authenticated yet */
+    uint64_t evicted, timed_out; /* unauthenticated connections dropped since the last summary */
+    ev_tstamp last_drop_report;
     ev_tstamp open_failing_since; /* when opening the journal first failed (0 = not failing) */
     bool open_warned;
 } feed_server;
@@ -164,7 +171,8 @@ static void client_close(feed_client *c)
     fl_feed_seal_free(&c->tx);
     if (c->prev) c->prev->next = c->next; else s->clients = c->next;
     if (c->next) c->next->prev = c->prev;
-    s->nclients--;
+    if (c->sealed) s->nclients--;
+    else s->npending--;
     free(c);
 }
 
@@ -266,6 +274,13 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
         return;
     }
     c->sealed = true; /* from here on, every message to the client is sealed */
+    s->npending--;
+    s->nclients++;
+    if (s->nclients > FEED_MAX_CLIENTS) {
+        log_warn("feed: %s refused: %d clients already", c->peer, FEED_MAX_CLIENTS);
+        client_refuse(c, FL_FEED_ERR_BUSY, "the relay serves %d clients already; retry later", FEED_MAX_CLIENTS);
+        return;
+    }
     if (!s->store) try_open_journal(s); /* the relay may have created it since the last tick */
     if (!s->store) {
         client_refuse(c, FL_FEED_ERR_JOURNAL, "the relay's journal is not open yet; retry shortly");
@@ -560,11 +575,49 @@ static void client_update_events(feed_client *c)
     }
 }
 
+/* Unauthenticated connections are not clients yet: they never take an authenticated
+ * client's place, and they get a budget of their own. Before one more is accepted from host,
+ * the oldest one from host goes when host has its share already, else (the budget being
+ * full) the oldest one from the address holding the most, so a flood from some addresses
+ * never crowds out a client from another. */
+static void make_room(feed_server *s, const char *host)
+{
+    feed_client *victim = NULL;
+    int from_host = 0;
+    for (feed_client *c = s->clients; c; c = c->next)
+        if (!c->sealed && !strcmp(c->host, host)) {
+            from_host++;
+            victim = c; /* the list is newest first: the last one is the oldest */
+        }
+    if (from_host < FEED_PENDING_PER_ADDR) {
+        victim = NULL;
+        if (s->npending < FEED_MAX_PENDING) return;
+        int most = 0;
+        for (feed_client *c = s->clients; c; c = c->next) {
+            if (c->sealed) continue;
+            int n = 0;
+            for (feed_client *d = s->clients; d; d = d->next)
+                if (!d->sealed && !strcmp(d->host, c->host)) n++;
+            if (n >= most) { /* ties: the older one */
+                most = n;
+                victim = c;
+            }
+        }
+        /* the oldest of the heaviest address */
+        for (feed_client *c = s->clients; c && victim; c = c->next)
+            if (!c->sealed && !strcmp(c->host, victim->host)) victim = c;
+    }
+    if (!victim) return;
+    log_debug("feed: %s dropped before authenticating, to make room", victim->peer);
+    s->evicted++;
+    client_close(victim);
+}
+
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
     feed_server *s = w->data;
-    for (;;) {
+    for (int accepted = 0; accepted < 64; accepted++) { /* then serve the others a turn */
         struct sockaddr_storage sa;
         socklen_t salen = sizeof sa;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -572,22 +625,19 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
         getnameinfo((struct sockaddr *)&sa, salen, host, sizeof host, port, sizeof port,
                     NI_NUMERICHOST | NI_NUMERICSERV);
-        if (s->nclients >= FEED_MAX_CLIENTS) {
-            log_warn("feed: %s:%s refused: %d clients already", host, port, s->nclients);
-            close(fd);
-            continue;
-        }
+        make_room(s, host);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         feed_client *c = fl_xcalloc(1, sizeof *c);
         c->srv = s;
         c->fd = fd;
+        snprintf(c->host, sizeof c->host, "%s", host);
         snprintf(c->peer, sizeof c->peer, "%s:%s", host, port);
         c->since = ev_now(loop);
         c->next = s->clients;
         if (s->clients) s->clients->prev = c;
         s->clients = c;
-        s->nclients++;
+        s->npending++;
         ev_io_init(&c->io, client_io_cb, fd, EV_READ);
         c->events = EV_READ;
         c->io.data = c;
@@ -656,11 +706,32 @@ static void try_open_journal(feed_server *s)
     log_info("feed: serving journal %s", s->journal_dir);
 }
 
+/* Connections still unauthenticated at their deadline (however slowly they trickle bytes)
+ * are dropped; now and then a summary says how many went and why. */
+static void drop_late_handshakes(feed_server *s, ev_tstamp now)
+{
+    for (feed_client *c = s->clients, *next; c; c = next) {
+        next = c->next;
+        if (c->sealed || now - c->since <= FEED_AUTH_TIMEOUT) continue;
+        log_debug("feed: %s did not authenticate within %.0f s; dropped", c->peer, FEED_AUTH_TIMEOUT);
+        s->timed_out++;
+        client_close(c);
+    }
+    if ((s->evicted || s->timed_out) && now - s->last_drop_report >= FEED_DROP_REPORT) {
+        log_warn("feed: dropped %llu connections that did not authenticate within %.0f s and %llu to make room "
+                 "(at most %d unauthenticated, %d per address)", (unsigned long long)s->timed_out, FEED_AUTH_TIMEOUT,
+                 (unsigned long long)s->evicted, FEED_MAX_PENDING, FEED_PENDING_PER_ADDR);
+        s->evicted = s->timed_out = 0;
+        s->last_drop_report = now;
+    }
+}
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
     feed_server *s = w->data;
     if (getppid() == 1) ev_break(loop, EVBREAK_ALL); /* the relay is gone */
+    drop_late_handshakes(s, ev_now(loop));
     if (!s->store) {
         try_open_journal(s);
         return;
@@ -670,11 +741,6 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_tstamp now = ev_now(loop);
     for (feed_client *c = s->clients, *next; c; c = next) {
         next = c->next;
-        if ((c->state == C_TLS || c->state == C_AUTH) && now - c->since > FEED_AUTH_TIMEOUT) {
-            log_warn("feed: %s did not authenticate within %.0f s; dropped", c->peer, FEED_AUTH_TIMEOUT);
-            client_close(c);
-            continue;
-        }
         if (c->state != C_STREAM || c->out.len > c->out_off || now - c->last_send < FEED_HEARTBEAT)
             continue;
         if (!have_info && store_bounds(s, &info) != 0) break;
@@ -724,7 +790,7 @@ pid_t fl_feed_server_start(const fl_config *cfg, char *err, size_t errlen)
     if (fl_feed_server_check(cfg, err, errlen) != 0) return -1;
     feed_server s = {.secret = cfg->feed.secret, .journal_dir = cfg->journal.path};
     if (cfg->feed.tls_cert && !(s.tls = tls_server_ctx(&cfg->feed, err, errlen))) return -1;
-    s.listen_fd = fl_net_listen("[feed] listen", cfg->feed.listen, 64, 1, err, errlen);
+    s.listen_fd = fl_net_listen("[feed] listen", cfg->feed.listen, 1024, 1, err, errlen);
     if (s.listen_fd < 0) {
         if (s.tls) SSL_CTX_free(s.tls);
         return -1;
