@@ -76,6 +76,8 @@ typedef struct applier {
     int once_retries;      /* --once: source failures retried so far */
     bool override_active;  /* --from-* start, until something has been flushed */
     uint64_t override_seq;
+    char journal_id[FL_JOURNAL_ID_TEXT]; /* identity of the journal applied ("" = unknown) */
+    bool unnamed_cp_logged; /* said once that a checkpoint names no journal */
     fl_checkpoint done_cp; /* last transaction submitted */
     bool lazy_cp;          /* done_cp belongs to a transaction without operations, not sent yet */
     uint32_t submitted;    /* transactions submitted since the last flush */
@@ -89,7 +91,7 @@ typedef struct applier {
         fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *unknown, *retries, *target_errors, *cp_seq, *cp_ts,
             *lag, *lag_s;
         fl_metric *target_up, *source_up;
-        fl_metric *purged_stops;
+        fl_metric *purged_stops, *foreign_stops;
         counters last;
         uint64_t last_retries, last_target_errors;
         int64_t last_ms;
@@ -180,6 +182,9 @@ static void metrics_init(applier *a)
     fl_metrics_program("fastlane_apply");
     a->m.purged_stops = fl_metric_counter("fastlane_apply_purged_stops_total",
                                           "Stops because retention purged transactions before they were applied");
+    a->m.foreign_stops = fl_metric_counter("fastlane_apply_foreign_checkpoint_stops_total",
+                                           "Stops because the checkpoint belongs to another journal that does not "
+                                           "hold its GTID");
 }
 
 /* Lag behind the journal head, in transactions and seconds of commit time. */
@@ -292,22 +297,96 @@ static int stop_purged(applier *a, const char *lost)
     return 1;
 }
 
+/* Whether the checkpoint cp belongs to the journal with identity id. One that names no
+ * journal (written by an earlier version), or a journal without an identity, cannot be
+ * told apart: it is taken as this journal's (logged once by the applier). */
+static bool checkpoint_is_ours(const fl_checkpoint *cp, const char *id)
+{
+    return !cp->journal[0] || !id[0] || !strcmp(cp->journal, id);
+}
+
+/* Where a checkpoint of another journal stands in this one: its GTID's seq here. Returns 0
+ * with *seq, 1 when this journal does not hold the GTID (or the checkpoint has none), -1
+ * with err (*permanent: retrying cannot help). */
+static int foreign_position(applier *a, const fl_checkpoint *cp, uint64_t *seq, int *permanent)
+{
+    *permanent = 0;
+    if (!cp->gtid[0]) return 1;
+    return fl_input_seek_gtid(a->src, cp->gtid, seq, permanent, a->err, sizeof a->err);
+}
+
+/* A checkpoint of another journal (the journal was replaced): resume right after its GTID
+ * when this journal holds it, else stop; never wait for its seq. Returns 0, -1 (source
+ * unavailable now: retry), or an exit status. */
+static int resume_foreign(applier *a, const fl_checkpoint *cp, const fl_input_head *info)
+{
+    uint64_t found;
+    int permanent;
+    int s = foreign_position(a, cp, &found, &permanent);
+    if (s < 0) {
+        if (permanent) log_error("%s", a->err);
+        else log_warn("%s", a->err);
+        return permanent ? 1 : -1;
+    }
+    if (s == 0) {
+        log_warn("the checkpoint (seq %" PRIu64 ", gtid %s) belongs to journal %s, this is journal %s; its GTID is "
+                 "seq %" PRIu64 " here: resuming right after it",
+                 cp->seq, cp->gtid, cp->journal, a->journal_id, found);
+        a->next_seq = found + 1;
+        a->done_cp = *cp;
+        a->done_cp.seq = found;
+        memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
+        a->lazy_cp = true; /* the checkpoint is rewritten for this journal with the next flush */
+        fl_target_rewind(a->target, 0); /* what a target holds is told in the other journal's seqs */
+        return 0;
+    }
+    fl_metric_add(a->m.foreign_stops, 1);
+    log_error("the checkpoint (seq %" PRIu64 ", gtid %s) belongs to journal %s, this is journal %s (seqs %" PRIu64
+              " to %" PRIu64 "), and %s: stopping rather than guess where the cache stands. Start with "
+              "--from-gtid/--from-seq where the cache's contents end, or flush the cache and start from the "
+              "journal's first transaction",
+              cp->seq, cp->gtid[0] ? cp->gtid : "-", cp->journal, a->journal_id[0] ? a->journal_id : "-",
+              info->first_seq, info->last_seq,
+              cp->gtid[0] ? "that GTID is not in it" : "the checkpoint has no GTID to find in it");
+    sd_notify(0, "STATUS=stopped: the checkpoint belongs to another journal");
+    return 1;
+}
+
 /* Decides where to resume from the checkpoint cp (r = 1: none). Returns 0, -1 when the
  * source is unavailable now (retry), or an exit status. */
 static int resume_point(applier *a, int r, const fl_checkpoint *cp)
 {
     int permanent;
+    fl_input_head info;
+    if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err)) {
+        log_warn("%s", a->err);
+        return permanent ? 1 : -1;
+    }
+    memcpy(a->journal_id, info.identity, sizeof a->journal_id);
     if (a->override_active) {
         a->next_seq = a->override_seq;
         memset(&a->done_cp, 0, sizeof a->done_cp);
         a->done_cp.seq = a->override_seq - 1; /* what a chunk of the first transaction carries */
+        memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
         return 0;
     }
     if (r == 1 || cp->seq == 0) {
         a->next_seq = 0; /* the journal's first transaction, whatever its seq */
         memset(&a->done_cp, 0, sizeof a->done_cp);
+        memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
         log_info("no checkpoint in the target: applying from the journal's first transaction");
         return 0;
+    }
+    if (!checkpoint_is_ours(cp, a->journal_id)) return resume_foreign(a, cp, &info);
+    if ((!cp->journal[0] || !a->journal_id[0]) && !a->unnamed_cp_logged) {
+        a->unnamed_cp_logged = true;
+        if (!cp->journal[0])
+            log_info("the checkpoint names no journal (an earlier version wrote it): taken as journal %s's",
+                     a->journal_id[0] ? a->journal_id : fl_input_name(a->src));
+        else
+            log_info("journal %s has no identity (an earlier version made it): the checkpoint's journal %s is "
+                     "taken as this one",
+                     fl_input_name(a->src), cp->journal);
     }
     uint64_t seq = cp->seq;
     if (a->src_local && cp->gtid[0]) {
@@ -324,11 +403,8 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
             seq = found;
         }
     }
-    fl_input_head info;
-    if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err)) {
-        log_warn("%s", a->err);
-        return permanent ? 1 : -1;
-    }
+    a->done_cp = *cp;
+    memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
     if (seq + 1 <= info.purged_seq) { /* a seq missing above the horizon is a gap: no loss */
         char lost[256];
         if (seq + 1 == info.purged_seq)
@@ -338,15 +414,14 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
             snprintf(lost, sizeof lost,
                      "journal %s: seqs %" PRIu64 "..%" PRIu64 " were purged by retention before they were applied",
                      fl_input_name(a->src), seq + 1, info.purged_seq);
-        a->done_cp = *cp;
         return stop_purged(a, lost);
     }
     if (info.last_seq < seq)
-        log_warn("checkpoint seq %" PRIu64 " is ahead of the journal (last seq %" PRIu64 "): was the journal "
-                 "replaced? waiting for it to reach the checkpoint; --from-seq/--from-gtid start elsewhere",
+        log_warn("checkpoint seq %" PRIu64 " is ahead of the journal (last seq %" PRIu64 "): transactions the "
+                 "journal lost (sync = none and a machine crash?) are journaled again from the source; waiting "
+                 "for it to reach the checkpoint",
                  seq, info.last_seq);
     a->next_seq = seq + 1;
-    a->done_cp = *cp;
     log_info("resuming after checkpoint seq %" PRIu64 " (gtid %s)", seq, cp->gtid[0] ? cp->gtid : "-");
     return 0;
 }
@@ -588,6 +663,7 @@ static int apply_one(applier *a, uint64_t seq)
     memset(&a->cur_cp, 0, sizeof a->cur_cp);
     a->cur_cp.seq = seq;
     a->cur_pos = 0;
+    memcpy(a->cur_cp.journal, a->journal_id, sizeof a->cur_cp.journal);
     a->cur_chunked = false;
     a->cur_statements = false;
     a->cur_first = true;
@@ -957,8 +1033,10 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
     a.target = fl_target_open(&cfg->apply, &permanent, a.err, sizeof a.err);
     fl_checkpoint cp = {0};
     int r = a.target ? fl_target_read_checkpoint(a.target, &cp, a.err, sizeof a.err) : -1;
-    char when[64];
-    fmt_time(info.last_ts, when, sizeof when);
+    char err[sizeof a.err];
+    memcpy(err, a.err, sizeof err);
+    bool lag_known = r >= 0;
+    uint64_t applied = info.first_seq ? info.first_seq - 1 : 0; /* no checkpoint: none applied */
     if (r < 0) {
         fprintf(out, "checkpoint: unavailable\n");
     } else if (r == 1 || cp.seq == 0) {
@@ -966,14 +1044,36 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
     } else {
         char cwhen[64];
         fmt_time(cp.ts, cwhen, sizeof cwhen);
-        fprintf(out, "checkpoint: seq %" PRIu64 ", gtid %s, time %s\n", cp.seq, cp.gtid[0] ? cp.gtid : "-", cwhen);
+        fprintf(out, "checkpoint: seq %" PRIu64 ", gtid %s, time %s, ", cp.seq, cp.gtid[0] ? cp.gtid : "-", cwhen);
+        applied = cp.seq;
+        uint64_t found;
+        if (!cp.journal[0]) {
+            fprintf(out, "journal not named (written by an earlier version; taken as this journal's)\n");
+        } else if (checkpoint_is_ours(&cp, info.identity)) {
+            fprintf(out, "journal %s (%s)\n", cp.journal, info.identity[0] ? "this journal" : "not checked: "
+                    "the journal has no identity");
+        } else if (foreign_position(&a, &cp, &found, &permanent) == 0) {
+            fprintf(out, "journal %s (another journal; its GTID is seq %" PRIu64 " in this one, where "
+                    "fl-apply resumes)\n", cp.journal, found);
+            applied = found;
+        } else {
+            fprintf(out, "journal %s (another journal, which does not hold its GTID: fl-apply stops)\n",
+                    cp.journal);
+            lag_known = false;
+        }
     }
+    char when[64];
+    fmt_time(info.last_ts, when, sizeof when);
     if (info.last_seq)
-        fprintf(out, "journal:    last seq %" PRIu64 ", gtid %s, time %s (first seq %" PRIu64 ")\n", info.last_seq,
+        fprintf(out, "journal:    last seq %" PRIu64 ", gtid %s, time %s (first seq %" PRIu64 "), ", info.last_seq,
                 info.last_gtid[0] ? info.last_gtid : "-", when, info.first_seq);
-    else fprintf(out, "journal:    empty\n");
-    if (r >= 0) {
-        uint64_t applied = r == 0 ? cp.seq : (info.first_seq ? info.first_seq - 1 : 0);
+    else fprintf(out, "journal:    empty, ");
+    if (info.identity[0]) fprintf(out, "identity %s\n", info.identity);
+    else fprintf(out, "no identity (made by an earlier version)\n");
+    if (r < 0) {
+        fprintf(stderr, "%s\n", err);
+        rc = 1;
+    } else if (lag_known) {
         uint64_t lag = info.last_seq > applied ? info.last_seq - applied : 0;
         uint64_t lag_s = lag && cp.ts && info.last_ts > cp.ts ? info.last_ts - cp.ts : 0;
         fprintf(out, "lag:        %" PRIu64 " transactions, %" PRIu64 " s\n", lag, lag_s);
@@ -985,8 +1085,7 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
         else if (r == 0)
             fprintf(out, "not applied: unknown (%s)\n", a.err);
     } else {
-        fprintf(stderr, "%s\n", a.err);
-        rc = 1;
+        fprintf(out, "lag:        unknown (the checkpoint is no position in this journal)\n");
     }
     close_common(&a);
     return rc;

@@ -120,6 +120,7 @@ int fl_input_bounds(fl_input *s, fl_input_head *h, int *permanent, char *err, si
         h->last_seq = info.last_seq;
         h->last_ts = info.last_ts;
         h->purged_seq = info.purged_seq;
+        memcpy(h->identity, info.identity, sizeof h->identity);
         if (info.count) fl_gtid_format(&info.last_gtid, h->last_gtid, sizeof h->last_gtid);
         return 0;
     }

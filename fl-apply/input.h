@@ -21,6 +21,8 @@ typedef struct fl_input_head {
     char last_gtid[FL_GTID_TEXT_MAX]; /* "" when unknown (relay) */
     uint64_t purged_seq; /* purge horizon: seqs up to it that are missing were purged (a relay
                           * does not tell it: everything before its first seq counts) */
+    char identity[FL_JOURNAL_ID_TEXT]; /* the journal's identity; "" when unknown (a journal or a
+                                        * relay of an earlier version) */
 } fl_input_head;
 
 /* Opens the local journal read-only, or prepares the relay client (it connects on first

@@ -14,10 +14,13 @@
 #include "common/config.h"
 #include "common/gtid.h"
 #include "fl-apply/rules.h"
+#include "journal/store.h"
 
 typedef struct fl_checkpoint {
     uint64_t seq;                 /* last applied transaction; 0 = none */
     char gtid[FL_GTID_TEXT_MAX];  /* its GTID text, "" when none */
+    char journal[FL_JOURNAL_ID_TEXT]; /* identity of the journal seq is in; "" when unknown
+                                       * (written by an earlier version) */
     uint64_t ts;                  /* its commit time (unix s) */
     /* read back only: the cache may already show transactions up to this seq (UINT64_MAX:
      * up to any), so applying those after seq again must be folded (fl-apply/fold.h); 0 when

@@ -314,6 +314,7 @@ int fl_checkpoint_file_write(const char *path, const fl_mc_checkpoint *c, char *
     fl_buf b = {0};
     fl_buf_printf(&b, CHECKPOINT_MAGIC "\nseq %" PRIu64 "\ngtid %s\nts %" PRIu64 "\n", c->cp.seq, c->cp.gtid,
                   c->cp.ts);
+    if (c->cp.journal[0]) fl_buf_printf(&b, "journal %s\n", c->cp.journal);
     for (uint32_t i = 0; i < c->nservers; i++)
         fl_buf_printf(&b, "server %s %s %" PRIu64 "\n", c->server[i].name,
                       c->server[i].epoch[0] ? c->server[i].epoch : "-", c->server[i].seq);
@@ -446,8 +447,9 @@ int fl_checkpoint_file_read(const char *path, fl_mc_checkpoint *c, char *err, si
     char *text = NULL;
     int r = read_file(path, &text, err, errlen);
     if (r) return r;
-    /* the magic, "seq N", "gtid G" (G empty without GTIDs), "ts T", then version 2: one
-     * "server NAME EPOCH SEQ" line per server; version 1: one "epoch E" line for all */
+    /* the magic, "seq N", "gtid G" (G empty without GTIDs), "ts T", then version 2: "journal
+     * ID" (the journal's identity; absent when unknown) and one "server NAME EPOCH SEQ" line
+     * per server; version 1: one "epoch E" line for all */
     const char *why = NULL;
     char *line[4], *rest = text;
     for (int i = 0; i < 4 && !why; i++) {
@@ -485,6 +487,12 @@ int fl_checkpoint_file_read(const char *path, fl_mc_checkpoint *c, char *err, si
                 strcpy(s->epoch, rest + 6);
                 s->seq = seq;
             }
+        } else if (!strncmp(rest, "journal ", 8)) {
+            const char *id = rest + 8;
+            if (c->cp.journal[0] || c->nservers || strlen(id) != FL_JOURNAL_ID_TEXT - 1 ||
+                strspn(id, "0123456789abcdef") != FL_JOURNAL_ID_TEXT - 1)
+                why = "bad journal line";
+            else memcpy(c->cp.journal, id, FL_JOURNAL_ID_TEXT);
         } else if (strncmp(rest, "server ", 7) || parse_server_line(rest, add_server(c))) {
             why = "bad server line";
         } else if (c->server[c->nservers - 1].seq > seq) {
@@ -575,6 +583,7 @@ static int mc_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t e
         if (t->server[i].seq < low) low = t->server[i].seq;
     if (low == t->written.seq) *cp = t->written;
     else cp->seq = low;
+    memcpy(cp->journal, t->written.journal, sizeof cp->journal); /* positions are in its seqs */
     /* what was applied after the checkpoint (or before a refill) may be visible: fold it */
     cp->fold_until = UINT64_MAX;
     t->pending = *cp;

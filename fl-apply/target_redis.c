@@ -24,7 +24,8 @@
  *
  * A transaction with more than max_atomic_ops operations is sent as ordered MULTI/EXEC
  * chunks, each advancing the chain, the checkpoint only in the last. A transaction without
- * operations is just the checkpoint script (a single command is atomic by itself). */
+ * operations is just the checkpoint script (a single command is atomic by itself). The
+ * checkpoint hash holds seq, gtid, ts and journal (the identity of the journal seq is in). */
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -659,6 +660,12 @@ static int redis_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_
                 snprintf(err, errlen, "redis: %s: chain is not a number", rt->ckey);
                 goto out;
             }
+        } else if (k->len == 7 && !memcmp(k->str, "journal", 7)) {
+            if (v->len >= sizeof cp->journal) {
+                snprintf(err, errlen, "redis: %s: journal is not a journal identity", rt->ckey);
+                goto out;
+            }
+            memcpy(cp->journal, val, v->len + 1);
         } else if (k->len == 2 && !memcmp(k->str, "ts", 2)) {
             errno = 0;
             cp->ts = strtoull(val, &end, 10);
@@ -725,7 +732,7 @@ static uint32_t put_op(fl_buf *b, const fl_cache_op *op)
 static void put_chain(redis_target *rt, const fl_checkpoint *cp)
 {
     fl_buf *b = &rt->out;
-    put_header(b, '*', cp ? 12 : 6);
+    put_header(b, '*', cp ? 14 : 6);
     put_arg(b, "EVALSHA", 7);
     put_arg(b, rt->chain_sha, 40);
     put_arg(b, "1", 1);
@@ -739,6 +746,8 @@ static void put_chain(redis_target *rt, const fl_checkpoint *cp)
     put_arg_str(b, cp->gtid);
     put_arg(b, "ts", 2);
     put_arg_u64(b, cp->ts);
+    put_arg(b, "journal", 7);
+    put_arg_str(b, cp->journal);
 }
 
 /* The chain value, read from the server when this session has not read the checkpoint

@@ -8,12 +8,13 @@ source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
 h_start_redis
+h_start_memcached
 h_sql "CREATE DATABASE app; CREATE TABLE app.kv (id INT PRIMARY KEY, v VARCHAR(32), pad TEXT);
 CREATE TABLE app.big (id INT PRIMARY KEY, pad TEXT);" || h_die "schema"
 
-relay_config() { # JOURNAL [extra [journal] lines]
+relay_config() { # JOURNAL [extra [journal] lines] [start]
   h_source_config
-  printf 'start = earliest\n[journal]\npath = %s\nsync = none\n%s\n' "$1" "${2:-}"
+  printf 'start = %s\n[journal]\npath = %s\nsync = none\n%s\n' "${3:-earliest}" "$1" "${2:-}"
 }
 apply_config() { # NAME JOURNAL REDIS_DB
   h_source_config
@@ -113,5 +114,88 @@ timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/gap.ini" --once >> "$H_DIR/gap.log" 
 t_eq "the applier passes over the gap (exit 0)" 0 "$rc"
 t_eq "... and applies what follows it" "$(jstat "$J2" last_seq)" "$(checkpoint 1 gap)"
 t_eq "the cache equals the database" "$(kv_db | md5sum)" "$(kv_cache 1 | md5sum)"
+
+# ---- the journal replaced under the applier's checkpoint ------------------------------------
+# The relay's journal is moved away and a new one started where it was. Its seqs start again
+# at 1: the checkpoint's seq means nothing there, only its GTID does.
+identity_of() { "$FL_BUILD/fl-dump" --stats "$1" | sed -n 's/.*"identity":"\([0-9a-f]*\)".*/\1/p'; }
+has_identity() { [ -n "$(identity_of "$1" 2>/dev/null)" ]; }
+J3=$H_DIR/j3
+relay_config "$J3" > "$H_DIR/relay3.ini"
+relay_config "$J3" "" current > "$H_DIR/relay3-current.ini"
+apply_config repl "$J3" 2 > "$H_DIR/repl.ini"
+sed "s#^target = .*#target = memcached://127.0.0.1:$MEMCACHED_PORT\ncheckpoint_path = $H_DIR/mrepl.checkpoint#" \
+  "$H_DIR/repl.ini" > "$H_DIR/mrepl.ini"
+h_sql "FLUSH BINARY LOGS" || h_die "flush"
+h_sql "PURGE BINARY LOGS TO '$(h_sql "SHOW MASTER STATUS" | cut -f1)'" || h_die "purge binlogs"
+start_relay "$H_DIR/relay3.ini" "$H_DIR/relay3.log"
+h_sql "UPDATE app.kv SET v = '1.00' WHERE id = 7; FLUSH BINARY LOGS; UPDATE app.kv SET v = '2.00' WHERE id = 7;" || h_die "workload 3"
+h_wait_until 60 journal_has_all "$J3" || h_die "relay did not journal workload 3"
+OLD_ID=$(identity_of "$J3")
+# the cache starts as a copy of the database, then follows the journal
+kv_db | while IFS=$'\t' read -r k v; do redis-cli -p "$REDIS_PORT" -n 2 SET "$k" "$v" >/dev/null; done
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --once > "$H_DIR/repl.log" 2>&1 || h_die "apply to the first journal"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/mrepl.ini" --once > "$H_DIR/mrepl.log" 2>&1 || h_die "apply to memcached"
+t_check "memcached: the checkpoint file names the journal" grep -qx "journal $OLD_ID" "$H_DIR/mrepl.checkpoint"
+t_eq "first journal: kv:7 is 2.00" "2.00" "$(redis-cli -p "$REDIS_PORT" -n 2 GET kv:7)"
+t_eq "the checkpoint names its journal" "$OLD_ID" "$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl journal)"
+CP_GTID=$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl gtid)
+stop_relay
+mv "$J3" "$H_DIR/j3.first"
+# the first binlog file is gone: the new journal starts later, its seqs are others
+h_sql "PURGE BINARY LOGS TO '$(h_sql "SHOW BINARY LOGS" | cut -f1 | sed -n 2p)'" || h_die "purge binlogs"
+start_relay "$H_DIR/relay3.ini" "$H_DIR/relay3.log"
+h_sql "UPDATE app.kv SET v = '222.00' WHERE id = 7;" || h_die "workload 4"
+h_wait_until 60 journal_has_all "$J3" || h_die "relay did not journal workload 4"
+NEW_ID=$(identity_of "$J3")
+t_check "the new journal has another identity" test -n "$NEW_ID" -a "$NEW_ID" != "$OLD_ID"
+status=$("$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --status 2>&1)
+t_check "--status: the checkpoint belongs to another journal, whose GTID it finds" \
+  grep -q "^checkpoint: seq [0-9]*, gtid $CP_GTID, .*journal $OLD_ID (another journal; its GTID is seq [0-9]* in this one" <<<"$status"
+t_check "--status: the journal's identity" grep -q "^journal: .*identity $NEW_ID\$" <<<"$status"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --once >> "$H_DIR/repl.log" 2>&1; rc=$?
+t_eq "replaced journal holding the checkpoint's GTID: resumed (exit 0)" 0 "$rc"
+t_check "... by GTID, saying so" grep -q "belongs to journal $OLD_ID, this is journal $NEW_ID; its GTID is seq [0-9]* here: resuming right after it" "$H_DIR/repl.log"
+t_eq "... kv:7 is 222.00" "222.00" "$(redis-cli -p "$REDIS_PORT" -n 2 GET kv:7)"
+t_eq "... the cache equals the database" "$(kv_db | md5sum)" "$(kv_cache 2 | md5sum)"
+t_eq "... the checkpoint now names the new journal" "$NEW_ID" "$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl journal)"
+t_check "--status: the checkpoint belongs to this journal" grep -q "journal $NEW_ID (this journal)" <<<"$("$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --status 2>&1)"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/mrepl.ini" --once >> "$H_DIR/mrepl.log" 2>&1; rc=$?
+t_eq "memcached: resumed by GTID in the replaced journal (exit 0)" 0 "$rc"
+t_check "... saying so" grep -q "belongs to journal $OLD_ID, this is journal $NEW_ID; its GTID is seq [0-9]* here" "$H_DIR/mrepl.log"
+t_eq "... kv:7 is 222.00" "222.00" "$(h_mc_get kv:7)"
+t_check "... the checkpoint file names the new journal" grep -qx "journal $NEW_ID" "$H_DIR/mrepl.checkpoint"
+
+# replaced again, by a journal that starts at the source's current position: the
+# checkpoint's GTID is not in it
+stop_relay
+mv "$J3" "$H_DIR/j3.second"
+start_relay "$H_DIR/relay3-current.ini" "$H_DIR/relay3.log"
+h_wait_until 60 has_identity "$J3" || h_die "relay did not create the third journal"
+h_sql "UPDATE app.kv SET v = '333.00' WHERE id = 7; UPDATE app.kv SET v = 'c' WHERE id = 8;" || h_die "workload 5"
+h_wait_until 60 journal_has_all "$J3" || h_die "relay did not journal workload 5"
+THIRD_ID=$(identity_of "$J3")
+CP_GTID=$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl gtid)
+"$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" > "$H_DIR/repl3.log" 2>&1 &
+APPLY_PID=$!; h_register $APPLY_PID
+if h_wait_until 60 exited "$APPLY_PID"; then wait "$APPLY_PID"; rc=$?; else rc=running; fi
+t_eq "replaced journal without the checkpoint's GTID: the applier stops with exit 1 (never waits)" 1 "$rc"
+t_check "... saying whose checkpoint it is and what to do" \
+  grep -q "belongs to journal $NEW_ID, this is journal $THIRD_ID .*that GTID is not in it.*--from-gtid/--from-seq.*flush the cache" "$H_DIR/repl3.log"
+t_check "... naming the GTID" grep -q "gtid $CP_GTID" "$H_DIR/repl3.log"
+t_eq "... nothing applied" "222.00" "$(redis-cli -p "$REDIS_PORT" -n 2 GET kv:7)"
+t_check "--status: another journal, which does not hold the GTID" \
+  grep -q "journal $NEW_ID (another journal, which does not hold its GTID: fl-apply stops)" <<<"$("$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --status 2>&1)"
+out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/mrepl.ini" 2>&1); rc=$?
+t_eq "memcached: the same refusal (exit 1)" 1 "$rc"
+t_check "... naming both journals" grep -q "belongs to journal $NEW_ID, this is journal $THIRD_ID .*that GTID is not in it" <<<"$out"
+t_eq "... nothing applied" "222.00" "$(h_mc_get kv:7)"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/mrepl.ini" --from-seq 1 --once >> "$H_DIR/mrepl.log" 2>&1; rc=$?
+t_eq "memcached: --from-seq 1 applies the new journal" "0 333.00 c" "$rc $(h_mc_get kv:7) $(h_mc_get kv:8)"
+# the cache held everything up to the moment the third journal starts: apply all of it
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --from-seq 1 --once >> "$H_DIR/repl3.log" 2>&1; rc=$?
+t_eq "--from-seq 1 applies the new journal (exit 0)" 0 "$rc"
+t_eq "... the cache equals the database" "$(kv_db | md5sum)" "$(kv_cache 2 | md5sum)"
+stop_relay
 
 t_done

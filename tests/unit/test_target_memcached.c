@@ -147,6 +147,11 @@ static void test_checkpoint_file(void **state)
         "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\n",
         "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch \n",
         "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch ab\nepoch cd\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\njournal 00ff\nserver h:1 ab 5\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\njournal 00112233445566778899AABBCCDDEEFF\nserver h:1 ab 5\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\njournal 00112233445566778899aabbccddeeff\n"
+        "journal 00112233445566778899aabbccddeeff\nserver h:1 ab 5\n",
+        "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\njournal 00112233445566778899aabbccddeeff\nepoch ab\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         write_text(path, bad[i]);
@@ -159,12 +164,14 @@ static void test_checkpoint_file(void **state)
     /* round trip: per server an epoch (or none) and a position */
     fl_mc_server_state sv[2] = {{.name = "127.0.0.1:1", .epoch = "00ff", .seq = 12},
                                 {.name = "[::1]:2", .epoch = "", .seq = 0}};
-    fl_mc_checkpoint w = {.cp = {.seq = 12, .gtid = "", .ts = 1700000000}, .server = sv, .nservers = 2};
+    fl_mc_checkpoint w = {.cp = {.seq = 12, .gtid = "", .ts = 1700000000, .journal = "00112233445566778899aabbccddeeff"},
+                          .server = sv, .nservers = 2};
     assert_int_equal(fl_checkpoint_file_write(path, &w, err, sizeof err), 0);
     assert_int_equal(fl_checkpoint_file_read(path, &c, err, sizeof err), 0);
     assert_int_equal(c.cp.seq, 12);
     assert_string_equal(c.cp.gtid, "");
     assert_int_equal(c.cp.ts, 1700000000);
+    assert_string_equal(c.cp.journal, "00112233445566778899aabbccddeeff");
     assert_int_equal(c.nservers, 2);
     assert_string_equal(c.server[0].name, "127.0.0.1:1");
     assert_string_equal(c.server[0].epoch, "00ff");
@@ -172,6 +179,12 @@ static void test_checkpoint_file(void **state)
     assert_string_equal(c.server[1].name, "[::1]:2");
     assert_string_equal(c.server[1].epoch, "");
     assert_int_equal(c.server[1].seq, 0);
+    fl_mc_checkpoint_free(&c);
+    /* one written before checkpoints named their journal */
+    write_text(path, "fastlane-checkpoint 2\nseq 4\ngtid 0-1-4\nts 2\nserver h:1 ab 4\n");
+    assert_int_equal(fl_checkpoint_file_read(path, &c, err, sizeof err), 0);
+    assert_int_equal(c.cp.seq, 4);
+    assert_string_equal(c.cp.journal, "");
     fl_mc_checkpoint_free(&c);
 
     /* the first format: one epoch for every server, each holding everything up to seq */

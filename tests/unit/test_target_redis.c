@@ -154,6 +154,7 @@ static fl_checkpoint cp_of(uint64_t seq)
 {
     fl_checkpoint cp = {.seq = seq, .ts = 1700000000 + seq};
     snprintf(cp.gtid, sizeof cp.gtid, "0-1-%llu", (unsigned long long)seq);
+    snprintf(cp.journal, sizeof cp.journal, "00112233445566778899aabbccddee%02llu", (unsigned long long)seq % 100);
     return cp;
 }
 
@@ -266,6 +267,15 @@ static void test_operations_and_checkpoint(void **state)
     assert_int_equal(cp.seq, 3);
     assert_string_equal(cp.gtid, "0-1-3");
     assert_int_equal(cp.ts, 1700000003);
+    assert_string_equal(cp.journal, "00112233445566778899aabbccddee03");
+    fl_target_close(t);
+    /* a checkpoint written by an earlier version names no journal */
+    run("DEL fastlane:checkpoint:t");
+    run("HSET fastlane:checkpoint:t seq 9 gtid 0-1-9 ts 5");
+    t = open_url(url, 100);
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 0);
+    assert_int_equal(cp.seq, 9);
+    assert_string_equal(cp.journal, "");
     fl_target_close(t);
     run("FLUSHDB");
 }
