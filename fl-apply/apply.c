@@ -1048,7 +1048,7 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
         applied = cp.seq;
         uint64_t found;
         if (!cp.journal[0]) {
-            fprintf(out, "journal not named (written by an earlier version; taken as this journal's)\n");
+            fprintf(out, "journal not named (written by an earlier version: taken as this journal)\n");
         } else if (checkpoint_is_ours(&cp, info.identity)) {
             fprintf(out, "journal %s (%s)\n", cp.journal, info.identity[0] ? "this journal" : "not checked: "
                     "the journal has no identity");
@@ -1069,7 +1069,7 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
                 info.last_gtid[0] ? info.last_gtid : "-", when, info.first_seq);
     else fprintf(out, "journal:    empty, ");
     if (info.identity[0]) fprintf(out, "identity %s\n", info.identity);
-    else fprintf(out, "no identity (made by an earlier version)\n");
+    else fprintf(out, "%s\n", a.src_local ? "no identity (made by an earlier version)" : "identity not told by the relay");
     if (r < 0) {
         fprintf(stderr, "%s\n", err);
         rc = 1;
