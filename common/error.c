@@ -37,6 +37,19 @@ int fl_error_set(fl_error *e, bool permanent, unsigned code, const char *fmt, ..
     return -1;
 }
 
+void fl_error_prefix(fl_error *e, const char *fmt, ...)
+{
+    char msg[FL_ERROR_MAX];
+    memcpy(msg, e->msg, sizeof msg);
+    msg[sizeof msg - 1] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    fl_verrorf(e->msg, sizeof e->msg, NULL, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(e->msg);
+    fl_errorf(e->msg + n, sizeof e->msg - n, ": %s", msg);
+}
+
 void fl_error_clear(fl_error *e)
 {
     e->msg[0] = '\0';

@@ -26,6 +26,8 @@ typedef struct fl_error {
  * end with `return fl_error_set(...)`. */
 int fl_error_set(fl_error *e, bool permanent, unsigned code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Puts "CONTEXT: " (from fmt) before the message; permanent and code stay. */
+void fl_error_prefix(fl_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An empty message, not permanent, code 0. */
 void fl_error_clear(fl_error *e);
 

@@ -31,6 +31,7 @@
 
 #include "common/buf.h"
 #include "common/json_text.h"
+#include "common/mysql_conn.h"
 #include "common/mysql_schema.h"
 #include "common/target_url.h"
 #include "fl-apply/apply.h"
@@ -207,35 +208,13 @@ static void report_free(report *r)
 
 /* ---- the source ---- */
 
+/* The source connection (common/mysql_conn.h), in one consistent read-only snapshot. */
 static MYSQL *source_connect(const fl_config_source *src, char *err, size_t errlen)
 {
-    MYSQL *m = mysql_init(NULL);
+    fl_error e;
+    MYSQL *m = fl_mysql_connect(src, NULL, &e);
     if (!m) {
-        snprintf(err, errlen, "out of memory initialising the client library");
-        return NULL;
-    }
-    unsigned timeout = 10;
-    mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    unsigned protocol = src->socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
-    mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &protocol);
-    if (src->ssl_mode != FL_SSL_DISABLED) {
-        my_bool on = 1, off = 0;
-        if (src->ssl_key) mysql_optionsv(m, MYSQL_OPT_SSL_KEY, src->ssl_key);
-        if (src->ssl_cert) mysql_optionsv(m, MYSQL_OPT_SSL_CERT, src->ssl_cert);
-        if (src->ssl_ca) mysql_optionsv(m, MYSQL_OPT_SSL_CA, src->ssl_ca);
-        m->options.use_ssl = 1;
-        if (src->ssl_mode != FL_SSL_PREFERRED) mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
-        mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, src->ssl_mode == FL_SSL_VERIFY_IDENTITY ? &on : &off);
-    }
-    const char *host = src->socket ? "localhost" : (src->host ? src->host : "127.0.0.1");
-    if (!mysql_real_connect(m, host, src->user ? src->user : "", src->password, NULL, (unsigned)src->port, src->socket,
-                            0)) {
-        if (src->socket)
-            snprintf(err, errlen, "cannot connect to the source through %s: %s", src->socket, mysql_error(m));
-        else
-            snprintf(err, errlen, "cannot connect to the source at %s:%d: %s", host, src->port, mysql_error(m));
-        mysql_close(m);
+        snprintf(err, errlen, "%s", e.msg);
         return NULL;
     }
     const char *setup[] = {"SET SESSION time_zone = '+00:00'",

@@ -61,9 +61,10 @@ static void bad(report *r, const char *fmt, ...)
 /* A global variable's value, or NULL when the server does not have it. */
 static char *variable(fl_source *s, const char *name)
 {
-    char sql[128], err[256], *v = NULL;
+    char sql[128], *v = NULL;
+    fl_error e;
     snprintf(sql, sizeof sql, "SELECT @@global.%s", name);
-    if (fl_source_query_value(s, sql, &v, err, sizeof err) < 0) return NULL;
+    if (fl_source_query_value(s, sql, &v, &e) < 0) return NULL;
     return v;
 }
 
@@ -362,17 +363,17 @@ static void describe(const fl_source_pos *p, char *buf, size_t n)
 /* Registers and asks for the stream where the relay would start; reads the first event. */
 static void check_stream(const fl_config *cfg, report *r)
 {
-    char err[1024], where[512];
-    unsigned errnum = 0;
-    fl_source *s = fl_source_connect(&cfg->source, 10, err, sizeof err, &errnum);
+    char where[512];
+    fl_error e;
+    fl_source *s = fl_source_connect(&cfg->source, 10, &e);
     if (!s) {
-        bad(r, "%s", err);
+        bad(r, "%s", e.msg);
         return;
     }
     fl_source_pos start = {0};
     bool resume = journal_position(cfg, &start);
-    if (!resume && fl_source_resolve_start(s, &cfg->source, &start, err, sizeof err) < 0) {
-        bad(r, "start position: %s", err);
+    if (!resume && fl_source_resolve_start(s, &cfg->source, &start, &e) < 0) {
+        bad(r, "start position: %s", e.msg);
         fl_source_close(s);
         return;
     }
@@ -381,23 +382,12 @@ static void check_stream(const fl_config *cfg, report *r)
     const uint8_t *ev;
     size_t len;
     /* Without registering: a running relay with this server_id keeps its stream. */
-    int rc = fl_source_start(s, 0, cfg->source.heartbeat, &start, err, sizeof err);
-    if (rc == 0) rc = fl_source_next_event(s, &ev, &len, err, sizeof err);
-    if (rc == 0) {
+    int rc = fl_source_start(s, 0, cfg->source.heartbeat, &start, &e);
+    if (rc == 0) rc = fl_source_next_event(s, &ev, &len, &e);
+    if (rc == 0)
         ok(r, "replication stream opens at %s (%s)", origin, where);
-    } else {
-        unsigned e = fl_source_errno(s);
-        if (e == ER_SPECIFIC_ACCESS_DENIED_ERROR)
-            bad(r, "the server refuses replication: %s. Fix: GRANT REPLICATION SLAVE ON *.* TO "
-                   "the relay's user", err);
-        else if (e == ER_MASTER_FATAL_ERROR_READING_BINLOG)
-            bad(r, "the server cannot stream from %s (%s): %s. The transactions there were "
-                   "purged or never existed. Fix: keep binlogs longer (binlog_expire_logs_seconds"
-                   " / expire_logs_days); to start over, remove the journal and set start = "
-                   "current or earliest", origin, where, err);
-        else
-            bad(r, "opening the replication stream at %s (%s): %s", origin, where, err);
-    }
+    else
+        bad(r, "opening the replication stream at %s (%s): %s", origin, where, e.msg);
     fl_source_pos_free(&start);
     fl_source_close(s);
 }
@@ -405,22 +395,11 @@ static void check_stream(const fl_config *cfg, report *r)
 int fl_live_check(const fl_config *cfg)
 {
     report r = {0};
-    char err[1024];
-    unsigned errnum = 0;
+    fl_error e;
     const fl_config_source *src = &cfg->source;
-    fl_source *s = fl_source_connect(src, 10, err, sizeof err, &errnum);
+    fl_source *s = fl_source_connect(src, 10, &e);
     if (!s) {
-        bad(&r, "%s", err);
-        if (errnum == ER_ACCESS_DENIED_ERROR || errnum == 1698)
-            printf("      Fix: check [source] user and password (or password_file), and that "
-                   "the user may connect from this host\n");
-        else if (errnum == 2026)
-            printf("      Fix: check [source] ssl_mode and ssl_ca: ssl_ca must be the CA that signed "
-                   "the server's certificate, and verify_identity needs a certificate naming "
-                   "[source] host\n");
-        else if (errnum >= 2000)
-            printf("      Fix: check [source] host/port (or socket), that the server runs, and "
-                   "that no firewall is in the way\n");
+        bad(&r, "%s", e.msg);
         printf("source not ready: cannot connect\n");
         return 1;
     }

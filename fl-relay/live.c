@@ -38,6 +38,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "common/error.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/mysql_schema.h"
@@ -109,8 +110,8 @@ static void names_cache_free(names_cache *c)
  * Returns 0, or -1 with the reason in err (the connection is then dropped). */
 static int names_query(names_cache *c, names_entry *e, char *err, size_t errlen)
 {
-    unsigned errnum;
-    if (!c->conn && !(c->conn = fl_source_connect(c->cfg, 30, err, errlen, &errnum))) return -1;
+    fl_error ce;
+    if (!c->conn && !(c->conn = fl_source_connect(c->cfg, 30, &ce))) return fl_errorf(err, errlen, "%s", ce.msg);
     bool mariadb = fl_source_flavor(c->conn) == FL_FLAVOR_MARIADB;
     if (fl_table_schema_read(fl_source_mysql(c->conn), e->db, e->table, mariadb, &e->schema, err, errlen) == 0)
         return 0;
@@ -326,15 +327,14 @@ static void journal_gauges(relay *r)
     fl_metric_set(r->m_journal_txns, (double)info.count);
 }
 
-/* Commits the queue with the position of the last complete transaction. */
-static int commit(relay *r)
+/* Commits the queue with the position of the last complete transaction. A failure is
+ * permanent: the relay stops rather than journal past what it could not keep. */
+static int commit(relay *r, fl_error *e)
 {
     char err[512];
     if (r->batch_txns == 0 && !r->pos_dirty && fl_store_pending_bytes(r->store) == 0) return 0;
-    if (fl_store_commit(r->store, r->pos_dirty ? &r->pos : NULL, err, sizeof err) < 0) {
-        log_error("journal commit failed: %s", err);
-        return -1;
-    }
+    if (fl_store_commit(r->store, r->pos_dirty ? &r->pos : NULL, err, sizeof err) < 0)
+        return fl_error_set(e, true, 0, "journal commit failed: %s", err);
     fl_metric_add(r->m_commits, 1);
     journal_gauges(r);
     watchdog_tick(); /* also while streaming without pause */
@@ -377,52 +377,32 @@ static void sleep_ms(int ms)
     }
 }
 
-enum { STREAM_STOP = 0, STREAM_RETRY = 1, STREAM_FATAL = 2 };
-
-/* One connection: connect, position, stream until stop, error or disconnect. */
-static int stream_once(relay *r, bool *streamed)
+/* One connection: connect, position, stream until a stop request (returns 0), an error or
+ * a disconnect (returns -1 with e; e->permanent when the relay must stop). */
+static int stream_once(relay *r, bool *streamed, fl_error *e)
 {
     const fl_config_source *cfg = &r->cfg->source;
-    char err[1024];
-    unsigned errnum = 0;
     double hb = cfg->heartbeat > 0 ? cfg->heartbeat : 5;
     unsigned read_timeout = (unsigned)ceil(2 * hb) + 5;
     *streamed = false;
 
-    r->src = fl_source_connect(cfg, read_timeout, err, sizeof err, &errnum);
-    if (!r->src) {
-        if (fl_source_error_is_permanent(errnum)) {
-            if (errnum == 1045 || errnum == 1698)
-                log_error("%s. Fix: check [source] user and password (or password_file)", err);
-            else
-                log_error("%s", err);
-            return STREAM_FATAL;
-        }
-        log_warn("%s; retrying", err);
-        return STREAM_RETRY;
-    }
+    r->src = fl_source_connect(cfg, read_timeout, e);
+    if (!r->src) return -1;
     fl_flavor flavor = fl_source_flavor(r->src);
 
     bool resume = (r->pos.gtid_set && r->pos.gtid_set[0]) || (r->pos.file && r->pos.file[0]);
     if (resume) {
-        if (r->pos.flavor && r->pos.flavor != (uint32_t)flavor) {
-            log_error("the journal holds a %s stream but the source is %s; use a new journal "
-                      "for another kind of server",
-                      r->pos.flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL",
-                      flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL");
-            return STREAM_FATAL;
-        }
+        if (r->pos.flavor && r->pos.flavor != (uint32_t)flavor)
+            return fl_error_set(e, true, 0, "the journal holds a %s stream but the source is %s; use a "
+                                "new journal for another kind of server",
+                                r->pos.flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL",
+                                flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL");
         r->start.gtid_set = fl_xstrdup(r->pos.gtid_set ? r->pos.gtid_set : "");
         r->start.file = fl_xstrdup(r->pos.file ? r->pos.file : "");
         r->start.pos = r->pos.pos;
-    } else if (fl_source_resolve_start(r->src, cfg, &r->start, err, sizeof err) < 0) {
-        unsigned e = fl_source_errno(r->src);
-        if (e == 0 || fl_source_error_is_permanent(e)) {
-            log_error("start position: %s", err);
-            return STREAM_FATAL;
-        }
-        log_warn("start position: %s; retrying", err);
-        return STREAM_RETRY;
+    } else if (fl_source_resolve_start(r->src, cfg, &r->start, e) < 0) {
+        fl_error_prefix(e, "start position");
+        return -1;
     }
     char where[600];
     fl_position shown = {.gtid_set = r->start.gtid_set, .file = r->start.file, .pos = r->start.pos};
@@ -449,8 +429,9 @@ static int stream_once(relay *r, bool *streamed)
     if (flavor == FL_FLAVOR_MYSQL && !(r->start.gtid_set && r->start.gtid_set[0]) &&
         r->start.file && r->start.file[0] && r->start.pos > 4) {
         char *mode = NULL;
-        if (fl_source_query_value(r->src, "SELECT @@global.gtid_mode", &mode, err,
-                                  sizeof err) == 0 && strcmp(mode, "ON") == 0) {
+        fl_error ignored;
+        if (fl_source_query_value(r->src, "SELECT @@global.gtid_mode", &mode, &ignored) == 0 &&
+            strcmp(mode, "ON") == 0) {
             r->skip_file = fl_xstrdup(r->start.file);
             r->skip_pos = r->start.pos;
             request.pos = 4;
@@ -459,14 +440,9 @@ static int stream_once(relay *r, bool *streamed)
     }
     if (request.file && request.file[0]) fl_decoder_set_file(r->dec, request.file, request.pos);
 
-    if (fl_source_start(r->src, cfg->server_id, hb, &request, err, sizeof err) < 0) {
-        unsigned e = fl_source_errno(r->src);
-        if (fl_source_error_is_permanent(e)) {
-            log_error("%s", err);
-            return STREAM_FATAL;
-        }
-        log_warn("%s; retrying", err);
-        return STREAM_RETRY;
+    if (fl_source_start(r->src, cfg->server_id, hb, &request, e) < 0) {
+        fl_error_prefix(e, "streaming %s", where);
+        return -1;
     }
     const char *cipher = mysql_get_ssl_cipher(fl_source_mysql(r->src));
     log_info("replicating from %s (%s, %s%s) %s%s", fl_source_version(r->src),
@@ -478,46 +454,31 @@ static int stream_once(relay *r, bool *streamed)
     if (silence_limit < 1) silence_limit = 1;
     r->last_rx = time(NULL);
     for (;;) {
-        if (stop_requested) return STREAM_STOP;
+        if (stop_requested) return 0;
         if (!fl_source_pending(r->src)) {
             /* Drained: make what we have durable before waiting. */
-            if (commit(r) < 0) return STREAM_FATAL;
+            if (commit(r, e) < 0) return -1;
             retention(r, false);
             if (r->caught_up) fl_metric_set(r->m_lag, 0);
             int w;
             while ((w = fl_source_wait(r->src, wait_slice_ms())) == 0) {
                 watchdog_tick();
-                if (stop_requested) return STREAM_STOP;
-                if (time(NULL) - r->last_rx > silence_limit) {
-                    log_warn("no event or heartbeat from the source for %lds (heartbeat %.1fs); "
-                             "reconnecting", (long)(time(NULL) - r->last_rx), hb);
-                    return STREAM_RETRY;
-                }
+                if (stop_requested) return 0;
+                if (time(NULL) - r->last_rx > silence_limit)
+                    return fl_error_set(e, false, 0, "no event or heartbeat from the source for %lds "
+                                        "(heartbeat %.1fs)", (long)(time(NULL) - r->last_rx), hb);
             }
-            if (stop_requested) return STREAM_STOP;
-            if (w < 0 && errno != EINTR) {
-                log_warn("waiting for the source: %s; reconnecting", strerror(errno));
-                return STREAM_RETRY;
-            }
+            if (stop_requested) return 0;
+            if (w < 0 && errno != EINTR)
+                return fl_error_set(e, false, 0, "waiting for the source: %s", strerror(errno));
             if (w < 0) continue;
         }
 
         const uint8_t *ev;
         size_t len;
-        int rc = fl_source_next_event(r->src, &ev, &len, err, sizeof err);
-        if (rc != 0) {
-            unsigned e = fl_source_errno(r->src);
-            if (rc < 0 && fl_source_error_is_permanent(e)) {
-                if (e == 1236)
-                    log_error("%s; the source cannot send the binlog %s (purged, or never "
-                              "there). Fix: keep binlogs longer on the source; to start over, "
-                              "move the journal away and choose [source] start", err, where);
-                else
-                    log_error("%s", err);
-                return STREAM_FATAL;
-            }
-            log_warn("%s; reconnecting", err);
-            return STREAM_RETRY;
+        if (fl_source_next_event(r->src, &ev, &len, e) != 0) {
+            if (e->permanent) fl_error_prefix(e, "streaming %s", where);
+            return -1;
         }
         if (!*streamed && !resume) {
             /* The server accepted the start position: keep it in the journal with the next
@@ -538,16 +499,13 @@ static int stream_once(relay *r, bool *streamed)
         uint8_t type = ev[FL_EV_TYPE_OFF];
         r->caught_up = type == FL_EV_HEARTBEAT || type == FL_EV_HEARTBEAT_V2;
         r->emit_err[0] = '\0';
-        rc = fl_decoder_event(r->dec, ev, len, err, sizeof err);
-        if (rc != 0) {
-            if (r->emit_err[0])
-                log_error("journal: %s", r->emit_err);
-            else
-                log_error("decoding the binlog stream: %s", err);
-            return STREAM_FATAL;
+        char err[1024];
+        if (fl_decoder_event(r->dec, ev, len, err, sizeof err) != 0) {
+            if (r->emit_err[0]) return fl_error_set(e, true, 0, "journal: %s", r->emit_err);
+            return fl_error_set(e, true, 0, "decoding the binlog stream: %s", err);
         }
         if (r->batch_txns >= BATCH_MAX_TXNS || fl_store_pending_bytes(r->store) >= BATCH_MAX_BYTES)
-            if (commit(r) < 0) return STREAM_FATAL;
+            if (commit(r, e) < 0) return -1;
     }
 }
 
@@ -644,12 +602,18 @@ int fl_live_run(const fl_config *cfg)
         if (!first) fl_metric_add(r.m_reconnects, 1);
         first = false;
         bool streamed = false;
-        int rc = stream_once(&r, &streamed);
+        fl_error e;
+        fl_error_clear(&e);
+        int rc = stream_once(&r, &streamed, &e);
         /* Keep what was decoded completely; a transaction cut by the disconnect is resent. */
-        if (commit(&r) < 0) rc = STREAM_FATAL;
+        if (commit(&r, &e) < 0) rc = -1;
         stream_end(&r);
-        if (rc == STREAM_STOP) break;
-        if (rc == STREAM_FATAL) goto out;
+        if (rc == 0) break;
+        if (e.permanent) {
+            log_error("%s", e.msg);
+            goto out;
+        }
+        log_warn("%s; %s", e.msg, streamed ? "reconnecting" : "retrying");
         if (r.in_parts) {
             /* Parts of an unfinished transaction are in the journal: reopening removes them,
              * and the whole transaction comes again from the resumed position. */

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ typedef unsigned char uchar; /* ma_tls.h uses it before ma_pvio.h defines it */
 #include <ma_pvio.h>
 
 #include "common/log.h"
+#include "common/mysql_conn.h"
 
 #define COM_DUMP_GTID_CMD 0x1e      /* COM_BINLOG_DUMP_GTID (MySQL) */
 #define DUMP_GTID_THROUGH_GTID 0x04 /* its flag: the GTID set follows */
@@ -36,7 +38,6 @@ typedef unsigned char uchar; /* ma_tls.h uses it before ma_pvio.h defines it */
 struct fl_source {
     MYSQL *m;
     fl_flavor flavor;
-    unsigned last_errno;
 };
 
 void fl_source_pos_free(fl_source_pos *p)
@@ -51,90 +52,85 @@ void fl_source_pos_free(fl_source_pos *p)
 fl_flavor fl_source_flavor(const fl_source *s) { return s->flavor; }
 const char *fl_source_version(const fl_source *s) { return mysql_get_server_info(s->m); }
 MYSQL *fl_source_mysql(fl_source *s) { return s->m; }
-unsigned fl_source_errno(const fl_source *s) { return s->last_errno; }
 
-bool fl_source_error_is_permanent(unsigned errnum)
+/* Errors that retrying cannot fix: authentication refused, missing privileges, GTIDs or
+ * binlogs purged, binary logging off. */
+static bool is_permanent(unsigned code)
 {
-    switch (errnum) {
-    case ER_ACCESS_DENIED_ERROR:          /* 1045 wrong user or password */
-    case ER_DBACCESS_DENIED_ERROR:        /* 1044 */
-    case ER_SPECIFIC_ACCESS_DENIED_ERROR: /* 1227 REPLICATION SLAVE missing */
+    switch (code) {
+    case ER_ACCESS_DENIED_ERROR:               /* 1045 wrong user or password */
+    case ER_DBACCESS_DENIED_ERROR:             /* 1044 */
+    case ER_SPECIFIC_ACCESS_DENIED_ERROR:      /* 1227 REPLICATION SLAVE missing */
     case ER_MASTER_FATAL_ERROR_READING_BINLOG: /* 1236 purged GTIDs/binlogs, bad position */
-    case ER_NO_BINARY_LOGGING:            /* 1381 */
-    case 1698:                            /* ER_ACCESS_DENIED_NO_PASSWORD_ERROR */
-    case CR_AUTH_PLUGIN_CANNOT_LOAD:      /* 2059 */
+    case ER_NO_BINARY_LOGGING:                 /* 1381 */
+    case ER_ACCESS_DENIED_NO_PASSWORD_ERROR:         /* 1698 */
+    case CR_AUTH_PLUGIN_CANNOT_LOAD:           /* 2059 */
         return true;
     default:
         return false;
     }
 }
 
-static void set_err(fl_source *s, char *err, size_t errlen, const char *what)
+/* How to fix what the error number says, or NULL. */
+static const char *hint(unsigned code)
 {
-    s->last_errno = mysql_errno(s->m);
-    snprintf(err, errlen, "%s: %s (error %u)", what, mysql_error(s->m), s->last_errno);
-}
-
-/* TLS per ssl_mode. Connector/C verifies the chain whenever a CA is given and the host
- * name when MYSQL_OPT_SSL_VERIFY_SERVER_CERT is on. */
-static int set_tls(MYSQL *m, const fl_config_source *cfg, char *err, size_t errlen)
-{
-    my_bool on = 1, off = 0;
-    if (cfg->ssl_mode == FL_SSL_DISABLED) return 0;
-    if ((cfg->ssl_mode == FL_SSL_VERIFY_CA || cfg->ssl_mode == FL_SSL_VERIFY_IDENTITY) &&
-        !cfg->ssl_ca) {
-        snprintf(err, errlen, "[source] ssl_mode = %s needs ssl_ca (the CA that signed the "
-                 "server's certificate)", cfg->ssl_mode == FL_SSL_VERIFY_CA ? "verify_ca"
-                                                                            : "verify_identity");
-        return -1;
+    switch (code) {
+    case ER_ACCESS_DENIED_ERROR:
+    case ER_ACCESS_DENIED_NO_PASSWORD_ERROR:
+        return "Fix: check [source] user and password (or password_file), and that the user may "
+               "connect from this host";
+    case ER_SPECIFIC_ACCESS_DENIED_ERROR:
+        return "Fix: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the relay's user";
+    case ER_MASTER_FATAL_ERROR_READING_BINLOG:
+        return "The transactions there were purged or never existed. Fix: keep binlogs longer on "
+               "the source (binlog_expire_logs_seconds / expire_logs_days); to start over, move the "
+               "journal away and choose [source] start";
+    case ER_NO_BINARY_LOGGING:
+        return "Fix: start the source with log_bin";
+    case CR_SSL_CONNECTION_ERROR:
+        return "Fix: check [source] ssl_mode and ssl_ca: ssl_ca must be the CA that signed the "
+               "server's certificate, and verify_identity needs a certificate naming [source] host";
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_UNKNOWN_HOST:
+        return "Fix: check [source] host and port (or socket), that the server runs, and that no "
+               "firewall is in the way";
+    default:
+        return NULL;
     }
-    if (cfg->ssl_key) mysql_optionsv(m, MYSQL_OPT_SSL_KEY, cfg->ssl_key);
-    if (cfg->ssl_cert) mysql_optionsv(m, MYSQL_OPT_SSL_CERT, cfg->ssl_cert);
-    if (cfg->ssl_ca) mysql_optionsv(m, MYSQL_OPT_SSL_CA, cfg->ssl_ca);
-    /* Ask for TLS; without enforcement the library goes on in clear text when the server
-     * offers no TLS (preferred). */
-    m->options.use_ssl = 1;
-    if (cfg->ssl_mode != FL_SSL_PREFERRED) mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
-    mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT,
-                   cfg->ssl_mode == FL_SSL_VERIFY_IDENTITY ? &on : &off);
-    return 0;
 }
 
-fl_source *fl_source_connect(const fl_config_source *cfg, unsigned read_timeout_s, char *err,
-                             size_t errlen, unsigned *errnum)
+int fl_source_set_error(fl_error *e, unsigned code, const char *fmt, ...)
 {
-    *errnum = 0;
-    MYSQL *m = mysql_init(NULL);
+    va_list ap;
+    va_start(ap, fmt);
+    fl_verrorf(e->msg, sizeof e->msg, NULL, fmt, ap);
+    va_end(ap);
+    e->code = code;
+    e->permanent = is_permanent(code);
+    const char *h = hint(code);
+    size_t n = strlen(e->msg);
+    if (h && n + 2 < sizeof e->msg) snprintf(e->msg + n, sizeof e->msg - n, ". %s", h);
+    return -1;
+}
+
+/* The handle's last error, after what was being done. */
+static int set_err(fl_source *s, fl_error *e, const char *what)
+{
+    unsigned code = mysql_errno(s->m);
+    return fl_source_set_error(e, code, "%s: %s (error %u)", what, mysql_error(s->m), code);
+}
+
+fl_source *fl_source_connect(const fl_config_source *cfg, unsigned read_timeout_s, fl_error *e)
+{
+    fl_mysql_conn_opts o = {.io_timeout_s = read_timeout_s, .max_packet = MAX_PACKET};
+    MYSQL *m = fl_mysql_connect(cfg, &o, e);
     if (!m) {
-        snprintf(err, errlen, "out of memory initialising the client library");
-        return NULL;
-    }
-    unsigned connect_timeout = 10;
-    unsigned long max_packet = MAX_PACKET;
-    mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-    if (read_timeout_s > 0) {
-        mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &read_timeout_s);
-        mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &read_timeout_s);
-    }
-    mysql_optionsv(m, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
-    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    unsigned protocol = cfg->socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
-    mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &protocol);
-    if (set_tls(m, cfg, err, errlen) < 0) {
-        mysql_close(m);
-        return NULL;
-    }
-    const char *host = cfg->socket ? "localhost" : (cfg->host ? cfg->host : "127.0.0.1");
-    if (!mysql_real_connect(m, host, cfg->user ? cfg->user : "", cfg->password, NULL,
-                            (unsigned)cfg->port, cfg->socket, 0)) {
-        *errnum = mysql_errno(m);
-        if (cfg->socket)
-            snprintf(err, errlen, "cannot connect to the source through socket %s as '%s': %s "
-                     "(error %u)", cfg->socket, cfg->user ? cfg->user : "", mysql_error(m), *errnum);
-        else
-            snprintf(err, errlen, "cannot connect to the source at %s:%d as '%s': %s (error %u)",
-                     host, cfg->port, cfg->user ? cfg->user : "", mysql_error(m), *errnum);
-        mysql_close(m);
+        if (e->code) { /* what the number means, and how to fix it */
+            char why[FL_ERROR_MAX];
+            snprintf(why, sizeof why, "%s", e->msg);
+            fl_source_set_error(e, e->code, "%s", why);
+        }
         return NULL;
     }
     fl_source *s = fl_xcalloc(1, sizeof *s);
@@ -145,9 +141,10 @@ fl_source *fl_source_connect(const fl_config_source *cfg, unsigned read_timeout_
         if (v && strstr(v, "MariaDB")) {
             s->flavor = FL_FLAVOR_MARIADB;
         } else {
-            char *comment = NULL, e[256];
+            char *comment = NULL;
+            fl_error ignored;
             s->flavor = FL_FLAVOR_MYSQL;
-            if (fl_source_query_value(s, "SELECT @@version_comment", &comment, e, sizeof e) == 0 &&
+            if (fl_source_query_value(s, "SELECT @@version_comment", &comment, &ignored) == 0 &&
                 strstr(comment, "MariaDB"))
                 s->flavor = FL_FLAVOR_MARIADB;
             free(comment);
@@ -163,17 +160,17 @@ void fl_source_close(fl_source *s)
     free(s);
 }
 
-int fl_source_query_value(fl_source *s, const char *sql, char **out, char *err, size_t errlen)
+int fl_source_query_value(fl_source *s, const char *sql, char **out, fl_error *e)
 {
     *out = NULL;
     if (mysql_query(s->m, sql) != 0) {
-        set_err(s, err, errlen, sql);
+        set_err(s, e, sql);
         return -1;
     }
     MYSQL_RES *res = mysql_store_result(s->m);
     if (!res) {
         if (mysql_errno(s->m)) {
-            set_err(s, err, errlen, sql);
+            set_err(s, e, sql);
             return -1;
         }
         *out = fl_xstrdup("");
@@ -188,17 +185,17 @@ int fl_source_query_value(fl_source *s, const char *sql, char **out, char *err, 
 /* First row of a query: column c0 into *out0 and, when out1 is given, column c1 into *out1.
  * Returns 0, 1 when there is no row, -1 on error. */
 static int first_row(fl_source *s, const char *sql, unsigned c0, char **out0, unsigned c1,
-                     char **out1, char *err, size_t errlen)
+                     char **out1, fl_error *e)
 {
     *out0 = NULL;
     if (out1) *out1 = NULL;
     if (mysql_query(s->m, sql) != 0) {
-        set_err(s, err, errlen, sql);
+        set_err(s, e, sql);
         return -1;
     }
     MYSQL_RES *res = mysql_store_result(s->m);
     if (!res) {
-        set_err(s, err, errlen, sql);
+        set_err(s, e, sql);
         return -1;
     }
     MYSQL_ROW row = mysql_fetch_row(res);
@@ -214,16 +211,16 @@ static int first_row(fl_source *s, const char *sql, unsigned c0, char **out0, un
 }
 
 /* SHOW MASTER STATUS (SHOW BINARY LOG STATUS on MySQL 8.4+): file and position. */
-static int master_status(fl_source *s, char **file, uint64_t *pos, char *err, size_t errlen)
+static int master_status(fl_source *s, char **file, uint64_t *pos, fl_error *e)
 {
     char *p = NULL;
-    int rc = first_row(s, "SHOW MASTER STATUS", 0, file, 1, &p, err, errlen);
+    int rc = first_row(s, "SHOW MASTER STATUS", 0, file, 1, &p, e);
     if (rc < 0 && s->flavor == FL_FLAVOR_MYSQL)
-        rc = first_row(s, "SHOW BINARY LOG STATUS", 0, file, 1, &p, err, errlen);
+        rc = first_row(s, "SHOW BINARY LOG STATUS", 0, file, 1, &p, e);
     if (rc != 0) {
         if (rc == 1)
-            snprintf(err, errlen, "the source has binary logging off (SHOW MASTER STATUS is "
-                     "empty): start it with log_bin");
+            fl_error_set(e, true, 0, "the source has binary logging off (SHOW MASTER STATUS is "
+                         "empty): start it with log_bin");
         return -1;
     }
     *pos = strtoull(p, NULL, 10);
@@ -231,19 +228,18 @@ static int master_status(fl_source *s, char **file, uint64_t *pos, char *err, si
     return 0;
 }
 
-static int canonical_set(fl_source *s, const char *text, char **out, char *err, size_t errlen)
+static int canonical_set(fl_source *s, const char *text, char **out, fl_error *e)
 {
     char perr[200];
     fl_gtid_set *set = fl_gtid_set_parse(text, perr, sizeof perr);
     if (!set) {
-        snprintf(err, errlen, "bad GTID set '%s': %s", text, perr);
-        return -1;
+        return fl_error_set(e, true, 0, "bad GTID set '%s': %s", text, perr);
     }
     fl_flavor f = fl_gtid_set_flavor(set);
     if (f != FL_FLAVOR_NONE && f != s->flavor) {
-        snprintf(err, errlen, "GTID set '%s' is in %s form but the source is %s", text,
-                 f == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL",
-                 s->flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL");
+        fl_error_set(e, true, 0, "GTID set '%s' is in %s form but the source is %s", text,
+                     f == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL",
+                     s->flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL");
         fl_gtid_set_free(set);
         return -1;
     }
@@ -253,25 +249,23 @@ static int canonical_set(fl_source *s, const char *text, char **out, char *err, 
 }
 
 int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source_pos *out,
-                            char *err, size_t errlen)
+                            fl_error *e)
 {
     memset(out, 0, sizeof *out);
     switch (cfg->start) {
     case FL_START_CURRENT: {
         char *gtids = NULL;
-        if (master_status(s, &out->file, &out->pos, err, errlen) < 0) return -1;
+        if (master_status(s, &out->file, &out->pos, e) < 0) return -1;
         if (s->flavor == FL_FLAVOR_MARIADB) {
-            if (fl_source_query_value(s, "SELECT @@global.gtid_binlog_pos", &gtids, err,
-                                      errlen) < 0)
+            if (fl_source_query_value(s, "SELECT @@global.gtid_binlog_pos", &gtids, e) < 0)
                 goto fail;
         } else {
             char *mode = NULL;
-            if (fl_source_query_value(s, "SELECT @@global.gtid_mode", &mode, err, errlen) < 0)
+            if (fl_source_query_value(s, "SELECT @@global.gtid_mode", &mode, e) < 0)
                 goto fail;
             bool on = strcmp(mode, "ON") == 0;
             free(mode);
-            if (on && fl_source_query_value(s, "SELECT @@global.gtid_executed", &gtids, err,
-                                            errlen) < 0)
+            if (on && fl_source_query_value(s, "SELECT @@global.gtid_executed", &gtids, e) < 0)
                 goto fail;
         }
         if (gtids && gtids[0]) {
@@ -280,7 +274,7 @@ int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source
             for (char *r = gtids; *r; r++)
                 if (*r != '\n' && *r != '\r' && *r != ' ') *w++ = *r;
             *w = '\0';
-            int rc = canonical_set(s, gtids, &out->gtid_set, err, errlen);
+            int rc = canonical_set(s, gtids, &out->gtid_set, e);
             free(gtids);
             if (rc < 0) goto fail;
         } else {
@@ -290,11 +284,11 @@ int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source
         return 0;
     }
     case FL_START_EARLIEST: {
-        int rc = first_row(s, "SHOW BINARY LOGS", 0, &out->file, 0, NULL, err, errlen);
+        int rc = first_row(s, "SHOW BINARY LOGS", 0, &out->file, 0, NULL, e);
         if (rc != 0) {
-            if (rc == 1 || mysql_errno(s->m) == ER_NO_BINARY_LOGGING)
-                snprintf(err, errlen, "the source has binary logging off (SHOW BINARY LOGS "
-                         "fails): start it with log_bin");
+            if (rc == 1 || e->code == ER_NO_BINARY_LOGGING)
+                fl_error_set(e, true, ER_NO_BINARY_LOGGING, "the source has binary logging off "
+                             "(SHOW BINARY LOGS fails): start it with log_bin");
             goto fail;
         }
         out->pos = 4;
@@ -302,8 +296,7 @@ int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source
         return 0;
     }
     case FL_START_GTID:
-        if (canonical_set(s, cfg->start_gtid ? cfg->start_gtid : "", &out->gtid_set, err,
-                          errlen) < 0)
+        if (canonical_set(s, cfg->start_gtid ? cfg->start_gtid : "", &out->gtid_set, e) < 0)
             goto fail;
         out->file = fl_xstrdup("");
         out->pos = 4;
@@ -315,6 +308,8 @@ int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source
         return 0;
     }
 fail:
+    /* Without a server error number the position itself is wrong: no retry changes that. */
+    if (!e->code) e->permanent = true;
     fl_source_pos_free(out);
     return -1;
 }
@@ -410,10 +405,10 @@ void fl_source_encode_dump_gtid(fl_buf *out, uint32_t server_id, const char *fil
 
 /* ---- streaming ------------------------------------------------------------------------ */
 
-static int run(fl_source *s, const char *sql, char *err, size_t errlen)
+static int run(fl_source *s, const char *sql, fl_error *e)
 {
     if (mysql_real_query(s->m, sql, strlen(sql)) != 0) {
-        set_err(s, err, errlen, sql);
+        set_err(s, e, sql);
         return -1;
     }
     MYSQL_RES *res = mysql_store_result(s->m);
@@ -422,7 +417,7 @@ static int run(fl_source *s, const char *sql, char *err, size_t errlen)
 }
 
 int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
-                    const fl_source_pos *start, char *err, size_t errlen)
+                    const fl_source_pos *start, fl_error *e)
 {
     char sql[512];
     bool mysql = s->flavor == FL_FLAVOR_MYSQL;
@@ -432,34 +427,33 @@ int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
     if (run(s, mysql ? "SET @master_binlog_checksum = @@global.binlog_checksum, "
                        "@source_binlog_checksum = @@global.binlog_checksum"
                      : "SET @master_binlog_checksum = @@global.binlog_checksum",
-            err, errlen) < 0)
+            e) < 0)
         return -1;
     uint64_t hb_ns = heartbeat_s > 0 ? (uint64_t)(heartbeat_s * 1e9) : 0;
     snprintf(sql, sizeof sql,
              mysql ? "SET @master_heartbeat_period = %" PRIu64 ", @source_heartbeat_period = %" PRIu64
                    : "SET @master_heartbeat_period = %" PRIu64,
              hb_ns, hb_ns);
-    if (run(s, sql, err, errlen) < 0) return -1;
+    if (run(s, sql, e) < 0) return -1;
 
     fl_gtid_set *set = NULL;
     if (by_gtid) {
         char perr[200];
         set = fl_gtid_set_parse(start->gtid_set, perr, sizeof perr);
         if (!set) {
-            snprintf(err, errlen, "bad start GTID set '%s': %s", start->gtid_set, perr);
-            return -1;
+            return fl_error_set(e, true, 0, "bad start GTID set '%s': %s", start->gtid_set, perr);
         }
     }
     if (!mysql) {
         /* MariaDB: GTID events and GTID positioning. */
-        if (run(s, "SET @mariadb_slave_capability = 4", err, errlen) < 0) goto fail;
+        if (run(s, "SET @mariadb_slave_capability = 4", e) < 0) goto fail;
         if (by_gtid) {
             char *text = fl_gtid_set_format(set); /* canonical: digits, '-' and ',' only */
             fl_buf q = {0};
             fl_buf_printf(&q, "SET @slave_connect_state = '%s', @slave_gtid_strict_mode = 0, "
                               "@slave_gtid_ignore_duplicates = 0", text);
             free(text);
-            int rc = run(s, fl_buf_cstr(&q), err, errlen);
+            int rc = run(s, fl_buf_cstr(&q), e);
             fl_buf_free(&q);
             if (rc < 0) goto fail;
         }
@@ -473,7 +467,7 @@ int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
         if (s->m->methods->db_command(s->m, COM_REGISTER_SLAVE, (const char *)b.data, b.len, 0,
                                       NULL) != 0) {
             fl_buf_free(&b);
-            set_err(s, err, errlen, "registering as a replica (COM_REGISTER_SLAVE)");
+            set_err(s, e, "registering as a replica (COM_REGISTER_SLAVE)");
             goto fail;
         }
         fl_buf_reset(&b);
@@ -490,7 +484,7 @@ int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
         uint64_t pos = by_gtid || start->pos < 4 ? 4 : start->pos;
         if (pos > UINT32_MAX) {
             fl_buf_free(&b);
-            snprintf(err, errlen, "binlog position %" PRIu64 " does not fit COM_BINLOG_DUMP", pos);
+            fl_error_set(e, true, 0, "binlog position %" PRIu64 " does not fit COM_BINLOG_DUMP", pos);
             goto fail;
         }
         fl_source_encode_dump(&b, server_id, file, (uint32_t)pos, mysql ? 0 : FL_DUMP_SEND_ANNOTATE_ROWS);
@@ -499,7 +493,7 @@ int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
     }
     fl_buf_free(&b);
     if (rc != 0) {
-        set_err(s, err, errlen, "requesting the binlog stream");
+        set_err(s, e, "requesting the binlog stream");
         goto fail;
     }
     fl_gtid_set_free(set);
@@ -509,33 +503,26 @@ fail:
     return -1;
 }
 
-int fl_source_next_event(fl_source *s, const uint8_t **ev, size_t *len, char *err,
-                         size_t errlen)
+int fl_source_next_event(fl_source *s, const uint8_t **ev, size_t *len, fl_error *e)
 {
     unsigned long n = mysql_net_read_packet(s->m);
     if (n == packet_error || n == 0) {
-        s->last_errno = mysql_errno(s->m);
-        if (s->last_errno == 0) s->last_errno = CR_SERVER_LOST;
-        snprintf(err, errlen, "reading the binlog stream: %s (error %u)",
-                 mysql_errno(s->m) ? mysql_error(s->m) : "connection lost", s->last_errno);
-        return -1;
+        unsigned code = mysql_errno(s->m) ? mysql_errno(s->m) : CR_SERVER_LOST;
+        return fl_source_set_error(e, code, "reading the binlog stream: %s (error %u)",
+                                   mysql_errno(s->m) ? mysql_error(s->m) : "connection lost", code);
     }
     const uint8_t *p = s->m->net.read_pos;
     if (p[0] == 0xfe && n < 8) {
-        snprintf(err, errlen, "the source ended the binlog stream");
+        fl_error_set(e, false, 0, "the source ended the binlog stream");
         return 1;
     }
-    if (p[0] != 0x00) {
-        s->last_errno = CR_MALFORMED_PACKET;
-        snprintf(err, errlen, "reading the binlog stream: unexpected packet type 0x%02x", p[0]);
-        return -1;
-    }
-    if (n - 1 < 19) {
-        s->last_errno = CR_MALFORMED_PACKET;
-        snprintf(err, errlen, "reading the binlog stream: event of %lu bytes is shorter than "
-                 "its header", n - 1);
-        return -1;
-    }
+    if (p[0] != 0x00)
+        return fl_error_set(e, false, CR_MALFORMED_PACKET,
+                            "reading the binlog stream: unexpected packet type 0x%02x", p[0]);
+    if (n - 1 < 19)
+        return fl_error_set(e, false, CR_MALFORMED_PACKET,
+                            "reading the binlog stream: event of %lu bytes is shorter than its header",
+                            n - 1);
     *ev = p + 1;
     *len = n - 1;
     return 0;

@@ -15,6 +15,7 @@
 
 #include "common/buf.h"
 #include "common/config.h"
+#include "common/error.h"
 #include "common/gtid.h"
 
 typedef struct fl_source fl_source;
@@ -27,38 +28,39 @@ typedef struct fl_source_pos {
 } fl_source_pos;
 void fl_source_pos_free(fl_source_pos *p);
 
-/* Connects and tells the flavor (cfg->flavor, or the server's version). read_timeout_s
- * bounds every read (0 = the library default). On failure returns NULL with a one-line
- * reason in err and the server/client error number in *errnum (0 when none). */
-fl_source *fl_source_connect(const fl_config_source *cfg, unsigned read_timeout_s, char *err,
-                             size_t errlen, unsigned *errnum);
+/* Every call below that fails fills e: the server's or client's error number in e->code
+ * (0 when none), e->permanent when no retry can cure it (authentication refused, missing
+ * privileges, GTIDs or binlogs purged, binary logging off, a start position that cannot
+ * be), and after the message how to fix it where the number says. */
+
+/* Connects (common/mysql_conn.h) and tells the flavor (cfg->flavor, or the server's
+ * version). read_timeout_s bounds every read (0 = the library default). NULL on failure. */
+fl_source *fl_source_connect(const fl_config_source *cfg, unsigned read_timeout_s, fl_error *e);
 void fl_source_close(fl_source *s);
 
 fl_flavor fl_source_flavor(const fl_source *s);
 const char *fl_source_version(const fl_source *s); /* server version string */
 MYSQL *fl_source_mysql(fl_source *s);              /* for queries before streaming */
-unsigned fl_source_errno(const fl_source *s);      /* last error number, 0 when none */
 
 /* Runs a query and copies the first column of the first row into *out (malloc'd, "" for
- * NULL or no row). Returns 0, or -1 with err. */
-int fl_source_query_value(fl_source *s, const char *sql, char **out, char *err, size_t errlen);
+ * NULL or no row). Returns 0, or -1. */
+int fl_source_query_value(fl_source *s, const char *sql, char **out, fl_error *e);
 
 /* Resolves cfg->start (current, earliest, gtid:SET, file:NAME:POS) against the server.
- * Returns 0, or -1 with err. */
+ * Returns 0, or -1. */
 int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source_pos *out,
-                            char *err, size_t errlen);
+                            fl_error *e);
 
 /* Negotiates checksums and heartbeats (heartbeat_s seconds), registers as replica
  * server_id and asks for the stream from start. server_id 0 asks without registering, like
  * a binlog reader: it never displaces a running replica with the same id (for --check).
- * Returns 0, or -1 with err. */
+ * Returns 0, or -1. */
 int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
-                    const fl_source_pos *start, char *err, size_t errlen);
+                    const fl_source_pos *start, fl_error *e);
 
-/* Reads the next event. Returns 0 with *ev and *len set, 1 when the server ended the stream,
- * -1 on an error (err holds the server's message; fl_source_errno tells the number). */
-int fl_source_next_event(fl_source *s, const uint8_t **ev, size_t *len, char *err,
-                         size_t errlen);
+/* Reads the next event. Returns 0 with *ev and *len set, 1 when the server ended the stream
+ * (e says so), -1 on an error. */
+int fl_source_next_event(fl_source *s, const uint8_t **ev, size_t *len, fl_error *e);
 
 /* True when more bytes are already buffered or readable on the socket without waiting. */
 bool fl_source_pending(fl_source *s);
@@ -66,9 +68,10 @@ bool fl_source_pending(fl_source *s);
  * (a signal arrived) or error. */
 int fl_source_wait(fl_source *s, int timeout_ms);
 
-/* Errors that retrying cannot fix: authentication refused, GTIDs or binlogs purged,
- * binary logging off, missing privileges. */
-bool fl_source_error_is_permanent(unsigned errnum);
+/* Fills e with the message and a server or client error number: e->permanent and the fix
+ * hint follow from the number as described above. Returns -1. */
+int fl_source_set_error(fl_error *e, unsigned code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Wire encodings (exposed for tests). */
 void fl_source_encode_register(fl_buf *out, uint32_t server_id, const char *host,

@@ -24,6 +24,11 @@ static void test_set_and_clear(void **state)
     fl_error_set(&e, false, 0, "lost");
     assert_false(e.permanent);
     assert_int_equal(e.code, 0);
+    fl_error_set(&e, true, 1236, "purged");
+    fl_error_prefix(&e, "streaming after %s", "0-1-5");
+    assert_string_equal(e.msg, "streaming after 0-1-5: purged");
+    assert_true(e.permanent);
+    assert_int_equal(e.code, 1236);
     fl_error_clear(&e);
     assert_string_equal(e.msg, "");
 }

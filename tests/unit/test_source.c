@@ -129,15 +129,40 @@ static void test_dump_gtid(void **state)
     fl_gtid_set_free(s);
 }
 
+static bool permanent(unsigned code)
+{
+    fl_error e;
+    fl_source_set_error(&e, code, "error %u", code);
+    assert_int_equal(e.code, code);
+    return e.permanent;
+}
+
 static void test_permanent_errors(void **state)
 {
     (void)state;
-    assert_true(fl_source_error_is_permanent(1045));  /* access denied */
-    assert_true(fl_source_error_is_permanent(1236));  /* purged binlogs / GTIDs */
-    assert_true(fl_source_error_is_permanent(1381));  /* binary logging off */
-    assert_false(fl_source_error_is_permanent(2013)); /* lost connection */
-    assert_false(fl_source_error_is_permanent(2003)); /* cannot connect */
-    assert_false(fl_source_error_is_permanent(0));
+    assert_true(permanent(1045));  /* access denied */
+    assert_true(permanent(1236));  /* purged binlogs / GTIDs */
+    assert_true(permanent(1381));  /* binary logging off */
+    assert_false(permanent(2013)); /* lost connection */
+    assert_false(permanent(2003)); /* cannot connect */
+    assert_false(permanent(0));
+}
+
+/* The fix for an error number goes with the message, wherever it is shown. */
+static void test_error_hints(void **state)
+{
+    (void)state;
+    fl_error e;
+    fl_source_set_error(&e, 1045, "cannot connect: Access denied (error %u)", 1045u);
+    assert_string_equal(e.msg, "cannot connect: Access denied (error 1045). Fix: check [source] user and "
+                               "password (or password_file), and that the user may connect from this host");
+    fl_source_set_error(&e, 1236, "reading the binlog stream: purged (error %u)", 1236u);
+    assert_non_null(strstr(e.msg, "(error 1236). The transactions there were purged"));
+    assert_non_null(strstr(e.msg, "Fix: keep binlogs longer"));
+    fl_source_set_error(&e, 2003, "cannot connect (error %u)", 2003u);
+    assert_non_null(strstr(e.msg, "Fix: check [source] host and port"));
+    fl_source_set_error(&e, 2013, "lost connection (error %u)", 2013u);
+    assert_string_equal(e.msg, "lost connection (error 2013)"); /* nothing to fix: it is retried */
 }
 
 int main(void)
@@ -150,6 +175,7 @@ int main(void)
         cmocka_unit_test(test_gtid_set_several_intervals),
         cmocka_unit_test(test_dump_gtid),
         cmocka_unit_test(test_permanent_errors),
+        cmocka_unit_test(test_error_hints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
