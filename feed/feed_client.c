@@ -29,6 +29,7 @@
 
 #include "common/buf.h"
 #include "common/config.h"
+#include "common/error.h"
 #include "feed/feed_proto.h"
 #include "journal/record.h"
 
@@ -255,21 +256,23 @@ static int next_frame(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, char 
     }
 }
 
-/* Writes the relay's ERROR message into err; returns whether retrying cannot cure it: only
- * an authenticated ERROR (sealed) can say so, an unauthenticated one may be anybody's. */
-static bool error_text(const fl_feed_msg *m, bool authenticated, const char *addr, char *err, size_t errlen)
+/* Sets e from the relay's ERROR message and its code. Permanent (retrying cannot cure it)
+ * only when authenticated: an ERROR that is not sealed may be anybody's. Returns -1. */
+static int relay_refused(const fl_feed_msg *m, bool authenticated, const char *addr, fl_error *e)
 {
     int n = m->data_len > 400 ? 400 : (int)m->data_len;
-    snprintf(err, errlen, "relay %s: %s: %.*s", addr, fl_feed_error_name(m->code), n, (const char *)m->data);
-    return authenticated && (m->code == FL_FEED_ERR_PURGED || m->code == FL_FEED_ERR_UNKNOWN);
+    bool permanent = authenticated && (m->code == FL_FEED_ERR_PURGED || m->code == FL_FEED_ERR_UNKNOWN);
+    return fl_error_set(e, permanent, m->code, "relay %s: %s: %.*s", addr, fl_feed_error_name(m->code), n,
+                        (const char *)m->data);
 }
 
 /* Next message into *m (pointing into c->stream until the next call). After AUTH only
  * sealed frames carry messages; an unauthenticated plain ERROR ends the session with its text
- * (never permanent). Returns 1 / 0 timeout / -1 error (*perm set when it is permanent). */
-static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, bool *perm, char *err, size_t errlen)
+ * (never permanent). Returns 1 / 0 timeout / -1 with e. */
+static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, fl_error *e)
 {
-    *perm = false;
+    char *err = e->msg;
+    size_t errlen = sizeof e->msg;
     for (;;) {
         size_t used;
         char perr[200];
@@ -277,10 +280,7 @@ static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, bool *p
                                        sizeof perr);
         if (rc == 1) {
             c->stream_off += used;
-            if (m->type == FL_FEED_ERROR) {
-                *perm = error_text(m, true, c->addr, err, errlen);
-                return -1;
-            }
+            if (m->type == FL_FEED_ERROR) return relay_refused(m, true, c->addr, e);
             return 1;
         }
         if (rc < 0) {
@@ -298,10 +298,7 @@ static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, bool *p
         fl_feed_msg f;
         rc = next_frame(c, &f, deadline, err, errlen);
         if (rc <= 0) return rc;
-        if (f.type == FL_FEED_ERROR) {
-            error_text(&f, false, c->addr, err, errlen);
-            return -1;
-        }
+        if (f.type == FL_FEED_ERROR) return relay_refused(&f, false, c->addr, e);
         if (f.type != FL_FEED_SEALED) {
             snprintf(err, errlen, "relay %s: unexpected unauthenticated message type %u", c->addr, f.type);
             return -1;
@@ -310,15 +307,12 @@ static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, bool *p
     }
 }
 
-static void set_permanent(int *permanent, bool v)
-{
-    if (permanent) *permanent = v;
-}
-
 fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int start, uint64_t from_seq,
-                                       const char *from_gtid, fl_feed_welcome *welcome, int *permanent,
-                                       char *err, size_t errlen)
+                                       const char *from_gtid, fl_feed_welcome *welcome, fl_error *e)
 {
+    fl_error_clear(e);
+    char *err = e->msg; /* the steps below write their reasons here */
+    size_t errlen = sizeof e->msg;
     bool perm = false;
     int64_t deadline = now_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : 10000);
     fl_feed_client *c = fl_xcalloc(1, sizeof *c);
@@ -341,7 +335,7 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
     if (rc == 0) snprintf(err, errlen, "relay %s did not greet within the timeout (TLS expected?)", c->addr);
     if (rc <= 0) goto fail;
     if (hello.type == FL_FEED_ERROR) {
-        error_text(&hello, false, c->addr, err, errlen);
+        relay_refused(&hello, false, c->addr, e);
         goto fail;
     }
     if (hello.type != FL_FEED_HELLO) {
@@ -375,7 +369,7 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
 
     /* The relay's first sealed message: it holds the secret and answers this AUTH. */
     fl_feed_msg m;
-    rc = next_msg(c, &m, deadline, &perm, err, errlen);
+    rc = next_msg(c, &m, deadline, e);
     if (rc == 0) snprintf(err, errlen, "relay %s did not answer the authentication in time", c->addr);
     if (rc <= 0) goto fail;
     if (m.type != FL_FEED_WELCOME) {
@@ -387,18 +381,18 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
         welcome->last_seq = m.last_seq;
         welcome->start_seq = m.seq;
     }
-    set_permanent(permanent, false);
     return c;
 fail:
-    set_permanent(permanent, perm);
+    if (perm) e->permanent = true;
     fl_feed_client_close(c);
     return NULL;
 }
 
-int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *head_seq, int *permanent,
-                        char *err, size_t errlen)
+int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *head_seq, fl_error *e)
 {
-    set_permanent(permanent, false);
+    fl_error_clear(e);
+    char *err = e->msg;
+    size_t errlen = sizeof e->msg;
     int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
     bool started = false;
     uint64_t seq = 0;
@@ -406,10 +400,8 @@ int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *
     fl_txn_reset(t);
     for (;;) {
         fl_feed_msg m;
-        bool perm = false;
         /* Once a transaction has begun, its remaining parts are already on their way. */
-        int rc = next_msg(c, &m, started ? now_ms() + 60000 : deadline, &perm, err, errlen);
-        if (rc < 0) set_permanent(permanent, perm);
+        int rc = next_msg(c, &m, started ? now_ms() + 60000 : deadline, e);
         if (rc == 0 && started) {
             snprintf(err, errlen, "relay %s stalled in the middle of transaction seq %llu", c->addr,
                      (unsigned long long)seq);

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "common/error.h"
 #include "common/txn.h"
 
 typedef struct fl_feed_client fl_feed_client;
@@ -24,21 +25,20 @@ typedef struct fl_feed_welcome {
 } fl_feed_welcome;
 
 /* start: FL_FEED_FROM_SEQ (from_seq, 0 = journal start), FL_FEED_FROM_GTID (from_gtid) or
- * FL_FEED_INFO. Returns NULL with a one-line reason in err (refused secret, purged position,
- * unreachable, TLS verification failure, ...); *permanent (may be NULL) then tells whether
- * retrying cannot help: an untrusted certificate, a bad address or CA file, or a purged or
- * unknown position the authenticated relay named. A refusal that is not authenticated (a
- * wrong secret, another protocol version, anything before the relay proved the secret) is
- * never permanent: anybody on the path could have sent it. */
+ * FL_FEED_INFO. Returns NULL with e (refused secret, purged position, unreachable, TLS
+ * verification failure, ...): e->code is the relay's FL_FEED_ERR_* when it refused, and
+ * e->permanent tells whether retrying cannot help: an untrusted certificate, a bad address or
+ * CA file, or a purged or unknown position the authenticated relay named. A refusal that is
+ * not authenticated (a wrong secret, another protocol version, anything before the relay
+ * proved the secret) is never permanent: anybody on the path could have sent it. */
 fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int start, uint64_t from_seq,
-                                       const char *from_gtid, fl_feed_welcome *welcome, int *permanent,
-                                       char *err, size_t errlen);
+                                       const char *from_gtid, fl_feed_welcome *welcome, fl_error *e);
 /* Receives the next complete transaction into t (reset first; parts are reassembled).
  * Returns 1 with a transaction, 0 when timeout_ms passed without one (heartbeats keep
- * *head_seq, the relay's last seq, current), -1 on error or a closed connection (err says
+ * *head_seq, the relay's last seq, current), -1 on error or a closed connection (e says
  * which; the caller reconnects from its checkpoint). */
-int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *head_seq, int *permanent,
-                        char *err, size_t errlen); /* *permanent as for connect, on -1 */
+int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *head_seq,
+                        fl_error *e); /* e as for connect, on -1 */
 int fl_feed_client_fd(const fl_feed_client *c);
 void fl_feed_client_close(fl_feed_client *c);
 

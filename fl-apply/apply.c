@@ -112,7 +112,7 @@ typedef struct applier {
     bool cur_statements; /* statement-based changes of rule tables were skipped */
     int cur_fatal; /* exit status when rendering failed fatally */
     int cur_target_failed;
-    char err[1024];
+    fl_error err; /* the last failure */
 } applier;
 
 static int64_t now_ms(void)
@@ -191,10 +191,9 @@ static void metrics_init(applier *a)
 static void lag_of(applier *a, uint64_t *lag, uint64_t *lag_s)
 {
     fl_input_head info;
-    char e[256];
-    int permanent;
+    fl_error e;
     *lag = *lag_s = 0;
-    bool answered = fl_input_bounds(a->src, &info, &permanent, e, sizeof e) == 0;
+    bool answered = fl_input_bounds(a->src, &info, &e) == 0;
     fl_metric_set(a->m.source_up, answered);
     if (answered && info.last_seq > a->done_cp.seq) {
         *lag = info.last_seq - a->done_cp.seq;
@@ -307,12 +306,12 @@ static bool checkpoint_is_ours(const fl_checkpoint *cp, const char *id)
 
 /* Where a checkpoint of another journal stands in this one: its GTID's seq here. Returns 0
  * with *seq, 1 when this journal does not hold the GTID (or the checkpoint has none), -1
- * with err (*permanent: retrying cannot help). */
-static int foreign_position(applier *a, const fl_checkpoint *cp, uint64_t *seq, int *permanent)
+ * with a->err (a->err.permanent: retrying cannot help). */
+static int foreign_position(applier *a, const fl_checkpoint *cp, uint64_t *seq)
 {
-    *permanent = 0;
+    fl_error_clear(&a->err);
     if (!cp->gtid[0]) return 1;
-    return fl_input_seek_gtid(a->src, cp->gtid, seq, permanent, a->err, sizeof a->err);
+    return fl_input_seek_gtid(a->src, cp->gtid, seq, &a->err);
 }
 
 /* A checkpoint of another journal (the journal was replaced): resume right after its GTID
@@ -321,12 +320,11 @@ static int foreign_position(applier *a, const fl_checkpoint *cp, uint64_t *seq, 
 static int resume_foreign(applier *a, const fl_checkpoint *cp, const fl_input_head *info)
 {
     uint64_t found;
-    int permanent;
-    int s = foreign_position(a, cp, &found, &permanent);
+    int s = foreign_position(a, cp, &found);
     if (s < 0) {
-        if (permanent) log_error("%s", a->err);
-        else log_warn("%s", a->err);
-        return permanent ? 1 : -1;
+        if (a->err.permanent) log_error("%s", a->err.msg);
+        else log_warn("%s", a->err.msg);
+        return a->err.permanent ? 1 : -1;
     }
     if (s == 0) {
         log_warn("the checkpoint (seq %" PRIu64 ", gtid %s) belongs to journal %s, this is journal %s; its GTID is "
@@ -356,11 +354,10 @@ static int resume_foreign(applier *a, const fl_checkpoint *cp, const fl_input_he
  * source is unavailable now (retry), or an exit status. */
 static int resume_point(applier *a, int r, const fl_checkpoint *cp)
 {
-    int permanent;
     fl_input_head info;
-    if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err)) {
-        log_warn("%s", a->err);
-        return permanent ? 1 : -1;
+    if (fl_input_bounds(a->src, &info, &a->err)) {
+        log_warn("%s", a->err.msg);
+        return a->err.permanent ? 1 : -1;
     }
     memcpy(a->journal_id, info.identity, sizeof a->journal_id);
     if (a->override_active) {
@@ -391,9 +388,9 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
     uint64_t seq = cp->seq;
     if (a->src_local && cp->gtid[0]) {
         uint64_t found;
-        int s = fl_input_seek_gtid(a->src, cp->gtid, &found, &permanent, a->err, sizeof a->err);
-        if (s < 0 && permanent) {
-            log_error("%s", a->err);
+        int s = fl_input_seek_gtid(a->src, cp->gtid, &found, &a->err);
+        if (s < 0 && a->err.permanent) {
+            log_error("%s", a->err.msg);
             return 1;
         }
         if (s == 0 && found != seq) {
@@ -437,7 +434,7 @@ static int note_part(const fl_txn *part, void *ctx)
     applier *a = ctx;
     watchdog(a);
     for (uint32_t i = 0; i < part->ntables; i++) /* a rule error stops the second pass there */
-        if (fl_rules_check_table(a->rules, &part->tables[i], a->err, sizeof a->err)) return 0;
+        if (fl_rules_check_table(a->rules, &part->tables[i], a->err.msg, sizeof a->err.msg)) return 0;
     fl_cache_ops_reset(&a->ops);
     char err[256];
     /* rows a rule cannot render are reported (or stop the applier) in the second pass */
@@ -465,8 +462,7 @@ static int start_fold(applier *a, int r, const fl_checkpoint *cp)
     }
     if (until == 0 || until < a->next_seq) return 0;
     fl_input_head info;
-    int permanent;
-    if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err)) return permanent ? 1 : -1;
+    if (fl_input_bounds(a->src, &info, &a->err)) return a->err.permanent ? 1 : -1;
     if (until > info.last_seq) until = info.last_seq;
     uint64_t first = a->next_seq > info.first_seq ? a->next_seq : info.first_seq;
     if (until < first || !info.last_seq) return 0;
@@ -477,16 +473,16 @@ static int start_fold(applier *a, int r, const fl_checkpoint *cp)
     for (uint64_t from = a->next_seq; from <= until;) {
         if (stop_signal) return -1;
         uint64_t seq;
-        int n = fl_input_next(a->src, from, &seq, &permanent, a->err, sizeof a->err);
+        int n = fl_input_next(a->src, from, &seq, &a->err);
         if (n == 1 || (n == 0 && seq > until)) break;
         if (n == 0) {
             a->cur_cp.seq = seq;
             a->cur_pos = 0;
-            n = fl_input_read(a->src, seq, note_part, a, &permanent, a->err, sizeof a->err);
+            n = fl_input_read(a->src, seq, note_part, a, &a->err);
         }
         if (n < 0) {
-            if (!permanent) return -1;
-            log_error("%s", a->err);
+            if (!a->err.permanent) return -1;
+            log_error("%s", a->err.msg);
             return 1;
         }
         from = seq + 1;
@@ -507,16 +503,15 @@ static int connect_target(applier *a)
     }
     while (!stop_signal) {
         watchdog(a);
-        int permanent = 0;
-        a->target = fl_target_open(&a->cfg->apply, &permanent, a->err, sizeof a->err);
-        if (!a->target && permanent) {
-            fprintf(stderr, "%s: [apply] target: %s\n", a->cfg->path ? a->cfg->path : "config", a->err);
+        a->target = fl_target_open(&a->cfg->apply, &a->err);
+        if (!a->target && a->err.permanent) {
+            fprintf(stderr, "%s: [apply] target: %s\n", a->cfg->path ? a->cfg->path : "config", a->err.msg);
             return 2;
         }
         if (a->target) {
             fl_checkpoint cp;
-            int r = fl_target_fence(a->target, a->err, sizeof a->err);
-            if (r == 0) r = fl_target_read_checkpoint(a->target, &cp, a->err, sizeof a->err);
+            int r = fl_target_fence(a->target, a->err.msg, sizeof a->err.msg);
+            if (r == 0) r = fl_target_read_checkpoint(a->target, &cp, a->err.msg, sizeof a->err.msg);
             if (r >= 0) {
                 log_info("connected to the %s target", fl_target_kind(a->target));
                 fl_metric_set(a->m.target_up, 1);
@@ -529,8 +524,8 @@ static int connect_target(applier *a)
             fl_target_close(a->target);
             a->target = NULL;
         }
-        log_warn("%s; retrying in %d ms", a->err, a->backoff_ms);
-        sd_notifyf(0, "STATUS=target unavailable: %s", a->err);
+        log_warn("%s; retrying in %d ms", a->err.msg, a->backoff_ms);
+        sd_notifyf(0, "STATUS=target unavailable: %s", a->err.msg);
         a->retries++;
         nap(a, a->backoff_ms);
         a->backoff_ms = a->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a->backoff_ms * 2;
@@ -544,7 +539,7 @@ static int send_lazy_checkpoint(applier *a)
     if (!a->lazy_cp) return 0;
     fl_cache_ops_reset(&a->ops);
     int chunked;
-    if (fl_target_submit(a->target, &a->ops, &a->done_cp, &chunked, a->err, sizeof a->err)) return -1;
+    if (fl_target_submit(a->target, &a->ops, &a->done_cp, &chunked, a->err.msg, sizeof a->err.msg)) return -1;
     a->lazy_cp = false;
     a->submitted++;
     return 0;
@@ -554,9 +549,9 @@ static int send_lazy_checkpoint(applier *a)
 static int flush(applier *a)
 {
     a->last_flush_ms = now_ms();
-    if (send_lazy_checkpoint(a) || fl_target_flush(a->target, a->err, sizeof a->err)) {
+    if (send_lazy_checkpoint(a) || fl_target_flush(a->target, a->err.msg, sizeof a->err.msg)) {
         char why[1100];
-        snprintf(why, sizeof why, "%s", a->err);
+        snprintf(why, sizeof why, "%s", a->err.msg);
         target_lost(a, why);
         return -1;
     }
@@ -578,7 +573,7 @@ static int submit_ops(applier *a, const fl_checkpoint *cp)
 {
     int chunked = 0;
     a->sent.ops += a->ops.nops;
-    if (fl_target_submit(a->target, &a->ops, cp, &chunked, a->err, sizeof a->err)) {
+    if (fl_target_submit(a->target, &a->ops, cp, &chunked, a->err.msg, sizeof a->err.msg)) {
         a->cur_target_failed = 1;
         return -1;
     }
@@ -624,10 +619,10 @@ static int on_part(const fl_txn *part, void *ctx)
         a->cur_cp.ts = part->ts;
     }
     for (uint32_t i = 0; i < part->ntables; i++) {
-        if (fl_rules_check_table(a->rules, &part->tables[i], a->err, sizeof a->err)) {
-            size_t n = strlen(a->err);
-            while (n && a->err[n - 1] == '\n') a->err[--n] = 0;
-            fprintf(stderr, "%s\n", a->err);
+        if (fl_rules_check_table(a->rules, &part->tables[i], a->err.msg, sizeof a->err.msg)) {
+            size_t n = strlen(a->err.msg);
+            while (n && a->err.msg[n - 1] == '\n') a->err.msg[--n] = 0;
+            fprintf(stderr, "%s\n", a->err.msg);
             a->cur_fatal = 2;
             return 1;
         }
@@ -635,7 +630,7 @@ static int on_part(const fl_txn *part, void *ctx)
     uint64_t skipped = a->ops.rows_skipped, failed = a->ops.rows_failed, statements = a->ops.statements_skipped;
     uint64_t unknown = a->ops.values_unknown;
     size_t before = a->ops.nops;
-    int r = fl_rules_render(a->rules, part, a->cfg->apply.on_error, &a->ops, a->err, sizeof a->err);
+    int r = fl_rules_render(a->rules, part, a->cfg->apply.on_error, &a->ops, a->err.msg, sizeof a->err.msg);
     filter_ops(a, before);
     a->sent.rows_skipped += a->ops.rows_skipped - skipped;
     a->sent.rows_failed += a->ops.rows_failed - failed;
@@ -670,29 +665,28 @@ static int apply_one(applier *a, uint64_t seq)
     a->cur_fatal = 0;
     a->cur_target_failed = 0;
     fl_cache_ops_reset(&a->ops);
-    int permanent;
-    int r = fl_input_read(a->src, seq, on_part, a, &permanent, a->err, sizeof a->err);
-    if (a->cur_target_failed || (r < 0 && !permanent)) {
+    int r = fl_input_read(a->src, seq, on_part, a, &a->err);
+    if (a->cur_target_failed || (r < 0 && !a->err.permanent)) {
         char why[1100];
-        snprintf(why, sizeof why, "%s", a->err);
+        snprintf(why, sizeof why, "%s", a->err.msg);
         target_lost(a, why); /* also after a source failure: resume from the checkpoint */
         return -1;
     }
     if (a->cur_fatal == 2) return 2;
     if (a->cur_fatal == 1) {
-        log_error("stopped at seq %" PRIu64 ": %s", seq, a->err);
+        log_error("stopped at seq %" PRIu64 ": %s", seq, a->err.msg);
         return 1;
     }
     if (r != 0) {
         fl_input_head info;
-        if (r == 1 && fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err) == 0 &&
+        if (r == 1 && fl_input_bounds(a->src, &info, &a->err) == 0 &&
             seq <= info.purged_seq) {
             char lost[256];
             snprintf(lost, sizeof lost, "journal %s: seq %" PRIu64 " was purged by retention while it was read",
                      fl_input_name(a->src), seq);
             return stop_purged(a, lost);
         }
-        log_error("seq %" PRIu64 ": %s", seq, r < 0 ? a->err : "transaction disappeared while reading");
+        log_error("seq %" PRIu64 ": %s", seq, r < 0 ? a->err.msg : "transaction disappeared while reading");
         return 1;
     }
     if (a->ops.nops == 0 && !a->cur_chunked) {
@@ -702,7 +696,7 @@ static int apply_one(applier *a, uint64_t seq)
         a->lazy_cp = false;
         if (submit_ops(a, &a->cur_cp)) {
             char why[1100];
-            snprintf(why, sizeof why, "%s", a->err);
+            snprintf(why, sizeof why, "%s", a->err.msg);
             target_lost(a, why);
             return -1;
         }
@@ -738,20 +732,19 @@ static void install_signals(void)
 static int resolve_override(applier *a)
 {
     const fl_apply_opts *o = a->opts;
-    int permanent;
     if (o->from_gtid) {
         fl_gtid g;
         if (fl_gtid_parse(&g, o->from_gtid, strlen(o->from_gtid)))
             return fl_cli_usage_error("fl-apply", "--from-gtid %s: not a GTID (domain-server-seq or uuid:n)",
                                       o->from_gtid);
-        int r = fl_input_seek_gtid(a->src, o->from_gtid, &a->override_seq, &permanent, a->err, sizeof a->err);
+        int r = fl_input_seek_gtid(a->src, o->from_gtid, &a->override_seq, &a->err);
         if (r < 0) {
-            fprintf(stderr, "fl-apply: --from-gtid %s: %s\n", o->from_gtid, a->err);
+            fprintf(stderr, "fl-apply: --from-gtid %s: %s\n", o->from_gtid, a->err.msg);
             return 1;
         }
         if (r == 1) {
             fl_input_head info;
-            if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err) || !info.first_seq)
+            if (fl_input_bounds(a->src, &info, &a->err) || !info.first_seq)
                 fprintf(stderr, "fl-apply: --from-gtid %s: no such transaction in %s (it is empty)\n",
                         o->from_gtid, fl_input_name(a->src));
             else
@@ -765,8 +758,8 @@ static int resolve_override(applier *a)
         a->override_active = true;
     } else if (o->has_from_seq) {
         fl_input_head info;
-        if (fl_input_bounds(a->src, &info, &permanent, a->err, sizeof a->err)) {
-            fprintf(stderr, "fl-apply: --from-seq %" PRIu64 ": %s\n", o->from_seq, a->err);
+        if (fl_input_bounds(a->src, &info, &a->err)) {
+            fprintf(stderr, "fl-apply: --from-seq %" PRIu64 ": %s\n", o->from_seq, a->err.msg);
             return 1;
         }
         if (o->from_seq <= info.purged_seq) {
@@ -792,16 +785,16 @@ static int open_common(applier *a, const fl_config *cfg, bool wait)
     a->backoff_ms = BACKOFF_MIN_MS;
     a->src_local = cfg->apply.relay == NULL;
     bool absent = false, waited = false;
-    while (!(a->src = fl_input_open(&cfg->apply, &absent, a->err, sizeof a->err))) {
+    while (!(a->src = fl_input_open(&cfg->apply, &absent, a->err.msg, sizeof a->err.msg))) {
         if (!wait || !absent) {
-            fprintf(stderr, "%s\n", a->err);
+            fprintf(stderr, "%s\n", a->err.msg);
             return 1;
         }
         if (!waited) {
             waited = true;
             install_signals();
             log_info("journal %s does not exist yet or is being created (%s); waiting for fl-relay",
-                     cfg->apply.journal, a->err);
+                     cfg->apply.journal, a->err.msg);
             sd_notifyf(0, "READY=1\nSTATUS=waiting for the journal %s", cfg->apply.journal);
         }
         if (stop_signal) return 0;
@@ -832,14 +825,14 @@ static void wait_source(applier *a)
 
 /* A source failure: fatal when retrying cannot help, else retried (with --once, a few
  * times only: a batch run should end rather than wait for a relay that is gone). */
-static int source_failed(applier *a, int permanent)
+static int source_failed(applier *a)
 {
-    if (permanent || (a->opts->once && a->once_retries++ >= ONCE_RETRIES)) {
-        log_error("%s", a->err);
+    if (a->err.permanent || (a->opts->once && a->once_retries++ >= ONCE_RETRIES)) {
+        log_error("%s", a->err.msg);
         return 1;
     }
-    log_warn("%s; retrying in %d ms", a->err, a->backoff_ms);
-    sd_notifyf(0, "STATUS=source unavailable: %s", a->err);
+    log_warn("%s; retrying in %d ms", a->err.msg, a->backoff_ms);
+    sd_notifyf(0, "STATUS=source unavailable: %s", a->err.msg);
     a->retries++;
     nap(a, a->backoff_ms);
     a->backoff_ms = a->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a->backoff_ms * 2;
@@ -874,12 +867,11 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
     }
     if (opts->once) {
         fl_input_head head;
-        int permanent;
-        if (fl_input_bounds(a.src, &head, &permanent, a.err, sizeof a.err) == 0) a.once_head = head.last_seq;
+        if (fl_input_bounds(a.src, &head, &a.err) == 0) a.once_head = head.last_seq;
     }
     metrics_init(&a);
-    if (cfg->metrics.apply && fl_metrics_serve(cfg->metrics.apply, a.err, sizeof a.err) < 0) {
-        fprintf(stderr, "metrics: %s\n", a.err);
+    if (cfg->metrics.apply && fl_metrics_serve(cfg->metrics.apply, a.err.msg, sizeof a.err.msg) < 0) {
+        fprintf(stderr, "metrics: %s\n", a.err.msg);
         close_common(&a);
         return 1;
     }
@@ -899,15 +891,14 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
             }
         }
         uint64_t seq;
-        int permanent;
-        int r = fl_input_next(a.src, a.next_seq, &seq, &permanent, a.err, sizeof a.err);
+        int r = fl_input_next(a.src, a.next_seq, &seq, &a.err);
         if (r == 1) { /* caught up */
             if (flush(&a)) continue;
             metrics_update(&a, a.flushed.txns != a.m.last.txns || a.retries != a.m.last_retries);
             report(&a, false);
             if (opts->once) break;
             fl_input_arm(a.src); /* a commit after this ends the wait below at once */
-            r = fl_input_next(a.src, a.next_seq, &seq, &permanent, a.err, sizeof a.err);
+            r = fl_input_next(a.src, a.next_seq, &seq, &a.err);
             if (r == 1) {
                 wait_source(&a);
                 continue;
@@ -915,12 +906,12 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
         }
         if (r == FL_INPUT_PURGED) {
             if (flush(&a)) continue; /* keep what was applied; the gap is found again after it */
-            rc = stop_purged(&a, a.err);
+            rc = stop_purged(&a, a.err.msg);
             break;
         }
         if (r < 0) {
             if (flush(&a)) continue; /* keep what was applied */
-            if ((rc = source_failed(&a, permanent)) != 0) break;
+            if ((rc = source_failed(&a)) != 0) break;
             continue;
         }
         if (opts->once && a.once_head && seq > a.once_head) { /* what was there at start is applied */
@@ -985,10 +976,10 @@ static int count_statements(fl_input *src, const fl_config *cfg, uint64_t from, 
         free(errors);
         return -1;
     }
-    int permanent;
-    int r = from && to >= from ? fl_input_scan_flagged(src, from, to, FL_TXN_STATEMENT, count_statement_part, &sc,
-                                                       &permanent, err, errlen)
+    fl_error e;
+    int r = from && to >= from ? fl_input_scan_flagged(src, from, to, FL_TXN_STATEMENT, count_statement_part, &sc, &e)
                                : 0;
+    if (r < 0) snprintf(err, errlen, "%s", e.msg);
     fl_rules_free(sc.rules);
     *n = sc.n;
     return r ? -1 : 0;
@@ -1000,11 +991,16 @@ int fl_apply_not_applied(const fl_config *cfg, uint64_t *n, uint64_t *first_seq,
     fl_input *src = fl_input_open(&cfg->apply, NULL, err, errlen);
     if (!src) return -1;
     fl_input_head info;
-    int permanent, rc = -1;
+    int rc = -1;
     fl_checkpoint cp = {0};
     fl_target *t = NULL;
-    if (fl_input_bounds(src, &info, &permanent, err, errlen)) goto out;
-    t = fl_target_open(&cfg->apply, &permanent, err, errlen);
+    fl_error e;
+    if (fl_input_bounds(src, &info, &e)) {
+        snprintf(err, errlen, "%s", e.msg);
+        goto out;
+    }
+    t = fl_target_open(&cfg->apply, &e);
+    if (!t) snprintf(err, errlen, "%s", e.msg);
     int r = t ? fl_target_read_checkpoint(t, &cp, err, errlen) : -1;
     if (r < 0) goto out;
     *first_seq = info.first_seq;
@@ -1024,17 +1020,16 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
         return rc;
     }
     fl_input_head info;
-    int permanent;
-    if (fl_input_bounds(a.src, &info, &permanent, a.err, sizeof a.err)) {
-        fprintf(stderr, "%s\n", a.err);
+    if (fl_input_bounds(a.src, &info, &a.err)) {
+        fprintf(stderr, "%s\n", a.err.msg);
         close_common(&a);
         return 1;
     }
-    a.target = fl_target_open(&cfg->apply, &permanent, a.err, sizeof a.err);
+    a.target = fl_target_open(&cfg->apply, &a.err);
     fl_checkpoint cp = {0};
-    int r = a.target ? fl_target_read_checkpoint(a.target, &cp, a.err, sizeof a.err) : -1;
-    char err[sizeof a.err];
-    memcpy(err, a.err, sizeof err);
+    int r = a.target ? fl_target_read_checkpoint(a.target, &cp, a.err.msg, sizeof a.err.msg) : -1;
+    char err[sizeof a.err.msg];
+    memcpy(err, a.err.msg, sizeof err);
     bool lag_known = r >= 0;
     uint64_t applied = info.first_seq ? info.first_seq - 1 : 0; /* no checkpoint: none applied */
     if (r < 0) {
@@ -1052,7 +1047,7 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
         } else if (checkpoint_is_ours(&cp, info.identity)) {
             fprintf(out, "journal %s (%s)\n", cp.journal, info.identity[0] ? "this journal" : "not checked: "
                     "the journal has no identity");
-        } else if (foreign_position(&a, &cp, &found, &permanent) == 0) {
+        } else if (foreign_position(&a, &cp, &found) == 0) {
             fprintf(out, "journal %s (another journal; its GTID is seq %" PRIu64 " in this one, where "
                     "fl-apply resumes)\n", cp.journal, found);
             applied = found;
@@ -1078,12 +1073,12 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
         uint64_t lag_s = lag && cp.ts && info.last_ts > cp.ts ? info.last_ts - cp.ts : 0;
         fprintf(out, "lag:        %" PRIu64 " transactions, %" PRIu64 " s\n", lag, lag_s);
         uint64_t skipped = 0;
-        if (r == 0 && count_statements(a.src, cfg, info.first_seq, cp.seq, &skipped, a.err, sizeof a.err) == 0)
+        if (r == 0 && count_statements(a.src, cfg, info.first_seq, cp.seq, &skipped, a.err.msg, sizeof a.err.msg) == 0)
             fprintf(out, "not applied: %" PRIu64 " statement-based transactions (journal seq %" PRIu64
                          " to the checkpoint)\n",
                     skipped, info.first_seq);
         else if (r == 0)
-            fprintf(out, "not applied: unknown (%s)\n", a.err);
+            fprintf(out, "not applied: unknown (%s)\n", a.err.msg);
     } else {
         fprintf(out, "lag:        unknown (the checkpoint is no position in this journal)\n");
     }

@@ -92,12 +92,20 @@ void fl_input_close(fl_input *s)
 
 const char *fl_input_name(const fl_input *s) { return s->name; }
 
-static int feed_connect(fl_input *s, int start, uint64_t from, const char *gtid, int *permanent, char *err,
-                        size_t errlen)
+/* The local journal failed (its reason already in e->msg): a damaged or unreadable journal
+ * does not heal by retrying. Returns -1. */
+static int journal_failed(fl_error *e)
+{
+    e->permanent = true;
+    e->code = 0;
+    return -1;
+}
+
+static int feed_connect(fl_input *s, int start, uint64_t from, const char *gtid, fl_error *e)
 {
     feed_drop(s);
     fl_feed_welcome w;
-    s->feed = fl_feed_client_connect(&s->fopts, start, from, gtid, &w, permanent, err, errlen);
+    s->feed = fl_feed_client_connect(&s->fopts, start, from, gtid, &w, e);
     if (!s->feed) return -1;
     s->first_seq = w.first_seq;
     s->head_seq = w.last_seq;
@@ -105,16 +113,13 @@ static int feed_connect(fl_input *s, int start, uint64_t from, const char *gtid,
     return 0;
 }
 
-int fl_input_bounds(fl_input *s, fl_input_head *h, int *permanent, char *err, size_t errlen)
+int fl_input_bounds(fl_input *s, fl_input_head *h, fl_error *e)
 {
     memset(h, 0, sizeof *h);
-    *permanent = 0;
+    fl_error_clear(e);
     if (s->store) {
         fl_store_info info;
-        if (fl_store_info_get(s->store, &info, err, errlen)) {
-            *permanent = 1;
-            return -1;
-        }
+        if (fl_store_info_get(s->store, &info, e->msg, sizeof e->msg)) return journal_failed(e);
         h->count = info.count;
         h->first_seq = info.first_seq;
         h->last_seq = info.last_seq;
@@ -126,7 +131,7 @@ int fl_input_bounds(fl_input *s, fl_input_head *h, int *permanent, char *err, si
     }
     if (!s->feed && !s->head_seq && !s->first_seq) {
         fl_feed_welcome w;
-        fl_feed_client *c = fl_feed_client_connect(&s->fopts, FL_FEED_INFO, 0, NULL, &w, permanent, err, errlen);
+        fl_feed_client *c = fl_feed_client_connect(&s->fopts, FL_FEED_INFO, 0, NULL, &w, e);
         if (!c) return -1;
         fl_feed_client_close(c);
         s->first_seq = w.first_seq;
@@ -152,37 +157,30 @@ static int local_purged(fl_input *s, uint64_t from, char *err, size_t errlen)
     return FL_INPUT_PURGED;
 }
 
-int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, int *permanent, char *err,
-                        size_t errlen)
+int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, fl_error *e)
 {
-    *permanent = 0;
+    fl_error_clear(e);
     fl_gtid g;
-    if (fl_gtid_parse(&g, gtid, strlen(gtid))) {
-        snprintf(err, errlen, "'%s' is not a GTID", gtid);
-        *permanent = 1;
-        return -1;
-    }
+    if (fl_gtid_parse(&g, gtid, strlen(gtid))) return fl_error_set(e, true, 0, "'%s' is not a GTID", gtid);
     if (s->store) {
-        int r = fl_store_seek_gtid(s->store, &g, seq, err, errlen);
-        if (r < 0) *permanent = 1;
-        return r;
+        int r = fl_store_seek_gtid(s->store, &g, seq, e->msg, sizeof e->msg);
+        return r < 0 ? journal_failed(e) : r;
     }
-    if (feed_connect(s, FL_FEED_FROM_GTID, 0, gtid, permanent, err, errlen)) {
-        if (*permanent && strstr(err, "unknown GTID")) return 1; /* the authenticated relay said so */
+    if (feed_connect(s, FL_FEED_FROM_GTID, 0, gtid, e)) {
+        if (e->permanent && e->code == FL_FEED_ERR_UNKNOWN) return 1; /* the authenticated relay said so */
         return -1;
     }
     *seq = s->feed_pos;
     return 0;
 }
 
-int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, char *err, size_t errlen)
+int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, fl_error *e)
 {
-    *permanent = 0;
+    fl_error_clear(e);
     if (s->store) {
-        int r = fl_store_next(s->store, from, seq, err, errlen);
-        if (r == 0 && *seq > from) r = local_purged(s, from, err, errlen); /* read after: see the top */
-        if (r < 0) *permanent = 1;
-        return r;
+        int r = fl_store_next(s->store, from, seq, e->msg, sizeof e->msg);
+        if (r == 0 && *seq > from) r = local_purged(s, from, e->msg, sizeof e->msg); /* read after: see the top */
+        return r < 0 ? journal_failed(e) : r;
     }
     if (s->have_txn && s->txn.seq >= from && s->feed_pos <= from) {
         *seq = s->txn.seq;
@@ -191,7 +189,7 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, cha
     if (!s->feed || s->feed_pos != from || s->have_txn) {
         /* Nothing applied yet (from 1): the journal's first transaction, whatever its seq
          * now that retention may have removed the oldest ones. */
-        if (feed_connect(s, FL_FEED_FROM_SEQ, from > 1 ? from : 0, NULL, permanent, err, errlen)) return -1;
+        if (feed_connect(s, FL_FEED_FROM_SEQ, from > 1 ? from : 0, NULL, e)) return -1;
         if (from <= 1 && s->feed_pos > 1 && !s->told_first) {
             log_info("relay %s: nothing applied yet: applying from the journal's first transaction, seq %llu", s->name,
                      (unsigned long long)s->feed_pos);
@@ -201,15 +199,15 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, cha
     }
     /* Records the relay already has are on their way: wait for them; else just look. */
     int timeout = s->head_seq >= (from ? from : 1) ? FEED_TIMEOUT_MS : 0;
-    int r = fl_feed_client_next(s->feed, &s->txn, timeout, &s->head_seq, permanent, err, errlen);
+    int r = fl_feed_client_next(s->feed, &s->txn, timeout, &s->head_seq, e);
     if (r < 0) {
         feed_drop(s);
         return -1;
     }
     if (r == 0) {
         if (timeout) {
-            snprintf(err, errlen, "relay %s: no transaction within %d s although its journal has seq %llu",
-                     s->name, FEED_TIMEOUT_MS / 1000, (unsigned long long)s->head_seq);
+            fl_error_set(e, false, 0, "relay %s: no transaction within %d s although its journal has seq %llu",
+                         s->name, FEED_TIMEOUT_MS / 1000, (unsigned long long)s->head_seq);
             feed_drop(s);
             return -1;
         }
@@ -220,19 +218,16 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, cha
     return 0;
 }
 
-int fl_input_read(fl_input *s, uint64_t seq, fl_store_part_fn fn, void *ctx, int *permanent, char *err,
-                   size_t errlen)
+int fl_input_read(fl_input *s, uint64_t seq, fl_store_part_fn fn, void *ctx, fl_error *e)
 {
-    *permanent = 0;
+    fl_error_clear(e);
     if (s->store) {
-        int r = fl_store_read_parts(s->store, seq, fn, ctx, err, errlen);
-        if (r < 0) *permanent = 1;
-        return r;
+        int r = fl_store_read_parts(s->store, seq, fn, ctx, e->msg, sizeof e->msg);
+        return r < 0 ? journal_failed(e) : r;
     }
-    if (!s->have_txn || s->txn.seq != seq) {
-        snprintf(err, errlen, "relay %s: transaction seq %llu is not at hand", s->name, (unsigned long long)seq);
-        return -1;
-    }
+    if (!s->have_txn || s->txn.seq != seq)
+        return fl_error_set(e, false, 0, "relay %s: transaction seq %llu is not at hand", s->name,
+                            (unsigned long long)seq);
     int r = fn(&s->txn, ctx);
     if (r == 0) {
         s->have_txn = false;
@@ -274,17 +269,17 @@ static int relay_flagged(const fl_txn *t, void *ctx)
 }
 
 int fl_input_scan_flagged(fl_input *s, uint64_t from, uint64_t to, uint32_t flag, fl_store_part_fn fn, void *ctx,
-                          int *permanent, char *err, size_t errlen)
+                          fl_error *e)
 {
-    *permanent = 0;
+    fl_error_clear(e);
     flagged f = {.to = to, .flag = flag, .fn = fn, .ctx = ctx};
     if (!s->store) {
         for (uint64_t seq = from; seq <= to;) {
             uint64_t got;
-            int r = fl_input_next(s, seq, &got, permanent, err, errlen);
+            int r = fl_input_next(s, seq, &got, e);
             if (r < 0) return -1;
             if (r == 1 || got > to) return 0;
-            if ((r = fl_input_read(s, got, relay_flagged, &f, permanent, err, errlen)) != 0) return r;
+            if ((r = fl_input_read(s, got, relay_flagged, &f, e)) != 0) return r;
             seq = got + 1;
         }
         return 0;
@@ -296,9 +291,9 @@ int fl_input_scan_flagged(fl_input *s, uint64_t from, uint64_t to, uint32_t flag
         uint64_t next_seq = seq;
         uint32_t next_part = part;
         r = fl_store_scan_raw(s->store, seq, part, (size_t)64 << 20, collect_flagged, &f, &next_seq, &next_part,
-                              err, errlen);
+                              e->msg, sizeof e->msg);
         if (r < 0) {
-            *permanent = 1;
+            journal_failed(e);
             break;
         }
         if (next_seq == seq && next_part == part) break; /* the end of the journal */
@@ -307,9 +302,9 @@ int fl_input_scan_flagged(fl_input *s, uint64_t from, uint64_t to, uint32_t flag
     }
     r = r < 0 ? -1 : 0;
     for (size_t i = 0; i < f.n && r == 0; i++) {
-        r = fl_store_read_parts(s->store, f.seqs[i], fn, ctx, err, errlen);
+        r = fl_store_read_parts(s->store, f.seqs[i], fn, ctx, e->msg, sizeof e->msg);
         if (r == 1) r = 0; /* purged meanwhile */
-        else if (r < 0) *permanent = 1;
+        else if (r < 0) journal_failed(e);
     }
     free(f.seqs);
     return r;
@@ -333,10 +328,10 @@ void fl_input_wait(fl_input *s, uint64_t from, int timeout_ms)
         return;
     }
     if (!s->feed || s->have_txn) return;
-    char err[256];
-    int r = fl_feed_client_next(s->feed, &s->txn, timeout_ms, &s->head_seq, NULL, err, sizeof err);
+    fl_error e;
+    int r = fl_feed_client_next(s->feed, &s->txn, timeout_ms, &s->head_seq, &e);
     if (r < 0) {
-        log_warn("%s; reconnecting", err);
+        log_warn("%s; reconnecting", e.msg);
         feed_drop(s); /* fl_input_next reconnects */
     }
     else if (r == 1) s->have_txn = true;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "common/error.h"
 #include "common/gtid.h"
 #include "journal/store.h"
 
@@ -32,30 +33,28 @@ fl_input *fl_input_open(const fl_config_apply *cfg, bool *absent, char *err, siz
 void fl_input_close(fl_input *s);
 const char *fl_input_name(const fl_input *s); /* journal path or relay address */
 
-/* Every call below returns 0 (or 1 where said), or -1 with err; after -1, *permanent = 1
- * when retrying cannot help (a damaged journal record, a refused secret, an untrusted
- * certificate, a purged position), else the caller retries later. */
+/* Every call below returns 0 (or 1 where said), or -1 with e; e->permanent when retrying
+ * cannot help (a damaged journal record, a refused secret, an untrusted certificate, a
+ * purged position), else the caller retries later. */
 
 /* The journal's bounds (a relay tells them when a session starts). */
-int fl_input_bounds(fl_input *s, fl_input_head *h, int *permanent, char *err, size_t errlen);
+int fl_input_bounds(fl_input *s, fl_input_head *h, fl_error *e);
 /* GTID -> seq; 1 when the journal does not hold it. */
-int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, int *permanent, char *err,
-                        size_t errlen);
+int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, fl_error *e);
 /* The first transaction with seq >= from (from = 0: the journal's first, whatever its seq):
  * sets *seq; 1 when there is none yet. A local journal never passes over a purge: returns
- * FL_INPUT_PURGED with err naming the seqs lost when retention deleted `from` (a seq that
+ * FL_INPUT_PURGED with e naming the seqs lost when retention deleted `from` (a seq that
  * was never used, a gap, is passed over). */
 #define FL_INPUT_PURGED 2
-int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, int *permanent, char *err, size_t errlen);
+int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, fl_error *e);
 /* Passes transaction seq (just returned by fl_input_next) to fn, part by part (a relay
  * delivers it reassembled, as one part). Returns 0, fn's non-zero result, or -1. */
-int fl_input_read(fl_input *s, uint64_t seq, fl_store_part_fn fn, void *ctx, int *permanent, char *err,
-                   size_t errlen);
+int fl_input_read(fl_input *s, uint64_t seq, fl_store_part_fn fn, void *ctx, fl_error *e);
 /* Passes every part of the transactions with seq in [from, to] that carry flag (an
  * fl_txn_flags bit) to fn, in order; a local journal reads only those records in full.
  * Returns 0, fn's non-zero result, or -1. */
 int fl_input_scan_flagged(fl_input *s, uint64_t from, uint64_t to, uint32_t flag, fl_store_part_fn fn, void *ctx,
-                          int *permanent, char *err, size_t errlen);
+                          fl_error *e);
 /* Call before the last fl_input_next preceding fl_input_wait: a transaction arriving
  * after it ends the wait at once. */
 void fl_input_arm(fl_input *s);

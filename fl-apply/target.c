@@ -24,16 +24,15 @@ static const struct fl_target_ops *ops_for(const char *url)
     }
 }
 
-fl_target *fl_target_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen)
+fl_target *fl_target_open(const fl_config_apply *cfg, fl_error *e)
 {
-    *permanent = 0;
+    fl_error_clear(e);
     const struct fl_target_ops *ops = cfg->target ? ops_for(cfg->target) : NULL;
     if (!ops) {
-        *permanent = 1;
-        snprintf(err, errlen, "target must start with redis://, redis+unix:// or memcached://");
+        fl_error_set(e, true, 0, "target must start with redis://, redis+unix:// or memcached://");
         return NULL;
     }
-    void *impl = ops->open(cfg, permanent, err, errlen);
+    void *impl = ops->open(cfg, e);
     if (!impl) return NULL;
     fl_target *t = fl_xmalloc(sizeof *t);
     t->ops = ops;

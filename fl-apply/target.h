@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "common/error.h"
 #include "common/gtid.h"
 #include "fl-apply/rules.h"
 #include "journal/store.h"
@@ -30,9 +31,9 @@ typedef struct fl_checkpoint {
 
 typedef struct fl_target fl_target;
 
-/* Parses cfg->target and connects. Returns NULL with a one-line reason in err: a bad URL
- * (permanent: *permanent = 1) or a server that cannot be reached now (retry later). */
-fl_target *fl_target_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen);
+/* Parses cfg->target and connects. Returns NULL with e: a bad URL (e->permanent) or a
+ * server that cannot be reached now (retry later). */
+fl_target *fl_target_open(const fl_config_apply *cfg, fl_error *e);
 void fl_target_close(fl_target *t);
 const char *fl_target_kind(const fl_target *t); /* "redis" or "memcached" */
 

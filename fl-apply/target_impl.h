@@ -12,9 +12,9 @@
 #include "fl-apply/target.h"
 
 struct fl_target_ops {
-    /* Connects to cfg->target. Returns the state, or NULL with a reason in err and
-     * *permanent = 1 when retrying cannot help (a bad URL). */
-    void *(*open)(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen);
+    /* Connects to cfg->target. Returns the state, or NULL with e (e->permanent when
+     * retrying cannot help: a bad URL). */
+    void *(*open)(const fl_config_apply *cfg, fl_error *e);
     void (*close)(void *impl);
     int (*fence)(void *impl, char *err, size_t errlen); /* NULL: nothing to fence */
     int (*read_checkpoint)(void *impl, fl_checkpoint *cp, char *err, size_t errlen);

@@ -215,17 +215,18 @@ static int build_routes(mc_target *t, char *err, size_t errlen)
     return 0;
 }
 
-static void *mc_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen)
+static void *mc_open(const fl_config_apply *cfg, fl_error *e)
 {
-    *permanent = 0;
+    fl_error_clear(e);
+    char *err = e->msg;
+    size_t errlen = sizeof e->msg;
     if (!cfg->checkpoint_path) {
-        *permanent = 1;
-        snprintf(err, errlen, "a memcached target needs [apply] checkpoint_path");
+        fl_error_set(e, true, 0, "a memcached target needs [apply] checkpoint_path");
         return NULL;
     }
     memcached_st *mc = fl_memcached_new(cfg->target, err, errlen);
     if (!mc) {
-        *permanent = 1;
+        e->permanent = true;
         return NULL;
     }
     mc_target *t = fl_xcalloc(1, sizeof *t);
@@ -250,7 +251,7 @@ static void *mc_open(const fl_config_apply *cfg, int *permanent, char *err, size
         new_epoch(sv);
     }
     if (build_routes(t, err, errlen)) {
-        *permanent = 1;
+        e->permanent = true;
         mc_close(t);
         return NULL;
     }

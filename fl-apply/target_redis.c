@@ -487,12 +487,14 @@ static int setup_session(redis_target *rt, const fl_redis_url *u, char *err, siz
     return 0;
 }
 
-static void *redis_open(const fl_config_apply *cfg, int *permanent, char *err, size_t errlen)
+static void *redis_open(const fl_config_apply *cfg, fl_error *e)
 {
-    *permanent = 0;
+    fl_error_clear(e);
+    char *err = e->msg;
+    size_t errlen = sizeof e->msg;
     fl_redis_url u;
     if (fl_redis_url_parse(cfg->target, &u, err, errlen)) {
-        *permanent = 1;
+        e->permanent = true;
         return NULL;
     }
     redis_target *rt = fl_xcalloc(1, sizeof *rt);

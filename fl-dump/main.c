@@ -484,11 +484,11 @@ static int dump_remote(const dump_opts *o)
     else if (o->has_gtid || o->has_from_gtid) start = FL_FEED_FROM_GTID;
     if (!o->stats) gtid = o->has_gtid ? o->gtid_text : o->from_gtid_text;
     fl_feed_welcome w;
-    char err[512];
-    fl_feed_client *c = fl_feed_client_connect(&fo, start, o->has_from_seq ? o->from_seq : 0, gtid, &w, NULL, err, sizeof err);
+    fl_error err;
+    fl_feed_client *c = fl_feed_client_connect(&fo, start, o->has_from_seq ? o->from_seq : 0, gtid, &w, &err);
     fl_secret_free(secret);
     if (!c) {
-        fprintf(stderr, "fl-dump: %s\n", err);
+        fprintf(stderr, "fl-dump: %s\n", err.msg);
         return 1;
     }
     int rc = 0;
@@ -507,9 +507,9 @@ static int dump_remote(const dump_opts *o)
     uint64_t limit = o->has_gtid ? 1 : (o->has_limit ? o->limit : UINT64_MAX);
     bool done = printed >= limit || (!o->follow && (head == 0 || w.start_seq > head));
     while (!done && !stop_requested) {
-        int r = fl_feed_client_next(c, &t, o->follow ? 250 : 30000, &head, NULL, err, sizeof err);
+        int r = fl_feed_client_next(c, &t, o->follow ? 250 : 30000, &head, &err);
         if (r < 0) {
-            fprintf(stderr, "fl-dump: %s\n", err);
+            fprintf(stderr, "fl-dump: %s\n", err.msg);
             rc = 1;
             break;
         }

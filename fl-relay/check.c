@@ -387,7 +387,7 @@ static void check_stream(const fl_config *cfg, report *r)
     if (rc == 0)
         ok(r, "replication stream opens at %s (%s)", origin, where);
     else
-        bad(r, "opening the replication stream at %s (%s): %s", origin, where, e.msg);
+        bad(r, "the server cannot stream from %s (%s): %s", origin, where, e.msg);
     fl_source_pos_free(&start);
     fl_source_close(s);
 }

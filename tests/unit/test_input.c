@@ -133,10 +133,9 @@ static void test_bounds_next_read(void **state)
     fl_input *in = open_input();
     assert_string_equal(fl_input_name(in), jdir);
 
-    char err[256];
-    int permanent = -1;
+    fl_error fe;
     fl_input_head h;
-    assert_int_equal(fl_input_bounds(in, &h, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_bounds(in, &h, &fe), 0);
     assert_int_equal(h.count, 3);
     assert_int_equal(h.first_seq, 1);
     assert_int_equal(h.last_seq, 3);
@@ -144,29 +143,29 @@ static void test_bounds_next_read(void **state)
     assert_string_equal(h.last_gtid, "0-1-12");
 
     uint64_t seq = 0;
-    assert_int_equal(fl_input_next(in, 1, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_next(in, 1, &seq, &fe), 0);
     assert_int_equal(seq, 1);
-    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_next(in, 2, &seq, &fe), 0);
     assert_int_equal(seq, 2);
     seen s = {0};
-    assert_int_equal(fl_input_read(in, 2, count_part, &s, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_read(in, 2, count_part, &s, &fe), 0);
     assert_int_equal(s.parts, 3);
     assert_int_equal(s.rows, 15);
     assert_string_equal(s.gtid, "0-1-11");
     /* the callback's own result stops the reading and comes back */
     seen stop = {.stop_after = 2};
-    assert_int_equal(fl_input_read(in, 2, count_part, &stop, &permanent, err, sizeof err), 7);
+    assert_int_equal(fl_input_read(in, 2, count_part, &stop, &fe), 7);
     assert_int_equal(stop.parts, 2);
     /* past the end: nothing yet */
-    assert_int_equal(fl_input_next(in, 4, &seq, &permanent, err, sizeof err), 1);
+    assert_int_equal(fl_input_next(in, 4, &seq, &fe), 1);
 
     uint64_t found = 0;
-    assert_int_equal(fl_input_seek_gtid(in, "0-1-12", &found, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_seek_gtid(in, "0-1-12", &found, &fe), 0);
     assert_int_equal(found, 3);
-    assert_int_equal(fl_input_seek_gtid(in, "0-1-99", &found, &permanent, err, sizeof err), 1);
-    assert_int_equal(fl_input_seek_gtid(in, "not a gtid", &found, &permanent, err, sizeof err), -1);
-    assert_int_equal(permanent, 1);
-    assert_non_null(strstr(err, "'not a gtid' is not a GTID"));
+    assert_int_equal(fl_input_seek_gtid(in, "0-1-99", &found, &fe), 1);
+    assert_int_equal(fl_input_seek_gtid(in, "not a gtid", &found, &fe), -1);
+    assert_int_equal(fe.permanent, 1);
+    assert_non_null(strstr(fe.msg, "'not a gtid' is not a GTID"));
 
     fl_input_close(in);
     fl_store_close(w);
@@ -183,19 +182,19 @@ static void test_next_refuses_purged(void **state)
     /* everything older than now goes, except the last transaction */
     assert_int_equal(fl_store_purge(w, 1, 0, err, sizeof err), 4);
     fl_input *in = open_input();
-    int permanent;
+    fl_error fe;
     fl_input_head h;
-    assert_int_equal(fl_input_bounds(in, &h, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_bounds(in, &h, &fe), 0);
     assert_int_equal(h.first_seq, 5);
     assert_int_equal(h.purged_seq, 4);
     uint64_t seq = 0;
-    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), FL_INPUT_PURGED);
-    assert_non_null(strstr(err, "seqs 2..4 were purged by retention before they were applied"));
-    assert_int_equal(fl_input_next(in, 4, &seq, &permanent, err, sizeof err), FL_INPUT_PURGED);
-    assert_non_null(strstr(err, "seq 4 was purged"));
-    assert_int_equal(fl_input_next(in, 5, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_next(in, 2, &seq, &fe), FL_INPUT_PURGED);
+    assert_non_null(strstr(fe.msg, "seqs 2..4 were purged by retention before they were applied"));
+    assert_int_equal(fl_input_next(in, 4, &seq, &fe), FL_INPUT_PURGED);
+    assert_non_null(strstr(fe.msg, "seq 4 was purged"));
+    assert_int_equal(fl_input_next(in, 5, &seq, &fe), 0);
     assert_int_equal(seq, 5);
-    assert_int_equal(fl_input_next(in, 0, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_next(in, 0, &seq, &fe), 0);
     assert_int_equal(seq, 5);
     fl_input_close(in);
     fl_store_close(w);
@@ -224,18 +223,18 @@ static void test_next_passes_gaps(void **state)
     add_txn(w, 4, 1, 1);
     add_txn(w, 5, 1, 1);
     fl_input *in = open_input();
-    int permanent;
+    fl_error fe;
     uint64_t seq = 0;
-    assert_int_equal(fl_input_next(in, 3, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_next(in, 3, &seq, &fe), 0);
     assert_int_equal(seq, 4);
     /* seqs 1 and 2 purged (by size: two and a half records stay): 3 is still a gap above the
      * horizon */
     fl_store_info info;
     assert_int_equal(fl_store_info_get(w, &info, err, sizeof err), 0);
     assert_int_equal(fl_store_purge(w, 0, info.bytes * 5 / 8, err, sizeof err), 2);
-    assert_int_equal(fl_input_next(in, 3, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_next(in, 3, &seq, &fe), 0);
     assert_int_equal(seq, 4);
-    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), FL_INPUT_PURGED);
+    assert_int_equal(fl_input_next(in, 2, &seq, &fe), FL_INPUT_PURGED);
     fl_input_close(in);
     fl_store_close(w);
 }
@@ -253,25 +252,24 @@ static void test_wait_wakes_on_commit(void **state)
     fl_store *w = open_writer();
     add_txn(w, 1, 1, 1);
     fl_input *in = open_input();
-    char err[256];
-    int permanent;
+    fl_error fe;
     uint64_t seq;
 
     /* nothing new: the wait lasts its timeout */
     fl_input_arm(in);
-    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), 1);
+    assert_int_equal(fl_input_next(in, 2, &seq, &fe), 1);
     int64_t t0 = now_ms();
     fl_input_wait(in, 2, 300);
     assert_true(now_ms() - t0 >= 250);
 
     /* a commit after arming ends the wait at once */
     fl_input_arm(in);
-    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), 1);
+    assert_int_equal(fl_input_next(in, 2, &seq, &fe), 1);
     add_txn(w, 2, 1, 1);
     t0 = now_ms();
     fl_input_wait(in, 2, 5000);
     assert_true(now_ms() - t0 < 1000);
-    assert_int_equal(fl_input_next(in, 2, &seq, &permanent, err, sizeof err), 0);
+    assert_int_equal(fl_input_next(in, 2, &seq, &fe), 0);
     assert_int_equal(seq, 2);
     fl_input_close(in);
     fl_store_close(w);
@@ -285,21 +283,21 @@ static void test_relay_unreachable(void **state)
     fl_input *in = fl_input_open(&cfg, NULL, err, sizeof err);
     assert_non_null(in);
     assert_string_equal(fl_input_name(in), "127.0.0.1:1");
-    int permanent = -1;
+    fl_error fe;
     uint64_t seq;
-    assert_int_equal(fl_input_next(in, 1, &seq, &permanent, err, sizeof err), -1);
-    assert_int_equal(permanent, 0); /* a relay that is down is retried */
-    assert_non_null(strstr(err, "127.0.0.1:1"));
+    assert_int_equal(fl_input_next(in, 1, &seq, &fe), -1);
+    assert_int_equal(fe.permanent, 0); /* a relay that is down is retried */
+    assert_non_null(strstr(fe.msg, "127.0.0.1:1"));
     fl_input_head h;
-    assert_int_equal(fl_input_bounds(in, &h, &permanent, err, sizeof err), -1);
-    assert_int_equal(permanent, 0);
+    assert_int_equal(fl_input_bounds(in, &h, &fe), -1);
+    assert_int_equal(fe.permanent, 0);
     fl_input_close(in);
 
     fl_config_apply bad = {.relay = "no-port-here", .secret = "s"};
     in = fl_input_open(&bad, NULL, err, sizeof err);
     assert_non_null(in);
-    assert_int_equal(fl_input_next(in, 1, &seq, &permanent, err, sizeof err), -1);
-    assert_int_equal(permanent, 1); /* a malformed address never gets better */
+    assert_int_equal(fl_input_next(in, 1, &seq, &fe), -1);
+    assert_int_equal(fe.permanent, 1); /* a malformed address never gets better */
     fl_input_close(in);
 }
 

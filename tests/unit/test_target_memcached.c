@@ -208,45 +208,43 @@ static void test_checkpoint_file(void **state)
 static void test_bad_urls_are_permanent(void **state)
 {
     (void)state;
-    char cp[300], err[256];
+    char cp[300];
     snprintf(cp, sizeof cp, "%s/cp-url", tmpdir);
     const char *urls[] = {"memcached://", "memcached://nohost", "memcached://h:0", "memcached://:pw@h:1",
                           "memcache://h:1"};
     for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
         fl_config_apply a;
         cfg_init(&a, (char *)urls[i], cp);
-        int permanent = 0;
-        err[0] = 0;
-        assert_null(fl_target_open(&a, &permanent, err, sizeof err));
-        if (!permanent) fail_msg("%s: not permanent: %s", urls[i], err);
-        assert_true(err[0] != 0);
+        fl_error fe;
+        assert_null(fl_target_open(&a, &fe));
+        if (!fe.permanent) fail_msg("%s: not permanent: %s", urls[i], fe.msg);
+        assert_true(fe.msg[0] != 0);
     }
 }
 
 static void test_unreachable_is_retryable(void **state)
 {
     (void)state;
-    char cp[300], url[100], err[256];
+    char cp[300], url[100];
     snprintf(cp, sizeof cp, "%s/cp-down", tmpdir);
     snprintf(url, sizeof url, "memcached://127.0.0.1:%d", free_port());
     fl_config_apply a;
     cfg_init(&a, url, cp);
-    int permanent = 1;
-    assert_null(fl_target_open(&a, &permanent, err, sizeof err));
-    assert_int_equal(permanent, 0);
-    assert_non_null(strstr(err, "memcached"));
+    fl_error fe;
+    assert_null(fl_target_open(&a, &fe));
+    assert_int_equal(fe.permanent, 0);
+    assert_non_null(strstr(fe.msg, "memcached"));
 
     /* one server of two down: the target does not open, and the message names that one */
     if (servers[0] <= 0) return;
     int dead = free_port();
     snprintf(url, sizeof url, "memcached://127.0.0.1:%d,127.0.0.1:%d", ports[0], dead);
     cfg_init(&a, url, cp);
-    permanent = 1;
-    assert_null(fl_target_open(&a, &permanent, err, sizeof err));
-    assert_int_equal(permanent, 0);
+    assert_null(fl_target_open(&a, &fe));
+    assert_int_equal(fe.permanent, 0);
     char want[64];
     snprintf(want, sizeof want, "memcached 127.0.0.1:%d:", dead);
-    if (!strstr(err, want)) fail_msg("'%s' does not name the server that is down", err);
+    if (!strstr(fe.msg, want)) fail_msg("'%s' does not name the server that is down", fe.msg);
 }
 
 static fl_cache_op mkop(fl_cache_op_kind kind, const char *key, const char *value, uint32_t ttl)
@@ -278,9 +276,9 @@ static void test_apply_in_order_with_checkpoint(void **state)
     snprintf(url, sizeof url, "memcached://127.0.0.1:%d, 127.0.0.1:%d", ports[0], ports[1]);
     fl_config_apply a;
     cfg_init(&a, url, cp);
-    int permanent = 0;
-    fl_target *t = fl_target_open(&a, &permanent, err, sizeof err);
-    if (!t) fail_msg("open: %s", err);
+    fl_error fe;
+    fl_target *t = fl_target_open(&a, &fe);
+    if (!t) fail_msg("open: %s", fe.msg);
     assert_string_equal(fl_target_kind(t), "memcached");
     fl_checkpoint got;
     assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 1);
@@ -310,7 +308,7 @@ static void test_apply_in_order_with_checkpoint(void **state)
     assert_int_equal(fl_target_submit(t, &o, &c2, &chunked, err, sizeof err), 0);
     assert_int_equal(fl_target_in_flight(t), 2);
     /* not flushed yet: no checkpoint on disk (as another process, e.g. --status, sees it) */
-    fl_target *other = fl_target_open(&a, &permanent, err, sizeof err);
+    fl_target *other = fl_target_open(&a, &fe);
     assert_non_null(other);
     assert_int_equal(fl_target_read_checkpoint(other, &got, err, sizeof err), 1);
     fl_target_close(other);
@@ -386,9 +384,9 @@ static void test_server_down_mid_stream(void **state)
     snprintf(url, sizeof url, "memcached://127.0.0.1:%d", port);
     fl_config_apply a;
     cfg_init(&a, url, cp);
-    int permanent = 0;
-    fl_target *t = fl_target_open(&a, &permanent, err, sizeof err);
-    if (!t) fail_msg("open: %s", err);
+    fl_error fe;
+    fl_target *t = fl_target_open(&a, &fe);
+    if (!t) fail_msg("open: %s", fe.msg);
     fl_cache_op op = mkop(FL_CACHE_SET, "a", "1", 0);
     fl_cache_ops o = {.ops = &op, .nops = 1};
     fl_checkpoint c1 = {.seq = 1, .gtid = "0-1-1", .ts = 1};
@@ -414,8 +412,8 @@ static void test_server_down_mid_stream(void **state)
     /* the server comes back empty: the checkpoint no longer holds */
     pid = start_memcached(port);
     assert_true(pid > 0);
-    t = fl_target_open(&a, &permanent, err, sizeof err);
-    if (!t) fail_msg("reopen: %s", err);
+    t = fl_target_open(&a, &fe);
+    if (!t) fail_msg("reopen: %s", fe.msg);
     assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
     assert_int_equal(got.seq, 0);
     assert_true(got.fold_until > 1); /* what it showed before must not be shown older */
@@ -428,7 +426,7 @@ static void test_server_down_mid_stream(void **state)
     assert_string_not_equal(epoch, file.server[0].epoch);
     assert_int_equal(file.server[0].seq, 2);
     fl_mc_checkpoint_free(&file);
-    t = fl_target_open(&a, &permanent, err, sizeof err);
+    t = fl_target_open(&a, &fe);
     assert_non_null(t);
     assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
     assert_int_equal(got.seq, 2);
@@ -462,9 +460,10 @@ static void test_one_server_restarts(void **state)
     fl_config_apply a;
     cfg_init(&a, url, cp);
     a.name = "two";
-    int permanent = 0, chunked;
-    fl_target *t = fl_target_open(&a, &permanent, err, sizeof err);
-    if (!t) fail_msg("open: %s", err);
+    fl_error fe;
+    int chunked;
+    fl_target *t = fl_target_open(&a, &fe);
+    if (!t) fail_msg("open: %s", fe.msg);
     fl_checkpoint got;
     assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 1);
     static char keys[100][16];
@@ -505,8 +504,8 @@ static void test_one_server_restarts(void **state)
     waitpid(servers[1], NULL, 0);
     servers[1] = start_memcached(ports[1]);
     assert_true(servers[1] > 0);
-    t = fl_target_open(&a, &permanent, err, sizeof err);
-    if (!t) fail_msg("reopen: %s", err);
+    t = fl_target_open(&a, &fe);
+    if (!t) fail_msg("reopen: %s", fe.msg);
     assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
     assert_int_equal(got.seq, 0);                /* the lowest position: the refilled server's */
     assert_true(got.fold_until >= 5);            /* what may be visible is folded */
@@ -550,7 +549,7 @@ static void test_one_server_restarts(void **state)
     snprintf(url, sizeof url, "memcached://127.0.0.1:%d", ports[0]);
     cfg_init(&a, url, cp);
     a.name = "two";
-    t = fl_target_open(&a, &permanent, err, sizeof err);
+    t = fl_target_open(&a, &fe);
     assert_non_null(t);
     assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
     assert_int_equal(got.seq, 0);
@@ -577,7 +576,8 @@ static void test_sasl(void **state)
     assert_true(pid > 0);
     snprintf(cp, sizeof cp, "%s/cp-sasl", tmpdir);
     fl_config_apply a;
-    int permanent = 0, chunked = 0;
+    fl_error fe;
+    int chunked = 0;
     fl_cache_op op = mkop(FL_CACHE_SET, "s", "1", 0);
     fl_cache_ops o = {.ops = &op, .nops = 1};
     fl_checkpoint c1 = {.seq = 1, .gtid = "0-1-1", .ts = 1};
@@ -585,8 +585,8 @@ static void test_sasl(void **state)
     /* the password has '@' and ':', written %-escaped */
     snprintf(url, sizeof url, "memcached://fl:p%%40ss%%3Aw@127.0.0.1:%d", port);
     cfg_init(&a, url, cp);
-    fl_target *t = fl_target_open(&a, &permanent, err, sizeof err);
-    if (!t) fail_msg("open with SASL: %s", err);
+    fl_target *t = fl_target_open(&a, &fe);
+    if (!t) fail_msg("open with SASL: %s", fe.msg);
     assert_int_equal(fl_target_submit(t, &o, &c1, &chunked, err, sizeof err), 0);
     assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
     fl_target_close(t);
@@ -594,10 +594,10 @@ static void test_sasl(void **state)
     snprintf(url, sizeof url, "memcached://fl:wrong@127.0.0.1:%d", port);
     cfg_init(&a, url, cp);
     err[0] = 0;
-    t = fl_target_open(&a, &permanent, err, sizeof err);
+    t = fl_target_open(&a, &fe);
     assert_null(t);
-    assert_int_equal(permanent, 0);
-    assert_non_null(strstr(err, "AUTHENTICATION FAILURE"));
+    assert_int_equal(fe.permanent, 0);
+    assert_non_null(strstr(fe.msg, "AUTHENTICATION FAILURE"));
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
 }

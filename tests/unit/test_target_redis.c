@@ -141,10 +141,9 @@ static long long int_reply(const char *fmt, const char *key)
 static fl_target *open_url(const char *u, uint32_t max_atomic_ops)
 {
     fl_config_apply cfg = {.name = "t", .target = (char *)u, .max_atomic_ops = max_atomic_ops};
-    int permanent = -1;
-    char err[256];
-    fl_target *t = fl_target_open(&cfg, &permanent, err, sizeof err);
-    if (!t) print_message("open %s: %s\n", u, err);
+    fl_error fe;
+    fl_target *t = fl_target_open(&cfg, &fe);
+    if (!t) print_message("open %s: %s\n", u, fe.msg);
     assert_non_null(t);
     assert_string_equal(fl_target_kind(t), "redis");
     return t;
@@ -193,19 +192,17 @@ static void test_bad_urls(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         fl_config_apply cfg = {.name = "t", .target = (char *)bad[i], .max_atomic_ops = 10};
-        int permanent = 0;
-        char err[256] = "";
-        assert_null(fl_target_open(&cfg, &permanent, err, sizeof err));
-        if (!permanent) print_message("not permanent: %s (%s)\n", bad[i], err);
-        assert_int_equal(permanent, 1);
-        assert_true(strlen(err) > 10);
+        fl_error fe;
+        assert_null(fl_target_open(&cfg, &fe));
+        if (!fe.permanent) print_message("not permanent: %s (%s)\n", bad[i], fe.msg);
+        assert_int_equal(fe.permanent, 1);
+        assert_true(strlen(fe.msg) > 10);
     }
     /* the password never appears in a message */
     fl_config_apply cfg = {.name = "t", .target = "redis://u:s3cr3t@127.0.0.1/x", .max_atomic_ops = 10};
-    int permanent = 0;
-    char err[256] = "";
-    assert_null(fl_target_open(&cfg, &permanent, err, sizeof err));
-    assert_null(strstr(err, "s3cr3t"));
+    fl_error fe;
+    assert_null(fl_target_open(&cfg, &fe));
+    assert_null(strstr(fe.msg, "s3cr3t"));
 }
 
 static void test_unreachable(void **state)
@@ -214,11 +211,10 @@ static void test_unreachable(void **state)
     char u[64];
     snprintf(u, sizeof u, "redis://127.0.0.1:%d/0", free_port());
     fl_config_apply cfg = {.name = "t", .target = u, .max_atomic_ops = 10};
-    int permanent = -1;
-    char err[256] = "";
-    assert_null(fl_target_open(&cfg, &permanent, err, sizeof err));
-    assert_int_equal(permanent, 0); /* retried by the applier */
-    assert_non_null(strstr(err, "cannot connect to 127.0.0.1:"));
+    fl_error fe;
+    assert_null(fl_target_open(&cfg, &fe));
+    assert_int_equal(fe.permanent, 0); /* retried by the applier */
+    assert_non_null(strstr(fe.msg, "cannot connect to 127.0.0.1:"));
 }
 
 static void test_operations_and_checkpoint(void **state)
@@ -361,11 +357,11 @@ static void test_auth(void **state)
     run("CONFIG SET requirepass topsecret");
     char u[160];
     fl_config_apply cfg = {.name = "t", .target = url, .max_atomic_ops = 10};
-    int permanent = -1;
+    fl_error fe;
     char err[256];
-    assert_null(fl_target_open(&cfg, &permanent, err, sizeof err)); /* no password: SELECT refused */
-    assert_int_equal(permanent, 0);
-    assert_non_null(strstr(err, "NOAUTH"));
+    assert_null(fl_target_open(&cfg, &fe)); /* no password: SELECT refused */
+    assert_int_equal(fe.permanent, 0);
+    assert_non_null(strstr(fe.msg, "NOAUTH"));
 
     snprintf(u, sizeof u, "redis://:topsecret@127.0.0.1:%d/3", port);
     fl_target *t = open_url(u, 10);
@@ -383,9 +379,9 @@ static void test_auth(void **state)
 
     snprintf(u, sizeof u, "redis://app:wrong@127.0.0.1:%d/3", port);
     cfg.target = u;
-    assert_null(fl_target_open(&cfg, &permanent, err, sizeof err));
-    assert_non_null(strstr(err, "AUTH refused"));
-    assert_null(strstr(err, "wrong"));
+    assert_null(fl_target_open(&cfg, &fe));
+    assert_non_null(strstr(fe.msg, "AUTH refused"));
+    assert_null(strstr(fe.msg, "wrong"));
 
     /* undo: the admin connection has no password */
     redisContext *c = admin();
