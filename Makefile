@@ -4,6 +4,7 @@
 #                     fuzz briefly, run integration tests against private servers
 #   make check-asan   unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make check-layers no file includes a header from a higher floor (docs/DESIGN.md)
+#   make format-check the sources match .clang-format (scripts/format-check.sh --fix applies it)
 #   make fuzz         build and briefly run the libFuzzer targets (clang)
 #   make bench        run the benchmarks in bench/
 #   make demo         run the live demo (MariaDB -> fl-relay -> fl-apply -> Redis)
@@ -61,7 +62,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
-.PHONY: all deps check-libs test unit check-asan check-layers fuzz integration bench demo install deb clean
+.PHONY: all deps check-libs test unit check-asan check-layers format-check fuzz integration bench demo install deb clean
 all: $(PROGS)
 
 deps:
@@ -120,6 +121,10 @@ check-asan:
 
 check-layers:
 	@bash scripts/check-layers.sh
+
+# Sources as .clang-format has them (scripts/format-check.sh --fix reformats).
+format-check:
+	@bash scripts/format-check.sh
 
 fuzz:
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
