@@ -14,7 +14,7 @@
 // table, which has INT, VARCHAR and BIGINT columns, where both write the same bytes):
 // - BIGINT beyond 2^53 becomes a rounded JavaScript number here; fastlane keeps 64-bit digits.
 // - DECIMAL, DATETIME/TIMESTAMP (a Date here, ISO text with a 'T' and 'Z'), binary columns
-//   (a Buffer here, base64 in fastlane), SET and BIT follow zongji's types, not DESIGN.md's.
+//   (a Buffer here, base64 in fastlane), SET and BIT follow zongji's types, not docs/DESIGN.md's.
 // - Columns are named from the table map's metadata (binlog_row_metadata = FULL), else zongji
 //   queries information_schema; fastlane never queries, it names them @1, @2, ... instead.
 import ZongJi from '@vlasky/zongji';
