@@ -161,6 +161,11 @@ static int parse_args(int argc, char **argv, dump_opts *o)
             fprintf(stderr, "fl-dump: --secret and --secret-file cannot be combined\n");
             return -1;
         }
+        const char *weak = o->secret ? fl_feed_secret_problem(o->secret) : NULL;
+        if (weak) {
+            fprintf(stderr, "fl-dump: --secret: the secret is %s\n", weak);
+            return -1;
+        }
     } else {
         if (o->secret || o->secret_file || o->tls_ca) {
             fprintf(stderr, "fl-dump: --secret, --secret-file and --tls-ca go with --relay\n");
@@ -475,6 +480,12 @@ static int dump_remote(const dump_opts *o)
     char *secret = NULL, why[512];
     if (o->secret_file && !(secret = fl_secret_file_read(o->secret_file, why, sizeof why))) {
         fprintf(stderr, "fl-dump: --secret-file: %s\n", why);
+        return 1;
+    }
+    const char *weak = secret ? fl_feed_secret_problem(secret) : NULL;
+    if (weak) {
+        fprintf(stderr, "fl-dump: --secret-file: the secret in '%s' is %s\n", o->secret_file, weak);
+        fl_secret_free(secret);
         return 1;
     }
     fl_feed_client_opts fo = {.addr = o->relay, .secret = secret ? secret : o->secret, .tls_ca = o->tls_ca};

@@ -530,7 +530,18 @@ static void test_errors(void **state)
              "fl-dump: --secret-file: '%s' is open to group or others (mode 0644); a secret file must not be: "
              "chmod 600 %s\n", secret, secret);
     expect_error(run("--relay 127.0.0.1:1 --secret-file '%s'", secret), 1, line);
+    sf = fopen(secret, "w");
+    assert_non_null(sf);
+    fputs("short\n", sf);
+    fclose(sf);
+    assert_int_equal(chmod(secret, 0600), 0);
+    snprintf(line, sizeof line,
+             "fl-dump: --secret-file: the secret in '%s' is shorter than 16 bytes; make a good one with: openssl "
+             "rand -hex 32\n", secret);
+    expect_error(run("--relay 127.0.0.1:1 --secret-file '%s'", secret), 1, line);
     unlink(secret);
+    expect_error(run("--relay 127.0.0.1:1 --secret short"), 2,
+                 "fl-dump: --secret: the secret is shorter than 16 bytes; make a good one with: openssl rand -hex 32\n");
 
     run_result r = run("--help");
     assert_int_equal(r.status, 0);
