@@ -55,6 +55,7 @@
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 #define RETENTION_EVERY_S 60
+#define SOURCE_PROBE_S 10 /* how often a streaming relay checks that the source did not go back */
 #define WAIT_SLICE_MS 500
 
 static volatile sig_atomic_t stop_requested;
@@ -186,6 +187,7 @@ typedef struct relay {
     bool caught_up;         /* a heartbeat said nothing more is waiting */
     time_t last_rx;         /* wall clock of the last packet */
     time_t last_purge;
+    time_t last_probe;      /* last check that the source still holds the journal's position */
     time_t last_status;     /* last STATUS= sent to systemd */
 
     fl_metric *m_txns, *m_rows, *m_bytes, *m_reconnects, *m_lag, *m_commits, *m_commit_ts, *m_connected;
@@ -366,6 +368,45 @@ static void retention(relay *r, bool force)
         log_info("journal retention: removed %" PRId64 " oldest transactions", n);
 }
 
+/* A source whose binlog went back behind the journal (RESET MASTER, a restore from a backup)
+ * keeps a connected replica's dump thread on its old, deleted file: heartbeats still come,
+ * new transactions never do. So every SOURCE_PROBE_S while streaming, the server's GTID
+ * state is read on the side connection: when the journal holds GTIDs the server no longer
+ * has, this says so and returns true, and the caller reconnects, so that the server's own
+ * answer to the journal's position (error 1236) stops the relay loudly, naming where. */
+static bool source_went_back(relay *r, fl_flavor flavor)
+{
+    time_t now = time(NULL);
+    if (now - r->last_probe < SOURCE_PROBE_S || !r->pos.gtid_set || !r->pos.gtid_set[0]) return false;
+    r->last_probe = now;
+    names_cache *c = &r->names;
+    char err[512];
+    unsigned errnum;
+    if (!c->conn && !(c->conn = fl_source_connect(c->cfg, 30, err, sizeof err, &errnum))) return false;
+    char *state = NULL;
+    const char *sql = flavor == FL_FLAVOR_MARIADB ? "SELECT @@global.gtid_binlog_pos" : "SELECT @@global.gtid_executed";
+    if (fl_source_query_value(c->conn, sql, &state, err, sizeof err) < 0) {
+        fl_source_close(c->conn); /* a later probe connects again */
+        c->conn = NULL;
+        return false;
+    }
+    char perr[200];
+    fl_gtid_set *server = fl_gtid_set_parse(state, perr, sizeof perr);
+    fl_gtid_set *journal = fl_gtid_set_parse(r->pos.gtid_set, perr, sizeof perr);
+    bool back = server && journal && fl_gtid_set_flavor(server) != FL_FLAVOR_NONE &&
+                fl_gtid_set_flavor(server) == fl_gtid_set_flavor(journal) && !fl_gtid_set_is_subset(journal, server);
+    if (fl_gtid_set_is_empty(server) && !fl_gtid_set_is_empty(journal)) back = server && journal;
+    if (back)
+        log_warn("the source's binlog went back: it holds GTIDs up to %s but the journal already has %s "
+                 "(RESET MASTER, or a restore from a backup?); reconnecting to let the source say whether "
+                 "it can still send what follows the journal",
+                 state[0] ? state : "(none)", r->pos.gtid_set);
+    fl_gtid_set_free(server);
+    fl_gtid_set_free(journal);
+    free(state);
+    return back;
+}
+
 /* Interruptible sleep; returns early when a stop is requested. */
 static void sleep_ms(int ms)
 {
@@ -459,6 +500,7 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
             /* Drained: make what we have durable before waiting. */
             if (commit(r, e) < 0) return -1;
             retention(r, false);
+            if (source_went_back(r, flavor)) return STREAM_RETRY;
             if (r->caught_up) fl_metric_set(r->m_lag, 0);
             int w;
             while ((w = fl_source_wait(r->src, wait_slice_ms())) == 0) {
