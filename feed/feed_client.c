@@ -380,6 +380,8 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
         welcome->first_seq = m.first_seq;
         welcome->last_seq = m.last_seq;
         welcome->start_seq = m.seq;
+        welcome->purged_seq = m.purged_seq;
+        memcpy(welcome->identity, m.identity, sizeof welcome->identity);
     }
     return c;
 fail:

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/txn.h"
+#include "journal/store.h"
 
 typedef struct fl_feed_client fl_feed_client;
 
@@ -22,6 +23,8 @@ typedef struct fl_feed_client_opts {
 typedef struct fl_feed_welcome {
     uint64_t first_seq, last_seq; /* journal bounds when the session started */
     uint64_t start_seq;           /* first seq the relay will send */
+    uint64_t purged_seq;          /* the journal's purge horizon (journal/store.h) */
+    char identity[FL_JOURNAL_ID_TEXT]; /* the journal's identity; "" when it has none */
 } fl_feed_welcome;
 
 /* start: FL_FEED_FROM_SEQ (from_seq, 0 = journal start), FL_FEED_FROM_GTID (from_gtid) or

@@ -17,6 +17,7 @@
 
 #define HEADER 5 /* u32 length, u8 type */
 #define CRC_LEN 4
+#define ID_LEN (FL_JOURNAL_ID_TEXT - 1) /* a journal identity on the wire: its text, NUL-padded */
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -56,7 +57,7 @@ static size_t fixed_size(uint8_t type)
     switch (type) {
     case FL_FEED_HELLO: return 2 + FL_FEED_NONCE;
     case FL_FEED_AUTH: return 2 + FL_FEED_NONCE + FL_FEED_MAC + 1 + 8;
-    case FL_FEED_WELCOME: return 8 + 8 + 8;
+    case FL_FEED_WELCOME: return 8 + 8 + 8 + 8 + ID_LEN;
     case FL_FEED_ERROR: return 2;
     case FL_FEED_RECORD: return FL_FEED_RECORD_HEADER;
     case FL_FEED_HEARTBEAT: return 8 + 8;
@@ -91,6 +92,11 @@ static size_t encode_body(fl_buf *out, const fl_feed_msg *m)
         fl_buf_put_u64le(out, m->first_seq);
         fl_buf_put_u64le(out, m->last_seq);
         fl_buf_put_u64le(out, m->seq);
+        fl_buf_put_u64le(out, m->purged_seq);
+        fl_buf_reserve(out, ID_LEN);
+        memset(out->data + out->len, 0, ID_LEN);
+        memcpy(out->data + out->len, m->identity, strnlen(m->identity, ID_LEN));
+        out->len += ID_LEN;
         break;
     case FL_FEED_ERROR: put16(out, m->code); break;
     case FL_FEED_RECORD:
@@ -138,6 +144,14 @@ static int decode_body(uint8_t type, const uint8_t *p, uint32_t payload, fl_feed
         m->first_seq = rd64(p);
         m->last_seq = rd64(p + 8);
         m->seq = rd64(p + 16);
+        m->purged_seq = rd64(p + 24);
+        memcpy(m->identity, p + 32, ID_LEN);
+        m->identity[ID_LEN] = 0;
+        for (size_t i = strlen(m->identity); i < ID_LEN; i++) /* NUL-padded, nothing after */
+            if (p[32 + i]) {
+                snprintf(err, errlen, "feed WELCOME has a malformed journal identity");
+                return -1;
+            }
         break;
     case FL_FEED_ERROR: m->code = rd16(p); break;
     case FL_FEED_RECORD:

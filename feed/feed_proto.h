@@ -13,7 +13,8 @@
  * RECORD, HEARTBEAT; a RECORD as large as the journal's largest record part).
  *
  * Session: server HELLO (version, nonce_s) -> client AUTH (version, nonce_c, MAC, where to
- * start) -> server WELCOME (journal bounds, first seq it will send) or an ERROR, then
+ * start) -> server WELCOME (journal bounds and purge horizon, its identity, the first seq it
+ * will send) or an ERROR, then
  * RECORDs and HEARTBEATs. Keys: PRK = HKDF-Extract(salt = nonce_s | nonce_c, secret), one
  * key per direction = HKDF-Expand(PRK, label). AUTH's MAC (client key) covers HELLO's
  * fields and every AUTH field; WELCOME is the server's first sealed message, so it proves
@@ -27,6 +28,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "journal/store.h"
 
 #define FL_FEED_VERSION 2
 #define FL_FEED_NONCE 32
@@ -74,6 +76,8 @@ typedef struct fl_feed_msg {
     uint64_t seq;                      /* AUTH from_seq; RECORD seq; WELCOME start seq */
     uint32_t part;                     /* RECORD */
     uint64_t first_seq, last_seq;      /* WELCOME, HEARTBEAT (last_seq) */
+    uint64_t purged_seq;               /* WELCOME: the journal's purge horizon */
+    char identity[FL_JOURNAL_ID_TEXT]; /* WELCOME: the journal's identity ("" = none) */
     uint64_t ts;                       /* HEARTBEAT: server time, unix seconds */
     uint16_t code;                     /* ERROR: fl_feed_error */
     const uint8_t *data;               /* AUTH: gtid text; ERROR: message; RECORD: record bytes; */

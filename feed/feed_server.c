@@ -242,12 +242,14 @@ static int store_bounds(feed_server *s, fl_store_info *info)
     return 0;
 }
 
-/* Whether retention removed seq: it lies before the journal's first transaction. A seq
- * missing above the first one is a gap (a transaction the relay dropped unfinished, at a
- * crash or a restart mid-transaction), never a purge. */
+/* Whether retention removed seq: it is at or below the journal's purge horizon. A seq
+ * missing above it is a gap (a transaction the relay dropped unfinished, at a crash or a
+ * restart mid-transaction), never a purge. */
 static bool seq_purged(const fl_store_info *info, uint64_t seq)
 {
-    return info->first_seq && seq < info->first_seq;
+    if (seq <= info->purged_seq) return true;
+    /* a journal purged before it kept a horizon: whatever lies before its first seq */
+    return !info->purged_seq && info->first_seq && seq < info->first_seq;
 }
 
 static void client_auth(feed_client *c, const fl_feed_msg *m)
@@ -324,8 +326,9 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
         client_refuse(c, FL_FEED_ERR_PROTOCOL, "unknown start mode %u", m->start);
         return;
     }
-    fl_feed_msg w = {.type = FL_FEED_WELCOME, .first_seq = info.first_seq,
-                     .last_seq = info.last_seq, .seq = start};
+    fl_feed_msg w = {.type = FL_FEED_WELCOME, .first_seq = info.first_seq, .last_seq = info.last_seq,
+                     .seq = start, .purged_seq = info.purged_seq};
+    memcpy(w.identity, info.identity, sizeof w.identity);
     client_send(c, &w);
     if (m->start == FL_FEED_INFO) {
         c->state = C_CLOSING;

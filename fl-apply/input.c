@@ -36,6 +36,7 @@ struct fl_input {
     uint64_t feed_pos;   /* seq the session delivers next (or beyond, over gaps) */
     uint64_t first_seq;  /* journal bounds as the relay last told them */
     uint64_t head_seq;
+    uint64_t purged_seq; /* the journal's purge horizon, as the relay last told it */
     fl_txn txn;          /* received ahead of its turn */
     bool have_txn;
     bool told_first;     /* said where the journal starts for an applier with nothing applied */
@@ -101,6 +102,14 @@ static int journal_failed(fl_error *e)
     return -1;
 }
 
+/* The purge horizon a relay told; one that never kept a horizon (nothing purged since it
+ * does, or too old to tell) counts everything before its first seq as purged. */
+static uint64_t relay_horizon(const fl_feed_welcome *w)
+{
+    if (w->purged_seq) return w->purged_seq;
+    return w->first_seq ? w->first_seq - 1 : 0;
+}
+
 static int feed_connect(fl_input *s, int start, uint64_t from, const char *gtid, fl_error *e)
 {
     feed_drop(s);
@@ -109,6 +118,7 @@ static int feed_connect(fl_input *s, int start, uint64_t from, const char *gtid,
     if (!s->feed) return -1;
     s->first_seq = w.first_seq;
     s->head_seq = w.last_seq;
+    s->purged_seq = relay_horizon(&w);
     s->feed_pos = w.start_seq;
     return 0;
 }
@@ -136,10 +146,11 @@ int fl_input_bounds(fl_input *s, fl_input_head *h, fl_error *e)
         fl_feed_client_close(c);
         s->first_seq = w.first_seq;
         s->head_seq = w.last_seq;
+        s->purged_seq = relay_horizon(&w);
     }
     h->first_seq = s->first_seq;
     h->last_seq = s->head_seq;
-    h->purged_seq = s->first_seq ? s->first_seq - 1 : 0;
+    h->purged_seq = s->purged_seq;
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "feed/feed_proto.h"
+#include "tests/fuzz/fuzzer.h"
 
 static void frames(const uint8_t *data, size_t size)
 {

@@ -20,6 +20,8 @@ static fl_feed_msg sample(uint8_t type)
     for (int i = 0; i < FL_FEED_MAC; i++) m.mac[i] = (uint8_t)(255 - i);
     m.data = (const uint8_t *)text;
     m.data_len = strlen(text);
+    m.purged_seq = 2;
+    strcpy(m.identity, "0123456789abcdef0123456789abcdef");
     return m;
 }
 
@@ -42,6 +44,8 @@ static void check_fields(uint8_t type, const fl_feed_msg *in, const fl_feed_msg 
         assert_int_equal(out->first_seq, 3);
         assert_int_equal(out->last_seq, 99);
         assert_int_equal(out->seq, in->seq);
+        assert_int_equal(out->purged_seq, 2);
+        assert_string_equal(out->identity, in->identity);
         break;
     case FL_FEED_ERROR: assert_int_equal(out->code, FL_FEED_ERR_PURGED); break;
     case FL_FEED_RECORD:
@@ -101,6 +105,16 @@ static void test_messages_round_trip(void **state)
     /* other messages are small */
     uint8_t huge[5] = {0xff, 0xff, 0xff, 0x7f, FL_FEED_HEARTBEAT};
     assert_int_equal(fl_feed_parse_message(huge, sizeof huge, &out, &used, err, sizeof err), -1);
+    /* a WELCOME without a journal identity; one with bytes after the identity's end */
+    fl_feed_msg w = sample(FL_FEED_WELCOME);
+    w.identity[0] = 0;
+    fl_buf wb = {0};
+    fl_feed_encode_message(&wb, &w);
+    assert_int_equal(fl_feed_parse_message(wb.data, wb.len, &out, &used, err, sizeof err), 1);
+    assert_string_equal(out.identity, "");
+    wb.data[wb.len - 1] = 'x';
+    assert_int_equal(fl_feed_parse_message(wb.data, wb.len, &out, &used, err, sizeof err), -1);
+    fl_buf_free(&wb);
     /* handshake messages never travel in the sealed stream */
     fl_feed_msg hello = sample(FL_FEED_HELLO);
     fl_buf b = {0};
