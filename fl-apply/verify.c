@@ -325,7 +325,7 @@ static int select_list(MYSQL *m, const char *db, const char *table, fl_buf *sql,
     bool mariadb = strstr(mysql_get_server_info(m), "MariaDB") != NULL;
     if (fl_table_schema_read(m, db, table, mariadb, &schema, err, errlen)) {
         char why[512];
-        snprintf(why, sizeof why, "%s", err);
+        snprintf(why, sizeof why, "%.511s", err);
         snprintf(err, errlen, "source: reading the columns of %s.%s: %s", db, table, why);
         return -1;
     }
