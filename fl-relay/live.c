@@ -380,12 +380,11 @@ static bool source_went_back(relay *r, fl_flavor flavor)
     if (now - r->last_probe < SOURCE_PROBE_S || !r->pos.gtid_set || !r->pos.gtid_set[0]) return false;
     r->last_probe = now;
     names_cache *c = &r->names;
-    char err[512];
-    unsigned errnum;
-    if (!c->conn && !(c->conn = fl_source_connect(c->cfg, 30, err, sizeof err, &errnum))) return false;
+    fl_error e;
+    if (!c->conn && !(c->conn = fl_source_connect(c->cfg, 30, &e))) return false;
     char *state = NULL;
     const char *sql = flavor == FL_FLAVOR_MARIADB ? "SELECT @@global.gtid_binlog_pos" : "SELECT @@global.gtid_executed";
-    if (fl_source_query_value(c->conn, sql, &state, err, sizeof err) < 0) {
+    if (fl_source_query_value(c->conn, sql, &state, &e) < 0) {
         fl_source_close(c->conn); /* a later probe connects again */
         c->conn = NULL;
         return false;
@@ -500,7 +499,8 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
             /* Drained: make what we have durable before waiting. */
             if (commit(r, e) < 0) return -1;
             retention(r, false);
-            if (source_went_back(r, flavor)) return STREAM_RETRY;
+            if (source_went_back(r, flavor))
+                return fl_error_set(e, false, 0, "the source no longer holds the journal's position");
             if (r->caught_up) fl_metric_set(r->m_lag, 0);
             int w;
             while ((w = fl_source_wait(r->src, wait_slice_ms())) == 0) {
