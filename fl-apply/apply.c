@@ -60,6 +60,8 @@ typedef struct counters {
     uint64_t txns, ops, rows_skipped, rows_failed, chunked;
     uint64_t statements; /* statement-based transactions not applied (on_error = skip) */
     uint64_t unknown;    /* row changes whose new value the binlog lacks: keys deleted instead */
+    uint64_t clears;     /* rules' key sets deleted after a TRUNCATE, DROP or RENAME of their table */
+    uint64_t ddl_failed; /* such DDL whose keys could not be deleted (on_error = skip) */
 } counters;
 
 typedef struct applier {
@@ -88,8 +90,8 @@ typedef struct applier {
     uint32_t failures_in_row; /* target failures since something was last applied */
     bool cautious;            /* after a target failure: one transaction in flight until one is applied */
     struct {
-        fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *unknown, *retries, *target_errors, *cp_seq, *cp_ts,
-            *lag, *lag_s;
+        fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *unknown, *clears, *ddl_failed, *retries,
+            *target_errors, *cp_seq, *cp_ts, *lag, *lag_s;
         fl_metric *target_up, *source_up;
         fl_metric *purged_stops, *foreign_stops;
         counters last;
@@ -169,6 +171,11 @@ static void metrics_init(applier *a)
                                         "Statement-based transactions not applied to the cache (on_error = skip)");
     a->m.unknown = fl_metric_counter("fastlane_apply_unknown_values_total",
                                      "Row changes whose new value the binlog does not carry; their keys were deleted");
+    a->m.clears = fl_metric_counter("fastlane_apply_table_clears_total",
+                                    "Rules' keys deleted by pattern after a TRUNCATE, DROP TABLE or RENAME TABLE");
+    a->m.ddl_failed = fl_metric_counter("fastlane_apply_ddl_not_applied_total",
+                                        "TRUNCATE/DROP/RENAME of rule tables whose keys could not be deleted "
+                                        "(on_error = skip): the cache holds stale keys");
     a->m.retries = fl_metric_counter("fastlane_apply_retries_total", "Reconnections to the target or the source");
     a->m.target_errors = fl_metric_counter("fastlane_apply_target_errors_total",
                                            "Failures that sent the applier back to its checkpoint (refused transactions, lost connections)");
@@ -214,6 +221,8 @@ static void metrics_update(applier *a, bool force)
     fl_metric_add(a->m.chunked, f->chunked - l->chunked);
     fl_metric_add(a->m.statements, f->statements - l->statements);
     fl_metric_add(a->m.unknown, f->unknown - l->unknown);
+    fl_metric_add(a->m.clears, f->clears - l->clears);
+    fl_metric_add(a->m.ddl_failed, f->ddl_failed - l->ddl_failed);
     fl_metric_add(a->m.retries, a->retries - a->m.last_retries);
     fl_metric_add(a->m.target_errors, a->target_errors - a->m.last_target_errors);
     *l = *f;
@@ -608,6 +617,42 @@ static void filter_ops(applier *a, size_t from)
     a->ops.nops = w;
 }
 
+/* The DEL_MATCH operations rendered from ops[first..]: counted, or, on a target that cannot
+ * list its keys (memcached), handled per on_error: stop (returns true with err) or dropped and
+ * counted, with the way to recover in the log. */
+static bool by_pattern(applier *a, const fl_txn *part, size_t first)
+{
+    bool can = fl_target_deletes_by_pattern(a->target);
+    size_t kept = first;
+    for (size_t i = first; i < a->ops.nops; i++) {
+        fl_cache_op *op = &a->ops.ops[i];
+        if (op->kind != FL_CACHE_DEL_MATCH) {
+            a->ops.ops[kept++] = *op;
+            continue;
+        }
+        if (can) {
+            a->sent.clears++;
+            a->ops.ops[kept++] = *op;
+            continue;
+        }
+        char why[900];
+        snprintf(why, sizeof why,
+                 "%s: memcached cannot list its keys, so the keys of this rule (%.*s) stay in the cache; to recover, "
+                 "flush every memcached server (flush_all) and start fl-apply with --from-seq %" PRIu64,
+                 op->rule ? op->rule : "a rule", (int)(op->key_len > 200 ? 200 : op->key_len), op->key,
+                 part->seq + 1);
+        if (a->cfg->apply.on_error == FL_ON_ERROR_STOP) {
+            snprintf(a->err.msg, sizeof a->err.msg, "%s (with on_error = skip the applier goes on, the keys stale)",
+                     why);
+            return true;
+        }
+        log_error("%s (on_error = skip: going on with them)", why);
+        a->sent.ddl_failed++;
+    }
+    a->ops.nops = kept;
+    return false;
+}
+
 /* Renders one part; submits early chunks when a huge transaction's operations pile up. */
 static int on_part(const fl_txn *part, void *ctx)
 {
@@ -622,20 +667,30 @@ static int on_part(const fl_txn *part, void *ctx)
         if (fl_rules_check_table(a->rules, &part->tables[i], a->err.msg, sizeof a->err.msg)) {
             size_t n = strlen(a->err.msg);
             while (n && a->err.msg[n - 1] == '\n') a->err.msg[--n] = 0;
+            if (a->cfg->apply.on_error == FL_ON_ERROR_SKIP) {
+                /* (each row the rule cannot render is then skipped, logged and counted) */
+                log_error("%s (on_error = skip: its rows are skipped)", a->err.msg);
+                continue;
+            }
             fprintf(stderr, "%s\n", a->err.msg);
             a->cur_fatal = 2;
             return 1;
         }
     }
     uint64_t skipped = a->ops.rows_skipped, failed = a->ops.rows_failed, statements = a->ops.statements_skipped;
-    uint64_t unknown = a->ops.values_unknown;
-    size_t before = a->ops.nops;
+    uint64_t unknown = a->ops.values_unknown, ddl_failed = a->ops.ddl_failed;
+    size_t before = a->ops.nops, first_op = before;
     int r = fl_rules_render(a->rules, part, a->cfg->apply.on_error, &a->ops, a->err.msg, sizeof a->err.msg);
     filter_ops(a, before);
     a->sent.rows_skipped += a->ops.rows_skipped - skipped;
     a->sent.rows_failed += a->ops.rows_failed - failed;
     if (a->ops.statements_skipped > statements) a->cur_statements = true;
     a->sent.unknown += a->ops.values_unknown - unknown;
+    a->sent.ddl_failed += a->ops.ddl_failed - ddl_failed;
+    if (r == 0 && by_pattern(a, part, first_op)) {
+        a->cur_fatal = 1;
+        return 1;
+    }
     if (r) {
         a->cur_fatal = 1;
         return 1;

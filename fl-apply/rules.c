@@ -43,6 +43,7 @@ typedef struct binding {
     const char **json_name; /* per projected column: its name as a JSON string and ':' */
     uint32_t *json_name_len;
     int32_t value_col; /* format = column:NAME: its index, -2 when the table lacks it */
+    const char *missing_proj; /* a `columns` entry the table lacks (dropped or renamed since), or NULL */
 } binding;
 
 typedef struct table_binding {
@@ -77,6 +78,7 @@ void fl_cache_ops_reset(fl_cache_ops *o)
 {
     o->nops = 0;
     o->rows_matched = o->rows_skipped = o->rows_failed = o->statements_skipped = o->values_unknown = 0;
+    o->ddl_failed = 0;
     fl_arena_reset(&o->arena);
 }
 
@@ -302,6 +304,9 @@ static table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t ti)
         b->nproj = 0;
         for (uint32_t c = 0; c < t->ncols; c++)
             if (!ru->cfg->columns || has_column(ru->cfg->columns, t, c)) b->proj[b->nproj++] = c;
+        b->missing_proj = NULL;
+        for (char **c = ru->cfg->columns; c && *c && !b->missing_proj; c++)
+            if (col_index(t, *c) < 0) b->missing_proj = *c;
         if (ru->cfg->format == FL_FORMAT_JSON) {
             b->json_name = fl_arena_alloc(&r->scratch, ((size_t)b->nproj + 1) * sizeof *b->json_name);
             b->json_name_len = fl_arena_alloc(&r->scratch, ((size_t)b->nproj + 1) * sizeof *b->json_name_len);
@@ -522,6 +527,11 @@ static int render_change(fl_rules *r, const binding *b, const fl_table *t, const
         return 0;
     }
     if (changed) add_op(ops, FL_CACHE_DEL, &r->old_key, 0);
+    if (b->missing_proj && rc->format != FL_FORMAT_COLUMN) {
+        add_op(ops, FL_CACHE_DEL, &r->key, 0); /* (kept with on_error = skip: the value is not written) */
+        snprintf(why, whylen, "projected column `%s` does not exist in %s.%s", b->missing_proj, t->db, t->name);
+        return -1;
+    }
     int32_t u = unknown_column(b, c->after, fallback);
     if (u >= 0) {
         invalidate_unknown(r, b, t, pick(c->after, fallback, (uint32_t)u), (uint32_t)u, ops);
@@ -534,6 +544,94 @@ static int render_change(fl_rules *r, const binding *b, const fl_table *t, const
     }
     snprintf(why, whylen, "unknown format");
     return -1;
+}
+
+/* ---- DDL ---- */
+
+/* The rule's keys as a MATCH pattern: literal parts with the glob characters escaped, each
+ * placeholder '*'. Returns false when the template has no literal text (the pattern would
+ * match every key). */
+static bool key_pattern(const rule *ru, fl_buf *out)
+{
+    fl_buf_reset(out);
+    bool literal = false;
+    for (size_t p = 0; p < ru->nparts; p++) {
+        const tpl_part *part = &ru->parts[p];
+        if (part->is_col) {
+            if (!out->len || out->data[out->len - 1] != '*' || (out->len > 1 && out->data[out->len - 2] == '\\'))
+                fl_buf_putc(out, '*');
+            continue;
+        }
+        for (size_t i = 0; i < part->len; i++) {
+            char ch = part->text[i];
+            if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') fl_buf_putc(out, '\\');
+            fl_buf_putc(out, (uint8_t)ch);
+        }
+        literal = literal || part->len > 0;
+    }
+    return literal;
+}
+
+/* Deletes the keys of every rule of db.table, because of what (e.g. "TRUNCATE"). Returns 0, or
+ * -1 with err (a template without literal text, on_error = stop). */
+static int clear_table(fl_rules *r, const fl_txn *txn, const char *db, const char *table, const char *what,
+                       fl_on_error on_error, fl_cache_ops *ops, char *gtid, size_t gtid_len, char *err, size_t errlen)
+{
+    fl_table t = {.db = db, .name = table};
+    for (size_t i = 0; i < r->nrules; i++) {
+        const rule *ru = &r->rules[i];
+        if (!rule_matches(ru, &t)) continue;
+        if (!gtid[0] && !fl_gtid_format(&txn->gtid, gtid, gtid_len))
+            snprintf(gtid, gtid_len, "(none, seq %llu)", (unsigned long long)txn->seq);
+        if (!key_pattern(ru, &r->key)) {
+            char why[600];
+            snprintf(why, sizeof why,
+                     "gtid %s: %s of %s.%s: rule %s: key template '%s' has no literal text, so its keys cannot be "
+                     "told from others; delete them by hand",
+                     gtid, what, db, table, ru->cfg->name, ru->cfg->key);
+            if (on_error == FL_ON_ERROR_STOP) {
+                snprintf(err, errlen, "%s (with on_error = skip the applier goes on)", why);
+                return -1;
+            }
+            log_error("%s (skipped, on_error = skip)", why);
+            ops->ddl_failed++;
+            continue;
+        }
+        fl_cache_op *op = add_op(ops, FL_CACHE_DEL_MATCH, &r->key, 0);
+        fl_buf note = {0};
+        fl_buf_printf(&note, "rule %s (%s of %s.%s at gtid %s)", ru->cfg->name, what, db, table, gtid);
+        op->rule = fl_arena_strndup(&ops->arena, (const char *)note.data, note.len);
+        fl_buf_free(&note);
+    }
+    return 0;
+}
+
+/* A DDL statement: the keys of rule tables it empties, drops or renames go. */
+static int ddl_change(fl_rules *r, const fl_txn *txn, const fl_change *c, fl_on_error on_error, fl_cache_ops *ops,
+                      char *gtid, size_t gtid_len, char *err, size_t errlen)
+{
+    fl_sql_kind k = fl_sql_tables_parse(&r->sql, c->sql ? c->sql : "", c->sql ? c->sql_len : 0, c->db);
+    const char *what = k == FL_SQL_CLEAR ? "TRUNCATE" : k == FL_SQL_DROP ? "DROP TABLE" : "RENAME TABLE";
+    if (k != FL_SQL_CLEAR && k != FL_SQL_DROP && k != FL_SQL_RENAME) return 0;
+    if (r->sql.incomplete && r->nrules) {
+        if (!gtid[0] && !fl_gtid_format(&txn->gtid, gtid, gtid_len))
+            snprintf(gtid, gtid_len, "(none, seq %llu)", (unsigned long long)txn->seq);
+        char why[600];
+        snprintf(why, sizeof why, "gtid %s: cannot tell every table this %s names: %.*s", gtid, what,
+                 (int)(c->sql_len > 200 ? 200 : c->sql_len), c->sql ? c->sql : "");
+        if (on_error == FL_ON_ERROR_STOP) {
+            snprintf(err, errlen, "%s (with on_error = skip the applier goes on)", why);
+            return -1;
+        }
+        log_error("%s (skipped, on_error = skip)", why);
+        ops->ddl_failed++;
+    }
+    /* (names live in r->sql, which clear_table leaves alone) */
+    for (size_t i = 0; i < r->sql.n; i++) {
+        const fl_sql_name *n = &r->sql.names[i];
+        if (clear_table(r, txn, n->db, n->table, what, on_error, ops, gtid, gtid_len, err, errlen)) return -1;
+    }
+    return 0;
 }
 
 bool fl_rules_statement_applies(fl_rules *r, const fl_change *c)
@@ -604,6 +702,10 @@ int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cac
         const fl_change *c = &txn->changes[ci];
         if (c->op == FL_OP_STATEMENT) {
             if (statement_change(r, txn, c, on_error, ops, gtid, sizeof gtid, err, errlen)) return -1;
+            continue;
+        }
+        if (c->op == FL_OP_DDL) {
+            if (ddl_change(r, txn, c, on_error, ops, gtid, sizeof gtid, err, errlen)) return -1;
             continue;
         }
         if (c->op != FL_OP_INSERT && c->op != FL_OP_UPDATE && c->op != FL_OP_DELETE) continue;

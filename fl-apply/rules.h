@@ -7,7 +7,9 @@
  * one column's canonical text (column:NAME); `columns` projects. An update whose key changes
  * deletes the old key first; mode = invalidate deletes the key on every change. A value built
  * from a column whose new value is not known (absent from both images, or FL_VAL_UNKNOWN) is
- * never written: the key is deleted instead. */
+ * never written: the key is deleted instead. A TRUNCATE, DROP TABLE, RENAME TABLE (or an ALTER
+ * TABLE that renames the table or drops, truncates or exchanges partitions) of a rule's table
+ * deletes that rule's keys: every key matching its template with each placeholder as '*'. */
 #ifndef FL_RULES_H
 #define FL_RULES_H
 
@@ -22,6 +24,8 @@ typedef enum fl_cache_op_kind {
     FL_CACHE_SET = 1,  /* key = value, with ttl (0 = none) */
     FL_CACHE_HASH = 2, /* key := hash of fields (replaces the whole hash), with ttl */
     FL_CACHE_DEL = 3,  /* delete key */
+    FL_CACHE_DEL_MATCH = 4, /* delete every key matching the glob pattern in key (Redis MATCH syntax):
+                               a rule's keys after its table was truncated, dropped or renamed */
 } fl_cache_op_kind;
 
 typedef struct fl_cache_field {
@@ -38,6 +42,7 @@ typedef struct fl_cache_op {
     const fl_cache_field *fields; /* HASH */
     uint32_t nfields;
     uint32_t ttl;
+    const char *rule; /* DEL_MATCH: the rule whose keys these are, and why (for messages) */
 } fl_cache_op;
 
 /* The operations of one transaction; memory lives in the arena until fl_cache_ops_reset. */
@@ -49,6 +54,7 @@ typedef struct fl_cache_ops {
     uint64_t rows_failed;  /* row changes a rule could not render (on_error = skip) */
     uint64_t statements_skipped; /* statement-based changes of rule tables not applied (on_error = skip) */
     uint64_t values_unknown; /* row changes whose new value the binlog lacks: key deleted instead */
+    uint64_t ddl_failed;     /* DDL whose removed keys could not be told (on_error = skip) */
     fl_arena arena;
 } fl_cache_ops;
 

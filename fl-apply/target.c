@@ -49,6 +49,8 @@ void fl_target_close(fl_target *t)
 
 const char *fl_target_kind(const fl_target *t) { return t->ops->kind; }
 
+bool fl_target_deletes_by_pattern(const fl_target *t) { return t->ops->deletes_by_pattern; }
+
 int fl_target_fence(fl_target *t, char *err, size_t errlen)
 {
     return t->ops->fence ? t->ops->fence(t->impl, err, errlen) : 0;

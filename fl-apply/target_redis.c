@@ -89,6 +89,14 @@ typedef struct redis_target {
     uint32_t stage;      /* replies of the head block already consumed */
     char queue_err[256]; /* an error reply to a queued command (EXEC then aborts) */
     uint32_t txns;       /* transactions in the ring */
+
+    /* the keys of the current transaction's DEL_MATCH operations, as DEL commands */
+    fl_buf matched;
+    struct rt_match {
+        size_t op, off, len; /* operation index; its commands in matched */
+        uint32_t ncmds;
+    } *match;
+    size_t nmatch, match_cap;
 } redis_target;
 
 /* ---- RESP formatting ------------------------------------------------------------------- */
@@ -432,6 +440,8 @@ static void redis_close(void *impl)
     free(rt->ckey);
     free(rt->client_name);
     fl_buf_free(&rt->out);
+    fl_buf_free(&rt->matched);
+    free(rt->match);
     free(rt->q);
     free(rt);
 }
@@ -767,13 +777,164 @@ static int learn_chain(redis_target *rt, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- deleting a rule's keys by pattern ----------------------------------------------------
+ *
+ * SCAN cannot run inside MULTI. So before a transaction with DEL_MATCH operations is pushed,
+ * the pipeline is drained (everything earlier is applied), SCAN MATCH collects the keys, and
+ * they are deleted by DEL commands inside the transaction's MULTI/EXEC, next to its
+ * checkpoint. A key another client creates between the SCAN and the EXEC survives. Past
+ * RT_MATCH_IN_TXN keys, the ones collected so far are deleted at once, before the transaction
+ * (deleting again after a crash is harmless). The applier's own keys (fastlane:...) are never
+ * touched. */
+
+#define RT_MATCH_IN_TXN 100000 /* keys deleted inside the MULTI at most */
+#define RT_MATCH_PER_DEL 512   /* keys per DEL command */
+
+typedef struct match_keys {
+    fl_buf keys; /* collected keys: u32 length, bytes */
+    size_t n;    /* keys in it */
+} match_keys;
+
+/* The next key of m->keys from *off. */
+static bool next_key(const match_keys *m, size_t *off, const char **key, uint32_t *len)
+{
+    if (*off >= m->keys.len) return false;
+    memcpy(len, m->keys.data + *off, sizeof *len);
+    *key = (const char *)m->keys.data + *off + sizeof *len;
+    *off += sizeof *len + *len;
+    return true;
+}
+
+/* Appends DEL commands for the collected keys to out; returns how many. */
+static uint32_t put_dels(const match_keys *m, fl_buf *out)
+{
+    uint32_t ncmds = 0;
+    size_t off = 0;
+    const char *key;
+    uint32_t len;
+    for (size_t done = 0; done < m->n;) {
+        size_t batch = m->n - done > RT_MATCH_PER_DEL ? RT_MATCH_PER_DEL : m->n - done;
+        put_header(out, '*', batch + 1);
+        put_arg(out, "DEL", 3);
+        for (size_t i = 0; i < batch && next_key(m, &off, &key, &len); i++) put_arg(out, key, len);
+        done += batch;
+        ncmds++;
+    }
+    return ncmds;
+}
+
+/* Deletes the collected keys now, outside any MULTI, and forgets them. */
+static int match_flush_now(redis_target *rt, match_keys *m, char *err, size_t errlen)
+{
+    const char *argv[RT_MATCH_PER_DEL + 1];
+    size_t lens[RT_MATCH_PER_DEL + 1];
+    size_t off = 0;
+    for (size_t done = 0; done < m->n;) {
+        int argc = 1;
+        argv[0] = "DEL";
+        lens[0] = 3;
+        uint32_t len;
+        while (argc <= RT_MATCH_PER_DEL && next_key(m, &off, &argv[argc], &len)) lens[argc++] = len;
+        done += (size_t)argc - 1;
+        redisReply *r = call(rt, argc, argv, lens, err, errlen);
+        if (!r) return -1;
+        bool bad = r->type == REDIS_REPLY_ERROR;
+        if (bad) {
+            char text[256];
+            copy_reply_text(text, sizeof text, r);
+            snprintf(err, errlen, "redis: DEL of matched keys: %s", text);
+        }
+        freeReplyObject(r);
+        if (bad) return -1;
+    }
+    fl_buf_reset(&m->keys);
+    m->n = 0;
+    return 0;
+}
+
+static int scan_pattern(redis_target *rt, const fl_cache_op *op, match_keys *m, char *err, size_t errlen)
+{
+    char cursor[32] = "0";
+    do {
+        const char *argv[6] = {"SCAN", cursor, "MATCH", op->key, "COUNT", "1000"};
+        size_t lens[6] = {4, strlen(cursor), 5, op->key_len, 5, 4};
+        redisReply *r = call(rt, 6, argv, lens, err, errlen);
+        if (!r) return -1;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY || r->element[0]->len >= sizeof cursor) {
+            char text[256];
+            copy_reply_text(text, sizeof text, r);
+            snprintf(err, errlen, "redis: SCAN MATCH %.*s for %s: %s", (int)(op->key_len > 100 ? 100 : op->key_len),
+                     op->key, op->rule ? op->rule : "a rule", text);
+            freeReplyObject(r);
+            return -1;
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = 0;
+        redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            redisReply *k = keys->element[i];
+            if (k->type != REDIS_REPLY_STRING || (k->len >= 9 && !memcmp(k->str, "fastlane:", 9))) continue;
+            uint32_t len = (uint32_t)k->len;
+            fl_buf_put(&m->keys, &len, sizeof len);
+            fl_buf_put(&m->keys, k->str, k->len);
+            m->n++;
+        }
+        freeReplyObject(r);
+        if (m->n >= RT_MATCH_IN_TXN && match_flush_now(rt, m, err, errlen)) return -1;
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+/* Collects the keys of every DEL_MATCH operation of ops (rt->match, rt->matched). */
+static int collect_matches(redis_target *rt, const fl_cache_ops *ops, char *err, size_t errlen)
+{
+    rt->nmatch = 0;
+    fl_buf_reset(&rt->matched);
+    bool any = false;
+    for (size_t i = 0; i < ops->nops && !any; i++) any = ops->ops[i].kind == FL_CACHE_DEL_MATCH;
+    if (!any) return 0;
+    if (pump(rt, 0, true, err, errlen)) return -1; /* everything before is applied */
+    match_keys m = {0};
+    int rc = 0;
+    for (size_t i = 0; i < ops->nops && rc == 0; i++) {
+        const fl_cache_op *op = &ops->ops[i];
+        if (op->kind != FL_CACHE_DEL_MATCH) continue;
+        fl_buf_reset(&m.keys);
+        m.n = 0;
+        if ((rc = scan_pattern(rt, op, &m, err, errlen)) != 0) break;
+        if (rt->nmatch == rt->match_cap) {
+            rt->match_cap = rt->match_cap ? rt->match_cap * 2 : 4;
+            rt->match = fl_xrealloc(rt->match, rt->match_cap * sizeof *rt->match);
+        }
+        size_t off = rt->matched.len;
+        uint32_t ncmds = put_dels(&m, &rt->matched);
+        rt->match[rt->nmatch++] = (struct rt_match){i, off, rt->matched.len - off, ncmds};
+        log_info("redis: %s: deleting the keys matching %.*s", op->rule ? op->rule : "rule",
+                 (int)(op->key_len > 200 ? 200 : op->key_len), op->key);
+    }
+    fl_buf_free(&m.keys);
+    return rc;
+}
+
+/* Appends the DEL commands collected for operation i; returns how many. */
+static uint32_t put_matched(redis_target *rt, size_t i)
+{
+    for (size_t k = 0; k < rt->nmatch; k++) {
+        if (rt->match[k].op != i) continue;
+        fl_buf_put(&rt->out, rt->matched.data + rt->match[k].off, rt->match[k].len);
+        return rt->match[k].ncmds;
+    }
+    return 0;
+}
+
 static int redis_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked, char *err,
                         size_t errlen)
 {
     redis_target *rt = impl;
     size_t per = rt->max_atomic_ops ? rt->max_atomic_ops : SIZE_MAX;
     *chunked = ops->nops > per;
-    if (learn_chain(rt, err, errlen)) return -1;
+    if (learn_chain(rt, err, errlen) || collect_matches(rt, ops, err, errlen)) return -1;
     if (ops->nops == 0) {
         put_chain(rt, cp);
         queue_push(rt, cp->seq, 1, false, true);
@@ -784,7 +945,8 @@ static int redis_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint
             put_header(&rt->out, '*', 1);
             put_arg(&rt->out, "MULTI", 5);
             uint32_t ncmds = 0;
-            for (size_t i = start; i < end; i++) ncmds += put_op(&rt->out, &ops->ops[i]);
+            for (size_t i = start; i < end; i++)
+                ncmds += ops->ops[i].kind == FL_CACHE_DEL_MATCH ? put_matched(rt, i) : put_op(&rt->out, &ops->ops[i]);
             put_chain(rt, last ? cp : NULL);
             ncmds++;
             put_header(&rt->out, '*', 1);
@@ -811,5 +973,6 @@ const struct fl_target_ops fl_target_redis_ops = {
     .submit = redis_submit,
     .flush = redis_flush,
     .in_flight = redis_in_flight,
+    .deletes_by_pattern = true,
     .kind = "redis",
 };

@@ -8,10 +8,14 @@
 #     skip skips and counts them, and --status / --verify say how many were not applied
 #   - binlog_row_image = MINIMAL: a value built from columns the binlog does not carry is never
 #     written; the key is deleted (json, hash) and a value that is known is written (column:)
+#   - TRUNCATE, DROP TABLE, RENAME TABLE of rule tables delete the rules' keys on Redis; on
+#     memcached, which cannot list keys, on_error = stop stops saying how to recover, skip goes
+#     on saying so; ALTERs: an added column appears, a dropped projected one fails by on_error
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
 h_start_redis
+h_start_memcached
 J=$H_DIR/journal
 
 # ingest: journals everything the server's binlog files hold (already journaled ones are skipped)
@@ -39,6 +43,13 @@ rule_mini() {
   printf '[rule mini_hash]\ntable = app.mini\nkey = mh:{id}\nformat = hash\n'
   printf '[rule mini_col]\ntable = app.mini\nkey = mc:{id}\nformat = column:a\n'
 }
+rule_ddl() {
+  printf '[rule trunc]\ntable = app.trunc\nkey = tr:{id}\nformat = column:v\n'
+  printf '[rule gone]\ntable = app.gone\nkey = gone:{id}:v\nformat = column:v\n'
+  printf '[rule ren]\ntable = app.ren\nkey = rn:{id}\nformat = column:v\n'
+  printf '[rule alt]\ntable = app.alt\nkey = alt:{id}\ncolumns = id, a, note\n'
+  printf '[rule alt_all]\ntable = app.alt\nkey = alta:{id}\n'
+}
 rule_stmt() { printf '[rule stmt]\ntable = app.stmt\nkey = s:{id}\nformat = column:v\n'; }
 apply_once() { "$FL_BUILD/fl-apply" -c "$1" --once >"$H_DIR/apply.log" 2>&1; }
 
@@ -46,7 +57,11 @@ h_sql "CREATE DATABASE app;
 CREATE TABLE app.people (id INT PRIMARY KEY, email VARCHAR(64) NULL, name VARCHAR(64));
 CREATE TABLE app.stmt (id INT PRIMARY KEY, v INT);
 CREATE TABLE app.unruled (id INT PRIMARY KEY, v INT);
-CREATE TABLE app.mini (id INT PRIMARY KEY, a INT, b VARCHAR(20), d JSON);" || h_die "schema"
+CREATE TABLE app.mini (id INT PRIMARY KEY, a INT, b VARCHAR(20), d JSON);
+CREATE TABLE app.trunc (id INT PRIMARY KEY, v INT);
+CREATE TABLE app.gone (id INT PRIMARY KEY, v INT);
+CREATE TABLE app.ren (id INT PRIMARY KEY, v INT);
+CREATE TABLE app.alt (id INT PRIMARY KEY, a INT, note VARCHAR(20));" || h_die "schema"
 
 # ---- on_error = skip: a key column set to NULL still deletes the old key -------------------
 h_sql "INSERT INTO app.people VALUES (1, 'a@x', 'ann'), (2, 'b@x', 'bob')"
@@ -115,5 +130,60 @@ grep -q 'rule mini_json: the new value of column `b` is not in the binlog (binlo
 "$FL_BUILD/fl-apply" -c "$H_DIR/mini.ini" --verify >"$H_DIR/verify" 2>&1
 grep -q "^stale *0" "$H_DIR/verify" && t_ok "minimal image: --verify finds no stale key" \
   || t_fail "minimal image: --verify finds no stale key" "$(cat "$H_DIR/verify")"
+
+# ---- TRUNCATE, DROP TABLE, RENAME TABLE, ALTER -------------------------------------------------
+h_sql "INSERT INTO app.trunc VALUES (1, 1), (2, 2); INSERT INTO app.gone VALUES (1, 1), (2, 2);
+       INSERT INTO app.ren VALUES (1, 1); INSERT INTO app.alt VALUES (1, 1, 'n')"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+config ddl stop ddl > "$H_DIR/ddl.ini"
+apply_once "$H_DIR/ddl.ini"
+t_eq "ddl: the rows are cached" "1 2 1 1" "$(h_redis GET tr:1) $(h_redis GET gone:2:v) $(h_redis GET rn:1) $(h_redis EXISTS alt:1)"
+h_redis SET other:1 keep >/dev/null; h_redis SET gone:1:w keep >/dev/null
+{ echo "[apply]"; echo "name = mc"; echo "journal = $J"; echo "target = memcached://127.0.0.1:$MEMCACHED_PORT"
+  echo "checkpoint_path = $H_DIR/mc.checkpoint"; echo "on_error = stop"; rule_ddl; } > "$H_DIR/mc.ini"
+"$FL_BUILD/fl-apply" -c "$H_DIR/mc.ini" --once >"$H_DIR/mc.log" 2>&1
+t_eq "ddl, memcached: the rows are cached" 1 "$(h_mc_get tr:1)"
+h_sql "TRUNCATE TABLE app.trunc"
+h_sql "DROP TABLE IF EXISTS app.gone"
+h_sql "RENAME TABLE app.ren TO app.ren_old"
+h_sql "INSERT INTO app.trunc VALUES (3, 3)"
+h_sql "ALTER TABLE app.alt ADD COLUMN extra INT DEFAULT 7; UPDATE app.alt SET a = 2"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+apply_once "$H_DIR/ddl.ini"
+t_eq "ddl: fl-apply exits 0" 0 "$?"
+t_eq "TRUNCATE: the rule's old keys are deleted" "0 0" "$(h_redis EXISTS tr:1) $(h_redis EXISTS tr:2)"
+t_eq "TRUNCATE: a row inserted after it is cached" 3 "$(h_redis GET tr:3)"
+t_eq "DROP TABLE: the rule's keys are deleted" "0 0" "$(h_redis EXISTS gone:1:v) $(h_redis EXISTS gone:2:v)"
+t_eq "DROP TABLE: a key the template does not match stays" keep "$(h_redis GET gone:1:w)"
+t_eq "RENAME TABLE: the rule's keys are deleted" 0 "$(h_redis EXISTS rn:1)"
+t_eq "ddl: other keys stay" keep "$(h_redis GET other:1)"
+t_eq "ddl: the checkpoint is the journal's last seq" "$("$FL_BUILD/fl-dump" --stats "$J" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p')" \
+  "$(h_redis HGET fastlane:checkpoint:ddl seq)"
+t_eq "ALTER ADD COLUMN: the new column is in the value" '{"id":1,"a":2,"note":"n","extra":7}' "$(h_redis GET alta:1)"
+h_sql "ALTER TABLE app.alt DROP COLUMN note; UPDATE app.alt SET a = 3"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+apply_once "$H_DIR/ddl.ini"
+t_eq "ALTER DROP COLUMN of a projected column, on_error = stop: exit 2 (the rule no longer fits)" 2 "$?"
+grep -qF '[rule alt] columns: unknown column `note` in app.alt' "$H_DIR/apply.log" \
+  && t_ok "ALTER DROP COLUMN: the column is named" || t_fail "ALTER DROP COLUMN: the column is named" "$(cat "$H_DIR/apply.log")"
+config ddl skip ddl > "$H_DIR/ddl-skip.ini"
+apply_once "$H_DIR/ddl-skip.ini"
+t_eq "ALTER DROP COLUMN, on_error = skip: exit 0" 0 "$?"
+t_eq "ALTER DROP COLUMN, on_error = skip: the rule's key is not left stale" 0 "$(h_redis EXISTS alt:1)"
+t_eq "ALTER DROP COLUMN, on_error = skip: other rules go on" '{"id":1,"a":3,"extra":7}' "$(h_redis GET alta:1)"
+grep -qF 'rule alt: projected column `note` does not exist in app.alt (skipped, on_error = skip)' "$H_DIR/apply.log" \
+  && t_ok "ALTER DROP COLUMN, on_error = skip: the column is named" \
+  || t_fail "ALTER DROP COLUMN, on_error = skip: the column is named" "$(cat "$H_DIR/apply.log")"
+"$FL_BUILD/fl-apply" -c "$H_DIR/mc.ini" --once >"$H_DIR/mc.log" 2>&1
+t_eq "ddl, memcached, on_error = stop: exit 1" 1 "$?"
+grep -q 'rule trunc (TRUNCATE of app.trunc at gtid [0-9-]*): memcached cannot list its keys.*flush every memcached server (flush_all) and start fl-apply with --from-seq [0-9]' \
+  "$H_DIR/mc.log" && t_ok "ddl, memcached: says what cannot be done and how to recover" \
+  || t_fail "ddl, memcached: says what cannot be done and how to recover" "$(cat "$H_DIR/mc.log")"
+sed -i 's/^on_error = stop/on_error = skip/' "$H_DIR/mc.ini"
+"$FL_BUILD/fl-apply" -c "$H_DIR/mc.ini" --once >"$H_DIR/mc.log" 2>&1
+t_eq "ddl, memcached, on_error = skip: exit 0" 0 "$?"
+t_eq "ddl, memcached, on_error = skip: what follows is applied" 3 "$(h_mc_get tr:3)"
+grep -q 'memcached cannot list its keys.*(on_error = skip: going on with them)' "$H_DIR/mc.log" \
+  && t_ok "ddl, memcached, on_error = skip: logged" || t_fail "ddl, memcached, on_error = skip: logged" "$(cat "$H_DIR/mc.log")"
 
 t_done

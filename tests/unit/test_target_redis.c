@@ -298,6 +298,39 @@ static void test_chunks(void **state)
     run("FLUSHDB");
 }
 
+/* DEL_MATCH: every key matching the pattern is deleted in the transaction, including keys
+ * an earlier transaction still in the pipeline wrote; a key the same transaction writes
+ * after the operation, other keys and the applier's own keys stay */
+static void test_delete_by_pattern(void **state)
+{
+    (void)state;
+    fl_target *t = open_url(url, 100);
+    assert_true(fl_target_deletes_by_pattern(t));
+    for (int i = 0; i < 1200; i++) run("SET m:%d x", i);
+    run("SET n:1 keep");
+    run("SET fastlane:mine keep");
+    fl_cache_op early[1] = {set_op("m:late", "1", 0)};
+    submit(t, early, 1, 1, NULL); /* not flushed: still in the pipeline */
+    fl_cache_op ops[3] = {set_op("p:1", "1", 0),
+                          {.kind = FL_CACHE_DEL_MATCH, .key = "m:*", .key_len = 3, .rule = "rule m (test)"},
+                          set_op("m:new", "2", 0)};
+    submit(t, ops, 3, 2, NULL);
+    char err[256];
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    assert_int_equal(int_reply("EXISTS %s", "m:0"), 0);
+    assert_int_equal(int_reply("EXISTS %s", "m:1199"), 0);
+    assert_int_equal(int_reply("EXISTS %s", "m:late"), 0);
+    expect_str("m:new", "2");
+    expect_str("n:1", "keep");
+    expect_str("fastlane:mine", "keep");
+    expect_str("p:1", "1");
+    fl_checkpoint cp;
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 0);
+    assert_int_equal(cp.seq, 2);
+    fl_target_close(t);
+    run("FLUSHDB");
+}
+
 static void test_pipeline_is_bounded(void **state)
 {
     (void)state;
@@ -494,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_operations_and_checkpoint),
         cmocka_unit_test(test_chunks),
+        cmocka_unit_test(test_delete_by_pattern),
         cmocka_unit_test(test_pipeline_is_bounded),
         cmocka_unit_test(test_error_replies),
         cmocka_unit_test(test_auth),
