@@ -19,8 +19,8 @@
  * refused transaction, and the applier resumes there. The chain also stops a block left in
  * Redis's input buffer by a dead connection from moving the checkpoint; the fence
  * (redis_fence: the previous connection of this applier, named fastlane-apply:NAME and
- * recorded in the hash's `client` field, is killed before the checkpoint is read) keeps its
- * data from running at all.
+ * recorded in the hash's `client` field with every checkpoint, is killed before the
+ * checkpoint is read) keeps its data from running at all.
  *
  * A transaction with more than max_atomic_ops operations is sent as ordered MULTI/EXEC
  * chunks, each advancing the chain, the checkpoint only in the last. A transaction without
@@ -78,6 +78,7 @@ typedef struct redis_target {
     char *client_name; /* fastlane-apply:NAME */
     uint32_t max_atomic_ops;
     char chain_sha[41]; /* SHA1 of chain_script, loaded at connect */
+    char client_id[24]; /* this connection's CLIENT ID ("" before the fence) */
     uint64_t chain;     /* the chain value the next block expects */
     bool chain_known;   /* read from the server this session */
 
@@ -608,13 +609,19 @@ static int redis_fence(void *impl, char *err, size_t errlen)
         }
     }
     if (!mine[0]) return 0;
-    if (!(r = call_text(rt, err, errlen, "HSET", rt->ckey, "client", mine, NULL))) return -1;
+    /* recorded now in an existing checkpoint (a target with none is left untouched), and
+     * with every checkpoint this connection writes */
+    snprintf(rt->client_id, sizeof rt->client_id, "%s", mine);
+    if (!(r = call_text(rt, err, errlen, "EVAL",
+                        "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'client', ARGV[1]) end",
+                        "1", rt->ckey, mine, NULL)))
+        return -1;
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR) {
         copy_reply_text(text, sizeof text, r);
         const char *advice = advice_for(text);
-        snprintf(err, errlen, "redis: HSET %s client: %s%s%s%s", rt->ckey, text, advice[0] ? " (" : "", advice,
-                 advice[0] ? ")" : "");
+        snprintf(err, errlen, "redis: recording the connection in %s: %s%s%s%s", rt->ckey, text, advice[0] ? " (" : "",
+                 advice, advice[0] ? ")" : "");
         rc = -1;
     }
     freeReplyObject(r);
@@ -744,7 +751,7 @@ static uint32_t put_op(fl_buf *b, const fl_cache_op *op)
 static void put_chain(redis_target *rt, const fl_checkpoint *cp)
 {
     fl_buf *b = &rt->out;
-    put_header(b, '*', cp ? 14 : 6);
+    put_header(b, '*', cp ? (rt->client_id[0] ? 16 : 14) : 6);
     put_arg(b, "EVALSHA", 7);
     put_arg(b, rt->chain_sha, 40);
     put_arg(b, "1", 1);
@@ -760,6 +767,10 @@ static void put_chain(redis_target *rt, const fl_checkpoint *cp)
     put_arg_u64(b, cp->ts);
     put_arg(b, "journal", 7);
     put_arg_str(b, cp->journal);
+    if (rt->client_id[0]) {
+        put_arg(b, "client", 6);
+        put_arg_str(b, rt->client_id);
+    }
 }
 
 /* The chain value, read from the server when this session has not read the checkpoint
