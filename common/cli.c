@@ -4,6 +4,8 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #ifndef FL_VERSION
 #define FL_VERSION "unknown"
@@ -35,5 +37,13 @@ int fl_cli_usage_error(const char *program, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputs(" (see --help)\n", stderr);
+    return FL_EXIT_USAGE;
+}
+
+int fl_cli_config_errors(char *errors)
+{
+    fputs(errors, stderr);
+    if (errors[0] && errors[strlen(errors) - 1] != '\n') fputc('\n', stderr);
+    free(errors);
     return FL_EXIT_USAGE;
 }

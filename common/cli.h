@@ -19,4 +19,8 @@ int fl_cli_bad_option(const char *program, int opt, char **argv);
 /* Prints "PROGRAM: MESSAGE (see --help)"; returns FL_EXIT_USAGE. */
 int fl_cli_usage_error(const char *program, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Prints a configuration's problems (what fl_config_load gave, one a line) to stderr, frees
+ * the text, and returns FL_EXIT_USAGE. */
+int fl_cli_config_errors(char *errors);
+
 #endif

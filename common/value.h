@@ -41,6 +41,10 @@ typedef enum fl_value_type {
     FL_VAL_TYPE_COUNT
 } fl_value_type;
 
+/* MySQL 9's VECTOR column type code, in TABLE_MAP events and in result metadata alike; newer
+ * than the client library's enum_field_types. Its values become FL_VAL_VECTOR. */
+#define FL_MYSQL_TYPE_VECTOR 242
+
 typedef struct fl_value {
     uint8_t type; /* fl_value_type */
     union {

@@ -28,6 +28,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "feed/feed_proto.h"
@@ -46,18 +47,11 @@ struct fl_feed_client {
     char addr[300];
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for fd to be readable/writable until deadline. Returns 1 ready, 0 timeout, -1 error. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline < 0 ? -1 : deadline - now_ms();
+        int64_t left = deadline < 0 ? -1 : deadline - fl_now_ms();
         if (deadline >= 0 && left <= 0) return 0;
         struct pollfd p = {.fd = fd, .events = events};
         int r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
@@ -314,7 +308,7 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
     char *err = e->msg; /* the steps below write their reasons here */
     size_t errlen = sizeof e->msg;
     bool perm = false;
-    int64_t deadline = now_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : 10000);
+    int64_t deadline = fl_now_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : 10000);
     fl_feed_client *c = fl_xcalloc(1, sizeof *c);
     snprintf(c->addr, sizeof c->addr, "%s", opts->addr);
     c->fd = tcp_connect(opts->addr, deadline, err, errlen);
@@ -395,7 +389,7 @@ int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *
     fl_error_clear(e);
     char *err = e->msg;
     size_t errlen = sizeof e->msg;
-    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : fl_now_ms() + timeout_ms;
     bool started = false;
     uint64_t seq = 0;
     uint32_t expect_part = 0;
@@ -403,7 +397,7 @@ int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *
     for (;;) {
         fl_feed_msg m;
         /* Once a transaction has begun, its remaining parts are already on their way. */
-        int rc = next_msg(c, &m, started ? now_ms() + 60000 : deadline, e);
+        int rc = next_msg(c, &m, started ? fl_now_ms() + 60000 : deadline, e);
         if (rc == 0 && started) {
             snprintf(err, errlen, "relay %s stalled in the middle of transaction seq %llu", c->addr,
                      (unsigned long long)seq);

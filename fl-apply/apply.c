@@ -35,9 +35,11 @@
 #include <time.h>
 
 #include "common/cli.h"
+#include "common/clock.h"
 #include "common/gtid.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/txn.h"
 #include "fl-apply/fold.h"
 #include "fl-apply/input.h"
 #include "fl-apply/rules.h"
@@ -117,17 +119,10 @@ typedef struct applier {
     fl_error err; /* the last failure */
 } applier;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void watchdog(applier *a)
 {
     if (!a->watchdog_ms) return;
-    int64_t now = now_ms();
+    int64_t now = fl_now_ms();
     if (now - a->last_watchdog_ms >= (int64_t)a->watchdog_ms / 2) {
         sd_notify(0, "WATCHDOG=1");
         a->last_watchdog_ms = now;
@@ -137,9 +132,9 @@ static void watchdog(applier *a)
 /* Sleeps ms milliseconds, waking early for a stop signal. */
 static void nap(applier *a, int ms)
 {
-    int64_t until = now_ms() + ms;
+    int64_t until = fl_now_ms() + ms;
     while (!stop_signal) {
-        int64_t left = until - now_ms();
+        int64_t left = until - fl_now_ms();
         if (left <= 0) break;
         if (left > 200) left = 200;
         struct timespec ts = {.tv_sec = 0, .tv_nsec = left * 1000000};
@@ -148,15 +143,18 @@ static void nap(applier *a, int ms)
     }
 }
 
+/* A commit time for the status lines: the journal's UTC form and " UTC", "-" when unknown. */
 static void fmt_time(uint64_t ts, char *buf, size_t len)
 {
-    time_t t = (time_t)ts;
-    struct tm tm;
-    if (!ts || !gmtime_r(&t, &tm)) {
-        snprintf(buf, len, "-");
-        return;
+    fl_buf b = {0};
+    if (ts) {
+        fl_format_utc(&b, ts);
+        fl_buf_puts(&b, " UTC");
+    } else {
+        fl_buf_puts(&b, "-");
     }
-    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    snprintf(buf, len, "%s", fl_buf_cstr(&b));
+    fl_buf_free(&b);
 }
 
 static void metrics_init(applier *a)
@@ -210,7 +208,7 @@ static void lag_of(applier *a, uint64_t *lag, uint64_t *lag_s)
 
 static void metrics_update(applier *a, bool force)
 {
-    int64_t now = now_ms();
+    int64_t now = fl_now_ms();
     if (!force && now - a->m.last_ms < METRICS_EVERY_MS) return;
     a->m.last_ms = now;
     counters *f = &a->flushed, *l = &a->m.last;
@@ -238,7 +236,7 @@ static void metrics_update(applier *a, bool force)
 
 static void report(applier *a, bool force)
 {
-    int64_t now = now_ms();
+    int64_t now = fl_now_ms();
     counters *f = &a->flushed, *r = &a->reported;
     if (!force && now - a->last_report_ms < REPORT_EVERY_MS) return;
     a->last_report_ms = now;
@@ -557,7 +555,7 @@ static int send_lazy_checkpoint(applier *a)
 /* Waits for every submitted transaction. Returns 0, or -1 (the target was lost). */
 static int flush(applier *a)
 {
-    a->last_flush_ms = now_ms();
+    a->last_flush_ms = fl_now_ms();
     if (send_lazy_checkpoint(a) || fl_target_flush(a->target, a->err.msg, sizeof a->err.msg)) {
         char why[1100];
         snprintf(why, sizeof why, "%s", a->err.msg);
@@ -933,7 +931,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
     sd_notify(0, "READY=1\nSTATUS=connecting to the target");
     log_info("applier %s: %s %s, %zu rules", cfg->apply.name, a.src_local ? "journal" : "relay",
              fl_input_name(a.src), fl_rules_count(a.rules));
-    a.last_flush_ms = a.last_report_ms = now_ms();
+    a.last_flush_ms = a.last_report_ms = fl_now_ms();
 
     rc = 0;
     while (!stop_signal) {
@@ -979,7 +977,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
             rc = r;
             break;
         }
-        if (now_ms() - a.last_flush_ms >= FLUSH_EVERY_MS && flush(&a)) continue;
+        if (fl_now_ms() - a.last_flush_ms >= FLUSH_EVERY_MS && flush(&a)) continue;
         report(&a, false);
         watchdog(&a);
     }

@@ -33,14 +33,6 @@ static void usage(FILE *out)
           out);
 }
 
-static int config_error(char *errors)
-{
-    fputs(errors, stderr);
-    if (errors[0] && errors[strlen(errors) - 1] != '\n') fputc('\n', stderr);
-    free(errors);
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
     fl_log_set_program("fl-apply");
@@ -101,10 +93,10 @@ int main(int argc, char **argv)
 
     char *errors = NULL;
     fl_config *cfg = fl_config_load(config_path, &errors);
-    if (!cfg) return config_error(errors);
+    if (!cfg) return fl_cli_config_errors(errors);
     if ((errors = fl_config_require(cfg, FL_NEED_APPLY)) != NULL) {
         fl_config_free(cfg);
-        return config_error(errors);
+        return fl_cli_config_errors(errors);
     }
     fl_config_apply_log(cfg, verbose);
 

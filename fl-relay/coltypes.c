@@ -38,9 +38,6 @@
 #include "fl-relay/decimal.h"
 #include "fl-relay/json_binary.h"
 
-/* MySQL 9's VECTOR type, newer than the client library's type list. */
-enum { FL_TYPE_VECTOR = 242 };
-
 /* ---- errors ---- */
 
 static void type_name(const fl_column_meta *m, char *buf, size_t len)
@@ -76,7 +73,7 @@ static void type_name(const fl_column_meta *m, char *buf, size_t len)
     case MYSQL_TYPE_BLOB: snprintf(buf, len, "BLOB"); return;
     case MYSQL_TYPE_GEOMETRY: snprintf(buf, len, "GEOMETRY"); return;
     case MYSQL_TYPE_NULL: snprintf(buf, len, "NULL"); return;
-    case FL_TYPE_VECTOR: snprintf(buf, len, "VECTOR"); return;
+    case FL_MYSQL_TYPE_VECTOR: snprintf(buf, len, "VECTOR"); return;
     case MYSQL_TYPE_STRING:
     case MYSQL_TYPE_VAR_STRING:
         snprintf(buf, len, "%s", m->real_type == MYSQL_TYPE_ENUM ? "ENUM"
@@ -603,7 +600,7 @@ int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, f
         if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;
         set_bytes(out, FL_VAL_GEOMETRY, p, n);
         return 0;
-    case FL_TYPE_VECTOR:
+    case FL_MYSQL_TYPE_VECTOR:
         if (length_prefixed(m, data, len, m->meta, &p, &n, used, err, errlen) < 0) return -1;
         if (n % 4) return col_fail(m, err, errlen, "length %zu is not a multiple of 4", n);
         set_bytes(out, FL_VAL_VECTOR, p, n);

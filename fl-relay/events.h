@@ -135,6 +135,13 @@ static inline uint64_t fl_le(const uint8_t *p, int n)
     return v;
 }
 
+static inline bool fl_rd_u8(fl_reader *r, uint8_t *v)
+{
+    if (fl_rd_left(r) < 1) return false;
+    *v = *r->p++;
+    return true;
+}
+
 static inline bool fl_rd_uint(fl_reader *r, int n, uint64_t *v)
 {
     if (fl_rd_left(r) < (size_t)n) return false;

@@ -30,14 +30,6 @@ static void usage(FILE *out)
           out);
 }
 
-static int config_error(char *errors)
-{
-    fputs(errors, stderr);
-    if (errors[0] && errors[strlen(errors) - 1] != '\n') fputc('\n', stderr);
-    free(errors);
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
     fl_log_set_program("fl-relay");
@@ -93,14 +85,14 @@ int main(int argc, char **argv)
         cfg = fl_config_load(config_path, &errors);
         if (!cfg) {
             free(files);
-            return config_error(errors);
+            return fl_cli_config_errors(errors);
         }
         int need = nfiles > 0 ? 0 : (check ? FL_NEED_SOURCE : FL_NEED_SOURCE | FL_NEED_JOURNAL);
         if (nfiles > 0 && !journal_dir) need |= FL_NEED_JOURNAL;
         if ((errors = fl_config_require(cfg, need)) != NULL) {
             fl_config_free(cfg);
             free(files);
-            return config_error(errors);
+            return fl_cli_config_errors(errors);
         }
     }
     fl_config_apply_log(cfg, verbose);

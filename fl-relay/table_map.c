@@ -32,7 +32,9 @@
 
 #include <mysql.h>
 
+#include "common/value.h"
 #include "fl-relay/charset.h"
+#include "fl-relay/events.h"
 
 /* Optional metadata field types. */
 enum {
@@ -52,49 +54,6 @@ enum {
 };
 
 #define BINARY_COLLATION 63
-/* MySQL 9's VECTOR type, newer than the client library's type list. */
-enum { FL_TYPE_VECTOR = 242 };
-
-/* A bounds-checked reader over a byte range. */
-typedef struct rd {
-    const uint8_t *p, *end;
-} rd;
-
-static size_t rd_left(const rd *r) { return (size_t)(r->end - r->p); }
-
-static int rd_u8(rd *r, uint8_t *v)
-{
-    if (r->p >= r->end) return -1;
-    *v = *r->p++;
-    return 0;
-}
-
-/* Packed (length-encoded) integer: < 251 is the value; 252, 253, 254 prefix 2, 3 or 8
- * bytes little-endian. 251 (NULL) and 255 are not valid here. */
-static int rd_packed(rd *r, uint64_t *v)
-{
-    uint8_t b;
-    if (rd_u8(r, &b) < 0) return -1;
-    if (b < 251) {
-        *v = b;
-        return 0;
-    }
-    size_t n = b == 252 ? 2 : b == 253 ? 3 : b == 254 ? 8 : 0;
-    if (n == 0 || rd_left(r) < n) return -1;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) x |= (uint64_t)r->p[i] << (8 * i);
-    r->p += n;
-    *v = x;
-    return 0;
-}
-
-static int rd_bytes(rd *r, size_t n, const uint8_t **out)
-{
-    if (rd_left(r) < n) return -1;
-    *out = r->p;
-    r->p += n;
-    return 0;
-}
 
 void fl_table_map_init(fl_table_map *tm)
 {
@@ -149,7 +108,7 @@ static bool is_character(const fl_column_meta *c)
         return true;
     case MYSQL_TYPE_GEOMETRY:
         return c->flavor == FL_FLAVOR_MARIADB;
-    case FL_TYPE_VECTOR:
+    case FL_MYSQL_TYPE_VECTOR:
         return c->flavor != FL_FLAVOR_MARIADB;
     default:
         return false;
@@ -162,7 +121,7 @@ static bool is_enum_or_set(const fl_column_meta *c)
 }
 
 /* Reads the per-type metadata of one column from the metadata block. */
-static int parse_type_meta(fl_column_meta *c, rd *r)
+static int parse_type_meta(fl_column_meta *c, fl_reader *r)
 {
     const uint8_t *b;
     switch (c->type) {
@@ -174,36 +133,36 @@ static int parse_type_meta(fl_column_meta *c, rd *r)
     case MYSQL_TYPE_LONG_BLOB:
     case MYSQL_TYPE_GEOMETRY:
     case MYSQL_TYPE_JSON:
-    case FL_TYPE_VECTOR:
+    case FL_MYSQL_TYPE_VECTOR:
     case MYSQL_TYPE_TIME2:
     case MYSQL_TYPE_DATETIME2:
     case MYSQL_TYPE_TIMESTAMP2:
-        if (rd_bytes(r, 1, &b) < 0) return -1;
+        if (!fl_rd_bytes(r, 1, &b)) return -1;
         c->meta = b[0];
         return 0;
     case MYSQL_TYPE_VARCHAR:
-        if (rd_bytes(r, 2, &b) < 0) return -1;
+        if (!fl_rd_bytes(r, 2, &b)) return -1;
         c->meta = (uint16_t)(b[0] | b[1] << 8);
         return 0;
     case MYSQL_TYPE_BIT:
         /* bits in the last partial byte, then whole bytes */
-        if (rd_bytes(r, 2, &b) < 0) return -1;
+        if (!fl_rd_bytes(r, 2, &b)) return -1;
         c->meta = (uint16_t)(b[1] * 8 + b[0]);
         return 0;
     case MYSQL_TYPE_NEWDECIMAL:
-        if (rd_bytes(r, 2, &b) < 0) return -1;
+        if (!fl_rd_bytes(r, 2, &b)) return -1;
         c->meta = (uint16_t)(b[0] << 8 | b[1]);
         return 0;
     case MYSQL_TYPE_ENUM:
     case MYSQL_TYPE_SET:
-        if (rd_bytes(r, 2, &b) < 0) return -1;
+        if (!fl_rd_bytes(r, 2, &b)) return -1;
         c->meta = b[1];
         return 0;
     case MYSQL_TYPE_STRING:
     case MYSQL_TYPE_VAR_STRING:
         /* real type byte, then the low byte of the length. CHAR lengths above 255 keep
          * their bits 8 and 9 in bits 4 and 5 of the real type byte, inverted. */
-        if (rd_bytes(r, 2, &b) < 0) return -1;
+        if (!fl_rd_bytes(r, 2, &b)) return -1;
         if ((b[0] & 0x30) != 0x30) {
             c->real_type = (uint8_t)(b[0] | 0x30);
             c->meta = (uint16_t)(b[1] | (((b[0] & 0x30) ^ 0x30) << 4));
@@ -224,7 +183,7 @@ static int parse_type_meta(fl_column_meta *c, rd *r)
 /* Applies a list of packed collations to the columns chosen by pick, in order. With
  * is_default, the list is a default collation then (index, collation) exceptions, index
  * counted within the chosen columns. */
-static int apply_charsets(fl_table_map *tm, rd *r, bool (*pick)(const fl_column_meta *),
+static int apply_charsets(fl_table_map *tm, fl_reader *r, bool (*pick)(const fl_column_meta *),
                           bool is_default, char *err, size_t errlen, const char *field)
 {
     char why[160];
@@ -233,12 +192,12 @@ static int apply_charsets(fl_table_map *tm, rd *r, bool (*pick)(const fl_column_
         if (pick(&tm->cols[i])) n++;
     if (is_default) {
         uint64_t def;
-        if (rd_packed(r, &def) < 0) goto trunc;
+        if (!fl_rd_lenenc(r, &def)) goto trunc;
         for (uint32_t i = 0; i < tm->ncols; i++)
             if (pick(&tm->cols[i])) tm->cols[i].charset = (uint32_t)def;
-        while (rd_left(r) > 0) {
+        while (fl_rd_left(r) > 0) {
             uint64_t idx, cs;
-            if (rd_packed(r, &idx) < 0 || rd_packed(r, &cs) < 0) goto trunc;
+            if (!fl_rd_lenenc(r, &idx) || !fl_rd_lenenc(r, &cs)) goto trunc;
             if (idx >= n) {
                 snprintf(why, sizeof why, "%s names column %llu of %u", field,
                          (unsigned long long)idx, n);
@@ -257,10 +216,10 @@ static int apply_charsets(fl_table_map *tm, rd *r, bool (*pick)(const fl_column_
         for (uint32_t i = 0; i < tm->ncols; i++) {
             if (!pick(&tm->cols[i])) continue;
             uint64_t cs;
-            if (rd_packed(r, &cs) < 0) goto trunc;
+            if (!fl_rd_lenenc(r, &cs)) goto trunc;
             tm->cols[i].charset = (uint32_t)cs;
         }
-        if (rd_left(r) > 0) {
+        if (fl_rd_left(r) > 0) {
             snprintf(why, sizeof why, "%s has more entries than the %u columns it covers",
                      field, n);
             return fail(err, errlen, why);
@@ -274,7 +233,7 @@ trunc:
 
 /* ENUM_STR_VALUE / SET_STR_VALUE: per column of that real type, a packed count then
  * that many packed-length strings. */
-static int apply_labels(fl_table_map *tm, rd *r, uint8_t real, char *err, size_t errlen,
+static int apply_labels(fl_table_map *tm, fl_reader *r, uint8_t real, char *err, size_t errlen,
                         const char *field)
 {
     char why[160];
@@ -282,20 +241,20 @@ static int apply_labels(fl_table_map *tm, rd *r, uint8_t real, char *err, size_t
         fl_column_meta *c = &tm->cols[i];
         if (real_type_of(c) != real) continue;
         uint64_t count;
-        if (rd_packed(r, &count) < 0) goto trunc;
-        if (count > rd_left(r)) goto trunc; /* every label takes at least one byte */
+        if (!fl_rd_lenenc(r, &count)) goto trunc;
+        if (count > fl_rd_left(r)) goto trunc; /* every label takes at least one byte */
         const char **labels = fl_arena_alloc(&tm->arena, (count ? count : 1) * sizeof(char *));
         for (uint64_t k = 0; k < count; k++) {
             uint64_t l;
             const uint8_t *s;
-            if (rd_packed(r, &l) < 0 || l > rd_left(r) || rd_bytes(r, (size_t)l, &s) < 0)
+            if (!fl_rd_lenenc(r, &l) || l > fl_rd_left(r) || !fl_rd_bytes(r, (size_t)l, &s))
                 goto trunc;
             labels[k] = fl_arena_strndup(&tm->arena, (const char *)s, (size_t)l);
         }
         c->labels = labels;
         c->nlabels = (uint32_t)count;
     }
-    if (rd_left(r) > 0) {
+    if (fl_rd_left(r) > 0) {
         snprintf(why, sizeof why, "%s has more entries than columns", field);
         return fail(err, errlen, why);
     }
@@ -308,19 +267,19 @@ trunc:
 static bool pick_character(const fl_column_meta *c) { return is_character(c); }
 static bool pick_enum_set(const fl_column_meta *c) { return is_enum_or_set(c); }
 
-static int parse_optional(fl_table_map *tm, rd *all, char *err, size_t errlen)
+static int parse_optional(fl_table_map *tm, fl_reader *all, char *err, size_t errlen)
 {
     char why[160];
-    while (rd_left(all) > 0) {
+    while (fl_rd_left(all) > 0) {
         uint8_t t = 0;
         uint64_t flen;
         const uint8_t *v;
-        if (rd_u8(all, &t) < 0 || rd_packed(all, &flen) < 0 || flen > rd_left(all)) {
+        if (!fl_rd_u8(all, &t) || !fl_rd_lenenc(all, &flen) || flen > fl_rd_left(all)) {
             snprintf(why, sizeof why, "truncated optional metadata field %u", t);
             return fail(err, errlen, why);
         }
-        rd_bytes(all, (size_t)flen, &v);
-        rd r = {v, v + flen};
+        fl_rd_bytes(all, (size_t)flen, &v);
+        fl_reader r = {v, v + flen};
         switch (t) {
         case OPT_SIGNEDNESS: {
             /* one bit per numeric column, most significant bit first; 1 = unsigned */
@@ -349,11 +308,11 @@ static int parse_optional(fl_table_map *tm, rd *all, char *err, size_t errlen)
             break;
         case OPT_COLUMN_NAME: {
             uint32_t i = 0;
-            while (rd_left(&r) > 0) {
+            while (fl_rd_left(&r) > 0) {
                 uint64_t l;
                 const uint8_t *s;
                 if (i >= tm->ncols) return fail(err, errlen, "COLUMN_NAME has more names than columns");
-                if (rd_packed(&r, &l) < 0 || l > rd_left(&r) || rd_bytes(&r, (size_t)l, &s) < 0)
+                if (!fl_rd_lenenc(&r, &l) || l > fl_rd_left(&r) || !fl_rd_bytes(&r, (size_t)l, &s))
                     return fail(err, errlen, "truncated COLUMN_NAME");
                 tm->cols[i++].name = fl_arena_strndup(&tm->arena, (const char *)s, (size_t)l);
             }
@@ -370,7 +329,7 @@ static int parse_optional(fl_table_map *tm, rd *all, char *err, size_t errlen)
             for (uint32_t i = 0; i < tm->ncols; i++) {
                 if (tm->cols[i].type != MYSQL_TYPE_GEOMETRY) continue;
                 uint64_t g;
-                if (rd_packed(&r, &g) < 0) return fail(err, errlen, "truncated GEOMETRY_TYPE");
+                if (!fl_rd_lenenc(&r, &g)) return fail(err, errlen, "truncated GEOMETRY_TYPE");
                 tm->cols[i].geometry_type = (uint32_t)g;
             }
             break;
@@ -379,10 +338,10 @@ static int parse_optional(fl_table_map *tm, rd *all, char *err, size_t errlen)
             /* column indexes (with a prefix length each in the second form) */
             uint32_t *pk = fl_arena_alloc(&tm->arena, (flen ? flen : 1) * sizeof(uint32_t));
             uint32_t n = 0;
-            while (rd_left(&r) > 0) {
+            while (fl_rd_left(&r) > 0) {
                 uint64_t idx, prefix;
-                if (rd_packed(&r, &idx) < 0 ||
-                    (t == OPT_PRIMARY_KEY_WITH_PREFIX && rd_packed(&r, &prefix) < 0))
+                if (!fl_rd_lenenc(&r, &idx) ||
+                    (t == OPT_PRIMARY_KEY_WITH_PREFIX && !fl_rd_lenenc(&r, &prefix)))
                     return fail(err, errlen, "truncated primary key metadata");
                 if (idx >= tm->ncols) {
                     snprintf(why, sizeof why, "primary key names column %llu of %u",
@@ -404,8 +363,8 @@ static int parse_optional(fl_table_map *tm, rd *all, char *err, size_t errlen)
              * byte length, so it is validated only */
             for (uint32_t i = 0; i < tm->ncols; i++) {
                 uint64_t d;
-                if (tm->cols[i].type != FL_TYPE_VECTOR) continue;
-                if (rd_packed(&r, &d) < 0) return fail(err, errlen, "truncated VECTOR_DIMENSIONALITY");
+                if (tm->cols[i].type != FL_MYSQL_TYPE_VECTOR) continue;
+                if (!fl_rd_lenenc(&r, &d)) return fail(err, errlen, "truncated VECTOR_DIMENSIONALITY");
             }
             break;
         default:
@@ -423,7 +382,7 @@ int fl_table_map_parse(fl_table_map *tm, const uint8_t *body, size_t len, uint8_
     memset(tm, 0, sizeof(*tm));
     tm->arena = keep;
 
-    rd r = {body, body + len};
+    fl_reader r = {body, body + len};
     size_t idlen = post_header_len == 6 ? 4 : 6;
     if (post_header_len < idlen + 2) post_header_len = (uint8_t)(idlen + 2);
     if (len < post_header_len) return fail(err, errlen, "truncated post-header");
@@ -432,18 +391,18 @@ int fl_table_map_parse(fl_table_map *tm, const uint8_t *body, size_t len, uint8_
 
     const uint8_t *s;
     uint8_t l;
-    if (rd_u8(&r, &l) < 0 || rd_bytes(&r, (size_t)l + 1, &s) < 0)
+    if (!fl_rd_u8(&r, &l) || !fl_rd_bytes(&r, (size_t)l + 1, &s))
         return fail(err, errlen, "truncated database name");
     if (s[l] != 0) return fail(err, errlen, "database name not NUL-terminated");
     tm->db = fl_arena_strndup(&tm->arena, (const char *)s, l);
-    if (rd_u8(&r, &l) < 0 || rd_bytes(&r, (size_t)l + 1, &s) < 0)
+    if (!fl_rd_u8(&r, &l) || !fl_rd_bytes(&r, (size_t)l + 1, &s))
         return fail(err, errlen, "truncated table name");
     if (s[l] != 0) return fail(err, errlen, "table name not NUL-terminated");
     tm->table = fl_arena_strndup(&tm->arena, (const char *)s, l);
 
     uint64_t ncols;
-    if (rd_packed(&r, &ncols) < 0) return fail(err, errlen, "truncated column count");
-    if (ncols > rd_left(&r) || ncols > UINT32_MAX) return fail(err, errlen, "truncated column types");
+    if (!fl_rd_lenenc(&r, &ncols)) return fail(err, errlen, "truncated column count");
+    if (ncols > fl_rd_left(&r) || ncols > UINT32_MAX) return fail(err, errlen, "truncated column types");
     tm->ncols = (uint32_t)ncols;
     tm->cols = fl_arena_alloc(&tm->arena, (ncols ? ncols : 1) * sizeof(fl_column_meta));
     memset(tm->cols, 0, (ncols ? ncols : 1) * sizeof(fl_column_meta));
@@ -454,16 +413,16 @@ int fl_table_map_parse(fl_table_map *tm, const uint8_t *body, size_t len, uint8_
     }
 
     uint64_t mlen;
-    if (rd_packed(&r, &mlen) < 0 || mlen > rd_left(&r))
+    if (!fl_rd_lenenc(&r, &mlen) || mlen > fl_rd_left(&r))
         return fail(err, errlen, "truncated column metadata");
-    rd m = {r.p, r.p + mlen};
+    fl_reader m = {r.p, r.p + mlen};
     r.p += mlen;
     for (uint32_t i = 0; i < tm->ncols; i++)
         if (parse_type_meta(&tm->cols[i], &m) < 0) return fail(err, errlen, "truncated column metadata");
-    if (rd_left(&m) != 0) return fail(err, errlen, "column metadata longer than the column types need");
+    if (fl_rd_left(&m) != 0) return fail(err, errlen, "column metadata longer than the column types need");
 
     const uint8_t *nulls;
-    if (rd_bytes(&r, (tm->ncols + 7) / 8, &nulls) < 0) return fail(err, errlen, "truncated null bitmap");
+    if (!fl_rd_bytes(&r, (tm->ncols + 7) / 8, &nulls)) return fail(err, errlen, "truncated null bitmap");
     for (uint32_t i = 0; i < tm->ncols; i++) tm->cols[i].nullable = (nulls[i / 8] >> (i % 8)) & 1;
 
     if (parse_optional(tm, &r, err, errlen) < 0) return -1;

@@ -72,6 +72,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 
@@ -1317,13 +1318,6 @@ void fl_store_wait_ack(fl_store *s)
     }
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int last_seq_now(fl_store *s, uint64_t *out)
 {
     MDB_txn *txn;
@@ -1336,7 +1330,7 @@ static int last_seq_now(fl_store *s, uint64_t *out)
 int fl_store_wait(fl_store *s, uint64_t after_seq, int timeout_ms)
 {
     int fd = fl_store_wait_fd(s); /* set up before reading last_seq: no missed commit */
-    int64_t deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? 0 : fl_now_ms() + timeout_ms;
     for (;;) {
         fl_store_wait_ack(s);
         uint64_t last;
@@ -1344,7 +1338,7 @@ int fl_store_wait(fl_store *s, uint64_t after_seq, int timeout_ms)
         if (last > after_seq) return 1;
         int slice = 1000;
         if (timeout_ms >= 0) {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - fl_now_ms();
             if (left <= 0) return 0;
             if (left < slice) slice = (int)left;
         }

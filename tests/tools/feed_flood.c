@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 typedef struct conn {
     int fd;
     bool drip;
@@ -35,13 +37,6 @@ static void on_term(int sig)
 {
     (void)sig;
     stop = 1;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int open_conn(int port, int addr)
@@ -87,10 +82,10 @@ int main(int argc, char **argv)
     /* the beginning of a plausible AUTH frame, sent a byte at a time */
     static const uint8_t frame[] = {84, 0, 0, 0, 2, 2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     bool ready = false;
-    int64_t next_drip = now_ms() + 1000, next_report = now_ms() + 1000;
+    int64_t next_drip = fl_now_ms() + 1000, next_report = fl_now_ms() + 1000;
     long closed = 0, opened = 0;
     while (!stop) {
-        int64_t now = now_ms();
+        int64_t now = fl_now_ms();
         int open_now = 0;
         for (int i = 0; i < n; i++) {
             if (c[i].fd < 0 && now >= c[i].reopen_at) {
@@ -123,7 +118,7 @@ int main(int argc, char **argv)
             if (c[i].fd < 0 || !(pf[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
             close(c[i].fd); /* the relay closed it (what it sent is never read) */
             c[i].fd = -1;
-            c[i].reopen_at = now_ms() + 1000;
+            c[i].reopen_at = fl_now_ms() + 1000;
             closed++;
         }
     }

@@ -17,14 +17,14 @@
 #include "common/secret_file.h"
 #include "common/target_url.h"
 #include "common/template.h"
+#include "tests/unit/helpers.h"
 
 static char dir[64];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/fl-test-config-XXXXXX");
-    if (!mkdtemp(dir)) return -1;
+    if (th_tmpdir_make(dir, sizeof dir, "config")) return -1;
     char p[128];
     snprintf(p, sizeof p, "%s/pw", dir);
     FILE *f = fopen(p, "w");
@@ -42,15 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char p[128];
-    snprintf(p, sizeof p, "%s/pw", dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/feedsecret", dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/c.ini", dir);
-    unlink(p);
-    rmdir(dir);
-    return 0;
+    return th_tmpdir_remove(dir);
 }
 
 /* Writes text to DIR/c.ini (with @D replaced by the temp dir) and loads it. */

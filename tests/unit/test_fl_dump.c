@@ -27,6 +27,7 @@
 #include "common/value.h"
 #include "journal/record.h"
 #include "journal/store.h"
+#include "tests/unit/helpers.h"
 
 #define TS0 1795000000u /* 2026-11-18 11:06:40 UTC */
 #define TS0_TEXT "2026-11-18 11:06:40"
@@ -738,8 +739,7 @@ static void find_program(const char *argv0)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/fl-dump-test.XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
+    if (th_tmpdir_make(tmpdir, sizeof tmpdir, "fl-dump")) return -1;
     snprintf(maria, sizeof maria, "%s/maria", tmpdir);
     snprintf(mysql, sizeof mysql, "%s/mysql", tmpdir);
     snprintf(empty, sizeof empty, "%s/empty", tmpdir);
@@ -763,9 +763,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[PATH_MAX + 32];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return th_tmpdir_remove(tmpdir);
 }
 
 int main(int argc, char **argv)

@@ -15,6 +15,7 @@
 #include "fl-relay/ingest.h"
 #include "journal/store.h"
 #include "tests/unit/binlog_events.h"
+#include "tests/unit/helpers.h"
 
 typedef struct fixture {
     char dir[64];
@@ -25,8 +26,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/fl-test-ingest.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(th_tmpdir_make(f->dir, sizeof f->dir, "ingest"), 0);
     snprintf(f->journal, sizeof f->journal, "%s/journal", f->dir);
     snprintf(f->file1, sizeof f->file1, "%s/bin.000001", f->dir);
     snprintf(f->file2, sizeof f->file2, "%s/bin.000002", f->dir);
@@ -38,9 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(th_tmpdir_remove(f->dir), 0);
     free(f);
     return 0;
 }

@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,24 +13,17 @@
 #include <time.h>
 
 #include "fl-apply/input.h"
+#include "common/clock.h"
 #include "journal/store.h"
+#include "tests/unit/helpers.h"
 
 static char tmpdir[256];
 static char jdir[300];
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/fl-test-input-XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
+    if (th_tmpdir_make(tmpdir, sizeof tmpdir, "input")) return -1;
     snprintf(jdir, sizeof jdir, "%s/journal", tmpdir);
     return 0;
 }
@@ -39,8 +31,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return 0;
+    return th_tmpdir_remove(tmpdir);
 }
 
 static fl_store *open_writer(void)
@@ -239,13 +230,6 @@ static void test_next_passes_gaps(void **state)
     fl_store_close(w);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void test_wait_wakes_on_commit(void **state)
 {
     (void)state;
@@ -258,17 +242,17 @@ static void test_wait_wakes_on_commit(void **state)
     /* nothing new: the wait lasts its timeout */
     fl_input_arm(in);
     assert_int_equal(fl_input_next(in, 2, &seq, &fe), 1);
-    int64_t t0 = now_ms();
+    int64_t t0 = fl_now_ms();
     fl_input_wait(in, 2, 300);
-    assert_true(now_ms() - t0 >= 250);
+    assert_true(fl_now_ms() - t0 >= 250);
 
     /* a commit after arming ends the wait at once */
     fl_input_arm(in);
     assert_int_equal(fl_input_next(in, 2, &seq, &fe), 1);
     add_txn(w, 2, 1, 1);
-    t0 = now_ms();
+    t0 = fl_now_ms();
     fl_input_wait(in, 2, 5000);
-    assert_true(now_ms() - t0 < 1000);
+    assert_true(fl_now_ms() - t0 < 1000);
     assert_int_equal(fl_input_next(in, 2, &seq, &fe), 0);
     assert_int_equal(seq, 2);
     fl_input_close(in);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/metrics.h"
+#include "tests/unit/helpers.h"
 
 static int teardown(void **state)
 {
@@ -73,17 +74,6 @@ static void test_series(void **state)
     fl_buf_free(&out);
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static char *http_get(int port, const char *path)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -107,7 +97,7 @@ static void test_http(void **state)
     (void)state;
     fl_metric *m = fl_metric_counter("fastlane_test_rows_total", "Rows.");
     fl_metric_add(m, 42);
-    int port = free_port();
+    int port = th_free_port();
     char addr[64], err[256];
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
     assert_int_equal(fl_metrics_serve(addr, err, sizeof err), 0);

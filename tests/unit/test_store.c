@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,25 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "journal/store.h"
+#include "tests/unit/helpers.h"
 
 static char tmpdir[256];
 static char jdir[300];
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/fl-test-store-XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
+    if (th_tmpdir_make(tmpdir, sizeof tmpdir, "store")) return -1;
     snprintf(jdir, sizeof jdir, "%s/journal", tmpdir);
     return 0;
 }
@@ -46,15 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return 0;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return th_tmpdir_remove(tmpdir);
 }
 
 static fl_store *open_w(size_t map)
@@ -904,7 +888,7 @@ static int reader_child(int ready_fd, uint64_t want)
             rc = 12;
             break;
         }
-        int64_t woke = now_ms();
+        int64_t woke = fl_now_ms();
         uint64_t seq;
         while (fl_store_next(s, seen + 1, &seq, err, sizeof err) == 0) {
             if (seq != seen + 1 || fl_store_read(s, seq, &t, err, sizeof err) != 0 || t.gtid.seq_no != seq ||
@@ -924,9 +908,9 @@ static int reader_child(int ready_fd, uint64_t want)
     }
     /* nothing new: wait times out */
     if (!rc) {
-        int64_t t0 = now_ms();
+        int64_t t0 = fl_now_ms();
         int w = fl_store_wait(s, seen, 150);
-        int64_t el = now_ms() - t0;
+        int64_t el = fl_now_ms() - t0;
         if (w != 0 || el < 140 || el > 1000) {
             fprintf(stderr, "child: timeout wait returned %d after %lld ms\n", w, (long long)el);
             rc = 15;
@@ -969,7 +953,7 @@ static void test_reader_process(void **state)
         if (i >= 30) {
             struct timespec d = {0, 300 * 1000000L}; /* the child is waiting by now */
             nanosleep(&d, NULL);
-            t.pos = (uint64_t)now_ms();
+            t.pos = (uint64_t)fl_now_ms();
         }
         add_ok(s, &t);
         if (i < 30 && i % 4) continue;

@@ -25,20 +25,11 @@
 #include <unistd.h>
 
 #include "fl-apply/target.h"
+#include "tests/unit/helpers.h"
 
 static pid_t server = -1;
 static int port;
 static char url[128];
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &l)) abort();
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 static redisContext *admin(void)
 {
@@ -54,43 +45,14 @@ static redisContext *admin(void)
 static int start_server(void **state)
 {
     (void)state;
-    port = free_port();
-    server = fork();
-    if (server == 0) {
-        char p[16];
-        snprintf(p, sizeof p, "%d", port);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly",
-               "no", "--dir", "/tmp", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) {
-        redisContext *c = admin();
-        if (c) {
-            redisReply *r = redisCommand(c, "PING");
-            bool ok = r && r->type == REDIS_REPLY_STATUS;
-            if (r) freeReplyObject(r);
-            redisFree(c);
-            if (ok) {
-                snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", port);
-                return 0;
-            }
-        }
-        usleep(20000);
-    }
-    return -1;
+    port = th_free_port();
+    server = th_redis_start(port);
+    if (server < 0) return -1;
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", port);
+    return 0;
 }
 
-static void stop_server(void)
-{
-    if (server > 0) {
-        kill(server, SIGKILL);
-        waitpid(server, NULL, 0);
-        server = -1;
-    }
-}
+static void stop_server(void) { th_process_stop(&server); }
 
 static int teardown_server(void **state)
 {
@@ -209,7 +171,7 @@ static void test_unreachable(void **state)
 {
     (void)state;
     char u[64];
-    snprintf(u, sizeof u, "redis://127.0.0.1:%d/0", free_port());
+    snprintf(u, sizeof u, "redis://127.0.0.1:%d/0", th_free_port());
     fl_config_apply cfg = {.name = "t", .target = u, .max_atomic_ops = 10};
     fl_error fe;
     assert_null(fl_target_open(&cfg, &fe));
