@@ -204,3 +204,17 @@ void fl_arena_free(fl_arena *a)
     a->head = NULL;
     a->used_total = 0;
 }
+
+const char *fl_printable(const char *s, char *buf, size_t n)
+{
+    if (!n) return buf;
+    size_t k = 0, len = strlen(s);
+    for (size_t i = 0; i < len && k + 4 < n; i++) buf[k++] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
+    if (k < len && n > 4) {
+        buf[k++] = '.';
+        buf[k++] = '.';
+        buf[k++] = '.';
+    }
+    buf[k] = 0;
+    return buf;
+}

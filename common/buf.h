@@ -43,4 +43,8 @@ void *fl_xcalloc(size_t n, size_t size);
 void *fl_xrealloc(void *p, size_t n);
 char *fl_xstrdup(const char *s);
 
+/* s made fit for a one-line message in buf (size n): bytes outside printable ASCII as '?',
+ * cut short with "..." when it does not fit. Returns buf. */
+const char *fl_printable(const char *s, char *buf, size_t n);
+
 #endif

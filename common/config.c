@@ -144,16 +144,6 @@ static const char *closest(const char *word, const char *const *list)
     return best;
 }
 
-/* Shows a value in a message: quoted, cut short, control bytes as '?'. */
-static const char *show(const char *v, char *buf, size_t n)
-{
-    size_t k = 0, len = strlen(v);
-    for (size_t i = 0; i < len && k + 4 < n; i++) buf[k++] = (v[i] >= 32 && v[i] < 127) ? v[i] : '?';
-    if (k < len && n > 4) { buf[k++] = '.'; buf[k++] = '.'; buf[k++] = '.'; }
-    buf[k] = 0;
-    return buf;
-}
-
 /* ---- the line reader inih reads through ---- */
 
 #define LONG_MARK "\x01long"
@@ -263,7 +253,7 @@ static char *reader(char *str, int num, void *stream)
         while (t < vend && is_ws(line[t])) t++;
         if (t == vend) {
             char *key = trim_dup(line + b, eq - b), sh[80];
-            report(L, ln, label, show(key, sh, sizeof sh),
+            report(L, ln, label, fl_printable(key, sh, sizeof sh),
                    "the value is only a comment ('#' or ';' after whitespace starts one); a secret that "
                    "starts with one goes in a file");
             free(key);
@@ -580,7 +570,7 @@ static bool v_u64(vctx *x, uint64_t min, uint64_t max, uint64_t *out)
     uint64_t r = 0;
     const char *end = leading_number(v, &r);
     if (!end || *end || r < min || r > max) {
-        BAD(x, "'%s' is not a whole number from %llu to %llu", show(v, sh, sizeof sh), (unsigned long long)min,
+        BAD(x, "'%s' is not a whole number from %llu to %llu", fl_printable(v, sh, sizeof sh), (unsigned long long)min,
             (unsigned long long)max);
         return false;
     }
@@ -593,7 +583,7 @@ static int v_choice(vctx *x, const char *const *choices, const char *allowed)
     char sh[80];
     for (int i = 0; choices[i]; i++)
         if (strcmp(x->e->value, choices[i]) == 0) return i;
-    BAD(x, "'%s' is not one of %s", show(x->e->value, sh, sizeof sh), allowed);
+    BAD(x, "'%s' is not one of %s", fl_printable(x->e->value, sh, sizeof sh), allowed);
     return -1;
 }
 
@@ -601,7 +591,7 @@ static void v_hostport(vctx *x, char **dst)
 {
     char sh[80];
     if (fl_parse_hostport(x->e->value, NULL, NULL)) {
-        BAD(x, "'%s' is not host:port (port 1-65535; IPv6 as [addr]:port)", show(x->e->value, sh, sizeof sh));
+        BAD(x, "'%s' is not host:port (port 1-65535; IPv6 as [addr]:port)", fl_printable(x->e->value, sh, sizeof sh));
         return;
     }
     free(*dst);
@@ -613,7 +603,7 @@ static void v_readable(vctx *x, char **dst)
     const char *why = "unknown error";
     char sh[200];
     if (!v_string(x, dst)) return;
-    if (!file_readable(*dst, &why)) BAD(x, "cannot read '%s': %s", show(*dst, sh, sizeof sh), why);
+    if (!file_readable(*dst, &why)) BAD(x, "cannot read '%s': %s", fl_printable(*dst, sh, sizeof sh), why);
 }
 
 /* A secret given inline; a feed secret must be long enough. */
@@ -635,7 +625,7 @@ static void v_secret_file(vctx *x, char **dst, bool feed)
     char *s = fl_secret_file_read(x->e->value, why, sizeof why);
     if (!s) { BAD(x, "%s", why); return; }
     if (feed && (prob = fl_feed_secret_problem(s))) {
-        BAD(x, "the secret in '%s' is %s", show(x->e->value, sh, sizeof sh), prob);
+        BAD(x, "the secret in '%s' is %s", fl_printable(x->e->value, sh, sizeof sh), prob);
         fl_secret_free(s);
         return;
     }
@@ -652,7 +642,7 @@ static void v_globs(vctx *x, char ***dst)
     for (char **g = l; *g; g++) {
         const char *prob = glob_problem(*g);
         char sh[80];
-        if (prob) { BAD(x, "pattern '%s' %s", show(*g, sh, sizeof sh), prob); ok = false; }
+        if (prob) { BAD(x, "pattern '%s' %s", fl_printable(*g, sh, sizeof sh), prob); ok = false; }
     }
     if (!ok) { free_list(l); return; }
     free_list(*dst);
@@ -710,7 +700,7 @@ static void check_source(vctx *x)
             uint64_t pos = 0;
             const char *end = colon && colon > name ? leading_number(colon + 1, &pos) : NULL;
             bool ok = end && !*end;
-            if (!ok) BAD(x, "'%s' is not file:NAME:POS (e.g. file:binlog.000042:4)", show(v, sh, 80));
+            if (!ok) BAD(x, "'%s' is not file:NAME:POS (e.g. file:binlog.000042:4)", fl_printable(v, sh, 80));
             else {
                 src->start = FL_START_FILE;
                 free(src->start_file);
@@ -720,7 +710,7 @@ static void check_source(vctx *x)
                 src->start_pos = pos;
             }
         } else {
-            BAD(x, "'%s' is not one of current, earliest, gtid:SET, file:NAME:POS", show(v, sh, 80));
+            BAD(x, "'%s' is not one of current, earliest, gtid:SET, file:NAME:POS", fl_printable(v, sh, 80));
         }
     } else if (!strcmp(k, "heartbeat")) {
         char *end;
@@ -729,7 +719,7 @@ static void check_source(vctx *x)
         double d = strtod(v, &end);
         if (end != v && *end == 's' && end[1] == 0) end++;
         if (end == v || *end || errno || !(d >= 0 && d <= 4294967.0) || !((v[0] >= '0' && v[0] <= '9') || v[0] == '.'))
-            BAD(x, "'%s' is not a number of seconds from 0 to 4294967", show(v, sh, 80));
+            BAD(x, "'%s' is not a number of seconds from 0 to 4294967", fl_printable(v, sh, 80));
         else src->heartbeat = d;
     } else if (!strcmp(k, "include")) v_globs(x, &src->include);
     else if (!strcmp(k, "exclude")) v_globs(x, &src->exclude);
@@ -744,11 +734,11 @@ static void check_journal(vctx *x)
     else if (!strcmp(k, "max_size")) {
         if (fl_parse_size(x->e->value, &j->max_size))
             BAD(x, "'%s' is not a size (bytes, or a number with K, M, G or T; 0 = unlimited)",
-                show(x->e->value, sh, sizeof sh));
+                fl_printable(x->e->value, sh, sizeof sh));
     } else if (!strcmp(k, "retain")) {
         if (fl_parse_duration(x->e->value, &j->retain))
             BAD(x, "'%s' is not a duration (seconds, or a number with s, m, h or d; 0 = forever)",
-                show(x->e->value, sh, sizeof sh));
+                fl_printable(x->e->value, sh, sizeof sh));
     } else if (!strcmp(k, "sync")) {
         static const char *const ch[] = {"group", "none", NULL};
         int i = v_choice(x, ch, "group, none");
@@ -785,7 +775,7 @@ static void check_apply(vctx *x)
     uint64_t u;
     if (!strcmp(k, "name")) {
         if (!valid_name(x->e->value))
-            BAD(x, "'%s' is not a name (1-64 characters: letters, digits, '_', '-', '.')", show(x->e->value, sh, 80));
+            BAD(x, "'%s' is not a name (1-64 characters: letters, digits, '_', '-', '.')", fl_printable(x->e->value, sh, 80));
         else { free(a->name); a->name = fl_xstrdup(x->e->value); }
     } else if (!strcmp(k, "journal")) v_string(x, &a->journal);
     else if (!strcmp(k, "relay")) v_hostport(x, &a->relay);
@@ -811,7 +801,7 @@ static void check_rule(vctx *x, fl_config_rule *r)
     if (!strcmp(k, "table")) {
         const char *dot = strchr(v, '.');
         if (!dot || dot == v || !dot[1] || strchr(dot + 1, '.') || strpbrk(v, "*?[") || strpbrk(v, " \t")) {
-            BAD(x, "'%s' is not db.table", show(v, sh, 80));
+            BAD(x, "'%s' is not db.table", fl_printable(v, sh, 80));
             return;
         }
         free(r->db);
@@ -823,15 +813,15 @@ static void check_rule(vctx *x, fl_config_rule *r)
     } else if (!strcmp(k, "key")) {
         fl_template tpl;
         const char *prob = fl_template_parse(v, &tpl);
-        if (prob) BAD(x, "template '%s' %s", show(v, sh, 80), prob);
+        if (prob) BAD(x, "template '%s' %s", fl_printable(v, sh, 80), prob);
         else { fl_template_free(&tpl); free(r->key); r->key = fl_xstrdup(v); r->key_line = x->e->line; }
     } else if (!strcmp(k, "format")) {
         if (!strcmp(v, "json")) r->format = FL_FORMAT_JSON;
         else if (!strcmp(v, "hash")) r->format = FL_FORMAT_HASH;
         else if (!strncmp(v, "column:", 7)) {
-            if (!valid_ident(v + 7)) BAD(x, "'%s': column:NAME needs a column name", show(v, sh, 80));
+            if (!valid_ident(v + 7)) BAD(x, "'%s': column:NAME needs a column name", fl_printable(v, sh, 80));
             else { r->format = FL_FORMAT_COLUMN; free(r->format_column); r->format_column = fl_xstrdup(v + 7); }
-        } else BAD(x, "'%s' is not one of json, hash, column:NAME", show(v, sh, 80));
+        } else BAD(x, "'%s' is not one of json, hash, column:NAME", fl_printable(v, sh, 80));
     } else if (!strcmp(k, "mode")) {
         static const char *const ch[] = {"upsert", "invalidate", NULL};
         int i = v_choice(x, ch, "upsert, invalidate");
@@ -839,7 +829,7 @@ static void check_rule(vctx *x, fl_config_rule *r)
     } else if (!strcmp(k, "ttl")) {
         uint64_t t;
         if (fl_parse_duration(v, &t) || t > UINT32_MAX)
-            BAD(x, "'%s' is not a number of seconds (or a number with s, m, h or d; 0 = no expiry)", show(v, sh, 80));
+            BAD(x, "'%s' is not a number of seconds (or a number with s, m, h or d; 0 = no expiry)", fl_printable(v, sh, 80));
         else r->ttl = (uint32_t)t;
     } else if (!strcmp(k, "columns")) {
         bool empty;
@@ -847,7 +837,7 @@ static void check_rule(vctx *x, fl_config_rule *r)
         if (!l) { BAD(x, "empty column name in the list (comma-separated column names)"); return; }
         for (char **c = l; *c; c++)
             if (!valid_ident(*c)) {
-                BAD(x, "'%s' is not a column name", show(*c, sh, 80));
+                BAD(x, "'%s' is not a column name", fl_printable(*c, sh, 80));
                 free_list(l);
                 return;
             }

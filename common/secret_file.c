@@ -28,34 +28,24 @@ int fl_open_regular(const char *path, const char **why)
     return fd;
 }
 
-/* path for a message: printable ASCII, control bytes as '?', cut short. */
-static const char *shown(const char *path, char *buf, size_t n)
-{
-    size_t k = 0, len = strlen(path);
-    for (size_t i = 0; i < len && k + 4 < n; i++) buf[k++] = (path[i] >= 32 && path[i] < 127) ? path[i] : '?';
-    if (k < len && n > 4) { buf[k++] = '.'; buf[k++] = '.'; buf[k++] = '.'; }
-    buf[k] = 0;
-    return buf;
-}
-
 char *fl_secret_file_read(const char *path, char *why, size_t whylen)
 {
     char sh[200];
     const char *reason = NULL;
     int fd = fl_open_regular(path, &reason);
     if (fd < 0) {
-        snprintf(why, whylen, "cannot read '%s': %s", shown(path, sh, sizeof sh), reason);
+        snprintf(why, whylen, "cannot read '%s': %s", fl_printable(path, sh, sizeof sh), reason);
         return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        snprintf(why, whylen, "cannot read '%s': %s", shown(path, sh, sizeof sh), strerror(errno));
+        snprintf(why, whylen, "cannot read '%s': %s", fl_printable(path, sh, sizeof sh), strerror(errno));
         close(fd);
         return NULL;
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         snprintf(why, whylen, "'%s' is open to group or others (mode %04o); a secret file must not be: chmod 600 %s",
-                 shown(path, sh, sizeof sh), (unsigned)(st.st_mode & 07777), shown(path, sh, sizeof sh));
+                 fl_printable(path, sh, sizeof sh), (unsigned)(st.st_mode & 07777), fl_printable(path, sh, sizeof sh));
         close(fd);
         return NULL;
     }
@@ -78,12 +68,12 @@ char *fl_secret_file_read(const char *path, char *why, size_t whylen)
     const char *nl = memchr(buf, '\n', len);
     if (nl) len = (size_t)(nl - buf);
     if (len && buf[len - 1] == '\r') len--;
-    if (rerr) snprintf(why, whylen, "cannot read '%s': %s", shown(path, sh, sizeof sh), strerror(rerr));
+    if (rerr) snprintf(why, whylen, "cannot read '%s': %s", fl_printable(path, sh, sizeof sh), strerror(rerr));
     else if (!nl && len > FL_SECRET_LINE_MAX)
-        snprintf(why, whylen, "'%s': its first line is longer than %d bytes", shown(path, sh, sizeof sh),
+        snprintf(why, whylen, "'%s': its first line is longer than %d bytes", fl_printable(path, sh, sizeof sh),
                  FL_SECRET_LINE_MAX);
-    else if (len == 0) snprintf(why, whylen, "'%s': its first line is empty", shown(path, sh, sizeof sh));
-    else if (memchr(buf, 0, len)) snprintf(why, whylen, "'%s': its first line holds a NUL byte", shown(path, sh, sizeof sh));
+    else if (len == 0) snprintf(why, whylen, "'%s': its first line is empty", fl_printable(path, sh, sizeof sh));
+    else if (memchr(buf, 0, len)) snprintf(why, whylen, "'%s': its first line holds a NUL byte", fl_printable(path, sh, sizeof sh));
     else {
         r = fl_xmalloc(len + 1);
         memcpy(r, buf, len);
