@@ -81,7 +81,7 @@ struct fl_decoder {
     fl_buf scratch;  /* decompressed rows or query text */
     fl_buf payload;  /* decompressed TRANSACTION_PAYLOAD */
     ZSTD_DCtx *zstd;
-    char **warned;   /* tables already warned about statement-based changes */
+    char **warned;   /* tables already warned about (statement-based changes, unknown values) */
     size_t nwarned;
 };
 
@@ -549,6 +549,28 @@ static void warn_statement(fl_decoder *d, const char *table)
              table);
 }
 
+/* Once per table: partial JSON updates whose new document is not in the binlog. */
+static void warn_unknown(fl_decoder *d, const fl_table_map *tm, uint32_t first)
+{
+    for (uint32_t i = first; i < d->txn.nchanges; i++) {
+        const fl_change *c = &d->txn.changes[i];
+        for (uint32_t k = 0; c->after && k < tm->ncols; k++) {
+            if (c->after[k].type != FL_VAL_UNKNOWN) continue;
+            char key[300];
+            snprintf(key, sizeof key, "unknown %s.%s", tm->db, tm->table);
+            for (size_t w = 0; w < d->nwarned; w++)
+                if (!strcmp(d->warned[w], key)) return;
+            d->warned = fl_xrealloc(d->warned, (d->nwarned + 1) * sizeof *d->warned);
+            d->warned[d->nwarned++] = fl_xstrdup(key);
+            log_warn("%s.%s: partial JSON updates against a before image without the document: the new "
+                     "document is not in the binlog and is journaled as unknown (appliers delete its keys); "
+                     "binlog_row_image = FULL or binlog_row_value_options = '' on the source carry it",
+                     tm->db, tm->table);
+            return;
+        }
+    }
+}
+
 static void add_sql_change(fl_decoder *d, fl_op op, const char *db, const char *sql, size_t len)
 {
     fl_change *c = fl_txn_add_change(&d->txn, op);
@@ -773,6 +795,7 @@ static int decode_rows(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, 
         uint32_t idx = fl_txn_table(&d->txn, e->tm.db, e->tm.table, e->tm.ncols, e->names);
         uint32_t first = d->txn.nchanges;
         if (fl_rows_decode(&ev, &e->tm, idx, &d->txn, &d->scratch, err, errlen) != 0) return -1;
+        if (ev.partial) warn_unknown(d, &e->tm, first);
         if (d->have_annotation && d->txn.nchanges > first) { /* on the statement's first change */
             fl_change *c = &d->txn.changes[first];
             c->sql = fl_arena_strndup(&d->txn.arena, (const char *)d->annotation.data, d->annotation.len);
