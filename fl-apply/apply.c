@@ -526,7 +526,14 @@ static int connect_target(applier *a)
                 int rr = resume_point(a, r, &cp);
                 if (rr == 0) rr = start_fold(a, r, &cp);
                 if (rr >= 0) return rr;
-                /* the source is unavailable now (its reason is in err): try both again */
+                /* the source is unavailable now (its reason is in err): try both again, but
+                 * a batch run ends rather than wait for a relay that keeps refusing it */
+                if (a->opts->once && a->once_retries++ >= ONCE_RETRIES) {
+                    log_error("%s", a->err.msg);
+                    fl_target_close(a->target);
+                    a->target = NULL;
+                    return 1;
+                }
             }
             fl_target_close(a->target);
             a->target = NULL;
