@@ -6,6 +6,7 @@
 source "$(dirname "$0")/../harness.sh"
 
 out=$H_DIR/build
+want=$(git -C "$H_ROOT" describe --tags --always --dirty 2>/dev/null) # the version being packaged
 make -s -C "$H_ROOT" BUILD="$out" deb > "$H_DIR/deb.log" 2>&1
 t_eq "make deb succeeds" 0 "$?"
 [ "$T_FAILED" -eq 0 ] || tail -20 "$H_DIR/deb.log" >&2
@@ -44,7 +45,6 @@ for p in fl-relay fl-apply fl-dump; do
   t_eq "installed $p --version exits 0" 0 "$rc"
   t_check "installed $p --version names the program and a version ($v)" grep -Eq "^$p \(fastlane\) [^ ]+$" <<<"$v"
 done
-want=$(git -C "$H_ROOT" describe --tags --always --dirty 2>/dev/null)
 [ -n "$want" ] && t_eq "the packaged version is the checkout's" "fl-relay (fastlane) $want" "$("$root/usr/bin/fl-relay" --version)"
 t_check "the installed unit runs the installed program" \
   grep -q '^ExecStart=/usr/bin/fl-relay -c /etc/fastlane/fastlane.ini' "$root/lib/systemd/system/fl-relay.service"
