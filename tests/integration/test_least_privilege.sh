@@ -108,4 +108,13 @@ t_eq "the README's --verify ACL line is accepted" "OK" "$(h_redis $verify_acl)"
 timeout 60 "$APPLY" -c "$H_DIR/apply.ini" --verify > "$H_DIR/verify.out" 2>&1
 t_eq "fl-apply --verify with the README's ACL exits 0" 0 "$?"
 [ "$T_FAILED" -eq 0 ] || cat "$H_DIR/verify.out" >&2
+
+# a TRUNCATE of a rule's table removes the rule's keys (SCAN and DEL) under the same ACL
+h_sql "TRUNCATE TABLE shop.users"
+want=$(h_sql "SELECT @@global.gtid_binlog_pos")
+h_wait_until 30 bash -c "'$DUMP' '$H_DIR/journal' --stats 2>/dev/null | grep -q '\"last_gtid\":\"$want\"'"
+timeout 60 "$APPLY" -c "$H_DIR/apply.ini" --once > "$H_DIR/truncate.log" 2>&1
+t_eq "a TRUNCATE is applied with the README's ACL" 0 "$?"
+t_eq "... and the rule's keys are gone" "0" "$(h_redis EXISTS user:1 user:2 user:3)"
+[ "$T_FAILED" -eq 0 ] || cat "$H_DIR/truncate.log" >&2
 t_done
