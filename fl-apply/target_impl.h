@@ -32,12 +32,6 @@ struct fl_target_ops {
 extern const struct fl_target_ops fl_target_memcached_ops; /* memcached:// */
 extern const struct fl_target_ops fl_target_redis_ops;     /* redis://, redis+unix:// */
 
-/* A libmemcached handle for a memcached:// URL, set up as the target uses it (binary
- * protocol, ketama, SASL): --verify reads keys through the same server choice. Connects
- * lazily. NULL with a reason in err when the URL is bad. */
-struct memcached_st;
-struct memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen);
-
 /* A memcached target's checkpoint file: the last checkpoint written and, per server (by
  * host:port), the epoch of its marker and the seq it holds everything up to. Read returns 0,
  * 1 when there is none, -1 (corrupt or unreadable, with the reason in err); a file of the

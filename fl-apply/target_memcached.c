@@ -35,11 +35,11 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/log.h"
-#include "common/target_url.h"
+#include "fl-apply/memcached_conn.h"
 #include "fl-apply/target_impl.h"
 
-#define MC_TIMEOUT_MS 3000
 #define MC_MAX_RELATIVE_TTL (30 * 24 * 3600) /* beyond this memcached reads an absolute time */
 #define CHECKPOINT_MAGIC_V1 "fastlane-checkpoint 1" /* one epoch for every server (read only) */
 #define CHECKPOINT_MAGIC "fastlane-checkpoint 2"
@@ -67,63 +67,6 @@ typedef struct mc_target {
     uint32_t in_flight;    /* submitted since the last flush */
     int64_t last_check_ms; /* markers last read back */
 } mc_target;
-
-/* ---- connection ---- */
-
-/* A handle for the URL's servers, or only for its only-th server (only >= 0). */
-static memcached_st *mc_new(const char *url, int only, char *err, size_t errlen)
-{
-    fl_memcached_url u;
-    if (fl_memcached_url_parse(url, &u, err, errlen)) return NULL;
-    memcached_st *mc = memcached_create(NULL);
-    if (!mc) {
-        snprintf(err, errlen, "memcached: out of memory");
-        goto fail;
-    }
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
-    /* libketama-compatible placement (MD5 points, equal weights): the same choice of server as
-     * other clients configured for ketama (e.g. PHP's OPT_LIBKETAMA_COMPATIBLE) */
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, MC_TIMEOUT_MS);
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, MC_TIMEOUT_MS);
-    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
-
-    if (only >= 0 && (size_t)only >= u.nservers) {
-        snprintf(err, errlen, "memcached: the URL has no server number %d", only);
-        goto fail;
-    }
-    for (size_t i = 0; i < u.nservers; i++) {
-        if (only >= 0 && (size_t)only != i) continue;
-        memcached_return_t rc = memcached_server_add(mc, u.servers[i].host, (in_port_t)u.servers[i].port);
-        if (memcached_failed(rc)) {
-            snprintf(err, errlen, "memcached: adding a server: %s", memcached_strerror(mc, rc));
-            goto fail;
-        }
-    }
-    if (u.user) {
-        memcached_return_t rc = memcached_set_sasl_auth_data(mc, u.user, u.password);
-        if (memcached_failed(rc)) {
-            snprintf(err, errlen, "memcached: SASL setup failed: %s", memcached_strerror(mc, rc));
-            goto fail;
-        }
-    }
-    fl_memcached_url_free(&u);
-    return mc;
-fail:
-    fl_memcached_url_free(&u);
-    if (mc) memcached_free(mc);
-    return NULL;
-}
-
-memcached_st *fl_memcached_new(const char *url, char *err, size_t errlen) { return mc_new(url, -1, err, errlen); }
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Gives server i a new random epoch, to be set before the next operation; it holds nothing. */
 static void new_epoch(mc_server *sv)
@@ -167,7 +110,7 @@ static int read_markers(mc_target *t, const char *want, bool *lost, char *err, s
         if (lost) lost[i] = !same;
         if (!same) n++;
     }
-    t->last_check_ms = now_ms();
+    t->last_check_ms = fl_now_ms();
     return n;
 }
 
@@ -224,11 +167,8 @@ static void *mc_open(const fl_config_apply *cfg, fl_error *e)
         fl_error_set(e, true, 0, "a memcached target needs [apply] checkpoint_path");
         return NULL;
     }
-    memcached_st *mc = fl_memcached_new(cfg->target, err, errlen);
-    if (!mc) {
-        e->permanent = true;
-        return NULL;
-    }
+    memcached_st *mc = fl_memcached_conn_new(cfg->target, -1, e);
+    if (!mc) return NULL;
     mc_target *t = fl_xcalloc(1, sizeof *t);
     t->mc = mc;
     t->checkpoint_path = fl_xstrdup(cfg->checkpoint_path);
@@ -240,7 +180,7 @@ static void *mc_open(const fl_config_apply *cfg, fl_error *e)
     t->server = fl_xcalloc(t->nservers, sizeof *t->server);
     for (uint32_t i = 0; i < t->nservers; i++) {
         mc_server *sv = &t->server[i];
-        sv->mc = mc_new(cfg->target, (int)i, err, errlen);
+        sv->mc = fl_memcached_conn_new(cfg->target, (int)i, e);
         if (!sv->mc) {
             mc_close(t);
             return NULL;
@@ -257,7 +197,7 @@ static void *mc_open(const fl_config_apply *cfg, fl_error *e)
     }
     /* every server must answer now (and accept the credentials): a missing one would only
      * fail later, mid-batch */
-    if (read_markers(t, "", NULL, err, errlen) < 0) {
+    if (read_markers(t, "", NULL, err, errlen) < 0) { /* not permanent: retried */
         mc_close(t);
         return NULL;
     }
@@ -666,7 +606,7 @@ static int refill_lost(mc_target *t, const bool *lost, const fl_checkpoint *cp, 
 static int mc_flush(void *impl, char *err, size_t errlen)
 {
     mc_target *t = impl;
-    if (!t->in_flight && now_ms() - t->last_check_ms < MARKER_CHECK_MS) return 0;
+    if (!t->in_flight && fl_now_ms() - t->last_check_ms < MARKER_CHECK_MS) return 0;
     /* a server that lost its data since its epoch was set must not be covered by a checkpoint */
     bool *lost = fl_xcalloc(t->nservers, sizeof *lost);
     int n = read_markers(t, NULL, lost, err, errlen);

@@ -1,9 +1,10 @@
 /* target_redis.c — the Redis target: each source transaction becomes one MULTI/EXEC block
  * that also writes the applier's checkpoint hash, pipelined.
  *
- * hiredis connects (TCP or a Unix socket) and parses replies; the commands are formatted
- * here as RESP into one output buffer, and the socket is driven with poll() so that writing
- * requests and reading replies overlap: many transactions are in flight at once. Every
+ * The connection (fl-apply/redis_conn.h: connect, AUTH, SELECT, every byte in and out)
+ * parses replies; the commands are formatted here as RESP into one output buffer, and the
+ * connection is driven so that writing requests and reading replies overlap: many
+ * transactions are in flight at once. Every
  * block pushed to the buffer leaves an expectation in a queue, and replies are matched
  * against that queue in order: MULTI answers +OK, each command +QUEUED, EXEC an array with
  * one element per command, none of which may be an error. Any error reply, or a lost
@@ -27,27 +28,21 @@
  * operations is just the checkpoint script (a single command is atomic by itself). The
  * checkpoint hash holds seq, gtid, ts and journal (the identity of the journal seq is in). */
 #include <errno.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/log.h"
-#include "common/target_url.h"
+#include "common/error.h"
+#include "fl-apply/redis_conn.h"
 #include "fl-apply/target_impl.h"
 
-#define RT_IO_TIMEOUT_MS 15000         /* no progress at all for this long: the server is gone */
 #define RT_MAX_IN_FLIGHT 1000          /* transactions sent and not yet acknowledged */
 #define RT_MAX_UNSENT (8u << 20)       /* bytes formatted and not yet written */
 #define RT_WRITE_EAGERLY (64u << 10)   /* start writing once this much is formatted */
@@ -72,7 +67,7 @@ typedef struct rt_block {
 } rt_block;
 
 typedef struct redis_target {
-    redisContext *c;
+    fl_redis_conn *conn;
     char *ckey; /* fastlane:checkpoint:NAME */
     size_t ckey_len;
     char *client_name; /* fastlane-apply:NAME */
@@ -278,45 +273,19 @@ static int check_reply(redis_target *rt, redisReply *r, char *err, size_t errlen
     return 0;
 }
 
-/* ---- socket I/O ------------------------------------------------------------------------ */
+/* ---- I/O (through fl-apply/redis_conn.h) ---------------------------------------------- */
 
-static void lost(const char *what, char *err, size_t errlen) { snprintf(err, errlen, "redis: %s", what); }
-
-/* Reads what the socket has, feeds the reader and checks every complete reply.
+/* Reads what has arrived and checks every complete reply.
  * Returns 0, or -1 with err (connection lost or an error reply). */
 static int read_replies(redis_target *rt, char *err, size_t errlen)
 {
-    char buf[65536];
+    fl_error e;
+    if (fl_redis_conn_receive(rt->conn, &e) < 0) return fl_errorf(err, errlen, "%s", e.msg);
     for (;;) {
-        ssize_t n = read(rt->c->fd, buf, sizeof buf);
-        if (n > 0) {
-            if (redisReaderFeed(rt->c->reader, buf, (size_t)n) != REDIS_OK) {
-                lost("reply buffer: out of memory", err, errlen);
-                return -1;
-            }
-            if ((size_t)n < sizeof buf) break;
-            continue;
-        }
-        if (n == 0) {
-            lost("connection closed by the server", err, errlen);
-            return -1;
-        }
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        char what[160];
-        snprintf(what, sizeof what, "read: %s", strerror(errno));
-        lost(what, err, errlen);
-        return -1;
-    }
-    for (;;) {
-        void *reply = NULL;
-        if (redisReaderGetReply(rt->c->reader, &reply) != REDIS_OK) {
-            char what[200];
-            snprintf(what, sizeof what, "protocol error: %s", rt->c->reader->errstr);
-            lost(what, err, errlen);
-            return -1;
-        }
-        if (!reply) return 0;
+        redisReply *reply;
+        int got = fl_redis_conn_next_reply(rt->conn, &reply, &e);
+        if (got < 0) return fl_errorf(err, errlen, "%s", e.msg);
+        if (!got) return 0;
         int rc = check_reply(rt, reply, err, errlen);
         freeReplyObject(reply);
         if (rc) return -1;
@@ -325,25 +294,18 @@ static int read_replies(redis_target *rt, char *err, size_t errlen)
 
 static int write_some(redis_target *rt, char *err, size_t errlen)
 {
-    while (rt->sent < rt->out.len) {
-        ssize_t n = write(rt->c->fd, rt->out.data + rt->sent, rt->out.len - rt->sent);
-        if (n > 0) {
-            rt->sent += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-        char what[160];
-        snprintf(what, sizeof what, "write: %s", n < 0 ? strerror(errno) : "no progress");
-        lost(what, err, errlen);
-        return -1;
+    fl_error e;
+    ssize_t n = fl_redis_conn_send(rt->conn, rt->out.data + rt->sent, rt->out.len - rt->sent, &e);
+    if (n < 0) return fl_errorf(err, errlen, "%s", e.msg);
+    rt->sent += (size_t)n;
+    if (rt->sent == rt->out.len) {
+        fl_buf_reset(&rt->out);
+        rt->sent = 0;
     }
-    fl_buf_reset(&rt->out);
-    rt->sent = 0;
     return 0;
 }
 
-/* Drives the socket. wait = false: does what can be done now and returns. wait = true:
+/* Drives the connection. wait = false: does what can be done now and returns. wait = true:
  * returns once everything is written and at most max_txns transactions await replies.
  * Returns 0, or -1 with err. */
 static int pump(redis_target *rt, uint32_t max_txns, bool wait, char *err, size_t errlen)
@@ -351,21 +313,16 @@ static int pump(redis_target *rt, uint32_t max_txns, bool wait, char *err, size_
     for (;;) {
         bool unsent = rt->sent < rt->out.len;
         if (wait && !unsent && rt->txns <= max_txns && !(max_txns == 0 && rt->qlen)) return 0;
-        struct pollfd p = {.fd = rt->c->fd, .events = POLLIN | (unsent ? POLLOUT : 0)};
-        int n = poll(&p, 1, wait ? RT_IO_TIMEOUT_MS : 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            lost("poll failed", err, errlen);
-            return -1;
-        }
-        if (n == 0) {
+        fl_error e;
+        int ready = fl_redis_conn_wait(rt->conn, unsent, wait ? FL_REDIS_IO_TIMEOUT_MS : 0, &e);
+        if (ready < 0) return fl_errorf(err, errlen, "%s", e.msg);
+        if (ready == 0) {
             if (!wait) return 0;
-            snprintf(err, errlen, "redis: no reply within %d s", RT_IO_TIMEOUT_MS / 1000);
-            return -1;
+            return fl_errorf(err, errlen, "redis: no reply within %d s", FL_REDIS_IO_TIMEOUT_MS / 1000);
         }
-        if (p.revents & (POLLIN | POLLHUP | POLLERR))
+        if (ready & FL_REDIS_READABLE)
             if (read_replies(rt, err, errlen)) return -1;
-        if (p.revents & POLLOUT)
+        if (ready & FL_REDIS_WRITABLE)
             if (write_some(rt, err, errlen)) return -1;
         if (!wait) return 0;
     }
@@ -376,43 +333,10 @@ static int pump(redis_target *rt, uint32_t max_txns, bool wait, char *err, size_
 static redisReply *call(redis_target *rt, int argc, const char **argv, const size_t *lens, char *err,
                         size_t errlen)
 {
-    put_header(&rt->out, '*', (size_t)argc);
-    for (int i = 0; i < argc; i++) put_arg(&rt->out, argv[i], lens[i]);
-    for (;;) {
-        if (rt->sent < rt->out.len && write_some(rt, err, errlen)) return NULL;
-        void *reply = NULL;
-        if (redisReaderGetReply(rt->c->reader, &reply) != REDIS_OK) {
-            snprintf(err, errlen, "redis: protocol error: %s", rt->c->reader->errstr);
-            return NULL;
-        }
-        if (reply) return reply;
-        struct pollfd p = {.fd = rt->c->fd, .events = POLLIN | (rt->sent < rt->out.len ? POLLOUT : 0)};
-        int n = poll(&p, 1, RT_IO_TIMEOUT_MS);
-        if (n < 0 && errno != EINTR) {
-            snprintf(err, errlen, "redis: poll failed");
-            return NULL;
-        }
-        if (n == 0) {
-            snprintf(err, errlen, "redis: no reply within %d s", RT_IO_TIMEOUT_MS / 1000);
-            return NULL;
-        }
-        if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
-            char buf[16384];
-            ssize_t r = read(rt->c->fd, buf, sizeof buf);
-            if (r == 0) {
-                snprintf(err, errlen, "redis: connection closed by the server");
-                return NULL;
-            }
-            if (r < 0 && errno != EINTR && errno != EAGAIN) {
-                snprintf(err, errlen, "redis: read: %s", strerror(errno));
-                return NULL;
-            }
-            if (r > 0 && redisReaderFeed(rt->c->reader, buf, (size_t)r) != REDIS_OK) {
-                snprintf(err, errlen, "redis: reply buffer: out of memory");
-                return NULL;
-            }
-        }
-    }
+    fl_error e;
+    redisReply *r = fl_redis_conn_command(rt->conn, argc, argv, lens, &e);
+    if (!r) snprintf(err, errlen, "%s", e.msg);
+    return r;
 }
 
 /* call() with up to 8 text arguments, NULL-terminated. */
@@ -437,7 +361,7 @@ static void redis_close(void *impl)
 {
     redis_target *rt = impl;
     if (!rt) return;
-    if (rt->c) redisFree(rt->c);
+    fl_redis_conn_close(rt->conn);
     free(rt->ckey);
     free(rt->client_name);
     fl_buf_free(&rt->out);
@@ -447,43 +371,10 @@ static void redis_close(void *impl)
     free(rt);
 }
 
-static int setup_session(redis_target *rt, const fl_redis_url *u, char *err, size_t errlen)
+/* Loads the checkpoint chain script (the connection did AUTH and SELECT). */
+static int load_chain_script(redis_target *rt, char *err, size_t errlen)
 {
     char text[256];
-    if (u->password) {
-        const char *argv[3] = {"AUTH", u->user, u->password};
-        size_t lens[3] = {4, u->user ? strlen(u->user) : 0, strlen(u->password)};
-        int argc = 3;
-        if (!u->user) {
-            argv[1] = u->password;
-            lens[1] = lens[2];
-            argc = 2;
-        }
-        redisReply *r = call(rt, argc, argv, lens, err, errlen);
-        if (!r) return -1;
-        if (r->type == REDIS_REPLY_ERROR) {
-            copy_reply_text(text, sizeof text, r);
-            snprintf(err, errlen, "redis: AUTH refused: %s", text);
-            freeReplyObject(r);
-            return -1;
-        }
-        freeReplyObject(r);
-    }
-    if (u->db) {
-        char db[16];
-        snprintf(db, sizeof db, "%u", u->db);
-        const char *argv[2] = {"SELECT", db};
-        size_t lens[2] = {6, strlen(db)};
-        redisReply *r = call(rt, 2, argv, lens, err, errlen);
-        if (!r) return -1;
-        if (r->type == REDIS_REPLY_ERROR) {
-            copy_reply_text(text, sizeof text, r);
-            snprintf(err, errlen, "redis: SELECT %u refused: %s", u->db, text);
-            freeReplyObject(r);
-            return -1;
-        }
-        freeReplyObject(r);
-    }
     redisReply *r = call_text(rt, err, errlen, "SCRIPT", "LOAD", chain_script, NULL);
     if (!r) return -1;
     if (r->type != REDIS_REPLY_STRING || r->len != 40) {
@@ -500,14 +391,6 @@ static int setup_session(redis_target *rt, const fl_redis_url *u, char *err, siz
 
 static void *redis_open(const fl_config_apply *cfg, fl_error *e)
 {
-    fl_error_clear(e);
-    char *err = e->msg;
-    size_t errlen = sizeof e->msg;
-    fl_redis_url u;
-    if (fl_redis_url_parse(cfg->target, &u, err, errlen)) {
-        e->permanent = true;
-        return NULL;
-    }
     redis_target *rt = fl_xcalloc(1, sizeof *rt);
     const char *name = cfg->name ? cfg->name : "default";
     rt->ckey_len = strlen(RT_CHECKPOINT_PREFIX) + strlen(name);
@@ -518,28 +401,11 @@ static void *redis_open(const fl_config_apply *cfg, fl_error *e)
     snprintf(rt->client_name, cn, "%s%s", RT_CLIENT_PREFIX, name);
     rt->max_atomic_ops = cfg->max_atomic_ops;
 
-    struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
-    rt->c = u.path ? redisConnectUnixWithTimeout(u.path, tv) : redisConnectWithTimeout(u.host, u.port, tv);
-    if (!rt->c || rt->c->err) {
-        if (u.path) snprintf(err, errlen, "redis: cannot connect to %s: %s", u.path, rt->c ? rt->c->errstr : "out of memory");
-        else snprintf(err, errlen, "redis: cannot connect to %s:%d: %s", u.host, u.port, rt->c ? rt->c->errstr : "out of memory");
-        goto fail;
-    }
-    if (!u.path) {
-        int one = 1;
-        setsockopt(rt->c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        redisEnableKeepAlive(rt->c);
-    }
-    int fl = fcntl(rt->c->fd, F_GETFL);
-    if (fl < 0 || fcntl(rt->c->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        snprintf(err, errlen, "redis: fcntl: %s", strerror(errno));
-        goto fail;
-    }
-    if (setup_session(rt, &u, err, errlen)) goto fail;
-    fl_redis_url_free(&u);
+    rt->conn = fl_redis_conn_open(cfg->target, e);
+    if (!rt->conn) goto fail;
+    if (load_chain_script(rt, e->msg, sizeof e->msg)) goto fail;
     return rt;
 fail:
-    fl_redis_url_free(&u);
     redis_close(rt);
     return NULL;
 }
@@ -551,8 +417,10 @@ static int redis_flush(void *impl, char *err, size_t errlen)
         /* Nothing in flight: a readable socket now means the server closed it (restarted?)
          * or sent what nobody asked for; either way the connection is done. An idle
          * applier notices a restarted server this way, not only at its next transaction. */
-        struct pollfd p = {.fd = rt->c->fd, .events = POLLIN};
-        if (poll(&p, 1, 0) > 0) return read_replies(rt, err, errlen) ? -1 : 0;
+        fl_error e;
+        int ready = fl_redis_conn_wait(rt->conn, false, 0, &e);
+        if (ready < 0) return fl_errorf(err, errlen, "%s", e.msg);
+        if (ready) return read_replies(rt, err, errlen) ? -1 : 0;
         return 0;
     }
     return pump(rt, 0, true, err, errlen);

@@ -33,16 +33,17 @@
 #include "common/json_text.h"
 #include "common/mysql_conn.h"
 #include "common/mysql_schema.h"
-#include "common/target_url.h"
+#include "common/value.h"
 #include "fl-apply/apply.h"
+#include "fl-apply/memcached_conn.h"
+#include "fl-apply/redis_conn.h"
 #include "fl-apply/rules.h"
-#include "fl-apply/target_impl.h"
+#include "fl-apply/target.h"
 
 #define SHOW_FIRST 5
 #define SHOW_BYTES 120
 #define PIPELINE 256
 #define CHECKPOINT_KEY_PREFIX "fastlane:checkpoint:"
-#define MYSQL9_TYPE_VECTOR 242 /* little-endian float32s; newer than the client library's enum */
 
 /* ---- expected entries: insertion-ordered, indexed by key ---- */
 
@@ -284,7 +285,7 @@ static void decode_cell(const MYSQL_FIELD *f, const char *s, unsigned long len, 
     case MYSQL_TYPE_ENUM: v->type = FL_VAL_ENUM; return;
     case MYSQL_TYPE_SET: v->type = FL_VAL_SET; return;
     default:
-        if ((unsigned)f->type == MYSQL9_TYPE_VECTOR) v->type = FL_VAL_VECTOR;
+        if ((unsigned)f->type == FL_MYSQL_TYPE_VECTOR) v->type = FL_VAL_VECTOR;
         else if (f->flags & ENUM_FLAG) v->type = FL_VAL_ENUM;
         else if (f->flags & SET_FLAG) v->type = FL_VAL_SET;
         else if (f->charsetnr == 63) v->type = FL_VAL_BINARY;
@@ -447,59 +448,21 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
 
 /* ---- Redis ---- */
 
-static redisReply *redis_call(redisContext *c, int argc, const char **argv, const size_t *lens, char *err,
-                              size_t errlen)
+/* The next reply to what was appended; NULL with err when the connection failed. */
+static redisReply *redis_call_reply(fl_redis_conn *c, char *err, size_t errlen)
 {
-    redisReply *r = redisCommandArgv(c, argc, argv, lens);
-    if (!r) snprintf(err, errlen, "redis: %s", c->errstr[0] ? c->errstr : "connection lost");
+    fl_error e;
+    redisReply *r = fl_redis_conn_reply(c, &e);
+    if (!r) snprintf(err, errlen, "%s", e.msg);
     return r;
 }
 
-/* Connects to the Redis target as the applier does (same URL rules), with AUTH and SELECT. */
-static redisContext *redis_connect(const char *url, char *err, size_t errlen)
+/* One command and its reply; NULL with err when the connection failed. */
+static redisReply *redis_call(fl_redis_conn *c, int argc, const char **argv, const size_t *lens, char *err,
+                              size_t errlen)
 {
-    struct timeval tv = {5, 0};
-    fl_redis_url u;
-    if (fl_redis_url_parse(url, &u, err, errlen)) return NULL;
-    redisContext *c = u.path ? redisConnectUnixWithTimeout(u.path, tv) : redisConnectWithTimeout(u.host, u.port, tv);
-    if (!c || c->err) {
-        snprintf(err, errlen, "redis: cannot connect: %s", c ? c->errstr : "out of memory");
-        if (c) redisFree(c);
-        c = NULL;
-        goto done;
-    }
-    redisSetTimeout(c, tv);
-    if (u.password) {
-        const char *argv[3] = {"AUTH", u.user ? u.user : u.password, u.password};
-        size_t lens[3] = {4, strlen(argv[1]), strlen(u.password)};
-        redisReply *r = redis_call(c, u.user ? 3 : 2, argv, lens, err, errlen);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            if (r) snprintf(err, errlen, "redis: AUTH refused: %.200s", r->str);
-            if (r) freeReplyObject(r);
-            redisFree(c);
-            c = NULL;
-            goto done;
-        }
-        freeReplyObject(r);
-    }
-    if (u.db) {
-        char d[16];
-        snprintf(d, sizeof d, "%u", u.db);
-        const char *argv[2] = {"SELECT", d};
-        size_t lens[2] = {6, strlen(d)};
-        redisReply *r = redis_call(c, 2, argv, lens, err, errlen);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            if (r) snprintf(err, errlen, "redis: SELECT %u refused: %.200s", u.db, r->str);
-            if (r) freeReplyObject(r);
-            redisFree(c);
-            c = NULL;
-            goto done;
-        }
-        freeReplyObject(r);
-    }
-done:
-    fl_redis_url_free(&u);
-    return c;
+    fl_redis_conn_append(c, argc, argv, lens);
+    return redis_call_reply(c, err, errlen);
 }
 
 static bool hash_equal(const expect *e, const redisReply *r)
@@ -565,7 +528,7 @@ static void classify_redis(const expect *e, const redisReply *r, const redisRepl
     }
 }
 
-static int compare_redis(redisContext *c, const expect_set *ex, report *rep, char *err, size_t errlen)
+static int compare_redis(fl_redis_conn *c, const expect_set *ex, report *rep, char *err, size_t errlen)
 {
     for (size_t start = 0; start < ex->n; start += PIPELINE) {
         size_t end = start + PIPELINE < ex->n ? start + PIPELINE : ex->n;
@@ -574,19 +537,17 @@ static int compare_redis(redisContext *c, const expect_set *ex, report *rep, cha
             const char *cmd = e->kind == FL_CACHE_SET ? "GET" : e->kind == FL_CACHE_HASH ? "HGETALL" : "EXISTS";
             const char *argv[2] = {cmd, e->key};
             size_t lens[2] = {strlen(cmd), e->key_len};
-            redisAppendCommandArgv(c, 2, argv, lens);
+            fl_redis_conn_append(c, 2, argv, lens);
             if (e->ttl && e->kind != FL_CACHE_DEL) {
                 argv[0] = "PTTL";
                 lens[0] = 4;
-                redisAppendCommandArgv(c, 2, argv, lens);
+                fl_redis_conn_append(c, 2, argv, lens);
             }
         }
         for (size_t i = start; i < end; i++) {
             const expect *e = &ex->items[i];
-            void *reply = NULL, *pttl = NULL;
-            if (redisGetReply(c, &reply) != REDIS_OK || !reply ||
-                (e->ttl && e->kind != FL_CACHE_DEL && (redisGetReply(c, &pttl) != REDIS_OK || !pttl))) {
-                snprintf(err, errlen, "redis: %s", c->errstr[0] ? c->errstr : "connection lost");
+            redisReply *reply = redis_call_reply(c, err, errlen), *pttl = NULL;
+            if (!reply || (e->ttl && e->kind != FL_CACHE_DEL && !(pttl = redis_call_reply(c, err, errlen)))) {
                 if (reply) freeReplyObject(reply);
                 return -1;
             }
@@ -599,7 +560,7 @@ static int compare_redis(redisContext *c, const expect_set *ex, report *rep, cha
 }
 
 /* Keys under each prefix that no row accounts for. */
-static int scan_extra(redisContext *c, one_rule *rules, size_t n, const expect_set *ex, report *rep, char *err,
+static int scan_extra(fl_redis_conn *c, one_rule *rules, size_t n, const expect_set *ex, report *rep, char *err,
                       size_t errlen)
 {
     for (size_t k = 0; k < n; k++) {
@@ -777,7 +738,7 @@ int fl_verify_run(const fl_config *cfg)
     report rep;
     memset(&rep, 0, sizeof rep);
     MYSQL *m = NULL;
-    redisContext *rc = NULL;
+    fl_redis_conn *rc = NULL;
     memcached_st *mc = NULL;
 
     for (size_t i = 0; i < n; i++) {
@@ -802,11 +763,19 @@ int fl_verify_run(const fl_config *cfg)
     m = source_connect(&cfg->source, err, sizeof err);
     if (!m) goto fail;
     if (is_mc) {
-        mc = fl_memcached_new(cfg->apply.target, err, sizeof err);
-        if (!mc) goto fail;
+        fl_error e;
+        mc = fl_memcached_conn_new(cfg->apply.target, -1, &e);
+        if (!mc) {
+            snprintf(err, sizeof err, "%s", e.msg);
+            goto fail;
+        }
     } else {
-        rc = redis_connect(cfg->apply.target, err, sizeof err);
-        if (!rc) goto fail;
+        fl_error e;
+        rc = fl_redis_conn_open(cfg->apply.target, &e);
+        if (!rc) {
+            snprintf(err, sizeof err, "%s", e.msg);
+            goto fail;
+        }
     }
 
     /* each table once, with every upsert rule that names it */
@@ -868,7 +837,7 @@ out:
     expect_free(&ex);
     report_free(&rep);
     if (m) mysql_close(m);
-    if (rc) redisFree(rc);
+    fl_redis_conn_close(rc);
     if (mc) memcached_free(mc);
     return status;
 }

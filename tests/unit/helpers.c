@@ -86,7 +86,4 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-int th_tmpdir_remove(const char *dir)
-{
-    return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+int th_tmpdir_remove(const char *dir) { return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }

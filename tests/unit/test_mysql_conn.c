@@ -16,7 +16,9 @@
 static void test_verify_modes_need_a_ca(void **state)
 {
     (void)state;
-    fl_config_source src = {.host = "127.0.0.1", .port = th_free_port(), .user = "u",
+    fl_config_source src = {.host = "127.0.0.1",
+                            .port = th_free_port(),
+                            .user = "u",
                             .ssl_mode = FL_SSL_VERIFY_IDENTITY};
     fl_error e;
     assert_null(fl_mysql_connect(&src, NULL, &e));

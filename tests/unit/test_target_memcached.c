@@ -21,22 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fl-apply/memcached_conn.h"
 #include "fl-apply/target.h"
 #include "fl-apply/target_impl.h"
+#include "tests/unit/helpers.h"
 
 static char tmpdir[256];
 static pid_t servers[2];
 static int ports[2];
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &l)) abort();
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 static bool can_connect(int port)
 {
@@ -81,10 +73,9 @@ static pid_t start_memcached(int port) { return start_memcached_with(port, NULL)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/fl-test-mc.XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
+    if (th_tmpdir_make(tmpdir, sizeof tmpdir, "mc")) return -1;
     for (int i = 0; i < 2; i++) {
-        ports[i] = free_port();
+        ports[i] = th_free_port();
         servers[i] = start_memcached(ports[i]);
     }
     return 0;
@@ -98,9 +89,7 @@ static int teardown(void **state)
             kill(servers[i], SIGTERM);
             waitpid(servers[i], NULL, 0);
         }
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return th_tmpdir_remove(tmpdir);
 }
 
 static void need_servers(void)
@@ -227,7 +216,7 @@ static void test_unreachable_is_retryable(void **state)
     (void)state;
     char cp[300], url[100];
     snprintf(cp, sizeof cp, "%s/cp-down", tmpdir);
-    snprintf(url, sizeof url, "memcached://127.0.0.1:%d", free_port());
+    snprintf(url, sizeof url, "memcached://127.0.0.1:%d", th_free_port());
     fl_config_apply a;
     cfg_init(&a, url, cp);
     fl_error fe;
@@ -237,7 +226,7 @@ static void test_unreachable_is_retryable(void **state)
 
     /* one server of two down: the target does not open, and the message names that one */
     if (servers[0] <= 0) return;
-    int dead = free_port();
+    int dead = th_free_port();
     snprintf(url, sizeof url, "memcached://127.0.0.1:%d,127.0.0.1:%d", ports[0], dead);
     cfg_init(&a, url, cp);
     assert_null(fl_target_open(&a, &fe));
@@ -324,7 +313,7 @@ static void test_apply_in_order_with_checkpoint(void **state)
     assert_int_equal(stat(tmp, &st), -1); /* the temp file was renamed */
 
     /* read back through a separate handle with the same server choice, and per server */
-    memcached_st *mc = fl_memcached_new(url, err, sizeof err);
+    memcached_st *mc = fl_memcached_conn_new(url, -1, &fe);
     assert_non_null(mc);
     for (int i = 0; i < 200; i++) {
         char *v = mc_get(mc, keys[i], NULL);
@@ -340,7 +329,7 @@ static void test_apply_in_order_with_checkpoint(void **state)
     for (int s = 0; s < 2; s++) {
         char one[100];
         snprintf(one, sizeof one, "memcached://127.0.0.1:%d", ports[s]);
-        memcached_st *m1 = fl_memcached_new(one, err, sizeof err);
+        memcached_st *m1 = fl_memcached_conn_new(one, -1, &fe);
         for (int i = 0; i < 200; i++) {
             char *v = mc_get(m1, keys[i], NULL);
             if (v) per_server[s]++;
@@ -378,7 +367,7 @@ static void test_server_down_mid_stream(void **state)
     need_servers();
     char cp[300], url[200], err[256];
     snprintf(cp, sizeof cp, "%s/cp-kill", tmpdir);
-    int port = free_port();
+    int port = th_free_port();
     pid_t pid = start_memcached(port);
     assert_true(pid > 0);
     snprintf(url, sizeof url, "memcached://127.0.0.1:%d", port);
@@ -432,7 +421,7 @@ static void test_server_down_mid_stream(void **state)
     assert_int_equal(got.seq, 2);
 
     /* flushed away while connected: the next flush refuses to cover it with a checkpoint */
-    memcached_st *direct = fl_memcached_new(url, err, sizeof err);
+    memcached_st *direct = fl_memcached_conn_new(url, -1, &fe);
     assert_int_equal(memcached_flush(direct, 0), MEMCACHED_SUCCESS);
     memcached_free(direct);
     fl_checkpoint c3 = {.seq = 3, .gtid = "0-1-3", .ts = 3};
@@ -485,7 +474,7 @@ static void test_one_server_restarts(void **state)
     bool on_first[100];
     char one[100];
     snprintf(one, sizeof one, "memcached://127.0.0.1:%d", ports[0]);
-    memcached_st *m0 = fl_memcached_new(one, err, sizeof err);
+    memcached_st *m0 = fl_memcached_conn_new(one, -1, &fe);
     for (int i = 0; i < 100; i++) {
         char *v = mc_get(m0, keys[i], NULL);
         on_first[i] = v != NULL;
@@ -530,7 +519,7 @@ static void test_one_server_restarts(void **state)
     assert_int_equal(file.server[0].seq, 5);
     assert_int_equal(file.server[1].seq, 5);
     fl_mc_checkpoint_free(&file);
-    memcached_st *mc = fl_memcached_new(url, err, sizeof err);
+    memcached_st *mc = fl_memcached_conn_new(url, -1, &fe);
     for (int i = 0; i < 100; i++) {
         char *v = mc_get(mc, keys[i], NULL);
         if (!v) fail_msg("key %s missing after the refill", keys[i]);
@@ -571,7 +560,7 @@ static void test_sasl(void **state)
     FILE *f = fopen(conf, "w");
     fprintf(f, "mech_list: plain\nsasldb_path: %s/sasldb2\n", tmpdir);
     fclose(f);
-    int port = free_port();
+    int port = th_free_port();
     pid_t pid = start_memcached_with(port, tmpdir);
     assert_true(pid > 0);
     snprintf(cp, sizeof cp, "%s/cp-sasl", tmpdir);
