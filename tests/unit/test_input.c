@@ -230,6 +230,32 @@ static void test_next_passes_gaps(void **state)
     fl_store_close(w);
 }
 
+/* scan_flagged: only the transactions carrying the flag, every part of each, within [from, to] */
+static void test_scan_flagged(void **state)
+{
+    (void)state;
+    fl_store *w = open_writer();
+    for (uint64_t g = 1; g <= 6; g++) add_txn(w, g, 2, g == 4 ? 3 : 1);
+    fl_store_close(w);
+    fl_input *in = open_input();
+    fl_error fe;
+    seen all = {0};
+    assert_int_equal(fl_input_scan_flagged(in, 1, 6, FL_TXN_LAST_PART, count_part, &all, &fe), 0);
+    assert_int_equal(all.parts, 8); /* 5 one-part transactions and the 3 parts of seq 4 */
+    assert_int_equal(all.rows, 16);
+    seen some = {0};
+    assert_int_equal(fl_input_scan_flagged(in, 2, 4, FL_TXN_LAST_PART, count_part, &some, &fe), 0);
+    assert_int_equal(some.parts, 5);
+    assert_string_equal(some.gtid, "0-1-4");
+    seen none = {0};
+    assert_int_equal(fl_input_scan_flagged(in, 1, 6, FL_TXN_STATEMENT, count_part, &none, &fe), 0);
+    assert_int_equal(none.parts, 0);
+    seen past = {0};
+    assert_int_equal(fl_input_scan_flagged(in, 7, 100, FL_TXN_LAST_PART, count_part, &past, &fe), 0);
+    assert_int_equal(past.parts, 0);
+    fl_input_close(in);
+}
+
 static void test_wait_wakes_on_commit(void **state)
 {
     (void)state;
@@ -292,6 +318,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bounds_next_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_refuses_purged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_passes_gaps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_flagged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_wakes_on_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_unreachable, setup, teardown),
     };

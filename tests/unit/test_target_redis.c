@@ -293,6 +293,27 @@ static void test_delete_by_pattern(void **state)
     run("FLUSHDB");
 }
 
+/* more keys than one MULTI takes: the ones found first go before the transaction, all go */
+static void test_delete_by_pattern_many(void **state)
+{
+    (void)state;
+    fl_target *t = open_url(url, 100);
+    run("EVAL %s 0", "for i = 1, 100300 do redis.call('SET', 'big:' .. i, 'x') end");
+    run("SET bigx keep");
+    fl_cache_op ops[1] = {{.kind = FL_CACHE_DEL_MATCH, .key = "b?g:*", .key_len = 5, .rule = "rule big (test)"}};
+    submit(t, ops, 1, 3, NULL);
+    char err[256];
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    assert_int_equal(int_reply("EXISTS %s", "big:1"), 0);
+    assert_int_equal(int_reply("EXISTS %s", "big:100300"), 0);
+    expect_str("bigx", "keep");
+    redisReply *r = cmd("DBSIZE");
+    assert_int_equal(r->integer, 2); /* bigx and the checkpoint */
+    freeReplyObject(r);
+    fl_target_close(t);
+    run("FLUSHDB");
+}
+
 static void test_pipeline_is_bounded(void **state)
 {
     (void)state;
@@ -500,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_operations_and_checkpoint),
         cmocka_unit_test(test_chunks),
         cmocka_unit_test(test_delete_by_pattern),
+        cmocka_unit_test(test_delete_by_pattern_many),
         cmocka_unit_test(test_pipeline_is_bounded),
         cmocka_unit_test(test_error_replies),
         cmocka_unit_test(test_auth),
