@@ -43,6 +43,7 @@
 #include "fl-apply/fold.h"
 #include "fl-apply/input.h"
 #include "fl-apply/rules.h"
+#include "fl-apply/schema_check.h"
 #include "fl-apply/target.h"
 
 #define BACKOFF_MIN_MS 100
@@ -910,7 +911,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
     a.opts = opts;
     char *errors = NULL;
     a.rules = fl_rules_new(cfg, &errors);
-    if (!a.rules) {
+    if (!a.rules || fl_schema_check_rules(a.rules, cfg, &errors)) {
         fprintf(stderr, "%s", errors ? errors : "rules: invalid\n");
         free(errors);
         close_common(&a);
