@@ -26,7 +26,10 @@
  * A transaction with more than max_atomic_ops operations is sent as ordered MULTI/EXEC
  * chunks, each advancing the chain, the checkpoint only in the last. A transaction without
  * operations is just the checkpoint script (a single command is atomic by itself). The
- * checkpoint hash holds seq, gtid, ts and journal (the identity of the journal seq is in). */
+ * checkpoint hash holds seq, gtid, ts and journal (the identity of the journal seq is in),
+ * chain, client, and fold_until: the latest transaction ever checkpointed, above seq while a
+ * replay from below it is being applied, so that a restart in the middle still folds the
+ * rest of the replay (fl_checkpoint.fold_until) instead of moving keys backwards. */
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -75,6 +78,7 @@ typedef struct redis_target {
     char chain_sha[41]; /* SHA1 of chain_script, loaded at connect */
     char client_id[24]; /* this connection's CLIENT ID ("" before the fence) */
     uint64_t chain;     /* the chain value the next block expects */
+    uint64_t shown;     /* the latest transaction the cache may show (fold_until) */
     bool chain_known;   /* read from the server this session */
 
     fl_buf out;     /* RESP formatted, out.data[sent..len) not yet written */
@@ -517,7 +521,7 @@ static int redis_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_
         goto out;
     }
     bool have_seq = false, have_gtid = false;
-    uint64_t chain = 0;
+    uint64_t chain = 0, shown = 0;
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         redisReply *k = r->element[i], *v = r->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
@@ -528,42 +532,40 @@ static int redis_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_
         }
         memcpy(val, v->str, v->len);
         val[v->len] = 0;
-        char *end;
+        uint64_t *number = NULL;
         if (k->len == 3 && !memcmp(k->str, "seq", 3)) {
-            errno = 0;
-            cp->seq = strtoull(val, &end, 10);
-            if (errno || end == val || *end || val[0] == '-') {
-                snprintf(err, errlen, "redis: %s: seq is not a number", rt->ckey);
-                goto out;
-            }
+            number = &cp->seq;
             have_seq = true;
+        } else if (k->len == 2 && !memcmp(k->str, "ts", 2)) {
+            number = &cp->ts;
+        } else if (k->len == 5 && !memcmp(k->str, "chain", 5)) {
+            number = &chain;
+        } else if (k->len == 10 && !memcmp(k->str, "fold_until", 10)) {
+            number = &shown;
         } else if (k->len == 4 && !memcmp(k->str, "gtid", 4)) {
             memcpy(cp->gtid, val, v->len + 1);
             have_gtid = true;
-        } else if (k->len == 5 && !memcmp(k->str, "chain", 5)) {
-            errno = 0;
-            chain = strtoull(val, &end, 10);
-            if (errno || end == val || *end || val[0] == '-') {
-                snprintf(err, errlen, "redis: %s: chain is not a number", rt->ckey);
-                goto out;
-            }
         } else if (k->len == 7 && !memcmp(k->str, "journal", 7)) {
             if (v->len >= sizeof cp->journal) {
                 snprintf(err, errlen, "redis: %s: journal is not a journal identity", rt->ckey);
                 goto out;
             }
             memcpy(cp->journal, val, v->len + 1);
-        } else if (k->len == 2 && !memcmp(k->str, "ts", 2)) {
+        }
+        if (number) {
+            char *end;
             errno = 0;
-            cp->ts = strtoull(val, &end, 10);
+            *number = strtoull(val, &end, 10);
             if (errno || end == val || *end || val[0] == '-') {
-                snprintf(err, errlen, "redis: %s: ts is not a number", rt->ckey);
+                snprintf(err, errlen, "redis: %s: %.*s is not a number", rt->ckey, (int)k->len, k->str);
                 goto out;
             }
         }
     }
     rt->chain = chain;
     rt->chain_known = true;
+    rt->shown = shown > cp->seq ? shown : cp->seq;
+    cp->fold_until = shown > cp->seq ? shown : 0;
     if (!have_seq && have_gtid) {
         snprintf(err, errlen, "redis: %s has no seq field", rt->ckey);
         goto out;
@@ -619,7 +621,7 @@ static uint32_t put_op(fl_buf *b, const fl_cache_op *op)
 static void put_chain(redis_target *rt, const fl_checkpoint *cp)
 {
     fl_buf *b = &rt->out;
-    put_header(b, '*', cp ? (rt->client_id[0] ? 16 : 14) : 6);
+    put_header(b, '*', cp ? (rt->client_id[0] ? 18 : 16) : 6);
     put_arg(b, "EVALSHA", 7);
     put_arg(b, rt->chain_sha, 40);
     put_arg(b, "1", 1);
@@ -635,6 +637,9 @@ static void put_chain(redis_target *rt, const fl_checkpoint *cp)
     put_arg_u64(b, cp->ts);
     put_arg(b, "journal", 7);
     put_arg_str(b, cp->journal);
+    if (cp->seq > rt->shown) rt->shown = cp->seq;
+    put_arg(b, "fold_until", 10); /* above seq during a replay: what a restart must fold up to */
+    put_arg_u64(b, rt->shown);
     if (rt->client_id[0]) {
         put_arg(b, "client", 6);
         put_arg_str(b, rt->client_id);

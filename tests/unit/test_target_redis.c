@@ -4,7 +4,8 @@
  * bound, error replies (a wrong type, a corrupt checkpoint), AUTH with and without a user,
  * SELECT, and a server that goes away with transactions in flight. The checkpoint chain: a
  * block refused mid-pipeline keeps every later checkpoint from being written, a writer that
- * did not see the latest checkpoint is refused, and the fence ends the previous connection. */
+ * did not see the latest checkpoint is refused, and the fence ends the previous connection.
+ * A replay below the checkpoint leaves fold_until at the latest transaction checkpointed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -494,6 +495,50 @@ static void test_fence_ends_the_previous_connection(void **state)
     run("FLUSHDB");
 }
 
+static fl_checkpoint read_cp(void)
+{
+    fl_target *t = open_url(url, 100);
+    fl_checkpoint cp;
+    char err[256];
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 0);
+    fl_target_close(t);
+    return cp;
+}
+
+static void test_replay_keeps_fold_until(void **state)
+{
+    (void)state;
+    fl_target *t = open_url(url, 100);
+    char err[256];
+    fl_checkpoint cp;
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 1);
+    submit(t, NULL, 0, 5, NULL);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    fl_target_close(t);
+    cp = read_cp();
+    assert_int_equal(cp.seq, 5);
+    assert_int_equal(cp.fold_until, 0); /* nothing after seq 5 can be visible */
+
+    t = open_url(url, 100); /* a replay from seq 2 */
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 0);
+    submit(t, NULL, 0, 2, NULL);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    fl_target_close(t);
+    cp = read_cp();
+    assert_int_equal(cp.seq, 2);
+    assert_int_equal(cp.fold_until, 5); /* a restart now must fold 3..5 */
+
+    t = open_url(url, 100);
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 0);
+    for (uint64_t seq = 3; seq <= 6; seq++) submit(t, NULL, 0, seq, NULL);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    fl_target_close(t);
+    cp = read_cp();
+    assert_int_equal(cp.seq, 6);
+    assert_int_equal(cp.fold_until, 0);
+    run("FLUSHDB");
+}
+
 static void test_server_gone(void **state)
 {
     (void)state;
@@ -528,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_refused_block_holds_the_checkpoint),
         cmocka_unit_test(test_chain_refuses_a_stale_writer),
         cmocka_unit_test(test_fence_ends_the_previous_connection),
+        cmocka_unit_test(test_replay_keeps_fold_until),
         cmocka_unit_test(test_server_gone),
     };
     return cmocka_run_group_tests(tests, start_server, teardown_server);
