@@ -91,6 +91,8 @@ typedef struct applier {
     uint64_t retries;
     uint64_t target_errors;   /* target failures (error replies, lost connections) */
     uint32_t failures_in_row; /* target failures since something was last applied */
+    uint64_t ahead_until;     /* after a target failure: the last seq submitted, whose writes (and
+                               * those before it) may show although the checkpoint is older */
     bool cautious;            /* after a target failure: one transaction in flight until one is applied */
     struct {
         fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *unknown, *clears, *ddl_failed, *retries,
@@ -274,6 +276,7 @@ static void target_lost(applier *a, const char *why)
     a->failures_in_row++;
     a->target_errors++;
     a->cautious = true;
+    if (a->done_cp.seq > a->ahead_until) a->ahead_until = a->done_cp.seq;
     if (a->failures_in_row == 1) log_warn("%s; reconnecting and resuming from the checkpoint", why);
     else
         log_warn("%s; failed %u times in a row, reconnecting in %d ms and resuming from the checkpoint", why,
@@ -464,6 +467,8 @@ static int start_fold(applier *a, int r, const fl_checkpoint *cp)
 {
     fold_end(a, false);
     uint64_t until = r == 0 ? cp->fold_until : 0;
+    /* blocks pipelined behind a refused one may have written their keys: fold up to them */
+    if (a->ahead_until > until) until = a->ahead_until;
     if (a->override_active) {
         fl_target_rewind(a->target, a->next_seq);
         if (r == 0 && cp->seq > until) until = cp->seq;
@@ -570,6 +575,7 @@ static int flush(applier *a)
         target_lost(a, why);
         return -1;
     }
+    if (a->next_seq > a->ahead_until) a->ahead_until = 0;
     if (a->submitted) {
         a->override_active = false;
         a->backoff_ms = BACKOFF_MIN_MS;

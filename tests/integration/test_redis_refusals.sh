@@ -3,7 +3,9 @@
 # skipped. An ACL user lacking one rule's key pattern, and a row too large for maxmemory: the
 # applier stops at the first refused transaction, keeps saying why (with a metric), and once
 # the operator fixes Redis it applies everything: every key equals the database and the
-# checkpoint is exact. Also: a transaction above max_atomic_ops whose early chunk is refused.
+# checkpoint is exact, and keys the pipeline wrote ahead of the refused transaction never
+# move back while it resumes (the range up to the last transaction sent is folded). Also: a
+# transaction above max_atomic_ops whose early chunk is refused.
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
@@ -42,8 +44,10 @@ CREATE TABLE app.b (id INT PRIMARY KEY, n INT); CREATE TABLE app.big (id INT PRI
 
 # ---- an ACL user without the key pattern of rule b: every other transaction is refused -------
 {
-  for i in $(seq 1 100); do echo "INSERT INTO app.a VALUES ($i, $i); INSERT INTO app.b VALUES ($i, $i);"; done
-  for i in $(seq 1 100); do echo "UPDATE app.a SET n = n + 1000 WHERE id = $i; UPDATE app.b SET n = n + 1000 WHERE id = $i;"; done
+  for i in $(seq 1 100); do
+    echo "INSERT INTO app.b VALUES ($i, $i); INSERT INTO app.a VALUES ($i, $i); UPDATE app.a SET n = n + 1000 WHERE id = $i;"
+  done
+  for i in $(seq 1 100); do echo "UPDATE app.b SET n = n + 1000 WHERE id = $i;"; done
 } > "$H_DIR/w1.sql"
 h_sql_file "$H_DIR/w1.sql" || h_die "workload"
 ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
@@ -56,11 +60,23 @@ APPLY_PID=$!; h_register $APPLY_PID
 t_check "NOPERM: the refusal is logged with Redis's own words and the fix" \
   h_wait_until 30 grep -q "NOPERM.*grant the ACL user" "$H_DIR/acl.log"
 t_check "... and retried with a growing backoff" h_wait_until 30 bash -c "[ \$(grep -c 'NOPERM' '$H_DIR/acl.log') -ge 4 ]"
-t_eq "NOPERM: the checkpoint stops right before the first refused transaction" "$(( first_b - 1 ))" "$(checkpoint)"
+cp=$(checkpoint)
+t_check "NOPERM: the checkpoint stops right before a transaction that writes b:* ($cp)" \
+  grep -q '"table":"b"' <<<"$("$FL_BUILD/fl-dump" --json --from-seq $(( ${cp:-0} + 1 )) --limit 1 "$J")"
+t_check "... at or after the first one" test "${cp:-0}" -ge $(( first_b - 1 )) -a "${cp:-0}" -lt "$(last_seq)"
 t_check "NOPERM: counted in a metric" test "$(metric fastlane_apply_target_errors_total)" -ge 3
 t_check "NOPERM: the applier keeps running" kill -0 "$APPLY_PID"
+# keys the pipeline wrote ahead of the refused transaction (a:* updates) must not be set back
+# to their inserted values while it resumes: MONITOR sees every command
+redis-cli -p "$REDIS_PORT" MONITOR > "$H_DIR/monitor" 2>&1 &
+MONITOR_PID=$!; h_register $MONITOR_PID
+h_wait_until 10 test -s "$H_DIR/monitor"
+t_eq "NOPERM: a:1 (inserted and updated right after the refused transaction) was written ahead" 1001 "$(rdb GET a:1)"
 h_redis ACL SETUSER applier '~b:*' >/dev/null
 t_check "ACL fixed: the applier catches up" h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT -n 1 HGET fastlane:checkpoint:acl seq)\" = $(last_seq) ]"
+kill "$MONITOR_PID"; wait "$MONITOR_PID" 2>/dev/null
+t_eq "ACL fixed: no key written ahead of the refusal was set back while resuming" 0 \
+  "$(grep -c '"SET" "a:[0-9]*" "[0-9]\{1,3\}"$' "$H_DIR/monitor")"
 t_eq "ACL fixed: every a:* key" "$(db_rows a a:)" "$(cache_rows a:)"
 t_eq "ACL fixed: every b:* key (nothing skipped)" "$(db_rows b b:)" "$(cache_rows b:)"
 kill -TERM "$APPLY_PID"; wait "$APPLY_PID"; rc=$?
