@@ -18,9 +18,13 @@ typedef enum fl_op {
     FL_OP_DELETE = 3,
     FL_OP_DDL = 4,       /* sql: a DDL statement; db: default database */
     FL_OP_STATEMENT = 5, /* sql: statement-based DML that caches cannot apply (flagged) */
+    FL_OP_SNAPSHOT = 6,  /* a row as a table snapshot read it: after image only, applied as an
+                            insert (see FL_TXN_SNAPSHOT) */
 } fl_op;
 
-bool fl_op_is_row(uint8_t op);      /* insert, update or delete */
+bool fl_op_is_row(uint8_t op);      /* insert, update, delete or snapshot */
+bool fl_op_has_before(uint8_t op);  /* update, delete: the change carries a before image */
+bool fl_op_has_after(uint8_t op);   /* insert, update, snapshot: it carries an after image */
 const char *fl_op_name(uint8_t op); /* "insert", ..., "unknown" */
 
 /* The tables a transaction touches; changes refer to them by index. */
@@ -46,6 +50,9 @@ enum fl_txn_flags {
     FL_TXN_LAST_PART = 1u << 0, /* the final (or only) part of its transaction */
     FL_TXN_STATEMENT = 1u << 1, /* contains statement-based DML */
     FL_TXN_XA = 1u << 2,        /* XA transaction (applied at XA COMMIT) */
+    FL_TXN_SNAPSHOT = 1u << 3,  /* carries chunk snapshot_chunk of the snapshot of table
+                                   snapshot_table: its FL_OP_SNAPSHOT changes (maybe none) */
+    FL_TXN_SNAPSHOT_LAST = 1u << 4, /* with FL_TXN_SNAPSHOT: that chunk is the table's last */
 };
 
 typedef struct fl_txn {
@@ -57,6 +64,8 @@ typedef struct fl_txn {
     uint64_t pos;     /* source end position of the transaction in that file */
     uint32_t flags;   /* fl_txn_flags */
     uint32_t part;    /* part number, 0-based */
+    uint32_t snapshot_table; /* FL_TXN_SNAPSHOT: index into tables of the snapshotted table */
+    uint64_t snapshot_chunk; /* FL_TXN_SNAPSHOT: chunk number, 0-based, per table snapshot */
 
     fl_table *tables;
     uint32_t ntables, tables_cap;

@@ -80,6 +80,15 @@ void fl_txn_to_json(const fl_txn *t, fl_buf *out)
     fl_buf_printf(out, ",\"pos\":%llu", (unsigned long long)t->pos);
     if (t->flags & FL_TXN_STATEMENT) fl_buf_puts(out, ",\"statement\":true");
     if (t->flags & FL_TXN_XA) fl_buf_puts(out, ",\"xa\":true");
+    if ((t->flags & FL_TXN_SNAPSHOT) && t->snapshot_table < t->ntables) {
+        const fl_table *st = &t->tables[t->snapshot_table];
+        fl_buf_puts(out, ",\"snapshot\":{\"db\":");
+        put_json_name(out, st->db);
+        fl_buf_puts(out, ",\"table\":");
+        put_json_name(out, st->name);
+        fl_buf_printf(out, ",\"chunk\":%llu,\"last\":%s}", (unsigned long long)t->snapshot_chunk,
+                      (t->flags & FL_TXN_SNAPSHOT_LAST) ? "true" : "false");
+    }
     fl_buf_puts(out, ",\"changes\":[");
     for (uint32_t i = 0; i < t->nchanges; i++) {
         const fl_change *c = &t->changes[i];
@@ -94,11 +103,11 @@ void fl_txn_to_json(const fl_txn *t, fl_buf *out)
                 fl_buf_puts(out, ",\"query\":");
                 fl_json_string(out, c->sql, c->sql_len);
             }
-            if (c->op != FL_OP_INSERT) {
+            if (fl_op_has_before(c->op)) {
                 fl_buf_puts(out, ",\"before\":");
                 put_json_image(out, tb, c->before);
             }
-            if (c->op != FL_OP_DELETE) {
+            if (fl_op_has_after(c->op)) {
                 fl_buf_puts(out, ",\"after\":");
                 put_json_image(out, tb, c->after);
                 put_json_unknown(out, tb, c->after);

@@ -508,7 +508,7 @@ static int render_change(fl_rules *r, const binding *b, const fl_table *t, const
                          char *why, size_t whylen)
 {
     const fl_config_rule *rc = b->rule->cfg;
-    bool has_old = c->op != FL_OP_INSERT, has_new = c->op != FL_OP_DELETE;
+    bool has_old = fl_op_has_before(c->op), has_new = fl_op_has_after(c->op); /* a snapshot row: as an insert */
     const fl_value *fallback = c->op == FL_OP_UPDATE ? c->before : NULL;
     if (has_old && render_key(b, t, c->before, NULL, &r->old_key, why, whylen)) return -1;
     if (has_new && render_key(b, t, c->after, fallback, &r->key, why, whylen)) {
@@ -708,7 +708,7 @@ int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cac
             if (ddl_change(r, txn, c, on_error, ops, gtid, sizeof gtid, err, errlen)) return -1;
             continue;
         }
-        if (c->op != FL_OP_INSERT && c->op != FL_OP_UPDATE && c->op != FL_OP_DELETE) continue;
+        if (!fl_op_is_row(c->op)) continue;
         if (c->table >= txn->ntables) continue;
         const table_binding *tb = bind_table(r, txn, c->table);
         if (!tb->nb) {

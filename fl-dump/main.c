@@ -265,6 +265,15 @@ static void render_human(const fl_txn *t, fl_buf *out)
     fl_buf_printf(out, ":%llu", (unsigned long long)t->pos);
     if (t->flags & FL_TXN_XA) fl_buf_puts(out, "  xa");
     if (t->flags & FL_TXN_STATEMENT) fl_buf_puts(out, "  statement-based");
+    if ((t->flags & FL_TXN_SNAPSHOT) && t->snapshot_table < t->ntables) {
+        const fl_table *st = &t->tables[t->snapshot_table];
+        fl_buf_puts(out, "  snapshot ");
+        put_printable_str(out, st->db);
+        fl_buf_putc(out, '.');
+        put_printable_str(out, st->name);
+        fl_buf_printf(out, " chunk %llu%s", (unsigned long long)t->snapshot_chunk,
+                      (t->flags & FL_TXN_SNAPSHOT_LAST) ? " (last)" : "");
+    }
     fl_buf_putc(out, '\n');
     for (uint32_t i = 0; i < t->nchanges; i++) {
         const fl_change *c = &t->changes[i];

@@ -10,9 +10,13 @@
  *                                    MySQL: 16 bytes uuid, string tag ("" untagged), varint gno
  *   tables   varint count, then per table: string db, string name, varint ncols, and per
  *            column a varint 0 when the name is unknown, else its length + 1 and the bytes
+ *   snapshot only with the SNAPSHOT flag (a chunk of a table snapshot): varint index of the
+ *            snapshotted table in this record's table list, varint chunk number. Records
+ *            without the flag have no such field, so older records read as before.
  *   changes  varint count, then per change: byte op, and
- *              insert/update/delete: varint table index into this record's table list, then
- *                the before image (update, delete) and the after image (insert, update),
+ *              insert/update/delete/snapshot: varint table index into this record's table
+ *                list, then the before image (update, delete) and the after image (insert,
+ *                update, snapshot; a snapshot change only in a record with the SNAPSHOT flag),
  *                each one value per column of the table: byte type, payload
  *              ddl/statement: string db, string sql
  *   u32le    CRC-32C of every byte before it
@@ -33,7 +37,8 @@
  * The decoder trusts nothing. It checks magic, version, length and checksum first, then
  * every count against the bytes left before allocating anything for it (each table, column,
  * change and value takes at least one byte), every index, op and type, and that the
- * encoding is canonical (minimal varints, known flags, no duplicate tables, quiet NaNs),
+ * encoding is canonical (minimal varints, known flags, SNAPSHOT_LAST only with SNAPSHOT, no
+ * duplicate tables, quiet NaNs),
  * so a record that decodes re-encodes to exactly the same bytes. */
 #include "journal/record.h"
 
@@ -47,7 +52,7 @@
 
 #define RECORD_MAGIC 0xF1
 #define OP_ANNOTATED 0x80 /* on a row change's op byte: a statement annotation follows the table */
-#define TXN_KNOWN_FLAGS (FL_TXN_LAST_PART | FL_TXN_STATEMENT | FL_TXN_XA)
+#define TXN_KNOWN_FLAGS (FL_TXN_LAST_PART | FL_TXN_STATEMENT | FL_TXN_XA | FL_TXN_SNAPSHOT | FL_TXN_SNAPSHOT_LAST)
 
 /* ---- encoding ---- */
 
@@ -343,10 +348,19 @@ void fl_record_encode(const fl_txn *t, fl_buf *out)
         }
     }
 
+    if (t->flags & FL_TXN_SNAPSHOT) {
+        if (t->snapshot_table >= t->ntables) invalid("snapshot table index", t->snapshot_table);
+        fl_buf_put_varint(out, t->snapshot_table);
+        fl_buf_put_varint(out, t->snapshot_chunk);
+    } else if (t->flags & FL_TXN_SNAPSHOT_LAST) {
+        invalid("flags", t->flags);
+    }
+
     fl_buf_put_varint(out, t->nchanges);
     for (uint32_t i = 0; i < t->nchanges; i++) {
         const fl_change *ch = &t->changes[i];
-        if (ch->op < FL_OP_INSERT || ch->op > FL_OP_STATEMENT) invalid("op", ch->op);
+        if (ch->op < FL_OP_INSERT || ch->op > FL_OP_SNAPSHOT) invalid("op", ch->op);
+        if (ch->op == FL_OP_SNAPSHOT && !(t->flags & FL_TXN_SNAPSHOT)) invalid("op outside a snapshot", ch->op);
         bool annotated = fl_op_is_row(ch->op) && ch->sql && ch->sql_len > 0;
         fl_buf_putc(out, (uint8_t)(ch->op | (annotated ? OP_ANNOTATED : 0)));
         if (fl_op_is_row(ch->op)) {
@@ -354,8 +368,8 @@ void fl_record_encode(const fl_txn *t, fl_buf *out)
             uint32_t ncols = t->tables[ch->table].ncols;
             fl_buf_put_varint(out, ch->table);
             if (annotated) put_bytes(out, ch->sql, ch->sql_len);
-            if (ch->op != FL_OP_INSERT) put_image(out, ch->before, ncols);
-            if (ch->op != FL_OP_DELETE) put_image(out, ch->after, ncols);
+            if (fl_op_has_before(ch->op)) put_image(out, ch->before, ncols);
+            if (fl_op_has_after(ch->op)) put_image(out, ch->after, ncols);
         } else {
             put_str(out, ch->db);
             put_bytes(out, ch->sql ? ch->sql : "", ch->sql ? ch->sql_len : 0);
@@ -530,6 +544,7 @@ static bool get_header(reader *r, fl_txn *t)
     const char *file;
     if (!get_u32(r, &flags, "flags") || !get_u32(r, &part, "part")) return false;
     if (flags & ~(uint32_t)TXN_KNOWN_FLAGS) return bad(r, "unknown flags 0x%x", flags & ~(uint32_t)TXN_KNOWN_FLAGS);
+    if ((flags & FL_TXN_SNAPSHOT_LAST) && !(flags & FL_TXN_SNAPSHOT)) return bad(r, "snapshot-last flag without snapshot");
     if (!get_gtid(r, &g) || !get_varint(r, &ts) || !get_u32(r, &server_id, "server id") ||
         !get_name(r, &t->arena, "file name", &file) || !get_varint(r, &pos))
         return false;
@@ -687,7 +702,8 @@ static bool get_changes(reader *r, fl_txn *t, const uint32_t *map, uint32_t ntab
         if (!get_u8(r, &op)) return false;
         bool annotated = (op & OP_ANNOTATED) != 0;
         op &= (uint8_t)~OP_ANNOTATED;
-        if (op < FL_OP_INSERT || op > FL_OP_STATEMENT) return bad(r, "unknown op %u", op);
+        if (op < FL_OP_INSERT || op > FL_OP_SNAPSHOT) return bad(r, "unknown op %u", op);
+        if (op == FL_OP_SNAPSHOT && !(t->flags & FL_TXN_SNAPSHOT)) return bad(r, "snapshot row outside a snapshot record");
         if (annotated && !fl_op_is_row(op)) return bad(r, "op %u cannot carry a statement annotation", op);
         if (fl_op_is_row(op)) {
             uint64_t idx;
@@ -703,8 +719,8 @@ static bool get_changes(reader *r, fl_txn *t, const uint32_t *map, uint32_t ntab
             uint32_t table = map[idx];
             uint32_t ncols = t->tables[table].ncols;
             fl_value *before = NULL, *after = NULL;
-            if (op != FL_OP_INSERT && !get_image(r, t, ncols, "before", &before)) return false;
-            if (op != FL_OP_DELETE && !get_image(r, t, ncols, "after", &after)) return false;
+            if (fl_op_has_before(op) && !get_image(r, t, ncols, "before", &before)) return false;
+            if (fl_op_has_after(op) && !get_image(r, t, ncols, "after", &after)) return false;
             fl_change *c = fl_txn_add_change(t, (fl_op)op);
             c->table = table;
             c->before = before;
@@ -724,6 +740,24 @@ static bool get_changes(reader *r, fl_txn *t, const uint32_t *map, uint32_t ntab
             c->sql_len = sql_len;
         }
     }
+    return true;
+}
+
+/* With the SNAPSHOT flag: the snapshotted table and the chunk number. */
+static bool get_snapshot(reader *r, fl_txn *t, const uint32_t *map, uint32_t ntables)
+{
+    if (!(t->flags & FL_TXN_SNAPSHOT)) {
+        t->snapshot_table = 0;
+        t->snapshot_chunk = 0;
+        return true;
+    }
+    r->sec = SEC_HEADER;
+    uint64_t idx, chunk;
+    if (!get_varint(r, &idx) || !get_varint(r, &chunk)) return false;
+    if (idx >= ntables)
+        return bad(r, "snapshot table index %llu out of range (%u tables)", (unsigned long long)idx, ntables);
+    t->snapshot_table = map[idx];
+    t->snapshot_chunk = chunk;
     return true;
 }
 
@@ -759,7 +793,8 @@ int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size
     if (err && errlen) err[0] = 0;
     uint32_t *map = NULL, ntables = 0;
     bool ok = open_record(&r, data, len, true) && get_header(&r, t) &&
-              get_tables(&r, t, &map, &ntables) && get_changes(&r, t, map, ntables);
+              get_tables(&r, t, &map, &ntables) && get_snapshot(&r, t, map, ntables) &&
+              get_changes(&r, t, map, ntables);
     if (ok && r.p != r.end) {
         r.sec = SEC_RECORD;
         ok = bad(&r, "%zu unread bytes before the checksum", left(&r));

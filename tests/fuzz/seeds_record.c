@@ -114,6 +114,20 @@ int main(int argc, char **argv)
     c->before[1] = (fl_value){.type = FL_VAL_NULL};
     save(dir, "update_delete", &t);
 
+    /* a table snapshot's last chunk: snapshot rows */
+    header(&t, "0-1-77");
+    t.flags |= FL_TXN_SNAPSHOT | FL_TXN_SNAPSHOT_LAST;
+    t.snapshot_table = fl_txn_table(&t, "shop", "items", 2, (const char *[]){"id", "name"});
+    t.snapshot_chunk = 4;
+    for (int i = 0; i < 3; i++) {
+        c = fl_txn_add_change(&t, FL_OP_SNAPSHOT);
+        c->table = t.snapshot_table;
+        c->after = fl_txn_values(&t, 2);
+        c->after[0] = (fl_value){.type = FL_VAL_INT, .i = i};
+        c->after[1] = str(FL_VAL_STRING, "row");
+    }
+    save(dir, "snapshot_chunk", &t);
+
     /* DDL and statement-based DML, untagged MySQL GTID */
     header(&t, "3e11fa47-71ca-11e1-9e33-c80aa9429562:1000");
     t.flags |= FL_TXN_STATEMENT;

@@ -151,6 +151,7 @@ static void rand_gtid(fl_gtid *g)
 typedef struct gen_opts {
     uint32_t max_tables, max_cols, max_changes;
     size_t big; /* when non-zero, every byte value has this length */
+    bool snapshots; /* some transactions are snapshot chunks */
 } gen_opts;
 
 static void rand_txn(fl_txn *t, const gen_opts *o)
@@ -184,9 +185,15 @@ static void rand_txn(fl_txn *t, const gen_opts *o)
         free(names);
         free(cols);
     }
+    bool snapshot = o->snapshots && below(4) == 0; /* a chunk of a table snapshot: its rows may be snapshot rows */
+    if (snapshot) {
+        t->flags |= FL_TXN_SNAPSHOT | (below(2) ? FL_TXN_SNAPSHOT_LAST : 0);
+        t->snapshot_table = below(ntables);
+        t->snapshot_chunk = rnd() >> below(64);
+    }
     uint32_t nchanges = below(o->max_changes + 1);
     for (uint32_t i = 0; i < nchanges; i++) {
-        fl_op op = (fl_op)(1 + below(5));
+        fl_op op = (fl_op)(1 + below(snapshot ? 6 : 5));
         fl_change *c = fl_txn_add_change(t, op);
         if (op == FL_OP_DDL || op == FL_OP_STATEMENT) {
             c->db = below(4) ? "app" : "";
@@ -207,7 +214,7 @@ static void rand_txn(fl_txn *t, const gen_opts *o)
             free(q);
         }
         uint32_t ncols = t->tables[c->table].ncols;
-        if (op != FL_OP_INSERT) {
+        if (op == FL_OP_UPDATE || op == FL_OP_DELETE) {
             c->before = fl_txn_values(t, ncols);
             for (uint32_t k = 0; k < ncols; k++) rand_value(t, &c->before[k], o->big);
         }
@@ -257,6 +264,10 @@ static void assert_txn_equal(const fl_txn *a, const fl_txn *b, bool header)
         assert_int_equal(a->pos, b->pos);
         assert_int_equal(a->flags, b->flags);
         assert_int_equal(a->part, b->part);
+        if (a->flags & FL_TXN_SNAPSHOT) {
+            assert_int_equal(a->snapshot_chunk, b->snapshot_chunk);
+            assert_table_equal(&a->tables[a->snapshot_table], &b->tables[b->snapshot_table]);
+        }
     }
     assert_int_equal(a->nchanges, b->nchanges);
     assert_int_equal(a->nrows, b->nrows);
@@ -318,7 +329,7 @@ static void test_roundtrip_random(void **state)
 {
     (void)state;
     rng_state = 0x9e3779b97f4a7c15ull;
-    gen_opts o = {.max_tables = 6, .max_cols = 12, .max_changes = 40};
+    gen_opts o = {.max_tables = 6, .max_cols = 12, .max_changes = 40, .snapshots = true};
     fl_txn t;
     fl_txn_init(&t);
     for (int i = 0; i < 500; i++) {
@@ -676,9 +687,35 @@ static void test_specific_errors(void **state)
     wrap(&rec, &body);
     expect_error(&rec, "header: bad gtid tag");
     fl_buf_reset(&body);
+    fl_buf_put(&body, "\x20\x00\x00", 3);
+    wrap(&rec, &body);
+    expect_error(&rec, "header: unknown flags 0x20");
+    fl_buf_reset(&body);
     fl_buf_put(&body, "\x10\x00\x00", 3);
     wrap(&rec, &body);
-    expect_error(&rec, "header: unknown flags 0x10");
+    expect_error(&rec, "header: snapshot-last flag without snapshot");
+
+    /* snapshot records: the chunk's table must exist; snapshot rows only in them */
+    fl_buf_reset(&body);
+    fl_buf_put(&body, "\x09\x00\x00\x00\x00\x01" "f" "\x04", 8); /* LAST_PART|SNAPSHOT */
+    fl_buf_put(&body, "\x01\x01" "a" "\x01" "b" "\x00", 6);
+    size_t snap_tables = body.len;
+    fl_buf_put(&body, "\x01\x00\x00", 3); /* table 1 of 1 */
+    wrap(&rec, &body);
+    expect_error(&rec, "header: snapshot table index 1 out of range (1 tables)");
+    body.len = snap_tables;
+    fl_buf_put(&body, "\x00\x05\x01\x06\x00", 5); /* chunk 5, one snapshot row of no columns */
+    wrap(&rec, &body);
+    fl_txn d2;
+    fl_txn_init(&d2);
+    decode_ok(&d2, &rec);
+    assert_int_equal(d2.snapshot_chunk, 5);
+    assert_int_equal(d2.nrows, 1);
+    fl_txn_free(&d2);
+    plain_header(&body);
+    fl_buf_put(&body, "\x01\x01" "a" "\x01" "b" "\x00" "\x01\x06\x00", 9);
+    wrap(&rec, &body);
+    expect_error(&rec, "change 0: snapshot row outside a snapshot record");
 
     fl_txn_free(&d);
     fl_txn_free(&t);
@@ -991,6 +1028,58 @@ static void test_json(void **state)
     fl_txn_free(&t);
 }
 
+/* A snapshot chunk: its rows are "snapshot" changes with an after image, the record names the
+ * table, the chunk number and whether it is the last; a decoded one re-encodes the same. */
+static void test_snapshot(void **state)
+{
+    (void)state;
+    fl_txn t;
+    fl_txn_init(&t);
+    t.seq = 3;
+    assert_int_equal(fl_gtid_parse(&t.gtid, "0-1-9", 5), 0);
+    t.ts = 1795953600;
+    t.server_id = 1;
+    t.file = "bin.000001";
+    t.pos = 900;
+    t.flags = FL_TXN_LAST_PART | FL_TXN_SNAPSHOT | FL_TXN_SNAPSHOT_LAST;
+    const char *cols[] = {"id", "name"};
+    t.snapshot_table = fl_txn_table(&t, "shop", "items", 2, cols);
+    t.snapshot_chunk = 12;
+    for (int i = 1; i <= 2; i++) {
+        fl_change *c = fl_txn_add_change(&t, FL_OP_SNAPSHOT);
+        c->table = t.snapshot_table;
+        c->after = fl_txn_values(&t, 2);
+        c->after[0] = (fl_value){.type = FL_VAL_INT, .i = i};
+        c->after[1] = (fl_value){.type = FL_VAL_STRING, .s = {"x", 1}};
+    }
+    assert_int_equal(t.nrows, 2);
+    fl_buf b = {0};
+    fl_txn_to_json(&t, &b);
+    assert_string_equal(fl_buf_cstr(&b),
+                        "{\"seq\":3,\"gtid\":\"0-1-9\",\"ts\":\"2026-11-29 12:00:00\",\"server_id\":1,"
+                        "\"file\":\"bin.000001\",\"pos\":900,"
+                        "\"snapshot\":{\"db\":\"shop\",\"table\":\"items\",\"chunk\":12,\"last\":true},\"changes\":["
+                        "{\"op\":\"snapshot\",\"db\":\"shop\",\"table\":\"items\",\"after\":{\"id\":1,\"name\":\"x\"}},"
+                        "{\"op\":\"snapshot\",\"db\":\"shop\",\"table\":\"items\",\"after\":{\"id\":2,\"name\":\"x\"}}]}");
+    roundtrip(&t);
+
+    /* an empty last chunk still names its table */
+    fl_txn e;
+    fl_txn_init(&e);
+    e.flags = FL_TXN_LAST_PART | FL_TXN_SNAPSHOT | FL_TXN_SNAPSHOT_LAST;
+    e.snapshot_table = fl_txn_table(&e, "shop", "items", 2, cols);
+    e.snapshot_chunk = 0;
+    roundtrip(&e);
+    fl_buf_reset(&b);
+    fl_txn_to_json(&e, &b);
+    assert_non_null(strstr(fl_buf_cstr(&b), "\"snapshot\":{\"db\":\"shop\",\"table\":\"items\",\"chunk\":0,\"last\":true}"));
+    assert_true(fl_op_is_row(FL_OP_SNAPSHOT) && fl_op_has_after(FL_OP_SNAPSHOT) && !fl_op_has_before(FL_OP_SNAPSHOT));
+    assert_string_equal(fl_op_name(FL_OP_SNAPSHOT), "snapshot");
+    fl_txn_free(&e);
+    fl_buf_free(&b);
+    fl_txn_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1001,7 +1090,7 @@ int main(void)
         cmocka_unit_test(test_parts),            cmocka_unit_test(test_peek),
         cmocka_unit_test(test_encoder_cleans),
         cmocka_unit_test(test_txn_helpers),      cmocka_unit_test(test_size),
-        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json),             cmocka_unit_test(test_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,6 +162,31 @@ static void test_projection_and_ttl(void **state)
     fl_config_free(c);
 }
 
+/* A snapshot row is written like an insert: same key, value and TTL; in invalidate mode it
+ * deletes its key. */
+static void test_snapshot_rows_as_inserts(void **state)
+{
+    (void)state;
+    fl_config *c = load(APPLY "[rule u]\ntable = app.users\nkey = u:{id}\ncolumns = score, id\nttl = 1h\n"
+                              "[rule i]\ntable = app.users\nkey = i:{id}\nmode = invalidate\n");
+    fl_rules *r = rules_of(c);
+    fixture f;
+    fx_init(&f);
+    f.txn.flags = FL_TXN_LAST_PART | FL_TXN_SNAPSHOT;
+    fx_change(&f, FL_OP_SNAPSHOT, 0, NULL, fx_row(&f, V_INT(5), V_STR("x"), V_NULL, V_DEC("2.00")));
+    fl_cache_ops ops;
+    fl_cache_ops_init(&ops);
+    char err[256];
+    assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), 0);
+    assert_int_equal(ops.nops, 2);
+    expect_set(&ops.ops[0], "u:5", "{\"id\":5,\"score\":\"2.00\"}", 3600);
+    expect_del(&ops.ops[1], "i:5");
+    assert_int_equal(ops.rows_matched, 1);
+    fl_cache_ops_free(&ops);
+    fl_rules_free(r);
+    fl_config_free(c);
+}
+
 static void test_hash_format(void **state)
 {
     (void)state;
@@ -690,7 +715,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_insert_update_delete),
-        cmocka_unit_test(test_projection_and_ttl),
+        cmocka_unit_test(test_projection_and_ttl), cmocka_unit_test(test_snapshot_rows_as_inserts),
         cmocka_unit_test(test_hash_format),
         cmocka_unit_test(test_column_format),
         cmocka_unit_test(test_key_change_and_several_placeholders),
