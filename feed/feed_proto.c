@@ -1,5 +1,6 @@
 /* feed_proto.c — feed frames and messages: encoding, bounds-checked parsing, session keys
- * (HKDF-SHA256) and frame MACs (HMAC-SHA256, OpenSSL EVP_MAC). Every length is checked
+ * (HKDF-SHA256), AUTH's MAC (HMAC-SHA256) and sealed frames' tags (GMAC, AES-256-GCM; AES-NI
+ * makes it several times faster than HMAC-SHA256 on bulk data), all through OpenSSL EVP_MAC. Every length is checked
  * against what is left before it is used; a sealed frame's MAC is checked in constant time
  * before any of its bytes is looked at. */
 #include "feed/feed_proto.h"
@@ -179,15 +180,18 @@ void fl_feed_encode(fl_buf *out, const fl_feed_msg *m)
     fl_buf_put_u32le(out, fl_crc32c(0, out->data + start + 4, payload + 1));
 }
 
-/* The tag of a sealed frame: HMAC(key, u64le number | header | payload), truncated. */
-static int frame_tag(fl_feed_seal *s, const uint8_t *frame, size_t len, uint8_t tag[FL_FEED_MAC])
+/* The tag of a sealed frame: GMAC (AES-256-GCM) of header | payload under the direction's
+ * key, with the frame number as the IV (never reused: one key per session and direction). */
+static int frame_tag(fl_feed_seal *s, const uint8_t *frame, size_t len, uint8_t tag[FL_FEED_TAG])
 {
-    uint8_t num[8];
-    le64(num, s->counter);
+    uint8_t iv[12] = {0};
+    le64(iv, s->counter);
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_IV, iv, sizeof iv),
+                           OSSL_PARAM_construct_end()};
     size_t outlen = 0;
     EVP_MAC_CTX *ctx = s->mac;
-    if (!ctx || !EVP_MAC_init(ctx, NULL, 0, NULL) || !EVP_MAC_update(ctx, num, sizeof num) ||
-        !EVP_MAC_update(ctx, frame, len) || !EVP_MAC_final(ctx, tag, &outlen, FL_FEED_MAC) || outlen != FL_FEED_MAC)
+    if (!ctx || !EVP_MAC_init(ctx, NULL, 0, params) || !EVP_MAC_update(ctx, frame, len) ||
+        !EVP_MAC_final(ctx, tag, &outlen, FL_FEED_TAG) || outlen != FL_FEED_TAG)
         return -1;
     return 0;
 }
@@ -198,7 +202,7 @@ void fl_feed_seal_frame(fl_buf *out, fl_feed_seal *tx, const uint8_t *data, size
     fl_buf_put_u32le(out, (uint32_t)len);
     fl_buf_putc(out, FL_FEED_SEALED);
     fl_buf_put(out, data, len);
-    uint8_t tag[FL_FEED_MAC];
+    uint8_t tag[FL_FEED_TAG];
     if (frame_tag(tx, out->data + start, HEADER + len, tag) != 0) memset(tag, 0, sizeof tag); /* fails at the peer */
     fl_buf_put(out, tag, FL_FEED_TAG);
     tx->counter++;
@@ -220,7 +224,7 @@ int fl_feed_parse(const uint8_t *buf, size_t len, fl_feed_seal *rx, fl_feed_msg 
             return -1;
         }
         if (len < (size_t)HEADER + payload + FL_FEED_TAG) return 0;
-        uint8_t tag[FL_FEED_MAC];
+        uint8_t tag[FL_FEED_TAG];
         if (frame_tag(rx, buf, HEADER + (size_t)payload, tag) != 0 ||
             !fl_feed_mac_equal(tag, buf + HEADER + payload, FL_FEED_TAG)) {
             snprintf(err, errlen, "feed frame %llu fails authentication (altered, injected, replayed or out of order)",
@@ -365,8 +369,20 @@ int fl_feed_auth_mac(const uint8_t client_key[FL_FEED_MAC], const fl_feed_msg *h
 int fl_feed_seal_init(fl_feed_seal *s, const uint8_t key[FL_FEED_MAC])
 {
     s->counter = 0;
-    s->mac = hmac_new(key, FL_FEED_MAC);
-    return s->mac ? 0 : -1;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "GMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    char cipher[] = "AES-256-GCM";
+    uint8_t iv[12] = {0};
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0),
+                           OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_IV, iv, sizeof iv),
+                           OSSL_PARAM_construct_end()};
+    if (ctx && !EVP_MAC_init(ctx, key, FL_FEED_MAC, params)) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    s->mac = ctx;
+    return ctx ? 0 : -1;
 }
 
 void fl_feed_seal_free(fl_feed_seal *s)

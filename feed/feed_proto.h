@@ -5,10 +5,10 @@
  *  - Plain frames (the handshake: HELLO, AUTH, and an ERROR refusing it) end with the
  *    CRC-32C of (type, payload). Nothing in them is trusted until the MACs below agree.
  *  - SEALED frames carry everything after the handshake: the payload is the next piece
- *    (at most FL_FEED_MAX_CHUNK bytes) of a stream of messages, and the trailer is the first
- *    FL_FEED_TAG bytes of HMAC-SHA256(direction key, u64le frame number | length | type |
- *    payload). Frames are numbered from 0 in each direction, so an injected, altered,
- *    reordered, replayed or dropped frame fails its MAC.
+ *    (at most FL_FEED_MAX_CHUNK bytes) of a stream of messages, and the trailer is the
+ *    FL_FEED_TAG-byte GMAC (AES-256-GCM) of (length, type, payload) under the direction's key
+ *    with the frame's number as the IV. Frames are numbered from 0 in each direction, so an
+ *    injected, altered, reordered, replayed or dropped frame fails its MAC.
  * Messages in the sealed stream: u32le payload length | u8 type | payload (WELCOME, ERROR,
  * RECORD, HEARTBEAT; a RECORD as large as the journal's largest record part).
  *
@@ -33,7 +33,7 @@
 #define FL_FEED_VERSION 2
 #define FL_FEED_NONCE 32
 #define FL_FEED_MAC 32                   /* AUTH's MAC, session keys */
-#define FL_FEED_TAG 16                   /* a sealed frame's MAC (truncated HMAC-SHA256) */
+#define FL_FEED_TAG 16                   /* a sealed frame's MAC (GMAC) */
 #define FL_FEED_MAX_PAYLOAD (1u << 20)   /* a plain frame, a message other than RECORD */
 #define FL_FEED_MAX_CHUNK (256u * 1024)  /* a sealed frame's payload */
 #define FL_FEED_RECORD_HEADER 12
@@ -86,7 +86,7 @@ typedef struct fl_feed_msg {
 
 /* One direction of a session: its key and the number of the next frame. */
 typedef struct fl_feed_seal {
-    void *mac;        /* keyed HMAC context (OpenSSL EVP_MAC_CTX) */
+    void *mac;        /* keyed GMAC context (OpenSSL EVP_MAC_CTX) */
     uint64_t counter; /* frames sealed or opened so far */
 } fl_feed_seal;
 
