@@ -190,7 +190,7 @@ static const char *advice_for(const char *text)
     } advice[] = {
         {"OOM", "Redis is at maxmemory: raise maxmemory or choose a volatile-* eviction policy"},
         {"NOPERM", "grant the ACL user the key pattern of every rule and of fastlane:checkpoint:* "
-                   "(ACL SETUSER USER ~PATTERN), and the commands SET, DEL, HSET, EXPIRE, EVALSHA, SCRIPT"},
+                   "(ACL SETUSER USER ~PATTERN), and the commands SET, DEL, HSET, EXPIRE, EVAL, EVALSHA, SCRIPT"},
         {"MISCONF", "Redis refuses writes because it cannot save: fix its dir or disk, or its "
                     "stop-writes-on-bgsave-error setting"},
         {"BUSY", "a script keeps Redis busy: SCRIPT KILL or FUNCTION KILL ends it"},
