@@ -453,7 +453,8 @@ static int note_part(const fl_txn *part, void *ctx)
     for (size_t i = 0; i < a->ops.nops; i++) {
         const fl_cache_op *op = &a->ops.ops[i];
         uint32_t pos = a->cur_pos++;
-        if (foldable(op) && !fl_target_holds(a->target, op->key, op->key_len, a->cur_cp.seq))
+        if (op->kind == FL_CACHE_DEL_MATCH) fl_fold_note_match(a->fold, op->key, op->key_len, a->cur_cp.seq, pos);
+        else if (foldable(op) && !fl_target_holds(a->target, op->key, op->key_len, a->cur_cp.seq))
             fl_fold_note(a->fold, op->key, op->key_len, a->cur_cp.seq, pos);
     }
     fl_cache_ops_reset(&a->ops);
@@ -619,7 +620,8 @@ static void filter_ops(applier *a, size_t from)
                 a->held_dropped++;
                 continue;
             }
-            if (folding && !fl_fold_is_last(a->fold, op->key, op->key_len, seq, pos)) {
+            if (folding && (!fl_fold_is_last(a->fold, op->key, op->key_len, seq, pos) ||
+                            fl_fold_deleted_later(a->fold, op->key, op->key_len, seq, pos))) {
                 a->fold_dropped++;
                 continue;
             }

@@ -1,6 +1,6 @@
 /* fold.c — the last operation of every key in a replayed range: an open-addressing hash
  * table (linear probing, at most half full) of key → (seq, position), the keys copied into
- * an arena. */
+ * an arena; and the pattern deletes of the range, in order (rare: a list). */
 #include "fl-apply/fold.h"
 
 #include <stdlib.h>
@@ -15,10 +15,18 @@ typedef struct slot {
     uint32_t key_len, pos;
 } slot;
 
+typedef struct pattern {
+    const char *text;
+    uint32_t len, pos;
+    uint64_t seq;
+} pattern;
+
 struct fl_fold {
     slot *slots;
     size_t cap, used; /* cap is a power of two */
     fl_arena keys;
+    pattern *patterns;
+    size_t npatterns;
 };
 
 #define INITIAL_CAP 1024
@@ -49,6 +57,7 @@ void fl_fold_free(fl_fold *f)
 {
     if (!f) return;
     free(f->slots);
+    free(f->patterns);
     fl_arena_free(&f->keys);
     free(f);
 }
@@ -96,6 +105,52 @@ bool fl_fold_is_last(const fl_fold *f, const char *key, uint32_t key_len, uint64
 {
     const slot *s = find(f, key, key_len, key_hash(key, key_len));
     return !s->hash || (s->seq == seq && s->pos == pos);
+}
+
+void fl_fold_note_match(fl_fold *f, const char *pat, uint32_t len, uint64_t seq, uint32_t pos)
+{
+    f->patterns = fl_xrealloc(f->patterns, (f->npatterns + 1) * sizeof *f->patterns);
+    f->patterns[f->npatterns++] =
+        (pattern){.text = fl_arena_memdup(&f->keys, pat, len ? len : 1), .len = len, .pos = pos, .seq = seq};
+}
+
+/* '*' any text, '?' one byte, '\' escapes; everything else literal */
+static bool matches(const char *p, size_t pl, const char *k, size_t kl)
+{
+    size_t pi = 0, ki = 0, star_p = SIZE_MAX, star_k = 0;
+    while (ki < kl) {
+        if (pi < pl && p[pi] == '*') {
+            star_p = ++pi;
+            star_k = ki;
+            continue;
+        }
+        if (pi < pl && p[pi] == '?') {
+            pi++;
+            ki++;
+            continue;
+        }
+        size_t lit = pi < pl && p[pi] == '\\' && pi + 1 < pl ? pi + 1 : pi;
+        if (lit < pl && p[lit] == k[ki]) {
+            pi = lit + 1;
+            ki++;
+            continue;
+        }
+        if (star_p == SIZE_MAX) return false;
+        pi = star_p;
+        ki = ++star_k;
+    }
+    while (pi < pl && p[pi] == '*') pi++;
+    return pi == pl;
+}
+
+bool fl_fold_deleted_later(const fl_fold *f, const char *key, uint32_t key_len, uint64_t seq, uint32_t pos)
+{
+    for (size_t i = f->npatterns; i-- > 0;) {
+        const pattern *m = &f->patterns[i];
+        if (m->seq < seq || (m->seq == seq && m->pos <= pos)) break; /* noted in order: the rest are earlier */
+        if (matches(m->text, m->len, key, key_len)) return true;
+    }
+    return false;
 }
 
 size_t fl_fold_keys(const fl_fold *f) { return f->used; }

@@ -3,7 +3,8 @@
 # transaction) over a populated cache, on memcached (three servers) and on Redis, while a
 # reader samples a counter column under every key: no counter is ever seen lower than
 # before, no deleted key reappears, no key goes missing, and the cache still equals the
-# database afterwards. The same for a replay from the middle (--from-seq).
+# database afterwards. The same for a replay from the middle (--from-seq). On Redis a truncated
+# table's keys (deleted by pattern) never reappear either.
 source "$(dirname "$0")/../harness.sh"
 READER=$(dirname "$0")/monotonic_reader.py
 
@@ -23,13 +24,17 @@ CREATE PROCEDURE app.bump(cnt INT) BEGIN DECLARE i INT DEFAULT 0;
 DELIMITER ;" || h_die "schema"
 for i in $(seq 1 $ROWS); do echo "INSERT INTO app.c VALUES ($i, 0);"; done > "$H_DIR/fill.sql"
 h_sql_file "$H_DIR/fill.sql"
-h_sql "CALL app.bump(20000); DELETE FROM app.c WHERE id > 50; FLUSH BINARY LOGS" || h_die "history"
+h_sql "CALL app.bump(20000); DELETE FROM app.c WHERE id > 50;
+CREATE TABLE app.t (id INT PRIMARY KEY, n BIGINT NOT NULL);
+USE app; INSERT INTO app.t SELECT seq, 0 FROM seq_1_to_10; UPDATE app.t SET n = n + 1; UPDATE app.t SET n = n + 1;
+TRUNCATE app.t; FLUSH BINARY LOGS" || h_die "history"
 "$FL_BUILD/fl-relay" --journal "$J" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >"$H_DIR/ingest.log" 2>&1 \
   || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
 FIRST_GTID=$("$FL_BUILD/fl-dump" --stats "$J" | grep -o '"first_gtid":"[^"]*"' | cut -d'"' -f4)
 [ -n "$FIRST_GTID" ] || FIRST_GTID=$("$FL_BUILD/fl-dump" "$J" --limit 1 | awk '/^seq / { print $4 }')
 seq 1 50 | sed 's/^/c:/' > "$H_DIR/keys"
 seq 51 60 | sed 's/^/c:/' > "$H_DIR/deleted"
+seq 1 10 | sed 's/^/t:/' >> "$H_DIR/deleted"
 
 config() { # NAME TARGET [extra [apply] lines]
   cat <<CFG
@@ -47,6 +52,7 @@ CFG
 }
 config mc "memcached://$(sed 's/,/,127.0.0.1:/g; s/^/127.0.0.1:/' <<<"$MC_PORTS")" "checkpoint_path = $H_DIR/mc.checkpoint" > "$H_DIR/mc.ini"
 config redis "redis://127.0.0.1:$REDIS_PORT/0" > "$H_DIR/redis.ini"
+printf '[rule t]\ntable = app.t\nkey = t:{id}\nformat = column:n\n' >> "$H_DIR/redis.ini" # memcached cannot list keys
 
 # replay NAME INI KIND PORTS ARGS...: a reader samples while fl-apply -c INI ARGS --once runs
 replay() {

@@ -1,5 +1,6 @@
 /* test_fold.c — the fold of a replayed range: the last operation of each key wins, keys are
- * told apart by every byte (binary, empty, prefixes), and the table keeps them all as it grows. */
+ * told apart by every byte (binary, empty, prefixes), the table keeps them all as it grows,
+ * and a later pattern delete supersedes the writes of the keys it matches. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,12 +69,34 @@ static void test_grows(void **state)
     fl_fold_free(f);
 }
 
+/* a truncated table's keys: a key's last write before the pattern delete is superseded by it */
+static void test_pattern_deletes(void **state)
+{
+    (void)state;
+    fl_fold *f = fl_fold_new();
+    assert_false(fl_fold_deleted_later(f, "t:1", 3, 1, 0));
+    fl_fold_note(f, "t:1", 3, 1, 0);
+    fl_fold_note_match(f, "t:*", 3, 2, 0);
+    fl_fold_note(f, "t:2", 3, 3, 0);
+    fl_fold_note_match(f, "a\\*b?c", 6, 4, 1);
+    assert_true(fl_fold_deleted_later(f, "t:1", 3, 1, 0));  /* written, then truncated */
+    assert_false(fl_fold_deleted_later(f, "t:2", 3, 3, 0)); /* written after the truncation */
+    assert_false(fl_fold_deleted_later(f, "u:1", 3, 1, 0)); /* another rule's key */
+    assert_true(fl_fold_deleted_later(f, "t:", 2, 1, 5));   /* '*' matches nothing too */
+    assert_true(fl_fold_deleted_later(f, "a*bxc", 5, 4, 0)); /* escaped '*' is literal; '?' one byte */
+    assert_false(fl_fold_deleted_later(f, "aXbxc", 5, 4, 0));
+    assert_false(fl_fold_deleted_later(f, "a*bc", 4, 4, 0));
+    assert_false(fl_fold_deleted_later(f, "a*bxc", 5, 4, 1)); /* the same operation is not later */
+    fl_fold_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_last_operation_wins),
         cmocka_unit_test(test_keys_differ_by_every_byte),
         cmocka_unit_test(test_grows),
+        cmocka_unit_test(test_pattern_deletes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
