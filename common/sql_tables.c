@@ -184,6 +184,20 @@ static void parse_truncate(lexer *lx, fl_sql_tables *st, const char *db)
 static void parse_drop(lexer *lx, fl_sql_tables *st, const char *db)
 {
     if (is_kw(&lx->cur, "TEMPORARY")) return; /* a temporary table only shadows the real one */
+    if (accept(lx, "DATABASE") || accept(lx, "SCHEMA")) {
+        st->kind = FL_SQL_DROP_DATABASE;
+        if (accept(lx, "IF") && !accept(lx, "EXISTS")) {
+            st->incomplete = true;
+            return;
+        }
+        if (!is_ident(&lx->cur)) {
+            st->incomplete = true;
+            return;
+        }
+        add_name(st, ident_text(&st->arena, &lx->cur), "");
+        next(lx);
+        return;
+    }
     if (!accept(lx, "TABLE") && !accept(lx, "TABLES")) return;
     st->kind = FL_SQL_DROP;
     if (accept(lx, "IF") && !accept(lx, "EXISTS")) {

@@ -611,8 +611,9 @@ static int ddl_change(fl_rules *r, const fl_txn *txn, const fl_change *c, fl_on_
                       char *gtid, size_t gtid_len, char *err, size_t errlen)
 {
     fl_sql_kind k = fl_sql_tables_parse(&r->sql, c->sql ? c->sql : "", c->sql ? c->sql_len : 0, c->db);
-    const char *what = k == FL_SQL_CLEAR ? "TRUNCATE" : k == FL_SQL_DROP ? "DROP TABLE" : "RENAME TABLE";
-    if (k != FL_SQL_CLEAR && k != FL_SQL_DROP && k != FL_SQL_RENAME) return 0;
+    const char *what = k == FL_SQL_CLEAR ? "TRUNCATE" : k == FL_SQL_DROP ? "DROP TABLE"
+                       : k == FL_SQL_DROP_DATABASE ? "DROP DATABASE" : "RENAME TABLE";
+    if (k != FL_SQL_CLEAR && k != FL_SQL_DROP && k != FL_SQL_RENAME && k != FL_SQL_DROP_DATABASE) return 0;
     if (r->sql.incomplete && r->nrules) {
         if (!gtid[0] && !fl_gtid_format(&txn->gtid, gtid, gtid_len))
             snprintf(gtid, gtid_len, "(none, seq %llu)", (unsigned long long)txn->seq);
@@ -629,6 +630,18 @@ static int ddl_change(fl_rules *r, const fl_txn *txn, const fl_change *c, fl_on_
     /* (names live in r->sql, which clear_table leaves alone) */
     for (size_t i = 0; i < r->sql.n; i++) {
         const fl_sql_name *n = &r->sql.names[i];
+        if (k == FL_SQL_DROP_DATABASE) { /* every rule table of the database, each once */
+            for (size_t j = 0; j < r->nrules; j++) {
+                const fl_config_rule *rc = r->rules[j].cfg;
+                bool first = rc->db && rc->table && !strcmp(rc->db, n->db);
+                for (size_t e = 0; first && e < j; e++)
+                    first = !(r->rules[e].cfg->db && r->rules[e].cfg->table && !strcmp(r->rules[e].cfg->db, n->db) &&
+                              !strcmp(r->rules[e].cfg->table, rc->table));
+                if (first && clear_table(r, txn, n->db, rc->table, what, on_error, ops, gtid, gtid_len, err, errlen))
+                    return -1;
+            }
+            continue;
+        }
         if (clear_table(r, txn, n->db, n->table, what, on_error, ops, gtid, gtid_len, err, errlen)) return -1;
     }
     return 0;

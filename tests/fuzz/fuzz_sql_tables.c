@@ -21,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fl_sql_tables_parse(&b, "DROP TABLE x, y", 15, "");
     if (fl_sql_tables_parse(&b, text, size, "db") != k || a.n != b.n || a.incomplete != b.incomplete) abort();
     if (k == FL_SQL_RENAME && a.n % 2) abort();
+    if (k == FL_SQL_DROP_DATABASE && (a.n > 1 || (a.n && a.names[0].table[0]))) abort();
     if ((k == FL_SQL_OTHER || k == FL_SQL_XA) && a.n) abort();
     for (size_t i = 0; i < a.n; i++) {
         if (!a.names[i].db || !a.names[i].table) abort();

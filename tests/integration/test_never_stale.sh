@@ -49,6 +49,7 @@ rule_ddl() {
   printf '[rule ren]\ntable = app.ren\nkey = rn:{id}\nformat = column:v\n'
   printf '[rule alt]\ntable = app.alt\nkey = alt:{id}\ncolumns = id, a, note\n'
   printf '[rule alt_all]\ntable = app.alt\nkey = alta:{id}\n'
+  printf '[rule scratch]\ntable = scratch.s\nkey = sc:{id}\nformat = column:v\n'
 }
 rule_stmt() { printf '[rule stmt]\ntable = app.stmt\nkey = s:{id}\nformat = column:v\n'; }
 apply_once() { "$FL_BUILD/fl-apply" -c "$1" --once >"$H_DIR/apply.log" 2>&1; }
@@ -61,7 +62,8 @@ CREATE TABLE app.mini (id INT PRIMARY KEY, a INT, b VARCHAR(20), d JSON);
 CREATE TABLE app.trunc (id INT PRIMARY KEY, v INT);
 CREATE TABLE app.gone (id INT PRIMARY KEY, v INT);
 CREATE TABLE app.ren (id INT PRIMARY KEY, v INT);
-CREATE TABLE app.alt (id INT PRIMARY KEY, a INT, note VARCHAR(20));" || h_die "schema"
+CREATE TABLE app.alt (id INT PRIMARY KEY, a INT, note VARCHAR(20));
+CREATE DATABASE scratch; CREATE TABLE scratch.s (id INT PRIMARY KEY, v INT);" || h_die "schema"
 
 # ---- on_error = skip: a key column set to NULL still deletes the old key -------------------
 h_sql "INSERT INTO app.people VALUES (1, 'a@x', 'ann'), (2, 'b@x', 'bob')"
@@ -133,11 +135,11 @@ grep -q "^stale *0" "$H_DIR/verify" && t_ok "minimal image: --verify finds no st
 
 # ---- TRUNCATE, DROP TABLE, RENAME TABLE, ALTER -------------------------------------------------
 h_sql "INSERT INTO app.trunc VALUES (1, 1), (2, 2); INSERT INTO app.gone VALUES (1, 1), (2, 2);
-       INSERT INTO app.ren VALUES (1, 1); INSERT INTO app.alt VALUES (1, 1, 'n')"
+       INSERT INTO app.ren VALUES (1, 1); INSERT INTO app.alt VALUES (1, 1, 'n'); INSERT INTO scratch.s VALUES (1, 1)"
 ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
 config ddl stop ddl > "$H_DIR/ddl.ini"
 apply_once "$H_DIR/ddl.ini"
-t_eq "ddl: the rows are cached" "1 2 1 1" "$(h_redis GET tr:1) $(h_redis GET gone:2:v) $(h_redis GET rn:1) $(h_redis EXISTS alt:1)"
+t_eq "ddl: the rows are cached" "1 2 1 1 1" "$(h_redis GET tr:1) $(h_redis GET gone:2:v) $(h_redis GET rn:1) $(h_redis EXISTS alt:1) $(h_redis GET sc:1)"
 h_redis SET other:1 keep >/dev/null; h_redis SET gone:1:w keep >/dev/null
 { echo "[apply]"; echo "name = mc"; echo "journal = $J"; echo "target = memcached://127.0.0.1:$MEMCACHED_PORT"
   echo "checkpoint_path = $H_DIR/mc.checkpoint"; echo "on_error = stop"; rule_ddl; } > "$H_DIR/mc.ini"
@@ -146,6 +148,7 @@ t_eq "ddl, memcached: the rows are cached" 1 "$(h_mc_get tr:1)"
 h_sql "TRUNCATE TABLE app.trunc"
 h_sql "DROP TABLE IF EXISTS app.gone"
 h_sql "RENAME TABLE app.ren TO app.ren_old"
+h_sql "DROP DATABASE scratch"
 h_sql "INSERT INTO app.trunc VALUES (3, 3)"
 h_sql "ALTER TABLE app.alt ADD COLUMN extra INT DEFAULT 7; UPDATE app.alt SET a = 2"
 ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
@@ -156,6 +159,7 @@ t_eq "TRUNCATE: a row inserted after it is cached" 3 "$(h_redis GET tr:3)"
 t_eq "DROP TABLE: the rule's keys are deleted" "0 0" "$(h_redis EXISTS gone:1:v) $(h_redis EXISTS gone:2:v)"
 t_eq "DROP TABLE: a key the template does not match stays" keep "$(h_redis GET gone:1:w)"
 t_eq "RENAME TABLE: the rule's keys are deleted" 0 "$(h_redis EXISTS rn:1)"
+t_eq "DROP DATABASE: the keys of its rule tables are deleted" 0 "$(h_redis EXISTS sc:1)"
 t_eq "ddl: other keys stay" keep "$(h_redis GET other:1)"
 t_eq "ddl: the checkpoint is the journal's last seq" "$("$FL_BUILD/fl-dump" --stats "$J" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p')" \
   "$(h_redis HGET fastlane:checkpoint:ddl seq)"

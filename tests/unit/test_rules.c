@@ -483,13 +483,15 @@ static void test_ddl_clears_rule_keys(void **state)
     add_ddl(&f, "app", "RENAME TABLE x TO users");
     add_ddl(&f, "app", "ALTER TABLE users ADD COLUMN z INT");
     add_ddl(&f, "app", "CREATE TABLE users2 (id INT)");
+    add_ddl(&f, "", "DROP DATABASE app");
     fl_cache_ops ops;
     fl_cache_ops_init(&ops);
     char err[512];
     assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), 0);
-    assert_int_equal(ops.nops, 5);
-    static const char *const want[] = {"u:*:*!", "g\\*\\[{*}\\]\\?", "o:*", "u:*:*!", "g\\*\\[{*}\\]\\?"};
-    for (int i = 0; i < 5; i++) {
+    assert_int_equal(ops.nops, 8);
+    static const char *const want[] = {"u:*:*!", "g\\*\\[{*}\\]\\?", "o:*", "u:*:*!", "g\\*\\[{*}\\]\\?",
+                                       "u:*:*!", "g\\*\\[{*}\\]\\?", "o:*"};
+    for (int i = 0; i < 8; i++) {
         assert_int_equal(ops.ops[i].kind, FL_CACHE_DEL_MATCH);
         char *k = strndup(ops.ops[i].key, ops.ops[i].key_len);
         assert_string_equal(k, want[i]);

@@ -56,7 +56,10 @@ static void test_drop(void **state)
     CHECK("drop tables x", FL_SQL_DROP, "app.x");
     CHECK("DROP TABLE a WAIT 5", FL_SQL_DROP, "app.a");
     CHECK("DROP TEMPORARY TABLE IF EXISTS t", FL_SQL_OTHER, "");
-    CHECK("DROP DATABASE app", FL_SQL_OTHER, "");
+    CHECK("DROP DATABASE IF EXISTS `shop`", FL_SQL_DROP_DATABASE, "shop.");
+    CHECK("drop schema app", FL_SQL_DROP_DATABASE, "app.");
+    CHECK("DROP DATABASE", FL_SQL_DROP_DATABASE, "");
+    assert_true(t.incomplete);
     CHECK("DROP VIEW v", FL_SQL_OTHER, "");
     CHECK("DROP TABLE a, ", FL_SQL_DROP, "app.a");
     assert_true(t.incomplete);
