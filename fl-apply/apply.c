@@ -294,6 +294,22 @@ static void target_lost(applier *a, const char *why)
     fold_end(a, false); /* planned again after reconnecting */
 }
 
+/* The journal was replaced under the applier (fl-apply/input.c): the target is opened
+ * again, so that its checkpoint is read back and placed in the new journal; no failure of
+ * the target's. Everything submitted was flushed before. */
+static void reposition(applier *a, const char *why)
+{
+    log_warn("%s; placing the checkpoint in it", why);
+    fl_target_close(a->target);
+    a->target = NULL;
+    fl_metric_set(a->m.target_up, 0);
+    fl_cache_ops_reset(&a->ops);
+    a->sent = a->flushed;
+    a->submitted = 0;
+    a->lazy_cp = false;
+    fold_end(a, false);
+}
+
 /* The refusal when transactions not applied yet were purged from the journal (lost: which
  * seqs); the same at start and while running. Returns the exit status. */
 static int stop_purged(applier *a, const char *lost)
@@ -392,8 +408,8 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
             log_info("the checkpoint names no journal (an earlier version wrote it): taken as journal %s's",
                      a->journal_id[0] ? a->journal_id : fl_input_name(a->src));
         else
-            log_info("journal %s has no identity (an earlier version made it): the checkpoint's journal %s is "
-                     "taken as this one",
+            log_info("%s tells no journal identity (an earlier version made it): the checkpoint of journal %s "
+                     "cannot be checked against it and is taken as its own",
                      fl_input_name(a->src), cp->journal);
     }
     uint64_t seq = cp->seq;
@@ -488,7 +504,8 @@ static int start_fold(applier *a, int r, const fl_checkpoint *cp)
         if (stop_signal) return -1;
         uint64_t seq;
         int n = fl_input_next(a->src, from, &seq, &a->err);
-        if (n == 1 || (n == 0 && seq > until)) break;
+        if (n == 1 || n == FL_INPUT_PURGED || n == FL_INPUT_REPLACED || (n == 0 && seq > until))
+            break; /* the applying itself meets a purge or a replaced journal there */
         if (n == 0) {
             a->cur_cp.seq = seq;
             a->cur_pos = 0;
@@ -972,6 +989,11 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
                 wait_source(&a);
                 continue;
             }
+        }
+        if (r == FL_INPUT_REPLACED) {
+            if (flush(&a)) continue; /* what the old journal gave is applied and checkpointed */
+            reposition(&a, a.err.msg);
+            continue;
         }
         if (r == FL_INPUT_PURGED) {
             if (flush(&a)) continue; /* keep what was applied; the gap is found again after it */

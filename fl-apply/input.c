@@ -4,7 +4,10 @@
  * part by part (a huge transaction never has to be whole in memory), and the store's
  * inotify descriptor wakes the wait when the relay commits. fl_store_next passes over
  * missing seqs; the journal's purge horizon, read after it, tells whether they were never
- * used (a gap: go on) or purged before they were applied (refused).
+ * used (a gap: go on) or purged before they were applied (refused). A journal directory
+ * moved away while it is open would keep the reader on the old journal for good: whenever
+ * the reader has caught up, the data file at the path is checked to be the one opened; when
+ * it is not, the new journal is opened and the caller told (FL_INPUT_REPLACED).
  *
  * Relay: one feed session streams transactions from a seq; the transaction received ahead
  * of its turn is held until read. Asking for another position than the session's (after a
@@ -13,11 +16,13 @@
  * and heartbeats tell the relay's last seq, so "caught up" is known without guessing. */
 #include "fl-apply/input.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "common/log.h"
@@ -29,6 +34,8 @@
 struct fl_input {
     char *name;
     fl_store *store; /* local journal */
+    dev_t data_dev;  /* ... and its data file, to notice the directory being replaced */
+    ino_t data_ino;
 
     /* relay */
     fl_feed_client_opts fopts;
@@ -41,6 +48,52 @@ struct fl_input {
     bool have_txn;
     bool told_first;     /* said where the journal starts for an applier with nothing applied */
 };
+
+/* The data file of the journal at s->name: 0 with its device and inode, -1. */
+static int data_file_id(const fl_input *s, dev_t *dev, ino_t *ino)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", s->name);
+    if (stat(path, &st)) return -1;
+    *dev = st.st_dev;
+    *ino = st.st_ino;
+    return 0;
+}
+
+/* Opens the journal at s->name (read-only) and notes its data file. Returns 0 or -1. */
+static int local_open(fl_input *s, bool *absent, char *err, size_t errlen)
+{
+    fl_store_opts so = {.write = false, .absent = absent};
+    fl_store *store = fl_store_open(s->name, &so, err, errlen); /* its reason names the journal */
+    if (!store) return -1;
+    /* noted after opening: a replacement in between is seen at the first check */
+    if (data_file_id(s, &s->data_dev, &s->data_ino)) s->data_dev = s->data_ino = 0;
+    if (s->store) fl_store_close(s->store);
+    s->store = store;
+    fl_store_wait_fd(s->store); /* watch commits from now on: none can slip by */
+    return 0;
+}
+
+/* Whether the journal directory now holds another journal than the one open: then opens it.
+ * Returns 0 (the same), FL_INPUT_REPLACED with err, or -1 with err (the new one cannot be
+ * opened yet: retry). */
+static int local_replaced(fl_input *s, char *err, size_t errlen)
+{
+    dev_t dev;
+    ino_t ino;
+    if (data_file_id(s, &dev, &ino) == 0 && dev == s->data_dev && ino == s->data_ino) return 0;
+    char why[512];
+    bool absent = false;
+    if (local_open(s, &absent, why, sizeof why)) {
+        snprintf(err, errlen, "journal %s was replaced (moved away or removed) and the new one cannot be opened yet: %s",
+                 s->name, why);
+        return -1;
+    }
+    snprintf(err, errlen, "journal %s was replaced (moved away or removed, and started again): reading the new one",
+             s->name);
+    return FL_INPUT_REPLACED;
+}
 
 fl_input *fl_input_open(const fl_config_apply *cfg, bool *absent, char *err, size_t errlen)
 {
@@ -63,14 +116,11 @@ fl_input *fl_input_open(const fl_config_apply *cfg, bool *absent, char *err, siz
         return NULL;
     }
     s->name = fl_xstrdup(cfg->journal);
-    fl_store_opts so = {.write = false, .absent = absent};
-    s->store = fl_store_open(cfg->journal, &so, err, errlen); /* its reason names the journal */
-    if (!s->store) {
+    if (local_open(s, absent, err, errlen)) {
         free(s->name);
         free(s);
         return NULL;
     }
-    fl_store_wait_fd(s->store); /* watch commits from now on: none can slip by */
     return s;
 }
 
@@ -191,7 +241,12 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, fl_error *e)
     if (s->store) {
         int r = fl_store_next(s->store, from, seq, e->msg, sizeof e->msg);
         if (r == 0 && *seq > from) r = local_purged(s, from, e->msg, sizeof e->msg); /* read after: see the top */
-        return r < 0 ? journal_failed(e) : r;
+        if (r < 0) return journal_failed(e);
+        if (r == 1) { /* caught up: is this still the journal at the path? */
+            int c = local_replaced(s, e->msg, sizeof e->msg);
+            if (c) return c; /* -1: not permanent, the new journal may appear */
+        }
+        return r;
     }
     if (s->have_txn && s->txn.seq >= from && s->feed_pos <= from) {
         *seq = s->txn.seq;

@@ -46,6 +46,10 @@ int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, fl_error *e
  * FL_INPUT_PURGED with e naming the seqs lost when retention deleted `from` (a seq that
  * was never used, a gap, is passed over). */
 #define FL_INPUT_PURGED 2
+/* ... and FL_INPUT_REPLACED (err says so) when the local journal's directory was found to
+ * hold another journal than the one read so far (moved away and started again): the new
+ * one is open from now on, and positions of the old one mean nothing in it. */
+#define FL_INPUT_REPLACED 3
 int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, fl_error *e);
 /* Passes transaction seq (just returned by fl_input_next) to fn, part by part (a relay
  * delivers it reassembled, as one part). Returns 0, fn's non-zero result, or -1. */

@@ -133,13 +133,21 @@ h_sql "UPDATE app.kv SET v = '1.00' WHERE id = 7; FLUSH BINARY LOGS; UPDATE app.
 h_wait_until 60 journal_has_all "$J3" || h_die "relay did not journal workload 3"
 OLD_ID=$(identity_of "$J3")
 # the cache starts as a copy of the database, then follows the journal
-kv_db | while IFS=$'\t' read -r k v; do redis-cli -p "$REDIS_PORT" -n 2 SET "$k" "$v" >/dev/null; done
+kv_db | while IFS=$'\t' read -r k v; do
+  redis-cli -p "$REDIS_PORT" -n 2 SET "$k" "$v" >/dev/null; redis-cli -p "$REDIS_PORT" -n 3 SET "$k" "$v" >/dev/null
+done
+apply_config live "$J3" 3 > "$H_DIR/live.ini"
 timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --once > "$H_DIR/repl.log" 2>&1 || h_die "apply to the first journal"
 timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/mrepl.ini" --once > "$H_DIR/mrepl.log" 2>&1 || h_die "apply to memcached"
 t_check "memcached: the checkpoint file names the journal" grep -qx "journal $OLD_ID" "$H_DIR/mrepl.checkpoint"
 t_eq "first journal: kv:7 is 2.00" "2.00" "$(redis-cli -p "$REDIS_PORT" -n 2 GET kv:7)"
 t_eq "the checkpoint names its journal" "$OLD_ID" "$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl journal)"
 CP_GTID=$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl gtid)
+# an applier that keeps running while its journal is replaced
+"$FL_BUILD/fl-apply" -c "$H_DIR/live.ini" > "$H_DIR/live.log" 2>&1 &
+LIVE_PID=$!; h_register $LIVE_PID
+h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT -n 3 HGET fastlane:checkpoint:live seq)\" = $(jstat "$J3" last_seq) ]" \
+  || h_die "the running applier did not catch up"
 stop_relay
 mv "$J3" "$H_DIR/j3.first"
 # the first binlog file is gone: the new journal starts later, its seqs are others
@@ -160,6 +168,11 @@ t_eq "... kv:7 is 222.00" "222.00" "$(redis-cli -p "$REDIS_PORT" -n 2 GET kv:7)"
 t_eq "... the cache equals the database" "$(kv_db | md5sum)" "$(kv_cache 2 | md5sum)"
 t_eq "... the checkpoint now names the new journal" "$NEW_ID" "$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl journal)"
 t_check "--status: the checkpoint belongs to this journal" grep -q "journal $NEW_ID (this journal)" <<<"$("$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --status 2>&1)"
+t_check "the running applier moves to the new journal" \
+  h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT -n 3 GET kv:7)\" = 222.00 ]"
+t_check "... saying the journal was replaced" grep -q "journal $J3 was replaced" "$H_DIR/live.log"
+t_check "... resuming by GTID" grep -q "belongs to journal $OLD_ID, this is journal $NEW_ID; its GTID is seq" "$H_DIR/live.log"
+t_eq "... its cache equals the database" "$(kv_db | md5sum)" "$(kv_cache 3 | md5sum)"
 timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/mrepl.ini" --once >> "$H_DIR/mrepl.log" 2>&1; rc=$?
 t_eq "memcached: resumed by GTID in the replaced journal (exit 0)" 0 "$rc"
 t_check "... saying so" grep -q "belongs to journal $OLD_ID, this is journal $NEW_ID; its GTID is seq [0-9]* here" "$H_DIR/mrepl.log"
@@ -175,6 +188,9 @@ h_wait_until 60 has_identity "$J3" || h_die "relay did not create the third jour
 h_sql "UPDATE app.kv SET v = '333.00' WHERE id = 7; UPDATE app.kv SET v = 'c' WHERE id = 8;" || h_die "workload 5"
 h_wait_until 60 journal_has_all "$J3" || h_die "relay did not journal workload 5"
 THIRD_ID=$(identity_of "$J3")
+if h_wait_until 60 exited "$LIVE_PID"; then wait "$LIVE_PID"; rc=$?; else rc=running; fi
+t_eq "the running applier meets the third journal, which lacks its GTID: exit 1" 1 "$rc"
+t_check "... naming both journals" grep -q "belongs to journal $NEW_ID, this is journal $THIRD_ID .*that GTID is not in it" "$H_DIR/live.log"
 CP_GTID=$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl gtid)
 "$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" > "$H_DIR/repl3.log" 2>&1 &
 APPLY_PID=$!; h_register $APPLY_PID
