@@ -341,6 +341,20 @@ static int foreign_position(applier *a, const fl_checkpoint *cp, uint64_t *seq)
     return fl_input_seek_gtid(a->src, cp->gtid, seq, &a->err);
 }
 
+/* Whether a journal whose last GTID is `last` ("" when not known) may still come to hold
+ * `wanted`: it is empty, or its last GTID of the same stream (MariaDB domain, MySQL uuid and
+ * tag) is older. A relay starting a new journal journals what the source still has. */
+static bool gtid_still_ahead(const char *wanted, const char *last, uint64_t last_seq)
+{
+    if (!last_seq) return true;
+    fl_gtid w, l;
+    if (!last[0] || fl_gtid_parse(&w, wanted, strlen(wanted)) || fl_gtid_parse(&l, last, strlen(last)) ||
+        w.flavor != l.flavor)
+        return false;
+    if (w.flavor == FL_FLAVOR_MARIADB) return w.domain == l.domain && l.seq_no < w.seq_no;
+    return !memcmp(w.uuid, l.uuid, sizeof w.uuid) && !strcmp(w.tag, l.tag) && l.gno < w.gno;
+}
+
 /* A checkpoint of another journal (the journal was replaced): resume right after its GTID
  * when this journal holds it, else stop; never wait for its seq. Returns 0, -1 (source
  * unavailable now: retry), or an exit status. */
@@ -364,6 +378,14 @@ static int resume_foreign(applier *a, const fl_checkpoint *cp, const fl_input_he
         a->lazy_cp = true; /* the checkpoint is rewritten for this journal with the next flush */
         fl_target_rewind(a->target, 0); /* what a target holds is told in the other journal's seqs */
         return 0;
+    }
+    if (cp->gtid[0] && gtid_still_ahead(cp->gtid, info->last_gtid, info->last_seq)) {
+        fl_error_set(&a->err, false, 0,
+                     "the checkpoint (gtid %s) belongs to journal %s; journal %s does not hold its GTID yet "
+                     "(%s %s): waiting for it",
+                     cp->gtid, cp->journal, a->journal_id, info->last_seq ? "last GTID" : "it is",
+                     info->last_seq ? info->last_gtid : "empty");
+        return -1; /* retried: the new journal is catching up */
     }
     fl_metric_add(a->m.foreign_stops, 1);
     log_error("the checkpoint (seq %" PRIu64 ", gtid %s) belongs to journal %s, this is journal %s (seqs %" PRIu64
@@ -900,6 +922,19 @@ static void close_common(applier *a)
     fl_input_close(a->src);
 }
 
+/* Whether the source now names another journal than the one the checkpoint was placed in
+ * (a relay restarted on a new journal): then flushes and places the checkpoint anew. */
+static bool journal_changed(applier *a)
+{
+    const char *now = fl_input_identity(a->src);
+    if (!a->journal_id[0] || !now[0] || !strcmp(now, a->journal_id)) return false;
+    if (flush(a)) return true; /* reconnecting places the checkpoint anyway */
+    char why[300];
+    snprintf(why, sizeof why, "%s now serves journal %s, not %s", fl_input_name(a->src), now, a->journal_id);
+    reposition(a, why);
+    return true;
+}
+
 /* Sleeps until the source may have something new, a stop signal, or a time slice passes. */
 static void wait_source(applier *a)
 {
@@ -978,6 +1013,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
         }
         uint64_t seq;
         int r = fl_input_next(a.src, a.next_seq, &seq, &a.err);
+        if ((r == 0 || r == 1) && journal_changed(&a)) continue; /* a relay restarted on another journal */
         if (r == 1) { /* caught up */
             if (flush(&a)) continue;
             metrics_update(&a, a.flushed.txns != a.m.last.txns || a.retries != a.m.last_retries);
@@ -1142,6 +1178,10 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
             fprintf(out, "journal %s (another journal; its GTID is seq %" PRIu64 " in this one, where "
                     "fl-apply resumes)\n", cp.journal, found);
             applied = found;
+        } else if (cp.gtid[0] && gtid_still_ahead(cp.gtid, info.last_gtid, info.last_seq)) {
+            fprintf(out, "journal %s (another journal, which does not hold its GTID yet: fl-apply waits for it)\n",
+                    cp.journal);
+            lag_known = false;
         } else {
             fprintf(out, "journal %s (another journal, which does not hold its GTID: fl-apply stops)\n",
                     cp.journal);

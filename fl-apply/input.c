@@ -44,6 +44,8 @@ struct fl_input {
     uint64_t first_seq;  /* journal bounds as the relay last told them */
     uint64_t head_seq;
     uint64_t purged_seq; /* the journal's purge horizon, as the relay last told it */
+    char identity[FL_JOURNAL_ID_TEXT]; /* the journal's identity: the relay's last word, or the
+                                        * local journal's */
     fl_txn txn;          /* received ahead of its turn */
     bool have_txn;
     bool told_first;     /* said where the journal starts for an applier with nothing applied */
@@ -69,6 +71,8 @@ static int local_open(fl_input *s, bool *absent, char *err, size_t errlen)
     if (!store) return -1;
     /* noted after opening: a replacement in between is seen at the first check */
     if (data_file_id(s, &s->data_dev, &s->data_ino)) s->data_dev = s->data_ino = 0;
+    char why[256];
+    if (fl_store_identity(store, s->identity, why, sizeof why) < 0) s->identity[0] = 0; /* none known */
     if (s->store) fl_store_close(s->store);
     s->store = store;
     fl_store_wait_fd(s->store); /* watch commits from now on: none can slip by */
@@ -143,6 +147,8 @@ void fl_input_close(fl_input *s)
 
 const char *fl_input_name(const fl_input *s) { return s->name; }
 
+const char *fl_input_identity(const fl_input *s) { return s->identity; }
+
 /* The local journal failed (its reason already in e->msg): a damaged or unreadable journal
  * does not heal by retrying. Returns -1. */
 static int journal_failed(fl_error *e)
@@ -169,6 +175,7 @@ static int feed_connect(fl_input *s, int start, uint64_t from, const char *gtid,
     s->first_seq = w.first_seq;
     s->head_seq = w.last_seq;
     s->purged_seq = relay_horizon(&w);
+    memcpy(s->identity, w.identity, sizeof s->identity);
     s->feed_pos = w.start_seq;
     return 0;
 }
@@ -197,10 +204,12 @@ int fl_input_bounds(fl_input *s, fl_input_head *h, fl_error *e)
         s->first_seq = w.first_seq;
         s->head_seq = w.last_seq;
         s->purged_seq = relay_horizon(&w);
+        memcpy(s->identity, w.identity, sizeof s->identity);
     }
     h->first_seq = s->first_seq;
     h->last_seq = s->head_seq;
     h->purged_seq = s->purged_seq;
+    memcpy(h->identity, s->identity, sizeof h->identity);
     return 0;
 }
 

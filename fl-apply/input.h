@@ -32,6 +32,9 @@ typedef struct fl_input_head {
 fl_input *fl_input_open(const fl_config_apply *cfg, bool *absent, char *err, size_t errlen);
 void fl_input_close(fl_input *s);
 const char *fl_input_name(const fl_input *s); /* journal path or relay address */
+/* The identity of the journal read: the local one's, or the one the relay named when its
+ * last session started ("" when not known). */
+const char *fl_input_identity(const fl_input *s);
 
 /* Every call below returns 0 (or 1 where said), or -1 with e; e->permanent when retrying
  * cannot help (a damaged journal record, a refused secret, an untrusted certificate, a

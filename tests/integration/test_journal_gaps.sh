@@ -121,9 +121,14 @@ t_eq "the cache equals the database" "$(kv_db | md5sum)" "$(kv_cache 1 | md5sum)
 identity_of() { "$FL_BUILD/fl-dump" --stats "$1" | sed -n 's/.*"identity":"\([0-9a-f]*\)".*/\1/p'; }
 has_identity() { [ -n "$(identity_of "$1" 2>/dev/null)" ]; }
 J3=$H_DIR/j3
-relay_config "$J3" > "$H_DIR/relay3.ini"
-relay_config "$J3" "" current > "$H_DIR/relay3-current.ini"
+FEED_PORT=$(h_free_port)
+FEED=$(printf '[feed]\nlisten = 127.0.0.1:%s\nsecret = feed-secret-0123456789' "$FEED_PORT")
+relay_config "$J3" "$FEED" > "$H_DIR/relay3.ini"
+relay_config "$J3" "$FEED" current > "$H_DIR/relay3-current.ini"
 apply_config repl "$J3" 2 > "$H_DIR/repl.ini"
+# an applier reading the relay's feed
+sed "s#^journal = .*#relay = 127.0.0.1:$FEED_PORT\nsecret = feed-secret-0123456789#; s#^target = \(.*\)/2\$#target = \1/4#" \
+  "$H_DIR/repl.ini" > "$H_DIR/rrepl.ini"
 sed "s#^target = .*#target = memcached://127.0.0.1:$MEMCACHED_PORT\ncheckpoint_path = $H_DIR/mrepl.checkpoint#" \
   "$H_DIR/repl.ini" > "$H_DIR/mrepl.ini"
 h_sql "FLUSH BINARY LOGS" || h_die "flush"
@@ -134,11 +139,14 @@ h_wait_until 60 journal_has_all "$J3" || h_die "relay did not journal workload 3
 OLD_ID=$(identity_of "$J3")
 # the cache starts as a copy of the database, then follows the journal
 kv_db | while IFS=$'\t' read -r k v; do
-  redis-cli -p "$REDIS_PORT" -n 2 SET "$k" "$v" >/dev/null; redis-cli -p "$REDIS_PORT" -n 3 SET "$k" "$v" >/dev/null
+  for db in 2 3 4 5; do redis-cli -p "$REDIS_PORT" -n $db SET "$k" "$v" >/dev/null; done
 done
 apply_config live "$J3" 3 > "$H_DIR/live.ini"
+sed "s#/4\$#/5#" "$H_DIR/rrepl.ini" > "$H_DIR/rlive.ini"
 timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --once > "$H_DIR/repl.log" 2>&1 || h_die "apply to the first journal"
 timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/mrepl.ini" --once > "$H_DIR/mrepl.log" 2>&1 || h_die "apply to memcached"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/rrepl.ini" --once > "$H_DIR/rrepl.log" 2>&1 || h_die "apply through the feed"
+t_eq "through the feed: the checkpoint names the relay's journal" "$OLD_ID" "$(redis-cli -p "$REDIS_PORT" -n 4 HGET fastlane:checkpoint:repl journal)"
 t_check "memcached: the checkpoint file names the journal" grep -qx "journal $OLD_ID" "$H_DIR/mrepl.checkpoint"
 t_eq "first journal: kv:7 is 2.00" "2.00" "$(redis-cli -p "$REDIS_PORT" -n 2 GET kv:7)"
 t_eq "the checkpoint names its journal" "$OLD_ID" "$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl journal)"
@@ -146,6 +154,10 @@ CP_GTID=$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl gtid)
 # an applier that keeps running while its journal is replaced
 "$FL_BUILD/fl-apply" -c "$H_DIR/live.ini" > "$H_DIR/live.log" 2>&1 &
 LIVE_PID=$!; h_register $LIVE_PID
+"$FL_BUILD/fl-apply" -c "$H_DIR/rlive.ini" > "$H_DIR/rlive.log" 2>&1 &
+RLIVE_PID=$!; h_register $RLIVE_PID
+h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT -n 5 HGET fastlane:checkpoint:repl seq)\" = $(jstat "$J3" last_seq) ]" \
+  || h_die "the running applier on the feed did not catch up"
 h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT -n 3 HGET fastlane:checkpoint:live seq)\" = $(jstat "$J3" last_seq) ]" \
   || h_die "the running applier did not catch up"
 stop_relay
@@ -173,6 +185,14 @@ t_check "the running applier moves to the new journal" \
 t_check "... saying the journal was replaced" grep -q "journal $J3 was replaced" "$H_DIR/live.log"
 t_check "... resuming by GTID" grep -q "belongs to journal $OLD_ID, this is journal $NEW_ID; its GTID is seq" "$H_DIR/live.log"
 t_eq "... its cache equals the database" "$(kv_db | md5sum)" "$(kv_cache 3 | md5sum)"
+t_check "the running applier on the feed moves to the new journal" \
+  h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT -n 5 GET kv:7)\" = 222.00 ]"
+t_check "... saying the relay serves another journal" grep -q "now serves journal $NEW_ID, not $OLD_ID" "$H_DIR/rlive.log"
+t_eq "... its cache equals the database" "$(kv_db | md5sum)" "$(kv_cache 5 | md5sum)"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/rrepl.ini" --once >> "$H_DIR/rrepl.log" 2>&1; rc=$?
+t_eq "through the feed: resumed by GTID in the replaced journal (exit 0)" 0 "$rc"
+t_check "... saying so" grep -q "belongs to journal $OLD_ID, this is journal $NEW_ID; its GTID is seq [0-9]* here" "$H_DIR/rrepl.log"
+t_eq "... the cache equals the database" "$(kv_db | md5sum)" "$(kv_cache 4 | md5sum)"
 timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/mrepl.ini" --once >> "$H_DIR/mrepl.log" 2>&1; rc=$?
 t_eq "memcached: resumed by GTID in the replaced journal (exit 0)" 0 "$rc"
 t_check "... saying so" grep -q "belongs to journal $OLD_ID, this is journal $NEW_ID; its GTID is seq [0-9]* here" "$H_DIR/mrepl.log"
@@ -191,6 +211,8 @@ THIRD_ID=$(identity_of "$J3")
 if h_wait_until 60 exited "$LIVE_PID"; then wait "$LIVE_PID"; rc=$?; else rc=running; fi
 t_eq "the running applier meets the third journal, which lacks its GTID: exit 1" 1 "$rc"
 t_check "... naming both journals" grep -q "belongs to journal $NEW_ID, this is journal $THIRD_ID .*that GTID is not in it" "$H_DIR/live.log"
+if h_wait_until 60 exited "$RLIVE_PID"; then wait "$RLIVE_PID"; rc=$?; else rc=running; fi
+t_eq "the running applier on the feed meets the third journal: exit 1" 1 "$rc"
 CP_GTID=$(redis-cli -p "$REDIS_PORT" -n 2 HGET fastlane:checkpoint:repl gtid)
 "$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" > "$H_DIR/repl3.log" 2>&1 &
 APPLY_PID=$!; h_register $APPLY_PID
@@ -202,6 +224,9 @@ t_check "... naming the GTID" grep -q "gtid $CP_GTID" "$H_DIR/repl3.log"
 t_eq "... nothing applied" "222.00" "$(redis-cli -p "$REDIS_PORT" -n 2 GET kv:7)"
 t_check "--status: another journal, which does not hold the GTID" \
   grep -q "journal $NEW_ID (another journal, which does not hold its GTID: fl-apply stops)" <<<"$("$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --status 2>&1)"
+out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/rrepl.ini" 2>&1); rc=$?
+t_eq "through the feed: the same refusal (exit 1)" 1 "$rc"
+t_check "... naming both journals" grep -q "belongs to journal $NEW_ID, this is journal $THIRD_ID .*that GTID is not in it" <<<"$out"
 out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/mrepl.ini" 2>&1); rc=$?
 t_eq "memcached: the same refusal (exit 1)" 1 "$rc"
 t_check "... naming both journals" grep -q "belongs to journal $NEW_ID, this is journal $THIRD_ID .*that GTID is not in it" <<<"$out"
