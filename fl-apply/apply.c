@@ -971,7 +971,18 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
     a.opts = opts;
     char *errors = NULL;
     a.rules = fl_rules_new(cfg, &errors);
-    if (!a.rules || fl_schema_check_rules(a.rules, cfg, &errors)) {
+    bool schema_bad = a.rules && fl_schema_check_rules(a.rules, cfg, &errors);
+    if (schema_bad && cfg->apply.on_error == FL_ON_ERROR_SKIP) {
+        /* the journal may still hold changes from before a DROP or ALTER made a rule stale:
+         * with skip they are applied where they can be, and the rest skipped and counted */
+        size_t n = errors ? strlen(errors) : 0;
+        while (n && errors[n - 1] == '\n') errors[--n] = 0;
+        log_error("%s (on_error = skip: going on)", errors ? errors : "rules do not match the source");
+        free(errors);
+        errors = NULL;
+        schema_bad = false;
+    }
+    if (!a.rules || schema_bad) {
         fprintf(stderr, "%s", errors ? errors : "rules: invalid\n");
         free(errors);
         close_common(&a);

@@ -24,9 +24,11 @@ ingest() {
   "$FL_BUILD/fl-relay" --journal "$J" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >>"$H_DIR/ingest.log" 2>&1
 }
 # config NAME ON_ERROR RULE...: an applier of the journal into Redis db 0 with the rules named
+# (NOSOURCE=1: without [source], so the rules are checked against each table's first change,
+# not against the source's schema of now)
 config() {
   local name=$1 on_error=$2; shift 2
-  h_source_config
+  [ -n "${NOSOURCE:-}" ] || h_source_config
   cat <<CFG
 [apply]
 name = $name
@@ -137,7 +139,7 @@ grep -q "^stale *0" "$H_DIR/verify" && t_ok "minimal image: --verify finds no st
 h_sql "INSERT INTO app.trunc VALUES (1, 1), (2, 2); INSERT INTO app.gone VALUES (1, 1), (2, 2);
        INSERT INTO app.ren VALUES (1, 1); INSERT INTO app.alt VALUES (1, 1, 'n'); INSERT INTO scratch.s VALUES (1, 1)"
 ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
-config ddl stop ddl > "$H_DIR/ddl.ini"
+NOSOURCE=1 config ddl stop ddl > "$H_DIR/ddl.ini"
 apply_once "$H_DIR/ddl.ini"
 t_eq "ddl: the rows are cached" "1 2 1 1 1" "$(h_redis GET tr:1) $(h_redis GET gone:2:v) $(h_redis GET rn:1) $(h_redis EXISTS alt:1) $(h_redis GET sc:1)"
 h_redis SET other:1 keep >/dev/null; h_redis SET gone:1:w keep >/dev/null
