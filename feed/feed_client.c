@@ -311,6 +311,7 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
     int64_t deadline = fl_now_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : 10000);
     fl_feed_client *c = fl_xcalloc(1, sizeof *c);
     snprintf(c->addr, sizeof c->addr, "%s", opts->addr);
+    fl_feed_crypto_warm(); /* before the relay's handshake deadline starts */
     c->fd = tcp_connect(opts->addr, deadline, err, errlen);
     if (c->fd < 0) {
         perm = c->fd == -2;

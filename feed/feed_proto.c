@@ -393,6 +393,18 @@ void fl_feed_seal_free(fl_feed_seal *s)
 
 bool fl_feed_mac_equal(const uint8_t *a, const uint8_t *b, size_t n) { return CRYPTO_memcmp(a, b, n) == 0; }
 
+int fl_feed_crypto_warm(void)
+{
+    uint8_t nonce[FL_FEED_NONCE], key[FL_FEED_MAC], other[FL_FEED_MAC];
+    fl_feed_seal s = {0};
+    int rc = fl_feed_nonce(nonce) == 0 && fl_feed_session_keys(NULL, nonce, nonce, key, other) == 0 &&
+                     fl_feed_seal_init(&s, key) == 0
+                 ? 0
+                 : -1;
+    fl_feed_seal_free(&s);
+    return rc;
+}
+
 int fl_feed_nonce(uint8_t out[FL_FEED_NONCE]) { return RAND_bytes(out, FL_FEED_NONCE) == 1 ? 0 : -1; }
 
 const char *fl_feed_error_name(uint16_t code)

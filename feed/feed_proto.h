@@ -123,6 +123,10 @@ int fl_feed_hkdf(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_
                  size_t info_len, uint8_t out[FL_FEED_MAC]);
 /* Constant-time comparison of two MACs of n bytes. */
 bool fl_feed_mac_equal(const uint8_t *a, const uint8_t *b, size_t n);
+/* Loads what the handshake uses (random generator, HMAC, GMAC): their first use is slow on
+ * a loaded machine or under valgrind, and the relay gives a handshake only a few seconds.
+ * Returns 0 or -1. */
+int fl_feed_crypto_warm(void);
 /* Fresh random nonce (OpenSSL RAND_bytes). Returns 0 or -1. */
 int fl_feed_nonce(uint8_t out[FL_FEED_NONCE]);
 
