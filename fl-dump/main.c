@@ -514,8 +514,10 @@ static int dump_remote(const dump_opts *o)
     int rc = 0;
     if (o->stats) {
         uint64_t count = w.last_seq && w.first_seq ? w.last_seq - w.first_seq + 1 : 0;
-        printf("{\"count\":%llu,\"first_seq\":%llu,\"last_seq\":%llu}\n", (unsigned long long)count,
-               (unsigned long long)w.first_seq, (unsigned long long)w.last_seq);
+        printf("{\"count\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,\"purged_seq\":%llu,\"identity\":%s%s%s}\n",
+               (unsigned long long)count, (unsigned long long)w.first_seq, (unsigned long long)w.last_seq,
+               (unsigned long long)w.purged_seq, w.identity[0] ? "\"" : "", w.identity[0] ? w.identity : "null",
+               w.identity[0] ? "\"" : "");
         fl_feed_client_close(c);
         return 0;
     }

@@ -169,6 +169,8 @@ h_sql "UPDATE app.kv SET v = '222.00' WHERE id = 7;" || h_die "workload 4"
 h_wait_until 60 journal_has_all "$J3" || h_die "relay did not journal workload 4"
 NEW_ID=$(identity_of "$J3")
 t_check "the new journal has another identity" test -n "$NEW_ID" -a "$NEW_ID" != "$OLD_ID"
+t_check "fl-dump --relay --stats shows the relay's journal identity" grep -q "\"identity\":\"$NEW_ID\"" \
+  <<<"$("$FL_BUILD/fl-dump" --relay "127.0.0.1:$FEED_PORT" --secret feed-secret-0123456789 --stats 2>&1)"
 status=$("$FL_BUILD/fl-apply" -c "$H_DIR/repl.ini" --status 2>&1)
 t_check "--status: the checkpoint belongs to another journal, whose GTID it finds" \
   grep -q "^checkpoint: seq [0-9]*, gtid $CP_GTID, .*journal $OLD_ID (another journal; its GTID is seq [0-9]* in this one" <<<"$status"
