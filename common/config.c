@@ -36,7 +36,7 @@ static const char *const keys_journal[] = {"path", "max_size", "retain", "sync",
 static const char *const keys_feed[] = {"listen", "secret", "secret_file", "tls_cert", "tls_key", NULL};
 static const char *const keys_metrics[] = {"relay", "apply", "listen", NULL};
 static const char *const keys_apply[] = {"name", "journal", "relay", "secret", "secret_file", "tls_ca", "target",
-                                         "max_atomic_ops", "on_error", "checkpoint_path", NULL};
+                                         "target_tls_ca", "target_tls_cert", "target_tls_key", "max_atomic_ops", "on_error", "checkpoint_path", NULL};
 static const char *const keys_log[] = {"level", "format", NULL};
 static const char *const keys_rule[] = {"table", "key", "format", "mode", "ttl", "columns", NULL};
 static const char *const *const sec_keys[] = {keys_source, keys_journal, keys_feed, keys_metrics,
@@ -782,6 +782,9 @@ static void check_apply(vctx *x)
     else if (!strcmp(k, "secret")) v_secret(x, &a->secret, true);
     else if (!strcmp(k, "secret_file")) v_secret_file(x, &a->secret, true);
     else if (!strcmp(k, "tls_ca")) v_readable(x, &a->tls_ca);
+    else if (!strcmp(k, "target_tls_ca")) v_readable(x, &a->target_tls_ca);
+    else if (!strcmp(k, "target_tls_cert")) v_readable(x, &a->target_tls_cert);
+    else if (!strcmp(k, "target_tls_key")) v_readable(x, &a->target_tls_key);
     else if (!strcmp(k, "target")) {
         char why[256];
         if (fl_target_url_check(x->e->value, why, sizeof why)) BAD(x, "%s", why);
@@ -1038,6 +1041,13 @@ static void validate(loader *L, fl_config *c)
         if (!rl && !jr && !(first[SEC_JOURNAL] && find_kv(first[SEC_JOURNAL], "path")))
             missing(L, s, "journal", "a local journal path, relay = host:port, or [journal] path");
         if (a->target) target_is_memcached = fl_target_url_scheme(a->target) == FL_SCHEME_MEMCACHED;
+        static const char *const target_tls_keys[] = {"target_tls_ca", "target_tls_cert", "target_tls_key", NULL};
+        for (const char *const *t = target_tls_keys; *t; t++)
+            if (find_kv(s, *t) && a->target && strncmp(a->target, "rediss://", 9))
+                report(L, find_kv(s, *t)->line, s->label, *t, "only used with a rediss:// target");
+        if ((find_kv(s, "target_tls_cert") != NULL) != (find_kv(s, "target_tls_key") != NULL))
+            missing(L, s, find_kv(s, "target_tls_cert") ? "target_tls_key" : "target_tls_cert",
+                    "target_tls_cert and target_tls_key go together");
         if (!a->checkpoint_path && a->journal) {
             const char *j = a->journal;
             size_t jl = strlen(j);
@@ -1200,6 +1210,9 @@ void fl_config_free(fl_config *c)
     free(a->relay);
     fl_secret_free(a->secret);
     free(a->tls_ca);
+    free(a->target_tls_ca);
+    free(a->target_tls_cert);
+    free(a->target_tls_key);
     fl_secret_free(a->target); /* may carry a Redis password */
     free(a->checkpoint_path);
     for (size_t i = 0; i < c->nrules; i++) {

@@ -67,7 +67,9 @@ typedef struct fl_config_apply {
     char *relay;        /* host:port of a feed (instead of journal) */
     char *secret;       /* feed secret (secret or secret_file) */
     char *tls_ca;
-    char *target;       /* redis://..., redis+unix://..., memcached://... ; required */
+    char *target;       /* redis://..., rediss://..., redis+unix://..., memcached://... ; required */
+    char *target_tls_ca;                    /* rediss://: the CA file (NULL: the system store) */
+    char *target_tls_cert, *target_tls_key; /* rediss://: a client certificate, both or neither */
     uint32_t max_atomic_ops; /* default 10000 */
     fl_on_error on_error;    /* default stop */
     char *checkpoint_path;   /* memcached: checkpoint file (default: <journal>/../NAME.checkpoint) */

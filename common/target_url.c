@@ -34,7 +34,8 @@ static void free_secret(char *s)
 
 fl_target_scheme fl_target_url_scheme(const char *url)
 {
-    if (!strncmp(url, "redis://", 8) || !strncmp(url, "redis+unix://", 13)) return FL_SCHEME_REDIS;
+    if (!strncmp(url, "redis://", 8) || !strncmp(url, "rediss://", 9) || !strncmp(url, "redis+unix://", 13))
+        return FL_SCHEME_REDIS;
     if (!strncmp(url, "memcached://", 12)) return FL_SCHEME_MEMCACHED;
     return FL_SCHEME_UNKNOWN;
 }
@@ -114,7 +115,7 @@ static int parse_redis_unix(const char *p, fl_redis_url *u, char *err, size_t er
     return parse_unix_query(q, u, err, errlen);
 }
 
-static int parse_redis_tcp(const char *p, fl_redis_url *u, char *err, size_t errlen)
+static int parse_redis_tcp(const char *p, const char *scheme, fl_redis_url *u, char *err, size_t errlen)
 {
     const char *slash = strchr(p, '/');
     size_t authlen = slash ? (size_t)(slash - p) : strlen(p);
@@ -131,7 +132,7 @@ static int parse_redis_tcp(const char *p, fl_redis_url *u, char *err, size_t err
         p = at + 1;
     }
     if (parse_hostport_n(p, slash ? (size_t)(slash - p) : strlen(p), &u->host, &u->port))
-        return bad(err, errlen, "redis://[user:password@]host:port/db needs a host and a port (1-65535)");
+        return bad(err, errlen, "%s[user:password@]host:port/db needs a host and a port (1-65535)", scheme);
     if (slash && parse_db(slash + 1, strlen(slash + 1), &u->db))
         return bad(err, errlen, "the database number after '/' is not a number from 0 to %d", REDIS_DB_MAX);
     return 0;
@@ -142,8 +143,11 @@ int fl_redis_url_parse(const char *url, fl_redis_url *u, char *err, size_t errle
     memset(u, 0, sizeof *u);
     int rc;
     if (!strncmp(url, "redis+unix://", 13)) rc = parse_redis_unix(url + 13, u, err, errlen);
-    else if (!strncmp(url, "redis://", 8)) rc = parse_redis_tcp(url + 8, u, err, errlen);
-    else rc = bad(err, errlen, "must start with redis:// or redis+unix://");
+    else if (!strncmp(url, "redis://", 8)) rc = parse_redis_tcp(url + 8, "redis://", u, err, errlen);
+    else if (!strncmp(url, "rediss://", 9)) {
+        u->tls = true;
+        rc = parse_redis_tcp(url + 9, "rediss://", u, err, errlen);
+    } else rc = bad(err, errlen, "must start with redis://, rediss:// or redis+unix://");
     if (rc) fl_redis_url_free(u);
     return rc;
 }
@@ -219,6 +223,6 @@ int fl_target_url_check(const char *url, char *err, size_t errlen)
         return 0;
     }
     default:
-        return bad(err, errlen, "must start with redis://, redis+unix:// or memcached://");
+        return bad(err, errlen, "must start with redis://, rediss://, redis+unix:// or memcached://");
     }
 }

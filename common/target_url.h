@@ -2,6 +2,7 @@
  * config validation, the targets and --verify all use.
  *
  *   redis://[user:password@]host:port[/db]
+ *   rediss://[user:password@]host:port[/db]      (the same over TLS)
  *   redis+unix:///path[?db=N&user=U&password=P]
  *   memcached://[user:password@]host:port[,host:port...]
  *
@@ -10,11 +11,12 @@
 #ifndef FL_TARGET_URL_H
 #define FL_TARGET_URL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum fl_target_scheme { FL_SCHEME_UNKNOWN, FL_SCHEME_REDIS, FL_SCHEME_MEMCACHED } fl_target_scheme;
 
-/* The scheme a URL starts with (redis:// and redis+unix:// are both FL_SCHEME_REDIS). */
+/* The scheme a URL starts with (redis://, rediss:// and redis+unix:// are FL_SCHEME_REDIS). */
 fl_target_scheme fl_target_url_scheme(const char *url);
 
 typedef struct fl_redis_url {
@@ -23,6 +25,7 @@ typedef struct fl_redis_url {
     char *path; /* Unix socket */
     char *user, *password; /* NULL when absent */
     unsigned db;
+    bool tls; /* rediss:// */
 } fl_redis_url;
 
 typedef struct fl_memcached_server {

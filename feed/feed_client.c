@@ -10,7 +10,6 @@
  * say that retrying will not help. */
 #include "feed/feed_client.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -23,14 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/error.h"
+#include "common/tls_client.h"
 #include "feed/feed_proto.h"
 #include "journal/record.h"
 
@@ -108,31 +106,21 @@ static int tcp_connect(const char *addr, int64_t deadline, char *err, size_t err
 /* Returns 0, -1 on a failure worth retrying, -2 on one that is not (CA, certificate). */
 static int tls_start(fl_feed_client *c, const char *tls_ca, int64_t deadline, char *err, size_t errlen)
 {
-    c->ctx = SSL_CTX_new(TLS_client_method());
+    char why[256];
+    c->ctx = fl_tls_client_ctx(tls_ca, NULL, NULL, why, sizeof why);
     if (!c->ctx) {
-        snprintf(err, errlen, "TLS: cannot create a context");
-        return -1;
-    }
-    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
-    if (SSL_CTX_load_verify_locations(c->ctx, tls_ca, NULL) != 1) {
-        snprintf(err, errlen, "tls_ca: cannot load %s", tls_ca);
+        snprintf(err, errlen, "tls_ca: %s", why);
         return -2;
     }
-    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
     c->ssl = SSL_new(c->ctx);
+    if (!c->ssl) {
+        snprintf(err, errlen, "TLS: cannot create a session");
+        return -1;
+    }
     SSL_set_fd(c->ssl, c->fd);
     char *host = NULL;
     int port;
-    if (fl_parse_hostport(c->addr, &host, &port) == 0) {
-        struct in6_addr a;
-        bool is_ip = inet_pton(AF_INET, host, &a) == 1 || inet_pton(AF_INET6, host, &a) == 1;
-        if (is_ip) {
-            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host);
-        } else {
-            SSL_set_tlsext_host_name(c->ssl, host);
-            SSL_set1_host(c->ssl, host);
-        }
-    }
+    if (fl_parse_hostport(c->addr, &host, &port) == 0) fl_tls_client_expect_host(c->ssl, host);
     free(host);
     for (;;) {
         int r = SSL_connect(c->ssl);
@@ -144,16 +132,9 @@ static int tls_start(fl_feed_client *c, const char *tls_ca, int64_t deadline, ch
             snprintf(err, errlen, "relay %s: TLS handshake timed out", c->addr);
             return -1;
         }
-        long vr = SSL_get_verify_result(c->ssl);
-        if (vr != X509_V_OK) {
-            snprintf(err, errlen, "relay %s: TLS certificate not trusted: %s", c->addr,
-                     X509_verify_cert_error_string(vr));
-            return -2;
-        } else
-            snprintf(err, errlen, "relay %s: TLS handshake failed: %s", c->addr,
-                     ERR_reason_error_string(ERR_get_error()) ? ERR_reason_error_string(ERR_get_error())
-                                                              : "connection closed");
-        return -1;
+        bool untrusted = fl_tls_client_why(c->ssl, r, why, sizeof why);
+        snprintf(err, errlen, "relay %s: TLS %s", c->addr, why);
+        return untrusted ? -2 : -1;
     }
 }
 

@@ -3,7 +3,10 @@
  * hiredis connects (name resolution, the connect timeout, a Unix socket); the socket is
  * then taken from it, set non-blocking and driven here with read/write/poll, and a reader of
  * hiredis's own parses the replies. Commands queued with fl_redis_conn_append are formatted
- * by hiredis. */
+ * by hiredis. For rediss:// an OpenSSL session runs over the same socket (the hiredis in
+ * use may have no TLS of its own): a TLS read may need the socket writable and a TLS write
+ * readable, which the wait turns into the readiness the caller asked for, and bytes OpenSSL
+ * has already decrypted count as readable though the socket has none. */
 #include "fl-apply/redis_conn.h"
 
 #include <errno.h>
@@ -17,13 +20,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/target_url.h"
+#include "common/tls_client.h"
 
 #define CONNECT_TIMEOUT_S 5
 
 struct fl_redis_conn {
     int fd;
+    SSL_CTX *tls_ctx; /* rediss:// only */
+    SSL *tls;
+    bool read_wants_write; /* the last TLS read needs the socket writable to go on */
+    bool write_wants_read; /* the last TLS write needs it readable */
     redisReader *reader;
     fl_buf out; /* queued commands; out.data[sent..len) not yet written */
     size_t sent;
@@ -32,14 +44,53 @@ struct fl_redis_conn {
 void fl_redis_conn_close(fl_redis_conn *c)
 {
     if (!c) return;
+    if (c->tls) SSL_free(c->tls); /* no close_notify: the socket may be broken, and nothing waits for it */
+    if (c->tls_ctx) SSL_CTX_free(c->tls_ctx);
     if (c->fd >= 0) close(c->fd);
     if (c->reader) redisReaderFree(c->reader);
     fl_buf_free(&c->out);
     free(c);
 }
 
+/* The message of a failed TLS read or write (r its return) into e; -1. */
+static int tls_io_failed(fl_redis_conn *c, const char *what, int r, fl_error *e)
+{
+    int err = SSL_get_error(c->tls, r);
+    unsigned long code = ERR_get_error();
+    ERR_clear_error();
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && !code && (r == 0 || !errno)))
+        return fl_error_set(e, false, 0, "redis: connection closed by the server");
+    if (err == SSL_ERROR_SYSCALL && !code) return fl_error_set(e, false, 0, "redis: TLS %s: %s", what, strerror(errno));
+    const char *why = code ? ERR_reason_error_string(code) : NULL;
+    return fl_error_set(e, false, 0, "redis: TLS %s: %s", what, why ? why : "failed");
+}
+
+static ssize_t tls_send(fl_redis_conn *c, const void *data, size_t n, fl_error *e)
+{
+    size_t done = 0;
+    c->write_wants_read = false;
+    while (done < n) {
+        size_t chunk = n - done > INT32_MAX ? INT32_MAX : n - done;
+        errno = 0;
+        int w = SSL_write(c->tls, (const char *)data + done, (int)chunk);
+        if (w > 0) {
+            done += (size_t)w;
+            continue;
+        }
+        int err = SSL_get_error(c->tls, w);
+        if (err == SSL_ERROR_WANT_WRITE) break;
+        if (err == SSL_ERROR_WANT_READ) {
+            c->write_wants_read = true;
+            break;
+        }
+        return tls_io_failed(c, "write", w, e);
+    }
+    return (ssize_t)done;
+}
+
 ssize_t fl_redis_conn_send(fl_redis_conn *c, const void *data, size_t n, fl_error *e)
 {
+    if (c->tls) return tls_send(c, data, n, e);
     size_t done = 0;
     while (done < n) {
         ssize_t w = write(c->fd, (const char *)data + done, n - done);
@@ -54,8 +105,33 @@ ssize_t fl_redis_conn_send(fl_redis_conn *c, const void *data, size_t n, fl_erro
     return (ssize_t)done;
 }
 
+static int tls_receive(fl_redis_conn *c, fl_error *e)
+{
+    char buf[16384]; /* one TLS record at most */
+    int got = 0;
+    c->read_wants_write = false;
+    for (;;) {
+        errno = 0;
+        int n = SSL_read(c->tls, buf, sizeof buf);
+        if (n > 0) {
+            if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK)
+                return fl_error_set(e, false, 0, "redis: reply buffer: out of memory");
+            got = 1;
+            continue;
+        }
+        int err = SSL_get_error(c->tls, n);
+        if (err == SSL_ERROR_WANT_READ) return got;
+        if (err == SSL_ERROR_WANT_WRITE) {
+            c->read_wants_write = true;
+            return got;
+        }
+        return tls_io_failed(c, "read", n, e);
+    }
+}
+
 int fl_redis_conn_receive(fl_redis_conn *c, fl_error *e)
 {
+    if (c->tls) return tls_receive(c, e);
     char buf[65536];
     int got = 0;
     for (;;) {
@@ -86,13 +162,18 @@ int fl_redis_conn_next_reply(fl_redis_conn *c, redisReply **reply, fl_error *e)
 
 int fl_redis_conn_wait(fl_redis_conn *c, bool want_write, int timeout_ms, fl_error *e)
 {
-    struct pollfd p = {.fd = c->fd, .events = POLLIN | (want_write ? POLLOUT : 0)};
+    if (c->tls && SSL_pending(c->tls) > 0) return FL_REDIS_READABLE; /* already decrypted */
+    /* what the socket must be for a read, and for a write, to make progress */
+    short for_read = c->read_wants_write ? POLLOUT : POLLIN;
+    short for_write = c->write_wants_read ? POLLIN : POLLOUT;
+    struct pollfd p = {.fd = c->fd, .events = (short)(for_read | (want_write ? for_write : 0))};
     int n;
     while ((n = poll(&p, 1, timeout_ms)) < 0)
         if (errno != EINTR) return fl_error_set(e, false, 0, "redis: poll failed: %s", strerror(errno));
     if (n == 0) return 0;
-    return (p.revents & (POLLIN | POLLHUP | POLLERR) ? FL_REDIS_READABLE : 0) |
-           (p.revents & POLLOUT ? FL_REDIS_WRITABLE : 0);
+    bool broken = p.revents & (POLLHUP | POLLERR);
+    return (broken || (p.revents & for_read) ? FL_REDIS_READABLE : 0) |
+           (want_write && (broken || (p.revents & for_write)) ? FL_REDIS_WRITABLE : 0);
 }
 
 void fl_redis_conn_append(fl_redis_conn *c, int argc, const char **argv, const size_t *lens)
@@ -208,7 +289,40 @@ static int connect_socket(const fl_redis_url *u, fl_error *e)
     return fd;
 }
 
-fl_redis_conn *fl_redis_conn_open(const char *url, fl_error *e)
+/* The TLS handshake of a rediss:// connection on c->fd, the server verified for u->host;
+ * within CONNECT_TIMEOUT_S. 0, or -1 with e (permanent when a file or the certificate is
+ * wrong: retrying cannot help until the configuration or the server changes). */
+static int tls_handshake(fl_redis_conn *c, const fl_redis_url *u, const fl_redis_tls *tls, fl_error *e)
+{
+    char why[300];
+    c->tls_ctx = fl_tls_client_ctx(tls ? tls->ca : NULL, tls ? tls->cert : NULL, tls ? tls->key : NULL, why, sizeof why);
+    if (!c->tls_ctx) return fl_error_set(e, true, 0, "redis: TLS: %s", why);
+    SSL_CTX_set_mode(c->tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    c->tls = SSL_new(c->tls_ctx);
+    if (!c->tls || SSL_set_fd(c->tls, c->fd) != 1 || fl_tls_client_expect_host(c->tls, u->host))
+        return fl_error_set(e, false, 0, "redis: TLS: cannot set up a session");
+    int64_t deadline = fl_now_ms() + CONNECT_TIMEOUT_S * 1000;
+    for (;;) {
+        errno = 0;
+        int r = SSL_connect(c->tls);
+        if (r == 1) return 0;
+        int err = SSL_get_error(c->tls, r);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+            bool untrusted = fl_tls_client_why(c->tls, r, why, sizeof why);
+            return fl_error_set(e, untrusted, 0, "redis: TLS to %s:%d: %s", u->host, u->port, why);
+        }
+        int64_t left = deadline - fl_now_ms();
+        struct pollfd p = {.fd = c->fd, .events = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT};
+        int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fl_error_set(e, false, 0, "redis: poll failed: %s", strerror(errno));
+        if (n == 0)
+            return fl_error_set(e, false, 0, "redis: TLS to %s:%d: no handshake within %d s", u->host, u->port,
+                                CONNECT_TIMEOUT_S);
+    }
+}
+
+fl_redis_conn *fl_redis_conn_open(const char *url, const fl_redis_tls *tls, fl_error *e)
 {
     fl_error_clear(e);
     fl_redis_url u;
@@ -219,7 +333,7 @@ fl_redis_conn *fl_redis_conn_open(const char *url, fl_error *e)
     fl_redis_conn *c = fl_xcalloc(1, sizeof *c);
     c->fd = connect_socket(&u, e);
     c->reader = redisReaderCreate();
-    if (c->fd < 0 || !c->reader || setup_session(c, &u, e)) {
+    if (c->fd < 0 || !c->reader || (u.tls && tls_handshake(c, &u, tls, e)) || setup_session(c, &u, e)) {
         if (!c->reader) fl_error_set(e, false, 0, "redis: out of memory");
         fl_redis_conn_close(c);
         c = NULL;

@@ -1,6 +1,8 @@
 /* redis_conn.h — one connection to a Redis target, opened the one way fl-apply opens it (the
  * applier and --verify alike): the target URL (common/target_url.h), TCP with TCP_NODELAY
- * and keepalive or a Unix socket, non-blocking, then AUTH and SELECT.
+ * and keepalive or a Unix socket, non-blocking, TLS for rediss:// (the server verified
+ * against a CA and for the URL's host, optionally a client certificate), then AUTH and
+ * SELECT.
  *
  * Every byte to and from the server goes through these calls: callers hand over RESP bytes
  * and take parsed replies (hiredis's reader), and never touch the socket themselves, so the
@@ -20,10 +22,18 @@
 
 typedef struct fl_redis_conn fl_redis_conn;
 
-/* Connects to url (redis://, redis+unix://) and runs AUTH and SELECT as it says. Returns
- * NULL with e: permanent for a bad URL; an unreachable server or a refused AUTH or SELECT
- * is not (the server may come back, or be reconfigured). No message quotes the password. */
-fl_redis_conn *fl_redis_conn_open(const char *url, fl_error *e);
+/* TLS settings for a rediss:// URL ([apply] target_tls_*); NULL fields are unset. */
+typedef struct fl_redis_tls {
+    const char *ca;          /* CA file; NULL: the system's trust store */
+    const char *cert, *key;  /* client certificate and its key, both or neither */
+} fl_redis_tls;
+
+/* Connects to url (redis://, rediss://, redis+unix://) and runs AUTH and SELECT as it says;
+ * tls (may be NULL) is used for rediss:// only. Returns NULL with e: permanent for a bad URL,
+ * TLS files that cannot be loaded, or a server certificate that fails verification; an
+ * unreachable server or a refused AUTH or SELECT is not (the server may come back, or be
+ * reconfigured). No message quotes the password. */
+fl_redis_conn *fl_redis_conn_open(const char *url, const fl_redis_tls *tls, fl_error *e);
 void fl_redis_conn_close(fl_redis_conn *c);
 
 /* ---- pipelined I/O: the caller formats RESP itself and matches the replies ---- */

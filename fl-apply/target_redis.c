@@ -405,7 +405,8 @@ static void *redis_open(const fl_config_apply *cfg, fl_error *e)
     snprintf(rt->client_name, cn, "%s%s", RT_CLIENT_PREFIX, name);
     rt->max_atomic_ops = cfg->max_atomic_ops;
 
-    rt->conn = fl_redis_conn_open(cfg->target, e);
+    const fl_redis_tls tls = {cfg->target_tls_ca, cfg->target_tls_cert, cfg->target_tls_key};
+    rt->conn = fl_redis_conn_open(cfg->target, &tls, e);
     if (!rt->conn) goto fail;
     if (load_chain_script(rt, e->msg, sizeof e->msg)) goto fail;
     return rt;

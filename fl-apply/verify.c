@@ -771,7 +771,8 @@ int fl_verify_run(const fl_config *cfg)
         }
     } else {
         fl_error e;
-        rc = fl_redis_conn_open(cfg->apply.target, &e);
+        const fl_redis_tls tls = {cfg->apply.target_tls_ca, cfg->apply.target_tls_cert, cfg->apply.target_tls_key};
+        rc = fl_redis_conn_open(cfg->apply.target, &tls, &e);
         if (!rc) {
             snprintf(err, sizeof err, "%s", e.msg);
             goto fail;

@@ -317,7 +317,7 @@ static void test_bad_values(void **state)
     expect_errors("[apply]\njournal=/j\nname = a b\ntarget = http://x\nmax_atomic_ops = -1\non_error = ignore\n"
                   "[metrics]\nlisten = nohost\n[feed]\nlisten = 1.2.3.4:0\nsecret = 0123456789abcdef\n",
                   "3: [apply] name: 'a b' is not a name (1-64 characters: letters, digits, '_', '-', '.')\n"
-                  "4: [apply] target: bad target URL: must start with redis://, redis+unix:// or memcached://\n"
+                  "4: [apply] target: bad target URL: must start with redis://, rediss://, redis+unix:// or memcached://\n"
                   "5: [apply] max_atomic_ops: '-1' is not a whole number from 1 to 4294967295\n"
                   "6: [apply] on_error: 'ignore' is not one of stop, skip\n"
                   "8: [metrics] listen: 'nohost' is not host:port (port 1-65535; IPv6 as [addr]:port)\n"
@@ -454,6 +454,41 @@ static void test_rules(void **state)
                   "18: [rule r3] format: hash needs a Redis target; memcached stores json or column:NAME\n"
                   "19: [rule r4] table: missing (db.table this rule applies to)\n"
                   "19: [rule r4] key: missing (a key template such as user:{id})\n");
+}
+
+static void test_target_tls(void **state)
+{
+    (void)state;
+    char *errors = NULL;
+    fl_config *c = load("[apply]\njournal = /j\ntarget = rediss://cache.example.com:6380/1\ntarget_tls_ca = @D/pw\n"
+                        "target_tls_cert = @D/pw\ntarget_tls_key = @D/pw\n", &errors);
+    if (!c) fail_msg("%s", errors);
+    char want[300];
+    snprintf(want, sizeof want, "%s/pw", dir);
+    assert_string_equal(c->apply.target_tls_ca, want);
+    assert_string_equal(c->apply.target_tls_cert, want);
+    assert_string_equal(c->apply.target_tls_key, want);
+    fl_config_free(c);
+
+    c = load("[apply]\njournal = /j\ntarget = rediss://h:1\n", &errors); /* the system store */
+    if (!c) fail_msg("%s", errors);
+    assert_null(c->apply.target_tls_ca);
+    assert_null(c->apply.target_tls_cert);
+    fl_config_free(c);
+
+    expect_errors("[apply]\njournal = /j\ntarget = redis://h:1\ntarget_tls_ca = @D/pw\ntarget_tls_cert = @D/pw\n"
+                  "target_tls_key = @D/pw\n",
+                  "4: [apply] target_tls_ca: only used with a rediss:// target\n"
+                  "5: [apply] target_tls_cert: only used with a rediss:// target\n"
+                  "6: [apply] target_tls_key: only used with a rediss:// target\n");
+    expect_errors("[apply]\njournal = /j\ntarget = memcached://h:1\ncheckpoint_path = /c\ntarget_tls_ca = @D/pw\n",
+                  "5: [apply] target_tls_ca: only used with a rediss:// target\n");
+    expect_errors("[apply]\njournal = /j\ntarget = rediss://h:1\ntarget_tls_cert = @D/pw\n",
+                  "1: [apply] target_tls_key: missing (target_tls_cert and target_tls_key go together)\n");
+    expect_errors("[apply]\njournal = /j\ntarget = rediss://h:1\ntarget_tls_key = @D/pw\n",
+                  "1: [apply] target_tls_cert: missing (target_tls_cert and target_tls_key go together)\n");
+    expect_errors("[apply]\njournal = /j\ntarget = rediss://h:1\ntarget_tls_ca = @D/nonexistent.pem\n",
+                  "4: [apply] target_tls_ca: cannot read '@D/nonexistent.pem': No such file or directory\n");
 }
 
 static void test_required_and_exclusive(void **state)
@@ -808,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_secrets_never_shown),
         cmocka_unit_test(test_long_lines_and_load_string),
         cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_target_tls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

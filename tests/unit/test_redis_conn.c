@@ -38,7 +38,7 @@ static fl_redis_conn *open_db(unsigned db)
     char url[64];
     snprintf(url, sizeof url, "redis://127.0.0.1:%d/%u", port, db);
     fl_error e;
-    fl_redis_conn *c = fl_redis_conn_open(url, &e);
+    fl_redis_conn *c = fl_redis_conn_open(url, NULL, &e);
     if (!c) fail_msg("open %s: %s", url, e.msg);
     return c;
 }
@@ -57,15 +57,15 @@ static void test_refusals(void **state)
 {
     (void)state;
     fl_error e;
-    assert_null(fl_redis_conn_open("redis://127.0.0.1", &e)); /* no port */
+    assert_null(fl_redis_conn_open("redis://127.0.0.1", NULL, &e)); /* no port */
     assert_true(e.permanent);
     char url[64];
     snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", th_free_port());
-    assert_null(fl_redis_conn_open(url, &e));
+    assert_null(fl_redis_conn_open(url, NULL, &e));
     assert_false(e.permanent); /* nobody listens now; someone may later */
     assert_non_null(strstr(e.msg, "redis: cannot connect to 127.0.0.1:"));
     snprintf(url, sizeof url, "redis://:s3cr3t@127.0.0.1:%d/0", port);
-    assert_null(fl_redis_conn_open(url, &e)); /* the server has no password */
+    assert_null(fl_redis_conn_open(url, NULL, &e)); /* the server has no password */
     assert_false(e.permanent);
     assert_non_null(strstr(e.msg, "redis: AUTH refused: "));
     assert_null(strstr(e.msg, "s3cr3t"));

@@ -38,6 +38,39 @@ static void test_tcp(void **state)
     fl_redis_url_free(&u);
 }
 
+static void test_tls(void **state)
+{
+    (void)state;
+    fl_redis_url u;
+    char err[256];
+    assert_int_equal(fl_redis_url_parse("rediss://app:p%40ss@cache.example.com:6380/4", &u, err, sizeof err), 0);
+    assert_true(u.tls);
+    assert_string_equal(u.host, "cache.example.com");
+    assert_int_equal(u.port, 6380);
+    assert_int_equal(u.db, 4);
+    assert_string_equal(u.user, "app");
+    assert_string_equal(u.password, "p@ss");
+    fl_redis_url_free(&u);
+    assert_false(u.tls); /* freeing zeroes it */
+
+    assert_int_equal(fl_redis_url_parse("rediss://[::1]:6380", &u, err, sizeof err), 0);
+    assert_true(u.tls);
+    assert_string_equal(u.host, "::1");
+    assert_int_equal(u.db, 0);
+    fl_redis_url_free(&u);
+
+    assert_int_equal(fl_redis_url_parse("redis://h:1", &u, err, sizeof err), 0);
+    assert_false(u.tls);
+    fl_redis_url_free(&u);
+    assert_int_equal(fl_redis_url_parse("redis+unix:///s", &u, err, sizeof err), 0);
+    assert_false(u.tls);
+    fl_redis_url_free(&u);
+
+    assert_int_equal(fl_target_url_scheme("rediss://h:1"), FL_SCHEME_REDIS);
+    assert_int_equal(fl_target_url_scheme("redisss://h:1"), FL_SCHEME_UNKNOWN);
+    assert_int_equal(fl_target_url_check("rediss://h:1/2", err, sizeof err), 0);
+}
+
 static void test_unix(void **state)
 {
     (void)state;
@@ -89,7 +122,7 @@ static void test_scheme(void **state)
     assert_int_equal(fl_target_url_check("redis://h:1/2", err, sizeof err), 0);
     assert_int_equal(fl_target_url_check("memcached://h:1", err, sizeof err), 0);
     assert_int_equal(fl_target_url_check("http://h:1", err, sizeof err), -1);
-    assert_string_equal(err, "bad target URL: must start with redis://, redis+unix:// or memcached://");
+    assert_string_equal(err, "bad target URL: must start with redis://, rediss://, redis+unix:// or memcached://");
 }
 
 /* Refused by fl_target_url_check, with `what` in the message and never the password. */
@@ -105,12 +138,16 @@ static void refused(const char *url, const char *what)
 static void test_errors(void **state)
 {
     (void)state;
-    refused("http://h:1", "must start with redis://, redis+unix:// or memcached://");
+    refused("http://h:1", "must start with redis://, rediss://, redis+unix:// or memcached://");
     refused("redis://hunter2@h:1", "user:password@");
     refused("redis://u:hunter2@h/0", "needs a host and a port");
     refused("redis://u:hunter2@h:1/x", "not a number from 0 to 65535");
     refused("redis://u:hunter2@h:1/70000", "not a number from 0 to 65535");
     refused("redis://u:hunter2%zz@h:1", "bad %-escape in the password");
+    refused("rediss://u:hunter2@h/0", "rediss://[user:password@]host:port/db needs a host and a port");
+    refused("rediss://h:1/x", "not a number from 0 to 65535");
+    refused("rediss://hunter2@h:1", "user:password@");
+    refused("rediss:///run/redis.sock", "needs a host and a port");
     refused("redis+unix://relative", "absolute socket path");
     refused("redis+unix:///s?db", "without a value");
     refused("redis+unix:///s?color=red", "unknown query parameter");
@@ -133,7 +170,7 @@ static void test_errors(void **state)
     fl_redis_url r;
     char err[256];
     assert_int_equal(fl_redis_url_parse("memcached://a:1", &r, err, sizeof err), -1);
-    assert_string_equal(err, "bad target URL: must start with redis:// or redis+unix://");
+    assert_string_equal(err, "bad target URL: must start with redis://, rediss:// or redis+unix://");
     fl_memcached_url m;
     assert_int_equal(fl_memcached_url_parse("redis://a:1", &m, err, sizeof err), -1);
     assert_string_equal(err, "bad target URL: must start with memcached://");
@@ -141,7 +178,7 @@ static void test_errors(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tcp), cmocka_unit_test(test_unix),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tcp), cmocka_unit_test(test_tls), cmocka_unit_test(test_unix),
                                        cmocka_unit_test(test_memcached), cmocka_unit_test(test_scheme),
                                        cmocka_unit_test(test_errors)};
     return cmocka_run_group_tests(tests, NULL, NULL);
