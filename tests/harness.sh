@@ -159,7 +159,10 @@ h_start_redis() {
   local attempt
   for attempt in 1 2 3 4 5; do  # a random port may be taken between the check and the bind
     REDIS_PORT=${REDIS_PORT_FIXED:-$(h_free_port)}
-    ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' \
+    local listen=(--port "$REDIS_PORT")
+    [ -z "${REDIS_TLS_CERT:-}" ] || listen=(--port 0 --tls-port "$REDIS_PORT" --tls-cert-file "$REDIS_TLS_CERT"
+      --tls-key-file "$REDIS_TLS_KEY" --tls-ca-cert-file "$REDIS_TLS_CA")
+    ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-server "${listen[@]}" --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' \
       --appendonly no --daemonize no --logfile "$REDIS_DIR/redis.log" "$@" >/dev/null 2>&1 &
     REDIS_PID=$!
     h_register $REDIS_PID
@@ -173,7 +176,19 @@ h_restart_redis() { # same port, same options
   kill -KILL "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
   REDIS_PORT_FIXED=$REDIS_PORT h_start_redis "${REDIS_ARGS[@]}"
 }
-h_redis() { ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-cli -p "$REDIS_PORT" "$@"; }
+# h_start_redis_tls CERT KEY CA [redis-server options]: Redis on REDIS_PORT speaking TLS only,
+# with CERT/KEY (signed by CA); clients must present a certificate signed by CA unless the
+# options say --tls-auth-clients no. h_redis then speaks TLS too (presenting CERT).
+h_start_redis_tls() {
+  REDIS_TLS_CERT=$1 REDIS_TLS_KEY=$2 REDIS_TLS_CA=$3
+  shift 3
+  h_start_redis "$@"
+}
+h_redis() {
+  local tls=()
+  [ -z "${REDIS_TLS_CERT:-}" ] || tls=(--tls --cacert "$REDIS_TLS_CA" --cert "$REDIS_TLS_CERT" --key "$REDIS_TLS_KEY")
+  ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-cli -p "$REDIS_PORT" "${tls[@]}" "$@"
+}
 
 # ---- memcached -----------------------------------------------------------------------------
 h_start_memcached() {
