@@ -151,7 +151,8 @@ static void test_bad_urls(void **state)
         "redis+unix:///tmp/r.sock?colour=1", /* unknown parameter */
         "redis+unix:///tmp/r.sock?db",       /* parameter without a value */
         "redis+unix:///tmp/r.sock?user=u",   /* a user without a password */
-        "rediss://127.0.0.1:6379",           /* unknown scheme */
+        "redisx://127.0.0.1:6379",           /* unknown scheme */
+        "rediss://127.0.0.1",                /* TLS, no port */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         fl_config_apply cfg = {.name = "t", .target = (char *)bad[i], .max_atomic_ops = 10};
