@@ -25,9 +25,11 @@
 
 /* ---- the key tables ---- */
 
-enum sec_kind { SEC_SOURCE, SEC_JOURNAL, SEC_FEED, SEC_METRICS, SEC_APPLY, SEC_LOG, SEC_RULE, SEC_UNKNOWN, SEC_NONE };
+enum sec_kind {
+    SEC_SOURCE, SEC_JOURNAL, SEC_FEED, SEC_METRICS, SEC_APPLY, SEC_LOG, SEC_SNAPSHOT, SEC_RULE, SEC_UNKNOWN, SEC_NONE
+};
 
-static const char *const sec_names[] = {"source", "journal", "feed", "metrics", "apply", "log", "rule", NULL};
+static const char *const sec_names[] = {"source", "journal", "feed", "metrics", "apply", "log", "snapshot", "rule", NULL};
 
 static const char *const keys_source[] = {"host", "port", "socket", "user", "password", "password_file", "server_id",
                                           "flavor", "ssl_mode", "ssl_ca", "ssl_cert", "ssl_key", "start",
@@ -38,9 +40,10 @@ static const char *const keys_metrics[] = {"relay", "apply", "listen", NULL};
 static const char *const keys_apply[] = {"name", "journal", "relay", "secret", "secret_file", "tls_ca", "target",
                                          "target_tls_ca", "target_tls_cert", "target_tls_key", "max_atomic_ops", "on_error", "checkpoint_path", NULL};
 static const char *const keys_log[] = {"level", "format", NULL};
+static const char *const keys_snapshot[] = {"tables", "initial", "chunk", "rate", NULL};
 static const char *const keys_rule[] = {"table", "key", "format", "mode", "ttl", "columns", NULL};
 static const char *const *const sec_keys[] = {keys_source, keys_journal, keys_feed, keys_metrics,
-                                               keys_apply, keys_log, keys_rule};
+                                               keys_apply, keys_log, keys_snapshot, keys_rule};
 
 typedef struct kv {
     char *key, *value;
@@ -757,6 +760,23 @@ static void check_feed(vctx *x)
     else if (!strcmp(k, "tls_key")) v_readable(x, &f->tls_key);
 }
 
+static void check_snapshot(vctx *x)
+{
+    fl_config_snapshot *sn = &x->c->snapshot;
+    const char *k = x->e->key;
+    uint64_t u;
+    if (!strcmp(k, "tables")) v_globs(x, &sn->tables);
+    else if (!strcmp(k, "initial")) {
+        static const char *const ch[] = {"yes", "no", NULL};
+        int i = v_choice(x, ch, "yes, no");
+        if (i >= 0) sn->initial = i == 0;
+    } else if (!strcmp(k, "chunk")) {
+        if (v_u64(x, 1, 1000000, &u)) sn->chunk = (uint32_t)u;
+    } else if (!strcmp(k, "rate")) {
+        if (v_u64(x, 0, UINT32_MAX, &u)) sn->rate = (uint32_t)u;
+    }
+}
+
 static bool valid_name(const char *s)
 {
     if (!*s || strlen(s) > 64) return false;
@@ -910,7 +930,7 @@ static void validate(loader *L, fl_config *c)
             else if (hint) report(L, s->line, s->label, NULL, "unknown section (did you mean [%s]?)", hint);
             else
                 report(L, s->line, s->label, NULL,
-                       "unknown section (known: source, journal, feed, metrics, apply, log, rule NAME)");
+                       "unknown section (known: source, journal, feed, metrics, apply, log, snapshot, rule NAME)");
             continue;
         }
         fl_config_rule *r = NULL;
@@ -986,6 +1006,7 @@ static void validate(loader *L, fl_config *c)
                 }
                 break;
             }
+            case SEC_SNAPSHOT: check_snapshot(&x); break;
             case SEC_RULE: check_rule(&x, r); break;
             default: break;
             }
@@ -1115,6 +1136,8 @@ fl_config *fl_config_load_string(const char *text, size_t len, const char *name,
     c->source.start = FL_START_CURRENT;
     c->source.heartbeat = 5;
     c->journal.sync = true;
+    c->snapshot.initial = true;
+    c->snapshot.chunk = 10000;
     c->apply.name = fl_xstrdup("default");
     c->apply.max_atomic_ops = 10000;
     c->apply.on_error = FL_ON_ERROR_STOP;
@@ -1197,6 +1220,7 @@ void fl_config_free(fl_config *c)
     free(s->start_file);
     free_list(s->include);
     free_list(s->exclude);
+    free_list(c->snapshot.tables);
     free(c->journal.path);
     free(c->feed.listen);
     fl_secret_free(c->feed.secret);

@@ -60,6 +60,13 @@ typedef struct fl_config_metrics {
     char *apply;        /* host:port of fl-apply's endpoint, NULL = off */
 } fl_config_metrics;
 
+typedef struct fl_config_snapshot {
+    char **tables;   /* db.table globs the relay may snapshot; NULL-terminated, NULL when unset */
+    bool initial;    /* default yes: snapshot them when the journal is empty at first start */
+    uint32_t chunk;  /* rows per chunk, default 10000 */
+    uint32_t rate;   /* rows per second, 0 = no limit */
+} fl_config_snapshot;
+
 typedef struct fl_config_apply {
     bool present;
     char *name;         /* default "default" */
@@ -96,6 +103,7 @@ typedef struct fl_config {
     fl_config_feed feed;
     fl_config_metrics metrics;
     fl_config_apply apply;
+    fl_config_snapshot snapshot;
     fl_config_rule *rules;
     size_t nrules;
     char *log_level;    /* [log] level = debug|info|warn|error, default info */

@@ -760,7 +760,8 @@ static int decode_table_map(fl_decoder *d, const uint8_t *b, size_t n, char *err
         return -1;
     }
     fl_table_map *tm = &e->tm;
-    e->wanted = !d->o.filter || fl_config_table_wanted(d->o.filter, tm->db, tm->table);
+    e->wanted = !d->o.filter || fl_config_table_wanted(d->o.filter, tm->db, tm->table) ||
+                (d->o.always_db && strcmp(tm->db, d->o.always_db) == 0 && strcmp(tm->table, d->o.always_table) == 0);
     const char **names = fl_arena_alloc(&tm->arena, (tm->ncols + 1) * sizeof *names);
     for (uint32_t i = 0; i < tm->ncols; i++) names[i] = tm->cols[i].name;
     if (!tm->has_names && d->o.names && e->wanted &&

@@ -46,6 +46,8 @@ typedef void (*fl_decoder_ddl_fn)(void *ctx, const char *db, const char *sql, si
 
 typedef struct fl_decoder_opts {
     const fl_config_source *filter; /* include/exclude globs; NULL = everything */
+    const char *always_db, *always_table; /* optional: one table that passes whatever the filter
+                                             (the snapshot watermark table) */
     size_t part_bytes;              /* 0 = default 32 MiB */
     fl_decoder_emit_fn emit;
     fl_decoder_names_fn names;      /* optional */

@@ -46,6 +46,7 @@
 #include "fl-relay/decoder.h"
 #include "fl-relay/events.h"
 #include "feed/feed_server.h"
+#include "fl-relay/snapshot.h"
 #include "fl-relay/source.h"
 #include "journal/store.h"
 
@@ -173,6 +174,8 @@ typedef struct relay {
     fl_source *src;
     fl_decoder *dec;
     names_cache names;
+    fl_snapshot *snap; /* NULL without [snapshot] tables */
+    time_t snap_warned; /* last warning of a failed snapshot step */
 
     /* Position after the last complete transaction handed to the store. */
     fl_position pos;
@@ -254,6 +257,7 @@ static int emit_cb(void *ctx, fl_txn *txn, const fl_decoder_pos *p)
         free(r->skip_file);
         r->skip_file = NULL;
     }
+    fl_snapshot_on_txn(r->snap, r->store, txn); /* watermark rows out, a chunk in at its high watermark */
     uint64_t rows = txn->nrows;
     bool last = (txn->flags & FL_TXN_LAST_PART) != 0;
     if (fl_store_add(r->store, txn, r->emit_err, sizeof r->emit_err) < 0) return -1;
@@ -417,6 +421,19 @@ static void sleep_ms(int ms)
     }
 }
 
+/* The snapshot's turn; a failure (the source unreachable, a query refused) is retried at a
+ * later turn and said at most every 30 s. */
+static void snapshot_turn(relay *r)
+{
+    fl_error e;
+    fl_error_clear(&e);
+    if (fl_snapshot_step(r->snap, &e) == 0) return;
+    time_t now = time(NULL);
+    if (now - r->snap_warned < 30) return;
+    r->snap_warned = now;
+    log_warn("%s (retrying)", e.msg);
+}
+
 /* One connection: connect, position, stream until a stop request (returns 0), an error or
  * a disconnect (returns -1 with e; e->permanent when the relay must stop). */
 static int stream_once(relay *r, bool *streamed, fl_error *e)
@@ -455,6 +472,8 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
         .json = json_cb,
         .ddl = ddl_cb,
         .ctx = r,
+        .always_db = r->snap ? FL_WATERMARK_DB : NULL,
+        .always_table = r->snap ? FL_WATERMARK_TABLE : NULL,
         .part_bytes = PART_BYTES,
         .initial_gtid_set = r->start.gtid_set,
         .initial_file = r->start.file,
@@ -502,9 +521,11 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
             if (source_went_back(r, flavor))
                 return fl_error_set(e, false, 0, "the source no longer holds the journal's position");
             if (r->caught_up) fl_metric_set(r->m_lag, 0);
+            if (r->snap) snapshot_turn(r);
             int w;
             while ((w = fl_source_wait(r->src, wait_slice_ms())) == 0) {
                 watchdog_tick();
+                if (r->snap) snapshot_turn(r);
                 if (stop_requested) return 0;
                 if (time(NULL) - r->last_rx > silence_limit)
                     return fl_error_set(e, false, 0, "no event or heartbeat from the source for %lds "
@@ -546,8 +567,10 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
             if (r->emit_err[0]) return fl_error_set(e, true, 0, "journal: %s", r->emit_err);
             return fl_error_set(e, true, 0, "decoding the binlog stream: %s", err);
         }
-        if (r->batch_txns >= BATCH_MAX_TXNS || fl_store_pending_bytes(r->store) >= BATCH_MAX_BYTES)
+        if (r->batch_txns >= BATCH_MAX_TXNS || fl_store_pending_bytes(r->store) >= BATCH_MAX_BYTES) {
             if (commit(r, e) < 0) return -1;
+            if (r->snap) snapshot_turn(r); /* a busy stream does not starve the snapshot */
+        }
     }
 }
 
@@ -561,6 +584,7 @@ static void stream_end(relay *r)
     fl_source_close(r->src);
     r->src = NULL;
     fl_metric_set(r->m_connected, 0);
+    fl_snapshot_stream_restarted(r->snap); /* the next stream starts at the journal's position */
 }
 
 static fl_store *open_store(const fl_config *cfg, char *err, size_t errlen)
@@ -631,6 +655,16 @@ int fl_live_run(const fl_config *cfg)
     } else {
         log_info("journal %s: empty; starting at [source] start", cfg->journal.path);
     }
+    if (cfg->snapshot.tables) {
+        fl_store_info info;
+        bool empty = !(r.pos.gtid_set && r.pos.gtid_set[0]) && !(r.pos.file && r.pos.file[0]) &&
+                     fl_store_info_get(r.store, &info, err, sizeof err) == 0 && info.count == 0;
+        r.snap = fl_snapshot_new(cfg, r.store, empty && cfg->snapshot.initial, err, sizeof err);
+        if (!r.snap) {
+            log_error("journal %s: %s", cfg->journal.path, err);
+            goto out;
+        }
+    }
     retention(&r, true);
     journal_gauges(&r);
 
@@ -680,6 +714,7 @@ int fl_live_run(const fl_config *cfg)
 out:
     stream_end(&r);
     names_cache_free(&r.names);
+    fl_snapshot_free(r.snap);
     if (r.store) fl_store_close(r.store);
     fl_position_free(&r.pos);
     if (cfg->metrics.relay) fl_metrics_shutdown();

@@ -118,6 +118,7 @@ struct fl_store {
     uint64_t last_seq; /* last complete seq as of the last commit */
     int64_t reader_check_at; /* CLOCK_MONOTONIC seconds of the next stale-reader sweep */
     fl_buf pbuf;
+    char *progress; /* snapshot progress to write with the next commit, NULL when unchanged */
     pending_rec *recs;
     size_t nrecs, recs_cap;
 };
@@ -772,6 +773,7 @@ void fl_store_close(fl_store *s)
     if (s->inotify_fd >= 0) close(s->inotify_fd);
     if (s->lock_fd >= 0) close(s->lock_fd); /* releases the writer lock */
     fl_buf_free(&s->pbuf);
+    free(s->progress);
     free(s->recs);
     free(s->dir);
     free(s);
@@ -885,6 +887,7 @@ static int commit_fn(fl_store *s, MDB_txn *txn, void *vpos, char *err, size_t er
         if ((rc = meta_put_u64(s, txn, "pos.pos", pos->pos))) return rc;
         if ((rc = meta_put_u64(s, txn, "pos.flavor", pos->flavor))) return rc;
     }
+    if (s->progress && (rc = meta_put_str(s, txn, "snapshot.progress", s->progress))) return rc;
     return 0;
 }
 
@@ -899,8 +902,10 @@ static void notify_readers(fl_store *s)
 int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errlen)
 {
     if (need_writer(s, err, errlen) < 0) return -1;
-    if (!s->nrecs && !pos && !s->drop_seq) return 0;
+    if (!s->nrecs && !pos && !s->drop_seq && !s->progress) return 0;
     if (write_txn(s, commit_fn, (void *)pos, err, errlen) < 0) return -1;
+    free(s->progress);
+    s->progress = NULL;
     s->committed = s->pending;
     s->drop_seq = 0;
     s->nrecs = 0;
@@ -910,8 +915,27 @@ int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errle
     return 0;
 }
 
+void fl_store_set_snapshot_progress(fl_store *s, const char *text)
+{
+    free(s->progress);
+    s->progress = fl_xstrdup(text);
+}
+
+int fl_store_snapshot_progress(fl_store *s, char **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    MDB_txn *txn;
+    if (read_begin(s, &txn, err, errlen) < 0) return -1;
+    int rc = meta_get_str(s, txn, "snapshot.progress", out);
+    read_end(s);
+    if (rc) return mdb_fail(s, rc, "cannot read the snapshot progress", err, errlen);
+    return 0;
+}
+
 void fl_store_abort(fl_store *s)
 {
+    free(s->progress);
+    s->progress = NULL;
     s->nrecs = 0;
     fl_buf_reset(&s->pbuf);
     s->pending = s->committed;

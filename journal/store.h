@@ -60,7 +60,12 @@ void fl_store_close(fl_store *s);
  * a crash is removed when the writer next opens. Returns 0 or -1 with err. */
 int fl_store_add(fl_store *s, fl_txn *t, char *err, size_t errlen);
 int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errlen);
-void fl_store_abort(fl_store *s); /* drops queued records */
+void fl_store_abort(fl_store *s); /* drops queued records (and queued snapshot progress) */
+/* Writer: the relay's snapshot progress (text of its own format, "" = none), written as meta
+ * "snapshot.progress" by the next commit, in the same LMDB transaction as the records queued
+ * with it. fl_store_snapshot_progress reads the stored text ("" when none; free it). */
+void fl_store_set_snapshot_progress(fl_store *s, const char *text);
+int fl_store_snapshot_progress(fl_store *s, char **out, char *err, size_t errlen);
 size_t fl_store_pending_bytes(const fl_store *s);
 
 /* The stored source position; fields "" / 0 when none. Returns 0 or -1. */

@@ -1,0 +1,746 @@
+/* snapshot.c — table snapshots merged with the stream by low/high watermarks (see
+ * snapshot.h for the rule).
+ *
+ * The progress text kept in the journal's meta, one item per line, names hex-encoded:
+ *   all                  the [snapshot] tables still to be listed (a first start)
+ *   table DBHEX NAMEHEX  a table to snapshot, in order; the first is the current one
+ *   chunk N              the current table's next chunk number
+ *   after HEX HEX ...    the key of the last row the current table's previous chunk read
+ * A watermark row is (relay = server_id, mark = "NONCE-COUNTER-L" or "...-H"): the nonce is
+ * new each start, so the watermarks of a chunk read before a crash or a reconnect, streamed
+ * again, match nothing and are only removed. */
+#include "fl-relay/snapshot.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mysql.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/mysql_cell.h"
+#include "common/mysql_conn.h"
+#include "common/mysql_schema.h"
+
+#define WINDOW_TIMEOUT_S 120 /* a chunk whose high watermark the stream has not shown by then is read again */
+#define MARK_MAX 64
+
+typedef struct table_ref {
+    char *db, *name;
+} table_ref;
+
+/* The keys of rows the stream changed inside a chunk's window (open addressing). */
+typedef struct keyset {
+    char **keys;
+    uint32_t *lens;
+    size_t cap, n;
+} keyset;
+
+enum phase { IDLE, WAIT_LOW, WAIT_HIGH };
+
+struct fl_snapshot {
+    const fl_config *cfg;
+    MYSQL *m;
+    bool mariadb;
+
+    /* progress */
+    bool list_all;
+    table_ref *queue;
+    size_t nqueue;
+    uint64_t chunk;
+    char **after; /* nkey raw values of the last key read, NULL before the first chunk */
+    unsigned long *after_len;
+
+    /* the current table, once looked up */
+    bool have_info;
+    fl_table_schema schema;
+    uint32_t *keycols; /* ordinals of the key columns */
+    uint32_t nkey;
+    char **colnames; /* schema names, as the journaled table's column list */
+
+    /* the chunk in flight */
+    enum phase phase;
+    char low[MARK_MAX], high[MARK_MAX];
+    MYSQL_RES *res;
+    time_t started;
+    keyset changed;
+    bool window_broken; /* the table's shape changed in the window: read the chunk again */
+
+    uint64_t nonce, counter;
+    struct timespec next_at; /* rate: the next chunk starts no earlier */
+};
+
+/* ---- small helpers ---- */
+
+static void put_hex(fl_buf *b, const char *p, size_t n)
+{
+    static const char hx[] = "0123456789abcdef";
+    if (n == 0) fl_buf_putc(b, '-'); /* an empty value */
+    for (size_t i = 0; i < n; i++) {
+        fl_buf_putc(b, (uint8_t)hx[(uint8_t)p[i] >> 4]);
+        fl_buf_putc(b, (uint8_t)hx[(uint8_t)p[i] & 15]);
+    }
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Decodes one hex token (or "-" for empty) into a malloc'd NUL-terminated string. */
+static char *get_hex(const char *p, size_t n, unsigned long *len)
+{
+    if (n == 1 && p[0] == '-') n = 0;
+    if (n % 2) return NULL;
+    char *out = fl_xmalloc(n / 2 + 1);
+    for (size_t i = 0; i < n; i += 2) {
+        int a = hexval(p[i]), b = hexval(p[i + 1]);
+        if (a < 0 || b < 0) {
+            free(out);
+            return NULL;
+        }
+        out[i / 2] = (char)(a << 4 | b);
+    }
+    out[n / 2] = 0;
+    if (len) *len = (unsigned long)(n / 2);
+    return out;
+}
+
+static void put_ident(fl_buf *b, const char *s)
+{
+    fl_buf_putc(b, '`');
+    for (; *s; s++) {
+        if (*s == '`') fl_buf_putc(b, '`');
+        fl_buf_putc(b, (uint8_t)*s);
+    }
+    fl_buf_putc(b, '`');
+}
+
+static void put_literal(MYSQL *m, fl_buf *b, const char *s, unsigned long n)
+{
+    char *e = fl_xmalloc(n * 2 + 1);
+    unsigned long k = mysql_real_escape_string(m, e, s, n);
+    fl_buf_putc(b, '\'');
+    fl_buf_put(b, e, k);
+    fl_buf_putc(b, '\'');
+    free(e);
+}
+
+static uint64_t fnv(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+    return h;
+}
+
+static bool keyset_has(const keyset *k, const char *p, uint32_t n)
+{
+    if (!k->cap) return false;
+    for (size_t i = fnv(p, n) & (k->cap - 1);; i = (i + 1) & (k->cap - 1)) {
+        if (!k->keys[i]) return false;
+        if (k->lens[i] == n && memcmp(k->keys[i], p, n) == 0) return true;
+    }
+}
+
+static void keyset_add(keyset *k, const char *p, uint32_t n)
+{
+    if (keyset_has(k, p, n)) return;
+    if ((k->n + 1) * 2 > k->cap) {
+        keyset old = *k;
+        k->cap = old.cap ? old.cap * 2 : 64;
+        k->keys = fl_xcalloc(k->cap, sizeof *k->keys);
+        k->lens = fl_xcalloc(k->cap, sizeof *k->lens);
+        k->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.keys[i]) {
+                size_t j = fnv(old.keys[i], old.lens[i]) & (k->cap - 1);
+                while (k->keys[j]) j = (j + 1) & (k->cap - 1);
+                k->keys[j] = old.keys[i];
+                k->lens[j] = old.lens[i];
+                k->n++;
+            }
+        free(old.keys);
+        free(old.lens);
+    }
+    size_t j = fnv(p, n) & (k->cap - 1);
+    while (k->keys[j]) j = (j + 1) & (k->cap - 1);
+    k->keys[j] = fl_xmalloc(n ? n : 1);
+    memcpy(k->keys[j], p, n);
+    k->lens[j] = n;
+    k->n++;
+}
+
+static void keyset_clear(keyset *k)
+{
+    for (size_t i = 0; i < k->cap; i++) free(k->keys[i]);
+    free(k->keys);
+    free(k->lens);
+    memset(k, 0, sizeof *k);
+}
+
+/* The key of an image as comparable text: each key column's canonical JSON, separated. */
+static void key_text(const fl_snapshot *s, const fl_value *img, fl_buf *out)
+{
+    fl_buf_reset(out);
+    for (uint32_t i = 0; i < s->nkey; i++) {
+        fl_value_to_json(&img[s->keycols[i]], out);
+        fl_buf_putc(out, 0x1f);
+    }
+}
+
+/* ---- progress ---- */
+
+static void free_after(fl_snapshot *s)
+{
+    if (s->after)
+        for (uint32_t i = 0; i < s->nkey; i++) free(s->after[i]);
+    free(s->after);
+    free(s->after_len);
+    s->after = NULL;
+    s->after_len = NULL;
+}
+
+static void forget_table_info(fl_snapshot *s)
+{
+    fl_table_schema_free(&s->schema);
+    free(s->keycols);
+    s->keycols = NULL;
+    free(s->colnames);
+    s->colnames = NULL;
+    s->have_info = false;
+}
+
+static void drop_in_flight(fl_snapshot *s)
+{
+    if (s->res) mysql_free_result(s->res);
+    s->res = NULL;
+    keyset_clear(&s->changed);
+    s->phase = IDLE;
+    s->window_broken = false;
+}
+
+static void progress_text(const fl_snapshot *s, fl_buf *b)
+{
+    fl_buf_reset(b);
+    if (s->list_all) fl_buf_puts(b, "all\n");
+    for (size_t i = 0; i < s->nqueue; i++) {
+        fl_buf_puts(b, "table ");
+        put_hex(b, s->queue[i].db, strlen(s->queue[i].db));
+        fl_buf_putc(b, ' ');
+        put_hex(b, s->queue[i].name, strlen(s->queue[i].name));
+        fl_buf_putc(b, '\n');
+    }
+    if (s->nqueue) fl_buf_printf(b, "chunk %" PRIu64 "\n", s->chunk);
+    if (s->nqueue && s->after) {
+        fl_buf_puts(b, "after");
+        for (uint32_t i = 0; i < s->nkey; i++) {
+            fl_buf_putc(b, ' ');
+            put_hex(b, s->after[i], s->after_len[i]);
+        }
+        fl_buf_putc(b, '\n');
+    }
+}
+
+static void save_progress(const fl_snapshot *s, fl_store *store)
+{
+    fl_buf b = {0};
+    progress_text(s, &b);
+    fl_store_set_snapshot_progress(store, fl_buf_cstr(&b));
+    fl_buf_free(&b);
+}
+
+static void queue_table(fl_snapshot *s, const char *db, const char *name)
+{
+    for (size_t i = 0; i < s->nqueue; i++)
+        if (!strcmp(s->queue[i].db, db) && !strcmp(s->queue[i].name, name)) return;
+    s->queue = fl_xrealloc(s->queue, (s->nqueue + 1) * sizeof *s->queue);
+    s->queue[s->nqueue].db = fl_xstrdup(db);
+    s->queue[s->nqueue].name = fl_xstrdup(name);
+    s->nqueue++;
+}
+
+/* Parses the stored progress; false when it is not this format. */
+static bool parse_progress(fl_snapshot *s, const char *text)
+{
+    char **after = NULL;
+    unsigned long *after_len = NULL;
+    uint32_t nafter = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = fl_xmalloc(n + 1);
+        memcpy(line, p, n);
+        line[n] = 0;
+        p += n + (nl ? 1 : 0);
+        bool ok = true;
+        if (!strcmp(line, "all")) {
+            s->list_all = true;
+        } else if (!strncmp(line, "table ", 6)) {
+            char *sp = strchr(line + 6, ' ');
+            char *db = sp ? get_hex(line + 6, (size_t)(sp - line - 6), NULL) : NULL;
+            char *name = sp ? get_hex(sp + 1, strlen(sp + 1), NULL) : NULL;
+            ok = db && name;
+            if (ok) queue_table(s, db, name);
+            free(db);
+            free(name);
+        } else if (!strncmp(line, "chunk ", 6)) {
+            s->chunk = strtoull(line + 6, NULL, 10);
+        } else if (!strncmp(line, "after", 5)) {
+            for (char *tok = strtok(line + 5, " "); tok; tok = strtok(NULL, " ")) {
+                after = fl_xrealloc(after, (nafter + 1) * sizeof *after);
+                after_len = fl_xrealloc(after_len, (nafter + 1) * sizeof *after_len);
+                if (!(after[nafter] = get_hex(tok, strlen(tok), &after_len[nafter]))) ok = false;
+                else nafter++;
+            }
+        } else {
+            ok = false;
+        }
+        free(line);
+        if (!ok) {
+            for (uint32_t i = 0; i < nafter; i++) free(after[i]);
+            free(after);
+            free(after_len);
+            return false;
+        }
+    }
+    s->after = after;
+    s->after_len = after_len;
+    s->nkey = nafter; /* checked against the table's key when it is looked up */
+    return true;
+}
+
+fl_snapshot *fl_snapshot_new(const fl_config *cfg, fl_store *store, bool initial, char *err, size_t errlen)
+{
+    fl_snapshot *s = fl_xcalloc(1, sizeof *s);
+    s->cfg = cfg;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    s->nonce = ((uint64_t)now.tv_sec << 20 ^ (uint64_t)now.tv_nsec) & 0xffffffffffffull;
+    char *text = NULL;
+    if (fl_store_snapshot_progress(store, &text, err, errlen) < 0) {
+        free(s);
+        return NULL;
+    }
+    if (text[0] && !parse_progress(s, text))
+        log_warn("snapshot: the journal's snapshot progress is unreadable; no snapshot is resumed");
+    free(text);
+    if (initial && cfg->snapshot.tables) {
+        s->list_all = true;
+        save_progress(s, store); /* with the first commit: a restart still knows it is due */
+        log_info("snapshot: the journal is empty; the [snapshot] tables are read first, then the stream goes on");
+    } else if (s->nqueue) {
+        log_info("snapshot: resuming %s.%s at chunk %" PRIu64 " (%zu tables to go)", s->queue[0].db,
+                 s->queue[0].name, s->chunk, s->nqueue);
+    }
+    return s;
+}
+
+void fl_snapshot_free(fl_snapshot *s)
+{
+    if (!s) return;
+    drop_in_flight(s);
+    free_after(s);
+    forget_table_info(s);
+    for (size_t i = 0; i < s->nqueue; i++) {
+        free(s->queue[i].db);
+        free(s->queue[i].name);
+    }
+    free(s->queue);
+    if (s->m) mysql_close(s->m);
+    free(s);
+}
+
+bool fl_snapshot_busy(const fl_snapshot *s) { return s && (s->list_all || s->nqueue); }
+
+/* The head of the queue is done (or refused): the next table starts at chunk 0. */
+static void pop_table(fl_snapshot *s)
+{
+    free(s->queue[0].db);
+    free(s->queue[0].name);
+    memmove(s->queue, s->queue + 1, (s->nqueue - 1) * sizeof *s->queue);
+    s->nqueue--;
+    s->chunk = 0;
+    free_after(s);
+    forget_table_info(s);
+}
+
+/* ---- the source connection ---- */
+
+static int query(fl_snapshot *s, const char *sql, fl_error *e)
+{
+    if (mysql_query(s->m, sql) == 0) return 0;
+    fl_error_set(e, false, mysql_errno(s->m), "snapshot: %s: %s", sql, mysql_error(s->m));
+    mysql_close(s->m);
+    s->m = NULL;
+    return -1;
+}
+
+static int connect_source(fl_snapshot *s, fl_error *e)
+{
+    if (s->m) return 0;
+    fl_mysql_conn_opts o = {.connect_timeout_s = 10, .io_timeout_s = 120};
+    if (!(s->m = fl_mysql_connect(&s->cfg->source, &o, e))) {
+        fl_error_prefix(e, "snapshot");
+        return -1;
+    }
+    s->mariadb = strstr(mysql_get_server_info(s->m), "MariaDB") != NULL;
+    const char *setup[] = {
+        "SET SESSION time_zone = '+00:00'",
+        "CREATE DATABASE IF NOT EXISTS `" FL_WATERMARK_DB "`",
+        "CREATE TABLE IF NOT EXISTS `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` ("
+        "relay INT UNSIGNED NOT NULL PRIMARY KEY, mark VARCHAR(64) NOT NULL) ENGINE=InnoDB",
+    };
+    for (size_t i = 0; i < sizeof setup / sizeof *setup; i++)
+        if (query(s, setup[i], e) < 0) return -1;
+    return 0;
+}
+
+static bool system_db(const char *db)
+{
+    return !strcmp(db, "mysql") || !strcmp(db, "information_schema") || !strcmp(db, "performance_schema") ||
+           !strcmp(db, "sys") || !strcmp(db, FL_WATERMARK_DB);
+}
+
+/* Queues every base table matching [snapshot] tables. */
+static int list_tables(fl_snapshot *s, fl_error *e)
+{
+    if (query(s, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' "
+                 "ORDER BY TABLE_SCHEMA, TABLE_NAME", e) < 0)
+        return -1;
+    MYSQL_RES *res = mysql_store_result(s->m);
+    if (!res) return fl_error_set(e, false, 0, "snapshot: listing tables: %s", mysql_error(s->m));
+    MYSQL_ROW row;
+    fl_buf full = {0};
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1] || system_db(row[0])) continue;
+        fl_buf_reset(&full);
+        fl_buf_printf(&full, "%s.%s", row[0], row[1]);
+        for (char **g = s->cfg->snapshot.tables; *g; g++)
+            if (fl_glob_match(*g, fl_buf_cstr(&full))) {
+                queue_table(s, row[0], row[1]);
+                break;
+            }
+    }
+    fl_buf_free(&full);
+    mysql_free_result(res);
+    s->list_all = false;
+    return 0;
+}
+
+/* Looks up the current table's columns and key. Returns 0, 1 when the table is refused
+ * (missing, or without a primary or non-null unique key: logged), -1 on a query error. */
+static int table_info(fl_snapshot *s, fl_error *e)
+{
+    const table_ref *t = &s->queue[0];
+    char err[512];
+    if (fl_table_schema_read(s->m, t->db, t->name, s->mariadb, &s->schema, err, sizeof err) < 0) {
+        mysql_close(s->m);
+        s->m = NULL;
+        return fl_error_set(e, false, 0, "snapshot: columns of %s.%s: %s", t->db, t->name, err);
+    }
+    if (s->schema.ncols == 0) {
+        log_error("snapshot of %s.%s refused: no such table", t->db, t->name);
+        return 1;
+    }
+    fl_buf q = {0};
+    fl_buf_puts(&q, "SELECT INDEX_NAME, COLUMN_NAME, NULLABLE FROM information_schema.STATISTICS WHERE NON_UNIQUE = 0 "
+                    "AND TABLE_SCHEMA = ");
+    put_literal(s->m, &q, t->db, strlen(t->db));
+    fl_buf_puts(&q, " AND TABLE_NAME = ");
+    put_literal(s->m, &q, t->name, strlen(t->name));
+    fl_buf_puts(&q, " ORDER BY INDEX_NAME <> 'PRIMARY', INDEX_NAME, SEQ_IN_INDEX");
+    int rc = query(s, fl_buf_cstr(&q), e);
+    fl_buf_free(&q);
+    if (rc < 0) return -1;
+    MYSQL_RES *res = mysql_store_result(s->m);
+    if (!res) return fl_error_set(e, false, 0, "snapshot: keys of %s.%s: %s", t->db, t->name, mysql_error(s->m));
+    /* the first index (PRIMARY first) whose columns are all NOT NULL */
+    char *chosen = NULL;
+    bool chosen_ok = false;
+    uint32_t *cols = fl_xcalloc(s->schema.ncols + 1, sizeof *cols);
+    uint32_t n = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1]) continue;
+        if (chosen && strcmp(chosen, row[0]) != 0) {
+            if (chosen_ok) break;
+            free(chosen);
+            chosen = NULL;
+        }
+        if (!chosen) {
+            chosen = fl_xstrdup(row[0]);
+            chosen_ok = true;
+            n = 0;
+        }
+        if (row[2] && row[2][0]) chosen_ok = false; /* NULLABLE = 'YES' */
+        uint32_t c = 0;
+        while (c < s->schema.ncols && strcmp(s->schema.names[c], row[1]) != 0) c++;
+        if (c == s->schema.ncols || n == s->schema.ncols) chosen_ok = false;
+        else cols[n++] = c;
+    }
+    mysql_free_result(res);
+    free(chosen);
+    if (!chosen_ok || n == 0) {
+        free(cols);
+        log_error("snapshot of %s.%s refused: it has no primary key and no unique key on NOT NULL columns, so "
+                  "its rows cannot be read in key order", t->db, t->name);
+        return 1;
+    }
+    if (s->after && s->nkey != n) {
+        log_warn("snapshot of %s.%s: its key changed since the last chunk; starting the table again", t->db, t->name);
+        free_after(s);
+        s->chunk = 0;
+    }
+    s->keycols = cols;
+    s->nkey = n;
+    s->colnames = fl_xcalloc(s->schema.ncols + 1, sizeof *s->colnames);
+    for (uint32_t c = 0; c < s->schema.ncols; c++) s->colnames[c] = s->schema.names[c];
+    s->have_info = true;
+    return 0;
+}
+
+static int write_mark(fl_snapshot *s, const char *mark, fl_error *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "REPLACE INTO `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` (relay, mark) VALUES (%" PRIu32 ", '%s')",
+             s->cfg->source.server_id, mark);
+    return query(s, sql, e);
+}
+
+/* SELECT * ... WHERE key > after ORDER BY key LIMIT chunk, with the key compared column by
+ * column ((a > x) OR (a = x AND b > y) ...), which every server plans as an index range. */
+static void chunk_query(fl_snapshot *s, fl_buf *q)
+{
+    const table_ref *t = &s->queue[0];
+    fl_buf_puts(q, "SELECT * FROM ");
+    put_ident(q, t->db);
+    fl_buf_putc(q, '.');
+    put_ident(q, t->name);
+    if (s->after) {
+        fl_buf_puts(q, " WHERE ");
+        for (uint32_t i = 0; i < s->nkey; i++) {
+            if (i) fl_buf_puts(q, " OR ");
+            fl_buf_putc(q, '(');
+            for (uint32_t j = 0; j <= i; j++) {
+                if (j) fl_buf_puts(q, " AND ");
+                put_ident(q, s->schema.names[s->keycols[j]]);
+                fl_buf_puts(q, j < i ? " = " : " > ");
+                put_literal(s->m, q, s->after[j], s->after_len[j]);
+            }
+            fl_buf_putc(q, ')');
+        }
+    }
+    fl_buf_puts(q, " ORDER BY ");
+    for (uint32_t i = 0; i < s->nkey; i++) {
+        if (i) fl_buf_puts(q, ", ");
+        put_ident(q, s->schema.names[s->keycols[i]]);
+    }
+    fl_buf_printf(q, " LIMIT %" PRIu32, s->cfg->snapshot.chunk);
+}
+
+int fl_snapshot_step(fl_snapshot *s, fl_error *e)
+{
+    if (!s) return 0;
+    time_t now = time(NULL);
+    if (s->phase != IDLE) {
+        if (now - s->started < WINDOW_TIMEOUT_S) return 0;
+        log_warn("snapshot of %s.%s chunk %" PRIu64 ": the stream did not show its watermarks within %ds "
+                 "(is fastlane.watermark logged to the binlog?); reading it again",
+                 s->queue[0].db, s->queue[0].name, s->chunk, WINDOW_TIMEOUT_S);
+        drop_in_flight(s);
+    }
+    if (!fl_snapshot_busy(s)) return 0;
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    if (mono.tv_sec < s->next_at.tv_sec || (mono.tv_sec == s->next_at.tv_sec && mono.tv_nsec < s->next_at.tv_nsec))
+        return 0;
+    if (connect_source(s, e) < 0) return -1;
+    if (s->list_all) {
+        if (list_tables(s, e) < 0) return -1;
+        log_info("snapshot: %zu tables to read", s->nqueue);
+    }
+    while (s->nqueue && !s->have_info) {
+        int rc = table_info(s, e);
+        if (rc < 0) return -1;
+        if (rc == 1) pop_table(s); /* refused (logged); its progress goes with the next chunk */
+    }
+    if (!s->nqueue) return 0;
+
+    s->counter++;
+    snprintf(s->low, sizeof s->low, "%" PRIx64 "-%" PRIu64 "-L", s->nonce, s->counter);
+    snprintf(s->high, sizeof s->high, "%" PRIx64 "-%" PRIu64 "-H", s->nonce, s->counter);
+    if (write_mark(s, s->low, e) < 0) return -1;
+    fl_buf q = {0};
+    chunk_query(s, &q);
+    int rc = query(s, fl_buf_cstr(&q), e);
+    fl_buf_free(&q);
+    if (rc < 0) return -1;
+    s->res = mysql_store_result(s->m);
+    if (!s->res) {
+        fl_error_set(e, false, 0, "snapshot: reading %s.%s: %s", s->queue[0].db, s->queue[0].name, mysql_error(s->m));
+        return -1;
+    }
+    if (mysql_num_fields(s->res) != s->schema.ncols) {
+        log_warn("snapshot of %s.%s: its columns changed; looking them up again", s->queue[0].db, s->queue[0].name);
+        drop_in_flight(s);
+        forget_table_info(s);
+        return 0;
+    }
+    if (write_mark(s, s->high, e) < 0) {
+        drop_in_flight(s);
+        return -1;
+    }
+    s->phase = WAIT_LOW;
+    s->started = now;
+    return 0;
+}
+
+/* ---- the stream side ---- */
+
+static bool is_watermark(const fl_table *t)
+{
+    return t->db && t->name && !strcmp(t->db, FL_WATERMARK_DB) && !strcmp(t->name, FL_WATERMARK_TABLE);
+}
+
+/* The mark of a watermark row change ("" when it has none). */
+static void mark_of(const fl_table *t, const fl_change *c, char *out, size_t n)
+{
+    out[0] = 0;
+    if (!c->after || t->ncols < 2) return;
+    const fl_value *v = &c->after[1];
+    if ((v->type != FL_VAL_STRING && v->type != FL_VAL_BINARY) || v->s.len >= n) return;
+    memcpy(out, v->s.ptr, v->s.len);
+    out[v->s.len] = 0;
+}
+
+static void note_changed(fl_snapshot *s, const fl_table *t, const fl_change *c, fl_buf *kb)
+{
+    if (strcmp(t->db, s->queue[0].db) != 0 || strcmp(t->name, s->queue[0].name) != 0) return;
+    if (!fl_op_is_row(c->op)) return;
+    if (t->ncols != s->schema.ncols) {
+        s->window_broken = true; /* its rows no longer line up with the chunk's */
+        return;
+    }
+    if (c->before) {
+        key_text(s, c->before, kb);
+        keyset_add(&s->changed, (const char *)kb->data, (uint32_t)kb->len);
+    }
+    if (c->after) {
+        key_text(s, c->after, kb);
+        keyset_add(&s->changed, (const char *)kb->data, (uint32_t)kb->len);
+    }
+}
+
+/* Adds the chunk's rows, less those the stream changed in the window, to txn (the high
+ * watermark's transaction) and moves the progress on. */
+static void journal_chunk(fl_snapshot *s, fl_store *store, fl_txn *txn)
+{
+    const table_ref *t = &s->queue[0];
+    uint32_t ncols = s->schema.ncols;
+    uint32_t ti = fl_txn_table(txn, t->db, t->name, ncols, (const char *const *)s->colnames);
+    uint64_t nrows = mysql_num_rows(s->res), kept = 0;
+    bool last = nrows < s->cfg->snapshot.chunk;
+    MYSQL_FIELD *fields = mysql_fetch_fields(s->res);
+    fl_buf kb = {0};
+    fl_value *vals = fl_xcalloc(ncols, sizeof *vals);
+    MYSQL_ROW row, last_row = NULL;
+    unsigned long *lens = NULL, *last_lens = fl_xcalloc(ncols, sizeof *last_lens);
+    while ((row = mysql_fetch_row(s->res))) {
+        lens = mysql_fetch_lengths(s->res);
+        for (uint32_t c = 0; c < ncols; c++) {
+            fl_mysql_cell_value(&fields[c], row[c], lens[c], &vals[c]);
+            if (s->schema.is_json && s->schema.is_json[c] && vals[c].type == FL_VAL_STRING) vals[c].type = FL_VAL_JSON;
+        }
+        last_row = row;
+        memcpy(last_lens, lens, ncols * sizeof *lens);
+        key_text(s, vals, &kb);
+        if (keyset_has(&s->changed, (const char *)kb.data, (uint32_t)kb.len)) continue;
+        fl_change *ch = fl_txn_add_change(txn, FL_OP_SNAPSHOT);
+        ch->table = ti;
+        ch->after = fl_txn_values(txn, ncols);
+        for (uint32_t c = 0; c < ncols; c++) {
+            ch->after[c] = vals[c];
+            fl_txn_own_value(txn, &ch->after[c]);
+        }
+        kept++;
+    }
+    txn->flags |= FL_TXN_SNAPSHOT | (last ? FL_TXN_SNAPSHOT_LAST : 0);
+    txn->snapshot_table = ti;
+    txn->snapshot_chunk = s->chunk;
+    log_debug("snapshot of %s.%s chunk %" PRIu64 ": %" PRIu64 " rows read, %" PRIu64 " journaled, %zu left to the stream",
+              t->db, t->name, s->chunk, nrows, kept, s->changed.n);
+    if (last) {
+        log_info("snapshot of %s.%s complete (%" PRIu64 " chunks)", t->db, t->name, s->chunk + 1);
+        pop_table(s);
+    } else {
+        free_after(s);
+        s->after = fl_xcalloc(s->nkey, sizeof *s->after);
+        s->after_len = fl_xcalloc(s->nkey, sizeof *s->after_len);
+        for (uint32_t i = 0; i < s->nkey; i++) {
+            uint32_t c = s->keycols[i];
+            s->after_len[i] = last_lens[c];
+            s->after[i] = fl_xmalloc(last_lens[c] + 1);
+            memcpy(s->after[i], last_row[c], last_lens[c]);
+            s->after[i][last_lens[c]] = 0;
+        }
+        s->chunk++;
+    }
+    free(vals);
+    free(last_lens);
+    fl_buf_free(&kb);
+    drop_in_flight(s);
+    save_progress(s, store);
+    if (s->cfg->snapshot.rate) {
+        struct timespec mono;
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        double wait = (double)nrows / s->cfg->snapshot.rate;
+        uint64_t ns = (uint64_t)mono.tv_nsec + (uint64_t)((wait - (double)(uint64_t)wait) * 1e9);
+        s->next_at.tv_sec = mono.tv_sec + (time_t)wait + (time_t)(ns / 1000000000u);
+        s->next_at.tv_nsec = (long)(ns % 1000000000u);
+    }
+}
+
+void fl_snapshot_on_txn(fl_snapshot *s, fl_store *store, fl_txn *txn)
+{
+    if (!s) return;
+    bool high = false;
+    uint32_t w = 0;
+    fl_buf kb = {0};
+    for (uint32_t i = 0; i < txn->nchanges; i++) {
+        fl_change *c = &txn->changes[i];
+        const fl_table *t = fl_op_is_row(c->op) && c->table < txn->ntables ? &txn->tables[c->table] : NULL;
+        if (t && is_watermark(t)) {
+            char mark[MARK_MAX];
+            mark_of(t, c, mark, sizeof mark);
+            if (s->phase == WAIT_LOW && !strcmp(mark, s->low)) s->phase = WAIT_HIGH;
+            else if (s->phase == WAIT_HIGH && !strcmp(mark, s->high)) high = true;
+            txn->nrows--;
+            continue; /* watermark rows never reach the journal */
+        }
+        if (t && s->phase == WAIT_HIGH && !high) note_changed(s, t, c, &kb);
+        txn->changes[w++] = *c;
+    }
+    txn->nchanges = w;
+    if (w == 0 && (txn->flags & FL_TXN_LAST_PART) && txn->part == 0) txn->ntables = 0; /* nothing but watermarks */
+    fl_buf_free(&kb);
+    if (!high) return;
+    if (s->window_broken || !(txn->flags & FL_TXN_LAST_PART) || txn->part != 0) {
+        log_warn("snapshot of %s.%s chunk %" PRIu64 ": the table changed shape while it was read; reading it again",
+                 s->queue[0].db, s->queue[0].name, s->chunk);
+        drop_in_flight(s);
+        forget_table_info(s);
+        return;
+    }
+    journal_chunk(s, store, txn);
+}
+
+void fl_snapshot_stream_restarted(fl_snapshot *s)
+{
+    if (s) drop_in_flight(s);
+}
