@@ -268,11 +268,11 @@ static void test_syntax_and_sections(void **state)
     expect_errors("key = 1\n[source\n[bogus]\nx = 1\nnot a pair\n[sorce]\n[rule]\n[rules x]\n",
                   "1: key: key outside any section\n"
                   "2: section header without a closing ']'\n"
-                  "3: [bogus]: unknown section (known: source, journal, feed, metrics, apply, log, rule NAME)\n"
+                  "3: [bogus]: unknown section (known: source, journal, feed, metrics, apply, log, snapshot, rule NAME)\n"
                   "5: [bogus]: expected 'key = value' or '[section]'\n"
                   "6: [sorce]: unknown section (did you mean [source]?)\n"
                   "7: [rule]: a rule needs a name: [rule NAME]\n"
-                  "8: [rules x]: unknown section (known: source, journal, feed, metrics, apply, log, rule NAME)\n");
+                  "8: [rules x]: unknown section (known: source, journal, feed, metrics, apply, log, snapshot, rule NAME)\n");
     expect_errors("[log]\nlevel = info\n  continued\n[log]\n",
                   "3: [log]: indented line continues the previous value; write each value on one line\n"
                   "4: [log]: section appears twice (first on line 1); merge them\n");
@@ -607,7 +607,7 @@ static void test_inline_comments(void **state)
                   "4: [source] password: the value is only a comment ('#' or ';' after whitespace starts one); a "
                   "secret that starts with one goes in a file\n");
     expect_errors("[journal] # c\npath = /j\nsync = none # c ]\n[x] # c\n",
-                  "4: [x]: unknown section (known: source, journal, feed, metrics, apply, log, rule NAME)\n");
+                  "4: [x]: unknown section (known: source, journal, feed, metrics, apply, log, snapshot, rule NAME)\n");
 }
 
 /* The README's configuration (the ```ini block after "<!-- test_config" in README.md),
@@ -823,6 +823,32 @@ static void test_helpers(void **state)
     assert_false(fl_glob_match("*a*b", "xxaxxbxx"));
 }
 
+static void test_snapshot_settings(void **state)
+{
+    (void)state;
+    char *errors = NULL;
+    fl_config *c = load("[snapshot]\ntables = shop.items, app.*\n", &errors);
+    if (!c) fail_msg("%s", errors);
+    assert_string_equal(c->snapshot.tables[0], "shop.items");
+    assert_string_equal(c->snapshot.tables[1], "app.*");
+    assert_null(c->snapshot.tables[2]);
+    assert_true(c->snapshot.initial);
+    assert_int_equal(c->snapshot.chunk, 10000);
+    assert_int_equal(c->snapshot.rate, 0);
+    fl_config_free(c);
+    c = load("[snapshot]\ntables = a.b\ninitial = no\nchunk = 500\nrate = 2000\n", &errors);
+    if (!c) fail_msg("%s", errors);
+    assert_false(c->snapshot.initial);
+    assert_int_equal(c->snapshot.chunk, 500);
+    assert_int_equal(c->snapshot.rate, 2000);
+    fl_config_free(c);
+    expect_errors("[snapshot]\ninitial = maybe\nchunk = 0\nrate = -1\ntable = x.y\n",
+                  "2: [snapshot] initial: 'maybe' is not one of yes, no\n"
+                  "3: [snapshot] chunk: '0' is not a whole number from 1 to 1000000\n"
+                  "4: [snapshot] rate: '-1' is not a whole number from 0 to 4294967295\n"
+                  "5: [snapshot] table: unknown key (did you mean tables?)\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -839,7 +865,7 @@ int main(void)
         cmocka_unit_test(test_secret_policy),
         cmocka_unit_test(test_inline_comments),
         cmocka_unit_test(test_readme_config),
-        cmocka_unit_test(test_metrics_settings),
+        cmocka_unit_test(test_metrics_settings), cmocka_unit_test(test_snapshot_settings),
         cmocka_unit_test(test_secrets_never_shown),
         cmocka_unit_test(test_long_lines_and_load_string),
         cmocka_unit_test(test_helpers),
