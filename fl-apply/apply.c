@@ -971,18 +971,21 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
     a.opts = opts;
     char *errors = NULL;
     a.rules = fl_rules_new(cfg, &errors);
-    bool schema_bad = a.rules && fl_schema_check_rules(a.rules, cfg, &errors);
-    if (schema_bad && cfg->apply.on_error == FL_ON_ERROR_SKIP) {
-        /* the journal may still hold changes from before a DROP or ALTER made a rule stale:
-         * with skip they are applied where they can be, and the rest skipped and counted */
-        size_t n = errors ? strlen(errors) : 0;
-        while (n && errors[n - 1] == '\n') errors[--n] = 0;
-        log_error("%s (on_error = skip: going on)", errors ? errors : "rules do not match the source");
+    if (a.rules && fl_schema_check_rules(a.rules, cfg, &errors)) {
+        /* Reported, never a refusal to start: the journal may still hold a table's changes
+         * from before the DROP or ALTER that made a rule stale (and the DDL that clears its
+         * keys); a start refused for that would be refused again at every restart. Each
+         * table's changes meet the same check when they arrive, and follow on_error there. */
+        for (char *line = errors, *end; line && *line; line = end) {
+            end = strchr(line, '\n');
+            if (end) *end++ = 0;
+            if (*line) log_error("%s (checked against the source's schema at start)", line);
+        }
+        log_warn("going on: each table is checked again when its changes arrive, and on_error decides there");
         free(errors);
         errors = NULL;
-        schema_bad = false;
     }
-    if (!a.rules || schema_bad) {
+    if (!a.rules) {
         fprintf(stderr, "%s", errors ? errors : "rules: invalid\n");
         free(errors);
         close_common(&a);

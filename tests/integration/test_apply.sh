@@ -376,9 +376,16 @@ timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/viafeed.ini" --from-gtid "$first_gti
 t_eq "relay feed: --from-gtid replay exits 0" 0 "$rc"
 t_eq "relay feed: replay restores every user:* value" "$(expect_users | sorted)" "$(feed_users)"
 sed 's/^secret = feed-secret-0123456789$/secret = wrong-secret-0123456789/' "$H_DIR/viafeed.ini" > "$H_DIR/badfeed.ini"
-out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/badfeed.ini" 2>&1); rc=$?
-t_check "relay feed: a wrong secret stops fl-apply (no endless retry) with exit 1" test "$rc" = 1
+# A refusal before the relay proved the secret could be forged by anything on the path, so a
+# running applier reports it and retries (as for a cut link); --once gives up after a few.
+out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/badfeed.ini" --once 2>&1); rc=$?
+t_check "relay feed: with a wrong secret, --once gives up with exit 1" test "$rc" = 1
 t_check "relay feed: ... and says why" grep -qi "secret\|authentication" <<<"$out"
+"$FL_BUILD/fl-apply" -c "$H_DIR/badfeed.ini" > "$H_DIR/badfeed.log" 2>&1 & bad=$!
+t_check "relay feed: a running applier with a wrong secret reports the refusal and retries" \
+  h_wait_until 30 bash -c "[ \$(grep -ci 'secret' '$H_DIR/badfeed.log') -ge 2 ]"
+t_check "relay feed: ... still running (a forged refusal must not stop it)" kill -0 "$bad"
+kill -TERM "$bad" 2>/dev/null; wait "$bad"
 kill -TERM "$RELAY_PID"; wait "$RELAY_PID"
 
 # ---- a transaction above max_atomic_ops goes out in ordered chunks ---------------------------

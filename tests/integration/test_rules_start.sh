@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test_rules_start.sh — fl-apply checks its rules against the source's schema when it starts:
-# a rule for a missing table, or naming a missing column, is a FILE:LINE error and exit 2
-# before anything is applied; an unreachable source only defers the check. --verify goes on
-# with every other table when one cannot be read.
+# a rule for a missing table, or naming a missing column, is logged as a FILE:LINE error
+# before anything is applied (never a refusal to start, which a pending DROP in the journal
+# would make permanent); the rule then meets on_error at its table's first change. An
+# unreachable source only defers the check. --verify goes on with every other table when one
+# cannot be read.
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
@@ -24,15 +26,19 @@ good_u=$'[rule u]\ntable = app.u\nkey = u:{id}'
 
 config missing "$(h_source_config)" "$good_t" $'[rule gone]\ntable = app.nope\nkey = n:{id}'
 out=$(timeout 30 "$FL_BUILD/fl-apply" -c "$H_DIR/missing.ini" --once 2>&1); rc=$?
-t_eq "a rule for a missing table: exit 2" 2 "$rc"
-t_check "... named with its FILE:LINE" grep -q "missing.ini:[0-9]*: \[rule gone\] table: app.nope does not exist in the source" <<<"$out"
-t_eq "... and nothing applied" 0 "$(h_redis EXISTS t:1)"
+t_check "a rule for a missing table is an error at start, named with its FILE:LINE" \
+  grep -q "ERROR .*missing.ini:[0-9]*: \[rule gone\] table: app.nope does not exist in the source" <<<"$out"
+t_check "... logged before anything is applied" bash -c "grep -n 'app.nope does not exist' <<<\"\$1\" | cut -d: -f1 | head -1 | { read a; [ \"\$a\" -lt \"\$(grep -n 'applied' <<<\"\$1\" | cut -d: -f1 | head -1)\" ]; }" _ "$out"
+t_eq "... never a refusal to start (a pending DROP would make it permanent): the other rules apply" 0 "$rc"
+t_eq "... the good rule's key is there" '{"id":1,"v":"a"}' "$(h_redis GET t:1)"
+h_redis FLUSHALL >/dev/null
 
 config badcol "$(h_source_config)" $'[rule t]\ntable = app.t\nkey = t:{id}:{nope}' $'[rule u]\ntable = app.u\nkey = u:{id}\ncolumns = id, m'
 out=$(timeout 30 "$FL_BUILD/fl-apply" -c "$H_DIR/badcol.ini" --once 2>&1); rc=$?
-t_eq "a key naming a missing column: exit 2" 2 "$rc"
-t_check "... the key's line names the column" grep -q "badcol.ini:[0-9]*: \[rule t\] key: unknown column \`nope\` in app.t" <<<"$out"
+t_check "a key naming a missing column is an error at start: the key's line names the column" \
+  grep -q "ERROR .*badcol.ini:[0-9]*: \[rule t\] key: unknown column \`nope\` in app.t" <<<"$out"
 t_check "... and the other rule's projection is reported too" grep -q "\[rule u\] columns: unknown column \`m\` in app.u" <<<"$out"
+t_check "... then on_error = stop stops at the table's first change (non-zero exit)" test "$rc" -ne 0
 t_eq "... nothing applied" 0 "$(h_redis EXISTS u:1)"
 
 dead=$(h_free_port)
