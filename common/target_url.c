@@ -4,6 +4,7 @@
 #include "common/target_url.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ fl_target_scheme fl_target_url_scheme(const char *url)
     if (!strncmp(url, "redis://", 8) || !strncmp(url, "rediss://", 9) || !strncmp(url, "redis+unix://", 13))
         return FL_SCHEME_REDIS;
     if (!strncmp(url, "memcached://", 12)) return FL_SCHEME_MEMCACHED;
+    if (!strncmp(url, "redis-cluster://", 16)) return FL_SCHEME_REDIS_CLUSTER;
     return FL_SCHEME_UNKNOWN;
 }
 
@@ -163,37 +165,49 @@ void fl_memcached_url_free(fl_memcached_url *u)
     memset(u, 0, sizeof *u);
 }
 
-static int parse_memcached(const char *p, fl_memcached_url *u, char *err, size_t errlen)
+/* A list of servers after optional credentials, as memcached:// and redis-cluster:// write
+ * it: [user:password@]host:port[,host:port...]. name is the scheme, for messages; need_user:
+ * the user name may not be empty; creds names the credentials in messages. */
+static int parse_server_list(const char *p, const char *name, const char *creds, bool need_user, char **user,
+                             char **password,
+                             fl_memcached_server **servers, size_t *nservers, char *err, size_t errlen)
 {
     const char *at = strrchr(p, '@');
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (!colon || colon == p)
-            return bad(err, errlen, "memcached SASL credentials must be user:password@ before the servers");
-        u->user = fl_url_decode(p, (size_t)(colon - p));
-        if (!u->user) return bad(err, errlen, "bad %%-escape in the user name");
-        u->password = fl_url_decode(colon + 1, (size_t)(at - colon - 1));
-        if (!u->password) return bad(err, errlen, "bad %%-escape in the password");
+        if (!colon || (need_user && colon == p))
+            return bad(err, errlen, "%s must be user:password@ before the servers", creds);
+        if (colon > p) {
+            *user = fl_url_decode(p, (size_t)(colon - p));
+            if (!*user) return bad(err, errlen, "bad %%-escape in the user name");
+        }
+        *password = fl_url_decode(colon + 1, (size_t)(at - colon - 1));
+        if (!*password) return bad(err, errlen, "bad %%-escape in the password");
         p = at + 1;
     }
-    if (!*p) return bad(err, errlen, "memcached://host:port[,host:port...] needs at least one server");
+    if (!*p) return bad(err, errlen, "%s://host:port[,host:port...] needs at least one server", name);
     size_t cap = 1;
     for (const char *c = p; *c; c++) cap += *c == ',';
-    u->servers = fl_xcalloc(cap, sizeof *u->servers);
+    *servers = fl_xcalloc(cap, sizeof **servers);
     for (;;) {
         const char *comma = strchr(p, ',');
         const char *s = p, *e = comma ? comma : p + strlen(p);
         while (s < e && (*s == ' ' || *s == '\t')) s++;
         while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
-        if (s == e) return bad(err, errlen, "memcached:// has an empty server in its list");
-        fl_memcached_server *sv = &u->servers[u->nservers];
+        if (s == e) return bad(err, errlen, "%s:// has an empty server in its list", name);
+        fl_memcached_server *sv = &(*servers)[*nservers];
         if (parse_hostport_n(s, (size_t)(e - s), &sv->host, &sv->port))
-            return bad(err, errlen, "each memcached server must be host:port (port 1-65535)");
-        u->nservers++;
+            return bad(err, errlen, "each %s server must be host:port (port 1-65535)", name);
+        (*nservers)++;
         if (!comma) break;
         p = comma + 1;
     }
     return 0;
+}
+
+static int parse_memcached(const char *p, fl_memcached_url *u, char *err, size_t errlen)
+{
+    return parse_server_list(p, "memcached", "memcached SASL credentials", true, &u->user, &u->password, &u->servers, &u->nservers, err, errlen);
 }
 
 int fl_memcached_url_parse(const char *url, fl_memcached_url *u, char *err, size_t errlen)
@@ -202,6 +216,28 @@ int fl_memcached_url_parse(const char *url, fl_memcached_url *u, char *err, size
     int rc = strncmp(url, "memcached://", 12) ? bad(err, errlen, "must start with memcached://")
                                               : parse_memcached(url + 12, u, err, errlen);
     if (rc) fl_memcached_url_free(u);
+    return rc;
+}
+
+/* ---- Redis Cluster ---- */
+
+void fl_redis_cluster_url_free(fl_redis_cluster_url *u)
+{
+    free(u->user);
+    free_secret(u->password);
+    for (size_t i = 0; i < u->nseeds; i++) free(u->seeds[i].host);
+    free(u->seeds);
+    memset(u, 0, sizeof *u);
+}
+
+int fl_redis_cluster_url_parse(const char *url, fl_redis_cluster_url *u, char *err, size_t errlen)
+{
+    memset(u, 0, sizeof *u);
+    int rc = strncmp(url, "redis-cluster://", 16)
+                 ? bad(err, errlen, "must start with redis-cluster://")
+                 : parse_server_list(url + 16, "redis-cluster", "redis-cluster credentials", false, &u->user, &u->password, &u->seeds, &u->nseeds,
+                                     err, errlen);
+    if (rc) fl_redis_cluster_url_free(u);
     return rc;
 }
 
@@ -222,7 +258,13 @@ int fl_target_url_check(const char *url, char *err, size_t errlen)
         fl_memcached_url_free(&u);
         return 0;
     }
+    case FL_SCHEME_REDIS_CLUSTER: {
+        fl_redis_cluster_url u;
+        if (fl_redis_cluster_url_parse(url, &u, err, errlen)) return -1;
+        fl_redis_cluster_url_free(&u);
+        return 0;
+    }
     default:
-        return bad(err, errlen, "must start with redis://, rediss://, redis+unix:// or memcached://");
+        return bad(err, errlen, "must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://");
     }
 }

@@ -29,7 +29,7 @@ fl_target *fl_target_open(const fl_config_apply *cfg, fl_error *e)
     fl_error_clear(e);
     const struct fl_target_ops *ops = cfg->target ? ops_for(cfg->target) : NULL;
     if (!ops) {
-        fl_error_set(e, true, 0, "target must start with redis://, redis+unix:// or memcached://");
+        fl_error_set(e, true, 0, "target must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://");
         return NULL;
     }
     void *impl = ops->open(cfg, e);

@@ -317,7 +317,7 @@ static void test_bad_values(void **state)
     expect_errors("[apply]\njournal=/j\nname = a b\ntarget = http://x\nmax_atomic_ops = -1\non_error = ignore\n"
                   "[metrics]\nlisten = nohost\n[feed]\nlisten = 1.2.3.4:0\nsecret = 0123456789abcdef\n",
                   "3: [apply] name: 'a b' is not a name (1-64 characters: letters, digits, '_', '-', '.')\n"
-                  "4: [apply] target: bad target URL: must start with redis://, rediss://, redis+unix:// or memcached://\n"
+                  "4: [apply] target: bad target URL: must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://\n"
                   "5: [apply] max_atomic_ops: '-1' is not a whole number from 1 to 4294967295\n"
                   "6: [apply] on_error: 'ignore' is not one of stop, skip\n"
                   "8: [metrics] listen: 'nohost' is not host:port (port 1-65535; IPv6 as [addr]:port)\n"

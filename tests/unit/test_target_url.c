@@ -110,6 +110,37 @@ static void test_memcached(void **state)
     fl_memcached_url_free(&u);
 }
 
+static void test_redis_cluster(void **state)
+{
+    (void)state;
+    fl_redis_cluster_url u;
+    char err[256];
+    assert_int_equal(fl_redis_cluster_url_parse("redis-cluster://127.0.0.1:7000,h.local:7001", &u, err, sizeof err), 0);
+    assert_int_equal(u.nseeds, 2);
+    assert_string_equal(u.seeds[0].host, "127.0.0.1");
+    assert_int_equal(u.seeds[0].port, 7000);
+    assert_string_equal(u.seeds[1].host, "h.local");
+    assert_int_equal(u.seeds[1].port, 7001);
+    assert_null(u.user);
+    assert_null(u.password);
+    fl_redis_cluster_url_free(&u);
+
+    assert_int_equal(fl_redis_cluster_url_parse("redis-cluster://app:p%40ss@h:1", &u, err, sizeof err), 0);
+    assert_string_equal(u.user, "app");
+    assert_string_equal(u.password, "p@ss");
+    fl_redis_cluster_url_free(&u);
+
+    assert_int_equal(fl_redis_cluster_url_parse("redis-cluster://:secret@h:1", &u, err, sizeof err), 0);
+    assert_null(u.user); /* password-only AUTH */
+    assert_string_equal(u.password, "secret");
+    fl_redis_cluster_url_free(&u);
+
+    assert_int_equal(fl_target_url_scheme("redis-cluster://h:1"), FL_SCHEME_REDIS_CLUSTER);
+    assert_int_equal(fl_target_url_check("redis-cluster://h:1,h:2", err, sizeof err), 0);
+    assert_int_equal(fl_redis_cluster_url_parse("redis://h:1", &u, err, sizeof err), -1);
+    assert_string_equal(err, "bad target URL: must start with redis-cluster://");
+}
+
 static void test_scheme(void **state)
 {
     (void)state;
@@ -122,7 +153,7 @@ static void test_scheme(void **state)
     assert_int_equal(fl_target_url_check("redis://h:1/2", err, sizeof err), 0);
     assert_int_equal(fl_target_url_check("memcached://h:1", err, sizeof err), 0);
     assert_int_equal(fl_target_url_check("http://h:1", err, sizeof err), -1);
-    assert_string_equal(err, "bad target URL: must start with redis://, rediss://, redis+unix:// or memcached://");
+    assert_string_equal(err, "bad target URL: must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://");
 }
 
 /* Refused by fl_target_url_check, with `what` in the message and never the password. */
@@ -138,7 +169,7 @@ static void refused(const char *url, const char *what)
 static void test_errors(void **state)
 {
     (void)state;
-    refused("http://h:1", "must start with redis://, rediss://, redis+unix:// or memcached://");
+    refused("http://h:1", "must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://");
     refused("redis://hunter2@h:1", "user:password@");
     refused("redis://u:hunter2@h/0", "needs a host and a port");
     refused("redis://u:hunter2@h:1/x", "not a number from 0 to 65535");
@@ -166,6 +197,11 @@ static void test_errors(void **state)
     refused("memcached://:hunter2@a:1", "SASL credentials must be user:password@");
     refused("memcached://u%zz:hunter2@a:1", "bad %-escape in the user name");
     refused("memcached://u:hunter2%zz@a:1", "bad %-escape in the password");
+    refused("redis-cluster://", "needs at least one server");
+    refused("redis-cluster://a:1,,b:2", "empty server in its list");
+    refused("redis-cluster://a:1/0", "must be host:port");
+    refused("redis-cluster://hunter2@a:1", "redis-cluster credentials must be user:password@");
+    refused("redis-cluster://u:hunter2%zz@a:1", "bad %-escape in the password");
 
     fl_redis_url r;
     char err[256];
@@ -179,7 +215,8 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_tcp), cmocka_unit_test(test_tls), cmocka_unit_test(test_unix),
-                                       cmocka_unit_test(test_memcached), cmocka_unit_test(test_scheme),
+                                       cmocka_unit_test(test_memcached), cmocka_unit_test(test_redis_cluster),
+                                       cmocka_unit_test(test_scheme),
                                        cmocka_unit_test(test_errors)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
