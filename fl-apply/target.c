@@ -1,5 +1,5 @@
-/* target.c — the public target API: chooses Redis or memcached by the URL's scheme and
- * forwards every call to that implementation (fl-apply/target_impl.h). */
+/* target.c — the public target API: chooses Redis, Redis Cluster or memcached by the URL's
+ * scheme and forwards every call to that implementation (fl-apply/target_impl.h). */
 #include "fl-apply/target.h"
 
 #include <stdio.h>
@@ -20,6 +20,7 @@ static const struct fl_target_ops *ops_for(const char *url)
     switch (fl_target_url_scheme(url)) {
     case FL_SCHEME_MEMCACHED: return &fl_target_memcached_ops;
     case FL_SCHEME_REDIS: return &fl_target_redis_ops;
+    case FL_SCHEME_REDIS_CLUSTER: return &fl_target_redis_cluster_ops;
     default: return NULL;
     }
 }

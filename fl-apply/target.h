@@ -35,7 +35,7 @@ typedef struct fl_target fl_target;
  * server that cannot be reached now (retry later). */
 fl_target *fl_target_open(const fl_config_apply *cfg, fl_error *e);
 void fl_target_close(fl_target *t);
-const char *fl_target_kind(const fl_target *t); /* "redis" or "memcached" */
+const char *fl_target_kind(const fl_target *t); /* "redis", "redis-cluster" or "memcached" */
 /* Whether the target can delete keys by pattern (FL_CACHE_DEL_MATCH): Redis can; memcached
  * cannot list its keys, and the applier must not submit such operations to it. */
 bool fl_target_deletes_by_pattern(const fl_target *t);

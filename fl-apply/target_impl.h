@@ -26,11 +26,12 @@ struct fl_target_ops {
     bool (*holds)(const void *impl, const char *key, uint32_t key_len, uint64_t seq);
     void (*rewind)(void *impl, uint64_t seq);
     bool deletes_by_pattern; /* can apply FL_CACHE_DEL_MATCH (memcached cannot list its keys) */
-    const char *kind; /* "redis" or "memcached" */
+    const char *kind; /* "redis", "redis-cluster" or "memcached" */
 };
 
 extern const struct fl_target_ops fl_target_memcached_ops; /* memcached:// */
 extern const struct fl_target_ops fl_target_redis_ops;     /* redis://, redis+unix:// */
+extern const struct fl_target_ops fl_target_redis_cluster_ops; /* redis-cluster:// */
 
 /* A memcached target's checkpoint file: the last checkpoint written and, per server (by
  * host:port), the epoch of its marker and the seq it holds everything up to. Read returns 0,

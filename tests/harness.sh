@@ -190,6 +190,58 @@ h_redis() {
   ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-cli -p "$REDIS_PORT" "${tls[@]}" "$@"
 }
 
+# h_start_redis_cluster [ARGS...]: a Redis Cluster of 3 primaries and 3 replicas on loopback
+# (cluster-node-timeout 2 s, ARGS passed to every node). Sets CLUSTER_PORTS (all six),
+# CLUSTER_PIDS (port -> pid) and CLUSTER_URL (redis-cluster://... of the three first ports).
+# Ports are chosen with their cluster bus port (port + 10000) free too.
+declare -A CLUSTER_PIDS=()
+h_cluster_port() {
+  local p i
+  for i in $(seq 1 200); do
+    p=$(h_free_port)
+    [ "$p" -lt 22000 ] || continue
+    ss -Htan "sport = :$((p + 10000))" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+  done
+  return 1
+}
+h_start_cluster_node() { # PORT [ARGS...]
+  local port=$1; shift
+  local dir=$H_DIR/cluster/$port; mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no --daemonize no \
+    --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
+    --logfile "$dir/redis.log" "$@" >/dev/null 2>&1 &
+  CLUSTER_PIDS[$port]=$!
+  h_register $!
+  h_until_up "${CLUSTER_PIDS[$port]}" 20 redis-cli -p "$port" ping || return 1
+}
+h_start_redis_cluster() {
+  CLUSTER_PORTS=()
+  local i p
+  for i in 1 2 3 4 5 6; do
+    p=$(h_cluster_port) || h_die "no free port pair for a cluster node"
+    h_start_cluster_node "$p" "$@" || h_die "cluster node $p did not start: $(tail -3 "$H_DIR/cluster/$p/redis.log" 2>/dev/null)"
+    CLUSTER_PORTS+=("$p")
+  done
+  local addrs=()
+  for p in "${CLUSTER_PORTS[@]}"; do addrs+=("127.0.0.1:$p"); done
+  timeout 60 redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes > "$H_DIR/cluster/create.log" 2>&1 \
+    || h_die "redis-cli --cluster create: $(tail -3 "$H_DIR/cluster/create.log")"
+  h_wait_until 60 h_cluster_ok || h_die "the cluster did not become ok: $(redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | head -3)"
+  CLUSTER_URL="redis-cluster://127.0.0.1:${CLUSTER_PORTS[0]},127.0.0.1:${CLUSTER_PORTS[1]},127.0.0.1:${CLUSTER_PORTS[2]}"
+}
+# h_cluster_ok: every node that runs says cluster_state:ok and the cluster check passes.
+h_cluster_ok() {
+  local p
+  for p in "${CLUSTER_PORTS[@]}"; do
+    kill -0 "${CLUSTER_PIDS[$p]}" 2>/dev/null || continue
+    redis-cli -p "$p" cluster info | grep -q '^cluster_state:ok' || return 1
+  done
+  local check; check=$(redis-cli --cluster check "127.0.0.1:${CLUSTER_PORTS[0]}" 2>/dev/null)
+  grep -q '\[OK\] All 16384 slots covered' <<<"$check" && ! grep -q '\[ERR\]' <<<"$check"
+}
+# h_rc ARGS...: redis-cli in cluster mode (follows redirections) against the cluster
+h_rc() { redis-cli -c -p "${CLUSTER_PORTS[0]}" "$@"; }
+
 # ---- memcached -----------------------------------------------------------------------------
 h_start_memcached() {
   local attempt

@@ -1,0 +1,823 @@
+/* target_redis_cluster.c — the Redis Cluster target: each source transaction's operations
+ * are grouped by key slot, and each slot's group is one MULTI/EXEC on the primary that owns
+ * the slot, ending with a checkpoint that lives in the same slot.
+ *
+ * The slot map comes from CLUSTER SLOTS, asked of the seed nodes in turn; every primary gets
+ * one connection (fl-apply/redis_conn.h), and the blocks of all primaries are pipelined at
+ * once, each primary with its own queue of expected replies (MULTI +OK, each command
+ * +QUEUED, EXEC an array without errors).
+ *
+ * Per-slot checkpoints. Slot S's checkpoint is the hash fastlane:checkpoint:NAME:{TAG} (TAG
+ * one of the short tags that hash to S, fl-apply/cluster_slots.h) with one field, seq. It is
+ * written by a script at the end of every MULTI/EXEC of slot S, which refuses (FLCHAIN) unless
+ * the hash still holds the seq this applier last wrote there: a block that was not applied
+ * (refused, redirected) keeps every later one of its slot from moving the checkpoint. Being
+ * in the slot, the checkpoint moves with the slot's data on resharding and fails over with
+ * it. At connect every slot's checkpoint is read (pipelined HGETs, per primary, following
+ * ASK redirections once), and a transaction's operations for slot S are sent only when its
+ * seq is above S's checkpoint: on every slot, transactions appear once and in source order.
+ *
+ * The applier's checkpoint (fastlane:checkpoint:NAME, seq/gtid/ts/journal) is where reading
+ * resumes: it is written when every block submitted before it is acknowledged (at flush), so
+ * every slot holds everything up to it; transactions above it are filtered per slot.
+ *
+ * A redirection (MOVED, ASK) or any error reply fails the flush; the applier reconnects,
+ * which reads the slot map and the slot checkpoints again and resends what each slot lacks.
+ * Deleting by pattern is not supported (a SCAN per primary cannot be kept atomic with the
+ * transaction's slot groups). */
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/target_url.h"
+#include "fl-apply/cluster_slots.h"
+#include "fl-apply/redis_conn.h"
+#include "fl-apply/target_impl.h"
+
+#define CT_MAX_BLOCKS 3000           /* blocks sent and not yet acknowledged, all primaries */
+#define CT_MAX_UNSENT (8u << 20)     /* bytes formatted and not yet written, per primary */
+#define CT_WRITE_EAGERLY (64u << 10) /* start writing once this much is formatted */
+#define CT_CHECKPOINT_PREFIX "fastlane:checkpoint:"
+#define CT_NO_NODE UINT16_MAX
+
+/* Sets the slot checkpoint KEYS[1] seq to ARGV[2] when it is ARGV[1]. */
+static const char slot_script[] =
+    "local cur = redis.call('HGET', KEYS[1], 'seq') or '0'\n"
+    "if cur ~= ARGV[1] then\n"
+    "  return redis.error_reply('FLCHAIN slot checkpoint is at ' .. cur .. ', not ' .. ARGV[1])\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'seq', ARGV[2])\n"
+    "return 1\n";
+
+typedef struct ct_block {
+    uint64_t seq;
+    uint32_t ncmds; /* between MULTI and EXEC */
+    uint16_t slot;
+} ct_block;
+
+typedef struct ct_node {
+    char *host;
+    int port;
+    fl_redis_conn *conn;
+    char sha[41];
+    fl_buf out; /* out.data[sent..len) not yet written */
+    size_t sent;
+    ct_block *q; /* ring of expectations */
+    size_t qcap, qhead, qlen;
+    uint32_t stage;
+    char queue_err[256];
+} ct_node;
+
+typedef struct cluster_target {
+    fl_redis_cluster_url url;
+    ct_node *nodes;
+    size_t nnodes;
+    uint16_t slot_node[FL_CLUSTER_SLOTS];
+    uint64_t slot_seq[FL_CLUSTER_SLOTS]; /* the seq each slot's checkpoint holds (or will) */
+    char (*tags)[FL_CLUSTER_TAG_MAX];
+    char *ckey; /* fastlane:checkpoint:NAME */
+    uint32_t max_atomic_ops;
+    uint64_t rewound_from; /* transactions from this seq on are applied again: none is held */
+    uint64_t last_seq;     /* latest seq submitted */
+    fl_checkpoint last_cp; /* checkpoint of the latest transaction submitted */
+    uint64_t written_seq;  /* what fastlane:checkpoint:NAME holds */
+    uint32_t pending;      /* transactions submitted since everything was acknowledged */
+    size_t blocks;         /* blocks awaiting replies, all primaries */
+    uint64_t *order;       /* scratch: slot << 32 | operation index */
+    size_t order_cap;
+} cluster_target;
+
+/* ---- RESP formatting ---- */
+
+static void put_header(fl_buf *b, char kind, size_t n)
+{
+    char tmp[32];
+    int len = snprintf(tmp, sizeof tmp, "%c%zu\r\n", kind, n);
+    fl_buf_put(b, tmp, (size_t)len);
+}
+
+static void put_arg(fl_buf *b, const void *p, size_t n)
+{
+    put_header(b, '$', n);
+    fl_buf_put(b, p, n);
+    fl_buf_put(b, "\r\n", 2);
+}
+
+static void put_arg_u64(fl_buf *b, uint64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+    put_arg(b, tmp, (size_t)n);
+}
+
+/* Appends one cache operation's commands; returns how many. */
+static uint32_t put_op(fl_buf *b, const fl_cache_op *op)
+{
+    switch (op->kind) {
+    case FL_CACHE_SET:
+        put_header(b, '*', op->ttl ? 5 : 3);
+        put_arg(b, "SET", 3);
+        put_arg(b, op->key, op->key_len);
+        put_arg(b, op->value, op->value_len);
+        if (op->ttl) {
+            put_arg(b, "EX", 2);
+            put_arg_u64(b, op->ttl);
+        }
+        return 1;
+    case FL_CACHE_HASH:
+        put_header(b, '*', 2);
+        put_arg(b, "DEL", 3);
+        put_arg(b, op->key, op->key_len);
+        if (op->nfields == 0) return 1;
+        put_header(b, '*', 2 + 2 * (size_t)op->nfields);
+        put_arg(b, "HSET", 4);
+        put_arg(b, op->key, op->key_len);
+        for (uint32_t i = 0; i < op->nfields; i++) {
+            put_arg(b, op->fields[i].name, op->fields[i].name_len);
+            put_arg(b, op->fields[i].value, op->fields[i].value_len);
+        }
+        if (!op->ttl) return 2;
+        put_header(b, '*', 3);
+        put_arg(b, "EXPIRE", 6);
+        put_arg(b, op->key, op->key_len);
+        put_arg_u64(b, op->ttl);
+        return 3;
+    default: /* FL_CACHE_DEL */
+        put_header(b, '*', 2);
+        put_arg(b, "DEL", 3);
+        put_arg(b, op->key, op->key_len);
+        return 1;
+    }
+}
+
+/* The checkpoint key of a slot into buf; returns its length. */
+static size_t slot_key(const cluster_target *ct, uint16_t slot, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s:{%s}", ct->ckey, ct->tags[slot]);
+    return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
+}
+
+/* ---- replies ---- */
+
+static void reply_text(char *dst, size_t dstlen, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING)
+        snprintf(dst, dstlen, "%.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
+    else snprintf(dst, dstlen, "unexpected reply type %d", r->type);
+}
+
+static const char *advice_for(const char *text)
+{
+    if (!strncmp(text, "MOVED ", 6) || !strncmp(text, "ASK ", 4))
+        return "the slot moved: reconnecting reads the slot map again and resumes each slot at its checkpoint";
+    if (!strncmp(text, "FLCHAIN", 7))
+        return "an earlier block of this slot was not applied, or another writer moved its checkpoint: resuming "
+               "from the slot checkpoints";
+    if (!strncmp(text, "CLUSTERDOWN", 11)) return "the cluster is down (a failover?): retrying";
+    if (!strncmp(text, "NOSCRIPT", 8)) return "the node lost the script (a failover?): it is loaded again at reconnect";
+    if (!strncmp(text, "OOM", 3)) return "the node is at maxmemory: raise maxmemory or choose a volatile-* policy";
+    return "";
+}
+
+static int block_error(char *err, size_t errlen, const ct_node *n, const ct_block *b, const char *what,
+                       const char *text)
+{
+    const char *advice = advice_for(text);
+    snprintf(err, errlen, "redis-cluster: %s:%d: transaction seq %" PRIu64 ", slot %u: %s: %s%s%s%s", n->host, n->port,
+             b->seq, b->slot, what, text, advice[0] ? " (" : "", advice, advice[0] ? ")" : "");
+    return -1;
+}
+
+static bool is_status(const redisReply *r, const char *text)
+{
+    return r->type == REDIS_REPLY_STATUS && r->len == strlen(text) && !memcmp(r->str, text, r->len);
+}
+
+static void queue_push(cluster_target *ct, ct_node *n, uint64_t seq, uint32_t ncmds, uint16_t slot)
+{
+    if (n->qlen == n->qcap) {
+        size_t ncap = n->qcap ? n->qcap * 2 : 256;
+        ct_block *nq = fl_xmalloc(ncap * sizeof *nq);
+        for (size_t i = 0; i < n->qlen; i++) nq[i] = n->q[(n->qhead + i) % n->qcap];
+        free(n->q);
+        n->q = nq;
+        n->qcap = ncap;
+        n->qhead = 0;
+    }
+    n->q[(n->qhead + n->qlen) % n->qcap] = (ct_block){seq, ncmds, slot};
+    n->qlen++;
+    ct->blocks++;
+}
+
+/* Matches one reply with the head of the node's queue. Returns 0, or -1 with err. */
+static int check_reply(cluster_target *ct, ct_node *n, redisReply *r, char *err, size_t errlen)
+{
+    if (n->qlen == 0) return fl_errorf(err, errlen, "redis-cluster: %s:%d: a reply nothing was waiting for", n->host, n->port);
+    ct_block *b = &n->q[n->qhead];
+    char text[256];
+    if (n->stage == 0) {
+        if (!is_status(r, "OK")) {
+            reply_text(text, sizeof text, r);
+            return block_error(err, errlen, n, b, "MULTI", text);
+        }
+        n->stage++;
+        return 0;
+    }
+    if (n->stage <= b->ncmds) {
+        if (!is_status(r, "QUEUED") && !n->queue_err[0]) {
+            reply_text(n->queue_err, sizeof n->queue_err, r);
+            if (!n->queue_err[0]) snprintf(n->queue_err, sizeof n->queue_err, "not queued");
+        }
+        n->stage++;
+        return 0;
+    }
+    if (n->queue_err[0]) return block_error(err, errlen, n, b, "command refused", n->queue_err);
+    if (r->type != REDIS_REPLY_ARRAY) {
+        reply_text(text, sizeof text, r);
+        return block_error(err, errlen, n, b, "EXEC", r->type == REDIS_REPLY_NIL ? "aborted" : text);
+    }
+    if (r->elements != b->ncmds)
+        return block_error(err, errlen, n, b, "EXEC", "wrong number of results");
+    for (size_t i = 0; i < r->elements; i++) {
+        if (r->element[i]->type == REDIS_REPLY_ERROR) {
+            reply_text(text, sizeof text, r->element[i]);
+            return block_error(err, errlen, n, b, "a command failed", text);
+        }
+    }
+    n->qhead = (n->qhead + 1) % n->qcap;
+    n->qlen--;
+    n->stage = 0;
+    ct->blocks--;
+    return 0;
+}
+
+/* ---- I/O across the primaries ---- */
+
+/* Writes and reads what each primary allows now. Returns 1 when anything moved, 0 when
+ * nothing did, -1 with err. */
+static int pump_once(cluster_target *ct, char *err, size_t errlen)
+{
+    int moved = 0;
+    fl_error e;
+    for (size_t i = 0; i < ct->nnodes; i++) {
+        ct_node *n = &ct->nodes[i];
+        if (!n->conn || (n->qlen == 0 && n->sent == n->out.len)) continue;
+        if (n->sent < n->out.len) {
+            ssize_t w = fl_redis_conn_send(n->conn, n->out.data + n->sent, n->out.len - n->sent, &e);
+            if (w < 0) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+            if (w > 0) moved = 1;
+            n->sent += (size_t)w;
+            if (n->sent == n->out.len) {
+                fl_buf_reset(&n->out);
+                n->sent = 0;
+            }
+        }
+        if (n->qlen == 0) continue;
+        int got = fl_redis_conn_receive(n->conn, &e);
+        if (got < 0) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+        for (;;) {
+            redisReply *reply;
+            int r = fl_redis_conn_next_reply(n->conn, &reply, &e);
+            if (r < 0) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+            if (r == 0) break;
+            moved = 1;
+            int rc = check_reply(ct, n, reply, err, errlen);
+            freeReplyObject(reply);
+            if (rc) return -1;
+        }
+    }
+    return moved;
+}
+
+static bool all_written(const cluster_target *ct)
+{
+    for (size_t i = 0; i < ct->nnodes; i++)
+        if (ct->nodes[i].sent < ct->nodes[i].out.len) return false;
+    return true;
+}
+
+/* Drives every primary until everything is written and at most max_blocks blocks await
+ * replies (wait), or once (no wait). Returns 0, or -1 with err. */
+static int pump(cluster_target *ct, size_t max_blocks, bool wait, char *err, size_t errlen)
+{
+    uint64_t last_progress = fl_now_ms();
+    for (;;) {
+        int moved = pump_once(ct, err, errlen);
+        if (moved < 0) return -1;
+        if (ct->blocks == 0 && all_written(ct)) ct->pending = 0;
+        if (!wait) return 0;
+        if (ct->blocks <= max_blocks && all_written(ct)) return 0;
+        if (moved) {
+            last_progress = fl_now_ms();
+            continue;
+        }
+        if (fl_now_ms() - last_progress > FL_REDIS_IO_TIMEOUT_MS)
+            return fl_errorf(err, errlen, "redis-cluster: no reply within %d s", FL_REDIS_IO_TIMEOUT_MS / 1000);
+        /* nothing moved: wait a little on a primary that has work */
+        for (size_t i = 0; i < ct->nnodes; i++) {
+            ct_node *n = &ct->nodes[i];
+            if (!n->conn || (n->qlen == 0 && n->sent == n->out.len)) continue;
+            fl_error e;
+            if (fl_redis_conn_wait(n->conn, n->sent < n->out.len, 1, &e) < 0)
+                return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+            break;
+        }
+    }
+}
+
+/* ---- connecting ---- */
+
+/* Appends s %-escaped (everything but letters and digits). */
+static void put_escaped(fl_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+            fl_buf_put(b, s, 1);
+        } else {
+            char hex[4];
+            snprintf(hex, sizeof hex, "%%%02X", c);
+            fl_buf_put(b, hex, 3);
+        }
+    }
+}
+
+/* Connects to host:port with the URL's credentials. */
+static fl_redis_conn *connect_node(const cluster_target *ct, const char *host, int port, fl_error *e)
+{
+    fl_buf u = {0};
+    fl_buf_put(&u, "redis://", 8);
+    if (ct->url.password) {
+        if (ct->url.user) put_escaped(&u, ct->url.user);
+        fl_buf_put(&u, ":", 1);
+        put_escaped(&u, ct->url.password);
+        fl_buf_put(&u, "@", 1);
+    }
+    bool v6 = strchr(host, ':') != NULL;
+    char tail[300];
+    int n = snprintf(tail, sizeof tail, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    fl_buf_put(&u, tail, (size_t)n);
+    fl_buf_put(&u, "", 1);
+    fl_redis_conn *c = fl_redis_conn_open((const char *)u.data, NULL, e);
+    explicit_bzero(u.data, u.len);
+    fl_buf_free(&u);
+    return c;
+}
+
+static ct_node *node_for(cluster_target *ct, const char *host, size_t hlen, int port)
+{
+    for (size_t i = 0; i < ct->nnodes; i++)
+        if (ct->nodes[i].port == port && strlen(ct->nodes[i].host) == hlen && !memcmp(ct->nodes[i].host, host, hlen))
+            return &ct->nodes[i];
+    ct->nodes = fl_xrealloc(ct->nodes, (ct->nnodes + 1) * sizeof *ct->nodes);
+    ct_node *n = &ct->nodes[ct->nnodes++];
+    memset(n, 0, sizeof *n);
+    n->host = fl_xmalloc(hlen + 1);
+    memcpy(n->host, host, hlen);
+    n->host[hlen] = 0;
+    n->port = port;
+    return n;
+}
+
+/* The slot map from a CLUSTER SLOTS reply; the seed's own address stands for an empty one. */
+static int read_slot_map(cluster_target *ct, const redisReply *r, const char *seed_host, char *err, size_t errlen)
+{
+    if (r->type != REDIS_REPLY_ARRAY) {
+        char text[256];
+        reply_text(text, sizeof text, r);
+        return fl_errorf(err, errlen, "redis-cluster: CLUSTER SLOTS: %s", text);
+    }
+    for (size_t s = 0; s < FL_CLUSTER_SLOTS; s++) ct->slot_node[s] = CT_NO_NODE;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *range = r->element[i];
+        if (range->type != REDIS_REPLY_ARRAY || range->elements < 3 || range->element[0]->type != REDIS_REPLY_INTEGER ||
+            range->element[1]->type != REDIS_REPLY_INTEGER || range->element[2]->type != REDIS_REPLY_ARRAY ||
+            range->element[2]->elements < 2 || range->element[2]->element[0]->type != REDIS_REPLY_STRING ||
+            range->element[2]->element[1]->type != REDIS_REPLY_INTEGER)
+            return fl_errorf(err, errlen, "redis-cluster: CLUSTER SLOTS: unexpected reply");
+        long long from = range->element[0]->integer, to = range->element[1]->integer;
+        if (from < 0 || to >= FL_CLUSTER_SLOTS || from > to)
+            return fl_errorf(err, errlen, "redis-cluster: CLUSTER SLOTS: slot range %lld-%lld", from, to);
+        const redisReply *primary = range->element[2];
+        const char *host = primary->element[0]->str;
+        size_t hlen = primary->element[0]->len;
+        if (hlen == 0 || (hlen == 1 && host[0] == '?')) {
+            host = seed_host;
+            hlen = strlen(seed_host);
+        }
+        ct_node *n = node_for(ct, host, hlen, (int)primary->element[1]->integer);
+        for (long long s = from; s <= to; s++) ct->slot_node[s] = (uint16_t)(n - ct->nodes);
+    }
+    return 0;
+}
+
+static int load_script(ct_node *n, char *err, size_t errlen)
+{
+    const char *argv[3] = {"SCRIPT", "LOAD", slot_script};
+    size_t lens[3] = {6, 4, strlen(slot_script)};
+    fl_error e;
+    redisReply *r = fl_redis_conn_command(n->conn, 3, argv, lens, &e);
+    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    int rc = 0;
+    if (r->type == REDIS_REPLY_STRING && r->len == 40) {
+        memcpy(n->sha, r->str, 40);
+        n->sha[40] = 0;
+    } else {
+        char text[256];
+        reply_text(text, sizeof text, r);
+        rc = fl_errorf(err, errlen, "redis-cluster: %s:%d: SCRIPT LOAD refused: %s", n->host, n->port, text);
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static void cluster_close(void *impl)
+{
+    cluster_target *ct = impl;
+    if (!ct) return;
+    for (size_t i = 0; i < ct->nnodes; i++) {
+        fl_redis_conn_close(ct->nodes[i].conn);
+        free(ct->nodes[i].host);
+        fl_buf_free(&ct->nodes[i].out);
+        free(ct->nodes[i].q);
+    }
+    free(ct->nodes);
+    fl_redis_cluster_url_free(&ct->url);
+    free(ct->tags);
+    free(ct->ckey);
+    free(ct->order);
+    free(ct);
+}
+
+static void *cluster_open(const fl_config_apply *cfg, fl_error *e)
+{
+    fl_error_clear(e);
+    cluster_target *ct = fl_xcalloc(1, sizeof *ct);
+    if (fl_redis_cluster_url_parse(cfg->target, &ct->url, e->msg, sizeof e->msg)) {
+        e->permanent = true;
+        goto fail;
+    }
+    const char *name = cfg->name ? cfg->name : "default";
+    if (strpbrk(name, "{}")) {
+        fl_error_set(e, true, 0, "redis-cluster: the applier's name may not hold '{' or '}' (its checkpoint keys carry "
+                                 "a hash tag)");
+        goto fail;
+    }
+    size_t klen = strlen(CT_CHECKPOINT_PREFIX) + strlen(name) + 1;
+    ct->ckey = fl_xmalloc(klen);
+    snprintf(ct->ckey, klen, "%s%s", CT_CHECKPOINT_PREFIX, name);
+    ct->tags = fl_xmalloc(FL_CLUSTER_SLOTS * sizeof *ct->tags);
+    fl_cluster_slot_tags(ct->tags);
+    ct->max_atomic_ops = cfg->max_atomic_ops;
+    ct->rewound_from = UINT64_MAX;
+
+    /* the slot map, from the first seed that answers */
+    bool mapped = false;
+    for (size_t i = 0; i < ct->url.nseeds && !mapped; i++) {
+        fl_redis_conn *c = connect_node(ct, ct->url.seeds[i].host, ct->url.seeds[i].port, e);
+        if (!c) continue;
+        const char *argv[2] = {"CLUSTER", "SLOTS"};
+        size_t lens[2] = {7, 5};
+        redisReply *r = fl_redis_conn_command(c, 2, argv, lens, e);
+        if (r) {
+            mapped = read_slot_map(ct, r, ct->url.seeds[i].host, e->msg, sizeof e->msg) == 0;
+            freeReplyObject(r);
+        }
+        fl_redis_conn_close(c);
+    }
+    if (!mapped) goto fail; /* e says why the last seed failed */
+    for (size_t s = 0; s < FL_CLUSTER_SLOTS; s++) {
+        if (ct->slot_node[s] == CT_NO_NODE) {
+            fl_error_set(e, false, 0, "redis-cluster: slot %zu has no primary (the cluster is not fully set up)", s);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < ct->nnodes; i++) {
+        ct_node *n = &ct->nodes[i];
+        n->conn = connect_node(ct, n->host, n->port, e);
+        if (!n->conn) goto fail;
+        if (load_script(n, e->msg, sizeof e->msg)) goto fail;
+    }
+    return ct;
+fail:
+    cluster_close(ct);
+    return NULL;
+}
+
+/* ---- checkpoints ---- */
+
+static int parse_u64(const redisReply *v, uint64_t *out)
+{
+    char buf[32];
+    if (v->type != REDIS_REPLY_STRING || v->len == 0 || v->len >= sizeof buf) return -1;
+    memcpy(buf, v->str, v->len);
+    buf[v->len] = 0;
+    char *end;
+    errno = 0;
+    *out = strtoull(buf, &end, 10);
+    return errno || *end || buf[0] == '-' ? -1 : 0;
+}
+
+/* HGET key seq asked again of the node an ASK reply names (ASKING first). */
+static int follow_ask(cluster_target *ct, const redisReply *ask, const char *key, size_t klen, uint64_t *seq,
+                      char *err, size_t errlen)
+{
+    /* "ASK <slot> <host>:<port>" */
+    const char *addr = memchr(ask->str + 4, ' ', ask->len - 4);
+    const char *colon = addr ? memrchr(addr, ':', ask->len - (size_t)(addr - ask->str)) : NULL;
+    if (!colon) return fl_errorf(err, errlen, "redis-cluster: an ASK redirection without an address");
+    char host[256];
+    size_t hlen = (size_t)(colon - addr - 1);
+    if (hlen >= sizeof host) hlen = sizeof host - 1;
+    memcpy(host, addr + 1, hlen);
+    host[hlen] = 0;
+    int port = atoi(colon + 1);
+    fl_error e;
+    fl_redis_conn *c = connect_node(ct, host, port, &e);
+    if (!c) return fl_errorf(err, errlen, "%s", e.msg);
+    const char *a1[1] = {"ASKING"};
+    size_t l1[1] = {6};
+    const char *a2[3] = {"HGET", key, "seq"};
+    size_t l2[3] = {4, klen, 3};
+    fl_redis_conn_append(c, 1, a1, l1);
+    fl_redis_conn_append(c, 3, a2, l2);
+    redisReply *r1 = fl_redis_conn_reply(c, &e);
+    redisReply *r2 = r1 ? fl_redis_conn_reply(c, &e) : NULL;
+    int rc = -1;
+    if (!r2) snprintf(err, errlen, "%s", e.msg);
+    else if (r2->type == REDIS_REPLY_NIL) *seq = 0, rc = 0;
+    else if (parse_u64(r2, seq) == 0) rc = 0;
+    else snprintf(err, errlen, "redis-cluster: %s: not a slot checkpoint", key);
+    if (r1) freeReplyObject(r1);
+    if (r2) freeReplyObject(r2);
+    fl_redis_conn_close(c);
+    return rc;
+}
+
+/* Reads every slot's checkpoint into slot_seq, pipelined per primary. */
+static int read_slot_checkpoints(cluster_target *ct, char *err, size_t errlen)
+{
+    char key[300];
+    fl_error e;
+    for (size_t i = 0; i < ct->nnodes; i++) {
+        ct_node *n = &ct->nodes[i];
+        size_t asked = 0;
+        for (uint16_t s = 0; s < FL_CLUSTER_SLOTS; s++) {
+            if (ct->slot_node[s] != i) continue;
+            size_t klen = slot_key(ct, s, key, sizeof key);
+            const char *argv[3] = {"HGET", key, "seq"};
+            size_t lens[3] = {4, klen, 3};
+            fl_redis_conn_append(n->conn, 3, argv, lens);
+            asked++;
+        }
+        for (uint16_t s = 0; asked && s < FL_CLUSTER_SLOTS; s++) {
+            if (ct->slot_node[s] != i) continue;
+            redisReply *r = fl_redis_conn_reply(n->conn, &e);
+            if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+            size_t klen = slot_key(ct, s, key, sizeof key);
+            int rc = 0;
+            if (r->type == REDIS_REPLY_NIL) ct->slot_seq[s] = 0;
+            else if (r->type == REDIS_REPLY_ERROR && r->len > 4 && !memcmp(r->str, "ASK ", 4))
+                rc = follow_ask(ct, r, key, klen, &ct->slot_seq[s], err, errlen);
+            else if (parse_u64(r, &ct->slot_seq[s])) {
+                char text[256];
+                reply_text(text, sizeof text, r);
+                rc = fl_errorf(err, errlen, "redis-cluster: %s:%d: HGET %s seq: %s%s", n->host, n->port, key, text,
+                               r->type == REDIS_REPLY_ERROR && !strncmp(text, "MOVED", 5)
+                                   ? " (the slot map changed: reconnecting)"
+                                   : "");
+            }
+            freeReplyObject(r);
+            if (rc) {
+                /* the rest of the pipeline's replies go with the connection */
+                fl_redis_conn_close(n->conn);
+                n->conn = NULL;
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static ct_node *node_of_key(cluster_target *ct, const char *key)
+{
+    return &ct->nodes[ct->slot_node[fl_cluster_key_slot(key, strlen(key))]];
+}
+
+static int cluster_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t errlen)
+{
+    cluster_target *ct = impl;
+    memset(cp, 0, sizeof *cp);
+    if (pump(ct, 0, true, err, errlen)) return -1;
+    if (read_slot_checkpoints(ct, err, errlen)) return -1;
+    ct_node *n = node_of_key(ct, ct->ckey);
+    const char *argv[2] = {"HGETALL", ct->ckey};
+    size_t lens[2] = {7, strlen(ct->ckey)};
+    fl_error e;
+    redisReply *r = fl_redis_conn_command(n->conn, 2, argv, lens, &e);
+    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    int rc = -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
+        char text[256];
+        reply_text(text, sizeof text, r);
+        snprintf(err, errlen, "redis-cluster: %s:%d: HGETALL %s: %s", n->host, n->port, ct->ckey, text);
+        goto out;
+    }
+    bool have_seq = false;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
+        bool bad = false;
+        if (k->len == 3 && !memcmp(k->str, "seq", 3)) bad = parse_u64(v, &cp->seq) != 0, have_seq = true;
+        else if (k->len == 2 && !memcmp(k->str, "ts", 2)) bad = parse_u64(v, &cp->ts) != 0;
+        else if (k->len == 4 && !memcmp(k->str, "gtid", 4)) {
+            bad = v->len >= sizeof cp->gtid;
+            if (!bad) memcpy(cp->gtid, v->str, v->len), cp->gtid[v->len] = 0;
+        } else if (k->len == 7 && !memcmp(k->str, "journal", 7)) {
+            bad = v->len >= sizeof cp->journal;
+            if (!bad) memcpy(cp->journal, v->str, v->len), cp->journal[v->len] = 0;
+        }
+        if (bad) {
+            snprintf(err, errlen, "redis-cluster: %s: field %.*s is not valid", ct->ckey, (int)(k->len > 32 ? 32 : k->len),
+                     k->str);
+            goto out;
+        }
+    }
+    ct->written_seq = cp->seq;
+    ct->last_cp = *cp;
+    ct->last_seq = cp->seq;
+    uint64_t top = 0;
+    for (size_t s = 0; s < FL_CLUSTER_SLOTS; s++)
+        if (ct->slot_seq[s] > top) top = ct->slot_seq[s];
+    if (top > cp->seq)
+        log_info("redis-cluster: resuming at seq %" PRIu64 "; slots already hold up to seq %" PRIu64
+                 ", which are not applied to them again",
+                 cp->seq, top);
+    rc = have_seq ? 0 : 1;
+out:
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Writes the applier's checkpoint once everything submitted is acknowledged. */
+static int write_checkpoint(cluster_target *ct, char *err, size_t errlen)
+{
+    if (ct->last_cp.seq <= ct->written_seq) return 0;
+    ct_node *n = node_of_key(ct, ct->ckey);
+    char seq[24], ts[24];
+    snprintf(seq, sizeof seq, "%" PRIu64, ct->last_cp.seq);
+    snprintf(ts, sizeof ts, "%" PRIu64, ct->last_cp.ts);
+    const char *argv[10] = {"HSET", ct->ckey, "seq", seq, "gtid", ct->last_cp.gtid, "ts", ts, "journal",
+                            ct->last_cp.journal};
+    size_t lens[10];
+    for (int i = 0; i < 10; i++) lens[i] = strlen(argv[i]);
+    fl_error e;
+    redisReply *r = fl_redis_conn_command(n->conn, 10, argv, lens, &e);
+    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        char text[256];
+        reply_text(text, sizeof text, r);
+        const char *advice = advice_for(text);
+        rc = fl_errorf(err, errlen, "redis-cluster: %s:%d: writing %s: %s%s%s%s", n->host, n->port, ct->ckey, text,
+                       advice[0] ? " (" : "", advice, advice[0] ? ")" : "");
+    } else {
+        ct->written_seq = ct->last_cp.seq;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static int cluster_flush(void *impl, char *err, size_t errlen)
+{
+    cluster_target *ct = impl;
+    if (pump(ct, 0, true, err, errlen)) return -1;
+    return write_checkpoint(ct, err, errlen);
+}
+
+static uint32_t cluster_in_flight(const void *impl)
+{
+    const cluster_target *ct = impl;
+    return ct->pending;
+}
+
+/* Whether slot already holds the effect of transaction seq. */
+static bool slot_holds(const cluster_target *ct, uint16_t slot, uint64_t seq)
+{
+    return seq < ct->rewound_from && seq <= ct->slot_seq[slot];
+}
+
+static bool cluster_holds(const void *impl, const char *key, uint32_t key_len, uint64_t seq)
+{
+    const cluster_target *ct = impl;
+    return slot_holds(ct, fl_cluster_key_slot(key, key_len), seq);
+}
+
+static void cluster_rewind(void *impl, uint64_t seq)
+{
+    cluster_target *ct = impl;
+    ct->rewound_from = seq;
+    if (seq && ct->last_seq >= seq) ct->last_seq = seq - 1; /* what comes next is new, not an early chunk */
+}
+
+static int order_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Appends the slot checkpoint script: the slot's checkpoint goes from its seq to seq. */
+static void put_slot_checkpoint(cluster_target *ct, ct_node *n, uint16_t slot, uint64_t seq)
+{
+    char key[300];
+    size_t klen = slot_key(ct, slot, key, sizeof key);
+    put_header(&n->out, '*', 6);
+    put_arg(&n->out, "EVALSHA", 7);
+    put_arg(&n->out, n->sha, 40);
+    put_arg(&n->out, "1", 1);
+    put_arg(&n->out, key, klen);
+    put_arg_u64(&n->out, ct->slot_seq[slot]);
+    put_arg_u64(&n->out, seq);
+    ct->slot_seq[slot] = seq;
+}
+
+static int cluster_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked, char *err,
+                          size_t errlen)
+{
+    cluster_target *ct = impl;
+    *chunked = 0;
+    /* an early chunk of a transaction too large for one block carries the checkpoint before
+     * it: its operations belong to a later seq, and it writes no slot checkpoint */
+    bool early = ops->nops > 0 && cp->seq <= ct->last_seq;
+    if (ops->nops > ct->order_cap) {
+        ct->order_cap = ops->nops;
+        ct->order = fl_xrealloc(ct->order, ct->order_cap * sizeof *ct->order);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < ops->nops; i++) {
+        const fl_cache_op *op = &ops->ops[i];
+        if (op->kind == FL_CACHE_DEL_MATCH)
+            return fl_errorf(err, errlen, "redis-cluster: deleting keys by pattern is not supported on a cluster");
+        uint16_t slot = fl_cluster_key_slot(op->key, op->key_len);
+        bool held = early ? ct->rewound_from > cp->seq && ct->slot_seq[slot] > cp->seq : slot_holds(ct, slot, cp->seq);
+        if (!held) ct->order[n++] = (uint64_t)slot << 32 | i;
+    }
+    qsort(ct->order, n, sizeof *ct->order, order_cmp); /* by slot, in source order within one */
+    size_t per = ct->max_atomic_ops ? ct->max_atomic_ops : SIZE_MAX;
+    for (size_t i = 0; i < n;) {
+        uint16_t slot = (uint16_t)(ct->order[i] >> 32);
+        size_t end = i;
+        while (end < n && (uint16_t)(ct->order[end] >> 32) == slot) end++;
+        ct_node *node = &ct->nodes[ct->slot_node[slot]];
+        for (size_t start = i; start < end; start += per) {
+            size_t stop = end - start > per ? start + per : end;
+            bool last = stop == end;
+            if (!last) *chunked = 1;
+            put_header(&node->out, '*', 1);
+            put_arg(&node->out, "MULTI", 5);
+            uint32_t ncmds = 0;
+            for (size_t k = start; k < stop; k++) ncmds += put_op(&node->out, &ops->ops[(uint32_t)ct->order[k]]);
+            if (last && !early) {
+                put_slot_checkpoint(ct, node, slot, cp->seq);
+                ncmds++;
+            }
+            put_header(&node->out, '*', 1);
+            put_arg(&node->out, "EXEC", 4);
+            queue_push(ct, node, cp->seq, ncmds, slot);
+            if (node->out.len - node->sent >= CT_MAX_UNSENT && pump(ct, CT_MAX_BLOCKS, true, err, errlen)) return -1;
+        }
+        i = end;
+    }
+    if (!early) {
+        if (cp->seq > ct->last_seq) ct->last_seq = cp->seq;
+        ct->last_cp = *cp;
+        ct->last_cp.fold_until = 0;
+    }
+    ct->pending++;
+    if (ct->blocks > CT_MAX_BLOCKS) return pump(ct, CT_MAX_BLOCKS / 2, true, err, errlen);
+    for (size_t i = 0; i < ct->nnodes; i++)
+        if (ct->nodes[i].out.len - ct->nodes[i].sent >= CT_WRITE_EAGERLY) return pump(ct, SIZE_MAX, false, err, errlen);
+    return 0;
+}
+
+const struct fl_target_ops fl_target_redis_cluster_ops = {
+    .open = cluster_open,
+    .close = cluster_close,
+    .read_checkpoint = cluster_read_checkpoint,
+    .submit = cluster_submit,
+    .flush = cluster_flush,
+    .in_flight = cluster_in_flight,
+    .holds = cluster_holds,
+    .rewind = cluster_rewind,
+    .deletes_by_pattern = false,
+    .kind = "redis-cluster",
+};
