@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "fl-relay/live.h"
+#include "fl-relay/snapshot.h"
 #include "fl-relay/source.h"
 #include "journal/store.h"
 
@@ -180,8 +181,20 @@ static void excess_add(fl_buf *out, int *n, const char *what, size_t len, const 
     }
 }
 
+/* The snapshot's watermark table: the relay creates it and replaces its row. */
+static const char *const watermark_privileges[] = {"CREATE", "INSERT", "DELETE", NULL};
+
+static bool on_watermark_db(const char *on, size_t onlen)
+{
+    static const char db[] = "`" FL_WATERMARK_DB "`.";
+    return onlen > sizeof db - 1 && strncasecmp(on, db, sizeof db - 1) == 0;
+}
+
 static bool is_needed(const char *p, size_t len, const char *on, size_t onlen)
 {
+    if (on_watermark_db(on, onlen))
+        for (int i = 0; watermark_privileges[i]; i++)
+            if (len == strlen(watermark_privileges[i]) && strncasecmp(p, watermark_privileges[i], len) == 0) return true;
     for (int i = 0; needed_privileges[i]; i++) {
         size_t n = strlen(needed_privileges[i]);
         if (len == n && strncasecmp(p, needed_privileges[i], n) == 0)
@@ -303,6 +316,48 @@ static void check_privileges(fl_source *s, report *r, const char *user)
     free(g);
 }
 
+/* [snapshot]: the relay must create (once) and write fastlane.watermark. Tested by use in a
+ * transaction rolled back, which the binlog never sees. */
+static void check_watermark(fl_source *s, report *r, const fl_config *cfg)
+{
+    if (!cfg->snapshot.tables) return;
+    MYSQL *m = fl_source_mysql(s);
+    const char *user = cfg->source.user ? cfg->source.user : "";
+    char *exists = NULL;
+    fl_error e;
+    if (fl_source_query_value(s, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '"
+                              FL_WATERMARK_DB "' AND TABLE_NAME = '" FL_WATERMARK_TABLE "'", &exists, &e) < 0) {
+        warn(r, "cannot look for " FL_WATERMARK_DB "." FL_WATERMARK_TABLE ": %s", e.msg);
+        return;
+    }
+    bool there = strcmp(exists, "0") != 0;
+    free(exists);
+    if (!there) {
+        char *g = grants_text(s);
+        bool can = g && (grant_has(g, "ALL PRIVILEGES ON *.*") || (grant_has(g, "`" FL_WATERMARK_DB "`") && grant_has(g, "CREATE")));
+        free(g);
+        if (can)
+            ok(r, "[snapshot]: " FL_WATERMARK_DB "." FL_WATERMARK_TABLE " does not exist yet; the relay creates it");
+        else
+            bad(r, "[snapshot]: " FL_WATERMARK_DB "." FL_WATERMARK_TABLE " does not exist and user '%s' cannot create it. "
+                   "Fix: GRANT CREATE, INSERT, DELETE ON " FL_WATERMARK_DB ".* TO '%s'@'<host>'", user, user);
+        return;
+    }
+    char sql[200];
+    snprintf(sql, sizeof sql, "REPLACE INTO `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` (relay, mark) VALUES (%u, 'check')",
+             cfg->source.server_id);
+    bool wrote = mysql_query(m, "START TRANSACTION") == 0 && mysql_query(m, sql) == 0;
+    const char *why = wrote ? "" : mysql_error(m);
+    char reason[256];
+    snprintf(reason, sizeof reason, "%s", why);
+    mysql_query(m, "ROLLBACK");
+    if (wrote)
+        ok(r, "[snapshot]: user may write " FL_WATERMARK_DB "." FL_WATERMARK_TABLE);
+    else
+        bad(r, "[snapshot]: user '%s' cannot write " FL_WATERMARK_DB "." FL_WATERMARK_TABLE " (%s). Fix: GRANT INSERT, "
+               "DELETE ON " FL_WATERMARK_DB ".* TO '%s'@'<host>'", user, reason, user);
+}
+
 static void check_server_id(fl_source *s, report *r, uint32_t mine)
 {
     char *v = variable(s, "server_id");
@@ -415,6 +470,7 @@ int fl_live_check(const fl_config *cfg)
     check_gtids(s, &r);
     check_privileges(s, &r, src->user ? src->user : "");
     check_server_id(s, &r, src->server_id);
+    check_watermark(s, &r, cfg);
     fl_source_close(s);
     if (binlog_on) check_stream(cfg, &r);
 

@@ -389,15 +389,19 @@ static int connect_source(fl_snapshot *s, fl_error *e)
         return -1;
     }
     s->mariadb = strstr(mysql_get_server_info(s->m), "MariaDB") != NULL;
-    const char *setup[] = {
-        "SET SESSION time_zone = '+00:00'",
-        "CREATE DATABASE IF NOT EXISTS `" FL_WATERMARK_DB "`",
-        "CREATE TABLE IF NOT EXISTS `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` ("
-        "relay INT UNSIGNED NOT NULL PRIMARY KEY, mark VARCHAR(64) NOT NULL) ENGINE=InnoDB",
-    };
-    for (size_t i = 0; i < sizeof setup / sizeof *setup; i++)
-        if (query(s, setup[i], e) < 0) return -1;
-    return 0;
+    if (query(s, "SET SESSION time_zone = '+00:00'", e) < 0) return -1;
+    /* created only when missing: a CREATE ... IF NOT EXISTS is logged (and journaled) each time */
+    if (query(s, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = '" FL_WATERMARK_DB
+                 "' AND TABLE_NAME = '" FL_WATERMARK_TABLE "'", e) < 0)
+        return -1;
+    MYSQL_RES *res = mysql_store_result(s->m);
+    bool there = res && mysql_num_rows(res) > 0;
+    if (res) mysql_free_result(res);
+    if (there) return 0;
+    log_info("snapshot: creating " FL_WATERMARK_DB "." FL_WATERMARK_TABLE " (the low/high watermarks)");
+    if (query(s, "CREATE DATABASE IF NOT EXISTS `" FL_WATERMARK_DB "`", e) < 0) return -1;
+    return query(s, "CREATE TABLE IF NOT EXISTS `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` ("
+                    "relay INT UNSIGNED NOT NULL PRIMARY KEY, mark VARCHAR(64) NOT NULL) ENGINE=InnoDB", e);
 }
 
 static bool system_db(const char *db)

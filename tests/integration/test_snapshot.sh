@@ -63,6 +63,8 @@ workload() {
   done
 }
 
+check=$(timeout 60 "$FL_RELAY" -c "$H_DIR/s.ini" --check 2>&1)
+t_check "--check: the relay will create the watermark table" grep -q "\[snapshot\]: fastlane.watermark does not exist yet; the relay creates it" <<<"$check"
 start_relay
 h_wait_until 60 items_chunks_at_least 1 || h_die "no chunk journaled: $(tail -5 "$RELAY_LOG")"
 workload & WORKLOAD=$!
@@ -80,6 +82,8 @@ after_snapshot() { "$FL_DUMP" "$H_DIR/journal" --json 2>/dev/null | grep -q '"pa
 h_wait_until 30 after_snapshot || t_fail "the stream goes on after the snapshot"
 kill -TERM $RELAY; wait $RELAY 2>/dev/null
 
+check=$(timeout 60 "$FL_RELAY" -c "$H_DIR/s.ini" --check 2>&1)
+t_check "--check: the relay may write the watermark table" grep -q "\[snapshot\]: user may write fastlane.watermark" <<<"$check"
 t_eq "the relay resumed the snapshot after each kill" 3 "$(grep -c "snapshot: resuming app.items at chunk" "$RELAY_LOG")"
 t_check "a table without a key refused by name" grep -q "snapshot of app.nokey refused: it has no primary key" "$RELAY_LOG"
 n=$(chunks | wc -l); u=$(chunks | sort -un | wc -l); last=$(chunks | sort -n | tail -1)

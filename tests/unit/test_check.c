@@ -30,6 +30,9 @@ static void test_least_privilege_is_clean(void **state)
            "GRANT SELECT (`id`, `name`) ON `app`.`t` TO `fastlane`@`10.0.0.%`\n",
            0, "");
     expect("GRANT USAGE ON *.* TO `weak`@`%` IDENTIFIED BY PASSWORD '*ABC'\n", 0, "");
+    /* [snapshot]: the watermark table's database */
+    expect("GRANT CREATE, INSERT, DELETE ON `fastlane`.* TO `fastlane`@`%`\n", 0, "");
+    expect("GRANT INSERT, DROP ON `fastlane`.* TO `f`@`%`\n", 1, "DROP ON `fastlane`.*");
     expect("", 0, "");
     /* a role grant has no privilege list of its own */
     expect("GRANT `replication_role`@`%` TO `fastlane`@`%`\n", 0, "");
