@@ -1,7 +1,8 @@
 /* fuzz_target_url.c — libFuzzer target: any text either parses as a target URL or is
  * refused with a "bad target URL: " reason; the check agrees with the scheme's parser, and a
- * parsed URL is well formed (a host and port 1-65535, or an absolute socket path; memcached
- * has at least one server, and credentials come in pairs). */
+ * parsed URL is well formed (a host and port 1-65535, or an absolute socket path; TLS exactly
+ * for rediss://, which is always TCP; memcached has at least one server, and credentials
+ * come in pairs). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static void check_redis(const char *url, int checked)
     }
     if (u.path ? (u.host || u.path[0] != '/') : (!u.host || u.port < 1 || u.port > 65535)) abort();
     if (u.db > 65535 || (u.user && !u.password)) abort();
+    if (u.tls != !strncmp(url, "rediss://", 9) || (u.tls && u.path)) abort();
     fl_redis_url_free(&u);
 }
 
