@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_redis_tls.sh — fl-apply and --verify against a Redis that speaks TLS only (rediss://):
-# values and the checkpoint arrive exactly; a server certificate from another CA and one that
+# values and the checkpoint arrive exactly (also a transaction of several megabytes, whose
+# writes outrun the socket, and across a Redis restart); a server certificate from another CA and one that
 # does not name the host are refused with the reason and nothing is applied; a server that
 # requires client certificates accepts target_tls_cert/target_tls_key and refuses a client
 # without; TLS settings that cannot apply are FILE:LINE errors.
@@ -24,16 +25,22 @@ h_start_redis_tls "$T/redis.pem" "$T/redis.key" "$T/ca.pem" --tls-auth-clients n
 J=$H_DIR/journal
 mkdir -p "$J"
 
-h_sql "CREATE DATABASE app; CREATE TABLE app.users (id INT PRIMARY KEY, name VARCHAR(32), score DECIMAL(8,2));" \
-  || h_die "schema"
+h_sql "CREATE DATABASE app; CREATE TABLE app.users (id INT PRIMARY KEY, name VARCHAR(32), score DECIMAL(8,2));
+  CREATE TABLE app.docs (id INT PRIMARY KEY, body MEDIUMTEXT);
+  CREATE TABLE app.seq (n INT PRIMARY KEY);" || h_die "schema"
 {
   for i in $(seq 1 40); do echo "INSERT INTO app.users VALUES ($i, 'name $i', $i.50);"; done
   echo "BEGIN; UPDATE app.users SET score = score + 1 WHERE id <= 10; DELETE FROM app.users WHERE id > 35; COMMIT;"
+  # one transaction of about 8 MB: 2000 rows of 4000 bytes
+  echo "INSERT INTO app.seq VALUES $(seq -s, 1 2000 | sed 's/\([0-9]*\)/(\1)/g');"
+  echo "INSERT INTO app.docs SELECT n, CONCAT(n, ':', REPEAT(MD5(n), 125)) FROM app.seq;"
 } > "$H_DIR/w.sql"
 h_sql_file "$H_DIR/w.sql" || h_die "workload"
-h_sql "FLUSH BINARY LOGS" || h_die "flush"
-"$FL_BUILD/fl-relay" --journal "$J" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >"$H_DIR/ingest.log" 2>&1 \
-  || h_die "ingest failed: $(tail -3 "$H_DIR/ingest.log")"
+ingest() {
+  h_sql "FLUSH BINARY LOGS" || return 1
+  "$FL_BUILD/fl-relay" --journal "$J" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >>"$H_DIR/ingest.log" 2>&1
+}
+ingest || h_die "ingest failed: $(tail -3 "$H_DIR/ingest.log")"
 last_seq() { "$FL_BUILD/fl-dump" --stats "$J" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
 
 apply_config() { # NAME TARGET [extra [apply] lines...]
@@ -42,6 +49,7 @@ apply_config() { # NAME TARGET [extra [apply] lines...]
   printf '[apply]\nname = %s\njournal = %s\ntarget = %s\n' "$name" "$J" "$target"
   local line; for line in "$@"; do printf '%s\n' "$line"; done
   printf '[rule users]\ntable = app.users\nkey = user:{id}\nformat = json\n'
+  printf '[rule docs]\ntable = app.docs\nkey = doc:{id}\nformat = column:body\n'
 }
 URL=rediss://127.0.0.1:$REDIS_PORT/0
 apply_config main "$URL" "target_tls_ca = $T/ca.pem" > "$H_DIR/main.ini"
@@ -77,10 +85,19 @@ t_eq "nothing applied by the refused runs" "0" "$(h_redis DBSIZE)"
 timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/main.ini" --once > "$H_DIR/main.log" 2>&1; rc=$?
 t_eq "rediss://: --once exits 0" 0 "$rc"
 t_eq "rediss://: values" "$(expect_users)" "$(redis_users)"
+# the large transaction: every key, and the sum of the lengths, counted inside Redis
+docs_sum() {
+  h_redis EVAL "local n, l = 0, 0 for _, k in ipairs(redis.call('KEYS', 'doc:*')) do n = n + 1
+    l = l + #redis.call('GET', k) end return n .. ' ' .. l" 0
+}
+t_eq "rediss://: the 8 MB transaction, every key" "$(h_sql 'SELECT COUNT(*), SUM(LENGTH(body)) FROM app.docs' | tr '\t' ' ')" \
+  "$(docs_sum)"
+t_eq "rediss://: a value of the 8 MB transaction" "$(h_sql 'SELECT body FROM app.docs WHERE id = 1234')" \
+  "$(h_redis GET doc:1234)"
 t_eq "rediss://: checkpoint is the journal's last seq" "$(last_seq)" "$(checkpoint main)"
 out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/main.ini" --verify 2>&1); rc=$?
 t_eq "--verify over TLS: exit 0" 0 "$rc"
-t_check "--verify over TLS: every key matches" grep -q "^matching  *35$" <<<"$out"
+t_check "--verify over TLS: every key matches" grep -q "^matching  *2035$" <<<"$out"
 
 # ---- plain redis:// to a TLS-only port: a connection failure, retried; not applied -----------
 "$FL_BUILD/fl-apply" -c "$H_DIR/plain.ini" > "$H_DIR/plain.log" 2>&1 &
@@ -92,7 +109,8 @@ t_eq "redis:// to a TLS-only server: no checkpoint" "" "$(checkpoint plain)"
 
 # ---- the server requires a client certificate ------------------------------------------------
 kill -KILL "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
-REDIS_PORT_FIXED=$REDIS_PORT h_start_redis_tls "$T/redis.pem" "$T/redis.key" "$T/ca.pem" --tls-auth-clients yes
+REDIS_PORT_FIXED=$REDIS_PORT h_start_redis_tls "$T/redis.pem" "$T/redis.key" "$T/ca.pem" --tls-auth-clients yes \
+  --appendonly yes --appendfsync always
 apply_config client "$URL" "target_tls_ca = $T/ca.pem" "target_tls_cert = $T/client.pem" \
   "target_tls_key = $T/client.key" > "$H_DIR/client.ini"
 apply_config nocert "$URL" "target_tls_ca = $T/ca.pem" > "$H_DIR/nocert.ini"
@@ -108,6 +126,21 @@ t_eq "client certificate: --once exits 0" 0 "$rc"
 t_eq "client certificate: checkpoint is the journal's last seq" "$(last_seq)" "$(checkpoint client)"
 out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/client.ini" --verify 2>&1); rc=$?
 t_eq "client certificate: --verify exit 0" 0 "$rc"
+
+# ---- following over TLS across a Redis restart ----------------------------------------------
+"$FL_BUILD/fl-apply" -c "$H_DIR/client.ini" > "$H_DIR/follow.log" 2>&1 &
+FOLLOW_PID=$!; h_register $FOLLOW_PID
+h_wait_until 30 grep -q "connected to the redis target" "$H_DIR/follow.log" || h_die "the applier did not connect"
+h_restart_redis
+h_sql "UPDATE app.users SET name = 'after restart' WHERE id <= 5; INSERT INTO app.users VALUES (100, 'new', 1.00);" \
+  || h_die "workload 2"
+ingest || h_die "ingest 2 failed: $(tail -3 "$H_DIR/ingest.log")"
+checkpoint_is() { [ "$(checkpoint "$1")" = "$2" ]; }
+h_wait_until 60 checkpoint_is client "$(last_seq)"
+t_eq "after a Redis restart: checkpoint is the journal's last seq" "$(last_seq)" "$(checkpoint client)"
+t_eq "after a Redis restart: values" "$(expect_users)" "$(redis_users)"
+t_check "after a Redis restart: the lost connection logged" grep -q "reconnecting and resuming" "$H_DIR/follow.log"
+kill -TERM "$FOLLOW_PID" 2>/dev/null; wait "$FOLLOW_PID" 2>/dev/null
 
 # ---- configuration mistakes: FILE:LINE ------------------------------------------------------
 config_error() { # LABEL EXPECTED(regex) INI
