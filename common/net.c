@@ -47,7 +47,10 @@ int fl_net_listen(const char *what, const char *addr, int backlog, int nonblocki
         fd = -1;
     }
     freeaddrinfo(res);
-    if (fd < 0) snprintf(err, errlen, "%s: cannot listen on %s: %s", what, addr, strerror(saved));
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot listen on %s: %s", what, addr, strerror(saved));
+        errno = saved;
+    }
     return fd;
 }
 

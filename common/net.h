@@ -7,7 +7,7 @@
 
 /* Binds and listens on "host:port" ("[v6]:port"; an empty host means every address).
  * nonblocking sets O_NONBLOCK on the socket. Returns the fd, or -1 with "what: cannot listen
- * on ADDR: reason" in err (what names the setting, e.g. "[feed] listen"). */
+ * on ADDR: reason" in err (what names the setting, e.g. "[feed] listen") and errno set. */
 int fl_net_listen(const char *what, const char *addr, int backlog, int nonblocking, char *err,
                   size_t errlen);
 

@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -44,6 +45,8 @@
 #define FEED_AUTH_TIMEOUT 3.0       /* seconds from accept to complete TLS and AUTH */
 #define FEED_HEARTBEAT 1.0          /* seconds between heartbeats on an idle stream */
 #define FEED_MAX_CLIENTS 256        /* authenticated clients */
+#define FEED_BIND_WAIT_MS 10000     /* how long a taken [feed] listen port is waited for at start */
+#define FEED_BIND_RETRY_MS 100
 #define FEED_MAX_PENDING 64         /* connections not authenticated yet, in all */
 #define FEED_PENDING_PER_ADDR 8     /* ... and from one source address */
 #define FEED_DROP_REPORT 10.0       /* seconds between summaries of dropped connections */
@@ -793,7 +796,14 @@ pid_t fl_feed_server_start(const fl_config *cfg, char *err, size_t errlen)
     if (fl_feed_server_check(cfg, err, errlen) != 0) return -1;
     feed_server s = {.secret = cfg->feed.secret, .journal_dir = cfg->journal.path};
     if (cfg->feed.tls_cert && !(s.tls = tls_server_ctx(&cfg->feed, err, errlen))) return -1;
-    s.listen_fd = fl_net_listen("[feed] listen", cfg->feed.listen, 1024, 1, err, errlen);
+    /* A relay restarted at once after a SIGKILL finds its old feed process, told to end by
+     * its parent's death, still holding the port for a moment: wait for it, within bounds. */
+    for (int waited_ms = 0;; waited_ms += FEED_BIND_RETRY_MS) {
+        s.listen_fd = fl_net_listen("[feed] listen", cfg->feed.listen, 1024, 1, err, errlen);
+        if (s.listen_fd >= 0 || errno != EADDRINUSE || waited_ms >= FEED_BIND_WAIT_MS) break;
+        if (waited_ms == 0) log_info("feed: %s is still taken (a previous feed process ending?); waiting", cfg->feed.listen);
+        poll(NULL, 0, FEED_BIND_RETRY_MS);
+    }
     if (s.listen_fd < 0) {
         if (s.tls) SSL_CTX_free(s.tls);
         return -1;
