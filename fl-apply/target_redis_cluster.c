@@ -458,6 +458,42 @@ static void cluster_close(void *impl)
     free(ct);
 }
 
+/* Reads the slot map from the first seed (or known primary) that answers and connects to
+ * every primary not connected yet. Returns 0, or -1 with e. */
+static int load_slot_map(cluster_target *ct, fl_error *e)
+{
+    bool mapped = false;
+    size_t known = ct->nnodes;
+    for (size_t i = 0; i < ct->url.nseeds + known && !mapped; i++) {
+        const char *host = i < ct->url.nseeds ? ct->url.seeds[i].host : ct->nodes[i - ct->url.nseeds].host;
+        int port = i < ct->url.nseeds ? ct->url.seeds[i].port : ct->nodes[i - ct->url.nseeds].port;
+        fl_redis_conn *c = connect_node(ct, host, port, e);
+        if (!c) continue;
+        const char *argv[2] = {"CLUSTER", "SLOTS"};
+        size_t lens[2] = {7, 5};
+        redisReply *r = fl_redis_conn_command(c, 2, argv, lens, e);
+        if (r) {
+            char seed[256];
+            snprintf(seed, sizeof seed, "%s", host); /* node_for may move ct->nodes */
+            mapped = read_slot_map(ct, r, seed, e->msg, sizeof e->msg) == 0;
+            freeReplyObject(r);
+        }
+        fl_redis_conn_close(c);
+    }
+    if (!mapped) return -1; /* e says why the last one failed */
+    for (size_t s = 0; s < FL_CLUSTER_SLOTS; s++)
+        if (ct->slot_node[s] == CT_NO_NODE)
+            return fl_error_set(e, false, 0, "redis-cluster: slot %zu has no primary (the cluster is not fully set up)", s);
+    for (size_t i = 0; i < ct->nnodes; i++) {
+        ct_node *n = &ct->nodes[i];
+        if (n->conn) continue;
+        n->conn = connect_node(ct, n->host, n->port, e);
+        if (!n->conn) return -1;
+        if (load_script(n, e->msg, sizeof e->msg)) return -1;
+    }
+    return 0;
+}
+
 static void *cluster_open(const fl_config_apply *cfg, fl_error *e)
 {
     fl_error_clear(e);
@@ -480,33 +516,7 @@ static void *cluster_open(const fl_config_apply *cfg, fl_error *e)
     ct->max_atomic_ops = cfg->max_atomic_ops;
     ct->rewound_from = UINT64_MAX;
 
-    /* the slot map, from the first seed that answers */
-    bool mapped = false;
-    for (size_t i = 0; i < ct->url.nseeds && !mapped; i++) {
-        fl_redis_conn *c = connect_node(ct, ct->url.seeds[i].host, ct->url.seeds[i].port, e);
-        if (!c) continue;
-        const char *argv[2] = {"CLUSTER", "SLOTS"};
-        size_t lens[2] = {7, 5};
-        redisReply *r = fl_redis_conn_command(c, 2, argv, lens, e);
-        if (r) {
-            mapped = read_slot_map(ct, r, ct->url.seeds[i].host, e->msg, sizeof e->msg) == 0;
-            freeReplyObject(r);
-        }
-        fl_redis_conn_close(c);
-    }
-    if (!mapped) goto fail; /* e says why the last seed failed */
-    for (size_t s = 0; s < FL_CLUSTER_SLOTS; s++) {
-        if (ct->slot_node[s] == CT_NO_NODE) {
-            fl_error_set(e, false, 0, "redis-cluster: slot %zu has no primary (the cluster is not fully set up)", s);
-            goto fail;
-        }
-    }
-    for (size_t i = 0; i < ct->nnodes; i++) {
-        ct_node *n = &ct->nodes[i];
-        n->conn = connect_node(ct, n->host, n->port, e);
-        if (!n->conn) goto fail;
-        if (load_script(n, e->msg, sizeof e->msg)) goto fail;
-    }
+    if (load_slot_map(ct, e)) goto fail;
     return ct;
 fail:
     cluster_close(ct);
@@ -527,20 +537,62 @@ static int parse_u64(const redisReply *v, uint64_t *out)
     return errno || *end || buf[0] == '-' ? -1 : 0;
 }
 
+/* The address of a redirection ("MOVED <slot> <host>:<port>", "ASK ..."). Returns 0 or -1. */
+static int redirect_address(const redisReply *r, char *host, size_t hostcap, int *port)
+{
+    const char *sp = memchr(r->str, ' ', r->len);
+    const char *addr = sp ? memchr(sp + 1, ' ', r->len - (size_t)(sp + 1 - r->str)) : NULL;
+    const char *colon = addr ? memrchr(addr, ':', r->len - (size_t)(addr - r->str)) : NULL;
+    if (!colon || colon == addr + 1) return -1;
+    size_t hlen = (size_t)(colon - addr - 1);
+    if (hlen >= hostcap) return -1;
+    memcpy(host, addr + 1, hlen);
+    host[hlen] = 0;
+    *port = atoi(colon + 1);
+    return *port > 0 && *port < 65536 ? 0 : -1;
+}
+
+/* A slot checkpoint that MOVED: the slot is now the named primary's (connected if it is new),
+ * and its checkpoint is read there. Returns 0 or -1 with err. */
+static int follow_moved(cluster_target *ct, const redisReply *moved, uint16_t slot, const char *key, size_t klen,
+                        char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    if (redirect_address(moved, host, sizeof host, &port))
+        return fl_errorf(err, errlen, "redis-cluster: a MOVED redirection without an address");
+    ct_node *n = node_for(ct, host, strlen(host), port);
+    fl_error e;
+    if (!n->conn) {
+        n->conn = connect_node(ct, n->host, n->port, &e);
+        if (!n->conn) return fl_errorf(err, errlen, "%s", e.msg);
+        if (load_script(n, err, errlen)) return -1;
+    }
+    ct->slot_node[slot] = (uint16_t)(n - ct->nodes);
+    const char *argv[3] = {"HGET", key, "seq"};
+    size_t lens[3] = {4, klen, 3};
+    redisReply *r = fl_redis_conn_command(n->conn, 3, argv, lens, &e);
+    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    int rc = 0;
+    if (r->type == REDIS_REPLY_NIL) ct->slot_seq[slot] = 0;
+    else if (parse_u64(r, &ct->slot_seq[slot])) {
+        char text[256];
+        reply_text(text, sizeof text, r);
+        rc = fl_errorf(err, errlen, "redis-cluster: %s:%d: HGET %s seq: %s (the slot moved again: reconnecting)",
+                       n->host, n->port, key, text);
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 /* HGET key seq asked again of the node an ASK reply names (ASKING first). */
 static int follow_ask(cluster_target *ct, const redisReply *ask, const char *key, size_t klen, uint64_t *seq,
                       char *err, size_t errlen)
 {
-    /* "ASK <slot> <host>:<port>" */
-    const char *addr = memchr(ask->str + 4, ' ', ask->len - 4);
-    const char *colon = addr ? memrchr(addr, ':', ask->len - (size_t)(addr - ask->str)) : NULL;
-    if (!colon) return fl_errorf(err, errlen, "redis-cluster: an ASK redirection without an address");
     char host[256];
-    size_t hlen = (size_t)(colon - addr - 1);
-    if (hlen >= sizeof host) hlen = sizeof host - 1;
-    memcpy(host, addr + 1, hlen);
-    host[hlen] = 0;
-    int port = atoi(colon + 1);
+    int port;
+    if (redirect_address(ask, host, sizeof host, &port))
+        return fl_errorf(err, errlen, "redis-cluster: an ASK redirection without an address");
     fl_error e;
     fl_redis_conn *c = connect_node(ct, host, port, &e);
     if (!c) return fl_errorf(err, errlen, "%s", e.msg);
@@ -563,7 +615,8 @@ static int follow_ask(cluster_target *ct, const redisReply *ask, const char *key
     return rc;
 }
 
-/* Reads every slot's checkpoint into slot_seq, pipelined per primary. */
+/* Reads every slot's checkpoint into slot_seq, pipelined per primary; a slot that moved
+ * (MOVED) is read where it is now, and mapped there. Returns 0, or -1 with err. */
 static int read_slot_checkpoints(cluster_target *ct, char *err, size_t errlen)
 {
     char key[300];
@@ -581,22 +634,23 @@ static int read_slot_checkpoints(cluster_target *ct, char *err, size_t errlen)
         }
         for (uint16_t s = 0; asked && s < FL_CLUSTER_SLOTS; s++) {
             if (ct->slot_node[s] != i) continue;
+            n = &ct->nodes[i]; /* follow_moved may have added a node */
             redisReply *r = fl_redis_conn_reply(n->conn, &e);
             if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
             size_t klen = slot_key(ct, s, key, sizeof key);
             int rc = 0;
             if (r->type == REDIS_REPLY_NIL) ct->slot_seq[s] = 0;
+            else if (r->type == REDIS_REPLY_ERROR && r->len > 6 && !memcmp(r->str, "MOVED ", 6))
+                rc = follow_moved(ct, r, s, key, klen, err, errlen);
             else if (r->type == REDIS_REPLY_ERROR && r->len > 4 && !memcmp(r->str, "ASK ", 4))
                 rc = follow_ask(ct, r, key, klen, &ct->slot_seq[s], err, errlen);
             else if (parse_u64(r, &ct->slot_seq[s])) {
                 char text[256];
                 reply_text(text, sizeof text, r);
-                rc = fl_errorf(err, errlen, "redis-cluster: %s:%d: HGET %s seq: %s%s", n->host, n->port, key, text,
-                               r->type == REDIS_REPLY_ERROR && !strncmp(text, "MOVED", 5)
-                                   ? " (the slot map changed: reconnecting)"
-                                   : "");
+                rc = fl_errorf(err, errlen, "redis-cluster: %s:%d: HGET %s seq: %s", n->host, n->port, key, text);
             }
             freeReplyObject(r);
+            n = &ct->nodes[i];
             if (rc) {
                 /* the rest of the pipeline's replies go with the connection */
                 fl_redis_conn_close(n->conn);

@@ -6,7 +6,9 @@
 # primary (atomic there) never sees the total change. fl-apply is killed with SIGKILL five
 # times while it applies: the end state still equals the database, and a counter the workload
 # increments equals the cached value (nothing applied twice, nothing lost). --status reads
-# the checkpoint back from the cluster.
+# the checkpoint back from the cluster. Then every slot of the primary that holds the bank is
+# moved to another one (redis-cli --cluster reshard) while more of the workload is applied:
+# the same holds.
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
@@ -116,5 +118,60 @@ t_eq "every row equals its key, and there is no other key" "" "$(diff "$H_DIR/db
 t_check "the keys are spread over every primary" test "$(for p in $(primaries); do test -s "$H_DIR/keys.$p.app" && echo "$p"; done | wc -l)" -eq 3
 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --status > "$H_DIR/status.out" 2>&1
 t_check "--status reads the checkpoint from the cluster" grep -q "checkpoint: seq $(last_seq)," "$H_DIR/status.out"
+
+# ---- resharding while applying ----
+owner_of() { # KEY: the port of the primary that owns KEY's slot now
+  local p
+  for p in $(primaries); do
+    redis-cli -p "$p" EXISTS "$1" 2>/dev/null | grep -qx '[01]' && { echo "$p"; return 0; }
+  done
+  return 1
+}
+slots_of() { # PORT: how many slots the primary owns
+  redis-cli --cluster info "127.0.0.1:${CLUSTER_PORTS[0]}" 2>/dev/null | sed -n "s/^127.0.0.1:$1 .*| \([0-9]*\) slots |.*/\1/p"
+}
+from=$(owner_of '{bank}:acct:1') || h_die "no primary owns the bank"
+to=$(primaries | grep -vx "$from" | head -1)
+nslots=$(slots_of "$from")
+rm -f "$H_DIR/stop" "$H_DIR/ready"
+python3 "$(dirname "$0")/cluster_reader.py" "${CLUSTER_PORTS[0]}" $ACCOUNTS $TOTAL cnt:1 "$H_DIR/stop" "$H_DIR/ready" \
+  > "$H_DIR/reader2.out" 2>&1 &
+READER_PID=$!; h_register $READER_PID
+h_wait_until 20 test -e "$H_DIR/ready" || h_die "the reader did not start: $(cat "$H_DIR/reader2.out")"
+"$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" > "$H_DIR/reshard-apply.log" 2>&1 &
+APPLY_PID=$!; h_register $APPLY_PID
+timeout 300 redis-cli --cluster reshard "127.0.0.1:$from" --cluster-from "$(redis-cli -p "$from" cluster myid)" \
+  --cluster-to "$(redis-cli -p "$to" cluster myid)" --cluster-slots "$nslots" --cluster-yes > "$H_DIR/reshard.log" 2>&1 &
+RESHARD_PID=$!; h_register $RESHARD_PID
+N2=0
+while kill -0 "$RESHARD_PID" 2>/dev/null && [ $N2 -lt 20000 ]; do # batches of the workload while slots move
+  { for i in $(seq $((N + N2 + 1)) $((N + N2 + 200))); do
+      a=$(( (i * 7) % ACCOUNTS + 1 )); b=$(( (i * 13 + 5) % ACCOUNTS + 1 ))
+      [ "$a" = "$b" ] && b=$(( a % ACCOUNTS + 1 ))
+      echo "BEGIN; UPDATE app.bank SET bal = bal - $i WHERE id = $a; UPDATE app.bank SET bal = bal + $i WHERE id = $b;"
+      echo "UPDATE app.counter SET n = n + 1 WHERE id = 1; REPLACE INTO app.items VALUES ($(( i % 500 )), $i);"
+      echo "INSERT INTO app.users VALUES ($i, 'user-$i'); COMMIT;"
+    done; } | h_sql_file /dev/stdin || h_die "workload during the reshard"
+  N2=$((N2 + 200))
+  ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+done
+wait "$RESHARD_PID"; t_eq "the reshard completes" 0 "$?"
+h_wait_until 60 h_cluster_ok || h_die "the cluster is not ok after the reshard"
+t_eq "the bank's slot moved" "$to" "$(owner_of '{bank}:acct:1')"
+h_log "applied $N2 more transactions while $nslots slots moved from $from to $to"
+t_check "... while the workload was being applied" test "$N2" -gt 0
+counter_is() { [ "$(h_rc GET cnt:1)" = "$1" ]; }
+h_wait_until 120 counter_is $((N + N2)) || h_log "the running applier did not catch up"
+kill -TERM "$APPLY_PID"; wait "$APPLY_PID"
+timeout 300 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/last2.log" 2>&1
+t_eq "the apply after the reshard exits 0" 0 "$?"
+touch "$H_DIR/stop"; wait "$READER_PID"
+h_log "reader: $(head -3 "$H_DIR/reader2.out" | tr '\n' ' ')"
+t_check "the reader sampled during the reshard" grep -q "samples=[1-9]" "$H_DIR/reader2.out"
+t_check "... never saw the total change" grep -q "bad_total=0 " "$H_DIR/reader2.out"
+t_check "... nor the counter go back" grep -q "decreased=0$" "$H_DIR/reader2.out"
+t_eq "the counter equals the database's after the reshard" "$(h_sql 'SELECT n FROM app.counter')" "$(h_rc GET cnt:1)"
+db_state > "$H_DIR/db2.tsv"; cache_state > "$H_DIR/cache2.tsv"
+t_eq "every row equals its key after the reshard, and there is no other key" "" "$(diff "$H_DIR/db2.tsv" "$H_DIR/cache2.tsv" | head -5)"
 
 t_done
