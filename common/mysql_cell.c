@@ -59,11 +59,16 @@ void fl_mysql_cell_value(const MYSQL_FIELD *f, const char *s, unsigned long len,
     case MYSQL_TYPE_ENUM: v->type = FL_VAL_ENUM; return;
     case MYSQL_TYPE_SET: v->type = FL_VAL_SET; return;
     default:
-        if ((unsigned)f->type == FL_MYSQL_TYPE_VECTOR) v->type = FL_VAL_VECTOR;
-        else if (f->flags & ENUM_FLAG) v->type = FL_VAL_ENUM;
-        else if (f->flags & SET_FLAG) v->type = FL_VAL_SET;
-        else if (f->charsetnr == 63) v->type = FL_VAL_BINARY;
-        else v->type = FL_VAL_STRING;
+        if ((unsigned)f->type == FL_MYSQL_TYPE_VECTOR)
+            v->type = FL_VAL_VECTOR;
+        else if (f->flags & ENUM_FLAG)
+            v->type = FL_VAL_ENUM;
+        else if (f->flags & SET_FLAG)
+            v->type = FL_VAL_SET;
+        else if (f->charsetnr == 63)
+            v->type = FL_VAL_BINARY;
+        else
+            v->type = FL_VAL_STRING;
         return;
     }
 }

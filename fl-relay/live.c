@@ -338,7 +338,9 @@ static void journal_gauges(relay *r)
 static int commit(relay *r, fl_error *e)
 {
     char err[512];
-    if (r->batch_txns == 0 && !r->pos_dirty && fl_store_pending_bytes(r->store) == 0) return 0;
+    if (r->batch_txns == 0 && !r->pos_dirty && fl_store_pending_bytes(r->store) == 0 &&
+        !fl_store_progress_pending(r->store))
+        return 0;
     if (fl_store_commit(r->store, r->pos_dirty ? &r->pos : NULL, err, sizeof err) < 0)
         return fl_error_set(e, true, 0, "journal commit failed: %s", err);
     fl_metric_add(r->m_commits, 1);
@@ -427,7 +429,7 @@ static void snapshot_turn(relay *r)
 {
     fl_error e;
     fl_error_clear(&e);
-    if (fl_snapshot_step(r->snap, &e) == 0) return;
+    if (fl_snapshot_step(r->snap, r->store, &e) == 0) return;
     time_t now = time(NULL);
     if (now - r->snap_warned < 30) return;
     r->snap_warned = now;

@@ -13,15 +13,19 @@
 #include "common/log.h"
 #include "fl-relay/ingest.h"
 #include "fl-relay/live.h"
+#include "fl-relay/snapshot.h"
 
 static void usage(FILE *out)
 {
     fputs("usage: fl-relay -c FILE            replicate from the [source] server into the journal\n"
           "       fl-relay -c FILE --check    verify the config and the source's settings, then exit\n"
+          "       fl-relay -c FILE --snapshot [db.table,...] [--wait]   ask the running relay for a snapshot\n"
           "       fl-relay --journal DIR --binlog-file FILE...   ingest binlog files (no server)\n"
           "options:\n"
           "  -c, --config FILE     configuration file (INI)\n"
           "      --check           connect, verify, report each problem with its fix\n"
+          "      --snapshot [LIST] snapshot these [snapshot] tables (default: all); exits once queued\n"
+          "      --wait            with --snapshot: exit once they are journaled complete\n"
           "      --journal DIR     journal directory for --binlog-file (default: [journal] path)\n"
           "      --binlog-file F   binlog file to ingest; repeat, or list several after it\n"
           "  -v, --verbose         debug logging\n"
@@ -33,10 +37,12 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     fl_log_set_program("fl-relay");
-    enum { OPT_CHECK = 256, OPT_JOURNAL, OPT_BINLOG_FILE };
+    enum { OPT_CHECK = 256, OPT_JOURNAL, OPT_BINLOG_FILE, OPT_SNAPSHOT, OPT_WAIT };
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"check", no_argument, NULL, OPT_CHECK},
+        {"snapshot", no_argument, NULL, OPT_SNAPSHOT},
+        {"wait", no_argument, NULL, OPT_WAIT},
         {"journal", required_argument, NULL, OPT_JOURNAL},
         {"binlog-file", required_argument, NULL, OPT_BINLOG_FILE},
         {"verbose", no_argument, NULL, 'v'},
@@ -45,7 +51,8 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *journal_dir = NULL;
-    bool check = false, verbose = false;
+    bool check = false, verbose = false, snapshot = false, wait = false;
+    const char *snapshot_list = NULL;
     const char **files = fl_xcalloc((size_t)argc + 1, sizeof *files);
     int nfiles = 0, opt, status;
 
@@ -54,6 +61,8 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'c': config_path = optarg; break;
         case OPT_CHECK: check = true; break;
+        case OPT_SNAPSHOT: snapshot = true; break;
+        case OPT_WAIT: wait = true; break;
         case OPT_JOURNAL: journal_dir = optarg; break;
         case OPT_BINLOG_FILE: files[nfiles++] = optarg; break;
         case 'v': verbose = true; break;
@@ -65,6 +74,7 @@ int main(int argc, char **argv)
     /* "--binlog-file a b c": the files after the last option belong to it. */
     if (nfiles > 0)
         while (optind < argc) files[nfiles++] = argv[optind++];
+    if (snapshot && nfiles == 0 && optind < argc) snapshot_list = argv[optind++];
     if (optind < argc) {
         free(files);
         return fl_cli_usage_error("fl-relay", "unexpected argument '%s'", argv[optind]);
@@ -73,6 +83,14 @@ int main(int argc, char **argv)
         free(files);
         return fl_cli_usage_error("fl-relay", "give -c FILE to replicate, or --journal DIR "
                                               "--binlog-file FILE... to ingest files");
+    }
+    if (wait && !snapshot) {
+        free(files);
+        return fl_cli_usage_error("fl-relay", "--wait goes with --snapshot");
+    }
+    if (snapshot && (check || nfiles > 0 || !config_path)) {
+        free(files);
+        return fl_cli_usage_error("fl-relay", "--snapshot needs -c FILE and goes without --check and --binlog-file");
     }
     if (check && nfiles > 0) {
         free(files);
@@ -110,6 +128,8 @@ int main(int argc, char **argv)
                                  cfg ? &cfg->journal : NULL);
     } else if (check) {
         status = fl_live_check(cfg);
+    } else if (snapshot) {
+        status = fl_snapshot_request(cfg, snapshot_list, wait);
     } else {
         status = fl_live_run(cfg);
     }

@@ -11,11 +11,16 @@
  * again, match nothing and are only removed. */
 #include "fl-relay/snapshot.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mysql.h>
 
@@ -294,8 +299,10 @@ static bool parse_progress(fl_snapshot *s, const char *text)
             for (char *tok = strtok(line + 5, " "); tok; tok = strtok(NULL, " ")) {
                 after = fl_xrealloc(after, (nafter + 1) * sizeof *after);
                 after_len = fl_xrealloc(after_len, (nafter + 1) * sizeof *after_len);
-                if (!(after[nafter] = get_hex(tok, strlen(tok), &after_len[nafter]))) ok = false;
-                else nafter++;
+                if (!(after[nafter] = get_hex(tok, strlen(tok), &after_len[nafter])))
+                    ok = false;
+                else
+                    nafter++;
             }
         } else {
             ok = false;
@@ -391,8 +398,10 @@ static int connect_source(fl_snapshot *s, fl_error *e)
     s->mariadb = strstr(mysql_get_server_info(s->m), "MariaDB") != NULL;
     if (query(s, "SET SESSION time_zone = '+00:00'", e) < 0) return -1;
     /* created only when missing: a CREATE ... IF NOT EXISTS is logged (and journaled) each time */
-    if (query(s, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = '" FL_WATERMARK_DB
-                 "' AND TABLE_NAME = '" FL_WATERMARK_TABLE "'", e) < 0)
+    if (query(s,
+              "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = '" FL_WATERMARK_DB
+              "' AND TABLE_NAME = '" FL_WATERMARK_TABLE "'",
+              e) < 0)
         return -1;
     MYSQL_RES *res = mysql_store_result(s->m);
     bool there = res && mysql_num_rows(res) > 0;
@@ -400,8 +409,10 @@ static int connect_source(fl_snapshot *s, fl_error *e)
     if (there) return 0;
     log_info("snapshot: creating " FL_WATERMARK_DB "." FL_WATERMARK_TABLE " (the low/high watermarks)");
     if (query(s, "CREATE DATABASE IF NOT EXISTS `" FL_WATERMARK_DB "`", e) < 0) return -1;
-    return query(s, "CREATE TABLE IF NOT EXISTS `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` ("
-                    "relay INT UNSIGNED NOT NULL PRIMARY KEY, mark VARCHAR(64) NOT NULL) ENGINE=InnoDB", e);
+    return query(s,
+                 "CREATE TABLE IF NOT EXISTS `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` ("
+                 "relay INT UNSIGNED NOT NULL PRIMARY KEY, mark VARCHAR(64) NOT NULL) ENGINE=InnoDB",
+                 e);
 }
 
 static bool system_db(const char *db)
@@ -413,8 +424,10 @@ static bool system_db(const char *db)
 /* Queues every base table matching [snapshot] tables. */
 static int list_tables(fl_snapshot *s, fl_error *e)
 {
-    if (query(s, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' "
-                 "ORDER BY TABLE_SCHEMA, TABLE_NAME", e) < 0)
+    if (query(s,
+              "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' "
+              "ORDER BY TABLE_SCHEMA, TABLE_NAME",
+              e) < 0)
         return -1;
     MYSQL_RES *res = mysql_store_result(s->m);
     if (!res) return fl_error_set(e, false, 0, "snapshot: listing tables: %s", mysql_error(s->m));
@@ -452,8 +465,9 @@ static int table_info(fl_snapshot *s, fl_error *e)
         return 1;
     }
     fl_buf q = {0};
-    fl_buf_puts(&q, "SELECT INDEX_NAME, COLUMN_NAME, NULLABLE FROM information_schema.STATISTICS WHERE NON_UNIQUE = 0 "
-                    "AND TABLE_SCHEMA = ");
+    fl_buf_puts(&q,
+                "SELECT INDEX_NAME, COLUMN_NAME, NULLABLE FROM information_schema.STATISTICS WHERE NON_UNIQUE = 0 "
+                "AND TABLE_SCHEMA = ");
     put_literal(s->m, &q, t->db, strlen(t->db));
     fl_buf_puts(&q, " AND TABLE_NAME = ");
     put_literal(s->m, &q, t->name, strlen(t->name));
@@ -484,19 +498,23 @@ static int table_info(fl_snapshot *s, fl_error *e)
         if (row[2] && row[2][0]) chosen_ok = false; /* NULLABLE = 'YES' */
         uint32_t c = 0;
         while (c < s->schema.ncols && strcmp(s->schema.names[c], row[1]) != 0) c++;
-        if (c == s->schema.ncols || n == s->schema.ncols) chosen_ok = false;
-        else cols[n++] = c;
+        if (c == s->schema.ncols || n == s->schema.ncols)
+            chosen_ok = false;
+        else
+            cols[n++] = c;
     }
     mysql_free_result(res);
     free(chosen);
     if (!chosen_ok || n == 0) {
         free(cols);
         log_error("snapshot of %s.%s refused: it has no primary key and no unique key on NOT NULL columns, so "
-                  "its rows cannot be read in key order", t->db, t->name);
+                  "its rows cannot be read in key order",
+                  t->db, t->name);
         return 1;
     }
     if (s->after && s->nkey != n) {
-        log_warn("snapshot of %s.%s: its key changed since the last chunk; starting the table again", t->db, t->name);
+        log_warn("snapshot of %s.%s: its key changed since the last chunk; starting the table again", t->db,
+                 t->name);
         free_after(s);
         s->chunk = 0;
     }
@@ -512,7 +530,8 @@ static int write_mark(fl_snapshot *s, const char *mark, fl_error *e)
 {
     char sql[256];
     snprintf(sql, sizeof sql,
-             "REPLACE INTO `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` (relay, mark) VALUES (%" PRIu32 ", '%s')",
+             "REPLACE INTO `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` (relay, mark) VALUES (%" PRIu32
+             ", '%s')",
              s->cfg->source.server_id, mark);
     return query(s, sql, e);
 }
@@ -548,9 +567,48 @@ static void chunk_query(fl_snapshot *s, fl_buf *q)
     fl_buf_printf(q, " LIMIT %" PRIu32, s->cfg->snapshot.chunk);
 }
 
-int fl_snapshot_step(fl_snapshot *s, fl_error *e)
+/* DIR/snapshot.request: fl_snapshot_request's file, in the progress format ("all" or
+ * "table" lines). */
+static void request_path(const fl_config *cfg, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/snapshot.request", cfg->journal.path);
+}
+
+/* Takes a pending request: its tables join the queue. */
+static void take_request(fl_snapshot *s, fl_store *store)
+{
+    char path[4096];
+    request_path(s->cfg, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    fl_buf text = {0};
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) fl_buf_put(&text, buf, n);
+    fclose(f);
+    unlink(path);
+    fl_snapshot req = {0};
+    if (!parse_progress(&req, fl_buf_cstr(&text))) {
+        log_warn("snapshot: %s is not a snapshot request; removed", path);
+    } else {
+        if (req.list_all) s->list_all = true;
+        for (size_t i = 0; i < req.nqueue; i++) queue_table(s, req.queue[i].db, req.queue[i].name);
+        log_info("snapshot: requested %s%zu tables", req.list_all ? "all [snapshot] tables and " : "", req.nqueue);
+        save_progress(s, store);
+    }
+    for (size_t i = 0; i < req.nqueue; i++) {
+        free(req.queue[i].db);
+        free(req.queue[i].name);
+    }
+    free(req.queue);
+    free_after(&req);
+    fl_buf_free(&text);
+}
+
+int fl_snapshot_step(fl_snapshot *s, fl_store *store, fl_error *e)
 {
     if (!s) return 0;
+    take_request(s, store);
     time_t now = time(NULL);
     if (s->phase != IDLE) {
         if (now - s->started < WINDOW_TIMEOUT_S) return 0;
@@ -587,11 +645,13 @@ int fl_snapshot_step(fl_snapshot *s, fl_error *e)
     if (rc < 0) return -1;
     s->res = mysql_store_result(s->m);
     if (!s->res) {
-        fl_error_set(e, false, 0, "snapshot: reading %s.%s: %s", s->queue[0].db, s->queue[0].name, mysql_error(s->m));
+        fl_error_set(e, false, 0, "snapshot: reading %s.%s: %s", s->queue[0].db, s->queue[0].name,
+                     mysql_error(s->m));
         return -1;
     }
     if (mysql_num_fields(s->res) != s->schema.ncols) {
-        log_warn("snapshot of %s.%s: its columns changed; looking them up again", s->queue[0].db, s->queue[0].name);
+        log_warn("snapshot of %s.%s: its columns changed; looking them up again", s->queue[0].db,
+                 s->queue[0].name);
         drop_in_flight(s);
         forget_table_info(s);
         return 0;
@@ -659,7 +719,8 @@ static void journal_chunk(fl_snapshot *s, fl_store *store, fl_txn *txn)
         lens = mysql_fetch_lengths(s->res);
         for (uint32_t c = 0; c < ncols; c++) {
             fl_mysql_cell_value(&fields[c], row[c], lens[c], &vals[c]);
-            if (s->schema.is_json && s->schema.is_json[c] && vals[c].type == FL_VAL_STRING) vals[c].type = FL_VAL_JSON;
+            if (s->schema.is_json && s->schema.is_json[c] && vals[c].type == FL_VAL_STRING)
+                vals[c].type = FL_VAL_JSON;
         }
         last_row = row;
         memcpy(last_lens, lens, ncols * sizeof *lens);
@@ -677,7 +738,8 @@ static void journal_chunk(fl_snapshot *s, fl_store *store, fl_txn *txn)
     txn->flags |= FL_TXN_SNAPSHOT | (last ? FL_TXN_SNAPSHOT_LAST : 0);
     txn->snapshot_table = ti;
     txn->snapshot_chunk = s->chunk;
-    log_debug("snapshot of %s.%s chunk %" PRIu64 ": %" PRIu64 " rows read, %" PRIu64 " journaled, %zu left to the stream",
+    log_debug("snapshot of %s.%s chunk %" PRIu64 ": %" PRIu64 " rows read, %" PRIu64
+              " journaled, %zu left to the stream",
               t->db, t->name, s->chunk, nrows, kept, s->changed.n);
     if (last) {
         log_info("snapshot of %s.%s complete (%" PRIu64 " chunks)", t->db, t->name, s->chunk + 1);
@@ -722,8 +784,10 @@ void fl_snapshot_on_txn(fl_snapshot *s, fl_store *store, fl_txn *txn)
         if (t && is_watermark(t)) {
             char mark[MARK_MAX];
             mark_of(t, c, mark, sizeof mark);
-            if (s->phase == WAIT_LOW && !strcmp(mark, s->low)) s->phase = WAIT_HIGH;
-            else if (s->phase == WAIT_HIGH && !strcmp(mark, s->high)) high = true;
+            if (s->phase == WAIT_LOW && !strcmp(mark, s->low))
+                s->phase = WAIT_HIGH;
+            else if (s->phase == WAIT_HIGH && !strcmp(mark, s->high))
+                high = true;
             txn->nrows--;
             continue; /* watermark rows never reach the journal */
         }
@@ -735,7 +799,8 @@ void fl_snapshot_on_txn(fl_snapshot *s, fl_store *store, fl_txn *txn)
     fl_buf_free(&kb);
     if (!high) return;
     if (s->window_broken || !(txn->flags & FL_TXN_LAST_PART) || txn->part != 0) {
-        log_warn("snapshot of %s.%s chunk %" PRIu64 ": the table changed shape while it was read; reading it again",
+        log_warn("snapshot of %s.%s chunk %" PRIu64
+                 ": the table changed shape while it was read; reading it again",
                  s->queue[0].db, s->queue[0].name, s->chunk);
         drop_in_flight(s);
         forget_table_info(s);
@@ -747,4 +812,177 @@ void fl_snapshot_on_txn(fl_snapshot *s, fl_store *store, fl_txn *txn)
 void fl_snapshot_stream_restarted(fl_snapshot *s)
 {
     if (s) drop_in_flight(s);
+}
+
+/* ---- fl-relay --snapshot ---- */
+
+static bool in_snapshot_tables(const fl_config *cfg, const char *full)
+{
+    for (char **g = cfg->snapshot.tables; *g; g++)
+        if (fl_glob_match(*g, full)) return true;
+    return false;
+}
+
+/* True while a process holds the journal's writer lock. */
+static bool relay_running(const fl_config *cfg)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/writer.lock", cfg->journal.path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+/* Whether the journal's progress still holds "all" or one of the requested tables. */
+static int still_pending(const fl_config *cfg, const fl_snapshot *req, bool *pending)
+{
+    char err[512];
+    fl_store_opts o = {0};
+    fl_store *st = fl_store_open(cfg->journal.path, &o, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "fl-relay: --snapshot: journal %s: %s\n", cfg->journal.path, err);
+        return -1;
+    }
+    char *text = NULL;
+    int rc = fl_store_snapshot_progress(st, &text, err, sizeof err);
+    fl_store_close(st);
+    if (rc < 0) {
+        fprintf(stderr, "fl-relay: --snapshot: journal %s: %s\n", cfg->journal.path, err);
+        return -1;
+    }
+    fl_snapshot now = {0};
+    *pending = false;
+    if (parse_progress(&now, text)) {
+        *pending = now.list_all || (req->list_all && now.nqueue);
+        for (size_t i = 0; i < req->nqueue && !*pending; i++)
+            for (size_t k = 0; k < now.nqueue; k++)
+                if (!strcmp(now.queue[k].db, req->queue[i].db) && !strcmp(now.queue[k].name, req->queue[i].name))
+                    *pending = true;
+    }
+    for (size_t i = 0; i < now.nqueue; i++) {
+        free(now.queue[i].db);
+        free(now.queue[i].name);
+    }
+    free(now.queue);
+    free_after(&now);
+    free(text);
+    return 0;
+}
+
+static int request_status(fl_snapshot *req, int status)
+{
+    for (size_t i = 0; i < req->nqueue; i++) {
+        free(req->queue[i].db);
+        free(req->queue[i].name);
+    }
+    free(req->queue);
+    forget_table_info(req);
+    if (req->m) mysql_close(req->m);
+    return status;
+}
+
+int fl_snapshot_request(const fl_config *cfg, const char *list, bool wait)
+{
+    if (!cfg->snapshot.tables) {
+        fprintf(stderr, "fl-relay: --snapshot: %s has no [snapshot] tables\n", cfg->path);
+        return 2;
+    }
+    fl_snapshot req = {.cfg = cfg};
+    if (!list || !list[0]) req.list_all = true;
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        while (n && *p == ' ') p++, n--;
+        while (n && p[n - 1] == ' ') n--;
+        char *full = fl_xmalloc(n + 1);
+        memcpy(full, p, n);
+        full[n] = 0;
+        char *dot = strchr(full, '.');
+        if (!dot || dot == full || !dot[1]) {
+            fprintf(stderr, "fl-relay: --snapshot: '%s' is not db.table\n", full);
+            free(full);
+            return request_status(&req, 2);
+        }
+        if (!in_snapshot_tables(cfg, full)) {
+            fprintf(stderr, "fl-relay: --snapshot: %s is not in [snapshot] tables\n", full);
+            free(full);
+            return request_status(&req, 1);
+        }
+        *dot = 0;
+        queue_table(&req, full, dot + 1);
+        free(full);
+        p += (comma ? (size_t)(comma - p) + 1 : strlen(p));
+    }
+    if (!relay_running(cfg)) {
+        fprintf(stderr, "fl-relay: --snapshot: no relay is running on journal %s\n", cfg->journal.path);
+        return request_status(&req, 1);
+    }
+    if (req.nqueue) { /* each table must exist and have a key: the relay would refuse it */
+        fl_error e;
+        fl_mysql_conn_opts o = {.connect_timeout_s = 10, .io_timeout_s = 60};
+        if (!(req.m = fl_mysql_connect(&cfg->source, &o, &e))) {
+            fprintf(stderr, "fl-relay: --snapshot: %s\n", e.msg);
+            return request_status(&req, 1);
+        }
+        req.mariadb = strstr(mysql_get_server_info(req.m), "MariaDB") != NULL;
+        for (size_t i = 0; i < req.nqueue; i++) {
+            table_ref keep = req.queue[0];
+            req.queue[0] = req.queue[i];
+            req.queue[i] = keep;
+            int rc = table_info(&req, &e); /* a refusal is logged with its reason */
+            req.queue[i] = req.queue[0];
+            req.queue[0] = keep;
+            forget_table_info(&req);
+            if (rc < 0) fprintf(stderr, "fl-relay: --snapshot: %s\n", e.msg);
+            if (rc != 0) return request_status(&req, 1);
+            if (!req.m) return request_status(&req, 1);
+        }
+    }
+    char path[4096], tmp[4200];
+    request_path(cfg, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+    for (int i = 0; access(path, F_OK) == 0; i++) { /* another request not taken yet */
+        if (i >= 600) {
+            fprintf(stderr, "fl-relay: --snapshot: the relay has not taken %s for 30 s\n", path);
+            return request_status(&req, 1);
+        }
+        poll(NULL, 0, 50);
+    }
+    fl_buf text = {0};
+    progress_text(&req, &text);
+    FILE *f = fopen(tmp, "w");
+    bool written = f && fwrite(text.data, 1, text.len, f) == text.len;
+    if (f && fclose(f) != 0) written = false;
+    fl_buf_free(&text);
+    if (!written || rename(tmp, path) != 0) {
+        fprintf(stderr, "fl-relay: --snapshot: writing %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        return request_status(&req, 1);
+    }
+    for (int i = 0; access(path, F_OK) == 0; i++) {
+        if (i >= 600 || !relay_running(cfg)) {
+            unlink(path);
+            fprintf(stderr, "fl-relay: --snapshot: the relay did not take the request within 30 s\n");
+            return request_status(&req, 1);
+        }
+        poll(NULL, 0, 50);
+    }
+    printf("snapshot queued: %s\n", list && list[0] ? list : "all [snapshot] tables");
+    fflush(stdout);
+    while (wait) {
+        bool pending;
+        poll(NULL, 0, 200);
+        if (still_pending(cfg, &req, &pending) < 0) return request_status(&req, 1);
+        if (!pending) {
+            printf("snapshot complete\n");
+            break;
+        }
+        if (!relay_running(cfg)) {
+            fprintf(stderr, "fl-relay: --snapshot --wait: the relay stopped before the snapshot completed\n");
+            return request_status(&req, 1);
+        }
+    }
+    return request_status(&req, 0);
 }

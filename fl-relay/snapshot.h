@@ -36,11 +36,12 @@ void fl_snapshot_free(fl_snapshot *s);
 /* True while tables remain to be snapshotted. */
 bool fl_snapshot_busy(const fl_snapshot *s);
 
-/* The main loop's turn, called when the stream is drained: when no chunk is in flight and
+/* The main loop's turn, called when the stream is drained: takes a request of
+ * fl_snapshot_request (queued, progress saved in store); when no chunk is in flight and
  * one is due (rate), writes the low watermark, reads the chunk and writes the high watermark.
  * Returns 0, or -1 with e (a failed connection or query: retried at a later turn; a table
  * refused is logged and skipped, not an error). */
-int fl_snapshot_step(fl_snapshot *s, fl_error *e);
+int fl_snapshot_step(fl_snapshot *s, fl_store *store, fl_error *e);
 
 /* Every transaction (or part) from the decoder, before it is journaled: removes watermark
  * rows, notes the keys the stream changes in a chunk's window, and at the chunk's high
@@ -49,5 +50,12 @@ void fl_snapshot_on_txn(fl_snapshot *s, fl_store *store, fl_txn *txn);
 
 /* The stream restarted from the journal's position: a chunk in flight is read again. */
 void fl_snapshot_stream_restarted(fl_snapshot *s);
+
+/* fl-relay -c FILE --snapshot [LIST] [--wait]: asks the relay running on cfg's journal to
+ * snapshot the tables of LIST (comma-separated db.table; NULL = all [snapshot] tables) and
+ * returns 0 once it took the request; wait: once they are journaled complete. Refusals (no
+ * [snapshot] tables, a table outside them, missing or without a key, no relay running): a
+ * one-line reason on stderr, non-zero. Returns the exit status. */
+int fl_snapshot_request(const fl_config *cfg, const char *list, bool wait);
 
 #endif

@@ -921,6 +921,8 @@ void fl_store_set_snapshot_progress(fl_store *s, const char *text)
     s->progress = fl_xstrdup(text);
 }
 
+bool fl_store_progress_pending(const fl_store *s) { return s->progress != NULL; }
+
 int fl_store_snapshot_progress(fl_store *s, char **out, char *err, size_t errlen)
 {
     *out = NULL;

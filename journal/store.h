@@ -66,6 +66,7 @@ void fl_store_abort(fl_store *s); /* drops queued records (and queued snapshot p
  * with it. fl_store_snapshot_progress reads the stored text ("" when none; free it). */
 void fl_store_set_snapshot_progress(fl_store *s, const char *text);
 int fl_store_snapshot_progress(fl_store *s, char **out, char *err, size_t errlen);
+bool fl_store_progress_pending(const fl_store *s); /* set and not yet committed */
 size_t fl_store_pending_bytes(const fl_store *s);
 
 /* The stored source position; fields "" / 0 when none. Returns 0 or -1. */

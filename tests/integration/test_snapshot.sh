@@ -80,7 +80,22 @@ h_wait_until 90 done_items || t_fail "snapshot complete" "$(tail -5 "$RELAY_LOG"
 h_sql "INSERT INTO app.items VALUES (0, 0, 'after the snapshot')"
 after_snapshot() { "$FL_DUMP" "$H_DIR/journal" --json 2>/dev/null | grep -q '"pad":"after the snapshot"'; }
 h_wait_until 30 after_snapshot || t_fail "the stream goes on after the snapshot"
+
+# on demand: --snapshot asks the running relay; --wait returns once it is journaled complete
+out=$(timeout 60 "$FL_RELAY" -c "$H_DIR/s.ini" --snapshot app.pairs --wait 2>&1); rc=$?
+t_eq "--snapshot app.pairs --wait: exit 0 ($out)" 0 "$rc"
+t_eq "app.pairs snapshotted twice in all" 2 "$("$FL_DUMP" "$H_DIR/journal" --json | grep -c '"table":"pairs","chunk":[0-9]*,"last":true')"
+refusal() { # NAME STATUS MESSAGE ARGS...
+  local name=$1 want=$2 msg=$3; shift 3
+  out=$(timeout 60 "$FL_RELAY" -c "$H_DIR/s.ini" --snapshot "$@" 2>&1); rc=$?
+  t_eq "$name: exit $want" "$want" "$rc"
+  t_check "$name: says why ($out)" grep -q "$msg" <<<"$out"
+}
+refusal "a table outside [snapshot] tables" 1 "shop.t is not in \[snapshot\] tables" shop.t
+refusal "a missing table" 1 "snapshot of app.missing refused: no such table" app.missing
+refusal "a table without a key" 1 "snapshot of app.nokey refused: it has no primary key" app.nokey
 kill -TERM $RELAY; wait $RELAY 2>/dev/null
+refusal "no relay running" 1 "no relay is running on journal" app.items
 
 check=$(timeout 60 "$FL_RELAY" -c "$H_DIR/s.ini" --check 2>&1)
 t_check "--check: the relay may write the watermark table" grep -q "\[snapshot\]: user may write fastlane.watermark" <<<"$check"
