@@ -94,7 +94,9 @@ refusal() { # NAME STATUS MESSAGE ARGS...
 refusal "a table outside [snapshot] tables" 1 "shop.t is not in \[snapshot\] tables" shop.t
 refusal "a missing table" 1 "snapshot of app.missing refused: no such table" app.missing
 refusal "a table without a key" 1 "snapshot of app.nokey refused: it has no primary key" app.nokey
-kill -TERM $RELAY; wait $RELAY 2>/dev/null
+kill -TERM $RELAY; wait $RELAY; rc=$?
+t_eq "the relay stops cleanly on SIGTERM" 0 "$rc"
+[ "$rc" -eq 0 ] || tail -20 "$RELAY_LOG" | sed 's/^/  | /'
 refusal "no relay running" 1 "no relay is running on journal" app.items
 
 check=$(timeout 60 "$FL_RELAY" -c "$H_DIR/s.ini" --check 2>&1)
