@@ -49,7 +49,12 @@ section_replay() {
   run bash "$here/replay.sh" "$build"
 }
 
-all_sections="journal relay apply feed replay"
+section_snapshot() {
+  echo "== snapshot: a 1M-row table into the journal and into Redis vs mariadb-dump of it, with and without writes"
+  run bash "$here/snapshot.sh" "$build"
+}
+
+all_sections="journal relay apply feed replay snapshot"
 for s in ${BENCH_SECTIONS:-$all_sections}; do
   declare -F "section_$s" >/dev/null || { echo "bench: no section '$s' (have: $all_sections)" >&2; exit 2; }
   "section_$s"
