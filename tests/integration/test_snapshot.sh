@@ -22,11 +22,13 @@ INSERT INTO app.items SELECT seq, 0, CONCAT('row ', seq) FROM seq_1_to_$ROWS;
 CREATE TABLE app.pairs (a INT NOT NULL, b VARCHAR(8) NOT NULL, n INT, PRIMARY KEY (a, b));
 INSERT INTO app.pairs SELECT seq DIV 3, CONCAT('k', seq MOD 3), seq FROM seq_1_to_3000;
 CREATE TABLE app.nokey (x INT);
+CREATE TABLE app.skipped (id INT PRIMARY KEY);
 INSERT INTO app.nokey VALUES (1);
 RESET MASTER;"
 
 cat > "$H_DIR/s.ini" <<CFG
 $(h_source_config)
+exclude = app.skipped
 [journal]
 path = $H_DIR/journal
 [snapshot]
@@ -94,6 +96,7 @@ refusal() { # NAME STATUS MESSAGE ARGS...
 refusal "a table outside [snapshot] tables" 1 "shop.t is not in \[snapshot\] tables" shop.t
 refusal "a missing table" 1 "snapshot of app.missing refused: no such table" app.missing
 refusal "a table without a key" 1 "snapshot of app.nokey refused: it has no primary key" app.nokey
+refusal "a table the source filter leaves out" 1 "snapshot of app.skipped refused: \[source\] include/exclude" app.skipped
 kill -TERM $RELAY; wait $RELAY; rc=$?
 t_eq "the relay stops cleanly on SIGTERM" 0 "$rc"
 [ "$rc" -eq 0 ] || tail -20 "$RELAY_LOG" | sed 's/^/  | /'
