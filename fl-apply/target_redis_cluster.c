@@ -825,7 +825,7 @@ static int cluster_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoi
         bool held = early ? ct->rewound_from > cp->seq && ct->slot_seq[slot] > cp->seq : slot_holds(ct, slot, cp->seq);
         if (!held) ct->order[n++] = (uint64_t)slot << 32 | i;
     }
-    qsort(ct->order, n, sizeof *ct->order, order_cmp); /* by slot, in source order within one */
+    if (n > 1) qsort(ct->order, n, sizeof *ct->order, order_cmp); /* by slot, in source order within one */
     size_t per = ct->max_atomic_ops ? ct->max_atomic_ops : SIZE_MAX;
     for (size_t i = 0; i < n;) {
         uint16_t slot = (uint16_t)(ct->order[i] >> 32);

@@ -161,8 +161,10 @@ t_eq "the bank's slot moved" "$to" "$(owner_of '{bank}:acct:1')"
 h_log "applied $N2 more transactions while $nslots slots moved from $from to $to"
 t_check "... while the workload was being applied" test "$N2" -gt 0
 counter_is() { [ "$(h_rc GET cnt:1)" = "$1" ]; }
-h_wait_until 120 counter_is $((N + N2)) || h_log "the running applier did not catch up"
+t_check "the running applier catches up after the reshard" h_wait_until 120 counter_is $((N + N2))
+t_check "... and kept running through it" kill -0 "$APPLY_PID"
 kill -TERM "$APPLY_PID"; wait "$APPLY_PID"
+t_eq "... and stops cleanly" 0 "$?"
 timeout 300 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/last2.log" 2>&1
 t_eq "the apply after the reshard exits 0" 0 "$?"
 touch "$H_DIR/stop"; wait "$READER_PID"
