@@ -82,8 +82,8 @@ typedef struct bench {
     uint64_t n;
     size_t batch, payload;
     bool sync;
-    fl_buf enc;   /* the n encoded records, back to back */
-    size_t *off;  /* record i (1-based) is enc[off[i-1], off[i]) */
+    fl_buf enc;  /* the n encoded records, back to back */
+    size_t *off; /* record i (1-based) is enc[off[i-1], off[i]) */
     fl_txn t;
 } bench;
 
@@ -234,7 +234,8 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-' && !dir)
             dir = argv[i];
         else {
-            fprintf(stderr, "usage: bench_journal [-n RECORDS] [-s BYTES] [-b BATCH] [-r ROUNDS] [--no-sync] DIR\n");
+            fprintf(stderr,
+                    "usage: bench_journal [-n RECORDS] [-s BYTES] [-b BATCH] [-r ROUNDS] [--no-sync] DIR\n");
             return 2;
         }
     }
@@ -283,8 +284,8 @@ int main(int argc, char **argv)
             fr[r] = fl_read(&b, jdir);
         }
         if (getenv("BENCH_VERBOSE"))
-            fprintf(stderr, "round %d: append fastlane %.2fs bare %.2fs; read fastlane %.3fs bare %.3fs\n", r, fa[r],
-                    ba[r], fr[r], br[r]);
+            fprintf(stderr, "round %d: append fastlane %.2fs bare %.2fs; read fastlane %.3fs bare %.3fs\n", r,
+                    fa[r], ba[r], fr[r], br[r]);
     }
     rate fl_a = rate_of(median(fa, rounds), b.n, total), bare_a = rate_of(median(ba, rounds), b.n, total);
     rate fl_r = rate_of(median(fr, rounds), b.n, total), bare_r = rate_of(median(br, rounds), b.n, total);
@@ -305,8 +306,8 @@ int main(int argc, char **argv)
            "\"read\":{\"fastlane_rps\":%.0f,\"fastlane_mbps\":%.2f,\"bare_rps\":%.0f,\"bare_mbps\":%.2f,"
            "\"ratio\":%.3f,\"bare_decode_rps\":%.0f,\"ratio_vs_bare_decode\":%.3f}}\n",
            (unsigned long long)b.n, avg, b.batch, b.sync ? "true" : "false", rounds, fl_a.rps, fl_a.mbps,
-           bare_a.rps, bare_a.mbps, fl_a.rps / bare_a.rps, encode.rps, fl_r.rps, fl_r.mbps, bare_r.rps, bare_r.mbps,
-           fl_r.rps / bare_r.rps, bare_d.rps, fl_r.rps / bare_d.rps);
+           bare_a.rps, bare_a.mbps, fl_a.rps / bare_a.rps, encode.rps, fl_r.rps, fl_r.mbps, bare_r.rps,
+           bare_r.mbps, fl_r.rps / bare_r.rps, bare_d.rps, fl_r.rps / bare_d.rps);
     fl_txn_free(&b.t);
     fl_buf_free(&b.enc);
     free(b.off);

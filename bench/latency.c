@@ -31,19 +31,21 @@ typedef struct {
     const char *prefix;
     size_t prefix_len;
     uint32_t keys;
-    atomic_int_fast64_t *last; /* per id: the latest transaction written, -1 none */
+    atomic_int_fast64_t *last;    /* per id: the latest transaction written, -1 none */
     atomic_int_fast64_t *seen_us; /* per transaction: notification time, 0 not seen */
-    atomic_int ready;          /* 1 subscribed, -1 failed */
-    uint64_t stray;            /* notifications for no pending transaction */
+    atomic_int ready;             /* 1 subscribed, -1 failed */
+    uint64_t stray;               /* notifications for no pending transaction */
 } subscriber;
 
-static int64_t now_us(void) {
+static int64_t now_us(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void *subscribe(void *arg) {
+static void *subscribe(void *arg)
+{
     subscriber *s = arg;
     redisContext *c = redisConnect("127.0.0.1", s->redis_port);
     if (!c || c->err) {
@@ -98,26 +100,30 @@ static void *subscribe(void *arg) {
     return NULL;
 }
 
-static int cmp_i64(const void *a, const void *b) {
+static int cmp_i64(const void *a, const void *b)
+{
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
 /* the q-th quantile (0..1) of n sorted values, nearest rank */
-static int64_t quantile(const int64_t *v, size_t n, double q) {
+static int64_t quantile(const int64_t *v, size_t n, double q)
+{
     size_t i = (size_t)(q * (double)n + 0.999999);
     if (i < 1) i = 1;
     if (i > n) i = n;
     return v[i - 1];
 }
 
-static void usage(void) {
+static void usage(void)
+{
     fprintf(stderr, "usage: latency -P MYSQL_PORT -r REDIS_PORT [-H host] [-u user] [-p password] "
                     "[-t db.table] [-k PREFIX] [-R rate] [-s seconds] [-n keys]\n");
     exit(2);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     const char *host = "127.0.0.1", *user = "root", *password = "", *table = "b.lat";
     int mysql_port = 0, opt;
     double rate = 1000, seconds = 10;
@@ -185,11 +191,16 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < total; i++) {
         uint64_t off = (uint64_t)((double)i * period_ns);
         struct timespec at = {t0.tv_sec + (time_t)(off / 1000000000), t0.tv_nsec + (long)(off % 1000000000)};
-        if (at.tv_nsec >= 1000000000) { at.tv_sec++; at.tv_nsec -= 1000000000; }
+        if (at.tv_nsec >= 1000000000) {
+            at.tv_sec++;
+            at.tv_nsec -= 1000000000;
+        }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > at.tv_sec || (now.tv_sec == at.tv_sec && now.tv_nsec > at.tv_nsec + 1000000)) late++;
-        else clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+        if (now.tv_sec > at.tv_sec || (now.tv_sec == at.tv_sec && now.tv_nsec > at.tv_nsec + 1000000))
+            late++;
+        else
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
 
         uint32_t id = (uint32_t)(i % s.keys);
         atomic_store(&s.last[id], (int64_t)i);
@@ -241,10 +252,12 @@ int main(int argc, char **argv) {
     qsort(lat_stmt, n, sizeof *lat_stmt, cmp_i64);
     qsort(lat_commit, n, sizeof *lat_commit, cmp_i64);
     double achieved = (double)total / took;
-    printf("live latency: %zu transactions at %.0f txn/s (target %.0f, %zu sent late), %zu seen in Redis (%zu not)\n",
+    printf("live latency: %zu transactions at %.0f txn/s (target %.0f, %zu sent late), %zu seen in Redis (%zu "
+           "not)\n",
            total, achieved, rate, late, n, total - n);
     if (s.stray) printf("  %" PRIu64 " notifications matched no pending transaction\n", s.stray);
-    printf("  from the statement (time in the row) to Redis: p50 %.3f ms, p99 %.3f ms, max %.3f ms (goal: p99 <= 5 ms)\n",
+    printf("  from the statement (time in the row) to Redis: p50 %.3f ms, p99 %.3f ms, max %.3f ms (goal: p99 <= "
+           "5 ms)\n",
            (double)quantile(lat_stmt, n, 0.5) / 1000, (double)quantile(lat_stmt, n, 0.99) / 1000,
            (double)lat_stmt[n - 1] / 1000);
     printf("  from the commit's OK to Redis:                 p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",

@@ -87,9 +87,11 @@ int main(int argc, char **argv)
         }
     }
     double guarded = now_s() - t0;
-    printf("memcached writes, %ld over %ld keys: plain set %.0f/s, version-guarded (gets + cas) %.0f/s: %.2f of plain\n",
+    printf("memcached writes, %ld over %ld keys: plain set %.0f/s, version-guarded (gets + cas) %.0f/s: %.2f of "
+           "plain\n",
            n, k, n / plain, n / guarded, plain / guarded);
-    printf("{\"bench\":\"memcached_guarded_write\",\"writes\":%ld,\"keys\":%ld,\"plain_s\":%.0f,\"guarded_s\":%.0f,"
+    printf("{\"bench\":\"memcached_guarded_write\",\"writes\":%ld,\"keys\":%ld,\"plain_s\":%.0f,\"guarded_s\":%."
+           "0f,"
            "\"ratio\":%.3f}\n",
            n, k, n / plain, n / guarded, plain / guarded);
     memcached_free(mc);

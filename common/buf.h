@@ -31,7 +31,7 @@ typedef struct fl_arena {
     size_t used_total; /* bytes handed out, for memory budgets */
 } fl_arena;
 
-void *fl_arena_alloc(fl_arena *a, size_t n); /* 8-byte aligned; aborts on out-of-memory */
+void *fl_arena_alloc(fl_arena *a, size_t n);                  /* 8-byte aligned; aborts on out-of-memory */
 char *fl_arena_strndup(fl_arena *a, const char *s, size_t n); /* NUL-terminated copy */
 void *fl_arena_memdup(fl_arena *a, const void *p, size_t n);
 void fl_arena_reset(fl_arena *a); /* frees all but keeps one chunk for reuse */

@@ -22,8 +22,7 @@ int fl_cli_print_version(const char *program)
 int fl_cli_bad_option(const char *program, int opt, char **argv)
 {
     const char *arg = argv[optind - 1];
-    if (opt == ':')
-        return fl_cli_usage_error(program, "%s needs a value", arg);
+    if (opt == ':') return fl_cli_usage_error(program, "%s needs a value", arg);
     if (optopt && optopt != '?' && arg[0] == '-' && arg[1] != '-')
         return fl_cli_usage_error(program, "unknown option '-%c'", optopt);
     return fl_cli_usage_error(program, "unknown option '%s'", arg);

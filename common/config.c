@@ -26,24 +26,47 @@
 /* ---- the key tables ---- */
 
 enum sec_kind {
-    SEC_SOURCE, SEC_JOURNAL, SEC_FEED, SEC_METRICS, SEC_APPLY, SEC_LOG, SEC_SNAPSHOT, SEC_RULE, SEC_UNKNOWN, SEC_NONE
+    SEC_SOURCE,
+    SEC_JOURNAL,
+    SEC_FEED,
+    SEC_METRICS,
+    SEC_APPLY,
+    SEC_LOG,
+    SEC_SNAPSHOT,
+    SEC_RULE,
+    SEC_UNKNOWN,
+    SEC_NONE
 };
 
-static const char *const sec_names[] = {"source", "journal", "feed", "metrics", "apply", "log", "snapshot", "rule", NULL};
+static const char *const sec_names[] = {"source", "journal",  "feed", "metrics", "apply",
+                                        "log",    "snapshot", "rule", NULL};
 
-static const char *const keys_source[] = {"host", "port", "socket", "user", "password", "password_file", "server_id",
-                                          "flavor", "ssl_mode", "ssl_ca", "ssl_cert", "ssl_key", "start",
-                                          "heartbeat", "include", "exclude", NULL};
+static const char *const keys_source[] = {"host",          "port",      "socket", "user",      "password",
+                                          "password_file", "server_id", "flavor", "ssl_mode",  "ssl_ca",
+                                          "ssl_cert",      "ssl_key",   "start",  "heartbeat", "include",
+                                          "exclude",       NULL};
 static const char *const keys_journal[] = {"path", "max_size", "retain", "sync", NULL};
 static const char *const keys_feed[] = {"listen", "secret", "secret_file", "tls_cert", "tls_key", NULL};
 static const char *const keys_metrics[] = {"relay", "apply", "listen", NULL};
-static const char *const keys_apply[] = {"name", "journal", "relay", "secret", "secret_file", "tls_ca", "target",
-                                         "target_tls_ca", "target_tls_cert", "target_tls_key", "max_atomic_ops", "on_error", "checkpoint_path", NULL};
+static const char *const keys_apply[] = {"name",
+                                         "journal",
+                                         "relay",
+                                         "secret",
+                                         "secret_file",
+                                         "tls_ca",
+                                         "target",
+                                         "target_tls_ca",
+                                         "target_tls_cert",
+                                         "target_tls_key",
+                                         "max_atomic_ops",
+                                         "on_error",
+                                         "checkpoint_path",
+                                         NULL};
 static const char *const keys_log[] = {"level", "format", NULL};
 static const char *const keys_snapshot[] = {"tables", "initial", "chunk", "rate", NULL};
 static const char *const keys_rule[] = {"table", "key", "format", "mode", "ttl", "columns", NULL};
-static const char *const *const sec_keys[] = {keys_source, keys_journal, keys_feed, keys_metrics,
-                                               keys_apply, keys_log, keys_snapshot, keys_rule};
+static const char *const *const sec_keys[] = {keys_source, keys_journal, keys_feed,     keys_metrics,
+                                              keys_apply,  keys_log,     keys_snapshot, keys_rule};
 
 typedef struct kv {
     char *key, *value;
@@ -65,14 +88,17 @@ typedef struct loader {
     const char *text;
     size_t len, pos;
     int lineno;
-    bool prev_key;      /* mirrors inih: a key was seen since the last header */
-    char *long_value;   /* value of an over-long line, handed over outside inih */
+    bool prev_key;    /* mirrors inih: a key was seen since the last header */
+    char *long_value; /* value of an over-long line, handed over outside inih */
     section *secs;
     size_t nsecs, capsecs;
-    section *cur;       /* NULL before the first header */
+    section *cur; /* NULL before the first header */
     int orphan_reported;
     /* errors, kept with their line so they can be listed in file order */
-    struct err { int line; char *text; } *errs;
+    struct err {
+        int line;
+        char *text;
+    } * errs;
     size_t nerrs, caperrs;
 } loader;
 
@@ -89,7 +115,7 @@ static void add_err_line(loader *L, int line, const char *msg)
 
 /* "FILE:LINE: [label] key: msg" (key may be NULL, label may be NULL). */
 __attribute__((format(printf, 5, 6))) static void report(loader *L, int line, const char *label, const char *key,
-                                                          const char *fmt, ...)
+                                                         const char *fmt, ...)
 {
     fl_buf b = {0};
     fl_buf_printf(&b, "%s:%d: ", L->name, line);
@@ -111,7 +137,10 @@ static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\
 
 static char *trim_dup(const char *s, size_t n)
 {
-    while (n && is_ws(*s)) { s++; n--; }
+    while (n && is_ws(*s)) {
+        s++;
+        n--;
+    }
     while (n && is_ws(s[n - 1])) n--;
     char *r = fl_xmalloc(n + 1);
     memcpy(r, s, n);
@@ -142,7 +171,10 @@ static const char *closest(const char *word, const char *const *list)
     size_t limit = strlen(word) <= 3 ? 1 : 2;
     for (; *list; list++) {
         size_t d = edit_distance(word, *list);
-        if (d <= limit && d < bestd) { bestd = d; best = *list; }
+        if (d <= limit && d < bestd) {
+            bestd = d;
+            best = *list;
+        }
     }
     return best;
 }
@@ -328,10 +360,26 @@ int fl_parse_size(const char *s, uint64_t *out)
     if (!p) return -1;
     unsigned shift = 0;
     switch (*p) {
-    case 'k': case 'K': shift = 10; p++; break;
-    case 'm': case 'M': shift = 20; p++; break;
-    case 'g': case 'G': shift = 30; p++; break;
-    case 't': case 'T': shift = 40; p++; break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        p++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        p++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        p++;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        p++;
+        break;
     default: break;
     }
     if (*p == 'b' || *p == 'B') p++;
@@ -349,9 +397,18 @@ int fl_parse_duration(const char *s, uint64_t *out)
     uint64_t mul = 1;
     switch (*p) {
     case 's': p++; break;
-    case 'm': mul = 60; p++; break;
-    case 'h': mul = 3600; p++; break;
-    case 'd': mul = 86400; p++; break;
+    case 'm':
+        mul = 60;
+        p++;
+        break;
+    case 'h':
+        mul = 3600;
+        p++;
+        break;
+    case 'd':
+        mul = 86400;
+        p++;
+        break;
     default: break;
     }
     if (*p) return -1;
@@ -420,7 +477,10 @@ static bool bracket_match(const char *p, size_t len, char c)
 {
     size_t i = 1;
     bool neg = false;
-    if (p[i] == '!' || p[i] == '^') { neg = true; i++; }
+    if (p[i] == '!' || p[i] == '^') {
+        neg = true;
+        i++;
+    }
     bool hit = false;
     size_t endi = len - 1;
     for (; i < endi; i++) {
@@ -444,11 +504,23 @@ bool fl_glob_match(const char *pattern, const char *text)
             star_t = t;
             continue;
         }
-        if (*p == '?') { p++; t++; continue; }
+        if (*p == '?') {
+            p++;
+            t++;
+            continue;
+        }
         if (*p == '[') {
             size_t bl = bracket_len(p);
-            if (bl && bracket_match(p, bl, *t)) { p += bl; t++; continue; }
-            if (!bl && *t == '[') { p++; t++; continue; }
+            if (bl && bracket_match(p, bl, *t)) {
+                p += bl;
+                t++;
+                continue;
+            }
+            if (!bl && *t == '[') {
+                p++;
+                t++;
+                continue;
+            }
         } else if (*p && *p == *t) {
             p++;
             t++;
@@ -475,7 +547,10 @@ bool fl_config_table_wanted(const fl_config_source *src, const char *db, const c
     }
     if (wanted && src->exclude)
         for (char **g = src->exclude; *g; g++)
-            if (fl_glob_match(*g, full)) { wanted = false; break; }
+            if (fl_glob_match(*g, full)) {
+                wanted = false;
+                break;
+            }
     if (full != stackbuf) free(full);
     return wanted;
 }
@@ -508,7 +583,10 @@ static char **split_list(const char *v, bool *empty_item)
         if (!c) break;
         p = c + 1;
     }
-    if (*empty_item) { free_list(l); return NULL; }
+    if (*empty_item) {
+        free_list(l);
+        return NULL;
+    }
     return l;
 }
 
@@ -560,7 +638,10 @@ typedef struct vctx {
 
 static bool v_string(vctx *x, char **dst)
 {
-    if (!x->e->value[0]) { BAD(x, "value is empty"); return false; }
+    if (!x->e->value[0]) {
+        BAD(x, "value is empty");
+        return false;
+    }
     free(*dst);
     *dst = fl_xstrdup(x->e->value);
     return true;
@@ -573,8 +654,8 @@ static bool v_u64(vctx *x, uint64_t min, uint64_t max, uint64_t *out)
     uint64_t r = 0;
     const char *end = leading_number(v, &r);
     if (!end || *end || r < min || r > max) {
-        BAD(x, "'%s' is not a whole number from %llu to %llu", fl_printable(v, sh, sizeof sh), (unsigned long long)min,
-            (unsigned long long)max);
+        BAD(x, "'%s' is not a whole number from %llu to %llu", fl_printable(v, sh, sizeof sh),
+            (unsigned long long)min, (unsigned long long)max);
         return false;
     }
     *out = r;
@@ -594,7 +675,8 @@ static void v_hostport(vctx *x, char **dst)
 {
     char sh[80];
     if (fl_parse_hostport(x->e->value, NULL, NULL)) {
-        BAD(x, "'%s' is not host:port (port 1-65535; IPv6 as [addr]:port)", fl_printable(x->e->value, sh, sizeof sh));
+        BAD(x, "'%s' is not host:port (port 1-65535; IPv6 as [addr]:port)",
+            fl_printable(x->e->value, sh, sizeof sh));
         return;
     }
     free(*dst);
@@ -613,8 +695,14 @@ static void v_readable(vctx *x, char **dst)
 static void v_secret(vctx *x, char **dst, bool feed)
 {
     const char *prob = NULL;
-    if (!x->e->value[0]) { BAD(x, "value is empty"); return; }
-    if (feed && (prob = fl_feed_secret_problem(x->e->value))) { BAD(x, "the secret is %s", prob); return; }
+    if (!x->e->value[0]) {
+        BAD(x, "value is empty");
+        return;
+    }
+    if (feed && (prob = fl_feed_secret_problem(x->e->value))) {
+        BAD(x, "the secret is %s", prob);
+        return;
+    }
     fl_secret_free(*dst);
     *dst = fl_xstrdup(x->e->value);
 }
@@ -624,9 +712,15 @@ static void v_secret_file(vctx *x, char **dst, bool feed)
 {
     char why[512], sh[200];
     const char *prob = NULL;
-    if (!x->e->value[0]) { BAD(x, "value is empty"); return; }
+    if (!x->e->value[0]) {
+        BAD(x, "value is empty");
+        return;
+    }
     char *s = fl_secret_file_read(x->e->value, why, sizeof why);
-    if (!s) { BAD(x, "%s", why); return; }
+    if (!s) {
+        BAD(x, "%s", why);
+        return;
+    }
     if (feed && (prob = fl_feed_secret_problem(s))) {
         BAD(x, "the secret in '%s' is %s", fl_printable(x->e->value, sh, sizeof sh), prob);
         fl_secret_free(s);
@@ -640,14 +734,23 @@ static void v_globs(vctx *x, char ***dst)
 {
     bool empty;
     char **l = split_list(x->e->value, &empty);
-    if (!l) { BAD(x, "empty pattern in the list (comma-separated db.table globs)"); return; }
+    if (!l) {
+        BAD(x, "empty pattern in the list (comma-separated db.table globs)");
+        return;
+    }
     bool ok = true;
     for (char **g = l; *g; g++) {
         const char *prob = glob_problem(*g);
         char sh[80];
-        if (prob) { BAD(x, "pattern '%s' %s", fl_printable(*g, sh, sizeof sh), prob); ok = false; }
+        if (prob) {
+            BAD(x, "pattern '%s' %s", fl_printable(*g, sh, sizeof sh), prob);
+            ok = false;
+        }
     }
-    if (!ok) { free_list(l); return; }
+    if (!ok) {
+        free_list(l);
+        return;
+    }
     free_list(*dst);
     *dst = l;
 }
@@ -665,33 +768,49 @@ static void check_source(vctx *x)
     const char *k = x->e->key;
     char sh[200];
     uint64_t u;
-    if (!strcmp(k, "host")) v_string(x, &src->host);
-    else if (!strcmp(k, "port")) { if (v_u64(x, 1, 65535, &u)) src->port = (int)u; }
-    else if (!strcmp(k, "socket")) v_string(x, &src->socket);
-    else if (!strcmp(k, "user")) v_string(x, &src->user);
-    else if (!strcmp(k, "password")) { fl_secret_free(src->password); src->password = fl_xstrdup(x->e->value); }
-    else if (!strcmp(k, "password_file")) v_secret_file(x, &src->password, false);
-    else if (!strcmp(k, "server_id")) { if (v_u64(x, 1, UINT32_MAX, &u)) src->server_id = (uint32_t)u; }
-    else if (!strcmp(k, "flavor")) {
+    if (!strcmp(k, "host"))
+        v_string(x, &src->host);
+    else if (!strcmp(k, "port")) {
+        if (v_u64(x, 1, 65535, &u)) src->port = (int)u;
+    } else if (!strcmp(k, "socket"))
+        v_string(x, &src->socket);
+    else if (!strcmp(k, "user"))
+        v_string(x, &src->user);
+    else if (!strcmp(k, "password")) {
+        fl_secret_free(src->password);
+        src->password = fl_xstrdup(x->e->value);
+    } else if (!strcmp(k, "password_file"))
+        v_secret_file(x, &src->password, false);
+    else if (!strcmp(k, "server_id")) {
+        if (v_u64(x, 1, UINT32_MAX, &u)) src->server_id = (uint32_t)u;
+    } else if (!strcmp(k, "flavor")) {
         static const char *const ch[] = {"auto", "mariadb", "mysql", NULL};
         int i = v_choice(x, ch, "auto, mysql, mariadb");
         if (i >= 0) src->flavor = i; /* matches fl_flavor: 0 auto, 1 mariadb, 2 mysql */
     } else if (!strcmp(k, "ssl_mode")) {
-        static const char *const ch[] = {"disabled", "preferred", "required", "verify_ca", "verify_identity", NULL};
+        static const char *const ch[] = {"disabled",  "preferred",       "required",
+                                         "verify_ca", "verify_identity", NULL};
         int i = v_choice(x, ch, "disabled, preferred, required, verify_ca, verify_identity");
         if (i >= 0) src->ssl_mode = (fl_ssl_mode)i;
-    } else if (!strcmp(k, "ssl_ca")) v_readable(x, &src->ssl_ca);
-    else if (!strcmp(k, "ssl_cert")) v_readable(x, &src->ssl_cert);
-    else if (!strcmp(k, "ssl_key")) v_readable(x, &src->ssl_key);
+    } else if (!strcmp(k, "ssl_ca"))
+        v_readable(x, &src->ssl_ca);
+    else if (!strcmp(k, "ssl_cert"))
+        v_readable(x, &src->ssl_cert);
+    else if (!strcmp(k, "ssl_key"))
+        v_readable(x, &src->ssl_key);
     else if (!strcmp(k, "start")) {
         const char *v = x->e->value;
-        if (!strcmp(v, "current")) src->start = FL_START_CURRENT;
-        else if (!strcmp(v, "earliest")) src->start = FL_START_EARLIEST;
+        if (!strcmp(v, "current"))
+            src->start = FL_START_CURRENT;
+        else if (!strcmp(v, "earliest"))
+            src->start = FL_START_EARLIEST;
         else if (!strncmp(v, "gtid:", 5)) {
             char err[200];
             fl_gtid_set *s = fl_gtid_set_parse(v + 5, err, sizeof err);
-            if (!s) BAD(x, "bad GTID set: %s", err);
-            else if (fl_gtid_set_is_empty(s)) BAD(x, "gtid: needs a GTID set (e.g. gtid:0-1-42)");
+            if (!s)
+                BAD(x, "bad GTID set: %s", err);
+            else if (fl_gtid_set_is_empty(s))
+                BAD(x, "gtid: needs a GTID set (e.g. gtid:0-1-42)");
             else {
                 src->start = FL_START_GTID;
                 free(src->start_gtid);
@@ -703,7 +822,8 @@ static void check_source(vctx *x)
             uint64_t pos = 0;
             const char *end = colon && colon > name ? leading_number(colon + 1, &pos) : NULL;
             bool ok = end && !*end;
-            if (!ok) BAD(x, "'%s' is not file:NAME:POS (e.g. file:binlog.000042:4)", fl_printable(v, sh, 80));
+            if (!ok)
+                BAD(x, "'%s' is not file:NAME:POS (e.g. file:binlog.000042:4)", fl_printable(v, sh, 80));
             else {
                 src->start = FL_START_FILE;
                 free(src->start_file);
@@ -721,11 +841,15 @@ static void check_source(vctx *x)
         const char *v = x->e->value;
         double d = strtod(v, &end);
         if (end != v && *end == 's' && end[1] == 0) end++;
-        if (end == v || *end || errno || !(d >= 0 && d <= 4294967.0) || !((v[0] >= '0' && v[0] <= '9') || v[0] == '.'))
+        if (end == v || *end || errno || !(d >= 0 && d <= 4294967.0) ||
+            !((v[0] >= '0' && v[0] <= '9') || v[0] == '.'))
             BAD(x, "'%s' is not a number of seconds from 0 to 4294967", fl_printable(v, sh, 80));
-        else src->heartbeat = d;
-    } else if (!strcmp(k, "include")) v_globs(x, &src->include);
-    else if (!strcmp(k, "exclude")) v_globs(x, &src->exclude);
+        else
+            src->heartbeat = d;
+    } else if (!strcmp(k, "include"))
+        v_globs(x, &src->include);
+    else if (!strcmp(k, "exclude"))
+        v_globs(x, &src->exclude);
 }
 
 static void check_journal(vctx *x)
@@ -733,7 +857,8 @@ static void check_journal(vctx *x)
     fl_config_journal *j = &x->c->journal;
     const char *k = x->e->key;
     char sh[80];
-    if (!strcmp(k, "path")) v_string(x, &j->path);
+    if (!strcmp(k, "path"))
+        v_string(x, &j->path);
     else if (!strcmp(k, "max_size")) {
         if (fl_parse_size(x->e->value, &j->max_size))
             BAD(x, "'%s' is not a size (bytes, or a number with K, M, G or T; 0 = unlimited)",
@@ -753,11 +878,16 @@ static void check_feed(vctx *x)
 {
     fl_config_feed *f = &x->c->feed;
     const char *k = x->e->key;
-    if (!strcmp(k, "listen")) v_hostport(x, &f->listen);
-    else if (!strcmp(k, "secret")) v_secret(x, &f->secret, true);
-    else if (!strcmp(k, "secret_file")) v_secret_file(x, &f->secret, true);
-    else if (!strcmp(k, "tls_cert")) v_readable(x, &f->tls_cert);
-    else if (!strcmp(k, "tls_key")) v_readable(x, &f->tls_key);
+    if (!strcmp(k, "listen"))
+        v_hostport(x, &f->listen);
+    else if (!strcmp(k, "secret"))
+        v_secret(x, &f->secret, true);
+    else if (!strcmp(k, "secret_file"))
+        v_secret_file(x, &f->secret, true);
+    else if (!strcmp(k, "tls_cert"))
+        v_readable(x, &f->tls_cert);
+    else if (!strcmp(k, "tls_key"))
+        v_readable(x, &f->tls_key);
 }
 
 static void check_snapshot(vctx *x)
@@ -765,7 +895,8 @@ static void check_snapshot(vctx *x)
     fl_config_snapshot *sn = &x->c->snapshot;
     const char *k = x->e->key;
     uint64_t u;
-    if (!strcmp(k, "tables")) v_globs(x, &sn->tables);
+    if (!strcmp(k, "tables"))
+        v_globs(x, &sn->tables);
     else if (!strcmp(k, "initial")) {
         static const char *const ch[] = {"yes", "no", NULL};
         int i = v_choice(x, ch, "yes, no");
@@ -795,26 +926,44 @@ static void check_apply(vctx *x)
     uint64_t u;
     if (!strcmp(k, "name")) {
         if (!valid_name(x->e->value))
-            BAD(x, "'%s' is not a name (1-64 characters: letters, digits, '_', '-', '.')", fl_printable(x->e->value, sh, 80));
-        else { free(a->name); a->name = fl_xstrdup(x->e->value); }
-    } else if (!strcmp(k, "journal")) v_string(x, &a->journal);
-    else if (!strcmp(k, "relay")) v_hostport(x, &a->relay);
-    else if (!strcmp(k, "secret")) v_secret(x, &a->secret, true);
-    else if (!strcmp(k, "secret_file")) v_secret_file(x, &a->secret, true);
-    else if (!strcmp(k, "tls_ca")) v_readable(x, &a->tls_ca);
-    else if (!strcmp(k, "target_tls_ca")) v_readable(x, &a->target_tls_ca);
-    else if (!strcmp(k, "target_tls_cert")) v_readable(x, &a->target_tls_cert);
-    else if (!strcmp(k, "target_tls_key")) v_readable(x, &a->target_tls_key);
+            BAD(x, "'%s' is not a name (1-64 characters: letters, digits, '_', '-', '.')",
+                fl_printable(x->e->value, sh, 80));
+        else {
+            free(a->name);
+            a->name = fl_xstrdup(x->e->value);
+        }
+    } else if (!strcmp(k, "journal"))
+        v_string(x, &a->journal);
+    else if (!strcmp(k, "relay"))
+        v_hostport(x, &a->relay);
+    else if (!strcmp(k, "secret"))
+        v_secret(x, &a->secret, true);
+    else if (!strcmp(k, "secret_file"))
+        v_secret_file(x, &a->secret, true);
+    else if (!strcmp(k, "tls_ca"))
+        v_readable(x, &a->tls_ca);
+    else if (!strcmp(k, "target_tls_ca"))
+        v_readable(x, &a->target_tls_ca);
+    else if (!strcmp(k, "target_tls_cert"))
+        v_readable(x, &a->target_tls_cert);
+    else if (!strcmp(k, "target_tls_key"))
+        v_readable(x, &a->target_tls_key);
     else if (!strcmp(k, "target")) {
         char why[256];
-        if (fl_target_url_check(x->e->value, why, sizeof why)) BAD(x, "%s", why);
-        else { free(a->target); a->target = fl_xstrdup(x->e->value); }
-    } else if (!strcmp(k, "max_atomic_ops")) { if (v_u64(x, 1, UINT32_MAX, &u)) a->max_atomic_ops = (uint32_t)u; }
-    else if (!strcmp(k, "on_error")) {
+        if (fl_target_url_check(x->e->value, why, sizeof why))
+            BAD(x, "%s", why);
+        else {
+            free(a->target);
+            a->target = fl_xstrdup(x->e->value);
+        }
+    } else if (!strcmp(k, "max_atomic_ops")) {
+        if (v_u64(x, 1, UINT32_MAX, &u)) a->max_atomic_ops = (uint32_t)u;
+    } else if (!strcmp(k, "on_error")) {
         static const char *const ch[] = {"stop", "skip", NULL};
         int i = v_choice(x, ch, "stop, skip");
         if (i >= 0) a->on_error = (fl_on_error)i;
-    } else if (!strcmp(k, "checkpoint_path")) v_string(x, &a->checkpoint_path);
+    } else if (!strcmp(k, "checkpoint_path"))
+        v_string(x, &a->checkpoint_path);
 }
 
 static void check_rule(vctx *x, fl_config_rule *r)
@@ -836,15 +985,29 @@ static void check_rule(vctx *x, fl_config_rule *r)
     } else if (!strcmp(k, "key")) {
         fl_template tpl;
         const char *prob = fl_template_parse(v, &tpl);
-        if (prob) BAD(x, "template '%s' %s", fl_printable(v, sh, 80), prob);
-        else { fl_template_free(&tpl); free(r->key); r->key = fl_xstrdup(v); r->key_line = x->e->line; }
+        if (prob)
+            BAD(x, "template '%s' %s", fl_printable(v, sh, 80), prob);
+        else {
+            fl_template_free(&tpl);
+            free(r->key);
+            r->key = fl_xstrdup(v);
+            r->key_line = x->e->line;
+        }
     } else if (!strcmp(k, "format")) {
-        if (!strcmp(v, "json")) r->format = FL_FORMAT_JSON;
-        else if (!strcmp(v, "hash")) r->format = FL_FORMAT_HASH;
+        if (!strcmp(v, "json"))
+            r->format = FL_FORMAT_JSON;
+        else if (!strcmp(v, "hash"))
+            r->format = FL_FORMAT_HASH;
         else if (!strncmp(v, "column:", 7)) {
-            if (!valid_ident(v + 7)) BAD(x, "'%s': column:NAME needs a column name", fl_printable(v, sh, 80));
-            else { r->format = FL_FORMAT_COLUMN; free(r->format_column); r->format_column = fl_xstrdup(v + 7); }
-        } else BAD(x, "'%s' is not one of json, hash, column:NAME", fl_printable(v, sh, 80));
+            if (!valid_ident(v + 7))
+                BAD(x, "'%s': column:NAME needs a column name", fl_printable(v, sh, 80));
+            else {
+                r->format = FL_FORMAT_COLUMN;
+                free(r->format_column);
+                r->format_column = fl_xstrdup(v + 7);
+            }
+        } else
+            BAD(x, "'%s' is not one of json, hash, column:NAME", fl_printable(v, sh, 80));
     } else if (!strcmp(k, "mode")) {
         static const char *const ch[] = {"upsert", "invalidate", NULL};
         int i = v_choice(x, ch, "upsert, invalidate");
@@ -852,12 +1015,17 @@ static void check_rule(vctx *x, fl_config_rule *r)
     } else if (!strcmp(k, "ttl")) {
         uint64_t t;
         if (fl_parse_duration(v, &t) || t > UINT32_MAX)
-            BAD(x, "'%s' is not a number of seconds (or a number with s, m, h or d; 0 = no expiry)", fl_printable(v, sh, 80));
-        else r->ttl = (uint32_t)t;
+            BAD(x, "'%s' is not a number of seconds (or a number with s, m, h or d; 0 = no expiry)",
+                fl_printable(v, sh, 80));
+        else
+            r->ttl = (uint32_t)t;
     } else if (!strcmp(k, "columns")) {
         bool empty;
         char **l = split_list(v, &empty);
-        if (!l) { BAD(x, "empty column name in the list (comma-separated column names)"); return; }
+        if (!l) {
+            BAD(x, "empty column name in the list (comma-separated column names)");
+            return;
+        }
         for (char **c = l; *c; c++)
             if (!valid_ident(*c)) {
                 BAD(x, "'%s' is not a column name", fl_printable(*c, sh, 80));
@@ -904,8 +1072,8 @@ static void check_metrics(loader *L, fl_config *c, const section *s, bool both_p
         c->metrics.apply = fl_xstrdup(listen->value);
     }
     if (c->metrics.relay && c->metrics.apply && relay && apply && !strcmp(c->metrics.relay, c->metrics.apply))
-        report(L, apply->line, s->label, "apply", "the same address as relay (line %d); each program needs its own",
-               relay->line);
+        report(L, apply->line, s->label, "apply",
+               "the same address as relay (line %d); each program needs its own", relay->line);
 }
 
 static void validate(loader *L, fl_config *c)
@@ -924,10 +1092,12 @@ static void validate(loader *L, fl_config *c)
         if (s->kind == SEC_NONE) continue;
         if (s->kind == SEC_UNKNOWN) {
             const char *hint = closest(s->header, sec_names);
-            if (!s->header[0]) report(L, s->line, NULL, NULL, "empty section name");
+            if (!s->header[0])
+                report(L, s->line, NULL, NULL, "empty section name");
             else if (hint && !strcmp(hint, "rule"))
                 report(L, s->line, s->label, NULL, "unknown section (did you mean [rule NAME]?)");
-            else if (hint) report(L, s->line, s->label, NULL, "unknown section (did you mean [%s]?)", hint);
+            else if (hint)
+                report(L, s->line, s->label, NULL, "unknown section (did you mean [%s]?)", hint);
             else
                 report(L, s->line, s->label, NULL,
                        "unknown section (known: source, journal, feed, metrics, apply, log, snapshot, rule NAME)");
@@ -967,9 +1137,12 @@ static void validate(loader *L, fl_config *c)
             for (const char *const *p = known; *p; p++) ok |= !strcmp(*p, ent->key);
             if (!ok) {
                 const char *hint = closest(ent->key, known), *home = key_home(ent->key);
-                if (hint) report(L, ent->line, s->label, ent->key, "unknown key (did you mean %s?)", hint);
-                else if (home) report(L, ent->line, s->label, ent->key, "unknown key here (it belongs in [%s])", home);
-                else report(L, ent->line, s->label, ent->key, "unknown key");
+                if (hint)
+                    report(L, ent->line, s->label, ent->key, "unknown key (did you mean %s?)", hint);
+                else if (home)
+                    report(L, ent->line, s->label, ent->key, "unknown key here (it belongs in [%s])", home);
+                else
+                    report(L, ent->line, s->label, ent->key, "unknown key");
                 continue;
             }
             bool dup = false;
@@ -988,9 +1161,12 @@ static void validate(loader *L, fl_config *c)
             case SEC_METRICS: {
                 char *addr = NULL;
                 v_hostport(&x, &addr);
-                if (!strcmp(ent->key, "relay")) c->metrics.relay = addr;
-                else if (!strcmp(ent->key, "apply")) c->metrics.apply = addr;
-                else free(addr); /* listen: assigned below, once the file's sections are known */
+                if (!strcmp(ent->key, "relay"))
+                    c->metrics.relay = addr;
+                else if (!strcmp(ent->key, "apply"))
+                    c->metrics.apply = addr;
+                else
+                    free(addr); /* listen: assigned below, once the file's sections are known */
                 break;
             }
             case SEC_APPLY: check_apply(&x); break;
@@ -1020,13 +1196,15 @@ static void validate(loader *L, fl_config *c)
         c->source.present = true;
         c->source.line = s->line;
         if (!find_kv(s, "user")) missing(L, s, "user", "the replication user");
-        if (!find_kv(s, "server_id")) missing(L, s, "server_id", "a server id unique among the source's replicas, 1-4294967295");
+        if (!find_kv(s, "server_id"))
+            missing(L, s, "server_id", "a server id unique among the source's replicas, 1-4294967295");
         const kv *pw = find_kv(s, "password"), *pf = find_kv(s, "password_file");
         if (pw && pf)
-            report(L, pf->line, s->label, "password_file", "password is also set (line %d); keep one of them", pw->line);
+            report(L, pf->line, s->label, "password_file", "password is also set (line %d); keep one of them",
+                   pw->line);
         if (find_kv(s, "socket") && find_kv(s, "host"))
-            report(L, find_kv(s, "socket")->line, s->label, "socket", "host is also set (line %d); keep one of them",
-                   find_kv(s, "host")->line);
+            report(L, find_kv(s, "socket")->line, s->label, "socket",
+                   "host is also set (line %d); keep one of them", find_kv(s, "host")->line);
         if ((find_kv(s, "ssl_cert") != NULL) != (find_kv(s, "ssl_key") != NULL))
             missing(L, s, find_kv(s, "ssl_cert") ? "ssl_key" : "ssl_cert", "ssl_cert and ssl_key go together");
     }
@@ -1039,8 +1217,10 @@ static void validate(loader *L, fl_config *c)
         section *s = first[SEC_FEED];
         c->feed.present = true;
         const kv *a = find_kv(s, "secret"), *b = find_kv(s, "secret_file");
-        if (a && b) report(L, b->line, s->label, "secret_file", "secret is also set (line %d); keep one of them", a->line);
-        if (find_kv(s, "listen") && !a && !b) missing(L, s, "secret", "clients authenticate with secret or secret_file");
+        if (a && b)
+            report(L, b->line, s->label, "secret_file", "secret is also set (line %d); keep one of them", a->line);
+        if (find_kv(s, "listen") && !a && !b)
+            missing(L, s, "secret", "clients authenticate with secret or secret_file");
         if ((find_kv(s, "tls_cert") != NULL) != (find_kv(s, "tls_key") != NULL))
             missing(L, s, find_kv(s, "tls_cert") ? "tls_key" : "tls_cert", "tls_cert and tls_key go together");
     }
@@ -1051,13 +1231,18 @@ static void validate(loader *L, fl_config *c)
         a->present = true;
         a->line = s->line;
         const kv *sa = find_kv(s, "secret"), *sb = find_kv(s, "secret_file");
-        if (sa && sb) report(L, sb->line, s->label, "secret_file", "secret is also set (line %d); keep one of them", sa->line);
+        if (sa && sb)
+            report(L, sb->line, s->label, "secret_file", "secret is also set (line %d); keep one of them",
+                   sa->line);
         const kv *jr = find_kv(s, "journal"), *rl = find_kv(s, "relay");
-        if (jr && rl) report(L, rl->line, s->label, "relay", "journal is also set (line %d); read a local journal or a relay, not both", jr->line);
+        if (jr && rl)
+            report(L, rl->line, s->label, "relay",
+                   "journal is also set (line %d); read a local journal or a relay, not both", jr->line);
         if (rl && !sa && !sb) missing(L, s, "secret", "a relay needs the feed's secret or secret_file");
         if (find_kv(s, "tls_ca") && !rl)
             report(L, find_kv(s, "tls_ca")->line, s->label, "tls_ca", "only used with relay = host:port");
-        if (!find_kv(s, "target")) missing(L, s, "target", "redis://host:port/db, redis+unix:///path or memcached://host:port");
+        if (!find_kv(s, "target"))
+            missing(L, s, "target", "redis://host:port/db, redis+unix:///path or memcached://host:port");
         if (!a->relay && !a->journal && c->journal.path) a->journal = fl_xstrdup(c->journal.path);
         if (!rl && !jr && !(first[SEC_JOURNAL] && find_kv(first[SEC_JOURNAL], "path")))
             missing(L, s, "journal", "a local journal path, relay = host:port, or [journal] path");
@@ -1078,7 +1263,8 @@ static void validate(loader *L, fl_config *c)
             snprintf(a->checkpoint_path, need, "%.*s/../%s.checkpoint", (int)jl, j, a->name);
         }
         if (target_is_memcached && !a->checkpoint_path)
-            missing(L, s, "checkpoint_path", "a memcached target fed by a relay keeps its checkpoint in this file");
+            missing(L, s, "checkpoint_path",
+                    "a memcached target fed by a relay keeps its checkpoint in this file");
     }
     for (size_t i = 0; i < L->nsecs; i++) {
         section *s = &L->secs[i];
@@ -1091,7 +1277,8 @@ static void validate(loader *L, fl_config *c)
         if (!find_kv(s, "key")) missing(L, s, "key", "a key template such as user:{id}");
         const kv *fm = find_kv(s, "format");
         if (fm && target_is_memcached && r->format == FL_FORMAT_HASH)
-            report(L, fm->line, s->label, "format", "hash needs a Redis target; memcached stores json or column:NAME");
+            report(L, fm->line, s->label, "format",
+                   "hash needs a Redis target; memcached stores json or column:NAME");
     }
 }
 
@@ -1156,7 +1343,10 @@ fl_config *fl_config_load_string(const char *text, size_t len, const char *name,
         for (size_t i = 1; i < L.nerrs; i++) { /* insertion sort: stable, lists are short */
             struct err t = sorted[i];
             size_t j = i;
-            while (j > 0 && sorted[j - 1].line > t.line) { sorted[j] = sorted[j - 1]; j--; }
+            while (j > 0 && sorted[j - 1].line > t.line) {
+                sorted[j] = sorted[j - 1];
+                j--;
+            }
             sorted[j] = t;
         }
         fl_buf b = {0};
@@ -1184,8 +1374,11 @@ fl_config *fl_config_load(const char *path, char **errors)
         char chunk[8192];
         size_t n;
         while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) fl_buf_put(&b, chunk, n);
-        if (ferror(f)) { fclose(f); f = NULL; }
-        else fclose(f);
+        if (ferror(f)) {
+            fclose(f);
+            f = NULL;
+        } else
+            fclose(f);
     }
     if (!f) {
         int e = errno;

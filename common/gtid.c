@@ -28,7 +28,7 @@ struct fl_gtid_set {
     fl_flavor flavor;
     sid_entry *sids; /* MySQL */
     size_t nsids, capsids;
-    fl_gtid *doms;   /* MariaDB, sorted by domain */
+    fl_gtid *doms; /* MariaDB, sorted by domain */
     size_t ndoms, capdoms;
 };
 
@@ -107,7 +107,10 @@ static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c ==
 
 static void trim(const char **s, size_t *len)
 {
-    while (*len && is_space(**s)) { (*s)++; (*len)--; }
+    while (*len && is_space(**s)) {
+        (*s)++;
+        (*len)--;
+    }
     while (*len && is_space((*s)[*len - 1])) (*len)--;
 }
 
@@ -265,8 +268,14 @@ static size_t sid_find(const fl_gtid_set *s, const uint8_t *u, const char *tag, 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = sid_cmp(u, tag, &s->sids[mid]);
-        if (c == 0) { *found = true; return mid; }
-        if (c < 0) hi = mid; else lo = mid + 1;
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     *found = false;
     return lo;
@@ -297,7 +306,10 @@ static void sid_add_interval(sid_entry *e, uint64_t start, uint64_t end)
     size_t lo = 0, hi = e->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (e->iv[mid].end < start) lo = mid + 1; else hi = mid;
+        if (e->iv[mid].end < start)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     size_t first = lo, last = lo; /* [first, last) are merged into the new one */
     while (last < e->n && e->iv[last].start <= end) {
@@ -325,7 +337,10 @@ static bool sid_contains(const sid_entry *e, uint64_t gno)
     size_t lo = 0, hi = e->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (e->iv[mid].end <= gno) lo = mid + 1; else hi = mid;
+        if (e->iv[mid].end <= gno)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo < e->n && e->iv[lo].start <= gno;
 }
@@ -335,8 +350,14 @@ static size_t dom_find(const fl_gtid_set *s, uint32_t domain, bool *found)
     size_t lo = 0, hi = s->ndoms;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->doms[mid].domain == domain) { *found = true; return mid; }
-        if (s->doms[mid].domain < domain) lo = mid + 1; else hi = mid;
+        if (s->doms[mid].domain == domain) {
+            *found = true;
+            return mid;
+        }
+        if (s->doms[mid].domain < domain)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     *found = false;
     return lo;
@@ -382,8 +403,9 @@ int fl_gtid_set_add(fl_gtid_set *s, const fl_gtid *g)
 
 int fl_gtid_set_union(fl_gtid_set *s, const fl_gtid_set *other)
 {
-    if (fl_gtid_set_is_empty(other)) return (other->flavor == FL_FLAVOR_NONE || s->flavor == FL_FLAVOR_NONE ||
-                                             other->flavor == s->flavor) ? 0 : -1;
+    if (fl_gtid_set_is_empty(other))
+        return (other->flavor == FL_FLAVOR_NONE || s->flavor == FL_FLAVOR_NONE || other->flavor == s->flavor) ? 0
+                                                                                                              : -1;
     if (!adopt_flavor(s, other->flavor)) return -1;
     for (size_t i = 0; i < other->nsids; i++) {
         const sid_entry *o = &other->sids[i];
@@ -444,7 +466,8 @@ bool fl_gtid_set_is_subset(const fl_gtid_set *a, const fl_gtid_set *b)
 
 bool fl_gtid_set_equal(const fl_gtid_set *a, const fl_gtid_set *b)
 {
-    if (fl_gtid_set_is_empty(a) || fl_gtid_set_is_empty(b)) return fl_gtid_set_is_empty(a) && fl_gtid_set_is_empty(b);
+    if (fl_gtid_set_is_empty(a) || fl_gtid_set_is_empty(b))
+        return fl_gtid_set_is_empty(a) && fl_gtid_set_is_empty(b);
     if (a->flavor != b->flavor || a->nsids != b->nsids || a->ndoms != b->ndoms) return false;
     for (size_t i = 0; i < a->nsids; i++) {
         const sid_entry *x = &a->sids[i], *y = &b->sids[i];
@@ -530,9 +553,11 @@ static fl_gtid_set *parse_mysql_elem(fl_gtid_set *s, const char *e, size_t len, 
             uint64_t lo, hi;
             if (parse_uint(p, dash ? (size_t)(dash - p) : plen, MYSQL_GNO_MAX, &lo) ||
                 (dash && parse_uint(dash + 1, (size_t)(pe - dash - 1), MYSQL_GNO_MAX, &hi)))
-                return fail(s, err, errlen, "bad interval '%.*s' (n or n-m, 1 <= n <= 9223372036854775806)", p, plen);
+                return fail(s, err, errlen, "bad interval '%.*s' (n or n-m, 1 <= n <= 9223372036854775806)", p,
+                            plen);
             if (!dash) hi = lo;
-            if (lo == 0) return fail(s, err, errlen, "bad interval '%.*s': transaction numbers start at 1", p, plen);
+            if (lo == 0)
+                return fail(s, err, errlen, "bad interval '%.*s': transaction numbers start at 1", p, plen);
             if (hi < lo) return fail(s, err, errlen, "bad interval '%.*s': end is before start", p, plen);
             sid_add_interval(sid_get(s, uuid, tag), lo, hi + 1);
             need_interval = false;

@@ -15,7 +15,7 @@
 
 typedef enum fl_flavor { FL_FLAVOR_NONE = 0, FL_FLAVOR_MARIADB = 1, FL_FLAVOR_MYSQL = 2 } fl_flavor;
 
-#define FL_GTID_TAG_MAX 32 /* MySQL tags: up to 32 chars [a-z_][a-z0-9_]* */
+#define FL_GTID_TAG_MAX 32  /* MySQL tags: up to 32 chars [a-z_][a-z0-9_]* */
 #define FL_GTID_TEXT_MAX 96 /* enough for any formatted single GTID incl. NUL */
 
 typedef struct fl_gtid {

@@ -27,8 +27,9 @@ static bool hex4(cursor *c, unsigned *out)
     for (int i = 0; i < 4; i++, c->p++) {
         if (c->p >= c->end) return false;
         unsigned char h = *c->p;
-        unsigned d = h >= '0' && h <= '9' ? (unsigned)(h - '0')
-                   : (h | 32) >= 'a' && (h | 32) <= 'f' ? (unsigned)((h | 32) - 'a' + 10) : 16u;
+        unsigned d = h >= '0' && h <= '9'                 ? (unsigned)(h - '0')
+                     : (h | 32) >= 'a' && (h | 32) <= 'f' ? (unsigned)((h | 32) - 'a' + 10)
+                                                          : 16u;
         if (d > 15) return false;
         v = v * 16 + d;
     }

@@ -147,8 +147,10 @@ static void put_label_value(fl_buf *out, const char *s)
         if (*s == '\\' || *s == '"') {
             fl_buf_putc(out, '\\');
             fl_buf_putc(out, (uint8_t)*s);
-        } else if (*s == '\n') fl_buf_puts(out, "\\n");
-        else fl_buf_putc(out, (uint8_t)*s);
+        } else if (*s == '\n')
+            fl_buf_puts(out, "\\n");
+        else
+            fl_buf_putc(out, (uint8_t)*s);
     }
 }
 
@@ -204,8 +206,10 @@ static void answer(int fd)
         status = "404 Not Found";
         fl_buf_puts(&body, "not found; try /metrics\n");
     }
-    fl_buf_printf(&resp, "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                  "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, body.len);
+    fl_buf_printf(&resp,
+                  "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                  status, body.len);
     fl_buf_put(&resp, body.data, body.len);
     size_t off = 0;
     while (off < resp.len) {

@@ -20,8 +20,8 @@ fl_metric *fl_metric_counter_series(const char *name, const char *label, const c
  * Never a label per transaction or position: those are numeric gauges. */
 fl_metric *fl_metric_info(const char *name, const char *label, const char *help);
 
-void fl_metric_add(fl_metric *m, uint64_t n);     /* counters */
-void fl_metric_set(fl_metric *m, double v);       /* gauges */
+void fl_metric_add(fl_metric *m, uint64_t n);            /* counters */
+void fl_metric_set(fl_metric *m, double v);              /* gauges */
 void fl_metric_set_text(fl_metric *m, const char *text); /* info metrics */
 double fl_metric_value(const fl_metric *m);
 

@@ -30,8 +30,9 @@ int fl_table_schema_read(MYSQL *m, const char *db, const char *table, bool maria
                         "AND k.CHECK_CLAUSE = CONCAT('json_valid(`', REPLACE(c.COLUMN_NAME, '`', '``'), '`)'))");
     else
         fl_buf_puts(&q, "0");
-    fl_buf_printf(&q, " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = '%s' AND c.TABLE_NAME = '%s' "
-                      "ORDER BY c.ORDINAL_POSITION",
+    fl_buf_printf(&q,
+                  " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = '%s' AND c.TABLE_NAME = '%s' "
+                  "ORDER BY c.ORDINAL_POSITION",
                   edb, etb);
     free(edb);
     free(etb);

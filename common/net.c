@@ -13,8 +13,7 @@
 
 #include "common/config.h"
 
-int fl_net_listen(const char *what, const char *addr, int backlog, int nonblocking, char *err,
-                  size_t errlen)
+int fl_net_listen(const char *what, const char *addr, int backlog, int nonblocking, char *err, size_t errlen)
 {
     char *host = NULL, portbuf[16];
     int port = 0;
@@ -23,7 +22,8 @@ int fl_net_listen(const char *what, const char *addr, int backlog, int nonblocki
         return -1;
     }
     snprintf(portbuf, sizeof portbuf, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host[0] ? host : NULL, portbuf, &hints, &res);
@@ -61,8 +61,10 @@ bool fl_net_is_loopback(const char *addr)
     struct in_addr v4;
     struct in6_addr v6;
     bool loop = false;
-    if (!strcmp(host, "localhost")) loop = true;
-    else if (inet_pton(AF_INET, host, &v4) == 1) loop = (ntohl(v4.s_addr) >> 24) == 127;
+    if (!strcmp(host, "localhost"))
+        loop = true;
+    else if (inet_pton(AF_INET, host, &v4) == 1)
+        loop = (ntohl(v4.s_addr) >> 24) == 127;
     else if (inet_pton(AF_INET6, host, &v6) == 1)
         loop = IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
     free(host);

@@ -44,8 +44,10 @@ char *fl_secret_file_read(const char *path, char *why, size_t whylen)
         return NULL;
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        snprintf(why, whylen, "'%s' is open to group or others (mode %04o); a secret file must not be: chmod 600 %s",
-                 fl_printable(path, sh, sizeof sh), (unsigned)(st.st_mode & 07777), fl_printable(path, sh, sizeof sh));
+        snprintf(why, whylen,
+                 "'%s' is open to group or others (mode %04o); a secret file must not be: chmod 600 %s",
+                 fl_printable(path, sh, sizeof sh), (unsigned)(st.st_mode & 07777),
+                 fl_printable(path, sh, sizeof sh));
         close(fd);
         return NULL;
     }
@@ -68,12 +70,15 @@ char *fl_secret_file_read(const char *path, char *why, size_t whylen)
     const char *nl = memchr(buf, '\n', len);
     if (nl) len = (size_t)(nl - buf);
     if (len && buf[len - 1] == '\r') len--;
-    if (rerr) snprintf(why, whylen, "cannot read '%s': %s", fl_printable(path, sh, sizeof sh), strerror(rerr));
+    if (rerr)
+        snprintf(why, whylen, "cannot read '%s': %s", fl_printable(path, sh, sizeof sh), strerror(rerr));
     else if (!nl && len > FL_SECRET_LINE_MAX)
         snprintf(why, whylen, "'%s': its first line is longer than %d bytes", fl_printable(path, sh, sizeof sh),
                  FL_SECRET_LINE_MAX);
-    else if (len == 0) snprintf(why, whylen, "'%s': its first line is empty", fl_printable(path, sh, sizeof sh));
-    else if (memchr(buf, 0, len)) snprintf(why, whylen, "'%s': its first line holds a NUL byte", fl_printable(path, sh, sizeof sh));
+    else if (len == 0)
+        snprintf(why, whylen, "'%s': its first line is empty", fl_printable(path, sh, sizeof sh));
+    else if (memchr(buf, 0, len))
+        snprintf(why, whylen, "'%s': its first line holds a NUL byte", fl_printable(path, sh, sizeof sh));
     else {
         r = fl_xmalloc(len + 1);
         memcpy(r, buf, len);
@@ -85,8 +90,7 @@ char *fl_secret_file_read(const char *path, char *why, size_t whylen)
 
 const char *fl_feed_secret_problem(const char *s)
 {
-    if (strlen(s) < FL_FEED_SECRET_MIN)
-        return "shorter than 16 bytes; make a good one with: openssl rand -hex 32";
+    if (strlen(s) < FL_FEED_SECRET_MIN) return "shorter than 16 bytes; make a good one with: openssl rand -hex 32";
     return NULL;
 }
 

@@ -43,15 +43,16 @@ static void skip_blanks(lexer *lx)
             lx->p++;
         } else if (left >= 2 && p[0] == '*' && p[1] == '/') {
             lx->p += 2; /* the end of a version comment */
-        } else if (left >= 3 && p[0] == '/' && p[1] == '*' && (p[2] == '!' || (left >= 4 && p[2] == 'M' && p[3] == '!'))) {
+        } else if (left >= 3 && p[0] == '/' && p[1] == '*' &&
+                   (p[2] == '!' || (left >= 4 && p[2] == 'M' && p[3] == '!'))) {
             lx->p += p[2] == '!' ? 3 : 4;
             while (lx->p < lx->end && *lx->p >= '0' && *lx->p <= '9') lx->p++;
         } else if (left >= 2 && p[0] == '/' && p[1] == '*') {
             const char *q = p + 2;
             while (q + 1 < lx->end && !(q[0] == '*' && q[1] == '/')) q++;
             lx->p = q + 1 < lx->end ? q + 2 : lx->end;
-        } else if (c == '#' || (left >= 2 && p[0] == '-' && p[1] == '-' &&
-                                (left == 2 || (unsigned char)p[2] <= ' '))) {
+        } else if (c == '#' ||
+                   (left >= 2 && p[0] == '-' && p[1] == '-' && (left == 2 || (unsigned char)p[2] <= ' '))) {
             while (lx->p < lx->end && *lx->p != '\n') lx->p++;
         } else {
             break;
@@ -247,8 +248,10 @@ static void parse_alter(lexer *lx, fl_sql_tables *st, const char *db)
     size_t renamed = 0; /* index of the new name */
     int depth = 0;
     while (lx->cur.kind != T_END) {
-        if (is_punct(&lx->cur, '(')) depth++;
-        else if (is_punct(&lx->cur, ')') && depth > 0) depth--;
+        if (is_punct(&lx->cur, '('))
+            depth++;
+        else if (is_punct(&lx->cur, ')') && depth > 0)
+            depth--;
         if (depth == 0 && is_punct(&lx->cur, ',')) {
             spec_start = true;
             next(lx);
@@ -320,7 +323,7 @@ static void parse_write(lexer *lx, fl_sql_tables *st, const char *db, const char
         if (!table_name(lx, st, db)) return;
         accept(lx, "AS");
         if (is_ident(&lx->cur) && !is_kw(&lx->cur, "SET")) next(lx); /* an alias */
-        if (!is_kw(&lx->cur, "SET")) st->n = 0; /* joined or several tables */
+        if (!is_kw(&lx->cur, "SET")) st->n = 0;                      /* joined or several tables */
         return;
     }
     accept(lx, "INTO"); /* INSERT / REPLACE */
@@ -348,17 +351,27 @@ fl_sql_kind fl_sql_tables_parse(fl_sql_tables *st, const char *sql, size_t len, 
     while (is_punct(&lx.cur, '(')) next(&lx);
     tok verb = lx.cur;
     next(&lx);
-    if (is_kw(&verb, "TRUNCATE")) parse_truncate(&lx, st, db);
-    else if (is_kw(&verb, "DROP")) parse_drop(&lx, st, db);
-    else if (is_kw(&verb, "RENAME")) parse_rename(&lx, st, db);
-    else if (is_kw(&verb, "ALTER")) parse_alter(&lx, st, db);
-    else if (is_kw(&verb, "INSERT")) parse_write(&lx, st, db, "INSERT");
-    else if (is_kw(&verb, "REPLACE")) parse_write(&lx, st, db, "REPLACE");
-    else if (is_kw(&verb, "UPDATE")) parse_write(&lx, st, db, "UPDATE");
-    else if (is_kw(&verb, "DELETE")) parse_write(&lx, st, db, "DELETE");
-    else if (is_kw(&verb, "LOAD")) parse_write(&lx, st, db, "LOAD");
+    if (is_kw(&verb, "TRUNCATE"))
+        parse_truncate(&lx, st, db);
+    else if (is_kw(&verb, "DROP"))
+        parse_drop(&lx, st, db);
+    else if (is_kw(&verb, "RENAME"))
+        parse_rename(&lx, st, db);
+    else if (is_kw(&verb, "ALTER"))
+        parse_alter(&lx, st, db);
+    else if (is_kw(&verb, "INSERT"))
+        parse_write(&lx, st, db, "INSERT");
+    else if (is_kw(&verb, "REPLACE"))
+        parse_write(&lx, st, db, "REPLACE");
+    else if (is_kw(&verb, "UPDATE"))
+        parse_write(&lx, st, db, "UPDATE");
+    else if (is_kw(&verb, "DELETE"))
+        parse_write(&lx, st, db, "DELETE");
+    else if (is_kw(&verb, "LOAD"))
+        parse_write(&lx, st, db, "LOAD");
     else if (is_kw(&verb, "CALL") || is_kw(&verb, "DO") || is_kw(&verb, "SELECT") || is_kw(&verb, "WITH"))
         st->kind = FL_SQL_WRITE; /* writes whatever it writes */
-    else if (is_kw(&verb, "XA")) st->kind = FL_SQL_XA;
+    else if (is_kw(&verb, "XA"))
+        st->kind = FL_SQL_XA;
     return st->kind;
 }

@@ -14,18 +14,18 @@
 #include "common/buf.h"
 
 typedef enum fl_sql_kind {
-    FL_SQL_OTHER = 0, /* nothing below (CREATE, GRANT, SET, ...) */
-    FL_SQL_CLEAR,     /* names[i] lost rows without row events: TRUNCATE [TABLE] t; ALTER TABLE t
+    FL_SQL_OTHER = 0,     /* nothing below (CREATE, GRANT, SET, ...) */
+    FL_SQL_CLEAR,         /* names[i] lost rows without row events: TRUNCATE [TABLE] t; ALTER TABLE t
                          DROP|TRUNCATE PARTITION; EXCHANGE PARTITION (both tables) */
-    FL_SQL_DROP,      /* names[i] dropped: DROP TABLE [IF EXISTS] a, b */
+    FL_SQL_DROP,          /* names[i] dropped: DROP TABLE [IF EXISTS] a, b */
     FL_SQL_DROP_DATABASE, /* every table of names[0].db dropped (names[0].table is ""):
                              DROP DATABASE|SCHEMA [IF EXISTS] d */
-    FL_SQL_RENAME,    /* names[2i] renamed to names[2i + 1]: RENAME TABLE a TO b, c TO d;
+    FL_SQL_RENAME,        /* names[2i] renamed to names[2i + 1]: RENAME TABLE a TO b, c TO d;
                          ALTER TABLE a RENAME [TO|AS] b */
-    FL_SQL_ALTER,     /* names[0] altered in place (columns may have been added, dropped, renamed) */
-    FL_SQL_WRITE,     /* statement-based DML: names[0] is the table written, none when the
+    FL_SQL_ALTER,         /* names[0] altered in place (columns may have been added, dropped, renamed) */
+    FL_SQL_WRITE,         /* statement-based DML: names[0] is the table written, none when the
                          statement is not a single-table INSERT/REPLACE/UPDATE/DELETE/LOAD DATA */
-    FL_SQL_XA,        /* XA COMMIT / XA ROLLBACK ...: no data of its own */
+    FL_SQL_XA,            /* XA COMMIT / XA ROLLBACK ...: no data of its own */
 } fl_sql_kind;
 
 typedef struct fl_sql_name {

@@ -144,12 +144,15 @@ int fl_redis_url_parse(const char *url, fl_redis_url *u, char *err, size_t errle
 {
     memset(u, 0, sizeof *u);
     int rc;
-    if (!strncmp(url, "redis+unix://", 13)) rc = parse_redis_unix(url + 13, u, err, errlen);
-    else if (!strncmp(url, "redis://", 8)) rc = parse_redis_tcp(url + 8, "redis://", u, err, errlen);
+    if (!strncmp(url, "redis+unix://", 13))
+        rc = parse_redis_unix(url + 13, u, err, errlen);
+    else if (!strncmp(url, "redis://", 8))
+        rc = parse_redis_tcp(url + 8, "redis://", u, err, errlen);
     else if (!strncmp(url, "rediss://", 9)) {
         u->tls = true;
         rc = parse_redis_tcp(url + 9, "rediss://", u, err, errlen);
-    } else rc = bad(err, errlen, "must start with redis://, rediss:// or redis+unix://");
+    } else
+        rc = bad(err, errlen, "must start with redis://, rediss:// or redis+unix://");
     if (rc) fl_redis_url_free(u);
     return rc;
 }
@@ -169,8 +172,8 @@ void fl_memcached_url_free(fl_memcached_url *u)
  * it: [user:password@]host:port[,host:port...]. name is the scheme, for messages; need_user:
  * the user name may not be empty; creds names the credentials in messages. */
 static int parse_server_list(const char *p, const char *name, const char *creds, bool need_user, char **user,
-                             char **password,
-                             fl_memcached_server **servers, size_t *nservers, char *err, size_t errlen)
+                             char **password, fl_memcached_server **servers, size_t *nservers, char *err,
+                             size_t errlen)
 {
     const char *at = strrchr(p, '@');
     if (at) {
@@ -207,7 +210,8 @@ static int parse_server_list(const char *p, const char *name, const char *creds,
 
 static int parse_memcached(const char *p, fl_memcached_url *u, char *err, size_t errlen)
 {
-    return parse_server_list(p, "memcached", "memcached SASL credentials", true, &u->user, &u->password, &u->servers, &u->nservers, err, errlen);
+    return parse_server_list(p, "memcached", "memcached SASL credentials", true, &u->user, &u->password,
+                             &u->servers, &u->nservers, err, errlen);
 }
 
 int fl_memcached_url_parse(const char *url, fl_memcached_url *u, char *err, size_t errlen)
@@ -235,8 +239,8 @@ int fl_redis_cluster_url_parse(const char *url, fl_redis_cluster_url *u, char *e
     memset(u, 0, sizeof *u);
     int rc = strncmp(url, "redis-cluster://", 16)
                  ? bad(err, errlen, "must start with redis-cluster://")
-                 : parse_server_list(url + 16, "redis-cluster", "redis-cluster credentials", false, &u->user, &u->password, &u->seeds, &u->nseeds,
-                                     err, errlen);
+                 : parse_server_list(url + 16, "redis-cluster", "redis-cluster credentials", false, &u->user,
+                                     &u->password, &u->seeds, &u->nseeds, err, errlen);
     if (rc) fl_redis_cluster_url_free(u);
     return rc;
 }
@@ -265,6 +269,7 @@ int fl_target_url_check(const char *url, char *err, size_t errlen)
         return 0;
     }
     default:
-        return bad(err, errlen, "must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://");
+        return bad(err, errlen,
+                   "must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://");
     }
 }

@@ -28,7 +28,7 @@ fl_target_scheme fl_target_url_scheme(const char *url);
 typedef struct fl_redis_url {
     char *host; /* TCP */
     int port;
-    char *path; /* Unix socket */
+    char *path;            /* Unix socket */
     char *user, *password; /* NULL when absent */
     unsigned db;
     bool tls; /* rediss:// */
@@ -46,9 +46,9 @@ typedef struct fl_memcached_url {
 } fl_memcached_url;
 
 typedef struct fl_redis_cluster_url {
-    char *user, *password; /* NULL when absent; a user needs a password */
+    char *user, *password;      /* NULL when absent; a user needs a password */
     fl_memcached_server *seeds; /* host:port of the nodes asked for the slot map */
-    size_t nseeds; /* at least one */
+    size_t nseeds;              /* at least one */
 } fl_redis_cluster_url;
 
 /* Each returns 0, or -1 with "bad target URL: what is wrong" in err (u is then empty). */

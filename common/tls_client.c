@@ -30,7 +30,8 @@ SSL_CTX *fl_tls_client_ctx(const char *ca_file, const char *cert_file, const cha
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    if (ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1 : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    if (ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1
+                : SSL_CTX_set_default_verify_paths(ctx) != 1) {
         if (ca_file)
             snprintf(err, errlen, "cannot load %s as CA certificates: %s", ca_file, openssl_reason());
         else

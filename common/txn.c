@@ -59,8 +59,7 @@ int64_t fl_txn_table_find(const fl_txn *t, const char *db, const char *name, uin
 }
 
 /* Adds a table whose strings already live in the arena. */
-uint32_t fl_txn_table_add_owned(fl_txn *t, const char *db, const char *name, uint32_t ncols,
-                                const char **cols)
+uint32_t fl_txn_table_add_owned(fl_txn *t, const char *db, const char *name, uint32_t ncols, const char **cols)
 {
     if (t->ntables == t->tables_cap) {
         t->tables_cap = t->tables_cap ? t->tables_cap * 2 : 8;
@@ -74,8 +73,7 @@ uint32_t fl_txn_table_add_owned(fl_txn *t, const char *db, const char *name, uin
     return t->ntables++;
 }
 
-uint32_t fl_txn_table(fl_txn *t, const char *db, const char *name, uint32_t ncols,
-                      const char *const *cols)
+uint32_t fl_txn_table(fl_txn *t, const char *db, const char *name, uint32_t ncols, const char *const *cols)
 {
     if (!db) db = "";
     if (!name) name = "";
@@ -85,7 +83,7 @@ uint32_t fl_txn_table(fl_txn *t, const char *db, const char *name, uint32_t ncol
     for (uint32_t c = 0; c < ncols; c++)
         copy[c] = (cols && cols[c]) ? fl_arena_strndup(&t->arena, cols[c], strlen(cols[c])) : NULL;
     return fl_txn_table_add_owned(t, fl_arena_strndup(&t->arena, db, strlen(db)),
-                           fl_arena_strndup(&t->arena, name, strlen(name)), ncols, copy);
+                                  fl_arena_strndup(&t->arena, name, strlen(name)), ncols, copy);
 }
 
 bool fl_op_is_row(uint8_t op)

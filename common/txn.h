@@ -36,8 +36,8 @@ typedef struct fl_table {
 } fl_table;
 
 typedef struct fl_change {
-    uint8_t op;      /* fl_op */
-    uint32_t table;  /* row ops: index into fl_txn.tables */
+    uint8_t op;       /* fl_op */
+    uint32_t table;   /* row ops: index into fl_txn.tables */
     fl_value *before; /* update/delete: ncols values (FL_VAL_ABSENT where not in the image) */
     fl_value *after;  /* insert/update */
     const char *db;   /* DDL/STATEMENT: default database, may be "" */
@@ -47,10 +47,10 @@ typedef struct fl_change {
 } fl_change;
 
 enum fl_txn_flags {
-    FL_TXN_LAST_PART = 1u << 0, /* the final (or only) part of its transaction */
-    FL_TXN_STATEMENT = 1u << 1, /* contains statement-based DML */
-    FL_TXN_XA = 1u << 2,        /* XA transaction (applied at XA COMMIT) */
-    FL_TXN_SNAPSHOT = 1u << 3,  /* carries chunk snapshot_chunk of the snapshot of table
+    FL_TXN_LAST_PART = 1u << 0,     /* the final (or only) part of its transaction */
+    FL_TXN_STATEMENT = 1u << 1,     /* contains statement-based DML */
+    FL_TXN_XA = 1u << 2,            /* XA transaction (applied at XA COMMIT) */
+    FL_TXN_SNAPSHOT = 1u << 3,      /* carries chunk snapshot_chunk of the snapshot of table
                                    snapshot_table: its FL_OP_SNAPSHOT changes (maybe none) */
     FL_TXN_SNAPSHOT_LAST = 1u << 4, /* with FL_TXN_SNAPSHOT: that chunk is the table's last */
 };
@@ -60,10 +60,10 @@ typedef struct fl_txn {
     fl_gtid gtid;
     uint64_t ts; /* commit time, unix seconds (UTC) */
     uint32_t server_id;
-    const char *file; /* source binlog file name of the commit */
-    uint64_t pos;     /* source end position of the transaction in that file */
-    uint32_t flags;   /* fl_txn_flags */
-    uint32_t part;    /* part number, 0-based */
+    const char *file;        /* source binlog file name of the commit */
+    uint64_t pos;            /* source end position of the transaction in that file */
+    uint32_t flags;          /* fl_txn_flags */
+    uint32_t part;           /* part number, 0-based */
     uint32_t snapshot_table; /* FL_TXN_SNAPSHOT: index into tables of the snapshotted table */
     uint64_t snapshot_chunk; /* FL_TXN_SNAPSHOT: chunk number, 0-based, per table snapshot */
 
@@ -80,14 +80,12 @@ void fl_txn_init(fl_txn *t);
 void fl_txn_reset(fl_txn *t); /* empties; keeps memory for reuse */
 void fl_txn_free(fl_txn *t);
 /* Finds or adds a table (db, name, column names copied into the arena). Returns its index. */
-uint32_t fl_txn_table(fl_txn *t, const char *db, const char *name, uint32_t ncols,
-                      const char *const *cols);
+uint32_t fl_txn_table(fl_txn *t, const char *db, const char *name, uint32_t ncols, const char *const *cols);
 /* The index of the table with exactly this db, name and column list, or -1. */
 int64_t fl_txn_table_find(const fl_txn *t, const char *db, const char *name, uint32_t ncols,
                           const char *const *cols);
 /* Adds a table whose strings already live in t's arena (the record decoder's path). */
-uint32_t fl_txn_table_add_owned(fl_txn *t, const char *db, const char *name, uint32_t ncols,
-                                const char **cols);
+uint32_t fl_txn_table_add_owned(fl_txn *t, const char *db, const char *name, uint32_t ncols, const char **cols);
 /* Appends a change slot (zeroed) and returns it; value arrays come from fl_txn_values. */
 fl_change *fl_txn_add_change(fl_txn *t, fl_op op);
 fl_value *fl_txn_values(fl_txn *t, uint32_t ncols); /* arena array, all FL_VAL_ABSENT */

@@ -17,9 +17,9 @@ void fl_format_utc(fl_buf *out, uint64_t ts)
     uint64_t d = doy - (153 * mp + 2) / 5 + 1;
     uint64_t m = mp < 10 ? mp + 3 : mp - 9;
     if (m <= 2) y++;
-    fl_buf_printf(out, "%04llu-%02llu-%02llu %02llu:%02llu:%02llu", (unsigned long long)y,
-                  (unsigned long long)m, (unsigned long long)d, (unsigned long long)(secs / 3600),
-                  (unsigned long long)(secs / 60 % 60), (unsigned long long)(secs % 60));
+    fl_buf_printf(out, "%04llu-%02llu-%02llu %02llu:%02llu:%02llu", (unsigned long long)y, (unsigned long long)m,
+                  (unsigned long long)d, (unsigned long long)(secs / 3600), (unsigned long long)(secs / 60 % 60),
+                  (unsigned long long)(secs % 60));
 }
 
 static void put_json_name(fl_buf *out, const char *s) { fl_json_string(out, s ? s : "", s ? strlen(s) : 0); }

@@ -40,14 +40,29 @@ static void put_i64(fl_buf *out, int64_t v)
     }
 }
 static const char *const type_names[FL_VAL_TYPE_COUNT] = {
-    [FL_VAL_ABSENT] = "absent",         [FL_VAL_NULL] = "null",         [FL_VAL_INT] = "int",
-    [FL_VAL_UINT] = "uint",             [FL_VAL_FLOAT] = "float",       [FL_VAL_DOUBLE] = "double",
-    [FL_VAL_DECIMAL] = "decimal",       [FL_VAL_DATE] = "date",         [FL_VAL_DATETIME] = "datetime",
-    [FL_VAL_TIMESTAMP] = "timestamp",   [FL_VAL_TIME] = "time",         [FL_VAL_YEAR] = "year",
-    [FL_VAL_STRING] = "string",         [FL_VAL_BINARY] = "binary",     [FL_VAL_GEOMETRY] = "geometry",
-    [FL_VAL_ENUM] = "enum",             [FL_VAL_SET] = "set",           [FL_VAL_ENUM_INDEX] = "enum_index",
-    [FL_VAL_SET_BITS] = "set_bits",     [FL_VAL_BIT] = "bit",           [FL_VAL_JSON] = "json",
-    [FL_VAL_VECTOR] = "vector",         [FL_VAL_UNKNOWN] = "unknown_value",
+    [FL_VAL_ABSENT] = "absent",
+    [FL_VAL_NULL] = "null",
+    [FL_VAL_INT] = "int",
+    [FL_VAL_UINT] = "uint",
+    [FL_VAL_FLOAT] = "float",
+    [FL_VAL_DOUBLE] = "double",
+    [FL_VAL_DECIMAL] = "decimal",
+    [FL_VAL_DATE] = "date",
+    [FL_VAL_DATETIME] = "datetime",
+    [FL_VAL_TIMESTAMP] = "timestamp",
+    [FL_VAL_TIME] = "time",
+    [FL_VAL_YEAR] = "year",
+    [FL_VAL_STRING] = "string",
+    [FL_VAL_BINARY] = "binary",
+    [FL_VAL_GEOMETRY] = "geometry",
+    [FL_VAL_ENUM] = "enum",
+    [FL_VAL_SET] = "set",
+    [FL_VAL_ENUM_INDEX] = "enum_index",
+    [FL_VAL_SET_BITS] = "set_bits",
+    [FL_VAL_BIT] = "bit",
+    [FL_VAL_JSON] = "json",
+    [FL_VAL_VECTOR] = "vector",
+    [FL_VAL_UNKNOWN] = "unknown_value",
 };
 
 const char *fl_value_type_name(fl_value_type t)
@@ -69,10 +84,8 @@ bool fl_value_has_bytes(fl_value_type t)
     case FL_VAL_ENUM:
     case FL_VAL_SET:
     case FL_VAL_JSON:
-    case FL_VAL_VECTOR:
-        return true;
-    default:
-        return false;
+    case FL_VAL_VECTOR: return true;
+    default: return false;
     }
 }
 
@@ -165,12 +178,16 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
         len = 2;
     } else if (c >= 0xE0 && c <= 0xEF) {
         len = 3;
-        if (c == 0xE0) lo = 0xA0;      /* overlong */
-        else if (c == 0xED) hi = 0x9F; /* UTF-16 surrogates */
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* UTF-16 surrogates */
     } else if (c >= 0xF0 && c <= 0xF4) {
         len = 4;
-        if (c == 0xF0) lo = 0x90;      /* overlong */
-        else if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
     } else {
         return 0; /* continuation byte, C0/C1 overlong lead, F5..FF */
     }
@@ -289,39 +306,27 @@ void fl_value_to_json(const fl_value *v, fl_buf *out)
 {
     switch ((fl_value_type)v->type) {
     case FL_VAL_INT:
-    case FL_VAL_YEAR:
-        put_i64(out, v->i);
-        break;
+    case FL_VAL_YEAR: put_i64(out, v->i); break;
     case FL_VAL_UINT:
     case FL_VAL_ENUM_INDEX:
     case FL_VAL_SET_BITS:
-    case FL_VAL_BIT:
-        put_u64(out, v->u);
-        break;
-    case FL_VAL_FLOAT:
-        json_float(out, (float)v->d);
-        break;
-    case FL_VAL_DOUBLE:
-        json_double(out, v->d);
-        break;
+    case FL_VAL_BIT: put_u64(out, v->u); break;
+    case FL_VAL_FLOAT: json_float(out, (float)v->d); break;
+    case FL_VAL_DOUBLE: json_double(out, v->d); break;
     case FL_VAL_DECIMAL:
     case FL_VAL_DATE:
     case FL_VAL_DATETIME:
     case FL_VAL_TIMESTAMP:
     case FL_VAL_TIME:
     case FL_VAL_STRING:
-    case FL_VAL_ENUM:
-        fl_json_string(out, v->s.ptr, v->s.len);
-        break;
+    case FL_VAL_ENUM: fl_json_string(out, v->s.ptr, v->s.len); break;
     case FL_VAL_BINARY:
     case FL_VAL_GEOMETRY:
         fl_buf_putc(out, '"');
         fl_base64(out, v->s.ptr, v->s.len);
         fl_buf_putc(out, '"');
         break;
-    case FL_VAL_SET:
-        json_set(out, v->s.ptr, v->s.len);
-        break;
+    case FL_VAL_SET: json_set(out, v->s.ptr, v->s.len); break;
     case FL_VAL_JSON:
         /* The decoder writes the document's text; an empty one (MySQL logs a JSON NULL
          * document with length 0) is the JSON null literal. */
@@ -330,15 +335,11 @@ void fl_value_to_json(const fl_value *v, fl_buf *out)
         else
             fl_buf_puts(out, "null");
         break;
-    case FL_VAL_VECTOR:
-        json_vector(out, v->s.ptr, v->s.len);
-        break;
+    case FL_VAL_VECTOR: json_vector(out, v->s.ptr, v->s.len); break;
     case FL_VAL_ABSENT:
     case FL_VAL_UNKNOWN:
     case FL_VAL_NULL:
-    default:
-        fl_buf_puts(out, "null");
-        break;
+    default: fl_buf_puts(out, "null"); break;
     }
 }
 
@@ -346,21 +347,13 @@ bool fl_value_to_text(const fl_value *v, fl_buf *out)
 {
     switch ((fl_value_type)v->type) {
     case FL_VAL_INT:
-    case FL_VAL_YEAR:
-        put_i64(out, v->i);
-        return true;
+    case FL_VAL_YEAR: put_i64(out, v->i); return true;
     case FL_VAL_UINT:
     case FL_VAL_ENUM_INDEX:
     case FL_VAL_SET_BITS:
-    case FL_VAL_BIT:
-        put_u64(out, v->u);
-        return true;
-    case FL_VAL_FLOAT:
-        fl_format_float(out, (float)v->d);
-        return true;
-    case FL_VAL_DOUBLE:
-        fl_format_double(out, v->d);
-        return true;
+    case FL_VAL_BIT: put_u64(out, v->u); return true;
+    case FL_VAL_FLOAT: fl_format_float(out, (float)v->d); return true;
+    case FL_VAL_DOUBLE: fl_format_double(out, v->d); return true;
     case FL_VAL_DECIMAL:
     case FL_VAL_DATE:
     case FL_VAL_DATETIME:
@@ -370,23 +363,18 @@ bool fl_value_to_text(const fl_value *v, fl_buf *out)
     case FL_VAL_BINARY:
     case FL_VAL_GEOMETRY:
     case FL_VAL_ENUM:
-    case FL_VAL_SET:
-        fl_buf_put(out, v->s.ptr, v->s.len);
-        return true;
+    case FL_VAL_SET: fl_buf_put(out, v->s.ptr, v->s.len); return true;
     case FL_VAL_JSON:
         if (v->s.len)
             fl_buf_put(out, v->s.ptr, v->s.len);
         else
             fl_buf_puts(out, "null");
         return true;
-    case FL_VAL_VECTOR:
-        json_vector(out, v->s.ptr, v->s.len);
-        return true;
+    case FL_VAL_VECTOR: json_vector(out, v->s.ptr, v->s.len); return true;
     case FL_VAL_ABSENT:
     case FL_VAL_UNKNOWN:
     case FL_VAL_NULL:
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -396,16 +384,13 @@ bool fl_value_equal(const fl_value *a, const fl_value *b)
     switch ((fl_value_type)a->type) {
     case FL_VAL_ABSENT:
     case FL_VAL_UNKNOWN:
-    case FL_VAL_NULL:
-        return true;
+    case FL_VAL_NULL: return true;
     case FL_VAL_INT:
-    case FL_VAL_YEAR:
-        return a->i == b->i;
+    case FL_VAL_YEAR: return a->i == b->i;
     case FL_VAL_UINT:
     case FL_VAL_ENUM_INDEX:
     case FL_VAL_SET_BITS:
-    case FL_VAL_BIT:
-        return a->u == b->u;
+    case FL_VAL_BIT: return a->u == b->u;
     case FL_VAL_FLOAT:
     case FL_VAL_DOUBLE:
         if (isnan(a->d) && isnan(b->d)) return true;

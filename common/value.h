@@ -13,29 +13,29 @@
 #include "common/buf.h"
 
 typedef enum fl_value_type {
-    FL_VAL_ABSENT = 0,  /* column not in this row image (minimal/noblob): rendered nowhere */
-    FL_VAL_NULL,        /* SQL NULL */
-    FL_VAL_INT,         /* .i  signed integers of any width */
-    FL_VAL_UINT,        /* .u  unsigned integers of any width */
-    FL_VAL_FLOAT,       /* .d  FLOAT (value is exactly a float32; rendered shortest for float) */
-    FL_VAL_DOUBLE,      /* .d  DOUBLE (shortest round-trip for double) */
-    FL_VAL_DECIMAL,     /* .s  exact digits, e.g. "-1165.50" */
-    FL_VAL_DATE,        /* .s  "YYYY-MM-DD" */
-    FL_VAL_DATETIME,    /* .s  "YYYY-MM-DD HH:MM:SS[.ffffff]" */
-    FL_VAL_TIMESTAMP,   /* .s  same shape, UTC */
-    FL_VAL_TIME,        /* .s  "[-]HH:MM:SS[.ffffff]" (hours may exceed 24) */
-    FL_VAL_YEAR,        /* .i */
-    FL_VAL_STRING,      /* .s  UTF-8 text (CHAR, VARCHAR, TEXT types) */
-    FL_VAL_BINARY,      /* .s  bytes (BINARY, VARBINARY, BLOB types): base64 in JSON */
-    FL_VAL_GEOMETRY,    /* .s  bytes as stored (SRID + WKB): base64 in JSON */
-    FL_VAL_ENUM,        /* .s  the label */
-    FL_VAL_SET,         /* .s  labels joined by ',' ("" = empty set): a JSON array */
-    FL_VAL_ENUM_INDEX,  /* .u  ENUM without label metadata: its 1-based index */
-    FL_VAL_SET_BITS,    /* .u  SET without label metadata: its bit mask */
-    FL_VAL_BIT,         /* .u  BIT(n) */
-    FL_VAL_JSON,        /* .s  JSON text: rendered as the JSON value itself */
-    FL_VAL_VECTOR,      /* .s  little-endian float32 array: a JSON array of numbers */
-    FL_VAL_UNKNOWN,     /* the column changed, but the binlog does not carry its new value (a
+    FL_VAL_ABSENT = 0, /* column not in this row image (minimal/noblob): rendered nowhere */
+    FL_VAL_NULL,       /* SQL NULL */
+    FL_VAL_INT,        /* .i  signed integers of any width */
+    FL_VAL_UINT,       /* .u  unsigned integers of any width */
+    FL_VAL_FLOAT,      /* .d  FLOAT (value is exactly a float32; rendered shortest for float) */
+    FL_VAL_DOUBLE,     /* .d  DOUBLE (shortest round-trip for double) */
+    FL_VAL_DECIMAL,    /* .s  exact digits, e.g. "-1165.50" */
+    FL_VAL_DATE,       /* .s  "YYYY-MM-DD" */
+    FL_VAL_DATETIME,   /* .s  "YYYY-MM-DD HH:MM:SS[.ffffff]" */
+    FL_VAL_TIMESTAMP,  /* .s  same shape, UTC */
+    FL_VAL_TIME,       /* .s  "[-]HH:MM:SS[.ffffff]" (hours may exceed 24) */
+    FL_VAL_YEAR,       /* .i */
+    FL_VAL_STRING,     /* .s  UTF-8 text (CHAR, VARCHAR, TEXT types) */
+    FL_VAL_BINARY,     /* .s  bytes (BINARY, VARBINARY, BLOB types): base64 in JSON */
+    FL_VAL_GEOMETRY,   /* .s  bytes as stored (SRID + WKB): base64 in JSON */
+    FL_VAL_ENUM,       /* .s  the label */
+    FL_VAL_SET,        /* .s  labels joined by ',' ("" = empty set): a JSON array */
+    FL_VAL_ENUM_INDEX, /* .u  ENUM without label metadata: its 1-based index */
+    FL_VAL_SET_BITS,   /* .u  SET without label metadata: its bit mask */
+    FL_VAL_BIT,        /* .u  BIT(n) */
+    FL_VAL_JSON,       /* .s  JSON text: rendered as the JSON value itself */
+    FL_VAL_VECTOR,     /* .s  little-endian float32 array: a JSON array of numbers */
+    FL_VAL_UNKNOWN,    /* the column changed, but the binlog does not carry its new value (a
                            partial JSON update against a before image without the document):
                            no rendering; a cache invalidates what it would have built from it */
     FL_VAL_TYPE_COUNT

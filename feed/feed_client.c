@@ -36,11 +36,11 @@ struct fl_feed_client {
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
-    fl_buf in;          /* bytes from the socket */
+    fl_buf in; /* bytes from the socket */
     size_t in_off;
-    fl_feed_seal rx;    /* the relay's direction, once AUTH is sent */
+    fl_feed_seal rx; /* the relay's direction, once AUTH is sent */
     bool keyed;
-    fl_buf stream;      /* the opened message stream */
+    fl_buf stream; /* the opened message stream */
     size_t stream_off;
     char addr[300];
 };
@@ -87,8 +87,10 @@ static int tcp_connect(const char *addr, int64_t deadline, char *err, size_t err
             int w = wait_fd(fd, POLLOUT, deadline);
             int soerr = 0;
             socklen_t sl = sizeof soerr;
-            if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0) r = 0;
-            else errno = w == 0 ? ETIMEDOUT : (soerr ? soerr : errno);
+            if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+                r = 0;
+            else
+                errno = w == 0 ? ETIMEDOUT : (soerr ? soerr : errno);
         }
         if (r == 0) break;
         snprintf(err, errlen, "relay %s: cannot connect: %s", addr, strerror(errno));
@@ -251,8 +253,8 @@ static int next_msg(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, fl_erro
     for (;;) {
         size_t used;
         char perr[200];
-        int rc = fl_feed_parse_message(c->stream.data + c->stream_off, c->stream.len - c->stream_off, m, &used, perr,
-                                       sizeof perr);
+        int rc = fl_feed_parse_message(c->stream.data + c->stream_off, c->stream.len - c->stream_off, m, &used,
+                                       perr, sizeof perr);
         if (rc == 1) {
             c->stream_off += used;
             if (m->type == FL_FEED_ERROR) return relay_refused(m, true, c->addr, e);
@@ -319,11 +321,15 @@ fl_feed_client *fl_feed_client_connect(const fl_feed_client_opts *opts, int star
         goto fail;
     }
     if (hello.version != FL_FEED_VERSION) {
-        snprintf(err, errlen, "relay %s speaks feed protocol version %u, this program %u: run the same release on "
-                 "both sides", c->addr, hello.version, FL_FEED_VERSION);
+        snprintf(err, errlen,
+                 "relay %s speaks feed protocol version %u, this program %u: run the same release on "
+                 "both sides",
+                 c->addr, hello.version, FL_FEED_VERSION);
         goto fail;
     }
-    fl_feed_msg auth = {.type = FL_FEED_AUTH, .version = FL_FEED_VERSION, .start = (uint8_t)start,
+    fl_feed_msg auth = {.type = FL_FEED_AUTH,
+                        .version = FL_FEED_VERSION,
+                        .start = (uint8_t)start,
                         .seq = from_seq};
     if (from_gtid) {
         auth.data = (const uint8_t *)from_gtid;
@@ -390,11 +396,8 @@ int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *
         case FL_FEED_HEARTBEAT:
             if (head_seq) *head_seq = m.last_seq;
             continue;
-        case FL_FEED_RECORD:
-            break;
-        default:
-            snprintf(err, errlen, "relay %s: unexpected message type %u", c->addr, m.type);
-            return -1;
+        case FL_FEED_RECORD: break;
+        default: snprintf(err, errlen, "relay %s: unexpected message type %u", c->addr, m.type); return -1;
         }
         if (started ? (m.seq != seq || m.part != expect_part) : m.part != 0) {
             snprintf(err, errlen, "relay %s: record seq %llu part %u out of order", c->addr,
@@ -403,8 +406,8 @@ int fl_feed_client_next(fl_feed_client *c, fl_txn *t, int timeout_ms, uint64_t *
         }
         char derr[200];
         if (fl_record_decode(t, m.data, m.data_len, derr, sizeof derr) != 0) {
-            snprintf(err, errlen, "relay %s: record seq %llu part %u: %s", c->addr,
-                     (unsigned long long)m.seq, m.part, derr);
+            snprintf(err, errlen, "relay %s: record seq %llu part %u: %s", c->addr, (unsigned long long)m.seq,
+                     m.part, derr);
             return -1;
         }
         t->seq = m.seq;

@@ -14,16 +14,16 @@
 typedef struct fl_feed_client fl_feed_client;
 
 typedef struct fl_feed_client_opts {
-    const char *addr;    /* host:port */
-    const char *secret;  /* NULL or "" when the relay has none */
-    const char *tls_ca;  /* CA file: use TLS and verify the relay's certificate; NULL = plain TCP */
-    int timeout_ms;      /* connect and handshake deadline; 0 = 10 s */
+    const char *addr;   /* host:port */
+    const char *secret; /* NULL or "" when the relay has none */
+    const char *tls_ca; /* CA file: use TLS and verify the relay's certificate; NULL = plain TCP */
+    int timeout_ms;     /* connect and handshake deadline; 0 = 10 s */
 } fl_feed_client_opts;
 
 typedef struct fl_feed_welcome {
-    uint64_t first_seq, last_seq; /* journal bounds when the session started */
-    uint64_t start_seq;           /* first seq the relay will send */
-    uint64_t purged_seq;          /* the journal's purge horizon (journal/store.h) */
+    uint64_t first_seq, last_seq;      /* journal bounds when the session started */
+    uint64_t start_seq;                /* first seq the relay will send */
+    uint64_t purged_seq;               /* the journal's purge horizon (journal/store.h) */
     char identity[FL_JOURNAL_ID_TEXT]; /* the journal's identity; "" when it has none */
 } fl_feed_welcome;
 

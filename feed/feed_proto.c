@@ -21,7 +21,10 @@
 #define ID_LEN (FL_JOURNAL_ID_TEXT - 1) /* a journal identity on the wire: its text, NUL-padded */
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
 static void put16(fl_buf *b, uint16_t v)
@@ -203,7 +206,8 @@ void fl_feed_seal_frame(fl_buf *out, fl_feed_seal *tx, const uint8_t *data, size
     fl_buf_putc(out, FL_FEED_SEALED);
     fl_buf_put(out, data, len);
     uint8_t tag[FL_FEED_TAG];
-    if (frame_tag(tx, out->data + start, HEADER + len, tag) != 0) memset(tag, 0, sizeof tag); /* fails at the peer */
+    if (frame_tag(tx, out->data + start, HEADER + len, tag) != 0)
+        memset(tag, 0, sizeof tag); /* fails at the peer */
     fl_buf_put(out, tag, FL_FEED_TAG);
     tx->counter++;
 }
@@ -220,14 +224,16 @@ int fl_feed_parse(const uint8_t *buf, size_t len, fl_feed_seal *rx, fl_feed_msg 
             return -1;
         }
         if (payload > FL_FEED_MAX_CHUNK) {
-            snprintf(err, errlen, "feed sealed frame of %u bytes exceeds the %u-byte limit", payload, FL_FEED_MAX_CHUNK);
+            snprintf(err, errlen, "feed sealed frame of %u bytes exceeds the %u-byte limit", payload,
+                     FL_FEED_MAX_CHUNK);
             return -1;
         }
         if (len < (size_t)HEADER + payload + FL_FEED_TAG) return 0;
         uint8_t tag[FL_FEED_TAG];
         if (frame_tag(rx, buf, HEADER + (size_t)payload, tag) != 0 ||
             !fl_feed_mac_equal(tag, buf + HEADER + payload, FL_FEED_TAG)) {
-            snprintf(err, errlen, "feed frame %llu fails authentication (altered, injected, replayed or out of order)",
+            snprintf(err, errlen,
+                     "feed frame %llu fails authentication (altered, injected, replayed or out of order)",
                      (unsigned long long)rx->counter);
             return -1;
         }
@@ -266,7 +272,8 @@ int fl_feed_parse(const uint8_t *buf, size_t len, fl_feed_seal *rx, fl_feed_msg 
 
 void fl_feed_encode_message(fl_buf *out, const fl_feed_msg *m) { encode_body(out, m); }
 
-int fl_feed_parse_message(const uint8_t *buf, size_t len, fl_feed_msg *m, size_t *consumed, char *err, size_t errlen)
+int fl_feed_parse_message(const uint8_t *buf, size_t len, fl_feed_msg *m, size_t *consumed, char *err,
+                          size_t errlen)
 {
     if (len < HEADER) return 0;
     uint32_t payload = rd32(buf);
@@ -298,7 +305,8 @@ static EVP_MAC_CTX *hmac_new(const uint8_t *key, size_t keylen)
     EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
     EVP_MAC_free(mac); /* the context keeps its own reference */
     char digest[] = "SHA256";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
     /* an empty key is valid HMAC; OpenSSL wants a non-NULL pointer */
     static const uint8_t empty[1] = {0};
     if (ctx && !EVP_MAC_init(ctx, keylen ? key : empty, keylen, params)) {
@@ -332,8 +340,9 @@ int fl_feed_hkdf(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_
     return rc;
 }
 
-int fl_feed_session_keys(const char *secret, const uint8_t nonce_s[FL_FEED_NONCE], const uint8_t nonce_c[FL_FEED_NONCE],
-                         uint8_t client_key[FL_FEED_MAC], uint8_t server_key[FL_FEED_MAC])
+int fl_feed_session_keys(const char *secret, const uint8_t nonce_s[FL_FEED_NONCE],
+                         const uint8_t nonce_c[FL_FEED_NONCE], uint8_t client_key[FL_FEED_MAC],
+                         uint8_t server_key[FL_FEED_MAC])
 {
     uint8_t salt[2 * FL_FEED_NONCE];
     memcpy(salt, nonce_s, FL_FEED_NONCE);
@@ -342,8 +351,10 @@ int fl_feed_session_keys(const char *secret, const uint8_t nonce_s[FL_FEED_NONCE
     static const char to_client[] = "fastlane-feed 2: relay to client";
     const uint8_t *ikm = (const uint8_t *)(secret ? secret : "");
     size_t ikm_len = secret ? strlen(secret) : 0;
-    if (fl_feed_hkdf(salt, sizeof salt, ikm, ikm_len, (const uint8_t *)to_relay, strlen(to_relay), client_key) != 0 ||
-        fl_feed_hkdf(salt, sizeof salt, ikm, ikm_len, (const uint8_t *)to_client, strlen(to_client), server_key) != 0)
+    if (fl_feed_hkdf(salt, sizeof salt, ikm, ikm_len, (const uint8_t *)to_relay, strlen(to_relay), client_key) !=
+            0 ||
+        fl_feed_hkdf(salt, sizeof salt, ikm, ikm_len, (const uint8_t *)to_client, strlen(to_client), server_key) !=
+            0)
         return -1;
     return 0;
 }

@@ -32,10 +32,10 @@
 
 #define FL_FEED_VERSION 2
 #define FL_FEED_NONCE 32
-#define FL_FEED_MAC 32                   /* AUTH's MAC, session keys */
-#define FL_FEED_TAG 16                   /* a sealed frame's MAC (GMAC) */
-#define FL_FEED_MAX_PAYLOAD (1u << 20)   /* a plain frame, a message other than RECORD */
-#define FL_FEED_MAX_CHUNK (256u * 1024)  /* a sealed frame's payload */
+#define FL_FEED_MAC 32                  /* AUTH's MAC, session keys */
+#define FL_FEED_TAG 16                  /* a sealed frame's MAC (GMAC) */
+#define FL_FEED_MAX_PAYLOAD (1u << 20)  /* a plain frame, a message other than RECORD */
+#define FL_FEED_MAX_CHUNK (256u * 1024) /* a sealed frame's payload */
 #define FL_FEED_RECORD_HEADER 12
 /* A RECORD carries one stored record part whole; the journal (LMDB) holds values of up to
  * 4 GiB - 1 bytes, and a message's u32 length covers that less the RECORD header. */
@@ -58,13 +58,13 @@ typedef enum fl_feed_start {
 } fl_feed_start;
 
 typedef enum fl_feed_error {
-    FL_FEED_ERR_AUTH = 1,      /* wrong secret */
-    FL_FEED_ERR_VERSION = 2,   /* unsupported protocol version */
-    FL_FEED_ERR_PURGED = 3,    /* requested position no longer in the journal */
-    FL_FEED_ERR_UNKNOWN = 4,   /* unknown GTID */
-    FL_FEED_ERR_PROTOCOL = 5,  /* malformed message */
-    FL_FEED_ERR_JOURNAL = 6,   /* the relay cannot read its journal */
-    FL_FEED_ERR_BUSY = 7,      /* the relay serves as many clients as it can */
+    FL_FEED_ERR_AUTH = 1,     /* wrong secret */
+    FL_FEED_ERR_VERSION = 2,  /* unsupported protocol version */
+    FL_FEED_ERR_PURGED = 3,   /* requested position no longer in the journal */
+    FL_FEED_ERR_UNKNOWN = 4,  /* unknown GTID */
+    FL_FEED_ERR_PROTOCOL = 5, /* malformed message */
+    FL_FEED_ERR_JOURNAL = 6,  /* the relay cannot read its journal */
+    FL_FEED_ERR_BUSY = 7,     /* the relay serves as many clients as it can */
 } fl_feed_error;
 
 typedef struct fl_feed_msg {
@@ -94,8 +94,8 @@ typedef struct fl_feed_seal {
  * and is checked against it and its frame number (rx->counter advances); its message stream
  * piece is in msg->data. Returns 1 with *msg and *consumed set, 0 when more bytes are needed,
  * -1 with a reason in err for a malformed or unauthentic frame. */
-int fl_feed_parse(const uint8_t *buf, size_t len, fl_feed_seal *rx, fl_feed_msg *msg, size_t *consumed,
-                  char *err, size_t errlen);
+int fl_feed_parse(const uint8_t *buf, size_t len, fl_feed_seal *rx, fl_feed_msg *msg, size_t *consumed, char *err,
+                  size_t errlen);
 /* Appends one plain frame for msg (HELLO, AUTH, ERROR) to out. */
 void fl_feed_encode(fl_buf *out, const fl_feed_msg *msg);
 /* Appends one SEALED frame carrying len (<= FL_FEED_MAX_CHUNK) bytes of the stream. */

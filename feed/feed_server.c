@@ -40,16 +40,16 @@
 #include "common/net.h"
 #include "journal/store.h"
 
-#define FEED_LOW_WATER (1u << 20)   /* refill a client's buffer below 1 MiB pending */
-#define FEED_MAX_IN (64u * 1024)    /* a client sends only small messages */
-#define FEED_AUTH_TIMEOUT 3.0       /* seconds from accept to complete TLS and AUTH */
-#define FEED_HEARTBEAT 1.0          /* seconds between heartbeats on an idle stream */
-#define FEED_MAX_CLIENTS 256        /* authenticated clients */
-#define FEED_BIND_WAIT_MS 10000     /* how long a taken [feed] listen port is waited for at start */
+#define FEED_LOW_WATER (1u << 20) /* refill a client's buffer below 1 MiB pending */
+#define FEED_MAX_IN (64u * 1024)  /* a client sends only small messages */
+#define FEED_AUTH_TIMEOUT 3.0     /* seconds from accept to complete TLS and AUTH */
+#define FEED_HEARTBEAT 1.0        /* seconds between heartbeats on an idle stream */
+#define FEED_MAX_CLIENTS 256      /* authenticated clients */
+#define FEED_BIND_WAIT_MS 10000   /* how long a taken [feed] listen port is waited for at start */
 #define FEED_BIND_RETRY_MS 100
-#define FEED_MAX_PENDING 64         /* connections not authenticated yet, in all */
-#define FEED_PENDING_PER_ADDR 8     /* ... and from one source address */
-#define FEED_DROP_REPORT 10.0       /* seconds between summaries of dropped connections */
+#define FEED_MAX_PENDING 64     /* connections not authenticated yet, in all */
+#define FEED_PENDING_PER_ADDR 8 /* ... and from one source address */
+#define FEED_DROP_REPORT 10.0   /* seconds between summaries of dropped connections */
 
 enum client_state { C_TLS, C_AUTH, C_STREAM, C_CLOSING };
 
@@ -62,16 +62,16 @@ typedef struct feed_client {
     ev_io io;
     int events; /* what io watches: EV_READ, plus EV_WRITE while output is pending */
     ev_tstamp since, last_send;
-    fl_feed_msg hello;  /* what we sent: AUTH's MAC covers it */
-    bool sealed;        /* authenticated: everything we send goes in sealed frames */
-    fl_feed_seal tx;    /* our direction of the session */
-    fl_buf in, out;     /* out: frames ready for the socket */
+    fl_feed_msg hello; /* what we sent: AUTH's MAC covers it */
+    bool sealed;       /* authenticated: everything we send goes in sealed frames */
+    fl_feed_seal tx;   /* our direction of the session */
+    fl_buf in, out;    /* out: frames ready for the socket */
     size_t out_off;
-    fl_buf plain;       /* messages not sealed yet (at most one record part beyond the low water) */
+    fl_buf plain; /* messages not sealed yet (at most one record part beyond the low water) */
     size_t plain_off;
-    uint64_t next_seq; /* next transaction to send */
-    uint32_t next_part; /* its next part */
-    uint64_t jump_to;   /* the seq a scan found instead of next_seq */
+    uint64_t next_seq;           /* next transaction to send */
+    uint32_t next_part;          /* its next part */
+    uint64_t jump_to;            /* the seq a scan found instead of next_seq */
     char host[INET6_ADDRSTRLEN]; /* source address: the unauthenticated budget is per address */
     char peer[INET6_ADDRSTRLEN + 8];
     struct feed_client *prev, *next;
@@ -87,9 +87,9 @@ typedef struct feed_server {
     ev_io accept_io, notify_io;
     ev_timer tick;
     ev_signal sigterm, sigint;
-    feed_client *clients; /* newest first */
-    int nclients;         /* authenticated */
-    int npending;         /* not authenticated yet */
+    feed_client *clients;        /* newest first */
+    int nclients;                /* authenticated */
+    int npending;                /* not authenticated yet */
     uint64_t evicted, timed_out; /* unauthenticated connections dropped since the last summary */
     ev_tstamp last_drop_report;
     ev_tstamp open_failing_since; /* when opening the journal first failed (0 = not failing) */
@@ -121,8 +121,10 @@ int fl_feed_server_check(const fl_config *cfg, char *err, size_t errlen)
     bool loopback = host_is_loopback(host);
     free(host);
     if (!loopback && (!f->secret || !f->secret[0])) {
-        snprintf(err, errlen, "[feed] listen: %s is not a loopback address; set secret or "
-                 "secret_file so only appliers that know it are served", f->listen);
+        snprintf(err, errlen,
+                 "[feed] listen: %s is not a loopback address; set secret or "
+                 "secret_file so only appliers that know it are served",
+                 f->listen);
         return -1;
     }
     if ((f->tls_cert != NULL) != (f->tls_key != NULL)) {
@@ -148,8 +150,8 @@ static SSL_CTX *tls_server_ctx(const fl_config_feed *f, char *err, size_t errlen
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, f->tls_key, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
-        snprintf(err, errlen, "[feed] tls_key: cannot load %s or it does not match tls_cert: %s",
-                 f->tls_key, ERR_reason_error_string(ERR_get_error()));
+        snprintf(err, errlen, "[feed] tls_key: cannot load %s or it does not match tls_cert: %s", f->tls_key,
+                 ERR_reason_error_string(ERR_get_error()));
         SSL_CTX_free(ctx);
         return NULL;
     }
@@ -172,10 +174,15 @@ static void client_close(feed_client *c)
     fl_buf_free(&c->out);
     fl_buf_free(&c->plain);
     fl_feed_seal_free(&c->tx);
-    if (c->prev) c->prev->next = c->next; else s->clients = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->clients = c->next;
     if (c->next) c->next->prev = c->prev;
-    if (c->sealed) s->nclients--;
-    else s->npending--;
+    if (c->sealed)
+        s->nclients--;
+    else
+        s->npending--;
     free(c);
 }
 
@@ -216,8 +223,7 @@ static void client_refuse(feed_client *c, uint16_t code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fl_feed_msg m = {.type = FL_FEED_ERROR, .code = code, .data = (const uint8_t *)msg,
-                     .data_len = strlen(msg)};
+    fl_feed_msg m = {.type = FL_FEED_ERROR, .code = code, .data = (const uint8_t *)msg, .data_len = strlen(msg)};
     client_send(c, &m);
     c->state = C_CLOSING;
 }
@@ -259,10 +265,10 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
 {
     feed_server *s = c->srv;
     if (m->version != FL_FEED_VERSION) {
-        log_warn("feed: %s speaks protocol version %u, this relay %u; refused", c->peer,
-                 m->version, FL_FEED_VERSION);
-        client_refuse(c, FL_FEED_ERR_VERSION, "protocol version %u not supported (relay speaks %u)",
-                      m->version, FL_FEED_VERSION);
+        log_warn("feed: %s speaks protocol version %u, this relay %u; refused", c->peer, m->version,
+                 FL_FEED_VERSION);
+        client_refuse(c, FL_FEED_ERR_VERSION, "protocol version %u not supported (relay speaks %u)", m->version,
+                      FL_FEED_VERSION);
         return;
     }
     uint8_t client_key[FL_FEED_MAC], server_key[FL_FEED_MAC], expect[FL_FEED_MAC];
@@ -329,8 +335,11 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
         client_refuse(c, FL_FEED_ERR_PROTOCOL, "unknown start mode %u", m->start);
         return;
     }
-    fl_feed_msg w = {.type = FL_FEED_WELCOME, .first_seq = info.first_seq, .last_seq = info.last_seq,
-                     .seq = start, .purged_seq = info.purged_seq};
+    fl_feed_msg w = {.type = FL_FEED_WELCOME,
+                     .first_seq = info.first_seq,
+                     .last_seq = info.last_seq,
+                     .seq = start,
+                     .purged_seq = info.purged_seq};
     memcpy(w.identity, info.identity, sizeof w.identity);
     client_send(c, &w);
     if (m->start == FL_FEED_INFO) {
@@ -419,7 +428,7 @@ static void client_fill(feed_client *c)
             if (client_jump(c) != 0) return;
             continue;
         }
-        if (rc > 0) return; /* refused above */
+        if (rc > 0) return;            /* refused above */
         if (c->plain.len == 0) return; /* caught up; the commit notification wakes us */
     }
 }
@@ -483,7 +492,10 @@ static int client_read(feed_client *c)
             if (n <= 0) {
                 int e = SSL_get_error(c->ssl, n);
                 if (e == SSL_ERROR_WANT_READ) break;
-                if (e == SSL_ERROR_WANT_WRITE) { c->want_write = true; break; }
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    c->want_write = true;
+                    break;
+                }
                 return -1;
             }
             r = n;
@@ -725,8 +737,9 @@ static void drop_late_handshakes(feed_server *s, ev_tstamp now)
     }
     if ((s->evicted || s->timed_out) && now - s->last_drop_report >= FEED_DROP_REPORT) {
         log_warn("feed: dropped %llu connections that did not authenticate within %.0f s and %llu to make room "
-                 "(at most %d unauthenticated, %d per address)", (unsigned long long)s->timed_out, FEED_AUTH_TIMEOUT,
-                 (unsigned long long)s->evicted, FEED_MAX_PENDING, FEED_PENDING_PER_ADDR);
+                 "(at most %d unauthenticated, %d per address)",
+                 (unsigned long long)s->timed_out, FEED_AUTH_TIMEOUT, (unsigned long long)s->evicted,
+                 FEED_MAX_PENDING, FEED_PENDING_PER_ADDR);
         s->evicted = s->timed_out = 0;
         s->last_drop_report = now;
     }
@@ -747,8 +760,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_tstamp now = ev_now(loop);
     for (feed_client *c = s->clients, *next; c; c = next) {
         next = c->next;
-        if (c->state != C_STREAM || c->out.len > c->out_off || now - c->last_send < FEED_HEARTBEAT)
-            continue;
+        if (c->state != C_STREAM || c->out.len > c->out_off || now - c->last_send < FEED_HEARTBEAT) continue;
         if (!have_info && store_bounds(s, &info) != 0) break;
         have_info = true;
         fl_feed_msg m = {.type = FL_FEED_HEARTBEAT, .last_seq = info.last_seq, .ts = (uint64_t)time(NULL)};
@@ -801,7 +813,8 @@ pid_t fl_feed_server_start(const fl_config *cfg, char *err, size_t errlen)
     for (int waited_ms = 0;; waited_ms += FEED_BIND_RETRY_MS) {
         s.listen_fd = fl_net_listen("[feed] listen", cfg->feed.listen, 1024, 1, err, errlen);
         if (s.listen_fd >= 0 || errno != EADDRINUSE || waited_ms >= FEED_BIND_WAIT_MS) break;
-        if (waited_ms == 0) log_info("feed: %s is still taken (a previous feed process ending?); waiting", cfg->feed.listen);
+        if (waited_ms == 0)
+            log_info("feed: %s is still taken (a previous feed process ending?); waiting", cfg->feed.listen);
         poll(NULL, 0, FEED_BIND_RETRY_MS);
     }
     if (s.listen_fd < 0) {

@@ -48,12 +48,12 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define ONCE_RETRIES 5 /* --once: transient source failures tolerated (~3 s of backoff) */
+#define ONCE_RETRIES 5        /* --once: transient source failures tolerated (~3 s of backoff) */
 #define FLUSH_EVERY_MS 1000   /* while catching up */
 #define REPORT_EVERY_MS 10000 /* progress log line */
 #define WAIT_SLICE_MS 1000    /* longest sleep before looking at signals and the watchdog */
 #define METRICS_EVERY_MS 250
-#define JOURNAL_WAIT_MS 200   /* between looks for a journal that is not there yet */
+#define JOURNAL_WAIT_MS 200 /* between looks for a journal that is not there yet */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -71,21 +71,21 @@ typedef struct applier {
     const fl_config *cfg;
     const fl_apply_opts *opts;
     fl_input *src;
-    bool src_local;        /* a local journal (else a relay) */
+    bool src_local; /* a local journal (else a relay) */
     fl_rules *rules;
     fl_target *target;
     fl_cache_ops ops;
 
-    uint64_t next_seq;     /* the next transaction to apply */
-    uint64_t once_head;    /* --once: the journal's last seq at start (0 = not known) */
-    int once_retries;      /* --once: source failures retried so far */
-    bool override_active;  /* --from-* start, until something has been flushed */
+    uint64_t next_seq;    /* the next transaction to apply */
+    uint64_t once_head;   /* --once: the journal's last seq at start (0 = not known) */
+    int once_retries;     /* --once: source failures retried so far */
+    bool override_active; /* --from-* start, until something has been flushed */
     uint64_t override_seq;
     char journal_id[FL_JOURNAL_ID_TEXT]; /* identity of the journal applied ("" = unknown) */
-    bool unnamed_cp_logged; /* said once that a checkpoint names no journal */
-    fl_checkpoint done_cp; /* last transaction submitted */
-    bool lazy_cp;          /* done_cp belongs to a transaction without operations, not sent yet */
-    uint32_t submitted;    /* transactions submitted since the last flush */
+    bool unnamed_cp_logged;              /* said once that a checkpoint names no journal */
+    fl_checkpoint done_cp;               /* last transaction submitted */
+    bool lazy_cp;                        /* done_cp belongs to a transaction without operations, not sent yet */
+    uint32_t submitted;                  /* transactions submitted since the last flush */
 
     counters sent, flushed, reported; /* submitted / acknowledged / at the last progress line */
     uint64_t retries;
@@ -117,7 +117,7 @@ typedef struct applier {
     uint32_t cur_pos; /* its operations rendered so far */
     bool cur_chunked, cur_first;
     bool cur_statements; /* statement-based changes of rule tables were skipped */
-    int cur_fatal; /* exit status when rendering failed fatally */
+    int cur_fatal;       /* exit status when rendering failed fatally */
     int cur_target_failed;
     fl_error err; /* the last failure */
 } applier;
@@ -162,16 +162,20 @@ static void fmt_time(uint64_t ts, char *buf, size_t len)
 
 static void metrics_init(applier *a)
 {
-    a->m.txns = fl_metric_counter("fastlane_apply_transactions_total", "Transactions applied (acknowledged by the target)");
+    a->m.txns = fl_metric_counter("fastlane_apply_transactions_total",
+                                  "Transactions applied (acknowledged by the target)");
     a->m.ops = fl_metric_counter("fastlane_apply_operations_total", "Cache operations applied");
     a->m.skipped = fl_metric_counter("fastlane_apply_rows_skipped_total", "Row changes of tables without a rule");
-    a->m.failed = fl_metric_counter("fastlane_apply_rows_failed_total", "Row changes a rule could not render (on_error = skip)");
+    a->m.failed = fl_metric_counter("fastlane_apply_rows_failed_total",
+                                    "Row changes a rule could not render (on_error = skip)");
     a->m.chunked = fl_metric_counter("fastlane_apply_chunked_transactions_total",
-                                     "Transactions above max_atomic_ops applied in several chunks (not atomically)");
+                                     "Transactions above max_atomic_ops applied in several chunks (not "
+                                     "atomically)");
     a->m.statements = fl_metric_counter("fastlane_apply_statement_transactions_skipped_total",
                                         "Statement-based transactions not applied to the cache (on_error = skip)");
     a->m.unknown = fl_metric_counter("fastlane_apply_unknown_values_total",
-                                     "Row changes whose new value the binlog does not carry; their keys were deleted");
+                                     "Row changes whose new value the binlog does not carry; their keys were "
+                                     "deleted");
     a->m.clears = fl_metric_counter("fastlane_apply_table_clears_total",
                                     "Rules' keys deleted by pattern after a TRUNCATE, DROP TABLE or RENAME TABLE");
     a->m.ddl_failed = fl_metric_counter("fastlane_apply_ddl_not_applied_total",
@@ -179,11 +183,14 @@ static void metrics_init(applier *a)
                                         "(on_error = skip): the cache holds stale keys");
     a->m.retries = fl_metric_counter("fastlane_apply_retries_total", "Reconnections to the target or the source");
     a->m.target_errors = fl_metric_counter("fastlane_apply_target_errors_total",
-                                           "Failures that sent the applier back to its checkpoint (refused transactions, lost connections)");
+                                           "Failures that sent the applier back to its checkpoint (refused "
+                                           "transactions, lost connections)");
     a->m.cp_seq = fl_metric_gauge("fastlane_apply_checkpoint_seq", "Journal seq of the last applied transaction");
-    a->m.cp_ts = fl_metric_gauge("fastlane_apply_checkpoint_timestamp_seconds", "Commit time of the last applied transaction");
+    a->m.cp_ts = fl_metric_gauge("fastlane_apply_checkpoint_timestamp_seconds",
+                                 "Commit time of the last applied transaction");
     a->m.lag = fl_metric_gauge("fastlane_apply_lag_transactions", "Transactions in the journal not applied yet");
-    a->m.lag_s = fl_metric_gauge("fastlane_apply_lag_seconds", "Commit time of the journal head minus the checkpoint's");
+    a->m.lag_s = fl_metric_gauge("fastlane_apply_lag_seconds",
+                                 "Commit time of the journal head minus the checkpoint's");
     a->m.target_up = fl_metric_gauge("fastlane_apply_target_connected", "1 while the target is connected, else 0");
     a->m.source_up = fl_metric_gauge("fastlane_apply_source_connected",
                                      "1 while the journal (or the relay's feed) answers, else 0");
@@ -250,10 +257,12 @@ static void report(applier *a, bool force)
              " rows without a rule skipped, %" PRIu64 " rows failed, %" PRIu64 " transactions chunked, %" PRIu64
              " statement-based transactions not applied); checkpoint seq %" PRIu64 " gtid %s; lag %" PRIu64
              " transactions, %" PRIu64 " s",
-             f->txns - r->txns, f->ops - r->ops, f->rows_skipped - r->rows_skipped, f->rows_failed - r->rows_failed,
-             f->chunked - r->chunked, f->statements - r->statements, a->done_cp.seq, a->done_cp.gtid[0] ? a->done_cp.gtid : "-", lag, lag_s);
-    sd_notifyf(0, "STATUS=applying: checkpoint seq %" PRIu64 ", lag %" PRIu64 " transactions, %" PRIu64
-                  " applied since start",
+             f->txns - r->txns, f->ops - r->ops, f->rows_skipped - r->rows_skipped,
+             f->rows_failed - r->rows_failed, f->chunked - r->chunked, f->statements - r->statements,
+             a->done_cp.seq, a->done_cp.gtid[0] ? a->done_cp.gtid : "-", lag, lag_s);
+    sd_notifyf(0,
+               "STATUS=applying: checkpoint seq %" PRIu64 ", lag %" PRIu64 " transactions, %" PRIu64
+               " applied since start",
                a->done_cp.seq, lag, f->txns);
     *r = *f;
 }
@@ -264,8 +273,8 @@ static void fold_end(applier *a, bool done)
 {
     if (!a->fold) return;
     if (done)
-        log_info("replay of seq %" PRIu64 "..%" PRIu64 " applied: %" PRIu64 " superseded operations folded away, %"
-                 PRIu64 " already held left out",
+        log_info("replay of seq %" PRIu64 "..%" PRIu64 " applied: %" PRIu64
+                 " superseded operations folded away, %" PRIu64 " already held left out",
                  a->fold_first, a->fold_last, a->fold_dropped, a->held_dropped);
     fl_fold_free(a->fold);
     a->fold = NULL;
@@ -277,7 +286,8 @@ static void target_lost(applier *a, const char *why)
     a->target_errors++;
     a->cautious = true;
     if (a->done_cp.seq > a->ahead_until) a->ahead_until = a->done_cp.seq;
-    if (a->failures_in_row == 1) log_warn("%s; reconnecting and resuming from the checkpoint", why);
+    if (a->failures_in_row == 1)
+        log_warn("%s; reconnecting and resuming from the checkpoint", why);
     else
         log_warn("%s; failed %u times in a row, reconnecting in %d ms and resuming from the checkpoint", why,
                  a->failures_in_row, a->backoff_ms);
@@ -317,7 +327,8 @@ static int stop_purged(applier *a, const char *lost)
     fl_metric_add(a->m.purged_stops, 1);
     log_error("%s; the cache holds everything up to seq %" PRIu64 " (gtid %s) and misses those transactions: "
               "stopping. Flush the cache and apply from the journal's first transaction (with no checkpoint), "
-              "or start with --from-seq/--from-gtid; keep retention (retain, max_size) longer than the applier lags",
+              "or start with --from-seq/--from-gtid; keep retention (retain, max_size) longer than the applier "
+              "lags",
               lost, a->done_cp.seq, a->done_cp.gtid[0] ? a->done_cp.gtid : "-");
     sd_notify(0, "STATUS=stopped: journal transactions purged before they were applied");
     return 1;
@@ -363,19 +374,22 @@ static int resume_foreign(applier *a, const fl_checkpoint *cp, const fl_input_he
     uint64_t found;
     int s = foreign_position(a, cp, &found);
     if (s < 0) {
-        if (a->err.permanent) log_error("%s", a->err.msg);
-        else log_warn("%s", a->err.msg);
+        if (a->err.permanent)
+            log_error("%s", a->err.msg);
+        else
+            log_warn("%s", a->err.msg);
         return a->err.permanent ? 1 : -1;
     }
     if (s == 0) {
-        log_warn("the checkpoint (seq %" PRIu64 ", gtid %s) belongs to journal %s, this is journal %s; its GTID is "
+        log_warn("the checkpoint (seq %" PRIu64
+                 ", gtid %s) belongs to journal %s, this is journal %s; its GTID is "
                  "seq %" PRIu64 " here: resuming right after it",
                  cp->seq, cp->gtid, cp->journal, a->journal_id, found);
         a->next_seq = found + 1;
         a->done_cp = *cp;
         a->done_cp.seq = found;
         memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
-        a->lazy_cp = true; /* the checkpoint is rewritten for this journal with the next flush */
+        a->lazy_cp = true;              /* the checkpoint is rewritten for this journal with the next flush */
         fl_target_rewind(a->target, 0); /* what a target holds is told in the other journal's seqs */
         return 0;
     }
@@ -454,7 +468,8 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
     if (seq + 1 <= info.purged_seq) { /* a seq missing above the horizon is a gap: no loss */
         char lost[256];
         if (seq + 1 == info.purged_seq)
-            snprintf(lost, sizeof lost, "journal %s: seq %" PRIu64 " was purged by retention before it was applied",
+            snprintf(lost, sizeof lost,
+                     "journal %s: seq %" PRIu64 " was purged by retention before it was applied",
                      fl_input_name(a->src), seq + 1);
         else
             snprintf(lost, sizeof lost,
@@ -491,7 +506,8 @@ static int note_part(const fl_txn *part, void *ctx)
     for (size_t i = 0; i < a->ops.nops; i++) {
         const fl_cache_op *op = &a->ops.ops[i];
         uint32_t pos = a->cur_pos++;
-        if (op->kind == FL_CACHE_DEL_MATCH) fl_fold_note_match(a->fold, op->key, op->key_len, a->cur_cp.seq, pos);
+        if (op->kind == FL_CACHE_DEL_MATCH)
+            fl_fold_note_match(a->fold, op->key, op->key_len, a->cur_cp.seq, pos);
         else if (foldable(op) && !fl_target_holds(a->target, op->key, op->key_len, a->cur_cp.seq))
             fl_fold_note(a->fold, op->key, op->key_len, a->cur_cp.seq, pos);
     }
@@ -540,7 +556,8 @@ static int start_fold(applier *a, int r, const fl_checkpoint *cp)
         }
         from = seq + 1;
     }
-    log_info("replaying seq %" PRIu64 "..%" PRIu64 ", which the cache may already show, folded: %zu keys (%zu KiB), "
+    log_info("replaying seq %" PRIu64 "..%" PRIu64
+             ", which the cache may already show, folded: %zu keys (%zu KiB), "
              "each written once with its latest image",
              a->fold_first, a->fold_last, fl_fold_keys(a->fold), fl_fold_bytes(a->fold) / 1024);
     return 0;
@@ -690,13 +707,14 @@ static bool by_pattern(applier *a, const fl_txn *part, size_t first)
         }
         char why[900];
         snprintf(why, sizeof why,
-                 "%s: memcached cannot list its keys, so the keys of this rule (%.*s) stay in the cache; to recover, "
+                 "%s: memcached cannot list its keys, so the keys of this rule (%.*s) stay in the cache; to "
+                 "recover, "
                  "flush every memcached server (flush_all) and start fl-apply with --from-seq %" PRIu64,
                  op->rule ? op->rule : "a rule", (int)(op->key_len > 200 ? 200 : op->key_len), op->key,
                  part->seq + 1);
         if (a->cfg->apply.on_error == FL_ON_ERROR_STOP) {
-            snprintf(a->err.msg, sizeof a->err.msg, "%s (with on_error = skip the applier goes on, the keys stale)",
-                     why);
+            snprintf(a->err.msg, sizeof a->err.msg,
+                     "%s (with on_error = skip the applier goes on, the keys stale)", why);
             return true;
         }
         log_error("%s (on_error = skip: going on with them)", why);
@@ -787,8 +805,7 @@ static int apply_one(applier *a, uint64_t seq)
     }
     if (r != 0) {
         fl_input_head info;
-        if (r == 1 && fl_input_bounds(a->src, &info, &a->err) == 0 &&
-            seq <= info.purged_seq) {
+        if (r == 1 && fl_input_bounds(a->src, &info, &a->err) == 0 && seq <= info.purged_seq) {
             char lost[256];
             snprintf(lost, sizeof lost, "journal %s: seq %" PRIu64 " was purged by retention while it was read",
                      fl_input_name(a->src), seq);
@@ -871,7 +888,9 @@ static int resolve_override(applier *a)
             return 1;
         }
         if (o->from_seq <= info.purged_seq) {
-            fprintf(stderr, "fl-apply: --from-seq %" PRIu64 ": purged; the journal holds seqs %" PRIu64 " to %" PRIu64 "\n",
+            fprintf(stderr,
+                    "fl-apply: --from-seq %" PRIu64 ": purged; the journal holds seqs %" PRIu64 " to %" PRIu64
+                    "\n",
                     o->from_seq, info.first_seq, info.last_seq);
             return 1;
         }
@@ -1028,7 +1047,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
         uint64_t seq;
         int r = fl_input_next(a.src, a.next_seq, &seq, &a.err);
         if ((r == 0 || r == 1) && journal_changed(&a)) continue; /* a relay restarted on another journal */
-        if (r == 1) { /* caught up */
+        if (r == 1) {                                            /* caught up */
             if (flush(&a)) continue;
             metrics_update(&a, a.flushed.txns != a.m.last.txns || a.retries != a.m.last_retries);
             report(&a, false);
@@ -1071,7 +1090,8 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
     }
     if (a.target) {
         /* finish what is in flight (also before a rule error: the checkpoint stays exact) */
-        if (!flush(&a) && rc == 0 && opts->once) log_info("caught up at seq %" PRIu64 "; exiting (--once)", a.done_cp.seq);
+        if (!flush(&a) && rc == 0 && opts->once)
+            log_info("caught up at seq %" PRIu64 "; exiting (--once)", a.done_cp.seq);
     }
     if (stop_signal) {
         sd_notify(0, "STOPPING=1");
@@ -1118,8 +1138,9 @@ static int count_statements(fl_input *src, const fl_config *cfg, uint64_t from, 
         return -1;
     }
     fl_error e;
-    int r = from && to >= from ? fl_input_scan_flagged(src, from, to, FL_TXN_STATEMENT, count_statement_part, &sc, &e)
-                               : 0;
+    int r = from && to >= from
+                ? fl_input_scan_flagged(src, from, to, FL_TXN_STATEMENT, count_statement_part, &sc, &e)
+                : 0;
     if (r < 0) snprintf(err, errlen, "%s", e.msg);
     fl_rules_free(sc.rules);
     *n = sc.n;
@@ -1186,11 +1207,15 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
         if (!cp.journal[0]) {
             fprintf(out, "journal not named (written by an earlier version: taken as this journal)\n");
         } else if (checkpoint_is_ours(&cp, info.identity)) {
-            fprintf(out, "journal %s (%s)\n", cp.journal, info.identity[0] ? "this journal" : "not checked: "
-                    "the journal has no identity");
+            fprintf(out, "journal %s (%s)\n", cp.journal,
+                    info.identity[0] ? "this journal"
+                                     : "not checked: "
+                                       "the journal has no identity");
         } else if (foreign_position(&a, &cp, &found) == 0) {
-            fprintf(out, "journal %s (another journal; its GTID is seq %" PRIu64 " in this one, where "
-                    "fl-apply resumes)\n", cp.journal, found);
+            fprintf(out,
+                    "journal %s (another journal; its GTID is seq %" PRIu64 " in this one, where "
+                    "fl-apply resumes)\n",
+                    cp.journal, found);
             applied = found;
         } else if (cp.gtid[0] && gtid_still_ahead(cp.gtid, info.last_gtid, info.last_seq)) {
             fprintf(out, "journal %s (another journal, which does not hold its GTID yet: fl-apply waits for it)\n",
@@ -1207,9 +1232,13 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
     if (info.last_seq)
         fprintf(out, "journal:    last seq %" PRIu64 ", gtid %s, time %s (first seq %" PRIu64 "), ", info.last_seq,
                 info.last_gtid[0] ? info.last_gtid : "-", when, info.first_seq);
-    else fprintf(out, "journal:    empty, ");
-    if (info.identity[0]) fprintf(out, "identity %s\n", info.identity);
-    else fprintf(out, "%s\n", a.src_local ? "no identity (made by an earlier version)" : "identity not told by the relay");
+    else
+        fprintf(out, "journal:    empty, ");
+    if (info.identity[0])
+        fprintf(out, "identity %s\n", info.identity);
+    else
+        fprintf(out, "%s\n",
+                a.src_local ? "no identity (made by an earlier version)" : "identity not told by the relay");
     if (r < 0) {
         fprintf(stderr, "%s\n", err);
         rc = 1;
@@ -1218,9 +1247,11 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
         uint64_t lag_s = lag && cp.ts && info.last_ts > cp.ts ? info.last_ts - cp.ts : 0;
         fprintf(out, "lag:        %" PRIu64 " transactions, %" PRIu64 " s\n", lag, lag_s);
         uint64_t skipped = 0;
-        if (r == 0 && count_statements(a.src, cfg, info.first_seq, cp.seq, &skipped, a.err.msg, sizeof a.err.msg) == 0)
-            fprintf(out, "not applied: %" PRIu64 " statement-based transactions (journal seq %" PRIu64
-                         " to the checkpoint)\n",
+        if (r == 0 &&
+            count_statements(a.src, cfg, info.first_seq, cp.seq, &skipped, a.err.msg, sizeof a.err.msg) == 0)
+            fprintf(out,
+                    "not applied: %" PRIu64 " statement-based transactions (journal seq %" PRIu64
+                    " to the checkpoint)\n",
                     skipped, info.first_seq);
         else if (r == 0)
             fprintf(out, "not applied: unknown (%s)\n", a.err.msg);

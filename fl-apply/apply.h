@@ -12,8 +12,8 @@
 typedef struct fl_apply_opts {
     const char *from_gtid; /* replay from this transaction (inclusive); NULL = checkpoint */
     bool has_from_seq;
-    uint64_t from_seq;     /* the same by seq */
-    bool once;             /* exit 0 once everything present is applied */
+    uint64_t from_seq; /* the same by seq */
+    bool once;         /* exit 0 once everything present is applied */
 } fl_apply_opts;
 
 /* Runs until SIGTERM/SIGINT (in-flight transactions are finished first) or, with once,

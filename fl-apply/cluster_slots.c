@@ -21,7 +21,8 @@ uint16_t fl_cluster_key_slot(const char *key, size_t n)
     if (open) {
         size_t rest = n - (size_t)(open - key) - 1;
         const char *close = memchr(open + 1, '}', rest);
-        if (close && close > open + 1) return fl_cluster_crc16(open + 1, (size_t)(close - open - 1)) % FL_CLUSTER_SLOTS;
+        if (close && close > open + 1)
+            return fl_cluster_crc16(open + 1, (size_t)(close - open - 1)) % FL_CLUSTER_SLOTS;
     }
     return fl_cluster_crc16(key, n) % FL_CLUSTER_SLOTS;
 }

@@ -40,15 +40,15 @@ struct fl_input {
     /* relay */
     fl_feed_client_opts fopts;
     fl_feed_client *feed;
-    uint64_t feed_pos;   /* seq the session delivers next (or beyond, over gaps) */
-    uint64_t first_seq;  /* journal bounds as the relay last told them */
+    uint64_t feed_pos;  /* seq the session delivers next (or beyond, over gaps) */
+    uint64_t first_seq; /* journal bounds as the relay last told them */
     uint64_t head_seq;
-    uint64_t purged_seq; /* the journal's purge horizon, as the relay last told it */
+    uint64_t purged_seq;               /* the journal's purge horizon, as the relay last told it */
     char identity[FL_JOURNAL_ID_TEXT]; /* the journal's identity: the relay's last word, or the
                                         * local journal's */
-    fl_txn txn;          /* received ahead of its turn */
+    fl_txn txn;                        /* received ahead of its turn */
     bool have_txn;
-    bool told_first;     /* said where the journal starts for an applier with nothing applied */
+    bool told_first; /* said where the journal starts for an applier with nothing applied */
 };
 
 /* The data file of the journal at s->name: 0 with its device and inode, -1. */
@@ -90,12 +90,13 @@ static int local_replaced(fl_input *s, char *err, size_t errlen)
     char why[512];
     bool absent = false;
     if (local_open(s, &absent, why, sizeof why)) {
-        snprintf(err, errlen, "journal %s was replaced (moved away or removed) and the new one cannot be opened yet: %s",
+        snprintf(err, errlen,
+                 "journal %s was replaced (moved away or removed) and the new one cannot be opened yet: %s",
                  s->name, why);
         return -1;
     }
-    snprintf(err, errlen, "journal %s was replaced (moved away or removed, and started again): reading the new one",
-             s->name);
+    snprintf(err, errlen,
+             "journal %s was replaced (moved away or removed, and started again): reading the new one", s->name);
     return FL_INPUT_REPLACED;
 }
 
@@ -138,8 +139,10 @@ static void feed_drop(fl_input *s)
 void fl_input_close(fl_input *s)
 {
     if (!s) return;
-    if (s->store) fl_store_close(s->store);
-    else fl_txn_free(&s->txn);
+    if (s->store)
+        fl_store_close(s->store);
+    else
+        fl_txn_free(&s->txn);
     feed_drop(s);
     free(s->name);
     free(s);
@@ -220,10 +223,12 @@ static int local_purged(fl_input *s, uint64_t from, char *err, size_t errlen)
     uint64_t horizon;
     if (fl_store_purge_horizon(s->store, &horizon, err, errlen)) return -1;
     if (!from || from > horizon) return 0;
-    if (from == horizon) snprintf(err, errlen, "journal %s: seq %llu was purged by retention before it was applied",
-                                  s->name, (unsigned long long)from);
-    else snprintf(err, errlen, "journal %s: seqs %llu..%llu were purged by retention before they were applied",
-                  s->name, (unsigned long long)from, (unsigned long long)horizon);
+    if (from == horizon)
+        snprintf(err, errlen, "journal %s: seq %llu was purged by retention before it was applied", s->name,
+                 (unsigned long long)from);
+    else
+        snprintf(err, errlen, "journal %s: seqs %llu..%llu were purged by retention before they were applied",
+                 s->name, (unsigned long long)from, (unsigned long long)horizon);
     return FL_INPUT_PURGED;
 }
 
@@ -266,8 +271,8 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, fl_error *e)
          * now that retention may have removed the oldest ones. */
         if (feed_connect(s, FL_FEED_FROM_SEQ, from > 1 ? from : 0, NULL, e)) return -1;
         if (from <= 1 && s->feed_pos > 1 && !s->told_first) {
-            log_info("relay %s: nothing applied yet: applying from the journal's first transaction, seq %llu", s->name,
-                     (unsigned long long)s->feed_pos);
+            log_info("relay %s: nothing applied yet: applying from the journal's first transaction, seq %llu",
+                     s->name, (unsigned long long)s->feed_pos);
             s->told_first = true;
         }
         s->feed_pos = from;
@@ -378,8 +383,10 @@ int fl_input_scan_flagged(fl_input *s, uint64_t from, uint64_t to, uint32_t flag
     r = r < 0 ? -1 : 0;
     for (size_t i = 0; i < f.n && r == 0; i++) {
         r = fl_store_read_parts(s->store, f.seqs[i], fn, ctx, e->msg, sizeof e->msg);
-        if (r == 1) r = 0; /* purged meanwhile */
-        else if (r < 0) journal_failed(e);
+        if (r == 1)
+            r = 0; /* purged meanwhile */
+        else if (r < 0)
+            journal_failed(e);
     }
     free(f.seqs);
     return r;
@@ -408,6 +415,6 @@ void fl_input_wait(fl_input *s, uint64_t from, int timeout_ms)
     if (r < 0) {
         log_warn("%s; reconnecting", e.msg);
         feed_drop(s); /* fl_input_next reconnects */
-    }
-    else if (r == 1) s->have_txn = true;
+    } else if (r == 1)
+        s->have_txn = true;
 }

@@ -15,12 +15,12 @@
 typedef struct fl_input fl_input;
 
 typedef struct fl_input_head {
-    uint64_t count;     /* transactions (local only; 0 from a relay) */
-    uint64_t first_seq; /* 0 when empty */
-    uint64_t last_seq;  /* 0 when empty */
-    uint64_t last_ts;   /* commit time of the last one; 0 when unknown (relay) */
-    char last_gtid[FL_GTID_TEXT_MAX]; /* "" when unknown (relay) */
-    uint64_t purged_seq; /* purge horizon: seqs up to it that are missing were purged (a relay
+    uint64_t count;                    /* transactions (local only; 0 from a relay) */
+    uint64_t first_seq;                /* 0 when empty */
+    uint64_t last_seq;                 /* 0 when empty */
+    uint64_t last_ts;                  /* commit time of the last one; 0 when unknown (relay) */
+    char last_gtid[FL_GTID_TEXT_MAX];  /* "" when unknown (relay) */
+    uint64_t purged_seq;               /* purge horizon: seqs up to it that are missing were purged (a relay
                           * does not tell it: everything before its first seq counts) */
     char identity[FL_JOURNAL_ID_TEXT]; /* the journal's identity; "" when unknown (a journal or a
                                         * relay of an earlier version) */

@@ -60,7 +60,8 @@ static int tls_io_failed(fl_redis_conn *c, const char *what, int r, fl_error *e)
     ERR_clear_error();
     if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && !code && (r == 0 || !errno)))
         return fl_error_set(e, false, 0, "redis: connection closed by the server");
-    if (err == SSL_ERROR_SYSCALL && !code) return fl_error_set(e, false, 0, "redis: TLS %s: %s", what, strerror(errno));
+    if (err == SSL_ERROR_SYSCALL && !code)
+        return fl_error_set(e, false, 0, "redis: TLS %s: %s", what, strerror(errno));
     const char *why = code ? ERR_reason_error_string(code) : NULL;
     return fl_error_set(e, false, 0, "redis: TLS %s: %s", what, why ? why : "failed");
 }
@@ -295,7 +296,8 @@ static int connect_socket(const fl_redis_url *u, fl_error *e)
 static int tls_handshake(fl_redis_conn *c, const fl_redis_url *u, const fl_redis_tls *tls, fl_error *e)
 {
     char why[300];
-    c->tls_ctx = fl_tls_client_ctx(tls ? tls->ca : NULL, tls ? tls->cert : NULL, tls ? tls->key : NULL, why, sizeof why);
+    c->tls_ctx = fl_tls_client_ctx(tls ? tls->ca : NULL, tls ? tls->cert : NULL, tls ? tls->key : NULL, why,
+                                   sizeof why);
     if (!c->tls_ctx) return fl_error_set(e, true, 0, "redis: TLS: %s", why);
     SSL_CTX_set_mode(c->tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     c->tls = SSL_new(c->tls_ctx);

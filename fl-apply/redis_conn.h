@@ -24,8 +24,8 @@ typedef struct fl_redis_conn fl_redis_conn;
 
 /* TLS settings for a rediss:// URL ([apply] target_tls_*); NULL fields are unset. */
 typedef struct fl_redis_tls {
-    const char *ca;          /* CA file; NULL: the system's trust store */
-    const char *cert, *key;  /* client certificate and its key, both or neither */
+    const char *ca;         /* CA file; NULL: the system's trust store */
+    const char *cert, *key; /* client certificate and its key, both or neither */
 } fl_redis_tls;
 
 /* Connects to url (redis://, rediss://, redis+unix://) and runs AUTH and SELECT as it says;

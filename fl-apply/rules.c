@@ -42,7 +42,7 @@ typedef struct binding {
     uint32_t nproj;
     const char **json_name; /* per projected column: its name as a JSON string and ':' */
     uint32_t *json_name_len;
-    int32_t value_col; /* format = column:NAME: its index, -2 when the table lacks it */
+    int32_t value_col;        /* format = column:NAME: its index, -2 when the table lacks it */
     const char *missing_proj; /* a `columns` entry the table lacks (dropped or renamed since), or NULL */
 } binding;
 
@@ -62,11 +62,11 @@ struct fl_rules {
     table_binding *tb;
     size_t tb_cap;
     fl_buf key, old_key, val;
-    fl_sql_tables sql; /* statements parsed for the tables they touch */
+    fl_sql_tables sql;     /* statements parsed for the tables they touch */
     bool statement_warned; /* a statement of a table without a rule was logged */
     bool *unknown_warned;  /* per rule: an unknown value was logged */
     const fl_txn *txn;     /* being rendered (for messages) */
-    size_t *off; /* hash rendering: name/value offsets into val */
+    size_t *off;           /* hash rendering: name/value offsets into val */
     size_t off_cap;
 };
 
@@ -148,8 +148,8 @@ fl_rules *fl_rules_new(const fl_config *cfg, char **errors)
                               rc->key_line ? rc->key_line : rc->line, rc->name, rc->key, prob);
         }
         if (rc->format == FL_FORMAT_COLUMN && (!rc->format_column || !rc->format_column[0]))
-            fl_buf_printf(&msg, "%s:%d: [rule %s] format: column:NAME needs a column name\n", cfg_path(cfg), rc->line,
-                          rc->name);
+            fl_buf_printf(&msg, "%s:%d: [rule %s] format: column:NAME needs a column name\n", cfg_path(cfg),
+                          rc->line, rc->name);
     }
     if (msg.len) {
         msg.data[msg.len - 1] = 0; /* drop the last newline */
@@ -185,7 +185,10 @@ void fl_rules_free(fl_rules *r)
 
 size_t fl_rules_count(const fl_rules *r) { return r->nrules; }
 
-const fl_config_rule *fl_rules_config(const fl_rules *r, size_t i) { return i < r->nrules ? r->rules[i].cfg : NULL; }
+const fl_config_rule *fl_rules_config(const fl_rules *r, size_t i)
+{
+    return i < r->nrules ? r->rules[i].cfg : NULL;
+}
 
 /* ---- columns ---- */
 
@@ -247,14 +250,16 @@ int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t e
         for (char **c = rc->columns; c && *c; c++)
             if (col_index(table, *c) < 0)
                 fl_buf_printf(&msg, "%s:%d: [rule %s] columns: unknown column `%s` in %s.%s\n", path,
-                              rc->columns_line ? rc->columns_line : rc->line, rc->name, *c, table->db, table->name);
+                              rc->columns_line ? rc->columns_line : rc->line, rc->name, *c, table->db,
+                              table->name);
         if (rc->format == FL_FORMAT_COLUMN && rc->format_column && col_index(table, rc->format_column) < 0)
-            fl_buf_printf(&msg, "%s:%d: [rule %s] format: unknown column `%s` in %s.%s\n", path, rc->line, rc->name,
-                          rc->format_column, table->db, table->name);
+            fl_buf_printf(&msg, "%s:%d: [rule %s] format: unknown column `%s` in %s.%s\n", path, rc->line,
+                          rc->name, rc->format_column, table->db, table->name);
     }
     if (msg.len && names_missing(table))
-        fl_buf_printf(&msg, "(the binlog carries no column names for %s.%s; set binlog_row_metadata = FULL on the "
-                            "source, or refer to columns as @1, @2, ...)\n",
+        fl_buf_printf(&msg,
+                      "(the binlog carries no column names for %s.%s; set binlog_row_metadata = FULL on the "
+                      "source, or refer to columns as @1, @2, ...)\n",
                       table->db, table->name);
     if (r->nchecks == r->checks_cap) {
         r->checks_cap = r->checks_cap ? r->checks_cap * 2 : 8;
@@ -278,8 +283,10 @@ int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t e
 
 static void put_col_name(fl_buf *out, const fl_table *t, uint32_t i)
 {
-    if (t->cols && t->cols[i]) fl_buf_puts(out, t->cols[i]);
-    else fl_buf_printf(out, "@%u", i + 1);
+    if (t->cols && t->cols[i])
+        fl_buf_puts(out, t->cols[i]);
+    else
+        fl_buf_printf(out, "@%u", i + 1);
 }
 
 static table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t ti)
@@ -372,8 +379,8 @@ static int render_key(const binding *b, const fl_table *t, const fl_value *row, 
     return 0;
 }
 
-static void add_json(fl_rules *r, const binding *b, const fl_value *row,
-                     const fl_value *fallback, fl_cache_ops *ops)
+static void add_json(fl_rules *r, const binding *b, const fl_value *row, const fl_value *fallback,
+                     fl_cache_ops *ops)
 {
     fl_buf *v = &r->val;
     fl_buf_reset(v);
@@ -575,7 +582,8 @@ static bool key_pattern(const rule *ru, fl_buf *out)
 /* Deletes the keys of every rule of db.table, because of what (e.g. "TRUNCATE"). Returns 0, or
  * -1 with err (a template without literal text, on_error = stop). */
 static int clear_table(fl_rules *r, const fl_txn *txn, const char *db, const char *table, const char *what,
-                       fl_on_error on_error, fl_cache_ops *ops, char *gtid, size_t gtid_len, char *err, size_t errlen)
+                       fl_on_error on_error, fl_cache_ops *ops, char *gtid, size_t gtid_len, char *err,
+                       size_t errlen)
 {
     fl_table t = {.db = db, .name = table};
     for (size_t i = 0; i < r->nrules; i++) {
@@ -611,8 +619,10 @@ static int ddl_change(fl_rules *r, const fl_txn *txn, const fl_change *c, fl_on_
                       char *gtid, size_t gtid_len, char *err, size_t errlen)
 {
     fl_sql_kind k = fl_sql_tables_parse(&r->sql, c->sql ? c->sql : "", c->sql ? c->sql_len : 0, c->db);
-    const char *what = k == FL_SQL_CLEAR ? "TRUNCATE" : k == FL_SQL_DROP ? "DROP TABLE"
-                       : k == FL_SQL_DROP_DATABASE ? "DROP DATABASE" : "RENAME TABLE";
+    const char *what = k == FL_SQL_CLEAR           ? "TRUNCATE"
+                       : k == FL_SQL_DROP          ? "DROP TABLE"
+                       : k == FL_SQL_DROP_DATABASE ? "DROP DATABASE"
+                                                   : "RENAME TABLE";
     if (k != FL_SQL_CLEAR && k != FL_SQL_DROP && k != FL_SQL_RENAME && k != FL_SQL_DROP_DATABASE) return 0;
     if (r->sql.incomplete && r->nrules) {
         if (!gtid[0] && !fl_gtid_format(&txn->gtid, gtid, gtid_len))
@@ -635,9 +645,10 @@ static int ddl_change(fl_rules *r, const fl_txn *txn, const fl_change *c, fl_on_
                 const fl_config_rule *rc = r->rules[j].cfg;
                 bool first = rc->db && rc->table && !strcmp(rc->db, n->db);
                 for (size_t e = 0; first && e < j; e++)
-                    first = !(r->rules[e].cfg->db && r->rules[e].cfg->table && !strcmp(r->rules[e].cfg->db, n->db) &&
-                              !strcmp(r->rules[e].cfg->table, rc->table));
-                if (first && clear_table(r, txn, n->db, rc->table, what, on_error, ops, gtid, gtid_len, err, errlen))
+                    first = !(r->rules[e].cfg->db && r->rules[e].cfg->table &&
+                              !strcmp(r->rules[e].cfg->db, n->db) && !strcmp(r->rules[e].cfg->table, rc->table));
+                if (first &&
+                    clear_table(r, txn, n->db, rc->table, what, on_error, ops, gtid, gtid_len, err, errlen))
                     return -1;
             }
             continue;
@@ -739,8 +750,8 @@ int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cac
             if (!gtid[0] && !fl_gtid_format(&txn->gtid, gtid, sizeof gtid))
                 snprintf(gtid, sizeof gtid, "(none, seq %llu)", (unsigned long long)txn->seq);
             if (on_error == FL_ON_ERROR_STOP) {
-                snprintf(err, errlen, "gtid %s: %s.%s: rule %s: %s", gtid, t->db, t->name, tb->b[k].rule->cfg->name,
-                         why);
+                snprintf(err, errlen, "gtid %s: %s.%s: rule %s: %s", gtid, t->db, t->name,
+                         tb->b[k].rule->cfg->name, why);
                 return -1;
             }
             if (!failed && !row_failed)
@@ -754,6 +765,7 @@ int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cac
         }
     }
     if (failed > 1)
-        log_warn("gtid %s: %llu row changes in all could not be rendered (skipped)", gtid, (unsigned long long)failed);
+        log_warn("gtid %s: %llu row changes in all could not be rendered (skipped)", gtid,
+                 (unsigned long long)failed);
     return 0;
 }

@@ -21,9 +21,9 @@
 #include "common/txn.h"
 
 typedef enum fl_cache_op_kind {
-    FL_CACHE_SET = 1,  /* key = value, with ttl (0 = none) */
-    FL_CACHE_HASH = 2, /* key := hash of fields (replaces the whole hash), with ttl */
-    FL_CACHE_DEL = 3,  /* delete key */
+    FL_CACHE_SET = 1,       /* key = value, with ttl (0 = none) */
+    FL_CACHE_HASH = 2,      /* key := hash of fields (replaces the whole hash), with ttl */
+    FL_CACHE_DEL = 3,       /* delete key */
     FL_CACHE_DEL_MATCH = 4, /* delete every key matching the glob pattern in key (Redis MATCH syntax):
                                a rule's keys after its table was truncated, dropped or renamed */
 } fl_cache_op_kind;
@@ -49,12 +49,12 @@ typedef struct fl_cache_op {
 typedef struct fl_cache_ops {
     fl_cache_op *ops;
     size_t nops, cap;
-    uint64_t rows_matched; /* row changes that had a rule */
-    uint64_t rows_skipped; /* row changes of tables without a rule */
-    uint64_t rows_failed;  /* row changes a rule could not render (on_error = skip) */
+    uint64_t rows_matched;       /* row changes that had a rule */
+    uint64_t rows_skipped;       /* row changes of tables without a rule */
+    uint64_t rows_failed;        /* row changes a rule could not render (on_error = skip) */
     uint64_t statements_skipped; /* statement-based changes of rule tables not applied (on_error = skip) */
-    uint64_t values_unknown; /* row changes whose new value the binlog lacks: key deleted instead */
-    uint64_t ddl_failed;     /* DDL whose removed keys could not be told (on_error = skip) */
+    uint64_t values_unknown;     /* row changes whose new value the binlog lacks: key deleted instead */
+    uint64_t ddl_failed;         /* DDL whose removed keys could not be told (on_error = skip) */
     fl_arena arena;
 } fl_cache_ops;
 
@@ -79,8 +79,8 @@ int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t e
  * on_error: STOP returns -1 with "gtid G: db.table: rule NAME: key column `c` is NULL" in
  * err; SKIP logs that once per transaction, counts it, and goes on (an update whose new key
  * cannot be rendered still deletes its old key). Returns 0 or -1. */
-int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cache_ops *ops,
-                    char *err, size_t errlen);
+int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cache_ops *ops, char *err,
+                    size_t errlen);
 
 /* Whether a statement-based change (op STATEMENT) may change what a rule caches: it writes a
  * rule's table, or a table that cannot be told from its text. fl_rules_render stops on such a

@@ -22,12 +22,14 @@ static int check_table(fl_rules *rules, const fl_config *cfg, MYSQL *m, bool mar
     char err[512];
     if (fl_table_schema_read(m, rc->db, rc->table, mariadb, &schema, err, sizeof err)) {
         log_warn("checking the rules of %s.%s against the source: %s; they are checked when the table's first "
-                 "change arrives", rc->db, rc->table, err);
+                 "change arrives",
+                 rc->db, rc->table, err);
         return -1;
     }
     if (schema.ncols == 0) {
-        fl_buf_printf(msg, "%s:%d: [rule %s] table: %s.%s does not exist in the source (create it first, or fix "
-                           "the name)\n",
+        fl_buf_printf(msg,
+                      "%s:%d: [rule %s] table: %s.%s does not exist in the source (create it first, or fix "
+                      "the name)\n",
                       cfg->path ? cfg->path : "config", rc->line, rc->name, rc->db, rc->table);
     } else {
         fl_table t = {.db = rc->db, .name = rc->table, .ncols = schema.ncols, .cols = (const char **)schema.names};
@@ -54,7 +56,8 @@ int fl_schema_check_rules(fl_rules *rules, const fl_config *cfg, char **errors)
     MYSQL *m = fl_mysql_connect(&cfg->source, &o, &e);
     if (!m) {
         log_warn("cannot check the rules against the source now (%s); each is checked when its table's first "
-                 "change arrives", e.msg);
+                 "change arrives",
+                 e.msg);
         return 0;
     }
     bool mariadb = strstr(mysql_get_server_info(m), "MariaDB") != NULL;

@@ -30,7 +30,9 @@ fl_target *fl_target_open(const fl_config_apply *cfg, fl_error *e)
     fl_error_clear(e);
     const struct fl_target_ops *ops = cfg->target ? ops_for(cfg->target) : NULL;
     if (!ops) {
-        fl_error_set(e, true, 0, "target must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://");
+        fl_error_set(e, true, 0,
+                     "target must start with redis://, rediss://, redis+unix://, redis-cluster:// or "
+                     "memcached://");
         return NULL;
     }
     void *impl = ops->open(cfg, e);
@@ -62,8 +64,8 @@ int fl_target_read_checkpoint(fl_target *t, fl_checkpoint *cp, char *err, size_t
     return t->ops->read_checkpoint(t->impl, cp, err, errlen);
 }
 
-int fl_target_submit(fl_target *t, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked,
-                     char *err, size_t errlen)
+int fl_target_submit(fl_target *t, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked, char *err,
+                     size_t errlen)
 {
     int c = 0;
     int rc = t->ops->submit(t->impl, ops, cp, &c, err, errlen);

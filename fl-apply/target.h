@@ -18,11 +18,11 @@
 #include "journal/store.h"
 
 typedef struct fl_checkpoint {
-    uint64_t seq;                 /* last applied transaction; 0 = none */
-    char gtid[FL_GTID_TEXT_MAX];  /* its GTID text, "" when none */
+    uint64_t seq;                     /* last applied transaction; 0 = none */
+    char gtid[FL_GTID_TEXT_MAX];      /* its GTID text, "" when none */
     char journal[FL_JOURNAL_ID_TEXT]; /* identity of the journal seq is in; "" when unknown
                                        * (written by an earlier version) */
-    uint64_t ts;                  /* its commit time (unix s) */
+    uint64_t ts;                      /* its commit time (unix s) */
     /* read back only: the cache may already show transactions up to this seq (UINT64_MAX:
      * up to any), so applying those after seq again must be folded (fl-apply/fold.h); 0 when
      * nothing after seq can be visible */
@@ -53,8 +53,8 @@ int fl_target_read_checkpoint(fl_target *t, fl_checkpoint *cp, char *err, size_t
  * Redis transaction is sent as ordered chunks (the checkpoint goes with the last);
  * *chunked tells. Returns 0, or -1 when the connection failed (reopen and resume from
  * fl_target_read_checkpoint). */
-int fl_target_submit(fl_target *t, const fl_cache_ops *ops, const fl_checkpoint *cp,
-                     int *chunked, char *err, size_t errlen);
+int fl_target_submit(fl_target *t, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked, char *err,
+                     size_t errlen);
 /* Waits until everything submitted is applied and checks every reply in order.
  * Returns 0, or -1 (an error reply or a lost connection: nothing after the last good
  * checkpoint can be assumed applied). */

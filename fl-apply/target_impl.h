@@ -18,19 +18,19 @@ struct fl_target_ops {
     void (*close)(void *impl);
     int (*fence)(void *impl, char *err, size_t errlen); /* NULL: nothing to fence */
     int (*read_checkpoint)(void *impl, fl_checkpoint *cp, char *err, size_t errlen);
-    int (*submit)(void *impl, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked,
-                  char *err, size_t errlen);
+    int (*submit)(void *impl, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked, char *err,
+                  size_t errlen);
     int (*flush)(void *impl, char *err, size_t errlen);
     uint32_t (*in_flight)(const void *impl);
     /* optional (NULL: nothing is held, rewinding changes nothing) */
     bool (*holds)(const void *impl, const char *key, uint32_t key_len, uint64_t seq);
     void (*rewind)(void *impl, uint64_t seq);
     bool deletes_by_pattern; /* can apply FL_CACHE_DEL_MATCH (memcached cannot list its keys) */
-    const char *kind; /* "redis", "redis-cluster" or "memcached" */
+    const char *kind;        /* "redis", "redis-cluster" or "memcached" */
 };
 
-extern const struct fl_target_ops fl_target_memcached_ops; /* memcached:// */
-extern const struct fl_target_ops fl_target_redis_ops;     /* redis://, redis+unix:// */
+extern const struct fl_target_ops fl_target_memcached_ops;     /* memcached:// */
+extern const struct fl_target_ops fl_target_redis_ops;         /* redis://, redis+unix:// */
 extern const struct fl_target_ops fl_target_redis_cluster_ops; /* redis-cluster:// */
 
 /* A memcached target's checkpoint file: the last checkpoint written and, per server (by

@@ -40,7 +40,7 @@
 #include "fl-apply/memcached_conn.h"
 #include "fl-apply/target_impl.h"
 
-#define MC_MAX_RELATIVE_TTL (30 * 24 * 3600) /* beyond this memcached reads an absolute time */
+#define MC_MAX_RELATIVE_TTL (30 * 24 * 3600)        /* beyond this memcached reads an absolute time */
 #define CHECKPOINT_MAGIC_V1 "fastlane-checkpoint 1" /* one epoch for every server (read only) */
 #define CHECKPOINT_MAGIC "fastlane-checkpoint 2"
 #define CHECKPOINT_MAX_BYTES (1 << 20)
@@ -48,18 +48,18 @@
 #define EPOCH_KEY_PREFIX "fastlane:epoch:"
 
 typedef struct mc_server {
-    memcached_st *mc;              /* a handle for this server alone (markers) */
+    memcached_st *mc;                 /* a handle for this server alone (markers) */
     char name[FL_MC_SERVER_NAME_MAX]; /* host:port */
-    char epoch[FL_EPOCH_TEXT_MAX];   /* the marker it holds (or is about to be given) */
-    bool epoch_pending;            /* the marker must be set before the next operation */
-    uint64_t seq;                  /* holds every transaction up to this one */
+    char epoch[FL_EPOCH_TEXT_MAX];    /* the marker it holds (or is about to be given) */
+    bool epoch_pending;               /* the marker must be set before the next operation */
+    uint64_t seq;                     /* holds every transaction up to this one */
 } mc_server;
 
 typedef struct mc_target {
-    memcached_st *mc;      /* all servers, ketama */
-    mc_server *server;     /* in URL order */
+    memcached_st *mc;  /* all servers, ketama */
+    mc_server *server; /* in URL order */
     uint32_t nservers;
-    uint32_t *route;       /* mc's server index -> index in server[] */
+    uint32_t *route; /* mc's server index -> index in server[] */
     char *checkpoint_path;
     char *epoch_key;
     fl_checkpoint written; /* the checkpoint the file holds */
@@ -239,9 +239,12 @@ static int fsync_dir_of(const char *path)
 {
     char *dir = fl_xstrdup(path);
     char *slash = strrchr(dir, '/');
-    if (!slash) strcpy(dir, ".");
-    else if (slash == dir) dir[1] = 0;
-    else *slash = 0;
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(dir);
     if (fd < 0) return -1;
@@ -395,7 +398,8 @@ int fl_checkpoint_file_read(const char *path, fl_mc_checkpoint *c, char *err, si
     char *line[4], *rest = text;
     for (int i = 0; i < 4 && !why; i++) {
         char *nl = strchr(rest, '\n');
-        if (!nl) why = "truncated";
+        if (!nl)
+            why = "truncated";
         else {
             *nl = 0;
             line[i] = rest;
@@ -405,10 +409,14 @@ int fl_checkpoint_file_read(const char *path, fl_mc_checkpoint *c, char *err, si
     bool v1 = !why && !strcmp(line[0], CHECKPOINT_MAGIC_V1);
     uint64_t seq = 0, ts = 0;
     if (why) {
-    } else if (!v1 && strcmp(line[0], CHECKPOINT_MAGIC)) why = "unknown header line";
-    else if (strncmp(line[1], "seq ", 4) || parse_u64(line[1] + 4, &seq)) why = "bad seq line";
-    else if (strncmp(line[2], "gtid ", 5) || strlen(line[2] + 5) >= FL_GTID_TEXT_MAX) why = "bad gtid line";
-    else if (strncmp(line[3], "ts ", 3) || parse_u64(line[3] + 3, &ts)) why = "bad ts line";
+    } else if (!v1 && strcmp(line[0], CHECKPOINT_MAGIC))
+        why = "unknown header line";
+    else if (strncmp(line[1], "seq ", 4) || parse_u64(line[1] + 4, &seq))
+        why = "bad seq line";
+    else if (strncmp(line[2], "gtid ", 5) || strlen(line[2] + 5) >= FL_GTID_TEXT_MAX)
+        why = "bad gtid line";
+    else if (strncmp(line[3], "ts ", 3) || parse_u64(line[3] + 3, &ts))
+        why = "bad ts line";
     const char *gtid = why ? "" : line[2] + 5;
     fl_gtid parsed;
     if (!why && gtid[0] && fl_gtid_parse(&parsed, gtid, strlen(gtid))) why = "the gtid is not a GTID";
@@ -421,7 +429,8 @@ int fl_checkpoint_file_read(const char *path, fl_mc_checkpoint *c, char *err, si
         *nl = 0;
         if (v1) {
             /* every server was given the same epoch and holds everything up to seq */
-            if (c->nservers || strncmp(rest, "epoch ", 6) || !is_epoch(rest + 6)) why = "bad epoch line";
+            if (c->nservers || strncmp(rest, "epoch ", 6) || !is_epoch(rest + 6))
+                why = "bad epoch line";
             else {
                 fl_mc_server_state *s = add_server(c);
                 strcpy(s->name, FL_MC_ANY_SERVER);
@@ -433,7 +442,8 @@ int fl_checkpoint_file_read(const char *path, fl_mc_checkpoint *c, char *err, si
             if (c->cp.journal[0] || c->nservers || strlen(id) != FL_JOURNAL_ID_TEXT - 1 ||
                 strspn(id, "0123456789abcdef") != FL_JOURNAL_ID_TEXT - 1)
                 why = "bad journal line";
-            else memcpy(c->cp.journal, id, FL_JOURNAL_ID_TEXT);
+            else
+                memcpy(c->cp.journal, id, FL_JOURNAL_ID_TEXT);
         } else if (strncmp(rest, "server ", 7) || parse_server_line(rest, add_server(c))) {
             why = "bad server line";
         } else if (c->server[c->nservers - 1].seq > seq) {
@@ -490,7 +500,8 @@ static int mc_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t e
         while (i < t->nservers && strcmp(t->server[i].name, c.server[k].name)) i++;
         if (i == t->nservers) {
             log_warn("memcached %s is no longer in the target URL: its keys moved to the other servers, which are "
-                     "all refilled from the journal", c.server[k].name);
+                     "all refilled from the journal",
+                     c.server[k].name);
             removed = true;
         }
     }
@@ -513,7 +524,8 @@ static int mc_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t e
             log_warn("memcached %s lost its data (restarted, flushed or its marker evicted) since the checkpoint "
                      "(seq %" PRIu64 "): refilling it from the journal's start",
                      sv->name, sv->seq);
-        else log_info("memcached %s is new to this applier: filling it from the journal's start", sv->name);
+        else
+            log_info("memcached %s is new to this applier: filling it from the journal's start", sv->name);
         new_epoch(sv);
     }
     free(lost);
@@ -522,8 +534,10 @@ static int mc_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t e
     uint64_t low = UINT64_MAX;
     for (uint32_t i = 0; i < t->nservers; i++)
         if (t->server[i].seq < low) low = t->server[i].seq;
-    if (low == t->written.seq) *cp = t->written;
-    else cp->seq = low;
+    if (low == t->written.seq)
+        *cp = t->written;
+    else
+        cp->seq = low;
     memcpy(cp->journal, t->written.journal, sizeof cp->journal); /* positions are in its seqs */
     /* what was applied after the checkpoint (or before a refill) may be visible: fold it */
     cp->fold_until = UINT64_MAX;
@@ -558,9 +572,7 @@ static int mc_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *c
                 rc = memcached_delete(t->mc, op->key, op->key_len, 0);
             }
             break;
-        case FL_CACHE_DEL:
-            rc = memcached_delete(t->mc, op->key, op->key_len, 0);
-            break;
+        case FL_CACHE_DEL: rc = memcached_delete(t->mc, op->key, op->key_len, 0); break;
         default:
             snprintf(err, errlen, "memcached cannot store a hash (key '%.*s'); use format json or column:NAME",
                      (int)(op->key_len > 200 ? 200 : op->key_len), op->key);
@@ -574,8 +586,9 @@ static int mc_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *c
                       memcached_strerror(t->mc, rc));
             continue;
         }
-        snprintf(err, errlen, "memcached: %s of key '%.*s' failed: %s", op->kind == FL_CACHE_SET ? "set" : "delete",
-                 (int)(op->key_len > 200 ? 200 : op->key_len), op->key, mc_error(t->mc, rc));
+        snprintf(err, errlen, "memcached: %s of key '%.*s' failed: %s",
+                 op->kind == FL_CACHE_SET ? "set" : "delete", (int)(op->key_len > 200 ? 200 : op->key_len),
+                 op->key, mc_error(t->mc, rc));
         return -1;
     }
     t->pending = *cp;
@@ -632,8 +645,10 @@ static bool mc_holds(const void *impl, const char *key, uint32_t key_len, uint64
     const mc_target *t = impl;
     bool all = true, none = true; /* whether every server / no server holds seq */
     for (uint32_t i = 0; i < t->nservers; i++) {
-        if (t->server[i].seq >= seq) none = false;
-        else all = false;
+        if (t->server[i].seq >= seq)
+            none = false;
+        else
+            all = false;
     }
     if (all || none) return all; /* the key's server need not be known */
     uint32_t p = memcached_generate_hash(t->mc, key, key_len);

@@ -46,27 +46,27 @@
 #include "fl-apply/redis_conn.h"
 #include "fl-apply/target_impl.h"
 
-#define RT_MAX_IN_FLIGHT 1000          /* transactions sent and not yet acknowledged */
-#define RT_MAX_UNSENT (8u << 20)       /* bytes formatted and not yet written */
-#define RT_WRITE_EAGERLY (64u << 10)   /* start writing once this much is formatted */
+#define RT_MAX_IN_FLIGHT 1000        /* transactions sent and not yet acknowledged */
+#define RT_MAX_UNSENT (8u << 20)     /* bytes formatted and not yet written */
+#define RT_WRITE_EAGERLY (64u << 10) /* start writing once this much is formatted */
 #define RT_CHECKPOINT_PREFIX "fastlane:checkpoint:"
 #define RT_CLIENT_PREFIX "fastlane-apply:" /* CLIENT SETNAME of the applier's connections */
 
 /* Writes the checkpoint fields ARGV[3..] and chain = ARGV[2] when chain is ARGV[1]. */
-static const char chain_script[] =
-    "local cur = redis.call('HGET', KEYS[1], 'chain') or '0'\n"
-    "if cur ~= ARGV[1] then\n"
-    "  return redis.error_reply('FLCHAIN checkpoint chain is at ' .. cur .. ', not ' .. ARGV[1])\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], 'chain', ARGV[2], unpack(ARGV, 3))\n"
-    "return 1\n";
+static const char chain_script[] = "local cur = redis.call('HGET', KEYS[1], 'chain') or '0'\n"
+                                   "if cur ~= ARGV[1] then\n"
+                                   "  return redis.error_reply('FLCHAIN checkpoint chain is at ' .. cur .. ', not "
+                                   "' .. ARGV[1])\n"
+                                   "end\n"
+                                   "redis.call('HSET', KEYS[1], 'chain', ARGV[2], unpack(ARGV, 3))\n"
+                                   "return 1\n";
 
 /* What the replies to one pushed block must look like. */
 typedef struct rt_block {
-    uint64_t seq;      /* transaction it belongs to (for messages) */
-    uint32_t ncmds;    /* commands between MULTI and EXEC, or plain commands */
-    uint8_t multi;     /* MULTI ... EXEC, else ncmds plain commands */
-    uint8_t ends_txn;  /* the last block of its transaction */
+    uint64_t seq;     /* transaction it belongs to (for messages) */
+    uint32_t ncmds;   /* commands between MULTI and EXEC, or plain commands */
+    uint8_t multi;    /* MULTI ... EXEC, else ncmds plain commands */
+    uint8_t ends_txn; /* the last block of its transaction */
 } rt_block;
 
 typedef struct redis_target {
@@ -81,10 +81,10 @@ typedef struct redis_target {
     uint64_t shown;     /* the latest transaction the cache may show (fold_until) */
     bool chain_known;   /* read from the server this session */
 
-    fl_buf out;     /* RESP formatted, out.data[sent..len) not yet written */
+    fl_buf out; /* RESP formatted, out.data[sent..len) not yet written */
     size_t sent;
 
-    rt_block *q;    /* ring of expectations */
+    rt_block *q; /* ring of expectations */
     size_t qcap, qhead, qlen;
     uint32_t stage;      /* replies of the head block already consumed */
     char queue_err[256]; /* an error reply to a queued command (EXEC then aborts) */
@@ -95,7 +95,7 @@ typedef struct redis_target {
     struct rt_match {
         size_t op, off, len; /* operation index; its commands in matched */
         uint32_t ncmds;
-    } *match;
+    } * match;
     size_t nmatch, match_cap;
 } redis_target;
 
@@ -174,7 +174,8 @@ static void copy_reply_text(char *dst, size_t dstlen, const redisReply *r)
 {
     if (r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING)
         snprintf(dst, dstlen, "%.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
-    else snprintf(dst, dstlen, "unexpected reply type %d", r->type);
+    else
+        snprintf(dst, dstlen, "unexpected reply type %d", r->type);
 }
 
 static bool is_status(const redisReply *r, const char *text)
@@ -211,8 +212,10 @@ static void block_error(char *err, size_t errlen, uint64_t seq, const char *what
 {
     const char *advice = advice_for(text);
     const char *sep = what[0] ? ": " : "";
-    if (advice[0]) snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": %s%s%s (%s)", seq, what, sep, text, advice);
-    else snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": %s%s%s", seq, what, sep, text);
+    if (advice[0])
+        snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": %s%s%s (%s)", seq, what, sep, text, advice);
+    else
+        snprintf(err, errlen, "redis: transaction seq %" PRIu64 ": %s%s%s", seq, what, sep, text);
 }
 
 /* Matches one reply with the head of the queue. Returns 0, or -1 with err. */
@@ -383,7 +386,8 @@ static int load_chain_script(redis_target *rt, char *err, size_t errlen)
     if (!r) return -1;
     if (r->type != REDIS_REPLY_STRING || r->len != 40) {
         copy_reply_text(text, sizeof text, r);
-        snprintf(err, errlen, "redis: SCRIPT LOAD refused: %s (the applier writes its checkpoint with EVALSHA)", text);
+        snprintf(err, errlen, "redis: SCRIPT LOAD refused: %s (the applier writes its checkpoint with EVALSHA)",
+                 text);
         freeReplyObject(r);
         return -1;
     }
@@ -466,8 +470,10 @@ static int redis_fence(void *impl, char *err, size_t errlen)
         if (same) {
             if (!(r = call_text(rt, err, errlen, "CLIENT", "KILL", "ID", old, NULL))) return -1;
             if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-                log_warn("redis: ended this applier's previous connection (client %s) before reading the checkpoint: "
-                         "nothing it still had queued can run", old);
+                log_warn("redis: ended this applier's previous connection (client %s) before reading the "
+                         "checkpoint: "
+                         "nothing it still had queued can run",
+                         old);
             else if (r->type == REDIS_REPLY_ERROR) {
                 copy_reply_text(text, sizeof text, r);
                 same = false;
@@ -476,7 +482,8 @@ static int redis_fence(void *impl, char *err, size_t errlen)
         }
         if (!same && text[0] && !warned) {
             warned = true;
-            log_warn("redis: cannot end this applier's previous connection (client %s): %s; the checkpoint chain still "
+            log_warn("redis: cannot end this applier's previous connection (client %s): %s; the checkpoint chain "
+                     "still "
                      "keeps whatever it had queued from moving the checkpoint",
                      old, text);
         }
@@ -486,15 +493,16 @@ static int redis_fence(void *impl, char *err, size_t errlen)
      * with every checkpoint this connection writes */
     snprintf(rt->client_id, sizeof rt->client_id, "%s", mine);
     if (!(r = call_text(rt, err, errlen, "EVAL",
-                        "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'client', ARGV[1]) end",
+                        "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'client', "
+                        "ARGV[1]) end",
                         "1", rt->ckey, mine, NULL)))
         return -1;
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR) {
         copy_reply_text(text, sizeof text, r);
         const char *advice = advice_for(text);
-        snprintf(err, errlen, "redis: recording the connection in %s: %s%s%s%s", rt->ckey, text, advice[0] ? " (" : "",
-                 advice, advice[0] ? ")" : "");
+        snprintf(err, errlen, "redis: recording the connection in %s: %s%s%s%s", rt->ckey, text,
+                 advice[0] ? " (" : "", advice, advice[0] ? ")" : "");
         rc = -1;
     }
     freeReplyObject(r);
@@ -528,7 +536,8 @@ static int redis_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
         char val[FL_GTID_TEXT_MAX];
         if (v->len >= sizeof val) {
-            snprintf(err, errlen, "redis: %s: field %.*s is too long", rt->ckey, (int)(k->len > 32 ? 32 : k->len), k->str);
+            snprintf(err, errlen, "redis: %s: field %.*s is too long", rt->ckey, (int)(k->len > 32 ? 32 : k->len),
+                     k->str);
             goto out;
         }
         memcpy(val, v->str, v->len);
@@ -749,8 +758,8 @@ static int scan_pattern(redis_target *rt, const fl_cache_op *op, match_keys *m, 
             r->element[1]->type != REDIS_REPLY_ARRAY || r->element[0]->len >= sizeof cursor) {
             char text[256];
             copy_reply_text(text, sizeof text, r);
-            snprintf(err, errlen, "redis: SCAN MATCH %.*s for %s: %s", (int)(op->key_len > 100 ? 100 : op->key_len),
-                     op->key, op->rule ? op->rule : "a rule", text);
+            snprintf(err, errlen, "redis: SCAN MATCH %.*s for %s: %s",
+                     (int)(op->key_len > 100 ? 100 : op->key_len), op->key, op->rule ? op->rule : "a rule", text);
             freeReplyObject(r);
             return -1;
         }
@@ -831,7 +840,8 @@ static int redis_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint
             put_arg(&rt->out, "MULTI", 5);
             uint32_t ncmds = 0;
             for (size_t i = start; i < end; i++)
-                ncmds += ops->ops[i].kind == FL_CACHE_DEL_MATCH ? put_matched(rt, i) : put_op(&rt->out, &ops->ops[i]);
+                ncmds += ops->ops[i].kind == FL_CACHE_DEL_MATCH ? put_matched(rt, i)
+                                                                : put_op(&rt->out, &ops->ops[i]);
             put_chain(rt, last ? cp : NULL);
             ncmds++;
             put_header(&rt->out, '*', 1);

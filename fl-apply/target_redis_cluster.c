@@ -50,13 +50,13 @@
 #define CT_NO_NODE UINT16_MAX
 
 /* Sets the slot checkpoint KEYS[1] seq to ARGV[2] when it is ARGV[1]. */
-static const char slot_script[] =
-    "local cur = redis.call('HGET', KEYS[1], 'seq') or '0'\n"
-    "if cur ~= ARGV[1] then\n"
-    "  return redis.error_reply('FLCHAIN slot checkpoint is at ' .. cur .. ', not ' .. ARGV[1])\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], 'seq', ARGV[2])\n"
-    "return 1\n";
+static const char slot_script[] = "local cur = redis.call('HGET', KEYS[1], 'seq') or '0'\n"
+                                  "if cur ~= ARGV[1] then\n"
+                                  "  return redis.error_reply('FLCHAIN slot checkpoint is at ' .. cur .. ', not ' "
+                                  ".. ARGV[1])\n"
+                                  "end\n"
+                                  "redis.call('HSET', KEYS[1], 'seq', ARGV[2])\n"
+                                  "return 1\n";
 
 typedef struct ct_block {
     uint64_t seq;
@@ -172,7 +172,8 @@ static void reply_text(char *dst, size_t dstlen, const redisReply *r)
 {
     if (r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING)
         snprintf(dst, dstlen, "%.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
-    else snprintf(dst, dstlen, "unexpected reply type %d", r->type);
+    else
+        snprintf(dst, dstlen, "unexpected reply type %d", r->type);
 }
 
 static const char *advice_for(const char *text)
@@ -183,7 +184,8 @@ static const char *advice_for(const char *text)
         return "an earlier block of this slot was not applied, or another writer moved its checkpoint: resuming "
                "from the slot checkpoints";
     if (!strncmp(text, "CLUSTERDOWN", 11)) return "the cluster is down (a failover?): retrying";
-    if (!strncmp(text, "NOSCRIPT", 8)) return "the node lost the script (a failover?): it is loaded again at reconnect";
+    if (!strncmp(text, "NOSCRIPT", 8))
+        return "the node lost the script (a failover?): it is loaded again at reconnect";
     if (!strncmp(text, "OOM", 3)) return "the node is at maxmemory: raise maxmemory or choose a volatile-* policy";
     return "";
 }
@@ -192,8 +194,8 @@ static int block_error(char *err, size_t errlen, const ct_node *n, const ct_bloc
                        const char *text)
 {
     const char *advice = advice_for(text);
-    snprintf(err, errlen, "redis-cluster: %s:%d: transaction seq %" PRIu64 ", slot %u: %s: %s%s%s%s", n->host, n->port,
-             b->seq, b->slot, what, text, advice[0] ? " (" : "", advice, advice[0] ? ")" : "");
+    snprintf(err, errlen, "redis-cluster: %s:%d: transaction seq %" PRIu64 ", slot %u: %s: %s%s%s%s", n->host,
+             n->port, b->seq, b->slot, what, text, advice[0] ? " (" : "", advice, advice[0] ? ")" : "");
     return -1;
 }
 
@@ -221,7 +223,8 @@ static void queue_push(cluster_target *ct, ct_node *n, uint64_t seq, uint32_t nc
 /* Matches one reply with the head of the node's queue. Returns 0, or -1 with err. */
 static int check_reply(cluster_target *ct, ct_node *n, redisReply *r, char *err, size_t errlen)
 {
-    if (n->qlen == 0) return fl_errorf(err, errlen, "redis-cluster: %s:%d: a reply nothing was waiting for", n->host, n->port);
+    if (n->qlen == 0)
+        return fl_errorf(err, errlen, "redis-cluster: %s:%d: a reply nothing was waiting for", n->host, n->port);
     ct_block *b = &n->q[n->qhead];
     char text[256];
     if (n->stage == 0) {
@@ -245,8 +248,7 @@ static int check_reply(cluster_target *ct, ct_node *n, redisReply *r, char *err,
         reply_text(text, sizeof text, r);
         return block_error(err, errlen, n, b, "EXEC", r->type == REDIS_REPLY_NIL ? "aborted" : text);
     }
-    if (r->elements != b->ncmds)
-        return block_error(err, errlen, n, b, "EXEC", "wrong number of results");
+    if (r->elements != b->ncmds) return block_error(err, errlen, n, b, "EXEC", "wrong number of results");
     for (size_t i = 0; i < r->elements; i++) {
         if (r->element[i]->type == REDIS_REPLY_ERROR) {
             reply_text(text, sizeof text, r->element[i]);
@@ -376,7 +378,8 @@ static fl_redis_conn *connect_node(const cluster_target *ct, const char *host, i
 static ct_node *node_for(cluster_target *ct, const char *host, size_t hlen, int port)
 {
     for (size_t i = 0; i < ct->nnodes; i++)
-        if (ct->nodes[i].port == port && strlen(ct->nodes[i].host) == hlen && !memcmp(ct->nodes[i].host, host, hlen))
+        if (ct->nodes[i].port == port && strlen(ct->nodes[i].host) == hlen &&
+            !memcmp(ct->nodes[i].host, host, hlen))
             return &ct->nodes[i];
     ct->nodes = fl_xrealloc(ct->nodes, (ct->nnodes + 1) * sizeof *ct->nodes);
     ct_node *n = &ct->nodes[ct->nnodes++];
@@ -399,9 +402,10 @@ static int read_slot_map(cluster_target *ct, const redisReply *r, const char *se
     for (size_t s = 0; s < FL_CLUSTER_SLOTS; s++) ct->slot_node[s] = CT_NO_NODE;
     for (size_t i = 0; i < r->elements; i++) {
         const redisReply *range = r->element[i];
-        if (range->type != REDIS_REPLY_ARRAY || range->elements < 3 || range->element[0]->type != REDIS_REPLY_INTEGER ||
-            range->element[1]->type != REDIS_REPLY_INTEGER || range->element[2]->type != REDIS_REPLY_ARRAY ||
-            range->element[2]->elements < 2 || range->element[2]->element[0]->type != REDIS_REPLY_STRING ||
+        if (range->type != REDIS_REPLY_ARRAY || range->elements < 3 ||
+            range->element[0]->type != REDIS_REPLY_INTEGER || range->element[1]->type != REDIS_REPLY_INTEGER ||
+            range->element[2]->type != REDIS_REPLY_ARRAY || range->element[2]->elements < 2 ||
+            range->element[2]->element[0]->type != REDIS_REPLY_STRING ||
             range->element[2]->element[1]->type != REDIS_REPLY_INTEGER)
             return fl_errorf(err, errlen, "redis-cluster: CLUSTER SLOTS: unexpected reply");
         long long from = range->element[0]->integer, to = range->element[1]->integer;
@@ -483,7 +487,8 @@ static int load_slot_map(cluster_target *ct, fl_error *e)
     if (!mapped) return -1; /* e says why the last one failed */
     for (size_t s = 0; s < FL_CLUSTER_SLOTS; s++)
         if (ct->slot_node[s] == CT_NO_NODE)
-            return fl_error_set(e, false, 0, "redis-cluster: slot %zu has no primary (the cluster is not fully set up)", s);
+            return fl_error_set(e, false, 0,
+                                "redis-cluster: slot %zu has no primary (the cluster is not fully set up)", s);
     for (size_t i = 0; i < ct->nnodes; i++) {
         ct_node *n = &ct->nodes[i];
         if (n->conn) continue;
@@ -504,8 +509,9 @@ static void *cluster_open(const fl_config_apply *cfg, fl_error *e)
     }
     const char *name = cfg->name ? cfg->name : "default";
     if (strpbrk(name, "{}")) {
-        fl_error_set(e, true, 0, "redis-cluster: the applier's name may not hold '{' or '}' (its checkpoint keys carry "
-                                 "a hash tag)");
+        fl_error_set(e, true, 0,
+                     "redis-cluster: the applier's name may not hold '{' or '}' (its checkpoint keys carry "
+                     "a hash tag)");
         goto fail;
     }
     size_t klen = strlen(CT_CHECKPOINT_PREFIX) + strlen(name) + 1;
@@ -574,7 +580,8 @@ static int follow_moved(cluster_target *ct, const redisReply *moved, uint16_t sl
     redisReply *r = fl_redis_conn_command(n->conn, 3, argv, lens, &e);
     if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
     int rc = 0;
-    if (r->type == REDIS_REPLY_NIL) ct->slot_seq[slot] = 0;
+    if (r->type == REDIS_REPLY_NIL)
+        ct->slot_seq[slot] = 0;
     else if (parse_u64(r, &ct->slot_seq[slot])) {
         char text[256];
         reply_text(text, sizeof text, r);
@@ -605,10 +612,14 @@ static int follow_ask(cluster_target *ct, const redisReply *ask, const char *key
     redisReply *r1 = fl_redis_conn_reply(c, &e);
     redisReply *r2 = r1 ? fl_redis_conn_reply(c, &e) : NULL;
     int rc = -1;
-    if (!r2) snprintf(err, errlen, "%s", e.msg);
-    else if (r2->type == REDIS_REPLY_NIL) *seq = 0, rc = 0;
-    else if (parse_u64(r2, seq) == 0) rc = 0;
-    else snprintf(err, errlen, "redis-cluster: %s: not a slot checkpoint", key);
+    if (!r2)
+        snprintf(err, errlen, "%s", e.msg);
+    else if (r2->type == REDIS_REPLY_NIL)
+        *seq = 0, rc = 0;
+    else if (parse_u64(r2, seq) == 0)
+        rc = 0;
+    else
+        snprintf(err, errlen, "redis-cluster: %s: not a slot checkpoint", key);
     if (r1) freeReplyObject(r1);
     if (r2) freeReplyObject(r2);
     fl_redis_conn_close(c);
@@ -639,7 +650,8 @@ static int read_slot_checkpoints(cluster_target *ct, char *err, size_t errlen)
             if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
             size_t klen = slot_key(ct, s, key, sizeof key);
             int rc = 0;
-            if (r->type == REDIS_REPLY_NIL) ct->slot_seq[s] = 0;
+            if (r->type == REDIS_REPLY_NIL)
+                ct->slot_seq[s] = 0;
             else if (r->type == REDIS_REPLY_ERROR && r->len > 6 && !memcmp(r->str, "MOVED ", 6))
                 rc = follow_moved(ct, r, s, key, klen, err, errlen);
             else if (r->type == REDIS_REPLY_ERROR && r->len > 4 && !memcmp(r->str, "ASK ", 4))
@@ -691,8 +703,10 @@ static int cluster_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, siz
         const redisReply *k = r->element[i], *v = r->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
         bool bad = false;
-        if (k->len == 3 && !memcmp(k->str, "seq", 3)) bad = parse_u64(v, &cp->seq) != 0, have_seq = true;
-        else if (k->len == 2 && !memcmp(k->str, "ts", 2)) bad = parse_u64(v, &cp->ts) != 0;
+        if (k->len == 3 && !memcmp(k->str, "seq", 3))
+            bad = parse_u64(v, &cp->seq) != 0, have_seq = true;
+        else if (k->len == 2 && !memcmp(k->str, "ts", 2))
+            bad = parse_u64(v, &cp->ts) != 0;
         else if (k->len == 4 && !memcmp(k->str, "gtid", 4)) {
             bad = v->len >= sizeof cp->gtid;
             if (!bad) memcpy(cp->gtid, v->str, v->len), cp->gtid[v->len] = 0;
@@ -701,8 +715,8 @@ static int cluster_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, siz
             if (!bad) memcpy(cp->journal, v->str, v->len), cp->journal[v->len] = 0;
         }
         if (bad) {
-            snprintf(err, errlen, "redis-cluster: %s: field %.*s is not valid", ct->ckey, (int)(k->len > 32 ? 32 : k->len),
-                     k->str);
+            snprintf(err, errlen, "redis-cluster: %s: field %.*s is not valid", ct->ckey,
+                     (int)(k->len > 32 ? 32 : k->len), k->str);
             goto out;
         }
     }
@@ -730,8 +744,8 @@ static int write_checkpoint(cluster_target *ct, char *err, size_t errlen)
     char seq[24], ts[24];
     snprintf(seq, sizeof seq, "%" PRIu64, ct->last_cp.seq);
     snprintf(ts, sizeof ts, "%" PRIu64, ct->last_cp.ts);
-    const char *argv[10] = {"HSET", ct->ckey, "seq", seq, "gtid", ct->last_cp.gtid, "ts", ts, "journal",
-                            ct->last_cp.journal};
+    const char *argv[10] = {"HSET",           ct->ckey, "seq", seq,       "gtid",
+                            ct->last_cp.gtid, "ts",     ts,    "journal", ct->last_cp.journal};
     size_t lens[10];
     for (int i = 0; i < 10; i++) lens[i] = strlen(argv[i]);
     fl_error e;
@@ -822,7 +836,8 @@ static int cluster_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoi
         if (op->kind == FL_CACHE_DEL_MATCH)
             return fl_errorf(err, errlen, "redis-cluster: deleting keys by pattern is not supported on a cluster");
         uint16_t slot = fl_cluster_key_slot(op->key, op->key_len);
-        bool held = early ? ct->rewound_from > cp->seq && ct->slot_seq[slot] > cp->seq : slot_holds(ct, slot, cp->seq);
+        bool held = early ? ct->rewound_from > cp->seq && ct->slot_seq[slot] > cp->seq
+                          : slot_holds(ct, slot, cp->seq);
         if (!held) ct->order[n++] = (uint64_t)slot << 32 | i;
     }
     if (n > 1) qsort(ct->order, n, sizeof *ct->order, order_cmp); /* by slot, in source order within one */
@@ -847,7 +862,8 @@ static int cluster_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoi
             put_header(&node->out, '*', 1);
             put_arg(&node->out, "EXEC", 4);
             queue_push(ct, node, cp->seq, ncmds, slot);
-            if (node->out.len - node->sent >= CT_MAX_UNSENT && pump(ct, CT_MAX_BLOCKS, true, err, errlen)) return -1;
+            if (node->out.len - node->sent >= CT_MAX_UNSENT && pump(ct, CT_MAX_BLOCKS, true, err, errlen))
+                return -1;
         }
         i = end;
     }
@@ -859,7 +875,8 @@ static int cluster_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoi
     ct->pending++;
     if (ct->blocks > CT_MAX_BLOCKS) return pump(ct, CT_MAX_BLOCKS / 2, true, err, errlen);
     for (size_t i = 0; i < ct->nnodes; i++)
-        if (ct->nodes[i].out.len - ct->nodes[i].sent >= CT_WRITE_EAGERLY) return pump(ct, SIZE_MAX, false, err, errlen);
+        if (ct->nodes[i].out.len - ct->nodes[i].sent >= CT_WRITE_EAGERLY)
+            return pump(ct, SIZE_MAX, false, err, errlen);
     return 0;
 }
 

@@ -105,7 +105,8 @@ static void expect_grow(expect_set *s)
 static void expect_add(expect_set *s, const fl_cache_op *op, const char *rule)
 {
     expect *e = expect_find(s, op->key, op->key_len);
-    if (e) s->duplicates++;
+    if (e)
+        s->duplicates++;
     else {
         if ((s->n + 1) * 2 > s->nslots) expect_grow(s);
         if (s->n == s->cap) {
@@ -163,8 +164,10 @@ static void put_shown(fl_buf *b, const char *p, size_t n)
     size_t lim = n > SHOW_BYTES ? SHOW_BYTES : n;
     for (size_t i = 0; i < lim; i++) {
         uint8_t c = (uint8_t)p[i];
-        if (c < 0x20 || c == 0x7f) fl_buf_printf(b, "\\x%02x", c);
-        else fl_buf_putc(b, c);
+        if (c < 0x20 || c == 0x7f)
+            fl_buf_printf(b, "\\x%02x", c);
+        else
+            fl_buf_putc(b, c);
     }
     if (n > lim) fl_buf_printf(b, "... (%zu bytes)", n);
 }
@@ -196,7 +199,8 @@ static void print_kind(const char *name, kind_list *k)
 {
     printf("%-13s %llu\n", name, (unsigned long long)k->count);
     if (k->shown.len) fwrite(k->shown.data, 1, k->shown.len, stdout);
-    if (k->shown.len && k->count > SHOW_FIRST) printf("  ... and %llu more\n", (unsigned long long)(k->count - SHOW_FIRST));
+    if (k->shown.len && k->count > SHOW_FIRST)
+        printf("  ... and %llu more\n", (unsigned long long)(k->count - SHOW_FIRST));
 }
 
 static void report_free(report *r)
@@ -431,7 +435,8 @@ static void matched(const expect *e, const redisReply *pttl, report *rep)
             return;
         }
         if (pttl->integer > (long long)e->ttl * 1000) {
-            snprintf(why, sizeof why, "expires in %lld ms, later than the rule's ttl of %u s", pttl->integer, e->ttl);
+            snprintf(why, sizeof why, "expires in %lld ms, later than the rule's ttl of %u s", pttl->integer,
+                     e->ttl);
             note_key(&rep->stale, e, why, NULL, 0);
             return;
         }
@@ -448,19 +453,26 @@ static void classify_redis(const expect *e, const redisReply *r, const redisRepl
     }
     switch (e->kind) {
     case FL_CACHE_SET:
-        if (r->type == REDIS_REPLY_NIL) note_key(&rep->missing, e, NULL, NULL, 0);
+        if (r->type == REDIS_REPLY_NIL)
+            note_key(&rep->missing, e, NULL, NULL, 0);
         else if (r->type == REDIS_REPLY_STRING && r->len == e->value_len && !memcmp(r->str, e->value, r->len))
             matched(e, pttl, rep);
-        else note_key(&rep->stale, e, "value differs", r->str ? r->str : "", r->str ? r->len : 0);
+        else
+            note_key(&rep->stale, e, "value differs", r->str ? r->str : "", r->str ? r->len : 0);
         return;
     case FL_CACHE_HASH:
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 0) note_key(&rep->missing, e, NULL, NULL, 0);
-        else if (r->type == REDIS_REPLY_ARRAY && hash_equal(e, r)) matched(e, pttl, rep);
-        else note_key(&rep->stale, e, "hash fields differ", NULL, 0);
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 0)
+            note_key(&rep->missing, e, NULL, NULL, 0);
+        else if (r->type == REDIS_REPLY_ARRAY && hash_equal(e, r))
+            matched(e, pttl, rep);
+        else
+            note_key(&rep->stale, e, "hash fields differ", NULL, 0);
         return;
     default:
-        if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) rep->match.count++;
-        else note_key(&rep->stale, e, "the key should not exist (its value column is NULL)", NULL, 0);
+        if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+            rep->match.count++;
+        else
+            note_key(&rep->stale, e, "the key should not exist (its value column is NULL)", NULL, 0);
         return;
     }
 }
@@ -528,8 +540,8 @@ static int scan_extra(fl_redis_conn *c, one_rule *rules, size_t n, const expect_
             }
             if (rr->type != REDIS_REPLY_ARRAY || rr->elements != 2 || rr->element[0]->type != REDIS_REPLY_STRING ||
                 rr->element[1]->type != REDIS_REPLY_ARRAY) {
-                snprintf(err, errlen, "redis: unexpected reply to SCAN%s%.200s", rr->type == REDIS_REPLY_ERROR ? ": " : "",
-                         rr->type == REDIS_REPLY_ERROR ? rr->str : "");
+                snprintf(err, errlen, "redis: unexpected reply to SCAN%s%.200s",
+                         rr->type == REDIS_REPLY_ERROR ? ": " : "", rr->type == REDIS_REPLY_ERROR ? rr->str : "");
                 freeReplyObject(rr);
                 fl_buf_free(&pat);
                 return -1;
@@ -565,8 +577,10 @@ static void classify_memcached(const expect *e, bool found, const char *v, size_
 {
     if (!v) v = "";
     if (!found) {
-        if (e->kind == FL_CACHE_DEL) rep->match.count++;
-        else note_key(&rep->missing, e, NULL, NULL, 0);
+        if (e->kind == FL_CACHE_DEL)
+            rep->match.count++;
+        else
+            note_key(&rep->missing, e, NULL, NULL, 0);
     } else if (e->kind == FL_CACHE_SET && len == e->value_len && !memcmp(v, e->value, len)) {
         rep->match.count++;
     } else if (e->kind == FL_CACHE_SET) {
@@ -635,9 +649,12 @@ static void literal_prefix(const char *t, one_rule *r)
 {
     fl_buf b = {0};
     for (const char *p = t; *p; p++) {
-        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) fl_buf_putc(&b, (uint8_t)*p++);
-        else if (*p == '{') break;
-        else fl_buf_putc(&b, (uint8_t)*p);
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}'))
+            fl_buf_putc(&b, (uint8_t)*p++);
+        else if (*p == '{')
+            break;
+        else
+            fl_buf_putc(&b, (uint8_t)*p);
     }
     r->prefix_len = b.len;
     r->prefix = fl_xstrdup(fl_buf_cstr(&b));
@@ -760,14 +777,17 @@ int fl_verify_run(const fl_config *cfg)
     print_kind("matching", &rep.match);
     print_kind("stale", &rep.stale);
     print_kind("missing", &rep.missing);
-    if (is_mc) printf("%-13s not checked (memcached cannot list its keys)\n", "extra");
-    else print_kind("extra", &rep.extra);
+    if (is_mc)
+        printf("%-13s not checked (memcached cannot list its keys)\n", "extra");
+    else
+        print_kind("extra", &rep.extra);
     if (rep.unrendered.count) print_kind("not rendered", &rep.unrendered);
     uint64_t not_applied, first_seq;
     if (fl_apply_not_applied(cfg, &not_applied, &first_seq, err, sizeof err) == 0)
         printf("%-13s %llu statement-based transactions (journal seq %llu to the checkpoint)\n", "not applied",
                (unsigned long long)not_applied, (unsigned long long)first_seq);
-    else printf("%-13s unknown (%s)\n", "not applied", err);
+    else
+        printf("%-13s unknown (%s)\n", "not applied", err);
     status = rep.stale.count || rep.missing.count || rep.extra.count ? 1 : 0;
     if (unread) {
         printf("verify: %zu table%s could not be read (above); the others were compared\n", unread,

@@ -89,8 +89,7 @@ static int parse_u64(const char *opt, const char *text, uint64_t *out)
 static int parse_gtid_arg(const char *opt, const char *text, fl_gtid *out)
 {
     if (fl_gtid_parse(out, text, strlen(text)) != 0 || out->flavor == FL_FLAVOR_NONE) {
-        fprintf(stderr, "fl-dump: %s: bad GTID '%s' (expected domain-server-seq or uuid[:tag]:n)\n",
-                opt, text);
+        fprintf(stderr, "fl-dump: %s: bad GTID '%s' (expected domain-server-seq or uuid[:tag]:n)\n", opt, text);
         return -1;
     }
     return 0;
@@ -99,8 +98,19 @@ static int parse_gtid_arg(const char *opt, const char *text, fl_gtid *out)
 /* Returns 0 to go on, 1 when --help or --version was printed, -1 on a usage error (already reported). */
 static int parse_args(int argc, char **argv, dump_opts *o)
 {
-    enum { OPT_JSON = 256, OPT_FROM_SEQ, OPT_FROM_GTID, OPT_GTID, OPT_LIMIT, OPT_FOLLOW, OPT_STATS,
-           OPT_RELAY, OPT_SECRET, OPT_SECRET_FILE, OPT_TLS_CA };
+    enum {
+        OPT_JSON = 256,
+        OPT_FROM_SEQ,
+        OPT_FROM_GTID,
+        OPT_GTID,
+        OPT_LIMIT,
+        OPT_FOLLOW,
+        OPT_STATS,
+        OPT_RELAY,
+        OPT_SECRET,
+        OPT_SECRET_FILE,
+        OPT_TLS_CA
+    };
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"from-seq", required_argument, NULL, OPT_FROM_SEQ},
@@ -183,10 +193,14 @@ static int parse_args(int argc, char **argv, dump_opts *o)
     }
 
     const char *conflict = NULL;
-    if (o->has_from_seq && o->has_from_gtid) conflict = "--from-seq and --from-gtid";
-    else if (o->has_gtid && (o->has_from_seq || o->has_from_gtid)) conflict = "--gtid and --from-seq/--from-gtid";
-    else if (o->has_gtid && o->follow) conflict = "--gtid and --follow";
-    else if (o->stats && (o->has_gtid || o->has_from_seq || o->has_from_gtid || o->has_limit || o->follow || o->json))
+    if (o->has_from_seq && o->has_from_gtid)
+        conflict = "--from-seq and --from-gtid";
+    else if (o->has_gtid && (o->has_from_seq || o->has_from_gtid))
+        conflict = "--gtid and --from-seq/--from-gtid";
+    else if (o->has_gtid && o->follow)
+        conflict = "--gtid and --follow";
+    else if (o->stats &&
+             (o->has_gtid || o->has_from_seq || o->has_from_gtid || o->has_limit || o->follow || o->json))
         conflict = "--stats and the listing options";
     if (conflict) {
         fprintf(stderr, "fl-dump: %s cannot be combined\n", conflict);
@@ -240,8 +254,10 @@ static void put_image(fl_buf *out, const char *label, const fl_table *tb, const 
         else
             fl_buf_printf(out, "@%u", i + 1);
         fl_buf_putc(out, '=');
-        if (vals[i].type == FL_VAL_UNKNOWN) fl_buf_puts(out, "(unknown)"); /* not in the binlog */
-        else fl_value_to_json(&vals[i], out);
+        if (vals[i].type == FL_VAL_UNKNOWN)
+            fl_buf_puts(out, "(unknown)"); /* not in the binlog */
+        else
+            fl_value_to_json(&vals[i], out);
     }
     fl_buf_putc(out, '\n');
 }
@@ -371,8 +387,10 @@ static int print_stats(fl_store *s)
     json_time_or_null(&out, info.last_ts, any);
     fl_buf_printf(&out, ",\"bytes\":%llu,\"purged_seq\":%llu,\"identity\":", (unsigned long long)info.bytes,
                   (unsigned long long)info.purged_seq);
-    if (info.identity[0]) fl_buf_printf(&out, "\"%s\"}\n", info.identity);
-    else fl_buf_puts(&out, "null}\n");
+    if (info.identity[0])
+        fl_buf_printf(&out, "\"%s\"}\n", info.identity);
+    else
+        fl_buf_puts(&out, "null}\n");
     int rc = fwrite(out.data, 1, out.len, stdout) == out.len ? 0 : 1;
     fl_buf_free(&out);
     return rc;
@@ -500,8 +518,10 @@ static int dump_remote(const dump_opts *o)
     fl_feed_client_opts fo = {.addr = o->relay, .secret = secret ? secret : o->secret, .tls_ca = o->tls_ca};
     int start = FL_FEED_FROM_SEQ;
     const char *gtid = NULL;
-    if (o->stats) start = FL_FEED_INFO;
-    else if (o->has_gtid || o->has_from_gtid) start = FL_FEED_FROM_GTID;
+    if (o->stats)
+        start = FL_FEED_INFO;
+    else if (o->has_gtid || o->has_from_gtid)
+        start = FL_FEED_FROM_GTID;
     if (!o->stats) gtid = o->has_gtid ? o->gtid_text : o->from_gtid_text;
     fl_feed_welcome w;
     fl_error err;

@@ -40,10 +40,7 @@ static int classify(uint32_t collation)
     return c;
 }
 
-bool fl_charset_needs_conversion(uint32_t collation)
-{
-    return classify(collation) != CLASS_ASIS;
-}
+bool fl_charset_needs_conversion(uint32_t collation) { return classify(collation) != CLASS_ASIS; }
 
 static size_t put_utf8(char *o, uint32_t cp)
 {
@@ -82,8 +79,8 @@ static void latin1_to_utf8(const char *s, size_t len, fl_arena *arena, const cha
     *out_len = n;
 }
 
-static void iconv_to_utf8(const char *encoding, const char *s, size_t len, fl_arena *arena,
-                          const char **out, size_t *out_len)
+static void iconv_to_utf8(const char *encoding, const char *s, size_t len, fl_arena *arena, const char **out,
+                          size_t *out_len)
 {
     /* UTF-8 takes at most 4 bytes per character and every character set here at least
      * one byte per character; a byte kept as U+00XX takes 2. */
@@ -115,13 +112,11 @@ static void iconv_to_utf8(const char *encoding, const char *s, size_t len, fl_ar
     *out_len = n;
 }
 
-void fl_charset_to_utf8(uint32_t collation, const char *s, size_t len, fl_arena *arena,
-                        const char **out, size_t *out_len)
+void fl_charset_to_utf8(uint32_t collation, const char *s, size_t len, fl_arena *arena, const char **out,
+                        size_t *out_len)
 {
     switch (classify(collation)) {
-    case CLASS_LATIN1:
-        latin1_to_utf8(s, len, arena, out, out_len);
-        return;
+    case CLASS_LATIN1: latin1_to_utf8(s, len, arena, out, out_len); return;
     case CLASS_ICONV:
         iconv_to_utf8(mariadb_get_charset_by_nr(collation)->encoding, s, len, arena, out, out_len);
         return;

@@ -18,7 +18,7 @@ bool fl_charset_needs_conversion(uint32_t collation);
 /* Converts s[0..len) from the collation's character set to UTF-8 in arena; *out and
  * *out_len receive the result (NUL-terminated). A byte sequence the character set does not
  * define is kept as the code point of each byte (U+0000..U+00FF), so nothing is lost. */
-void fl_charset_to_utf8(uint32_t collation, const char *s, size_t len, fl_arena *arena,
-                        const char **out, size_t *out_len);
+void fl_charset_to_utf8(uint32_t collation, const char *s, size_t len, fl_arena *arena, const char **out,
+                        size_t *out_len);
 
 #endif

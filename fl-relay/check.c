@@ -84,9 +84,10 @@ static void check_binlog(fl_source *s, report *r, bool *binlog_on)
     if (v && strcasecmp(v, "ROW") == 0)
         ok(r, "binlog_format = ROW");
     else
-        bad(r, "binlog_format = %s: row changes are only in the binlog with ROW. Fix: "
-               "SET GLOBAL binlog_format = 'ROW' and binlog_format = ROW under [mysqld] "
-               "(sessions started before keep the old format until they reconnect)",
+        bad(r,
+            "binlog_format = %s: row changes are only in the binlog with ROW. Fix: "
+            "SET GLOBAL binlog_format = 'ROW' and binlog_format = ROW under [mysqld] "
+            "(sessions started before keep the old format until they reconnect)",
             v ? v : "unknown");
     free(v);
 
@@ -94,9 +95,10 @@ static void check_binlog(fl_source *s, report *r, bool *binlog_on)
     if (v && strcasecmp(v, "FULL") == 0)
         ok(r, "binlog_row_image = FULL");
     else
-        warn(r, "binlog_row_image = %s: updates and deletes carry only some columns, so cache "
-                "rules that need whole rows (json/hash formats, key columns) see gaps. Fix: "
-                "SET GLOBAL binlog_row_image = 'FULL' and binlog_row_image = FULL under [mysqld]",
+        warn(r,
+             "binlog_row_image = %s: updates and deletes carry only some columns, so cache "
+             "rules that need whole rows (json/hash formats, key columns) see gaps. Fix: "
+             "SET GLOBAL binlog_row_image = 'FULL' and binlog_row_image = FULL under [mysqld]",
              v ? v : "unknown");
     free(v);
 
@@ -104,10 +106,11 @@ static void check_binlog(fl_source *s, report *r, bool *binlog_on)
     if (v && strcasecmp(v, "FULL") == 0)
         ok(r, "binlog_row_metadata = FULL (column names come with the row events)");
     else
-        warn(r, "binlog_row_metadata = %s: row events carry no column names, so the relay reads "
-                "them from information_schema (current names, not those at the time of an old "
-                "event). Fix: SET GLOBAL binlog_row_metadata = 'FULL' and "
-                "binlog_row_metadata = FULL under [mysqld]",
+        warn(r,
+             "binlog_row_metadata = %s: row events carry no column names, so the relay reads "
+             "them from information_schema (current names, not those at the time of an old "
+             "event). Fix: SET GLOBAL binlog_row_metadata = 'FULL' and "
+             "binlog_row_metadata = FULL under [mysqld]",
              v ? v : "not supported by this server");
     free(v);
 
@@ -128,18 +131,16 @@ static void check_gtids(fl_source *s, report *r)
     if (mode && strcasecmp(mode, "ON") == 0) {
         ok(r, "gtid_mode = ON");
     } else {
-        warn(r, "gtid_mode = %s: the relay resumes by binlog file and position, which does not "
-                "survive a failover to another server. Fix: enforce_gtid_consistency = ON, then "
-                "gtid_mode = ON (stepping through OFF_PERMISSIVE and ON_PERMISSIVE)",
+        warn(r,
+             "gtid_mode = %s: the relay resumes by binlog file and position, which does not "
+             "survive a failover to another server. Fix: enforce_gtid_consistency = ON, then "
+             "gtid_mode = ON (stepping through OFF_PERMISSIVE and ON_PERMISSIVE)",
              mode ? mode : "unknown");
     }
     free(mode);
 }
 
-static bool grant_has(const char *grants, const char *priv)
-{
-    return strcasestr(grants, priv) != NULL;
-}
+static bool grant_has(const char *grants, const char *priv) { return strcasestr(grants, priv) != NULL; }
 
 /* SHOW GRANTS for the connected user, all lines joined. */
 static char *grants_text(fl_source *s)
@@ -165,8 +166,15 @@ static char *grants_text(fl_source *s)
 
 /* What the relay needs; "SELECT" only on the replicated tables (checked with its object). */
 static const char *const needed_privileges[] = {
-    "USAGE", "SELECT", "REPLICATION SLAVE", "REPLICATION REPLICA", "REPLICATION CLIENT",
-    "BINLOG MONITOR", "SLAVE MONITOR", "REPLICA MONITOR", NULL,
+    "USAGE",
+    "SELECT",
+    "REPLICATION SLAVE",
+    "REPLICATION REPLICA",
+    "REPLICATION CLIENT",
+    "BINLOG MONITOR",
+    "SLAVE MONITOR",
+    "REPLICA MONITOR",
+    NULL,
 };
 
 /* Appends one finding to out, the first five by name, the rest counted by the caller. */
@@ -194,7 +202,8 @@ static bool is_needed(const char *p, size_t len, const char *on, size_t onlen)
 {
     if (on_watermark_db(on, onlen))
         for (int i = 0; watermark_privileges[i]; i++)
-            if (len == strlen(watermark_privileges[i]) && strncasecmp(p, watermark_privileges[i], len) == 0) return true;
+            if (len == strlen(watermark_privileges[i]) && strncasecmp(p, watermark_privileges[i], len) == 0)
+                return true;
     for (int i = 0; needed_privileges[i]; i++) {
         size_t n = strlen(needed_privileges[i]);
         if (len == n && strncasecmp(p, needed_privileges[i], n) == 0)
@@ -243,9 +252,11 @@ static void excess_of_line(const char *line, size_t len, fl_buf *out, int *n)
         /* item .. c is one privilege, maybe with a column list */
         const char *a = item, *b = a;
         while (a < c && *a == ' ') a++;
-        for (b = a; b < c && *b != '('; b++) {}
+        for (b = a; b < c && *b != '('; b++) {
+        }
         while (b > a && b[-1] == ' ') b--;
-        if (b > a && !is_needed(a, (size_t)(b - a), obj, objlen)) excess_add(out, n, a, (size_t)(b - a), obj, objlen);
+        if (b > a && !is_needed(a, (size_t)(b - a), obj, objlen))
+            excess_add(out, n, a, (size_t)(b - a), obj, objlen);
         item = c + 1;
     }
     const char *to = strcasestr(obj_end, " TO ");
@@ -278,8 +289,7 @@ static void check_privileges(fl_source *s, report *r, const char *user)
 {
     char *g = grants_text(s);
     if (!g) {
-        warn(r, "SHOW GRANTS failed: %s; privileges are tested below by use",
-             mysql_error(fl_source_mysql(s)));
+        warn(r, "SHOW GRANTS failed: %s; privileges are tested below by use", mysql_error(fl_source_mysql(s)));
         return;
     }
     bool all = grant_has(g, "ALL PRIVILEGES ON *.*");
@@ -287,29 +297,33 @@ static void check_privileges(fl_source *s, report *r, const char *user)
     if (all || grant_has(g, "REPLICATION SLAVE") || grant_has(g, "REPLICATION REPLICA"))
         ok(r, "privilege REPLICATION SLAVE");
     else
-        bad(r, "user '%s' lacks REPLICATION SLAVE: the server refuses to send the binlog. Fix: "
-               "GRANT REPLICATION SLAVE ON *.* TO '%s'@'<host>'", user, user);
+        bad(r,
+            "user '%s' lacks REPLICATION SLAVE: the server refuses to send the binlog. Fix: "
+            "GRANT REPLICATION SLAVE ON *.* TO '%s'@'<host>'",
+            user, user);
     /* MariaDB 10.5 split REPLICATION CLIENT; BINLOG MONITOR is its new name. */
-    if (all || grant_has(g, "REPLICATION CLIENT") || grant_has(g, "BINLOG MONITOR") ||
-        grant_has(g, "SUPER"))
+    if (all || grant_has(g, "REPLICATION CLIENT") || grant_has(g, "BINLOG MONITOR") || grant_has(g, "SUPER"))
         ok(r, "privilege %s", mariadb ? "BINLOG MONITOR (REPLICATION CLIENT)" : "REPLICATION CLIENT");
     else
-        bad(r, "user '%s' lacks %s: the relay cannot read the server's binlog position. Fix: "
-               "GRANT %s ON *.* TO '%s'@'<host>'", user,
-            mariadb ? "BINLOG MONITOR" : "REPLICATION CLIENT",
+        bad(r,
+            "user '%s' lacks %s: the relay cannot read the server's binlog position. Fix: "
+            "GRANT %s ON *.* TO '%s'@'<host>'",
+            user, mariadb ? "BINLOG MONITOR" : "REPLICATION CLIENT",
             mariadb ? "BINLOG MONITOR" : "REPLICATION CLIENT", user);
-    if (all || strcasestr(g, "GRANT SELECT") || strcasestr(g, ", SELECT") ||
-        strcasestr(g, "SELECT,"))
+    if (all || strcasestr(g, "GRANT SELECT") || strcasestr(g, ", SELECT") || strcasestr(g, "SELECT,"))
         ok(r, "privilege SELECT (column names from information_schema)");
     else
-        warn(r, "user '%s' has no SELECT grant: information_schema shows it no columns, so when "
-                "row events carry no names the columns stay unnamed (@1, @2, ...). Fix: GRANT "
-                "SELECT ON <db>.* TO '%s'@'<host>' for the replicated databases", user, user);
+        warn(r,
+             "user '%s' has no SELECT grant: information_schema shows it no columns, so when "
+             "row events carry no names the columns stay unnamed (@1, @2, ...). Fix: GRANT "
+             "SELECT ON <db>.* TO '%s'@'<host>' for the replicated databases",
+             user, user);
     char excess[512];
     if (fl_grants_beyond_need(g, excess, sizeof excess) > 0)
-        warn(r, "user '%s' holds more than the relay needs (%s): whoever learns its password can "
-                "do that too. Fix: a user with only REPLICATION SLAVE, %s ON *.* and SELECT on "
-                "the replicated databases (README, \"Setting up the source\")",
+        warn(r,
+             "user '%s' holds more than the relay needs (%s): whoever learns its password can "
+             "do that too. Fix: a user with only REPLICATION SLAVE, %s ON *.* and SELECT on "
+             "the replicated databases (README, \"Setting up the source\")",
              user, excess, mariadb ? "BINLOG MONITOR" : "REPLICATION CLIENT");
     else
         ok(r, "no privilege beyond what the relay needs");
@@ -325,8 +339,10 @@ static void check_watermark(fl_source *s, report *r, const fl_config *cfg)
     const char *user = cfg->source.user ? cfg->source.user : "";
     char *exists = NULL;
     fl_error e;
-    if (fl_source_query_value(s, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '"
-                              FL_WATERMARK_DB "' AND TABLE_NAME = '" FL_WATERMARK_TABLE "'", &exists, &e) < 0) {
+    if (fl_source_query_value(s,
+                              "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                              "'" FL_WATERMARK_DB "' AND TABLE_NAME = '" FL_WATERMARK_TABLE "'",
+                              &exists, &e) < 0) {
         warn(r, "cannot look for " FL_WATERMARK_DB "." FL_WATERMARK_TABLE ": %s", e.msg);
         return;
     }
@@ -334,17 +350,23 @@ static void check_watermark(fl_source *s, report *r, const fl_config *cfg)
     free(exists);
     if (!there) {
         char *g = grants_text(s);
-        bool can = g && (grant_has(g, "ALL PRIVILEGES ON *.*") || (grant_has(g, "`" FL_WATERMARK_DB "`") && grant_has(g, "CREATE")));
+        bool can = g && (grant_has(g, "ALL PRIVILEGES ON *.*") ||
+                         (grant_has(g, "`" FL_WATERMARK_DB "`") && grant_has(g, "CREATE")));
         free(g);
         if (can)
-            ok(r, "[snapshot]: " FL_WATERMARK_DB "." FL_WATERMARK_TABLE " does not exist yet; the relay creates it");
+            ok(r,
+               "[snapshot]: " FL_WATERMARK_DB "." FL_WATERMARK_TABLE " does not exist yet; the relay creates it");
         else
-            bad(r, "[snapshot]: " FL_WATERMARK_DB "." FL_WATERMARK_TABLE " does not exist and user '%s' cannot create it. "
-                   "Fix: GRANT CREATE, INSERT, DELETE ON " FL_WATERMARK_DB ".* TO '%s'@'<host>'", user, user);
+            bad(r,
+                "[snapshot]: " FL_WATERMARK_DB "." FL_WATERMARK_TABLE
+                " does not exist and user '%s' cannot create it. "
+                "Fix: GRANT CREATE, INSERT, DELETE ON " FL_WATERMARK_DB ".* TO '%s'@'<host>'",
+                user, user);
         return;
     }
     char sql[200];
-    snprintf(sql, sizeof sql, "REPLACE INTO `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` (relay, mark) VALUES (%u, 'check')",
+    snprintf(sql, sizeof sql,
+             "REPLACE INTO `" FL_WATERMARK_DB "`.`" FL_WATERMARK_TABLE "` (relay, mark) VALUES (%u, 'check')",
              cfg->source.server_id);
     bool wrote = mysql_query(m, "START TRANSACTION") == 0 && mysql_query(m, sql) == 0;
     const char *why = wrote ? "" : mysql_error(m);
@@ -354,8 +376,11 @@ static void check_watermark(fl_source *s, report *r, const fl_config *cfg)
     if (wrote)
         ok(r, "[snapshot]: user may write " FL_WATERMARK_DB "." FL_WATERMARK_TABLE);
     else
-        bad(r, "[snapshot]: user '%s' cannot write " FL_WATERMARK_DB "." FL_WATERMARK_TABLE " (%s). Fix: GRANT INSERT, "
-               "DELETE ON " FL_WATERMARK_DB ".* TO '%s'@'<host>'", user, reason, user);
+        bad(r,
+            "[snapshot]: user '%s' cannot write " FL_WATERMARK_DB "." FL_WATERMARK_TABLE
+            " (%s). Fix: GRANT INSERT, "
+            "DELETE ON " FL_WATERMARK_DB ".* TO '%s'@'<host>'",
+            user, reason, user);
 }
 
 static void check_server_id(fl_source *s, report *r, uint32_t mine)
@@ -363,8 +388,10 @@ static void check_server_id(fl_source *s, report *r, uint32_t mine)
     char *v = variable(s, "server_id");
     unsigned long theirs = v ? strtoul(v, NULL, 10) : 0;
     if (v && theirs == mine)
-        bad(r, "[source] server_id = %u is the server's own server_id: the server would treat "
-               "the relay as itself. Fix: pick a server_id no server or replica uses", mine);
+        bad(r,
+            "[source] server_id = %u is the server's own server_id: the server would treat "
+            "the relay as itself. Fix: pick a server_id no server or replica uses",
+            mine);
     else
         ok(r, "server_id %u differs from the server's (%lu)", mine, theirs);
     free(v);
@@ -378,9 +405,10 @@ static void check_server_id(fl_source *s, report *r, uint32_t mine)
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res)) != NULL)
         if (row[0] && strtoul(row[0], NULL, 10) == mine)
-            warn(r, "a replica with server_id %u is connected (host '%s'): two replicas with one "
-                    "server_id keep disconnecting each other. If it is this relay already "
-                    "running, ignore this; otherwise pick another [source] server_id",
+            warn(r,
+                 "a replica with server_id %u is connected (host '%s'): two replicas with one "
+                 "server_id keep disconnecting each other. If it is this relay already "
+                 "running, ignore this; otherwise pick another [source] server_id",
                  mine, row[1] ? row[1] : "");
     mysql_free_result(res);
 }
@@ -460,8 +488,8 @@ int fl_live_check(const fl_config *cfg)
     }
     const char *cipher = mysql_get_ssl_cipher(fl_source_mysql(s));
     ok(&r, "connected: %s (%s), %s%s", fl_source_version(s),
-       fl_source_flavor(s) == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL",
-       cipher ? "TLS " : "no TLS", cipher ? cipher : "");
+       fl_source_flavor(s) == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL", cipher ? "TLS " : "no TLS",
+       cipher ? cipher : "");
     if (src->flavor != 0 && src->flavor != (int)fl_source_flavor(s))
         warn(&r, "[source] flavor is set explicitly; make sure it matches the server");
 
@@ -475,8 +503,8 @@ int fl_live_check(const fl_config *cfg)
     if (binlog_on) check_stream(cfg, &r);
 
     if (r.errors)
-        printf("source not ready: %d problem%s, %d warning%s\n", r.errors,
-               r.errors == 1 ? "" : "s", r.warnings, r.warnings == 1 ? "" : "s");
+        printf("source not ready: %d problem%s, %d warning%s\n", r.errors, r.errors == 1 ? "" : "s", r.warnings,
+               r.warnings == 1 ? "" : "s");
     else if (r.warnings)
         printf("source ready, %d warning%s\n", r.warnings, r.warnings == 1 ? "" : "s");
     else

@@ -76,9 +76,10 @@ static void type_name(const fl_column_meta *m, char *buf, size_t len)
     case FL_MYSQL_TYPE_VECTOR: snprintf(buf, len, "VECTOR"); return;
     case MYSQL_TYPE_STRING:
     case MYSQL_TYPE_VAR_STRING:
-        snprintf(buf, len, "%s", m->real_type == MYSQL_TYPE_ENUM ? "ENUM"
-                                 : m->real_type == MYSQL_TYPE_SET ? "SET"
-                                                                  : "CHAR");
+        snprintf(buf, len, "%s",
+                 m->real_type == MYSQL_TYPE_ENUM  ? "ENUM"
+                 : m->real_type == MYSQL_TYPE_SET ? "SET"
+                                                  : "CHAR");
         return;
     default: snprintf(buf, len, "MYSQL_TYPE %u", m->type); return;
     }
@@ -103,11 +104,10 @@ static int col_fail(const fl_column_meta *m, char *err, size_t errlen, const cha
     return -1;
 }
 
-#define NEED(n)                                                                                  \
-    do {                                                                                         \
-        if (len < (size_t)(n))                                                                   \
-            return col_fail(m, err, errlen, "truncated (needs %zu bytes, %zu left)", (size_t)(n), \
-                            len);                                                                \
+#define NEED(n)                                                                                                   \
+    do {                                                                                                          \
+        if (len < (size_t)(n))                                                                                    \
+            return col_fail(m, err, errlen, "truncated (needs %zu bytes, %zu left)", (size_t)(n), len);           \
     } while (0)
 
 /* ---- byte helpers ---- */
@@ -158,8 +158,8 @@ static void set_string(const fl_column_meta *m, fl_value *out, fl_arena *arena, 
 
 /* ---- numbers ---- */
 
-static int decode_int(const fl_column_meta *m, const uint8_t *data, size_t len, size_t n,
-                      fl_value *out, size_t *used, char *err, size_t errlen)
+static int decode_int(const fl_column_meta *m, const uint8_t *data, size_t len, size_t n, fl_value *out,
+                      size_t *used, char *err, size_t errlen)
 {
     NEED(n);
     uint64_t v = le(data, n);
@@ -176,8 +176,8 @@ static int decode_int(const fl_column_meta *m, const uint8_t *data, size_t len, 
 }
 
 /* Binary decimal (decimal.h) to its exact text. */
-static int decode_newdecimal(const fl_column_meta *m, const uint8_t *data, size_t len,
-                             fl_arena *arena, fl_value *out, size_t *used, char *err, size_t errlen)
+static int decode_newdecimal(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
+                             fl_value *out, size_t *used, char *err, size_t errlen)
 {
     unsigned prec = m->meta >> 8, scale = m->meta & 0xff;
     size_t size = fl_decimal_bin_size(prec, scale);
@@ -282,8 +282,8 @@ static int temporal_range_fail(const fl_column_meta *m, char *err, size_t errlen
                         : "");
 }
 
-static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t len,
-                           fl_arena *arena, fl_value *out, size_t *used, char *err, size_t errlen)
+static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
+                           fl_value *out, size_t *used, char *err, size_t errlen)
 {
     char s[48], *e = s;
     unsigned fsp = m->meta;
@@ -329,8 +329,7 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         *used = 4;
         return decode_timestamp(le(data, 4), 0, 0, arena, out);
     }
-    default:
-        break;
+    default: break;
     }
 
     /* fractional types */
@@ -351,8 +350,7 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         int64_t ip = (int64_t)be(data, 5) - 0x8000000000LL;
         uint32_t f = (uint32_t)be(data + 5, fb);
         uint32_t usec = fb == 1 ? f * 10000 : fb == 2 ? f * 100 : f;
-        if (ip < 0 || usec > 999999)
-            return col_fail(m, err, errlen, "value out of range");
+        if (ip < 0 || usec > 999999) return col_fail(m, err, errlen, "value out of range");
         uint64_t ymdhms = (uint64_t)ip;
         uint64_t ymd = ymdhms >> 17, hms = ymdhms & 0x1ffff;
         uint64_t ym = ymd >> 5;
@@ -395,7 +393,8 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         uint64_t hms = a >> 24;
         uint32_t usec = (uint32_t)(a & 0xffffff);
         if (usec > 999999) return col_fail(m, err, errlen, "fraction out of range");
-        if (hms >> 12 > 838 || !valid_hms((unsigned)(hms >> 12), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63), 838))
+        if (hms >> 12 > 838 ||
+            !valid_hms((unsigned)(hms >> 12), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63), 838))
             return temporal_range_fail(m, err, errlen);
         if (neg) *e++ = '-';
         e = put_hms(e, (unsigned)(hms >> 12), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63));
@@ -404,16 +403,15 @@ static int decode_temporal(const fl_column_meta *m, const uint8_t *data, size_t 
         *used = 3 + fb;
         return 0;
     }
-    default:
-        return col_fail(m, err, errlen, "not a temporal type");
+    default: return col_fail(m, err, errlen, "not a temporal type");
     }
 }
 
 /* ---- strings and the like ---- */
 
 /* A length prefix of n bytes, little-endian, then that many bytes. */
-static int length_prefixed(const fl_column_meta *m, const uint8_t *data, size_t len, size_t n,
-                           const uint8_t **p, size_t *plen, size_t *used, char *err, size_t errlen)
+static int length_prefixed(const fl_column_meta *m, const uint8_t *data, size_t len, size_t n, const uint8_t **p,
+                           size_t *plen, size_t *used, char *err, size_t errlen)
 {
     if (n < 1 || n > 4) return col_fail(m, err, errlen, "bad length size %zu in the table map", n);
     NEED(n);
@@ -426,8 +424,8 @@ static int length_prefixed(const fl_column_meta *m, const uint8_t *data, size_t 
     return 0;
 }
 
-static int decode_enum(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
-                       fl_value *out, size_t *used, char *err, size_t errlen)
+static int decode_enum(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena, fl_value *out,
+                       size_t *used, char *err, size_t errlen)
 {
     size_t n = m->meta;
     if (n != 1 && n != 2) return col_fail(m, err, errlen, "bad pack length %zu in the table map", n);
@@ -448,8 +446,8 @@ static int decode_enum(const fl_column_meta *m, const uint8_t *data, size_t len,
     return 0;
 }
 
-static int decode_set(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
-                      fl_value *out, size_t *used, char *err, size_t errlen)
+static int decode_set(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena, fl_value *out,
+                      size_t *used, char *err, size_t errlen)
 {
     size_t n = m->meta;
     if (n < 1 || n > 8) return col_fail(m, err, errlen, "bad pack length %zu in the table map", n);
@@ -482,8 +480,8 @@ static int decode_set(const fl_column_meta *m, const uint8_t *data, size_t len, 
     return 0;
 }
 
-static int decode_json(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
-                       fl_value *out, size_t *used, char *err, size_t errlen)
+static int decode_json(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena, fl_value *out,
+                       size_t *used, char *err, size_t errlen)
 {
     const uint8_t *p;
     size_t n;
@@ -503,8 +501,8 @@ static int decode_json(const fl_column_meta *m, const uint8_t *data, size_t len,
     return 0;
 }
 
-int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
-                     fl_value *out, size_t *used, char *err, size_t errlen)
+int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena, fl_value *out,
+                     size_t *used, char *err, size_t errlen)
 {
     const uint8_t *p;
     size_t n;
@@ -549,8 +547,7 @@ int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, f
     case MYSQL_TYPE_DATETIME:
     case MYSQL_TYPE_DATETIME2:
     case MYSQL_TYPE_TIMESTAMP:
-    case MYSQL_TYPE_TIMESTAMP2:
-        return decode_temporal(m, data, len, arena, out, used, err, errlen);
+    case MYSQL_TYPE_TIMESTAMP2: return decode_temporal(m, data, len, arena, out, used, err, errlen);
     case MYSQL_TYPE_NULL:
         out->type = FL_VAL_NULL;
         *used = 0;
@@ -606,7 +603,6 @@ int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, f
         set_bytes(out, FL_VAL_VECTOR, p, n);
         return 0;
     case MYSQL_TYPE_JSON: return decode_json(m, data, len, arena, out, used, err, errlen);
-    default:
-        return col_fail(m, err, errlen, "unknown column type");
+    default: return col_fail(m, err, errlen, "unknown column type");
     }
 }

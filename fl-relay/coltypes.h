@@ -17,7 +17,7 @@
  * data otherwise (the caller owns data until it copies the value). Sets *used to the bytes
  * the cell occupies. Returns 0, or -1 with a specific reason in err ("column 3 (DECIMAL):
  * truncated"). Never reads out of bounds. */
-int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena,
-                     fl_value *out, size_t *used, char *err, size_t errlen);
+int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena, fl_value *out,
+                     size_t *used, char *err, size_t errlen);
 
 #endif

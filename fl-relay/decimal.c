@@ -10,8 +10,7 @@
 #include <string.h>
 
 static const uint8_t dig2bytes[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
-static const uint32_t pow10[10] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
-                                   1000000000};
+static const uint32_t pow10[10] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
 
 size_t fl_decimal_bin_size(unsigned prec, unsigned scale)
 {
@@ -25,7 +24,7 @@ int fl_decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale, char *te
     size_t size = fl_decimal_bin_size(prec, scale);
     unsigned intg = prec - scale;
     uint8_t b[48] = {0}; /* 81 digits take at most 9 full groups and 2 partial ones: 40 bytes */
-    if (size == 0) { /* not a valid precision/scale: the caller checks, this is a guard */
+    if (size == 0) {     /* not a valid precision/scale: the caller checks, this is a guard */
         *bad_group = 0;
         return -1;
     }

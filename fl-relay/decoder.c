@@ -64,7 +64,7 @@ struct fl_decoder {
     /* transaction being assembled */
     fl_txn txn;
     bool in_txn;
-    bool implicit;     /* rows without BEGIN: ends at the statement-end flag */
+    bool implicit; /* rows without BEGIN: ends at the statement-end flag */
     bool have_gtid;
     fl_gtid gtid;
     uint32_t server_id;
@@ -78,10 +78,10 @@ struct fl_decoder {
 
     fl_buf annotation; /* ROWS_QUERY / ANNOTATE_ROWS text for the next row change */
     bool have_annotation;
-    fl_buf scratch;  /* decompressed rows or query text */
-    fl_buf payload;  /* decompressed TRANSACTION_PAYLOAD */
+    fl_buf scratch; /* decompressed rows or query text */
+    fl_buf payload; /* decompressed TRANSACTION_PAYLOAD */
     ZSTD_DCtx *zstd;
-    char **warned;   /* tables already warned about (statement-based changes, unknown values) */
+    char **warned; /* tables already warned about (statement-based changes, unknown values) */
     size_t nwarned;
 };
 
@@ -181,8 +181,10 @@ uint64_t fl_decoder_last_event_ts(const fl_decoder *d) { return d->last_ts; }
 static int emit(fl_decoder *d, uint32_t ts, bool last)
 {
     fl_txn *t = &d->txn;
-    if (d->have_gtid) t->gtid = d->gtid;
-    else memset(&t->gtid, 0, sizeof t->gtid);
+    if (d->have_gtid)
+        t->gtid = d->gtid;
+    else
+        memset(&t->gtid, 0, sizeof t->gtid);
     t->ts = ts;
     t->server_id = d->server_id;
     t->file = fl_arena_strndup(&t->arena, d->file, strlen(d->file));
@@ -190,8 +192,7 @@ static int emit(fl_decoder *d, uint32_t ts, bool last)
     t->flags = d->txn_flags | (last ? FL_TXN_LAST_PART : 0);
     t->part = d->part;
     if (last && d->have_gtid && d->gtid.flavor != FL_FLAVOR_NONE) {
-        if (fl_gtid_set_flavor(d->gtids) != FL_FLAVOR_NONE &&
-            fl_gtid_set_flavor(d->gtids) != d->gtid.flavor) {
+        if (fl_gtid_set_flavor(d->gtids) != FL_FLAVOR_NONE && fl_gtid_set_flavor(d->gtids) != d->gtid.flavor) {
             log_warn("decoder: GTID flavor changed; starting a new GTID set");
             fl_gtid_set_free(d->gtids);
             d->gtids = fl_gtid_set_new(FL_FLAVOR_NONE);
@@ -238,11 +239,9 @@ static int maybe_split(fl_decoder *d, uint32_t ts)
 /* A rolled-back transaction: nothing is emitted, but its GTID was used by the source. */
 static void rollback(fl_decoder *d)
 {
-    if (d->part > 0)
-        log_warn("%s: a transaction rolled back after %u parts were journaled", d->file, d->part);
+    if (d->part > 0) log_warn("%s: a transaction rolled back after %u parts were journaled", d->file, d->part);
     if (d->have_gtid && d->gtid.flavor != FL_FLAVOR_NONE &&
-        (fl_gtid_set_flavor(d->gtids) == FL_FLAVOR_NONE ||
-         fl_gtid_set_flavor(d->gtids) == d->gtid.flavor))
+        (fl_gtid_set_flavor(d->gtids) == FL_FLAVOR_NONE || fl_gtid_set_flavor(d->gtids) == d->gtid.flavor))
         fl_gtid_set_add(d->gtids, &d->gtid);
     txn_clear(d);
 }
@@ -263,11 +262,10 @@ static void announce_gtid(fl_decoder *d, const fl_gtid *g, uint32_t server_id)
     d->txn_flags = 0;
 }
 
-static int decode_mysql_gtid(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
-                             uint32_t server_id, char *err, size_t errlen)
+static int decode_mysql_gtid(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, uint32_t server_id,
+                             char *err, size_t errlen)
 {
-    if (n < 25) return fl_errorf(err, errlen, "%s: body is %zu bytes, expected at least 25",
-                                 type_name(type), n);
+    if (n < 25) return fl_errorf(err, errlen, "%s: body is %zu bytes, expected at least 25", type_name(type), n);
     fl_gtid g;
     memset(&g, 0, sizeof g);
     if (type == FL_EV_GTID) {
@@ -280,8 +278,8 @@ static int decode_mysql_gtid(fl_decoder *d, uint8_t type, const uint8_t *b, size
     return 0;
 }
 
-static int decode_tagged_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_t server_id,
-                              char *err, size_t errlen)
+static int decode_tagged_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_t server_id, char *err,
+                              size_t errlen)
 {
     fl_reader r = {b, b + n};
     uint64_t version, size, lnif;
@@ -302,14 +300,14 @@ static int decode_tagged_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_
             if (!fl_rd_varlen(&r, &v)) return fl_errorf(err, errlen, "GTID_TAGGED: truncated flags");
         } else if (fid == 1) {
             for (int i = 0; i < 16; i++) {
-                if (!fl_rd_varlen(&r, &v) || v > 255) return fl_errorf(err, errlen,
-                                                                       "GTID_TAGGED: bad source uuid");
+                if (!fl_rd_varlen(&r, &v) || v > 255)
+                    return fl_errorf(err, errlen, "GTID_TAGGED: bad source uuid");
                 g.uuid[i] = (uint8_t)v;
             }
             have_sid = true;
         } else if (fid == 2) {
-            if (!fl_rd_varlen(&r, &v) || (v & 1)) return fl_errorf(err, errlen,
-                                                                   "GTID_TAGGED: bad transaction number");
+            if (!fl_rd_varlen(&r, &v) || (v & 1))
+                return fl_errorf(err, errlen, "GTID_TAGGED: bad transaction number");
             g.gno = v >> 1;
             have_gno = true;
         } else if (fid == 3) {
@@ -325,12 +323,10 @@ static int decode_tagged_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_
                 g.tag[i] = c;
             }
         } else if (fid <= 11) {
-            if (!fl_rd_varlen(&r, &v)) return fl_errorf(err, errlen,
-                                                        "GTID_TAGGED: truncated field %llu",
-                                                        (unsigned long long)fid);
+            if (!fl_rd_varlen(&r, &v))
+                return fl_errorf(err, errlen, "GTID_TAGGED: truncated field %llu", (unsigned long long)fid);
         } else if (fid <= lnif) {
-            return fl_errorf(err, errlen, "GTID_TAGGED: unknown required field %llu",
-                             (unsigned long long)fid);
+            return fl_errorf(err, errlen, "GTID_TAGGED: unknown required field %llu", (unsigned long long)fid);
         } else {
             break; /* ignorable fields of later versions */
         }
@@ -341,8 +337,8 @@ static int decode_tagged_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_
     return 0;
 }
 
-static int decode_maria_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_t server_id,
-                             char *err, size_t errlen)
+static int decode_maria_gtid(fl_decoder *d, const uint8_t *b, size_t n, uint32_t server_id, char *err,
+                             size_t errlen)
 {
     if (n < 13) return fl_errorf(err, errlen, "MariaDB GTID: body is %zu bytes, expected at least 13", n);
     fl_gtid g;
@@ -375,8 +371,7 @@ static int union_text(fl_decoder *d, fl_buf *text, const char *what, char *err, 
     char perr[200];
     fl_gtid_set *s = fl_gtid_set_parse(fl_buf_cstr(text), perr, sizeof perr);
     if (!s) return fl_errorf(err, errlen, "%s: %s", what, perr);
-    if (fl_gtid_set_flavor(d->gtids) != FL_FLAVOR_NONE &&
-        fl_gtid_set_flavor(s) != FL_FLAVOR_NONE &&
+    if (fl_gtid_set_flavor(d->gtids) != FL_FLAVOR_NONE && fl_gtid_set_flavor(s) != FL_FLAVOR_NONE &&
         fl_gtid_set_flavor(d->gtids) != fl_gtid_set_flavor(s)) {
         fl_gtid_set_free(d->gtids);
         d->gtids = fl_gtid_set_new(FL_FLAVOR_NONE);
@@ -393,16 +388,16 @@ static int decode_previous_gtids(fl_decoder *d, const uint8_t *b, size_t n, char
     if (!fl_rd_uint(&r, 8, &head)) return fl_errorf(err, errlen, "PREVIOUS_GTIDS: truncated");
     bool tagged = (head >> 56) != 0;
     uint64_t nsids = tagged ? (head >> 8) & ((1ull << 48) - 1) : head & ((1ull << 56) - 1);
-    if (nsids > n / 24) return fl_errorf(err, errlen, "PREVIOUS_GTIDS: %llu sources in %zu bytes",
-                                         (unsigned long long)nsids, n);
+    if (nsids > n / 24)
+        return fl_errorf(err, errlen, "PREVIOUS_GTIDS: %llu sources in %zu bytes", (unsigned long long)nsids, n);
     fl_buf text = {0};
     int rc = 0;
     for (uint64_t i = 0; i < nsids && rc == 0; i++) {
         const uint8_t *uuid, *tag = NULL;
         uint64_t taglen = 0, nint;
         if (!fl_rd_bytes(&r, 16, &uuid) ||
-            (tagged && (!fl_rd_varlen(&r, &taglen) || taglen > FL_GTID_TAG_MAX ||
-                        !fl_rd_bytes(&r, (size_t)taglen, &tag))) ||
+            (tagged &&
+             (!fl_rd_varlen(&r, &taglen) || taglen > FL_GTID_TAG_MAX || !fl_rd_bytes(&r, (size_t)taglen, &tag))) ||
             !fl_rd_uint(&r, 8, &nint) || nint > fl_rd_left(&r) / 16) {
             rc = fl_errorf(err, errlen, "PREVIOUS_GTIDS: truncated source %llu", (unsigned long long)i + 1);
             break;
@@ -419,12 +414,14 @@ static int decode_previous_gtids(fl_decoder *d, const uint8_t *b, size_t n, char
             fl_rd_uint(&r, 8, &s);
             fl_rd_uint(&r, 8, &e);
             if (s < 1 || e <= s) {
-                rc = fl_errorf(err, errlen, "PREVIOUS_GTIDS: bad interval %llu-%llu",
-                               (unsigned long long)s, (unsigned long long)e);
+                rc = fl_errorf(err, errlen, "PREVIOUS_GTIDS: bad interval %llu-%llu", (unsigned long long)s,
+                               (unsigned long long)e);
                 break;
             }
-            if (e - 1 == s) fl_buf_printf(&text, ":%llu", (unsigned long long)s);
-            else fl_buf_printf(&text, ":%llu-%llu", (unsigned long long)s, (unsigned long long)e - 1);
+            if (e - 1 == s)
+                fl_buf_printf(&text, ":%llu", (unsigned long long)s);
+            else
+                fl_buf_printf(&text, ":%llu-%llu", (unsigned long long)s, (unsigned long long)e - 1);
         }
     }
     if (rc == 0 && text.len) rc = union_text(d, &text, "PREVIOUS_GTIDS", err, errlen);
@@ -436,14 +433,12 @@ static int decode_gtid_list(fl_decoder *d, const uint8_t *b, size_t n, char *err
 {
     if (n < 4) return fl_errorf(err, errlen, "GTID_LIST: truncated");
     uint32_t count = (uint32_t)fl_le(b, 4) & 0x0fffffff;
-    if ((size_t)count > (n - 4) / 16) return fl_errorf(err, errlen,
-                                                       "GTID_LIST: %u GTIDs in %zu bytes", count,
-                                                       n);
+    if ((size_t)count > (n - 4) / 16) return fl_errorf(err, errlen, "GTID_LIST: %u GTIDs in %zu bytes", count, n);
     fl_buf text = {0};
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *e = b + 4 + 16 * (size_t)i;
-        fl_buf_printf(&text, "%s%u-%u-%llu", i ? "," : "", (unsigned)fl_le(e, 4),
-                      (unsigned)fl_le(e + 4, 4), (unsigned long long)fl_le(e + 8, 8));
+        fl_buf_printf(&text, "%s%u-%u-%llu", i ? "," : "", (unsigned)fl_le(e, 4), (unsigned)fl_le(e + 4, 4),
+                      (unsigned long long)fl_le(e + 8, 8));
     }
     int rc = text.len ? union_text(d, &text, "GTID_LIST", err, errlen) : 0;
     fl_buf_free(&text);
@@ -483,9 +478,9 @@ static bool ends_with_word(const char *sql, const char *end, const char *tail)
 
 static bool is_dml(const char *w)
 {
-    return !strcmp(w, "INSERT") || !strcmp(w, "UPDATE") || !strcmp(w, "DELETE") ||
-           !strcmp(w, "REPLACE") || !strcmp(w, "LOAD") || !strcmp(w, "CALL") ||
-           !strcmp(w, "DO") || !strcmp(w, "SELECT") || !strcmp(w, "WITH");
+    return !strcmp(w, "INSERT") || !strcmp(w, "UPDATE") || !strcmp(w, "DELETE") || !strcmp(w, "REPLACE") ||
+           !strcmp(w, "LOAD") || !strcmp(w, "CALL") || !strcmp(w, "DO") || !strcmp(w, "SELECT") ||
+           !strcmp(w, "WITH");
 }
 
 /* Best effort: the table a statement-based DML statement writes, as db.table. */
@@ -505,9 +500,8 @@ static void statement_table(const char *sql, const char *end, const char *db, ch
     } else { /* INSERT/REPLACE/UPDATE/DELETE [modifiers] [INTO|FROM] name */
         for (int guard = 0; guard < 8; guard++) {
             const char *next = word(s, end, w, sizeof w);
-            if (strcmp(w, "INTO") && strcmp(w, "FROM") && strcmp(w, "IGNORE") &&
-                strcmp(w, "LOW_PRIORITY") && strcmp(w, "DELAYED") && strcmp(w, "HIGH_PRIORITY") &&
-                strcmp(w, "QUICK"))
+            if (strcmp(w, "INTO") && strcmp(w, "FROM") && strcmp(w, "IGNORE") && strcmp(w, "LOW_PRIORITY") &&
+                strcmp(w, "DELAYED") && strcmp(w, "HIGH_PRIORITY") && strcmp(w, "QUICK"))
                 break;
             s = next;
         }
@@ -520,14 +514,17 @@ static void statement_table(const char *sql, const char *end, const char *db, ch
         s++;
     }
     name[n] = 0;
-    if (!n) snprintf(out, cap, "%s.?", db);
-    else if (strchr(name, '.')) snprintf(out, cap, "%s", name);
-    else snprintf(out, cap, "%s.%s", db, name);
+    if (!n)
+        snprintf(out, cap, "%s.?", db);
+    else if (strchr(name, '.'))
+        snprintf(out, cap, "%s", name);
+    else
+        snprintf(out, cap, "%s.%s", db, name);
 }
 
 /* The table a statement writes (as db.table into table) passes the filter. */
-static bool statement_wanted(const fl_decoder *d, const char *sql, const char *end,
-                             const char *db, char *table, size_t cap)
+static bool statement_wanted(const fl_decoder *d, const char *sql, const char *end, const char *db, char *table,
+                             size_t cap)
 {
     statement_table(sql, end, db, table, cap);
     char *dot = strchr(table, '.');
@@ -587,8 +584,8 @@ static int decompress_query(fl_decoder *d, const uint8_t *p, size_t len, char *e
     uint64_t ulen = 0;
     for (size_t i = 0; i < ll; i++) ulen = (ulen << 8) | p[1 + i];
     if (ulen > MAX_PAYLOAD_BYTES || ulen > (uint64_t)len * 1032 + 64) /* deflate's best ratio */
-        return fl_errorf(err, errlen, "QUERY_COMPRESSED: %llu bytes claimed from %zu",
-                         (unsigned long long)ulen, len);
+        return fl_errorf(err, errlen, "QUERY_COMPRESSED: %llu bytes claimed from %zu", (unsigned long long)ulen,
+                         len);
     fl_buf_reset(&d->scratch);
     fl_buf_reserve(&d->scratch, ulen + 1);
     uLongf dl = (uLongf)ulen;
@@ -603,11 +600,19 @@ static int decompress_query(fl_decoder *d, const uint8_t *p, size_t len, char *e
 static void updated_db(const uint8_t *sv, size_t len, char *out, size_t cap)
 {
     static const int8_t fixed[] = {
-        [FL_Q_FLAGS2] = 4, [FL_Q_SQL_MODE] = 8, [FL_Q_AUTO_INCREMENT] = 4, [FL_Q_CHARSET] = 6,
-        [FL_Q_LC_TIME_NAMES] = 2, [FL_Q_CHARSET_DATABASE] = 2, [FL_Q_TABLE_MAP_FOR_UPDATE] = 8,
-        [FL_Q_MASTER_DATA_WRITTEN] = 4, [FL_Q_MICROSECONDS] = 3,
-        [FL_Q_EXPLICIT_DEFAULTS_FOR_TIMESTAMP] = 1, [FL_Q_DDL_LOGGED_WITH_XID] = 8,
-        [FL_Q_DEFAULT_COLLATION_FOR_UTF8MB4] = 2, [FL_Q_SQL_REQUIRE_PRIMARY_KEY] = 1,
+        [FL_Q_FLAGS2] = 4,
+        [FL_Q_SQL_MODE] = 8,
+        [FL_Q_AUTO_INCREMENT] = 4,
+        [FL_Q_CHARSET] = 6,
+        [FL_Q_LC_TIME_NAMES] = 2,
+        [FL_Q_CHARSET_DATABASE] = 2,
+        [FL_Q_TABLE_MAP_FOR_UPDATE] = 8,
+        [FL_Q_MASTER_DATA_WRITTEN] = 4,
+        [FL_Q_MICROSECONDS] = 3,
+        [FL_Q_EXPLICIT_DEFAULTS_FOR_TIMESTAMP] = 1,
+        [FL_Q_DDL_LOGGED_WITH_XID] = 8,
+        [FL_Q_DEFAULT_COLLATION_FOR_UTF8MB4] = 2,
+        [FL_Q_SQL_REQUIRE_PRIMARY_KEY] = 1,
         [FL_Q_DEFAULT_TABLE_ENCRYPTION] = 1,
     };
     out[0] = 0;
@@ -638,8 +643,8 @@ static void updated_db(const uint8_t *sv, size_t len, char *out, size_t cap)
     }
 }
 
-static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, uint32_t ts,
-                        uint32_t server_id, char *err, size_t errlen)
+static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, uint32_t ts, uint32_t server_id,
+                        char *err, size_t errlen)
 {
     uint8_t phl = d->post_header[type - 1];
     if (type == FL_EV_MARIA_QUERY_COMPRESSED && d->npost < type) phl = 13;
@@ -647,8 +652,7 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
     size_t dblen = b[8];
     size_t svlen = phl >= 13 ? (size_t)fl_le(b + 11, 2) : 0;
     if (n - phl < svlen || n - phl - svlen < dblen + 1)
-        return fl_errorf(err, errlen, "%s: status variables or database name beyond the event",
-                         type_name(type));
+        return fl_errorf(err, errlen, "%s: status variables or database name beyond the event", type_name(type));
     const char *dbp = (const char *)b + phl + svlen;
     if (dbp[dblen] != 0) return fl_errorf(err, errlen, "%s: database name not terminated", type_name(type));
     char db[256];
@@ -681,8 +685,7 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
         if (d->in_txn || d->have_gtid) rollback(d);
         return 0;
     }
-    if (d->in_txn && (!strcmp(w1, "SAVEPOINT") || !strcmp(w1, "RELEASE") ||
-                      !strcmp(w1, "ROLLBACK") ||
+    if (d->in_txn && (!strcmp(w1, "SAVEPOINT") || !strcmp(w1, "RELEASE") || !strcmp(w1, "ROLLBACK") ||
                       (!strcmp(w1, "XA") && (!strcmp(w2, "END") || !strcmp(w2, "PREPARE")))))
         return 0;
 
@@ -761,7 +764,8 @@ static int decode_table_map(fl_decoder *d, const uint8_t *b, size_t n, char *err
     }
     fl_table_map *tm = &e->tm;
     e->wanted = !d->o.filter || fl_config_table_wanted(d->o.filter, tm->db, tm->table) ||
-                (d->o.always_db && strcmp(tm->db, d->o.always_db) == 0 && strcmp(tm->table, d->o.always_table) == 0);
+                (d->o.always_db && strcmp(tm->db, d->o.always_db) == 0 &&
+                 strcmp(tm->table, d->o.always_table) == 0);
     const char **names = fl_arena_alloc(&tm->arena, (tm->ncols + 1) * sizeof *names);
     for (uint32_t i = 0; i < tm->ncols; i++) names[i] = tm->cols[i].name;
     if (!tm->has_names && d->o.names && e->wanted &&
@@ -771,14 +775,13 @@ static int decode_table_map(fl_decoder *d, const uint8_t *b, size_t n, char *err
     if (d->flavor == FL_FLAVOR_MARIADB && d->o.json && e->wanted && tm->ncols) {
         bool *is_json = fl_arena_alloc(&tm->arena, tm->ncols * sizeof *is_json);
         if (d->o.json(d->o.ctx, tm->db, tm->table, tm->ncols, is_json) == 0)
-            for (uint32_t i = 0; i < tm->ncols; i++)
-                tm->cols[i].json_document = is_json[i];
+            for (uint32_t i = 0; i < tm->ncols; i++) tm->cols[i].json_document = is_json[i];
     }
     return 0;
 }
 
-static int decode_rows(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, uint32_t ts,
-                       uint32_t server_id, char *err, size_t errlen)
+static int decode_rows(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, uint32_t ts, uint32_t server_id,
+                       char *err, size_t errlen)
 {
     fl_rows_event ev;
     fl_rows_classify(type, &ev);
@@ -786,8 +789,9 @@ static int decode_rows(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, 
     if (phl == 0) phl = ev.v2 ? 10 : 8;
     if (fl_rows_header(&ev, b, n, phl, err, errlen) != 0) return -1;
     map_entry *e = map_find(d, ev.table_id);
-    if (!e) return fl_errorf(err, errlen, "rows event for table id %llu without a TABLE_MAP before it",
-                        (unsigned long long)ev.table_id);
+    if (!e)
+        return fl_errorf(err, errlen, "rows event for table id %llu without a TABLE_MAP before it",
+                         (unsigned long long)ev.table_id);
     if (!d->in_txn) {
         begin_txn(d, d->have_gtid ? d->server_id : server_id);
         d->implicit = true;
@@ -821,19 +825,18 @@ static bool version_at_least(const char *v, int a, int b, int c)
 
 static int decode_fde(fl_decoder *d, const uint8_t *ev, size_t len, char *err, size_t errlen)
 {
-    if (len < FL_EV_HEADER_LEN + 57) return fl_errorf(err, errlen,
-                                                      "FORMAT_DESCRIPTION: %zu bytes is too short",
-                                                      len);
+    if (len < FL_EV_HEADER_LEN + 57)
+        return fl_errorf(err, errlen, "FORMAT_DESCRIPTION: %zu bytes is too short", len);
     const uint8_t *b = ev + FL_EV_HEADER_LEN;
     uint16_t version = (uint16_t)fl_le(b, 2);
-    if (version != 4) return fl_errorf(err, errlen,
-                                       "FORMAT_DESCRIPTION: binlog format version %u is not supported", version);
+    if (version != 4)
+        return fl_errorf(err, errlen, "FORMAT_DESCRIPTION: binlog format version %u is not supported", version);
     char sv[51];
     memcpy(sv, b + 2, 50);
     sv[50] = 0;
     uint32_t created = (uint32_t)fl_le(b + 52, 4);
-    if (b[56] != FL_EV_HEADER_LEN) return fl_errorf(err, errlen,
-                                                    "FORMAT_DESCRIPTION: header length %u, expected 19", b[56]);
+    if (b[56] != FL_EV_HEADER_LEN)
+        return fl_errorf(err, errlen, "FORMAT_DESCRIPTION: header length %u, expected 19", b[56]);
     bool maria = strstr(sv, "MariaDB") != NULL;
     bool aware = maria ? version_at_least(sv, 5, 3, 0) : version_at_least(sv, 5, 6, 1);
     size_t body = len - FL_EV_HEADER_LEN;
@@ -900,8 +903,8 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
 
 /* zstd-decompresses a payload into d->payload, growing the buffer as output appears (a
  * header's size is never trusted for an allocation), to at most the declared size. */
-static int inflate_payload(fl_decoder *d, const uint8_t *z, size_t zlen, uint64_t declared,
-                           char *err, size_t errlen)
+static int inflate_payload(fl_decoder *d, const uint8_t *z, size_t zlen, uint64_t declared, char *err,
+                           size_t errlen)
 {
     size_t limit = declared && declared < MAX_PAYLOAD_BYTES ? (size_t)declared : MAX_PAYLOAD_BYTES;
     if (!d->zstd) d->zstd = ZSTD_createDCtx();
@@ -921,8 +924,8 @@ static int inflate_payload(fl_decoder *d, const uint8_t *z, size_t zlen, uint64_
         if (room > limit - d->payload.len) room = limit - d->payload.len;
         ZSTD_outBuffer out = {d->payload.data + d->payload.len, room, 0};
         size_t rc = ZSTD_decompressStream(d->zstd, &out, &in);
-        if (ZSTD_isError(rc)) return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: zstd: %s",
-                                               ZSTD_getErrorName(rc));
+        if (ZSTD_isError(rc))
+            return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: zstd: %s", ZSTD_getErrorName(rc));
         d->payload.len += out.pos;
         if (rc == 0 && in.pos == in.size) break; /* (a payload may hold several frames) */
         if (rc != 0 && in.pos == in.size && out.pos < room)
@@ -930,7 +933,7 @@ static int inflate_payload(fl_decoder *d, const uint8_t *z, size_t zlen, uint64_
     }
     if (declared && d->payload.len != declared)
         return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: %zu bytes, the header says %llu", d->payload.len,
-                    (unsigned long long)declared);
+                         (unsigned long long)declared);
     return 0;
 }
 
@@ -949,17 +952,20 @@ static int decode_payload(fl_decoder *d, const uint8_t *b, size_t n, char *err, 
         fl_reader fr = {r.p, r.p + flen};
         r.p += flen;
         if (f > 3) continue;
-        if (!fl_rd_lenenc(&fr, &v)) return fl_errorf(err, errlen,
-                                                     "TRANSACTION_PAYLOAD: bad header field %llu",
-                                                     (unsigned long long)f);
-        if (f == 1) size = v;
-        else if (f == 2) ctype = v;
-        else usize = v;
+        if (!fl_rd_lenenc(&fr, &v))
+            return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: bad header field %llu", (unsigned long long)f);
+        if (f == 1)
+            size = v;
+        else if (f == 2)
+            ctype = v;
+        else
+            usize = v;
     }
-    if (size == UINT64_MAX || ctype == UINT64_MAX) return fl_errorf(err, errlen,
-                                                                    "TRANSACTION_PAYLOAD: size or compression type missing");
-    if (size > fl_rd_left(&r)) return fl_errorf(err, errlen,
-                                                "TRANSACTION_PAYLOAD: payload of %llu bytes beyond the event", (unsigned long long)size);
+    if (size == UINT64_MAX || ctype == UINT64_MAX)
+        return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: size or compression type missing");
+    if (size > fl_rd_left(&r))
+        return fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: payload of %llu bytes beyond the event",
+                         (unsigned long long)size);
     const uint8_t *data;
     size_t dlen;
     if (ctype == 255) {
@@ -984,8 +990,7 @@ static int decode_payload(fl_decoder *d, const uint8_t *b, size_t n, char *err, 
         }
         size_t elen = (size_t)fl_le(data + off + FL_EV_SIZE_OFF, 4);
         if (elen < FL_EV_HEADER_LEN || elen > dlen - off) {
-            rc = fl_errorf(err, errlen,
-                           "TRANSACTION_PAYLOAD: inner event at %zu has bad length %zu", off, elen);
+            rc = fl_errorf(err, errlen, "TRANSACTION_PAYLOAD: inner event at %zu has bad length %zu", off, elen);
             break;
         }
         char ierr[300];
@@ -1023,10 +1028,10 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
             fl_crc32(0, ev, len - 4) == (uint32_t)fl_le(ev + len - 4, 4))
             crc = true; /* an artificial event before the format description */
         if (crc) {
-            if (len < FL_EV_HEADER_LEN + FL_EV_CRC_LEN) return fl_errorf(err, errlen,
-                                                                         "event too short for its checksum");
-            if (fl_crc32(0, ev, len - 4) != (uint32_t)fl_le(ev + len - 4, 4)) return fl_errorf(err,
-                                                                                               errlen, "bad CRC32");
+            if (len < FL_EV_HEADER_LEN + FL_EV_CRC_LEN)
+                return fl_errorf(err, errlen, "event too short for its checksum");
+            if (fl_crc32(0, ev, len - 4) != (uint32_t)fl_le(ev + len - 4, 4))
+                return fl_errorf(err, errlen, "bad CRC32");
             n -= FL_EV_CRC_LEN;
         }
     }
@@ -1040,8 +1045,7 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
     switch (type) {
     case FL_EV_QUERY:
     case FL_EV_EXECUTE_LOAD_QUERY:
-    case FL_EV_MARIA_QUERY_COMPRESSED:
-        return decode_query(d, type, b, n, ts, server_id, err, errlen);
+    case FL_EV_MARIA_QUERY_COMPRESSED: return decode_query(d, type, b, n, ts, server_id, err, errlen);
     case FL_EV_XID:
         if (n != 8) return fl_errorf(err, errlen, "XID: body is %zu bytes, expected 8", n);
         if (!d->in_txn) return 0; /* stream started inside a transaction */
@@ -1049,36 +1053,31 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
     case FL_EV_XA_PREPARE: {
         if (n < 13) return fl_errorf(err, errlen, "XA_PREPARE: body is %zu bytes, expected at least 13", n);
         uint64_t gl = fl_le(b + 5, 4), bl = fl_le(b + 9, 4);
-        if (gl > 64 || bl > 64 || 13 + gl + bl > n) return fl_errorf(err, errlen,
-                                                                     "XA_PREPARE: bad xid lengths %llu/%llu", (unsigned long long)gl, (unsigned long long)bl);
+        if (gl > 64 || bl > 64 || 13 + gl + bl > n)
+            return fl_errorf(err, errlen, "XA_PREPARE: bad xid lengths %llu/%llu", (unsigned long long)gl,
+                             (unsigned long long)bl);
         if (!d->in_txn) return 0;
-        if (b[0]) d->txn_flags &= ~(uint32_t)FL_TXN_XA; /* XA COMMIT ... ONE PHASE */
-        else d->txn_flags |= FL_TXN_XA;                 /* prepared: applied at XA COMMIT */
+        if (b[0])
+            d->txn_flags &= ~(uint32_t)FL_TXN_XA; /* XA COMMIT ... ONE PHASE */
+        else
+            d->txn_flags |= FL_TXN_XA; /* prepared: applied at XA COMMIT */
         return emit(d, ts, true);
     }
-    case FL_EV_TABLE_MAP:
-        return decode_table_map(d, b, n, err, errlen);
+    case FL_EV_TABLE_MAP: return decode_table_map(d, b, n, err, errlen);
     case FL_EV_GTID:
-    case FL_EV_ANONYMOUS_GTID:
-        return decode_mysql_gtid(d, type, b, n, server_id, err, errlen);
-    case FL_EV_GTID_TAGGED:
-        return decode_tagged_gtid(d, b, n, server_id, err, errlen);
-    case FL_EV_MARIA_GTID:
-        return decode_maria_gtid(d, b, n, server_id, err, errlen);
-    case FL_EV_PREVIOUS_GTIDS:
-        return decode_previous_gtids(d, b, n, err, errlen);
-    case FL_EV_MARIA_GTID_LIST:
-        return decode_gtid_list(d, b, n, err, errlen);
-    case FL_EV_TRANSACTION_PAYLOAD:
-        return decode_payload(d, b, n, err, errlen);
+    case FL_EV_ANONYMOUS_GTID: return decode_mysql_gtid(d, type, b, n, server_id, err, errlen);
+    case FL_EV_GTID_TAGGED: return decode_tagged_gtid(d, b, n, server_id, err, errlen);
+    case FL_EV_MARIA_GTID: return decode_maria_gtid(d, b, n, server_id, err, errlen);
+    case FL_EV_PREVIOUS_GTIDS: return decode_previous_gtids(d, b, n, err, errlen);
+    case FL_EV_MARIA_GTID_LIST: return decode_gtid_list(d, b, n, err, errlen);
+    case FL_EV_TRANSACTION_PAYLOAD: return decode_payload(d, b, n, err, errlen);
     case FL_EV_ROTATE: {
         size_t phl = d->npost >= FL_EV_ROTATE ? d->post_header[FL_EV_ROTATE - 1] : 8;
         if (phl < 8) phl = 8;
         if (n < phl) return fl_errorf(err, errlen, "ROTATE: truncated");
         size_t nl = n - phl;
         const char *name = (const char *)b + phl;
-        if (nl == 0 || nl > 511 || memchr(name, 0, nl)) return fl_errorf(err, errlen,
-                                                                         "ROTATE: bad file name");
+        if (nl == 0 || nl > 511 || memchr(name, 0, nl)) return fl_errorf(err, errlen, "ROTATE: bad file name");
         char fname[512];
         memcpy(fname, name, nl);
         fname[nl] = 0;
@@ -1087,9 +1086,7 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
         return 0;
     }
     case FL_EV_HEARTBEAT:
-    case FL_EV_HEARTBEAT_V2:
-        d->last_ts = (uint64_t)time(NULL);
-        return 0;
+    case FL_EV_HEARTBEAT_V2: d->last_ts = (uint64_t)time(NULL); return 0;
     case FL_EV_INCIDENT: {
         uint64_t code = n >= 2 ? fl_le(b, 2) : 0;
         log_warn("%s: the source logged an incident (code %llu): changes around offset %llu may "
@@ -1097,7 +1094,7 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
                  d->file, (unsigned long long)code, (unsigned long long)d->pos);
         return 0;
     }
-    case FL_EV_ROWS_QUERY:          /* MySQL: a length byte (capped at 255; ignored), then the text */
+    case FL_EV_ROWS_QUERY:            /* MySQL: a length byte (capped at 255; ignored), then the text */
     case FL_EV_MARIA_ANNOTATE_ROWS: { /* MariaDB: the text */
         size_t skip = type == FL_EV_ROWS_QUERY ? 1 : 0;
         size_t text = n > skip ? n - skip : 0;
@@ -1108,8 +1105,7 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
         return 0;
     }
     case FL_EV_MARIA_START_ENCRYPTION:
-        return fl_errorf(err, errlen,
-                         "encrypted binlog (START_ENCRYPTION): read it through the server instead");
+        return fl_errorf(err, errlen, "encrypted binlog (START_ENCRYPTION): read it through the server instead");
     case FL_EV_STOP:
     case FL_EV_INTVAR:
     case FL_EV_RAND:
@@ -1126,8 +1122,7 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
     case FL_EV_DELETE_FILE:
     case FL_EV_NEW_LOAD:
     case FL_EV_BEGIN_LOAD_QUERY:
-    case FL_EV_START_V3:
-        return 0;
+    case FL_EV_START_V3: return 0;
     default:
         if (flags & FL_EVF_IGNORABLE) return 0;
         return fl_errorf(err, errlen, "unknown event type %u", type);
@@ -1146,8 +1141,8 @@ int fl_decoder_event(fl_decoder *d, const uint8_t *ev, size_t len, char *err, si
     }
     uint64_t size = fl_le(ev + FL_EV_SIZE_OFF, 4);
     if (size != len) {
-        snprintf(err, errlen, "event at offset %llu: header says %llu bytes, got %zu",
-                 (unsigned long long)at, (unsigned long long)size, len);
+        snprintf(err, errlen, "event at offset %llu: header says %llu bytes, got %zu", (unsigned long long)at,
+                 (unsigned long long)size, len);
         txn_clear(d);
         return -1;
     }
@@ -1166,7 +1161,7 @@ int fl_decoder_event(fl_decoder *d, const uint8_t *ev, size_t len, char *err, si
     int rc = decode_one(d, ev, len, why, sizeof why);
     if (rc != 0 && d->emit_failed) {
         fl_errorf(err, errlen, "event at offset %llu: the transaction was not accepted (%d)",
-             (unsigned long long)at, rc);
+                  (unsigned long long)at, rc);
         txn_clear(d);
         return rc;
     }

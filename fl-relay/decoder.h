@@ -45,14 +45,14 @@ typedef int (*fl_decoder_json_fn)(void *ctx, const char *db, const char *table, 
 typedef void (*fl_decoder_ddl_fn)(void *ctx, const char *db, const char *sql, size_t len);
 
 typedef struct fl_decoder_opts {
-    const fl_config_source *filter; /* include/exclude globs; NULL = everything */
+    const fl_config_source *filter;       /* include/exclude globs; NULL = everything */
     const char *always_db, *always_table; /* optional: one table that passes whatever the filter
                                              (the snapshot watermark table) */
-    size_t part_bytes;              /* 0 = default 32 MiB */
+    size_t part_bytes;                    /* 0 = default 32 MiB */
     fl_decoder_emit_fn emit;
-    fl_decoder_names_fn names;      /* optional */
-    fl_decoder_json_fn json;        /* optional; MariaDB streams only */
-    fl_decoder_ddl_fn ddl;          /* optional */
+    fl_decoder_names_fn names; /* optional */
+    fl_decoder_json_fn json;   /* optional; MariaDB streams only */
+    fl_decoder_ddl_fn ddl;     /* optional */
     void *ctx;
     /* Starting point: the GTID set already journaled (may be NULL) and the file name. */
     const char *initial_gtid_set;

@@ -170,7 +170,10 @@ static inline bool fl_rd_lenenc(fl_reader *r, uint64_t *v)
 {
     if (fl_rd_left(r) < 1) return false;
     uint8_t b = *r->p++;
-    if (b < 251) { *v = b; return true; }
+    if (b < 251) {
+        *v = b;
+        return true;
+    }
     if (b == 252) return fl_rd_uint(r, 2, v);
     if (b == 253) return fl_rd_uint(r, 3, v);
     if (b == 254) return fl_rd_uint(r, 8, v);

@@ -39,7 +39,7 @@ typedef struct ingest {
     bool open_parts;        /* parts of an unfinished transaction are queued */
     bool parts_committed;   /* ... and some of them were committed */
     uint32_t batch_txns;
-    bool have_pos;          /* pos holds the position after the last complete txn */
+    bool have_pos; /* pos holds the position after the last complete txn */
     fl_position pos;
     uint64_t added, skipped;
     char err[512];
@@ -183,7 +183,10 @@ static int ingest_file(ingest *in, fl_decoder *d, const char *path)
     }
     close(fd);
     int rc = 0;
-    if (size < 4 || memcmp(data, "\xfe" "bin", 4) != 0) {
+    if (size < 4 || memcmp(data,
+                           "\xfe"
+                           "bin",
+                           4) != 0) {
         snprintf(in->err, sizeof in->err, "not a binlog file (no \\xfebin magic at offset 0)");
         rc = -1;
     }
@@ -192,21 +195,21 @@ static int ingest_file(ingest *in, fl_decoder *d, const char *path)
     while (rc == 0 && off < size) {
         if (size - off < FL_EV_HEADER_LEN) {
             snprintf(in->err, sizeof in->err,
-                     "event at offset %zu: truncated: %zu bytes left, the header alone is 19", off,
-                     size - off);
+                     "event at offset %zu: truncated: %zu bytes left, the header alone is 19", off, size - off);
             rc = -1;
             break;
         }
         size_t len = (size_t)fl_le(data + off + FL_EV_SIZE_OFF, 4);
         if (len < FL_EV_HEADER_LEN) {
-            snprintf(in->err, sizeof in->err, "event at offset %zu: length %zu is below the 19-byte header", off, len);
+            snprintf(in->err, sizeof in->err, "event at offset %zu: length %zu is below the 19-byte header", off,
+                     len);
             rc = -1;
             break;
         }
         if (len > size - off) {
             snprintf(in->err, sizeof in->err,
-                     "event at offset %zu: truncated: %zu bytes long, the file ends after %zu",
-                     off, len, size - off);
+                     "event at offset %zu: truncated: %zu bytes long, the file ends after %zu", off, len,
+                     size - off);
             rc = -1;
             break;
         }
@@ -234,8 +237,8 @@ static int ingest_file(ingest *in, fl_decoder *d, const char *path)
     return rc;
 }
 
-int fl_ingest_files(const char *journal_dir, const char *const *files, int nfiles,
-                    const fl_config_source *filter, const fl_config_journal *journal_opts)
+int fl_ingest_files(const char *journal_dir, const char *const *files, int nfiles, const fl_config_source *filter,
+                    const fl_config_journal *journal_opts)
 {
     char err[512];
     fl_store_opts so = {.write = true, .sync = journal_opts ? journal_opts->sync : true};
@@ -290,9 +293,8 @@ int fl_ingest_files(const char *journal_dir, const char *const *files, int nfile
             status = 1;
         }
         if (status == 0)
-            log_info("%s: ingested (%llu transactions journaled, %llu already there)",
-                     base_name(files[i]), (unsigned long long)in.added,
-                     (unsigned long long)in.skipped);
+            log_info("%s: ingested (%llu transactions journaled, %llu already there)", base_name(files[i]),
+                     (unsigned long long)in.added, (unsigned long long)in.skipped);
     }
     fl_decoder_free(d);
     if (in.store) fl_store_close(in.store);

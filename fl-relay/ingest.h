@@ -9,7 +9,7 @@
 /* Returns the process exit status: 0 when every file was ingested; non-zero with a one-line
  * reason logged ("FILE: event at offset N: bad CRC32") — a transaction cut short by the
  * error is never journaled. filter may be NULL (everything). */
-int fl_ingest_files(const char *journal_dir, const char *const *files, int nfiles,
-                    const fl_config_source *filter, const fl_config_journal *journal_opts);
+int fl_ingest_files(const char *journal_dir, const char *const *files, int nfiles, const fl_config_source *filter,
+                    const fl_config_journal *journal_opts);
 
 #endif

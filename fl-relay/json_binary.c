@@ -95,8 +95,10 @@ static void put_double(fl_buf *out, double d)
             plain = false;
             fl_buf_putc(out, 'e');
             i++;
-            if (i < t.len && t.data[i] == '-') fl_buf_putc(out, t.data[i++]);
-            else if (i < t.len && t.data[i] == '+') i++;
+            if (i < t.len && t.data[i] == '-')
+                fl_buf_putc(out, t.data[i++]);
+            else if (i < t.len && t.data[i] == '+')
+                i++;
             while (i + 1 < t.len && t.data[i] == '0') i++;
             fl_buf_put(out, t.data + i, t.len - i);
             break;
@@ -131,8 +133,8 @@ static int opaque_temporal(jctx *c, uint8_t ftype, const uint8_t *p, size_t len)
         if (ftype == MYSQL_TYPE_DATE)
             snprintf(s, sizeof s, "\"%04u-%02u-%02u\"", y, mo, d);
         else
-            snprintf(s, sizeof s, "\"%04u-%02u-%02u %02u:%02u:%02u.%06u\"", y, mo, d,
-                     (unsigned)(hms >> 12), (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63), usec);
+            snprintf(s, sizeof s, "\"%04u-%02u-%02u %02u:%02u:%02u.%06u\"", y, mo, d, (unsigned)(hms >> 12),
+                     (unsigned)((hms >> 6) & 63), (unsigned)(hms & 63), usec);
     }
     fl_buf_puts(c->out, s);
     return 0;
@@ -152,23 +154,22 @@ static int opaque(jctx *c, const uint8_t *p, size_t len)
         /* precision, scale, then the binary decimal; printed as a number */
         if (n < 2) return fl_errorf(c->err, c->errlen, "truncated opaque DECIMAL");
         size_t size = fl_decimal_bin_size(d[0], d[1]);
-        if (!size) return fl_errorf(c->err, c->errlen,
-                                    "opaque DECIMAL(%u,%u) is not a valid precision and scale",
-                                    d[0], d[1]);
+        if (!size)
+            return fl_errorf(c->err, c->errlen, "opaque DECIMAL(%u,%u) is not a valid precision and scale", d[0],
+                             d[1]);
         if (n - 2 < size) return fl_errorf(c->err, c->errlen, "truncated opaque DECIMAL(%u,%u)", d[0], d[1]);
         char text[FL_DECIMAL_TEXT_MAX];
         uint32_t bad;
         int tl = fl_decimal_to_text(d + 2, d[0], d[1], text, &bad);
-        if (tl < 0) return fl_errorf(c->err, c->errlen,
-                                     "opaque DECIMAL with invalid digits (group value %u)", bad);
+        if (tl < 0)
+            return fl_errorf(c->err, c->errlen, "opaque DECIMAL with invalid digits (group value %u)", bad);
         fl_buf_put(c->out, text, (size_t)tl);
         return 0;
     }
     case MYSQL_TYPE_DATE:
     case MYSQL_TYPE_TIME:
     case MYSQL_TYPE_DATETIME:
-    case MYSQL_TYPE_TIMESTAMP:
-        return opaque_temporal(c, ftype, d, n);
+    case MYSQL_TYPE_TIMESTAMP: return opaque_temporal(c, ftype, d, n);
     case MYSQL_TYPE_VAR_STRING:
         /* a string MySQL kept opaque: printed as the string */
         fl_json_string(c->out, (const char *)d, n);
@@ -194,28 +195,27 @@ static int opaque(jctx *c, const uint8_t *p, size_t len)
 static int container(jctx *c, bool is_object, bool large, const uint8_t *p, size_t len, int depth)
 {
     size_t w = large ? 4 : 2; /* width of counts and offsets */
-    if (len < 2 * w) return fl_errorf(c->err, c->errlen, "truncated %s header",
-                                      is_object ? "object" : "array");
+    if (len < 2 * w) return fl_errorf(c->err, c->errlen, "truncated %s header", is_object ? "object" : "array");
     uint64_t count = le(p, w), size = le(p + w, w);
-    if (size > len) return fl_errorf(c->err, c->errlen, "%s size %" PRIu64 " beyond the %zu bytes available",
-                                 is_object ? "object" : "array", size, len);
+    if (size > len)
+        return fl_errorf(c->err, c->errlen, "%s size %" PRIu64 " beyond the %zu bytes available",
+                         is_object ? "object" : "array", size, len);
     size_t key_entry = w + 2, value_entry = 1 + w;
     uint64_t header = 2 * w + count * ((is_object ? key_entry : 0) + value_entry);
     if (count > size || header > size)
         return fl_errorf(c->err, c->errlen, "%s of %" PRIu64 " elements does not fit its %" PRIu64 " bytes",
-                     is_object ? "object" : "array", count, size);
+                         is_object ? "object" : "array", count, size);
 
     fl_buf_putc(c->out, is_object ? '{' : '[');
     for (uint64_t i = 0; i < count; i++) {
-        if (c->out->len > c->limit) return fl_errorf(c->err, c->errlen,
-                                                     "text larger than the value allows (shared offsets)");
+        if (c->out->len > c->limit)
+            return fl_errorf(c->err, c->errlen, "text larger than the value allows (shared offsets)");
         if (i) fl_buf_puts(c->out, ", ");
         if (is_object) {
             const uint8_t *ke = p + 2 * w + i * key_entry;
             uint64_t koff = le(ke, w), klen = le(ke + w, 2);
-            if (koff > size || klen > size - koff) return fl_errorf(c->err, c->errlen,
-                                                                    "key %" PRIu64 " out of bounds",
-                                                                    i);
+            if (koff > size || klen > size - koff)
+                return fl_errorf(c->err, c->errlen, "key %" PRIu64 " out of bounds", i);
             fl_json_string(c->out, (const char *)p + koff, (size_t)klen);
             fl_buf_puts(c->out, ": ");
         }
@@ -228,9 +228,8 @@ static int container(jctx *c, bool is_object, bool large, const uint8_t *p, size
             if (value(c, t, ve + 1, w, depth + 1) < 0) return -1;
         } else {
             uint64_t off = le(ve + 1, w);
-            if (off >= size) return fl_errorf(c->err, c->errlen,
-                                              "value %" PRIu64 " offset %" PRIu64 " out of bounds",
-                                              i, off);
+            if (off >= size)
+                return fl_errorf(c->err, c->errlen, "value %" PRIu64 " offset %" PRIu64 " out of bounds", i, off);
             if (value(c, t, p + off, (size_t)(size - off), depth + 1) < 0) return -1;
         }
     }
@@ -243,11 +242,9 @@ static int value(jctx *c, uint8_t type, const uint8_t *p, size_t len, int depth)
     if (depth > MAX_DEPTH) return fl_errorf(c->err, c->errlen, "nested deeper than %d", MAX_DEPTH);
     switch (type) {
     case JB_SMALL_OBJECT:
-    case JB_LARGE_OBJECT:
-        return container(c, true, type == JB_LARGE_OBJECT, p, len, depth);
+    case JB_LARGE_OBJECT: return container(c, true, type == JB_LARGE_OBJECT, p, len, depth);
     case JB_SMALL_ARRAY:
-    case JB_LARGE_ARRAY:
-        return container(c, false, type == JB_LARGE_ARRAY, p, len, depth);
+    case JB_LARGE_ARRAY: return container(c, false, type == JB_LARGE_ARRAY, p, len, depth);
     case JB_LITERAL:
         if (len < 1) return fl_errorf(c->err, c->errlen, "truncated literal");
         if (p[0] > 2) return fl_errorf(c->err, c->errlen, "unknown literal %u", p[0]);
@@ -294,10 +291,8 @@ static int value(jctx *c, uint8_t type, const uint8_t *p, size_t len, int depth)
         fl_json_string(c->out, (const char *)p + nl, n);
         return 0;
     }
-    case JB_OPAQUE:
-        return opaque(c, p, len);
-    default:
-        return fl_errorf(c->err, c->errlen, "unknown value type 0x%02x", type);
+    case JB_OPAQUE: return opaque(c, p, len);
+    default: return fl_errorf(c->err, c->errlen, "unknown value type 0x%02x", type);
     }
 }
 

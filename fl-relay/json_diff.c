@@ -33,7 +33,7 @@ struct jnode {
     int kind;
     const char *text; /* scalars: their JSON text */
     size_t len;
-    jmember *m;       /* members or elements */
+    jmember *m; /* members or elements */
     size_t n, cap;
 };
 
@@ -75,8 +75,7 @@ static void ws(src *s)
 }
 
 /* A string token starting at '"': its raw span, and its decoded bytes into the arena. */
-static int string_token(ctx *c, src *s, const char **raw, size_t *rawlen, const char **dec,
-                        size_t *declen)
+static int string_token(ctx *c, src *s, const char **raw, size_t *rawlen, const char **dec, size_t *declen)
 {
     const char *start = s->p++;
     char *out = fl_arena_alloc(c->arena, (size_t)(s->end - s->p) + 1);
@@ -146,11 +145,12 @@ static int parse_value(ctx *c, src *s, int depth, jnode **out)
             memset(m, 0, sizeof *m);
             if (obj) {
                 ws(s);
-                if (s->p >= s->end || *s->p != '"') return fl_errorf(c->err, c->errlen, "JSON diff: bad object key in the document");
+                if (s->p >= s->end || *s->p != '"')
+                    return fl_errorf(c->err, c->errlen, "JSON diff: bad object key in the document");
                 if (string_token(c, s, &m->raw, &m->rawlen, &m->key, &m->klen) != 0) return -1;
                 ws(s);
-                if (s->p >= s->end || *s->p != ':') return fl_errorf(c->err, c->errlen,
-                                                                     "JSON diff: ':' expected in the document");
+                if (s->p >= s->end || *s->p != ':')
+                    return fl_errorf(c->err, c->errlen, "JSON diff: ':' expected in the document");
                 s->p++;
             }
             if (parse_value(c, s, depth + 1, &m->val) != 0) return -1;
@@ -175,8 +175,8 @@ static int parse_value(ctx *c, src *s, int depth, jnode **out)
         if (string_token(c, s, &n->text, &n->len, &dec, &declen) != 0) return -1;
     } else {
         const char *start = s->p;
-        while (s->p < s->end && *s->p != ',' && *s->p != '}' && *s->p != ']' && *s->p != ' ' &&
-               *s->p != '\n' && *s->p != '\t' && *s->p != '\r')
+        while (s->p < s->end && *s->p != ',' && *s->p != '}' && *s->p != ']' && *s->p != ' ' && *s->p != '\n' &&
+               *s->p != '\t' && *s->p != '\r')
             s->p++;
         if (s->p == start) return fl_errorf(c->err, c->errlen, "JSON diff: value expected in the document");
         n->text = start;
@@ -190,7 +190,8 @@ static int parse_value(ctx *c, src *s, int depth, jnode **out)
  * then only needs to find the spans. */
 static int parse_text(ctx *c, const char *text, size_t len, jnode **out)
 {
-    if (!fl_json_text_valid(text, len)) return fl_errorf(c->err, c->errlen, "JSON diff: the document is not valid JSON");
+    if (!fl_json_text_valid(text, len))
+        return fl_errorf(c->err, c->errlen, "JSON diff: the document is not valid JSON");
     src s = {text, text + len};
     if (parse_value(c, &s, 0, out) != 0) return -1;
     ws(&s);
@@ -225,7 +226,7 @@ typedef struct leg {
     size_t klen;
     const char *raw; /* as it should be printed as a member key, with quotes */
     size_t rawlen;
-    bool from_last;  /* [last] or [last-N] */
+    bool from_last; /* [last] or [last-N] */
     uint64_t index;
 } leg;
 
@@ -274,11 +275,10 @@ static int parse_path(ctx *c, const char *p, size_t len, leg *legs, size_t *nleg
                     goto close;
                 }
             }
-            if (p >= end || *p < '0' || *p > '9') return fl_errorf(c->err, c->errlen,
-                                                                   "JSON diff: bad array index in path");
+            if (p >= end || *p < '0' || *p > '9')
+                return fl_errorf(c->err, c->errlen, "JSON diff: bad array index in path");
             while (p < end && *p >= '0' && *p <= '9') {
-                if (l->index > UINT32_MAX) return fl_errorf(c->err, c->errlen,
-                                                            "JSON diff: array index too large");
+                if (l->index > UINT32_MAX) return fl_errorf(c->err, c->errlen, "JSON diff: array index too large");
                 l->index = l->index * 10 + (uint64_t)(*p++ - '0');
             }
         close:
@@ -316,12 +316,13 @@ static size_t array_index(const leg *l, size_t n)
     return n - 1 - (size_t)l->index;
 }
 
-static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs, jnode *value,
-                     const char *path, size_t pathlen)
+static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs, jnode *value, const char *path,
+                     size_t pathlen)
 {
     if (nlegs == 0) {
-        if (op != 0) return fl_errorf(c->err, c->errlen, "JSON diff: cannot %s the whole document",
-                                      op == 1 ? "insert" : "remove");
+        if (op != 0)
+            return fl_errorf(c->err, c->errlen, "JSON diff: cannot %s the whole document",
+                             op == 1 ? "insert" : "remove");
         *root = value;
         return 0;
     }
@@ -335,21 +336,20 @@ static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs
             size_t idx = array_index(l, cur->n);
             if (idx < cur->n) k = (long)idx;
         }
-        if (k < 0) return fl_errorf(c->err, c->errlen,
-                                    "JSON diff: path %.*s not found in the document", (int)pathlen,
-                                    path);
+        if (k < 0)
+            return fl_errorf(c->err, c->errlen, "JSON diff: path %.*s not found in the document", (int)pathlen,
+                             path);
         cur = cur->m[k].val;
     }
     const leg *l = &legs[nlegs - 1];
     if (l->is_key) {
-        if (cur->kind != J_OBJECT) return fl_errorf(c->err, c->errlen,
-                                                    "JSON diff: path %.*s: not an object",
-                                                    (int)pathlen, path);
+        if (cur->kind != J_OBJECT)
+            return fl_errorf(c->err, c->errlen, "JSON diff: path %.*s: not an object", (int)pathlen, path);
         long k = find_key(cur, l->key, l->klen);
         if (op == 2) {
-            if (k < 0) return fl_errorf(c->err, c->errlen,
-                                        "JSON diff: path %.*s not found in the document",
-                                        (int)pathlen, path);
+            if (k < 0)
+                return fl_errorf(c->err, c->errlen, "JSON diff: path %.*s not found in the document", (int)pathlen,
+                                 path);
             memmove(&cur->m[k], &cur->m[k + 1], (cur->n - (size_t)k - 1) * sizeof *cur->m);
             cur->n--;
             return 0;
@@ -358,9 +358,9 @@ static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs
             cur->m[k].val = value;
             return 0;
         }
-        if (op == 0) return fl_errorf(c->err, c->errlen,
-                                      "JSON diff: path %.*s not found in the document",
-                                      (int)pathlen, path);
+        if (op == 0)
+            return fl_errorf(c->err, c->errlen, "JSON diff: path %.*s not found in the document", (int)pathlen,
+                             path);
         size_t at = 0;
         while (at < cur->n && key_cmp(cur->m[at].key, cur->m[at].klen, l->key, l->klen) < 0) at++;
         grow(c, cur);
@@ -368,9 +368,8 @@ static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs
         cur->m[at] = (jmember){l->key, l->klen, l->raw, l->rawlen, value};
         return 0;
     }
-    if (cur->kind != J_ARRAY) return fl_errorf(c->err, c->errlen,
-                                               "JSON diff: path %.*s: not an array", (int)pathlen,
-                                               path);
+    if (cur->kind != J_ARRAY)
+        return fl_errorf(c->err, c->errlen, "JSON diff: path %.*s: not an array", (int)pathlen, path);
     size_t idx = array_index(l, cur->n);
     if (op == 1) {
         if (idx == SIZE_MAX) idx = 0;
@@ -381,9 +380,8 @@ static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs
         cur->m[idx].val = value;
         return 0;
     }
-    if (idx >= cur->n) return fl_errorf(c->err, c->errlen,
-                                        "JSON diff: path %.*s not found in the document",
-                                        (int)pathlen, path);
+    if (idx >= cur->n)
+        return fl_errorf(c->err, c->errlen, "JSON diff: path %.*s not found in the document", (int)pathlen, path);
     if (op == 0) {
         cur->m[idx].val = value;
     } else {
@@ -393,8 +391,8 @@ static int apply_one(ctx *c, jnode **root, int op, const leg *legs, size_t nlegs
     return 0;
 }
 
-int fl_json_diff_apply(const char *doc, size_t doc_len, const uint8_t *diff, size_t len,
-                       fl_buf *out, char *err, size_t errlen)
+int fl_json_diff_apply(const char *doc, size_t doc_len, const uint8_t *diff, size_t len, fl_buf *out, char *err,
+                       size_t errlen)
 {
     fl_arena arena = {0};
     ctx c = {&arena, err, errlen};

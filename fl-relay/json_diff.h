@@ -13,7 +13,7 @@
 /* Applies the binlog diff vector diff[0..len) to the JSON text doc[0..doc_len) and appends
  * the new document's text (MySQL's ", " and ": " style) to out. Returns 0, or -1 with a
  * reason in err ("JSON diff: path $.a[3] not found"). Never reads out of bounds. */
-int fl_json_diff_apply(const char *doc, size_t doc_len, const uint8_t *diff, size_t len,
-                       fl_buf *out, char *err, size_t errlen);
+int fl_json_diff_apply(const char *doc, size_t doc_len, const uint8_t *diff, size_t len, fl_buf *out, char *err,
+                       size_t errlen);
 
 #endif

@@ -72,7 +72,7 @@ static void on_signal(int sig)
 typedef struct names_entry {
     char *db, *table;
     fl_table_schema schema; /* ncols 0: unknown (lookup failed or table gone); leave unnamed */
-    time_t retry_at; /* after a failed lookup: when to try again (0 = never) */
+    time_t retry_at;        /* after a failed lookup: when to try again (0 = never) */
     struct names_entry *next;
 } names_entry;
 
@@ -131,7 +131,8 @@ static void names_fill(names_cache *c, names_entry *e)
     e->retry_at = 0;
     if (names_query(c, e, err, sizeof err) == 0 || names_query(c, e, err, sizeof err) == 0) return;
     log_warn("columns of %s.%s from information_schema: %s; its columns stay unnamed (@1, @2, ...) "
-             "and JSON columns stay text for now", e->db, e->table, err);
+             "and JSON columns stay text for now",
+             e->db, e->table, err);
     e->retry_at = time(NULL) + NAMES_RETRY_S;
 }
 
@@ -161,8 +162,7 @@ static names_entry *names_entry_of(names_cache *c, const char *db, const char *t
     return e->schema.ncols == ncols ? e : NULL;
 }
 
-static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols,
-                    const char **names);
+static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols, const char **names);
 static int json_cb(void *ctx, const char *db, const char *table, uint32_t ncols, bool *is_json);
 static void ddl_cb(void *ctx, const char *db, const char *sql, size_t len);
 
@@ -174,31 +174,30 @@ typedef struct relay {
     fl_source *src;
     fl_decoder *dec;
     names_cache names;
-    fl_snapshot *snap; /* NULL without [snapshot] tables */
+    fl_snapshot *snap;  /* NULL without [snapshot] tables */
     time_t snap_warned; /* last warning of a failed snapshot step */
 
     /* Position after the last complete transaction handed to the store. */
     fl_position pos;
-    fl_source_pos start;   /* where the current connection started */
-    char *skip_file;       /* MySQL: transactions up to skip_file:skip_pos are not journaled */
+    fl_source_pos start; /* where the current connection started */
+    char *skip_file;     /* MySQL: transactions up to skip_file:skip_pos are not journaled */
     uint64_t skip_pos;
-    bool pos_dirty;        /* pos changed since the last commit */
-    bool in_parts;         /* parts of an unfinished transaction were added */
+    bool pos_dirty; /* pos changed since the last commit */
+    bool in_parts;  /* parts of an unfinished transaction were added */
     uint32_t batch_txns;
     char emit_err[512];
 
-    bool caught_up;         /* a heartbeat said nothing more is waiting */
-    time_t last_rx;         /* wall clock of the last packet */
+    bool caught_up; /* a heartbeat said nothing more is waiting */
+    time_t last_rx; /* wall clock of the last packet */
     time_t last_purge;
-    time_t last_probe;      /* last check that the source still holds the journal's position */
-    time_t last_status;     /* last STATUS= sent to systemd */
+    time_t last_probe;  /* last check that the source still holds the journal's position */
+    time_t last_status; /* last STATUS= sent to systemd */
 
     fl_metric *m_txns, *m_rows, *m_bytes, *m_reconnects, *m_lag, *m_commits, *m_commit_ts, *m_connected;
     fl_metric *m_first_seq, *m_last_seq, *m_journal_bytes, *m_journal_txns;
 } relay;
 
-static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols,
-                    const char **names)
+static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols, const char **names)
 {
     relay *r = ctx;
     names_cache *c = &r->names;
@@ -353,8 +352,7 @@ static int commit(relay *r, fl_error *e)
         r->last_status = now;
         char where[600];
         position_text(&r->pos, where, sizeof where);
-        notify_status("journaled up to %s, %.0fs behind the source", where,
-                      fl_metric_value(r->m_lag));
+        notify_status("journaled up to %s, %.0fs behind the source", where, fl_metric_value(r->m_lag));
     }
     return 0;
 }
@@ -389,7 +387,8 @@ static bool source_went_back(relay *r, fl_flavor flavor)
     fl_error e;
     if (!c->conn && !(c->conn = fl_source_connect(c->cfg, 30, &e))) return false;
     char *state = NULL;
-    const char *sql = flavor == FL_FLAVOR_MARIADB ? "SELECT @@global.gtid_binlog_pos" : "SELECT @@global.gtid_executed";
+    const char *sql = flavor == FL_FLAVOR_MARIADB ? "SELECT @@global.gtid_binlog_pos"
+                                                  : "SELECT @@global.gtid_executed";
     if (fl_source_query_value(c->conn, sql, &state, &e) < 0) {
         fl_source_close(c->conn); /* a later probe connects again */
         c->conn = NULL;
@@ -399,7 +398,8 @@ static bool source_went_back(relay *r, fl_flavor flavor)
     fl_gtid_set *server = fl_gtid_set_parse(state, perr, sizeof perr);
     fl_gtid_set *journal = fl_gtid_set_parse(r->pos.gtid_set, perr, sizeof perr);
     bool back = server && journal && fl_gtid_set_flavor(server) != FL_FLAVOR_NONE &&
-                fl_gtid_set_flavor(server) == fl_gtid_set_flavor(journal) && !fl_gtid_set_is_subset(journal, server);
+                fl_gtid_set_flavor(server) == fl_gtid_set_flavor(journal) &&
+                !fl_gtid_set_is_subset(journal, server);
     if (fl_gtid_set_is_empty(server) && !fl_gtid_set_is_empty(journal)) back = server && journal;
     if (back)
         log_warn("the source's binlog went back: it holds GTIDs up to %s but the journal already has %s "
@@ -452,7 +452,8 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
     bool resume = (r->pos.gtid_set && r->pos.gtid_set[0]) || (r->pos.file && r->pos.file[0]);
     if (resume) {
         if (r->pos.flavor && r->pos.flavor != (uint32_t)flavor)
-            return fl_error_set(e, true, 0, "the journal holds a %s stream but the source is %s; use a "
+            return fl_error_set(e, true, 0,
+                                "the journal holds a %s stream but the source is %s; use a "
                                 "new journal for another kind of server",
                                 r->pos.flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL",
                                 flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL");
@@ -487,8 +488,8 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
     fl_source_pos request = r->start;
     free(r->skip_file);
     r->skip_file = NULL;
-    if (flavor == FL_FLAVOR_MYSQL && !(r->start.gtid_set && r->start.gtid_set[0]) &&
-        r->start.file && r->start.file[0] && r->start.pos > 4) {
+    if (flavor == FL_FLAVOR_MYSQL && !(r->start.gtid_set && r->start.gtid_set[0]) && r->start.file &&
+        r->start.file[0] && r->start.pos > 4) {
         char *mode = NULL;
         fl_error ignored;
         if (fl_source_query_value(r->src, "SELECT @@global.gtid_mode", &mode, &ignored) == 0 &&
@@ -507,8 +508,8 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
     }
     const char *cipher = mysql_get_ssl_cipher(fl_source_mysql(r->src));
     log_info("replicating from %s (%s, %s%s) %s%s", fl_source_version(r->src),
-             flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL", cipher ? "TLS " : "no TLS",
-             cipher ? cipher : "", where, resume ? " (the journal's position)" : "");
+             flavor == FL_FLAVOR_MARIADB ? "MariaDB" : "MySQL", cipher ? "TLS " : "no TLS", cipher ? cipher : "",
+             where, resume ? " (the journal's position)" : "");
     notify_status("replicating %s", where);
 
     time_t silence_limit = (time_t)ceil(2 * hb);
@@ -530,8 +531,10 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
                 if (r->snap) snapshot_turn(r);
                 if (stop_requested) return 0;
                 if (time(NULL) - r->last_rx > silence_limit)
-                    return fl_error_set(e, false, 0, "no event or heartbeat from the source for %lds "
-                                        "(heartbeat %.1fs)", (long)(time(NULL) - r->last_rx), hb);
+                    return fl_error_set(e, false, 0,
+                                        "no event or heartbeat from the source for %lds "
+                                        "(heartbeat %.1fs)",
+                                        (long)(time(NULL) - r->last_rx), hb);
             }
             if (stop_requested) return 0;
             if (w < 0 && errno != EINTR)
@@ -634,7 +637,8 @@ int fl_live_run(const fl_config *cfg)
     r.m_lag = fl_metric_gauge("fastlane_relay_lag_seconds", "Seconds behind the source");
     r.m_commit_ts = fl_metric_gauge("fastlane_relay_last_commit_timestamp_seconds",
                                     "Source commit time of the last journaled transaction");
-    r.m_connected = fl_metric_gauge("fastlane_relay_source_connected", "1 while streaming from the source, else 0");
+    r.m_connected = fl_metric_gauge("fastlane_relay_source_connected",
+                                    "1 while streaming from the source, else 0");
     r.m_first_seq = fl_metric_gauge("fastlane_relay_journal_first_seq", "Seq of the journal's first transaction");
     r.m_last_seq = fl_metric_gauge("fastlane_relay_journal_last_seq", "Seq of the journal's last transaction");
     r.m_journal_bytes = fl_metric_gauge("fastlane_relay_journal_bytes", "Encoded record bytes in the journal");
@@ -709,8 +713,8 @@ int fl_live_run(const fl_config *cfg)
         sleep_ms(backoff);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
-    log_info("stopping: journal committed %s", r.pos.gtid_set && r.pos.gtid_set[0]
-                                                   ? r.pos.gtid_set : (r.pos.file ? r.pos.file : ""));
+    log_info("stopping: journal committed %s",
+             r.pos.gtid_set && r.pos.gtid_set[0] ? r.pos.gtid_set : (r.pos.file ? r.pos.file : ""));
     sd_notify(0, "STOPPING=1");
     status = 0;
 out:

@@ -66,7 +66,10 @@ int main(int argc, char **argv)
         case OPT_JOURNAL: journal_dir = optarg; break;
         case OPT_BINLOG_FILE: files[nfiles++] = optarg; break;
         case 'v': verbose = true; break;
-        case 'h': usage(stdout); free(files); return 0;
+        case 'h':
+            usage(stdout);
+            free(files);
+            return 0;
         case 'V': free(files); return fl_cli_print_version("fl-relay");
         default: free(files); return fl_cli_bad_option("fl-relay", opt, argv);
         }
@@ -90,7 +93,8 @@ int main(int argc, char **argv)
     }
     if (snapshot && (check || nfiles > 0 || !config_path)) {
         free(files);
-        return fl_cli_usage_error("fl-relay", "--snapshot needs -c FILE and goes without --check and --binlog-file");
+        return fl_cli_usage_error("fl-relay",
+                                  "--snapshot needs -c FILE and goes without --check and --binlog-file");
     }
     if (check && nfiles > 0) {
         free(files);
@@ -118,8 +122,7 @@ int main(int argc, char **argv)
     if (nfiles > 0) {
         if (!journal_dir) journal_dir = cfg ? cfg->journal.path : NULL;
         if (!journal_dir) {
-            fputs("fl-relay: --binlog-file needs --journal DIR (or -c FILE with [journal] path)\n",
-                  stderr);
+            fputs("fl-relay: --binlog-file needs --journal DIR (or -c FILE with [journal] path)\n", stderr);
             fl_config_free(cfg);
             free(files);
             return 2;

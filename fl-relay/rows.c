@@ -28,26 +28,63 @@ bool fl_rows_classify(uint8_t type, fl_rows_event *ev)
 {
     memset(ev, 0, sizeof *ev);
     switch (type) {
-    case FL_EV_PRE_GA_WRITE_ROWS: case FL_EV_WRITE_ROWS_V1: ev->op = FL_OP_INSERT; break;
-    case FL_EV_PRE_GA_UPDATE_ROWS: case FL_EV_UPDATE_ROWS_V1: ev->op = FL_OP_UPDATE; break;
-    case FL_EV_PRE_GA_DELETE_ROWS: case FL_EV_DELETE_ROWS_V1: ev->op = FL_OP_DELETE; break;
-    case FL_EV_WRITE_ROWS: ev->op = FL_OP_INSERT; ev->v2 = true; break;
-    case FL_EV_UPDATE_ROWS: ev->op = FL_OP_UPDATE; ev->v2 = true; break;
-    case FL_EV_DELETE_ROWS: ev->op = FL_OP_DELETE; ev->v2 = true; break;
-    case FL_EV_PARTIAL_UPDATE_ROWS: ev->op = FL_OP_UPDATE; ev->v2 = true; ev->partial = true; break;
-    case FL_EV_MARIA_WRITE_ROWS_COMPRESSED_V1: ev->op = FL_OP_INSERT; ev->compressed = true; break;
-    case FL_EV_MARIA_UPDATE_ROWS_COMPRESSED_V1: ev->op = FL_OP_UPDATE; ev->compressed = true; break;
-    case FL_EV_MARIA_DELETE_ROWS_COMPRESSED_V1: ev->op = FL_OP_DELETE; ev->compressed = true; break;
-    case FL_EV_MARIA_WRITE_ROWS_COMPRESSED: ev->op = FL_OP_INSERT; ev->v2 = true; ev->compressed = true; break;
-    case FL_EV_MARIA_UPDATE_ROWS_COMPRESSED: ev->op = FL_OP_UPDATE; ev->v2 = true; ev->compressed = true; break;
-    case FL_EV_MARIA_DELETE_ROWS_COMPRESSED: ev->op = FL_OP_DELETE; ev->v2 = true; ev->compressed = true; break;
+    case FL_EV_PRE_GA_WRITE_ROWS:
+    case FL_EV_WRITE_ROWS_V1: ev->op = FL_OP_INSERT; break;
+    case FL_EV_PRE_GA_UPDATE_ROWS:
+    case FL_EV_UPDATE_ROWS_V1: ev->op = FL_OP_UPDATE; break;
+    case FL_EV_PRE_GA_DELETE_ROWS:
+    case FL_EV_DELETE_ROWS_V1: ev->op = FL_OP_DELETE; break;
+    case FL_EV_WRITE_ROWS:
+        ev->op = FL_OP_INSERT;
+        ev->v2 = true;
+        break;
+    case FL_EV_UPDATE_ROWS:
+        ev->op = FL_OP_UPDATE;
+        ev->v2 = true;
+        break;
+    case FL_EV_DELETE_ROWS:
+        ev->op = FL_OP_DELETE;
+        ev->v2 = true;
+        break;
+    case FL_EV_PARTIAL_UPDATE_ROWS:
+        ev->op = FL_OP_UPDATE;
+        ev->v2 = true;
+        ev->partial = true;
+        break;
+    case FL_EV_MARIA_WRITE_ROWS_COMPRESSED_V1:
+        ev->op = FL_OP_INSERT;
+        ev->compressed = true;
+        break;
+    case FL_EV_MARIA_UPDATE_ROWS_COMPRESSED_V1:
+        ev->op = FL_OP_UPDATE;
+        ev->compressed = true;
+        break;
+    case FL_EV_MARIA_DELETE_ROWS_COMPRESSED_V1:
+        ev->op = FL_OP_DELETE;
+        ev->compressed = true;
+        break;
+    case FL_EV_MARIA_WRITE_ROWS_COMPRESSED:
+        ev->op = FL_OP_INSERT;
+        ev->v2 = true;
+        ev->compressed = true;
+        break;
+    case FL_EV_MARIA_UPDATE_ROWS_COMPRESSED:
+        ev->op = FL_OP_UPDATE;
+        ev->v2 = true;
+        ev->compressed = true;
+        break;
+    case FL_EV_MARIA_DELETE_ROWS_COMPRESSED:
+        ev->op = FL_OP_DELETE;
+        ev->v2 = true;
+        ev->compressed = true;
+        break;
     default: return false;
     }
     return true;
 }
 
-int fl_rows_header(fl_rows_event *ev, const uint8_t *body, size_t len, uint8_t post_header_len,
-                   char *err, size_t errlen)
+int fl_rows_header(fl_rows_event *ev, const uint8_t *body, size_t len, uint8_t post_header_len, char *err,
+                   size_t errlen)
 {
     size_t id_len = post_header_len == 6 ? 4 : 6;
     size_t need = id_len + 2 + (ev->v2 ? 2 : 0);
@@ -80,16 +117,15 @@ static uint64_t popcount_bits(const uint8_t *bm, uint64_t n)
     return c;
 }
 
-static int partial_json(const fl_table_map *tm, uint32_t i, const fl_value *before, fl_reader *r,
-                        fl_txn *txn, fl_value *out, char *err, size_t errlen);
+static int partial_json(const fl_table_map *tm, uint32_t i, const fl_value *before, fl_reader *r, fl_txn *txn,
+                        fl_value *out, char *err, size_t errlen);
 
 /* Decodes one image into a new value array. lo/hi bound the buffer the cells live in, so
  * values pointing into it are copied into the transaction. For the after image of a
  * PARTIAL_UPDATE_ROWS, partial_bits marks the JSON columns given as diffs against before. */
-static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *present,
-                        fl_reader *r, fl_txn *txn, fl_value **out, const uint8_t *lo,
-                        const uint8_t *hi, const uint8_t *partial_bits, const fl_value *before,
-                        char *err, size_t errlen)
+static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *present, fl_reader *r, fl_txn *txn,
+                        fl_value **out, const uint8_t *lo, const uint8_t *hi, const uint8_t *partial_bits,
+                        const fl_value *before, char *err, size_t errlen)
 {
     uint64_t npresent = popcount_bits(present, width);
     const uint8_t *nulls;
@@ -109,15 +145,14 @@ static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *p
             uint32_t j = 0;
             for (uint64_t c = 0; c < i; c++) j += tm->cols[c].type == FL_TYPE_JSON;
             if (bit(partial_bits, j)) {
-                if (partial_json(tm, (uint32_t)i, before, r, txn, &vals[i], err, errlen) != 0)
-                    return -1;
+                if (partial_json(tm, (uint32_t)i, before, r, txn, &vals[i], err, errlen) != 0) return -1;
                 continue;
             }
         }
         size_t used = 0;
         char cerr[200];
-        if (fl_column_decode(&tm->cols[i], r->p, fl_rd_left(r), &txn->arena, &vals[i], &used, cerr,
-                             sizeof cerr) != 0) {
+        if (fl_column_decode(&tm->cols[i], r->p, fl_rd_left(r), &txn->arena, &vals[i], &used, cerr, sizeof cerr) !=
+            0) {
             snprintf(err, errlen, "%s.%s: %s", tm->db, tm->table, cerr);
             return -1;
         }
@@ -138,8 +173,8 @@ static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *p
 /* PARTIAL_UPDATE_ROWS: the value options between the images. With PARTIAL_JSON_UPDATES
  * a bitmap follows with one bit per JSON column of the table: set when that column's after
  * value is a diff against its before value. */
-static int read_value_options(const fl_table_map *tm, fl_reader *r, const uint8_t **partial_bits,
-                              char *err, size_t errlen)
+static int read_value_options(const fl_table_map *tm, fl_reader *r, const uint8_t **partial_bits, char *err,
+                              size_t errlen)
 {
     uint64_t opts;
     *partial_bits = NULL;
@@ -159,12 +194,14 @@ static int read_value_options(const fl_table_map *tm, fl_reader *r, const uint8_
 
 /* A JSON column whose after value is a diff: its length (the column's pack length), then
  * the diff vector, applied to the before value. */
-static int partial_json(const fl_table_map *tm, uint32_t i, const fl_value *before, fl_reader *r,
-                        fl_txn *txn, fl_value *out, char *err, size_t errlen)
+static int partial_json(const fl_table_map *tm, uint32_t i, const fl_value *before, fl_reader *r, fl_txn *txn,
+                        fl_value *out, char *err, size_t errlen)
 {
     char name[80];
-    if (tm->cols[i].name) snprintf(name, sizeof name, "%s", tm->cols[i].name);
-    else snprintf(name, sizeof name, "@%u", i + 1);
+    if (tm->cols[i].name)
+        snprintf(name, sizeof name, "%s", tm->cols[i].name);
+    else
+        snprintf(name, sizeof name, "@%u", i + 1);
     int plen = tm->cols[i].meta >= 1 && tm->cols[i].meta <= 4 ? tm->cols[i].meta : 4;
     uint64_t dlen;
     const uint8_t *diff;
@@ -181,8 +218,7 @@ static int partial_json(const fl_table_map *tm, uint32_t i, const fl_value *befo
     }
     fl_buf text = {0};
     char derr[200];
-    if (fl_json_diff_apply(before[i].s.ptr, before[i].s.len, diff, (size_t)dlen, &text, derr,
-                           sizeof derr) != 0) {
+    if (fl_json_diff_apply(before[i].s.ptr, before[i].s.len, diff, (size_t)dlen, &text, derr, sizeof derr) != 0) {
         snprintf(err, errlen, "%s.%s: column %s: %s", tm->db, tm->table, name, derr);
         fl_buf_free(&text);
         return -1;
@@ -194,11 +230,10 @@ static int partial_json(const fl_table_map *tm, uint32_t i, const fl_value *befo
     return 0;
 }
 
-static int uncompress_rows(const fl_table_map *tm, const uint8_t *p, size_t len, fl_buf *out,
-                           char *err, size_t errlen)
+static int uncompress_rows(const fl_table_map *tm, const uint8_t *p, size_t len, fl_buf *out, char *err,
+                           size_t errlen)
 {
-    if (len < 1 || (p[0] & 0xe0) != 0x80 || (p[0] & 0x07) < 1 || (p[0] & 0x07) > 4 ||
-        len < 1u + (p[0] & 0x07)) {
+    if (len < 1 || (p[0] & 0xe0) != 0x80 || (p[0] & 0x07) < 1 || (p[0] & 0x07) > 4 || len < 1u + (p[0] & 0x07)) {
         snprintf(err, errlen, "%s.%s: bad compressed rows header", tm->db, tm->table);
         return -1;
     }
@@ -206,8 +241,8 @@ static int uncompress_rows(const fl_table_map *tm, const uint8_t *p, size_t len,
     uint64_t ulen = 0;
     for (size_t i = 0; i < lenlen; i++) ulen = (ulen << 8) | p[1 + i];
     if (ulen > (uint64_t)len * ZLIB_MAX_RATIO + 64) { /* more than deflate can encode */
-        snprintf(err, errlen, "%s.%s: compressed rows claim %llu bytes from %zu", tm->db,
-                 tm->table, (unsigned long long)ulen, len);
+        snprintf(err, errlen, "%s.%s: compressed rows claim %llu bytes from %zu", tm->db, tm->table,
+                 (unsigned long long)ulen, len);
         return -1;
     }
     fl_buf_reset(out);
@@ -215,16 +250,15 @@ static int uncompress_rows(const fl_table_map *tm, const uint8_t *p, size_t len,
     uLongf dlen = (uLongf)ulen;
     int rc = uncompress(out->data, &dlen, p + 1 + lenlen, (uLong)(len - 1 - lenlen));
     if (rc != Z_OK || dlen != ulen) {
-        snprintf(err, errlen, "%s.%s: compressed rows do not inflate (zlib %d)", tm->db, tm->table,
-                 rc);
+        snprintf(err, errlen, "%s.%s: compressed rows do not inflate (zlib %d)", tm->db, tm->table, rc);
         return -1;
     }
     out->len = dlen;
     return 0;
 }
 
-int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t table_idx,
-                   fl_txn *txn, fl_buf *scratch, char *err, size_t errlen)
+int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t table_idx, fl_txn *txn,
+                   fl_buf *scratch, char *err, size_t errlen)
 {
     fl_reader r = {ev->rest, ev->rest + ev->rest_len};
     uint64_t width;
@@ -233,8 +267,8 @@ int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t tab
         return -1;
     }
     if (width > tm->ncols) {
-        snprintf(err, errlen, "%s.%s: rows event has %llu columns, its table map %u", tm->db,
-                 tm->table, (unsigned long long)width, tm->ncols);
+        snprintf(err, errlen, "%s.%s: rows event has %llu columns, its table map %u", tm->db, tm->table,
+                 (unsigned long long)width, tm->ncols);
         return -1;
     }
     size_t bmlen = (size_t)((width + 7) / 8);
@@ -263,26 +297,22 @@ int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t tab
     /* A row image may be tiny (a NULL bitmap byte) while its value array spans every column
      * of the table: bound what one event may expand to. */
     size_t mem0 = fl_txn_mem(txn);
-    size_t cap = ev->rest_len > (MAX_EXPANSION_FLOOR / EXPANSION_RATIO)
-                     ? ev->rest_len * EXPANSION_RATIO
-                     : MAX_EXPANSION_FLOOR;
+    size_t cap = ev->rest_len > (MAX_EXPANSION_FLOOR / EXPANSION_RATIO) ? ev->rest_len * EXPANSION_RATIO
+                                                                        : MAX_EXPANSION_FLOOR;
     while (fl_rd_left(&r) > 0) {
         const uint8_t *row_start = r.p;
         fl_value *before = NULL, *after = NULL;
         if (ev->op == FL_OP_INSERT) {
-            if (decode_image(tm, width, before_cols, &r, txn, &after, lo, hi, NULL, NULL, err,
-                             errlen) != 0)
+            if (decode_image(tm, width, before_cols, &r, txn, &after, lo, hi, NULL, NULL, err, errlen) != 0)
                 return -1;
         } else {
-            if (decode_image(tm, width, before_cols, &r, txn, &before, lo, hi, NULL, NULL, err,
-                             errlen) != 0)
+            if (decode_image(tm, width, before_cols, &r, txn, &before, lo, hi, NULL, NULL, err, errlen) != 0)
                 return -1;
             if (ev->op == FL_OP_UPDATE) {
                 const uint8_t *partial_bits = NULL;
-                if (ev->partial && read_value_options(tm, &r, &partial_bits, err, errlen) != 0)
-                    return -1;
-                if (decode_image(tm, width, after_cols, &r, txn, &after, lo, hi, partial_bits,
-                                 before, err, errlen) != 0)
+                if (ev->partial && read_value_options(tm, &r, &partial_bits, err, errlen) != 0) return -1;
+                if (decode_image(tm, width, after_cols, &r, txn, &after, lo, hi, partial_bits, before, err,
+                                 errlen) != 0)
                     return -1;
             }
         }
@@ -295,8 +325,8 @@ int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t tab
         c->before = before;
         c->after = after;
         if (fl_txn_mem(txn) - mem0 > cap) {
-            snprintf(err, errlen, "%s.%s: rows event of %zu bytes expands beyond %zu bytes",
-                     tm->db, tm->table, ev->rest_len, cap);
+            snprintf(err, errlen, "%s.%s: rows event of %zu bytes expands beyond %zu bytes", tm->db, tm->table,
+                     ev->rest_len, cap);
             return -1;
         }
     }

@@ -17,7 +17,7 @@ typedef struct fl_rows_event {
     bool partial;    /* PARTIAL_UPDATE_ROWS: value options between the images */
     bool compressed; /* MariaDB: the row data is zlib-compressed */
     uint64_t table_id;
-    uint16_t flags;  /* FL_ROWS_STMT_END, ... */
+    uint16_t flags;      /* FL_ROWS_STMT_END, ... */
     const uint8_t *rest; /* from the column count to the end of the body */
     size_t rest_len;
 } fl_rows_event;
@@ -25,11 +25,11 @@ typedef struct fl_rows_event {
 /* True when type is a rows event; fills op/v2/partial/compressed. */
 bool fl_rows_classify(uint8_t type, fl_rows_event *ev);
 /* Parses the post-header (table id, flags, v2 extra data) of body[0..len). */
-int fl_rows_header(fl_rows_event *ev, const uint8_t *body, size_t len, uint8_t post_header_len,
-                   char *err, size_t errlen);
+int fl_rows_header(fl_rows_event *ev, const uint8_t *body, size_t len, uint8_t post_header_len, char *err,
+                   size_t errlen);
 /* Decodes every row of ev into changes of txn on table index table_idx (see fl_txn_table).
  * scratch holds decompressed data. Values are owned by txn when this returns. */
-int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t table_idx,
-                   fl_txn *txn, fl_buf *scratch, char *err, size_t errlen);
+int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t table_idx, fl_txn *txn,
+                   fl_buf *scratch, char *err, size_t errlen);
 
 #endif

@@ -465,8 +465,10 @@ static int table_info(fl_snapshot *s, fl_error *e)
         return 1;
     }
     if (!fl_config_table_wanted(&s->cfg->source, t->db, t->name)) {
-        log_error("snapshot of %s.%s refused: [source] include/exclude keeps its changes out of the journal, so its "
-                  "snapshot would go stale", t->db, t->name);
+        log_error("snapshot of %s.%s refused: [source] include/exclude keeps its changes out of the journal, so "
+                  "its "
+                  "snapshot would go stale",
+                  t->db, t->name);
         return 1;
     }
     fl_buf q = {0};

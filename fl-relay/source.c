@@ -63,11 +63,9 @@ static bool is_permanent(unsigned code)
     case ER_SPECIFIC_ACCESS_DENIED_ERROR:      /* 1227 REPLICATION SLAVE missing */
     case ER_MASTER_FATAL_ERROR_READING_BINLOG: /* 1236 purged GTIDs/binlogs, bad position */
     case ER_NO_BINARY_LOGGING:                 /* 1381 */
-    case ER_ACCESS_DENIED_NO_PASSWORD_ERROR:         /* 1698 */
-    case CR_AUTH_PLUGIN_CANNOT_LOAD:           /* 2059 */
-        return true;
-    default:
-        return false;
+    case ER_ACCESS_DENIED_NO_PASSWORD_ERROR:   /* 1698 */
+    case CR_AUTH_PLUGIN_CANNOT_LOAD: /* 2059 */ return true;
+    default: return false;
     }
 }
 
@@ -85,8 +83,7 @@ static const char *hint(unsigned code)
         return "The transactions there were purged or never existed. Fix: keep binlogs longer on "
                "the source (binlog_expire_logs_seconds / expire_logs_days); to start over, move the "
                "journal away and choose [source] start";
-    case ER_NO_BINARY_LOGGING:
-        return "Fix: start the source with log_bin";
+    case ER_NO_BINARY_LOGGING: return "Fix: start the source with log_bin";
     case CR_SSL_CONNECTION_ERROR:
         return "Fix: check [source] ssl_mode and ssl_ca: ssl_ca must be the CA that signed the "
                "server's certificate, and verify_identity needs a certificate naming [source] host";
@@ -95,8 +92,7 @@ static const char *hint(unsigned code)
     case CR_UNKNOWN_HOST:
         return "Fix: check [source] host and port (or socket), that the server runs, and that no "
                "firewall is in the way";
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -184,8 +180,8 @@ int fl_source_query_value(fl_source *s, const char *sql, char **out, fl_error *e
 
 /* First row of a query: column c0 into *out0 and, when out1 is given, column c1 into *out1.
  * Returns 0, 1 when there is no row, -1 on error. */
-static int first_row(fl_source *s, const char *sql, unsigned c0, char **out0, unsigned c1,
-                     char **out1, fl_error *e)
+static int first_row(fl_source *s, const char *sql, unsigned c0, char **out0, unsigned c1, char **out1,
+                     fl_error *e)
 {
     *out0 = NULL;
     if (out1) *out1 = NULL;
@@ -215,11 +211,11 @@ static int master_status(fl_source *s, char **file, uint64_t *pos, fl_error *e)
 {
     char *p = NULL;
     int rc = first_row(s, "SHOW MASTER STATUS", 0, file, 1, &p, e);
-    if (rc < 0 && s->flavor == FL_FLAVOR_MYSQL)
-        rc = first_row(s, "SHOW BINARY LOG STATUS", 0, file, 1, &p, e);
+    if (rc < 0 && s->flavor == FL_FLAVOR_MYSQL) rc = first_row(s, "SHOW BINARY LOG STATUS", 0, file, 1, &p, e);
     if (rc != 0) {
         if (rc == 1)
-            fl_error_set(e, true, 0, "the source has binary logging off (SHOW MASTER STATUS is "
+            fl_error_set(e, true, 0,
+                         "the source has binary logging off (SHOW MASTER STATUS is "
                          "empty): start it with log_bin");
         return -1;
     }
@@ -248,8 +244,7 @@ static int canonical_set(fl_source *s, const char *text, char **out, fl_error *e
     return 0;
 }
 
-int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source_pos *out,
-                            fl_error *e)
+int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source_pos *out, fl_error *e)
 {
     memset(out, 0, sizeof *out);
     switch (cfg->start) {
@@ -257,16 +252,13 @@ int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source
         char *gtids = NULL;
         if (master_status(s, &out->file, &out->pos, e) < 0) return -1;
         if (s->flavor == FL_FLAVOR_MARIADB) {
-            if (fl_source_query_value(s, "SELECT @@global.gtid_binlog_pos", &gtids, e) < 0)
-                goto fail;
+            if (fl_source_query_value(s, "SELECT @@global.gtid_binlog_pos", &gtids, e) < 0) goto fail;
         } else {
             char *mode = NULL;
-            if (fl_source_query_value(s, "SELECT @@global.gtid_mode", &mode, e) < 0)
-                goto fail;
+            if (fl_source_query_value(s, "SELECT @@global.gtid_mode", &mode, e) < 0) goto fail;
             bool on = strcmp(mode, "ON") == 0;
             free(mode);
-            if (on && fl_source_query_value(s, "SELECT @@global.gtid_executed", &gtids, e) < 0)
-                goto fail;
+            if (on && fl_source_query_value(s, "SELECT @@global.gtid_executed", &gtids, e) < 0) goto fail;
         }
         if (gtids && gtids[0]) {
             /* MySQL lists gtid_executed over several lines. */
@@ -287,7 +279,8 @@ int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source
         int rc = first_row(s, "SHOW BINARY LOGS", 0, &out->file, 0, NULL, e);
         if (rc != 0) {
             if (rc == 1 || e->code == ER_NO_BINARY_LOGGING)
-                fl_error_set(e, true, ER_NO_BINARY_LOGGING, "the source has binary logging off "
+                fl_error_set(e, true, ER_NO_BINARY_LOGGING,
+                             "the source has binary logging off "
                              "(SHOW BINARY LOGS fails): start it with log_bin");
             goto fail;
         }
@@ -296,8 +289,7 @@ int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source
         return 0;
     }
     case FL_START_GTID:
-        if (canonical_set(s, cfg->start_gtid ? cfg->start_gtid : "", &out->gtid_set, e) < 0)
-            goto fail;
+        if (canonical_set(s, cfg->start_gtid ? cfg->start_gtid : "", &out->gtid_set, e) < 0) goto fail;
         out->file = fl_xstrdup("");
         out->pos = 4;
         return 0;
@@ -330,8 +322,8 @@ static void put_short_str(fl_buf *b, const char *s)
     fl_buf_put(b, s, n);
 }
 
-void fl_source_encode_register(fl_buf *out, uint32_t server_id, const char *host,
-                               const char *user, const char *password, uint16_t port)
+void fl_source_encode_register(fl_buf *out, uint32_t server_id, const char *host, const char *user,
+                               const char *password, uint16_t port)
 {
     fl_buf_put_u32le(out, server_id);
     put_short_str(out, host);
@@ -387,8 +379,8 @@ void fl_source_encode_gtid_set(fl_buf *out, const fl_gtid_set *set)
     }
 }
 
-void fl_source_encode_dump_gtid(fl_buf *out, uint32_t server_id, const char *file,
-                                uint64_t pos, const fl_gtid_set *set)
+void fl_source_encode_dump_gtid(fl_buf *out, uint32_t server_id, const char *file, uint64_t pos,
+                                const fl_gtid_set *set)
 {
     size_t flen = file ? strlen(file) : 0;
     put_u16le(out, DUMP_GTID_THROUGH_GTID);
@@ -416,17 +408,17 @@ static int run(fl_source *s, const char *sql, fl_error *e)
     return 0;
 }
 
-int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
-                    const fl_source_pos *start, fl_error *e)
+int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s, const fl_source_pos *start, fl_error *e)
 {
     char sql[512];
     bool mysql = s->flavor == FL_FLAVOR_MYSQL;
     bool by_gtid = start->gtid_set && start->gtid_set[0];
 
     /* Checksums as the server writes them (the decoder verifies them). */
-    if (run(s, mysql ? "SET @master_binlog_checksum = @@global.binlog_checksum, "
-                       "@source_binlog_checksum = @@global.binlog_checksum"
-                     : "SET @master_binlog_checksum = @@global.binlog_checksum",
+    if (run(s,
+            mysql ? "SET @master_binlog_checksum = @@global.binlog_checksum, "
+                    "@source_binlog_checksum = @@global.binlog_checksum"
+                  : "SET @master_binlog_checksum = @@global.binlog_checksum",
             e) < 0)
         return -1;
     uint64_t hb_ns = heartbeat_s > 0 ? (uint64_t)(heartbeat_s * 1e9) : 0;
@@ -450,8 +442,10 @@ int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
         if (by_gtid) {
             char *text = fl_gtid_set_format(set); /* canonical: digits, '-' and ',' only */
             fl_buf q = {0};
-            fl_buf_printf(&q, "SET @slave_connect_state = '%s', @slave_gtid_strict_mode = 0, "
-                              "@slave_gtid_ignore_duplicates = 0", text);
+            fl_buf_printf(&q,
+                          "SET @slave_connect_state = '%s', @slave_gtid_strict_mode = 0, "
+                          "@slave_gtid_ignore_duplicates = 0",
+                          text);
             free(text);
             int rc = run(s, fl_buf_cstr(&q), e);
             fl_buf_free(&q);
@@ -464,8 +458,7 @@ int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
         char host[64] = "";
         if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
         fl_source_encode_register(&b, server_id, host, "", "", 0);
-        if (s->m->methods->db_command(s->m, COM_REGISTER_SLAVE, (const char *)b.data, b.len, 0,
-                                      NULL) != 0) {
+        if (s->m->methods->db_command(s->m, COM_REGISTER_SLAVE, (const char *)b.data, b.len, 0, NULL) != 0) {
             fl_buf_free(&b);
             set_err(s, e, "registering as a replica (COM_REGISTER_SLAVE)");
             goto fail;
@@ -476,8 +469,8 @@ int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
     int rc;
     if (mysql && by_gtid) {
         fl_source_encode_dump_gtid(&b, server_id, "", 4, set);
-        rc = s->m->methods->db_command(s->m, (enum enum_server_command)COM_DUMP_GTID_CMD,
-                                       (const char *)b.data, b.len, 1, NULL);
+        rc = s->m->methods->db_command(s->m, (enum enum_server_command)COM_DUMP_GTID_CMD, (const char *)b.data,
+                                       b.len, 1, NULL);
     } else {
         /* MariaDB with @slave_connect_state ignores the file and position. */
         const char *file = by_gtid ? "" : start->file;
@@ -488,8 +481,7 @@ int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
             goto fail;
         }
         fl_source_encode_dump(&b, server_id, file, (uint32_t)pos, mysql ? 0 : FL_DUMP_SEND_ANNOTATE_ROWS);
-        rc = s->m->methods->db_command(s->m, COM_BINLOG_DUMP, (const char *)b.data, b.len, 1,
-                                       NULL);
+        rc = s->m->methods->db_command(s->m, COM_BINLOG_DUMP, (const char *)b.data, b.len, 1, NULL);
     }
     fl_buf_free(&b);
     if (rc != 0) {
@@ -521,8 +513,7 @@ int fl_source_next_event(fl_source *s, const uint8_t **ev, size_t *len, fl_error
                             "reading the binlog stream: unexpected packet type 0x%02x", p[0]);
     if (n - 1 < 19)
         return fl_error_set(e, false, CR_MALFORMED_PACKET,
-                            "reading the binlog stream: event of %lu bytes is shorter than its header",
-                            n - 1);
+                            "reading the binlog stream: event of %lu bytes is shorter than its header", n - 1);
     *ev = p + 1;
     *len = n - 1;
     return 0;

@@ -48,15 +48,13 @@ int fl_source_query_value(fl_source *s, const char *sql, char **out, fl_error *e
 
 /* Resolves cfg->start (current, earliest, gtid:SET, file:NAME:POS) against the server.
  * Returns 0, or -1. */
-int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source_pos *out,
-                            fl_error *e);
+int fl_source_resolve_start(fl_source *s, const fl_config_source *cfg, fl_source_pos *out, fl_error *e);
 
 /* Negotiates checksums and heartbeats (heartbeat_s seconds), registers as replica
  * server_id and asks for the stream from start. server_id 0 asks without registering, like
  * a binlog reader: it never displaces a running replica with the same id (for --check).
  * Returns 0, or -1. */
-int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s,
-                    const fl_source_pos *start, fl_error *e);
+int fl_source_start(fl_source *s, uint32_t server_id, double heartbeat_s, const fl_source_pos *start, fl_error *e);
 
 /* Reads the next event. Returns 0 with *ev and *len set, 1 when the server ended the stream
  * (e says so), -1 on an error. */
@@ -70,20 +68,19 @@ int fl_source_wait(fl_source *s, int timeout_ms);
 
 /* Fills e with the message and a server or client error number: e->permanent and the fix
  * hint follow from the number as described above. Returns -1. */
-int fl_source_set_error(fl_error *e, unsigned code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int fl_source_set_error(fl_error *e, unsigned code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Wire encodings (exposed for tests). */
-void fl_source_encode_register(fl_buf *out, uint32_t server_id, const char *host,
-                               const char *user, const char *password, uint16_t port);
+void fl_source_encode_register(fl_buf *out, uint32_t server_id, const char *host, const char *user,
+                               const char *password, uint16_t port);
 /* COM_BINLOG_DUMP body; flags: FL_DUMP_SEND_ANNOTATE_ROWS asks MariaDB for its ANNOTATE_ROWS
  * events (the statement text of row events), which it sends a replica only on request. */
 #define FL_DUMP_SEND_ANNOTATE_ROWS 0x02
 void fl_source_encode_dump(fl_buf *out, uint32_t server_id, const char *file, uint32_t pos, uint16_t flags);
 /* MySQL COM_BINLOG_DUMP_GTID body (without the command byte): flags, server id, file
  * name, position and the encoded GTID set (tagged format when any sid has a tag). */
-void fl_source_encode_dump_gtid(fl_buf *out, uint32_t server_id, const char *file,
-                                uint64_t pos, const fl_gtid_set *set);
+void fl_source_encode_dump_gtid(fl_buf *out, uint32_t server_id, const char *file, uint64_t pos,
+                                const fl_gtid_set *set);
 /* The GTID set alone, as MySQL encodes it (also the body of PREVIOUS_GTIDS). */
 void fl_source_encode_gtid_set(fl_buf *out, const fl_gtid_set *set);
 

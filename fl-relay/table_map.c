@@ -55,10 +55,7 @@ enum {
 
 #define BINARY_COLLATION 63
 
-void fl_table_map_init(fl_table_map *tm)
-{
-    memset(tm, 0, sizeof(*tm));
-}
+void fl_table_map_init(fl_table_map *tm) { memset(tm, 0, sizeof(*tm)); }
 
 void fl_table_map_free(fl_table_map *tm)
 {
@@ -73,10 +70,7 @@ static int fail(char *err, size_t errlen, const char *what)
 }
 
 /* The type that decides how a column is decoded and which optional lists it is in. */
-static uint8_t real_type_of(const fl_column_meta *c)
-{
-    return c->real_type;
-}
+static uint8_t real_type_of(const fl_column_meta *c) { return c->real_type; }
 
 static bool is_numeric(const fl_column_meta *c)
 {
@@ -88,10 +82,8 @@ static bool is_numeric(const fl_column_meta *c)
     case MYSQL_TYPE_LONGLONG:
     case MYSQL_TYPE_NEWDECIMAL:
     case MYSQL_TYPE_FLOAT:
-    case MYSQL_TYPE_DOUBLE:
-        return true;
-    default:
-        return false;
+    case MYSQL_TYPE_DOUBLE: return true;
+    default: return false;
     }
 }
 
@@ -104,14 +96,10 @@ static bool is_character(const fl_column_meta *c)
     case MYSQL_TYPE_BLOB:
     case MYSQL_TYPE_TINY_BLOB:
     case MYSQL_TYPE_MEDIUM_BLOB:
-    case MYSQL_TYPE_LONG_BLOB:
-        return true;
-    case MYSQL_TYPE_GEOMETRY:
-        return c->flavor == FL_FLAVOR_MARIADB;
-    case FL_MYSQL_TYPE_VECTOR:
-        return c->flavor != FL_FLAVOR_MARIADB;
-    default:
-        return false;
+    case MYSQL_TYPE_LONG_BLOB: return true;
+    case MYSQL_TYPE_GEOMETRY: return c->flavor == FL_FLAVOR_MARIADB;
+    case FL_MYSQL_TYPE_VECTOR: return c->flavor != FL_FLAVOR_MARIADB;
+    default: return false;
     }
 }
 
@@ -174,17 +162,15 @@ static int parse_type_meta(fl_column_meta *c, fl_reader *r)
             c->real_type != MYSQL_TYPE_SET && c->real_type != MYSQL_TYPE_VAR_STRING)
             c->real_type = c->type; /* not a type the real-type byte can name: ignore it */
         return 0;
-    default:
-        c->meta = 0;
-        return 0;
+    default: c->meta = 0; return 0;
     }
 }
 
 /* Applies a list of packed collations to the columns chosen by pick, in order. With
  * is_default, the list is a default collation then (index, collation) exceptions, index
  * counted within the chosen columns. */
-static int apply_charsets(fl_table_map *tm, fl_reader *r, bool (*pick)(const fl_column_meta *),
-                          bool is_default, char *err, size_t errlen, const char *field)
+static int apply_charsets(fl_table_map *tm, fl_reader *r, bool (*pick)(const fl_column_meta *), bool is_default,
+                          char *err, size_t errlen, const char *field)
 {
     char why[160];
     uint32_t n = 0;
@@ -199,8 +185,7 @@ static int apply_charsets(fl_table_map *tm, fl_reader *r, bool (*pick)(const fl_
             uint64_t idx, cs;
             if (!fl_rd_lenenc(r, &idx) || !fl_rd_lenenc(r, &cs)) goto trunc;
             if (idx >= n) {
-                snprintf(why, sizeof why, "%s names column %llu of %u", field,
-                         (unsigned long long)idx, n);
+                snprintf(why, sizeof why, "%s names column %llu of %u", field, (unsigned long long)idx, n);
                 return fail(err, errlen, why);
             }
             uint32_t k = 0;
@@ -220,8 +205,7 @@ static int apply_charsets(fl_table_map *tm, fl_reader *r, bool (*pick)(const fl_
             tm->cols[i].charset = (uint32_t)cs;
         }
         if (fl_rd_left(r) > 0) {
-            snprintf(why, sizeof why, "%s has more entries than the %u columns it covers",
-                     field, n);
+            snprintf(why, sizeof why, "%s has more entries than the %u columns it covers", field, n);
             return fail(err, errlen, why);
         }
     }
@@ -233,8 +217,7 @@ trunc:
 
 /* ENUM_STR_VALUE / SET_STR_VALUE: per column of that real type, a packed count then
  * that many packed-length strings. */
-static int apply_labels(fl_table_map *tm, fl_reader *r, uint8_t real, char *err, size_t errlen,
-                        const char *field)
+static int apply_labels(fl_table_map *tm, fl_reader *r, uint8_t real, char *err, size_t errlen, const char *field)
 {
     char why[160];
     for (uint32_t i = 0; i < tm->ncols; i++) {
@@ -247,8 +230,7 @@ static int apply_labels(fl_table_map *tm, fl_reader *r, uint8_t real, char *err,
         for (uint64_t k = 0; k < count; k++) {
             uint64_t l;
             const uint8_t *s;
-            if (!fl_rd_lenenc(r, &l) || l > fl_rd_left(r) || !fl_rd_bytes(r, (size_t)l, &s))
-                goto trunc;
+            if (!fl_rd_lenenc(r, &l) || l > fl_rd_left(r) || !fl_rd_bytes(r, (size_t)l, &s)) goto trunc;
             labels[k] = fl_arena_strndup(&tm->arena, (const char *)s, (size_t)l);
         }
         c->labels = labels;
@@ -300,8 +282,7 @@ static int parse_optional(fl_table_map *tm, fl_reader *all, char *err, size_t er
             break;
         case OPT_ENUM_AND_SET_DEFAULT_CHARSET:
         case OPT_ENUM_AND_SET_COLUMN_CHARSET:
-            if (apply_charsets(tm, &r, pick_enum_set, t == OPT_ENUM_AND_SET_DEFAULT_CHARSET, err,
-                               errlen,
+            if (apply_charsets(tm, &r, pick_enum_set, t == OPT_ENUM_AND_SET_DEFAULT_CHARSET, err, errlen,
                                t == OPT_ENUM_AND_SET_DEFAULT_CHARSET ? "ENUM_AND_SET_DEFAULT_CHARSET"
                                                                      : "ENUM_AND_SET_COLUMN_CHARSET") < 0)
                 return -1;
@@ -340,12 +321,11 @@ static int parse_optional(fl_table_map *tm, fl_reader *all, char *err, size_t er
             uint32_t n = 0;
             while (fl_rd_left(&r) > 0) {
                 uint64_t idx, prefix;
-                if (!fl_rd_lenenc(&r, &idx) ||
-                    (t == OPT_PRIMARY_KEY_WITH_PREFIX && !fl_rd_lenenc(&r, &prefix)))
+                if (!fl_rd_lenenc(&r, &idx) || (t == OPT_PRIMARY_KEY_WITH_PREFIX && !fl_rd_lenenc(&r, &prefix)))
                     return fail(err, errlen, "truncated primary key metadata");
                 if (idx >= tm->ncols) {
-                    snprintf(why, sizeof why, "primary key names column %llu of %u",
-                             (unsigned long long)idx, tm->ncols);
+                    snprintf(why, sizeof why, "primary key names column %llu of %u", (unsigned long long)idx,
+                             tm->ncols);
                     return fail(err, errlen, why);
                 }
                 pk[n++] = (uint32_t)idx;
@@ -367,8 +347,7 @@ static int parse_optional(fl_table_map *tm, fl_reader *all, char *err, size_t er
                 if (!fl_rd_lenenc(&r, &d)) return fail(err, errlen, "truncated VECTOR_DIMENSIONALITY");
             }
             break;
-        default:
-            break; /* unknown field: skipped by its length */
+        default: break; /* unknown field: skipped by its length */
         }
     }
     return 0;
@@ -395,8 +374,7 @@ int fl_table_map_parse(fl_table_map *tm, const uint8_t *body, size_t len, uint8_
         return fail(err, errlen, "truncated database name");
     if (s[l] != 0) return fail(err, errlen, "database name not NUL-terminated");
     tm->db = fl_arena_strndup(&tm->arena, (const char *)s, l);
-    if (!fl_rd_u8(&r, &l) || !fl_rd_bytes(&r, (size_t)l + 1, &s))
-        return fail(err, errlen, "truncated table name");
+    if (!fl_rd_u8(&r, &l) || !fl_rd_bytes(&r, (size_t)l + 1, &s)) return fail(err, errlen, "truncated table name");
     if (s[l] != 0) return fail(err, errlen, "table name not NUL-terminated");
     tm->table = fl_arena_strndup(&tm->arena, (const char *)s, l);
 
@@ -413,8 +391,7 @@ int fl_table_map_parse(fl_table_map *tm, const uint8_t *body, size_t len, uint8_
     }
 
     uint64_t mlen;
-    if (!fl_rd_lenenc(&r, &mlen) || mlen > fl_rd_left(&r))
-        return fail(err, errlen, "truncated column metadata");
+    if (!fl_rd_lenenc(&r, &mlen) || mlen > fl_rd_left(&r)) return fail(err, errlen, "truncated column metadata");
     fl_reader m = {r.p, r.p + mlen};
     r.p += mlen;
     for (uint32_t i = 0; i < tm->ncols; i++)

@@ -22,15 +22,15 @@ typedef struct fl_column_meta {
     bool is_unsigned;  /* optional metadata SIGNEDNESS (numeric columns) */
     bool is_binary;    /* charset is binary (63): BINARY/VARBINARY/BLOB, not text */
     bool nullable;
-    uint32_t charset;  /* collation id, 0 when unknown */
-    const char *name;  /* NULL when the binlog does not carry it */
+    uint32_t charset;          /* collation id, 0 when unknown */
+    const char *name;          /* NULL when the binlog does not carry it */
     const char *const *labels; /* ENUM/SET labels, NULL when absent */
     uint32_t nlabels;
-    uint32_t geometry_type;    /* optional metadata, 0 when absent */
-    bool is_json_text;         /* MariaDB JSON columns are text: leave as FL_VAL_STRING */
-    bool json_document;        /* a text column known (from the schema) to hold JSON documents:
+    uint32_t geometry_type; /* optional metadata, 0 when absent */
+    bool is_json_text;      /* MariaDB JSON columns are text: leave as FL_VAL_STRING */
+    bool json_document;     /* a text column known (from the schema) to hold JSON documents:
                                   a value that is valid JSON becomes FL_VAL_JSON */
-    fl_flavor flavor;          /* stream flavor, for types whose encoding differs */
+    fl_flavor flavor;       /* stream flavor, for types whose encoding differs */
 } fl_column_meta;
 
 typedef struct fl_table_map {
@@ -38,10 +38,10 @@ typedef struct fl_table_map {
     const char *db, *table;
     uint32_t ncols;
     fl_column_meta *cols;
-    bool has_names;     /* every column's name came from the metadata */
-    uint32_t npk;       /* primary key columns (0-based indexes), from the metadata */
+    bool has_names; /* every column's name came from the metadata */
+    uint32_t npk;   /* primary key columns (0-based indexes), from the metadata */
     uint32_t *pk;
-    fl_arena arena;     /* owns everything above */
+    fl_arena arena; /* owns everything above */
 } fl_table_map;
 
 /* Parses a TABLE_MAP event body (the bytes after the 19-byte header, without the

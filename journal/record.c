@@ -60,13 +60,13 @@
 enum payload { PAY_NONE, PAY_ZIGZAG, PAY_VARINT, PAY_F32, PAY_F64, PAY_BYTES };
 
 static const uint8_t payload_of[FL_VAL_TYPE_COUNT] = {
-    [FL_VAL_ABSENT] = PAY_NONE,     [FL_VAL_NULL] = PAY_NONE,        [FL_VAL_INT] = PAY_ZIGZAG,
-    [FL_VAL_UINT] = PAY_VARINT,     [FL_VAL_FLOAT] = PAY_F32,        [FL_VAL_DOUBLE] = PAY_F64,
-    [FL_VAL_DECIMAL] = PAY_BYTES,   [FL_VAL_DATE] = PAY_BYTES,       [FL_VAL_DATETIME] = PAY_BYTES,
-    [FL_VAL_TIMESTAMP] = PAY_BYTES, [FL_VAL_TIME] = PAY_BYTES,       [FL_VAL_YEAR] = PAY_ZIGZAG,
-    [FL_VAL_STRING] = PAY_BYTES,    [FL_VAL_BINARY] = PAY_BYTES,     [FL_VAL_GEOMETRY] = PAY_BYTES,
-    [FL_VAL_ENUM] = PAY_BYTES,      [FL_VAL_SET] = PAY_BYTES,        [FL_VAL_ENUM_INDEX] = PAY_VARINT,
-    [FL_VAL_SET_BITS] = PAY_VARINT, [FL_VAL_BIT] = PAY_VARINT,       [FL_VAL_JSON] = PAY_BYTES,
+    [FL_VAL_ABSENT] = PAY_NONE,     [FL_VAL_NULL] = PAY_NONE,    [FL_VAL_INT] = PAY_ZIGZAG,
+    [FL_VAL_UINT] = PAY_VARINT,     [FL_VAL_FLOAT] = PAY_F32,    [FL_VAL_DOUBLE] = PAY_F64,
+    [FL_VAL_DECIMAL] = PAY_BYTES,   [FL_VAL_DATE] = PAY_BYTES,   [FL_VAL_DATETIME] = PAY_BYTES,
+    [FL_VAL_TIMESTAMP] = PAY_BYTES, [FL_VAL_TIME] = PAY_BYTES,   [FL_VAL_YEAR] = PAY_ZIGZAG,
+    [FL_VAL_STRING] = PAY_BYTES,    [FL_VAL_BINARY] = PAY_BYTES, [FL_VAL_GEOMETRY] = PAY_BYTES,
+    [FL_VAL_ENUM] = PAY_BYTES,      [FL_VAL_SET] = PAY_BYTES,    [FL_VAL_ENUM_INDEX] = PAY_VARINT,
+    [FL_VAL_SET_BITS] = PAY_VARINT, [FL_VAL_BIT] = PAY_VARINT,   [FL_VAL_JSON] = PAY_BYTES,
     [FL_VAL_VECTOR] = PAY_BYTES,    [FL_VAL_UNKNOWN] = PAY_NONE,
 };
 
@@ -266,14 +266,9 @@ static void put_value(fl_buf *out, const fl_value *v)
     }
     fl_buf_putc(out, v->type);
     switch ((enum payload)payload_of[v->type]) {
-    case PAY_NONE:
-        break;
-    case PAY_ZIGZAG:
-        fl_buf_put_varint(out, zigzag(v->i));
-        break;
-    case PAY_VARINT:
-        fl_buf_put_varint(out, v->u);
-        break;
+    case PAY_NONE: break;
+    case PAY_ZIGZAG: fl_buf_put_varint(out, zigzag(v->i)); break;
+    case PAY_VARINT: fl_buf_put_varint(out, v->u); break;
     case PAY_F32: {
         float f = (float)v->d;
         uint32_t bits;
@@ -287,9 +282,7 @@ static void put_value(fl_buf *out, const fl_value *v)
         fl_buf_put_u64le(out, bits);
         break;
     }
-    case PAY_BYTES:
-        put_bytes(out, v->s.ptr, v->s.len);
-        break;
+    case PAY_BYTES: put_bytes(out, v->s.ptr, v->s.len); break;
     }
 }
 
@@ -403,9 +396,9 @@ typedef struct reader {
     size_t errlen;
     /* where we are, for messages */
     enum section sec;
-    uint64_t index;      /* table or change number */
-    int64_t col;         /* column within a table or image, -1 for none */
-    const char *image;   /* "before" / "after" / NULL */
+    uint64_t index;    /* table or change number */
+    int64_t col;       /* column within a table or image, -1 for none */
+    const char *image; /* "before" / "after" / NULL */
 } reader;
 
 /* Writes "where: what" into the caller's err; bad() evaluates to false so that a check
@@ -429,8 +422,8 @@ static void report(reader *r, const char *fmt, ...)
         break;
     case SEC_CHANGE:
         if (r->image && r->col >= 0)
-            snprintf(where, sizeof where, "change %llu %s column %lld: ",
-                     (unsigned long long)r->index, r->image, (long long)r->col);
+            snprintf(where, sizeof where, "change %llu %s column %lld: ", (unsigned long long)r->index, r->image,
+                     (long long)r->col);
         else
             snprintf(where, sizeof where, "change %llu: ", (unsigned long long)r->index);
         break;
@@ -481,7 +474,8 @@ static bool get_bytes(reader *r, const uint8_t **p, uint32_t *n)
 {
     uint64_t len;
     if (!get_varint(r, &len)) return false;
-    if (len > left(r)) return bad(r, "truncated (string of %llu bytes, %zu left)", (unsigned long long)len, left(r));
+    if (len > left(r))
+        return bad(r, "truncated (string of %llu bytes, %zu left)", (unsigned long long)len, left(r));
     if (len > UINT32_MAX) return bad(r, "string of %llu bytes too long", (unsigned long long)len);
     *p = r->p;
     *n = (uint32_t)len;
@@ -511,8 +505,7 @@ static bool get_gtid(reader *r, fl_gtid *g)
     uint8_t flavor = 0;
     if (!get_u8(r, &flavor)) return false;
     switch (flavor) {
-    case FL_FLAVOR_NONE:
-        return true;
+    case FL_FLAVOR_NONE: return true;
     case FL_FLAVOR_MARIADB:
         g->flavor = FL_FLAVOR_MARIADB;
         return get_u32(r, &g->domain, "gtid domain") && get_u32(r, &g->server_id, "gtid server id") &&
@@ -530,8 +523,7 @@ static bool get_gtid(reader *r, fl_gtid *g)
         g->tag[n] = 0;
         return get_varint(r, &g->gno);
     }
-    default:
-        return bad(r, "unknown gtid flavor %u", flavor);
+    default: return bad(r, "unknown gtid flavor %u", flavor);
     }
 }
 
@@ -543,8 +535,10 @@ static bool get_header(reader *r, fl_txn *t)
     uint64_t ts = 0, pos = 0;
     const char *file;
     if (!get_u32(r, &flags, "flags") || !get_u32(r, &part, "part")) return false;
-    if (flags & ~(uint32_t)TXN_KNOWN_FLAGS) return bad(r, "unknown flags 0x%x", flags & ~(uint32_t)TXN_KNOWN_FLAGS);
-    if ((flags & FL_TXN_SNAPSHOT_LAST) && !(flags & FL_TXN_SNAPSHOT)) return bad(r, "snapshot-last flag without snapshot");
+    if (flags & ~(uint32_t)TXN_KNOWN_FLAGS)
+        return bad(r, "unknown flags 0x%x", flags & ~(uint32_t)TXN_KNOWN_FLAGS);
+    if ((flags & FL_TXN_SNAPSHOT_LAST) && !(flags & FL_TXN_SNAPSHOT))
+        return bad(r, "snapshot-last flag without snapshot");
     if (!get_gtid(r, &g) || !get_varint(r, &ts) || !get_u32(r, &server_id, "server id") ||
         !get_name(r, &t->arena, "file name", &file) || !get_varint(r, &pos))
         return false;
@@ -567,9 +561,11 @@ static bool get_value(reader *r, fl_txn *t, fl_value *v)
         uint64_t packed, frac = 0;
         when w;
         if (!get_varint(r, &packed)) return false;
-        if (!when_unpack(v->type, packed, &w)) return bad(r, "packed %s out of range", fl_value_type_name(v->type));
+        if (!when_unpack(v->type, packed, &w))
+            return bad(r, "packed %s out of range", fl_value_type_name(v->type));
         if (w.fsp && !get_varint(r, &frac)) return false;
-        if (frac >= pow10_u32[w.fsp]) return bad(r, "fraction %llu has more than %u digits", (unsigned long long)frac, w.fsp);
+        if (frac >= pow10_u32[w.fsp])
+            return bad(r, "fraction %llu has more than %u digits", (unsigned long long)frac, w.fsp);
         w.frac = (uint32_t)frac;
         if (!when_valid(v->type, &w)) return bad(r, "packed %s out of range", fl_value_type_name(v->type));
         char buf[32];
@@ -581,16 +577,14 @@ static bool get_value(reader *r, fl_txn *t, fl_value *v)
     if (type >= FL_VAL_TYPE_COUNT) return bad(r, "unknown value type %u", type);
     v->type = type;
     switch ((enum payload)payload_of[type]) {
-    case PAY_NONE:
-        return true;
+    case PAY_NONE: return true;
     case PAY_ZIGZAG: {
         uint64_t u;
         if (!get_varint(r, &u)) return false;
         v->i = unzigzag(u);
         return true;
     }
-    case PAY_VARINT:
-        return get_varint(r, &v->u);
+    case PAY_VARINT: return get_varint(r, &v->u);
     case PAY_F32: {
         if (left(r) < 4) return bad(r, "truncated");
         uint32_t bits = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
@@ -703,7 +697,8 @@ static bool get_changes(reader *r, fl_txn *t, const uint32_t *map, uint32_t ntab
         bool annotated = (op & OP_ANNOTATED) != 0;
         op &= (uint8_t)~OP_ANNOTATED;
         if (op < FL_OP_INSERT || op > FL_OP_SNAPSHOT) return bad(r, "unknown op %u", op);
-        if (op == FL_OP_SNAPSHOT && !(t->flags & FL_TXN_SNAPSHOT)) return bad(r, "snapshot row outside a snapshot record");
+        if (op == FL_OP_SNAPSHOT && !(t->flags & FL_TXN_SNAPSHOT))
+            return bad(r, "snapshot row outside a snapshot record");
         if (annotated && !fl_op_is_row(op)) return bad(r, "op %u cannot carry a statement annotation", op);
         if (fl_op_is_row(op)) {
             uint64_t idx;
@@ -792,9 +787,8 @@ int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size
     reader r = {.err = err, .errlen = errlen, .col = -1};
     if (err && errlen) err[0] = 0;
     uint32_t *map = NULL, ntables = 0;
-    bool ok = open_record(&r, data, len, true) && get_header(&r, t) &&
-              get_tables(&r, t, &map, &ntables) && get_snapshot(&r, t, map, ntables) &&
-              get_changes(&r, t, map, ntables);
+    bool ok = open_record(&r, data, len, true) && get_header(&r, t) && get_tables(&r, t, &map, &ntables) &&
+              get_snapshot(&r, t, map, ntables) && get_changes(&r, t, map, ntables);
     if (ok && r.p != r.end) {
         r.sec = SEC_RECORD;
         ok = bad(&r, "%zu unread bytes before the checksum", left(&r));
@@ -803,8 +797,7 @@ int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size
     return ok ? 0 : -1;
 }
 
-int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags,
-                   uint32_t *part)
+int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags, uint32_t *part)
 {
     reader r = {.col = -1};
     uint32_t f = 0, p = 0, server_id = 0;

@@ -26,7 +26,6 @@ void fl_record_encode(const fl_txn *t, fl_buf *out);
 int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen);
 /* Reads just the header (gtid, seq-independent fields, flags, part) without verifying
  * the whole body; for indexes. Returns 0 or -1. */
-int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags,
-                   uint32_t *part);
+int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags, uint32_t *part);
 
 #endif

@@ -80,10 +80,10 @@
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define REC_KEY_LEN 12
 #define GTID_KEY_MAX (1 + 16 + 1 + FL_GTID_TAG_MAX + 8)
-#define PURGE_CHUNK 1000 /* transactions deleted per LMDB write transaction */
+#define PURGE_CHUNK 1000        /* transactions deleted per LMDB write transaction */
 #define READER_CHECK_INTERVAL 1 /* seconds between sweeps for readers that died */
-#define FAIL (-1)        /* a write step failed with its reason already in err */
-#define IDENTITY_LEN 16  /* bytes of a journal's identity */
+#define FAIL (-1)               /* a write step failed with its reason already in err */
+#define IDENTITY_LEN 16         /* bytes of a journal's identity */
 
 typedef struct pending_rec {
     uint64_t seq;
@@ -106,16 +106,16 @@ struct fl_store {
     MDB_env *env;
     MDB_dbi db_rec, db_gtid, db_meta;
     bool write;
-    MDB_txn *rtxn; /* read transaction kept reset between calls (MDB_NOTLS) */
-    int lock_fd;   /* writer: DIR/writer.lock, flocked */
-    int notify_fd; /* writer: DIR/notify */
+    MDB_txn *rtxn;  /* read transaction kept reset between calls (MDB_NOTLS) */
+    int lock_fd;    /* writer: DIR/writer.lock, flocked */
+    int notify_fd;  /* writer: DIR/notify */
     int inotify_fd; /* reader side of waiting, created on first use */
     bool absent;    /* reader open: no journal yet, or its writer is still creating it */
 
     /* writer */
     seq_state committed, pending;
-    uint64_t drop_seq; /* an unfinished transaction with committed parts to delete */
-    uint64_t last_seq; /* last complete seq as of the last commit */
+    uint64_t drop_seq;       /* an unfinished transaction with committed parts to delete */
+    uint64_t last_seq;       /* last complete seq as of the last commit */
     int64_t reader_check_at; /* CLOCK_MONOTONIC seconds of the next stale-reader sweep */
     fl_buf pbuf;
     char *progress; /* snapshot progress to write with the next commit, NULL when unchanged */
@@ -305,8 +305,7 @@ static int identity_create(fl_store *s, MDB_txn *txn, char *err, size_t errlen)
         ssize_t n = getrandom(b + got, sizeof b - got, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            fl_errorf(err, errlen, "journal %s: cannot make an identity: getrandom: %s", s->dir,
-                      strerror(errno));
+            fl_errorf(err, errlen, "journal %s: cannot make an identity: getrandom: %s", s->dir, strerror(errno));
             return FAIL;
         }
         got += (size_t)n;
@@ -482,7 +481,7 @@ static int check_version(fl_store *s, MDB_txn *txn, char *err, size_t errlen)
     }
     if (v > STORE_FORMAT_VERSION) {
         fl_errorf(err, errlen, "journal %s: format version %llu is newer than this program's (%d)", s->dir,
-               (unsigned long long)v, STORE_FORMAT_VERSION);
+                  (unsigned long long)v, STORE_FORMAT_VERSION);
         return FAIL;
     }
     return 0;
@@ -675,8 +674,7 @@ static bool env_unborn(MDB_txn *txn)
 {
     MDB_dbi main_db;
     MDB_stat st;
-    return mdb_dbi_open(txn, NULL, 0, &main_db) == 0 && mdb_stat(txn, main_db, &st) == 0 &&
-           st.ms_entries == 0;
+    return mdb_dbi_open(txn, NULL, 0, &main_db) == 0 && mdb_stat(txn, main_db, &st) == 0 && st.ms_entries == 0;
 }
 
 static int open_read(fl_store *s, char *err, size_t errlen)
@@ -816,7 +814,7 @@ int fl_store_add(fl_store *s, fl_txn *t, char *err, size_t errlen)
     } else {
         if (!p->open_seq || t->part != p->open_part) {
             fl_errorf(err, errlen, "journal %s: part %u out of order (expected %s %u)", s->dir, t->part,
-                   p->open_seq ? "part" : "a part", p->open_seq ? p->open_part : 0u);
+                      p->open_seq ? "part" : "a part", p->open_seq ? p->open_part : 0u);
             return -1;
         }
         t->seq = p->open_seq;
@@ -977,8 +975,7 @@ int fl_store_position(fl_store *s, fl_position *out, char *err, size_t errlen)
 }
 
 /* Header of part 0 of seq: gtid and ts. Returns 0, MDB_NOTFOUND, an LMDB error or FAIL. */
-static int peek_seq(fl_store *s, MDB_txn *txn, uint64_t seq, fl_gtid *g, uint64_t *ts, char *err,
-                    size_t errlen)
+static int peek_seq(fl_store *s, MDB_txn *txn, uint64_t seq, fl_gtid *g, uint64_t *ts, char *err, size_t errlen)
 {
     uint8_t kb[REC_KEY_LEN];
     rec_key(kb, seq, 0);
@@ -1004,7 +1001,8 @@ int fl_store_info_get(fl_store *s, fl_store_info *out, char *err, size_t errlen)
     if (!rc) rc = first_complete_seq(s, txn, out->last_seq, &out->first_seq);
     if (!rc) rc = horizon_get(s, txn, &out->purged_seq);
     if (!rc && (rc = identity_get(s, txn, out->identity)) == MDB_NOTFOUND) rc = 0;
-    if (!rc && out->first_seq) rc = peek_seq(s, txn, out->first_seq, &out->first_gtid, &out->first_ts, err, errlen);
+    if (!rc && out->first_seq)
+        rc = peek_seq(s, txn, out->first_seq, &out->first_gtid, &out->first_ts, err, errlen);
     if (!rc && out->last_seq) rc = peek_seq(s, txn, out->last_seq, &out->last_gtid, &out->last_ts, err, errlen);
     if (!out->first_seq) out->last_seq = 0;
     read_end(s);
@@ -1042,8 +1040,7 @@ int fl_store_purge_horizon(fl_store *s, uint64_t *seq, char *err, size_t errlen)
 /* Decodes the parts of seq in order: into t when fn is NULL (reassembling), else each part
  * into t and passes it to fn. A transaction is complete when its LAST_PART record is there.
  * Returns 0, 1 when seq is not there or not complete, -1. */
-static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, void *ctx, char *err,
-                    size_t errlen)
+static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, void *ctx, char *err, size_t errlen)
 {
     if (seq == 0) return 1;
     MDB_txn *txn;
@@ -1086,16 +1083,14 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
             break;
         }
         if (kpart != expect) {
-            fl_errorf(err, errlen, "journal record seq %llu: part %u missing",
-                      (unsigned long long)seq, expect);
+            fl_errorf(err, errlen, "journal record seq %llu: part %u missing", (unsigned long long)seq, expect);
             result = -1;
             break;
         }
         char derr[200];
         if (fn) fl_txn_reset(t);
         if (fl_record_decode(t, v.mv_data, v.mv_size, derr, sizeof derr) < 0) {
-            fl_errorf(err, errlen, "journal record seq %llu part %u: %s", (unsigned long long)seq,
-                      kpart, derr);
+            fl_errorf(err, errlen, "journal record seq %llu part %u: %s", (unsigned long long)seq, kpart, derr);
             result = -1;
             break;
         }
@@ -1126,8 +1121,7 @@ int fl_store_read(fl_store *s, uint64_t seq, fl_txn *t, char *err, size_t errlen
     return read_seq(s, seq, t, NULL, NULL, err, errlen);
 }
 
-int fl_store_read_parts(fl_store *s, uint64_t seq, fl_store_part_fn fn, void *ctx, char *err,
-                        size_t errlen)
+int fl_store_read_parts(fl_store *s, uint64_t seq, fl_store_part_fn fn, void *ctx, char *err, size_t errlen)
 {
     fl_txn t;
     fl_txn_init(&t);
@@ -1164,8 +1158,8 @@ int fl_store_next(fl_store *s, uint64_t from, uint64_t *seq, char *err, size_t e
     return result;
 }
 
-int fl_store_scan_raw(fl_store *s, uint64_t seq, uint32_t part, size_t max_bytes, fl_store_raw_fn fn,
-                      void *ctx, uint64_t *next_seq, uint32_t *next_part, char *err, size_t errlen)
+int fl_store_scan_raw(fl_store *s, uint64_t seq, uint32_t part, size_t max_bytes, fl_store_raw_fn fn, void *ctx,
+                      uint64_t *next_seq, uint32_t *next_part, char *err, size_t errlen)
 {
     MDB_txn *txn;
     if (read_begin(s, &txn, err, errlen) < 0) return -1;
@@ -1271,9 +1265,8 @@ static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t err
         uint64_t ts;
         uint32_t flags, p;
         if (fl_record_peek(v.mv_data, v.mv_size, &g, &ts, &flags, &p) < 0) {
-            fl_errorf(err, errlen, "journal record seq %llu part %u: malformed header",
-                      (unsigned long long)seq,
-                   part);
+            fl_errorf(err, errlen, "journal record seq %llu part %u: malformed header", (unsigned long long)seq,
+                      part);
             rc = FAIL;
             break;
         }
@@ -1287,7 +1280,8 @@ static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t err
         if (gl) {
             MDB_val ik = {gl, gk}, iv;
             rc = mdb_get(txn, s->db_gtid, &ik, &iv);
-            if (rc == 0 && iv.mv_size == 8 && get_be64(iv.mv_data) == seq) rc = mdb_del(txn, s->db_gtid, &ik, NULL);
+            if (rc == 0 && iv.mv_size == 8 && get_be64(iv.mv_data) == seq)
+                rc = mdb_del(txn, s->db_gtid, &ik, NULL);
             if (rc == MDB_NOTFOUND) rc = 0;
             if (rc) break;
         }

@@ -26,9 +26,9 @@ typedef struct fl_store_opts {
 
 /* Where the source stream stands after the last journaled transaction. */
 typedef struct fl_position {
-    char *gtid_set; /* canonical GTID set text, "" when unknown (malloc'd) */
-    char *file;     /* binlog file name, "" when unknown (malloc'd) */
-    uint64_t pos;   /* offset in file of the next event */
+    char *gtid_set;  /* canonical GTID set text, "" when unknown (malloc'd) */
+    char *file;      /* binlog file name, "" when unknown (malloc'd) */
+    uint64_t pos;    /* offset in file of the next event */
     uint32_t flavor; /* fl_flavor of the source */
 } fl_position;
 void fl_position_free(fl_position *p);
@@ -36,15 +36,15 @@ void fl_position_free(fl_position *p);
 #define FL_JOURNAL_ID_TEXT 33 /* a journal identity: 32 hex digits and a NUL */
 
 typedef struct fl_store_info {
-    uint64_t count;      /* transactions */
-    uint64_t first_seq;  /* 0 when empty */
-    uint64_t last_seq;   /* 0 when empty; last complete transaction */
+    uint64_t count;     /* transactions */
+    uint64_t first_seq; /* 0 when empty */
+    uint64_t last_seq;  /* 0 when empty; last complete transaction */
     fl_gtid first_gtid;
     fl_gtid last_gtid;
     uint64_t first_ts, last_ts;
-    uint64_t bytes;      /* encoded record bytes */
-    uint64_t map_size;   /* current LMDB map size */
-    uint64_t purged_seq; /* the purge horizon (see fl_store_purge_horizon) */
+    uint64_t bytes;                    /* encoded record bytes */
+    uint64_t map_size;                 /* current LMDB map size */
+    uint64_t purged_seq;               /* the purge horizon (see fl_store_purge_horizon) */
     char identity[FL_JOURNAL_ID_TEXT]; /* "" when the journal has none (see fl_store_identity) */
 } fl_store_info;
 
@@ -100,22 +100,20 @@ int fl_store_next(fl_store *s, uint64_t from, uint64_t *seq, char *err, size_t e
  * fn's non-zero value, or -1 with err. */
 typedef int (*fl_store_raw_fn)(uint64_t seq, uint32_t part, bool last, const uint8_t *data, size_t len,
                                void *ctx); /* last: the record ends its transaction */
-int fl_store_scan_raw(fl_store *s, uint64_t seq, uint32_t part, size_t max_bytes, fl_store_raw_fn fn,
-                      void *ctx, uint64_t *next_seq, uint32_t *next_part, char *err, size_t errlen);
+int fl_store_scan_raw(fl_store *s, uint64_t seq, uint32_t part, size_t max_bytes, fl_store_raw_fn fn, void *ctx,
+                      uint64_t *next_seq, uint32_t *next_part, char *err, size_t errlen);
 /* GTID -> seq. Returns 0, 1 when unknown, -1 on error. */
 int fl_store_seek_gtid(fl_store *s, const fl_gtid *g, uint64_t *seq, char *err, size_t errlen);
 
 /* Streaming read of a large transaction part by part: calls fn for each decoded part
  * (t is reset before each). fn returns 0 to go on, non-zero to stop (returned). */
 typedef int (*fl_store_part_fn)(const fl_txn *part, void *ctx);
-int fl_store_read_parts(fl_store *s, uint64_t seq, fl_store_part_fn fn, void *ctx, char *err,
-                        size_t errlen);
+int fl_store_read_parts(fl_store *s, uint64_t seq, fl_store_part_fn fn, void *ctx, char *err, size_t errlen);
 
 /* Retention: deletes the oldest transactions while older than max_age_s (0 = no limit) or
  * while the journal exceeds max_bytes (0 = no limit). Never deletes the last transaction.
  * Returns the number deleted, or -1. */
-int64_t fl_store_purge(fl_store *s, uint64_t max_age_s, uint64_t max_bytes, char *err,
-                       size_t errlen);
+int64_t fl_store_purge(fl_store *s, uint64_t max_age_s, uint64_t max_bytes, char *err, size_t errlen);
 
 /* Waiting for new records from another process without polling: the writer signals after
  * every commit. fl_store_wait_fd returns a file descriptor that becomes readable after a

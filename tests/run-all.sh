@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole suite: build, unit tests (plain, then ASan+UBSan), brief fuzzing, integration.
+# The whole suite: include floors and the format check, build, unit tests (plain, then
+# ASan+UBSan), brief fuzzing, integration.
 # Ends with one line "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ step() { # name, command...
 }
 jobs=$(nproc 2>/dev/null || echo 2)
 step layers bash scripts/check-layers.sh
+step format bash scripts/format-check.sh
 step build make -s -j"$jobs" all
 step unit make -s -j"$jobs" unit
 step unit-asan make -s -j"$jobs" check-asan

@@ -73,13 +73,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fl_decoder_event(d, fde, flen, err, sizeof err) != 0) abort();
 
     size_t off = 0;
-    if (size >= 4 && memcmp(data, "\xfe" "bin", 4) == 0) off = 4;
+    if (size >= 4 && memcmp(data,
+                            "\xfe"
+                            "bin",
+                            4) == 0)
+        off = 4;
     bool crc = false;
     uint8_t *copy = NULL;
     size_t cap = 0;
     while (size - off >= 19) {
-        size_t len = (size_t)data[off + 9] | (size_t)data[off + 10] << 8 |
-                     (size_t)data[off + 11] << 16 | (size_t)data[off + 12] << 24;
+        size_t len = (size_t)data[off + 9] | (size_t)data[off + 10] << 8 | (size_t)data[off + 11] << 16 |
+                     (size_t)data[off + 12] << 24;
         if (len < 19 || len > size - off) break;
         if (len > cap) {
             cap = len;

@@ -66,7 +66,9 @@ static void messages(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
-    if (data[0] & 1) messages(data + 1, size - 1);
-    else frames(data + 1, size - 1);
+    if (data[0] & 1)
+        messages(data + 1, size - 1);
+    else
+        frames(data + 1, size - 1);
     return 0;
 }

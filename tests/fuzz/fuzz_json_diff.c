@@ -15,8 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t doc_len = (size_t)(nul - data);
     fl_buf out = {0};
     char err[256];
-    fl_json_diff_apply((const char *)data, doc_len, nul + 1, size - doc_len - 1, &out, err,
-                       sizeof err);
+    fl_json_diff_apply((const char *)data, doc_len, nul + 1, size - doc_len - 1, &out, err, sizeof err);
     fl_buf_free(&out);
     return 0;
 }

@@ -42,9 +42,12 @@ static void take_value(input *in, fl_value *v)
     }
     uint64_t u = 0;
     for (int i = 0; i < 8; i++) u = u << 8 | take_byte(in);
-    if (v->type == FL_VAL_FLOAT) v->d = (double)(float)(int32_t)u / 7.0;
-    else if (v->type == FL_VAL_DOUBLE) memcpy(&v->d, &u, sizeof v->d);
-    else v->u = u;
+    if (v->type == FL_VAL_FLOAT)
+        v->d = (double)(float)(int32_t)u / 7.0;
+    else if (v->type == FL_VAL_DOUBLE)
+        memcpy(&v->d, &u, sizeof v->d);
+    else
+        v->u = u;
 }
 
 static void check_ops(const fl_cache_ops *ops, fl_rule_format format)
@@ -98,9 +101,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     static char *columns[] = {"e", "@2", "a", NULL};
     fl_config_rule rule = {
-        .name = "f", .db = "d", .table = "t", .key = tpl, .line = 1, .key_line = 2, .ttl = flags >> 5,
-        .format = (fl_rule_format)(flags % 3), .format_column = "c",
-        .mode = (flags & 4) ? FL_MODE_INVALIDATE : FL_MODE_UPSERT, .columns = (flags & 8) ? columns : NULL,
+        .name = "f",
+        .db = "d",
+        .table = "t",
+        .key = tpl,
+        .line = 1,
+        .key_line = 2,
+        .ttl = flags >> 5,
+        .format = (fl_rule_format)(flags % 3),
+        .format_column = "c",
+        .mode = (flags & 4) ? FL_MODE_INVALIDATE : FL_MODE_UPSERT,
+        .columns = (flags & 8) ? columns : NULL,
     };
     fl_config cfg = {.path = "fuzz.ini", .rules = &rule, .nrules = 1};
     char *errors = NULL;

@@ -42,6 +42,22 @@ static void check_memcached(const char *url, int checked)
     fl_memcached_url_free(&u);
 }
 
+static void check_redis_cluster(const char *url, int checked)
+{
+    fl_redis_cluster_url u;
+    char err[256];
+    int rc = fl_redis_cluster_url_parse(url, &u, err, sizeof err);
+    if (rc != checked) abort();
+    if (rc) {
+        if (strncmp(err, "bad target URL: ", 16)) abort();
+        return;
+    }
+    if (!u.nseeds || (u.user && !u.password)) abort(); /* a password alone is Redis AUTH */
+    for (size_t i = 0; i < u.nseeds; i++)
+        if (!u.seeds[i].host || u.seeds[i].port < 1 || u.seeds[i].port > 65535) abort();
+    fl_redis_cluster_url_free(&u);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *url = malloc(size + 1);
@@ -53,7 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (fl_target_url_scheme(url)) {
     case FL_SCHEME_REDIS: check_redis(url, checked); break;
     case FL_SCHEME_MEMCACHED: check_memcached(url, checked); break;
-    default: if (!checked) abort(); break;
+    case FL_SCHEME_REDIS_CLUSTER: check_redis_cluster(url, checked); break;
+    default:
+        if (!checked) abort();
+        break;
     }
     free(url);
     return 0;

@@ -35,7 +35,10 @@ static void header(fl_txn *t, const char *gtid)
     t->flags = FL_TXN_LAST_PART;
 }
 
-static fl_value str(fl_value_type type, const char *s) { return (fl_value){.type = type, .s = {s, (uint32_t)strlen(s)}}; }
+static fl_value str(fl_value_type type, const char *s)
+{
+    return (fl_value){.type = type, .s = {s, (uint32_t)strlen(s)}};
+}
 
 int main(int argc, char **argv)
 {

@@ -91,8 +91,10 @@ int main(int argc, char **argv)
             if (c[i].fd < 0 && now >= c[i].reopen_at) {
                 c[i].fd = open_conn(port, first + i % naddrs);
                 c[i].sent = 0;
-                if (c[i].fd < 0) c[i].reopen_at = now + 1000;
-                else opened++;
+                if (c[i].fd < 0)
+                    c[i].reopen_at = now + 1000;
+                else
+                    opened++;
             }
             if (c[i].fd >= 0) open_now++;
         }
@@ -103,7 +105,8 @@ int main(int argc, char **argv)
         }
         if (now >= next_drip) {
             for (int i = nidle; i < n; i++)
-                if (c[i].fd >= 0 && c[i].sent < sizeof frame && send(c[i].fd, frame + c[i].sent, 1, MSG_NOSIGNAL) == 1)
+                if (c[i].fd >= 0 && c[i].sent < sizeof frame &&
+                    send(c[i].fd, frame + c[i].sent, 1, MSG_NOSIGNAL) == 1)
                     c[i].sent++;
             next_drip = now + 1000;
         }

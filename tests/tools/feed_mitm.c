@@ -142,7 +142,8 @@ static int relay_to_client(pair *p)
             fl_buf_reset(&p->saved);
             fl_buf_put(&p->saved, f, n);
         }
-        int rc = (skip ? 0 : send_all(p->client, f, n)) | (extra.len ? send_all(p->client, extra.data, extra.len) : 0);
+        int rc = (skip ? 0 : send_all(p->client, f, n)) |
+                 (extra.len ? send_all(p->client, extra.data, extra.len) : 0);
         fl_buf_free(&extra);
         consume(&p->from_relay, n);
         if (rc) return -1;
@@ -219,7 +220,9 @@ int main(int argc, char **argv)
             if (c >= 0 && !tampered && !strcmp(mode, "spoof")) {
                 fl_buf b = {0};
                 static const char text[] = "seq 1 has been purged; the journal starts at seq 99";
-                fl_feed_msg m = {.type = FL_FEED_ERROR, .code = FL_FEED_ERR_PURGED, .data = (const uint8_t *)text,
+                fl_feed_msg m = {.type = FL_FEED_ERROR,
+                                 .code = FL_FEED_ERR_PURGED,
+                                 .data = (const uint8_t *)text,
                                  .data_len = sizeof text - 1};
                 fl_feed_encode(&b, &m);
                 send_all(c, b.data, b.len);

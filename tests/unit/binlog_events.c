@@ -46,9 +46,9 @@ void bl_fde(bl_stream *s, const char *version, bool crc)
     bl_put_le(&s->buf, 0, 4);
     fl_buf_putc(&s->buf, 19);
     uint8_t post[42] = {0};
-    post[2 - 1] = 13;  /* QUERY */
-    post[4 - 1] = 8;   /* ROTATE */
-    post[19 - 1] = 8;  /* TABLE_MAP */
+    post[2 - 1] = 13; /* QUERY */
+    post[4 - 1] = 8;  /* ROTATE */
+    post[19 - 1] = 8; /* TABLE_MAP */
     for (int t = 23; t <= 25; t++) post[t - 1] = 8;
     for (int t = 30; t <= 32; t++) post[t - 1] = 10;
     post[33 - 1] = 42;
@@ -62,7 +62,7 @@ void bl_fde(bl_stream *s, const char *version, bool crc)
 }
 
 const uint8_t TEST_UUID[16] = {0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1,
-                                 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62};
+                               0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62};
 
 void bl_gtid(bl_stream *s, uint64_t gno)
 {
@@ -89,12 +89,12 @@ void bl_maria_gtid(bl_stream *s, uint32_t domain, uint64_t seq, uint8_t flags)
 void bl_query(bl_stream *s, const char *db, const char *sql)
 {
     bl_begin(s, 2);
-    bl_put_le(&s->buf, 7, 4);           /* thread id */
-    bl_put_le(&s->buf, 0, 4);           /* exec time */
+    bl_put_le(&s->buf, 7, 4); /* thread id */
+    bl_put_le(&s->buf, 0, 4); /* exec time */
     fl_buf_putc(&s->buf, (uint8_t)strlen(db));
-    bl_put_le(&s->buf, 0, 2);           /* error code */
-    bl_put_le(&s->buf, 5, 2);           /* status vars length */
-    fl_buf_putc(&s->buf, 0);         /* Q_FLAGS2 */
+    bl_put_le(&s->buf, 0, 2); /* error code */
+    bl_put_le(&s->buf, 5, 2); /* status vars length */
+    fl_buf_putc(&s->buf, 0);  /* Q_FLAGS2 */
     bl_put_le(&s->buf, 0, 4);
     fl_buf_puts(&s->buf, db);
     fl_buf_putc(&s->buf, 0);
@@ -112,16 +112,16 @@ void bl_table_map(bl_stream *s, uint64_t table_id, const char *table)
     fl_buf_put(&s->buf, "test", 5);
     fl_buf_putc(&s->buf, (uint8_t)strlen(table));
     fl_buf_put(&s->buf, table, strlen(table) + 1);
-    fl_buf_putc(&s->buf, 2);          /* columns */
-    fl_buf_putc(&s->buf, 3);          /* LONG */
-    fl_buf_putc(&s->buf, 15);         /* VARCHAR */
-    fl_buf_putc(&s->buf, 2);          /* metadata length */
-    bl_put_le(&s->buf, 20, 2);           /* VARCHAR(20) */
-    fl_buf_putc(&s->buf, 0x02);       /* nullable: name */
-    fl_buf_putc(&s->buf, 1);          /* SIGNEDNESS */
+    fl_buf_putc(&s->buf, 2);    /* columns */
+    fl_buf_putc(&s->buf, 3);    /* LONG */
+    fl_buf_putc(&s->buf, 15);   /* VARCHAR */
+    fl_buf_putc(&s->buf, 2);    /* metadata length */
+    bl_put_le(&s->buf, 20, 2);  /* VARCHAR(20) */
+    fl_buf_putc(&s->buf, 0x02); /* nullable: name */
+    fl_buf_putc(&s->buf, 1);    /* SIGNEDNESS */
     fl_buf_putc(&s->buf, 1);
-    fl_buf_putc(&s->buf, 0x00);       /* id signed */
-    fl_buf_putc(&s->buf, 4);          /* COLUMN_NAME */
+    fl_buf_putc(&s->buf, 0x00); /* id signed */
+    fl_buf_putc(&s->buf, 4);    /* COLUMN_NAME */
     fl_buf_putc(&s->buf, 8);
     fl_buf_putc(&s->buf, 2);
     fl_buf_put(&s->buf, "id", 2);
@@ -187,4 +187,3 @@ void bl_xa_prepare(bl_stream *s, bool one_phase)
     fl_buf_putc(&s->buf, '1');
     bl_end(s);
 }
-

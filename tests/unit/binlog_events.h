@@ -10,8 +10,8 @@
 #include "common/buf.h"
 
 typedef struct bl_stream {
-    fl_buf buf;       /* events back to back, from offset 4 of a file */
-    size_t start;     /* start of the event being built */
+    fl_buf buf;   /* events back to back, from offset 4 of a file */
+    size_t start; /* start of the event being built */
     bool crc;
     uint32_t server_id;
 } bl_stream;

@@ -11,8 +11,18 @@
 
 #include "fl-relay/charset.h"
 
-enum { UTF8MB4_BIN = 46, UTF8MB3 = 33, UTF8MB4_0900 = 255, LATIN1 = 8, LATIN1_BIN = 47, ASCII = 11,
-       BINARY = 63, GBK = 28, UCS2 = 35, CP1251 = 51 };
+enum {
+    UTF8MB4_BIN = 46,
+    UTF8MB3 = 33,
+    UTF8MB4_0900 = 255,
+    LATIN1 = 8,
+    LATIN1_BIN = 47,
+    ASCII = 11,
+    BINARY = 63,
+    GBK = 28,
+    UCS2 = 35,
+    CP1251 = 51
+};
 
 static void expect(uint32_t collation, const char *in, size_t len, const char *want, size_t want_len)
 {

@@ -44,15 +44,13 @@ static void test_too_much_is_named(void **state)
     expect("GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` IDENTIFIED VIA "
            "mysql_native_password USING 'invalid' OR unix_socket WITH GRANT OPTION\n"
            "GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION\n",
-           4, "ALL PRIVILEGES ON *.*, WITH GRANT OPTION ON *.*, PROXY ON ''@'%', "
-              "WITH GRANT OPTION ON ''@'%'");
+           4,
+           "ALL PRIVILEGES ON *.*, WITH GRANT OPTION ON *.*, PROXY ON ''@'%', "
+           "WITH GRANT OPTION ON ''@'%'");
     expect("GRANT REPLICATION SLAVE, SUPER ON *.* TO `fastlane`@`%`\n", 1, "SUPER ON *.*");
-    expect("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO `f`@`%`\n", 1,
-           "SELECT ON *.*");
-    expect("GRANT INSERT, UPDATE ON `my db`.* TO `f`@`%`\n", 2,
-           "INSERT ON `my db`.*, UPDATE ON `my db`.*");
-    expect("GRANT SELECT ON `shop`.* TO `f`@`%` WITH GRANT OPTION\n", 1,
-           "WITH GRANT OPTION ON `shop`.*");
+    expect("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO `f`@`%`\n", 1, "SELECT ON *.*");
+    expect("GRANT INSERT, UPDATE ON `my db`.* TO `f`@`%`\n", 2, "INSERT ON `my db`.*, UPDATE ON `my db`.*");
+    expect("GRANT SELECT ON `shop`.* TO `f`@`%` WITH GRANT OPTION\n", 1, "WITH GRANT OPTION ON `shop`.*");
     /* MySQL's root: a long list, the first five named */
     expect("GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD ON *.* TO `root`@`localhost` "
            "WITH GRANT OPTION\n",

@@ -36,18 +36,18 @@ static void test_hash_tags(void **state)
     assert_int_equal(slot_of("{user1000}.following"), slot_of("{user1000}.followers"));
     assert_int_equal(slot_of("{user1000}.following"), slot_of("user1000"));
     assert_int_equal(slot_of("x{foo}y"), 12182);
-    assert_int_equal(slot_of("{foo}{bar}"), 12182);       /* the first tag only */
-    assert_int_equal(slot_of("{}"), 15257); /* an empty tag: the whole key (as CLUSTER KEYSLOT says) */
+    assert_int_equal(slot_of("{foo}{bar}"), 12182); /* the first tag only */
+    assert_int_equal(slot_of("{}"), 15257);         /* an empty tag: the whole key (as CLUSTER KEYSLOT says) */
     assert_int_equal(slot_of("{}foo"), 9500);
     assert_int_equal(slot_of("{{foo}}"), 13308); /* the tag is "{foo" */
-    assert_int_equal(slot_of("foo{"), 7673); /* no '}': the whole key */
+    assert_int_equal(slot_of("foo{"), 7673);     /* no '}': the whole key */
     assert_int_equal(slot_of("foo}{"), fl_cluster_crc16("foo}{", 5) % FL_CLUSTER_SLOTS); /* a '}' before the '{' */
 }
 
 static void test_tag_for_every_slot(void **state)
 {
     (void)state;
-    char (*tags)[FL_CLUSTER_TAG_MAX] = malloc(FL_CLUSTER_SLOTS * sizeof *tags);
+    char(*tags)[FL_CLUSTER_TAG_MAX] = malloc(FL_CLUSTER_SLOTS * sizeof *tags);
     assert_non_null(tags);
     fl_cluster_slot_tags(tags);
     char key[64];

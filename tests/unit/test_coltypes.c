@@ -13,11 +13,33 @@
 #include "fl-relay/coltypes.h"
 
 enum {
-    T_DECIMAL = 0, T_TINY = 1, T_SHORT = 2, T_LONG = 3, T_FLOAT = 4, T_DOUBLE = 5, T_NULL = 6,
-    T_TIMESTAMP = 7, T_LONGLONG = 8, T_INT24 = 9, T_DATE = 10, T_TIME = 11, T_DATETIME = 12,
-    T_YEAR = 13, T_VARCHAR = 15, T_BIT = 16, T_TIMESTAMP2 = 17, T_DATETIME2 = 18, T_TIME2 = 19,
-    T_VECTOR = 242, T_JSON = 245, T_NEWDECIMAL = 246, T_ENUM = 247, T_SET = 248, T_BLOB = 252,
-    T_STRING = 254, T_GEOMETRY = 255,
+    T_DECIMAL = 0,
+    T_TINY = 1,
+    T_SHORT = 2,
+    T_LONG = 3,
+    T_FLOAT = 4,
+    T_DOUBLE = 5,
+    T_NULL = 6,
+    T_TIMESTAMP = 7,
+    T_LONGLONG = 8,
+    T_INT24 = 9,
+    T_DATE = 10,
+    T_TIME = 11,
+    T_DATETIME = 12,
+    T_YEAR = 13,
+    T_VARCHAR = 15,
+    T_BIT = 16,
+    T_TIMESTAMP2 = 17,
+    T_DATETIME2 = 18,
+    T_TIME2 = 19,
+    T_VECTOR = 242,
+    T_JSON = 245,
+    T_NEWDECIMAL = 246,
+    T_ENUM = 247,
+    T_SET = 248,
+    T_BLOB = 252,
+    T_STRING = 254,
+    T_GEOMETRY = 255,
 };
 
 static fl_column_meta col(uint8_t type, uint16_t meta)
@@ -31,8 +53,7 @@ static fl_column_meta col(uint8_t type, uint16_t meta)
 }
 
 /* A copy of the bytes in their own allocation, so a read past the end is caught by ASan. */
-static fl_value decode_ok(const fl_column_meta *m, const void *bytes, size_t n, size_t want_used,
-                          fl_arena *a)
+static fl_value decode_ok(const fl_column_meta *m, const void *bytes, size_t n, size_t want_used, fl_arena *a)
 {
     uint8_t *copy = malloc(n ? n : 1);
     memcpy(copy, bytes, n);
@@ -51,8 +72,7 @@ static fl_value decode_ok(const fl_column_meta *m, const void *bytes, size_t n, 
     return v;
 }
 
-static void expect_text(const fl_column_meta *m, const void *bytes, size_t n, fl_value_type t,
-                        const char *text)
+static void expect_text(const fl_column_meta *m, const void *bytes, size_t n, fl_value_type t, const char *text)
 {
     fl_arena a = {0};
     fl_value v = decode_ok(m, bytes, n, n, &a);
@@ -160,8 +180,7 @@ static void test_float_double(void **state)
 
 /* Binary decimal from its digit groups (most significant first): each group big-endian in
  * its byte count, first byte's top bit flipped, every byte inverted when negative. */
-static size_t enc_decimal(uint8_t *out, bool negative, const uint32_t *groups, const uint8_t *widths,
-                          size_t ng)
+static size_t enc_decimal(uint8_t *out, bool negative, const uint32_t *groups, const uint8_t *widths, size_t ng)
 {
     size_t n = 0;
     for (size_t g = 0; g < ng; g++)
@@ -198,8 +217,7 @@ static void test_newdecimal(void **state)
     uint8_t w[] = {4, 4, 4, 4, 4, 4, 4, 2};
     n = enc_decimal(b, true, g, w, 8);
     assert_int_equal(n, 30);
-    expect_text(&big, b, n, FL_VAL_DECIMAL,
-                "-12345678901234567890123456789012345.123456789012345678901234567890");
+    expect_text(&big, b, n, FL_VAL_DECIMAL, "-12345678901234567890123456789012345.123456789012345678901234567890");
     uint32_t g1[] = {0, 0, 0, 1, 0, 0, 0, 1};
     n = enc_decimal(b, false, g1, w, 8);
     expect_text(&big, b, n, FL_VAL_DECIMAL, "1.000000000000000000000000000001");
@@ -315,8 +333,8 @@ static void test_time2(void **state)
     expect_text(&t0, b, 3, FL_VAL_TIME, "00:00:00");
 
     /* 01:02:03.123456 at every precision: fraction in 1/100 s, 1/10000 s, microseconds */
-    const char *want[] = {"01:02:03.1", "01:02:03.12", "01:02:03.123", "01:02:03.1234",
-                          "01:02:03.12345", "01:02:03.123456"};
+    const char *want[] = {"01:02:03.1",    "01:02:03.12",    "01:02:03.123",
+                          "01:02:03.1234", "01:02:03.12345", "01:02:03.123456"};
     uint32_t frac[] = {10, 12, 1230, 1234, 123450, 123456};
     for (unsigned fsp = 1; fsp <= 6; fsp++) {
         fl_column_meta t = col(T_TIME2, (uint16_t)fsp);
@@ -364,9 +382,8 @@ static void test_datetime2_timestamp2(void **state)
 {
     (void)state;
     uint8_t b[16];
-    const char *want[] = {"2026-11-24 12:34:56",        "2026-11-24 12:34:56.7",
-                          "2026-11-24 12:34:56.78",     "2026-11-24 12:34:56.789",
-                          "2026-11-24 12:34:56.7890",   "2026-11-24 12:34:56.78901",
+    const char *want[] = {"2026-11-24 12:34:56",       "2026-11-24 12:34:56.7",    "2026-11-24 12:34:56.78",
+                          "2026-11-24 12:34:56.789",   "2026-11-24 12:34:56.7890", "2026-11-24 12:34:56.78901",
                           "2026-11-24 12:34:56.789012"};
     uint32_t frac[] = {0, 70, 78, 7890, 7890, 789010, 789012};
     for (unsigned fsp = 0; fsp <= 6; fsp++) {
@@ -388,9 +405,8 @@ static void test_datetime2_timestamp2(void **state)
     expect_text(&m0, b, 5, FL_VAL_DATETIME, "1000-01-01 00:00:00");
 
     /* TIMESTAMP2: unix seconds big-endian, rendered in UTC */
-    const char *tw[] = {"2023-11-14 22:13:20",      "2023-11-14 22:13:20.0",
-                        "2023-11-14 22:13:20.00",   "2023-11-14 22:13:20.000",
-                        "2023-11-14 22:13:20.0000", "2023-11-14 22:13:20.00000",
+    const char *tw[] = {"2023-11-14 22:13:20",       "2023-11-14 22:13:20.0",    "2023-11-14 22:13:20.00",
+                        "2023-11-14 22:13:20.000",   "2023-11-14 22:13:20.0000", "2023-11-14 22:13:20.00000",
                         "2023-11-14 22:13:20.000001"};
     uint32_t tf[] = {0, 0, 0, 0, 0, 0, 1};
     for (unsigned fsp = 0; fsp <= 6; fsp++) {
@@ -439,7 +455,10 @@ static void test_strings(void **state)
     /* latin1 text is converted to UTF-8, Windows-1252 style (0x80 is the euro sign) */
     fl_column_meta l1 = col(T_VARCHAR, 20);
     l1.charset = 8;
-    memcpy(b, "\x05" "caf\xe9\x80", 6);
+    memcpy(b,
+           "\x05"
+           "caf\xe9\x80",
+           6);
     expect_text(&l1, b, 6, FL_VAL_STRING, "caf\xc3\xa9\xe2\x82\xac");
     fl_column_meta lt = col(T_BLOB, 2);
     lt.charset = 8;
@@ -466,10 +485,16 @@ static void test_strings(void **state)
 
     /* CHAR(255) utf8mb4: 1020 bytes max, 2-byte length even for short values */
     fl_column_meta c = col(T_STRING, 1020);
-    memcpy(b, "\x02\x00" "ab", 4);
+    memcpy(b,
+           "\x02\x00"
+           "ab",
+           4);
     expect_text(&c, b, 4, FL_VAL_STRING, "ab");
     fl_column_meta c1 = col(T_STRING, 10);
-    memcpy(b, "\x02" "ab", 3);
+    memcpy(b,
+           "\x02"
+           "ab",
+           3);
     expect_text(&c1, b, 3, FL_VAL_STRING, "ab");
     /* BINARY(10): the binlog drops trailing zero bytes, the value has all 10 */
     c1.is_binary = true;
@@ -637,16 +662,11 @@ static void test_json_geometry_vector(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_integers),
-        cmocka_unit_test(test_float_double),
-        cmocka_unit_test(test_newdecimal),
-        cmocka_unit_test(test_date_year_old_temporal),
-        cmocka_unit_test(test_time2),
-        cmocka_unit_test(test_datetime2_timestamp2),
-        cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_enum_set),
-        cmocka_unit_test(test_bit),
-        cmocka_unit_test(test_json_geometry_vector),
+        cmocka_unit_test(test_integers),   cmocka_unit_test(test_float_double),
+        cmocka_unit_test(test_newdecimal), cmocka_unit_test(test_date_year_old_temporal),
+        cmocka_unit_test(test_time2),      cmocka_unit_test(test_datetime2_timestamp2),
+        cmocka_unit_test(test_strings),    cmocka_unit_test(test_enum_set),
+        cmocka_unit_test(test_bit),        cmocka_unit_test(test_json_geometry_vector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

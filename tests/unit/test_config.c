@@ -53,8 +53,11 @@ static fl_config *load(const char *text, char **errors)
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     for (const char *p = text; *p; p++) {
-        if (p[0] == '@' && p[1] == 'D') { fputs(dir, f); p++; }
-        else fputc(*p, f);
+        if (p[0] == '@' && p[1] == 'D') {
+            fputs(dir, f);
+            p++;
+        } else
+            fputc(*p, f);
     }
     fclose(f);
     return fl_config_load(path, errors);
@@ -90,50 +93,49 @@ static void expect_errors(const char *text, const char *want)
     free(errors);
 }
 
-static const char *full =
-    "; a complete configuration\n"
-    "[source]\n"
-    "host = db.example.com\n"
-    "port = 3307\n"
-    "user = repl\n"
-    "password_file = @D/pw\n"
-    "server_id = 4242\n"
-    "flavor = mariadb\n"
-    "ssl_mode = verify_identity\n"
-    "start = gtid:1-2-7, 0-1-42\n"
-    "heartbeat = 2.5\n"
-    "include = app.*, shop.orders\n"
-    "exclude = app.tmp_*\n"
-    "\n"
-    "[journal]\n"
-    "path = /var/lib/fastlane/journal\n"
-    "max_size = 10G\n"
-    "retain = 7d\n"
-    "sync = none\n"
-    "[feed]\n"
-    "listen = 127.0.0.1:7300\n"
-    "secret_file = @D/feedsecret\n"
-    "[metrics]\n"
-    "relay = [::1]:9300\n"
-    "apply = 127.0.0.1:9301\n"
-    "[apply]\n"
-    "name = cache1\n"
-    "target = redis://app:pw@127.0.0.1:6379/2\n"
-    "max_atomic_ops = 500\n"
-    "on_error = skip  ; inline comment\n"
-    "[rule users]\n"
-    "table = app.users\n"
-    "key = user:{id}:{{x}}\n"
-    "format = hash\n"
-    "ttl = 1h\n"
-    "columns = id, name ,email\n"
-    "[rule orders]\n"
-    "table = shop.orders\n"
-    "key = order:{id}\n"
-    "format = column:payload\n"
-    "mode = invalidate\n"
-    "[log]\n"
-    "level = debug\n";
+static const char *full = "; a complete configuration\n"
+                          "[source]\n"
+                          "host = db.example.com\n"
+                          "port = 3307\n"
+                          "user = repl\n"
+                          "password_file = @D/pw\n"
+                          "server_id = 4242\n"
+                          "flavor = mariadb\n"
+                          "ssl_mode = verify_identity\n"
+                          "start = gtid:1-2-7, 0-1-42\n"
+                          "heartbeat = 2.5\n"
+                          "include = app.*, shop.orders\n"
+                          "exclude = app.tmp_*\n"
+                          "\n"
+                          "[journal]\n"
+                          "path = /var/lib/fastlane/journal\n"
+                          "max_size = 10G\n"
+                          "retain = 7d\n"
+                          "sync = none\n"
+                          "[feed]\n"
+                          "listen = 127.0.0.1:7300\n"
+                          "secret_file = @D/feedsecret\n"
+                          "[metrics]\n"
+                          "relay = [::1]:9300\n"
+                          "apply = 127.0.0.1:9301\n"
+                          "[apply]\n"
+                          "name = cache1\n"
+                          "target = redis://app:pw@127.0.0.1:6379/2\n"
+                          "max_atomic_ops = 500\n"
+                          "on_error = skip  ; inline comment\n"
+                          "[rule users]\n"
+                          "table = app.users\n"
+                          "key = user:{id}:{{x}}\n"
+                          "format = hash\n"
+                          "ttl = 1h\n"
+                          "columns = id, name ,email\n"
+                          "[rule orders]\n"
+                          "table = shop.orders\n"
+                          "key = order:{id}\n"
+                          "format = column:payload\n"
+                          "mode = invalidate\n"
+                          "[log]\n"
+                          "level = debug\n";
 
 static void test_full_valid(void **state)
 {
@@ -268,11 +270,13 @@ static void test_syntax_and_sections(void **state)
     expect_errors("key = 1\n[source\n[bogus]\nx = 1\nnot a pair\n[sorce]\n[rule]\n[rules x]\n",
                   "1: key: key outside any section\n"
                   "2: section header without a closing ']'\n"
-                  "3: [bogus]: unknown section (known: source, journal, feed, metrics, apply, log, snapshot, rule NAME)\n"
+                  "3: [bogus]: unknown section (known: source, journal, feed, metrics, apply, log, snapshot, rule "
+                  "NAME)\n"
                   "5: [bogus]: expected 'key = value' or '[section]'\n"
                   "6: [sorce]: unknown section (did you mean [source]?)\n"
                   "7: [rule]: a rule needs a name: [rule NAME]\n"
-                  "8: [rules x]: unknown section (known: source, journal, feed, metrics, apply, log, snapshot, rule NAME)\n");
+                  "8: [rules x]: unknown section (known: source, journal, feed, metrics, apply, log, snapshot, "
+                  "rule NAME)\n");
     expect_errors("[log]\nlevel = info\n  continued\n[log]\n",
                   "3: [log]: indented line continues the previous value; write each value on one line\n"
                   "4: [log]: section appears twice (first on line 1); merge them\n");
@@ -300,7 +304,8 @@ static void test_bad_values(void **state)
                   "3: [source] server_id: '0' is not a whole number from 1 to 4294967295\n"
                   "4: [source] port: '70000' is not a whole number from 1 to 65535\n"
                   "5: [source] flavor: 'oracle' is not one of auto, mysql, mariadb\n"
-                  "6: [source] ssl_mode: 'yes' is not one of disabled, preferred, required, verify_ca, verify_identity\n"
+                  "6: [source] ssl_mode: 'yes' is not one of disabled, preferred, required, verify_ca, "
+                  "verify_identity\n"
                   "7: [source] start: bad GTID set: bad GTID '0-1' (MariaDB domain-server-seq or MySQL uuid:n)\n"
                   "8: [source] heartbeat: 'soon' is not a number of seconds from 0 to 4294967\n"
                   "9: [source] include: empty pattern in the list (comma-separated db.table globs)\n"
@@ -310,14 +315,17 @@ static void test_bad_values(void **state)
     expect_errors("[source]\nuser=u\nserver_id=1\nstart = file:nopos\n[journal]\npath=/j\nmax_size = 10X\n"
                   "retain = 1w\nsync = always\n[log]\nlevel = loud\n",
                   "4: [source] start: 'file:nopos' is not file:NAME:POS (e.g. file:binlog.000042:4)\n"
-                  "7: [journal] max_size: '10X' is not a size (bytes, or a number with K, M, G or T; 0 = unlimited)\n"
-                  "8: [journal] retain: '1w' is not a duration (seconds, or a number with s, m, h or d; 0 = forever)\n"
+                  "7: [journal] max_size: '10X' is not a size (bytes, or a number with K, M, G or T; 0 = "
+                  "unlimited)\n"
+                  "8: [journal] retain: '1w' is not a duration (seconds, or a number with s, m, h or d; 0 = "
+                  "forever)\n"
                   "9: [journal] sync: 'always' is not one of group, none\n"
                   "11: [log] level: 'loud' is not one of debug, info, warn, error\n");
     expect_errors("[apply]\njournal=/j\nname = a b\ntarget = http://x\nmax_atomic_ops = -1\non_error = ignore\n"
                   "[metrics]\nlisten = nohost\n[feed]\nlisten = 1.2.3.4:0\nsecret = 0123456789abcdef\n",
                   "3: [apply] name: 'a b' is not a name (1-64 characters: letters, digits, '_', '-', '.')\n"
-                  "4: [apply] target: bad target URL: must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://\n"
+                  "4: [apply] target: bad target URL: must start with redis://, rediss://, redis+unix://, "
+                  "redis-cluster:// or memcached://\n"
                   "5: [apply] max_atomic_ops: '-1' is not a whole number from 1 to 4294967295\n"
                   "6: [apply] on_error: 'ignore' is not one of stop, skip\n"
                   "8: [metrics] listen: 'nohost' is not host:port (port 1-65535; IPv6 as [addr]:port)\n"
@@ -331,7 +339,8 @@ static void test_target_urls(void **state)
                   "3: [apply] target: bad target URL: credentials must be written user:password@ (user may be "
                   "empty)\n");
     expect_errors("[apply]\njournal=/j\ntarget = redis://u:hunter2@h/0\n",
-                  "3: [apply] target: bad target URL: redis://[user:password@]host:port/db needs a host and a port "
+                  "3: [apply] target: bad target URL: redis://[user:password@]host:port/db needs a host and a "
+                  "port "
                   "(1-65535)\n");
     expect_errors("[apply]\njournal=/j\ntarget = redis://h:1/x\n",
                   "3: [apply] target: bad target URL: the database number after '/' is not a number from 0 to "
@@ -343,7 +352,8 @@ static void test_target_urls(void **state)
     expect_errors("[apply]\njournal=/j\ntarget = memcached://a:1,b\n",
                   "3: [apply] target: bad target URL: each memcached server must be host:port (port 1-65535)\n");
     expect_errors("[apply]\njournal=/j\ntarget = memcached://justuser@a:1\n",
-                  "3: [apply] target: bad target URL: memcached SASL credentials must be user:password@ before the "
+                  "3: [apply] target: bad target URL: memcached SASL credentials must be user:password@ before "
+                  "the "
                   "servers\n");
 }
 
@@ -371,19 +381,46 @@ static char *config_target_problem(const char *url)
 static void test_target_urls_agree_with_parser(void **state)
 {
     (void)state;
-    static const struct { const char *url; bool good; } cases[] = {
-        {"redis://127.0.0.1:6379/0", true}, {"redis://u:p@h:1/15", true}, {"redis://h:6379", true},
-        {"redis://[::1]:6379/1", true}, {"redis://:pw@h:1/0", true}, {"redis://app:p%40ss@h:1/65535", true},
-        {"redis+unix:///run/redis.sock", true}, {"redis+unix:///s?db=2&user=a&password=b%26c", true},
-        {"memcached://a:1", true}, {"memcached://a:1, b:2,[::1]:3", true}, {"memcached://app:s%40cret@a:1,b:2", true},
-        {"redis+unix:///path?dbx=1", false}, {"redis://h:1/99999", false}, {"redis://u%zz:pw@h:1/0", false},
-        {"redis://h:1/", false}, {"redis://h:1/x", false}, {"redis://user@h:1/0", false}, {"redis://h/0", false},
-        {"redis://h:0", false}, {"redis://u:pw%zz@h:1", false}, {"redis+unix://relative", false},
-        {"redis+unix:///", false}, {"redis+unix:///s?db", false}, {"redis+unix:///s?user=a", false},
-        {"redis+unix:///s?user=%zz&password=p", false}, {"redis+unix:///s%zz", false}, {"memcached://", false},
-        {"memcached://nohost", false}, {"memcached://h:0", false}, {"memcached://a:1,,b:2", false},
-        {"memcached://a:1,", false}, {"memcached://justuser@a:1", false}, {"memcached://:pw@a:1", false},
-        {"memcached://u%zz:pw@a:1", false}, {"memcached://u:pw%zz@a:1", false}, {"memcache://h:1", false},
+    static const struct {
+        const char *url;
+        bool good;
+    } cases[] = {
+        {"redis://127.0.0.1:6379/0", true},
+        {"redis://u:p@h:1/15", true},
+        {"redis://h:6379", true},
+        {"redis://[::1]:6379/1", true},
+        {"redis://:pw@h:1/0", true},
+        {"redis://app:p%40ss@h:1/65535", true},
+        {"redis+unix:///run/redis.sock", true},
+        {"redis+unix:///s?db=2&user=a&password=b%26c", true},
+        {"memcached://a:1", true},
+        {"memcached://a:1, b:2,[::1]:3", true},
+        {"memcached://app:s%40cret@a:1,b:2", true},
+        {"redis+unix:///path?dbx=1", false},
+        {"redis://h:1/99999", false},
+        {"redis://u%zz:pw@h:1/0", false},
+        {"redis://h:1/", false},
+        {"redis://h:1/x", false},
+        {"redis://user@h:1/0", false},
+        {"redis://h/0", false},
+        {"redis://h:0", false},
+        {"redis://u:pw%zz@h:1", false},
+        {"redis+unix://relative", false},
+        {"redis+unix:///", false},
+        {"redis+unix:///s?db", false},
+        {"redis+unix:///s?user=a", false},
+        {"redis+unix:///s?user=%zz&password=p", false},
+        {"redis+unix:///s%zz", false},
+        {"memcached://", false},
+        {"memcached://nohost", false},
+        {"memcached://h:0", false},
+        {"memcached://a:1,,b:2", false},
+        {"memcached://a:1,", false},
+        {"memcached://justuser@a:1", false},
+        {"memcached://:pw@a:1", false},
+        {"memcached://u%zz:pw@a:1", false},
+        {"memcached://u:pw%zz@a:1", false},
+        {"memcache://h:1", false},
         {"http://h:1", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -406,9 +443,13 @@ static void test_target_urls_agree_with_parser(void **state)
 static void test_templates_agree_with_tokenizer(void **state)
 {
     (void)state;
-    static const struct { const char *tpl; bool good; } cases[] = {
-        {"user:{id}", true}, {"{db}.{id}", true}, {"{{x}}:{id}", true}, {"plain", true}, {"a}}b{{c", true},
-        {"user:{id", false}, {"x}y", false}, {"{}", false}, {"a{b{c}", false}, {"{a}}", false}, {"}", false},
+    static const struct {
+        const char *tpl;
+        bool good;
+    } cases[] = {
+        {"user:{id}", true}, {"{db}.{id}", true}, {"{{x}}:{id}", true}, {"plain", true},
+        {"a}}b{{c", true},   {"user:{id", false}, {"x}y", false},       {"{}", false},
+        {"a{b{c}", false},   {"{a}}", false},     {"}", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *tpl = cases[i].tpl;
@@ -416,7 +457,8 @@ static void test_templates_agree_with_tokenizer(void **state)
         const char *direct = fl_template_parse(tpl, &t);
         fl_template_free(&t);
         char text[512], *errors = NULL;
-        snprintf(text, sizeof text, "[apply]\njournal=/j\ntarget=redis://h:1\n[rule r]\ntable = a.b\nkey = %s\n", tpl);
+        snprintf(text, sizeof text, "[apply]\njournal=/j\ntarget=redis://h:1\n[rule r]\ntable = a.b\nkey = %s\n",
+                 tpl);
         fl_config *c = load(text, &errors);
         if (cases[i].good) {
             if (direct) fail_msg("'%s': the tokenizer refuses it: %s", tpl, direct);
@@ -438,15 +480,18 @@ static void test_rules(void **state)
 {
     (void)state;
     expect_errors("[apply]\njournal=/j\ntarget=memcached://m:1\n"
-                  "[rule r1]\ntable = users\nkey = user:{id\nformat = xml\nmode = sometimes\nttl = ten\ncolumns = a,,b\n"
+                  "[rule r1]\ntable = users\nkey = user:{id\nformat = xml\nmode = sometimes\nttl = ten\ncolumns = "
+                  "a,,b\n"
                   "[rule r2]\ntable = a.b\nkey = x}y\nformat = column:\n"
                   "[rule r3]\ntable = a.b\nkey = {}\nformat = hash\n"
                   "[rule r4]\nttl = 5\n",
                   "5: [rule r1] table: 'users' is not db.table\n"
-                  "6: [rule r1] key: template 'user:{id' has a '{' without its '}' (write '{{' for a literal brace)\n"
+                  "6: [rule r1] key: template 'user:{id' has a '{' without its '}' (write '{{' for a literal "
+                  "brace)\n"
                   "7: [rule r1] format: 'xml' is not one of json, hash, column:NAME\n"
                   "8: [rule r1] mode: 'sometimes' is not one of upsert, invalidate\n"
-                  "9: [rule r1] ttl: 'ten' is not a number of seconds (or a number with s, m, h or d; 0 = no expiry)\n"
+                  "9: [rule r1] ttl: 'ten' is not a number of seconds (or a number with s, m, h or d; 0 = no "
+                  "expiry)\n"
                   "10: [rule r1] columns: empty column name in the list (comma-separated column names)\n"
                   "13: [rule r2] key: template 'x}y' has a '}' without its '{' (write '}}' for a literal brace)\n"
                   "14: [rule r2] format: 'column:': column:NAME needs a column name\n"
@@ -460,8 +505,10 @@ static void test_target_tls(void **state)
 {
     (void)state;
     char *errors = NULL;
-    fl_config *c = load("[apply]\njournal = /j\ntarget = rediss://cache.example.com:6380/1\ntarget_tls_ca = @D/pw\n"
-                        "target_tls_cert = @D/pw\ntarget_tls_key = @D/pw\n", &errors);
+    fl_config *c = load("[apply]\njournal = /j\ntarget = rediss://cache.example.com:6380/1\ntarget_tls_ca = "
+                        "@D/pw\n"
+                        "target_tls_cert = @D/pw\ntarget_tls_key = @D/pw\n",
+                        &errors);
     if (!c) fail_msg("%s", errors);
     char want[300];
     snprintf(want, sizeof want, "%s/pw", dir);
@@ -494,7 +541,8 @@ static void test_target_tls(void **state)
 static void test_required_and_exclusive(void **state)
 {
     (void)state;
-    expect_errors("# header comment\n[source]\npassword = a\npassword_file = @D/pw\nsocket=/s\nhost=h\nssl_cert=@D/pw\n"
+    expect_errors("# header comment\n[source]\npassword = a\npassword_file = "
+                  "@D/pw\nsocket=/s\nhost=h\nssl_cert=@D/pw\n"
                   "[journal]\nmax_size=1G\n[feed]\nlisten = 127.0.0.1:1\ntls_key = @D/pw\n"
                   "[apply]\nrelay = r:1\njournal = /j\ntls_ca = @D/pw\n",
                   "2: [source] user: missing (the replication user)\n"
@@ -506,12 +554,14 @@ static void test_required_and_exclusive(void **state)
                   "10: [feed] secret: missing (clients authenticate with secret or secret_file)\n"
                   "10: [feed] tls_cert: missing (tls_cert and tls_key go together)\n"
                   "13: [apply] secret: missing (a relay needs the feed's secret or secret_file)\n"
-                  "13: [apply] target: missing (redis://host:port/db, redis+unix:///path or memcached://host:port)\n"
+                  "13: [apply] target: missing (redis://host:port/db, redis+unix:///path or "
+                  "memcached://host:port)\n"
                   "14: [apply] relay: journal is also set (line 15); read a local journal or a relay, not both\n");
     expect_errors("[feed]\nsecret_file = @D/missing\nsecret = 0123456789abcdef\n",
                   "2: [feed] secret_file: cannot read '@D/missing': No such file or directory\n"
                   "2: [feed] secret_file: secret is also set (line 3); keep one of them\n");
-    expect_errors("[source]\nuser=u\nserver_id=1\npassword_file = /dev/zero\n[apply]\njournal=/j\ntarget=redis://h:1\n"
+    expect_errors("[source]\nuser=u\nserver_id=1\npassword_file = "
+                  "/dev/zero\n[apply]\njournal=/j\ntarget=redis://h:1\n"
                   "secret_file = @D\n",
                   "4: [source] password_file: cannot read '/dev/zero': not a regular file\n"
                   "8: [apply] secret_file: cannot read '@D': not a regular file\n");
@@ -547,14 +597,18 @@ static void test_secret_policy(void **state)
     write_file("long", big, sizeof big, 0600);
     expect_errors("[feed]\nlisten = 127.0.0.1:1\nsecret = tooshort\n"
                   "[apply]\ntarget = redis://h:1\ncheckpoint_path = /c\nrelay = r:1\nsecret_file = @D/short\n",
-                  "3: [feed] secret: the secret is shorter than 16 bytes; make a good one with: openssl rand -hex 32\n"
-                  "8: [apply] secret_file: the secret in '@D/short' is shorter than 16 bytes; make a good one with: "
+                  "3: [feed] secret: the secret is shorter than 16 bytes; make a good one with: openssl rand -hex "
+                  "32\n"
+                  "8: [apply] secret_file: the secret in '@D/short' is shorter than 16 bytes; make a good one "
+                  "with: "
                   "openssl rand -hex 32\n");
     expect_errors("[source]\nuser=u\nserver_id=1\npassword_file = @D/open\n[feed]\nlisten = 127.0.0.1:1\n"
                   "secret_file = @D/grpw\n",
-                  "4: [source] password_file: '@D/open' is open to group or others (mode 0644); a secret file must "
+                  "4: [source] password_file: '@D/open' is open to group or others (mode 0644); a secret file "
+                  "must "
                   "not be: chmod 600 @D/open\n"
-                  "7: [feed] secret_file: '@D/grpw' is open to group or others (mode 0620); a secret file must not "
+                  "7: [feed] secret_file: '@D/grpw' is open to group or others (mode 0620); a secret file must "
+                  "not "
                   "be: chmod 600 @D/grpw\n");
     expect_errors("[source]\nuser=u\nserver_id=1\npassword_file = @D/empty\n[feed]\nlisten = 127.0.0.1:1\n"
                   "secret_file = @D/nul\n[apply]\njournal = /j\ntarget = redis://h:1\nsecret_file = @D/long\n",
@@ -607,7 +661,8 @@ static void test_inline_comments(void **state)
                   "4: [source] password: the value is only a comment ('#' or ';' after whitespace starts one); a "
                   "secret that starts with one goes in a file\n");
     expect_errors("[journal] # c\npath = /j\nsync = none # c ]\n[x] # c\n",
-                  "4: [x]: unknown section (known: source, journal, feed, metrics, apply, log, snapshot, rule NAME)\n");
+                  "4: [x]: unknown section (known: source, journal, feed, metrics, apply, log, snapshot, rule "
+                  "NAME)\n");
 }
 
 /* The README's configuration (the ```ini block after "<!-- test_config" in README.md),
@@ -684,7 +739,8 @@ static void test_metrics_settings(void **state)
     assert_string_equal(c->metrics.apply, "127.0.0.1:9188");
     fl_config_free(c);
     c = load("[source]\nuser=u\nserver_id=1\n[apply]\njournal=/j\ntarget=redis://h:1\n"
-             "[metrics]\nrelay = 127.0.0.1:9187\napply = 127.0.0.1:9188\n", &errors);
+             "[metrics]\nrelay = 127.0.0.1:9187\napply = 127.0.0.1:9188\n",
+             &errors);
     if (!c) fail_msg("%s", errors);
     assert_string_equal(c->metrics.relay, "127.0.0.1:9187");
     assert_string_equal(c->metrics.apply, "127.0.0.1:9188");
@@ -696,7 +752,8 @@ static void test_metrics_settings(void **state)
 
     expect_errors("[source]\nuser=u\nserver_id=1\n[apply]\njournal=/j\ntarget=redis://h:1\n"
                   "[metrics]\nlisten = 127.0.0.1:9187\n",
-                  "8: [metrics] listen: this file configures both fl-relay ([source]) and fl-apply ([apply]), which "
+                  "8: [metrics] listen: this file configures both fl-relay ([source]) and fl-apply ([apply]), "
+                  "which "
                   "cannot listen on one address; write relay = HOST:PORT and apply = HOST:PORT instead\n");
     expect_errors("[metrics]\nlisten = 127.0.0.1:9187\napply = 127.0.0.1:9188\n",
                   "2: [metrics] listen: apply is also set (line 3); use relay = and apply = only\n");
@@ -803,8 +860,8 @@ static void test_helpers(void **state)
     assert_string_equal(host, "fe80::1");
     assert_int_equal(port, 7000);
     free(host);
-    const char *badhp[] = {"", "host", ":1", "h:", "h:0", "h:65536", "h:1x", "[::1]", "[::1]1", "[]:1", "a b:1",
-                           "::1:5"};
+    const char *badhp[] = {"",     "host",  ":1",     "h:",   "h:0",   "h:65536",
+                           "h:1x", "[::1]", "[::1]1", "[]:1", "a b:1", "::1:5"};
     for (size_t i = 0; i < sizeof badhp / sizeof *badhp; i++)
         if (fl_parse_hostport(badhp[i], NULL, NULL) == 0) fail_msg("accepted '%s'", badhp[i]);
 
@@ -865,7 +922,8 @@ int main(void)
         cmocka_unit_test(test_secret_policy),
         cmocka_unit_test(test_inline_comments),
         cmocka_unit_test(test_readme_config),
-        cmocka_unit_test(test_metrics_settings), cmocka_unit_test(test_snapshot_settings),
+        cmocka_unit_test(test_metrics_settings),
+        cmocka_unit_test(test_snapshot_settings),
         cmocka_unit_test(test_secrets_never_shown),
         cmocka_unit_test(test_long_lines_and_load_string),
         cmocka_unit_test(test_helpers),

@@ -22,7 +22,8 @@ static void test_incremental(void **state)
     uint8_t data[1000];
     for (int i = 0; i < 1000; i++) data[i] = (uint8_t)(i * 31 + 7);
     for (size_t split = 0; split <= 1000; split += 37) {
-        assert_int_equal(fl_crc32c(fl_crc32c(0, data, split), data + split, 1000 - split), fl_crc32c(0, data, 1000));
+        assert_int_equal(fl_crc32c(fl_crc32c(0, data, split), data + split, 1000 - split),
+                         fl_crc32c(0, data, 1000));
         assert_int_equal(fl_crc32(fl_crc32(0, data, split), data + split, 1000 - split), fl_crc32(0, data, 1000));
     }
 }

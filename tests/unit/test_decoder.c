@@ -82,7 +82,10 @@ static int teardown(void **state)
 
 static void start(fixture *f, const fl_config_source *filter, size_t part_bytes)
 {
-    fl_decoder_opts o = {.filter = filter, .part_bytes = part_bytes, .emit = on_emit, .ctx = &f->e,
+    fl_decoder_opts o = {.filter = filter,
+                         .part_bytes = part_bytes,
+                         .emit = on_emit,
+                         .ctx = &f->e,
                          .initial_file = "bin.000001"};
     f->d = fl_decoder_new(&o);
 }
@@ -93,8 +96,7 @@ static int feed(fixture *f)
     size_t off = 0;
     fl_decoder_set_file(f->d, "bin.000001", 4);
     while (off < f->s.buf.len) {
-        size_t len = f->s.buf.data[off + 9] | f->s.buf.data[off + 10] << 8 |
-                     (size_t)f->s.buf.data[off + 11] << 16;
+        size_t len = f->s.buf.data[off + 9] | f->s.buf.data[off + 10] << 8 | (size_t)f->s.buf.data[off + 11] << 16;
         int rc = fl_decoder_event(f->d, f->s.buf.data + off, len, f->err, sizeof f->err);
         if (rc != 0) return rc;
         off += len;
@@ -183,7 +185,8 @@ static void test_rows_query_annotation(void **state)
     assert_null(t->changes[2].sql);
     fl_buf json = {0};
     fl_txn_to_json(t, &json);
-    assert_non_null(strstr(fl_buf_cstr(&json), "\"table\":\"t1\",\"query\":\"INSERT INTO t1 VALUES (4,'hello'),(5,NULL)\",\"after\""));
+    assert_non_null(strstr(fl_buf_cstr(&json),
+                           "\"table\":\"t1\",\"query\":\"INSERT INTO t1 VALUES (4,'hello'),(5,NULL)\",\"after\""));
     fl_buf_free(&json);
 }
 
@@ -262,22 +265,21 @@ static void test_ddl_record(void **state)
     fl_buf_putc(&f->s.buf, 0);
     bl_put_le(&f->s.buf, 0, 2);
     bl_put_le(&f->s.buf, 5 + 9 + 2 + 8, 2);
-    fl_buf_putc(&f->s.buf, 0);  /* Q_FLAGS2 */
+    fl_buf_putc(&f->s.buf, 0); /* Q_FLAGS2 */
     bl_put_le(&f->s.buf, 0, 4);
-    fl_buf_putc(&f->s.buf, 1);  /* Q_SQL_MODE */
+    fl_buf_putc(&f->s.buf, 1); /* Q_SQL_MODE */
     bl_put_le(&f->s.buf, 0, 8);
-    fl_buf_putc(&f->s.buf, 6);  /* Q_CATALOG_NZ */
+    fl_buf_putc(&f->s.buf, 6); /* Q_CATALOG_NZ */
     fl_buf_putc(&f->s.buf, 0);
     fl_buf_putc(&f->s.buf, 12); /* Q_UPDATED_DB_NAMES */
     fl_buf_putc(&f->s.buf, 1);
     fl_buf_put(&f->s.buf, "shop2", 6);
-    fl_buf_putc(&f->s.buf, 0);  /* empty db name */
+    fl_buf_putc(&f->s.buf, 0); /* empty db name */
     fl_buf_puts(&f->s.buf, "CREATE TABLE shop2.t (a INT)");
     bl_end(&f->s);
     size_t len1 = f->s.buf.data[9];
     assert_int_equal(fl_decoder_event(f->d, f->s.buf.data, len1, f->err, sizeof f->err), 0);
-    assert_int_equal(fl_decoder_event(f->d, f->s.buf.data + len1, f->s.buf.len - len1, f->err,
-                                      sizeof f->err), 0);
+    assert_int_equal(fl_decoder_event(f->d, f->s.buf.data + len1, f->s.buf.len - len1, f->err, sizeof f->err), 0);
     assert_int_equal(f->e.n, 2);
     assert_string_equal(f->e.copy.changes[0].db, "shop2");
 }
@@ -434,10 +436,16 @@ static void test_parts(void **state)
 static void payload_event(bl_stream *s, const uint8_t *z, size_t zlen, size_t usize)
 {
     bl_begin(s, 40);
-    fl_buf_putc(&s->buf, 2); fl_buf_putc(&s->buf, 1); fl_buf_putc(&s->buf, 0); /* zstd */
-    fl_buf_putc(&s->buf, 3); fl_buf_putc(&s->buf, 3); fl_buf_putc(&s->buf, 252);
+    fl_buf_putc(&s->buf, 2);
+    fl_buf_putc(&s->buf, 1);
+    fl_buf_putc(&s->buf, 0); /* zstd */
+    fl_buf_putc(&s->buf, 3);
+    fl_buf_putc(&s->buf, 3);
+    fl_buf_putc(&s->buf, 252);
     bl_put_le(&s->buf, usize, 2);
-    fl_buf_putc(&s->buf, 1); fl_buf_putc(&s->buf, 3); fl_buf_putc(&s->buf, 252);
+    fl_buf_putc(&s->buf, 1);
+    fl_buf_putc(&s->buf, 3);
+    fl_buf_putc(&s->buf, 252);
     bl_put_le(&s->buf, zlen, 2);
     fl_buf_putc(&s->buf, 0);
     fl_buf_put(&s->buf, z, zlen);
@@ -533,7 +541,7 @@ static void test_xa(void **state)
     bl_table_map(&f->s, 5, "t1");
     bl_write_rows(&f->s, 5, 4, 1);
     bl_query(&f->s, "test", "XA END X'32',X'',1");
-    bl_xa_prepare(&f->s, true); /* XA COMMIT ... ONE PHASE */
+    bl_xa_prepare(&f->s, true);        /* XA COMMIT ... ONE PHASE */
     bl_query(&f->s, "test", "COMMIT"); /* outside a transaction: nothing */
     start(f, NULL, 0);
     assert_int_equal(feed(f), 0);
@@ -646,8 +654,7 @@ static void test_emit_refusal(void **state)
     assert_non_null(strstr(f->err, "the transaction was not accepted"));
 }
 
-static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols,
-                    const char **names)
+static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols, const char **names)
 {
     (void)ctx;
     if (strcmp(db, "test") != 0 || strcmp(table, "named") != 0 || ncols != 2) return -1;

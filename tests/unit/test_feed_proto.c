@@ -14,8 +14,15 @@
 static fl_feed_msg sample(uint8_t type)
 {
     static const char text[] = "0-1-42";
-    fl_feed_msg m = {.type = type, .version = FL_FEED_VERSION, .start = FL_FEED_FROM_GTID, .seq = 0x0102030405060708ull,
-                     .part = 7, .first_seq = 3, .last_seq = 99, .ts = 1764000000, .code = FL_FEED_ERR_PURGED};
+    fl_feed_msg m = {.type = type,
+                     .version = FL_FEED_VERSION,
+                     .start = FL_FEED_FROM_GTID,
+                     .seq = 0x0102030405060708ull,
+                     .part = 7,
+                     .first_seq = 3,
+                     .last_seq = 99,
+                     .ts = 1764000000,
+                     .code = FL_FEED_ERR_PURGED};
     for (int i = 0; i < FL_FEED_NONCE; i++) m.nonce[i] = (uint8_t)(i * 7);
     for (int i = 0; i < FL_FEED_MAC; i++) m.mac[i] = (uint8_t)(255 - i);
     m.data = (const uint8_t *)text;
@@ -90,7 +97,8 @@ static void test_messages_round_trip(void **state)
         fl_feed_encode_message(&b, &in);
         size_t used = 0;
         char err[128];
-        for (size_t n = 0; n < b.len; n++) assert_int_equal(fl_feed_parse_message(b.data, n, &out, &used, err, sizeof err), 0);
+        for (size_t n = 0; n < b.len; n++)
+            assert_int_equal(fl_feed_parse_message(b.data, n, &out, &used, err, sizeof err), 0);
         assert_int_equal(fl_feed_parse_message(b.data, b.len, &out, &used, err, sizeof err), 1);
         assert_int_equal(used, b.len);
         check_fields(types[i], &in, &out);
@@ -268,7 +276,7 @@ static void test_sealed_frames(void **state)
     seal_three(&b, k, at);
     const int in_order[] = {0, 1, 2}, reordered[] = {1, 0, 2}, replayed[] = {0, 0, 1}, dropped[] = {0, 2};
     assert_int_equal(open_in_order(&b, at, in_order, 3, k), 3);
-    assert_int_equal(open_in_order(&b, at, in_order, 3, other), 0);  /* another key */
+    assert_int_equal(open_in_order(&b, at, in_order, 3, other), 0); /* another key */
     assert_int_equal(open_in_order(&b, at, reordered, 3, k), 0);
     assert_int_equal(open_in_order(&b, at, replayed, 3, k), 1);
     assert_int_equal(open_in_order(&b, at, dropped, 2, k), 1);
@@ -297,12 +305,9 @@ static void test_sealed_frames(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain_frames_round_trip),
-        cmocka_unit_test(test_messages_round_trip),
-        cmocka_unit_test(test_corruption_rejected),
-        cmocka_unit_test(test_hkdf_rfc5869_case_1),
-        cmocka_unit_test(test_keys_and_auth_mac),
-        cmocka_unit_test(test_sealed_frames),
+        cmocka_unit_test(test_plain_frames_round_trip), cmocka_unit_test(test_messages_round_trip),
+        cmocka_unit_test(test_corruption_rejected),     cmocka_unit_test(test_hkdf_rfc5869_case_1),
+        cmocka_unit_test(test_keys_and_auth_mac),       cmocka_unit_test(test_sealed_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

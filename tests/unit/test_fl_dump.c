@@ -253,23 +253,22 @@ static void expect_not_journal(const char *dir)
 
 /* ---- expected output ---- */
 
-static const char HUMAN_ALL[] =
-    "seq 1  gtid 0-1-1  time " TS0_TEXT "  server_id 1  pos bin.000001:702\n"
-    "  insert app.users\n"
-    "    after:  id=1 name=\"a\" score=1.5 note=null\n"
-    "\n"
-    "seq 2  gtid 0-1-2  time 2026-11-18 11:07:40  server_id 1  pos bin.000001:1000\n"
-    "  update app.users\n"
-    "    before: id=1 name=\"a\" score=1.5 note=null\n"
-    "    after:  id=1 name=\"b \\\"q\\\"\" score=1.5 note=null\n"
-    "\n"
-    "seq 3  gtid 0-1-3  time 2026-11-18 11:08:40  server_id 1  pos bin.000001:1300\n"
-    "  delete app.logs\n"
-    "    before: @1=7\n"
-    "\n"
-    "seq 4  gtid 0-1-4  time 2026-11-18 11:09:40  server_id 1  pos bin.000001:1500\n"
-    "  ddl app: ALTER TABLE users ADD c INT\n"
-    "\n";
+static const char HUMAN_ALL[] = "seq 1  gtid 0-1-1  time " TS0_TEXT "  server_id 1  pos bin.000001:702\n"
+                                "  insert app.users\n"
+                                "    after:  id=1 name=\"a\" score=1.5 note=null\n"
+                                "\n"
+                                "seq 2  gtid 0-1-2  time 2026-11-18 11:07:40  server_id 1  pos bin.000001:1000\n"
+                                "  update app.users\n"
+                                "    before: id=1 name=\"a\" score=1.5 note=null\n"
+                                "    after:  id=1 name=\"b \\\"q\\\"\" score=1.5 note=null\n"
+                                "\n"
+                                "seq 3  gtid 0-1-3  time 2026-11-18 11:08:40  server_id 1  pos bin.000001:1300\n"
+                                "  delete app.logs\n"
+                                "    before: @1=7\n"
+                                "\n"
+                                "seq 4  gtid 0-1-4  time 2026-11-18 11:09:40  server_id 1  pos bin.000001:1500\n"
+                                "  ddl app: ALTER TABLE users ADD c INT\n"
+                                "\n";
 
 static const char *const JSON_LINES[] = {
     "{\"seq\":1,\"gtid\":\"0-1-1\",\"ts\":\"" TS0_TEXT "\",\"server_id\":1,\"file\":\"bin.000001\","
@@ -515,7 +514,8 @@ static void test_errors(void **state)
     expect_error(run(""), 2, "fl-dump: missing journal directory (see --help)\n");
     snprintf(line, sizeof line, "fl-dump: unexpected argument '%s' (one journal directory)\n", mysql);
     expect_error(run("'%s' '%s'", maria, mysql), 2, line);
-    expect_error(run("--stats --follow '%s'", maria), 2, "fl-dump: --stats and the listing options cannot be combined\n");
+    expect_error(run("--stats --follow '%s'", maria), 2,
+                 "fl-dump: --stats and the listing options cannot be combined\n");
     expect_error(run("--gtid 0-1-1 --from-seq 1 '%s'", maria), 2,
                  "fl-dump: --gtid and --from-seq/--from-gtid cannot be combined\n");
 
@@ -529,7 +529,8 @@ static void test_errors(void **state)
     assert_int_equal(chmod(secret, 0644), 0);
     snprintf(line, sizeof line,
              "fl-dump: --secret-file: '%s' is open to group or others (mode 0644); a secret file must not be: "
-             "chmod 600 %s\n", secret, secret);
+             "chmod 600 %s\n",
+             secret, secret);
     expect_error(run("--relay 127.0.0.1:1 --secret-file '%s'", secret), 1, line);
     sf = fopen(secret, "w");
     assert_non_null(sf);
@@ -538,11 +539,13 @@ static void test_errors(void **state)
     assert_int_equal(chmod(secret, 0600), 0);
     snprintf(line, sizeof line,
              "fl-dump: --secret-file: the secret in '%s' is shorter than 16 bytes; make a good one with: openssl "
-             "rand -hex 32\n", secret);
+             "rand -hex 32\n",
+             secret);
     expect_error(run("--relay 127.0.0.1:1 --secret-file '%s'", secret), 1, line);
     unlink(secret);
     expect_error(run("--relay 127.0.0.1:1 --secret short"), 2,
-                 "fl-dump: --secret: the secret is shorter than 16 bytes; make a good one with: openssl rand -hex 32\n");
+                 "fl-dump: --secret: the secret is shorter than 16 bytes; make a good one with: openssl rand -hex "
+                 "32\n");
 
     run_result r = run("--help");
     assert_int_equal(r.status, 0);
@@ -771,15 +774,9 @@ int main(int argc, char **argv)
     (void)argc;
     find_program(argv[0]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_binary_exists),
-        cmocka_unit_test(test_human),
-        cmocka_unit_test(test_json),
-        cmocka_unit_test(test_ranges),
-        cmocka_unit_test(test_mysql_gtids),
-        cmocka_unit_test(test_stats),
-        cmocka_unit_test(test_empty_journal),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_follow),
+        cmocka_unit_test(test_binary_exists), cmocka_unit_test(test_human),       cmocka_unit_test(test_json),
+        cmocka_unit_test(test_ranges),        cmocka_unit_test(test_mysql_gtids), cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_empty_journal), cmocka_unit_test(test_errors),      cmocka_unit_test(test_follow),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -79,10 +79,10 @@ static void test_pattern_deletes(void **state)
     fl_fold_note_match(f, "t:*", 3, 2, 0);
     fl_fold_note(f, "t:2", 3, 3, 0);
     fl_fold_note_match(f, "a\\*b?c", 6, 4, 1);
-    assert_true(fl_fold_deleted_later(f, "t:1", 3, 1, 0));  /* written, then truncated */
-    assert_false(fl_fold_deleted_later(f, "t:2", 3, 3, 0)); /* written after the truncation */
-    assert_false(fl_fold_deleted_later(f, "u:1", 3, 1, 0)); /* another rule's key */
-    assert_true(fl_fold_deleted_later(f, "t:", 2, 1, 5));   /* '*' matches nothing too */
+    assert_true(fl_fold_deleted_later(f, "t:1", 3, 1, 0));   /* written, then truncated */
+    assert_false(fl_fold_deleted_later(f, "t:2", 3, 3, 0));  /* written after the truncation */
+    assert_false(fl_fold_deleted_later(f, "u:1", 3, 1, 0));  /* another rule's key */
+    assert_true(fl_fold_deleted_later(f, "t:", 2, 1, 5));    /* '*' matches nothing too */
     assert_true(fl_fold_deleted_later(f, "a*bxc", 5, 4, 0)); /* escaped '*' is literal; '?' one byte */
     assert_false(fl_fold_deleted_later(f, "aXbxc", 5, 4, 0));
     assert_false(fl_fold_deleted_later(f, "a*bc", 4, 4, 0));

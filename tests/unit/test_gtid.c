@@ -81,12 +81,34 @@ static void test_single_mysql(void **state)
 static void test_single_malformed(void **state)
 {
     (void)state;
-    const char *bad[] = {"", "0-1", "0-1-", "-1-2", "0--2", "a-1-2", "0-1-2-3", "4294967296-1-1", "0-4294967296-1",
-                         "0-1-18446744073709551616", "0-1-+5", " 0-1-2",
-                         U1, U1 ":", U1 ":0", U1 ":9223372036854775807", U1 ":x", U1 ":1a", U1 ":tag", U1 ":tag:",
-                         U1 ":1tag:5", U1 ":ta-g:5", U1 ":_abcdefghijklmnopqrstuvwxyz012345:1", U1 ":1-2",
-                         "3e11fa47-71ca-11e1-9e33-c80aa942956:1", "3e11fa4771ca-11e1-9e33-c80aa9429562x:1",
-                         "3e11fa47-71ca-11e1-9e33-c80aa942956z:1", "3e11fa47x71ca-11e1-9e33-c80aa9429562:1"};
+    const char *bad[] = {"",
+                         "0-1",
+                         "0-1-",
+                         "-1-2",
+                         "0--2",
+                         "a-1-2",
+                         "0-1-2-3",
+                         "4294967296-1-1",
+                         "0-4294967296-1",
+                         "0-1-18446744073709551616",
+                         "0-1-+5",
+                         " 0-1-2",
+                         U1,
+                         U1 ":",
+                         U1 ":0",
+                         U1 ":9223372036854775807",
+                         U1 ":x",
+                         U1 ":1a",
+                         U1 ":tag",
+                         U1 ":tag:",
+                         U1 ":1tag:5",
+                         U1 ":ta-g:5",
+                         U1 ":_abcdefghijklmnopqrstuvwxyz012345:1",
+                         U1 ":1-2",
+                         "3e11fa47-71ca-11e1-9e33-c80aa942956:1",
+                         "3e11fa4771ca-11e1-9e33-c80aa9429562x:1",
+                         "3e11fa47-71ca-11e1-9e33-c80aa942956z:1",
+                         "3e11fa47x71ca-11e1-9e33-c80aa9429562:1"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         fl_gtid g;
         if (fl_gtid_parse(&g, bad[i], strlen(bad[i])) == 0) fail_msg("accepted '%s'", bad[i]);
@@ -140,10 +162,30 @@ static void test_set_mariadb_canonical(void **state)
 static void test_set_malformed(void **state)
 {
     (void)state;
-    const char *bad[] = {",", "0-1-1,", ",0-1-1", "0-1-1,,1-1-1", "0-1-1,0-2-2", "0-1", "x",
-                         "0-1-1," U1 ":1", U1 ":1,0-1-1", U1, U1 ":", U1 ":0", U1 ":5-3", U1 ":1-", U1 ":-1",
-                         U1 ":1::2", U1 ":a:b:1", U1 ":a", U1 ":1:a", U1 ":1-9223372036854775807", U1 ":9a",
-                         "3e11fa47-71ca-11e1-9e33-c80aa94295:1", U1 ":" "abcdefghijklmnopqrstuvwxyzabcdefg:1"};
+    const char *bad[] = {",",
+                         "0-1-1,",
+                         ",0-1-1",
+                         "0-1-1,,1-1-1",
+                         "0-1-1,0-2-2",
+                         "0-1",
+                         "x",
+                         "0-1-1," U1 ":1",
+                         U1 ":1,0-1-1",
+                         U1,
+                         U1 ":",
+                         U1 ":0",
+                         U1 ":5-3",
+                         U1 ":1-",
+                         U1 ":-1",
+                         U1 ":1::2",
+                         U1 ":a:b:1",
+                         U1 ":a",
+                         U1 ":1:a",
+                         U1 ":1-9223372036854775807",
+                         U1 ":9a",
+                         "3e11fa47-71ca-11e1-9e33-c80aa94295:1",
+                         U1 ":"
+                            "abcdefghijklmnopqrstuvwxyzabcdefg:1"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char err[200] = "";
         fl_gtid_set *s = fl_gtid_set_parse(bad[i], err, sizeof err);
@@ -337,11 +379,11 @@ static void test_random_roundtrip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_single_mariadb),       cmocka_unit_test(test_single_mysql),
-        cmocka_unit_test(test_single_malformed),     cmocka_unit_test(test_compare),
-        cmocka_unit_test(test_set_mysql_canonical),  cmocka_unit_test(test_set_mariadb_canonical),
-        cmocka_unit_test(test_set_malformed),        cmocka_unit_test(test_set_mysql_ops),
-        cmocka_unit_test(test_set_mariadb_ops),      cmocka_unit_test(test_random_roundtrip),
+        cmocka_unit_test(test_single_mariadb),      cmocka_unit_test(test_single_mysql),
+        cmocka_unit_test(test_single_malformed),    cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_set_mysql_canonical), cmocka_unit_test(test_set_mariadb_canonical),
+        cmocka_unit_test(test_set_malformed),       cmocka_unit_test(test_set_mysql_ops),
+        cmocka_unit_test(test_set_mariadb_ops),     cmocka_unit_test(test_random_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,7 +47,10 @@ static void write_file(const char *path, const bl_stream *s, size_t len)
 {
     FILE *fp = fopen(path, "wb");
     assert_non_null(fp);
-    assert_int_equal(fwrite("\xfe" "bin", 1, 4, fp), 4);
+    assert_int_equal(fwrite("\xfe"
+                            "bin",
+                            1, 4, fp),
+                     4);
     assert_int_equal(fwrite(s->buf.data, 1, len, fp), len);
     assert_int_equal(fclose(fp), 0);
 }

@@ -246,8 +246,8 @@ static void test_containers(void **state)
     expect_fail(v, "binary JSON: nested deeper than 100");
 }
 
-static uint64_t packed_datetime(unsigned y, unsigned mo, unsigned d, unsigned h, unsigned mi,
-                                unsigned s, unsigned usec)
+static uint64_t packed_datetime(unsigned y, unsigned mo, unsigned d, unsigned h, unsigned mi, unsigned s,
+                                unsigned usec)
 {
     uint64_t ymd = ((uint64_t)y * 13 + mo) << 5 | d;
     uint64_t hms = (uint64_t)h << 12 | mi << 6 | s;
@@ -297,8 +297,7 @@ static void test_opaque(void **state)
     uint8_t short_date[4] = {0};
     expect_fail(jopaque(10, short_date, 4), "binary JSON: truncated temporal value");
     const uint8_t baddec[] = {6, 3, 0x80, 0x7b};
-    expect_fail(jopaque(246, baddec, sizeof baddec),
-                "binary JSON: truncated opaque DECIMAL(6,3)");
+    expect_fail(jopaque(246, baddec, sizeof baddec), "binary JSON: truncated opaque DECIMAL(6,3)");
     const uint8_t badps[] = {3, 4, 0x80};
     expect_fail(jopaque(246, badps, sizeof badps),
                 "binary JSON: opaque DECIMAL(3,4) is not a valid precision and scale");
@@ -373,8 +372,10 @@ static void test_shared_offsets(void **state)
             else
                 put_le(&c, header, 2);
         }
-        if (inner_type != 0x04) fl_buf_put(&c, inner.data + 1, inner.len - 1);
-        else size = header;
+        if (inner_type != 0x04)
+            fl_buf_put(&c, inner.data + 1, inner.len - 1);
+        else
+            size = header;
         c.data[2] = (uint8_t)size;
         c.data[3] = (uint8_t)(size >> 8);
         fl_buf_free(&inner);
@@ -395,11 +396,8 @@ static void test_shared_offsets(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scalars),
-        cmocka_unit_test(test_containers),
-        cmocka_unit_test(test_opaque),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_shared_offsets),
+        cmocka_unit_test(test_scalars),   cmocka_unit_test(test_containers),     cmocka_unit_test(test_opaque),
+        cmocka_unit_test(test_malformed), cmocka_unit_test(test_shared_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

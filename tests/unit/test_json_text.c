@@ -15,9 +15,21 @@ static void test_accepts(void **state)
 {
     (void)state;
     const char *good[] = {
-        "{}", "[]", "0", "-0", "1.5e-300", "-12.25E+3", "true", "false", "null", "\"\"",
-        " {\"a\": [1, 2.5, \"s\", null, true]} ", "{\"a\":{\"b\":{\"c\":[[],{}]}}}",
-        "\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\ud83d\\ude00\"", "\"é 😀\"", "[\n\t1\r\n]",
+        "{}",
+        "[]",
+        "0",
+        "-0",
+        "1.5e-300",
+        "-12.25E+3",
+        "true",
+        "false",
+        "null",
+        "\"\"",
+        " {\"a\": [1, 2.5, \"s\", null, true]} ",
+        "{\"a\":{\"b\":{\"c\":[[],{}]}}}",
+        "\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\ud83d\\ude00\"",
+        "\"é 😀\"",
+        "[\n\t1\r\n]",
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) assert_true(valid(good[i]));
 }
@@ -26,9 +38,35 @@ static void test_refuses(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "", " ", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{1:2}", "[1 2]", "01", "1.", ".5", "+1", "1e", "-",
-        "tru", "nul", "True", "\"abc", "\"\\x\"", "\"\\u12g4\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"",
-        "\"tab\there\"", "{} {}", "[1] x", "'a'", "NaN", "Infinity",
+        "",
+        " ",
+        "{",
+        "[1,]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{1:2}",
+        "[1 2]",
+        "01",
+        "1.",
+        ".5",
+        "+1",
+        "1e",
+        "-",
+        "tru",
+        "nul",
+        "True",
+        "\"abc",
+        "\"\\x\"",
+        "\"\\u12g4\"",
+        "\"\\ud800\"",
+        "\"\\udc00\"",
+        "\"\\ud800\\u0041\"",
+        "\"tab\there\"",
+        "{} {}",
+        "[1] x",
+        "'a'",
+        "NaN",
+        "Infinity",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_false(valid(bad[i]));
 }
@@ -41,9 +79,9 @@ static void test_utf8(void **state)
     assert_false(valid("\"\xed\xa0\x80\""));     /* a surrogate in UTF-8 */
     assert_false(valid("\"\xf4\x90\x80\x80\"")); /* above U+10FFFF */
     assert_false(valid("\"\xff\""));
-    assert_false(valid("\"\xc3\""));             /* cut short */
-    assert_true(valid("\"\xf0\x9f\x98\x80\""));  /* U+1F600 */
-    assert_true(valid("\"\xef\xbf\xbf\""));      /* U+FFFF */
+    assert_false(valid("\"\xc3\""));                 /* cut short */
+    assert_true(valid("\"\xf0\x9f\x98\x80\""));      /* U+1F600 */
+    assert_true(valid("\"\xef\xbf\xbf\""));          /* U+FFFF */
     assert_false(fl_json_text_valid("\"a\0b\"", 5)); /* a raw control byte */
 }
 
@@ -75,8 +113,8 @@ static void test_prefixes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accepts), cmocka_unit_test(test_refuses), cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_depth), cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_accepts), cmocka_unit_test(test_refuses),  cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_depth),   cmocka_unit_test(test_prefixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

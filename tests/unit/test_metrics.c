@@ -36,16 +36,15 @@ static void test_render(void **state)
     assert_true(fl_metric_value(tx) == 7.0);
     fl_buf out = {0};
     fl_metrics_render(&out);
-    assert_string_equal(fl_buf_cstr(&out),
-                        "# HELP fastlane_test_transactions_total Transactions.\n"
-                        "# TYPE fastlane_test_transactions_total counter\n"
-                        "fastlane_test_transactions_total 7\n"
-                        "# HELP fastlane_test_lag_seconds Lag.\n"
-                        "# TYPE fastlane_test_lag_seconds gauge\n"
-                        "fastlane_test_lag_seconds 0.25\n"
-                        "# HELP fastlane_test_gtid Current GTID.\n"
-                        "# TYPE fastlane_test_gtid gauge\n"
-                        "fastlane_test_gtid{gtid=\"0-1-\\\"7\\\"\"} 1\n");
+    assert_string_equal(fl_buf_cstr(&out), "# HELP fastlane_test_transactions_total Transactions.\n"
+                                           "# TYPE fastlane_test_transactions_total counter\n"
+                                           "fastlane_test_transactions_total 7\n"
+                                           "# HELP fastlane_test_lag_seconds Lag.\n"
+                                           "# TYPE fastlane_test_lag_seconds gauge\n"
+                                           "fastlane_test_lag_seconds 0.25\n"
+                                           "# HELP fastlane_test_gtid Current GTID.\n"
+                                           "# TYPE fastlane_test_gtid gauge\n"
+                                           "fastlane_test_gtid{gtid=\"0-1-\\\"7\\\"\"} 1\n");
     fl_buf_free(&out);
 }
 
@@ -53,7 +52,8 @@ static void test_render(void **state)
 static void test_series(void **state)
 {
     (void)state;
-    fl_metric *st = fl_metric_counter_series("fastlane_test_not_applied_total", "kind", "statement", "Not applied.");
+    fl_metric *st = fl_metric_counter_series("fastlane_test_not_applied_total", "kind", "statement",
+                                             "Not applied.");
     fl_metric *other = fl_metric_gauge("fastlane_test_other", "Other.");
     fl_metric *ddl = fl_metric_counter_series("fastlane_test_not_applied_total", "kind", "ddl", "ignored");
     assert_ptr_equal(st, fl_metric_counter_series("fastlane_test_not_applied_total", "kind", "statement", "x"));
@@ -63,21 +63,21 @@ static void test_series(void **state)
     fl_metric_set(other, 1);
     fl_buf out = {0};
     fl_metrics_render(&out);
-    assert_string_equal(fl_buf_cstr(&out),
-                        "# HELP fastlane_test_not_applied_total Not applied.\n"
-                        "# TYPE fastlane_test_not_applied_total counter\n"
-                        "fastlane_test_not_applied_total{kind=\"statement\"} 2\n"
-                        "fastlane_test_not_applied_total{kind=\"ddl\"} 5\n"
-                        "# HELP fastlane_test_other Other.\n"
-                        "# TYPE fastlane_test_other gauge\n"
-                        "fastlane_test_other 1\n");
+    assert_string_equal(fl_buf_cstr(&out), "# HELP fastlane_test_not_applied_total Not applied.\n"
+                                           "# TYPE fastlane_test_not_applied_total counter\n"
+                                           "fastlane_test_not_applied_total{kind=\"statement\"} 2\n"
+                                           "fastlane_test_not_applied_total{kind=\"ddl\"} 5\n"
+                                           "# HELP fastlane_test_other Other.\n"
+                                           "# TYPE fastlane_test_other gauge\n"
+                                           "fastlane_test_other 1\n");
     fl_buf_free(&out);
 }
 
 static char *http_get(int port, const char *path)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     char req[128];

@@ -14,8 +14,9 @@ static void test_loopback(void **state)
 {
     (void)state;
     const char *loop[] = {"127.0.0.1:7070", "127.1.2.3:1", "localhost:80", "[::1]:7070", "[::ffff:127.0.0.1]:1"};
-    const char *not_loop[] = {"0.0.0.0:7070", "10.0.0.1:7070", "169.254.77.1:1", "[::]:7070", "[fe80::1]:1",
-                              "db.example.com:7070", "128.0.0.1:1", "[::ffff:10.0.0.1]:1", "nohostport"};
+    const char *not_loop[] = {"0.0.0.0:7070", "10.0.0.1:7070",       "169.254.77.1:1",
+                              "[::]:7070",    "[fe80::1]:1",         "db.example.com:7070",
+                              "128.0.0.1:1",  "[::ffff:10.0.0.1]:1", "nohostport"};
     for (size_t i = 0; i < sizeof loop / sizeof *loop; i++)
         if (!fl_net_is_loopback(loop[i])) fail_msg("%s: not taken for loopback", loop[i]);
     for (size_t i = 0; i < sizeof not_loop / sizeof *not_loop; i++)

@@ -54,7 +54,10 @@ static void rand_temporal(fl_txn *t, fl_value *v)
     switch (below(12)) { /* near misses, kept as text */
     case 0: s[strlen(s) - 1] = 'x'; break;
     case 1: strcat(s, "0000000"); break;
-    case 2: s[0] = s[0] == '-' ? '+' : '9'; s[1] = '9'; break; /* year/hours out of range or odd */
+    case 2:
+        s[0] = s[0] == '-' ? '+' : '9';
+        s[1] = '9';
+        break; /* year/hours out of range or odd */
     default: break;
     }
     v->s.ptr = s;
@@ -67,8 +70,7 @@ static void rand_value(fl_txn *t, fl_value *v, size_t big)
     v->type = (uint8_t)below(FL_VAL_TYPE_COUNT);
     switch ((fl_value_type)v->type) {
     case FL_VAL_ABSENT:
-    case FL_VAL_NULL:
-        return;
+    case FL_VAL_NULL: return;
     case FL_VAL_INT:
     case FL_VAL_YEAR:
         v->i = (int64_t)(rnd() >> below(64));
@@ -82,9 +84,7 @@ static void rand_value(fl_txn *t, fl_value *v, size_t big)
         v->u = rnd() >> below(64);
         if (below(10) == 0) v->u = UINT64_MAX;
         return;
-    case FL_VAL_FLOAT:
-        v->d = (float)((double)(int32_t)rnd() / (double)(1 + below(1000)));
-        return;
+    case FL_VAL_FLOAT: v->d = (float)((double)(int32_t)rnd() / (double)(1 + below(1000))); return;
     case FL_VAL_DOUBLE:
         v->d = (double)(int64_t)rnd() / (double)(1 + below(100000)) * (below(2) ? 1e-300 : 1.0);
         return;
@@ -97,8 +97,7 @@ static void rand_value(fl_txn *t, fl_value *v, size_t big)
             return;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     switch ((fl_value_type)v->type) {
     case FL_VAL_VECTOR: {
@@ -127,8 +126,7 @@ static void rand_gtid(fl_gtid *g)
 {
     memset(g, 0, sizeof *g);
     switch (below(3)) {
-    case 0:
-        return;
+    case 0: return;
     case 1:
         g->flavor = FL_FLAVOR_MARIADB;
         g->domain = (uint32_t)rnd();
@@ -140,7 +138,8 @@ static void rand_gtid(fl_gtid *g)
         for (int i = 0; i < 16; i++) g->uuid[i] = (uint8_t)rnd();
         if (below(2)) {
             size_t n = 1 + below(FL_GTID_TAG_MAX);
-            for (size_t i = 0; i < n; i++) g->tag[i] = i && below(4) == 0 ? (char)('0' + below(10)) : (char)('a' + below(26));
+            for (size_t i = 0; i < n; i++)
+                g->tag[i] = i && below(4) == 0 ? (char)('0' + below(10)) : (char)('a' + below(26));
             g->tag[n] = 0;
         }
         g->gno = 1 + (rnd() >> 1);
@@ -150,7 +149,7 @@ static void rand_gtid(fl_gtid *g)
 
 typedef struct gen_opts {
     uint32_t max_tables, max_cols, max_changes;
-    size_t big; /* when non-zero, every byte value has this length */
+    size_t big;     /* when non-zero, every byte value has this length */
     bool snapshots; /* some transactions are snapshot chunks */
 } gen_opts;
 
@@ -281,8 +280,10 @@ static void assert_txn_equal(const fl_txn *a, const fl_txn *b, bool header)
             continue;
         }
         assert_int_equal(x->sql_len, y->sql_len); /* the optional statement annotation */
-        if (x->sql_len) assert_memory_equal(x->sql, y->sql, x->sql_len);
-        else assert_true(!y->sql || !y->sql_len);
+        if (x->sql_len)
+            assert_memory_equal(x->sql, y->sql, x->sql_len);
+        else
+            assert_true(!y->sql || !y->sql_len);
         assert_table_equal(&a->tables[x->table], &b->tables[y->table]);
         uint32_t ncols = a->tables[x->table].ncols;
         assert_image_equal(x->before, y->before, ncols);
@@ -380,7 +381,8 @@ static void test_unknown_value(void **state)
     assert_int_equal(back.changes[0].after[0].type, FL_VAL_ABSENT);
     fl_buf json = {0};
     fl_txn_to_json(&back, &json);
-    assert_non_null(strstr(fl_buf_cstr(&json), "\"before\":{\"id\":1},\"after\":{\"n\":5},\"unknown\":[\"doc\"]}"));
+    assert_non_null(
+        strstr(fl_buf_cstr(&json), "\"before\":{\"id\":1},\"after\":{\"n\":5},\"unknown\":[\"doc\"]}"));
     fl_buf_free(&json);
     fl_buf_free(&rec);
     fl_txn_free(&back);
@@ -445,7 +447,10 @@ static size_t value_size(fl_value v)
     return with - without + 1; /* bytes of the value, type byte included */
 }
 
-static fl_value text(uint8_t type, const char *s) { return (fl_value){.type = type, .s = {s, (uint32_t)strlen(s)}}; }
+static fl_value text(uint8_t type, const char *s)
+{
+    return (fl_value){.type = type, .s = {s, (uint32_t)strlen(s)}};
+}
 
 static void test_temporal(void **state)
 {
@@ -469,10 +474,23 @@ static void test_temporal(void **state)
     assert_int_equal(value_size((fl_value){.type = FL_VAL_VECTOR, .s = {"xyz", 3}}), 5);
     /* anything else is kept as text, exactly */
     const char *raw[][2] = {
-        {"d", "2026-1-24"}, {"d", "10000-01-01"}, {"d", "2026-13-01"}, {"d", "2026-11-32"}, {"d", "2026-11-24 "},
-        {"d", ""}, {"s", "2026-11-24 24:00:00"}, {"s", "2026-11-24 12:00:00."}, {"s", "2026-11-24 12:00:60"},
-        {"s", "2026-11-24 12:00:00.1234567"}, {"s", "2026-11-24T12:00:00"}, {"t", "839:00:00"},
-        {"t", "1:00:00"}, {"t", "0100:00:00"}, {"t", "+01:00:00"}, {"t", "--01:00:00"}, {"t", "01:00"},
+        {"d", "2026-1-24"},
+        {"d", "10000-01-01"},
+        {"d", "2026-13-01"},
+        {"d", "2026-11-32"},
+        {"d", "2026-11-24 "},
+        {"d", ""},
+        {"s", "2026-11-24 24:00:00"},
+        {"s", "2026-11-24 12:00:00."},
+        {"s", "2026-11-24 12:00:60"},
+        {"s", "2026-11-24 12:00:00.1234567"},
+        {"s", "2026-11-24T12:00:00"},
+        {"t", "839:00:00"},
+        {"t", "1:00:00"},
+        {"t", "0100:00:00"},
+        {"t", "+01:00:00"},
+        {"t", "--01:00:00"},
+        {"t", "01:00"},
     };
     for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
         uint8_t type = raw[i][0][0] == 'd' ? FL_VAL_DATE : raw[i][0][0] == 's' ? FL_VAL_DATETIME : FL_VAL_TIME;
@@ -622,10 +640,18 @@ static void test_specific_errors(void **state)
 
     /* one table (a.b, 2 columns, second unnamed), then bad changes */
     plain_header(&body);
-    fl_buf_put(&body, "\x01\x01" "a" "\x01" "b" "\x02\x03" "id" "\x00", 10);
+    fl_buf_put(&body,
+               "\x01\x01"
+               "a"
+               "\x01"
+               "b"
+               "\x02\x03"
+               "id"
+               "\x00",
+               10);
     size_t tables_end = body.len;
     fl_buf_put(&body, "\x01\x01\x00\x02\x01", 5); /* insert: INT -1 ... */
-    fl_buf_putc(&body, 200);                          /* ...then type 200 */
+    fl_buf_putc(&body, 200);                      /* ...then type 200 */
     wrap(&rec, &body);
     expect_error(&rec, "change 0 after column 1: unknown value type 200");
 
@@ -665,25 +691,51 @@ static void test_specific_errors(void **state)
     wrap(&rec, &body);
     expect_error(&rec, "change 0 after column 1: fraction 10 has more than 1 digits");
     body.len = tables_end;
-    fl_buf_put(&body, "\x01\x01\x00\x01\x07\x0a" "2026-11-24", 16);
+    fl_buf_put(&body,
+               "\x01\x01\x00\x01\x07\x0a"
+               "2026-11-24",
+               16);
     wrap(&rec, &body);
     expect_error(&rec, "change 0 after column 1: date stored as text, not packed");
 
     /* the same table twice */
     plain_header(&body);
-    fl_buf_put(&body, "\x02\x01" "a" "\x01" "b" "\x00" "\x01" "a" "\x01" "b" "\x00" "\x00", 12);
+    fl_buf_put(&body,
+               "\x02\x01"
+               "a"
+               "\x01"
+               "b"
+               "\x00"
+               "\x01"
+               "a"
+               "\x01"
+               "b"
+               "\x00"
+               "\x00",
+               12);
     wrap(&rec, &body);
     expect_error(&rec, "table 1: duplicate of table 0");
 
     /* a NUL in a table name, a bad GTID tag, unknown flags */
     plain_header(&body);
-    fl_buf_put(&body, "\x01\x01" "a" "\x02" "b\0" "\x00" "\x00", 8);
+    fl_buf_put(&body,
+               "\x01\x01"
+               "a"
+               "\x02"
+               "b\0"
+               "\x00"
+               "\x00",
+               8);
     wrap(&rec, &body);
     expect_error(&rec, "table 0: table name contains a NUL byte");
     fl_buf_reset(&body);
     fl_buf_put(&body, "\x01\x00\x02", 3);
     for (int i = 0; i < 16; i++) fl_buf_putc(&body, (uint8_t)i);
-    fl_buf_put(&body, "\x02" "a\0" "\x01", 4);
+    fl_buf_put(&body,
+               "\x02"
+               "a\0"
+               "\x01",
+               4);
     wrap(&rec, &body);
     expect_error(&rec, "header: bad gtid tag");
     fl_buf_reset(&body);
@@ -697,8 +749,18 @@ static void test_specific_errors(void **state)
 
     /* snapshot records: the chunk's table must exist; snapshot rows only in them */
     fl_buf_reset(&body);
-    fl_buf_put(&body, "\x09\x00\x00\x00\x00\x01" "f" "\x04", 8); /* LAST_PART|SNAPSHOT */
-    fl_buf_put(&body, "\x01\x01" "a" "\x01" "b" "\x00", 6);
+    fl_buf_put(&body,
+               "\x09\x00\x00\x00\x00\x01"
+               "f"
+               "\x04",
+               8); /* LAST_PART|SNAPSHOT */
+    fl_buf_put(&body,
+               "\x01\x01"
+               "a"
+               "\x01"
+               "b"
+               "\x00",
+               6);
     size_t snap_tables = body.len;
     fl_buf_put(&body, "\x01\x00\x00", 3); /* table 1 of 1 */
     wrap(&rec, &body);
@@ -713,7 +775,14 @@ static void test_specific_errors(void **state)
     assert_int_equal(d2.nrows, 1);
     fl_txn_free(&d2);
     plain_header(&body);
-    fl_buf_put(&body, "\x01\x01" "a" "\x01" "b" "\x00" "\x01\x06\x00", 9);
+    fl_buf_put(&body,
+               "\x01\x01"
+               "a"
+               "\x01"
+               "b"
+               "\x00"
+               "\x01\x06\x00",
+               9);
     wrap(&rec, &body);
     expect_error(&rec, "change 0: snapshot row outside a snapshot record");
 
@@ -989,7 +1058,8 @@ static void test_json(void **state)
     const char *want =
         "{\"seq\":1,\"gtid\":\"0-1-1\",\"ts\":\"2026-11-29 12:00:00\",\"server_id\":1,\"file\":\"bin.000001\","
         "\"pos\":702,\"changes\":["
-        "{\"op\":\"insert\",\"db\":\"app\",\"table\":\"users\",\"after\":{\"id\":1,\"name\":\"a\\\"b\",\"@3\":null}},"
+        "{\"op\":\"insert\",\"db\":\"app\",\"table\":\"users\",\"after\":{\"id\":1,\"name\":\"a\\\"b\",\"@3\":"
+        "null}},"
         "{\"op\":\"update\",\"db\":\"app\",\"table\":\"users\",\"before\":{\"id\":1},"
         "\"after\":{\"name\":\"b\",\"@3\":\"1165.50\"}},"
         "{\"op\":\"delete\",\"db\":\"app\",\"table\":\"users\",\"before\":{\"id\":18446744073709551615}},"
@@ -1008,9 +1078,9 @@ static void test_json(void **state)
     a.flags = FL_TXN_LAST_PART | FL_TXN_STATEMENT | FL_TXN_XA;
     fl_buf_reset(&b);
     fl_txn_to_json(&a, &b);
-    assert_string_equal(fl_buf_cstr(&b),
-                        "{\"seq\":18446744073709551615,\"gtid\":null,\"ts\":\"1970-01-01 00:00:00\",\"server_id\":0,"
-                        "\"file\":\"\",\"pos\":0,\"statement\":true,\"xa\":true,\"changes\":[]}");
+    assert_string_equal(fl_buf_cstr(&b), "{\"seq\":18446744073709551615,\"gtid\":null,\"ts\":\"1970-01-01 "
+                                         "00:00:00\",\"server_id\":0,"
+                                         "\"file\":\"\",\"pos\":0,\"statement\":true,\"xa\":true,\"changes\":[]}");
     assert_int_equal(fl_gtid_parse(&a.gtid, "3E11FA47-71CA-11E1-9E33-C80AA9429562:Blue:7", 43), 0);
     a.ts = 951782400 + 86399; /* 2000-02-29 23:59:59 */
     a.flags = FL_TXN_LAST_PART;
@@ -1058,9 +1128,12 @@ static void test_snapshot(void **state)
     assert_string_equal(fl_buf_cstr(&b),
                         "{\"seq\":3,\"gtid\":\"0-1-9\",\"ts\":\"2026-11-29 12:00:00\",\"server_id\":1,"
                         "\"file\":\"bin.000001\",\"pos\":900,"
-                        "\"snapshot\":{\"db\":\"shop\",\"table\":\"items\",\"chunk\":12,\"last\":true},\"changes\":["
-                        "{\"op\":\"snapshot\",\"db\":\"shop\",\"table\":\"items\",\"after\":{\"id\":1,\"name\":\"x\"}},"
-                        "{\"op\":\"snapshot\",\"db\":\"shop\",\"table\":\"items\",\"after\":{\"id\":2,\"name\":\"x\"}}]}");
+                        "\"snapshot\":{\"db\":\"shop\",\"table\":\"items\",\"chunk\":12,\"last\":true},"
+                        "\"changes\":["
+                        "{\"op\":\"snapshot\",\"db\":\"shop\",\"table\":\"items\",\"after\":{\"id\":1,\"name\":"
+                        "\"x\"}},"
+                        "{\"op\":\"snapshot\",\"db\":\"shop\",\"table\":\"items\",\"after\":{\"id\":2,\"name\":"
+                        "\"x\"}}]}");
     roundtrip(&t);
 
     /* an empty last chunk still names its table */
@@ -1072,8 +1145,10 @@ static void test_snapshot(void **state)
     roundtrip(&e);
     fl_buf_reset(&b);
     fl_txn_to_json(&e, &b);
-    assert_non_null(strstr(fl_buf_cstr(&b), "\"snapshot\":{\"db\":\"shop\",\"table\":\"items\",\"chunk\":0,\"last\":true}"));
-    assert_true(fl_op_is_row(FL_OP_SNAPSHOT) && fl_op_has_after(FL_OP_SNAPSHOT) && !fl_op_has_before(FL_OP_SNAPSHOT));
+    assert_non_null(
+        strstr(fl_buf_cstr(&b), "\"snapshot\":{\"db\":\"shop\",\"table\":\"items\",\"chunk\":0,\"last\":true}"));
+    assert_true(fl_op_is_row(FL_OP_SNAPSHOT) && fl_op_has_after(FL_OP_SNAPSHOT) &&
+                !fl_op_has_before(FL_OP_SNAPSHOT));
     assert_string_equal(fl_op_name(FL_OP_SNAPSHOT), "snapshot");
     fl_txn_free(&e);
     fl_buf_free(&b);
@@ -1083,14 +1158,21 @@ static void test_snapshot(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_random), cmocka_unit_test(test_roundtrip_empty),
-        cmocka_unit_test(test_unknown_value), cmocka_unit_test(test_roundtrip_large),  cmocka_unit_test(test_temporal),
+        cmocka_unit_test(test_roundtrip_random),
+        cmocka_unit_test(test_roundtrip_empty),
+        cmocka_unit_test(test_unknown_value),
+        cmocka_unit_test(test_roundtrip_large),
+        cmocka_unit_test(test_temporal),
         cmocka_unit_test(test_truncation),
-        cmocka_unit_test(test_bit_flips),        cmocka_unit_test(test_specific_errors),
-        cmocka_unit_test(test_parts),            cmocka_unit_test(test_peek),
+        cmocka_unit_test(test_bit_flips),
+        cmocka_unit_test(test_specific_errors),
+        cmocka_unit_test(test_parts),
+        cmocka_unit_test(test_peek),
         cmocka_unit_test(test_encoder_cleans),
-        cmocka_unit_test(test_txn_helpers),      cmocka_unit_test(test_size),
-        cmocka_unit_test(test_json),             cmocka_unit_test(test_snapshot),
+        cmocka_unit_test(test_txn_helpers),
+        cmocka_unit_test(test_size),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

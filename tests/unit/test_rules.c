@@ -128,7 +128,8 @@ static void test_json_insert_update_delete(void **state)
     char err[256] = "";
     assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), 0);
     assert_int_equal(ops.nops, 3);
-    expect_set(&ops.ops[0], "user:1", "{\"id\":1,\"name\":\"ann \\\"a\\\"\",\"email\":null,\"score\":\"1165.50\"}", 0);
+    expect_set(&ops.ops[0], "user:1", "{\"id\":1,\"name\":\"ann \\\"a\\\"\",\"email\":null,\"score\":\"1165.50\"}",
+               0);
     expect_set(&ops.ops[1], "user:1", "{\"id\":1,\"name\":\"bob\",\"email\":\"b@x\",\"score\":\"-0.10\"}", 0);
     expect_del(&ops.ops[2], "user:1");
     assert_int_equal(ops.rows_matched, 3);
@@ -241,7 +242,8 @@ static void test_column_format(void **state)
 static void test_key_change_and_several_placeholders(void **state)
 {
     (void)state;
-    fl_config *c = load(APPLY "[rule o]\ntable = app.orders\nkey = {{o}}:{user_id}.{id}}}\nformat = column:total\n");
+    fl_config *c = load(APPLY
+                        "[rule o]\ntable = app.orders\nkey = {{o}}:{user_id}.{id}}}\nformat = column:total\n");
     fl_rules *r = rules_of(c);
     fixture f;
     fx_init(&f);
@@ -393,7 +395,8 @@ static void test_statement_changes(void **state)
     fixture f;
     fx_init(&f);
     static const char *const sqls[] = {"XA COMMIT 'x'", "INSERT INTO orders VALUES (1)",
-                                       "UPDATE `app`.users SET name = 'x'", "UPDATE users u JOIN orders o SET x = 1"};
+                                       "UPDATE `app`.users SET name = 'x'",
+                                       "UPDATE users u JOIN orders o SET x = 1"};
     for (int i = 0; i < 4; i++) {
         fl_change *ch = &f.changes[f.txn.nchanges++];
         memset(ch, 0, sizeof *ch);
@@ -410,9 +413,10 @@ static void test_statement_changes(void **state)
     fl_cache_ops_init(&ops);
     char err[512] = "";
     assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), -1);
-    assert_string_equal(err, "gtid 0-1-42: statement-based change, which no cache can apply: UPDATE `app`.users SET "
-                             "name = 'x' (set binlog_format = ROW on the source; with on_error = skip it is skipped "
-                             "and counted)");
+    assert_string_equal(err,
+                        "gtid 0-1-42: statement-based change, which no cache can apply: UPDATE `app`.users SET "
+                        "name = 'x' (set binlog_format = ROW on the source; with on_error = skip it is skipped "
+                        "and counted)");
     fl_cache_ops_reset(&ops);
     assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_SKIP, &ops, err, sizeof err), 0);
     assert_int_equal(ops.nops, 0);
@@ -427,9 +431,10 @@ static void test_statement_changes(void **state)
 static void test_unknown_values_invalidate(void **state)
 {
     (void)state;
-    fl_config *c = load(APPLY "[rule j]\ntable = app.users\nkey = j:{id}\n[rule h]\ntable = app.users\nkey = h:{id}\n"
-                              "format = hash\n[rule c]\ntable = app.users\nkey = c:{id}\nformat = column:name\n"
-                              "[rule p]\ntable = app.users\nkey = p:{id}\ncolumns = id, name\n");
+    fl_config *c = load(APPLY
+                        "[rule j]\ntable = app.users\nkey = j:{id}\n[rule h]\ntable = app.users\nkey = h:{id}\n"
+                        "format = hash\n[rule c]\ntable = app.users\nkey = c:{id}\nformat = column:name\n"
+                        "[rule p]\ntable = app.users\nkey = p:{id}\ncolumns = id, name\n");
     fl_rules *r = rules_of(c);
     fixture f;
     fx_init(&f);
@@ -509,7 +514,8 @@ static void test_ddl_clears_rule_keys(void **state)
     add_ddl(&f, "app", "TRUNCATE users");
     fl_cache_ops_init(&ops);
     assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), -1);
-    assert_non_null(strstr(err, "gtid 0-1-42: TRUNCATE of app.users: rule bare: key template '{id}' has no literal text"));
+    assert_non_null(
+        strstr(err, "gtid 0-1-42: TRUNCATE of app.users: rule bare: key template '{id}' has no literal text"));
     fl_cache_ops_reset(&ops);
     assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_SKIP, &ops, err, sizeof err), 0);
     assert_int_equal(ops.nops, 0);
@@ -533,7 +539,8 @@ static void test_projected_column_gone(void **state)
     fl_cache_ops_init(&ops);
     char err[512];
     assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), -1);
-    assert_string_equal(err, "gtid 0-1-42: app.users: rule p: projected column `nick` does not exist in app.users");
+    assert_string_equal(err,
+                        "gtid 0-1-42: app.users: rule p: projected column `nick` does not exist in app.users");
     fl_cache_ops_reset(&ops);
     assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_SKIP, &ops, err, sizeof err), 0);
     assert_int_equal(ops.nops, 1);
@@ -669,12 +676,13 @@ static void test_template_errors(void **state)
     char *errors = NULL;
     assert_null(fl_rules_new(&cfg, &errors));
     assert_non_null(errors);
-    assert_string_equal(errors,
-                        "/etc/x.ini:12: [rule r0] key: template 'a:{id' has a '{' without its '}' (write '{{' for a "
-                        "literal brace)\n"
-                        "/etc/x.ini:22: [rule r1] key: template 'a}:{id}' has a '}' without its '{' (write '}}' for a "
-                        "literal brace)\n"
-                        "/etc/x.ini:32: [rule r2] key: template 'a:{}' has an empty placeholder '{}'");
+    assert_string_equal(errors, "/etc/x.ini:12: [rule r0] key: template 'a:{id' has a '{' without its '}' (write "
+                                "'{{' for a "
+                                "literal brace)\n"
+                                "/etc/x.ini:22: [rule r1] key: template 'a}:{id}' has a '}' without its '{' "
+                                "(write '}}' for a "
+                                "literal brace)\n"
+                                "/etc/x.ini:32: [rule r2] key: template 'a:{}' has an empty placeholder '{}'");
     free(errors);
 
     /* "{{{id}}}" is a literal brace, the placeholder, a literal brace */
@@ -717,7 +725,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_insert_update_delete),
-        cmocka_unit_test(test_projection_and_ttl), cmocka_unit_test(test_snapshot_rows_as_inserts),
+        cmocka_unit_test(test_projection_and_ttl),
+        cmocka_unit_test(test_snapshot_rows_as_inserts),
         cmocka_unit_test(test_hash_format),
         cmocka_unit_test(test_column_format),
         cmocka_unit_test(test_key_change_and_several_placeholders),

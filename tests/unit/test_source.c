@@ -45,7 +45,13 @@ static void test_register(void **state)
     fl_buf b = {0};
     fl_source_encode_register(&b, 1001, "h1", "", "", 3306);
     /* server id 1001, "h1", "", "", port 3306, rank 0, master id 0 */
-    assert_bytes(&b, "e9030000" "026831" "00" "00" "ea0c" "00000000" "00000000");
+    assert_bytes(&b, "e9030000"
+                     "026831"
+                     "00"
+                     "00"
+                     "ea0c"
+                     "00000000"
+                     "00000000");
     fl_buf_free(&b);
 }
 
@@ -55,10 +61,15 @@ static void test_dump_file_pos(void **state)
     fl_buf b = {0};
     fl_source_encode_dump(&b, 7, "bin.000002", 1100, 0);
     /* position 1100, flags 0, server id 7, file name to the end of the packet */
-    assert_bytes(&b, "4c040000" "0000" "07000000" "62696e2e303030303032");
+    assert_bytes(&b, "4c040000"
+                     "0000"
+                     "07000000"
+                     "62696e2e303030303032");
     fl_buf_reset(&b);
     fl_source_encode_dump(&b, 7, "", 4, FL_DUMP_SEND_ANNOTATE_ROWS);
-    assert_bytes(&b, "04000000" "0200" "07000000");
+    assert_bytes(&b, "04000000"
+                     "0200"
+                     "07000000");
     fl_buf_free(&b);
 }
 
@@ -71,8 +82,11 @@ static void test_gtid_set_plain(void **state)
     fl_source_encode_gtid_set(&b, s);
     /* The body of the PREVIOUS_GTIDS event MySQL 8.0.40 wrote in
      * binlog_transaction_previous_GTID_no_tag.000001. */
-    assert_bytes(&b, "0100000000000000" "b9b88c66075511f198994a9da94c4d71" "0100000000000000"
-                     "0100000000000000" "0300000000000000");
+    assert_bytes(&b, "0100000000000000"
+                     "b9b88c66075511f198994a9da94c4d71"
+                     "0100000000000000"
+                     "0100000000000000"
+                     "0300000000000000");
     fl_buf_free(&b);
     fl_gtid_set_free(s);
 }
@@ -87,10 +101,16 @@ static void test_gtid_set_tagged(void **state)
     /* The body of the PREVIOUS_GTIDS event MySQL 9.6.0 wrote in
      * binlog_transaction_with_GTID_TAG.000001. */
     assert_bytes(&b, "0102000000000001"
-                     "55778904029911f1b1b84ef0c4956feb" "00" "0100000000000000"
-                     "0100000000000000" "0e00000000000000"
-                     "55778904029911f1b1b84ef0c4956feb" "0a6d79746167" "0100000000000000"
-                     "0100000000000000" "0300000000000000");
+                     "55778904029911f1b1b84ef0c4956feb"
+                     "00"
+                     "0100000000000000"
+                     "0100000000000000"
+                     "0e00000000000000"
+                     "55778904029911f1b1b84ef0c4956feb"
+                     "0a6d79746167"
+                     "0100000000000000"
+                     "0100000000000000"
+                     "0300000000000000");
     fl_buf_free(&b);
     fl_gtid_set_free(s);
 }
@@ -101,10 +121,15 @@ static void test_gtid_set_several_intervals(void **state)
     fl_gtid_set *s = set_of("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7:9-10");
     fl_buf b = {0};
     fl_source_encode_gtid_set(&b, s);
-    assert_bytes(&b, "0100000000000000" "3e11fa4771ca11e19e33c80aa9429562" "0300000000000000"
-                     "0100000000000000" "0600000000000000"
-                     "0700000000000000" "0800000000000000"
-                     "0900000000000000" "0b00000000000000");
+    assert_bytes(&b, "0100000000000000"
+                     "3e11fa4771ca11e19e33c80aa9429562"
+                     "0300000000000000"
+                     "0100000000000000"
+                     "0600000000000000"
+                     "0700000000000000"
+                     "0800000000000000"
+                     "0900000000000000"
+                     "0b00000000000000");
     fl_buf_free(&b);
     fl_gtid_set_free(s);
 }
@@ -117,14 +142,26 @@ static void test_dump_gtid(void **state)
     fl_source_encode_dump_gtid(&b, 1001, "", 4, s);
     /* flags BINLOG_THROUGH_GTID, server id, name length 0, position 4 (8 bytes),
      * data size 48, the set */
-    assert_bytes(&b, "0400" "e9030000" "00000000" "0400000000000000" "30000000"
-                     "0100000000000000" "3e11fa4771ca11e19e33c80aa9429562" "0100000000000000"
-                     "0100000000000000" "0400000000000000");
+    assert_bytes(&b, "0400"
+                     "e9030000"
+                     "00000000"
+                     "0400000000000000"
+                     "30000000"
+                     "0100000000000000"
+                     "3e11fa4771ca11e19e33c80aa9429562"
+                     "0100000000000000"
+                     "0100000000000000"
+                     "0400000000000000");
     fl_buf_free(&b);
 
     fl_source_encode_dump_gtid(&b, 2, "bin.000001", 4, NULL);
-    assert_bytes(&b, "0400" "02000000" "0a000000" "62696e2e303030303031" "0400000000000000"
-                     "08000000" "0000000000000000");
+    assert_bytes(&b, "0400"
+                     "02000000"
+                     "0a000000"
+                     "62696e2e303030303031"
+                     "0400000000000000"
+                     "08000000"
+                     "0000000000000000");
     fl_buf_free(&b);
     fl_gtid_set_free(s);
 }

@@ -23,11 +23,11 @@ static fl_sql_kind parse(fl_sql_tables *t, const char *sql, char *out, size_t ca
     return k;
 }
 
-#define CHECK(sql, kind, names)                                                  \
-    do {                                                                         \
-        char got[512];                                                           \
-        assert_int_equal(parse(&t, (sql), got, sizeof got), (kind));             \
-        assert_string_equal(got, (names));                                       \
+#define CHECK(sql, kind, names)                                                                                   \
+    do {                                                                                                          \
+        char got[512];                                                                                            \
+        assert_int_equal(parse(&t, (sql), got, sizeof got), (kind));                                              \
+        assert_string_equal(got, (names));                                                                        \
     } while (0)
 
 static void test_truncate(void **state)
@@ -152,12 +152,9 @@ static void test_default_database_and_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_truncate),
-        cmocka_unit_test(test_drop),
-        cmocka_unit_test(test_rename),
-        cmocka_unit_test(test_alter),
-        cmocka_unit_test(test_dml),
-        cmocka_unit_test(test_default_database_and_limits),
+        cmocka_unit_test(test_truncate), cmocka_unit_test(test_drop),
+        cmocka_unit_test(test_rename),   cmocka_unit_test(test_alter),
+        cmocka_unit_test(test_dml),      cmocka_unit_test(test_default_database_and_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -591,8 +591,8 @@ static void test_purge_age(void **state)
     char err[256] = "";
     fl_store *s = open_w(0);
     uint64_t now = (uint64_t)time(NULL);
-    fill(s, 1, 30, now - 3600, 40);  /* an hour old */
-    fill(s, 31, 40, now - 10, 40);   /* recent */
+    fill(s, 1, 30, now - 3600, 40); /* an hour old */
+    fill(s, 31, 40, now - 10, 40);  /* recent */
     fl_store_info before, after;
     assert_int_equal(fl_store_info_get(s, &before, err, sizeof err), 0);
     assert_int_equal(fl_store_purge(s, 0, 0, err, sizeof err), 0);

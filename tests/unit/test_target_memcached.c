@@ -33,7 +33,8 @@ static int ports[2];
 static bool can_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
@@ -52,8 +53,19 @@ static pid_t start_memcached_with(int port, const char *sasl_conf)
         dup2(devnull, 1);
         dup2(devnull, 2);
         /* memcached refuses to run as root unless told which user to be */
-        char *argv[] = {"memcached", "-l", "127.0.0.1", "-p", p, "-U", "0", "-m", "16", "-u",
-                        geteuid() == 0 ? "root" : "nobody", sasl_conf ? "-S" : NULL, NULL};
+        char *argv[] = {"memcached",
+                        "-l",
+                        "127.0.0.1",
+                        "-p",
+                        p,
+                        "-U",
+                        "0",
+                        "-m",
+                        "16",
+                        "-u",
+                        geteuid() == 0 ? "root" : "nobody",
+                        sasl_conf ? "-S" : NULL,
+                        NULL};
         execvp("memcached", argv);
         _exit(127);
     }
@@ -137,7 +149,8 @@ static void test_checkpoint_file(void **state)
         "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch \n",
         "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\nepoch ab\nepoch cd\n",
         "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\njournal 00ff\nserver h:1 ab 5\n",
-        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\njournal 00112233445566778899AABBCCDDEEFF\nserver h:1 ab 5\n",
+        "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\njournal 00112233445566778899AABBCCDDEEFF\nserver h:1 ab "
+        "5\n",
         "fastlane-checkpoint 2\nseq 5\ngtid 0-1-5\nts 1\njournal 00112233445566778899aabbccddeeff\n"
         "journal 00112233445566778899aabbccddeeff\nserver h:1 ab 5\n",
         "fastlane-checkpoint 1\nseq 5\ngtid 0-1-5\nts 1\njournal 00112233445566778899aabbccddeeff\nepoch ab\n",
@@ -153,8 +166,10 @@ static void test_checkpoint_file(void **state)
     /* round trip: per server an epoch (or none) and a position */
     fl_mc_server_state sv[2] = {{.name = "127.0.0.1:1", .epoch = "00ff", .seq = 12},
                                 {.name = "[::1]:2", .epoch = "", .seq = 0}};
-    fl_mc_checkpoint w = {.cp = {.seq = 12, .gtid = "", .ts = 1700000000, .journal = "00112233445566778899aabbccddeeff"},
-                          .server = sv, .nservers = 2};
+    fl_mc_checkpoint w =
+        {.cp = {.seq = 12, .gtid = "", .ts = 1700000000, .journal = "00112233445566778899aabbccddeeff"},
+         .server = sv,
+         .nservers = 2};
     assert_int_equal(fl_checkpoint_file_write(path, &w, err, sizeof err), 0);
     assert_int_equal(fl_checkpoint_file_read(path, &c, err, sizeof err), 0);
     assert_int_equal(c.cp.seq, 12);
@@ -496,8 +511,8 @@ static void test_one_server_restarts(void **state)
     t = fl_target_open(&a, &fe);
     if (!t) fail_msg("reopen: %s", fe.msg);
     assert_int_equal(fl_target_read_checkpoint(t, &got, err, sizeof err), 0);
-    assert_int_equal(got.seq, 0);                /* the lowest position: the refilled server's */
-    assert_true(got.fold_until >= 5);            /* what may be visible is folded */
+    assert_int_equal(got.seq, 0);     /* the lowest position: the refilled server's */
+    assert_true(got.fold_until >= 5); /* what may be visible is folded */
     int first = 0;
     for (int i = 0; i < 100; i++) {
         /* the healthy server's keys are held, the restarted one's are not */
@@ -553,7 +568,8 @@ static void test_sasl(void **state)
     need_servers();
     char cmd[600], conf[300], url[200], cp[300], err[256];
     snprintf(cmd, sizeof cmd,
-             "command -v saslpasswd2 >/dev/null && echo 'p@ss:w' | saslpasswd2 -p -c -a memcached -f '%s/sasldb2' fl",
+             "command -v saslpasswd2 >/dev/null && echo 'p@ss:w' | saslpasswd2 -p -c -a memcached -f '%s/sasldb2' "
+             "fl",
              tmpdir);
     if (system(cmd) != 0) skip();
     snprintf(conf, sizeof conf, "%s/memcached.conf", tmpdir);

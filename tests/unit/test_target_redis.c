@@ -84,7 +84,8 @@ static redisReply *cmd(const char *fmt, ...)
 static void expect_str(const char *key, const char *want)
 {
     redisReply *r = cmd("GET %s", key);
-    if (!want) assert_int_equal(r->type, REDIS_REPLY_NIL);
+    if (!want)
+        assert_int_equal(r->type, REDIS_REPLY_NIL);
     else {
         assert_int_equal(r->type, REDIS_REPLY_STRING);
         assert_string_equal(r->str, want);
@@ -122,8 +123,12 @@ static fl_checkpoint cp_of(uint64_t seq)
 
 static fl_cache_op set_op(const char *key, const char *value, uint32_t ttl)
 {
-    return (fl_cache_op){.kind = FL_CACHE_SET, .key = key, .key_len = (uint32_t)strlen(key), .value = value,
-                         .value_len = (uint32_t)strlen(value), .ttl = ttl};
+    return (fl_cache_op){.kind = FL_CACHE_SET,
+                         .key = key,
+                         .key_len = (uint32_t)strlen(key),
+                         .value = value,
+                         .value_len = (uint32_t)strlen(value),
+                         .ttl = ttl};
 }
 
 static void submit(fl_target *t, fl_cache_op *list, size_t n, uint64_t seq, int *chunked)

@@ -77,7 +77,8 @@ static void test_unix(void **state)
     fl_redis_url u;
     char err[256];
     assert_int_equal(fl_redis_url_parse("redis+unix:///run/redis/redis.sock?db=2&user=a&password=b%26c", &u, err,
-                                        sizeof err), 0);
+                                        sizeof err),
+                     0);
     assert_string_equal(u.path, "/run/redis/redis.sock");
     assert_int_equal(u.db, 2);
     assert_string_equal(u.user, "a");
@@ -115,7 +116,9 @@ static void test_redis_cluster(void **state)
     (void)state;
     fl_redis_cluster_url u;
     char err[256];
-    assert_int_equal(fl_redis_cluster_url_parse("redis-cluster://127.0.0.1:7000,h.local:7001", &u, err, sizeof err), 0);
+    assert_int_equal(fl_redis_cluster_url_parse("redis-cluster://127.0.0.1:7000,h.local:7001", &u, err,
+                                                sizeof err),
+                     0);
     assert_int_equal(u.nseeds, 2);
     assert_string_equal(u.seeds[0].host, "127.0.0.1");
     assert_int_equal(u.seeds[0].port, 7000);
@@ -153,7 +156,8 @@ static void test_scheme(void **state)
     assert_int_equal(fl_target_url_check("redis://h:1/2", err, sizeof err), 0);
     assert_int_equal(fl_target_url_check("memcached://h:1", err, sizeof err), 0);
     assert_int_equal(fl_target_url_check("http://h:1", err, sizeof err), -1);
-    assert_string_equal(err, "bad target URL: must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://");
+    assert_string_equal(err, "bad target URL: must start with redis://, rediss://, redis+unix://, "
+                             "redis-cluster:// or memcached://");
 }
 
 /* Refused by fl_target_url_check, with `what` in the message and never the password. */
@@ -161,7 +165,8 @@ static void refused(const char *url, const char *what)
 {
     char err[256] = "";
     if (fl_target_url_check(url, err, sizeof err) == 0) fail_msg("%s accepted", url);
-    if (strncmp(err, "bad target URL: ", 16)) fail_msg("%s: message '%s' does not start with 'bad target URL: '", url, err);
+    if (strncmp(err, "bad target URL: ", 16))
+        fail_msg("%s: message '%s' does not start with 'bad target URL: '", url, err);
     if (!strstr(err, what)) fail_msg("%s: message '%s' lacks '%s'", url, err, what);
     if (strstr(err, "hunter2")) fail_msg("%s: message quotes the password: %s", url, err);
 }
@@ -214,9 +219,9 @@ static void test_errors(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tcp), cmocka_unit_test(test_tls), cmocka_unit_test(test_unix),
-                                       cmocka_unit_test(test_memcached), cmocka_unit_test(test_redis_cluster),
-                                       cmocka_unit_test(test_scheme),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tcp),           cmocka_unit_test(test_tls),
+                                       cmocka_unit_test(test_unix),          cmocka_unit_test(test_memcached),
+                                       cmocka_unit_test(test_redis_cluster), cmocka_unit_test(test_scheme),
                                        cmocka_unit_test(test_errors)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,10 +18,7 @@
 
 static char dir[256];
 
-static void path_of(char *out, size_t n, const char *name)
-{
-    snprintf(out, n, "%s/%s", dir, name);
-}
+static void path_of(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
 
 static int make_files(void **state)
 {

@@ -331,34 +331,38 @@ static void test_escapes(void **state)
         check_jstr(in, 1, want);
     }
     check_jstr("\x7f", 1, "\"\x7f\""); /* DEL needs no escape */
-    check_jstr("ab\x01" "cd", 5, "\"ab\\u0001cd\"");
+    check_jstr("ab\x01"
+               "cd",
+               5, "\"ab\\u0001cd\"");
 }
 
 static void test_utf8(void **state)
 {
     (void)state;
-    check_jstr("\xc3\xa9", 2, "\"\xc3\xa9\"");                      /* é */
-    check_jstr("\xe2\x82\xac", 3, "\"\xe2\x82\xac\"");              /* € */
-    check_jstr("\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"");      /* U+1F600 */
-    check_jstr("\xf4\x8f\xbf\xbf", 4, "\"\xf4\x8f\xbf\xbf\"");      /* U+10FFFF */
-    check_jstr("\xef\xbf\xbf", 3, "\"\xef\xbf\xbf\"");              /* U+FFFF */
-    check_jstr("\xed\x9f\xbf", 3, "\"\xed\x9f\xbf\"");              /* U+D7FF */
-    check_jstr("\xee\x80\x80", 3, "\"\xee\x80\x80\"");              /* U+E000 */
+    check_jstr("\xc3\xa9", 2, "\"\xc3\xa9\"");                 /* é */
+    check_jstr("\xe2\x82\xac", 3, "\"\xe2\x82\xac\"");         /* € */
+    check_jstr("\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\""); /* U+1F600 */
+    check_jstr("\xf4\x8f\xbf\xbf", 4, "\"\xf4\x8f\xbf\xbf\""); /* U+10FFFF */
+    check_jstr("\xef\xbf\xbf", 3, "\"\xef\xbf\xbf\"");         /* U+FFFF */
+    check_jstr("\xed\x9f\xbf", 3, "\"\xed\x9f\xbf\"");         /* U+D7FF */
+    check_jstr("\xee\x80\x80", 3, "\"\xee\x80\x80\"");         /* U+E000 */
     /* invalid */
     check_jstr("\xff", 1, "\"\\u00ff\"");
-    check_jstr("\x80", 1, "\"\\u0080\"");                           /* lone continuation */
-    check_jstr("\xc0\x80", 2, "\"\\u00c0\\u0080\"");                /* overlong NUL */
-    check_jstr("\xc1\xbf", 2, "\"\\u00c1\\u00bf\"");                /* overlong */
-    check_jstr("\xe0\x80\xaf", 3, "\"\\u00e0\\u0080\\u00af\"");     /* overlong 3-byte */
+    check_jstr("\x80", 1, "\"\\u0080\"");                                  /* lone continuation */
+    check_jstr("\xc0\x80", 2, "\"\\u00c0\\u0080\"");                       /* overlong NUL */
+    check_jstr("\xc1\xbf", 2, "\"\\u00c1\\u00bf\"");                       /* overlong */
+    check_jstr("\xe0\x80\xaf", 3, "\"\\u00e0\\u0080\\u00af\"");            /* overlong 3-byte */
     check_jstr("\xf0\x80\x80\xaf", 4, "\"\\u00f0\\u0080\\u0080\\u00af\""); /* overlong 4-byte */
-    check_jstr("\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\"");     /* surrogate U+D800 */
-    check_jstr("\xed\xbf\xbf", 3, "\"\\u00ed\\u00bf\\u00bf\"");     /* surrogate U+DFFF */
+    check_jstr("\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\"");            /* surrogate U+D800 */
+    check_jstr("\xed\xbf\xbf", 3, "\"\\u00ed\\u00bf\\u00bf\"");            /* surrogate U+DFFF */
     check_jstr("\xf4\x90\x80\x80", 4, "\"\\u00f4\\u0090\\u0080\\u0080\""); /* U+110000 */
     check_jstr("\xf5\x80\x80\x80", 4, "\"\\u00f5\\u0080\\u0080\\u0080\"");
-    check_jstr("\xe2\x82", 2, "\"\\u00e2\\u0082\"");                /* truncated at end */
-    check_jstr("\xe2\x82x", 3, "\"\\u00e2\\u0082x\"");              /* truncated before ASCII */
-    check_jstr("\xf0\x9f\x98", 3, "\"\\u00f0\\u009f\\u0098\"");     /* truncated 4-byte */
-    check_jstr("a\xc3\xa9\xff" "b", 5, "\"a\xc3\xa9\\u00ffb\"");    /* mix */
+    check_jstr("\xe2\x82", 2, "\"\\u00e2\\u0082\"");            /* truncated at end */
+    check_jstr("\xe2\x82x", 3, "\"\\u00e2\\u0082x\"");          /* truncated before ASCII */
+    check_jstr("\xf0\x9f\x98", 3, "\"\\u00f0\\u009f\\u0098\""); /* truncated 4-byte */
+    check_jstr("a\xc3\xa9\xff"
+               "b",
+               5, "\"a\xc3\xa9\\u00ffb\""); /* mix */
     check_json(v_bytes(FL_VAL_STRING, "\xfe", 1), "\"\\u00fe\"");
 }
 
@@ -448,20 +452,13 @@ static void test_equal(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_null_and_absent),
-        cmocka_unit_test(test_integers),
-        cmocka_unit_test(test_floats),
-        cmocka_unit_test(test_round_trip_random),
-        cmocka_unit_test(test_shortest),
-        cmocka_unit_test(test_strings_and_temporals),
-        cmocka_unit_test(test_binary),
-        cmocka_unit_test(test_set),
-        cmocka_unit_test(test_json_value),
-        cmocka_unit_test(test_vector),
-        cmocka_unit_test(test_escapes),
-        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_base64),
-        cmocka_unit_test(test_type_names_and_bytes),
+        cmocka_unit_test(test_null_and_absent), cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_floats),          cmocka_unit_test(test_round_trip_random),
+        cmocka_unit_test(test_shortest),        cmocka_unit_test(test_strings_and_temporals),
+        cmocka_unit_test(test_binary),          cmocka_unit_test(test_set),
+        cmocka_unit_test(test_json_value),      cmocka_unit_test(test_vector),
+        cmocka_unit_test(test_escapes),         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_base64),          cmocka_unit_test(test_type_names_and_bytes),
         cmocka_unit_test(test_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
