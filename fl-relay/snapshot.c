@@ -26,6 +26,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/mysql_cell.h"
 #include "common/mysql_conn.h"
 #include "common/mysql_schema.h"
@@ -50,6 +51,7 @@ struct fl_snapshot {
     const fl_config *cfg;
     MYSQL *m;
     bool mariadb;
+    fl_metric *m_rows, *m_chunks, *m_tables_done, *m_tables_pending; /* progress for [metrics] */
 
     /* progress */
     bool list_all;
@@ -325,6 +327,12 @@ fl_snapshot *fl_snapshot_new(const fl_config *cfg, fl_store *store, bool initial
 {
     fl_snapshot *s = fl_xcalloc(1, sizeof *s);
     s->cfg = cfg;
+    s->m_rows = fl_metric_counter("fastlane_relay_snapshot_rows_total", "Rows journaled by snapshots");
+    s->m_chunks = fl_metric_counter("fastlane_relay_snapshot_chunks_total", "Snapshot chunks journaled");
+    s->m_tables_done = fl_metric_counter("fastlane_relay_snapshot_tables_completed_total",
+                                         "Tables whose snapshot completed");
+    s->m_tables_pending = fl_metric_gauge("fastlane_relay_snapshot_tables_pending",
+                                          "Tables queued or being read by a snapshot");
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     s->nonce = ((uint64_t)now.tv_sec << 20 ^ (uint64_t)now.tv_nsec) & 0xffffffffffffull;
@@ -616,6 +624,7 @@ int fl_snapshot_step(fl_snapshot *s, fl_store *store, fl_error *e)
 {
     if (!s) return 0;
     take_request(s, store);
+    fl_metric_set(s->m_tables_pending, (double)s->nqueue);
     time_t now = time(NULL);
     if (s->phase != IDLE) {
         if (now - s->started < WINDOW_TIMEOUT_S) return 0;
@@ -745,6 +754,9 @@ static void journal_chunk(fl_snapshot *s, fl_store *store, fl_txn *txn)
     txn->flags |= FL_TXN_SNAPSHOT | (last ? FL_TXN_SNAPSHOT_LAST : 0);
     txn->snapshot_table = ti;
     txn->snapshot_chunk = s->chunk;
+    fl_metric_add(s->m_rows, kept);
+    fl_metric_add(s->m_chunks, 1);
+    if (last) fl_metric_add(s->m_tables_done, 1);
     log_debug("snapshot of %s.%s chunk %" PRIu64 ": %" PRIu64 " rows read, %" PRIu64
               " journaled, %zu left to the stream",
               t->db, t->name, s->chunk, nrows, kept, s->changed.n);
@@ -764,6 +776,7 @@ static void journal_chunk(fl_snapshot *s, fl_store *store, fl_txn *txn)
         }
         s->chunk++;
     }
+    fl_metric_set(s->m_tables_pending, (double)s->nqueue);
     free(vals);
     free(last_lens);
     fl_buf_free(&kb);

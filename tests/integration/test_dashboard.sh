@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_dashboard.sh — contrib/grafana-dashboard.json parses, and every metric its queries name
-# is exported by a running fl-relay or fl-apply (scraped from their /metrics endpoints).
+# is exported by a running fl-relay (with a snapshot) or fl-apply (scraped from /metrics).
 source "$(dirname "$0")/../harness.sh"
 
 DASH=$H_ROOT/contrib/grafana-dashboard.json
@@ -19,6 +19,8 @@ start = earliest
 path = $H_DIR/journal
 [metrics]
 listen = 127.0.0.1:$RELAY_METRICS
+[snapshot]
+tables = app.t
 CFG
 } > "$H_DIR/relay.ini"
 cat > "$H_DIR/apply.ini" <<CFG
@@ -42,6 +44,8 @@ h_wait_until 20 bash -c "[ \"\$(redis-cli -p $REDIS_PORT GET t:1)\" = '{\"id\":1
 scrape() { curl -s --max-time 5 "http://127.0.0.1:$1/metrics"; }
 h_wait_until 20 bash -c "curl -s --max-time 5 http://127.0.0.1:$APPLY_METRICS/metrics | grep -q '^fastlane_apply_transactions_total [1-9]'" ||
   t_fail "the applier's metrics count the transaction"
+t_check "the relay's metrics count the initial snapshot of app.t" h_wait_until 20 bash -c \
+  "curl -s --max-time 5 http://127.0.0.1:$RELAY_METRICS/metrics | grep -qx 'fastlane_relay_snapshot_tables_completed_total 1'"
 exported=$( { scrape "$RELAY_METRICS"; scrape "$APPLY_METRICS"; } | awk '/^fastlane_/ { sub(/[{ ].*/, ""); print }' | sort -u)
 t_check "both programs export metrics" test "$(wc -l <<<"$exported")" -gt 10
 named=$(python3 -c '
