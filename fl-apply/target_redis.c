@@ -44,6 +44,7 @@
 #include "common/log.h"
 #include "common/error.h"
 #include "fl-apply/redis_conn.h"
+#include "fl-apply/resp.h"
 #include "fl-apply/target_impl.h"
 
 #define RT_MAX_IN_FLIGHT 1000        /* transactions sent and not yet acknowledged */
@@ -98,45 +99,6 @@ typedef struct redis_target {
     } * match;
     size_t nmatch, match_cap;
 } redis_target;
-
-/* ---- RESP formatting ------------------------------------------------------------------- */
-
-/* Writes v in decimal ending at end; returns where it starts. */
-static char *put_digits(char *end, uint64_t v)
-{
-    do {
-        *--end = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return end;
-}
-
-static void put_header(fl_buf *b, char kind, size_t n)
-{
-    char tmp[32];
-    char *end = tmp + sizeof tmp;
-    *--end = '\n';
-    *--end = '\r';
-    char *p = put_digits(end, n);
-    *--p = kind;
-    fl_buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
-}
-
-static void put_arg(fl_buf *b, const void *p, size_t n)
-{
-    put_header(b, '$', n);
-    fl_buf_put(b, p, n);
-    fl_buf_put(b, "\r\n", 2);
-}
-
-static void put_arg_str(fl_buf *b, const char *s) { put_arg(b, s, strlen(s)); }
-
-static void put_arg_u64(fl_buf *b, uint64_t v)
-{
-    char tmp[24];
-    char *p = put_digits(tmp + sizeof tmp, v);
-    put_arg(b, p, (size_t)(tmp + sizeof tmp - p));
-}
 
 /* ---- expectation queue ----------------------------------------------------------------- */
 
@@ -586,73 +548,33 @@ out:
     return rc;
 }
 
-/* Appends one cache operation's commands; returns how many. */
-static uint32_t put_op(fl_buf *b, const fl_cache_op *op)
-{
-    switch (op->kind) {
-    case FL_CACHE_SET:
-        put_header(b, '*', op->ttl ? 5 : 3);
-        put_arg(b, "SET", 3);
-        put_arg(b, op->key, op->key_len);
-        put_arg(b, op->value, op->value_len);
-        if (op->ttl) {
-            put_arg(b, "EX", 2);
-            put_arg_u64(b, op->ttl);
-        }
-        return 1;
-    case FL_CACHE_HASH: {
-        put_header(b, '*', 2);
-        put_arg(b, "DEL", 3);
-        put_arg(b, op->key, op->key_len);
-        if (op->nfields == 0) return 1; /* every column NULL: no hash at all */
-        put_header(b, '*', 2 + 2 * (size_t)op->nfields);
-        put_arg(b, "HSET", 4);
-        put_arg(b, op->key, op->key_len);
-        for (uint32_t i = 0; i < op->nfields; i++) {
-            put_arg(b, op->fields[i].name, op->fields[i].name_len);
-            put_arg(b, op->fields[i].value, op->fields[i].value_len);
-        }
-        if (!op->ttl) return 2;
-        put_header(b, '*', 3);
-        put_arg(b, "EXPIRE", 6);
-        put_arg(b, op->key, op->key_len);
-        put_arg_u64(b, op->ttl);
-        return 3;
-    }
-    default: /* FL_CACHE_DEL */
-        put_header(b, '*', 2);
-        put_arg(b, "DEL", 3);
-        put_arg(b, op->key, op->key_len);
-        return 1;
-    }
-}
 
 /* Appends the chain script: advances the chain and, with cp, writes the checkpoint. */
 static void put_chain(redis_target *rt, const fl_checkpoint *cp)
 {
     fl_buf *b = &rt->out;
-    put_header(b, '*', cp ? (rt->client_id[0] ? 18 : 16) : 6);
-    put_arg(b, "EVALSHA", 7);
-    put_arg(b, rt->chain_sha, 40);
-    put_arg(b, "1", 1);
-    put_arg(b, rt->ckey, rt->ckey_len);
-    put_arg_u64(b, rt->chain);
-    put_arg_u64(b, ++rt->chain);
+    fl_resp_header(b, '*', cp ? (rt->client_id[0] ? 18 : 16) : 6);
+    fl_resp_arg(b, "EVALSHA", 7);
+    fl_resp_arg(b, rt->chain_sha, 40);
+    fl_resp_arg(b, "1", 1);
+    fl_resp_arg(b, rt->ckey, rt->ckey_len);
+    fl_resp_arg_u64(b, rt->chain);
+    fl_resp_arg_u64(b, ++rt->chain);
     if (!cp) return;
-    put_arg(b, "seq", 3);
-    put_arg_u64(b, cp->seq);
-    put_arg(b, "gtid", 4);
-    put_arg_str(b, cp->gtid);
-    put_arg(b, "ts", 2);
-    put_arg_u64(b, cp->ts);
-    put_arg(b, "journal", 7);
-    put_arg_str(b, cp->journal);
+    fl_resp_arg(b, "seq", 3);
+    fl_resp_arg_u64(b, cp->seq);
+    fl_resp_arg(b, "gtid", 4);
+    fl_resp_arg_str(b, cp->gtid);
+    fl_resp_arg(b, "ts", 2);
+    fl_resp_arg_u64(b, cp->ts);
+    fl_resp_arg(b, "journal", 7);
+    fl_resp_arg_str(b, cp->journal);
     if (cp->seq > rt->shown) rt->shown = cp->seq;
-    put_arg(b, "fold_until", 10); /* above seq during a replay: what a restart must fold up to */
-    put_arg_u64(b, rt->shown);
+    fl_resp_arg(b, "fold_until", 10); /* above seq during a replay: what a restart must fold up to */
+    fl_resp_arg_u64(b, rt->shown);
     if (rt->client_id[0]) {
-        put_arg(b, "client", 6);
-        put_arg_str(b, rt->client_id);
+        fl_resp_arg(b, "client", 6);
+        fl_resp_arg_str(b, rt->client_id);
     }
 }
 
@@ -708,9 +630,9 @@ static uint32_t put_dels(const match_keys *m, fl_buf *out)
     uint32_t len;
     for (size_t done = 0; done < m->n;) {
         size_t batch = m->n - done > RT_MATCH_PER_DEL ? RT_MATCH_PER_DEL : m->n - done;
-        put_header(out, '*', batch + 1);
-        put_arg(out, "DEL", 3);
-        for (size_t i = 0; i < batch && next_key(m, &off, &key, &len); i++) put_arg(out, key, len);
+        fl_resp_header(out, '*', batch + 1);
+        fl_resp_arg(out, "DEL", 3);
+        for (size_t i = 0; i < batch && next_key(m, &off, &key, &len); i++) fl_resp_arg(out, key, len);
         done += batch;
         ncmds++;
     }
@@ -836,16 +758,16 @@ static int redis_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint
         for (size_t start = 0; start < ops->nops; start += per) {
             size_t end = ops->nops - start > per ? start + per : ops->nops;
             bool last = end == ops->nops;
-            put_header(&rt->out, '*', 1);
-            put_arg(&rt->out, "MULTI", 5);
+            fl_resp_header(&rt->out, '*', 1);
+            fl_resp_arg(&rt->out, "MULTI", 5);
             uint32_t ncmds = 0;
             for (size_t i = start; i < end; i++)
                 ncmds += ops->ops[i].kind == FL_CACHE_DEL_MATCH ? put_matched(rt, i)
-                                                                : put_op(&rt->out, &ops->ops[i]);
+                                                                : fl_resp_op(&rt->out, &ops->ops[i]);
             put_chain(rt, last ? cp : NULL);
             ncmds++;
-            put_header(&rt->out, '*', 1);
-            put_arg(&rt->out, "EXEC", 4);
+            fl_resp_header(&rt->out, '*', 1);
+            fl_resp_arg(&rt->out, "EXEC", 4);
             queue_push(rt, cp->seq, ncmds, true, last);
             if (!last && rt->out.len - rt->sent >= RT_WRITE_EAGERLY && pump(rt, UINT32_MAX, false, err, errlen))
                 return -1;

@@ -41,6 +41,7 @@
 #include "common/target_url.h"
 #include "fl-apply/cluster_slots.h"
 #include "fl-apply/redis_conn.h"
+#include "fl-apply/resp.h"
 #include "fl-apply/target_impl.h"
 
 #define CT_MAX_BLOCKS 3000           /* blocks sent and not yet acknowledged, all primaries */
@@ -95,69 +96,6 @@ typedef struct cluster_target {
     uint64_t *order;       /* scratch: slot << 32 | operation index */
     size_t order_cap;
 } cluster_target;
-
-/* ---- RESP formatting ---- */
-
-static void put_header(fl_buf *b, char kind, size_t n)
-{
-    char tmp[32];
-    int len = snprintf(tmp, sizeof tmp, "%c%zu\r\n", kind, n);
-    fl_buf_put(b, tmp, (size_t)len);
-}
-
-static void put_arg(fl_buf *b, const void *p, size_t n)
-{
-    put_header(b, '$', n);
-    fl_buf_put(b, p, n);
-    fl_buf_put(b, "\r\n", 2);
-}
-
-static void put_arg_u64(fl_buf *b, uint64_t v)
-{
-    char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-    put_arg(b, tmp, (size_t)n);
-}
-
-/* Appends one cache operation's commands; returns how many. */
-static uint32_t put_op(fl_buf *b, const fl_cache_op *op)
-{
-    switch (op->kind) {
-    case FL_CACHE_SET:
-        put_header(b, '*', op->ttl ? 5 : 3);
-        put_arg(b, "SET", 3);
-        put_arg(b, op->key, op->key_len);
-        put_arg(b, op->value, op->value_len);
-        if (op->ttl) {
-            put_arg(b, "EX", 2);
-            put_arg_u64(b, op->ttl);
-        }
-        return 1;
-    case FL_CACHE_HASH:
-        put_header(b, '*', 2);
-        put_arg(b, "DEL", 3);
-        put_arg(b, op->key, op->key_len);
-        if (op->nfields == 0) return 1;
-        put_header(b, '*', 2 + 2 * (size_t)op->nfields);
-        put_arg(b, "HSET", 4);
-        put_arg(b, op->key, op->key_len);
-        for (uint32_t i = 0; i < op->nfields; i++) {
-            put_arg(b, op->fields[i].name, op->fields[i].name_len);
-            put_arg(b, op->fields[i].value, op->fields[i].value_len);
-        }
-        if (!op->ttl) return 2;
-        put_header(b, '*', 3);
-        put_arg(b, "EXPIRE", 6);
-        put_arg(b, op->key, op->key_len);
-        put_arg_u64(b, op->ttl);
-        return 3;
-    default: /* FL_CACHE_DEL */
-        put_header(b, '*', 2);
-        put_arg(b, "DEL", 3);
-        put_arg(b, op->key, op->key_len);
-        return 1;
-    }
-}
 
 /* The checkpoint key of a slot into buf; returns its length. */
 static size_t slot_key(const cluster_target *ct, uint16_t slot, char *buf, size_t cap)
@@ -808,13 +746,13 @@ static void put_slot_checkpoint(cluster_target *ct, ct_node *n, uint16_t slot, u
 {
     char key[300];
     size_t klen = slot_key(ct, slot, key, sizeof key);
-    put_header(&n->out, '*', 6);
-    put_arg(&n->out, "EVALSHA", 7);
-    put_arg(&n->out, n->sha, 40);
-    put_arg(&n->out, "1", 1);
-    put_arg(&n->out, key, klen);
-    put_arg_u64(&n->out, ct->slot_seq[slot]);
-    put_arg_u64(&n->out, seq);
+    fl_resp_header(&n->out, '*', 6);
+    fl_resp_arg(&n->out, "EVALSHA", 7);
+    fl_resp_arg(&n->out, n->sha, 40);
+    fl_resp_arg(&n->out, "1", 1);
+    fl_resp_arg(&n->out, key, klen);
+    fl_resp_arg_u64(&n->out, ct->slot_seq[slot]);
+    fl_resp_arg_u64(&n->out, seq);
     ct->slot_seq[slot] = seq;
 }
 
@@ -851,16 +789,17 @@ static int cluster_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoi
             size_t stop = end - start > per ? start + per : end;
             bool last = stop == end;
             if (!last) *chunked = 1;
-            put_header(&node->out, '*', 1);
-            put_arg(&node->out, "MULTI", 5);
+            fl_resp_header(&node->out, '*', 1);
+            fl_resp_arg(&node->out, "MULTI", 5);
             uint32_t ncmds = 0;
-            for (size_t k = start; k < stop; k++) ncmds += put_op(&node->out, &ops->ops[(uint32_t)ct->order[k]]);
+            for (size_t k = start; k < stop; k++)
+                ncmds += fl_resp_op(&node->out, &ops->ops[(uint32_t)ct->order[k]]);
             if (last && !early) {
                 put_slot_checkpoint(ct, node, slot, cp->seq);
                 ncmds++;
             }
-            put_header(&node->out, '*', 1);
-            put_arg(&node->out, "EXEC", 4);
+            fl_resp_header(&node->out, '*', 1);
+            fl_resp_arg(&node->out, "EXEC", 4);
             queue_push(ct, node, cp->seq, ncmds, slot);
             if (node->out.len - node->sent >= CT_MAX_UNSENT && pump(ct, CT_MAX_BLOCKS, true, err, errlen))
                 return -1;

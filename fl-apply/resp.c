@@ -1,0 +1,83 @@
+/* resp.c — Redis commands in RESP, written straight into an output buffer (no printf on the
+ * hot path): the argument framing, and each cache operation as its commands. */
+#include "fl-apply/resp.h"
+
+#include <string.h>
+
+/* Writes v in decimal ending at end; returns where it starts. */
+static char *put_digits(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+void fl_resp_header(fl_buf *b, char kind, size_t n)
+{
+    char tmp[32];
+    char *end = tmp + sizeof tmp;
+    *--end = '\n';
+    *--end = '\r';
+    char *p = put_digits(end, n);
+    *--p = kind;
+    fl_buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+void fl_resp_arg(fl_buf *b, const void *p, size_t n)
+{
+    fl_resp_header(b, '$', n);
+    fl_buf_put(b, p, n);
+    fl_buf_put(b, "\r\n", 2);
+}
+
+void fl_resp_arg_str(fl_buf *b, const char *s) { fl_resp_arg(b, s, strlen(s)); }
+
+void fl_resp_arg_u64(fl_buf *b, uint64_t v)
+{
+    char tmp[24];
+    char *p = put_digits(tmp + sizeof tmp, v);
+    fl_resp_arg(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+/* Appends one cache operation's commands; returns how many. */
+uint32_t fl_resp_op(fl_buf *b, const fl_cache_op *op)
+{
+    switch (op->kind) {
+    case FL_CACHE_SET:
+        fl_resp_header(b, '*', op->ttl ? 5 : 3);
+        fl_resp_arg(b, "SET", 3);
+        fl_resp_arg(b, op->key, op->key_len);
+        fl_resp_arg(b, op->value, op->value_len);
+        if (op->ttl) {
+            fl_resp_arg(b, "EX", 2);
+            fl_resp_arg_u64(b, op->ttl);
+        }
+        return 1;
+    case FL_CACHE_HASH: {
+        fl_resp_header(b, '*', 2);
+        fl_resp_arg(b, "DEL", 3);
+        fl_resp_arg(b, op->key, op->key_len);
+        if (op->nfields == 0) return 1; /* every column NULL: no hash at all */
+        fl_resp_header(b, '*', 2 + 2 * (size_t)op->nfields);
+        fl_resp_arg(b, "HSET", 4);
+        fl_resp_arg(b, op->key, op->key_len);
+        for (uint32_t i = 0; i < op->nfields; i++) {
+            fl_resp_arg(b, op->fields[i].name, op->fields[i].name_len);
+            fl_resp_arg(b, op->fields[i].value, op->fields[i].value_len);
+        }
+        if (!op->ttl) return 2;
+        fl_resp_header(b, '*', 3);
+        fl_resp_arg(b, "EXPIRE", 6);
+        fl_resp_arg(b, op->key, op->key_len);
+        fl_resp_arg_u64(b, op->ttl);
+        return 3;
+    }
+    default: /* FL_CACHE_DEL */
+        fl_resp_header(b, '*', 2);
+        fl_resp_arg(b, "DEL", 3);
+        fl_resp_arg(b, op->key, op->key_len);
+        return 1;
+    }
+}
