@@ -139,6 +139,15 @@ ssl_mode = disabled
 CFG
 }
 
+# h_ingest DIR: journals into DIR everything the private server's binlog files hold (a
+# FLUSH first closes the current file; transactions already journaled are skipped).
+h_ingest() {
+  h_sql "FLUSH BINARY LOGS" || return 1
+  "$FL_BUILD/fl-relay" --journal "$1" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >>"$H_DIR/ingest.log" 2>&1
+}
+# h_last_seq DIR: the seq of the journal's last transaction (empty when it has none).
+h_last_seq() { "$FL_BUILD/fl-dump" --stats "$1" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
+
 # ---- Redis ---------------------------------------------------------------------------------
 # h_until_up PID SECONDS COMMAND...: waits until COMMAND succeeds while PID lives (0), or
 # until PID exits or the deadline passes (1). A dead PID means someone else answered.

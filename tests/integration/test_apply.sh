@@ -13,11 +13,8 @@ J=$H_DIR/journal
 mkdir -p "$J"
 
 # ingest: journals everything the server's binlog files hold (already journaled ones are skipped)
-ingest() {
-  h_sql "FLUSH BINARY LOGS" || return 1
-  "$FL_BUILD/fl-relay" --journal "$J" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >>"$H_DIR/ingest.log" 2>&1
-}
-last_seq() { "$FL_BUILD/fl-dump" --stats "$J" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
+ingest() { h_ingest "$J"; }
+last_seq() { h_last_seq "$J"; }
 checkpoint() { h_redis HGET "fastlane:checkpoint:$1" seq; }
 
 # ---- schema and rules ---------------------------------------------------------------------

@@ -52,7 +52,7 @@ CFG
 APPLY_PID=$!
 h_register $APPLY_PID
 
-last_seq() { "$FL_BUILD/fl-dump" --stats "$J" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
+last_seq() { h_last_seq "$J"; }
 # every server in the checkpoint file holds everything up to the journal's last transaction
 caught_up() {
   local want; want=$(last_seq)

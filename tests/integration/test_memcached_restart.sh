@@ -8,11 +8,8 @@ h_start_mariadb
 h_start_memcached
 J=$H_DIR/journal
 mkdir -p "$J"
-ingest() {
-  h_sql "FLUSH BINARY LOGS" || return 1
-  "$FL_BUILD/fl-relay" --journal "$J" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >>"$H_DIR/ingest.log" 2>&1
-}
-last_seq() { "$FL_BUILD/fl-dump" --stats "$J" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
+ingest() { h_ingest "$J"; }
+last_seq() { h_last_seq "$J"; }
 cp_seq() { sed -n 's/^seq //p' "$H_DIR/mc.checkpoint" 2>/dev/null; }
 restart_memcached() {
   kill -KILL "$MEMCACHED_PID"; wait "$MEMCACHED_PID" 2>/dev/null

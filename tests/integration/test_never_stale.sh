@@ -19,10 +19,7 @@ h_start_memcached
 J=$H_DIR/journal
 
 # ingest: journals everything the server's binlog files hold (already journaled ones are skipped)
-ingest() {
-  h_sql "FLUSH BINARY LOGS" || return 1
-  "$FL_BUILD/fl-relay" --journal "$J" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >>"$H_DIR/ingest.log" 2>&1
-}
+ingest() { h_ingest "$J"; }
 # config NAME ON_ERROR RULE...: an applier of the journal into Redis db 0 with the rules named
 # (NOSOURCE=1: without [source], so the rules are checked against each table's first change,
 # not against the source's schema of now)

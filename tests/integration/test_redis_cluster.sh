@@ -15,11 +15,8 @@ h_start_mariadb
 h_start_redis_cluster
 J=$H_DIR/journal
 mkdir -p "$J"
-ingest() {
-  h_sql "FLUSH BINARY LOGS" || return 1
-  "$FL_BUILD/fl-relay" --journal "$J" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >>"$H_DIR/ingest.log" 2>&1
-}
-last_seq() { "$FL_BUILD/fl-dump" --stats "$J" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
+ingest() { h_ingest "$J"; }
+last_seq() { h_last_seq "$J"; }
 primaries() { # the ports of the nodes that are primaries now
   local p
   for p in "${CLUSTER_PORTS[@]}"; do

@@ -13,11 +13,8 @@ h_start_redis
 J=$H_DIR/journal
 mkdir -p "$J"
 
-ingest() {
-  h_sql "FLUSH BINARY LOGS" || return 1
-  "$FL_BUILD/fl-relay" --journal "$J" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >>"$H_DIR/ingest.log" 2>&1
-}
-last_seq() { "$FL_BUILD/fl-dump" --stats "$J" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
+ingest() { h_ingest "$J"; }
+last_seq() { h_last_seq "$J"; }
 # seq_of_first TABLE (of database app): the journal seq of the first transaction that changes TABLE
 seq_of_first() { "$FL_BUILD/fl-dump" --json "$J" | grep -m1 "\"db\":\"app\",\"table\":\"$1\"" | sed -n 's/^{"seq":\([0-9]*\),.*/\1/p'; }
 rdb() { redis-cli -p "$REDIS_PORT" -n "$DB" "$@"; }

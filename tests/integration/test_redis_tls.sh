@@ -36,12 +36,9 @@ h_sql "CREATE DATABASE app; CREATE TABLE app.users (id INT PRIMARY KEY, name VAR
   echo "INSERT INTO app.docs SELECT n, CONCAT(n, ':', REPEAT(MD5(n), 125)) FROM app.seq;"
 } > "$H_DIR/w.sql"
 h_sql_file "$H_DIR/w.sql" || h_die "workload"
-ingest() {
-  h_sql "FLUSH BINARY LOGS" || return 1
-  "$FL_BUILD/fl-relay" --journal "$J" --binlog-file "$MARIADB_DIR"/data/bin.[0-9]* >>"$H_DIR/ingest.log" 2>&1
-}
+ingest() { h_ingest "$J"; }
 ingest || h_die "ingest failed: $(tail -3 "$H_DIR/ingest.log")"
-last_seq() { "$FL_BUILD/fl-dump" --stats "$J" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
+last_seq() { h_last_seq "$J"; }
 
 apply_config() { # NAME TARGET [extra [apply] lines...]
   local name=$1 target=$2; shift 2
