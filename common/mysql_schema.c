@@ -1,6 +1,7 @@
 /* mysql_schema.c — one information_schema query per table: the columns in ordinal order and,
  * on MariaDB, whether a column-level check constraint `json_valid(`NAME`)` guards it (how
- * MariaDB declares JSON, whether written as JSON or as LONGTEXT CHECK (json_valid(...))). */
+ * MariaDB declares JSON, whether written as JSON or as LONGTEXT CHECK (json_valid(...))).
+ * And one on STATISTICS for the row key: the unique indexes, PRIMARY first, column by column. */
 #include "common/mysql_schema.h"
 
 #include <stdio.h>
@@ -64,4 +65,56 @@ void fl_table_schema_free(fl_table_schema *s)
     free(s->names);
     free(s->is_json);
     memset(s, 0, sizeof *s);
+}
+
+int fl_table_key_read(MYSQL *m, const char *db, const char *table, const fl_table_schema *schema, uint32_t *cols,
+                      uint32_t *n, char *err, size_t errlen)
+{
+    *n = 0;
+    char *edb = escaped(m, db), *etb = escaped(m, table);
+    fl_buf q = {0};
+    fl_buf_printf(&q,
+                  "SELECT INDEX_NAME, COLUMN_NAME, NULLABLE FROM information_schema.STATISTICS WHERE NON_UNIQUE = "
+                  "0 "
+                  "AND TABLE_SCHEMA = '%s' AND TABLE_NAME = '%s' ORDER BY INDEX_NAME <> 'PRIMARY', INDEX_NAME, "
+                  "SEQ_IN_INDEX",
+                  edb, etb);
+    free(edb);
+    free(etb);
+    MYSQL_RES *res = NULL;
+    if (mysql_real_query(m, (const char *)q.data, q.len) == 0) res = mysql_store_result(m);
+    fl_buf_free(&q);
+    if (!res) {
+        snprintf(err, errlen, "%s", mysql_error(m));
+        return -1;
+    }
+    /* the first index (PRIMARY first) whose columns are all NOT NULL */
+    char *chosen = NULL;
+    bool chosen_ok = false;
+    uint32_t k = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1]) continue;
+        if (chosen && strcmp(chosen, row[0]) != 0) {
+            if (chosen_ok) break;
+            free(chosen);
+            chosen = NULL;
+        }
+        if (!chosen) {
+            chosen = fl_xstrdup(row[0]);
+            chosen_ok = true;
+            k = 0;
+        }
+        if (row[2] && row[2][0]) chosen_ok = false; /* NULLABLE = 'YES' */
+        uint32_t c = 0;
+        while (c < schema->ncols && strcmp(schema->names[c], row[1]) != 0) c++;
+        if (c == schema->ncols || k == schema->ncols)
+            chosen_ok = false;
+        else
+            cols[k++] = c;
+    }
+    mysql_free_result(res);
+    free(chosen);
+    *n = chosen_ok ? k : 0;
+    return 0;
 }

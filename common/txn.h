@@ -53,6 +53,9 @@ enum fl_txn_flags {
     FL_TXN_SNAPSHOT = 1u << 3,      /* carries chunk snapshot_chunk of the snapshot of table
                                    snapshot_table: its FL_OP_SNAPSHOT changes (maybe none) */
     FL_TXN_SNAPSHOT_LAST = 1u << 4, /* with FL_TXN_SNAPSHOT: that chunk is the table's last */
+    FL_TXN_SNAPSHOT_KEYS = 1u << 5, /* with FL_TXN_SNAPSHOT, never with _LAST: the rows of requested
+                                       keys (a repair), not a chunk of the table in key order; a
+                                       requested key whose row is gone is a delete */
 };
 
 typedef struct fl_txn {

@@ -86,8 +86,9 @@ void fl_txn_to_json(const fl_txn *t, fl_buf *out)
         put_json_name(out, st->db);
         fl_buf_puts(out, ",\"table\":");
         put_json_name(out, st->name);
-        fl_buf_printf(out, ",\"chunk\":%llu,\"last\":%s}", (unsigned long long)t->snapshot_chunk,
-                      (t->flags & FL_TXN_SNAPSHOT_LAST) ? "true" : "false");
+        fl_buf_printf(out, ",\"chunk\":%llu,\"last\":%s%s}", (unsigned long long)t->snapshot_chunk,
+                      (t->flags & FL_TXN_SNAPSHOT_LAST) ? "true" : "false",
+                      (t->flags & FL_TXN_SNAPSHOT_KEYS) ? ",\"keys\":true" : "");
     }
     fl_buf_puts(out, ",\"changes\":[");
     for (uint32_t i = 0; i < t->nchanges; i++) {

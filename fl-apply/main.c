@@ -1,6 +1,7 @@
 /* main.c — fl-apply's command line: apply the journal to the cache (-c FILE), replay from a
  * transaction (--from-gtid / --from-seq), apply what is there and exit (--once), print
- * the checkpoint and lag (--status), or compare the source tables with the cache (--verify). Exit status 0 on success, 2 on a usage or
+ * the checkpoint and lag (--status), compare the source tables with the cache (--verify), and
+ * have the differences read again (--verify --repair). Exit status 0 on success, 2 on a usage or
  * configuration mistake, 1 on a runtime error. */
 #include <errno.h>
 #include <getopt.h>
@@ -13,12 +14,13 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "fl-apply/apply.h"
+#include "fl-apply/repair.h"
 #include "fl-apply/verify.h"
 
 static void usage(FILE *out)
 {
     fputs("usage: fl-apply -c FILE [--from-gtid GTID | --from-seq N] [--once]\n"
-          "       fl-apply -c FILE --status | --verify\n"
+          "       fl-apply -c FILE --status | --verify [--repair [--once]]\n"
           "options:\n"
           "  -c, --config FILE     configuration file (INI) with [apply] and [rule NAME] sections\n"
           "      --from-gtid GTID  replay from this transaction (inclusive), then follow\n"
@@ -27,6 +29,8 @@ static void usage(FILE *out)
           "      --status          print the checkpoint, the journal head and the lag, then exit\n"
           "      --verify          compare the rule tables in the source database with the cache;\n"
           "                        exit 0 only when every key matches\n"
+          "      --repair          with --verify: have the relay read the differing keys again, wait\n"
+          "                        until they are applied, verify again (--once: apply them here)\n"
           "  -v, --verbose         debug logging\n"
           "  -h, --help            this text\n"
           "  -V, --version         the version\n",
@@ -36,7 +40,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     fl_log_set_program("fl-apply");
-    enum { OPT_FROM_GTID = 256, OPT_FROM_SEQ, OPT_ONCE, OPT_STATUS, OPT_VERIFY };
+    enum { OPT_FROM_GTID = 256, OPT_FROM_SEQ, OPT_ONCE, OPT_STATUS, OPT_VERIFY, OPT_REPAIR };
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"from-gtid", required_argument, NULL, OPT_FROM_GTID},
@@ -44,13 +48,14 @@ int main(int argc, char **argv)
         {"once", no_argument, NULL, OPT_ONCE},
         {"status", no_argument, NULL, OPT_STATUS},
         {"verify", no_argument, NULL, OPT_VERIFY},
+        {"repair", no_argument, NULL, OPT_REPAIR},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
-    bool status = false, verify = false, verbose = false;
+    bool status = false, verify = false, repair = false, verbose = false;
     fl_apply_opts opts = {0};
     int opt;
 
@@ -74,6 +79,7 @@ int main(int argc, char **argv)
         case OPT_ONCE: opts.once = true; break;
         case OPT_STATUS: status = true; break;
         case OPT_VERIFY: verify = true; break;
+        case OPT_REPAIR: repair = true; break;
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
         case 'V': return fl_cli_print_version("fl-apply");
@@ -87,7 +93,10 @@ int main(int argc, char **argv)
     if (opts.from_gtid && opts.has_from_seq)
         return fl_cli_usage_error("fl-apply", "--from-gtid and --from-seq cannot be combined");
     if (status && verify) return fl_cli_usage_error("fl-apply", "--status and --verify cannot be combined");
-    if ((status || verify) && (opts.from_gtid || opts.has_from_seq || opts.once))
+    if (repair && !verify) return fl_cli_usage_error("fl-apply", "--repair goes with --verify");
+    if (repair && (opts.from_gtid || opts.has_from_seq))
+        return fl_cli_usage_error("fl-apply", "--repair takes no --from-gtid or --from-seq");
+    if ((status || verify) && !repair && (opts.from_gtid || opts.has_from_seq || opts.once))
         return fl_cli_usage_error("fl-apply", "--%s only reads; it takes no --from-gtid, --from-seq or --once",
                                   status ? "status" : "verify");
 
@@ -100,7 +109,10 @@ int main(int argc, char **argv)
     }
     fl_config_apply_log(cfg, verbose);
 
-    int rc = status ? fl_apply_status(cfg, stdout) : verify ? fl_verify_run(cfg) : fl_apply_run(cfg, &opts);
+    int rc = status   ? fl_apply_status(cfg, stdout)
+             : repair ? fl_repair_run(cfg, opts.once)
+             : verify ? fl_verify_run(cfg)
+                      : fl_apply_run(cfg, &opts);
     fl_config_free(cfg);
     return rc;
 }

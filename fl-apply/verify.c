@@ -15,6 +15,8 @@
  *    (a matching value that never expires, or later than the ttl, is stale); get on
  *    memcached. Then on Redis every key under each rule's literal key prefix is scanned;
  *    keys no row accounts for are extra.
+ * With a sink (fl-apply --repair), every stale or missing key is also told with the row key
+ * of the row it was rendered from, and every extra key as found.
  * Rows written while this runs make transient differences: run it on a quiet source or
  * when the applier has caught up. */
 #include "fl-apply/verify.h"
@@ -58,6 +60,9 @@ typedef struct expect {
     uint32_t nfields;
     uint32_t ttl; /* seconds the rule gives the key; 0 = no expiry */
     const char *rule;
+    const char *db, *table; /* with a sink: the row's table and key (see row_key_hex), else NULL */
+    const char *row_key;
+    uint32_t row_key_len;
 } expect;
 
 typedef struct expect_set {
@@ -102,7 +107,7 @@ static void expect_grow(expect_set *s)
 }
 
 /* Records op as expected (a later row with the same key replaces an earlier one). */
-static void expect_add(expect_set *s, const fl_cache_op *op, const char *rule)
+static expect *expect_add(expect_set *s, const fl_cache_op *op, const char *rule)
 {
     expect *e = expect_find(s, op->key, op->key_len);
     if (e)
@@ -138,6 +143,9 @@ static void expect_add(expect_set *s, const fl_cache_op *op, const char *rule)
         e->fields = f;
         e->nfields = op->nfields;
     }
+    e->db = e->table = e->row_key = NULL;
+    e->row_key_len = 0;
+    return e;
 }
 
 static void expect_free(expect_set *s)
@@ -151,12 +159,14 @@ static void expect_free(expect_set *s)
 
 typedef struct kind_list {
     uint64_t count;
-    fl_buf shown; /* the first SHOW_FIRST lines */
+    fl_buf shown;               /* the first SHOW_FIRST lines */
+    const fl_verify_sink *sink; /* stale and missing: told of each key's row */
 } kind_list;
 
 typedef struct report {
     uint64_t rows;
     kind_list match, stale, missing, extra, unrendered;
+    const fl_verify_sink *sink;
 } report;
 
 static void put_shown(fl_buf *b, const char *p, size_t n)
@@ -180,6 +190,7 @@ static fl_buf *note(kind_list *k)
 
 static void note_key(kind_list *k, const expect *e, const char *what, const char *found, size_t found_len)
 {
+    if (k->sink && e->row_key) k->sink->row(k->sink->ctx, e->db, e->table, e->row_key, e->row_key_len);
     fl_buf *b = note(k);
     if (!b) return;
     fl_buf_puts(b, "  ");
@@ -310,14 +321,50 @@ static int select_list(MYSQL *m, const char *db, const char *table, fl_buf *sql,
     return 0;
 }
 
+/* With a sink: the ordinals of db.table's row key columns (fl_table_key_read), *n = 0 when
+ * it has none (its differences then name no row). Returns the malloc'd array, or NULL with
+ * err. */
+static uint32_t *row_key_columns(MYSQL *m, const char *db, const char *table, uint32_t *n, char *err,
+                                 size_t errlen)
+{
+    fl_table_schema schema;
+    bool mariadb = strstr(mysql_get_server_info(m), "MariaDB") != NULL;
+    if (fl_table_schema_read(m, db, table, mariadb, &schema, err, errlen)) return NULL;
+    uint32_t *cols = fl_xcalloc(schema.ncols + 1, sizeof *cols);
+    int rc = fl_table_key_read(m, db, table, &schema, cols, n, err, errlen);
+    fl_table_schema_free(&schema);
+    if (rc == 0) return cols;
+    free(cols);
+    return NULL;
+}
+
+/* The row key of row as the sink takes it: each key column's text, hex, space-separated. */
+static void row_key_hex(const uint32_t *cols, uint32_t n, MYSQL_ROW row, const unsigned long *lens, fl_buf *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    fl_buf_reset(out);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i) fl_buf_putc(out, ' ');
+        const char *p = row[cols[i]];
+        if (!lens[cols[i]]) fl_buf_putc(out, '-');
+        for (unsigned long k = 0; k < lens[cols[i]]; k++) {
+            fl_buf_putc(out, (uint8_t)hx[(uint8_t)p[k] >> 4]);
+            fl_buf_putc(out, (uint8_t)hx[(uint8_t)p[k] & 15]);
+        }
+    }
+}
+
 /* Reads db.table and renders every row with each of rules[0..n). Returns 0, or -1 with err. */
 static int read_table(MYSQL *m, const char *db, const char *table, one_rule **rules, size_t n, expect_set *ex,
                       report *rep, char *err, size_t errlen)
 {
-    fl_buf sql = {0};
+    fl_buf sql = {0}, row_key = {0};
     bool *is_float = NULL, *is_json = NULL;
+    uint32_t *key_cols = NULL, nkey = 0;
+    if (rep->sink && !(key_cols = row_key_columns(m, db, table, &nkey, err, errlen))) return -1;
     if (select_list(m, db, table, &sql, &is_float, &is_json, err, errlen)) {
         fl_buf_free(&sql);
+        free(key_cols);
         return -1;
     }
     if (mysql_real_query(m, (const char *)sql.data, sql.len)) {
@@ -361,6 +408,7 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
                 vals[i].type = FL_VAL_JSON; /* as the relay journals it */
         }
         rep->rows++;
+        if (nkey) row_key_hex(key_cols, nkey, row, lens, &row_key);
         for (size_t k = 0; k < n; k++) {
             char why[512];
             fl_cache_ops_reset(&ops);
@@ -371,7 +419,14 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
                 if (b) fl_buf_printf(b, "  %s\n", tail ? tail + 2 : why);
                 continue;
             }
-            for (size_t o = 0; o < ops.nops; o++) expect_add(ex, &ops.ops[o], rules[k]->rc->name);
+            for (size_t o = 0; o < ops.nops; o++) {
+                expect *e = expect_add(ex, &ops.ops[o], rules[k]->rc->name);
+                if (!nkey) continue;
+                e->db = rules[k]->rc->db;
+                e->table = rules[k]->rc->table;
+                e->row_key = fl_arena_memdup(&ex->arena, row_key.data, row_key.len);
+                e->row_key_len = (uint32_t)row_key.len;
+            }
         }
     }
     if (rc == 0 && mysql_errno(m)) {
@@ -384,6 +439,8 @@ static int read_table(MYSQL *m, const char *db, const char *table, one_rule **ru
     free(names);
     free(is_float);
     free(is_json);
+    free(key_cols);
+    fl_buf_free(&row_key);
     return rc;
 }
 
@@ -557,6 +614,7 @@ static int scan_extra(fl_redis_conn *c, one_rule *rules, size_t n, const expect_
                 const expect *e = expect_find(ex, key->str, key->len);
                 if (e && e->kind != FL_CACHE_DEL) continue; /* counted already (match or not) */
                 if (e) continue; /* a key that should not exist: already reported as stale */
+                if (rep->sink) rep->sink->extra(rep->sink->ctx, key->str, key->len);
                 fl_buf *b = note(&rep->extra);
                 if (b) {
                     fl_buf_puts(b, "  ");
@@ -661,7 +719,9 @@ static void literal_prefix(const char *t, one_rule *r)
     fl_buf_free(&b);
 }
 
-int fl_verify_run(const fl_config *cfg)
+int fl_verify_run(const fl_config *cfg) { return fl_verify_collect(cfg, NULL); }
+
+int fl_verify_collect(const fl_config *cfg, const fl_verify_sink *sink)
 {
     char err[1024];
     err[0] = 0;
@@ -691,6 +751,7 @@ int fl_verify_run(const fl_config *cfg)
     memset(&ex, 0, sizeof ex);
     report rep;
     memset(&rep, 0, sizeof rep);
+    rep.sink = rep.stale.sink = rep.missing.sink = sink;
     MYSQL *m = NULL;
     fl_redis_conn *rc = NULL;
     memcached_st *mc = NULL;

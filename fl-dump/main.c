@@ -287,8 +287,8 @@ static void render_human(const fl_txn *t, fl_buf *out)
         put_printable_str(out, st->db);
         fl_buf_putc(out, '.');
         put_printable_str(out, st->name);
-        fl_buf_printf(out, " chunk %llu%s", (unsigned long long)t->snapshot_chunk,
-                      (t->flags & FL_TXN_SNAPSHOT_LAST) ? " (last)" : "");
+        fl_buf_printf(out, " %s %llu%s", (t->flags & FL_TXN_SNAPSHOT_KEYS) ? "keys batch" : "chunk",
+                      (unsigned long long)t->snapshot_chunk, (t->flags & FL_TXN_SNAPSHOT_LAST) ? " (last)" : "");
     }
     fl_buf_putc(out, '\n');
     for (uint32_t i = 0; i < t->nchanges; i++) {

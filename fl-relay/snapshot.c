@@ -6,6 +6,13 @@
  *   table DBHEX NAMEHEX  a table to snapshot, in order; the first is the current one
  *   chunk N              the current table's next chunk number
  *   after HEX HEX ...    the key of the last row the current table's previous chunk read
+ *   repair DBHEX NAMEHEX delete|keep   keys of a table to read again (fl-apply --repair),
+ *                        before any table: the "key" lines after it; with delete, a key whose
+ *                        row is gone is journaled as a delete of it (keep: left to the stream)
+ *   key HEX HEX ...      one key (its key columns' text) of the repair line above it
+ * Keys to repair are read in batches of up to `chunk` (SELECT ... WHERE (key) IN (...)),
+ * between their own low and high watermarks like any chunk, and journaled as a snapshot
+ * record with FL_TXN_SNAPSHOT_KEYS (never a table's last chunk).
  * A watermark row is (relay = server_id, mark = "NONCE-COUNTER-L" or "...-H"): the nonce is
  * new each start, so the watermarks of a chunk read before a crash or a reconnect, streamed
  * again, match nothing and are only removed. */
@@ -30,6 +37,7 @@
 #include "common/mysql_cell.h"
 #include "common/mysql_conn.h"
 #include "common/mysql_schema.h"
+#include "journal/snapshot_request.h"
 
 #define WINDOW_TIMEOUT_S 120 /* a chunk whose high watermark the stream has not shown by then is read again */
 #define MARK_MAX 64
@@ -37,6 +45,16 @@
 typedef struct table_ref {
     char *db, *name;
 } table_ref;
+
+/* Keys of one table to read again: nkeys keys of ncol values each (vals[k * ncol + c]). */
+typedef struct repair_ref {
+    char *db, *name;
+    bool delete_absent; /* a key whose row is gone is journaled as a delete */
+    uint32_t ncol;
+    size_t nkeys;
+    char **vals;
+    unsigned long *lens;
+} repair_ref;
 
 /* The keys of rows the stream changed inside a chunk's window (open addressing). */
 typedef struct keyset {
@@ -58,11 +76,17 @@ struct fl_snapshot {
     table_ref *queue;
     size_t nqueue;
     uint64_t chunk;
-    char **after; /* nkey raw values of the last key read, NULL before the first chunk */
+    char **after; /* nafter raw values of the last key read, NULL before the first chunk */
     unsigned long *after_len;
+    uint32_t nafter;
+    repair_ref *repairs; /* keys to read again, before the queue's next chunk */
+    size_t nrepairs;
+    uint64_t repair_batch; /* batches of keys journaled since this relay started */
+    bool request_taken;    /* a request file was taken: removed once its progress is committed */
 
-    /* the current table, once looked up */
+    /* the current table (the queue's head, or the first repair's), once looked up */
     bool have_info;
+    char *info_db, *info_name;
     fl_table_schema schema;
     uint32_t *keycols; /* ordinals of the key columns */
     uint32_t nkey;
@@ -74,7 +98,9 @@ struct fl_snapshot {
     MYSQL_RES *res;
     time_t started;
     keyset changed;
-    bool window_broken; /* the table's shape changed in the window: read the chunk again */
+    bool window_broken;  /* the table's shape changed in the window: read the chunk again */
+    bool in_flight_keys; /* the chunk in flight is the first batch_n keys of repairs[0] */
+    size_t batch_n;
 
     uint64_t nonce, counter;
     struct timespec next_at; /* rate: the next chunk starts no earlier */
@@ -82,15 +108,7 @@ struct fl_snapshot {
 
 /* ---- small helpers ---- */
 
-static void put_hex(fl_buf *b, const char *p, size_t n)
-{
-    static const char hx[] = "0123456789abcdef";
-    if (n == 0) fl_buf_putc(b, '-'); /* an empty value */
-    for (size_t i = 0; i < n; i++) {
-        fl_buf_putc(b, (uint8_t)hx[(uint8_t)p[i] >> 4]);
-        fl_buf_putc(b, (uint8_t)hx[(uint8_t)p[i] & 15]);
-    }
-}
+static void put_hex(fl_buf *b, const char *p, size_t n) { fl_snapshot_put_hex(b, p, n); }
 
 static int hexval(char c)
 {
@@ -205,11 +223,75 @@ static void key_text(const fl_snapshot *s, const fl_value *img, fl_buf *out)
 static void free_after(fl_snapshot *s)
 {
     if (s->after)
-        for (uint32_t i = 0; i < s->nkey; i++) free(s->after[i]);
+        for (uint32_t i = 0; i < s->nafter; i++) free(s->after[i]);
     free(s->after);
     free(s->after_len);
     s->after = NULL;
     s->after_len = NULL;
+    s->nafter = 0;
+}
+
+static void free_repair(repair_ref *r)
+{
+    for (size_t i = 0; i < r->nkeys * r->ncol; i++) free(r->vals[i]);
+    free(r->vals);
+    free(r->lens);
+    free(r->db);
+    free(r->name);
+}
+
+static void free_repairs(repair_ref *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free_repair(&r[i]);
+    free(r);
+}
+
+/* The repair entry of db.name with ncol key columns, made when missing. */
+static repair_ref *repair_of(repair_ref **list, size_t *n, const char *db, const char *name, uint32_t ncol,
+                             bool delete_absent)
+{
+    for (size_t i = 0; i < *n; i++) {
+        repair_ref *r = &(*list)[i];
+        if (!strcmp(r->db, db) && !strcmp(r->name, name) && r->ncol == ncol) {
+            r->delete_absent = r->delete_absent && delete_absent;
+            return r;
+        }
+    }
+    *list = fl_xrealloc(*list, (*n + 1) * sizeof **list);
+    repair_ref *r = &(*list)[(*n)++];
+    *r =
+        (repair_ref){.db = fl_xstrdup(db), .name = fl_xstrdup(name), .delete_absent = delete_absent, .ncol = ncol};
+    return r;
+}
+
+/* Appends one key (ncol values, copied) to r. */
+static void repair_add_key(repair_ref *r, char *const *vals, const unsigned long *lens)
+{
+    r->vals = fl_xrealloc(r->vals, (r->nkeys + 1) * r->ncol * sizeof *r->vals);
+    r->lens = fl_xrealloc(r->lens, (r->nkeys + 1) * r->ncol * sizeof *r->lens);
+    for (uint32_t c = 0; c < r->ncol; c++) {
+        size_t k = r->nkeys * r->ncol + c;
+        r->vals[k] = fl_xmalloc(lens[c] + 1);
+        memcpy(r->vals[k], vals[c], lens[c]);
+        r->vals[k][lens[c]] = 0;
+        r->lens[k] = lens[c];
+    }
+    r->nkeys++;
+}
+
+/* The first n keys of repairs[0] are journaled: they go, and the entry when it is empty. */
+static void repair_done(fl_snapshot *s, size_t n)
+{
+    repair_ref *r = &s->repairs[0];
+    size_t drop = n * r->ncol;
+    for (size_t i = 0; i < drop; i++) free(r->vals[i]);
+    memmove(r->vals, r->vals + drop, (r->nkeys * r->ncol - drop) * sizeof *r->vals);
+    memmove(r->lens, r->lens + drop, (r->nkeys * r->ncol - drop) * sizeof *r->lens);
+    r->nkeys -= n;
+    if (r->nkeys) return;
+    free_repair(r);
+    memmove(s->repairs, s->repairs + 1, (s->nrepairs - 1) * sizeof *s->repairs);
+    s->nrepairs--;
 }
 
 static void forget_table_info(fl_snapshot *s)
@@ -219,6 +301,9 @@ static void forget_table_info(fl_snapshot *s)
     s->keycols = NULL;
     free(s->colnames);
     s->colnames = NULL;
+    free(s->info_db);
+    free(s->info_name);
+    s->info_db = s->info_name = NULL;
     s->have_info = false;
 }
 
@@ -229,11 +314,29 @@ static void drop_in_flight(fl_snapshot *s)
     keyset_clear(&s->changed);
     s->phase = IDLE;
     s->window_broken = false;
+    s->in_flight_keys = false;
+    s->batch_n = 0;
 }
 
 static void progress_text(const fl_snapshot *s, fl_buf *b)
 {
     fl_buf_reset(b);
+    for (size_t i = 0; i < s->nrepairs; i++) {
+        const repair_ref *r = &s->repairs[i];
+        fl_buf_puts(b, "repair ");
+        put_hex(b, r->db, strlen(r->db));
+        fl_buf_putc(b, ' ');
+        put_hex(b, r->name, strlen(r->name));
+        fl_buf_puts(b, r->delete_absent ? " delete\n" : " keep\n");
+        for (size_t k = 0; k < r->nkeys; k++) {
+            fl_buf_puts(b, "key");
+            for (uint32_t c = 0; c < r->ncol; c++) {
+                fl_buf_putc(b, ' ');
+                put_hex(b, r->vals[k * r->ncol + c], r->lens[k * r->ncol + c]);
+            }
+            fl_buf_putc(b, '\n');
+        }
+    }
     if (s->list_all) fl_buf_puts(b, "all\n");
     for (size_t i = 0; i < s->nqueue; i++) {
         fl_buf_puts(b, "table ");
@@ -245,7 +348,7 @@ static void progress_text(const fl_snapshot *s, fl_buf *b)
     if (s->nqueue) fl_buf_printf(b, "chunk %" PRIu64 "\n", s->chunk);
     if (s->nqueue && s->after) {
         fl_buf_puts(b, "after");
-        for (uint32_t i = 0; i < s->nkey; i++) {
+        for (uint32_t i = 0; i < s->nafter; i++) {
             fl_buf_putc(b, ' ');
             put_hex(b, s->after[i], s->after_len[i]);
         }
@@ -271,12 +374,38 @@ static void queue_table(fl_snapshot *s, const char *db, const char *name)
     s->nqueue++;
 }
 
+/* Splits a line's hex tokens into values (malloc'd; *n of them). False when one is not hex. */
+static bool hex_tokens(char *line, char ***vals, unsigned long **lens, uint32_t *n)
+{
+    *vals = NULL;
+    *lens = NULL;
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        *vals = fl_xrealloc(*vals, (*n + 1) * sizeof **vals);
+        *lens = fl_xrealloc(*lens, (*n + 1) * sizeof **lens);
+        if (!((*vals)[*n] = get_hex(tok, strlen(tok), &(*lens)[*n]))) return false;
+        (*n)++;
+    }
+    return true;
+}
+
+static void free_tokens(char **vals, unsigned long *lens, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) free(vals[i]);
+    free(vals);
+    free(lens);
+}
+
 /* Parses the stored progress; false when it is not this format. */
 static bool parse_progress(fl_snapshot *s, const char *text)
 {
     char **after = NULL;
     unsigned long *after_len = NULL;
     uint32_t nafter = 0;
+    repair_ref *repairs = NULL, *cur = NULL;
+    size_t nrepairs = 0;
+    bool cur_delete = false;
+    char *cur_db = NULL, *cur_name = NULL; /* the repair line keys belong to */
     for (const char *p = text; *p;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -285,7 +414,31 @@ static bool parse_progress(fl_snapshot *s, const char *text)
         line[n] = 0;
         p += n + (nl ? 1 : 0);
         bool ok = true;
-        if (!strcmp(line, "all")) {
+        if (!strncmp(line, "repair ", 7)) {
+            free(cur_db);
+            free(cur_name);
+            cur_db = cur_name = NULL;
+            cur = NULL;
+            char *sp1 = strchr(line + 7, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+            ok = sp2 && (!strcmp(sp2 + 1, "delete") || !strcmp(sp2 + 1, "keep"));
+            if (ok) {
+                cur_delete = !strcmp(sp2 + 1, "delete");
+                cur_db = get_hex(line + 7, (size_t)(sp1 - line - 7), NULL);
+                cur_name = get_hex(sp1 + 1, (size_t)(sp2 - sp1 - 1), NULL);
+                ok = cur_db && cur_name;
+            }
+        } else if (!strncmp(line, "key ", 4)) {
+            char **tok;
+            unsigned long *tlen;
+            uint32_t nt;
+            ok = cur_db && hex_tokens(line + 4, &tok, &tlen, &nt) && nt > 0;
+            if (ok) {
+                if (!cur) cur = repair_of(&repairs, &nrepairs, cur_db, cur_name, nt, cur_delete);
+                ok = cur->ncol == nt;
+                if (ok) repair_add_key(cur, tok, tlen);
+            }
+            if (cur_db) free_tokens(tok, tlen, nt);
+        } else if (!strcmp(line, "all")) {
             s->list_all = true;
         } else if (!strncmp(line, "table ", 6)) {
             char *sp = strchr(line + 6, ' ');
@@ -298,28 +451,27 @@ static bool parse_progress(fl_snapshot *s, const char *text)
         } else if (!strncmp(line, "chunk ", 6)) {
             s->chunk = strtoull(line + 6, NULL, 10);
         } else if (!strncmp(line, "after", 5)) {
-            for (char *tok = strtok(line + 5, " "); tok; tok = strtok(NULL, " ")) {
-                after = fl_xrealloc(after, (nafter + 1) * sizeof *after);
-                after_len = fl_xrealloc(after_len, (nafter + 1) * sizeof *after_len);
-                if (!(after[nafter] = get_hex(tok, strlen(tok), &after_len[nafter])))
-                    ok = false;
-                else
-                    nafter++;
-            }
+            free_tokens(after, after_len, nafter);
+            ok = hex_tokens(line + 5, &after, &after_len, &nafter);
         } else {
             ok = false;
         }
         free(line);
         if (!ok) {
-            for (uint32_t i = 0; i < nafter; i++) free(after[i]);
-            free(after);
-            free(after_len);
+            free_tokens(after, after_len, nafter);
+            free_repairs(repairs, nrepairs);
+            free(cur_db);
+            free(cur_name);
             return false;
         }
     }
+    free(cur_db);
+    free(cur_name);
     s->after = after;
     s->after_len = after_len;
-    s->nkey = nafter; /* checked against the table's key when it is looked up */
+    s->nafter = nafter; /* checked against the table's key when it is looked up */
+    s->repairs = repairs;
+    s->nrepairs = nrepairs;
     return true;
 }
 
@@ -366,11 +518,12 @@ void fl_snapshot_free(fl_snapshot *s)
         free(s->queue[i].name);
     }
     free(s->queue);
+    free_repairs(s->repairs, s->nrepairs);
     if (s->m) mysql_close(s->m);
     free(s);
 }
 
-bool fl_snapshot_busy(const fl_snapshot *s) { return s && (s->list_all || s->nqueue); }
+bool fl_snapshot_busy(const fl_snapshot *s) { return s && (s->list_all || s->nqueue || s->nrepairs); }
 
 /* The head of the queue is done (or refused): the next table starts at chunk 0. */
 static void pop_table(fl_snapshot *s)
@@ -382,6 +535,13 @@ static void pop_table(fl_snapshot *s)
     s->chunk = 0;
     free_after(s);
     forget_table_info(s);
+}
+
+static bool in_snapshot_tables(const fl_config *cfg, const char *full)
+{
+    for (char **g = cfg->snapshot.tables; g && *g; g++)
+        if (fl_glob_match(*g, full)) return true;
+    return false;
 }
 
 /* ---- the source connection ---- */
@@ -457,87 +617,94 @@ static int list_tables(fl_snapshot *s, fl_error *e)
     return 0;
 }
 
-/* Looks up the current table's columns and key. Returns 0, 1 when the table is refused
- * (missing, or without a primary or non-null unique key: logged), -1 on a query error. */
-static int table_info(fl_snapshot *s, fl_error *e)
+/* Looks up db.name's columns and key as the current table. Returns 0, 1 when the table is
+ * refused (missing, or without a primary or non-null unique key: logged), -1 on a query error. */
+static int table_info(fl_snapshot *s, const char *db, const char *name, fl_error *e)
 {
-    const table_ref *t = &s->queue[0];
     char err[512];
-    if (fl_table_schema_read(s->m, t->db, t->name, s->mariadb, &s->schema, err, sizeof err) < 0) {
+    forget_table_info(s);
+    if (fl_table_schema_read(s->m, db, name, s->mariadb, &s->schema, err, sizeof err) < 0) {
         mysql_close(s->m);
         s->m = NULL;
-        return fl_error_set(e, false, 0, "snapshot: columns of %s.%s: %s", t->db, t->name, err);
+        return fl_error_set(e, false, 0, "snapshot: columns of %s.%s: %s", db, name, err);
     }
     if (s->schema.ncols == 0) {
-        log_error("snapshot of %s.%s refused: no such table", t->db, t->name);
+        log_error("snapshot of %s.%s refused: no such table", db, name);
         return 1;
     }
-    if (!fl_config_table_wanted(&s->cfg->source, t->db, t->name)) {
+    if (!fl_config_table_wanted(&s->cfg->source, db, name)) {
         log_error("snapshot of %s.%s refused: [source] include/exclude keeps its changes out of the journal, so "
-                  "its "
-                  "snapshot would go stale",
-                  t->db, t->name);
+                  "its snapshot would go stale",
+                  db, name);
         return 1;
     }
-    fl_buf q = {0};
-    fl_buf_puts(&q,
-                "SELECT INDEX_NAME, COLUMN_NAME, NULLABLE FROM information_schema.STATISTICS WHERE NON_UNIQUE = 0 "
-                "AND TABLE_SCHEMA = ");
-    put_literal(s->m, &q, t->db, strlen(t->db));
-    fl_buf_puts(&q, " AND TABLE_NAME = ");
-    put_literal(s->m, &q, t->name, strlen(t->name));
-    fl_buf_puts(&q, " ORDER BY INDEX_NAME <> 'PRIMARY', INDEX_NAME, SEQ_IN_INDEX");
-    int rc = query(s, fl_buf_cstr(&q), e);
-    fl_buf_free(&q);
-    if (rc < 0) return -1;
-    MYSQL_RES *res = mysql_store_result(s->m);
-    if (!res) return fl_error_set(e, false, 0, "snapshot: keys of %s.%s: %s", t->db, t->name, mysql_error(s->m));
-    /* the first index (PRIMARY first) whose columns are all NOT NULL */
-    char *chosen = NULL;
-    bool chosen_ok = false;
-    uint32_t *cols = fl_xcalloc(s->schema.ncols + 1, sizeof *cols);
-    uint32_t n = 0;
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res))) {
-        if (!row[0] || !row[1]) continue;
-        if (chosen && strcmp(chosen, row[0]) != 0) {
-            if (chosen_ok) break;
-            free(chosen);
-            chosen = NULL;
-        }
-        if (!chosen) {
-            chosen = fl_xstrdup(row[0]);
-            chosen_ok = true;
-            n = 0;
-        }
-        if (row[2] && row[2][0]) chosen_ok = false; /* NULLABLE = 'YES' */
-        uint32_t c = 0;
-        while (c < s->schema.ncols && strcmp(s->schema.names[c], row[1]) != 0) c++;
-        if (c == s->schema.ncols || n == s->schema.ncols)
-            chosen_ok = false;
-        else
-            cols[n++] = c;
+    uint32_t *cols = fl_xcalloc(s->schema.ncols + 1, sizeof *cols), n = 0;
+    if (fl_table_key_read(s->m, db, name, &s->schema, cols, &n, err, sizeof err) < 0) {
+        free(cols);
+        mysql_close(s->m);
+        s->m = NULL;
+        return fl_error_set(e, false, 0, "snapshot: keys of %s.%s: %s", db, name, err);
     }
-    mysql_free_result(res);
-    free(chosen);
-    if (!chosen_ok || n == 0) {
+    if (n == 0) {
         free(cols);
         log_error("snapshot of %s.%s refused: it has no primary key and no unique key on NOT NULL columns, so "
                   "its rows cannot be read in key order",
-                  t->db, t->name);
+                  db, name);
         return 1;
-    }
-    if (s->after && s->nkey != n) {
-        log_warn("snapshot of %s.%s: its key changed since the last chunk; starting the table again", t->db,
-                 t->name);
-        free_after(s);
-        s->chunk = 0;
     }
     s->keycols = cols;
     s->nkey = n;
     s->colnames = fl_xcalloc(s->schema.ncols + 1, sizeof *s->colnames);
     for (uint32_t c = 0; c < s->schema.ncols; c++) s->colnames[c] = s->schema.names[c];
+    s->info_db = fl_xstrdup(db);
+    s->info_name = fl_xstrdup(name);
     s->have_info = true;
+    return 0;
+}
+
+/* Whether the current table's info is that of db.name. */
+static bool info_is(const fl_snapshot *s, const char *db, const char *name)
+{
+    return s->have_info && !strcmp(s->info_db, db) && !strcmp(s->info_name, name);
+}
+
+/* Makes the queue's head the current table (refused heads are dropped). Returns 0 (the
+ * queue may then be empty) or -1. */
+static int queue_head_info(fl_snapshot *s, fl_error *e)
+{
+    while (s->nqueue && !info_is(s, s->queue[0].db, s->queue[0].name)) {
+        int rc = table_info(s, s->queue[0].db, s->queue[0].name, e);
+        if (rc < 0) return -1;
+        if (rc == 1) {
+            pop_table(s); /* refused (logged); its progress goes with the next chunk */
+            continue;
+        }
+        if (s->after && s->nafter != s->nkey) {
+            log_warn("snapshot of %s.%s: its key changed since the last chunk; starting the table again",
+                     s->queue[0].db, s->queue[0].name);
+            free_after(s);
+            s->chunk = 0;
+        }
+    }
+    return 0;
+}
+
+/* Makes the first repair's table current (refused ones, and those whose key no longer has
+ * their number of columns, are dropped). Returns 0 or -1. */
+static int repair_head_info(fl_snapshot *s, fl_error *e)
+{
+    while (s->nrepairs && !info_is(s, s->repairs[0].db, s->repairs[0].name)) {
+        repair_ref *r = &s->repairs[0];
+        int rc = table_info(s, r->db, r->name, e);
+        if (rc < 0) return -1;
+        if (rc == 0 && s->nkey == r->ncol) continue;
+        if (rc == 0) {
+            log_error("snapshot: the %zu keys of %s.%s to repair have %u columns, its key now %u; not read",
+                      r->nkeys, r->db, r->name, r->ncol, s->nkey);
+            forget_table_info(s);
+        }
+        repair_done(s, r->nkeys);
+    }
     return 0;
 }
 
@@ -582,18 +749,42 @@ static void chunk_query(fl_snapshot *s, fl_buf *q)
     fl_buf_printf(q, " LIMIT %" PRIu32, s->cfg->snapshot.chunk);
 }
 
-/* DIR/snapshot.request: fl_snapshot_request's file, in the progress format ("all" or
- * "table" lines). */
-static void request_path(const fl_config *cfg, char *buf, size_t n)
+/* SELECT * ... WHERE (key) IN ((k1), (k2), ...) for the first batch_n keys of repairs[0]. */
+static void keys_query(fl_snapshot *s, fl_buf *q)
 {
-    snprintf(buf, n, "%s/snapshot.request", cfg->journal.path);
+    const repair_ref *r = &s->repairs[0];
+    fl_buf_puts(q, "SELECT * FROM ");
+    put_ident(q, r->db);
+    fl_buf_putc(q, '.');
+    put_ident(q, r->name);
+    fl_buf_puts(q, " WHERE (");
+    for (uint32_t i = 0; i < s->nkey; i++) {
+        if (i) fl_buf_puts(q, ", ");
+        put_ident(q, s->schema.names[s->keycols[i]]);
+    }
+    fl_buf_puts(q, ") IN (");
+    for (size_t k = 0; k < s->batch_n; k++) {
+        fl_buf_puts(q, k ? ", (" : "(");
+        for (uint32_t c = 0; c < r->ncol; c++) {
+            if (c) fl_buf_puts(q, ", ");
+            put_literal(s->m, q, r->vals[k * r->ncol + c], r->lens[k * r->ncol + c]);
+        }
+        fl_buf_putc(q, ')');
+    }
+    fl_buf_putc(q, ')');
 }
 
-/* Takes a pending request: its tables join the queue. */
+/* Takes a pending request: its tables join the queue, its keys the repairs. The file stays
+ * (and is not taken again) until the progress that holds it is committed. */
 static void take_request(fl_snapshot *s, fl_store *store)
 {
     char path[4096];
-    request_path(s->cfg, path, sizeof path);
+    fl_snapshot_request_path(s->cfg->journal.path, path, sizeof path);
+    if (s->request_taken) {
+        if (fl_store_progress_pending(store)) return;
+        unlink(path);
+        s->request_taken = false;
+    }
     FILE *f = fopen(path, "r");
     if (!f) return;
     fl_buf text = {0};
@@ -601,15 +792,34 @@ static void take_request(fl_snapshot *s, fl_store *store)
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) fl_buf_put(&text, buf, n);
     fclose(f);
-    unlink(path);
     fl_snapshot req = {0};
     if (!parse_progress(&req, fl_buf_cstr(&text))) {
         log_warn("snapshot: %s is not a snapshot request; removed", path);
+        unlink(path);
     } else {
         if (req.list_all) s->list_all = true;
         for (size_t i = 0; i < req.nqueue; i++) queue_table(s, req.queue[i].db, req.queue[i].name);
-        log_info("snapshot: requested %s%zu tables", req.list_all ? "all [snapshot] tables and " : "", req.nqueue);
+        size_t nkeys = 0;
+        for (size_t i = 0; i < req.nrepairs; i++) {
+            const repair_ref *r = &req.repairs[i];
+            char full[1024];
+            snprintf(full, sizeof full, "%s.%s", r->db, r->name);
+            if (!in_snapshot_tables(s->cfg, full)) {
+                log_error("snapshot: %zu keys of %s to repair refused: the table is not in [snapshot] tables",
+                          r->nkeys, full);
+                continue;
+            }
+            repair_ref *to = repair_of(&s->repairs, &s->nrepairs, r->db, r->name, r->ncol, r->delete_absent);
+            for (size_t k = 0; k < r->nkeys; k++) repair_add_key(to, r->vals + k * r->ncol, r->lens + k * r->ncol);
+            nkeys += r->nkeys;
+        }
+        if (req.nrepairs)
+            log_info("snapshot: requested %zu keys of %zu tables to read again", nkeys, req.nrepairs);
+        if (req.list_all || req.nqueue)
+            log_info("snapshot: requested %s%zu tables", req.list_all ? "all [snapshot] tables and " : "",
+                     req.nqueue);
         save_progress(s, store);
+        s->request_taken = true;
     }
     for (size_t i = 0; i < req.nqueue; i++) {
         free(req.queue[i].db);
@@ -617,6 +827,7 @@ static void take_request(fl_snapshot *s, fl_store *store)
     }
     free(req.queue);
     free_after(&req);
+    free_repairs(req.repairs, req.nrepairs);
     fl_buf_free(&text);
 }
 
@@ -628,9 +839,9 @@ int fl_snapshot_step(fl_snapshot *s, fl_store *store, fl_error *e)
     time_t now = time(NULL);
     if (s->phase != IDLE) {
         if (now - s->started < WINDOW_TIMEOUT_S) return 0;
-        log_warn("snapshot of %s.%s chunk %" PRIu64 ": the stream did not show its watermarks within %ds "
+        log_warn("snapshot of %s.%s %s: the stream did not show its watermarks within %ds "
                  "(is fastlane.watermark logged to the binlog?); reading it again",
-                 s->queue[0].db, s->queue[0].name, s->chunk, WINDOW_TIMEOUT_S);
+                 s->info_db, s->info_name, s->in_flight_keys ? "keys" : "chunk", WINDOW_TIMEOUT_S);
         drop_in_flight(s);
     }
     if (!fl_snapshot_busy(s)) return 0;
@@ -643,31 +854,38 @@ int fl_snapshot_step(fl_snapshot *s, fl_store *store, fl_error *e)
         if (list_tables(s, e) < 0) return -1;
         log_info("snapshot: %zu tables to read", s->nqueue);
     }
-    while (s->nqueue && !s->have_info) {
-        int rc = table_info(s, e);
-        if (rc < 0) return -1;
-        if (rc == 1) pop_table(s); /* refused (logged); its progress goes with the next chunk */
-    }
-    if (!s->nqueue) return 0;
+    /* keys to repair go first: they are few, and someone waits for them */
+    if (repair_head_info(s, e) < 0) return -1;
+    bool keys = s->nrepairs > 0;
+    if (!keys && queue_head_info(s, e) < 0) return -1;
+    if (!keys && !s->nqueue) return 0;
 
     s->counter++;
     snprintf(s->low, sizeof s->low, "%" PRIx64 "-%" PRIu64 "-L", s->nonce, s->counter);
     snprintf(s->high, sizeof s->high, "%" PRIx64 "-%" PRIu64 "-H", s->nonce, s->counter);
     if (write_mark(s, s->low, e) < 0) return -1;
     fl_buf q = {0};
-    chunk_query(s, &q);
+    if (keys) {
+        s->batch_n = s->repairs[0].nkeys < s->cfg->snapshot.chunk ? s->repairs[0].nkeys : s->cfg->snapshot.chunk;
+        s->in_flight_keys = true;
+        keys_query(s, &q);
+    } else {
+        chunk_query(s, &q);
+    }
     int rc = query(s, fl_buf_cstr(&q), e);
     fl_buf_free(&q);
-    if (rc < 0) return -1;
+    if (rc < 0) {
+        drop_in_flight(s);
+        return -1;
+    }
     s->res = mysql_store_result(s->m);
     if (!s->res) {
-        fl_error_set(e, false, 0, "snapshot: reading %s.%s: %s", s->queue[0].db, s->queue[0].name,
-                     mysql_error(s->m));
+        fl_error_set(e, false, 0, "snapshot: reading %s.%s: %s", s->info_db, s->info_name, mysql_error(s->m));
+        drop_in_flight(s);
         return -1;
     }
     if (mysql_num_fields(s->res) != s->schema.ncols) {
-        log_warn("snapshot of %s.%s: its columns changed; looking them up again", s->queue[0].db,
-                 s->queue[0].name);
+        log_warn("snapshot of %s.%s: its columns changed; looking them up again", s->info_db, s->info_name);
         drop_in_flight(s);
         forget_table_info(s);
         return 0;
@@ -701,7 +919,7 @@ static void mark_of(const fl_table *t, const fl_change *c, char *out, size_t n)
 
 static void note_changed(fl_snapshot *s, const fl_table *t, const fl_change *c, fl_buf *kb)
 {
-    if (strcmp(t->db, s->queue[0].db) != 0 || strcmp(t->name, s->queue[0].name) != 0) return;
+    if (strcmp(t->db, s->info_db) != 0 || strcmp(t->name, s->info_name) != 0) return;
     if (!fl_op_is_row(c->op)) return;
     if (t->ncols != s->schema.ncols) {
         s->window_broken = true; /* its rows no longer line up with the chunk's */
@@ -715,6 +933,18 @@ static void note_changed(fl_snapshot *s, const fl_table *t, const fl_change *c, 
         key_text(s, c->after, kb);
         keyset_add(&s->changed, (const char *)kb->data, (uint32_t)kb->len);
     }
+}
+
+/* rate: the next chunk starts once nrows rows' worth of time has passed. */
+static void throttle(fl_snapshot *s, uint64_t nrows)
+{
+    if (!s->cfg->snapshot.rate) return;
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    double wait = (double)nrows / s->cfg->snapshot.rate;
+    uint64_t ns = (uint64_t)mono.tv_nsec + (uint64_t)((wait - (double)(uint64_t)wait) * 1e9);
+    s->next_at.tv_sec = mono.tv_sec + (time_t)wait + (time_t)(ns / 1000000000u);
+    s->next_at.tv_nsec = (long)(ns % 1000000000u);
 }
 
 /* Adds the chunk's rows, less those the stream changed in the window, to txn (the high
@@ -767,6 +997,7 @@ static void journal_chunk(fl_snapshot *s, fl_store *store, fl_txn *txn)
         free_after(s);
         s->after = fl_xcalloc(s->nkey, sizeof *s->after);
         s->after_len = fl_xcalloc(s->nkey, sizeof *s->after_len);
+        s->nafter = s->nkey;
         for (uint32_t i = 0; i < s->nkey; i++) {
             uint32_t c = s->keycols[i];
             s->after_len[i] = last_lens[c];
@@ -782,14 +1013,86 @@ static void journal_chunk(fl_snapshot *s, fl_store *store, fl_txn *txn)
     fl_buf_free(&kb);
     drop_in_flight(s);
     save_progress(s, store);
-    if (s->cfg->snapshot.rate) {
-        struct timespec mono;
-        clock_gettime(CLOCK_MONOTONIC, &mono);
-        double wait = (double)nrows / s->cfg->snapshot.rate;
-        uint64_t ns = (uint64_t)mono.tv_nsec + (uint64_t)((wait - (double)(uint64_t)wait) * 1e9);
-        s->next_at.tv_sec = mono.tv_sec + (time_t)wait + (time_t)(ns / 1000000000u);
-        s->next_at.tv_nsec = (long)(ns % 1000000000u);
+    throttle(s, nrows);
+}
+
+/* The values of one requested key, as the result's key columns would give them: vals holds
+ * ncols values (the key columns set, every other one absent). */
+static void requested_key_values(const fl_snapshot *s, MYSQL_FIELD *fields, size_t k, fl_value *vals)
+{
+    const repair_ref *r = &s->repairs[0];
+    for (uint32_t c = 0; c < s->schema.ncols; c++) vals[c] = (fl_value){.type = FL_VAL_ABSENT};
+    for (uint32_t i = 0; i < s->nkey; i++) {
+        uint32_t c = s->keycols[i];
+        fl_mysql_cell_value(&fields[c], r->vals[k * r->ncol + i], r->lens[k * r->ncol + i], &vals[c]);
+        if (s->schema.is_json && s->schema.is_json[c] && vals[c].type == FL_VAL_STRING) vals[c].type = FL_VAL_JSON;
     }
+}
+
+/* Adds the rows of the batch's keys, less those the stream changed in the window, to txn as
+ * a keys snapshot record; with delete_absent, a requested key the table no longer holds is
+ * a delete of it (its key columns only). The batch leaves the repairs. */
+static void journal_keys(fl_snapshot *s, fl_store *store, fl_txn *txn)
+{
+    const repair_ref *r = &s->repairs[0];
+    uint32_t ncols = s->schema.ncols;
+    uint32_t ti = fl_txn_table(txn, r->db, r->name, ncols, (const char *const *)s->colnames);
+    MYSQL_FIELD *fields = mysql_fetch_fields(s->res);
+    fl_buf kb = {0};
+    keyset found = {0};
+    fl_value *vals = fl_xcalloc(ncols, sizeof *vals);
+    uint64_t kept = 0, deleted = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(s->res))) {
+        unsigned long *lens = mysql_fetch_lengths(s->res);
+        for (uint32_t c = 0; c < ncols; c++) {
+            fl_mysql_cell_value(&fields[c], row[c], lens[c], &vals[c]);
+            if (s->schema.is_json && s->schema.is_json[c] && vals[c].type == FL_VAL_STRING)
+                vals[c].type = FL_VAL_JSON;
+        }
+        key_text(s, vals, &kb);
+        keyset_add(&found, (const char *)kb.data, (uint32_t)kb.len);
+        if (keyset_has(&s->changed, (const char *)kb.data, (uint32_t)kb.len)) continue;
+        fl_change *ch = fl_txn_add_change(txn, FL_OP_SNAPSHOT);
+        ch->table = ti;
+        ch->after = fl_txn_values(txn, ncols);
+        for (uint32_t c = 0; c < ncols; c++) {
+            ch->after[c] = vals[c];
+            fl_txn_own_value(txn, &ch->after[c]);
+        }
+        kept++;
+    }
+    for (size_t k = 0; k < s->batch_n && r->delete_absent; k++) {
+        requested_key_values(s, fields, k, vals);
+        key_text(s, vals, &kb);
+        if (keyset_has(&found, (const char *)kb.data, (uint32_t)kb.len) ||
+            keyset_has(&s->changed, (const char *)kb.data, (uint32_t)kb.len))
+            continue;
+        keyset_add(&found, (const char *)kb.data, (uint32_t)kb.len); /* a key requested twice: one delete */
+        fl_change *ch = fl_txn_add_change(txn, FL_OP_DELETE);
+        ch->table = ti;
+        ch->before = fl_txn_values(txn, ncols);
+        for (uint32_t c = 0; c < ncols; c++) {
+            ch->before[c] = vals[c];
+            fl_txn_own_value(txn, &ch->before[c]);
+        }
+        deleted++;
+    }
+    txn->flags |= FL_TXN_SNAPSHOT | FL_TXN_SNAPSHOT_KEYS;
+    txn->snapshot_table = ti;
+    txn->snapshot_chunk = s->repair_batch++;
+    fl_metric_add(s->m_rows, kept);
+    log_info("snapshot of %s.%s: %zu keys read again: %" PRIu64 " rows journaled, %" PRIu64
+             " deletes of keys whose rows are gone, %zu left to the stream",
+             r->db, r->name, s->batch_n, kept, deleted, s->changed.n);
+    size_t n = s->batch_n;
+    free(vals);
+    fl_buf_free(&kb);
+    keyset_clear(&found);
+    drop_in_flight(s);
+    repair_done(s, n);
+    save_progress(s, store);
+    throttle(s, n);
 }
 
 void fl_snapshot_on_txn(fl_snapshot *s, fl_store *store, fl_txn *txn)
@@ -819,14 +1122,16 @@ void fl_snapshot_on_txn(fl_snapshot *s, fl_store *store, fl_txn *txn)
     fl_buf_free(&kb);
     if (!high) return;
     if (s->window_broken || !(txn->flags & FL_TXN_LAST_PART) || txn->part != 0) {
-        log_warn("snapshot of %s.%s chunk %" PRIu64
-                 ": the table changed shape while it was read; reading it again",
-                 s->queue[0].db, s->queue[0].name, s->chunk);
+        log_warn("snapshot of %s.%s %s: the table changed shape while it was read; reading it again", s->info_db,
+                 s->info_name, s->in_flight_keys ? "keys" : "chunk");
         drop_in_flight(s);
         forget_table_info(s);
         return;
     }
-    journal_chunk(s, store, txn);
+    if (s->in_flight_keys)
+        journal_keys(s, store, txn);
+    else
+        journal_chunk(s, store, txn);
 }
 
 void fl_snapshot_stream_restarted(fl_snapshot *s)
@@ -836,24 +1141,6 @@ void fl_snapshot_stream_restarted(fl_snapshot *s)
 
 /* ---- fl-relay --snapshot ---- */
 
-static bool in_snapshot_tables(const fl_config *cfg, const char *full)
-{
-    for (char **g = cfg->snapshot.tables; *g; g++)
-        if (fl_glob_match(*g, full)) return true;
-    return false;
-}
-
-/* True while a process holds the journal's writer lock. */
-static bool relay_running(const fl_config *cfg)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/writer.lock", cfg->journal.path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-    close(fd);
-    return held;
-}
 
 /* Whether the journal's progress still holds "all" or one of the requested tables. */
 static int still_pending(const fl_config *cfg, const fl_snapshot *req, bool *pending)
@@ -887,6 +1174,7 @@ static int still_pending(const fl_config *cfg, const fl_snapshot *req, bool *pen
     }
     free(now.queue);
     free_after(&now);
+    free_repairs(now.repairs, now.nrepairs);
     free(text);
     return 0;
 }
@@ -935,7 +1223,7 @@ int fl_snapshot_request(const fl_config *cfg, const char *list, bool wait)
         free(full);
         p += (comma ? (size_t)(comma - p) + 1 : strlen(p));
     }
-    if (!relay_running(cfg)) {
+    if (!fl_journal_writer_running(cfg->journal.path)) {
         fprintf(stderr, "fl-relay: --snapshot: no relay is running on journal %s\n", cfg->journal.path);
         return request_status(&req, 1);
     }
@@ -948,46 +1236,21 @@ int fl_snapshot_request(const fl_config *cfg, const char *list, bool wait)
         }
         req.mariadb = strstr(mysql_get_server_info(req.m), "MariaDB") != NULL;
         for (size_t i = 0; i < req.nqueue; i++) {
-            table_ref keep = req.queue[0];
-            req.queue[0] = req.queue[i];
-            req.queue[i] = keep;
-            int rc = table_info(&req, &e); /* a refusal is logged with its reason */
-            req.queue[i] = req.queue[0];
-            req.queue[0] = keep;
+            int rc = table_info(&req, req.queue[i].db, req.queue[i].name, &e); /* a refusal is logged */
             forget_table_info(&req);
             if (rc < 0) fprintf(stderr, "fl-relay: --snapshot: %s\n", e.msg);
             if (rc != 0) return request_status(&req, 1);
             if (!req.m) return request_status(&req, 1);
         }
     }
-    char path[4096], tmp[4200];
-    request_path(cfg, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
-    for (int i = 0; access(path, F_OK) == 0; i++) { /* another request not taken yet */
-        if (i >= 600) {
-            fprintf(stderr, "fl-relay: --snapshot: the relay has not taken %s for 30 s\n", path);
-            return request_status(&req, 1);
-        }
-        poll(NULL, 0, 50);
-    }
     fl_buf text = {0};
     progress_text(&req, &text);
-    FILE *f = fopen(tmp, "w");
-    bool written = f && fwrite(text.data, 1, text.len, f) == text.len;
-    if (f && fclose(f) != 0) written = false;
+    char err[512];
+    int sent = fl_snapshot_request_send(cfg->journal.path, fl_buf_cstr(&text), err, sizeof err);
     fl_buf_free(&text);
-    if (!written || rename(tmp, path) != 0) {
-        fprintf(stderr, "fl-relay: --snapshot: writing %s: %s\n", path, strerror(errno));
-        unlink(tmp);
+    if (sent < 0) {
+        fprintf(stderr, "fl-relay: --snapshot: %s\n", err);
         return request_status(&req, 1);
-    }
-    for (int i = 0; access(path, F_OK) == 0; i++) {
-        if (i >= 600 || !relay_running(cfg)) {
-            unlink(path);
-            fprintf(stderr, "fl-relay: --snapshot: the relay did not take the request within 30 s\n");
-            return request_status(&req, 1);
-        }
-        poll(NULL, 0, 50);
     }
     printf("snapshot queued: %s\n", list && list[0] ? list : "all [snapshot] tables");
     fflush(stdout);
@@ -999,7 +1262,7 @@ int fl_snapshot_request(const fl_config *cfg, const char *list, bool wait)
             printf("snapshot complete\n");
             break;
         }
-        if (!relay_running(cfg)) {
+        if (!fl_journal_writer_running(cfg->journal.path)) {
             fprintf(stderr, "fl-relay: --snapshot --wait: the relay stopped before the snapshot completed\n");
             return request_status(&req, 1);
         }

@@ -12,7 +12,9 @@
  *            column a varint 0 when the name is unknown, else its length + 1 and the bytes
  *   snapshot only with the SNAPSHOT flag (a chunk of a table snapshot): varint index of the
  *            snapshotted table in this record's table list, varint chunk number. Records
- *            without the flag have no such field, so older records read as before.
+ *            without the flag have no such field, so older records read as before. With
+ *            SNAPSHOT_KEYS too (never with SNAPSHOT_LAST) the chunk is a batch of requested
+ *            keys, numbered per request.
  *   changes  varint count, then per change: byte op, and
  *              insert/update/delete/snapshot: varint table index into this record's table
  *                list, then the before image (update, delete) and the after image (insert,
@@ -52,7 +54,9 @@
 
 #define RECORD_MAGIC 0xF1
 #define OP_ANNOTATED 0x80 /* on a row change's op byte: a statement annotation follows the table */
-#define TXN_KNOWN_FLAGS (FL_TXN_LAST_PART | FL_TXN_STATEMENT | FL_TXN_XA | FL_TXN_SNAPSHOT | FL_TXN_SNAPSHOT_LAST)
+#define TXN_KNOWN_FLAGS                                                                                           \
+    (FL_TXN_LAST_PART | FL_TXN_STATEMENT | FL_TXN_XA | FL_TXN_SNAPSHOT | FL_TXN_SNAPSHOT_LAST |                   \
+     FL_TXN_SNAPSHOT_KEYS)
 
 /* ---- encoding ---- */
 
@@ -345,9 +349,10 @@ void fl_record_encode(const fl_txn *t, fl_buf *out)
         if (t->snapshot_table >= t->ntables) invalid("snapshot table index", t->snapshot_table);
         fl_buf_put_varint(out, t->snapshot_table);
         fl_buf_put_varint(out, t->snapshot_chunk);
-    } else if (t->flags & FL_TXN_SNAPSHOT_LAST) {
+    } else if (t->flags & (FL_TXN_SNAPSHOT_LAST | FL_TXN_SNAPSHOT_KEYS)) {
         invalid("flags", t->flags);
     }
+    if ((t->flags & FL_TXN_SNAPSHOT_KEYS) && (t->flags & FL_TXN_SNAPSHOT_LAST)) invalid("flags", t->flags);
 
     fl_buf_put_varint(out, t->nchanges);
     for (uint32_t i = 0; i < t->nchanges; i++) {
@@ -539,6 +544,8 @@ static bool get_header(reader *r, fl_txn *t)
         return bad(r, "unknown flags 0x%x", flags & ~(uint32_t)TXN_KNOWN_FLAGS);
     if ((flags & FL_TXN_SNAPSHOT_LAST) && !(flags & FL_TXN_SNAPSHOT))
         return bad(r, "snapshot-last flag without snapshot");
+    if ((flags & FL_TXN_SNAPSHOT_KEYS) && (!(flags & FL_TXN_SNAPSHOT) || (flags & FL_TXN_SNAPSHOT_LAST)))
+        return bad(r, "snapshot-keys flag without snapshot, or with snapshot-last");
     if (!get_gtid(r, &g) || !get_varint(r, &ts) || !get_u32(r, &server_id, "server id") ||
         !get_name(r, &t->arena, "file name", &file) || !get_varint(r, &pos))
         return false;

@@ -186,7 +186,8 @@ static void rand_txn(fl_txn *t, const gen_opts *o)
     }
     bool snapshot = o->snapshots && below(4) == 0; /* a chunk of a table snapshot: its rows may be snapshot rows */
     if (snapshot) {
-        t->flags |= FL_TXN_SNAPSHOT | (below(2) ? FL_TXN_SNAPSHOT_LAST : 0);
+        uint32_t kind = below(3); /* a chunk, a table's last chunk, or a batch of requested keys */
+        t->flags |= FL_TXN_SNAPSHOT | (kind == 1 ? FL_TXN_SNAPSHOT_LAST : kind == 2 ? FL_TXN_SNAPSHOT_KEYS : 0);
         t->snapshot_table = below(ntables);
         t->snapshot_chunk = rnd() >> below(64);
     }
@@ -739,13 +740,21 @@ static void test_specific_errors(void **state)
     wrap(&rec, &body);
     expect_error(&rec, "header: bad gtid tag");
     fl_buf_reset(&body);
-    fl_buf_put(&body, "\x20\x00\x00", 3);
+    fl_buf_put(&body, "\x40\x00\x00", 3);
     wrap(&rec, &body);
-    expect_error(&rec, "header: unknown flags 0x20");
+    expect_error(&rec, "header: unknown flags 0x40");
     fl_buf_reset(&body);
     fl_buf_put(&body, "\x10\x00\x00", 3);
     wrap(&rec, &body);
     expect_error(&rec, "header: snapshot-last flag without snapshot");
+    fl_buf_reset(&body);
+    fl_buf_put(&body, "\x20\x00\x00", 3); /* SNAPSHOT_KEYS alone */
+    wrap(&rec, &body);
+    expect_error(&rec, "header: snapshot-keys flag without snapshot, or with snapshot-last");
+    fl_buf_reset(&body);
+    fl_buf_put(&body, "\x38\x00\x00", 3); /* SNAPSHOT | SNAPSHOT_LAST | SNAPSHOT_KEYS */
+    wrap(&rec, &body);
+    expect_error(&rec, "header: snapshot-keys flag without snapshot, or with snapshot-last");
 
     /* snapshot records: the chunk's table must exist; snapshot rows only in them */
     fl_buf_reset(&body);
@@ -1147,6 +1156,19 @@ static void test_snapshot(void **state)
     fl_txn_to_json(&e, &b);
     assert_non_null(
         strstr(fl_buf_cstr(&b), "\"snapshot\":{\"db\":\"shop\",\"table\":\"items\",\"chunk\":0,\"last\":true}"));
+
+    /* a batch of requested keys: its rows and the deletes of keys whose rows are gone */
+    e.flags = FL_TXN_LAST_PART | FL_TXN_SNAPSHOT | FL_TXN_SNAPSHOT_KEYS;
+    e.snapshot_chunk = 1;
+    fl_change *gone = fl_txn_add_change(&e, FL_OP_DELETE);
+    gone->table = e.snapshot_table;
+    gone->before = fl_txn_values(&e, 2);
+    gone->before[0] = (fl_value){.type = FL_VAL_INT, .i = 7};
+    gone->before[1] = (fl_value){.type = FL_VAL_ABSENT};
+    roundtrip(&e);
+    fl_buf_reset(&b);
+    fl_txn_to_json(&e, &b);
+    assert_non_null(strstr(fl_buf_cstr(&b), "\"chunk\":1,\"last\":false,\"keys\":true}"));
     assert_true(fl_op_is_row(FL_OP_SNAPSHOT) && fl_op_has_after(FL_OP_SNAPSHOT) &&
                 !fl_op_has_before(FL_OP_SNAPSHOT));
     assert_string_equal(fl_op_name(FL_OP_SNAPSHOT), "snapshot");
