@@ -4,7 +4,7 @@ keys again and again, as fast as it can, until a stop file appears, and reports 
 must never see: a counter lower than one it saw before, a key that was deleted, or (on the
 servers named healthy) a key missing after it was seen.
 
-usage: monotonic_reader.py KIND PORTS KEYS_FILE DELETED_FILE HEALTHY_PORTS STOP_FILE READY_FILE
+usage: monotonic_reader.py KIND PORTS KEYS_FILE DELETED_FILE HEALTHY_PORTS STOP_FILE READY_FILE [DELETING_FILE]
   KIND            memcached (every port is asked for every key: each key lives on one server)
                   or redis (one port)
   PORTS           comma-separated ports on 127.0.0.1
@@ -13,6 +13,9 @@ usage: monotonic_reader.py KIND PORTS KEYS_FILE DELETED_FILE HEALTHY_PORTS STOP_
   HEALTHY_PORTS   comma-separated ports whose keys must never go missing once seen ("" none)
   STOP_FILE       the reader stops when this file exists
   READY_FILE      written once every key has been sampled once
+  DELETING_FILE   keys whose rows are deleted while the reader runs, appended once each
+                  delete committed: once a sample that began after a key was listed finds it
+                  absent, it must stay absent (its delete was applied; nothing may bring it back)
 Prints one line: samples=N decreased=N reappeared=N vanished=N, then up to 10 examples."""
 import os
 import socket
@@ -66,12 +69,16 @@ def main():
     healthy = {int(p) for p in healthy.split(",") if p}
     keys = [l.strip() for l in open(keys_file) if l.strip()]
     deleted = [l.strip() for l in open(deleted_file) if l.strip()]
+    deleting_file = sys.argv[8] if len(sys.argv) > 8 else None
+    deleting, gone = set(), set()
     socks = {p: socket.create_connection(("127.0.0.1", p)) for p in ports}
     seen, home = {}, {}
     samples = decreased = reappeared = vanished = 0
     examples = []
     ready = False
     while not os.path.exists(stop_file):
+        if deleting_file:
+            deleting = {l.strip() for l in open(deleting_file) if l.strip()}
         for p, s in socks.items():
             try:
                 got = (mc_get_many if kind == "memcached" else redis_mget)(s, keys + deleted)
@@ -88,6 +95,12 @@ def main():
                     if len(examples) < 10:
                         examples.append("deleted %s reappeared as %s (port %d)" % (k, got[k], p))
             for k in keys:
+                if k in got and k in gone:
+                    reappeared += 1
+                    if len(examples) < 10:
+                        examples.append("%s came back as %s after its delete was applied (port %d)" % (k, got[k], p))
+                if k not in got and k in deleting:
+                    gone.add(k)
                 if k in got:
                     v = int(got[k])
                     home[k] = p
