@@ -59,6 +59,8 @@ static const char *const keys_apply[] = {"name",
                                          "target_tls_cert",
                                          "target_tls_key",
                                          "max_atomic_ops",
+                                         "cluster_wait_replicas",
+                                         "cluster_wait_timeout",
                                          "on_error",
                                          "checkpoint_path",
                                          NULL};
@@ -958,6 +960,10 @@ static void check_apply(vctx *x)
         }
     } else if (!strcmp(k, "max_atomic_ops")) {
         if (v_u64(x, 1, UINT32_MAX, &u)) a->max_atomic_ops = (uint32_t)u;
+    } else if (!strcmp(k, "cluster_wait_replicas")) {
+        if (v_u64(x, 0, 16, &u)) a->cluster_wait_replicas = (uint32_t)u;
+    } else if (!strcmp(k, "cluster_wait_timeout")) {
+        if (v_u64(x, 1, 10000, &u)) a->cluster_wait_timeout_ms = (uint32_t)u;
     } else if (!strcmp(k, "on_error")) {
         static const char *const ch[] = {"stop", "skip", NULL};
         int i = v_choice(x, ch, "stop, skip");
@@ -1251,6 +1257,10 @@ static void validate(loader *L, fl_config *c)
         for (const char *const *t = target_tls_keys; *t; t++)
             if (find_kv(s, *t) && a->target && strncmp(a->target, "rediss://", 9))
                 report(L, find_kv(s, *t)->line, s->label, *t, "only used with a rediss:// target");
+        static const char *const cluster_keys[] = {"cluster_wait_replicas", "cluster_wait_timeout", NULL};
+        for (const char *const *t = cluster_keys; *t; t++)
+            if (find_kv(s, *t) && a->target && fl_target_url_scheme(a->target) != FL_SCHEME_REDIS_CLUSTER)
+                report(L, find_kv(s, *t)->line, s->label, *t, "only used with a redis-cluster:// target");
         if ((find_kv(s, "target_tls_cert") != NULL) != (find_kv(s, "target_tls_key") != NULL))
             missing(L, s, find_kv(s, "target_tls_cert") ? "target_tls_key" : "target_tls_cert",
                     "target_tls_cert and target_tls_key go together");
@@ -1327,6 +1337,8 @@ fl_config *fl_config_load_string(const char *text, size_t len, const char *name,
     c->snapshot.chunk = 10000;
     c->apply.name = fl_xstrdup("default");
     c->apply.max_atomic_ops = 10000;
+    c->apply.cluster_wait_replicas = 1;
+    c->apply.cluster_wait_timeout_ms = 1000;
     c->apply.on_error = FL_ON_ERROR_STOP;
     c->log_level = fl_xstrdup("info");
     c->log_format = fl_xstrdup("auto");

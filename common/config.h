@@ -82,8 +82,10 @@ typedef struct fl_config_apply {
     char *target_tls_ca; /* rediss://: the CA file (NULL: the system store) */
     char *target_tls_cert, *target_tls_key; /* rediss://: a client certificate, both or neither */
     uint32_t max_atomic_ops;                /* default 10000 */
-    fl_on_error on_error;                   /* default stop */
-    char *checkpoint_path; /* memcached: checkpoint file (default: <journal>/../NAME.checkpoint) */
+    uint32_t cluster_wait_replicas;   /* redis-cluster://: replicas (WAIT) before the resume point moves; 1 */
+    uint32_t cluster_wait_timeout_ms; /* redis-cluster://: WAIT's timeout; default 1000 */
+    fl_on_error on_error;             /* default stop */
+    char *checkpoint_path;            /* memcached: checkpoint file (default: <journal>/../NAME.checkpoint) */
     int line;
 } fl_config_apply;
 

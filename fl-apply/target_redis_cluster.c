@@ -18,8 +18,16 @@
  * seq is above S's checkpoint: on every slot, transactions appear once and in source order.
  *
  * The applier's checkpoint (fastlane:checkpoint:NAME, seq/gtid/ts/journal) is where reading
- * resumes: it is written when every block submitted before it is acknowledged (at flush), so
- * every slot holds everything up to it; transactions above it are filtered per slot.
+ * resumes: it is written when every block submitted before it is acknowledged (at flush) and,
+ * on every primary written since the last confirmation, WAIT says [apply]
+ * cluster_wait_replicas of its replicas (at most as many as CLUSTER SLOTS lists) received it
+ * too; so every slot holds everything up to it, also on a replica promoted after its
+ * primary died (Redis replicates asynchronously: a primary acknowledges before its replicas
+ * have the write). Until a primary's replicas confirm, the resume point stays where it is
+ * (confirm_replicated), and that primary is asked again no sooner than CT_WAIT_RETRY_MS later,
+ * so a lagging replica costs one WAIT timeout per retry period, not one per flush.
+ * Transactions above the resume point are filtered per slot, so after a failover each slot
+ * of the promoted replica receives again exactly what it lacks.
  *
  * A redirection (MOVED, ASK) or any error reply fails the flush; the applier reconnects,
  * which reads the slot map and the slot checkpoints again and resends what each slot lacks.
@@ -49,6 +57,8 @@
 #define CT_WRITE_EAGERLY (64u << 10) /* start writing once this much is formatted */
 #define CT_CHECKPOINT_PREFIX "fastlane:checkpoint:"
 #define CT_NO_NODE UINT16_MAX
+#define CT_WAIT_RETRY_MS 5000 /* a primary whose replicas fell short is not asked again sooner */
+#define CT_REPLICAS_UNKNOWN UINT32_MAX
 
 /* Sets the slot checkpoint KEYS[1] seq to ARGV[2] when it is ARGV[1]. */
 static const char slot_script[] = "local cur = redis.call('HGET', KEYS[1], 'seq') or '0'\n"
@@ -76,6 +86,9 @@ typedef struct ct_node {
     size_t qcap, qhead, qlen;
     uint32_t stage;
     char queue_err[256];
+    uint32_t replicas;    /* replicas CLUSTER SLOTS lists for it (CT_REPLICAS_UNKNOWN) */
+    bool unconfirmed;     /* written since its replicas last confirmed (WAIT) */
+    int64_t next_wait_ms; /* not asked to WAIT again before this */
 } ct_node;
 
 typedef struct cluster_target {
@@ -87,13 +100,14 @@ typedef struct cluster_target {
     char (*tags)[FL_CLUSTER_TAG_MAX];
     char *ckey; /* fastlane:checkpoint:NAME */
     uint32_t max_atomic_ops;
-    uint64_t rewound_from; /* transactions from this seq on are applied again: none is held */
-    uint64_t last_seq;     /* latest seq submitted */
-    fl_checkpoint last_cp; /* checkpoint of the latest transaction submitted */
-    uint64_t written_seq;  /* what fastlane:checkpoint:NAME holds */
-    uint32_t pending;      /* transactions submitted since everything was acknowledged */
-    size_t blocks;         /* blocks awaiting replies, all primaries */
-    uint64_t *order;       /* scratch: slot << 32 | operation index */
+    uint32_t wait_replicas, wait_timeout_ms; /* [apply] cluster_wait_replicas, cluster_wait_timeout */
+    uint64_t rewound_from;                   /* transactions from this seq on are applied again: none is held */
+    uint64_t last_seq;                       /* latest seq submitted */
+    fl_checkpoint last_cp;                   /* checkpoint of the latest transaction submitted */
+    uint64_t written_seq;                    /* what fastlane:checkpoint:NAME holds */
+    uint32_t pending;                        /* transactions submitted since everything was acknowledged */
+    size_t blocks;                           /* blocks awaiting replies, all primaries */
+    uint64_t *order;                         /* scratch: slot << 32 | operation index */
     size_t order_cap;
 } cluster_target;
 
@@ -155,6 +169,7 @@ static void queue_push(cluster_target *ct, ct_node *n, uint64_t seq, uint32_t nc
     }
     n->q[(n->qhead + n->qlen) % n->qcap] = (ct_block){seq, ncmds, slot};
     n->qlen++;
+    n->unconfirmed = true;
     ct->blocks++;
 }
 
@@ -322,6 +337,7 @@ static ct_node *node_for(cluster_target *ct, const char *host, size_t hlen, int 
     ct->nodes = fl_xrealloc(ct->nodes, (ct->nnodes + 1) * sizeof *ct->nodes);
     ct_node *n = &ct->nodes[ct->nnodes++];
     memset(n, 0, sizeof *n);
+    n->replicas = CT_REPLICAS_UNKNOWN; /* a node a redirection names: wait for as many as asked */
     n->host = fl_xmalloc(hlen + 1);
     memcpy(n->host, host, hlen);
     n->host[hlen] = 0;
@@ -360,6 +376,71 @@ static int read_slot_map(cluster_target *ct, const redisReply *r, const char *se
         for (long long s = from; s <= to; s++) ct->slot_node[s] = (uint16_t)(n - ct->nodes);
     }
     return 0;
+}
+
+/* The next space-separated field of a CLUSTER NODES line from *p (within end). */
+static bool next_field(const char **p, const char *end, const char **f, size_t *len)
+{
+    while (*p < end && **p == ' ') (*p)++;
+    if (*p >= end) return false;
+    *f = *p;
+    while (*p < end && **p != ' ') (*p)++;
+    *len = (size_t)(*p - *f);
+    return true;
+}
+
+static bool has_flag(const char *flags, size_t len, const char *flag)
+{
+    size_t fl = strlen(flag);
+    for (const char *f = flags, *end = flags + len; f < end;) {
+        const char *comma = memchr(f, ',', (size_t)(end - f));
+        size_t n = comma ? (size_t)(comma - f) : (size_t)(end - f);
+        if (n == fl && !memcmp(f, flag, fl)) return true;
+        f += n + 1;
+    }
+    return false;
+}
+
+/* Counts every mapped primary's replicas from a CLUSTER NODES reply: the replicas WAIT asks
+ * for (a replica flagged failed is not counted; one that is only suspected is). CLUSTER
+ * SLOTS is no help here: it leaves out replicas that have not replicated anything yet. */
+static void count_replicas(cluster_target *ct, const redisReply *r, const char *seed_host)
+{
+    if (r->type != REDIS_REPLY_STRING) return;
+    char(*ids)[41] = fl_xcalloc(ct->nnodes ? ct->nnodes : 1, sizeof *ids);
+    for (int pass = 0; pass < 2; pass++) {
+        for (const char *line = r->str, *stop = r->str + r->len; line < stop;) {
+            const char *nl = memchr(line, '\n', (size_t)(stop - line));
+            const char *end = nl ? nl : stop, *p = line;
+            line = end + 1;
+            const char *id, *addr, *flags, *master;
+            size_t idl, addrl, flagsl, masterl;
+            if (!next_field(&p, end, &id, &idl) || !next_field(&p, end, &addr, &addrl) ||
+                !next_field(&p, end, &flags, &flagsl) || !next_field(&p, end, &master, &masterl) || idl > 40)
+                continue;
+            if (pass == 0 && has_flag(flags, flagsl, "master")) {
+                const char *at = memchr(addr, '@', addrl), *colon;
+                size_t hp = at ? (size_t)(at - addr) : addrl;
+                if (!(colon = memrchr(addr, ':', hp))) continue;
+                const char *host = addr;
+                size_t hlen = (size_t)(colon - addr);
+                if (hlen == 0) host = seed_host, hlen = strlen(seed_host);
+                int port = atoi(colon + 1);
+                for (size_t i = 0; i < ct->nnodes; i++)
+                    if (ct->nodes[i].port == port && strlen(ct->nodes[i].host) == hlen &&
+                        !memcmp(ct->nodes[i].host, host, hlen)) {
+                        memcpy(ids[i], id, idl);
+                        ids[i][idl] = 0;
+                        ct->nodes[i].replicas = 0;
+                    }
+            } else if (pass == 1 && has_flag(flags, flagsl, "slave") && !has_flag(flags, flagsl, "fail")) {
+                for (size_t i = 0; i < ct->nnodes; i++)
+                    if (ids[i][0] && strlen(ids[i]) == masterl && !memcmp(ids[i], master, masterl))
+                        ct->nodes[i].replicas++;
+            }
+        }
+    }
+    free(ids);
 }
 
 static int load_script(ct_node *n, char *err, size_t errlen)
@@ -419,6 +500,11 @@ static int load_slot_map(cluster_target *ct, fl_error *e)
             snprintf(seed, sizeof seed, "%s", host); /* node_for may move ct->nodes */
             mapped = read_slot_map(ct, r, seed, e->msg, sizeof e->msg) == 0;
             freeReplyObject(r);
+            const char *nargv[2] = {"CLUSTER", "NODES"};
+            if (mapped && (r = fl_redis_conn_command(c, 2, nargv, lens, e)) != NULL) {
+                count_replicas(ct, r, seed);
+                freeReplyObject(r);
+            }
         }
         fl_redis_conn_close(c);
     }
@@ -458,6 +544,8 @@ static void *cluster_open(const fl_config_apply *cfg, fl_error *e)
     ct->tags = fl_xmalloc(FL_CLUSTER_SLOTS * sizeof *ct->tags);
     fl_cluster_slot_tags(ct->tags);
     ct->max_atomic_ops = cfg->max_atomic_ops;
+    ct->wait_replicas = cfg->cluster_wait_replicas;
+    ct->wait_timeout_ms = cfg->cluster_wait_timeout_ms ? cfg->cluster_wait_timeout_ms : 1000;
     ct->rewound_from = UINT64_MAX;
 
     if (load_slot_map(ct, e)) goto fail;
@@ -703,10 +791,65 @@ static int write_checkpoint(cluster_target *ct, char *err, size_t errlen)
     return rc;
 }
 
+/* Asks every primary written since its replicas last confirmed to WAIT until
+ * min(cluster_wait_replicas, its replicas) of them have everything it acknowledged (the
+ * pipeline is drained). Returns 0 when every primary is confirmed, 1 when one is not (yet):
+ * the resume point must not move; -1 with err. */
+static int confirm_replicated(cluster_target *ct, char *err, size_t errlen)
+{
+    int64_t now = fl_now_ms();
+    int held = 0;
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%u", ct->wait_timeout_ms);
+    for (size_t i = 0; i < ct->nnodes; i++) {
+        ct_node *n = &ct->nodes[i];
+        if (!n->unconfirmed || !n->conn) continue;
+        uint32_t need = n->replicas < ct->wait_replicas ? n->replicas : ct->wait_replicas;
+        if (need == 0) {
+            n->unconfirmed = false;
+            continue;
+        }
+        if (now < n->next_wait_ms) {
+            held = 1;
+            continue;
+        }
+        char needs[16];
+        snprintf(needs, sizeof needs, "%u", need);
+        const char *argv[3] = {"WAIT", needs, timeout};
+        size_t lens[3] = {4, strlen(needs), strlen(timeout)};
+        fl_error e;
+        redisReply *r = fl_redis_conn_command(n->conn, 3, argv, lens, &e);
+        if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+        if (r->type == REDIS_REPLY_INTEGER && r->integer >= (long long)need) {
+            n->unconfirmed = false;
+        } else if (r->type == REDIS_REPLY_INTEGER) {
+            held = 1;
+            n->next_wait_ms = now + CT_WAIT_RETRY_MS;
+            log_warn("redis-cluster: %s:%d: %lld of %u replicas confirmed the writes within %u ms; the resume "
+                     "point stays at seq %" PRIu64 " until they do (asked again in %d s)",
+                     n->host, n->port, r->integer, need, ct->wait_timeout_ms, ct->written_seq,
+                     CT_WAIT_RETRY_MS / 1000);
+        } else {
+            char text[256];
+            reply_text(text, sizeof text, r);
+            freeReplyObject(r);
+            return fl_errorf(err, errlen,
+                             "redis-cluster: %s:%d: WAIT: %s (grant WAIT, or set [apply] "
+                             "cluster_wait_replicas = 0 to resume without replica confirmation)",
+                             n->host, n->port, text);
+        }
+        freeReplyObject(r);
+    }
+    return held;
+}
+
 static int cluster_flush(void *impl, char *err, size_t errlen)
 {
     cluster_target *ct = impl;
     if (pump(ct, 0, true, err, errlen)) return -1;
+    if (ct->last_cp.seq <= ct->written_seq) return 0;
+    int held = confirm_replicated(ct, err, errlen);
+    if (held) return held < 0 ? -1 : 0;
     return write_checkpoint(ct, err, errlen);
 }
 

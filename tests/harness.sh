@@ -200,7 +200,7 @@ h_redis() {
 }
 
 # h_start_redis_cluster [ARGS...]: a Redis Cluster of 3 primaries and 3 replicas on loopback
-# (cluster-node-timeout 2 s, ARGS passed to every node). Sets CLUSTER_PORTS (all six),
+# (cluster-node-timeout 2 s, ARGS passed to every node), the replicas in sync. Sets CLUSTER_PORTS (all six),
 # CLUSTER_PIDS (port -> pid) and CLUSTER_URL (redis-cluster://... of the three first ports).
 # Ports are chosen with their cluster bus port (port + 10000) free too.
 declare -A CLUSTER_PIDS=()
@@ -236,6 +236,7 @@ h_start_redis_cluster() {
   timeout 60 redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes > "$H_DIR/cluster/create.log" 2>&1 \
     || h_die "redis-cli --cluster create: $(tail -3 "$H_DIR/cluster/create.log")"
   h_wait_until 60 h_cluster_ok || h_die "the cluster did not become ok: $(redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | head -3)"
+  h_wait_until 60 h_cluster_replicas_in_sync || h_die "the cluster's replicas did not sync with their primaries"
   CLUSTER_URL="redis-cluster://127.0.0.1:${CLUSTER_PORTS[0]},127.0.0.1:${CLUSTER_PORTS[1]},127.0.0.1:${CLUSTER_PORTS[2]}"
 }
 # h_cluster_ok: every node that runs says cluster_state:ok and the cluster check passes.
@@ -247,6 +248,17 @@ h_cluster_ok() {
   done
   local check; check=$(redis-cli --cluster check "127.0.0.1:${CLUSTER_PORTS[0]}" 2>/dev/null)
   grep -q '\[OK\] All 16384 slots covered' <<<"$check" && ! grep -q '\[ERR\]' <<<"$check"
+}
+# h_cluster_replicas_in_sync: every running replica's link to its primary is up (the applier
+# waits for a replica to confirm its writes before moving its resume point).
+h_cluster_replicas_in_sync() {
+  local p info
+  for p in "${CLUSTER_PORTS[@]}"; do
+    kill -0 "${CLUSTER_PIDS[$p]}" 2>/dev/null || continue
+    info=$(redis-cli -p "$p" info replication) || return 1
+    grep -q '^role:slave' <<<"$info" || continue
+    grep -q '^master_link_status:up' <<<"$info" || return 1
+  done
 }
 # h_rc ARGS...: redis-cli in cluster mode (follows redirections) against the cluster
 h_rc() { redis-cli -c -p "${CLUSTER_PORTS[0]}" "$@"; }

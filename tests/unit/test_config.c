@@ -538,6 +538,31 @@ static void test_target_tls(void **state)
                   "4: [apply] target_tls_ca: cannot read '@D/nonexistent.pem': No such file or directory\n");
 }
 
+static void test_cluster_wait(void **state)
+{
+    (void)state;
+    char *errors = NULL;
+    fl_config *c = load("[apply]\njournal = /j\ntarget = redis-cluster://h:1,h:2\n", &errors);
+    if (!c) fail_msg("%s", errors);
+    assert_int_equal(c->apply.cluster_wait_replicas, 1);
+    assert_int_equal(c->apply.cluster_wait_timeout_ms, 1000);
+    fl_config_free(c);
+    c = load("[apply]\njournal = /j\ntarget = redis-cluster://h:1\ncluster_wait_replicas = "
+             "0\ncluster_wait_timeout = "
+             "250\n",
+             &errors);
+    if (!c) fail_msg("%s", errors);
+    assert_int_equal(c->apply.cluster_wait_replicas, 0);
+    assert_int_equal(c->apply.cluster_wait_timeout_ms, 250);
+    fl_config_free(c);
+    expect_errors("[apply]\njournal = /j\ntarget = redis-cluster://h:1\ncluster_wait_replicas = 17\n"
+                  "cluster_wait_timeout = 0\n",
+                  "4: [apply] cluster_wait_replicas: '17' is not a whole number from 0 to 16\n"
+                  "5: [apply] cluster_wait_timeout: '0' is not a whole number from 1 to 10000\n");
+    expect_errors("[apply]\njournal = /j\ntarget = redis://h:1\ncluster_wait_replicas = 1\n",
+                  "4: [apply] cluster_wait_replicas: only used with a redis-cluster:// target\n");
+}
+
 static void test_required_and_exclusive(void **state)
 {
     (void)state;
@@ -928,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_long_lines_and_load_string),
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_target_tls),
+        cmocka_unit_test(test_cluster_wait),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
