@@ -1,11 +1,14 @@
 /* live.c — fl-relay as a replica: source → decoder → journal, with group commit.
  *
- * The loop reads one event at a time and feeds it to the decoder; each transaction it emits
- * is queued in the journal (fl_store_add). The queue is committed — one LMDB transaction,
- * one fsync, carrying the source position of the last complete transaction — as soon as
- * nothing more is waiting on the socket, or when a bound (1000 transactions, 4 MiB of
- * records) is reached. So a crash loses nothing that was committed and the position always
- * matches the records: the next start resumes exactly after the last journaled transaction.
+ * A receiver thread (receiver.h) reads the events off the connection into a bounded queue
+ * (4 MiB); this loop takes them one at a time and feeds them to the decoder, so the network
+ * read overlaps decoding and journal commits. Each transaction the decoder emits is queued
+ * in the journal (fl_store_add). The queue is committed — one LMDB transaction, one fsync,
+ * carrying the source position of the last complete transaction — as soon as nothing more
+ * is waiting (no event queued, no byte waiting on the socket after the last one), or when a
+ * bound (1000 transactions, 4 MiB of records) is reached. So a crash loses nothing that was
+ * committed and the position always matches the records: the next start resumes exactly
+ * after the last journaled transaction.
  * A transaction bigger than 4 MiB arrives from the decoder in parts and is committed part by
  * part, so memory stays bounded whatever its size.
  *
@@ -46,13 +49,15 @@
 #include "fl-relay/decoder.h"
 #include "fl-relay/events.h"
 #include "feed/feed_server.h"
+#include "fl-relay/receiver.h"
 #include "fl-relay/snapshot.h"
 #include "fl-relay/source.h"
 #include "journal/store.h"
 
 #define BATCH_MAX_TXNS 1000
 #define BATCH_MAX_BYTES (4u * 1024 * 1024)
-#define PART_BYTES (4u * 1024 * 1024) /* a bigger transaction goes to the journal in parts */
+#define PART_BYTES (4u * 1024 * 1024)  /* a bigger transaction goes to the journal in parts */
+#define QUEUE_BYTES (4u * 1024 * 1024) /* events received ahead of the decoder */
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 #define RETENTION_EVERY_S 60
@@ -172,6 +177,7 @@ typedef struct relay {
     const fl_config *cfg;
     fl_store *store;
     fl_source *src;
+    fl_receiver *rcv; /* reads src on its own thread while streaming */
     fl_decoder *dec;
     names_cache names;
     fl_snapshot *snap;  /* NULL without [snapshot] tables */
@@ -512,12 +518,16 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
              where, resume ? " (the journal's position)" : "");
     notify_status("replicating %s", where);
 
+    r->rcv = fl_receiver_start(r->src, QUEUE_BYTES, e);
+    if (!r->rcv) return -1;
+
     time_t silence_limit = (time_t)ceil(2 * hb);
     if (silence_limit < 1) silence_limit = 1;
     r->last_rx = time(NULL);
     for (;;) {
         if (stop_requested) return 0;
-        if (!fl_source_pending(r->src)) {
+        bool drained = !fl_receiver_more(r->rcv);
+        if (drained) {
             /* Drained: make what we have durable before waiting. */
             if (commit(r, e) < 0) return -1;
             retention(r, false);
@@ -525,26 +535,21 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
                 return fl_error_set(e, false, 0, "the source no longer holds the journal's position");
             if (r->caught_up) fl_metric_set(r->m_lag, 0);
             if (r->snap) snapshot_turn(r);
-            int w;
-            while ((w = fl_source_wait(r->src, wait_slice_ms())) == 0) {
-                watchdog_tick();
-                if (r->snap) snapshot_turn(r);
-                if (stop_requested) return 0;
-                if (time(NULL) - r->last_rx > silence_limit)
-                    return fl_error_set(e, false, 0,
-                                        "no event or heartbeat from the source for %lds "
-                                        "(heartbeat %.1fs)",
-                                        (long)(time(NULL) - r->last_rx), hb);
-            }
-            if (stop_requested) return 0;
-            if (w < 0 && errno != EINTR)
-                return fl_error_set(e, false, 0, "waiting for the source: %s", strerror(errno));
-            if (w < 0) continue;
         }
 
         const uint8_t *ev;
         size_t len;
-        if (fl_source_next_event(r->src, &ev, &len, e) != 0) {
+        int got = fl_receiver_next(r->rcv, wait_slice_ms(), &ev, &len, e);
+        if (got == FL_RECEIVER_IDLE) {
+            watchdog_tick();
+            if (time(NULL) - r->last_rx > silence_limit)
+                return fl_error_set(e, false, 0,
+                                    "no event or heartbeat from the source for %lds "
+                                    "(heartbeat %.1fs)",
+                                    (long)(time(NULL) - r->last_rx), hb);
+            continue;
+        }
+        if (got != FL_RECEIVER_EVENT) {
             if (e->permanent) fl_error_prefix(e, "streaming %s", where);
             return -1;
         }
@@ -581,6 +586,8 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
 
 static void stream_end(relay *r)
 {
+    fl_receiver_stop(r->rcv); /* before the connection closes */
+    r->rcv = NULL;
     fl_source_pos_free(&r->start);
     free(r->skip_file);
     r->skip_file = NULL;

@@ -535,13 +535,3 @@ bool fl_source_pending(fl_source *s)
     struct pollfd pfd = {.fd = (int)mysql_get_socket(s->m), .events = POLLIN};
     return pfd.fd >= 0 && poll(&pfd, 1, 0) > 0;
 }
-
-int fl_source_wait(fl_source *s, int timeout_ms)
-{
-    if (cache_has_bytes(s)) return 1;
-    struct pollfd pfd = {.fd = (int)mysql_get_socket(s->m), .events = POLLIN};
-    if (pfd.fd < 0) return -1;
-    int rc = poll(&pfd, 1, timeout_ms);
-    if (rc < 0) return -1;
-    return rc > 0 ? 1 : 0;
-}

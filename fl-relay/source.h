@@ -62,9 +62,6 @@ int fl_source_next_event(fl_source *s, const uint8_t **ev, size_t *len, fl_error
 
 /* True when more bytes are already buffered or readable on the socket without waiting. */
 bool fl_source_pending(fl_source *s);
-/* Waits up to timeout_ms for bytes to read. Returns 1 readable, 0 timeout, -1 interrupted
- * (a signal arrived) or error. */
-int fl_source_wait(fl_source *s, int timeout_ms);
 
 /* Fills e with the message and a server or client error number: e->permanent and the fix
  * hint follow from the number as described above. Returns -1. */
