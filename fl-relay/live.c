@@ -518,7 +518,7 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
              where, resume ? " (the journal's position)" : "");
     notify_status("replicating %s", where);
 
-    r->rcv = fl_receiver_start(r->src, QUEUE_BYTES, e);
+    r->rcv = fl_receiver_start_source(r->src, QUEUE_BYTES, e);
     if (!r->rcv) return -1;
 
     time_t silence_limit = (time_t)ceil(2 * hb);

@@ -36,8 +36,7 @@ typedef struct slot {
 } slot;
 
 struct fl_receiver {
-    fl_source *src;
-    int fd;      /* the connection's socket, for shutdown() */
+    fl_receiver_input in;
     int wake_fd; /* eventfd: the producer wakes a sleeping consumer */
     size_t max_bytes;
     pthread_t thread;
@@ -135,9 +134,9 @@ static void *receive(void *arg)
     for (;;) {
         const uint8_t *ev;
         size_t len;
-        rc = fl_source_next_event(r->src, &ev, &len, &e);
+        rc = r->in.read(r->in.ctx, &ev, &len, &e);
         if (rc != 0) break;
-        bool more = fl_source_pending(r->src);
+        bool more = r->in.pending(r->in.ctx);
         if (full(r, filled, len)) {
             publish(r, filled); /* the consumer must see them to make room */
             unpublished_bytes = 0;
@@ -174,11 +173,10 @@ static void *receive(void *arg)
     return NULL;
 }
 
-fl_receiver *fl_receiver_start(fl_source *src, size_t max_bytes, fl_error *e)
+fl_receiver *fl_receiver_start(const fl_receiver_input *in, size_t max_bytes, fl_error *e)
 {
     fl_receiver *r = fl_xcalloc(1, sizeof *r);
-    r->src = src;
-    r->fd = (int)mysql_get_socket(fl_source_mysql(src));
+    r->in = *in;
     r->max_bytes = max_bytes;
     r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (r->wake_fd < 0) {
@@ -206,11 +204,29 @@ fl_receiver *fl_receiver_start(fl_source *src, size_t max_bytes, fl_error *e)
     return r;
 }
 
+static int source_read(void *ctx, const uint8_t **ev, size_t *len, fl_error *e)
+{
+    return fl_source_next_event(ctx, ev, len, e);
+}
+
+static bool source_pending(void *ctx) { return fl_source_pending(ctx); }
+
+fl_receiver *fl_receiver_start_source(fl_source *src, size_t max_bytes, fl_error *e)
+{
+    fl_receiver_input in = {
+        .read = source_read,
+        .pending = source_pending,
+        .ctx = src,
+        .fd = (int)mysql_get_socket(fl_source_mysql(src)),
+    };
+    return fl_receiver_start(&in, max_bytes, e);
+}
+
 void fl_receiver_stop(fl_receiver *r)
 {
     if (!r) return;
     atomic_store(&r->stop, true);
-    if (r->fd >= 0) shutdown(r->fd, SHUT_RDWR); /* ends a read blocked on the socket */
+    if (r->in.fd >= 0) shutdown(r->in.fd, SHUT_RDWR); /* ends a read blocked on the socket */
     pthread_mutex_lock(&r->lock);
     pthread_cond_broadcast(&r->space);
     pthread_mutex_unlock(&r->lock);

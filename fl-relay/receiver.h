@@ -19,13 +19,26 @@
 
 typedef struct fl_receiver fl_receiver;
 
-/* Starts the thread on src, which it owns until fl_receiver_stop: the caller must not use
- * src meanwhile. SIGTERM and SIGINT are blocked in the thread (the caller's thread gets
- * them). NULL with e when the thread cannot start. */
-fl_receiver *fl_receiver_start(fl_source *src, size_t max_bytes, fl_error *e);
+/* Where the thread reads from. read returns 0 with the next event (*ev valid until the next
+ * read), 1 when the stream ended, -1 on an error (both with e); pending tells whether more
+ * bytes are already waiting; fd, when >= 0, is shut down to end a read blocked on it. */
+typedef struct fl_receiver_input {
+    int (*read)(void *ctx, const uint8_t **ev, size_t *len, fl_error *e);
+    bool (*pending)(void *ctx);
+    void *ctx;
+    int fd;
+} fl_receiver_input;
+
+/* Starts the thread on in, which it owns until fl_receiver_stop. SIGTERM and SIGINT are
+ * blocked in the thread (the caller's thread gets them). NULL with e when it cannot start. */
+fl_receiver *fl_receiver_start(const fl_receiver_input *in, size_t max_bytes, fl_error *e);
+/* The same on a started replication stream (fl_source_start): the caller must not use src
+ * until fl_receiver_stop. */
+fl_receiver *fl_receiver_start_source(fl_source *src, size_t max_bytes, fl_error *e);
 
 /* Stops the thread (shutting the connection down to end a blocked read), joins it and frees
- * the queue. src is the caller's again, its connection unusable. NULL is a no-op. */
+ * the queue. The input is the caller's again (a source's connection unusable). NULL is a
+ * no-op. */
 void fl_receiver_stop(fl_receiver *r);
 
 /* What fl_receiver_next returns besides an event (0). */
