@@ -52,9 +52,8 @@ void fl_buf_free(fl_buf *b)
 
 void fl_buf_reset(fl_buf *b) { b->len = 0; }
 
-void fl_buf_reserve(fl_buf *b, size_t extra)
+void fl_buf_grow(fl_buf *b, size_t extra)
 {
-    if (b->cap - b->len > extra) return; /* keep one spare byte for fl_buf_cstr */
     size_t cap = b->cap ? b->cap : 64;
     while (cap - b->len <= extra) {
         if (cap > SIZE_MAX / 2) oom(b->len + extra);
@@ -62,20 +61,6 @@ void fl_buf_reserve(fl_buf *b, size_t extra)
     }
     b->data = fl_xrealloc(b->data, cap);
     b->cap = cap;
-}
-
-void fl_buf_put(fl_buf *b, const void *p, size_t n)
-{
-    if (!n) return;
-    fl_buf_reserve(b, n);
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-void fl_buf_putc(fl_buf *b, uint8_t c)
-{
-    fl_buf_reserve(b, 1);
-    b->data[b->len++] = c;
 }
 
 void fl_buf_puts(fl_buf *b, const char *s) { fl_buf_put(b, s, strlen(s)); }
@@ -106,18 +91,6 @@ void fl_buf_put_u64le(fl_buf *b, uint64_t v)
 {
     fl_buf_put_u32le(b, (uint32_t)v);
     fl_buf_put_u32le(b, (uint32_t)(v >> 32));
-}
-
-void fl_buf_put_varint(fl_buf *b, uint64_t v)
-{
-    uint8_t x[10];
-    size_t n = 0;
-    do {
-        uint8_t byte = v & 0x7f;
-        v >>= 7;
-        x[n++] = byte | (v ? 0x80 : 0);
-    } while (v);
-    fl_buf_put(b, x, n);
 }
 
 const char *fl_buf_cstr(fl_buf *b)

@@ -12,15 +12,46 @@ typedef struct fl_buf {
 } fl_buf;
 
 void fl_buf_free(fl_buf *b);
-void fl_buf_reset(fl_buf *b);                 /* len = 0, keeps memory */
-void fl_buf_reserve(fl_buf *b, size_t extra); /* aborts on out-of-memory */
-void fl_buf_put(fl_buf *b, const void *p, size_t n);
-void fl_buf_putc(fl_buf *b, uint8_t c);
+void fl_buf_reset(fl_buf *b);              /* len = 0, keeps memory */
+void fl_buf_grow(fl_buf *b, size_t extra); /* the slow path of fl_buf_reserve */
 void fl_buf_puts(fl_buf *b, const char *s);
 void fl_buf_printf(fl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fl_buf_put_u32le(fl_buf *b, uint32_t v);
 void fl_buf_put_u64le(fl_buf *b, uint64_t v);
-void fl_buf_put_varint(fl_buf *b, uint64_t v); /* LEB128 */
+
+/* The calls made per value (inline: encoding a row makes dozens of them). */
+
+/* Room for extra more bytes (and one spare byte for fl_buf_cstr); aborts on out-of-memory. */
+static inline void fl_buf_reserve(fl_buf *b, size_t extra)
+{
+    if (b->cap - b->len <= extra) fl_buf_grow(b, extra);
+}
+
+static inline void fl_buf_put(fl_buf *b, const void *p, size_t n)
+{
+    if (!n) return;
+    fl_buf_reserve(b, n);
+    __builtin_memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static inline void fl_buf_putc(fl_buf *b, uint8_t c)
+{
+    fl_buf_reserve(b, 1);
+    b->data[b->len++] = c;
+}
+
+static inline void fl_buf_put_varint(fl_buf *b, uint64_t v) /* LEB128 */
+{
+    fl_buf_reserve(b, 10);
+    uint8_t *p = b->data + b->len;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    b->len = (size_t)(p - b->data);
+}
 /* NUL-terminates without counting the NUL in len; returns data as a C string. */
 const char *fl_buf_cstr(fl_buf *b);
 

@@ -3,7 +3,7 @@
  * The character set of a collation id comes from MariaDB Connector/C's table
  * (mariadb_get_charset_by_nr), remembered per id in a small table of classes so the
  * per-cell cost for UTF-8 columns is one array load. latin1 is converted by table (it is
- * by far the most common non-UTF-8 character set); anything else goes through iconv using
+ * by far the most common non-UTF-8 character set), its ASCII runs copied as they are; anything else goes through iconv using
  * the encoding name the connector gives the character set. */
 #include "fl-relay/charset.h"
 
@@ -66,11 +66,31 @@ static const uint16_t cp1252_80[32] = {
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
 };
 
+/* The length of s's leading run of ASCII bytes (the same in latin1 and UTF-8). */
+static size_t ascii_prefix(const char *s, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & 0x8080808080808080u) break;
+    }
+    while (i < len && !((uint8_t)s[i] & 0x80)) i++;
+    return i;
+}
+
 static void latin1_to_utf8(const char *s, size_t len, fl_arena *arena, const char **out, size_t *out_len)
 {
-    char *o = fl_arena_alloc(arena, len * 3 + 1);
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
+    size_t ascii = ascii_prefix(s, len);
+    if (ascii == len) { /* most text: copied as it is */
+        *out = fl_arena_strndup(arena, s, len);
+        *out_len = len;
+        return;
+    }
+    char *o = fl_arena_alloc(arena, ascii + (len - ascii) * 3 + 1);
+    memcpy(o, s, ascii);
+    size_t n = ascii;
+    for (size_t i = ascii; i < len; i++) {
         uint8_t b = (uint8_t)s[i];
         n += put_utf8(o + n, b >= 0x80 && b < 0xa0 ? cp1252_80[b - 0x80] : b);
     }
