@@ -47,6 +47,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/target_url.h"
+#include "fl-apply/cluster_conn.h"
 #include "fl-apply/cluster_slots.h"
 #include "fl-apply/redis_conn.h"
 #include "fl-apply/resp.h"
@@ -291,41 +292,10 @@ static int pump(cluster_target *ct, size_t max_blocks, bool wait, char *err, siz
 
 /* ---- connecting ---- */
 
-/* Appends s %-escaped (everything but letters and digits). */
-static void put_escaped(fl_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-            fl_buf_put(b, s, 1);
-        } else {
-            char hex[4];
-            snprintf(hex, sizeof hex, "%%%02X", c);
-            fl_buf_put(b, hex, 3);
-        }
-    }
-}
-
 /* Connects to host:port with the URL's credentials. */
 static fl_redis_conn *connect_node(const cluster_target *ct, const char *host, int port, fl_error *e)
 {
-    fl_buf u = {0};
-    fl_buf_put(&u, "redis://", 8);
-    if (ct->url.password) {
-        if (ct->url.user) put_escaped(&u, ct->url.user);
-        fl_buf_put(&u, ":", 1);
-        put_escaped(&u, ct->url.password);
-        fl_buf_put(&u, "@", 1);
-    }
-    bool v6 = strchr(host, ':') != NULL;
-    char tail[300];
-    int n = snprintf(tail, sizeof tail, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
-    fl_buf_put(&u, tail, (size_t)n);
-    fl_buf_put(&u, "", 1);
-    fl_redis_conn *c = fl_redis_conn_open((const char *)u.data, NULL, e);
-    explicit_bzero(u.data, u.len);
-    fl_buf_free(&u);
-    return c;
+    return fl_cluster_node_connect(&ct->url, host, port, e);
 }
 
 static ct_node *node_for(cluster_target *ct, const char *host, size_t hlen, int port)
@@ -345,37 +315,19 @@ static ct_node *node_for(cluster_target *ct, const char *host, size_t hlen, int 
     return n;
 }
 
+static int map_range(void *ctx, uint16_t from, uint16_t to, const char *host, size_t hlen, int port)
+{
+    cluster_target *ct = ctx;
+    ct_node *n = node_for(ct, host, hlen, port);
+    for (uint32_t s = from; s <= to; s++) ct->slot_node[s] = (uint16_t)(n - ct->nodes);
+    return 0;
+}
+
 /* The slot map from a CLUSTER SLOTS reply; the seed's own address stands for an empty one. */
 static int read_slot_map(cluster_target *ct, const redisReply *r, const char *seed_host, char *err, size_t errlen)
 {
-    if (r->type != REDIS_REPLY_ARRAY) {
-        char text[256];
-        reply_text(text, sizeof text, r);
-        return fl_errorf(err, errlen, "redis-cluster: CLUSTER SLOTS: %s", text);
-    }
     for (size_t s = 0; s < FL_CLUSTER_SLOTS; s++) ct->slot_node[s] = CT_NO_NODE;
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *range = r->element[i];
-        if (range->type != REDIS_REPLY_ARRAY || range->elements < 3 ||
-            range->element[0]->type != REDIS_REPLY_INTEGER || range->element[1]->type != REDIS_REPLY_INTEGER ||
-            range->element[2]->type != REDIS_REPLY_ARRAY || range->element[2]->elements < 2 ||
-            range->element[2]->element[0]->type != REDIS_REPLY_STRING ||
-            range->element[2]->element[1]->type != REDIS_REPLY_INTEGER)
-            return fl_errorf(err, errlen, "redis-cluster: CLUSTER SLOTS: unexpected reply");
-        long long from = range->element[0]->integer, to = range->element[1]->integer;
-        if (from < 0 || to >= FL_CLUSTER_SLOTS || from > to)
-            return fl_errorf(err, errlen, "redis-cluster: CLUSTER SLOTS: slot range %lld-%lld", from, to);
-        const redisReply *primary = range->element[2];
-        const char *host = primary->element[0]->str;
-        size_t hlen = primary->element[0]->len;
-        if (hlen == 0 || (hlen == 1 && host[0] == '?')) {
-            host = seed_host;
-            hlen = strlen(seed_host);
-        }
-        ct_node *n = node_for(ct, host, hlen, (int)primary->element[1]->integer);
-        for (long long s = from; s <= to; s++) ct->slot_node[s] = (uint16_t)(n - ct->nodes);
-    }
-    return 0;
+    return fl_cluster_slots_parse(r, seed_host, map_range, ct, err, errlen);
 }
 
 /* The next space-separated field of a CLUSTER NODES line from *p (within end). */

@@ -14,7 +14,8 @@
  * 3. The cache: GET / HGETALL / EXISTS on Redis, pipelined, with PTTL for rules with a ttl
  *    (a matching value that never expires, or later than the ttl, is stale); get on
  *    memcached. Then on Redis every key under each rule's literal key prefix is scanned;
- *    keys no row accounts for are extra.
+ *    keys no row accounts for are extra. On a Redis Cluster each key is read from the
+ *    primary that owns its slot (one pipeline per primary), and every primary is scanned.
  * With a sink (fl-apply --repair), every stale or missing key is also told with the row key
  * of the row it was rendered from, and every extra key as found.
  * Rows written while this runs make transient differences: run it on a quiet source or
@@ -37,7 +38,9 @@
 #include "common/mysql_conn.h"
 #include "common/mysql_schema.h"
 #include "common/value.h"
+#include "common/target_url.h"
 #include "fl-apply/apply.h"
+#include "fl-apply/cluster_conn.h"
 #include "fl-apply/memcached_conn.h"
 #include "fl-apply/redis_conn.h"
 #include "fl-apply/rules.h"
@@ -534,7 +537,46 @@ static void classify_redis(const expect *e, const redisReply *r, const redisRepl
     }
 }
 
-static int compare_redis(fl_redis_conn *c, const expect_set *ex, report *rep, char *err, size_t errlen)
+/* Where the keys are read: one Redis, or on a cluster the primary owning each key's slot. */
+typedef struct redis_reader {
+    fl_redis_conn *single;
+    fl_cluster_conn *cluster;
+} redis_reader;
+
+static fl_redis_conn *reader_for_key(const redis_reader *rd, const char *key, size_t len)
+{
+    return rd->cluster ? fl_cluster_conn_for_key(rd->cluster, key, len) : rd->single;
+}
+
+static size_t reader_nodes(const redis_reader *rd) { return rd->cluster ? fl_cluster_conn_nodes(rd->cluster) : 1; }
+
+static fl_redis_conn *reader_node(const redis_reader *rd, size_t i)
+{
+    return rd->cluster ? fl_cluster_conn_node(rd->cluster, i) : rd->single;
+}
+
+/* Connects to the target: a redis-cluster:// URL reads the slot map and connects to every
+ * primary. Returns 0, or -1 with err. */
+static int reader_open(redis_reader *rd, const fl_config_apply *a, char *err, size_t errlen)
+{
+    fl_error e;
+    memset(rd, 0, sizeof *rd);
+    if (fl_target_url_scheme(a->target) == FL_SCHEME_REDIS_CLUSTER)
+        rd->cluster = fl_cluster_conn_open(a->target, &e);
+    else {
+        const fl_redis_tls tls = {a->target_tls_ca, a->target_tls_cert, a->target_tls_key};
+        rd->single = fl_redis_conn_open(a->target, &tls, &e);
+    }
+    return rd->cluster || rd->single ? 0 : fl_errorf(err, errlen, "%s", e.msg);
+}
+
+static void reader_close(redis_reader *rd)
+{
+    fl_redis_conn_close(rd->single);
+    fl_cluster_conn_close(rd->cluster);
+}
+
+static int compare_redis(const redis_reader *rd, const expect_set *ex, report *rep, char *err, size_t errlen)
 {
     for (size_t start = 0; start < ex->n; start += PIPELINE) {
         size_t end = start + PIPELINE < ex->n ? start + PIPELINE : ex->n;
@@ -543,6 +585,7 @@ static int compare_redis(fl_redis_conn *c, const expect_set *ex, report *rep, ch
             const char *cmd = e->kind == FL_CACHE_SET ? "GET" : e->kind == FL_CACHE_HASH ? "HGETALL" : "EXISTS";
             const char *argv[2] = {cmd, e->key};
             size_t lens[2] = {strlen(cmd), e->key_len};
+            fl_redis_conn *c = reader_for_key(rd, e->key, e->key_len);
             fl_redis_conn_append(c, 2, argv, lens);
             if (e->ttl && e->kind != FL_CACHE_DEL) {
                 argv[0] = "PTTL";
@@ -552,6 +595,7 @@ static int compare_redis(fl_redis_conn *c, const expect_set *ex, report *rep, ch
         }
         for (size_t i = start; i < end; i++) {
             const expect *e = &ex->items[i];
+            fl_redis_conn *c = reader_for_key(rd, e->key, e->key_len); /* replies in order, per node */
             redisReply *reply = redis_call_reply(c, err, errlen), *pttl = NULL;
             if (!reply || (e->ttl && e->kind != FL_CACHE_DEL && !(pttl = redis_call_reply(c, err, errlen)))) {
                 if (reply) freeReplyObject(reply);
@@ -565,9 +609,9 @@ static int compare_redis(fl_redis_conn *c, const expect_set *ex, report *rep, ch
     return 0;
 }
 
-/* Keys under each prefix that no row accounts for. */
-static int scan_extra(fl_redis_conn *c, one_rule *rules, size_t n, const expect_set *ex, report *rep, char *err,
-                      size_t errlen)
+/* Keys under each prefix that no row accounts for, on one node. */
+static int scan_extra_on(fl_redis_conn *c, one_rule *rules, size_t n, const expect_set *ex, report *rep, char *err,
+                         size_t errlen)
 {
     for (size_t k = 0; k < n; k++) {
         one_rule *r = &rules[k];
@@ -626,6 +670,15 @@ static int scan_extra(fl_redis_conn *c, one_rule *rules, size_t n, const expect_
         } while (strcmp(cursor, "0"));
         fl_buf_free(&pat);
     }
+    return 0;
+}
+
+/* Keys under each prefix that no row accounts for, on every primary. */
+static int scan_extra(const redis_reader *rd, one_rule *rules, size_t n, const expect_set *ex, report *rep,
+                      char *err, size_t errlen)
+{
+    for (size_t i = 0; i < reader_nodes(rd); i++)
+        if (scan_extra_on(reader_node(rd, i), rules, n, ex, rep, err, errlen)) return -1;
     return 0;
 }
 
@@ -753,7 +806,7 @@ int fl_verify_collect(const fl_config *cfg, const fl_verify_sink *sink)
     memset(&rep, 0, sizeof rep);
     rep.sink = rep.stale.sink = rep.missing.sink = sink;
     MYSQL *m = NULL;
-    fl_redis_conn *rc = NULL;
+    redis_reader rd = {0};
     memcached_st *mc = NULL;
 
     for (size_t i = 0; i < n; i++) {
@@ -784,14 +837,8 @@ int fl_verify_collect(const fl_config *cfg, const fl_verify_sink *sink)
             snprintf(err, sizeof err, "%s", e.msg);
             goto fail;
         }
-    } else {
-        fl_error e;
-        const fl_redis_tls tls = {cfg->apply.target_tls_ca, cfg->apply.target_tls_cert, cfg->apply.target_tls_key};
-        rc = fl_redis_conn_open(cfg->apply.target, &tls, &e);
-        if (!rc) {
-            snprintf(err, sizeof err, "%s", e.msg);
-            goto fail;
-        }
+    } else if (reader_open(&rd, &cfg->apply, err, sizeof err)) {
+        goto fail;
     }
 
     /* each table once, with every upsert rule that names it */
@@ -826,8 +873,8 @@ int fl_verify_collect(const fl_config *cfg, const fl_verify_sink *sink)
     if (is_mc) {
         if (compare_memcached(mc, &ex, &rep, err, sizeof err)) goto fail;
     } else {
-        if (compare_redis(rc, &ex, &rep, err, sizeof err)) goto fail;
-        if (scan_extra(rc, rules, n, &ex, &rep, err, sizeof err)) goto fail;
+        if (compare_redis(&rd, &ex, &rep, err, sizeof err)) goto fail;
+        if (scan_extra(&rd, rules, n, &ex, &rep, err, sizeof err)) goto fail;
     }
 
     printf("keys expected %zu (from %llu rows)\n", ex.n, (unsigned long long)rep.rows);
@@ -871,7 +918,7 @@ out:
     expect_free(&ex);
     report_free(&rep);
     if (m) mysql_close(m);
-    fl_redis_conn_close(rc);
+    reader_close(&rd);
     if (mc) memcached_free(mc);
     return status;
 }

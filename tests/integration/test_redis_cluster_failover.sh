@@ -7,6 +7,7 @@
 # resume point past what the replica had not confirmed, so after the failover it applies
 # again what each slot of the promoted replica lacks: the end state equals the database and
 # the counter the workload increments equals the database's (nothing lost, nothing twice).
+# Then --status and --verify read the cluster: every key from the primary owning its slot.
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
@@ -128,5 +129,22 @@ db_state > "$H_DIR/db.tsv"; cache_state > "$H_DIR/cache.tsv"
 t_check "rows were written" test "$(wc -l < "$H_DIR/db.tsv")" -gt 6000
 t_eq "every row equals its key, and there is no other key" "" "$(diff "$H_DIR/db.tsv" "$H_DIR/cache.tsv" | cut -c1-100 | head -5)"
 t_eq "the resume point is the journal's end" "$LAST" "$(rc HGET "$CKEY" seq)"
+"$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --status > "$H_DIR/status.out" 2>&1
+t_check "--status reads the resume point from the cluster" grep -q "checkpoint: seq $LAST," "$H_DIR/status.out"
+
+# --verify reads each key from the primary that owns its slot and scans every primary
+{ cat "$H_DIR/apply.ini"; h_source_config; } > "$H_DIR/verify.ini"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/verify.ini" --verify > "$H_DIR/verify.out" 2>&1
+t_eq "--verify against the cluster: every key matches" 0 "$?"
+t_check "... all of them" grep -q "^matching *$(wc -l < "$H_DIR/db.tsv")$" "$H_DIR/verify.out"
+rc SET "{user:7}:name" wrong > /dev/null
+rc DEL "{$TAG}:doc:5" > /dev/null
+rc SET "{user:0}:name" ghost > /dev/null
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/verify.ini" --verify > "$H_DIR/verify2.out" 2>&1
+t_eq "--verify finds the differences" 1 "$?"
+t_check "... a stale key" grep -q "^stale *1$" "$H_DIR/verify2.out"
+t_check "... a missing key" grep -q "^missing *1$" "$H_DIR/verify2.out"
+t_check "... an extra key, on whichever primary holds it" grep -q "^extra *1$" "$H_DIR/verify2.out"
+t_check "... each named" grep -q "{user:0}:name" "$H_DIR/verify2.out"
 
 t_done
