@@ -1,8 +1,10 @@
 /* latency.c — end-to-end latency of a running fastlane pipeline: commit in MySQL/MariaDB to
  * the value arriving in Redis.
  *
- * A writer commits single-row transactions at a fixed rate into a table (id INT PRIMARY KEY,
- * ts BIGINT, v VARCHAR): the first K insert ids 0..K-1, the rest update id = i % K. Each row
+ * W writers (connections of their own) commit single-row transactions on one fixed schedule
+ * into a table (id INT PRIMARY KEY, ts BIGINT, v VARCHAR): transaction i, written by writer
+ * i % W, inserts id i for the first K (a multiple of W) and then updates id = i % K, so each
+ * id has one writer and its transactions stay in order. Each row
  * carries the wall-clock time in microseconds taken just before its statement is sent. A
  * subscriber thread listens to Redis keyspace notifications for PREFIX* (the server must have
  * notify-keyspace-events with K and $) and timestamps each SET of PREFIX<id> as it arrives;
@@ -13,7 +15,8 @@
  *                       commit itself; an upper bound);
  *   from the commit:    notification time - the moment the commit returned to the client
  *                       (a lower bound: the change may reach Redis before the client's OK).
- * Prints human lines and one JSON line ({"bench":"apply_latency",...}). */
+ * Prints human lines and one JSON line ({"bench":"apply_latency",...}); -o FILE also writes
+ * each transaction's times, to see where a slow one spent them. */
 #include <errno.h>
 #include <getopt.h>
 #include <hiredis/hiredis.h>
@@ -118,17 +121,78 @@ static int64_t quantile(const int64_t *v, size_t n, double q)
 static void usage(void)
 {
     fprintf(stderr, "usage: latency -P MYSQL_PORT -r REDIS_PORT [-H host] [-u user] [-p password] "
-                    "[-t db.table] [-k PREFIX] [-R rate] [-s seconds] [-n keys]\n");
+                    "[-t db.table] [-k PREFIX] [-R rate] [-s seconds] [-n keys] [-w writers] [-o FILE]\n");
     exit(2);
+}
+
+typedef struct writer {
+    const char *host, *user, *password, *table;
+    int port;
+    uint32_t index, count; /* this writer takes transactions index, index + count, ... */
+    size_t total;
+    uint32_t keys;
+    struct timespec t0;
+    double period_ns;
+    subscriber *s;
+    int64_t *start_us, *commit_us;
+    size_t late;
+    int failed;
+} writer;
+
+static void *write_schedule(void *arg)
+{
+    writer *w = arg;
+    MYSQL *db = mysql_init(NULL);
+    if (!mysql_real_connect(db, w->host, w->user, w->password, NULL, (unsigned)w->port, NULL, 0) ||
+        mysql_query(db, "SET autocommit = 1")) {
+        fprintf(stderr, "latency: mysql: %s\n", mysql_error(db));
+        mysql_close(db);
+        w->failed = 1;
+        return NULL;
+    }
+    char sql[512];
+    for (size_t i = w->index; i < w->total; i += w->count) {
+        uint64_t off = (uint64_t)((double)i * w->period_ns);
+        struct timespec at = {w->t0.tv_sec + (time_t)(off / 1000000000), w->t0.tv_nsec + (long)(off % 1000000000)};
+        if (at.tv_nsec >= 1000000000) {
+            at.tv_sec++;
+            at.tv_nsec -= 1000000000;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > at.tv_sec || (now.tv_sec == at.tv_sec && now.tv_nsec > at.tv_nsec + 1000000))
+            w->late++;
+        else
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+
+        uint32_t id = (uint32_t)(i % w->keys);
+        atomic_store(&w->s->last[id], (int64_t)i);
+        w->start_us[i] = now_us();
+        if (i < w->keys)
+            snprintf(sql, sizeof sql, "INSERT INTO %s (id, ts, v) VALUES (%u, %" PRId64 ", 'txn-%zu')", w->table,
+                     id, w->start_us[i], i);
+        else
+            snprintf(sql, sizeof sql, "UPDATE %s SET ts = %" PRId64 ", v = 'txn-%zu' WHERE id = %u", w->table,
+                     w->start_us[i], i, id);
+        if (mysql_query(db, sql)) {
+            fprintf(stderr, "latency: mysql: %s: %s\n", sql, mysql_error(db));
+            w->failed = 1;
+            break;
+        }
+        w->commit_us[i] = now_us();
+    }
+    mysql_close(db);
+    return NULL;
 }
 
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1", *user = "root", *password = "", *table = "b.lat";
+    const char *host = "127.0.0.1", *user = "root", *password = "", *table = "b.lat", *trace = NULL;
     int mysql_port = 0, opt;
+    uint32_t nwriters = 1;
     double rate = 1000, seconds = 10;
     subscriber s = {.prefix = "lat:", .keys = 1000};
-    while ((opt = getopt(argc, argv, "H:P:u:p:r:t:k:R:s:n:")) != -1) {
+    while ((opt = getopt(argc, argv, "H:P:u:p:r:t:k:R:s:n:w:o:")) != -1) {
         switch (opt) {
         case 'H': host = optarg; break;
         case 'P': mysql_port = atoi(optarg); break;
@@ -140,11 +204,14 @@ int main(int argc, char **argv)
         case 'R': rate = atof(optarg); break;
         case 's': seconds = atof(optarg); break;
         case 'n': s.keys = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'w': nwriters = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'o': trace = optarg; break;
         default: usage();
         }
     }
     if (mysql_port <= 0 || s.redis_port <= 0 || rate <= 0 || rate > 1e6 || seconds <= 0 || seconds > 3600 ||
-        s.keys == 0 || s.keys > 10000000 || strlen(table) > 200)
+        s.keys == 0 || s.keys > 10000000 || strlen(table) > 200 || nwriters == 0 || nwriters > 64 ||
+        s.keys % nwriters != 0)
         usage();
     s.prefix_len = strlen(s.prefix);
     size_t total = (size_t)(rate * seconds);
@@ -154,7 +221,9 @@ int main(int argc, char **argv)
     s.seen_us = malloc(sizeof *s.seen_us * total);
     int64_t *start_us = calloc(total, sizeof *start_us), *commit_us = calloc(total, sizeof *commit_us);
     int64_t *lat_stmt = malloc(sizeof(int64_t) * total), *lat_commit = malloc(sizeof(int64_t) * total);
-    if (!s.last || !s.seen_us || !start_us || !commit_us || !lat_stmt || !lat_commit) {
+    writer *writers = calloc(nwriters, sizeof *writers);
+    pthread_t *wth = calloc(nwriters, sizeof *wth);
+    if (!s.last || !s.seen_us || !start_us || !commit_us || !lat_stmt || !lat_commit || !writers || !wth) {
         fprintf(stderr, "latency: out of memory\n");
         return 1;
     }
@@ -162,16 +231,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < total; i++) atomic_init(&s.seen_us[i], 0);
     atomic_init(&s.ready, 0);
 
-    MYSQL *db = mysql_init(NULL);
-    if (!mysql_real_connect(db, host, user, password, NULL, (unsigned)mysql_port, NULL, 0)) {
-        fprintf(stderr, "latency: mysql: %s\n", mysql_error(db));
+    if (mysql_library_init(0, NULL, NULL)) { /* once, before the writer threads connect */
+        fprintf(stderr, "latency: mysql: cannot initialise the client library\n");
         return 1;
     }
-    if (mysql_query(db, "SET autocommit = 1")) {
-        fprintf(stderr, "latency: mysql: %s\n", mysql_error(db));
-        return 1;
-    }
-
     pthread_t th;
     if (pthread_create(&th, NULL, subscribe, &s)) {
         fprintf(stderr, "latency: cannot start the subscriber thread\n");
@@ -185,44 +248,48 @@ int main(int argc, char **argv)
 
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    double period_ns = 1e9 / rate;
-    size_t late = 0;
-    char sql[512];
-    for (size_t i = 0; i < total; i++) {
-        uint64_t off = (uint64_t)((double)i * period_ns);
-        struct timespec at = {t0.tv_sec + (time_t)(off / 1000000000), t0.tv_nsec + (long)(off % 1000000000)};
-        if (at.tv_nsec >= 1000000000) {
-            at.tv_sec++;
-            at.tv_nsec -= 1000000000;
-        }
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > at.tv_sec || (now.tv_sec == at.tv_sec && now.tv_nsec > at.tv_nsec + 1000000))
-            late++;
-        else
-            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
-
-        uint32_t id = (uint32_t)(i % s.keys);
-        atomic_store(&s.last[id], (int64_t)i);
-        start_us[i] = now_us();
-        if (i < s.keys)
-            snprintf(sql, sizeof sql, "INSERT INTO %s (id, ts, v) VALUES (%u, %" PRId64 ", 'txn-%zu')", table, id,
-                     start_us[i], i);
-        else
-            snprintf(sql, sizeof sql, "UPDATE %s SET ts = %" PRId64 ", v = 'txn-%zu' WHERE id = %u", table,
-                     start_us[i], i, id);
-        if (mysql_query(db, sql)) {
-            fprintf(stderr, "latency: mysql: %s: %s\n", sql, mysql_error(db));
+    t0.tv_nsec += 50000000; /* every writer connected before the first transaction is due */
+    if (t0.tv_nsec >= 1000000000) {
+        t0.tv_sec++;
+        t0.tv_nsec -= 1000000000;
+    }
+    for (uint32_t w = 0; w < nwriters; w++) {
+        writers[w] = (writer){.host = host,
+                              .user = user,
+                              .password = password,
+                              .table = table,
+                              .port = mysql_port,
+                              .index = w,
+                              .count = nwriters,
+                              .total = total,
+                              .keys = s.keys,
+                              .t0 = t0,
+                              .period_ns = 1e9 / rate,
+                              .s = &s,
+                              .start_us = start_us,
+                              .commit_us = commit_us};
+        if (pthread_create(&wth[w], NULL, write_schedule, &writers[w])) {
+            fprintf(stderr, "latency: cannot start a writer thread\n");
             return 1;
         }
-        commit_us[i] = now_us();
     }
+    size_t late = 0;
+    int failed = 0;
+    for (uint32_t w = 0; w < nwriters; w++) {
+        pthread_join(wth[w], NULL);
+        late += writers[w].late;
+        failed |= writers[w].failed;
+    }
+    if (failed) return 1;
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 
     /* wait up to 5 s for the last notifications, then stop the subscriber */
-    for (int w = 0; w < 5000 && atomic_load(&s.seen_us[total - 1]) == 0; w++) {
+    for (int w = 0; w < 5000; w++) {
+        size_t i = 0;
+        while (i < nwriters && total > i && atomic_load(&s.seen_us[total - 1 - i]) != 0) i++;
+        if (i == nwriters || i == total) break;
         struct timespec d = {0, 1000000};
         nanosleep(&d, NULL);
     }
@@ -234,8 +301,16 @@ int main(int argc, char **argv)
     freeReplyObject(redisCommand(pc, "PUBLISH __keyspace@0__:%sstop stop", s.prefix));
     redisFree(pc);
     pthread_join(th, NULL);
-    mysql_close(db);
 
+    FILE *tf = trace ? fopen(trace, "w") : NULL;
+    if (trace && !tf) fprintf(stderr, "latency: %s: cannot write\n", trace);
+    if (tf) {
+        /* per transaction: its number, then statement sent, commit returned, seen in Redis (us) */
+        for (size_t i = 0; i < total; i++)
+            fprintf(tf, "%zu %" PRId64 " %" PRId64 " %" PRId64 "\n", i, start_us[i], commit_us[i],
+                    (int64_t)atomic_load(&s.seen_us[i]));
+        fclose(tf);
+    }
     size_t n = 0;
     for (size_t i = 0; i < total; i++) {
         int64_t seen = atomic_load(&s.seen_us[i]);
@@ -252,27 +327,29 @@ int main(int argc, char **argv)
     qsort(lat_stmt, n, sizeof *lat_stmt, cmp_i64);
     qsort(lat_commit, n, sizeof *lat_commit, cmp_i64);
     double achieved = (double)total / took;
-    printf("live latency: %zu transactions at %.0f txn/s (target %.0f, %zu sent late), %zu seen in Redis (%zu "
-           "not)\n",
-           total, achieved, rate, late, n, total - n);
+    printf("live latency: %zu transactions at %.0f txn/s (target %.0f, %u writer%s, %zu sent late), %zu seen in "
+           "Redis (%zu not)\n",
+           total, achieved, rate, nwriters, nwriters == 1 ? "" : "s", late, n, total - n);
     if (s.stray) printf("  %" PRIu64 " notifications matched no pending transaction\n", s.stray);
-    printf("  from the statement (time in the row) to Redis: p50 %.3f ms, p99 %.3f ms, max %.3f ms (goal: p99 <= "
-           "5 ms)\n",
+    printf("  from the statement (time in the row) to Redis: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
            (double)quantile(lat_stmt, n, 0.5) / 1000, (double)quantile(lat_stmt, n, 0.99) / 1000,
            (double)lat_stmt[n - 1] / 1000);
     printf("  from the commit's OK to Redis:                 p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
            (double)quantile(lat_commit, n, 0.5) / 1000, (double)quantile(lat_commit, n, 0.99) / 1000,
            (double)lat_commit[n - 1] / 1000);
-    printf("{\"bench\":\"apply_latency\",\"transactions\":%zu,\"target_txn_s\":%.0f,\"txn_s\":%.0f,\"seen\":%zu,"
-           "\"p50_us\":%" PRId64 ",\"p99_us\":%" PRId64 ",\"max_us\":%" PRId64 ",\"p50_after_commit_us\":%" PRId64
-           ",\"p99_after_commit_us\":%" PRId64 ",\"goal_p99_us\":5000}\n",
-           total, rate, achieved, n, quantile(lat_stmt, n, 0.5), quantile(lat_stmt, n, 0.99), lat_stmt[n - 1],
-           quantile(lat_commit, n, 0.5), quantile(lat_commit, n, 0.99));
+    printf("{\"bench\":\"apply_latency\",\"transactions\":%zu,\"target_txn_s\":%.0f,\"txn_s\":%.0f,\"writers\":%u,"
+           "\"late\":%zu,\"seen\":%zu,\"p50_us\":%" PRId64 ",\"p99_us\":%" PRId64 ",\"max_us\":%" PRId64
+           ",\"p50_after_commit_us\":%" PRId64 ",\"p99_after_commit_us\":%" PRId64 "}\n",
+           total, rate, achieved, nwriters, late, n, quantile(lat_stmt, n, 0.5), quantile(lat_stmt, n, 0.99),
+           lat_stmt[n - 1], quantile(lat_commit, n, 0.5), quantile(lat_commit, n, 0.99));
     free(s.last);
     free(s.seen_us);
     free(start_us);
     free(commit_us);
     free(lat_stmt);
     free(lat_commit);
+    free(writers);
+    free(wth);
+    mysql_library_end();
     return n == total ? 0 : 1;
 }

@@ -40,8 +40,18 @@ section_feed() {
 }
 
 section_relay() {
-  echo "== relay: live catch-up and file ingest vs mariadb-binlog on the same binlog"
+  echo "== relay: live catch-up vs the binlog pull limit (mariadb-binlog --raw) and mariadb-binlog -v on the same binlog; file ingest"
   run bash "$here/relay.sh" "$build"
+}
+
+section_latency() {
+  echo "== latency: commit in MariaDB to the value in Redis at 1k and 10k txn/s, sync = group and none, vs the disk's fdatasync"
+  run bash "$here/latency.sh" "$build"
+}
+
+section_scale() {
+  echo "== scale: relay and apply throughput at 1, 10 and 100 rows per transaction, rows of 100 B, 1 KB and 64 KB"
+  run bash "$here/scale.sh" "$build"
 }
 
 section_replay() {
@@ -54,7 +64,7 @@ section_snapshot() {
   run bash "$here/snapshot.sh" "$build"
 }
 
-all_sections="journal relay apply feed replay snapshot"
+all_sections="journal relay latency scale apply feed replay snapshot"
 for s in ${BENCH_SECTIONS:-$all_sections}; do
   declare -F "section_$s" >/dev/null || { echo "bench: no section '$s' (have: $all_sections)" >&2; exit 2; }
   "section_$s"

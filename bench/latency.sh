@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# bench/latency.sh BUILD — live end to end: fl-relay -c and fl-apply -c running on a private
+# MariaDB and Redis; commit in MariaDB to the value's SET arriving in Redis (bench/latency.c,
+# keyspace notifications), p50 and p99, at each rate and with each [journal] sync mode of the
+# relay, next to the disk's own write+fdatasync p50 and p99 measured in the same run on the
+# same filesystem (bench/fsync_latency.c). Goals: p99 <= fdatasync p99 + 1 ms with
+# sync = group, p99 <= 1 ms with sync = none.
+# Environment: BENCH_LAT_RATES ("1000 10000") BENCH_LAT_SYNC ("group none")
+#   BENCH_LAT_SECONDS (10) BENCH_LAT_WRITERS (4: connections writing the schedule)
+set -u
+build=$(cd "${1:-build}" && pwd)
+rates=${BENCH_LAT_RATES:-1000 10000}
+syncs=${BENCH_LAT_SYNC:-group none}
+seconds=${BENCH_LAT_SECONDS:-10}
+writers=${BENCH_LAT_WRITERS:-4}
+export FL_BUILD=$build
+source "$(dirname "$0")/../tests/harness.sh"
+
+die() { echo "bench latency: $*" >&2; exit 1; }
+for b in fl-relay fl-apply bench/latency bench/fsync_latency; do
+  [ -x "$build/$b" ] || die "build $build/$b first (make BUILD=... all $build/bench/latency $build/bench/fsync_latency)"
+done
+command -v redis-cli >/dev/null || die "redis-cli is not installed"
+
+h_start_mariadb
+h_start_redis --maxmemory 0
+h_sql "CREATE DATABASE b; CREATE TABLE b.lat (id INT PRIMARY KEY, ts BIGINT, v VARCHAR(32));" \
+  || die "setting up the database failed"
+
+# the disk under the journal: the same filesystem (H_DIR is in TMPDIR)
+fsync_out=$("$build/bench/fsync_latency" -n 2000 "$H_DIR") || die "fsync_latency failed"
+fsync_p50=$(sed -n 's/.*"p50_us":\([0-9]*\).*/\1/p' <<<"$fsync_out")
+fsync_p99=$(sed -n 's/.*"p99_us":\([0-9]*\).*/\1/p' <<<"$fsync_out")
+printf '%s\n' "$fsync_out"
+
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+# run SYNC RATE: one pipeline, one latency run; prints the figures and a JSON line
+run() {
+  local sync=$1 rate=$2 relay_pid apply_pid out keys p50 p99 goal
+  h_sql "TRUNCATE TABLE b.lat"; h_redis FLUSHALL >/dev/null; rm -rf "$H_DIR/j"
+  { h_source_config; printf 'start = current\ninclude = b.lat\n[journal]\npath = %s\nsync = %s\n' "$H_DIR/j" "$sync"; } > "$H_DIR/relay.ini"
+  printf '[apply]\nname = lat\njournal = %s\ntarget = redis://127.0.0.1:%s/0\n[rule r]\ntable = b.lat\nkey = lat:{id}\nformat = json\n' \
+    "$H_DIR/j" "$REDIS_PORT" > "$H_DIR/apply.ini"
+  "$build/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
+  relay_pid=$!; h_register $relay_pid
+  h_wait_until 30 grep -q "replicating from" "$H_DIR/relay.log" || die "fl-relay did not start: $(tail -3 "$H_DIR/relay.log")"
+  h_wait_until 30 test -d "$H_DIR/j" || die "fl-relay made no journal: $(tail -3 "$H_DIR/relay.log")"
+  "$build/fl-apply" -c "$H_DIR/apply.ini" >"$H_DIR/apply.log" 2>&1 &
+  apply_pid=$!; h_register $apply_pid
+  h_redis CONFIG SET notify-keyspace-events 'K$' >/dev/null
+  h_sql "INSERT INTO b.lat VALUES (-1, 0, 'warm-up')"  # the pipeline is up once it made it through
+  h_wait_until 30 bash -c "[ -n \"\$(redis-cli -p $REDIS_PORT GET lat:-1)\" ]" \
+    || die "the live pipeline delivered nothing: $(tail -2 "$H_DIR/relay.log") $(tail -2 "$H_DIR/apply.log")"
+  keys=$(( rate < 10000 ? 1000 : 10000 ))
+  out=$("$build/bench/latency" -P "$MARIADB_PORT" -r "$REDIS_PORT" -t b.lat -k lat: -R "$rate" -s "$seconds" -n "$keys" -w "$writers") \
+    || echo "bench latency: the run did not see every change in Redis"
+  h_redis CONFIG SET notify-keyspace-events '' >/dev/null
+  kill -TERM "$apply_pid" "$relay_pid" 2>/dev/null; wait "$apply_pid" "$relay_pid" 2>/dev/null
+  p50=$(sed -n 's/.*"p50_us":\([0-9]*\).*/\1/p' <<<"$out")
+  p99=$(sed -n 's/.*"p99_us":\([0-9]*\).*/\1/p' <<<"$out")
+  if [ "$sync" = group ]; then goal=$((fsync_p99 + 1000)); else goal=1000; fi
+  echo "-- sync = $sync, $rate txn/s:"
+  grep -v '^{' <<<"$out" | sed 's/^/  /'
+  [ -n "$p99" ] || { printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"error":"no result"}\n' "$sync" "$rate"; return; }
+  echo "  p99 $(ms "$p99") ms vs goal $(ms "$goal") ms ($( [ "$sync" = group ] && echo "fdatasync p99 $(ms "$fsync_p99") ms + 1 ms" || echo "1 ms")): $( [ "$p99" -le "$goal" ] && echo met || echo missed)"
+  printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"p50_us":%s,"p99_us":%s,"fsync_p50_us":%s,"fsync_p99_us":%s,"goal_p99_us":%s,"latency":%s}\n' \
+    "$sync" "$rate" "$p50" "$p99" "$fsync_p50" "$fsync_p99" "$goal" "$(grep '^{' <<<"$out")"
+}
+for rate in $rates; do
+  for sync in $syncs; do run "$sync" "$rate"; done
+done
+# the disk again, after: how much it moved during the run
+"$build/bench/fsync_latency" -n 2000 "$H_DIR" | sed 's/^fdatasync/fdatasync (again, after the runs)/; s/"bench":"fsync_latency"/"bench":"fsync_latency_after"/'
