@@ -63,6 +63,7 @@ static const char *const keys_apply[] = {"name",
                                          "cluster_wait_timeout",
                                          "on_error",
                                          "checkpoint_path",
+                                         "rebuild",
                                          NULL};
 static const char *const keys_log[] = {"level", "format", NULL};
 static const char *const keys_snapshot[] = {"tables", "initial", "chunk", "rate", NULL};
@@ -968,8 +969,13 @@ static void check_apply(vctx *x)
         static const char *const ch[] = {"stop", "skip", NULL};
         int i = v_choice(x, ch, "stop, skip");
         if (i >= 0) a->on_error = (fl_on_error)i;
-    } else if (!strcmp(k, "checkpoint_path"))
+    } else if (!strcmp(k, "checkpoint_path")) {
         v_string(x, &a->checkpoint_path);
+    } else if (!strcmp(k, "rebuild")) {
+        static const char *const ch[] = {"auto", "no", NULL};
+        int i = v_choice(x, ch, "auto, no");
+        if (i >= 0) a->rebuild = i == 0;
+    }
 }
 
 static void check_rule(vctx *x, fl_config_rule *r)
@@ -1340,6 +1346,7 @@ fl_config *fl_config_load_string(const char *text, size_t len, const char *name,
     c->apply.cluster_wait_replicas = 1;
     c->apply.cluster_wait_timeout_ms = 1000;
     c->apply.on_error = FL_ON_ERROR_STOP;
+    c->apply.rebuild = true;
     c->log_level = fl_xstrdup("info");
     c->log_format = fl_xstrdup("auto");
 

@@ -86,6 +86,7 @@ typedef struct fl_config_apply {
     uint32_t cluster_wait_timeout_ms; /* redis-cluster://: WAIT's timeout; default 1000 */
     fl_on_error on_error;             /* default stop */
     char *checkpoint_path;            /* memcached: checkpoint file (default: <journal>/../NAME.checkpoint) */
+    bool rebuild; /* rebuild = auto (default): a lost history is rebuilt from snapshots; no: stop */
     int line;
 } fl_config_apply;
 

@@ -238,7 +238,8 @@ static int next_frame(fl_feed_client *c, fl_feed_msg *m, int64_t deadline, char 
 static int relay_refused(const fl_feed_msg *m, bool authenticated, const char *addr, fl_error *e)
 {
     int n = m->data_len > 400 ? 400 : (int)m->data_len;
-    bool permanent = authenticated && (m->code == FL_FEED_ERR_PURGED || m->code == FL_FEED_ERR_UNKNOWN);
+    bool permanent = authenticated && (m->code == FL_FEED_ERR_PURGED || m->code == FL_FEED_ERR_UNKNOWN ||
+                                       m->code == FL_FEED_ERR_REFUSED);
     return fl_error_set(e, permanent, m->code, "relay %s: %s: %.*s", addr, fl_feed_error_name(m->code), n,
                         (const char *)m->data);
 }

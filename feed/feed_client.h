@@ -27,8 +27,9 @@ typedef struct fl_feed_welcome {
     char identity[FL_JOURNAL_ID_TEXT]; /* the journal's identity; "" when it has none */
 } fl_feed_welcome;
 
-/* start: FL_FEED_FROM_SEQ (from_seq, 0 = journal start), FL_FEED_FROM_GTID (from_gtid) or
- * FL_FEED_INFO. Returns NULL with e (refused secret, purged position, unreachable, TLS
+/* start: FL_FEED_FROM_SEQ (from_seq, 0 = journal start), FL_FEED_FROM_GTID (from_gtid),
+ * FL_FEED_INFO, or FL_FEED_SNAPSHOT (from_gtid: the tables to snapshot, "db.t,db.u"; the
+ * session ends once the relay queued them; its refusal is permanent). Returns NULL with e (refused secret, purged position, unreachable, TLS
  * verification failure, ...): e->code is the relay's FL_FEED_ERR_* when it refused, and
  * e->permanent tells whether retrying cannot help: an untrusted certificate, a bad address or
  * CA file, or a purged or unknown position the authenticated relay named. A refusal that is

@@ -139,7 +139,7 @@ static int decode_body(uint8_t type, const uint8_t *p, uint32_t payload, fl_feed
         memcpy(m->mac, p + 2 + FL_FEED_NONCE, FL_FEED_MAC);
         m->start = p[2 + FL_FEED_NONCE + FL_FEED_MAC];
         m->seq = rd64(p + 3 + FL_FEED_NONCE + FL_FEED_MAC);
-        if (m->start < FL_FEED_FROM_SEQ || m->start > FL_FEED_INFO) {
+        if (m->start < FL_FEED_FROM_SEQ || m->start > FL_FEED_SNAPSHOT) {
             snprintf(err, errlen, "feed AUTH asks for unknown start kind %u", m->start);
             return -1;
         }
@@ -428,6 +428,7 @@ const char *fl_feed_error_name(uint16_t code)
     case FL_FEED_ERR_PROTOCOL: return "protocol error";
     case FL_FEED_ERR_JOURNAL: return "journal error on the relay";
     case FL_FEED_ERR_BUSY: return "the relay is busy";
+    case FL_FEED_ERR_REFUSED: return "snapshot request refused";
     default: return "unknown error";
     }
 }

@@ -15,7 +15,9 @@
  * Session: server HELLO (version, nonce_s) -> client AUTH (version, nonce_c, MAC, where to
  * start) -> server WELCOME (journal bounds and purge horizon, its identity, the first seq it
  * will send) or an ERROR, then
- * RECORDs and HEARTBEATs. Keys: PRK = HKDF-Extract(salt = nonce_s | nonce_c, secret), one
+ * RECORDs and HEARTBEATs. An AUTH may instead carry a snapshot request (its tables in the data
+ * the MAC covers, so nobody without the secret can ask and nobody on the path can alter it),
+ * answered by WELCOME once queued, or a sealed ERROR. Keys: PRK = HKDF-Extract(salt = nonce_s | nonce_c, secret), one
  * key per direction = HKDF-Expand(PRK, label). AUTH's MAC (client key) covers HELLO's
  * fields and every AUTH field; WELCOME is the server's first sealed message, so it proves
  * the server holds the secret and answers this very AUTH. The secret never crosses the wire.
@@ -55,6 +57,8 @@ typedef enum fl_feed_start {
     FL_FEED_FROM_SEQ = 1,  /* from_seq inclusive (0 = the journal's first) */
     FL_FEED_FROM_GTID = 2, /* the transaction with that GTID, inclusive */
     FL_FEED_INFO = 3,      /* only WELCOME (journal bounds), then close */
+    FL_FEED_SNAPSHOT = 4,  /* a snapshot request: AUTH's data names the tables ("db.t,db.u"); the relay
+                            * queues it and answers WELCOME, or refuses with an ERROR; then close */
 } fl_feed_start;
 
 typedef enum fl_feed_error {
@@ -65,6 +69,8 @@ typedef enum fl_feed_error {
     FL_FEED_ERR_PROTOCOL = 5, /* malformed message */
     FL_FEED_ERR_JOURNAL = 6,  /* the relay cannot read its journal */
     FL_FEED_ERR_BUSY = 7,     /* the relay serves as many clients as it can */
+    FL_FEED_ERR_REFUSED = 8,  /* a snapshot request the relay does not take (a table outside its
+                                 [snapshot] tables) */
 } fl_feed_error;
 
 typedef struct fl_feed_msg {
@@ -80,8 +86,8 @@ typedef struct fl_feed_msg {
     char identity[FL_JOURNAL_ID_TEXT]; /* WELCOME: the journal's identity ("" = none) */
     uint64_t ts;                       /* HEARTBEAT: server time, unix seconds */
     uint16_t code;                     /* ERROR: fl_feed_error */
-    const uint8_t *data;               /* AUTH: gtid text; ERROR: message; RECORD: record bytes; */
-    size_t data_len;                   /* SEALED: the stream piece (points into the parsed buffer) */
+    const uint8_t *data; /* AUTH: gtid text or snapshot tables; ERROR: message; RECORD: record bytes; */
+    size_t data_len;     /* SEALED: the stream piece (points into the parsed buffer) */
 } fl_feed_msg;
 
 /* One direction of a session: its key and the number of the next frame. */

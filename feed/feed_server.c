@@ -38,6 +38,7 @@
 #include "feed/feed_proto.h"
 #include "common/log.h"
 #include "common/net.h"
+#include "journal/snapshot_request.h"
 #include "journal/store.h"
 
 #define FEED_LOW_WATER (1u << 20) /* refill a client's buffer below 1 MiB pending */
@@ -83,6 +84,7 @@ typedef struct feed_server {
     SSL_CTX *tls;
     const char *secret;
     const char *journal_dir;
+    char *const *snapshot_tables; /* the relay's [snapshot] tables (NULL: none) */
     fl_store *store;
     ev_io accept_io, notify_io;
     ev_timer tick;
@@ -261,6 +263,59 @@ static bool seq_purged(const fl_store_info *info, uint64_t seq)
     return !info->purged_seq && info->first_seq && seq < info->first_seq;
 }
 
+static bool snapshot_table_allowed(const feed_server *s, const char *full)
+{
+    for (char *const *g = s->snapshot_tables; g && *g; g++)
+        if (fl_glob_match(*g, full)) return true;
+    return false;
+}
+
+/* An authenticated snapshot request (AUTH data: "db.t,db.u"): every table must be among the
+ * relay's [snapshot] tables; then it is queued like fl-relay --snapshot's. Returns true when
+ * it was (the caller answers WELCOME), false after refusing it. */
+static bool client_snapshot_request(feed_client *c, const fl_feed_msg *m)
+{
+    feed_server *s = c->srv;
+    char list[4096];
+    if (m->data_len == 0 || m->data_len >= sizeof list) {
+        client_refuse(c, FL_FEED_ERR_PROTOCOL, "a snapshot request names 1 to %zu bytes of tables",
+                      sizeof list - 1);
+        return false;
+    }
+    memcpy(list, m->data, m->data_len);
+    list[m->data_len] = 0;
+    if (strlen(list) != m->data_len) {
+        client_refuse(c, FL_FEED_ERR_PROTOCOL, "a snapshot request's table list holds a NUL byte");
+        return false;
+    }
+    for (char *p = list; *p;) {
+        char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char one[512];
+        snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), p);
+        if (!snapshot_table_allowed(s, one)) {
+            log_warn("feed: %s asked for a snapshot of %s, which is not in [snapshot] tables; refused", c->peer,
+                     one);
+            client_refuse(c, FL_FEED_ERR_REFUSED, "%s is not in the relay's [snapshot] tables", one);
+            return false;
+        }
+        p += n + (comma ? 1 : 0);
+    }
+    char err[512];
+    int rc = fl_snapshot_request_tables(s->journal_dir, list, err, sizeof err);
+    if (rc == 1) {
+        client_refuse(c, FL_FEED_ERR_BUSY, "another snapshot request is waiting to be taken; retry shortly");
+        return false;
+    }
+    if (rc < 0) {
+        log_warn("feed: %s: %s", c->peer, err);
+        client_refuse(c, FL_FEED_ERR_JOURNAL, "%s", err);
+        return false;
+    }
+    log_info("feed: %s requested a snapshot of %s", c->peer, list);
+    return true;
+}
+
 static void client_auth(feed_client *c, const fl_feed_msg *m)
 {
     feed_server *s = c->srv;
@@ -331,6 +386,8 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
                           (unsigned long long)start, (unsigned long long)info.first_seq);
             return;
         }
+    } else if (m->start == FL_FEED_SNAPSHOT) {
+        if (!client_snapshot_request(c, m)) return;
     } else if (m->start != FL_FEED_INFO) {
         client_refuse(c, FL_FEED_ERR_PROTOCOL, "unknown start mode %u", m->start);
         return;
@@ -342,7 +399,7 @@ static void client_auth(feed_client *c, const fl_feed_msg *m)
                      .purged_seq = info.purged_seq};
     memcpy(w.identity, info.identity, sizeof w.identity);
     client_send(c, &w);
-    if (m->start == FL_FEED_INFO) {
+    if (m->start == FL_FEED_INFO || m->start == FL_FEED_SNAPSHOT) {
         c->state = C_CLOSING;
         return;
     }
@@ -806,7 +863,9 @@ static void serve(feed_server *s)
 pid_t fl_feed_server_start(const fl_config *cfg, char *err, size_t errlen)
 {
     if (fl_feed_server_check(cfg, err, errlen) != 0) return -1;
-    feed_server s = {.secret = cfg->feed.secret, .journal_dir = cfg->journal.path};
+    feed_server s = {.secret = cfg->feed.secret,
+                     .journal_dir = cfg->journal.path,
+                     .snapshot_tables = cfg->snapshot.tables};
     if (cfg->feed.tls_cert && !(s.tls = tls_server_ctx(&cfg->feed, err, errlen))) return -1;
     /* A relay restarted at once after a SIGKILL finds its old feed process, told to end by
      * its parent's death, still holding the port for a moment: wait for it, within bounds. */

@@ -42,6 +42,7 @@
 #include "common/txn.h"
 #include "fl-apply/fold.h"
 #include "fl-apply/input.h"
+#include "fl-apply/rebuild.h"
 #include "fl-apply/rules.h"
 #include "fl-apply/schema_check.h"
 #include "fl-apply/target.h"
@@ -58,6 +59,10 @@
 static volatile sig_atomic_t stop_signal;
 
 static void on_stop(int sig) { stop_signal = sig; }
+
+/* Why an applier cannot go on from its history (fl-apply/rebuild.h): an empty cache on a
+ * journal whose start was purged, a checkpoint of another journal, one retention purged. */
+enum lost_kind { LOST_EMPTY, LOST_FOREIGN, LOST_PURGED };
 
 typedef struct counters {
     uint64_t txns, ops, rows_skipped, rows_failed, chunked;
@@ -99,6 +104,7 @@ typedef struct applier {
             *target_errors, *cp_seq, *cp_ts, *lag, *lag_s;
         fl_metric *target_up, *source_up;
         fl_metric *purged_stops, *foreign_stops;
+        fl_metric *rebuilds[3]; /* by lost_kind */
         counters last;
         uint64_t last_retries, last_target_errors;
         int64_t last_ms;
@@ -111,6 +117,11 @@ typedef struct applier {
     fl_fold *fold;
     uint64_t fold_first, fold_last;
     uint64_t fold_dropped, held_dropped; /* operations left out: superseded / already held */
+
+    /* rebuilding a lost history (fl-apply/rebuild.h) */
+    fl_rebuild *rb;
+    bool rb_requested;      /* snapshots were requested: scans go on where the last one ended */
+    uint64_t rebuild_until; /* the rebuild just positioned folds up to this seq */
 
     /* the transaction being processed */
     fl_checkpoint cur_cp;
@@ -200,6 +211,12 @@ static void metrics_init(applier *a)
     a->m.foreign_stops = fl_metric_counter("fastlane_apply_foreign_checkpoint_stops_total",
                                            "Stops because the checkpoint belongs to another journal that does not "
                                            "hold its GTID");
+    static const char *const help = "Rebuilds of the cache from the journal's snapshots, by the history lost";
+    a->m.rebuilds[LOST_EMPTY] = fl_metric_counter_series("fastlane_apply_rebuilds_total", "reason", "empty", help);
+    a->m.rebuilds[LOST_FOREIGN] = fl_metric_counter_series("fastlane_apply_rebuilds_total", "reason", "foreign",
+                                                           help);
+    a->m.rebuilds[LOST_PURGED] = fl_metric_counter_series("fastlane_apply_rebuilds_total", "reason", "purged",
+                                                          help);
 }
 
 /* Lag behind the journal head, in transactions and seconds of commit time. */
@@ -334,6 +351,124 @@ static int stop_purged(applier *a, const char *lost)
     return 1;
 }
 
+/* ---- rebuilding a lost history (fl-apply/rebuild.h) ----------------------------------------- */
+
+/* Whether this applier's config lets it ask the relay of a local journal for the tables of
+ * list: they are among its [snapshot] tables (a relay on the same host reads the same
+ * file). Sets bad to the first table that is not. */
+static bool may_request(const applier *a, const char *list, char *bad, size_t badlen)
+{
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        snprintf(bad, badlen, "%.*s", (int)n, p);
+        bool covered = false;
+        for (char **g = a->cfg->snapshot.tables; g && *g && !covered; g++) covered = fl_glob_match(*g, bad);
+        if (!covered) return false;
+        p += n + (comma ? 1 : 0);
+    }
+    return true;
+}
+
+/* The rule tables lack a complete snapshot in the journal (missing: "db.t,db.u"): asks for
+ * one, once. Returns -1 (a->err: waiting for it, or the source is unavailable now), or 1 with
+ * why (the relay refused, or nothing may ask for it). */
+static int request_snapshots(applier *a, const char *missing, const char *lost, char *why, size_t whylen)
+{
+    if (a->rb_requested) {
+        fl_error_set(&a->err, false, 0, "rebuild: waiting for the snapshot of %s to be journaled complete",
+                     missing);
+        return -1;
+    }
+    char bad[512];
+    if (a->src_local && !may_request(a, missing, bad, sizeof bad)) {
+        snprintf(why, whylen,
+                 "the journal holds no complete snapshot of %s, and %s is not in [snapshot] tables of %s (the "
+                 "tables its relay may snapshot)",
+                 missing, bad, a->cfg->path ? a->cfg->path : "the config");
+        return 1;
+    }
+    if (fl_input_request_snapshot(a->src, missing, &a->err) < 0) {
+        if (!a->err.permanent) return -1;
+        snprintf(why, whylen, "the journal holds no complete snapshot of %s, and %s", missing, a->err.msg);
+        return 1;
+    }
+    a->rb_requested = true;
+    log_warn("%s: rebuild: requested snapshot of %s from %s; the cache is rebuilt once it is journaled complete",
+             lost, missing, fl_input_name(a->src));
+    sd_notifyf(0, "STATUS=rebuild: waiting for the snapshot of %s", missing);
+    fl_error_set(&a->err, false, 0, "rebuild: waiting for the snapshot of %s to be journaled complete", missing);
+    return -1;
+}
+
+/* Before a cache that holds keys of a history it cannot continue is rebuilt: on Redis every
+ * rule's keys are deleted (with the checkpoint the rebuild starts from), so no key whose row
+ * went in the lost history survives; memcached cannot list its keys. Returns 0 or -1 (the
+ * target failed, a->err). */
+static int clear_for_rebuild(applier *a)
+{
+    if (!fl_target_deletes_by_pattern(a->target)) {
+        log_warn("rebuild: %s cannot list its keys, so keys of rows deleted in the lost history stay until their "
+                 "ttl; to be rid of them, flush every server (flush_all) and start the applier again",
+                 fl_target_kind(a->target));
+        return 0;
+    }
+    fl_cache_ops_reset(&a->ops);
+    fl_rules_clear_all(a->rules, &a->ops, "deleted before a rebuild");
+    size_t n = a->ops.nops;
+    int chunked;
+    int rc = fl_target_submit(a->target, &a->ops, &a->done_cp, &chunked, a->err.msg, sizeof a->err.msg);
+    if (rc == 0) rc = fl_target_flush(a->target, a->err.msg, sizeof a->err.msg);
+    fl_cache_ops_reset(&a->ops);
+    if (rc) return -1;
+    log_info("rebuild: the keys of %zu rules deleted first, so that none of the lost history survives", n);
+    return 0;
+}
+
+/* The applier cannot go on from its history (kind; lost says why; had: the cache may hold keys
+ * of that history). Positions it at the rebuild point, folded up to the journal's head, or asks
+ * for the snapshots it lacks. Returns 0, -1 (retry later: a->err), or 1 with why (rebuilding
+ * is impossible). */
+static int rebuild(applier *a, enum lost_kind kind, const char *lost, bool had, const fl_input_head *info,
+                   char *why, size_t whylen)
+{
+    if (!a->rb) a->rb = fl_rebuild_new(a->rules);
+    if (!a->rb_requested) fl_rebuild_reset(a->rb, info->first_seq);
+    fl_input_head now; /* after the scan: a relay's bounds are fresh then */
+    if (fl_rebuild_scan(a->rb, a->src, &a->err) < 0 || fl_input_bounds(a->src, &now, &a->err) < 0) {
+        if (!a->err.permanent) return -1;
+        snprintf(why, whylen, "%s", a->err.msg);
+        return 1;
+    }
+    uint64_t until = now.last_seq > info->last_seq ? now.last_seq : info->last_seq;
+    uint64_t from;
+    fl_buf missing = {0};
+    int rc = fl_rebuild_start(a->rb, &from, &missing);
+    if (rc) rc = request_snapshots(a, fl_buf_cstr(&missing), lost, why, whylen);
+    fl_buf_free(&missing);
+    if (rc) return rc;
+    for (size_t i = 0; i < fl_rebuild_tables(a->rb); i++) {
+        uint64_t seq;
+        const char *table = fl_rebuild_table(a->rb, i, &seq);
+        log_info("rebuild: from snapshot of %s at seq %" PRIu64, table, seq);
+    }
+    log_warn("%s: rebuilding the cache from seq %" PRIu64 " (the earliest of those snapshots), each key written "
+             "once with its image at seq %" PRIu64,
+             lost, from, until);
+    a->rb_requested = false;
+    memset(&a->done_cp, 0, sizeof a->done_cp);
+    a->done_cp.seq = from - 1;
+    memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
+    a->next_seq = from;
+    a->rebuild_until = until;
+    fl_target_rewind(a->target, 0);        /* positions it held are no guide any more */
+    fl_target_will_show(a->target, until); /* a restart midway folds the rest */
+    if (had && clear_for_rebuild(a)) return -1;
+    fl_metric_add(a->m.rebuilds[kind], 1);
+    sd_notifyf(0, "STATUS=rebuilding the cache from seq %" PRIu64, from);
+    return 0;
+}
+
 /* Whether the checkpoint cp belongs to the journal with identity id. One that names no
  * journal (written by an earlier version), or a journal without an identity, cannot be
  * told apart: it is taken as this journal's (logged once by the applier). */
@@ -401,15 +536,43 @@ static int resume_foreign(applier *a, const fl_checkpoint *cp, const fl_input_he
                      info->last_seq ? info->last_gtid : "empty");
         return -1; /* retried: the new journal is catching up */
     }
+    char why[1200] = "";
+    if (a->cfg->apply.rebuild) {
+        char lost[400];
+        snprintf(lost, sizeof lost, "the checkpoint (seq %" PRIu64 ", gtid %s) belongs to journal %s, which %s",
+                 cp->seq, cp->gtid[0] ? cp->gtid : "-", cp->journal,
+                 cp->gtid[0] ? "this journal does not continue" : "names no GTID to find here");
+        int r = rebuild(a, LOST_FOREIGN, lost, true, info, why, sizeof why);
+        if (r <= 0) return r;
+    }
     fl_metric_add(a->m.foreign_stops, 1);
     log_error("the checkpoint (seq %" PRIu64 ", gtid %s) belongs to journal %s, this is journal %s (seqs %" PRIu64
-              " to %" PRIu64 "), and %s: stopping rather than guess where the cache stands. Start with "
+              " to %" PRIu64 "), and %s: stopping rather than guess where the cache stands%s%s. Start with "
               "--from-gtid/--from-seq where the cache's contents end, or flush the cache and start from the "
               "journal's first transaction",
               cp->seq, cp->gtid[0] ? cp->gtid : "-", cp->journal, a->journal_id[0] ? a->journal_id : "-",
               info->first_seq, info->last_seq,
-              cp->gtid[0] ? "that GTID is not in it" : "the checkpoint has no GTID to find in it");
+              cp->gtid[0] ? "that GTID is not in it" : "the checkpoint has no GTID to find in it",
+              why[0] ? "; it cannot be rebuilt: " : "", why);
     sd_notify(0, "STATUS=stopped: the checkpoint belongs to another journal");
+    return 1;
+}
+
+/* No checkpoint, and the journal's start was purged: what is left is a partial history, so the
+ * cache is rebuilt, or the applier stops. Returns 0, -1 (retry) or an exit status. */
+static int rebuild_empty(applier *a, const fl_input_head *info)
+{
+    char lost[300], why[1200];
+    snprintf(lost, sizeof lost,
+             "the cache holds no checkpoint and journal %s: seqs up to %" PRIu64 " were purged by retention",
+             fl_input_name(a->src), info->purged_seq);
+    int r = rebuild(a, LOST_EMPTY, lost, fl_target_deletes_by_pattern(a->target), info, why, sizeof why);
+    if (r <= 0) return r;
+    fl_metric_add(a->m.purged_stops, 1);
+    log_error("%s; applying what is left would leave the cache incomplete, and it cannot be rebuilt: %s. Stopping "
+              "([apply] rebuild = no applies the journal from its first transaction instead)",
+              lost, why);
+    sd_notify(0, "STATUS=stopped: the cache cannot be rebuilt");
     return 1;
 }
 
@@ -430,6 +593,7 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
         memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
         return 0;
     }
+    if ((r == 1 || cp->seq == 0) && info.purged_seq && a->cfg->apply.rebuild) return rebuild_empty(a, &info);
     if (r == 1 || cp->seq == 0) {
         a->next_seq = 0; /* the journal's first transaction, whatever its seq */
         memset(&a->done_cp, 0, sizeof a->done_cp);
@@ -475,7 +639,13 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
             snprintf(lost, sizeof lost,
                      "journal %s: seqs %" PRIu64 "..%" PRIu64 " were purged by retention before they were applied",
                      fl_input_name(a->src), seq + 1, info.purged_seq);
-        return stop_purged(a, lost);
+        if (!a->cfg->apply.rebuild) return stop_purged(a, lost);
+        char why[1200];
+        int rr = rebuild(a, LOST_PURGED, lost, true, &info, why, sizeof why);
+        if (rr <= 0) return rr;
+        char both[1600];
+        snprintf(both, sizeof both, "%s; it cannot be rebuilt: %s", lost, why);
+        return stop_purged(a, both);
     }
     if (info.last_seq < seq)
         log_warn("checkpoint seq %" PRIu64 " is ahead of the journal (last seq %" PRIu64 "): transactions the "
@@ -524,6 +694,10 @@ static int start_fold(applier *a, int r, const fl_checkpoint *cp)
     uint64_t until = r == 0 ? cp->fold_until : 0;
     /* blocks pipelined behind a refused one may have written their keys: fold up to them */
     if (a->ahead_until > until) until = a->ahead_until;
+    if (a->rebuild_until) { /* a rebuild folds up to the head it began at (a foreign mark means nothing) */
+        until = a->rebuild_until;
+        a->rebuild_until = 0;
+    }
     if (a->override_active) {
         fl_target_rewind(a->target, a->next_seq);
         if (r == 0 && cp->seq > until) until = cp->seq;
@@ -935,10 +1109,27 @@ static int open_common(applier *a, const fl_config *cfg, bool wait)
 static void close_common(applier *a)
 {
     fold_end(a, false);
+    fl_rebuild_free(a->rb);
     fl_target_close(a->target);
     fl_rules_free(a->rules);
     fl_cache_ops_free(&a->ops);
     fl_input_close(a->src);
+}
+
+/* Retention purged what the running applier had still to apply: the target is opened again,
+ * so that the checkpoint is read back and the cache rebuilt from it. Everything submitted was
+ * flushed before. */
+static void rebuild_after_purge(applier *a, const char *why)
+{
+    log_warn("%s; rebuilding the cache", why);
+    fl_target_close(a->target);
+    a->target = NULL;
+    fl_metric_set(a->m.target_up, 0);
+    fl_cache_ops_reset(&a->ops);
+    a->sent = a->flushed;
+    a->submitted = 0;
+    a->lazy_cp = false;
+    fold_end(a, false);
 }
 
 /* Whether the source now names another journal than the one the checkpoint was placed in
@@ -1066,6 +1257,10 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
         }
         if (r == FL_INPUT_PURGED) {
             if (flush(&a)) continue; /* keep what was applied; the gap is found again after it */
+            if (cfg->apply.rebuild) {
+                rebuild_after_purge(&a, a.err.msg);
+                continue;
+            }
             rc = stop_purged(&a, a.err.msg);
             break;
         }

@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "feed/feed_client.h"
 #include "feed/feed_proto.h"
+#include "journal/snapshot_request.h"
 
 #define FEED_TIMEOUT_MS 10000
 
@@ -213,6 +214,22 @@ int fl_input_bounds(fl_input *s, fl_input_head *h, fl_error *e)
     h->last_seq = s->head_seq;
     h->purged_seq = s->purged_seq;
     memcpy(h->identity, s->identity, sizeof h->identity);
+    return 0;
+}
+
+int fl_input_request_snapshot(fl_input *s, const char *list, fl_error *e)
+{
+    fl_error_clear(e);
+    if (s->store) {
+        int rc = fl_snapshot_request_tables(s->name, list, e->msg, sizeof e->msg);
+        if (rc == 1)
+            fl_error_set(e, false, 0, "journal %s: another snapshot request is waiting for the relay to take it",
+                         s->name);
+        return rc == 0 ? 0 : -1;
+    }
+    fl_feed_client *c = fl_feed_client_connect(&s->fopts, FL_FEED_SNAPSHOT, 0, list, NULL, e);
+    if (!c) return -1;
+    fl_feed_client_close(c);
     return 0;
 }
 

@@ -62,6 +62,11 @@ int fl_input_read(fl_input *s, uint64_t seq, fl_store_part_fn fn, void *ctx, fl_
  * Returns 0, fn's non-zero result, or -1. */
 int fl_input_scan_flagged(fl_input *s, uint64_t from, uint64_t to, uint32_t flag, fl_store_part_fn fn, void *ctx,
                           fl_error *e);
+/* Asks the relay of the journal to snapshot the tables of list ("db.t,db.u"): a request file
+ * in a local journal's directory (journal/snapshot_request.h), a request through a relay's
+ * feed. Returns 0 once asked, or -1 with e (e->permanent: the relay refused it, for a table
+ * outside its [snapshot] tables; else retry later, as when another request is pending). */
+int fl_input_request_snapshot(fl_input *s, const char *list, fl_error *e);
 /* Call before the last fl_input_next preceding fl_input_wait: a transaction arriving
  * after it ends the wait at once. */
 void fl_input_arm(fl_input *s);

@@ -614,6 +614,27 @@ static int clear_table(fl_rules *r, const fl_txn *txn, const char *db, const cha
     return 0;
 }
 
+size_t fl_rules_clear_all(fl_rules *r, fl_cache_ops *ops, const char *why)
+{
+    size_t refused = 0;
+    for (size_t i = 0; i < r->nrules; i++) {
+        const rule *ru = &r->rules[i];
+        if (!key_pattern(ru, &r->key)) {
+            log_error("rule %s: key template '%s' has no literal text, so its keys cannot be told from others: "
+                      "they are not deleted before the rebuild (delete them by hand)",
+                      ru->cfg->name, ru->cfg->key);
+            refused++;
+            continue;
+        }
+        fl_cache_op *op = add_op(ops, FL_CACHE_DEL_MATCH, &r->key, 0);
+        fl_buf note = {0};
+        fl_buf_printf(&note, "rule %s (%s)", ru->cfg->name, why);
+        op->rule = fl_arena_strndup(&ops->arena, (const char *)note.data, note.len);
+        fl_buf_free(&note);
+    }
+    return refused;
+}
+
 /* A DDL statement: the keys of rule tables it empties, drops or renames go. */
 static int ddl_change(fl_rules *r, const fl_txn *txn, const fl_change *c, fl_on_error on_error, fl_cache_ops *ops,
                       char *gtid, size_t gtid_len, char *err, size_t errlen)

@@ -82,6 +82,11 @@ int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t e
 int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cache_ops *ops, char *err,
                     size_t errlen);
 
+/* Appends a DEL_MATCH of every rule's keys (each placeholder as '*'; why goes into its
+ * note): all a cache holds for the rules, deleted before it is rebuilt. Returns the number
+ * of rules whose keys cannot be told from others (a template without literal text; logged). */
+size_t fl_rules_clear_all(fl_rules *r, fl_cache_ops *ops, const char *why);
+
 /* Whether a statement-based change (op STATEMENT) may change what a rule caches: it writes a
  * rule's table, or a table that cannot be told from its text. fl_rules_render stops on such a
  * change with on_error = stop, and skips and counts it with skip; others are skipped rows. */

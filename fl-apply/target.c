@@ -86,3 +86,8 @@ void fl_target_rewind(fl_target *t, uint64_t seq)
 {
     if (t->ops->rewind) t->ops->rewind(t->impl, seq);
 }
+
+void fl_target_will_show(fl_target *t, uint64_t seq)
+{
+    if (t->ops->will_show) t->ops->will_show(t->impl, seq);
+}

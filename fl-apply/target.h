@@ -69,5 +69,10 @@ bool fl_target_holds(const fl_target *t, const char *key, uint32_t key_len, uint
 /* Transactions from seq on are going to be applied again (--from-seq/--from-gtid): none of
  * them counts as held any longer. */
 void fl_target_rewind(fl_target *t, uint64_t seq);
+/* The transactions up to seq are about to be applied folded (a rebuild): every checkpoint
+ * written from now on tells a restart to fold up to seq (fl_checkpoint.fold_until), whatever
+ * the target's earlier checkpoints said. A target that folds every resume anyway (memcached)
+ * or keeps no such mark ignores it. */
+void fl_target_will_show(fl_target *t, uint64_t seq);
 
 #endif

@@ -25,6 +25,7 @@ struct fl_target_ops {
     /* optional (NULL: nothing is held, rewinding changes nothing) */
     bool (*holds)(const void *impl, const char *key, uint32_t key_len, uint64_t seq);
     void (*rewind)(void *impl, uint64_t seq);
+    void (*will_show)(void *impl, uint64_t seq);
     bool deletes_by_pattern; /* can apply FL_CACHE_DEL_MATCH (memcached cannot list its keys) */
     const char *kind;        /* "redis", "redis-cluster" or "memcached" */
 };

@@ -782,6 +782,12 @@ static int redis_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint
     return 0;
 }
 
+static void redis_will_show(void *impl, uint64_t seq)
+{
+    redis_target *rt = impl;
+    rt->shown = seq; /* earlier marks may be another journal's seqs */
+}
+
 const struct fl_target_ops fl_target_redis_ops = {
     .open = redis_open,
     .close = redis_close,
@@ -790,6 +796,7 @@ const struct fl_target_ops fl_target_redis_ops = {
     .submit = redis_submit,
     .flush = redis_flush,
     .in_flight = redis_in_flight,
+    .will_show = redis_will_show,
     .deletes_by_pattern = true,
     .kind = "redis",
 };

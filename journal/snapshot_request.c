@@ -78,6 +78,66 @@ int fl_snapshot_request_send(const char *dir, const char *text, char *err, size_
     return 0;
 }
 
+/* The request text for list: one "table DBHEX NAMEHEX" line per item; -1 with err when an
+ * item is not db.table or none is named. */
+static int tables_text(const char *list, fl_buf *out, char *err, size_t errlen)
+{
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *item = p;
+        p += n + (comma ? 1 : 0);
+        while (n && *item == ' ') item++, n--;
+        while (n && item[n - 1] == ' ') n--;
+        if (!n) continue;
+        const char *dot = memchr(item, '.', n);
+        if (!dot || dot == item || dot == item + n - 1) {
+            snprintf(err, errlen, "snapshot request: '%.*s' is not db.table", (int)(n > 200 ? 200 : n), item);
+            return -1;
+        }
+        fl_buf_puts(out, "table ");
+        fl_snapshot_put_hex(out, item, (size_t)(dot - item));
+        fl_buf_putc(out, ' ');
+        fl_snapshot_put_hex(out, dot + 1, n - (size_t)(dot - item) - 1);
+        fl_buf_putc(out, '\n');
+    }
+    if (!out->len) {
+        snprintf(err, errlen, "snapshot request: no table named");
+        return -1;
+    }
+    return 0;
+}
+
+int fl_snapshot_request_tables(const char *dir, const char *list, char *err, size_t errlen)
+{
+    fl_buf text = {0};
+    if (tables_text(list, &text, err, errlen) < 0) {
+        fl_buf_free(&text);
+        return -1;
+    }
+    char path[4096], tmp[4200];
+    fl_snapshot_request_path(dir, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    bool written = f && fwrite(text.data, 1, text.len, f) == text.len;
+    if (f && fclose(f) != 0) written = false;
+    fl_buf_free(&text);
+    int rc = 0;
+    if (!written) {
+        snprintf(err, errlen, "snapshot request: writing %s: %s", tmp, strerror(errno));
+        rc = -1;
+    } else if (link(tmp, path) != 0) { /* unlike rename, never replaces a request not taken yet */
+        if (errno == EEXIST) {
+            rc = 1;
+        } else {
+            snprintf(err, errlen, "snapshot request: %s: %s", path, strerror(errno));
+            rc = -1;
+        }
+    }
+    unlink(tmp);
+    return rc;
+}
+
 int fl_snapshot_repairs_pending(const char *dir, bool *pending, char *err, size_t errlen)
 {
     fl_store_opts o = {0};

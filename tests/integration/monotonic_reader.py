@@ -4,7 +4,7 @@ keys again and again, as fast as it can, until a stop file appears, and reports 
 must never see: a counter lower than one it saw before, a key that was deleted, or (on the
 servers named healthy) a key missing after it was seen.
 
-usage: monotonic_reader.py KIND PORTS KEYS_FILE DELETED_FILE HEALTHY_PORTS STOP_FILE READY_FILE [DELETING_FILE]
+usage: monotonic_reader.py KIND PORTS KEYS_FILE DELETED_FILE HEALTHY_PORTS STOP_FILE READY_FILE [DELETING_FILE [FLOOR_FILE]]
   KIND            memcached (every port is asked for every key: each key lives on one server)
                   or redis (one port)
   PORTS           comma-separated ports on 127.0.0.1
@@ -16,7 +16,13 @@ usage: monotonic_reader.py KIND PORTS KEYS_FILE DELETED_FILE HEALTHY_PORTS STOP_
   DELETING_FILE   keys whose rows are deleted while the reader runs, appended once each
                   delete committed: once a sample that began after a key was listed finds it
                   absent, it must stay absent (its delete was applied; nothing may bring it back)
-Prints one line: samples=N decreased=N reappeared=N vanished=N, then up to 10 examples."""
+                  ("" for none)
+  FLOOR_FILE      "key value" lines, the least value a reader may see under each key (what the
+                  database held when a rebuild began) once the key has been seen missing (from the
+                  start, or after the rebuild deleted what the cache held); redis only. A value below
+                  it then counts as stale
+Prints one line: samples=N decreased=N reappeared=N vanished=N (and stale=N with a FLOOR_FILE),
+then up to 10 examples."""
 import os
 import socket
 import sys
@@ -69,7 +75,15 @@ def main():
     healthy = {int(p) for p in healthy.split(",") if p}
     keys = [l.strip() for l in open(keys_file) if l.strip()]
     deleted = [l.strip() for l in open(deleted_file) if l.strip()]
-    deleting_file = sys.argv[8] if len(sys.argv) > 8 else None
+    deleting_file = sys.argv[8] if len(sys.argv) > 8 and sys.argv[8] else None
+    floor = {}
+    if len(sys.argv) > 9:
+        for l in open(sys.argv[9]):
+            if l.split():
+                k, v = l.split()
+                floor[k] = int(v)
+    stale = 0
+    armed = set()  # keys seen missing: from then on their floor holds
     deleting, gone = set(), set()
     socks = {p: socket.create_connection(("127.0.0.1", p)) for p in ports}
     seen, home = {}, {}
@@ -109,7 +123,14 @@ def main():
                         if len(examples) < 10:
                             examples.append("%s went from %d back to %d (port %d)" % (k, seen[k], v, p))
                     seen[k] = max(v, seen.get(k, v))
-                elif home.get(k) == p and p in healthy:
+                    if k in armed and k in floor and v < floor[k]:
+                        stale += 1
+                        if len(examples) < 10:
+                            examples.append("%s was %d, older than the %d of the rebuild's start (port %d)"
+                                            % (k, v, floor[k], p))
+                elif kind == "redis":
+                    armed.add(k)
+                if k not in got and home.get(k) == p and p in healthy:
                     vanished += 1
                     if len(examples) < 10:
                         examples.append("%s vanished from healthy port %d" % (k, p))
@@ -117,7 +138,8 @@ def main():
         if not ready and len(seen) == len(keys):
             ready = True
             open(ready_file, "w").close()
-    print("samples=%d decreased=%d reappeared=%d vanished=%d" % (samples, decreased, reappeared, vanished))
+    print("samples=%d decreased=%d reappeared=%d vanished=%d" % (samples, decreased, reappeared, vanished)
+          + (" stale=%d" % stale if len(sys.argv) > 9 else ""))
     for e in examples:
         print("  " + e)
 

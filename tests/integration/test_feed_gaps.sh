@@ -4,8 +4,9 @@
 #   - a large transaction cut short (its committed parts are removed when the journal is
 #     reopened) leaves a seq that never completes: journal seqs ..., N-1, N+1, ...; an applier
 #     streaming over it, and one restarting right before it, both go on;
-#   - a new applier (no checkpoint) on a journal whose first seq is above 1 starts from the
-#     journal's first transaction and says so;
+#   - a new applier (no checkpoint) on a journal whose oldest transactions retention removed
+#     cannot rebuild the cache there (the relay snapshots no table) and stops saying so; with
+#     rebuild = no it starts from the journal's first transaction and says so;
 #   - an applier whose checkpoint retention purged is stopped with the purge named.
 source "$(dirname "$0")/../harness.sh"
 
@@ -64,6 +65,7 @@ remote_config() { # NAME
 remote_config gaps > "$H_DIR/remote.ini"
 remote_config fresh > "$H_DIR/fresh.ini"
 remote_config late > "$H_DIR/late.ini"
+sed 's/^\[apply\]$/[apply]\nrebuild = no/' "$H_DIR/late.ini" > "$H_DIR/late-norebuild.ini"
 last_seq() { "$FL_BUILD/fl-dump" --stats "$H_DIR/journal" | sed 's/.*"last_seq":\([0-9]*\).*/\1/'; }
 
 # ---- restarting right before the gap (asking for the missing seq) ---------------------------
@@ -94,7 +96,10 @@ first_seq() { "$FL_BUILD/fl-dump" --stats "$H_DIR/journal" | sed 's/.*"first_seq
 t_check "retention removed the oldest transactions" h_wait_until 20 bash -c "[ \$('$FL_BUILD/fl-dump' --stats '$H_DIR/journal' | sed 's/.*\"first_seq\":\([0-9]*\).*/\1/') -gt 1 ]"
 first=$(first_seq)
 out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/late.ini" --once 2>&1); rc=$?
-t_eq "a new remote applier on a journal starting at seq $first exits 0" 0 "$rc"
+t_check "a new remote applier on a journal starting at seq $first cannot rebuild: non-zero exit" test "$rc" -ne 0 -a "$rc" -ne 124
+t_check "it says why" grep -q "it cannot be rebuilt: .*app.kv is not in the relay's \[snapshot\] tables" <<<"$out"
+out=$(timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/late-norebuild.ini" --once 2>&1); rc=$?
+t_eq "with rebuild = no it exits 0" 0 "$rc"
 [ "$rc" = 0 ] || h_log "$(tail -3 <<<"$out")"
 t_check "it says it starts from the journal's first transaction" grep -q "journal's first transaction, seq $first" <<<"$out"
 t_eq "it applied up to the journal's last seq" "$(last_seq)" "$(h_redis HGET fastlane:checkpoint:late seq)"

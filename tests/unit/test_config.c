@@ -237,6 +237,7 @@ static void test_defaults(void **state)
     assert_string_equal(c->apply.checkpoint_path, "/j/../default.checkpoint");
     assert_int_equal(c->apply.max_atomic_ops, 10000);
     assert_int_equal(c->apply.on_error, FL_ON_ERROR_STOP);
+    assert_true(c->apply.rebuild);
     assert_string_equal(c->log_level, "info");
     assert_int_equal(c->nrules, 0);
     fl_config_free(c);
@@ -330,6 +331,14 @@ static void test_bad_values(void **state)
                   "6: [apply] on_error: 'ignore' is not one of stop, skip\n"
                   "8: [metrics] listen: 'nohost' is not host:port (port 1-65535; IPv6 as [addr]:port)\n"
                   "10: [feed] listen: '1.2.3.4:0' is not host:port (port 1-65535; IPv6 as [addr]:port)\n");
+    char *errors = NULL;
+    fl_config *c = fl_config_load_string("[apply]\njournal=/j\ntarget = redis://x:1\nrebuild = no\n", 53, "r.ini",
+                                         &errors);
+    assert_non_null(c);
+    assert_false(c->apply.rebuild);
+    fl_config_free(c);
+    expect_errors("[apply]\njournal=/j\ntarget = redis://x:1\nrebuild = yes\n",
+                  "4: [apply] rebuild: 'yes' is not one of auto, no\n");
 }
 
 static void test_target_urls(void **state)

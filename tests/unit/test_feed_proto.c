@@ -131,6 +131,31 @@ static void test_messages_round_trip(void **state)
     fl_buf_free(&b);
 }
 
+/* a snapshot request: AUTH whose data names the tables; start kinds beyond it are refused */
+static void test_snapshot_request_auth(void **state)
+{
+    (void)state;
+    fl_feed_msg in = sample(FL_FEED_AUTH), out;
+    in.start = FL_FEED_SNAPSHOT;
+    in.data = (const uint8_t *)"app.items,app.users";
+    in.data_len = 19;
+    fl_buf b = {0};
+    fl_feed_encode(&b, &in);
+    char err[128];
+    size_t used;
+    assert_int_equal(fl_feed_parse(b.data, b.len, NULL, &out, &used, err, sizeof err), 1);
+    assert_int_equal(out.start, FL_FEED_SNAPSHOT);
+    assert_int_equal(out.data_len, 19);
+    assert_memory_equal(out.data, "app.items,app.users", 19);
+    fl_buf_reset(&b);
+    in.start = FL_FEED_SNAPSHOT + 1;
+    fl_feed_encode(&b, &in);
+    assert_int_equal(fl_feed_parse(b.data, b.len, NULL, &out, &used, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown start kind"));
+    assert_string_equal(fl_feed_error_name(FL_FEED_ERR_REFUSED), "snapshot request refused");
+    fl_buf_free(&b);
+}
+
 static void test_corruption_rejected(void **state)
 {
     (void)state;
@@ -306,8 +331,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_frames_round_trip), cmocka_unit_test(test_messages_round_trip),
-        cmocka_unit_test(test_corruption_rejected),     cmocka_unit_test(test_hkdf_rfc5869_case_1),
-        cmocka_unit_test(test_keys_and_auth_mac),       cmocka_unit_test(test_sealed_frames),
+        cmocka_unit_test(test_corruption_rejected),     cmocka_unit_test(test_snapshot_request_auth),
+        cmocka_unit_test(test_hkdf_rfc5869_case_1),     cmocka_unit_test(test_keys_and_auth_mac),
+        cmocka_unit_test(test_sealed_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -474,6 +474,30 @@ static void add_ddl(fixture *f, const char *db, const char *sql)
     ch->sql_len = (uint32_t)strlen(sql);
 }
 
+/* before a rebuild: every rule's keys by pattern; a template without literal text is left out */
+static void test_clear_all(void **state)
+{
+    (void)state;
+    fl_config *c = load(APPLY "[rule u]\ntable = app.users\nkey = u:{id}\n[rule bare]\ntable = app.users\n"
+                              "key = {id}\n[rule o]\ntable = app.orders\nkey = o?{id}\n");
+    fl_rules *r = rules_of(c);
+    fl_cache_ops ops;
+    fl_cache_ops_init(&ops);
+    assert_int_equal(fl_rules_clear_all(r, &ops, "rebuild"), 1);
+    assert_int_equal(ops.nops, 2);
+    static const char *const want[] = {"u:*", "o\\?*"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ops.ops[i].kind, FL_CACHE_DEL_MATCH);
+        char *k = strndup(ops.ops[i].key, ops.ops[i].key_len);
+        assert_string_equal(k, want[i]);
+        free(k);
+    }
+    assert_string_equal(ops.ops[0].rule, "rule u (rebuild)");
+    fl_cache_ops_free(&ops);
+    fl_rules_free(r);
+    fl_config_free(c);
+}
+
 /* TRUNCATE, DROP TABLE and RENAME TABLE of a rule's table delete its keys by pattern */
 static void test_ddl_clears_rule_keys(void **state)
 {
@@ -744,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_check_table_without_names),
         cmocka_unit_test(test_template_errors),
         cmocka_unit_test(test_anonymous_gtid_in_message),
+        cmocka_unit_test(test_clear_all),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
 }

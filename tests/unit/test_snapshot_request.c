@@ -1,6 +1,7 @@
 /* test_snapshot_request.c — the snapshot request file: the writer-lock probe, the hex tokens,
  * a request refused with no relay, one taken by a stand-in relay (another process removing
- * the file), one left untaken, and pending repairs read from the committed progress. */
+ * the file), one left untaken, pending repairs read from the committed progress, and a request
+ * for tables written at once: never over one not taken yet, names that are not db.table refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,6 +122,40 @@ static void test_pending(void **state)
     fl_store_close(w);
 }
 
+static void read_all(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t got = fread(buf, 1, n - 1, f);
+    buf[got] = 0;
+    fclose(f);
+}
+
+static void test_tables_at_once(void **state)
+{
+    (void)state;
+    char path[512], text[512], err[256] = "";
+    fl_snapshot_request_path(tmpdir, path, sizeof path);
+    assert_int_equal(fl_snapshot_request_tables(tmpdir, "app.items, b.t", err, sizeof err), 0);
+    read_all(path, text, sizeof text);
+    assert_string_equal(text, "table 617070 6974656d73\ntable 62 74\n");
+    assert_int_equal(fl_snapshot_request_tables(tmpdir, "c.d", err, sizeof err), 1); /* not taken yet */
+    read_all(path, text, sizeof text);
+    assert_string_equal(text, "table 617070 6974656d73\ntable 62 74\n");
+    unlink(path); /* taken */
+    assert_int_equal(fl_snapshot_request_tables(tmpdir, "c.d", err, sizeof err), 0);
+    read_all(path, text, sizeof text);
+    assert_string_equal(text, "table 63 64\n");
+    unlink(path);
+    assert_int_equal(fl_snapshot_request_tables(tmpdir, "nodot", err, sizeof err), -1);
+    assert_non_null(strstr(err, "'nodot' is not db.table"));
+    assert_int_equal(fl_snapshot_request_tables(tmpdir, "a.", err, sizeof err), -1);
+    assert_int_equal(fl_snapshot_request_tables(tmpdir, " , ", err, sizeof err), -1);
+    assert_non_null(strstr(err, "no table"));
+    assert_int_not_equal(access(path, F_OK), 0);
+    assert_int_equal(fl_snapshot_request_tables(jdir, "a.b", err, sizeof err), -1); /* no such directory */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +163,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_relay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_taken, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tables_at_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
