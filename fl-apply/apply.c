@@ -9,6 +9,14 @@
  * second while catching up, and before exiting. Transactions without cache operations only
  * move the checkpoint, so theirs is written lazily (with the next flush or chunk).
  *
+ * Groups. While the applier is behind, consecutive transactions that the input already holds
+ * are submitted together, as one group with the checkpoint of its last (one MULTI/EXEC on
+ * Redis): a group is sent as soon as the next transaction is not there yet (never waiting to
+ * fill it), or once it is as large as fl-apply/group.h allows (never above max_atomic_ops). A
+ * transaction that is chunked, deletes by pattern, or comes while the target is on probation
+ * after a failure goes alone, as before. A reader thus sees the cache jump from the state
+ * after one source transaction to the state after a later one, never part of one.
+ *
  * When there is nothing new, the applier sleeps until the input has news (fl-apply/input.c:
  * the journal writer signals every commit; a relay pushes), never polling. A target that fails (down, restarted, an
  * error reply) is closed and reopened with a capped exponential backoff, forever; the
@@ -41,6 +49,7 @@
 #include "common/metrics.h"
 #include "common/txn.h"
 #include "fl-apply/fold.h"
+#include "fl-apply/group.h"
 #include "fl-apply/input.h"
 #include "fl-apply/rebuild.h"
 #include "fl-apply/rules.h"
@@ -88,8 +97,10 @@ typedef struct applier {
     uint64_t override_seq;
     char journal_id[FL_JOURNAL_ID_TEXT]; /* identity of the journal applied ("" = unknown) */
     bool unnamed_cp_logged;              /* said once that a checkpoint names no journal */
-    fl_checkpoint done_cp;               /* last transaction submitted */
-    bool lazy_cp;                        /* done_cp belongs to a transaction without operations, not sent yet */
+    fl_checkpoint done_cp;               /* last transaction submitted or held in the group */
+    bool lazy_cp;                        /* done_cp not sent yet: ops holds the group's operations */
+    size_t group_bytes;                  /* bytes of the group's operations */
+    uint64_t sent_seq;                   /* the last transaction whose operations went to the target */
     uint32_t submitted;                  /* transactions submitted since the last flush */
 
     counters sent, flushed, reported; /* submitted / acknowledged / at the last progress line */
@@ -99,6 +110,11 @@ typedef struct applier {
     uint64_t ahead_until;     /* after a target failure: the last seq submitted, whose writes (and
                                * those before it) may show although the checkpoint is older */
     bool cautious;            /* after a target failure: one transaction in flight until one is applied */
+    uint64_t ungrouped_until; /* the end of the group that was in flight at the checkpoint (the one that
+                               * failed): up to there, each transaction is submitted by itself */
+    bool find_failed_group;   /* set ungrouped_until at the next transaction, from submitted_ends */
+    uint64_t *submitted_ends; /* the last seq of each submit since the last successful flush */
+    size_t nsubmitted_ends, submitted_ends_cap;
     struct {
         fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *unknown, *clears, *ddl_failed, *retries,
             *target_errors, *cp_seq, *cp_ts, *lag, *lag_s;
@@ -126,6 +142,7 @@ typedef struct applier {
     /* the transaction being processed */
     fl_checkpoint cur_cp;
     uint32_t cur_pos; /* its operations rendered so far */
+    size_t cur_start; /* where its operations start in ops (before: the group's) */
     bool cur_chunked, cur_first;
     bool cur_statements; /* statement-based changes of rule tables were skipped */
     int cur_fatal;       /* exit status when rendering failed fatally */
@@ -301,8 +318,17 @@ static void target_lost(applier *a, const char *why)
 {
     a->failures_in_row++;
     a->target_errors++;
-    a->cautious = true;
-    if (a->done_cp.seq > a->ahead_until) a->ahead_until = a->done_cp.seq;
+    /* A first failure (a lost connection, most often) is resumed in groups: a folded replay
+     * of what may be visible goes out at once. A second one without progress in between (a
+     * refusal that repeats) is retried one transaction at a time, so that the refused one
+     * is found and reported by itself. */
+    if (a->failures_in_row > 1) {
+        a->cautious = true;
+        a->find_failed_group = true;
+    } else {
+        a->nsubmitted_ends = 0;
+    }
+    if (a->sent_seq > a->ahead_until) a->ahead_until = a->sent_seq;
     if (a->failures_in_row == 1)
         log_warn("%s; reconnecting and resuming from the checkpoint", why);
     else
@@ -318,6 +344,7 @@ static void target_lost(applier *a, const char *why)
     a->sent = a->flushed;
     a->submitted = 0;
     a->lazy_cp = false;
+    a->group_bytes = 0;
     fold_end(a, false); /* planned again after reconnecting */
 }
 
@@ -334,6 +361,7 @@ static void reposition(applier *a, const char *why)
     a->sent = a->flushed;
     a->submitted = 0;
     a->lazy_cp = false;
+    a->group_bytes = 0;
     fold_end(a, false);
 }
 
@@ -784,14 +812,66 @@ static int connect_target(applier *a)
     return -1;
 }
 
-/* Sends the checkpoint of a transaction without operations when nothing later carried it. */
-static int send_lazy_checkpoint(applier *a)
+/* Notes that everything up to seq was submitted (see ungrouped_until). */
+static void note_submitted(applier *a, uint64_t seq)
+{
+    if (a->nsubmitted_ends == a->submitted_ends_cap) {
+        a->submitted_ends_cap = a->submitted_ends_cap ? a->submitted_ends_cap * 2 : 64;
+        a->submitted_ends = fl_xrealloc(a->submitted_ends, a->submitted_ends_cap * sizeof *a->submitted_ends);
+    }
+    a->submitted_ends[a->nsubmitted_ends++] = seq;
+}
+
+/* After a target failure, at the first transaction (seq, right after the checkpoint read
+ * back): the group that was in flight there is the one that failed; up to its end, each
+ * transaction is submitted by itself (still pipelined), so that the checkpoint stops right
+ * before a refused one and the refusal names it. */
+static void find_failed_group(applier *a, uint64_t seq)
+{
+    if (!a->find_failed_group) return;
+    a->find_failed_group = false;
+    a->ungrouped_until = 0;
+    for (size_t i = 0; i < a->nsubmitted_ends && !a->ungrouped_until; i++)
+        if (a->submitted_ends[i] >= seq) a->ungrouped_until = a->submitted_ends[i];
+    a->nsubmitted_ends = 0;
+}
+
+/* Submits the transactions held back as a group (their operations, or only the checkpoint of
+ * transactions without any), with the checkpoint of the last. Returns 0 or -1 with err. */
+static int send_group(applier *a)
 {
     if (!a->lazy_cp) return 0;
-    fl_cache_ops_reset(&a->ops);
     int chunked;
+    note_submitted(a, a->done_cp.seq);
+    if (a->ops.nops) a->sent_seq = a->done_cp.seq; /* (part of it may be applied even if this fails) */
     if (fl_target_submit(a->target, &a->ops, &a->done_cp, &chunked, a->err.msg, sizeof a->err.msg)) return -1;
+    a->sent.ops += a->ops.nops;
+    fl_cache_ops_reset(&a->ops);
     a->lazy_cp = false;
+    a->group_bytes = 0;
+    a->cur_start = 0;
+    a->submitted++;
+    return 0;
+}
+
+/* Submits the group before the transaction being processed (ops[0..cur_start)), keeping its
+ * operations, so that it goes out alone. Returns 0 or -1 with err. */
+static int send_group_before_current(applier *a)
+{
+    if (!a->cur_start) return 0; /* a checkpoint alone waits: the current one supersedes it */
+    fl_cache_ops group = a->ops;
+    group.nops = a->cur_start;
+    int chunked;
+    note_submitted(a, a->done_cp.seq);
+    a->sent_seq = a->done_cp.seq;
+    if (fl_target_submit(a->target, &group, &a->done_cp, &chunked, a->err.msg, sizeof a->err.msg)) return -1;
+    a->sent.ops += group.nops;
+    size_t rest = a->ops.nops - a->cur_start;
+    memmove(a->ops.ops, a->ops.ops + a->cur_start, rest * sizeof *a->ops.ops);
+    a->ops.nops = rest;
+    a->cur_start = 0;
+    a->lazy_cp = false;
+    a->group_bytes = 0;
     a->submitted++;
     return 0;
 }
@@ -800,7 +880,7 @@ static int send_lazy_checkpoint(applier *a)
 static int flush(applier *a)
 {
     a->last_flush_ms = fl_now_ms();
-    if (send_lazy_checkpoint(a) || fl_target_flush(a->target, a->err.msg, sizeof a->err.msg)) {
+    if (send_group(a) || fl_target_flush(a->target, a->err.msg, sizeof a->err.msg)) {
         char why[1100];
         snprintf(why, sizeof why, "%s", a->err.msg);
         target_lost(a, why);
@@ -813,6 +893,7 @@ static int flush(applier *a)
         a->failures_in_row = 0;
         a->cautious = false;
     }
+    a->nsubmitted_ends = 0;
     a->submitted = 0;
     a->flushed = a->sent;
     metrics_update(a, false);
@@ -825,6 +906,8 @@ static int submit_ops(applier *a, const fl_checkpoint *cp)
 {
     int chunked = 0;
     a->sent.ops += a->ops.nops;
+    note_submitted(a, a->cur_cp.seq);
+    if (a->ops.nops) a->sent_seq = a->cur_cp.seq;
     if (fl_target_submit(a->target, &a->ops, cp, &chunked, a->err.msg, sizeof a->err.msg)) {
         a->cur_target_failed = 1;
         return -1;
@@ -832,6 +915,8 @@ static int submit_ops(applier *a, const fl_checkpoint *cp)
     if (chunked) a->cur_chunked = true;
     a->submitted++;
     fl_cache_ops_reset(&a->ops);
+    a->cur_start = 0;
+    a->group_bytes = 0;
     return 0;
 }
 
@@ -941,9 +1026,14 @@ static int on_part(const fl_txn *part, void *ctx)
         return 1;
     }
     uint32_t max = a->cfg->apply.max_atomic_ops;
-    if (!(part->flags & FL_TXN_LAST_PART) && max && a->ops.nops > max) {
+    if (!(part->flags & FL_TXN_LAST_PART) && max && a->ops.nops - a->cur_start > max) {
         /* The operations so far go out now, carrying the previous checkpoint: a crash
-         * before the last chunk re-applies the whole transaction. */
+         * before the last chunk re-applies the whole transaction. The group before it goes
+         * first, on its own. */
+        if (send_group_before_current(a)) {
+            a->cur_target_failed = 1;
+            return 1;
+        }
         a->lazy_cp = false;
         a->cur_chunked = true;
         if (submit_ops(a, &a->done_cp)) return 1;
@@ -951,10 +1041,45 @@ static int on_part(const fl_txn *part, void *ctx)
     return 0;
 }
 
+/* The bytes an operation puts into a group. */
+static size_t op_bytes(const fl_cache_op *op)
+{
+    size_t n = op->key_len + op->value_len;
+    for (uint32_t i = 0; i < op->nfields; i++) n += op->fields[i].name_len + op->fields[i].value_len;
+    return n;
+}
+
+/* Whether the transaction just rendered (ops[cur_start..]) joins the group held back (1: it
+ * is held, with nothing sent) or goes out now (0: the caller submits ops, with the group
+ * before it when that stays one atomic unit; an earlier group that does not was sent here).
+ * Returns -1 with err when sending failed. */
+static int group_decision(applier *a)
+{
+    uint32_t max = a->cfg->apply.max_atomic_ops;
+    size_t bytes = 0;
+    bool by_pattern = false;
+    for (size_t i = a->cur_start; i < a->ops.nops; i++) {
+        bytes += op_bytes(&a->ops.ops[i]);
+        by_pattern |= a->ops.ops[i].kind == FL_CACHE_DEL_MATCH;
+    }
+    fl_group_size group = {a->cur_start, a->group_bytes}, txn = {a->ops.nops - a->cur_start, bytes};
+    uint64_t seq = a->cur_cp.seq;
+    fl_group_mode mode = FL_GROUP_NORMAL;
+    if (a->cur_chunked || by_pattern || a->cautious || seq <= a->ungrouped_until)
+        mode = FL_GROUP_ALONE;
+    else if (a->fold && seq >= a->fold_first && seq < a->fold_last)
+        mode = FL_GROUP_WHOLE;
+    fl_group_step step = fl_group_next(group, txn, mode, max);
+    if (step.send_group_first && send_group_before_current(a)) return -1;
+    a->group_bytes += bytes;
+    return step.hold;
+}
+
 /* Applies transaction seq. Returns 0, -1 when the target or the source failed (retry), or
  * an exit status > 0. */
 static int apply_one(applier *a, uint64_t seq)
 {
+    find_failed_group(a, seq);
     memset(&a->cur_cp, 0, sizeof a->cur_cp);
     a->cur_cp.seq = seq;
     a->cur_pos = 0;
@@ -964,8 +1089,10 @@ static int apply_one(applier *a, uint64_t seq)
     a->cur_first = true;
     a->cur_fatal = 0;
     a->cur_target_failed = 0;
-    fl_cache_ops_reset(&a->ops);
+    if (!a->lazy_cp) fl_cache_ops_reset(&a->ops);
+    a->cur_start = a->ops.nops; /* after the group's operations */
     int r = fl_input_read(a->src, seq, on_part, a, &a->err);
+    if (r != 0 || a->cur_fatal) a->ops.nops = a->cur_start; /* the group, without this one's part */
     if (a->cur_target_failed || (r < 0 && !a->err.permanent)) {
         char why[1100];
         snprintf(why, sizeof why, "%s", a->err.msg);
@@ -988,19 +1115,15 @@ static int apply_one(applier *a, uint64_t seq)
         log_error("seq %" PRIu64 ": %s", seq, r < 0 ? a->err.msg : "transaction disappeared while reading");
         return 1;
     }
-    if (a->ops.nops == 0 && !a->cur_chunked) {
-        a->done_cp = a->cur_cp; /* nothing to write: the checkpoint can wait */
-        a->lazy_cp = true;
-    } else {
-        a->lazy_cp = false;
-        if (submit_ops(a, &a->cur_cp)) {
-            char why[1100];
-            snprintf(why, sizeof why, "%s", a->err.msg);
-            target_lost(a, why);
-            return -1;
-        }
-        a->done_cp = a->cur_cp;
+    int hold = group_decision(a);
+    if (hold < 0 || (hold == 0 && submit_ops(a, &a->cur_cp))) {
+        char why[1100];
+        snprintf(why, sizeof why, "%s", a->err.msg);
+        target_lost(a, why);
+        return -1;
     }
+    a->done_cp = a->cur_cp;
+    a->lazy_cp = hold == 1;
     a->sent.txns++;
     if (a->cur_statements) a->sent.statements++;
     if (a->cautious && flush(a)) return -1; /* retried alone until it is applied */
@@ -1113,6 +1236,7 @@ static void close_common(applier *a)
     fl_target_close(a->target);
     fl_rules_free(a->rules);
     fl_cache_ops_free(&a->ops);
+    free(a->submitted_ends);
     fl_input_close(a->src);
 }
 

@@ -1,7 +1,9 @@
 /* resp.c — Redis commands in RESP, written straight into an output buffer (no printf on the
- * hot path): the argument framing, and each cache operation as its commands. */
+ * hot path): the argument framing, each cache operation as its commands, and runs of
+ * operations as one variadic command. */
 #include "fl-apply/resp.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 /* Writes v in decimal ending at end; returns where it starts. */
@@ -80,4 +82,40 @@ uint32_t fl_resp_op(fl_buf *b, const fl_cache_op *op)
         fl_resp_arg(b, op->key, op->key_len);
         return 1;
     }
+}
+
+/* Whether op can join a run of operations of kind `kind` in one variadic command. */
+static bool joins_run(const fl_cache_op *op, uint8_t kind)
+{
+    if (op->kind != kind) return false;
+    return kind == FL_CACHE_DEL || (kind == FL_CACHE_SET && op->ttl == 0);
+}
+
+uint32_t fl_resp_run(fl_buf *b, const fl_cache_op *ops, size_t n, size_t *used)
+{
+    uint8_t kind = ops[0].kind;
+    size_t len = 0, bytes = 0;
+    if (kind == FL_CACHE_SET || kind == FL_CACHE_DEL)
+        while (len < n && len < FL_RESP_RUN_KEYS && bytes < FL_RESP_RUN_BYTES && joins_run(&ops[len], kind)) {
+            bytes += ops[len].key_len + (kind == FL_CACHE_SET ? ops[len].value_len : 0);
+            len++;
+        }
+    if (len < 2) {
+        *used = 1;
+        return fl_resp_op(b, &ops[0]);
+    }
+    *used = len;
+    if (kind == FL_CACHE_DEL) {
+        fl_resp_header(b, '*', 1 + len);
+        fl_resp_arg(b, "DEL", 3);
+        for (size_t i = 0; i < len; i++) fl_resp_arg(b, ops[i].key, ops[i].key_len);
+        return 1;
+    }
+    fl_resp_header(b, '*', 1 + 2 * len);
+    fl_resp_arg(b, "MSET", 4);
+    for (size_t i = 0; i < len; i++) {
+        fl_resp_arg(b, ops[i].key, ops[i].key_len);
+        fl_resp_arg(b, ops[i].value, ops[i].value_len);
+    }
+    return 1;
 }

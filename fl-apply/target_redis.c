@@ -23,6 +23,10 @@
  * recorded in the hash's `client` field with every checkpoint, is killed before the
  * checkpoint is read) keeps its data from running at all.
  *
+ * What is submitted at once may be several source transactions (fl-apply/apply.c groups
+ * them while catching up): their operations are one MULTI/EXEC all the same, consecutive SETs
+ * without a TTL merged into MSET and consecutive DELs into one DEL (fl-apply/resp.h).
+ *
  * A transaction with more than max_atomic_ops operations is sent as ordered MULTI/EXEC
  * chunks, each advancing the chain, the checkpoint only in the last. A transaction without
  * operations is just the checkpoint script (a single command is atomic by itself). The
@@ -152,8 +156,9 @@ static const char *advice_for(const char *text)
         const char *code, *advice;
     } advice[] = {
         {"OOM", "Redis is at maxmemory: raise maxmemory or choose a volatile-* eviction policy"},
-        {"NOPERM", "grant the ACL user the key pattern of every rule and of fastlane:checkpoint:* "
-                   "(ACL SETUSER USER ~PATTERN), and the commands SET, DEL, HSET, EXPIRE, EVAL, EVALSHA, SCRIPT"},
+        {"NOPERM",
+         "grant the ACL user the key pattern of every rule and of fastlane:checkpoint:* "
+         "(ACL SETUSER USER ~PATTERN), and the commands SET, MSET, DEL, HSET, EXPIRE, EVAL, EVALSHA, SCRIPT"},
         {"MISCONF", "Redis refuses writes because it cannot save: fix its dir or disk, or its "
                     "stop-writes-on-bgsave-error setting"},
         {"BUSY", "a script keeps Redis busy: SCRIPT KILL or FUNCTION KILL ends it"},
@@ -761,9 +766,14 @@ static int redis_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint
             fl_resp_header(&rt->out, '*', 1);
             fl_resp_arg(&rt->out, "MULTI", 5);
             uint32_t ncmds = 0;
-            for (size_t i = start; i < end; i++)
-                ncmds += ops->ops[i].kind == FL_CACHE_DEL_MATCH ? put_matched(rt, i)
-                                                                : fl_resp_op(&rt->out, &ops->ops[i]);
+            for (size_t i = start, used; i < end; i += used) {
+                if (ops->ops[i].kind == FL_CACHE_DEL_MATCH) {
+                    ncmds += put_matched(rt, i);
+                    used = 1;
+                } else {
+                    ncmds += fl_resp_run(&rt->out, &ops->ops[i], end - i, &used);
+                }
+            }
             put_chain(rt, last ? cp : NULL);
             ncmds++;
             fl_resp_header(&rt->out, '*', 1);

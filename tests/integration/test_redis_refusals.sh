@@ -4,8 +4,10 @@
 # applier stops at the first refused transaction, keeps saying why (with a metric), and once
 # the operator fixes Redis it applies everything: every key equals the database and the
 # checkpoint is exact, and keys the pipeline wrote ahead of the refused transaction never
-# move back while it resumes (the range up to the last transaction sent is folded). Also: a
-# transaction above max_atomic_ops whose early chunk is refused.
+# move back while it resumes (the range up to the last transaction sent is folded). Refused
+# in a group of transactions, the group's transactions are then retried one by one, so the
+# refused one is found and the checkpoint stops right before it. Also: a transaction above
+# max_atomic_ops whose early chunk is refused.
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
@@ -51,7 +53,9 @@ ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
 first_b=$(seq_of_first b)
 h_redis ACL SETUSER applier on '>pw' '~a:*' '~fastlane:*' '+@all' >/dev/null
 NAME=acl DB=1 METRICS_PORT=$(h_free_port)
-config acl "redis://applier:pw@127.0.0.1:$REDIS_PORT/1" > "$H_DIR/acl.ini"
+# groups of at most 2 operations: many are pipelined behind the refused one, and some of
+# them (two a:* writes) are applied while the checkpoint cannot move
+config acl "redis://applier:pw@127.0.0.1:$REDIS_PORT/1" "max_atomic_ops = 2" > "$H_DIR/acl.ini"
 "$FL_BUILD/fl-apply" -c "$H_DIR/acl.ini" > "$H_DIR/acl.log" 2>&1 &
 APPLY_PID=$!; h_register $APPLY_PID
 t_check "NOPERM: the refusal is logged with Redis's own words and the fix" \
@@ -68,12 +72,13 @@ t_check "NOPERM: the applier keeps running" kill -0 "$APPLY_PID"
 redis-cli -p "$REDIS_PORT" MONITOR > "$H_DIR/monitor" 2>&1 &
 MONITOR_PID=$!; h_register $MONITOR_PID
 h_wait_until 10 test -s "$H_DIR/monitor"
-t_eq "NOPERM: a:1 (inserted and updated right after the refused transaction) was written ahead" 1001 "$(rdb GET a:1)"
+ahead=$(cache_rows a: | awk -F'\t' '$2 > 1000' | wc -l)
+t_check "NOPERM: a:* keys written ahead of the refused transaction ($ahead, updated values)" test "$ahead" -gt 0
 h_redis ACL SETUSER applier '~b:*' >/dev/null
 t_check "ACL fixed: the applier catches up" h_wait_until 60 bash -c "[ \"\$(redis-cli -p $REDIS_PORT -n 1 HGET fastlane:checkpoint:acl seq)\" = $(last_seq) ]"
 kill "$MONITOR_PID"; wait "$MONITOR_PID" 2>/dev/null
 t_eq "ACL fixed: no key written ahead of the refusal was set back while resuming" 0 \
-  "$(grep -c '"SET" "a:[0-9]*" "[0-9]\{1,3\}"$' "$H_DIR/monitor")"
+  "$(grep 'SET" ' "$H_DIR/monitor" | grep -c '"a:[0-9]*" "[0-9]\{1,3\}"\( \|$\)')"
 t_eq "ACL fixed: every a:* key" "$(db_rows a a:)" "$(cache_rows a:)"
 t_eq "ACL fixed: every b:* key (nothing skipped)" "$(db_rows b b:)" "$(cache_rows b:)"
 kill -TERM "$APPLY_PID"; wait "$APPLY_PID"; rc=$?

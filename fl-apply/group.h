@@ -1,0 +1,37 @@
+/* group.h — when the applier coalesces consecutive source transactions into one group (one
+ * submit, one checkpoint): the decision for each transaction, from sizes alone. */
+#ifndef FL_GROUP_H
+#define FL_GROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FL_GROUP_MAX_OPS 4096         /* operations of one group, at most */
+#define FL_GROUP_MAX_BYTES (4u << 20) /* bytes of its keys and values, about */
+
+typedef struct fl_group_size {
+    size_t ops, bytes;
+} fl_group_size;
+
+typedef struct fl_group_step {
+    bool send_group_first; /* the group held so far goes out before this transaction, alone */
+    bool hold;             /* this transaction is held (joins the group); else it goes out now,
+                            * with the group unless send_group_first */
+} fl_group_step;
+
+/* How a transaction may be grouped. */
+typedef enum fl_group_mode {
+    FL_GROUP_NORMAL, /* up to the caps below */
+    FL_GROUP_ALONE,  /* never shares a submit: chunked, deleting by pattern, or after a failure */
+    FL_GROUP_WHOLE,  /* inside a folded replay, whose states are not the source's: kept open up to
+                      * max_atomic_ops (0: none), so that the range is applied at once */
+} fl_group_mode;
+
+/* What to do with a transaction of size txn that follows a group of size group (ops 0: none,
+ * or transactions without operations), with max_atomic_ops (0: none). A group never exceeds
+ * max_atomic_ops (the target would chunk it, and a reader could see part of a transaction);
+ * it goes out once it reaches FL_GROUP_MAX_OPS, max_atomic_ops or FL_GROUP_MAX_BYTES. */
+fl_group_step fl_group_next(fl_group_size group, fl_group_size txn, fl_group_mode mode, uint32_t max_atomic_ops);
+
+#endif
