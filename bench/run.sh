@@ -64,7 +64,12 @@ section_snapshot() {
   run bash "$here/snapshot.sh" "$build"
 }
 
-all_sections="journal relay latency scale apply feed replay snapshot"
+section_cluster() {
+  echo "== cluster: catch-up into a 3-primary Redis Cluster vs one Redis and redis-benchmark --cluster; the cost of WAIT"
+  run bash "$here/cluster.sh" "$build"
+}
+
+all_sections="journal relay latency scale apply feed replay snapshot cluster"
 for s in ${BENCH_SECTIONS:-$all_sections}; do
   declare -F "section_$s" >/dev/null || { echo "bench: no section '$s' (have: $all_sections)" >&2; exit 2; }
   "section_$s"

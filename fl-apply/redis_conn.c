@@ -177,6 +177,42 @@ int fl_redis_conn_wait(fl_redis_conn *c, bool want_write, int timeout_ms, fl_err
            (want_write && (broken || (p.revents & for_write)) ? FL_REDIS_WRITABLE : 0);
 }
 
+int fl_redis_conn_wait_any(fl_redis_conn *const *conns, const bool *want_write, size_t n, int timeout_ms,
+                           int *ready, fl_error *e)
+{
+    int pending = 0;
+    for (size_t i = 0; i < n; i++) {
+        ready[i] = conns[i] && conns[i]->tls && SSL_pending(conns[i]->tls) > 0 ? FL_REDIS_READABLE : 0;
+        pending += ready[i] != 0;
+    }
+    if (pending) return pending; /* already decrypted */
+    struct pollfd *p = fl_xcalloc(n ? n : 1, sizeof *p);
+    for (size_t i = 0; i < n; i++) {
+        p[i].fd = -1; /* poll leaves it out */
+        if (!conns[i]) continue;
+        short for_read = conns[i]->read_wants_write ? POLLOUT : POLLIN;
+        short for_write = conns[i]->write_wants_read ? POLLIN : POLLOUT;
+        p[i].fd = conns[i]->fd;
+        p[i].events = (short)(for_read | (want_write[i] ? for_write : 0));
+    }
+    int got;
+    while ((got = poll(p, (nfds_t)n, timeout_ms)) < 0)
+        if (errno != EINTR) {
+            free(p);
+            return fl_error_set(e, false, 0, "redis: poll failed: %s", strerror(errno));
+        }
+    for (size_t i = 0; i < n && got > 0; i++) {
+        if (!conns[i] || !p[i].revents) continue;
+        short for_read = conns[i]->read_wants_write ? POLLOUT : POLLIN;
+        short for_write = conns[i]->write_wants_read ? POLLIN : POLLOUT;
+        bool broken = p[i].revents & (POLLHUP | POLLERR);
+        ready[i] = (broken || (p[i].revents & for_read) ? FL_REDIS_READABLE : 0) |
+                   (want_write[i] && (broken || (p[i].revents & for_write)) ? FL_REDIS_WRITABLE : 0);
+    }
+    free(p);
+    return got;
+}
+
 void fl_redis_conn_append(fl_redis_conn *c, int argc, const char **argv, const size_t *lens)
 {
     char *cmd = NULL;

@@ -53,6 +53,11 @@ int fl_redis_conn_next_reply(fl_redis_conn *c, redisReply **reply, fl_error *e);
 /* Waits up to timeout_ms (0: only looks) until the connection is readable, or writable too
  * when want_write. Returns the FL_REDIS_* bits, 0 at the timeout, or -1 with e. */
 int fl_redis_conn_wait(fl_redis_conn *c, bool want_write, int timeout_ms, fl_error *e);
+/* The same over several connections at once (NULL entries are left out): waits up to
+ * timeout_ms until any is ready, sets ready[i] to conns[i]'s FL_REDIS_* bits (want_write[i]
+ * for each). Returns how many are ready, 0 at the timeout, or -1 with e. */
+int fl_redis_conn_wait_any(fl_redis_conn *const *conns, const bool *want_write, size_t n, int timeout_ms,
+                           int *ready, fl_error *e);
 
 /* ---- commands one reply at a time ---- */
 

@@ -110,6 +110,10 @@ typedef struct cluster_target {
     size_t blocks;                           /* blocks awaiting replies, all primaries */
     uint64_t *order;                         /* scratch: slot << 32 | operation index */
     size_t order_cap;
+    fl_redis_conn **poll_conns; /* scratch of wait_any, poll_cap entries each */
+    bool *poll_write;
+    int *poll_ready;
+    size_t poll_cap;
 } cluster_target;
 
 /* The checkpoint key of a slot into buf; returns its length. */
@@ -261,6 +265,28 @@ static bool all_written(const cluster_target *ct)
     return true;
 }
 
+/* Waits (up to 100 ms) until a primary with work to do is readable, or writable when it has
+ * bytes to send. Returns 0, or -1 with err. */
+static int wait_any(cluster_target *ct, char *err, size_t errlen)
+{
+    if (ct->nnodes > ct->poll_cap) {
+        ct->poll_cap = ct->nnodes;
+        ct->poll_conns = fl_xrealloc(ct->poll_conns, ct->poll_cap * sizeof *ct->poll_conns);
+        ct->poll_write = fl_xrealloc(ct->poll_write, ct->poll_cap * sizeof *ct->poll_write);
+        ct->poll_ready = fl_xrealloc(ct->poll_ready, ct->poll_cap * sizeof *ct->poll_ready);
+    }
+    for (size_t i = 0; i < ct->nnodes; i++) {
+        ct_node *n = &ct->nodes[i];
+        bool work = n->conn && (n->qlen > 0 || n->sent < n->out.len);
+        ct->poll_conns[i] = work ? n->conn : NULL;
+        ct->poll_write[i] = work && n->sent < n->out.len;
+    }
+    fl_error e;
+    if (fl_redis_conn_wait_any(ct->poll_conns, ct->poll_write, ct->nnodes, 100, ct->poll_ready, &e) < 0)
+        return fl_errorf(err, errlen, "redis-cluster: %s", e.msg);
+    return 0;
+}
+
 /* Drives every primary until everything is written and at most max_blocks blocks await
  * replies (wait), or once (no wait). Returns 0, or -1 with err. */
 static int pump(cluster_target *ct, size_t max_blocks, bool wait, char *err, size_t errlen)
@@ -278,15 +304,8 @@ static int pump(cluster_target *ct, size_t max_blocks, bool wait, char *err, siz
         }
         if (fl_now_ms() - last_progress > FL_REDIS_IO_TIMEOUT_MS)
             return fl_errorf(err, errlen, "redis-cluster: no reply within %d s", FL_REDIS_IO_TIMEOUT_MS / 1000);
-        /* nothing moved: wait a little on a primary that has work */
-        for (size_t i = 0; i < ct->nnodes; i++) {
-            ct_node *n = &ct->nodes[i];
-            if (!n->conn || (n->qlen == 0 && n->sent == n->out.len)) continue;
-            fl_error e;
-            if (fl_redis_conn_wait(n->conn, n->sent < n->out.len, 1, &e) < 0)
-                return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
-            break;
-        }
+        /* nothing moved: wait until any primary that has work can go on */
+        if (wait_any(ct, err, errlen)) return -1;
     }
 }
 
@@ -430,6 +449,9 @@ static void cluster_close(void *impl)
     free(ct->tags);
     free(ct->ckey);
     free(ct->order);
+    free(ct->poll_conns);
+    free(ct->poll_write);
+    free(ct->poll_ready);
     free(ct);
 }
 

@@ -200,7 +200,8 @@ h_redis() {
 }
 
 # h_start_redis_cluster [ARGS...]: a Redis Cluster of 3 primaries and 3 replicas on loopback
-# (cluster-node-timeout 2 s, ARGS passed to every node), the replicas in sync. Sets CLUSTER_PORTS (all six),
+# (cluster-node-timeout 2 s, ARGS passed to every node), the replicas in sync; H_CLUSTER_REPLICAS
+# (default 1) replicas per primary. Sets CLUSTER_PORTS (all nodes),
 # CLUSTER_PIDS (port -> pid) and CLUSTER_URL (redis-cluster://... of the three first ports).
 # Ports are chosen with their cluster bus port (port + 10000) free too.
 declare -A CLUSTER_PIDS=()
@@ -225,15 +226,15 @@ h_start_cluster_node() { # PORT [ARGS...]
 }
 h_start_redis_cluster() {
   CLUSTER_PORTS=()
-  local i p
-  for i in 1 2 3 4 5 6; do
+  local i p replicas=${H_CLUSTER_REPLICAS:-1}
+  for i in $(seq 1 $((3 * (1 + replicas)))); do
     p=$(h_cluster_port) || h_die "no free port pair for a cluster node"
     h_start_cluster_node "$p" "$@" || h_die "cluster node $p did not start: $(tail -3 "$H_DIR/cluster/$p/redis.log" 2>/dev/null)"
     CLUSTER_PORTS+=("$p")
   done
   local addrs=()
   for p in "${CLUSTER_PORTS[@]}"; do addrs+=("127.0.0.1:$p"); done
-  timeout 60 redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes > "$H_DIR/cluster/create.log" 2>&1 \
+  timeout 60 redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes > "$H_DIR/cluster/create.log" 2>&1 \
     || h_die "redis-cli --cluster create: $(tail -3 "$H_DIR/cluster/create.log")"
   h_wait_until 60 h_cluster_ok || h_die "the cluster did not become ok: $(redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | head -3)"
   h_wait_until 60 h_cluster_replicas_in_sync || h_die "the cluster's replicas did not sync with their primaries"
