@@ -50,6 +50,7 @@
 #include "fl-relay/events.h"
 #include "feed/feed_server.h"
 #include "fl-relay/receiver.h"
+#include "fl-relay/retention.h"
 #include "fl-relay/snapshot.h"
 #include "fl-relay/source.h"
 #include "journal/store.h"
@@ -61,7 +62,8 @@
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 #define RETENTION_EVERY_S 60
-#define SOURCE_PROBE_S 10 /* how often a streaming relay checks that the source did not go back */
+#define RETENTION_WAITING_S 1 /* while a purge waits for a snapshot to complete */
+#define SOURCE_PROBE_S 10     /* how often a streaming relay checks that the source did not go back */
 #define WAIT_SLICE_MS 500
 
 static volatile sig_atomic_t stop_requested;
@@ -196,8 +198,10 @@ typedef struct relay {
     bool caught_up; /* a heartbeat said nothing more is waiting */
     time_t last_rx; /* wall clock of the last packet */
     time_t last_purge;
-    time_t last_probe;  /* last check that the source still holds the journal's position */
-    time_t last_status; /* last STATUS= sent to systemd */
+    fl_retention *retention; /* keeps the snapshots a rebuild needs */
+    bool retention_waiting;  /* a purge waits for a snapshot: look again soon */
+    time_t last_probe;       /* last check that the source still holds the journal's position */
+    time_t last_status;      /* last STATUS= sent to systemd */
 
     fl_metric *m_txns, *m_rows, *m_bytes, *m_reconnects, *m_lag, *m_commits, *m_commit_ts, *m_connected;
     fl_metric *m_first_seq, *m_last_seq, *m_journal_bytes, *m_journal_txns;
@@ -368,10 +372,12 @@ static void retention(relay *r, bool force)
     const fl_config_journal *j = &r->cfg->journal;
     if (!j->retain && !j->max_size) return;
     time_t now = time(NULL);
-    if (!force && now - r->last_purge < RETENTION_EVERY_S) return;
+    int every = r->retention_waiting ? RETENTION_WAITING_S : RETENTION_EVERY_S;
+    if (!force && now - r->last_purge < every) return;
     r->last_purge = now;
     char err[512];
-    int64_t n = fl_store_purge(r->store, j->retain, j->max_size, err, sizeof err);
+    if (!r->retention) r->retention = fl_retention_new(r->cfg);
+    int64_t n = fl_retention_run(r->retention, r->store, r->snap, &r->retention_waiting, err, sizeof err);
     if (n < 0)
         log_warn("journal retention: %s", err);
     else if (n > 0)
@@ -728,6 +734,7 @@ out:
     stream_end(&r);
     names_cache_free(&r.names);
     fl_snapshot_free(r.snap);
+    fl_retention_free(r.retention);
     if (r.store) fl_store_close(r.store);
     fl_position_free(&r.pos);
     if (cfg->metrics.relay) fl_metrics_shutdown();

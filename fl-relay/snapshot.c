@@ -525,6 +525,22 @@ void fl_snapshot_free(fl_snapshot *s)
 
 bool fl_snapshot_busy(const fl_snapshot *s) { return s && (s->list_all || s->nqueue || s->nrepairs); }
 
+bool fl_snapshot_queued(const fl_snapshot *s, const char *db, const char *name)
+{
+    if (!s) return false;
+    if (s->list_all) return true; /* every [snapshot] table is about to be listed */
+    for (size_t i = 0; i < s->nqueue; i++)
+        if (!strcmp(s->queue[i].db, db) && !strcmp(s->queue[i].name, name)) return true;
+    return false;
+}
+
+void fl_snapshot_queue(fl_snapshot *s, fl_store *store, const char *db, const char *name)
+{
+    if (!s || fl_snapshot_queued(s, db, name)) return;
+    queue_table(s, db, name);
+    save_progress(s, store);
+}
+
 /* The head of the queue is done (or refused): the next table starts at chunk 0. */
 static void pop_table(fl_snapshot *s)
 {

@@ -36,6 +36,12 @@ void fl_snapshot_free(fl_snapshot *s);
 /* True while tables remain to be snapshotted. */
 bool fl_snapshot_busy(const fl_snapshot *s);
 
+/* Whether db.name is queued (or being read) by this driver. */
+bool fl_snapshot_queued(const fl_snapshot *s, const char *db, const char *name);
+/* Queues a snapshot of db.name (after those queued already), its progress saved in store with
+ * the next commit; nothing when it is queued already. */
+void fl_snapshot_queue(fl_snapshot *s, fl_store *store, const char *db, const char *name);
+
 /* The main loop's turn, called when the stream is drained: takes a request of
  * fl_snapshot_request (queued, progress saved in store); when no chunk is in flight and
  * one is due (rate), writes the low watermark, reads the chunk and writes the high watermark.

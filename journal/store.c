@@ -1224,8 +1224,10 @@ int fl_store_seek_gtid(fl_store *s, const fl_gtid *g, uint64_t *seq, char *err, 
 
 typedef struct purge_ctx {
     uint64_t max_age, max_bytes, now;
-    int64_t chunk; /* deleted by the last run of purge_fn (set anew when it is retried) */
+    uint64_t keep_from; /* never delete this seq or later (0: no limit) */
+    int64_t chunk;      /* deleted by the last run of purge_fn (set anew when it is retried) */
     bool done;
+    bool held; /* stopped at keep_from although retention would delete more */
 } purge_ctx;
 
 static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t errlen)
@@ -1273,6 +1275,10 @@ static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t err
         bool old = c->max_age && c->now > c->max_age && ts < c->now - c->max_age;
         bool big = c->max_bytes && bytes > c->max_bytes;
         if (!old && !big) break;
+        if (c->keep_from && seq >= c->keep_from) {
+            c->held = true;
+            break;
+        }
         if ((rc = delete_seq(cur, seq, &bytes, NULL))) break;
         if (seq > horizon) horizon = seq;
         uint8_t gk[GTID_KEY_MAX];
@@ -1298,17 +1304,29 @@ static int purge_fn(fl_store *s, MDB_txn *txn, void *vctx, char *err, size_t err
     return 0;
 }
 
-int64_t fl_store_purge(fl_store *s, uint64_t max_age_s, uint64_t max_bytes, char *err, size_t errlen)
+int64_t fl_store_purge_keep(fl_store *s, uint64_t max_age_s, uint64_t max_bytes, uint64_t keep_from, bool *held,
+                            char *err, size_t errlen)
 {
+    if (held) *held = false;
     if (need_writer(s, err, errlen) < 0) return -1;
     if (!max_age_s && !max_bytes) return 0;
-    purge_ctx c = {.max_age = max_age_s, .max_bytes = max_bytes, .now = (uint64_t)time(NULL)};
+    purge_ctx c = {.max_age = max_age_s,
+                   .max_bytes = max_bytes,
+                   .now = (uint64_t)time(NULL),
+                   .keep_from = keep_from};
     int64_t deleted = 0;
     do {
+        c.held = false;
         if (write_txn(s, purge_fn, &c, err, errlen) < 0) return -1;
         deleted += c.chunk;
     } while (!c.done && c.chunk > 0);
+    if (held) *held = c.held;
     return deleted;
+}
+
+int64_t fl_store_purge(fl_store *s, uint64_t max_age_s, uint64_t max_bytes, char *err, size_t errlen)
+{
+    return fl_store_purge_keep(s, max_age_s, max_bytes, 0, NULL, err, errlen);
 }
 
 /* ---- waiting ---- */

@@ -114,6 +114,10 @@ int fl_store_read_parts(fl_store *s, uint64_t seq, fl_store_part_fn fn, void *ct
  * while the journal exceeds max_bytes (0 = no limit). Never deletes the last transaction.
  * Returns the number deleted, or -1. */
 int64_t fl_store_purge(fl_store *s, uint64_t max_age_s, uint64_t max_bytes, char *err, size_t errlen);
+/* The same, but never deleting seq keep_from or later (0: no limit); *held (may be NULL) is
+ * set when that stopped it while retention would have deleted more. */
+int64_t fl_store_purge_keep(fl_store *s, uint64_t max_age_s, uint64_t max_bytes, uint64_t keep_from, bool *held,
+                            char *err, size_t errlen);
 
 /* Waiting for new records from another process without polling: the writer signals after
  * every commit. fl_store_wait_fd returns a file descriptor that becomes readable after a

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_rebuild.sh — an applier whose history is lost rebuilds the cache by itself, against a
 # private MariaDB and Redis: (1) its checkpoint was purged by retention while it was stopped
-# (the cache holds keys of rows deleted since, which must go); (2) Redis was FLUSHALLed after
+# (the cache holds keys of rows deleted since, which must go), and retention, before purging
+# the table's last complete snapshot, had the relay snapshot it again; (2) Redis was FLUSHALLed after
 # retention purged the journal's head; (3) its checkpoint belongs to another journal; (4) a
 # remote applier through the feed, on a journal that holds no snapshot, asks the relay for one;
 # a table outside the relay's [snapshot] tables is refused, and a local rule table nothing may
@@ -119,14 +120,16 @@ h_sql "DELETE FROM app.items WHERE id <= 20; INSERT INTO app.items VALUES (5001,
 seq 1 20 | sed 's/^/item:/' > "$H_DIR/deleted"
 h_wait_until 30 bash -c "'$FL_DUMP' '$H_DIR/journal' --json | grep -q '\"id\":5001'" || h_die "churn journaled"
 stop_relay
-local_config 600K > "$H_DIR/small.ini"
-start_relay "$H_DIR/small.ini" # retention runs at start: the journal's head goes
-h_wait_until 30 bash -c "[ \"\$('$FL_DUMP' --stats '$H_DIR/journal' | sed -n 's/.*\"purged_seq\":\([0-9]*\).*/\1/p')\" -gt $((CP + 1)) ]" \
+local_config 900K > "$H_DIR/small.ini"
+start_relay "$H_DIR/small.ini" # retention runs at start: the journal's head goes, once a new snapshot is in
+h_wait_until 60 bash -c "[ \"\$('$FL_DUMP' --stats '$H_DIR/journal' | sed -n 's/.*\"purged_seq\":\([0-9]*\).*/\1/p')\" -gt $((CP + 1)) ]" \
   || h_die "retention did not purge past the checkpoint $CP: $("$FL_DUMP" --stats "$H_DIR/journal")"
+t_check "(1) retention had the table snapshotted again before purging its snapshot" grep -q "journal retention: snapshotting app.items again first" "$RELAY_LOG"
+t_check "(1) after the purge the journal still holds a complete snapshot" bash -c "'$FL_DUMP' '$H_DIR/journal' --json | grep -q '\"table\":\"items\",\"chunk\":[0-9]*,\"last\":true'"
 t_check "(1) the cache still holds keys of deleted rows" test "$(h_redis EXISTS item:1)" = 1
 rebuild_with_reader "(1) purged checkpoint" "$H_DIR/small.ini"
 t_check "(1) the log names the lost history and the rebuild" grep -q "purged by retention before they were applied.*rebuilding the cache from seq" "$H_DIR/apply-(1) purged checkpoint.log"
-t_check "(1) the log says which snapshot it used or asked for" grep -Eq "rebuild: (from|requested) snapshot of app.items" "$H_DIR/apply-(1) purged checkpoint.log"
+t_check "(1) the log says which snapshot it used" grep -q "rebuild: from snapshot of app.items at seq" "$H_DIR/apply-(1) purged checkpoint.log"
 t_check "(1) the rules' keys were deleted first" grep -q "the keys of 1 rules deleted first" "$H_DIR/apply-(1) purged checkpoint.log"
 
 # ---- (2) Redis flushed after retention purged the journal's head ------------------------------
@@ -148,7 +151,7 @@ stop_relay
 
 # ---- (4) through the feed, on a journal without a snapshot: the applier asks for one --------
 rm -rf "$H_DIR/journal" "$H_DIR/journal.old"
-relay_config 600K "initial = no" > "$H_DIR/nosnap.ini"
+relay_config 900K "initial = no" > "$H_DIR/nosnap.ini"
 start_relay "$H_DIR/nosnap.ini"
 h_wait_until 30 bash -c "'$FL_DUMP' --stats '$H_DIR/journal' >/dev/null 2>&1" || h_die "relay without a snapshot"
 churn 3
@@ -174,7 +177,7 @@ out=$(timeout 60 "$FL_APPLY" -c "$H_DIR/refused.ini" 2>&1); rc=$?
 t_check "a table outside the relay's [snapshot] tables: non-zero exit ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
 t_check "... saying why" grep -q "app.other is not in the relay's \[snapshot\] tables" <<<"$out"
 t_check "... and that the cache cannot be rebuilt" grep -q "cannot be rebuilt" <<<"$out"
-{ relay_config 600K "initial = no"; printf '[apply]\ntarget = redis://127.0.0.1:%s/0\n' "$REDIS_PORT"
+{ relay_config 900K "initial = no"; printf '[apply]\ntarget = redis://127.0.0.1:%s/0\n' "$REDIS_PORT"
   printf '[rule other]\ntable = app.other\nkey = other:{id}\n'; } > "$H_DIR/local-refused.ini"
 out=$(timeout 60 "$FL_APPLY" -c "$H_DIR/local-refused.ini" 2>&1); rc=$?
 t_check "a local rule table nothing may snapshot: non-zero exit ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124

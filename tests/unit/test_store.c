@@ -659,6 +659,35 @@ static void test_purge_size(void **state)
     fl_store_close(s);
 }
 
+/* retention that must keep a seq and what follows it stops there, and says so */
+static void test_purge_keep(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    fl_store *s = open_w(0);
+    uint64_t now = (uint64_t)time(NULL);
+    fill(s, 1, 20, now - 3600, 40);
+    bool held = true;
+    assert_int_equal(fl_store_purge_keep(s, 600, 0, 8, &held, err, sizeof err), 7);
+    assert_true(held);
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.first_seq, 8);
+    assert_int_equal(info.purged_seq, 7);
+    assert_int_equal(fl_store_purge_keep(s, 600, 0, 8, &held, err, sizeof err), 0); /* still held */
+    assert_true(held);
+    /* a limit retention does not reach: not held */
+    assert_int_equal(fl_store_purge_keep(s, 600, 0, 30, &held, err, sizeof err), 12);
+    assert_false(held);
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.first_seq, 20); /* the last always stays */
+    assert_int_equal(fl_store_purge_keep(s, 600, 0, 20, &held, err, sizeof err), 0);
+    assert_false(held); /* the last is never deleted anyway: nothing held back */
+    assert_int_equal(fl_store_purge_keep(s, 0, 0, 5, &held, err, sizeof err), 0);
+    assert_false(held);
+    fl_store_close(s);
+}
+
 static uint64_t horizon_of(fl_store *s)
 {
     char err[256] = "";
@@ -1286,6 +1315,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gtid_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_age, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_keep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_horizon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_earlier_version_journal, setup, teardown),
