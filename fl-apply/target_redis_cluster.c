@@ -57,6 +57,7 @@
 #define CT_MAX_UNSENT (8u << 20)     /* bytes formatted and not yet written, per primary */
 #define CT_WRITE_EAGERLY (64u << 10) /* start writing once this much is formatted */
 #define CT_CHECKPOINT_PREFIX "fastlane:checkpoint:"
+#define CT_CLIENT_PREFIX "fastlane-apply:" /* CLIENT SETNAME of the applier's connections */
 #define CT_NO_NODE UINT16_MAX
 #define CT_WAIT_RETRY_MS 5000 /* a primary whose replicas fell short is not asked again sooner */
 #define CT_REPLICAS_UNKNOWN UINT32_MAX
@@ -99,7 +100,8 @@ typedef struct cluster_target {
     uint16_t slot_node[FL_CLUSTER_SLOTS];
     uint64_t slot_seq[FL_CLUSTER_SLOTS]; /* the seq each slot's checkpoint holds (or will) */
     char (*tags)[FL_CLUSTER_TAG_MAX];
-    char *ckey; /* fastlane:checkpoint:NAME */
+    char *ckey;        /* fastlane:checkpoint:NAME */
+    char *client_name; /* fastlane-apply:NAME, every connection's name */
     uint32_t max_atomic_ops;
     uint32_t wait_replicas, wait_timeout_ms; /* [apply] cluster_wait_replicas, cluster_wait_timeout */
     uint64_t rewound_from;                   /* transactions from this seq on are applied again: none is held */
@@ -110,6 +112,8 @@ typedef struct cluster_target {
     size_t blocks;                           /* blocks awaiting replies, all primaries */
     uint64_t *order;                         /* scratch: slot << 32 | operation index */
     size_t order_cap;
+    fl_cache_op *run; /* scratch: one slot's operations, in source order */
+    size_t run_cap;
     fl_redis_conn **poll_conns; /* scratch of wait_any, poll_cap entries each */
     bool *poll_write;
     int *poll_ready;
@@ -434,6 +438,104 @@ static int load_script(ct_node *n, char *err, size_t errlen)
     return rc;
 }
 
+/* CLIENT SETNAME fastlane-apply:NAME on n's connection, so that the next run's fence finds
+ * it; *id (when not NULL) gets its CLIENT ID, "" when refused. A refusal (an ACL without
+ * CLIENT) leaves the connection unnamed. Returns 0, or -1 with err when the connection failed. */
+static int name_connection(cluster_target *ct, ct_node *n, char id[24], char *err, size_t errlen)
+{
+    const char *argv[3] = {"CLIENT", "SETNAME", ct->client_name};
+    size_t lens[3] = {6, 7, strlen(ct->client_name)};
+    fl_error e;
+    redisReply *r = fl_redis_conn_command(n->conn, 3, argv, lens, &e);
+    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    freeReplyObject(r);
+    if (!id) return 0;
+    id[0] = 0;
+    argv[1] = "ID";
+    lens[1] = 2;
+    if (!(r = fl_redis_conn_command(n->conn, 2, argv, lens, &e)))
+        return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    if (r->type == REDIS_REPLY_INTEGER) snprintf(id, 24, "%lld", r->integer);
+    freeReplyObject(r);
+    return 0;
+}
+
+/* The ids of the connections in a CLIENT LIST reply named `name`, but for `mine`, appended to
+ * ids (space-separated). */
+static void other_clients(const redisReply *r, const char *name, const char *mine, fl_buf *ids)
+{
+    char want[96];
+    snprintf(want, sizeof want, " name=%s ", name);
+    for (const char *line = r->str, *stop = r->str + r->len; line < stop;) {
+        const char *nl = memchr(line, '\n', (size_t)(stop - line));
+        const char *end = nl ? nl : stop;
+        size_t n = (size_t)(end - line);
+        char text[1024];
+        snprintf(text, sizeof text, "%.*s ", (int)(n < sizeof text - 2 ? n : sizeof text - 2), line);
+        line = end + 1;
+        size_t idlen = strncmp(text, "id=", 3) ? 0 : strspn(text + 3, "0123456789");
+        if (!idlen || !strstr(text, want)) continue;
+        if (strlen(mine) == idlen && !memcmp(text + 3, mine, idlen)) continue;
+        fl_buf_put(ids, text + 3, idlen);
+        fl_buf_putc(ids, ' ');
+    }
+}
+
+/* Ends, on every primary, the connections an earlier run of this applier left there (named
+ * fastlane-apply:NAME, and not this run's), so that blocks still in their input buffers never
+ * run after the slot checkpoints are read. Without CLIENT LIST or CLIENT KILL in the ACL it
+ * says so once; the slot checkpoint script (C2) still keeps such blocks from moving a slot
+ * checkpoint. Returns 0, or -1 with err when a connection failed. */
+static int cluster_fence(void *impl, char *err, size_t errlen)
+{
+    cluster_target *ct = impl;
+    static bool warned; /* once per process: the ACL does not change often */
+    for (size_t i = 0; i < ct->nnodes; i++) {
+        ct_node *n = &ct->nodes[i];
+        if (!n->conn) continue;
+        char mine[24];
+        if (name_connection(ct, n, mine, err, errlen)) return -1;
+        const char *argv[4] = {"CLIENT", "LIST", "TYPE", "normal"};
+        size_t lens[4] = {6, 4, 4, 6};
+        fl_error e;
+        redisReply *r = fl_redis_conn_command(n->conn, 4, argv, lens, &e);
+        if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+        fl_buf ids = {0};
+        char text[256] = "";
+        if (r->type == REDIS_REPLY_STRING && mine[0])
+            other_clients(r, ct->client_name, mine, &ids);
+        else
+            reply_text(text, sizeof text, r);
+        freeReplyObject(r);
+        fl_buf_putc(&ids, 0);
+        for (char *id = (char *)ids.data, *sp; *id; id = sp + 1) {
+            sp = strchr(id, ' ');
+            *sp = 0;
+            const char *kargv[4] = {"CLIENT", "KILL", "ID", id};
+            size_t klens[4] = {6, 4, 2, strlen(id)};
+            if (!(r = fl_redis_conn_command(n->conn, 4, kargv, klens, &e))) {
+                fl_buf_free(&ids);
+                return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+            }
+            if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+                log_warn("redis-cluster: %s:%d: ended a previous connection of this applier (client %s) before "
+                         "reading the slot checkpoints: nothing it still had queued can run",
+                         n->host, n->port, id);
+            else if (r->type == REDIS_REPLY_ERROR)
+                reply_text(text, sizeof text, r);
+            freeReplyObject(r);
+        }
+        fl_buf_free(&ids);
+        if (text[0] && !warned) {
+            warned = true;
+            log_warn("redis-cluster: %s:%d: cannot end this applier's previous connections: %s; the slot "
+                     "checkpoints still keep what they had queued from moving a checkpoint",
+                     n->host, n->port, text);
+        }
+    }
+    return 0;
+}
+
 static void cluster_close(void *impl)
 {
     cluster_target *ct = impl;
@@ -448,7 +550,9 @@ static void cluster_close(void *impl)
     fl_redis_cluster_url_free(&ct->url);
     free(ct->tags);
     free(ct->ckey);
+    free(ct->client_name);
     free(ct->order);
+    free(ct->run);
     free(ct->poll_conns);
     free(ct->poll_write);
     free(ct->poll_ready);
@@ -515,6 +619,9 @@ static void *cluster_open(const fl_config_apply *cfg, fl_error *e)
     size_t klen = strlen(CT_CHECKPOINT_PREFIX) + strlen(name) + 1;
     ct->ckey = fl_xmalloc(klen);
     snprintf(ct->ckey, klen, "%s%s", CT_CHECKPOINT_PREFIX, name);
+    size_t cn = strlen(CT_CLIENT_PREFIX) + strlen(name) + 1;
+    ct->client_name = fl_xmalloc(cn);
+    snprintf(ct->client_name, cn, "%s%s", CT_CLIENT_PREFIX, name);
     ct->tags = fl_xmalloc(FL_CLUSTER_SLOTS * sizeof *ct->tags);
     fl_cluster_slot_tags(ct->tags);
     ct->max_atomic_ops = cfg->max_atomic_ops;
@@ -572,7 +679,7 @@ static int follow_moved(cluster_target *ct, const redisReply *moved, uint16_t sl
     if (!n->conn) {
         n->conn = connect_node(ct, n->host, n->port, &e);
         if (!n->conn) return fl_errorf(err, errlen, "%s", e.msg);
-        if (load_script(n, err, errlen)) return -1;
+        if (load_script(n, err, errlen) || name_connection(ct, n, NULL, err, errlen)) return -1;
     }
     ct->slot_node[slot] = (uint16_t)(n - ct->nodes);
     const char *argv[3] = {"HGET", key, "seq"};
@@ -909,8 +1016,14 @@ static int cluster_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoi
             fl_resp_header(&node->out, '*', 1);
             fl_resp_arg(&node->out, "MULTI", 5);
             uint32_t ncmds = 0;
-            for (size_t k = start; k < stop; k++)
-                ncmds += fl_resp_op(&node->out, &ops->ops[(uint32_t)ct->order[k]]);
+            size_t nrun = stop - start;
+            if (nrun > ct->run_cap) {
+                ct->run_cap = nrun;
+                ct->run = fl_xrealloc(ct->run, ct->run_cap * sizeof *ct->run);
+            }
+            for (size_t k = start; k < stop; k++) ct->run[k - start] = ops->ops[(uint32_t)ct->order[k]];
+            for (size_t k = 0, used; k < nrun; k += used) /* runs of SETs as MSET, DELs as one DEL */
+                ncmds += fl_resp_run(&node->out, &ct->run[k], nrun - k, &used);
             if (last && !early) {
                 put_slot_checkpoint(ct, node, slot, cp->seq);
                 ncmds++;
@@ -939,6 +1052,7 @@ static int cluster_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoi
 const struct fl_target_ops fl_target_redis_cluster_ops = {
     .open = cluster_open,
     .close = cluster_close,
+    .fence = cluster_fence,
     .read_checkpoint = cluster_read_checkpoint,
     .submit = cluster_submit,
     .flush = cluster_flush,

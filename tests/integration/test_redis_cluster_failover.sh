@@ -7,7 +7,8 @@
 # resume point past what the replica had not confirmed, so after the failover it applies
 # again what each slot of the promoted replica lacks: the end state equals the database and
 # the counter the workload increments equals the database's (nothing lost, nothing twice).
-# Then --status and --verify read the cluster: every key from the primary owning its slot.
+# Then --status and --verify read the cluster: every key from the primary owning its slot. Last,
+# a connection an earlier run left with commands queued in a primary is ended by the next run.
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
@@ -146,5 +147,35 @@ t_check "... a stale key" grep -q "^stale *1$" "$H_DIR/verify2.out"
 t_check "... a missing key" grep -q "^missing *1$" "$H_DIR/verify2.out"
 t_check "... an extra key, on whichever primary holds it" grep -q "^extra *1$" "$H_DIR/verify2.out"
 t_check "... each named" grep -q "{user:0}:name" "$H_DIR/verify2.out"
+
+# a connection of an earlier run of this applier whose commands wait in the server's input
+# buffer (here: behind a BLPOP that blocks it): the next run ends it on every primary before
+# reading the slot checkpoints, so its stale SET never runs
+cat > "$H_DIR/stale.py" <<'PY'
+import os, socket, sys, time
+port, name, block, key, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+def cmd(*a):
+    out = b"*%d\r\n" % len(a)
+    for x in a:
+        x = x.encode()
+        out += b"$%d\r\n%s\r\n" % (len(x), x)
+    return out
+s = socket.create_connection(("127.0.0.1", port), timeout=30)
+s.sendall(cmd("CLIENT", "SETNAME", name))
+assert s.recv(100).startswith(b"+OK")
+s.sendall(cmd("BLPOP", block, "0") + cmd("SET", key, "-1"))
+while not os.path.exists(stop):
+    time.sleep(0.05)
+PY
+python3 "$H_DIR/stale.py" "$R" fastlane-apply:fo "{$TAG}:block" "{$TAG}:cnt:1" "$H_DIR/stale.stop" > "$H_DIR/stale.out" 2>&1 &
+STALE_PID=$!; h_register $STALE_PID
+blocked() { redis-cli -p "$R" client list | grep -q "name=fastlane-apply:fo .*cmd=blpop"; }
+h_wait_until 20 blocked || h_die "the stale connection did not block: $(cat "$H_DIR/stale.out")"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/fence.log" 2>&1
+t_eq "an applier run after it exits 0" 0 "$?"
+t_check "... having ended the earlier connection" grep -q "ended a previous connection of this applier" "$H_DIR/fence.log"
+rc LPUSH "{$TAG}:block" go > /dev/null
+touch "$H_DIR/stale.stop"; wait "$STALE_PID" 2>/dev/null
+t_eq "... whose queued SET never ran" "$N" "$(rc GET "{$TAG}:cnt:1")"
 
 t_done
