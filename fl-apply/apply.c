@@ -137,6 +137,7 @@ typedef struct applier {
     /* rebuilding a lost history (fl-apply/rebuild.h) */
     fl_rebuild *rb;
     bool rb_requested;      /* snapshots were requested: scans go on where the last one ended */
+    bool rb_waiting;        /* the last rebuild attempt waits for them to be journaled complete */
     uint64_t rebuild_until; /* the rebuild just positioned folds up to this seq */
 
     /* the transaction being processed */
@@ -406,6 +407,7 @@ static int request_snapshots(applier *a, const char *missing, const char *lost, 
     if (a->rb_requested) {
         fl_error_set(&a->err, false, 0, "rebuild: waiting for the snapshot of %s to be journaled complete",
                      missing);
+        a->rb_waiting = true;
         return -1;
     }
     char bad[512];
@@ -426,6 +428,7 @@ static int request_snapshots(applier *a, const char *missing, const char *lost, 
              lost, missing, fl_input_name(a->src));
     sd_notifyf(0, "STATUS=rebuild: waiting for the snapshot of %s", missing);
     fl_error_set(&a->err, false, 0, "rebuild: waiting for the snapshot of %s to be journaled complete", missing);
+    a->rb_waiting = true;
     return -1;
 }
 
@@ -460,6 +463,7 @@ static int clear_for_rebuild(applier *a)
 static int rebuild(applier *a, enum lost_kind kind, const char *lost, bool had, const fl_input_head *info,
                    char *why, size_t whylen)
 {
+    a->rb_waiting = false;
     if (!a->rb) a->rb = fl_rebuild_new(a->rules);
     if (!a->rb_requested) fl_rebuild_reset(a->rb, info->first_seq);
     fl_input_head now; /* after the scan: a relay's bounds are fresh then */
@@ -489,8 +493,9 @@ static int rebuild(applier *a, enum lost_kind kind, const char *lost, bool had, 
     memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
     a->next_seq = from;
     a->rebuild_until = until;
-    fl_target_rewind(a->target, 0);        /* positions it held are no guide any more */
-    fl_target_will_show(a->target, until); /* a restart midway folds the rest */
+    if (a->once_head && until > a->once_head) a->once_head = until; /* --once: what it rebuilds from is there */
+    fl_target_rewind(a->target, 0);                                 /* positions it held are no guide any more */
+    fl_target_will_show(a->target, until);                          /* a restart midway folds the rest */
     if (had && clear_for_rebuild(a)) return -1;
     fl_metric_add(a->m.rebuilds[kind], 1);
     sd_notifyf(0, "STATUS=rebuilding the cache from seq %" PRIu64, from);
@@ -788,12 +793,14 @@ static int connect_target(applier *a)
                 log_info("connected to the %s target", fl_target_kind(a->target));
                 fl_metric_set(a->m.target_up, 1);
                 sd_notify(0, "STATUS=connected to the target");
+                a->rb_waiting = false;
                 int rr = resume_point(a, r, &cp);
                 if (rr == 0) rr = start_fold(a, r, &cp);
                 if (rr >= 0) return rr;
                 /* the source is unavailable now (its reason is in err): try both again, but
-                 * a batch run ends rather than wait for a relay that keeps refusing it */
-                if (a->opts->once && a->once_retries++ >= ONCE_RETRIES) {
+                 * a batch run ends rather than wait for a relay that keeps refusing it (a
+                 * snapshot requested for a rebuild is waited for: it is on its way) */
+                if (a->opts->once && !a->rb_waiting && a->once_retries++ >= ONCE_RETRIES) {
                     log_error("%s", a->err.msg);
                     fl_target_close(a->target);
                     a->target = NULL;
