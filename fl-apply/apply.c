@@ -1548,8 +1548,8 @@ int fl_apply_status(const fl_config *cfg, FILE *out)
                     cp.journal);
             lag_known = false;
         } else {
-            fprintf(out, "journal %s (another journal, which does not hold its GTID: fl-apply stops)\n",
-                    cp.journal);
+            fprintf(out, "journal %s (another journal, which does not hold its GTID: fl-apply %s)\n", cp.journal,
+                    cfg->apply.rebuild ? "rebuilds the cache from the journal's snapshots, or stops" : "stops");
             lag_known = false;
         }
     }
