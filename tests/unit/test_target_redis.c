@@ -5,7 +5,8 @@
  * SELECT, and a server that goes away with transactions in flight. The checkpoint chain: a
  * block refused mid-pipeline keeps every later checkpoint from being written, a writer that
  * did not see the latest checkpoint is refused, and the fence ends the previous connection.
- * A replay below the checkpoint leaves fold_until at the latest transaction checkpointed. */
+ * A replay below the checkpoint leaves fold_until at the latest transaction checkpointed; a
+ * rebuild sets it to the head it folds to. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -545,6 +546,32 @@ static void test_replay_keeps_fold_until(void **state)
     run("FLUSHDB");
 }
 
+/* a rebuild marks the head it folds to, whatever earlier checkpoints said (another
+ * journal's seqs): a restart midway folds the rest */
+static void test_rebuild_marks_its_fold(void **state)
+{
+    (void)state;
+    fl_target *t = open_url(url, 100);
+    char err[256];
+    fl_checkpoint cp;
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 1);
+    submit(t, NULL, 0, 900, NULL); /* a checkpoint far ahead, as another journal's can be */
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    fl_target_close(t);
+
+    t = open_url(url, 100);
+    assert_int_equal(fl_target_read_checkpoint(t, &cp, err, sizeof err), 0);
+    assert_int_equal(cp.seq, 900);
+    fl_target_will_show(t, 40); /* rebuilding seq 10..40 */
+    submit(t, NULL, 0, 12, NULL);
+    assert_int_equal(fl_target_flush(t, err, sizeof err), 0);
+    fl_target_close(t);
+    cp = read_cp();
+    assert_int_equal(cp.seq, 12);
+    assert_int_equal(cp.fold_until, 40); /* not 900 */
+    run("FLUSHDB");
+}
+
 static void test_server_gone(void **state)
 {
     (void)state;
@@ -580,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_chain_refuses_a_stale_writer),
         cmocka_unit_test(test_fence_ends_the_previous_connection),
         cmocka_unit_test(test_replay_keeps_fold_until),
+        cmocka_unit_test(test_rebuild_marks_its_fold),
         cmocka_unit_test(test_server_gone),
     };
     return cmocka_run_group_tests(tests, start_server, teardown_server);
