@@ -20,7 +20,8 @@ usage: monotonic_reader.py KIND PORTS KEYS_FILE DELETED_FILE HEALTHY_PORTS STOP_
   FLOOR_FILE      "key value" lines, the least value a reader may see under each key (what the
                   database held when a rebuild began) once the key has been seen missing (from the
                   start, or after the rebuild deleted what the cache held); redis only. A value below
-                  it then counts as stale
+                  it then counts as stale. With it, READY_FILE is written after the first sample
+                  (a cache being rebuilt may hold no key yet)
 Prints one line: samples=N decreased=N reappeared=N vanished=N (and stale=N with a FLOOR_FILE),
 then up to 10 examples."""
 import os
@@ -135,7 +136,7 @@ def main():
                     if len(examples) < 10:
                         examples.append("%s vanished from healthy port %d" % (k, p))
         samples += 1
-        if not ready and len(seen) == len(keys):
+        if not ready and (len(seen) == len(keys) or len(sys.argv) > 9):
             ready = True
             open(ready_file, "w").close()
     print("samples=%d decreased=%d reappeared=%d vanished=%d" % (samples, decreased, reappeared, vanished)

@@ -90,7 +90,7 @@ rebuild_with_reader() {
     > "$H_DIR/reader-$name.out" 2>&1 &
   local reader=$!
   h_register $reader
-  sleep 0.5
+  h_wait_until 20 test -e "$H_DIR/ready" || t_fail "$name: the reader started" "$(cat "$H_DIR/reader-$name.out")"
   "$FL_APPLY" -c "$ini" >"$H_DIR/apply-$name.log" 2>&1 &
   local apply=$!
   h_register $apply
@@ -99,7 +99,7 @@ rebuild_with_reader() {
   kill -TERM $apply; wait $apply
   t_eq "$name: the applier stops cleanly" 0 $?
   sed "s/^/# $name reader: /" "$H_DIR/reader-$name.out"
-  t_check "$name: the reader sampled during the rebuild" grep -qv "samples=0 " "$H_DIR/reader-$name.out"
+  t_check "$name: the reader sampled before and during the rebuild" grep -qv "samples=0 " "$H_DIR/reader-$name.out"
   t_check "$name: no version ever went down" grep -q " decreased=0 " "$H_DIR/reader-$name.out"
   t_check "$name: no deleted row's key was seen" grep -q " reappeared=0 " "$H_DIR/reader-$name.out"
   t_check "$name: no version older than the database's at the start" grep -q " stale=0" "$H_DIR/reader-$name.out"
@@ -150,11 +150,13 @@ mc_config > "$H_DIR/mc.ini"
 mc_reader() { # NAME: a reader on memcached until the stop file
   h_sql "SELECT CONCAT('item:', id) FROM app.items" > "$H_DIR/keys"
   rm -f "$H_DIR/stop"
+  rm -f "$H_DIR/ready"
+  : > "$H_DIR/nofloor"
   python3 "$READER" memcached "$MEMCACHED_PORT" "$H_DIR/keys" "$H_DIR/deleted" "" "$H_DIR/stop" "$H_DIR/ready" \
-    > "$H_DIR/reader-$1.out" 2>&1 &
+    "" "$H_DIR/nofloor" > "$H_DIR/reader-$1.out" 2>&1 &
   MC_READER=$!
   h_register $MC_READER
-  sleep 0.5
+  h_wait_until 20 test -e "$H_DIR/ready" || t_fail "$1: the reader started" "$(cat "$H_DIR/reader-$1.out")"
 }
 mc_checks() { # NAME
   touch "$H_DIR/stop"; wait "$MC_READER"
@@ -177,7 +179,8 @@ kill -KILL "$MEMCACHED_PID"; wait "$MEMCACHED_PID" 2>/dev/null
 MEMCACHED_PORT_FIXED=$MEMCACHED_PORT h_start_memcached
 churn 1
 mc_reader "(2m) memcached restarted"
-sleep 6 # the applier reads the servers' markers every 5 s while idle
+rebuilt_twice() { [ "$(grep -c "rebuilding the cache from seq" "$H_DIR/apply-mc.log")" -ge 2 ]; }
+h_wait_until 60 rebuilt_twice || t_fail "(2m) the applier noticed the restarted server" "$(tail -5 "$H_DIR/apply-mc.log")"
 h_wait_until 120 caught_up "$H_DIR/mc.ini" || t_fail "(2m) the memcached applier caught up after the restart" "$(tail -5 "$H_DIR/apply-mc.log")"
 mc_checks "(2m) memcached restarted"
 t_eq "(2m) it rebuilt twice, without stopping" 2 "$(grep -c "rebuilding the cache from seq" "$H_DIR/apply-mc.log")"
