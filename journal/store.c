@@ -20,7 +20,9 @@
  * (one kept reset between calls, MDB_NOTLS), so an idle reader pins no snapshot; a reader
  * killed inside one leaves a slot that would, so the writer frees slots of dead processes
  * at open and at most once a second after a commit. A store handle is for one thread at
- * a time, and a process opens a journal once (LMDB's rule).
+ * a time, and a process opens a journal once (LMDB's rule). A reader streaming transaction
+ * after transaction (an applier catching up) looks last_seq up only when it passes the value
+ * last read, and learns the next transaction's seq from the read of the one before it.
  *
  * A reader may come before the writer: with no directory yet, no data.mdb, an empty one, or
  * an environment whose databases are not committed yet, the open fails with opts->absent set,
@@ -111,6 +113,10 @@ struct fl_store {
     int notify_fd;  /* writer: DIR/notify */
     int inotify_fd; /* reader side of waiting, created on first use */
     bool absent;    /* reader open: no journal yet, or its writer is still creating it */
+    /* reading transaction after transaction: last_seq as last read (it only grows), and the
+     * record right after the transaction last streamed in full (hint_seq, seen complete),
+     * which answers fl_store_next(hint_from) without a lookup */
+    uint64_t read_last_seq, hint_from, hint_seq;
 
     /* writer */
     seq_state committed, pending;
@@ -1047,13 +1053,14 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
     if (read_begin(s, &txn, err, errlen) < 0) return -1;
     MDB_cursor *cur;
     int rc;
-    if (fn) {
+    if (fn && seq > s->read_last_seq) {
         /* streaming hands out parts before the last one is seen: only complete ones */
         uint64_t last_seq;
         if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) {
             read_end(s);
             return mdb_fail(s, rc, "read", err, errlen);
         }
+        if (last_seq > s->read_last_seq) s->read_last_seq = last_seq;
         if (seq > last_seq) {
             read_end(s);
             return 1;
@@ -1106,6 +1113,13 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
         }
         if (last) {
             result = 0;
+            uint64_t nseq;
+            uint32_t npart;
+            if (fn && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0 && parse_rec_key(&k, &nseq, &npart) &&
+                npart == 0 && nseq > seq && nseq <= s->read_last_seq) {
+                s->hint_from = seq + 1;
+                s->hint_seq = nseq;
+            }
             break;
         }
         expect++;
@@ -1132,6 +1146,11 @@ int fl_store_read_parts(fl_store *s, uint64_t seq, fl_store_part_fn fn, void *ct
 
 int fl_store_next(fl_store *s, uint64_t from, uint64_t *seq, char *err, size_t errlen)
 {
+    if (from && from == s->hint_from) { /* seen right after the transaction before it */
+        s->hint_from = 0;
+        *seq = s->hint_seq;
+        return 0;
+    }
     MDB_txn *txn;
     if (read_begin(s, &txn, err, errlen) < 0) return -1;
     uint64_t last_seq;
