@@ -2,10 +2,13 @@
 # bench/apply.sh BUILD — fl-apply against its limit and its peer, same machine, same run, same
 # private Redis:
 #   1. catch-up of a journal of N single-row transactions, and of one transaction of M rows,
-#      into an empty Redis (`fl-apply --once`, best of R rounds): transactions/s and Redis
-#      commands/s (counted exactly by Redis: INFO commandstats);
-#   2. redis-benchmark's pipelined SET (-P 64) on the same server: fastlane's command rate as a
-#      share of it (goal >= 50%);
+#      into an empty Redis (`fl-apply --once`, best of R rounds): transactions/s, keys/s and
+#      Redis commands (counted exactly by Redis: INFO commandstats);
+#   2. redis-benchmark's pipelined SET (-P 100) on the same server with the same number of
+#      keys (-n N -r N, and -n M -r M): fastlane's keys/s as a share of its SET/s, for each
+#      journal (goal >= 1.0);
+#   2b. the same two catch-ups into a private memcached, next to memcslap's set rate on it with
+#      the same number of keys (goal >= 0.8);
 #   3. the Node.js peer (bench/peer-node: zongji + ioredis, MULTI/EXEC per transaction)
 #      reading the same N transactions from the same MariaDB: fastlane / node in transactions/s
 #      (goal >= 8x);
@@ -15,7 +18,10 @@
 # Every figure is printed as a human line and as one JSON line per measurement.
 # Environment (fast mode: small values):
 #   BENCH_APPLY_TXNS (100000)  BENCH_APPLY_ROWS (1000000)  BENCH_APPLY_ROUNDS (3)
-#   BENCH_APPLY_RB_REQUESTS (1000000)  BENCH_APPLY_PEER (1; 0 skips the Node.js peer)
+#   BENCH_APPLY_PEER (1; 0 skips the Node.js peer)  BENCH_APPLY_MEMCACHED (1; 0 skips memcached)
+#   BENCH_APPLY_MC_ROUNDS (1: memcached applies and memcslap sets one key at a time, slowly)
+#   BENCH_APPLY_BASELINE (unset; a build directory: its fl-apply's Redis catch-ups are measured
+#   in the same run, with their ratios, to compare two versions)
 #   BENCH_APPLY_LAT_RATE (1000)  BENCH_APPLY_LAT_SECONDS (10; 0 skips the latency run)
 #   BENCH_APPLY_LAT_SYNC ("group none": one latency run per [journal] sync mode of the relay)
 set -u
@@ -24,7 +30,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 n_single=${BENCH_APPLY_TXNS:-100000}
 n_rows=${BENCH_APPLY_ROWS:-1000000}
 rounds=${BENCH_APPLY_ROUNDS:-3}
-rb_requests=${BENCH_APPLY_RB_REQUESTS:-1000000}
+memcached=${BENCH_APPLY_MEMCACHED:-1}
+baseline=${BENCH_APPLY_BASELINE:-}
+[ -z "$baseline" ] || [ -x "$baseline/fl-apply" ] || { echo "bench apply: no $baseline/fl-apply" >&2; exit 1; }
+mc_rounds=${BENCH_APPLY_MC_ROUNDS:-1}
 peer=${BENCH_APPLY_PEER:-1}
 lat_rate=${BENCH_APPLY_LAT_RATE:-1000}
 lat_seconds=${BENCH_APPLY_LAT_SECONDS:-10}
@@ -37,6 +46,9 @@ die() { echo "bench apply: $*" >&2; exit 1; }
 calc() { local e=$1; shift; local a=(); for v in "$@"; do a+=(-v "$v"); done; awk "${a[@]}" "BEGIN { print $e }"; }
 
 for tool in redis-benchmark mariadb; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
+if [ "$memcached" = 1 ]; then
+  for tool in memcached memcslap; do command -v "$tool" >/dev/null || die "$tool is not installed (make deps)"; done
+fi
 [ -x "$build/fl-apply" ] && [ -x "$build/fl-relay" ] && [ -x "$build/fl-dump" ] || die "build $build first (make BUILD=... all)"
 
 h_start_mariadb
@@ -102,12 +114,12 @@ commands_sent() {
   h_redis INFO commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ && $1 != "cmdstat_info" && $1 !~ /^cmdstat_config/ { n += $3 } END { print n + 0 }'
 }
 
-# catch_up NAME: one fl-apply --once into an empty Redis; prints "SECONDS COMMANDS KEYS"
+# catch_up NAME [FL-APPLY]: one fl-apply --once into an empty Redis; prints "SECONDS COMMANDS KEYS"
 catch_up() {
   h_redis FLUSHALL >/dev/null; h_redis CONFIG RESETSTAT >/dev/null
   local t0 t1 c0 c1 cpu
   c0=$(redis_cpu); t0=$(date +%s%N)
-  cpu=$( { TIMEFORMAT='%3U %3S'; time "$build/fl-apply" -c "$H_DIR/$1.ini" --once >"$H_DIR/apply.log" 2>&1; } 2>&1 ) \
+  cpu=$( { TIMEFORMAT='%3U %3S'; time "${2:-$build/fl-apply}" -c "$H_DIR/$1.ini" --once >"$H_DIR/apply.log" 2>&1; } 2>&1 ) \
     || die "fl-apply $1 failed: $(tail -3 "$H_DIR/apply.log")"
   t1=$(date +%s%N); c1=$(redis_cpu)
   echo "$(calc '(b-a)/1e9' a="$t0" b="$t1") $(commands_sent) $(h_redis DBSIZE) $(calc 'u+s' u="${cpu% *}" s="${cpu#* }") $(calc 'b-a' a="$c0" b="$c1")"
@@ -115,11 +127,12 @@ catch_up() {
 # redis_cpu: the Redis server's CPU seconds so far (user + system)
 redis_cpu() { h_redis INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { print s + 0 }'; }
 
-# bench_catch_up NAME TRANSACTIONS ROWS: best of the rounds, printed and kept in best_cmd_s_NAME
+# bench_catch_up NAME TRANSACTIONS ROWS [LABEL FL-APPLY]: best of the rounds, printed and kept
+# in best_*_LABEL (LABEL: NAME)
 bench_catch_up() {
-  local name=$1 txns=$2 rows=$3 best=1e99 cmds=0 keys=0 acpu=0 rcpu=0 s c k a x r
+  local name=${4:-$1} txns=$2 rows=$3 best=1e99 cmds=0 keys=0 acpu=0 rcpu=0 s c k a x r
   for r in $(seq 1 "$rounds"); do
-    read -r s c k a x <<<"$(catch_up "$name")"
+    read -r s c k a x <<<"$(catch_up "$1" "${5:-}")"
     [ "$(calc "s < b" s="$s" b="$best")" = 1 ] && { best=$s; cmds=$c; keys=$k; acpu=$a; rcpu=$x; }
   done
   [ "$keys" -ge "$rows" ] || die "$name: only $keys keys in Redis after catch-up, expected $rows rows and a checkpoint"
@@ -134,19 +147,15 @@ bench_catch_up() {
   printf -v "best_cmd_s_$name" '%s' "$cmd_s"
   printf -v "best_txn_s_$name" '%s' "$txn_s"
   printf -v "best_s_$name" '%s' "$best"
+  printf -v "best_row_s_$name" '%s' "$row_s"
 }
-bench_catch_up single "$txns_single" "$n_single"
-bench_catch_up big "$txns_big" "$n_rows"
-sample=$(h_redis GET big:1)
-echo "  (a value: big:1 = $sample)"
-
-# ---- the limit: redis-benchmark, pipelined SET -----------------------------------------------
-# redis_benchmark ARGS...: best SET/s of the rounds, each on an empty Redis
+# redis_benchmark KEYS: best SET/s of the rounds, each on an empty Redis, KEYS requests over
+# a key space of KEYS (-r)
 redis_benchmark() {
   local best=0 out rate r
   for r in $(seq 1 "$rounds"); do
     h_redis FLUSHALL >/dev/null
-    out=$(redis-benchmark -p "$REDIS_PORT" -P 64 -t set -n "$rb_requests" -q "$@" 2>&1 | tr '\r' '\n' | grep -a 'requests per second' | tail -1)
+    out=$(redis-benchmark -p "$REDIS_PORT" -P 100 -t set -n "$1" -r "$1" -q 2>&1 | tr '\r' '\n' | grep -a 'requests per second' | tail -1)
     rate=$(sed -n 's/.*SET: \([0-9.]*\) requests per second.*/\1/p' <<<"$out")
     [ -n "$rate" ] || die "redis-benchmark gave no rate: $out"
     best=$(calc 'int(r > b ? r : b)' r="$rate" b="$best")
@@ -154,18 +163,81 @@ redis_benchmark() {
   h_redis FLUSHALL >/dev/null
   echo "$best"
 }
-rb_rate=$(redis_benchmark)
-rb_keys_rate=$(redis_benchmark -r "$n_rows")
-ratio_single=$(calc 'sprintf("%.3f", a/b)' a="$best_cmd_s_single" b="$rb_rate")
-ratio_big=$(calc 'sprintf("%.3f", a/b)' a="$best_cmd_s_big" b="$rb_rate")
-kratio_single=$(calc 'sprintf("%.3f", a/b)' a="$best_cmd_s_single" b="$rb_keys_rate")
-kratio_big=$(calc 'sprintf("%.3f", a/b)' a="$best_cmd_s_big" b="$rb_keys_rate")
-echo "redis-benchmark -P 64 -t set -n $rb_requests (one key), best of $rounds: $rb_rate SET/s"
-echo "  fastlane commands/s as a share of it: single-row $ratio_single, $n_rows-row $ratio_big (goal >= 0.50)"
-echo "redis-benchmark -P 64 -t set -n $rb_requests -r $n_rows (new keys, as a catch-up makes), best of $rounds: $rb_keys_rate SET/s"
-echo "  fastlane commands/s as a share of it: single-row $kratio_single, $n_rows-row $kratio_big"
-printf '{"bench":"apply_redis_limit","redis_benchmark_set_p64_s":%s,"single_commands_s":%s,"big_commands_s":%s,"single_ratio":%s,"big_ratio":%s,"goal":0.5,"redis_benchmark_set_p64_random_keys_s":%s,"single_ratio_random_keys":%s,"big_ratio_random_keys":%s}\n' \
-  "$rb_rate" "$best_cmd_s_single" "$best_cmd_s_big" "$ratio_single" "$ratio_big" "$rb_keys_rate" "$kratio_single" "$kratio_big"
+# the reference is measured before and after the catch-ups (the best of both), so that a
+# machine shared with other work weighs on both sides alike
+rb_single=$(redis_benchmark "$n_single")
+rb_big=$(redis_benchmark "$n_rows")
+bench_catch_up single "$txns_single" "$n_single"
+bench_catch_up big "$txns_big" "$n_rows"
+if [ -n "$baseline" ]; then
+  echo "-- the same with the baseline $baseline/fl-apply:"
+  bench_catch_up single "$txns_single" "$n_single" single_baseline "$baseline/fl-apply"
+  bench_catch_up big "$txns_big" "$n_rows" big_baseline "$baseline/fl-apply"
+fi
+sample=$(h_redis GET big:1)
+echo "  (a value: big:1 = $sample)"
+
+# ---- the limit: redis-benchmark, pipelined SET, as many keys -------------------------------
+rb_single=$(calc 'int(a > b ? a : b)' a="$rb_single" b="$(redis_benchmark "$n_single")")
+rb_big=$(calc 'int(a > b ? a : b)' a="$rb_big" b="$(redis_benchmark "$n_rows")")
+ratio_single=$(calc 'sprintf("%.2f", a/b)' a="$best_row_s_single" b="$rb_single")
+ratio_big=$(calc 'sprintf("%.2f", a/b)' a="$best_row_s_big" b="$rb_big")
+echo "redis-benchmark -P 100 -t set, best of $((2 * rounds)) (before and after): -n $n_single -r $n_single $rb_single SET/s, -n $n_rows -r $n_rows $rb_big SET/s"
+echo "  fastlane keys/s as a share of it (same number of keys): $n_single single-row transactions $ratio_single, one $n_rows-row transaction $ratio_big (goal >= 1.0)"
+printf '{"bench":"apply_redis_limit","redis_benchmark_p100_single_set_s":%s,"redis_benchmark_p100_big_set_s":%s,"single_keys_s":%s,"big_keys_s":%s,"single_ratio":%s,"big_ratio":%s,"goal":1.0}\n' \
+  "$rb_single" "$rb_big" "$best_row_s_single" "$best_row_s_big" "$ratio_single" "$ratio_big"
+if [ -n "$baseline" ]; then
+  bratio_single=$(calc 'sprintf("%.2f", a/b)' a="$best_row_s_single_baseline" b="$rb_single")
+  bratio_big=$(calc 'sprintf("%.2f", a/b)' a="$best_row_s_big_baseline" b="$rb_big")
+  echo "  the baseline's: single-row $bratio_single, $n_rows-row $bratio_big"
+  printf '{"bench":"apply_redis_limit_baseline","baseline":"%s","single_keys_s":%s,"big_keys_s":%s,"single_ratio":%s,"big_ratio":%s}\n' \
+    "$baseline" "$best_row_s_single_baseline" "$best_row_s_big_baseline" "$bratio_single" "$bratio_big"
+fi
+
+# ---- memcached: the same catch-ups next to memcslap's set rate --------------------------------
+# mc_catch_up NAME: best seconds of the rounds for fl-apply --once into an empty memcached
+mc_catch_up() {
+  local best=1e99 r t0 t1 s
+  for r in $(seq 1 "$mc_rounds"); do
+    printf 'flush_all\r\nquit\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MEMCACHED_PORT; cat >&3; cat <&3" >/dev/null
+    rm -f "$H_DIR/mc-$1.checkpoint"
+    t0=$(date +%s%N)
+    "$build/fl-apply" -c "$H_DIR/mc-$1.ini" --once >"$H_DIR/apply-mc.log" 2>&1 || die "fl-apply mc-$1 failed: $(tail -3 "$H_DIR/apply-mc.log")"
+    t1=$(date +%s%N)
+    s=$(calc '(b-a)/1e9' a="$t0" b="$t1")
+    best=$(calc 's < b ? s : b' s="$s" b="$best")
+  done
+  echo "$best"
+}
+# memcslap_rate KEYS: best sets/s of the rounds (memcslap's own timing)
+memcslap_rate() {
+  local best=0 r out secs
+  for r in $(seq 1 "$mc_rounds"); do
+    out=$(memcslap --servers="127.0.0.1:$MEMCACHED_PORT" --test=set --execute-number="$1" --concurrency=1 2>&1)
+    secs=$(sed -n 's/^Time to set *\([0-9]*\) keys by *1 threads: *\([0-9.]*\) seconds.*/\1 \2/p' <<<"$out")
+    [ -n "$secs" ] && [ "${secs% *}" = "$1" ] || die "memcslap did not set $1 keys: $(tail -2 <<<"$out")"
+    best=$(calc '(n / s > b ? int(n / s) : b)' n="${secs% *}" s="${secs#* }" b="$best")
+  done
+  echo "$best"
+}
+if [ "$memcached" = 1 ]; then
+  h_start_memcached -m 1024
+  for name in single big; do
+    table=$([ $name = single ] && echo b.t || echo b.big)
+    printf '[apply]\nname = mc-%s\njournal = %s\ntarget = memcached://127.0.0.1:%s\ncheckpoint_path = %s\n[rule r]\ntable = %s\nkey = %s:{id}\nformat = json\n' \
+      "$name" "$H_DIR/j-$name" "$MEMCACHED_PORT" "$H_DIR/mc-$name.checkpoint" "$table" "$name" > "$H_DIR/mc-$name.ini"
+  done
+  mc_s_single=$(mc_catch_up single); mc_s_big=$(mc_catch_up big)
+  mc_row_s_single=$(calc 'int(n/s)' n="$n_single" s="$mc_s_single"); mc_row_s_big=$(calc 'int(n/s)' n="$n_rows" s="$mc_s_big")
+  slap_single=$(memcslap_rate "$n_single"); slap_big=$(memcslap_rate "$n_rows")
+  mc_ratio_single=$(calc 'sprintf("%.2f", a/b)' a="$mc_row_s_single" b="$slap_single")
+  mc_ratio_big=$(calc 'sprintf("%.2f", a/b)' a="$mc_row_s_big" b="$slap_big")
+  echo "memcached catch-up (fl-apply --once, best of $mc_rounds): $n_single single-row transactions in ${mc_s_single}s ($mc_row_s_single keys/s), one $n_rows-row transaction in ${mc_s_big}s ($mc_row_s_big keys/s)"
+  echo "memcslap --test=set --concurrency=1, same server, best of $mc_rounds: $n_single keys $slap_single sets/s, $n_rows keys $slap_big sets/s"
+  echo "  fastlane keys/s as a share of it: single-row $mc_ratio_single, $n_rows-row $mc_ratio_big (goal >= 0.8)"
+  printf '{"bench":"apply_memcached_limit","single_keys_s":%s,"big_keys_s":%s,"memcslap_single_set_s":%s,"memcslap_big_set_s":%s,"single_ratio":%s,"big_ratio":%s,"goal":0.8}\n' \
+    "$mc_row_s_single" "$mc_row_s_big" "$slap_single" "$slap_big" "$mc_ratio_single" "$mc_ratio_big"
+fi
 
 # ---- the Node.js peer ------------------------------------------------------------------------
 peer_setup() {
