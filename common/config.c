@@ -1261,8 +1261,10 @@ static void validate(loader *L, fl_config *c)
         if (a->target) target_is_memcached = fl_target_url_scheme(a->target) == FL_SCHEME_MEMCACHED;
         static const char *const target_tls_keys[] = {"target_tls_ca", "target_tls_cert", "target_tls_key", NULL};
         for (const char *const *t = target_tls_keys; *t; t++)
-            if (find_kv(s, *t) && a->target && strncmp(a->target, "rediss://", 9))
-                report(L, find_kv(s, *t)->line, s->label, *t, "only used with a rediss:// target");
+            if (find_kv(s, *t) && a->target && strncmp(a->target, "rediss://", 9) &&
+                strncmp(a->target, "rediss-cluster://", 17))
+                report(L, find_kv(s, *t)->line, s->label, *t,
+                       "only used with a rediss:// or rediss-cluster:// target");
         static const char *const cluster_keys[] = {"cluster_wait_replicas", "cluster_wait_timeout", NULL};
         for (const char *const *t = cluster_keys; *t; t++)
             if (find_kv(s, *t) && a->target && fl_target_url_scheme(a->target) != FL_SCHEME_REDIS_CLUSTER)

@@ -38,7 +38,8 @@ fl_target_scheme fl_target_url_scheme(const char *url)
     if (!strncmp(url, "redis://", 8) || !strncmp(url, "rediss://", 9) || !strncmp(url, "redis+unix://", 13))
         return FL_SCHEME_REDIS;
     if (!strncmp(url, "memcached://", 12)) return FL_SCHEME_MEMCACHED;
-    if (!strncmp(url, "redis-cluster://", 16)) return FL_SCHEME_REDIS_CLUSTER;
+    if (!strncmp(url, "redis-cluster://", 16) || !strncmp(url, "rediss-cluster://", 17))
+        return FL_SCHEME_REDIS_CLUSTER;
     return FL_SCHEME_UNKNOWN;
 }
 
@@ -237,10 +238,13 @@ void fl_redis_cluster_url_free(fl_redis_cluster_url *u)
 int fl_redis_cluster_url_parse(const char *url, fl_redis_cluster_url *u, char *err, size_t errlen)
 {
     memset(u, 0, sizeof *u);
-    int rc = strncmp(url, "redis-cluster://", 16)
-                 ? bad(err, errlen, "must start with redis-cluster://")
-                 : parse_server_list(url + 16, "redis-cluster", "redis-cluster credentials", false, &u->user,
-                                     &u->password, &u->seeds, &u->nseeds, err, errlen);
+    bool tls = !strncmp(url, "rediss-cluster://", 17);
+    int rc = strncmp(url, "redis-cluster://", 16) && !tls
+                 ? bad(err, errlen, "must start with redis-cluster:// or rediss-cluster://")
+                 : parse_server_list(url + (tls ? 17 : 16), tls ? "rediss-cluster" : "redis-cluster",
+                                     "redis-cluster credentials", false, &u->user, &u->password, &u->seeds,
+                                     &u->nseeds, err, errlen);
+    u->tls = rc == 0 && tls;
     if (rc) fl_redis_cluster_url_free(u);
     return rc;
 }
@@ -270,6 +274,7 @@ int fl_target_url_check(const char *url, char *err, size_t errlen)
     }
     default:
         return bad(err, errlen,
-                   "must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://");
+                   "must start with redis://, rediss://, redis+unix://, redis-cluster://, rediss-cluster:// or "
+                   "memcached://");
     }
 }

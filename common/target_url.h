@@ -6,6 +6,7 @@
  *   redis+unix:///path[?db=N&user=U&password=P]
  *   memcached://[user:password@]host:port[,host:port...]
  *   redis-cluster://[user:password@]host:port[,host:port...]   (seed nodes of a Redis Cluster)
+ *   rediss-cluster://[user:password@]host:port[,host:port...]  (the same over TLS)
  *
  * User names, passwords and socket paths may hold %-escapes (common/url.h). A URL may hold a
  * password, so no message ever quotes the URL. */
@@ -22,7 +23,8 @@ typedef enum fl_target_scheme {
     FL_SCHEME_REDIS_CLUSTER
 } fl_target_scheme;
 
-/* The scheme a URL starts with (redis://, rediss:// and redis+unix:// are FL_SCHEME_REDIS). */
+/* The scheme a URL starts with (redis://, rediss:// and redis+unix:// are FL_SCHEME_REDIS;
+ * redis-cluster:// and rediss-cluster:// FL_SCHEME_REDIS_CLUSTER). */
 fl_target_scheme fl_target_url_scheme(const char *url);
 
 typedef struct fl_redis_url {
@@ -49,6 +51,7 @@ typedef struct fl_redis_cluster_url {
     char *user, *password;      /* NULL when absent; a user needs a password */
     fl_memcached_server *seeds; /* host:port of the nodes asked for the slot map */
     size_t nseeds;              /* at least one */
+    bool tls;                   /* rediss-cluster:// */
 } fl_redis_cluster_url;
 
 /* Each returns 0, or -1 with "bad target URL: what is wrong" in err (u is then empty). */

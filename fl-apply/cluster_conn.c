@@ -25,10 +25,11 @@ static void put_escaped(fl_buf *b, const char *s)
     }
 }
 
-fl_redis_conn *fl_cluster_node_connect(const fl_redis_cluster_url *u, const char *host, int port, fl_error *e)
+fl_redis_conn *fl_cluster_node_connect(const fl_redis_cluster_url *u, const fl_redis_tls *tls, const char *host,
+                                       int port, fl_error *e)
 {
     fl_buf url = {0};
-    fl_buf_put(&url, "redis://", 8);
+    fl_buf_puts(&url, u->tls ? "rediss://" : "redis://");
     if (u->password) {
         if (u->user) put_escaped(&url, u->user);
         fl_buf_put(&url, ":", 1);
@@ -40,7 +41,7 @@ fl_redis_conn *fl_cluster_node_connect(const fl_redis_cluster_url *u, const char
     int n = snprintf(tail, sizeof tail, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
     fl_buf_put(&url, tail, (size_t)n);
     fl_buf_put(&url, "", 1);
-    fl_redis_conn *c = fl_redis_conn_open((const char *)url.data, NULL, e);
+    fl_redis_conn *c = fl_redis_conn_open((const char *)url.data, tls, e);
     explicit_bzero(url.data, url.len);
     fl_buf_free(&url);
     return c;
@@ -118,7 +119,7 @@ static int add_range(void *ctx, uint16_t from, uint16_t to, const char *host, si
     return 0;
 }
 
-fl_cluster_conn *fl_cluster_conn_open(const char *url, fl_error *e)
+fl_cluster_conn *fl_cluster_conn_open(const char *url, const fl_redis_tls *tls, fl_error *e)
 {
     fl_error_clear(e);
     fl_cluster_conn *c = fl_xcalloc(1, sizeof *c);
@@ -129,7 +130,7 @@ fl_cluster_conn *fl_cluster_conn_open(const char *url, fl_error *e)
     bool mapped = false;
     for (size_t i = 0; i < c->url.nseeds && !mapped; i++) {
         const char *host = c->url.seeds[i].host;
-        fl_redis_conn *seed = fl_cluster_node_connect(&c->url, host, c->url.seeds[i].port, e);
+        fl_redis_conn *seed = fl_cluster_node_connect(&c->url, tls, host, c->url.seeds[i].port, e);
         if (!seed) continue;
         const char *argv[2] = {"CLUSTER", "SLOTS"};
         size_t lens[2] = {7, 5};
@@ -149,7 +150,7 @@ fl_cluster_conn *fl_cluster_conn_open(const char *url, fl_error *e)
             goto fail;
         }
     for (size_t i = 0; i < c->nnodes; i++)
-        if (!(c->nodes[i].conn = fl_cluster_node_connect(&c->url, c->nodes[i].host, c->nodes[i].port, e)))
+        if (!(c->nodes[i].conn = fl_cluster_node_connect(&c->url, tls, c->nodes[i].host, c->nodes[i].port, e)))
             goto fail;
     return c;
 fail:

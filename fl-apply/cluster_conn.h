@@ -14,8 +14,10 @@
 #include "common/target_url.h"
 #include "fl-apply/redis_conn.h"
 
-/* Connects to host:port (redis_conn.h) with u's user and password. NULL with e. */
-fl_redis_conn *fl_cluster_node_connect(const fl_redis_cluster_url *u, const char *host, int port, fl_error *e);
+/* Connects to host:port (redis_conn.h) with u's user and password, over TLS with tls (may be
+ * NULL) for rediss-cluster:// (the node's certificate verified for host). NULL with e. */
+fl_redis_conn *fl_cluster_node_connect(const fl_redis_cluster_url *u, const fl_redis_tls *tls, const char *host,
+                                       int port, fl_error *e);
 
 /* Calls each(ctx, from, to, host, hlen, port) for every slot range of a CLUSTER SLOTS reply
  * with the address of the range's primary (an empty or "?" address stands for seed_host, the
@@ -30,8 +32,8 @@ int fl_cluster_slots_parse(const redisReply *r, const char *seed_host, fl_cluste
 typedef struct fl_cluster_conn fl_cluster_conn;
 
 /* Parses url, reads the slot map from the first seed that answers and connects to every
- * primary. NULL with e (permanent for a bad URL). */
-fl_cluster_conn *fl_cluster_conn_open(const char *url, fl_error *e);
+ * primary (tls as for fl_cluster_node_connect). NULL with e (permanent for a bad URL). */
+fl_cluster_conn *fl_cluster_conn_open(const char *url, const fl_redis_tls *tls, fl_error *e);
 void fl_cluster_conn_close(fl_cluster_conn *c);
 size_t fl_cluster_conn_nodes(const fl_cluster_conn *c);
 /* The i-th primary's connection (i < fl_cluster_conn_nodes) and its "host:port". */

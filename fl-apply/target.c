@@ -20,7 +20,7 @@ static const struct fl_target_ops *ops_for(const char *url)
     switch (fl_target_url_scheme(url)) {
     case FL_SCHEME_MEMCACHED: return &fl_target_memcached_ops;
     case FL_SCHEME_REDIS: return &fl_target_redis_ops;
-    case FL_SCHEME_REDIS_CLUSTER: return &fl_target_redis_cluster_ops;
+    case FL_SCHEME_REDIS_CLUSTER: return &fl_target_redis_cluster_ops; /* redis-cluster://, rediss-cluster:// */
     default: return NULL;
     }
 }
@@ -31,8 +31,8 @@ fl_target *fl_target_open(const fl_config_apply *cfg, fl_error *e)
     const struct fl_target_ops *ops = cfg->target ? ops_for(cfg->target) : NULL;
     if (!ops) {
         fl_error_set(e, true, 0,
-                     "target must start with redis://, rediss://, redis+unix://, redis-cluster:// or "
-                     "memcached://");
+                     "target must start with redis://, rediss://, redis+unix://, redis-cluster://, "
+                     "rediss-cluster:// or memcached://");
         return NULL;
     }
     void *impl = ops->open(cfg, e);

@@ -95,6 +95,7 @@ typedef struct ct_node {
 
 typedef struct cluster_target {
     fl_redis_cluster_url url;
+    fl_redis_tls tls; /* [apply] target_tls_* for rediss-cluster:// (the configuration's strings) */
     ct_node *nodes;
     size_t nnodes;
     uint16_t slot_node[FL_CLUSTER_SLOTS];
@@ -318,7 +319,7 @@ static int pump(cluster_target *ct, size_t max_blocks, bool wait, char *err, siz
 /* Connects to host:port with the URL's credentials. */
 static fl_redis_conn *connect_node(const cluster_target *ct, const char *host, int port, fl_error *e)
 {
-    return fl_cluster_node_connect(&ct->url, host, port, e);
+    return fl_cluster_node_connect(&ct->url, &ct->tls, host, port, e);
 }
 
 static ct_node *node_for(cluster_target *ct, const char *host, size_t hlen, int port)
@@ -625,6 +626,7 @@ static void *cluster_open(const fl_config_apply *cfg, fl_error *e)
     ct->tags = fl_xmalloc(FL_CLUSTER_SLOTS * sizeof *ct->tags);
     fl_cluster_slot_tags(ct->tags);
     ct->max_atomic_ops = cfg->max_atomic_ops;
+    ct->tls = (fl_redis_tls){cfg->target_tls_ca, cfg->target_tls_cert, cfg->target_tls_key};
     ct->wait_replicas = cfg->cluster_wait_replicas;
     ct->wait_timeout_ms = cfg->cluster_wait_timeout_ms ? cfg->cluster_wait_timeout_ms : 1000;
     ct->rewound_from = UINT64_MAX;

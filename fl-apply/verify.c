@@ -561,12 +561,11 @@ static int reader_open(redis_reader *rd, const fl_config_apply *a, char *err, si
 {
     fl_error e;
     memset(rd, 0, sizeof *rd);
+    const fl_redis_tls tls = {a->target_tls_ca, a->target_tls_cert, a->target_tls_key};
     if (fl_target_url_scheme(a->target) == FL_SCHEME_REDIS_CLUSTER)
-        rd->cluster = fl_cluster_conn_open(a->target, &e);
-    else {
-        const fl_redis_tls tls = {a->target_tls_ca, a->target_tls_cert, a->target_tls_key};
+        rd->cluster = fl_cluster_conn_open(a->target, &tls, &e);
+    else
         rd->single = fl_redis_conn_open(a->target, &tls, &e);
-    }
     return rd->cluster || rd->single ? 0 : fl_errorf(err, errlen, "%s", e.msg);
 }
 

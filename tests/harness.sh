@@ -201,8 +201,10 @@ h_redis() {
 
 # h_start_redis_cluster [ARGS...]: a Redis Cluster of 3 primaries and 3 replicas on loopback
 # (cluster-node-timeout 2 s, ARGS passed to every node), the replicas in sync; H_CLUSTER_REPLICAS
-# (default 1) replicas per primary. Sets CLUSTER_PORTS (all nodes),
-# CLUSTER_PIDS (port -> pid) and CLUSTER_URL (redis-cluster://... of the three first ports).
+# (default 1) replicas per primary; H_CLUSTER_TLS=(CERT KEY CA), an array, makes every node
+# speak TLS only (clients, cluster bus, replication). Sets CLUSTER_PORTS (all nodes),
+# CLUSTER_PIDS (port -> pid) and CLUSTER_URL (redis-cluster:// or rediss-cluster://, the first
+# three ports).
 # Ports are chosen with their cluster bus port (port + 10000) free too.
 declare -A CLUSTER_PIDS=()
 h_cluster_port() {
@@ -217,12 +219,16 @@ h_cluster_port() {
 h_start_cluster_node() { # PORT [ARGS...]
   local port=$1; shift
   local dir=$H_DIR/cluster/$port; mkdir -p "$dir"
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no --daemonize no \
+  local listen=(--port "$port")
+  [ -z "${H_CLUSTER_TLS:-}" ] || listen=(--port 0 --tls-port "$port" --tls-cluster yes --tls-replication yes
+    --tls-cert-file "${H_CLUSTER_TLS[0]}" --tls-key-file "${H_CLUSTER_TLS[1]}" --tls-ca-cert-file "${H_CLUSTER_TLS[2]}"
+    --tls-auth-clients no)
+  redis-server "${listen[@]}" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no --daemonize no \
     --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
     --logfile "$dir/redis.log" "$@" >/dev/null 2>&1 &
   CLUSTER_PIDS[$port]=$!
   h_register $!
-  h_until_up "${CLUSTER_PIDS[$port]}" 20 redis-cli -p "$port" ping || return 1
+  h_until_up "${CLUSTER_PIDS[$port]}" 20 h_ccli -p "$port" ping || return 1
 }
 h_start_redis_cluster() {
   CLUSTER_PORTS=()
@@ -234,20 +240,22 @@ h_start_redis_cluster() {
   done
   local addrs=()
   for p in "${CLUSTER_PORTS[@]}"; do addrs+=("127.0.0.1:$p"); done
-  timeout 60 redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes > "$H_DIR/cluster/create.log" 2>&1 \
+  local cli=(redis-cli)
+  [ -z "${H_CLUSTER_TLS:-}" ] || cli+=(--tls --cacert "${H_CLUSTER_TLS[2]}")
+  timeout 60 "${cli[@]}" --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes > "$H_DIR/cluster/create.log" 2>&1 \
     || h_die "redis-cli --cluster create: $(tail -3 "$H_DIR/cluster/create.log")"
-  h_wait_until 60 h_cluster_ok || h_die "the cluster did not become ok: $(redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | head -3)"
+  h_wait_until 60 h_cluster_ok || h_die "the cluster did not become ok: $(h_ccli -p "${CLUSTER_PORTS[0]}" cluster info | head -3)"
   h_wait_until 60 h_cluster_replicas_in_sync || h_die "the cluster's replicas did not sync with their primaries"
-  CLUSTER_URL="redis-cluster://127.0.0.1:${CLUSTER_PORTS[0]},127.0.0.1:${CLUSTER_PORTS[1]},127.0.0.1:${CLUSTER_PORTS[2]}"
+  CLUSTER_URL="redis${H_CLUSTER_TLS:+s}-cluster://127.0.0.1:${CLUSTER_PORTS[0]},127.0.0.1:${CLUSTER_PORTS[1]},127.0.0.1:${CLUSTER_PORTS[2]}"
 }
 # h_cluster_ok: every node that runs says cluster_state:ok and the cluster check passes.
 h_cluster_ok() {
   local p
   for p in "${CLUSTER_PORTS[@]}"; do
     kill -0 "${CLUSTER_PIDS[$p]}" 2>/dev/null || continue
-    redis-cli -p "$p" cluster info | grep -q '^cluster_state:ok' || return 1
+    h_ccli -p "$p" cluster info | grep -q '^cluster_state:ok' || return 1
   done
-  local check; check=$(redis-cli --cluster check "127.0.0.1:${CLUSTER_PORTS[0]}" 2>/dev/null)
+  local check; check=$(h_ccli --cluster check "127.0.0.1:${CLUSTER_PORTS[0]}" 2>/dev/null)
   grep -q '\[OK\] All 16384 slots covered' <<<"$check" && ! grep -q '\[ERR\]' <<<"$check"
 }
 # h_cluster_replicas_in_sync: every running replica's link to its primary is up (the applier
@@ -256,13 +264,17 @@ h_cluster_replicas_in_sync() {
   local p info
   for p in "${CLUSTER_PORTS[@]}"; do
     kill -0 "${CLUSTER_PIDS[$p]}" 2>/dev/null || continue
-    info=$(redis-cli -p "$p" info replication) || return 1
+    info=$(h_ccli -p "$p" info replication) || return 1
     grep -q '^role:slave' <<<"$info" || continue
     grep -q '^master_link_status:up' <<<"$info" || return 1
   done
 }
+# h_ccli ARGS...: redis-cli as the cluster's nodes speak (TLS when H_CLUSTER_TLS is set)
+h_ccli() {
+  if [ -n "${H_CLUSTER_TLS:-}" ]; then redis-cli --tls --cacert "${H_CLUSTER_TLS[2]}" "$@"; else redis-cli "$@"; fi
+}
 # h_rc ARGS...: redis-cli in cluster mode (follows redirections) against the cluster
-h_rc() { redis-cli -c -p "${CLUSTER_PORTS[0]}" "$@"; }
+h_rc() { h_ccli -c -p "${CLUSTER_PORTS[0]}" "$@"; }
 
 # ---- memcached -----------------------------------------------------------------------------
 h_start_memcached() {

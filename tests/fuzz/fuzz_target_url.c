@@ -1,7 +1,7 @@
 /* fuzz_target_url.c — libFuzzer target: any text either parses as a target URL or is
  * refused with a "bad target URL: " reason; the check agrees with the scheme's parser, and a
  * parsed URL is well formed (a host and port 1-65535, or an absolute socket path; TLS exactly
- * for rediss://, which is always TCP; memcached has at least one server, and credentials
+ * for rediss:// and rediss-cluster://, rediss:// always TCP; memcached has at least one server, and credentials
  * come in pairs). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,7 +52,8 @@ static void check_redis_cluster(const char *url, int checked)
         if (strncmp(err, "bad target URL: ", 16)) abort();
         return;
     }
-    if (!u.nseeds || (u.user && !u.password)) abort(); /* a password alone is Redis AUTH */
+    if (!u.nseeds || (u.user && !u.password)) abort();            /* a password alone is Redis AUTH */
+    if (u.tls != !strncmp(url, "rediss-cluster://", 17)) abort(); /* TLS exactly for rediss-cluster:// */
     for (size_t i = 0; i < u.nseeds; i++)
         if (!u.seeds[i].host || u.seeds[i].port < 1 || u.seeds[i].port > 65535) abort();
     fl_redis_cluster_url_free(&u);

@@ -146,7 +146,7 @@ config_error() { # LABEL EXPECTED(regex) INI
   t_check "$1: $2" grep -qE "^$3:[0-9]+: $2" <<<"$out"
 }
 apply_config e1 "redis://127.0.0.1:$REDIS_PORT/0" "target_tls_ca = $T/ca.pem" > "$H_DIR/e1.ini"
-config_error "TLS setting without rediss://" "\[apply\] target_tls_ca: only used with a rediss:// target" "$H_DIR/e1.ini"
+config_error "TLS setting without rediss://" "\[apply\] target_tls_ca: only used with a rediss:// or rediss-cluster:// target" "$H_DIR/e1.ini"
 apply_config e2 "$URL" "target_tls_cert = $T/client.pem" > "$H_DIR/e2.ini"
 config_error "a certificate without its key" \
   "\[apply\] target_tls_key: missing \(target_tls_cert and target_tls_key go together\)" "$H_DIR/e2.ini"

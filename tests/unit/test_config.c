@@ -326,7 +326,7 @@ static void test_bad_values(void **state)
                   "[metrics]\nlisten = nohost\n[feed]\nlisten = 1.2.3.4:0\nsecret = 0123456789abcdef\n",
                   "3: [apply] name: 'a b' is not a name (1-64 characters: letters, digits, '_', '-', '.')\n"
                   "4: [apply] target: bad target URL: must start with redis://, rediss://, redis+unix://, "
-                  "redis-cluster:// or memcached://\n"
+                  "redis-cluster://, rediss-cluster:// or memcached://\n"
                   "5: [apply] max_atomic_ops: '-1' is not a whole number from 1 to 4294967295\n"
                   "6: [apply] on_error: 'ignore' is not one of stop, skip\n"
                   "8: [metrics] listen: 'nohost' is not host:port (port 1-65535; IPv6 as [addr]:port)\n"
@@ -534,11 +534,11 @@ static void test_target_tls(void **state)
 
     expect_errors("[apply]\njournal = /j\ntarget = redis://h:1\ntarget_tls_ca = @D/pw\ntarget_tls_cert = @D/pw\n"
                   "target_tls_key = @D/pw\n",
-                  "4: [apply] target_tls_ca: only used with a rediss:// target\n"
-                  "5: [apply] target_tls_cert: only used with a rediss:// target\n"
-                  "6: [apply] target_tls_key: only used with a rediss:// target\n");
+                  "4: [apply] target_tls_ca: only used with a rediss:// or rediss-cluster:// target\n"
+                  "5: [apply] target_tls_cert: only used with a rediss:// or rediss-cluster:// target\n"
+                  "6: [apply] target_tls_key: only used with a rediss:// or rediss-cluster:// target\n");
     expect_errors("[apply]\njournal = /j\ntarget = memcached://h:1\ncheckpoint_path = /c\ntarget_tls_ca = @D/pw\n",
-                  "5: [apply] target_tls_ca: only used with a rediss:// target\n");
+                  "5: [apply] target_tls_ca: only used with a rediss:// or rediss-cluster:// target\n");
     expect_errors("[apply]\njournal = /j\ntarget = rediss://h:1\ntarget_tls_cert = @D/pw\n",
                   "1: [apply] target_tls_key: missing (target_tls_cert and target_tls_key go together)\n");
     expect_errors("[apply]\njournal = /j\ntarget = rediss://h:1\ntarget_tls_key = @D/pw\n",

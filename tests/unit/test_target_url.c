@@ -140,8 +140,21 @@ static void test_redis_cluster(void **state)
 
     assert_int_equal(fl_target_url_scheme("redis-cluster://h:1"), FL_SCHEME_REDIS_CLUSTER);
     assert_int_equal(fl_target_url_check("redis-cluster://h:1,h:2", err, sizeof err), 0);
+    assert_false(u.tls);
     assert_int_equal(fl_redis_cluster_url_parse("redis://h:1", &u, err, sizeof err), -1);
-    assert_string_equal(err, "bad target URL: must start with redis-cluster://");
+    assert_string_equal(err, "bad target URL: must start with redis-cluster:// or rediss-cluster://");
+
+    assert_int_equal(fl_redis_cluster_url_parse("rediss-cluster://:pw@10.0.0.1:7000,[::1]:7001", &u, err,
+                                                sizeof err),
+                     0);
+    assert_true(u.tls);
+    assert_int_equal(u.nseeds, 2);
+    assert_string_equal(u.seeds[1].host, "::1");
+    assert_string_equal(u.password, "pw");
+    fl_redis_cluster_url_free(&u);
+    assert_int_equal(fl_target_url_scheme("rediss-cluster://h:1"), FL_SCHEME_REDIS_CLUSTER);
+    assert_int_equal(fl_target_url_check("rediss-cluster://h", err, sizeof err), -1);
+    assert_int_equal(fl_target_url_scheme("redisss-cluster://h:1"), FL_SCHEME_UNKNOWN);
 }
 
 static void test_scheme(void **state)
@@ -157,7 +170,7 @@ static void test_scheme(void **state)
     assert_int_equal(fl_target_url_check("memcached://h:1", err, sizeof err), 0);
     assert_int_equal(fl_target_url_check("http://h:1", err, sizeof err), -1);
     assert_string_equal(err, "bad target URL: must start with redis://, rediss://, redis+unix://, "
-                             "redis-cluster:// or memcached://");
+                             "redis-cluster://, rediss-cluster:// or memcached://");
 }
 
 /* Refused by fl_target_url_check, with `what` in the message and never the password. */
@@ -174,7 +187,8 @@ static void refused(const char *url, const char *what)
 static void test_errors(void **state)
 {
     (void)state;
-    refused("http://h:1", "must start with redis://, rediss://, redis+unix://, redis-cluster:// or memcached://");
+    refused("http://h:1", "must start with redis://, rediss://, redis+unix://, redis-cluster://, "
+                          "rediss-cluster:// or memcached://");
     refused("redis://hunter2@h:1", "user:password@");
     refused("redis://u:hunter2@h/0", "needs a host and a port");
     refused("redis://u:hunter2@h:1/x", "not a number from 0 to 65535");
