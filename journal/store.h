@@ -18,7 +18,7 @@ typedef struct fl_store fl_store;
 
 typedef struct fl_store_opts {
     bool write;              /* open as the single writer (a second writer is refused) */
-    bool sync;               /* writer: fsync once per batch (sync = group); false = none */
+    bool sync;               /* writer: each commit synced to disk (sync = group); false = none */
     size_t initial_map_size; /* 0 = default (64 MiB); grows by doubling when full */
     bool *absent;            /* reader, optional: set to whether a failed open found no journal
                                 yet, or one its writer is still creating (so it may open later) */
