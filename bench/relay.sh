@@ -10,7 +10,8 @@
 #   (c) file ingest (`fl-relay --binlog-file`) next to `mariadb-binlog -v` on the files.
 # Prints seconds, transactions/s, the ratios (goal: live >= 0.90 of the pull limit) and one
 # JSON line. Environment: BENCH_RELAY_TXNS (100000) BENCH_RELAY_ROWS (1000000)
-# BENCH_RELAY_ROUNDS (3).
+# BENCH_RELAY_ROUNDS (3) BENCH_RELAY_COMPARE (another build directory: its fl-relay's live
+# catch-up is measured in the same rounds too, e.g. a build of an earlier commit).
 set -u
 build=$(cd "${1:-build}" && pwd)
 n=${BENCH_RELAY_TXNS:-100000}
@@ -62,12 +63,13 @@ remote_binlog_once() {  # remote_binlog_once MODE (--raw or -v)
 }
 # (b) live: the relay from the first binlog until its journal holds every transaction;
 # prints "SECONDS PEAK_RSS_KB"
-live_once() {
+live_once() {  # live_once [FL_RELAY]
+  local relay=${1:-$FL_BUILD/fl-relay}
   rm -rf "$H_DIR/live"
   { h_source_config; printf 'start = earliest\n[journal]\npath = %s\nsync = group\n' "$H_DIR/live"; } > "$H_DIR/relay.ini"
   local t0 t1 pid hwm
   t0=$(now)
-  "$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
+  "$relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
   pid=$!
   h_wait_until 300 bash -c "'$FL_BUILD/fl-dump' --stats '$H_DIR/live' 2>/dev/null | grep -q '\"count\":$total,'" \
     || { echo "bench relay: the relay did not catch up: $(tail -3 "$H_DIR/relay.log")" >&2; kill "$pid"; exit 1; }
@@ -93,12 +95,15 @@ file_binlog_once() {
   secs "$t0" "$t1"
 }
 
-best_live=; best_raw=; best_remote=; best_ingest=; best_file=; peak_rss=0
+compare=${BENCH_RELAY_COMPARE:-}
+[ -z "$compare" ] || [ -x "$compare/fl-relay" ] || { echo "bench relay: no $compare/fl-relay" >&2; exit 1; }
+best_live=; best_cmp=; best_raw=; best_remote=; best_ingest=; best_file=; peak_rss=0
 for r in $(seq 1 "$rounds"); do  # alternate; keep the best of each (least disturbed by noise)
   best_raw=$(min "$(remote_binlog_once --raw)" "$best_raw")
   read -r s hwm <<<"$(live_once)"
   best_live=$(min "$s" "$best_live")
   [ "$hwm" -gt "$peak_rss" ] && peak_rss=$hwm
+  if [ -n "$compare" ]; then read -r s hwm <<<"$(live_once "$compare/fl-relay")"; best_cmp=$(min "$s" "$best_cmp"); fi
   best_remote=$(min "$(remote_binlog_once -v)" "$best_remote")
   best_ingest=$(min "$(ingest_once)" "$best_ingest")
   best_file=$(min "$(file_binlog_once)" "$best_file")
@@ -110,6 +115,7 @@ echo "relay catch-up of $total transactions ($n single-row inserts and one of $m
 echo "  pull limit:  mariadb-binlog --read-from-remote-server --raw ${best_raw}s ($(rate "$best_raw") txn/s)"
 echo "  fl-relay -c, journal sync = group:                   ${best_live}s ($(rate "$best_live") txn/s), peak RSS $((peak_rss / 1024)) MB"
 echo "               share of the pull limit $(ratio "$best_raw" "$best_live") (goal >= 0.90)"
+[ -z "$compare" ] || echo "  the same with $compare/fl-relay:                ${best_cmp}s, share of the pull limit $(ratio "$best_raw" "$best_cmp")"
 echo "  mariadb-binlog --read-from-remote-server -v           ${best_remote}s: fl-relay $(ratio "$best_remote" "$best_live")x faster"
 echo "  files:       fl-relay --binlog-file ${best_ingest}s   mariadb-binlog -v ${best_file}s   speed-up $(ratio "$best_file" "$best_ingest")x"
 printf '{"bench":"relay_catch_up","transactions":%s,"rows":%s,"binlog_bytes":%s,"pull_limit_raw_s":%s,"live_s":%s,"live_share_of_pull_limit":%s,"goal":0.9,"live_peak_rss_kb":%s,"mariadb_binlog_remote_s":%s,"live_speedup":%s,"ingest_s":%s,"mariadb_binlog_file_s":%s,"ingest_speedup":%s}\n' \
