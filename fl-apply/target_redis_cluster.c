@@ -31,8 +31,7 @@
  *
  * A redirection (MOVED, ASK) or any error reply fails the flush; the applier reconnects,
  * which reads the slot map and the slot checkpoints again and resends what each slot lacks.
- * Deleting by pattern is not supported (a SCAN per primary cannot be kept atomic with the
- * transaction's slot groups). */
+ * Deleting by pattern (a rule's keys after a TRUNCATE or DROP): expand_matches. */
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -113,6 +112,9 @@ typedef struct cluster_target {
     size_t blocks;                           /* blocks awaiting replies, all primaries */
     uint64_t *order;                         /* scratch: slot << 32 | operation index */
     size_t order_cap;
+    fl_buf matched;        /* keys found for the current transaction's DEL_MATCHes */
+    fl_cache_op *expanded; /* its operations with those as DELs */
+    size_t expanded_cap;
     fl_cache_op *run; /* scratch: one slot's operations, in source order */
     size_t run_cap;
     fl_redis_conn **poll_conns; /* scratch of wait_any, poll_cap entries each */
@@ -554,6 +556,8 @@ static void cluster_close(void *impl)
     free(ct->client_name);
     free(ct->order);
     free(ct->run);
+    free(ct->expanded);
+    fl_buf_free(&ct->matched);
     free(ct->poll_conns);
     free(ct->poll_write);
     free(ct->poll_ready);
@@ -982,11 +986,116 @@ static void put_slot_checkpoint(cluster_target *ct, ct_node *n, uint16_t slot, u
     ct->slot_seq[slot] = seq;
 }
 
-static int cluster_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoint *cp, int *chunked, char *err,
+/* ---- deleting a rule's keys by pattern ----
+ *
+ * SCAN cannot run inside MULTI, and each primary holds only its slots' keys. So before a
+ * transaction with DEL_MATCH operations is sent, the pipeline is drained (everything earlier
+ * is applied), every primary is scanned (SCAN MATCH; the applier's own fastlane:... keys are
+ * never touched), and each pattern becomes one DEL operation per key found, in its place in
+ * the transaction: the deletions of each slot then go in that slot's MULTI/EXEC with the
+ * transaction's other operations there and its slot checkpoint. A key another client
+ * creates between the SCAN and the EXEC survives, as on a single Redis. */
+
+/* Appends the keys matching op's pattern on n (u32 length, bytes) to ct->matched. */
+static int scan_node(cluster_target *ct, ct_node *n, const fl_cache_op *op, char *err, size_t errlen)
+{
+    char cursor[32] = "0";
+    do {
+        const char *argv[6] = {"SCAN", cursor, "MATCH", op->key, "COUNT", "1000"};
+        size_t lens[6] = {4, strlen(cursor), 5, op->key_len, 5, 4};
+        fl_error e;
+        redisReply *r = fl_redis_conn_command(n->conn, 6, argv, lens, &e);
+        if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY || r->element[0]->len >= sizeof cursor) {
+            char text[256];
+            reply_text(text, sizeof text, r);
+            freeReplyObject(r);
+            return fl_errorf(err, errlen, "redis-cluster: %s:%d: SCAN MATCH %.*s for %s: %s", n->host, n->port,
+                             (int)(op->key_len > 100 ? 100 : op->key_len), op->key, op->rule ? op->rule : "a rule",
+                             text);
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = 0;
+        const redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            const redisReply *k = keys->element[i];
+            if (k->type != REDIS_REPLY_STRING || (k->len >= 9 && !memcmp(k->str, "fastlane:", 9))) continue;
+            uint32_t len = (uint32_t)k->len;
+            fl_buf_put(&ct->matched, &len, sizeof len);
+            fl_buf_put(&ct->matched, k->str, k->len);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0"));
+    return 0;
+}
+
+/* ops with every DEL_MATCH replaced by the DELs of the keys it matches on every primary, in
+ * *view (ct->expanded); *view = *ops when there is none. Returns 0, or -1 with err. */
+static int expand_matches(cluster_target *ct, const fl_cache_ops *ops, fl_cache_ops *view, char *err,
                           size_t errlen)
+{
+    *view = *ops;
+    size_t nmatch = 0;
+    for (size_t i = 0; i < ops->nops; i++) nmatch += ops->ops[i].kind == FL_CACHE_DEL_MATCH;
+    if (!nmatch) return 0;
+    if (pump(ct, 0, true, err, errlen)) return -1; /* everything before is applied */
+    fl_buf_reset(&ct->matched);
+    size_t *ends = fl_xmalloc(nmatch * sizeof *ends); /* where each pattern's keys end in matched */
+    for (size_t i = 0, m = 0; i < ops->nops; i++) {
+        const fl_cache_op *op = &ops->ops[i];
+        if (op->kind != FL_CACHE_DEL_MATCH) continue;
+        log_info("redis-cluster: %s: deleting the keys matching %.*s on every primary",
+                 op->rule ? op->rule : "rule", (int)(op->key_len > 200 ? 200 : op->key_len), op->key);
+        for (size_t k = 0; k < ct->nnodes; k++)
+            if (ct->nodes[k].conn && scan_node(ct, &ct->nodes[k], op, err, errlen)) {
+                free(ends);
+                return -1;
+            }
+        ends[m++] = ct->matched.len;
+    }
+    size_t nkeys = 0;
+    for (size_t off = 0; off < ct->matched.len; nkeys++) {
+        uint32_t len;
+        memcpy(&len, ct->matched.data + off, sizeof len);
+        off += sizeof len + len;
+    }
+    size_t need = ops->nops - nmatch + nkeys;
+    if (need > ct->expanded_cap) {
+        ct->expanded_cap = need;
+        ct->expanded = fl_xrealloc(ct->expanded, ct->expanded_cap * sizeof *ct->expanded);
+    }
+    size_t n = 0, off = 0;
+    for (size_t i = 0, m = 0; i < ops->nops; i++) {
+        if (ops->ops[i].kind != FL_CACHE_DEL_MATCH) {
+            ct->expanded[n++] = ops->ops[i];
+            continue;
+        }
+        for (; off < ends[m]; n++) {
+            uint32_t len;
+            memcpy(&len, ct->matched.data + off, sizeof len);
+            ct->expanded[n] = (fl_cache_op){.kind = FL_CACHE_DEL,
+                                            .key = (const char *)ct->matched.data + off + sizeof len,
+                                            .key_len = len,
+                                            .rule = ops->ops[i].rule};
+            off += sizeof len + len;
+        }
+        m++;
+    }
+    free(ends);
+    view->ops = ct->expanded;
+    view->nops = n;
+    return 0;
+}
+
+static int cluster_submit(void *impl, const fl_cache_ops *all_ops, const fl_checkpoint *cp, int *chunked,
+                          char *err, size_t errlen)
 {
     cluster_target *ct = impl;
     *chunked = 0;
+    fl_cache_ops expanded;
+    if (expand_matches(ct, all_ops, &expanded, err, errlen)) return -1;
+    const fl_cache_ops *ops = &expanded;
     /* an early chunk of a transaction too large for one block carries the checkpoint before
      * it: its operations belong to a later seq, and it writes no slot checkpoint */
     bool early = ops->nops > 0 && cp->seq <= ct->last_seq;
@@ -997,8 +1106,6 @@ static int cluster_submit(void *impl, const fl_cache_ops *ops, const fl_checkpoi
     size_t n = 0;
     for (size_t i = 0; i < ops->nops; i++) {
         const fl_cache_op *op = &ops->ops[i];
-        if (op->kind == FL_CACHE_DEL_MATCH)
-            return fl_errorf(err, errlen, "redis-cluster: deleting keys by pattern is not supported on a cluster");
         uint16_t slot = fl_cluster_key_slot(op->key, op->key_len);
         bool held = early ? ct->rewound_from > cp->seq && ct->slot_seq[slot] > cp->seq
                           : slot_holds(ct, slot, cp->seq);
@@ -1061,6 +1168,6 @@ const struct fl_target_ops fl_target_redis_cluster_ops = {
     .in_flight = cluster_in_flight,
     .holds = cluster_holds,
     .rewind = cluster_rewind,
-    .deletes_by_pattern = false,
+    .deletes_by_pattern = true,
     .kind = "redis-cluster",
 };

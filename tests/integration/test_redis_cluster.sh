@@ -8,7 +8,7 @@
 # increments equals the cached value (nothing applied twice, nothing lost). --status reads
 # the checkpoint back from the cluster. Then every slot of the primary that holds the bank is
 # moved to another one (redis-cli --cluster reshard) while more of the workload is applied:
-# the same holds.
+# the same holds. Last, a TRUNCATE deletes the rule's keys (by pattern) on every primary.
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
@@ -172,5 +172,17 @@ t_check "... nor the counter go back" grep -q "decreased=0$" "$H_DIR/reader2.out
 t_eq "the counter equals the database's after the reshard" "$(h_sql 'SELECT n FROM app.counter')" "$(h_rc GET cnt:1)"
 db_state > "$H_DIR/db2.tsv"; cache_state > "$H_DIR/cache2.tsv"
 t_eq "every row equals its key after the reshard, and there is no other key" "" "$(diff "$H_DIR/db2.tsv" "$H_DIR/cache2.tsv" | head -5)"
+
+# ---- a TRUNCATE: the rule's keys are deleted on every primary, nothing else ----
+users_keys() { local p; for p in $(primaries); do redis-cli -p "$p" --scan --pattern '{user:*}:name'; done | wc -l; }
+t_check "users are cached on the cluster" test "$(users_keys)" -gt 1000
+h_sql "TRUNCATE TABLE app.users; UPDATE app.counter SET n = n + 1 WHERE id = 1;" || h_die "truncate"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/truncate.log" 2>&1
+t_eq "the apply of the TRUNCATE exits 0" 0 "$?"
+t_check "... deleting the rule's keys by pattern on every primary" grep -q "deleting the keys matching" "$H_DIR/truncate.log"
+t_eq "... all of them" 0 "$(users_keys)"
+db_state > "$H_DIR/db3.tsv"; cache_state > "$H_DIR/cache3.tsv"
+t_eq "every row equals its key after the TRUNCATE, and there is no other key" "" "$(diff "$H_DIR/db3.tsv" "$H_DIR/cache3.tsv" | head -5)"
 
 t_done
