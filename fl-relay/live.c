@@ -6,7 +6,7 @@
  * in the journal (fl_store_add). The queue is committed — one LMDB transaction, one fsync,
  * carrying the source position of the last complete transaction — as soon as nothing more
  * is waiting (no event queued, no byte waiting on the socket after the last one), or when a
- * bound (1000 transactions, 4 MiB of records) is reached. So a crash loses nothing that was
+ * bound (10000 transactions, 4 MiB of records) is reached. So a crash loses nothing that was
  * committed and the position always matches the records: the next start resumes exactly
  * after the last journaled transaction.
  * A transaction bigger than 4 MiB arrives from the decoder in parts and is committed part by
@@ -55,7 +55,7 @@
 #include "fl-relay/source.h"
 #include "journal/store.h"
 
-#define BATCH_MAX_TXNS 1000
+#define BATCH_MAX_TXNS 10000
 #define BATCH_MAX_BYTES (4u * 1024 * 1024)
 #define PART_BYTES (4u * 1024 * 1024)  /* a bigger transaction goes to the journal in parts */
 #define QUEUE_BYTES (4u * 1024 * 1024) /* events received ahead of the decoder */
