@@ -13,17 +13,21 @@
  * are submitted together, as one group with the checkpoint of its last (one MULTI/EXEC on
  * Redis): a group is sent as soon as the next transaction is not there yet (never waiting to
  * fill it), or once it is as large as fl-apply/group.h allows (never above max_atomic_ops). A
- * transaction that is chunked, deletes by pattern, or comes while the target is on probation
- * after a failure goes alone, as before. A reader thus sees the cache jump from the state
- * after one source transaction to the state after a later one, never part of one.
+ * transaction that is chunked or deletes by pattern goes alone, as before; so do those
+ * retried after a repeated failure (below). A folded replay is kept in one group as far as
+ * max_atomic_ops allows. A reader thus sees the cache jump from the state after one source
+ * transaction to the state after a later one, never part of one.
  *
  * When there is nothing new, the applier sleeps until the input has news (fl-apply/input.c:
  * the journal writer signals every commit; a relay pushes), never polling. A target that fails (down, restarted, an
  * error reply) is closed and reopened with a capped exponential backoff, forever; the
  * checkpoint is read back and applying resumes right after it (the target never lets a
- * checkpoint pass a transaction it refused). Until something is applied again, each
- * transaction is flushed before the next is sent, so that a refusal that repeats (maxmemory,
- * an ACL) is retried alone and reported each time, with the target errors metric. A transaction whose
+ * checkpoint pass a transaction it refused). After a first failure applying resumes in groups;
+ * after a second one with nothing applied in between, the transactions of the group that was
+ * in flight at the checkpoint are submitted one by one (the checkpoint then stops right before
+ * a refused one), and until something is applied again each transaction is flushed before the
+ * next is sent, so that a refusal that repeats (maxmemory, an ACL) is retried alone and
+ * reported each time, with the target errors metric. A transaction whose
  * operations exceed max_atomic_ops goes out in ordered chunks; that is logged and counted.
  * Progress is logged every 10 s and exported as metrics ([metrics] apply).
  *
