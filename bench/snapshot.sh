@@ -4,6 +4,9 @@
 # that journal into Redis. Once without and once with a concurrent write load (single-row
 # updates of the same table). Prints seconds, rows/s, the ratio to mariadb-dump, the relay's
 # peak RSS, and one JSON line.
+# BENCH_SNAPSHOT_BASELINE=PATH: another fl-relay binary to compare with in the same run: the
+# quiet snapshot then runs BENCH_SNAPSHOT_ROUNDS times (default 3) with each binary, each
+# round next to its own mariadb-dump, and the median ratio of each is printed.
 set -u
 build=$(cd "${1:-build}" && pwd)
 n=${BENCH_SNAPSHOT_ROWS:-1000000}
@@ -39,7 +42,8 @@ snapshot_once() {
       "$dir" "$REDIS_PORT" "$load"; } > "$H_DIR/s$load.ini"
   [ "$load" = 1 ] && { writer & wpid=$!; }
   local t0; t0=$(now)
-  "$FL_BUILD/fl-relay" -c "$H_DIR/s$load.ini" > "$H_DIR/relay$load.log" 2>&1 & pid=$!
+  rm -rf "$dir"
+  "$relay_bin" -c "$H_DIR/s$load.ini" > "$H_DIR/relay$load.log" 2>&1 & pid=$!
   h_register $pid
   h_wait_until 3600 grep -q "snapshot of b.t complete" "$H_DIR/relay$load.log"
   snap_s=$(secs "$t0" "$(now)")
@@ -53,6 +57,28 @@ snapshot_once() {
   local keys; keys=$(h_redis -n "$load" DBSIZE)
   [ "$keys" -gt "$n" ] || { echo "bench snapshot: Redis holds $keys keys, expected $n rows and the checkpoint" >&2; exit 1; }
 }
+
+relay_bin=$FL_BUILD/fl-relay
+if [ -n "${BENCH_SNAPSHOT_BASELINE:-}" ]; then
+  median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+  : > "$H_DIR/ratios.base"; : > "$H_DIR/ratios.this"
+  for round in $(seq 1 "${BENCH_SNAPSHOT_ROUNDS:-3}"); do
+    for which in base this; do
+      [ "$which" = base ] && relay_bin=$BENCH_SNAPSHOT_BASELINE || relay_bin=$FL_BUILD/fl-relay
+      t0=$(now)
+      mariadb-dump --no-defaults -uroot -S "$MARIADB_SOCK" --single-transaction --quick b t > /dev/null
+      d=$(secs "$t0" "$(now)")
+      snapshot_once 0
+      awk -v d="$d" -v s="$snap_s" 'BEGIN { printf "%.2f\n", d / s }' >> "$H_DIR/ratios.$which"
+      h_redis -n 0 FLUSHDB > /dev/null
+    done
+  done
+  printf 'baseline %s: ratio to mariadb-dump %s (median of %s)\n' "$BENCH_SNAPSHOT_BASELINE" \
+    "$(median < "$H_DIR/ratios.base")" "$(tr '\n' ' ' < "$H_DIR/ratios.base")"
+  printf 'this build: ratio to mariadb-dump %s (median of %s)\n' "$(median < "$H_DIR/ratios.this")" \
+    "$(tr '\n' ' ' < "$H_DIR/ratios.this")"
+  relay_bin=$FL_BUILD/fl-relay
+fi
 
 snapshot_once 0; quiet_s=$snap_s; quiet_rss=$rss_kb; quiet_apply=$apply_s
 snapshot_once 1; load_s=$snap_s; load_rss=$rss_kb; load_apply=$apply_s

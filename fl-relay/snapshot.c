@@ -13,6 +13,12 @@
  * Keys to repair are read in batches of up to `chunk` (SELECT ... WHERE (key) IN (...)),
  * between their own low and high watermarks like any chunk, and journaled as a snapshot
  * record with FL_TXN_SNAPSHOT_KEYS (never a table's last chunk).
+ * While a chunk is journaled, the next one of the same table is already read by a thread of
+ * its own on the snapshot connection: its window opens at the current chunk's high watermark
+ * (committed and streamed before that SELECT starts, so it serves as the next low one), the
+ * thread runs the SELECT and writes the next high watermark, and the main thread takes those
+ * rows when the stream shows it. A chunk's rows stay in the client's result until the record
+ * holding them is encoded (the next turn), so they are not copied again.
  * A watermark row is (relay = server_id, mark = "NONCE-COUNTER-L" or "...-H"): the nonce is
  * new each start, so the watermarks of a chunk read before a crash or a reconnect, streamed
  * again, match nothing and are only removed. */
@@ -22,6 +28,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +73,17 @@ typedef struct keyset {
 
 enum phase { IDLE, WAIT_LOW, WAIT_HIGH };
 
+/* The next chunk, read by a thread while the current one is journaled. */
+typedef struct prefetch {
+    bool running; /* the thread was started and not joined */
+    atomic_bool done;
+    pthread_t thread;
+    char *sql;
+    int rc; /* read_chunk's */
+    fl_error err;
+    MYSQL_RES *res;
+} prefetch;
+
 struct fl_snapshot {
     const fl_config *cfg;
     MYSQL *m;
@@ -96,6 +115,8 @@ struct fl_snapshot {
     enum phase phase;
     char low[MARK_MAX], high[MARK_MAX];
     MYSQL_RES *res;
+    MYSQL_RES *spent; /* the last journaled chunk's rows, which its record points to until encoded */
+    prefetch pf;
     time_t started;
     keyset changed;
     bool window_broken;  /* the table's shape changed in the window: read the chunk again */
@@ -307,8 +328,36 @@ static void forget_table_info(fl_snapshot *s)
     s->have_info = false;
 }
 
+/* Waits for the prefetch thread (when one runs) and takes its outcome: 0 with its rows in
+ * s->res, or -1 with e. Returns 1 when none ran. */
+static int prefetch_join(fl_snapshot *s, fl_error *e)
+{
+    prefetch *p = &s->pf;
+    if (!p->running) return 1;
+    pthread_join(p->thread, NULL);
+    p->running = false;
+    free(p->sql);
+    p->sql = NULL;
+    if (p->rc < 0) {
+        *e = p->err;
+        return -1;
+    }
+    if (s->res) mysql_free_result(s->res);
+    s->res = p->res;
+    p->res = NULL;
+    return 0;
+}
+
+static void free_spent(fl_snapshot *s)
+{
+    if (s->spent) mysql_free_result(s->spent);
+    s->spent = NULL;
+}
+
 static void drop_in_flight(fl_snapshot *s)
 {
+    fl_error ignored;
+    prefetch_join(s, &ignored);
     if (s->res) mysql_free_result(s->res);
     s->res = NULL;
     keyset_clear(&s->changed);
@@ -511,6 +560,7 @@ void fl_snapshot_free(fl_snapshot *s)
 {
     if (!s) return;
     drop_in_flight(s);
+    free_spent(s);
     free_after(s);
     forget_table_info(s);
     for (size_t i = 0; i < s->nqueue; i++) {
@@ -847,12 +897,75 @@ static void take_request(fl_snapshot *s, fl_store *store)
     fl_buf_free(&text);
 }
 
+/* Low watermark (unless the previous chunk's high one, already streamed, stands for it), the
+ * chunk's SELECT (its rows stored in *res), high watermark: in this order, on s->m. The main
+ * thread's turn, or the prefetch thread's. Returns 0 or -1 with e. */
+static int read_chunk(fl_snapshot *s, bool low, const char *sql, MYSQL_RES **res, fl_error *e)
+{
+    if (low && write_mark(s, s->low, e) < 0) return -1;
+    if (query(s, sql, e) < 0) return -1;
+    if (!(*res = mysql_store_result(s->m))) {
+        fl_error_set(e, false, 0, "snapshot: reading %s.%s: %s", s->info_db, s->info_name, mysql_error(s->m));
+        return -1;
+    }
+    if (write_mark(s, s->high, e) < 0) {
+        mysql_free_result(*res);
+        *res = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void *prefetch_main(void *arg)
+{
+    fl_snapshot *s = arg;
+    s->pf.rc = read_chunk(s, false, s->pf.sql, &s->pf.res, &s->pf.err);
+    atomic_store(&s->pf.done, true);
+    return NULL;
+}
+
+static void next_marks(fl_snapshot *s)
+{
+    s->counter++;
+    snprintf(s->low, sizeof s->low, "%" PRIx64 "-%" PRIu64 "-L", s->nonce, s->counter);
+    snprintf(s->high, sizeof s->high, "%" PRIx64 "-%" PRIu64 "-H", s->nonce, s->counter);
+}
+
+/* Starts reading the queue head's next chunk (s->after set) in the prefetch thread, while the
+ * stream is at the current chunk's high watermark: that one is the next chunk's low one (it
+ * committed before the next SELECT starts), so the thread writes only the high one. */
+static void prefetch_start(fl_snapshot *s)
+{
+    prefetch *p = &s->pf;
+    fl_buf q = {0};
+    chunk_query(s, &q);
+    next_marks(s);
+    p->sql = fl_xstrdup(fl_buf_cstr(&q));
+    fl_buf_free(&q);
+    p->rc = 0;
+    p->res = NULL;
+    fl_error_clear(&p->err);
+    atomic_store(&p->done, false);
+    if (pthread_create(&p->thread, NULL, prefetch_main, s) != 0) {
+        free(p->sql);
+        p->sql = NULL;
+        return; /* read at the next turn instead */
+    }
+    p->running = true;
+}
+
 int fl_snapshot_step(fl_snapshot *s, fl_store *store, fl_error *e)
 {
     if (!s) return 0;
+    free_spent(s);
     take_request(s, store);
     fl_metric_set(s->m_tables_pending, (double)s->nqueue);
     time_t now = time(NULL);
+    if (s->pf.running && atomic_load(&s->pf.done) && s->pf.rc < 0) {
+        prefetch_join(s, e); /* a failed read shows no high watermark: say so now, read it again later */
+        drop_in_flight(s);
+        return -1;
+    }
     if (s->phase != IDLE) {
         if (now - s->started < WINDOW_TIMEOUT_S) return 0;
         log_warn("snapshot of %s.%s %s: the stream did not show its watermarks within %ds "
@@ -876,10 +989,7 @@ int fl_snapshot_step(fl_snapshot *s, fl_store *store, fl_error *e)
     if (!keys && queue_head_info(s, e) < 0) return -1;
     if (!keys && !s->nqueue) return 0;
 
-    s->counter++;
-    snprintf(s->low, sizeof s->low, "%" PRIx64 "-%" PRIu64 "-L", s->nonce, s->counter);
-    snprintf(s->high, sizeof s->high, "%" PRIx64 "-%" PRIu64 "-H", s->nonce, s->counter);
-    if (write_mark(s, s->low, e) < 0) return -1;
+    next_marks(s);
     fl_buf q = {0};
     if (keys) {
         s->batch_n = s->repairs[0].nkeys < s->cfg->snapshot.chunk ? s->repairs[0].nkeys : s->cfg->snapshot.chunk;
@@ -888,25 +998,9 @@ int fl_snapshot_step(fl_snapshot *s, fl_store *store, fl_error *e)
     } else {
         chunk_query(s, &q);
     }
-    int rc = query(s, fl_buf_cstr(&q), e);
+    int rc = read_chunk(s, true, fl_buf_cstr(&q), &s->res, e);
     fl_buf_free(&q);
     if (rc < 0) {
-        drop_in_flight(s);
-        return -1;
-    }
-    s->res = mysql_store_result(s->m);
-    if (!s->res) {
-        fl_error_set(e, false, 0, "snapshot: reading %s.%s: %s", s->info_db, s->info_name, mysql_error(s->m));
-        drop_in_flight(s);
-        return -1;
-    }
-    if (mysql_num_fields(s->res) != s->schema.ncols) {
-        log_warn("snapshot of %s.%s: its columns changed; looking them up again", s->info_db, s->info_name);
-        drop_in_flight(s);
-        forget_table_info(s);
-        return 0;
-    }
-    if (write_mark(s, s->high, e) < 0) {
         drop_in_flight(s);
         return -1;
     }
@@ -963,71 +1057,88 @@ static void throttle(fl_snapshot *s, uint64_t nrows)
     s->next_at.tv_nsec = (long)(ns % 1000000000u);
 }
 
+/* Sets s->after to the key of the result's last row. */
+static void after_last_row(fl_snapshot *s, MYSQL_RES *res)
+{
+    uint64_t n = mysql_num_rows(res);
+    if (!n) return;
+    mysql_data_seek(res, n - 1);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    unsigned long *lens = mysql_fetch_lengths(res);
+    mysql_data_seek(res, 0);
+    free_after(s);
+    s->after = fl_xcalloc(s->nkey, sizeof *s->after);
+    s->after_len = fl_xcalloc(s->nkey, sizeof *s->after_len);
+    s->nafter = s->nkey;
+    for (uint32_t i = 0; i < s->nkey; i++) {
+        uint32_t c = s->keycols[i];
+        s->after_len[i] = lens[c];
+        s->after[i] = fl_xmalloc(lens[c] + 1);
+        memcpy(s->after[i], row[c], lens[c]);
+        s->after[i][lens[c]] = 0;
+    }
+}
+
 /* Adds the chunk's rows, less those the stream changed in the window, to txn (the high
- * watermark's transaction) and moves the progress on. */
+ * watermark's transaction) and moves the progress on. The next chunk of the table is read
+ * meanwhile (prefetch) unless keys to repair wait or `rate` spaces the chunks. */
 static void journal_chunk(fl_snapshot *s, fl_store *store, fl_txn *txn)
 {
     const table_ref *t = &s->queue[0];
     uint32_t ncols = s->schema.ncols;
     uint32_t ti = fl_txn_table(txn, t->db, t->name, ncols, (const char *const *)s->colnames);
-    uint64_t nrows = mysql_num_rows(s->res), kept = 0;
+    uint64_t nrows = mysql_num_rows(s->res), kept = 0, chunk = s->chunk;
     bool last = nrows < s->cfg->snapshot.chunk;
+    if (!last) {
+        after_last_row(s, s->res);
+        s->chunk++;
+        if (!s->nrepairs && !s->cfg->snapshot.rate && s->m) prefetch_start(s);
+    }
     MYSQL_FIELD *fields = mysql_fetch_fields(s->res);
     fl_buf kb = {0};
-    fl_value *vals = fl_xcalloc(ncols, sizeof *vals);
-    MYSQL_ROW row, last_row = NULL;
-    unsigned long *lens = NULL, *last_lens = fl_xcalloc(ncols, sizeof *last_lens);
+    bool check = s->changed.n > 0; /* rows the stream changed in the window are left out */
+    MYSQL_ROW row;
     while ((row = mysql_fetch_row(s->res))) {
-        lens = mysql_fetch_lengths(s->res);
+        unsigned long *lens = mysql_fetch_lengths(s->res);
+        fl_value *vals = fl_txn_values(txn, ncols); /* pointing into the result, kept until encoded */
         for (uint32_t c = 0; c < ncols; c++) {
             fl_mysql_cell_value(&fields[c], row[c], lens[c], &vals[c]);
             if (s->schema.is_json && s->schema.is_json[c] && vals[c].type == FL_VAL_STRING)
                 vals[c].type = FL_VAL_JSON;
         }
-        last_row = row;
-        memcpy(last_lens, lens, ncols * sizeof *lens);
-        key_text(s, vals, &kb);
-        if (keyset_has(&s->changed, (const char *)kb.data, (uint32_t)kb.len)) continue;
+        if (check) {
+            key_text(s, vals, &kb);
+            if (keyset_has(&s->changed, (const char *)kb.data, (uint32_t)kb.len)) continue;
+        }
         fl_change *ch = fl_txn_add_change(txn, FL_OP_SNAPSHOT);
         ch->table = ti;
-        ch->after = fl_txn_values(txn, ncols);
-        for (uint32_t c = 0; c < ncols; c++) {
-            ch->after[c] = vals[c];
-            fl_txn_own_value(txn, &ch->after[c]);
-        }
+        ch->after = vals;
         kept++;
     }
     txn->flags |= FL_TXN_SNAPSHOT | (last ? FL_TXN_SNAPSHOT_LAST : 0);
     txn->snapshot_table = ti;
-    txn->snapshot_chunk = s->chunk;
+    txn->snapshot_chunk = chunk;
     fl_metric_add(s->m_rows, kept);
     fl_metric_add(s->m_chunks, 1);
     if (last) fl_metric_add(s->m_tables_done, 1);
     log_debug("snapshot of %s.%s chunk %" PRIu64 ": %" PRIu64 " rows read, %" PRIu64
               " journaled, %zu left to the stream",
-              t->db, t->name, s->chunk, nrows, kept, s->changed.n);
-    if (last) {
-        log_info("snapshot of %s.%s complete (%" PRIu64 " chunks)", t->db, t->name, s->chunk + 1);
-        pop_table(s);
-    } else {
-        free_after(s);
-        s->after = fl_xcalloc(s->nkey, sizeof *s->after);
-        s->after_len = fl_xcalloc(s->nkey, sizeof *s->after_len);
-        s->nafter = s->nkey;
-        for (uint32_t i = 0; i < s->nkey; i++) {
-            uint32_t c = s->keycols[i];
-            s->after_len[i] = last_lens[c];
-            s->after[i] = fl_xmalloc(last_lens[c] + 1);
-            memcpy(s->after[i], last_row[c], last_lens[c]);
-            s->after[i][last_lens[c]] = 0;
-        }
-        s->chunk++;
-    }
-    fl_metric_set(s->m_tables_pending, (double)s->nqueue);
-    free(vals);
-    free(last_lens);
+              t->db, t->name, chunk, nrows, kept, s->changed.n);
+    if (last) log_info("snapshot of %s.%s complete (%" PRIu64 " chunks)", t->db, t->name, chunk + 1);
     fl_buf_free(&kb);
-    drop_in_flight(s);
+    free_spent(s);
+    s->spent = s->res; /* freed once the record is encoded */
+    s->res = NULL;
+    if (s->pf.running) { /* the next chunk's window opens here: its high watermark comes next */
+        keyset_clear(&s->changed);
+        s->window_broken = false;
+        s->phase = WAIT_HIGH;
+        s->started = time(NULL);
+    } else {
+        drop_in_flight(s);
+    }
+    if (last) pop_table(s);
+    fl_metric_set(s->m_tables_pending, (double)s->nqueue);
     save_progress(s, store);
     throttle(s, nrows);
 }
@@ -1114,6 +1225,7 @@ static void journal_keys(fl_snapshot *s, fl_store *store, fl_txn *txn)
 void fl_snapshot_on_txn(fl_snapshot *s, fl_store *store, fl_txn *txn)
 {
     if (!s) return;
+    free_spent(s); /* the previous chunk's record is encoded by now */
     bool high = false;
     uint32_t w = 0;
     fl_buf kb = {0};
@@ -1140,6 +1252,18 @@ void fl_snapshot_on_txn(fl_snapshot *s, fl_store *store, fl_txn *txn)
     if (s->window_broken || !(txn->flags & FL_TXN_LAST_PART) || txn->part != 0) {
         log_warn("snapshot of %s.%s %s: the table changed shape while it was read; reading it again", s->info_db,
                  s->info_name, s->in_flight_keys ? "keys" : "chunk");
+        drop_in_flight(s);
+        forget_table_info(s);
+        return;
+    }
+    fl_error e;
+    if (prefetch_join(s, &e) < 0) { /* cannot be: the high watermark follows the rows */
+        log_warn("%s (reading it again)", e.msg);
+        drop_in_flight(s);
+        return;
+    }
+    if (mysql_num_fields(s->res) != s->schema.ncols) {
+        log_warn("snapshot of %s.%s: its columns changed; looking them up again", s->info_db, s->info_name);
         drop_in_flight(s);
         forget_table_info(s);
         return;

@@ -60,7 +60,7 @@ sed -e "s|^target = .*|name = mc\ntarget = memcached://127.0.0.1:$MEMCACHED_PORT
     -e "s|^format = hash|format = json|" "$H_DIR/s.ini" > "$H_DIR/m.ini"
 
 RELAY_LOG=$H_DIR/relay.log
-start_relay() { "$FL_RELAY" -c "$H_DIR/s.ini" >>"$RELAY_LOG" 2>&1 & RELAY=$!; h_register $RELAY; }
+start_relay() { "$FL_RELAY" -c "$H_DIR/${1:-s.ini}" >>"$RELAY_LOG" 2>&1 & RELAY=$!; h_register $RELAY; }
 start_appliers() {
   "$FL_APPLY" -c "$H_DIR/s.ini" >>"$H_DIR/apply-redis.log" 2>&1 & APPLY_REDIS=$!; h_register $APPLY_REDIS
   "$FL_APPLY" -c "$H_DIR/m.ini" >>"$H_DIR/apply-mc.log" 2>&1 & APPLY_MC=$!; h_register $APPLY_MC
@@ -75,9 +75,9 @@ del1() { echo $(( ($1 * 104729) % ROWS + 1 )); }
 upd2() { echo $(( ROWS - $1 * 50 )); }
 DELETING=$H_DIR/deleting
 : > "$DELETING"
-workload() {
+workload() { # [FROM TO]
   local i sql
-  for i in $(seq 1 400); do
+  for i in $(seq "${1:-1}" "${2:-400}"); do
     sql="UPDATE app.items SET v = v + 1 WHERE id = $(upd1 $i);"
     sql+="DELETE FROM app.items WHERE id = $(del1 $i);"
     sql+="INSERT INTO app.items VALUES ($(( ROWS + i )), $i, 'new');"
@@ -88,7 +88,7 @@ workload() {
   done
 }
 # the readers sample the version keys of every row the workload touches and of 2000 others
-for i in $(seq 1 400); do echo "ver:$(upd1 $i)"; echo "ver:$(del1 $i)"; echo "ver:$(upd2 $i)"; done > "$H_DIR/ver.keys"
+for i in $(seq 1 600); do echo "ver:$(upd1 $i)"; echo "ver:$(del1 $i)"; echo "ver:$(upd2 $i)"; done > "$H_DIR/ver.keys"
 for i in $(seq 1 2000); do echo "ver:$(( (i * 7727) % ROWS + 1 ))"; done >> "$H_DIR/ver.keys"
 sort -u -o "$H_DIR/ver.keys" "$H_DIR/ver.keys"
 : > "$H_DIR/none"
@@ -119,9 +119,21 @@ h_sql "INSERT INTO app.items VALUES (0, 0, 'after the snapshot')"
 after_snapshot() { "$FL_DUMP" "$H_DIR/journal" --json 2>/dev/null | grep -q '"pad":"after the snapshot"'; }
 h_wait_until 30 after_snapshot || t_fail "the stream goes on after the snapshot"
 
-# on demand: --snapshot asks the running relay; --wait returns once it is journaled complete
-out=$(timeout 60 "$FL_RELAY" -c "$H_DIR/s.ini" --snapshot app.pairs --wait 2>&1); rc=$?
-t_eq "--snapshot app.pairs --wait: exit 0 ($out)" 0 "$rc"
+kill -TERM $RELAY; wait $RELAY
+chunks > "$H_DIR/chunks.first"
+snap_ids() { "$FL_DUMP" "$H_DIR/journal" --json | grep -o '"op":"snapshot","db":"app","table":"items","after":{"id":[0-9]*' | sed 's/.*://'; }
+snap_ids > "$H_DIR/snap_ids"
+
+# on demand, without `rate` (each next chunk is read while the current one is journaled), while
+# a second workload runs: --snapshot asks the running relay; --wait returns once it is
+# journaled complete
+sed '/^rate = /d' "$H_DIR/s.ini" > "$H_DIR/fast.ini"
+start_relay fast.ini
+workload 401 600 & WORKLOAD=$!
+h_wait_until 30 grep -q "ver:$(del1 420)" "$DELETING"
+out=$(timeout 120 "$FL_RELAY" -c "$H_DIR/s.ini" --snapshot app.items,app.pairs --wait 2>&1); rc=$?
+t_eq "--snapshot app.items,app.pairs --wait: exit 0 ($out)" 0 "$rc"
+t_check "the second workload ran" wait $WORKLOAD
 t_eq "app.pairs snapshotted twice in all" 2 "$("$FL_DUMP" "$H_DIR/journal" --json | grep -c '"table":"pairs","chunk":[0-9]*,"last":true')"
 refusal() { # NAME STATUS MESSAGE ARGS...
   local name=$1 want=$2 msg=$3; shift 3
@@ -148,14 +160,17 @@ check=$(timeout 60 "$FL_RELAY" -c "$H_DIR/s.ini" --check 2>&1)
 t_check "--check: the relay may write the watermark table" grep -q "\[snapshot\]: user may write fastlane.watermark" <<<"$check"
 t_eq "the relay resumed the snapshot after each kill" 3 "$(grep -c "snapshot: resuming app.items at chunk" "$RELAY_LOG")"
 t_check "a table without a key refused by name" grep -q "snapshot of app.nokey refused: it has no primary key" "$RELAY_LOG"
-n=$(chunks | wc -l); u=$(chunks | sort -un | wc -l); last=$(chunks | sort -n | tail -1)
+first=$H_DIR/chunks.first
+n=$(wc -l < "$first"); u=$(sort -un "$first" | wc -l); last=$(sort -n "$first" | tail -1)
 t_eq "each chunk journaled once" "$n" "$u"
 t_eq "chunks 0..last, none missing" "$((last + 1))" "$u"
-t_eq "one last chunk of app.items" 1 "$("$FL_DUMP" "$H_DIR/journal" --json | grep -c '"table":"items","chunk":[0-9]*,"last":true')"
+t_eq "one last chunk of app.items per snapshot" 2 "$("$FL_DUMP" "$H_DIR/journal" --json | grep -c '"table":"items","chunk":[0-9]*,"last":true')"
+chunks | tail -n +$((n + 1)) > "$H_DIR/chunks.second"
+t_eq "the second snapshot: chunks 0..last, each once" "$(sort -n "$H_DIR/chunks.second" | tail -1)" "$(( $(sort -un "$H_DIR/chunks.second" | wc -l) - 1 ))"
+t_eq "  ... as many as the first" "$n" "$(wc -l < "$H_DIR/chunks.second")"
 t_eq "no watermark row journaled" 0 "$("$FL_DUMP" "$H_DIR/journal" --json | grep -c '"table":"watermark"')"
-"$FL_DUMP" "$H_DIR/journal" --json | grep -o '"op":"snapshot","db":"app","table":"items","after":{"id":[0-9]*' |
-  sed 's/.*://' > "$H_DIR/snap_ids"
-t_eq "no row snapshotted twice" "$(wc -l < "$H_DIR/snap_ids")" "$(sort -u "$H_DIR/snap_ids" | wc -l)"
+t_eq "no row snapshotted twice by one snapshot" "$(wc -l < "$H_DIR/snap_ids")" "$(sort -u "$H_DIR/snap_ids" | wc -l)"
+t_eq "  ... nor by the second" 0 "$(snap_ids | sort | uniq -c | awk '$1 > 2' | wc -l)"
 t_check "no more snapshot rows than rows ever in the table" [ "$(wc -l < "$H_DIR/snap_ids")" -le $((ROWS + 400)) ]
 t_check "snapshot rows have the after image" bash -c "'$FL_DUMP' '$H_DIR/journal' --json | grep -q '\"op\":\"snapshot\",\"db\":\"app\",\"table\":\"pairs\",\"after\":{\"a\":0,\"b\":\"k1\",\"n\":1}'"
 t_check "the text form names the chunk" bash -c "'$FL_DUMP' '$H_DIR/journal' | grep -q 'snapshot app.items chunk 0$'"
