@@ -312,8 +312,9 @@ int fl_repair_run(const fl_config *cfg, bool once)
 {
     if (cfg->apply.relay) {
         fprintf(stderr,
-                "fl-apply: --repair: this applier reads the feed of %s; the keys are read again by the relay of a "
-                "local journal, so run --repair where [apply] journal names it\n",
+                "fl-apply: --repair: this applier reads the feed of %s, whose snapshot request names "
+                "whole tables, not keys: run --repair with a configuration whose [apply] journal is the "
+                "relay's journal\n",
                 cfg->apply.relay);
         return 2;
     }

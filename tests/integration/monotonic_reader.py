@@ -14,8 +14,10 @@ usage: monotonic_reader.py KIND PORTS KEYS_FILE DELETED_FILE HEALTHY_PORTS STOP_
   STOP_FILE       the reader stops when this file exists
   READY_FILE      written once every key has been sampled once
   DELETING_FILE   keys whose rows are deleted while the reader runs, appended once each
-                  delete committed: once a sample that began after a key was listed finds it
-                  absent, it must stay absent (its delete was applied; nothing may bring it back)
+                  delete committed: once a key seen present is found absent by a sample that
+                  began after it was listed, it must stay absent (its delete was applied; nothing
+                  may bring it back). A key not seen yet proves nothing by its absence: a lagging
+                  cache may still get the row as it was before the delete, then the delete
                   ("" for none)
   FLOOR_FILE      "key value" lines, the least value a reader may see under each key (what the
                   database held when a rebuild began) once the key has been seen missing (from the
@@ -114,7 +116,7 @@ def main():
                     reappeared += 1
                     if len(examples) < 10:
                         examples.append("%s came back as %s after its delete was applied (port %d)" % (k, got[k], p))
-                if k not in got and k in deleting:
+                if k not in got and k in deleting and k in seen:
                     gone.add(k)
                 if k in got:
                     v = int(got[k])

@@ -127,7 +127,7 @@ t_eq "  ... and the key is still wrong" wrong "$(h_redis GET item:9)"
 sed "s|^\[apply\]|[apply]\nrelay = 127.0.0.1:9\nsecret = 0123456789abcdef0123456789abcdef|" "$H_DIR/r.ini" > "$H_DIR/feed.ini"
 out=$(timeout 60 "$FL_APPLY" -c "$H_DIR/feed.ini" --verify --repair 2>&1); rc=$?
 t_eq "an applier reading a feed: exit 2" 2 "$rc"
-t_check "  ... says why ($out)" grep -q "fl-apply: --repair: this applier reads the feed of 127.0.0.1:9" <<<"$out"
+t_check "  ... says why ($out)" grep -q "fl-apply: --repair: this applier reads the feed of 127.0.0.1:9, whose snapshot request names whole tables" <<<"$out"
 out=$(timeout 60 "$FL_APPLY" -c "$H_DIR/r.ini" --repair 2>&1); rc=$?
 t_eq "--repair without --verify: exit 2" 2 "$rc"
 t_check "  ... says why ($out)" grep -q "repair goes with --verify" <<<"$out"
