@@ -59,7 +59,6 @@
 #define BATCH_MAX_BYTES (4u * 1024 * 1024)
 #define PART_BYTES (4u * 1024 * 1024)  /* a bigger transaction goes to the journal in parts */
 #define QUEUE_BYTES (4u * 1024 * 1024) /* events received ahead of the decoder */
-#define SYNC_PAUSE_MS 5                /* sync = group: a pause this long syncs the last commit */
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 #define RETENTION_EVERY_S 60
@@ -546,14 +545,8 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
 
         const uint8_t *ev;
         size_t len;
-        /* a pause of SYNC_PAUSE_MS makes the last commit durable (a busy stream's next commit
-         * does it) */
-        bool unsynced = fl_store_unsynced(r->store);
-        int got = fl_receiver_next(r->rcv, unsynced ? SYNC_PAUSE_MS : wait_slice_ms(), &ev, &len, e);
+        int got = fl_receiver_next(r->rcv, wait_slice_ms(), &ev, &len, e);
         if (got == FL_RECEIVER_IDLE) {
-            char serr[512];
-            if (unsynced && fl_store_sync(r->store, serr, sizeof serr) < 0)
-                return fl_error_set(e, true, 0, "journal sync failed: %s", serr);
             watchdog_tick();
             if (time(NULL) - r->last_rx > silence_limit)
                 return fl_error_set(e, false, 0,

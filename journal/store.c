@@ -30,13 +30,10 @@
  *
  * Commit: the queued records, the GTID index entries of completed transactions, the
  * counters and the source position go into one LMDB write transaction. sync = true opens
- * the environment MDB_NOMETASYNC: LMDB syncs the data, then writes the meta page that makes
- * the commit the journal's state, and the readers are told; that page is synced by the next
- * commit's data sync, by fl_store_sync (the relay calls it when the stream pauses) or at
- * close. So a commit costs one fdatasync, and a power loss can take back the last commit
- * only (the journal is then consistent at the one before, whose position the relay resumes
- * from). false opens it MDB_NOSYNC (a crash of the process loses nothing, a crash of the
- * machine may lose the last commits). When the map
+ * the environment MDB_NOMETASYNC: LMDB syncs the data and writes the meta page, then
+ * fl_store_commit syncs the meta page and only then tells the readers, so a commit a reader
+ * is sent to is durable (a power loss cannot take it back). false opens it MDB_NOSYNC (a crash
+ * of the process loses nothing, a crash of the machine may lose the last commits). When the map
  * is full the write transaction is aborted, the map doubled and the whole transaction
  * retried. A reader whose map is smaller than the file another process grew gets
  * MDB_MAP_RESIZED when it starts a read transaction; it adopts the new size and retries.
@@ -114,7 +111,6 @@ struct fl_store {
     MDB_dbi db_rec, db_gtid, db_meta;
     bool write;
     bool sync;      /* writer: sync = group (the environment is MDB_NOMETASYNC) */
-    bool unsynced;  /* writer: the last commit's meta page is not synced yet */
     MDB_txn *rtxn;  /* read transaction kept reset between calls (MDB_NOTLS) */
     int lock_fd;    /* writer: DIR/writer.lock, flocked */
     int notify_fd;  /* writer: DIR/notify */
@@ -916,28 +912,20 @@ int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errle
     if (need_writer(s, err, errlen) < 0) return -1;
     if (!s->nrecs && !pos && !s->drop_seq && !s->progress) return 0;
     if (write_txn(s, commit_fn, (void *)pos, err, errlen) < 0) return -1;
+    int rc;
     free(s->progress);
     s->progress = NULL;
     s->committed = s->pending;
     s->drop_seq = 0;
     s->nrecs = 0;
     fl_buf_reset(&s->pbuf);
-    /* The records are on disk (LMDB synced the data before writing the meta page); the meta
-     * page is synced by the next commit's data sync or by fl_store_sync. */
-    s->unsynced = s->sync;
+    /* The records are on disk already (LMDB synced the data before writing the meta page);
+     * the meta page is synced before readers are told, so no reader is sent to a commit a
+     * power loss could take back (a snapshot chunk read again would not be the same). */
+    if (s->sync && (rc = mdb_env_sync(s->env, 1)))
+        return mdb_fail(s, rc, "cannot sync the commit to disk", err, errlen);
     notify_readers(s);
     sweep_readers(s);
-    return 0;
-}
-
-bool fl_store_unsynced(const fl_store *s) { return s->unsynced; }
-
-int fl_store_sync(fl_store *s, char *err, size_t errlen)
-{
-    if (!s->unsynced) return 0;
-    int rc = mdb_env_sync(s->env, 1);
-    if (rc) return mdb_fail(s, rc, "cannot sync the journal to disk", err, errlen);
-    s->unsynced = false;
     return 0;
 }
 

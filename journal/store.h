@@ -60,11 +60,6 @@ void fl_store_close(fl_store *s);
  * a crash is removed when the writer next opens. Returns 0 or -1 with err. */
 int fl_store_add(fl_store *s, fl_txn *t, char *err, size_t errlen);
 int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errlen);
-/* sync = group: a commit's records are on disk when fl_store_commit returns; the page that
- * makes it the journal's state is synced with the next commit, by fl_store_sync, or at close
- * (a power loss before that takes back the last commit only). unsynced: one is waiting. */
-bool fl_store_unsynced(const fl_store *s);
-int fl_store_sync(fl_store *s, char *err, size_t errlen);
 void fl_store_abort(fl_store *s); /* drops queued records (and queued snapshot progress) */
 /* Writer: the relay's snapshot progress (text of its own format, "" = none), written as meta
  * "snapshot.progress" by the next commit, in the same LMDB transaction as the records queued
