@@ -18,6 +18,16 @@ static char *escaped(MYSQL *m, const char *s)
     return e;
 }
 
+/* Runs q (freed here) and stores its result; NULL with the server's message in err. */
+static MYSQL_RES *run_query(MYSQL *m, fl_buf *q, char *err, size_t errlen)
+{
+    MYSQL_RES *res = NULL;
+    if (mysql_real_query(m, (const char *)q->data, q->len) == 0) res = mysql_store_result(m);
+    fl_buf_free(q);
+    if (!res) snprintf(err, errlen, "%s", mysql_error(m));
+    return res;
+}
+
 int fl_table_schema_read(MYSQL *m, const char *db, const char *table, bool mariadb, fl_table_schema *out,
                          char *err, size_t errlen)
 {
@@ -37,13 +47,8 @@ int fl_table_schema_read(MYSQL *m, const char *db, const char *table, bool maria
                   edb, etb);
     free(edb);
     free(etb);
-    MYSQL_RES *res = NULL;
-    if (mysql_real_query(m, (const char *)q.data, q.len) == 0) res = mysql_store_result(m);
-    fl_buf_free(&q);
-    if (!res) {
-        snprintf(err, errlen, "%s", mysql_error(m));
-        return -1;
-    }
+    MYSQL_RES *res = run_query(m, &q, err, errlen);
+    if (!res) return -1;
     uint64_t n = mysql_num_rows(res);
     out->names = fl_xcalloc(n ? n : 1, sizeof *out->names);
     out->is_json = fl_xcalloc(n ? n : 1, sizeof *out->is_json);
@@ -81,13 +86,8 @@ int fl_table_key_read(MYSQL *m, const char *db, const char *table, const fl_tabl
                   edb, etb);
     free(edb);
     free(etb);
-    MYSQL_RES *res = NULL;
-    if (mysql_real_query(m, (const char *)q.data, q.len) == 0) res = mysql_store_result(m);
-    fl_buf_free(&q);
-    if (!res) {
-        snprintf(err, errlen, "%s", mysql_error(m));
-        return -1;
-    }
+    MYSQL_RES *res = run_query(m, &q, err, errlen);
+    if (!res) return -1;
     /* the first index (PRIMARY first) whose columns are all NOT NULL */
     char *chosen = NULL;
     bool chosen_ok = false;

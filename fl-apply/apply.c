@@ -319,6 +319,21 @@ static void fold_end(applier *a, bool done)
     a->fold = NULL;
 }
 
+/* Closes the target and forgets what was submitted but not flushed, so that reading resumes
+ * from the checkpoint the target is opened with next. */
+static void drop_target(applier *a)
+{
+    fl_target_close(a->target);
+    a->target = NULL;
+    fl_metric_set(a->m.target_up, 0);
+    fl_cache_ops_reset(&a->ops);
+    a->sent = a->flushed;
+    a->submitted = 0;
+    a->lazy_cp = false;
+    a->group_bytes = 0;
+    fold_end(a, false);
+}
+
 static void target_lost(applier *a, const char *why)
 {
     a->failures_in_row++;
@@ -341,16 +356,8 @@ static void target_lost(applier *a, const char *why)
                  a->failures_in_row, a->backoff_ms);
     sd_notifyf(0, "STATUS=target unavailable: %s", why);
     metrics_update(a, true);
-    fl_target_close(a->target);
-    a->target = NULL;
-    fl_metric_set(a->m.target_up, 0);
     a->retries++;
-    fl_cache_ops_reset(&a->ops);
-    a->sent = a->flushed;
-    a->submitted = 0;
-    a->lazy_cp = false;
-    a->group_bytes = 0;
-    fold_end(a, false); /* planned again after reconnecting */
+    drop_target(a); /* the fold is planned again after reconnecting */
 }
 
 /* The journal was replaced under the applier (fl-apply/input.c): the target is opened
@@ -359,15 +366,7 @@ static void target_lost(applier *a, const char *why)
 static void reposition(applier *a, const char *why)
 {
     log_warn("%s; placing the checkpoint in it", why);
-    fl_target_close(a->target);
-    a->target = NULL;
-    fl_metric_set(a->m.target_up, 0);
-    fl_cache_ops_reset(&a->ops);
-    a->sent = a->flushed;
-    a->submitted = 0;
-    a->lazy_cp = false;
-    a->group_bytes = 0;
-    fold_end(a, false);
+    drop_target(a);
 }
 
 /* The refusal when transactions not applied yet were purged from the journal (lost: which
@@ -1257,14 +1256,7 @@ static void close_common(applier *a)
 static void rebuild_after_purge(applier *a, const char *why)
 {
     log_warn("%s; rebuilding the cache", why);
-    fl_target_close(a->target);
-    a->target = NULL;
-    fl_metric_set(a->m.target_up, 0);
-    fl_cache_ops_reset(&a->ops);
-    a->sent = a->flushed;
-    a->submitted = 0;
-    a->lazy_cp = false;
-    fold_end(a, false);
+    drop_target(a);
 }
 
 /* Whether the source now names another journal than the one the checkpoint was placed in
