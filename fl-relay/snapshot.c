@@ -229,6 +229,23 @@ static void keyset_clear(keyset *k)
     memset(k, 0, sizeof *k);
 }
 
+/* Adds a change of op to table ti with a copy of vals that txn owns: the after image of a
+ * snapshot row, the before image (the key) of a delete. */
+static void add_owned_change(fl_txn *txn, fl_op op, uint32_t ti, const fl_value *vals, uint32_t ncols)
+{
+    fl_change *ch = fl_txn_add_change(txn, op);
+    ch->table = ti;
+    fl_value *img = fl_txn_values(txn, ncols);
+    for (uint32_t c = 0; c < ncols; c++) {
+        img[c] = vals[c];
+        fl_txn_own_value(txn, &img[c]);
+    }
+    if (op == FL_OP_DELETE)
+        ch->before = img;
+    else
+        ch->after = img;
+}
+
 /* The key of an image as comparable text: each key column's canonical JSON, separated. */
 static void key_text(const fl_snapshot *s, const fl_value *img, fl_buf *out)
 {
@@ -1180,13 +1197,7 @@ static void journal_keys(fl_snapshot *s, fl_store *store, fl_txn *txn)
         key_text(s, vals, &kb);
         keyset_add(&found, (const char *)kb.data, (uint32_t)kb.len);
         if (keyset_has(&s->changed, (const char *)kb.data, (uint32_t)kb.len)) continue;
-        fl_change *ch = fl_txn_add_change(txn, FL_OP_SNAPSHOT);
-        ch->table = ti;
-        ch->after = fl_txn_values(txn, ncols);
-        for (uint32_t c = 0; c < ncols; c++) {
-            ch->after[c] = vals[c];
-            fl_txn_own_value(txn, &ch->after[c]);
-        }
+        add_owned_change(txn, FL_OP_SNAPSHOT, ti, vals, ncols);
         kept++;
     }
     for (size_t k = 0; k < s->batch_n && r->delete_absent; k++) {
@@ -1196,13 +1207,7 @@ static void journal_keys(fl_snapshot *s, fl_store *store, fl_txn *txn)
             keyset_has(&s->changed, (const char *)kb.data, (uint32_t)kb.len))
             continue;
         keyset_add(&found, (const char *)kb.data, (uint32_t)kb.len); /* a key requested twice: one delete */
-        fl_change *ch = fl_txn_add_change(txn, FL_OP_DELETE);
-        ch->table = ti;
-        ch->before = fl_txn_values(txn, ncols);
-        for (uint32_t c = 0; c < ncols; c++) {
-            ch->before[c] = vals[c];
-            fl_txn_own_value(txn, &ch->before[c]);
-        }
+        add_owned_change(txn, FL_OP_DELETE, ti, vals, ncols);
         deleted++;
     }
     txn->flags |= FL_TXN_SNAPSHOT | FL_TXN_SNAPSHOT_KEYS;

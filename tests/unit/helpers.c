@@ -1,5 +1,9 @@
-/* helpers.c — free ports and temporary directories for the unit tests (see helpers.h). */
+/* helpers.c — free ports, temporary directories and one-row journal transactions for the unit
+ * tests (see helpers.h). */
 #include "tests/unit/helpers.h"
+
+#include "common/txn.h"
+#include "journal/store.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -87,3 +91,32 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 }
 
 int th_tmpdir_remove(const char *dir) { return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+int th_journal_add_row(struct fl_store *s, uint64_t n, const char *table, int chunk, bool last, uint64_t ts)
+{
+    static const char *cols[] = {"id"};
+    char err[256];
+    fl_txn t;
+    fl_txn_init(&t);
+    t.gtid.flavor = FL_FLAVOR_MARIADB;
+    t.gtid.server_id = 1;
+    t.gtid.seq_no = n;
+    t.ts = ts;
+    t.flags = FL_TXN_LAST_PART;
+    uint32_t ti = fl_txn_table(&t, "app", table, 1, cols);
+    fl_change *c = fl_txn_add_change(&t, chunk >= 0 ? FL_OP_SNAPSHOT : FL_OP_INSERT);
+    c->table = ti;
+    c->after = fl_txn_values(&t, 1);
+    c->after[0].type = FL_VAL_INT;
+    c->after[0].i = (int64_t)n;
+    t.nrows = 1;
+    if (chunk >= 0) {
+        t.flags |= FL_TXN_SNAPSHOT | (last ? FL_TXN_SNAPSHOT_LAST : 0);
+        t.snapshot_table = ti;
+        t.snapshot_chunk = (uint64_t)chunk;
+    }
+    int rc = fl_store_add(s, &t, err, sizeof err) == 0 && fl_store_commit(s, NULL, err, sizeof err) == 0 ? 0 : -1;
+    if (rc) fprintf(stderr, "th_journal_add_row: %s\n", err);
+    fl_txn_free(&t);
+    return rc;
+}

@@ -36,30 +36,7 @@ static int teardown(void **state)
 /* Transaction n, an hour old: chunk `chunk` of a snapshot of app.TABLE (chunk < 0: an insert). */
 static void add_txn(fl_store *s, uint64_t n, const char *table, int chunk, bool last)
 {
-    static const char *cols[] = {"id"};
-    char err[256];
-    fl_txn t;
-    fl_txn_init(&t);
-    t.gtid.flavor = FL_FLAVOR_MARIADB;
-    t.gtid.server_id = 1;
-    t.gtid.seq_no = n;
-    t.ts = (uint64_t)time(NULL) - 3600;
-    t.flags = FL_TXN_LAST_PART;
-    uint32_t ti = fl_txn_table(&t, "app", table, 1, cols);
-    fl_change *c = fl_txn_add_change(&t, chunk >= 0 ? FL_OP_SNAPSHOT : FL_OP_INSERT);
-    c->table = ti;
-    c->after = fl_txn_values(&t, 1);
-    c->after[0].type = FL_VAL_INT;
-    c->after[0].i = (int64_t)n;
-    t.nrows = 1;
-    if (chunk >= 0) {
-        t.flags |= FL_TXN_SNAPSHOT | (last ? FL_TXN_SNAPSHOT_LAST : 0);
-        t.snapshot_table = ti;
-        t.snapshot_chunk = (uint64_t)chunk;
-    }
-    assert_int_equal(fl_store_add(s, &t, err, sizeof err), 0);
-    assert_int_equal(fl_store_commit(s, NULL, err, sizeof err), 0);
-    fl_txn_free(&t);
+    assert_int_equal(th_journal_add_row(s, n, table, chunk, last, (uint64_t)time(NULL) - 3600), 0);
 }
 
 static fl_config *config(const char *snapshot_tables)
