@@ -11,10 +11,8 @@
 #      the same number of keys (goal >= 0.8);
 #   3. the Node.js peer (bench/peer-node: zongji + ioredis, MULTI/EXEC per transaction)
 #      reading the same N transactions from the same MariaDB: fastlane / node in transactions/s
-#      (goal >= 8x);
-#   4. live end to end (fl-relay -c and fl-apply -c running): commit in MariaDB to the value's
-#      SET arriving in Redis, p50 and p99 at ~1k transactions/s (goal: p99 <= 5 ms), measured
-#      by BUILD/bench/latency (bench/latency.c).
+#      (goal >= 8x).
+# (Live latency, commit to Redis, is bench/latency.sh.)
 # Every figure is printed as a human line and as one JSON line per measurement.
 # Environment (fast mode: small values):
 #   BENCH_APPLY_TXNS (100000)  BENCH_APPLY_ROWS (1000000)  BENCH_APPLY_ROUNDS (3)
@@ -22,8 +20,6 @@
 #   BENCH_APPLY_MC_ROUNDS (1: memcached applies and memcslap sets one key at a time, slowly)
 #   BENCH_APPLY_BASELINE (unset; a build directory: its fl-apply's Redis catch-ups are measured
 #   in the same run, with their ratios, to compare two versions)
-#   BENCH_APPLY_LAT_RATE (1000)  BENCH_APPLY_LAT_SECONDS (10; 0 skips the latency run)
-#   BENCH_APPLY_LAT_SYNC ("group none": one latency run per [journal] sync mode of the relay)
 set -u
 build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,9 +31,6 @@ baseline=${BENCH_APPLY_BASELINE:-}
 [ -z "$baseline" ] || [ -x "$baseline/fl-apply" ] || { echo "bench apply: no $baseline/fl-apply" >&2; exit 1; }
 mc_rounds=${BENCH_APPLY_MC_ROUNDS:-1}
 peer=${BENCH_APPLY_PEER:-1}
-lat_rate=${BENCH_APPLY_LAT_RATE:-1000}
-lat_seconds=${BENCH_APPLY_LAT_SECONDS:-10}
-lat_sync=${BENCH_APPLY_LAT_SYNC:-group none}
 export FL_BUILD=$build
 source "$here/../tests/harness.sh"
 
@@ -71,7 +64,6 @@ cat > "$H_DIR/setup.sql" <<SQL
 CREATE DATABASE b;
 CREATE TABLE b.t (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);
 CREATE TABLE b.big (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);
-CREATE TABLE b.lat (id INT PRIMARY KEY, ts BIGINT, v VARCHAR(32));
 CREATE USER peer@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('peer-bench');
 GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO peer@'127.0.0.1';
 DELIMITER //
@@ -90,11 +82,11 @@ big_file=$(current_binlog)
 h_sql "USE b; SET SESSION max_statement_time = 0; INSERT INTO b.big SELECT seq, CONCAT('value-', seq), seq * 7 FROM seq_1_to_$n_rows; FLUSH BINARY LOGS;" \
   || die "the $n_rows-row transaction failed"
 t2=$(date +%s%N)
-lat_file=$(current_binlog)
+after_big_file=$(current_binlog)
 echo "MariaDB: $n_single single-row transactions in $(calc '(b-a)/1e9' a="$t0" b="$t1")s, one $n_rows-row transaction in $(calc '(b-a)/1e9' a="$t1" b="$t2")s"
 
 single_files=(); while read -r f; do [[ $(basename "$f") < "$big_file" ]] && single_files+=("$f"); done < <(binlogs_from "$single_file")
-big_files=(); while read -r f; do [[ $(basename "$f") < "$lat_file" ]] && big_files+=("$f"); done < <(binlogs_from "$big_file")
+big_files=(); while read -r f; do [[ $(basename "$f") < "$after_big_file" ]] && big_files+=("$f"); done < <(binlogs_from "$big_file")
 t0=$(date +%s%N); txns_single=$(ingest "$H_DIR/j-single" "${single_files[@]}"); t1=$(date +%s%N)
 ingest_single_s=$(calc '(b-a)/1e9' a="$t0" b="$t1")
 txns_big=$(ingest "$H_DIR/j-big" "${big_files[@]}")
@@ -313,34 +305,3 @@ if [ "$peer" = 1 ]; then
   fi
 fi
 h_redis FLUSHALL >/dev/null
-
-# ---- live end to end -------------------------------------------------------------------------
-# live_latency SYNC: fl-relay (journal sync = SYNC) and fl-apply running, latency measured
-live_latency() {
-  local sync=$1 relay_pid apply_pid out
-  h_sql "TRUNCATE TABLE b.lat"; h_redis FLUSHALL >/dev/null; rm -rf "$H_DIR/j-live"
-  { h_source_config; printf 'start = current\ninclude = b.lat\n[journal]\npath = %s\nsync = %s\n' "$H_DIR/j-live" "$sync"; } > "$H_DIR/relay.ini"
-  apply_config live "$H_DIR/j-live" b.lat lat:
-  "$build/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
-  relay_pid=$!; h_register $relay_pid
-  h_wait_until 30 grep -q "replicating from" "$H_DIR/relay.log" || die "fl-relay did not start: $(tail -3 "$H_DIR/relay.log")"
-  h_wait_until 30 test -d "$H_DIR/j-live" || die "fl-relay made no journal: $(tail -3 "$H_DIR/relay.log")"
-  "$build/fl-apply" -c "$H_DIR/live.ini" >"$H_DIR/apply-live.log" 2>&1 &
-  apply_pid=$!; h_register $apply_pid
-  h_redis CONFIG SET notify-keyspace-events 'K$' >/dev/null
-  # the pipeline is up once a first change made it through
-  h_sql "INSERT INTO b.lat VALUES (-1, 0, 'warm-up')"
-  warm() { [ -n "$(h_redis GET lat:-1)" ]; }
-  h_wait_until 30 warm \
-    || die "the live pipeline delivered nothing: $(tail -2 "$H_DIR/relay.log") $(tail -2 "$H_DIR/apply-live.log")"
-  echo "-- live, the relay's journal with sync = $sync:"
-  out=$("$build/bench/latency" -P "$MARIADB_PORT" -r "$REDIS_PORT" -t b.lat -k lat: -R "$lat_rate" -s "$lat_seconds") \
-    || echo "bench apply: the latency run did not see every change in Redis"
-  sed "s/^{\"bench\":\"apply_latency\",/{\"bench\":\"apply_latency\",\"journal_sync\":\"$sync\",/" <<<"$out"
-  h_redis CONFIG SET notify-keyspace-events '' >/dev/null
-  kill -TERM "$apply_pid" "$relay_pid" 2>/dev/null; wait "$apply_pid" "$relay_pid" 2>/dev/null
-}
-if [ "$lat_seconds" != 0 ]; then
-  [ -x "$build/bench/latency" ] || die "build $build/bench/latency first (make BUILD=... $build/bench/latency)"
-  for sync in $lat_sync; do live_latency "$sync"; done
-fi

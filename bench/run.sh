@@ -30,7 +30,7 @@ section_journal() {
 }
 
 section_apply() {
-  echo "== apply: catch-up vs redis-benchmark -P 100 and memcslap with as many keys, the Node.js peer; live latency"
+  echo "== apply: catch-up vs redis-benchmark -P 100 and memcslap with as many keys, the Node.js peer"
   run bash "$here/apply.sh" "$build"
 }
 
