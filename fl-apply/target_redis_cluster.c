@@ -87,6 +87,7 @@ typedef struct ct_node {
     size_t qcap, qhead, qlen;
     uint32_t stage;
     char queue_err[256];
+    bool fenced;          /* this run's fence ended the other connections of its name here */
     uint32_t replicas;    /* replicas CLUSTER SLOTS lists for it (CT_REPLICAS_UNKNOWN) */
     bool unconfirmed;     /* written since its replicas last confirmed (WAIT) */
     int64_t next_wait_ms; /* not asked to WAIT again before this */
@@ -102,6 +103,7 @@ typedef struct cluster_target {
     char (*tags)[FL_CLUSTER_TAG_MAX];
     char *ckey;        /* fastlane:checkpoint:NAME */
     char *client_name; /* fastlane-apply:NAME, every connection's name */
+    bool fencing;      /* an applier's target (cluster_fence ran): every node is fenced at first contact */
     uint32_t max_atomic_ops;
     uint32_t wait_replicas, wait_timeout_ms; /* [apply] cluster_wait_replicas, cluster_wait_timeout */
     uint64_t rewound_from;                   /* transactions from this seq on are applied again: none is held */
@@ -484,59 +486,80 @@ static void other_clients(const redisReply *r, const char *name, const char *min
     }
 }
 
-/* Ends, on every primary, the connections an earlier run of this applier left there (named
+/* Ends, on n, the connections an earlier run of this applier left there (named
  * fastlane-apply:NAME, and not this run's), so that blocks still in their input buffers never
- * run after the slot checkpoints are read. Without CLIENT LIST or CLIENT KILL in the ACL it
+ * run after n's slot checkpoints are read. Without CLIENT LIST or CLIENT KILL in the ACL it
  * says so once; the slot checkpoint script (C2) still keeps such blocks from moving a slot
- * checkpoint. Returns 0, or -1 with err when a connection failed. */
+ * checkpoint. Returns 0, or -1 with err when the connection failed. */
+static int fence_node(cluster_target *ct, ct_node *n, char *err, size_t errlen)
+{
+    static bool warned; /* once per process: the ACL does not change often */
+    char mine[24];
+    if (name_connection(ct, n, mine, err, errlen)) return -1;
+    const char *argv[4] = {"CLIENT", "LIST", "TYPE", "normal"};
+    size_t lens[4] = {6, 4, 4, 6};
+    fl_error e;
+    redisReply *r = fl_redis_conn_command(n->conn, 4, argv, lens, &e);
+    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    fl_buf ids = {0};
+    char text[256] = "";
+    if (r->type == REDIS_REPLY_STRING && mine[0])
+        other_clients(r, ct->client_name, mine, &ids);
+    else
+        reply_text(text, sizeof text, r);
+    freeReplyObject(r);
+    fl_buf_putc(&ids, 0);
+    for (char *id = (char *)ids.data, *sp; *id; id = sp + 1) {
+        sp = strchr(id, ' ');
+        *sp = 0;
+        const char *kargv[4] = {"CLIENT", "KILL", "ID", id};
+        size_t klens[4] = {6, 4, 2, strlen(id)};
+        if (!(r = fl_redis_conn_command(n->conn, 4, kargv, klens, &e))) {
+            fl_buf_free(&ids);
+            return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+        }
+        if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+            log_warn("redis-cluster: %s:%d: ended a previous connection of this applier (client %s) before "
+                     "reading the slot checkpoints: nothing it still had queued can run",
+                     n->host, n->port, id);
+        else if (r->type == REDIS_REPLY_ERROR)
+            reply_text(text, sizeof text, r);
+        freeReplyObject(r);
+    }
+    fl_buf_free(&ids);
+    if (text[0] && !warned) {
+        warned = true;
+        log_warn("redis-cluster: %s:%d: cannot end this applier's previous connections: %s; the slot "
+                 "checkpoints still keep what they had queued from moving a checkpoint",
+                 n->host, n->port, text);
+    }
+    n->fenced = true;
+    return 0;
+}
+
+/* Fences every primary connected now (fence_node); a node met later (a slot checkpoint
+ * redirected to it, meet_node) is fenced before its first slot checkpoint is read. Returns 0,
+ * or -1 with err when a connection failed. */
 static int cluster_fence(void *impl, char *err, size_t errlen)
 {
     cluster_target *ct = impl;
-    static bool warned; /* once per process: the ACL does not change often */
-    for (size_t i = 0; i < ct->nnodes; i++) {
-        ct_node *n = &ct->nodes[i];
-        if (!n->conn) continue;
-        char mine[24];
-        if (name_connection(ct, n, mine, err, errlen)) return -1;
-        const char *argv[4] = {"CLIENT", "LIST", "TYPE", "normal"};
-        size_t lens[4] = {6, 4, 4, 6};
-        fl_error e;
-        redisReply *r = fl_redis_conn_command(n->conn, 4, argv, lens, &e);
-        if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
-        fl_buf ids = {0};
-        char text[256] = "";
-        if (r->type == REDIS_REPLY_STRING && mine[0])
-            other_clients(r, ct->client_name, mine, &ids);
-        else
-            reply_text(text, sizeof text, r);
-        freeReplyObject(r);
-        fl_buf_putc(&ids, 0);
-        for (char *id = (char *)ids.data, *sp; *id; id = sp + 1) {
-            sp = strchr(id, ' ');
-            *sp = 0;
-            const char *kargv[4] = {"CLIENT", "KILL", "ID", id};
-            size_t klens[4] = {6, 4, 2, strlen(id)};
-            if (!(r = fl_redis_conn_command(n->conn, 4, kargv, klens, &e))) {
-                fl_buf_free(&ids);
-                return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
-            }
-            if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-                log_warn("redis-cluster: %s:%d: ended a previous connection of this applier (client %s) before "
-                         "reading the slot checkpoints: nothing it still had queued can run",
-                         n->host, n->port, id);
-            else if (r->type == REDIS_REPLY_ERROR)
-                reply_text(text, sizeof text, r);
-            freeReplyObject(r);
-        }
-        fl_buf_free(&ids);
-        if (text[0] && !warned) {
-            warned = true;
-            log_warn("redis-cluster: %s:%d: cannot end this applier's previous connections: %s; the slot "
-                     "checkpoints still keep what they had queued from moving a checkpoint",
-                     n->host, n->port, text);
-        }
-    }
+    ct->fencing = true;
+    for (size_t i = 0; i < ct->nnodes; i++)
+        if (ct->nodes[i].conn && !ct->nodes[i].fenced && fence_node(ct, &ct->nodes[i], err, errlen)) return -1;
     return 0;
+}
+
+/* First contact with a node a redirection named: connects, loads the script and, for an
+ * applier, fences the node (C4) before anything read there is trusted. Returns 0 or -1 with
+ * err. */
+static int meet_node(cluster_target *ct, ct_node *n, char *err, size_t errlen)
+{
+    if (!n->conn) {
+        fl_error e;
+        if (!(n->conn = connect_node(ct, n->host, n->port, &e))) return fl_errorf(err, errlen, "%s", e.msg);
+        if (load_script(n, err, errlen)) return -1;
+    }
+    return ct->fencing && !n->fenced ? fence_node(ct, n, err, errlen) : 0;
 }
 
 static void cluster_close(void *impl)
@@ -681,12 +704,8 @@ static int follow_moved(cluster_target *ct, const redisReply *moved, uint16_t sl
     if (redirect_address(moved, host, sizeof host, &port))
         return fl_errorf(err, errlen, "redis-cluster: a MOVED redirection without an address");
     ct_node *n = node_for(ct, host, strlen(host), port);
+    if (meet_node(ct, n, err, errlen)) return -1;
     fl_error e;
-    if (!n->conn) {
-        n->conn = connect_node(ct, n->host, n->port, &e);
-        if (!n->conn) return fl_errorf(err, errlen, "%s", e.msg);
-        if (load_script(n, err, errlen) || name_connection(ct, n, NULL, err, errlen)) return -1;
-    }
     ct->slot_node[slot] = (uint16_t)(n - ct->nodes);
     const char *argv[3] = {"HGET", key, "seq"};
     size_t lens[3] = {4, klen, 3};
@@ -705,7 +724,8 @@ static int follow_moved(cluster_target *ct, const redisReply *moved, uint16_t sl
     return rc;
 }
 
-/* HGET key seq asked again of the node an ASK reply names (ASKING first). */
+/* HGET key seq asked again of the node an ASK reply names (ASKING first), met (and fenced)
+ * first. */
 static int follow_ask(cluster_target *ct, const redisReply *ask, const char *key, size_t klen, uint64_t *seq,
                       char *err, size_t errlen)
 {
@@ -713,20 +733,20 @@ static int follow_ask(cluster_target *ct, const redisReply *ask, const char *key
     int port;
     if (redirect_address(ask, host, sizeof host, &port))
         return fl_errorf(err, errlen, "redis-cluster: an ASK redirection without an address");
-    fl_error e;
-    fl_redis_conn *c = connect_node(ct, host, port, &e);
-    if (!c) return fl_errorf(err, errlen, "%s", e.msg);
+    ct_node *n = node_for(ct, host, strlen(host), port);
+    if (meet_node(ct, n, err, errlen)) return -1;
     const char *a1[1] = {"ASKING"};
     size_t l1[1] = {6};
     const char *a2[3] = {"HGET", key, "seq"};
     size_t l2[3] = {4, klen, 3};
-    fl_redis_conn_append(c, 1, a1, l1);
-    fl_redis_conn_append(c, 3, a2, l2);
-    redisReply *r1 = fl_redis_conn_reply(c, &e);
-    redisReply *r2 = r1 ? fl_redis_conn_reply(c, &e) : NULL;
+    fl_redis_conn_append(n->conn, 1, a1, l1);
+    fl_redis_conn_append(n->conn, 3, a2, l2);
+    fl_error e;
+    redisReply *r1 = fl_redis_conn_reply(n->conn, &e);
+    redisReply *r2 = r1 ? fl_redis_conn_reply(n->conn, &e) : NULL;
     int rc = -1;
     if (!r2)
-        snprintf(err, errlen, "%s", e.msg);
+        snprintf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
     else if (r2->type == REDIS_REPLY_NIL)
         *seq = 0, rc = 0;
     else if (parse_u64(r2, seq) == 0)
@@ -735,7 +755,6 @@ static int follow_ask(cluster_target *ct, const redisReply *ask, const char *key
         snprintf(err, errlen, "redis-cluster: %s: not a slot checkpoint", key);
     if (r1) freeReplyObject(r1);
     if (r2) freeReplyObject(r2);
-    fl_redis_conn_close(c);
     return rc;
 }
 

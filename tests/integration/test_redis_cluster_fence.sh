@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# test_redis_cluster_fence.sh — the fence (DESIGN C4) on a real Redis Cluster (3 primaries,
+# 3 replicas on loopback, then a fourth primary without slots).
+# 1. A node met only through a redirection is fenced before its slot checkpoint is read: one
+#    slot is left half-way to the new primary (IMPORTING/MIGRATING, its keys and its slot
+#    checkpoint moved), and a stale connection named like the applier waits there with a
+#    write queued behind a blocked command. The applier, reading that slot's checkpoint
+#    through ASK, must end that connection first: its write never lands, and once the slot's
+#    move completes every row still equals its key.
+# 2. A second applier with the same name while the first runs stops at once with a clear
+#    message and a non-zero exit, without ending the first one's connections; an applier
+#    started right after the first was killed (SIGKILL) takes over.
+source "$(dirname "$0")/../harness.sh"
+
+h_start_mariadb
+h_start_redis_cluster
+J=$H_DIR/journal
+mkdir -p "$J"
+ingest() { h_ingest "$J"; }
+NAME=fe
+primaries() { # the ports of the nodes that are primaries now
+  local p
+  for p in "${CLUSTER_PORTS[@]}"; do
+    redis-cli -p "$p" role 2>/dev/null | head -1 | grep -qx master && echo "$p"
+  done
+}
+# every key of the cluster but the applier's own, with its value: "key<TAB>value", sorted
+cache_state() {
+  local p
+  for p in $(primaries); do
+    redis-cli -p "$p" --scan | grep -v '^fastlane:' > "$H_DIR/keys.$p"
+    sed 's/^/GET /' "$H_DIR/keys.$p" | redis-cli -p "$p" > "$H_DIR/vals.$p"
+    paste "$H_DIR/keys.$p" "$H_DIR/vals.$p"
+  done | LC_ALL=C sort
+}
+db_state() { h_sql "SELECT CONCAT('item:', id), v FROM app.items" | LC_ALL=C sort; }
+owner_of() { # KEY: the port of the primary that serves KEY's slot (no redirection)
+  local p
+  for p in $(primaries); do
+    redis-cli -p "$p" EXISTS "$1" 2>/dev/null | grep -qx '[01]' && { echo "$p"; return 0; }
+  done
+  return 1
+}
+# the id of the client named fastlane-apply:NAME on PORT that is not one of the applier's
+client_named() { redis-cli -p "$1" CLIENT LIST | sed -n "s/^id=\([0-9]*\) .* name=fastlane-apply:$NAME .*/\1/p"; }
+connected_count() { grep -c "connected to the redis-cluster target" "$1"; }
+
+h_sql "CREATE DATABASE app; CREATE TABLE app.items (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL);" || h_die "schema"
+{
+  echo "BEGIN;"
+  for i in $(seq 1 300); do echo "INSERT INTO app.items VALUES ($i, 'v$i');"; done
+  echo "COMMIT;"
+} | h_sql_file /dev/stdin || h_die "rows"
+{
+  printf '[apply]\nname = %s\njournal = %s\ntarget = %s\n' "$NAME" "$J" "$CLUSTER_URL"
+  printf '[rule items]\ntable = app.items\nkey = item:{id}\nformat = column:v\n'
+} > "$H_DIR/apply.ini"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/first.log" 2>&1
+t_eq "the first apply exits 0" 0 "$?"
+
+# ---- 1. a node met through ASK is fenced before its slot checkpoint is read ----
+N4=$(h_cluster_port) || h_die "no port for a fourth primary"
+h_start_cluster_node "$N4" || h_die "the fourth node did not start"
+CLUSTER_PORTS+=("$N4")
+timeout 60 redis-cli --cluster add-node "127.0.0.1:$N4" "127.0.0.1:${CLUSTER_PORTS[0]}" > "$H_DIR/add-node.log" 2>&1 \
+  || h_die "add-node: $(tail -3 "$H_DIR/add-node.log")"
+h_wait_until 60 h_cluster_ok || h_die "the cluster is not ok with the fourth primary"
+KEY=item:7
+S=$(redis-cli -p "$N4" CLUSTER KEYSLOT "$KEY")
+FROM=$(owner_of "$KEY") || h_die "no primary serves $KEY"
+redis-cli -p "$N4" CLUSTER SETSLOT "$S" IMPORTING "$(redis-cli -p "$FROM" CLUSTER MYID)" > /dev/null
+redis-cli -p "$FROM" CLUSTER SETSLOT "$S" MIGRATING "$(redis-cli -p "$N4" CLUSTER MYID)" > /dev/null
+moved=0
+for k in $(redis-cli -p "$FROM" CLUSTER GETKEYSINSLOT "$S" 1000); do
+  [ "$(redis-cli -p "$FROM" MIGRATE 127.0.0.1 "$N4" "$k" 0 5000)" = OK ] && moved=$((moved + 1))
+done
+t_check "the slot's keys and its checkpoint moved to the new primary" \
+  test "$(redis-cli -p "$N4" --scan --pattern "fastlane:checkpoint:$NAME:*" | wc -l)" -eq 1
+h_log "slot $S of $KEY half-way from $FROM to $N4 ($moved keys moved)"
+
+# the stale connection: named like the applier, a write queued behind a WAIT that blocks
+# (the new primary has no replica) until the test unblocks it
+exec 7<>"/dev/tcp/127.0.0.1/$N4"
+printf 'CLIENT SETNAME fastlane-apply:%s\r\nWAIT 1 0\r\nASKING\r\nSET %s stale\r\n' "$NAME" "$KEY" >&7
+h_wait_until 20 test -n "$(client_named "$N4")" || h_die "the stale connection is not there"
+STALE=$(client_named "$N4")
+
+"$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" > "$H_DIR/a.log" 2>&1 &
+A=$!; h_register $A
+h_wait_until 60 grep -q "connected to the redis-cluster target" "$H_DIR/a.log" || h_die "no connect: $(tail -3 "$H_DIR/a.log")"
+stale_gone() { ! redis-cli -p "$N4" CLIENT LIST ID "$STALE" | grep -q "id=$STALE "; }
+t_check "the applier ended the stale connection on the node it met through ASK" h_wait_until 10 stale_gone
+t_check "... and said so" grep -q "$N4: ended a previous connection of this applier (client $STALE)" "$H_DIR/a.log"
+redis-cli -p "$N4" CLIENT UNBLOCK "$STALE" > /dev/null # a survivor would now run its write
+exec 7>&-
+# the move completes: every node learns the slot's new owner
+for p in "$N4" "$FROM" $(primaries); do redis-cli -p "$p" CLUSTER SETSLOT "$S" NODE "$(redis-cli -p "$N4" CLUSTER MYID)" > /dev/null; done
+h_wait_until 60 h_cluster_ok || h_die "the cluster is not ok after the slot moved"
+h_sql "UPDATE app.items SET v = 'w1' WHERE id = 1" || h_die "update"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+item1_is_w1() { [ "$(redis-cli -c -p "${CLUSTER_PORTS[0]}" GET item:1)" = w1 ]; }
+h_wait_until 60 item1_is_w1 || h_die "the running applier did not apply the update: $(tail -3 "$H_DIR/a.log")"
+t_eq "the stale write never landed" "v7" "$(redis-cli -c -p "$N4" GET "$KEY")"
+db_state > "$H_DIR/db.tsv"; cache_state > "$H_DIR/cache.tsv"
+t_eq "every row equals its key, and there is no other key" "" "$(diff "$H_DIR/db.tsv" "$H_DIR/cache.tsv" | head -5)"
+
+t_done
