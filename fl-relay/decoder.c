@@ -41,6 +41,12 @@ typedef struct map_entry {
     fl_table_map tm;
     const char **names; /* column names for the journal; entries may be NULL */
     bool wanted;        /* passes the include/exclude filter */
+    /* The body it was parsed from, when nothing else went into it that may change (column
+     * names and JSON columns either in the event or given by the callbacks, no DDL since):
+     * the same TABLE_MAP again (one per transaction) is then not parsed again. */
+    fl_buf body;
+    bool reusable;
+    uint64_t maps_gen; /* d->maps_gen when parsed */
 } map_entry;
 
 struct fl_decoder {
@@ -75,6 +81,8 @@ struct fl_decoder {
 
     map_entry **maps;
     size_t nmaps, capmaps;
+    uint64_t maps_gen; /* DDL statements and format descriptions seen: a table map parsed
+                          before one is parsed again (names, types may have changed) */
 
     fl_buf annotation; /* ROWS_QUERY / ANNOTATE_ROWS text for the next row change */
     bool have_annotation;
@@ -104,6 +112,7 @@ static void map_free_all(fl_decoder *d)
 {
     for (size_t i = 0; i < d->nmaps; i++) {
         fl_table_map_free(&d->maps[i]->tm);
+        fl_buf_free(&d->maps[i]->body);
         free(d->maps[i]);
     }
     d->nmaps = 0;
@@ -175,6 +184,7 @@ void fl_decoder_set_file(fl_decoder *d, const char *file, uint64_t pos)
 
 fl_flavor fl_decoder_flavor(const fl_decoder *d) { return d->flavor; }
 uint64_t fl_decoder_last_event_ts(const fl_decoder *d) { return d->last_ts; }
+const fl_gtid_set *fl_decoder_gtid_set(const fl_decoder *d) { return d->gtids; }
 
 /* ---- emitting ----------------------------------------------------------------------- */
 
@@ -698,6 +708,7 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
     if (d->in_txn && !is_dml(w1)) {
         /* DDL inside a transaction (CREATE TABLE ... SELECT, temporary tables) */
         add_sql_change(d, FL_OP_DDL, db, sql, qlen);
+        d->maps_gen++;
         if (d->o.ddl) d->o.ddl(d->o.ctx, db, sql, qlen);
         return maybe_split(d, ts);
     }
@@ -731,6 +742,7 @@ static int decode_query(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n,
         }
     } else {
         add_sql_change(d, FL_OP_DDL, db, sql, qlen);
+        d->maps_gen++;
         if (d->o.ddl) d->o.ddl(d->o.ctx, db, sql, qlen);
         /* MySQL 8.0.21+ CREATE TABLE ... SELECT: the rows follow, then the XID */
         if (ends_with_word(sql, end, "START TRANSACTION")) return 0;
@@ -747,6 +759,8 @@ static int decode_table_map(fl_decoder *d, const uint8_t *b, size_t n, char *err
     if (n < phl) return fl_errorf(err, errlen, "TABLE_MAP: truncated post-header");
     uint64_t id = fl_le(b, phl == 6 ? 4 : 6);
     map_entry *e = map_find(d, id);
+    if (e && e->reusable && e->maps_gen == d->maps_gen && e->body.len == n && memcmp(e->body.data, b, n) == 0)
+        return 0;
     if (!e) {
         e = fl_xcalloc(1, sizeof *e);
         fl_table_map_init(&e->tm);
@@ -758,6 +772,7 @@ static int decode_table_map(fl_decoder *d, const uint8_t *b, size_t n, char *err
     }
     e->table_id = id;
     e->names = NULL;
+    e->reusable = false;
     if (fl_table_map_parse(&e->tm, b, n, phl, d->flavor, err, errlen) != 0) {
         e->table_id = UINT64_MAX;
         return -1;
@@ -766,16 +781,27 @@ static int decode_table_map(fl_decoder *d, const uint8_t *b, size_t n, char *err
     e->wanted = !d->o.filter || fl_config_table_wanted(d->o.filter, tm->db, tm->table) ||
                 (d->o.always_db && strcmp(tm->db, d->o.always_db) == 0 &&
                  strcmp(tm->table, d->o.always_table) == 0);
+    bool settled = true; /* no callback failed (one that fails is asked again next time) */
     const char **names = fl_arena_alloc(&tm->arena, (tm->ncols + 1) * sizeof *names);
     for (uint32_t i = 0; i < tm->ncols; i++) names[i] = tm->cols[i].name;
     if (!tm->has_names && d->o.names && e->wanted &&
-        d->o.names(d->o.ctx, tm->db, tm->table, tm->ncols, names) != 0)
+        d->o.names(d->o.ctx, tm->db, tm->table, tm->ncols, names) != 0) {
         for (uint32_t i = 0; i < tm->ncols; i++) names[i] = tm->cols[i].name;
+        settled = false;
+    }
     e->names = names;
     if (d->flavor == FL_FLAVOR_MARIADB && d->o.json && e->wanted && tm->ncols) {
         bool *is_json = fl_arena_alloc(&tm->arena, tm->ncols * sizeof *is_json);
         if (d->o.json(d->o.ctx, tm->db, tm->table, tm->ncols, is_json) == 0)
             for (uint32_t i = 0; i < tm->ncols; i++) tm->cols[i].json_document = is_json[i];
+        else
+            settled = false;
+    }
+    if (settled) {
+        fl_buf_reset(&e->body);
+        fl_buf_put(&e->body, b, n);
+        e->reusable = true;
+        e->maps_gen = d->maps_gen;
     }
     return 0;
 }
@@ -867,6 +893,7 @@ static int decode_fde(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
     d->npost = (uint32_t)npost;
     d->checksum_alg = alg == FL_CHECKSUM_CRC32 ? FL_CHECKSUM_CRC32 : FL_CHECKSUM_OFF;
     d->flavor = maria ? FL_FLAVOR_MARIADB : FL_FLAVOR_MYSQL;
+    d->maps_gen++;
     /* Development versions 5.1.0-5.1.16, 5.2.x and 6.0.x numbered TABLE_MAP, the rows events,
      * XID and the LOAD DATA query events differently; their format description has 22
      * entries and gives TABLE_MAP's 6-byte post-header at index 16. */

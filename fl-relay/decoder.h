@@ -73,6 +73,11 @@ void fl_decoder_drop_partial(fl_decoder *d);
 void fl_decoder_set_file(fl_decoder *d, const char *file, uint64_t pos);
 /* The source flavor, once a FORMAT_DESCRIPTION has told it. */
 fl_flavor fl_decoder_flavor(const fl_decoder *d);
+/* Every GTID seen so far (incl. the initial set), as it stands: the set the last emit was
+ * given, plus the GTIDs of transactions rolled back and of GTID lists (PREVIOUS_GTIDS,
+ * GTID_LIST) read since. Valid until the next event. */
+const fl_gtid_set *fl_decoder_gtid_set(const fl_decoder *d);
+
 /* Timestamp (unix s) of the last event seen, including heartbeats; for lag. */
 uint64_t fl_decoder_last_event_ts(const fl_decoder *d);
 

@@ -191,6 +191,7 @@ typedef struct relay {
     char *skip_file;     /* MySQL: transactions up to skip_file:skip_pos are not journaled */
     uint64_t skip_pos;
     bool pos_dirty; /* pos changed since the last commit */
+    bool gtids_due; /* pos.gtid_set is to be taken from the decoder at the next commit */
     bool in_parts;  /* parts of an unfinished transaction were added */
     uint32_t batch_txns;
     char emit_err[512];
@@ -205,6 +206,10 @@ typedef struct relay {
 
     fl_metric *m_txns, *m_rows, *m_bytes, *m_reconnects, *m_lag, *m_commits, *m_commit_ts, *m_connected;
     fl_metric *m_first_seq, *m_last_seq, *m_journal_bytes, *m_journal_txns;
+    /* counted per transaction and event, handed to the metrics at each commit (a metric
+     * update takes a lock) */
+    uint64_t due_txns, due_rows, due_bytes;
+    uint64_t due_commit_ts; /* commit time of the last transaction counted, 0 for none */
 } relay;
 
 static int names_cb(void *ctx, const char *db, const char *table, uint32_t ncols, const char **names)
@@ -246,15 +251,44 @@ static void ddl_cb(void *ctx, const char *db, const char *sql, size_t len)
     r->names.live = NULL;
 }
 
+/* The position after a complete transaction: its file and offset now, the GTID set (text
+ * made from the decoder's set, once per commit rather than per transaction) at the next
+ * commit. That commit comes between events, before the next transaction is complete, so
+ * the set is the one the transaction left, plus at most GTIDs that change nothing (those of
+ * transactions rolled back since, GTID lists of the source's state). */
 static void set_position(relay *r, const fl_decoder_pos *p)
 {
-    free(r->pos.gtid_set);
-    free(r->pos.file);
-    r->pos.gtid_set = p->gtid_set ? fl_gtid_set_format(p->gtid_set) : fl_xstrdup("");
-    r->pos.file = fl_xstrdup(p->file ? p->file : "");
+    const char *file = p->file ? p->file : "";
+    if (!r->pos.file || strcmp(r->pos.file, file) != 0) {
+        free(r->pos.file);
+        r->pos.file = fl_xstrdup(file);
+    }
     r->pos.pos = p->pos;
     r->pos.flavor = (uint32_t)p->flavor;
+    r->gtids_due = true;
     r->pos_dirty = true;
+}
+
+static void take_gtids(relay *r)
+{
+    if (!r->gtids_due) return;
+    const fl_gtid_set *g = r->dec ? fl_decoder_gtid_set(r->dec) : NULL;
+    free(r->pos.gtid_set);
+    r->pos.gtid_set = g ? fl_gtid_set_format(g) : fl_xstrdup("");
+    r->gtids_due = false;
+}
+
+static void flush_metrics(relay *r)
+{
+    if (r->due_rows) fl_metric_add(r->m_rows, r->due_rows);
+    if (r->due_bytes) fl_metric_add(r->m_bytes, r->due_bytes);
+    if (r->due_txns) {
+        fl_metric_add(r->m_txns, r->due_txns);
+        fl_metric_set(r->m_commit_ts, (double)r->due_commit_ts);
+        time_t now = time(NULL), ts = (time_t)r->due_commit_ts;
+        fl_metric_set(r->m_lag, ts && ts < now ? difftime(now, ts) : 0);
+    }
+    r->due_txns = r->due_rows = r->due_bytes = 0;
 }
 
 static int emit_cb(void *ctx, fl_txn *txn, const fl_decoder_pos *p)
@@ -270,15 +304,13 @@ static int emit_cb(void *ctx, fl_txn *txn, const fl_decoder_pos *p)
     uint64_t rows = txn->nrows;
     bool last = (txn->flags & FL_TXN_LAST_PART) != 0;
     if (fl_store_add(r->store, txn, r->emit_err, sizeof r->emit_err) < 0) return -1;
-    fl_metric_add(r->m_rows, rows);
+    r->due_rows += rows;
     if (last) {
         set_position(r, p);
         r->in_parts = false;
         r->batch_txns++;
-        fl_metric_add(r->m_txns, 1);
-        fl_metric_set(r->m_commit_ts, (double)txn->ts);
-        time_t now = time(NULL);
-        fl_metric_set(r->m_lag, txn->ts && (time_t)txn->ts < now ? difftime(now, (time_t)txn->ts) : 0);
+        r->due_txns++;
+        r->due_commit_ts = txn->ts;
     } else {
         r->in_parts = true;
     }
@@ -347,6 +379,8 @@ static void journal_gauges(relay *r)
 static int commit(relay *r, fl_error *e)
 {
     char err[512];
+    flush_metrics(r);
+    take_gtids(r);
     if (r->batch_txns == 0 && !r->pos_dirty && fl_store_pending_bytes(r->store) == 0 &&
         !fl_store_progress_pending(r->store))
         return 0;
@@ -565,6 +599,7 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
             free(r->pos.gtid_set);
             free(r->pos.file);
             r->pos.gtid_set = fl_xstrdup(r->start.gtid_set ? r->start.gtid_set : "");
+            r->gtids_due = false;
             r->pos.file = fl_xstrdup(r->start.file ? r->start.file : "");
             r->pos.pos = r->start.pos;
             r->pos.flavor = (uint32_t)flavor;
@@ -573,7 +608,7 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
         if (!*streamed) fl_metric_set(r->m_connected, 1);
         *streamed = true;
         r->last_rx = time(NULL);
-        fl_metric_add(r->m_bytes, len);
+        r->due_bytes += len;
         /* A heartbeat means the source has nothing more: lag 0 until the next event. */
         uint8_t type = ev[FL_EV_TYPE_OFF];
         r->caught_up = type == FL_EV_HEARTBEAT || type == FL_EV_HEARTBEAT_V2;
@@ -592,6 +627,8 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
 
 static void stream_end(relay *r)
 {
+    flush_metrics(r);
+    take_gtids(r);            /* (commit took it already unless that commit failed) */
     fl_receiver_stop(r->rcv); /* before the connection closes */
     r->rcv = NULL;
     fl_source_pos_free(&r->start);

@@ -868,12 +868,19 @@ static int commit_fn(fl_store *s, MDB_txn *txn, void *vpos, char *err, size_t er
         mdb_cursor_close(cur);
         if (rc) return rc;
     }
-    for (size_t i = 0; i < s->nrecs; i++) {
+    /* One cursor per database for the whole batch: records are appended; GTID keys mostly
+     * grow too (one source, one domain), so they are appended while they do */
+    MDB_cursor *rc_cur = NULL, *gc_cur = NULL;
+    if ((rc = mdb_cursor_open(txn, s->db_rec, &rc_cur)) || (rc = mdb_cursor_open(txn, s->db_gtid, &gc_cur))) {
+        if (rc_cur) mdb_cursor_close(rc_cur);
+        return rc;
+    }
+    for (size_t i = 0; i < s->nrecs && rc == 0; i++) {
         const pending_rec *r = &s->recs[i];
         uint8_t kb[REC_KEY_LEN];
         rec_key(kb, r->seq, r->part);
         MDB_val k = {REC_KEY_LEN, kb}, v = {r->len, s->pbuf.data + r->off};
-        if ((rc = mdb_put(txn, s->db_rec, &k, &v, MDB_APPEND))) return rc;
+        if ((rc = mdb_cursor_put(rc_cur, &k, &v, MDB_APPEND))) break;
         bytes += r->len;
         if (!r->last) continue;
         count++;
@@ -882,9 +889,13 @@ static int commit_fn(fl_store *s, MDB_txn *txn, void *vpos, char *err, size_t er
             uint8_t sb[8];
             put_be64(sb, r->seq);
             MDB_val gk = {r->gkey_len, (void *)r->gkey}, gv = {8, sb};
-            if ((rc = mdb_put(txn, s->db_gtid, &gk, &gv, 0))) return rc;
+            rc = mdb_cursor_put(gc_cur, &gk, &gv, MDB_APPEND);
+            if (rc == MDB_KEYEXIST) rc = mdb_cursor_put(gc_cur, &gk, &gv, 0); /* not above the last key */
         }
     }
+    mdb_cursor_close(rc_cur);
+    mdb_cursor_close(gc_cur);
+    if (rc) return rc;
     if ((rc = meta_put_u64(s, txn, "last_seq", last_seq))) return rc;
     if ((rc = meta_put_u64(s, txn, "count", count))) return rc;
     if ((rc = meta_put_u64(s, txn, "bytes", bytes))) return rc;

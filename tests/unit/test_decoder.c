@@ -26,8 +26,10 @@ typedef struct emitted {
     uint32_t flags[64], part[64], nchanges[64];
     uint64_t pos[64], nrows_total;
     char gtid_set[256];
-    fl_txn copy; /* the last emitted transaction, re-decoded from its record */
-    int refuse;  /* returned by the callback */
+    fl_txn copy;            /* the last emitted transaction, re-decoded from its record */
+    int refuse;             /* returned by the callback */
+    int names_asked;        /* calls of counting_names */
+    const char *label_name; /* the name counting_names gives the second column */
 } emitted;
 
 static int on_emit(void *ctx, fl_txn *t, const fl_decoder_pos *p)
@@ -704,6 +706,58 @@ static void test_names_callback(void **state)
     assert_null(t->tables[1].cols[1]);
 }
 
+/* Names as a schema lookup gives them: asked for, counted, renamed by a test's "DDL". */
+static int counting_names(void *ctx, const char *db, const char *table, uint32_t ncols, const char **names)
+{
+    emitted *e = ctx;
+    (void)db;
+    e->names_asked++;
+    if (strcmp(table, "named") != 0 || ncols != 2) return -1;
+    names[0] = "id";
+    names[1] = e->label_name;
+    return 0;
+}
+
+/* Each transaction maps its table again with the same bytes: it is parsed (and its names
+ * asked for) once, again after a DDL, and every time while the names cannot be had. */
+static void test_table_map_again(void **state)
+{
+    fixture *f = *state;
+    bl_fde(&f->s, "8.0.36", true);
+    for (int i = 1; i <= 2; i++) {
+        bl_gtid(&f->s, (uint64_t)i);
+        bl_query(&f->s, "test", "BEGIN");
+        minimal_table_map(&f->s, 5, "named");
+        bl_write_rows(&f->s, 5, 2, 1);
+        minimal_table_map(&f->s, 6, "other");
+        bl_write_rows(&f->s, 6, 2, 1);
+        bl_xid(&f->s, (uint64_t)i);
+    }
+    fl_decoder_opts o = {.emit = on_emit, .names = counting_names, .ctx = &f->e};
+    f->d = fl_decoder_new(&o);
+    f->e.label_name = "label";
+    assert_int_equal(feed(f), 0);
+    assert_int_equal(f->e.n, 2);
+    assert_int_equal(f->e.names_asked, 3); /* "named" once, "other" (no names) twice */
+    assert_string_equal(f->e.copy.tables[0].cols[1], "label");
+
+    /* a DDL renames the column (the names cache forgets its lists): asked again */
+    fl_buf_reset(&f->s.buf);
+    bl_gtid(&f->s, 3);
+    bl_query(&f->s, "test", "ALTER TABLE named RENAME COLUMN label TO title");
+    bl_gtid(&f->s, 4);
+    bl_query(&f->s, "test", "BEGIN");
+    minimal_table_map(&f->s, 5, "named");
+    bl_write_rows(&f->s, 5, 2, 1);
+    bl_xid(&f->s, 4);
+    f->e.label_name = "title";
+    f->e.names_asked = 0;
+    assert_int_equal(feed(f), 0);
+    assert_int_equal(f->e.n, 4);
+    assert_int_equal(f->e.names_asked, 1);
+    assert_string_equal(f->e.copy.tables[0].cols[1], "title");
+}
+
 static void test_create_table_select(void **state)
 {
     fixture *f = *state;
@@ -852,6 +906,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_xa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table_map_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_table_select, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_transaction_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mariadb_compressed, setup, teardown),
