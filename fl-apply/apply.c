@@ -323,6 +323,7 @@ static void fold_end(applier *a, bool done)
  * from the checkpoint the target is opened with next. */
 static void drop_target(applier *a)
 {
+    fl_input_release(a->src); /* reconnecting may take long */
     fl_target_close(a->target);
     a->target = NULL;
     fl_metric_set(a->m.target_up, 0);
@@ -890,6 +891,7 @@ static int send_group_before_current(applier *a)
 static int flush(applier *a)
 {
     a->last_flush_ms = fl_now_ms();
+    fl_input_release(a->src); /* the target may take its time */
     if (send_group(a) || fl_target_flush(a->target, a->err.msg, sizeof a->err.msg)) {
         char why[1100];
         snprintf(why, sizeof why, "%s", a->err.msg);

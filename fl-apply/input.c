@@ -409,6 +409,11 @@ int fl_input_scan_flagged(fl_input *s, uint64_t from, uint64_t to, uint32_t flag
     return r;
 }
 
+void fl_input_release(fl_input *s)
+{
+    if (s->store) fl_store_release(s->store);
+}
+
 void fl_input_arm(fl_input *s)
 {
     if (s->store) fl_store_wait_ack(s->store);

@@ -67,6 +67,9 @@ int fl_input_scan_flagged(fl_input *s, uint64_t from, uint64_t to, uint32_t flag
  * feed. Returns 0 once asked, or -1 with e (e->permanent: the relay refused it, for a table
  * outside its [snapshot] tables; else retry later, as when another request is pending). */
 int fl_input_request_snapshot(fl_input *s, const char *list, fl_error *e);
+/* Lets go of what reading holds between transactions (a local journal's read snapshot):
+ * call it before the caller may not read for a while (waiting for its target). */
+void fl_input_release(fl_input *s);
 /* Call before the last fl_input_next preceding fl_input_wait: a transaction arriving
  * after it ends the wait at once. */
 void fl_input_arm(fl_input *s);

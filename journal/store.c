@@ -22,7 +22,10 @@
  * at open and at most once a second after a commit. A store handle is for one thread at
  * a time, and a process opens a journal once (LMDB's rule). A reader streaming transaction
  * after transaction (an applier catching up) looks last_seq up only when it passes the value
- * last read, and learns the next transaction's seq from the read of the one before it.
+ * last read, and learns the next transaction's seq from the read of the one before it; its
+ * read transaction then stays open on that next record until it is read (one cursor step
+ * instead of a new transaction and a lookup), up to HOLD_READS transactions, until any other
+ * call or fl_store_release (which the reader calls before it may sit idle).
  *
  * A reader may come before the writer: with no directory yet, no data.mdb, an empty one, or
  * an environment whose databases are not committed yet, the open fails with opts->absent set,
@@ -84,10 +87,12 @@
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define REC_KEY_LEN 12
 #define GTID_KEY_MAX (1 + 16 + 1 + FL_GTID_TAG_MAX + 8)
-#define PURGE_CHUNK 1000        /* transactions deleted per LMDB write transaction */
-#define READER_CHECK_INTERVAL 1 /* seconds between sweeps for readers that died */
-#define FAIL (-1)               /* a write step failed with its reason already in err */
-#define IDENTITY_LEN 16         /* bytes of a journal's identity */
+#define PURGE_CHUNK 1000         /* transactions deleted per LMDB write transaction */
+#define READER_CHECK_INTERVAL 1  /* seconds between sweeps for readers that died */
+#define FAIL (-1)                /* a write step failed with its reason already in err */
+#define IDENTITY_LEN 16          /* bytes of a journal's identity */
+#define HOLD_READS 10000         /* transactions streamed in one read transaction, at most */
+#define PART_TXN_KEEP (1u << 20) /* memory of the last part read kept for the next read, at most */
 
 typedef struct pending_rec {
     uint64_t seq;
@@ -120,6 +125,14 @@ struct fl_store {
      * record right after the transaction last streamed in full (hint_seq, seen complete),
      * which answers fl_store_next(hint_from) without a lookup */
     uint64_t read_last_seq, hint_from, hint_seq;
+    /* ... and, for a reader, rtxn kept open between two such reads with rcur on that record
+     * (held), so that the next read starts there without a lookup; any other call, or
+     * fl_store_release, ends it */
+    MDB_cursor *rcur; /* the records cursor of read_seq, renewed with each read transaction */
+    bool held;
+    uint64_t held_seq;   /* the transaction rcur is on while held */
+    uint32_t held_reads; /* transactions read since rtxn began */
+    fl_txn part_txn;     /* fl_store_read_parts decodes into it (kept for the next call) */
 
     /* writer */
     seq_state committed, pending;
@@ -329,6 +342,8 @@ static int identity_create(fl_store *s, MDB_txn *txn, char *err, size_t errlen)
 /* Starts (renews) the store's read transaction, adopting a map grown by another process. */
 static int read_begin(fl_store *s, MDB_txn **out, char *err, size_t errlen)
 {
+    fl_store_release(s);
+    s->held_reads = 0;
     for (int tries = 0;; tries++) {
         int rc;
         if (s->rtxn) {
@@ -360,6 +375,13 @@ static int read_begin(fl_store *s, MDB_txn **out, char *err, size_t errlen)
 static void read_end(fl_store *s)
 {
     if (s->rtxn) mdb_txn_reset(s->rtxn);
+}
+
+void fl_store_release(fl_store *s)
+{
+    if (!s->held) return;
+    s->held = false;
+    read_end(s);
 }
 
 static int grow_map(fl_store *s, char *err, size_t errlen)
@@ -772,7 +794,9 @@ fl_store *fl_store_open(const char *dir, const fl_store_opts *opts, char *err, s
 void fl_store_close(fl_store *s)
 {
     if (!s) return;
+    if (s->rcur) mdb_cursor_close(s->rcur);
     if (s->rtxn) mdb_txn_abort(s->rtxn);
+    fl_txn_free(&s->part_txn);
     if (s->env) {
         if (s->write) mdb_env_sync(s->env, 1);
         mdb_env_close(s->env);
@@ -1066,38 +1090,48 @@ int fl_store_purge_horizon(fl_store *s, uint64_t *seq, char *err, size_t errlen)
 
 /* Decodes the parts of seq in order: into t when fn is NULL (reassembling), else each part
  * into t and passes it to fn. A transaction is complete when its LAST_PART record is there.
+ * Streaming, a reader keeps its read transaction open on the next complete transaction's first
+ * record (held), for at most HOLD_READS transactions in a row.
  * Returns 0, 1 when seq is not there or not complete, -1. */
 static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, void *ctx, char *err, size_t errlen)
 {
     if (seq == 0) return 1;
     MDB_txn *txn;
-    if (read_begin(s, &txn, err, errlen) < 0) return -1;
-    MDB_cursor *cur;
     int rc;
-    if (fn && seq > s->read_last_seq) {
-        /* streaming hands out parts before the last one is seen: only complete ones */
-        uint64_t last_seq;
-        if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) {
+    bool resume = fn && s->held && seq == s->held_seq;
+    if (resume) {
+        s->held = false;
+        txn = s->rtxn;
+    } else {
+        if (read_begin(s, &txn, err, errlen) < 0) return -1;
+        if (fn && seq > s->read_last_seq) {
+            /* streaming hands out parts before the last one is seen: only complete ones */
+            uint64_t last_seq;
+            if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) {
+                read_end(s);
+                return mdb_fail(s, rc, "read", err, errlen);
+            }
+            if (last_seq > s->read_last_seq) s->read_last_seq = last_seq;
+            if (seq > last_seq) {
+                read_end(s);
+                return 1;
+            }
+        }
+        rc = s->rcur ? mdb_cursor_renew(txn, s->rcur) : mdb_cursor_open(txn, s->db_rec, &s->rcur);
+        if (rc) {
             read_end(s);
             return mdb_fail(s, rc, "read", err, errlen);
         }
-        if (last_seq > s->read_last_seq) s->read_last_seq = last_seq;
-        if (seq > last_seq) {
-            read_end(s);
-            return 1;
-        }
     }
-    if ((rc = mdb_cursor_open(txn, s->db_rec, &cur))) {
-        read_end(s);
-        return mdb_fail(s, rc, "read", err, errlen);
-    }
+    MDB_cursor *cur = s->rcur;
     uint8_t kb[REC_KEY_LEN];
     rec_key(kb, seq, 0);
     MDB_val k = {REC_KEY_LEN, kb}, v;
     int result = 1;
     uint32_t expect = 0;
     fl_txn_reset(t);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    for (rc = mdb_cursor_get(cur, &k, &v, resume ? MDB_GET_CURRENT : MDB_SET_RANGE);;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         uint64_t kseq;
         uint32_t kpart;
         if (rc == MDB_NOTFOUND || (rc == 0 && (!parse_rec_key(&k, &kseq, &kpart) || kseq != seq))) {
@@ -1116,7 +1150,7 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
             break;
         }
         char derr[200];
-        if (fn) fl_txn_reset(t);
+        if (fn && kpart) fl_txn_reset(t);
         if (fl_record_decode(t, v.mv_data, v.mv_size, derr, sizeof derr) < 0) {
             fl_errorf(err, errlen, "journal record seq %llu part %u: %s", (unsigned long long)seq, kpart, derr);
             result = -1;
@@ -1140,13 +1174,16 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
                 npart == 0 && nseq > seq && nseq <= s->read_last_seq) {
                 s->hint_from = seq + 1;
                 s->hint_seq = nseq;
+                if (!s->write && ++s->held_reads < HOLD_READS) {
+                    s->held = true;
+                    s->held_seq = nseq;
+                }
             }
             break;
         }
         expect++;
     }
-    mdb_cursor_close(cur);
-    read_end(s);
+    if (!s->held) read_end(s);
     if (!fn && result == 0) t->part = 0;
     return result;
 }
@@ -1158,10 +1195,8 @@ int fl_store_read(fl_store *s, uint64_t seq, fl_txn *t, char *err, size_t errlen
 
 int fl_store_read_parts(fl_store *s, uint64_t seq, fl_store_part_fn fn, void *ctx, char *err, size_t errlen)
 {
-    fl_txn t;
-    fl_txn_init(&t);
-    int rc = read_seq(s, seq, &t, fn, ctx, err, errlen);
-    fl_txn_free(&t);
+    int rc = read_seq(s, seq, &s->part_txn, fn, ctx, err, errlen);
+    if (fl_txn_mem(&s->part_txn) > PART_TXN_KEEP) fl_txn_free(&s->part_txn); /* a large part's memory goes */
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* test_store.c — the LMDB journal: append/read/seek/iterate, parts, purge by age and size,
  * the purge horizon (purged seqs told from gaps), the journal's identity, journals of an
- * earlier version, map growth, one writer, a reader in another process woken by commits, crash safety
+ * earlier version, map growth, one writer, a reader in another process woken by commits, the
+ * read snapshot a streaming reader keeps between transactions, crash safety
  * under SIGKILL, and a corrupted record reported by seq. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1001,6 +1002,112 @@ static void test_reader_process(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static int reader_line(const char *msg, void *ctx)
+{
+    struct {
+        pid_t pid;
+        int n;
+    } *c = ctx;
+    long pid;
+    char thread[64], txnid[64];
+    if (sscanf(msg, "%ld %63s %63s", &pid, thread, txnid) == 3 && pid == (long)c->pid && strcmp(txnid, "-"))
+        c->n++;
+    return 0;
+}
+
+static int collect_seq(const fl_txn *part, void *ctx)
+{
+    check_txn(part, part->seq, 50);
+    *(uint64_t *)ctx = part->seq;
+    return 0;
+}
+
+/* The read transactions of process pid in the journal's reader table, counted by a child
+ * process (a process opens an environment once). */
+static int live_readers(pid_t pid)
+{
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(pfd[0]);
+        MDB_env *env;
+        int n = -1;
+        if (mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 4) == 0 &&
+            mdb_env_open(env, jdir, MDB_RDONLY | MDB_NOTLS, 0640) == 0) {
+            struct count {
+                pid_t pid;
+                int n;
+            } c = {pid, 0};
+            /* each line: "pid thread txnid", txnid "-" for a slot without a transaction */
+            mdb_reader_list(env, reader_line, &c);
+            n = c.n;
+            mdb_env_close(env);
+        }
+        _exit(write(pfd[1], &n, sizeof n) == sizeof n ? 0 : 1);
+    }
+    close(pfd[1]);
+    int n = -2;
+    assert_int_equal(read(pfd[0], &n, sizeof n), sizeof n);
+    close(pfd[0]);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    return n;
+}
+
+/* Streaming transaction after transaction keeps the read transaction open on the next one
+ * (a live reader), and every other call, or fl_store_release, ends it; the reads are right
+ * either way, and a commit in between shows once the snapshot ends. */
+static void test_streaming_snapshot(void **state)
+{
+    (void)state;
+    fl_store *w = open_w(1 << 20);
+    fl_txn t;
+    fl_txn_init(&t);
+    for (uint64_t i = 1; i <= 4; i++) {
+        make_txn(&t, i, 1000 + i, 50);
+        add_ok(w, &t);
+    }
+    commit_ok(w, NULL);
+    fl_store *r = open_r();
+    char err[256] = "";
+    uint64_t seq = 0;
+    assert_int_equal(live_readers(getpid()), 0);
+    uint64_t ids[8];
+    size_t n = 0;
+    for (uint64_t from = 1; fl_store_next(r, from, &seq, err, sizeof err) == 0 && n < 8; from = seq + 1) {
+        assert_int_equal(fl_store_read_parts(r, seq, collect_seq, &ids[n], err, sizeof err), 0);
+        n++;
+        if (seq == 1) assert_int_equal(live_readers(getpid()), 1); /* held on seq 2 */
+        if (seq == 2) {
+            fl_store_release(r);
+            assert_int_equal(live_readers(getpid()), 0);
+            /* a commit now: seen once a new snapshot is taken */
+            make_txn(&t, 5, 1005, 50);
+            add_ok(w, &t);
+            commit_ok(w, NULL);
+        }
+        if (seq == 3) { /* held on 4: another call ends it, the next read is the same */
+            fl_store_info info;
+            assert_int_equal(fl_store_info_get(r, &info, err, sizeof err), 0);
+            assert_int_equal(info.last_seq, 5);
+            assert_int_equal(live_readers(getpid()), 0);
+        }
+    }
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) assert_int_equal(ids[i], i + 1);
+    assert_int_equal(live_readers(getpid()), 0); /* the last one holds nothing */
+    /* held on seq 2, a read of another seq is right too */
+    assert_int_equal(fl_store_read_parts(r, 1, collect_seq, &ids[0], err, sizeof err), 0);
+    assert_int_equal(live_readers(getpid()), 1);
+    assert_int_equal(fl_store_read_parts(r, 4, collect_seq, &ids[0], err, sizeof err), 0);
+    assert_int_equal(ids[0], 4);
+    fl_store_close(r);
+    fl_store_close(w);
+    fl_txn_free(&t);
+}
+
 /* The crash test's writer: batch b holds txns with pos = b and server_id = batch size;
  * every third batch starts with a transaction in three parts whose first two parts are
  * committed on their own (position unchanged) before the rest of the batch. Never returns. */
@@ -1321,6 +1428,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_earlier_version_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streaming_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_checksum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_reader, setup, teardown),
