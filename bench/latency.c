@@ -10,13 +10,19 @@
  * notify-keyspace-events with K and $) and timestamps each SET of PREFIX<id> as it arrives;
  * it belongs to the latest transaction written for that id.
  *
- * Two latencies per transaction:
+ * The first -W seconds of the schedule (1 by default) are a warm-up: written and waited for,
+ * not counted (connections, caches and the first inserts settle). Three latencies per counted
+ * transaction:
  *   from the statement: notification time - the time written into the row (includes the
  *                       commit itself; an upper bound);
  *   from the commit:    notification time - the moment the commit returned to the client
- *                       (a lower bound: the change may reach Redis before the client's OK).
- * Prints human lines and one JSON line ({"bench":"apply_latency",...}); -o FILE also writes
- * each transaction's times, to see where a slow one spent them. */
+ *                       (a lower bound: the change may reach Redis before the client's OK);
+ *   the commit itself:  the commit's OK - the statement's send, MariaDB's own latency in the
+ *                       same run (the reference: what the machine gives any round trip now).
+ * With -N there is no Redis: only the commits are timed (the source alone, as a reference).
+ * Prints human lines and one JSON line ({"bench":"apply_latency",...}, with -N
+ * {"bench":"commit_latency",...}); -o FILE also writes each transaction's times, to see where
+ * a slow one spent them. */
 #include <errno.h>
 #include <getopt.h>
 #include <hiredis/hiredis.h>
@@ -24,6 +30,7 @@
 #include <mysql.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,8 +127,9 @@ static int64_t quantile(const int64_t *v, size_t n, double q)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: latency -P MYSQL_PORT -r REDIS_PORT [-H host] [-u user] [-p password] "
-                    "[-t db.table] [-k PREFIX] [-R rate] [-s seconds] [-n keys] [-w writers] [-o FILE]\n");
+    fprintf(stderr, "usage: latency -P MYSQL_PORT (-r REDIS_PORT | -N) [-H host] [-u user] [-p password] "
+                    "[-t db.table] [-k PREFIX] [-R rate] [-s seconds] [-W warm-up seconds] [-n keys] [-w writers] "
+                    "[-o FILE]\n");
     exit(2);
 }
 
@@ -185,45 +193,73 @@ static void *write_schedule(void *arg)
     return NULL;
 }
 
+/* the median, 99th and 99.9th percentiles and the maximum of n values (sorted here), in us */
+typedef struct {
+    int64_t p50, p99, p999, max;
+} spread;
+
+static spread spread_of(int64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_i64);
+    return (spread){quantile(v, n, 0.5), quantile(v, n, 0.99), quantile(v, n, 0.999), v[n - 1]};
+}
+
+static void show(const char *what, spread s)
+{
+    printf("  %-48s p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms\n", what, (double)s.p50 / 1000,
+           (double)s.p99 / 1000, (double)s.p999 / 1000, (double)s.max / 1000);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec d = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&d, NULL);
+}
+
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *user = "root", *password = "", *table = "b.lat", *trace = NULL;
     int mysql_port = 0, opt;
     uint32_t nwriters = 1;
-    double rate = 1000, seconds = 10;
+    double rate = 1000, seconds = 10, warmup = 1;
+    bool no_redis = false;
     subscriber s = {.prefix = "lat:", .keys = 1000};
-    while ((opt = getopt(argc, argv, "H:P:u:p:r:t:k:R:s:n:w:o:")) != -1) {
+    while ((opt = getopt(argc, argv, "H:P:u:p:r:Nt:k:R:s:W:n:w:o:")) != -1) {
         switch (opt) {
         case 'H': host = optarg; break;
         case 'P': mysql_port = atoi(optarg); break;
         case 'u': user = optarg; break;
         case 'p': password = optarg; break;
         case 'r': s.redis_port = atoi(optarg); break;
+        case 'N': no_redis = true; break;
         case 't': table = optarg; break;
         case 'k': s.prefix = optarg; break;
         case 'R': rate = atof(optarg); break;
         case 's': seconds = atof(optarg); break;
+        case 'W': warmup = atof(optarg); break;
         case 'n': s.keys = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'w': nwriters = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'o': trace = optarg; break;
         default: usage();
         }
     }
-    if (mysql_port <= 0 || s.redis_port <= 0 || rate <= 0 || rate > 1e6 || seconds <= 0 || seconds > 3600 ||
-        s.keys == 0 || s.keys > 10000000 || strlen(table) > 200 || nwriters == 0 || nwriters > 64 ||
-        s.keys % nwriters != 0)
+    if (mysql_port <= 0 || (s.redis_port <= 0) != no_redis || rate <= 0 || rate > 1e6 || seconds <= 0 ||
+        seconds > 3600 || warmup < 0 || warmup > 3600 || s.keys == 0 || s.keys > 10000000 || strlen(table) > 200 ||
+        nwriters == 0 || nwriters > 64 || s.keys % nwriters != 0)
         usage();
     s.prefix_len = strlen(s.prefix);
-    size_t total = (size_t)(rate * seconds);
-    if (total == 0) usage();
+    size_t skip = (size_t)(rate * warmup), total = skip + (size_t)(rate * seconds);
+    if (total == skip) usage();
 
     s.last = malloc(sizeof *s.last * s.keys);
     s.seen_us = malloc(sizeof *s.seen_us * total);
     int64_t *start_us = calloc(total, sizeof *start_us), *commit_us = calloc(total, sizeof *commit_us);
-    int64_t *lat_stmt = malloc(sizeof(int64_t) * total), *lat_commit = malloc(sizeof(int64_t) * total);
+    int64_t *lat_stmt = malloc(sizeof(int64_t) * total), *lat_commit = malloc(sizeof(int64_t) * total),
+            *lat_ack = malloc(sizeof(int64_t) * total);
     writer *writers = calloc(nwriters, sizeof *writers);
     pthread_t *wth = calloc(nwriters, sizeof *wth);
-    if (!s.last || !s.seen_us || !start_us || !commit_us || !lat_stmt || !lat_commit || !writers || !wth) {
+    if (!s.last || !s.seen_us || !start_us || !commit_us || !lat_stmt || !lat_commit || !lat_ack || !writers ||
+        !wth) {
         fprintf(stderr, "latency: out of memory\n");
         return 1;
     }
@@ -236,15 +272,14 @@ int main(int argc, char **argv)
         return 1;
     }
     pthread_t th;
-    if (pthread_create(&th, NULL, subscribe, &s)) {
-        fprintf(stderr, "latency: cannot start the subscriber thread\n");
-        return 1;
+    if (!no_redis) {
+        if (pthread_create(&th, NULL, subscribe, &s)) {
+            fprintf(stderr, "latency: cannot start the subscriber thread\n");
+            return 1;
+        }
+        while (atomic_load(&s.ready) == 0) sleep_ms(1);
+        if (atomic_load(&s.ready) < 0) return 1;
     }
-    while (atomic_load(&s.ready) == 0) {
-        struct timespec d = {0, 1000000};
-        nanosleep(&d, NULL);
-    }
-    if (atomic_load(&s.ready) < 0) return 1;
 
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -285,22 +320,23 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 
-    /* wait up to 5 s for the last notifications, then stop the subscriber */
-    for (int w = 0; w < 5000; w++) {
-        size_t i = 0;
-        while (i < nwriters && total > i && atomic_load(&s.seen_us[total - 1 - i]) != 0) i++;
-        if (i == nwriters || i == total) break;
-        struct timespec d = {0, 1000000};
-        nanosleep(&d, NULL);
+    if (!no_redis) {
+        /* wait up to 5 s for the last notifications, then stop the subscriber */
+        for (int w = 0; w < 5000; w++) {
+            size_t i = 0;
+            while (i < nwriters && total > i && atomic_load(&s.seen_us[total - 1 - i]) != 0) i++;
+            if (i == nwriters || i == total) break;
+            sleep_ms(1);
+        }
+        redisContext *pc = redisConnect("127.0.0.1", s.redis_port);
+        if (!pc || pc->err) {
+            fprintf(stderr, "latency: redis: %s\n", pc ? pc->errstr : "out of memory");
+            return 1;
+        }
+        freeReplyObject(redisCommand(pc, "PUBLISH __keyspace@0__:%sstop stop", s.prefix));
+        redisFree(pc);
+        pthread_join(th, NULL);
     }
-    redisContext *pc = redisConnect("127.0.0.1", s.redis_port);
-    if (!pc || pc->err) {
-        fprintf(stderr, "latency: redis: %s\n", pc ? pc->errstr : "out of memory");
-        return 1;
-    }
-    freeReplyObject(redisCommand(pc, "PUBLISH __keyspace@0__:%sstop stop", s.prefix));
-    redisFree(pc);
-    pthread_join(th, NULL);
 
     FILE *tf = trace ? fopen(trace, "w") : NULL;
     if (trace && !tf) fprintf(stderr, "latency: %s: cannot write\n", trace);
@@ -311,45 +347,55 @@ int main(int argc, char **argv)
                     (int64_t)atomic_load(&s.seen_us[i]));
         fclose(tf);
     }
-    size_t n = 0;
-    for (size_t i = 0; i < total; i++) {
+    size_t counted = total - skip, n = 0;
+    for (size_t i = skip; i < total; i++) {
+        lat_ack[i - skip] = commit_us[i] - start_us[i];
         int64_t seen = atomic_load(&s.seen_us[i]);
         if (!seen) continue;
         lat_stmt[n] = seen - start_us[i];
         lat_commit[n] = seen - commit_us[i];
         n++;
     }
-    if (n == 0) {
+    spread ack = spread_of(lat_ack, counted);
+    double achieved = (double)total / took;
+    if (no_redis) {
+        printf("commit latency: %zu transactions at %.0f txn/s (target %.0f, %u writer%s, %zu sent late), %zu "
+               "counted after a %.1f s warm-up\n",
+               total, achieved, rate, nwriters, nwriters == 1 ? "" : "s", late, counted, warmup);
+        show("the commit itself (statement to its OK):", ack);
+        printf("{\"bench\":\"commit_latency\",\"transactions\":%zu,\"counted\":%zu,\"target_txn_s\":%.0f,"
+               "\"txn_s\":%.0f,\"writers\":%u,\"late\":%zu,\"commit_p50_us\":%" PRId64
+               ",\"commit_p99_us\":%" PRId64 ",\"commit_p999_us\":%" PRId64 ",\"commit_max_us\":%" PRId64 "}\n",
+               total, counted, rate, achieved, nwriters, late, ack.p50, ack.p99, ack.p999, ack.max);
+    } else if (n == 0) {
         fprintf(stderr, "latency: no change reached Redis (is fl-apply running, notify-keyspace-events set?)\n");
         printf("{\"bench\":\"apply_latency\",\"error\":\"no change reached Redis\"}\n");
-        return 1;
+    } else {
+        spread stmt = spread_of(lat_stmt, n), commit = spread_of(lat_commit, n);
+        printf("live latency: %zu transactions at %.0f txn/s (target %.0f, %u writer%s, %zu sent late); of the "
+               "%zu after a %.1f s warm-up, %zu seen in Redis (%zu not)\n",
+               total, achieved, rate, nwriters, nwriters == 1 ? "" : "s", late, counted, warmup, n, counted - n);
+        if (s.stray) printf("  %" PRIu64 " notifications matched no pending transaction\n", s.stray);
+        show("from the statement (time in the row) to Redis:", stmt);
+        show("from the commit's OK to Redis:", commit);
+        show("the commit itself (statement to its OK):", ack);
+        printf("{\"bench\":\"apply_latency\",\"transactions\":%zu,\"counted\":%zu,\"target_txn_s\":%.0f,"
+               "\"txn_s\":%.0f,\"writers\":%u,\"late\":%zu,\"seen\":%zu,\"p50_us\":%" PRId64 ",\"p99_us\":%" PRId64
+               ",\"p999_us\":%" PRId64 ",\"max_us\":%" PRId64 ",\"p50_after_commit_us\":%" PRId64
+               ",\"p99_after_commit_us\":%" PRId64 ",\"commit_p50_us\":%" PRId64 ",\"commit_p99_us\":%" PRId64
+               "}\n",
+               total, counted, rate, achieved, nwriters, late, n, stmt.p50, stmt.p99, stmt.p999, stmt.max,
+               commit.p50, commit.p99, ack.p50, ack.p99);
     }
-    qsort(lat_stmt, n, sizeof *lat_stmt, cmp_i64);
-    qsort(lat_commit, n, sizeof *lat_commit, cmp_i64);
-    double achieved = (double)total / took;
-    printf("live latency: %zu transactions at %.0f txn/s (target %.0f, %u writer%s, %zu sent late), %zu seen in "
-           "Redis (%zu not)\n",
-           total, achieved, rate, nwriters, nwriters == 1 ? "" : "s", late, n, total - n);
-    if (s.stray) printf("  %" PRIu64 " notifications matched no pending transaction\n", s.stray);
-    printf("  from the statement (time in the row) to Redis: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-           (double)quantile(lat_stmt, n, 0.5) / 1000, (double)quantile(lat_stmt, n, 0.99) / 1000,
-           (double)lat_stmt[n - 1] / 1000);
-    printf("  from the commit's OK to Redis:                 p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-           (double)quantile(lat_commit, n, 0.5) / 1000, (double)quantile(lat_commit, n, 0.99) / 1000,
-           (double)lat_commit[n - 1] / 1000);
-    printf("{\"bench\":\"apply_latency\",\"transactions\":%zu,\"target_txn_s\":%.0f,\"txn_s\":%.0f,\"writers\":%u,"
-           "\"late\":%zu,\"seen\":%zu,\"p50_us\":%" PRId64 ",\"p99_us\":%" PRId64 ",\"max_us\":%" PRId64
-           ",\"p50_after_commit_us\":%" PRId64 ",\"p99_after_commit_us\":%" PRId64 "}\n",
-           total, rate, achieved, nwriters, late, n, quantile(lat_stmt, n, 0.5), quantile(lat_stmt, n, 0.99),
-           lat_stmt[n - 1], quantile(lat_commit, n, 0.5), quantile(lat_commit, n, 0.99));
     free(s.last);
     free(s.seen_us);
     free(start_us);
     free(commit_us);
     free(lat_stmt);
     free(lat_commit);
+    free(lat_ack);
     free(writers);
     free(wth);
     mysql_library_end();
-    return n == total ? 0 : 1;
+    return no_redis || (n > 0 && n == counted) ? 0 : 1;
 }

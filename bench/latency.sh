@@ -5,14 +5,22 @@
 # relay, next to the disk's own write+fdatasync p50 and p99 measured in the same run on the
 # same filesystem (bench/fsync_latency.c). Goals: p99 <= fdatasync p99 + 1 ms with
 # sync = group, p99 <= 1 ms with sync = none.
+# References from the same run, for each rate: the source alone (the same schedule, no
+# fastlane attached: MariaDB's own commit latency, what any round trip on the machine gets
+# now) with the disk's fdatasync measured meanwhile at the same rate (the disk as the journal
+# finds it while the source writes); and in every cell the commits' own latency again.
+# Each cell writes BENCH_LAT_WARMUP seconds first that are not counted.
 # Environment: BENCH_LAT_RATES ("1000 10000") BENCH_LAT_SYNC ("group none")
-#   BENCH_LAT_SECONDS (10) BENCH_LAT_WRITERS (4: connections writing the schedule)
+#   BENCH_LAT_SECONDS (10) BENCH_LAT_WARMUP (1) BENCH_LAT_WRITERS (4: connections writing
+#   the schedule) BENCH_LAT_TRACE (a directory: each cell's per-transaction times go there)
 set -u
 build=$(cd "${1:-build}" && pwd)
 rates=${BENCH_LAT_RATES:-1000 10000}
 syncs=${BENCH_LAT_SYNC:-group none}
 seconds=${BENCH_LAT_SECONDS:-10}
+warmup=${BENCH_LAT_WARMUP:-1}
 writers=${BENCH_LAT_WRITERS:-4}
+trace=${BENCH_LAT_TRACE:-}
 export FL_BUILD=$build
 source "$(dirname "$0")/../tests/harness.sh"
 
@@ -34,9 +42,33 @@ fsync_p99=$(sed -n 's/.*"p99_us":\([0-9]*\).*/\1/p' <<<"$fsync_out")
 printf '%s\n' "$fsync_out"
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+keys_for() { echo $(( $1 < 10000 ? 1000 : 10000 )); }
+trace_opt() { [ -z "$trace" ] || { mkdir -p "$trace"; printf -- '-o\n%s/%s\n' "$trace" "$1"; }; }
+# reference RATE: the same schedule on the source alone, the disk's fdatasync meanwhile (at
+# most 1000 a second, about as often as a journal committing live syncs)
+reference() {
+  local rate=$1 out disk fsync_pid topt
+  h_sql "TRUNCATE TABLE b.lat"
+  "$build/bench/fsync_latency" -s "$(awk -v a="$seconds" -v b="$warmup" 'BEGIN { print a + b }')" \
+    -R "$(( rate < 1000 ? rate : 1000 ))" "$H_DIR" \
+    > "$H_DIR/fsync_during.out" &
+  fsync_pid=$!
+  mapfile -t topt < <(trace_opt "source-$rate.txt")
+  out=$("$build/bench/latency" -N -P "$MARIADB_PORT" -t b.lat -R "$rate" -s "$seconds" -W "$warmup" \
+    -n "$(keys_for "$rate")" -w "$writers" "${topt[@]}") || die "the source alone at $rate txn/s failed"
+  wait "$fsync_pid" || die "fsync_latency during the source's writes failed"
+  disk=$(cat "$H_DIR/fsync_during.out")
+  ref_commit_p99=$(sed -n 's/.*"commit_p99_us":\([0-9]*\).*/\1/p' <<<"$out")
+  ref_fsync_p99=$(sed -n 's/.*"p99_us":\([0-9]*\).*/\1/p' <<<"$disk")
+  echo "-- reference, $rate txn/s: the source alone (no fastlane), the disk meanwhile"
+  grep -v '^{' <<<"$out" | sed 's/^/  /'
+  grep -v '^{' <<<"$disk" | sed 's/^/  /'
+  grep '^{' <<<"$out"
+  grep '^{' <<<"$disk" | sed 's/"bench":"fsync_latency"/"bench":"fsync_latency_during_source","source_rate":'"$rate"'/'
+}
 # run SYNC RATE: one pipeline, one latency run; prints the figures and a JSON line
 run() {
-  local sync=$1 rate=$2 relay_pid apply_pid out keys p50 p99 goal
+  local sync=$1 rate=$2 relay_pid apply_pid out p50 p99 goal topt
   h_sql "TRUNCATE TABLE b.lat"; h_redis FLUSHALL >/dev/null; rm -rf "$H_DIR/j"
   { h_source_config; printf 'start = current\ninclude = b.lat\n[journal]\npath = %s\nsync = %s\n' "$H_DIR/j" "$sync"; } > "$H_DIR/relay.ini"
   printf '[apply]\nname = lat\njournal = %s\ntarget = redis://127.0.0.1:%s/0\n[rule r]\ntable = b.lat\nkey = lat:{id}\nformat = json\n' \
@@ -51,8 +83,9 @@ run() {
   h_sql "INSERT INTO b.lat VALUES (-1, 0, 'warm-up')"  # the pipeline is up once it made it through
   h_wait_until 30 bash -c "[ -n \"\$(redis-cli -p $REDIS_PORT GET lat:-1)\" ]" \
     || die "the live pipeline delivered nothing: $(tail -2 "$H_DIR/relay.log") $(tail -2 "$H_DIR/apply.log")"
-  keys=$(( rate < 10000 ? 1000 : 10000 ))
-  out=$("$build/bench/latency" -P "$MARIADB_PORT" -r "$REDIS_PORT" -t b.lat -k lat: -R "$rate" -s "$seconds" -n "$keys" -w "$writers") \
+  mapfile -t topt < <(trace_opt "$sync-$rate.txt")
+  out=$("$build/bench/latency" -P "$MARIADB_PORT" -r "$REDIS_PORT" -t b.lat -k lat: -R "$rate" -s "$seconds" \
+    -W "$warmup" -n "$(keys_for "$rate")" -w "$writers" "${topt[@]}") \
     || echo "bench latency: the run did not see every change in Redis"
   h_redis CONFIG SET notify-keyspace-events '' >/dev/null
   kill -TERM "$apply_pid" "$relay_pid" 2>/dev/null; wait "$apply_pid" "$relay_pid" 2>/dev/null
@@ -62,11 +95,15 @@ run() {
   echo "-- sync = $sync, $rate txn/s:"
   grep -v '^{' <<<"$out" | sed 's/^/  /'
   [ -n "$p99" ] || { printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"error":"no result"}\n' "$sync" "$rate"; return; }
+  local cp99; cp99=$(sed -n 's/.*"commit_p99_us":\([0-9]*\).*/\1/p' <<<"$out")
+  echo "  same run: the source alone, commits p99 $(ms "$ref_commit_p99") ms (in this cell $(ms "$cp99") ms); fdatasync while the source writes p99 $(ms "$ref_fsync_p99") ms"
   echo "  p99 $(ms "$p99") ms vs goal $(ms "$goal") ms ($( [ "$sync" = group ] && echo "fdatasync p99 $(ms "$fsync_p99") ms + 1 ms" || echo "1 ms")): $( [ "$p99" -le "$goal" ] && echo met || echo missed)"
-  printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"p50_us":%s,"p99_us":%s,"fsync_p50_us":%s,"fsync_p99_us":%s,"goal_p99_us":%s,"latency":%s}\n' \
-    "$sync" "$rate" "$p50" "$p99" "$fsync_p50" "$fsync_p99" "$goal" "$(grep '^{' <<<"$out")"
+  printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"p50_us":%s,"p99_us":%s,"fsync_p50_us":%s,"fsync_p99_us":%s,"goal_p99_us":%s,"source_alone_commit_p99_us":%s,"fsync_during_source_p99_us":%s,"latency":%s}\n' \
+    "$sync" "$rate" "$p50" "$p99" "$fsync_p50" "$fsync_p99" "$goal" "$ref_commit_p99" "$ref_fsync_p99" "$(grep '^{' <<<"$out")"
 }
+ref_commit_p99=0 ref_fsync_p99=0
 for rate in $rates; do
+  reference "$rate"
   for sync in $syncs; do run "$sync" "$rate"; done
 done
 # the disk again, after: how much it moved during the run
