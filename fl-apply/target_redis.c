@@ -284,6 +284,8 @@ static int write_some(redis_target *rt, char *err, size_t errlen)
  * Returns 0, or -1 with err. */
 static int pump(redis_target *rt, uint32_t max_txns, bool wait, char *err, size_t errlen)
 {
+    /* the socket almost always has room: write at once rather than ask poll first */
+    if (rt->sent < rt->out.len && write_some(rt, err, errlen)) return -1;
     for (;;) {
         bool unsent = rt->sent < rt->out.len;
         if (wait && !unsent && rt->txns <= max_txns && !(max_txns == 0 && rt->qlen)) return 0;

@@ -67,6 +67,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -1427,7 +1428,11 @@ void fl_store_wait_ack(fl_store *s)
 {
     if (s->inotify_fd < 0) return;
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-    while (read(s->inotify_fd, buf, sizeof buf) > 0) {
+    /* a read returns every queued event that fits: one that left room for another is the last
+     * (no second read just to hear EAGAIN on every wake-up) */
+    ssize_t n;
+    while ((n = read(s->inotify_fd, buf, sizeof buf)) >
+           (ssize_t)(sizeof buf - sizeof(struct inotify_event) - NAME_MAX - 1)) {
     }
 }
 
