@@ -1,9 +1,11 @@
 /* rules.c — compiles [rule NAME] sections and renders row changes into cache operations.
  *
  * A key template compiles to a list of parts, each literal text (braces unescaped) or a
- * column name. For each transaction, every table it touches is bound once to the rules that
- * name it: placeholders, projection and value column are resolved to that table's column
- * indexes. Each row change is then rendered by every bound rule, in config order.
+ * column name. Every table definition met (db, name and column names) is bound once to the
+ * rules that name it: placeholders, projection and value column are resolved to that table's
+ * column indexes. The bindings are kept for the transactions that follow (up to BOUND_MAX
+ * definitions, then made again), so a table met in transaction after transaction is looked
+ * up, not bound again. Each row change is rendered by every bound rule, in config order.
  *
  * An update's after image may lack columns (binlog_row_image = minimal/noblob): an absent
  * column there was not changed, so its before-image value stands in for it. A value the rule
@@ -46,11 +48,16 @@ typedef struct binding {
     const char *missing_proj; /* a `columns` entry the table lacks (dropped or renamed since), or NULL */
 } binding;
 
+/* A table definition (copies of its db, name and column names) and its rules' bindings. */
 typedef struct table_binding {
-    bool done;
+    const char *db, *name;
+    uint32_t ncols;
+    const char **cols; /* NULL entries: names the binlog did not carry */
     binding *b;
     uint32_t nb;
 } table_binding;
+
+#define BOUND_MAX 256 /* table definitions whose bindings are kept */
 
 struct fl_rules {
     const fl_config *cfg;
@@ -58,8 +65,10 @@ struct fl_rules {
     size_t nrules;
     table_check *checks;
     size_t nchecks, checks_cap;
-    fl_arena scratch; /* bindings of the transaction being rendered */
-    table_binding *tb;
+    fl_arena bound;       /* the table bindings kept (bound[]) */
+    table_binding **kept; /* in the order made */
+    size_t nkept, kept_cap;
+    const table_binding **tb; /* per table of the transaction being rendered; NULL until bound */
     size_t tb_cap;
     fl_buf key, old_key, val;
     fl_sql_tables sql;     /* statements parsed for the tables they touch */
@@ -172,7 +181,8 @@ void fl_rules_free(fl_rules *r)
         free(r->checks[i].error);
     }
     free(r->checks);
-    fl_arena_free(&r->scratch);
+    fl_arena_free(&r->bound);
+    free(r->kept);
     free(r->tb);
     fl_buf_free(&r->key);
     fl_buf_free(&r->old_key);
@@ -289,25 +299,43 @@ static void put_col_name(fl_buf *out, const fl_table *t, uint32_t i)
         fl_buf_printf(out, "@%u", i + 1);
 }
 
-static table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t ti)
+static bool same_table(const table_binding *tb, const fl_table *t)
 {
-    table_binding *tb = &r->tb[ti];
-    if (tb->done) return tb;
-    tb->done = true;
-    const fl_table *t = &txn->tables[ti];
+    if (tb->ncols != t->ncols || strcmp(tb->name, t->name) || strcmp(tb->db, t->db)) return false;
+    for (uint32_t c = 0; c < t->ncols; c++) {
+        const char *name = t->cols ? t->cols[c] : NULL;
+        if ((!tb->cols[c] || !name) ? tb->cols[c] != name : strcmp(tb->cols[c], name) != 0) return false;
+    }
+    return true;
+}
+
+/* Binds table t to the rules that name it, in r->bound. */
+static table_binding *new_binding(fl_rules *r, const fl_table *t)
+{
+    fl_arena *a = &r->bound;
+    table_binding *tb = fl_arena_alloc(a, sizeof *tb);
+    memset(tb, 0, sizeof *tb);
+    tb->db = fl_arena_strndup(a, t->db, strlen(t->db));
+    tb->name = fl_arena_strndup(a, t->name, strlen(t->name));
+    tb->ncols = t->ncols;
+    tb->cols = fl_arena_alloc(a, ((size_t)t->ncols + 1) * sizeof *tb->cols);
+    for (uint32_t c = 0; c < t->ncols; c++) {
+        const char *name = t->cols ? t->cols[c] : NULL;
+        tb->cols[c] = name ? fl_arena_strndup(a, name, strlen(name)) : NULL;
+    }
     uint32_t n = 0;
     for (size_t i = 0; i < r->nrules; i++) n += rule_matches(&r->rules[i], t);
     if (!n) return tb;
-    tb->b = fl_arena_alloc(&r->scratch, n * sizeof *tb->b);
+    tb->b = fl_arena_alloc(a, n * sizeof *tb->b);
     for (size_t i = 0; i < r->nrules; i++) {
         const rule *ru = &r->rules[i];
         if (!rule_matches(ru, t)) continue;
         binding *b = &tb->b[tb->nb++];
         b->rule = ru;
-        b->part_col = fl_arena_alloc(&r->scratch, (ru->nparts + 1) * sizeof *b->part_col);
+        b->part_col = fl_arena_alloc(a, (ru->nparts + 1) * sizeof *b->part_col);
         for (size_t p = 0; p < ru->nparts; p++)
             b->part_col[p] = ru->parts[p].is_col ? col_index(t, ru->parts[p].text) : -1;
-        b->proj = fl_arena_alloc(&r->scratch, ((size_t)t->ncols + 1) * sizeof *b->proj);
+        b->proj = fl_arena_alloc(a, ((size_t)t->ncols + 1) * sizeof *b->proj);
         b->nproj = 0;
         for (uint32_t c = 0; c < t->ncols; c++)
             if (!ru->cfg->columns || has_column(ru->cfg->columns, t, c)) b->proj[b->nproj++] = c;
@@ -315,8 +343,8 @@ static table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t ti)
         for (char **c = ru->cfg->columns; c && *c && !b->missing_proj; c++)
             if (col_index(t, *c) < 0) b->missing_proj = *c;
         if (ru->cfg->format == FL_FORMAT_JSON) {
-            b->json_name = fl_arena_alloc(&r->scratch, ((size_t)b->nproj + 1) * sizeof *b->json_name);
-            b->json_name_len = fl_arena_alloc(&r->scratch, ((size_t)b->nproj + 1) * sizeof *b->json_name_len);
+            b->json_name = fl_arena_alloc(a, ((size_t)b->nproj + 1) * sizeof *b->json_name);
+            b->json_name_len = fl_arena_alloc(a, ((size_t)b->nproj + 1) * sizeof *b->json_name_len);
             fl_buf name = {0}, quoted = {0};
             for (uint32_t k = 0; k < b->nproj; k++) {
                 fl_buf_reset(&name);
@@ -324,7 +352,7 @@ static table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t ti)
                 put_col_name(&name, t, b->proj[k]);
                 fl_json_string(&quoted, (const char *)name.data, name.len);
                 fl_buf_putc(&quoted, ':');
-                b->json_name[k] = fl_arena_memdup(&r->scratch, quoted.data, quoted.len);
+                b->json_name[k] = fl_arena_memdup(a, quoted.data, quoted.len);
                 b->json_name_len[k] = (uint32_t)quoted.len;
             }
             fl_buf_free(&name);
@@ -335,6 +363,20 @@ static table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t ti)
                            : -2;
     }
     return tb;
+}
+
+/* The bindings of the transaction's table ti: kept ones when the table was met before. */
+static const table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t ti)
+{
+    if (r->tb[ti]) return r->tb[ti];
+    const fl_table *t = &txn->tables[ti];
+    for (size_t i = r->nkept; i-- > 0;)
+        if (same_table(r->kept[i], t)) return r->tb[ti] = r->kept[i];
+    if (r->nkept == r->kept_cap) {
+        r->kept_cap = r->kept_cap ? r->kept_cap * 2 : 8;
+        r->kept = fl_xrealloc(r->kept, r->kept_cap * sizeof *r->kept);
+    }
+    return r->tb[ti] = r->kept[r->nkept++] = new_binding(r, t);
 }
 
 static const fl_value absent_value = {.type = FL_VAL_ABSENT};
@@ -732,7 +774,10 @@ static int statement_change(fl_rules *r, const fl_txn *txn, const fl_change *c, 
 int fl_rules_render(fl_rules *r, const fl_txn *txn, fl_on_error on_error, fl_cache_ops *ops, char *err,
                     size_t errlen)
 {
-    fl_arena_reset(&r->scratch);
+    if (r->nkept >= BOUND_MAX) { /* (never while a transaction's bindings are in use) */
+        fl_arena_reset(&r->bound);
+        r->nkept = 0;
+    }
     r->txn = txn;
     if (txn->ntables > r->tb_cap) {
         r->tb_cap = txn->ntables;

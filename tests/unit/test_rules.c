@@ -1,5 +1,6 @@
 /* test_rules.c — mapping rules: template compilation, every format and mode, projections,
- * key changes, TTLs, NULL/absent key columns under on_error, and column checks. */
+ * key changes, TTLs, NULL/absent key columns under on_error, column checks, and bindings kept
+ * across transactions only for the same table definition. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -629,6 +630,74 @@ static void test_unnamed_columns(void **state)
     fl_config_free(c);
 }
 
+/* Renders one insert into table t (of f) and returns the SET's value (static buffer). */
+static const char *render_one(fl_rules *r, fixture *f, uint32_t t)
+{
+    static char value[256];
+    f->txn.nchanges = 0;
+    f->nrows = 0;
+    fx_change(f, FL_OP_INSERT, t, NULL, fx_row(f, V_INT(5), V_STR("e"), V_NULL, V_INT(9)));
+    fl_cache_ops ops;
+    fl_cache_ops_init(&ops);
+    char err[256];
+    assert_int_equal(fl_rules_render(r, &f->txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), 0);
+    value[0] = 0;
+    if (ops.nops == 1 && ops.ops[0].kind == FL_CACHE_SET)
+        snprintf(value, sizeof value, "%.*s", (int)ops.ops[0].value_len, ops.ops[0].value);
+    fl_cache_ops_free(&ops);
+    return value;
+}
+
+/* Bindings are kept from transaction to transaction, but only for the same definition: a
+ * table met again with other column names (an ALTER between the transactions), or with
+ * names missing, is bound again; one met again in other memory is the same; so is one met
+ * after more definitions than are kept. */
+static void test_bindings_follow_definitions(void **state)
+{
+    (void)state;
+    fl_config *c = load(APPLY "[rule u]\ntable = app.users\nkey = u:{id}\n");
+    fl_rules *r = rules_of(c);
+    fixture f;
+    fx_init(&f);
+    assert_string_equal(render_one(r, &f, 0), "{\"id\":5,\"name\":\"e\",\"email\":null,\"score\":9}");
+    static const char *renamed[] = {"id", "nick", "email", "score"};
+    f.tables[0].cols = renamed;
+    assert_string_equal(render_one(r, &f, 0), "{\"id\":5,\"nick\":\"e\",\"email\":null,\"score\":9}");
+    static const char *unnamed[] = {"id", NULL, "email", "score"};
+    f.tables[0].cols = unnamed;
+    assert_string_equal(render_one(r, &f, 0), "{\"id\":5,\"@2\":\"e\",\"email\":null,\"score\":9}");
+    char again[4][8] = {"id", "name", "email", "score"};
+    const char *copy[] = {again[0], again[1], again[2], again[3]};
+    f.tables[0].cols = copy;
+    assert_string_equal(render_one(r, &f, 0), "{\"id\":5,\"name\":\"e\",\"email\":null,\"score\":9}");
+    static const char *three[] = {"id", "name", "score"};
+    f.tables[0].cols = three;
+    f.tables[0].ncols = 3;
+    f.txn.nchanges = 0;
+    f.nrows = 0;
+    fx_change(&f, FL_OP_INSERT, 0, NULL, fx_row(&f, V_INT(5), V_STR("e"), V_INT(9), V_NULL));
+    fl_cache_ops ops;
+    fl_cache_ops_init(&ops);
+    char err[256];
+    assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), 0);
+    expect_set(&ops.ops[0], "u:5", "{\"id\":5,\"name\":\"e\",\"score\":9}", 0);
+    fl_cache_ops_free(&ops);
+    f.tables[0].cols = users_cols;
+    f.tables[0].ncols = 4;
+    char names[600][16];
+    for (int i = 0; i < 600; i++) { /* more definitions than are kept, users between them */
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        f.tables[2].name = names[i];
+        assert_string_equal(render_one(r, &f, 2), "");
+        if (i % 100 == 0)
+            assert_string_equal(render_one(r, &f, 0), "{\"id\":5,\"name\":\"e\",\"email\":null,\"score\":9}");
+    }
+    f.tables[0].cols = renamed;
+    assert_string_equal(render_one(r, &f, 0), "{\"id\":5,\"nick\":\"e\",\"email\":null,\"score\":9}");
+    fl_rules_free(r);
+    fl_config_free(c);
+}
+
 static void test_check_table(void **state)
 {
     (void)state;
@@ -764,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_projected_column_gone),
         cmocka_unit_test(test_minimal_update_uses_before_image),
         cmocka_unit_test(test_unnamed_columns),
+        cmocka_unit_test(test_bindings_follow_definitions),
         cmocka_unit_test(test_check_table),
         cmocka_unit_test(test_check_table_without_names),
         cmocka_unit_test(test_template_errors),
