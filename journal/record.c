@@ -395,8 +395,11 @@ void fl_record_encode(const fl_txn *t, fl_buf *out)
 
 enum section { SEC_RECORD, SEC_HEADER, SEC_TABLE, SEC_CHANGE };
 
+#define MAP_ON_STACK 16 /* tables of a record whose index map needs no allocation */
+
 typedef struct reader {
     const uint8_t *p, *end;
+    bool view; /* value bytes and row annotations point into the record (fl_record_decode_view) */
     char *err;
     size_t errlen;
     /* where we are, for messages */
@@ -448,7 +451,7 @@ static bool get_u8(reader *r, uint8_t *out)
     return true;
 }
 
-static bool get_varint(reader *r, uint64_t *out)
+static bool get_varint_long(reader *r, uint64_t *out)
 {
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -463,6 +466,16 @@ static bool get_varint(reader *r, uint64_t *out)
         }
     }
     return bad(r, "varint overflows 64 bits");
+}
+
+/* Most varints are one byte: that case inline, the rest in get_varint_long. */
+static inline bool get_varint(reader *r, uint64_t *out)
+{
+    if (r->p < r->end && *r->p < 0x80) {
+        *out = *r->p++;
+        return true;
+    }
+    return get_varint_long(r, out);
 }
 
 static bool get_u32(reader *r, uint32_t *out, const char *what)
@@ -488,14 +501,29 @@ static bool get_bytes(reader *r, const uint8_t **p, uint32_t *n)
     return true;
 }
 
+/* Copies n bytes of p into the arena as a C string; NULL when they hold a NUL byte. */
+static const char *copy_name(fl_arena *a, const uint8_t *p, size_t n)
+{
+    char *s = fl_arena_alloc(a, n + 1);
+    if (n > 32) { /* (names are short: the checking copy below is for them) */
+        if (memchr(p, 0, n)) return NULL;
+        memcpy(s, p, n);
+    } else {
+        uint8_t any_nul = 1;
+        for (size_t i = 0; i < n; i++) any_nul &= (uint8_t)((s[i] = (char)p[i]) != 0);
+        if (!any_nul) return NULL;
+    }
+    s[n] = 0;
+    return s;
+}
+
 /* A name (no NUL inside), copied into the arena as a C string. */
 static bool get_name(reader *r, fl_arena *a, const char *what, const char **out)
 {
     const uint8_t *p;
     uint32_t n;
     if (!get_bytes(r, &p, &n)) return false;
-    if (memchr(p, 0, n)) return bad(r, "%s contains a NUL byte", what);
-    *out = fl_arena_strndup(a, (const char *)p, n);
+    if (!(*out = copy_name(a, p, n))) return bad(r, "%s contains a NUL byte", what);
     return true;
 }
 
@@ -620,7 +648,7 @@ static bool get_value(reader *r, fl_txn *t, fl_value *v)
         when w;
         if (is_temporal(type) && when_parse(type, (const char *)p, n, &w))
             return bad(r, "%s stored as text, not packed", fl_value_type_name(type));
-        v->s.ptr = n ? fl_arena_memdup(&t->arena, p, n) : "";
+        v->s.ptr = !n ? "" : r->view ? (const char *)p : fl_arena_memdup(&t->arena, p, n);
         v->s.len = n;
         return true;
     }
@@ -643,7 +671,8 @@ static bool get_image(reader *r, fl_txn *t, uint32_t ncols, const char *which, f
     return true;
 }
 
-/* Reads the table list; map[i] becomes the index in t of the record's table i. */
+/* Reads the table list; map[i] becomes the index in t of the record's table i (*map is
+ * the caller's array of MAP_ON_STACK entries, or malloc'd for more tables). */
 static bool get_tables(reader *r, fl_txn *t, uint32_t **map, uint32_t *ntables)
 {
     r->sec = SEC_RECORD;
@@ -652,7 +681,7 @@ static bool get_tables(reader *r, fl_txn *t, uint32_t **map, uint32_t *ntables)
     if (n > left(r) / 3) return bad(r, "table count %llu exceeds the record", (unsigned long long)n);
     r->sec = SEC_TABLE;
     r->col = -1;
-    *map = fl_xmalloc((size_t)n * sizeof **map);
+    if (n > MAP_ON_STACK) *map = fl_xmalloc((size_t)n * sizeof **map);
     *ntables = 0;
     uint32_t base = t->ntables;
     for (uint64_t i = 0; i < n; i++) {
@@ -675,8 +704,7 @@ static bool get_tables(reader *r, fl_txn *t, uint32_t **map, uint32_t *ntables)
             }
             len--;
             if (len > left(r)) return bad(r, "truncated (name of %llu bytes)", (unsigned long long)len);
-            if (memchr(r->p, 0, len)) return bad(r, "column name contains a NUL byte");
-            cols[c] = fl_arena_strndup(&t->arena, (const char *)r->p, len);
+            if (!(cols[c] = copy_name(&t->arena, r->p, len))) return bad(r, "column name contains a NUL byte");
             r->p += len;
         }
         r->col = -1;
@@ -728,7 +756,8 @@ static bool get_changes(reader *r, fl_txn *t, const uint32_t *map, uint32_t ntab
             c->before = before;
             c->after = after;
             if (annotated) {
-                c->sql = fl_arena_strndup(&t->arena, (const char *)query, query_len);
+                c->sql = r->view ? (const char *)query
+                                 : fl_arena_strndup(&t->arena, (const char *)query, query_len);
                 c->sql_len = query_len;
             }
         } else {
@@ -789,19 +818,29 @@ static bool open_record(reader *r, const uint8_t *data, size_t len, bool verify)
     return true;
 }
 
-int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen)
+static int decode(fl_txn *t, const uint8_t *data, size_t len, bool view, char *err, size_t errlen)
 {
-    reader r = {.err = err, .errlen = errlen, .col = -1};
+    reader r = {.view = view, .err = err, .errlen = errlen, .col = -1};
     if (err && errlen) err[0] = 0;
-    uint32_t *map = NULL, ntables = 0;
+    uint32_t on_stack[MAP_ON_STACK], *map = on_stack, ntables = 0;
     bool ok = open_record(&r, data, len, true) && get_header(&r, t) && get_tables(&r, t, &map, &ntables) &&
               get_snapshot(&r, t, map, ntables) && get_changes(&r, t, map, ntables);
     if (ok && r.p != r.end) {
         r.sec = SEC_RECORD;
         ok = bad(&r, "%zu unread bytes before the checksum", left(&r));
     }
-    free(map);
+    if (map != on_stack) free(map);
     return ok ? 0 : -1;
+}
+
+int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+    return decode(t, data, len, false, err, errlen);
+}
+
+int fl_record_decode_view(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+    return decode(t, data, len, true, err, errlen);
 }
 
 int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags, uint32_t *part)

@@ -24,6 +24,9 @@ void fl_record_encode(const fl_txn *t, fl_buf *out);
  * Returns 0, or -1 with a specific reason in err (bad checksum, truncated, unknown version,
  * malformed field) and t left valid (possibly partially filled). Never reads out of bounds. */
 int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen);
+/* The same, but the bytes of string values and row changes' statement annotations are not
+ * copied: they point into data, which must stay as it is while t is used. */
+int fl_record_decode_view(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen);
 /* Reads just the header (gtid, seq-independent fields, flags, part) without verifying
  * the whole body; for indexes. Returns 0 or -1. */
 int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags, uint32_t *part);

@@ -131,7 +131,8 @@ struct fl_store {
      * fl_store_release, ends it */
     MDB_cursor *rcur; /* the records cursor of read_seq, renewed with each read transaction */
     bool held;
-    uint64_t held_seq;   /* the transaction rcur is on while held */
+    uint64_t held_seq; /* the transaction rcur is on while held, and its record */
+    MDB_val held_key, held_val;
     uint32_t held_reads; /* transactions read since rtxn began */
     fl_txn part_txn;     /* fl_store_read_parts decodes into it (kept for the next call) */
 
@@ -1127,11 +1128,12 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
     MDB_cursor *cur = s->rcur;
     uint8_t kb[REC_KEY_LEN];
     rec_key(kb, seq, 0);
-    MDB_val k = {REC_KEY_LEN, kb}, v;
+    MDB_val k = {REC_KEY_LEN, kb}, v = s->held_val;
+    if (resume) k = s->held_key;
     int result = 1;
     uint32_t expect = 0;
     fl_txn_reset(t);
-    for (rc = mdb_cursor_get(cur, &k, &v, resume ? MDB_GET_CURRENT : MDB_SET_RANGE);;
+    for (rc = resume ? 0 : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         uint64_t kseq;
         uint32_t kpart;
@@ -1152,7 +1154,8 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
         }
         char derr[200];
         if (fn && kpart) fl_txn_reset(t);
-        if (fl_record_decode(t, v.mv_data, v.mv_size, derr, sizeof derr) < 0) {
+        /* streamed parts are used inside the read transaction: their values can stay in the map */
+        if ((fn ? fl_record_decode_view : fl_record_decode)(t, v.mv_data, v.mv_size, derr, sizeof derr) < 0) {
             fl_errorf(err, errlen, "journal record seq %llu part %u: %s", (unsigned long long)seq, kpart, derr);
             result = -1;
             break;
@@ -1178,6 +1181,8 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
                 if (!s->write && ++s->held_reads < HOLD_READS) {
                     s->held = true;
                     s->held_seq = nseq;
+                    s->held_key = k;
+                    s->held_val = v;
                 }
             }
             break;

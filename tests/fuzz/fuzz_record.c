@@ -2,7 +2,8 @@
  * is (magic, length and checksum checks), and its body is also wrapped in a valid length and
  * checksum so the fuzzer reaches the parser behind them. Whatever decodes must re-encode to
  * exactly the same bytes, agree with fl_record_peek, decode again (also appended to itself,
- * as a later part would be) and render as a JSON line; whatever is refused says why. */
+ * as a later part would be) and render as a JSON line, and decode as a view to the same bytes;
+ * whatever is refused says why, and is refused as a view too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +16,25 @@
 
 static void check(const uint8_t *rec, size_t len)
 {
-    fl_txn t;
+    fl_txn t, v;
     fl_txn_init(&t);
+    fl_txn_init(&v);
     char err[256] = "";
+    int viewed = fl_record_decode_view(&v, rec, len, err, sizeof err);
     if (fl_record_decode(&t, rec, len, err, sizeof err) != 0) {
-        if (!err[0]) abort(); /* a refusal always says why */
+        if (!err[0] || viewed == 0) abort(); /* a refusal always says why; the view refuses too */
         fl_txn_free(&t);
+        fl_txn_free(&v);
         return;
     }
-    fl_buf b = {0};
+    if (viewed != 0) abort();
+    fl_buf b = {0}, bv = {0};
     fl_record_encode(&t, &b);
     if (b.len != len || memcmp(b.data, rec, len) != 0) abort();
+    fl_record_encode(&v, &bv);
+    if (bv.len != len || memcmp(bv.data, rec, len) != 0) abort();
+    fl_buf_free(&bv);
+    fl_txn_free(&v);
 
     fl_gtid g;
     uint64_t ts;

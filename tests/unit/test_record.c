@@ -298,7 +298,13 @@ static void decode_ok(fl_txn *t, const fl_buf *b)
     if (fl_record_decode(t, b->data, b->len, err, sizeof err) != 0) fail_msg("decode: %s", err);
 }
 
-/* encode -> decode -> compare -> re-encode byte-equal; JSON of both identical */
+static bool in_buf(const fl_buf *b, const char *p)
+{
+    return (const uint8_t *)p >= b->data && (const uint8_t *)p < b->data + b->len;
+}
+
+/* encode -> decode -> compare -> re-encode byte-equal; JSON of both identical; decoded as a
+ * view too */
 static size_t roundtrip(const fl_txn *t)
 {
     fl_buf enc = {0}, enc2 = {0}, j1 = {0}, j2 = {0};
@@ -316,6 +322,25 @@ static size_t roundtrip(const fl_txn *t)
     fl_txn_to_json(t, &j1);
     fl_txn_to_json(&d, &j2);
     assert_string_equal(fl_buf_cstr(&j1), fl_buf_cstr(&j2));
+    /* the view decodes the same, its string values in the record, the copy's elsewhere */
+    fl_txn v;
+    fl_txn_init(&v);
+    char err[256];
+    if (fl_record_decode_view(&v, enc.data, enc.len, err, sizeof err) != 0) fail_msg("decode view: %s", err);
+    assert_txn_equal(t, &v, true);
+    for (uint32_t i = 0; i < v.nchanges; i++) {
+        const fl_value *imgs[2] = {v.changes[i].after, d.changes[i].after};
+        if (!imgs[0] || !fl_op_is_row(v.changes[i].op)) continue;
+        for (uint32_t c = 0; c < v.tables[v.changes[i].table].ncols; c++) {
+            uint8_t ty = imgs[0][c].type; /* (temporals are mostly packed: their text is made) */
+            if (!fl_value_has_bytes((fl_value_type)ty) || !imgs[0][c].s.len || ty == FL_VAL_DATE ||
+                ty == FL_VAL_DATETIME || ty == FL_VAL_TIMESTAMP || ty == FL_VAL_TIME)
+                continue;
+            assert_true(in_buf(&enc, imgs[0][c].s.ptr));
+            assert_false(in_buf(&enc, imgs[1][c].s.ptr));
+        }
+    }
+    fl_txn_free(&v);
     size_t n = enc.len;
     fl_buf_free(&enc);
     fl_buf_free(&enc2);
@@ -337,6 +362,14 @@ static void test_roundtrip_random(void **state)
     for (int i = 0; i < 500; i++) {
         fl_txn_reset(&t);
         rand_txn(&t, &o);
+        roundtrip(&t);
+    }
+    gen_opts many = {.max_tables = 40,
+                     .max_cols = 3,
+                     .max_changes = 60}; /* more tables than the decoder's map holds on its stack */
+    for (int i = 0; i < 50; i++) {
+        fl_txn_reset(&t);
+        rand_txn(&t, &many);
         roundtrip(&t);
     }
     fl_txn_free(&t);
@@ -729,6 +762,34 @@ static void test_specific_errors(void **state)
                8);
     wrap(&rec, &body);
     expect_error(&rec, "table 0: table name contains a NUL byte");
+    plain_header(&body); /* a long one (names past 32 bytes are checked another way) */
+    fl_buf_put(&body,
+               "\x01\x01"
+               "a"
+               "\x28",
+               4);
+    for (int i = 0; i < 40; i++) fl_buf_putc(&body, i == 37 ? 0 : 'x');
+    fl_buf_put(&body,
+               "\x00"
+               "\x00",
+               2);
+    wrap(&rec, &body);
+    expect_error(&rec, "table 0: table name contains a NUL byte");
+    plain_header(&body); /* in a column name */
+    fl_buf_put(&body,
+               "\x01\x01"
+               "a"
+               "\x01"
+               "b"
+               "\x02"
+               "\x02"
+               "c"
+               "\x04"
+               "d\0e"
+               "\x00",
+               14);
+    wrap(&rec, &body);
+    expect_error(&rec, "table 0 column 1: column name contains a NUL byte");
     fl_buf_reset(&body);
     fl_buf_put(&body, "\x01\x00\x02", 3);
     for (int i = 0; i < 16; i++) fl_buf_putc(&body, (uint8_t)i);
