@@ -7,5 +7,8 @@
 
 /* Milliseconds on CLOCK_MONOTONIC (an arbitrary origin: compare, never display). */
 int64_t fl_now_ms(void);
+/* The same clock read cheaply, a few milliseconds behind at most (CLOCK_MONOTONIC_COARSE):
+ * for checks made once per transaction, never for a deadline that must be exact. */
+int64_t fl_coarse_now_ms(void);
 
 #endif
