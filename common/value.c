@@ -17,17 +17,31 @@
 #include <string.h>
 
 
-/* Decimal digits of integers without printf (the hot path of every rendered row). */
+/* Decimal digits of integers without printf (the hot path of every rendered row), two at a
+ * time. */
+static const char digit_pairs[] = "0001020304050607080910111213141516171819202122232425262728293031323334353637383"
+                                  "9404142434445464748495051525354555657585960616263646566676869707172737475767778"
+                                  "798081828384858687888990919293949596979899";
+
 static void put_u64(fl_buf *out, uint64_t v)
 {
     char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    fl_buf_reserve(out, (size_t)n);
-    while (n) out->data[out->len++] = (uint8_t)tmp[--n];
+    char *end = tmp + sizeof tmp, *p = end;
+    while (v >= 100) {
+        const char *d = digit_pairs + (v % 100) * 2;
+        v /= 100;
+        p -= 2;
+        p[0] = d[0];
+        p[1] = d[1];
+    }
+    if (v >= 10) {
+        p -= 2;
+        p[0] = digit_pairs[v * 2];
+        p[1] = digit_pairs[v * 2 + 1];
+    } else {
+        *--p = (char)('0' + v);
+    }
+    fl_buf_put(out, p, (size_t)(end - p));
 }
 
 static void put_i64(fl_buf *out, int64_t v)

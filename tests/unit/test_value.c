@@ -87,6 +87,18 @@ static void test_integers(void **state)
     check_text(v_uint(FL_VAL_ENUM_INDEX, 3), "3");
     check_text(v_uint(FL_VAL_SET_BITS, 5), "5");
     check_text(v_uint(FL_VAL_BIT, 1), "1");
+    /* every digit count, on both sides of each power of ten */
+    uint64_t p10 = 1;
+    for (int digits = 1; digits <= 19; digits++, p10 *= 10) {
+        uint64_t around[] = {p10 - 1, p10, p10 + 1, p10 * 9 + p10 / 2};
+        for (size_t k = 0; k < sizeof around / sizeof *around; k++) {
+            char want[32];
+            snprintf(want, sizeof want, "%llu", (unsigned long long)around[k]);
+            check_json(v_uint(FL_VAL_UINT, around[k]), want);
+            snprintf(want, sizeof want, "-%llu", (unsigned long long)around[k]);
+            if (around[k] && around[k] <= INT64_MAX) check_text(v_int(-(int64_t)around[k]), want);
+        }
+    }
 }
 
 static void test_floats(void **state)
