@@ -123,7 +123,7 @@ typedef struct applier {
         fl_metric *txns, *ops, *skipped, *failed, *chunked, *statements, *unknown, *clears, *ddl_failed, *retries,
             *target_errors, *cp_seq, *cp_ts, *lag, *lag_s;
         fl_metric *target_up, *source_up;
-        fl_metric *purged_stops, *foreign_stops;
+        fl_metric *purged_stops, *foreign_stops, *duplicate_stops;
         fl_metric *rebuilds[3]; /* by lost_kind */
         counters last;
         uint64_t last_retries, last_target_errors;
@@ -230,6 +230,8 @@ static void metrics_init(applier *a)
     fl_metrics_program("fastlane_apply");
     a->m.purged_stops = fl_metric_counter("fastlane_apply_purged_stops_total",
                                           "Stops because retention purged transactions before they were applied");
+    a->m.duplicate_stops = fl_metric_counter("fastlane_apply_duplicate_stops_total",
+                                             "Stops because another applier of the same name runs on the target");
     a->m.foreign_stops = fl_metric_counter("fastlane_apply_foreign_checkpoint_stops_total",
                                            "Stops because the checkpoint belongs to another journal that does not "
                                            "hold its GTID");
@@ -792,6 +794,14 @@ static int connect_target(applier *a)
         if (a->target) {
             fl_checkpoint cp;
             int r = fl_target_fence(a->target, a->err.msg, sizeof a->err.msg);
+            if (r > 0) { /* another applier of this name runs there */
+                fl_metric_add(a->m.duplicate_stops, 1);
+                log_error("%s", a->err.msg);
+                sd_notify(0, "STATUS=stopped: another applier of this name runs on the target");
+                fl_target_close(a->target);
+                a->target = NULL;
+                return 1;
+            }
             if (r == 0) r = fl_target_read_checkpoint(a->target, &cp, a->err.msg, sizeof a->err.msg);
             if (r >= 0) {
                 log_info("connected to the %s target", fl_target_kind(a->target));

@@ -42,7 +42,9 @@ bool fl_target_deletes_by_pattern(const fl_target *t);
 
 /* Claims the target for this applier before it reads the checkpoint: on Redis, ends the
  * applier's previous connection, so that nothing it still had queued can run after the
- * checkpoint is read (fl-apply --status does not claim). Returns 0 or -1 with err. */
+ * checkpoint is read (fl-apply --status does not claim). Returns 0, -1 with err, or 1 with
+ * err when another applier of the same name runs on the target (a Redis Cluster tells): the
+ * applier must stop. */
 int fl_target_fence(fl_target *t, char *err, size_t errlen);
 
 /* The last checkpoint written (call it once, right after opening and fencing: a target may set

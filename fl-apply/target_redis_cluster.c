@@ -29,6 +29,12 @@
  * Transactions above the resume point are filtered per slot, so after a failover each slot
  * of the promoted replica receives again exactly what it lacks.
  *
+ * The fence (C4): before the slot checkpoints are read, every primary's other connections
+ * named fastlane-apply:NAME are ended (cluster_fence), and a node first met while reading them
+ * is fenced at that first contact (meet_node). One applier per name: the lease
+ * fastlane:applier:NAME holds this run's token (claim_lease, renewed at flush); a run that
+ * finds it held by another run whose connection stays stops instead of fencing.
+ *
  * A redirection (MOVED, ASK) or any error reply fails the flush; the applier reconnects,
  * which reads the slot map and the slot checkpoints again and resends what each slot lacks.
  * Deleting by pattern (a rule's keys after a TRUNCATE or DROP): expand_matches. */
@@ -39,6 +45,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
@@ -60,6 +69,18 @@
 #define CT_NO_NODE UINT16_MAX
 #define CT_WAIT_RETRY_MS 5000 /* a primary whose replicas fell short is not asked again sooner */
 #define CT_REPLICAS_UNKNOWN UINT32_MAX
+#define CT_LEASE_PREFIX "fastlane:applier:" /* the run of the applier of each name (C4) */
+#define CT_LEASE_MS 15000                   /* a lease not renewed for this long has lapsed */
+#define CT_LEASE_RENEW_MS 5000              /* renewed this often (at flush) */
+#define CT_LIVE_GRACE_MS 5000               /* a dead run's connection is gone once Redis read what it sent */
+#define CT_TOKEN_LEN 32                     /* hex digits of a run token */
+
+/* Sets the lease KEYS[1] to this run's token ARGV[1] for ARGV[3] ms unless another run holds
+ * it (ARGV[2]: a run known to be gone, or ""); returns the holder afterwards. */
+static const char lease_script[] = "local cur = redis.call('GET', KEYS[1])\n"
+                                   "if cur and cur ~= ARGV[1] and cur ~= ARGV[2] then return cur end\n"
+                                   "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])\n"
+                                   "return ARGV[1]\n";
 
 /* Sets the slot checkpoint KEYS[1] seq to ARGV[2] when it is ARGV[1]. */
 static const char slot_script[] = "local cur = redis.call('HGET', KEYS[1], 'seq') or '0'\n"
@@ -87,6 +108,7 @@ typedef struct ct_node {
     size_t qcap, qhead, qlen;
     uint32_t stage;
     char queue_err[256];
+    char client_id[24];   /* CLIENT ID of conn once named ("" before, or when refused) */
     bool fenced;          /* this run's fence ended the other connections of its name here */
     uint32_t replicas;    /* replicas CLUSTER SLOTS lists for it (CT_REPLICAS_UNKNOWN) */
     bool unconfirmed;     /* written since its replicas last confirmed (WAIT) */
@@ -103,7 +125,9 @@ typedef struct cluster_target {
     char (*tags)[FL_CLUSTER_TAG_MAX];
     char *ckey;        /* fastlane:checkpoint:NAME */
     char *client_name; /* fastlane-apply:NAME, every connection's name */
-    bool fencing;      /* an applier's target (cluster_fence ran): every node is fenced at first contact */
+    char *lease_key;   /* fastlane:applier:NAME */
+    int64_t lease_renewed_ms;
+    bool fencing; /* an applier's target (cluster_fence ran): every node is fenced at first contact */
     uint32_t max_atomic_ops;
     uint32_t wait_replicas, wait_timeout_ms; /* [apply] cluster_wait_replicas, cluster_wait_timeout */
     uint64_t rewound_from;                   /* transactions from this seq on are applied again: none is held */
@@ -326,6 +350,12 @@ static fl_redis_conn *connect_node(const cluster_target *ct, const char *host, i
     return fl_cluster_node_connect(&ct->url, &ct->tls, host, port, e);
 }
 
+/* The primary the slot map gives for key. */
+static ct_node *node_of_key(cluster_target *ct, const char *key)
+{
+    return &ct->nodes[ct->slot_node[fl_cluster_key_slot(key, strlen(key))]];
+}
+
 static ct_node *node_for(cluster_target *ct, const char *host, size_t hlen, int port)
 {
     for (size_t i = 0; i < ct->nnodes; i++)
@@ -494,8 +524,8 @@ static void other_clients(const redisReply *r, const char *name, const char *min
 static int fence_node(cluster_target *ct, ct_node *n, char *err, size_t errlen)
 {
     static bool warned; /* once per process: the ACL does not change often */
-    char mine[24];
-    if (name_connection(ct, n, mine, err, errlen)) return -1;
+    if (!n->client_id[0] && name_connection(ct, n, n->client_id, err, errlen)) return -1;
+    const char *mine = n->client_id;
     const char *argv[4] = {"CLIENT", "LIST", "TYPE", "normal"};
     size_t lens[4] = {6, 4, 4, 6};
     fl_error e;
@@ -537,13 +567,159 @@ static int fence_node(cluster_target *ct, ct_node *n, char *err, size_t errlen)
     return 0;
 }
 
-/* Fences every primary connected now (fence_node); a node met later (a slot checkpoint
- * redirected to it, meet_node) is fenced before its first slot checkpoint is read. Returns 0,
- * or -1 with err when a connection failed. */
+/* This process's run token: random, the same across its reconnections. */
+static const char *run_token(void)
+{
+    static char token[CT_TOKEN_LEN + 1];
+    if (!token[0]) {
+        uint64_t r[2];
+        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+            r[0] = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+            r[1] = (uint64_t)fl_now_ms() ^ (uint64_t)(uintptr_t)&r;
+        }
+        snprintf(token, sizeof token, "%016" PRIx64 "%016" PRIx64, r[0], r[1]);
+    }
+    return token;
+}
+
+/* Runs the lease script on the lease's node: claims or renews the lease unless another run
+ * holds it (gone: a run known to have ended, or ""). Returns 0 with holder (this run's token
+ * when claimed), or -1 with err. */
+static int lease_call(cluster_target *ct, const char *gone, char holder[CT_TOKEN_LEN + 1], char *err,
+                      size_t errlen)
+{
+    ct_node *n = node_of_key(ct, ct->lease_key);
+    char ms[16];
+    snprintf(ms, sizeof ms, "%d", CT_LEASE_MS);
+    const char *argv[7] = {"EVAL", lease_script, "1", ct->lease_key, run_token(), gone, ms};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++) lens[i] = strlen(argv[i]);
+    fl_error e;
+    redisReply *r = fl_redis_conn_command(n->conn, 7, argv, lens, &e);
+    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    int rc = 0;
+    if (r->type == REDIS_REPLY_STRING && r->len <= CT_TOKEN_LEN) {
+        memcpy(holder, r->str, r->len);
+        holder[r->len] = 0;
+    } else {
+        char text[256];
+        reply_text(text, sizeof text, r);
+        const char *advice = advice_for(text);
+        rc = fl_errorf(err, errlen, "redis-cluster: %s:%d: claiming %s: %s%s%s%s", n->host, n->port, ct->lease_key,
+                       text, advice[0] ? " (" : "", advice, advice[0] ? ")" : "");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Whether a connection named like this applier's, other than n's own, stays on n for
+ * CT_LIVE_GRACE_MS: a dead run's connections go as soon as Redis has read what they sent,
+ * a running applier's stay. Returns 1 (with its id), 0, or -1 with err; listing refused
+ * (the ACL) is 1 with id "?": whether that run still runs cannot be told. */
+static int live_other(cluster_target *ct, ct_node *n, char id[24], char *err, size_t errlen)
+{
+    int64_t until = fl_now_ms() + CT_LIVE_GRACE_MS;
+    for (;;) {
+        const char *argv[4] = {"CLIENT", "LIST", "TYPE", "normal"};
+        size_t lens[4] = {6, 4, 4, 6};
+        fl_error e;
+        redisReply *r = fl_redis_conn_command(n->conn, 4, argv, lens, &e);
+        if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+        fl_buf ids = {0};
+        bool listed = r->type == REDIS_REPLY_STRING && n->client_id[0];
+        if (listed) other_clients(r, ct->client_name, n->client_id, &ids);
+        freeReplyObject(r);
+        size_t idlen = ids.len ? strcspn((const char *)ids.data, " ") : 0;
+        snprintf(id, 24, "%.*s", (int)(idlen < 23 ? idlen : 23), ids.len ? (const char *)ids.data : "");
+        fl_buf_free(&ids);
+        if (!listed) {
+            snprintf(id, 24, "?");
+            return 1;
+        }
+        if (!idlen) return 0;
+        if (fl_now_ms() >= until) return 1;
+        usleep(100 * 1000);
+    }
+}
+
+/* One applier per name: claims the lease fastlane:applier:NAME for this run, unless another
+ * run holds it and still has a connection there (live_other). Returns 0, 1 with err (another
+ * applier of this name runs: stop), or -1 with err (retry later). */
+static int claim_lease(cluster_target *ct, char *err, size_t errlen)
+{
+    ct_node *n = node_of_key(ct, ct->lease_key);
+    const char *argv[2] = {"GET", ct->lease_key};
+    size_t lens[2] = {3, strlen(ct->lease_key)};
+    fl_error e;
+    redisReply *r = fl_redis_conn_command(n->conn, 2, argv, lens, &e);
+    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    char cur[CT_TOKEN_LEN + 1] = "", text[256] = "";
+    if (r->type == REDIS_REPLY_STRING && r->len <= CT_TOKEN_LEN)
+        memcpy(cur, r->str, r->len), cur[r->len] = 0;
+    else if (r->type != REDIS_REPLY_NIL)
+        reply_text(text, sizeof text, r);
+    freeReplyObject(r);
+    if (text[0])
+        return fl_errorf(err, errlen, "redis-cluster: %s:%d: GET %s: %s", n->host, n->port, ct->lease_key, text);
+    char id[24] = "";
+    if (cur[0] && strcmp(cur, run_token())) {
+        int live = live_other(ct, n, id, err, errlen);
+        if (live < 0) return -1;
+        if (live && !strcmp(id, "?"))
+            return fl_errorf(err, errlen,
+                             "redis-cluster: another run of applier %s (run %s) holds %s, and whether it still "
+                             "runs cannot be told without CLIENT LIST: waiting until its lease lapses (%d s "
+                             "after its last renewal)",
+                             ct->client_name + strlen(CT_CLIENT_PREFIX), cur, ct->lease_key, CT_LEASE_MS / 1000);
+        if (live) goto refuse;
+    }
+    char holder[CT_TOKEN_LEN + 1];
+    if (lease_call(ct, cur, holder, err, errlen)) return -1;
+    if (strcmp(holder, run_token())) { /* another run claimed it meanwhile */
+        snprintf(cur, sizeof cur, "%s", holder);
+        snprintf(id, sizeof id, "?");
+        goto refuse;
+    }
+    ct->lease_renewed_ms = fl_now_ms();
+    return 0;
+refuse:
+    snprintf(err, errlen,
+             "redis-cluster: another applier named %s is running on this cluster (run %s holds %s; its "
+             "connection %s on %s:%d is live): two appliers of one name would end each other's connections "
+             "and both write; stopping (give each applier its own [apply] name)",
+             ct->client_name + strlen(CT_CLIENT_PREFIX), cur, ct->lease_key, id, n->host, n->port);
+    return 1;
+}
+
+/* Renews the lease every CT_LEASE_RENEW_MS. Returns 0, or -1 with err (the connection
+ * failed, or another run took the lease while this one did not renew it: reconnecting finds
+ * whether that run still runs). */
+static int renew_lease(cluster_target *ct, char *err, size_t errlen)
+{
+    if (!ct->fencing || fl_now_ms() - ct->lease_renewed_ms < CT_LEASE_RENEW_MS) return 0;
+    char holder[CT_TOKEN_LEN + 1];
+    if (lease_call(ct, "", holder, err, errlen)) return -1;
+    if (strcmp(holder, run_token()))
+        return fl_errorf(err, errlen,
+                         "redis-cluster: another run (%s) took %s while this one had not renewed it for %d s",
+                         holder, ct->lease_key, CT_LEASE_MS / 1000);
+    ct->lease_renewed_ms = fl_now_ms();
+    return 0;
+}
+
+/* Names every connection, claims the lease (claim_lease: another applier of this name that
+ * runs stops this one) and fences every primary connected now (fence_node); a node met later
+ * (a slot checkpoint redirected to it, meet_node) is fenced before its first slot checkpoint
+ * is read. Returns 0, 1 with err (stop), or -1 with err when a connection failed. */
 static int cluster_fence(void *impl, char *err, size_t errlen)
 {
     cluster_target *ct = impl;
     ct->fencing = true;
+    for (size_t i = 0; i < ct->nnodes; i++)
+        if (ct->nodes[i].conn && name_connection(ct, &ct->nodes[i], ct->nodes[i].client_id, err, errlen))
+            return -1;
+    int rc = claim_lease(ct, err, errlen);
+    if (rc) return rc;
     for (size_t i = 0; i < ct->nnodes; i++)
         if (ct->nodes[i].conn && !ct->nodes[i].fenced && fence_node(ct, &ct->nodes[i], err, errlen)) return -1;
     return 0;
@@ -577,6 +753,7 @@ static void cluster_close(void *impl)
     free(ct->tags);
     free(ct->ckey);
     free(ct->client_name);
+    free(ct->lease_key);
     free(ct->order);
     free(ct->run);
     free(ct->expanded);
@@ -650,6 +827,9 @@ static void *cluster_open(const fl_config_apply *cfg, fl_error *e)
     size_t cn = strlen(CT_CLIENT_PREFIX) + strlen(name) + 1;
     ct->client_name = fl_xmalloc(cn);
     snprintf(ct->client_name, cn, "%s%s", CT_CLIENT_PREFIX, name);
+    size_t ln = strlen(CT_LEASE_PREFIX) + strlen(name) + 1;
+    ct->lease_key = fl_xmalloc(ln);
+    snprintf(ct->lease_key, ln, "%s%s", CT_LEASE_PREFIX, name);
     ct->tags = fl_xmalloc(FL_CLUSTER_SLOTS * sizeof *ct->tags);
     fl_cluster_slot_tags(ct->tags);
     ct->max_atomic_ops = cfg->max_atomic_ops;
@@ -806,11 +986,6 @@ static int read_slot_checkpoints(cluster_target *ct, char *err, size_t errlen)
     return 0;
 }
 
-static ct_node *node_of_key(cluster_target *ct, const char *key)
-{
-    return &ct->nodes[ct->slot_node[fl_cluster_key_slot(key, strlen(key))]];
-}
-
 static int cluster_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, size_t errlen)
 {
     cluster_target *ct = impl;
@@ -953,6 +1128,7 @@ static int cluster_flush(void *impl, char *err, size_t errlen)
 {
     cluster_target *ct = impl;
     if (pump(ct, 0, true, err, errlen)) return -1;
+    if (renew_lease(ct, err, errlen)) return -1;
     if (ct->last_cp.seq <= ct->written_seq) return 0;
     int held = confirm_replicated(ct, err, errlen);
     if (held) return held < 0 ? -1 : 0;

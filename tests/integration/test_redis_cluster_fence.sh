@@ -43,6 +43,7 @@ owner_of() { # KEY: the port of the primary that serves KEY's slot (no redirecti
 }
 # the id of the client named fastlane-apply:NAME on PORT that is not one of the applier's
 client_named() { redis-cli -p "$1" CLIENT LIST | sed -n "s/^id=\([0-9]*\) .* name=fastlane-apply:$NAME .*/\1/p"; }
+not_grep() { ! grep -q "$@"; }
 connected_count() { grep -c "connected to the redis-cluster target" "$1"; }
 
 h_sql "CREATE DATABASE app; CREATE TABLE app.items (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL);" || h_die "schema"
@@ -104,5 +105,53 @@ h_wait_until 60 item1_is_w1 || h_die "the running applier did not apply the upda
 t_eq "the stale write never landed" "v7" "$(redis-cli -c -p "$N4" GET "$KEY")"
 db_state > "$H_DIR/db.tsv"; cache_state > "$H_DIR/cache.tsv"
 t_eq "every row equals its key, and there is no other key" "" "$(diff "$H_DIR/db.tsv" "$H_DIR/cache.tsv" | head -5)"
+
+# ---- 2. one applier per name ----
+t_check "the first applier still runs" kill -0 "$A"
+before=$(connected_count "$H_DIR/a.log")
+timeout 30 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" > "$H_DIR/b.log" 2>&1
+rc=$?
+t_check "a second applier of the same name stops by itself, non-zero ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+t_check "... saying another applier of that name runs" grep -q "another applier named $NAME is running" "$H_DIR/b.log"
+t_check "... and wrote nothing" not_grep "connected to the redis-cluster target" "$H_DIR/b.log"
+t_check "the first applier still runs" kill -0 "$A"
+h_sql "UPDATE app.items SET v = 'w2' WHERE id = 2" || h_die "update"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+item_is() { [ "$(redis-cli -c -p "${CLUSTER_PORTS[0]}" GET "item:$1")" = "$2" ]; }
+t_check "... and applies" h_wait_until 60 item_is 2 w2
+t_eq "... on the connections it had (none was ended)" "$before" "$(connected_count "$H_DIR/a.log")"
+
+kill -KILL "$A"; wait "$A" 2>/dev/null
+timeout 60 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/c.log" 2>&1
+t_eq "an applier started right after the first was killed takes over" 0 "$?"
+
+# a frozen applier (SIGSTOP) still counts as running while its lease lasts; once it lapsed a
+# new applier takes over and ends its connections, and the frozen one, woken, stops
+"$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" > "$H_DIR/d.log" 2>&1 &
+D=$!; h_register $D
+h_wait_until 60 grep -q "connected to the redis-cluster target" "$H_DIR/d.log" || h_die "no connect: $(tail -3 "$H_DIR/d.log")"
+kill -STOP "$D"
+timeout 30 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" > "$H_DIR/e1.log" 2>&1
+rc=$?
+t_check "an applier started while one of that name is frozen stops, non-zero ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+lease_lapsed() { [ -z "$(redis-cli -c -p "${CLUSTER_PORTS[0]}" GET "fastlane:applier:$NAME")" ]; }
+h_wait_until 40 lease_lapsed || h_die "the frozen applier's lease did not lapse"
+"$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" > "$H_DIR/e.log" 2>&1 &
+E=$!; h_register $E
+h_wait_until 60 grep -q "connected to the redis-cluster target" "$H_DIR/e.log" || h_die "no connect: $(tail -3 "$H_DIR/e.log")"
+t_check "once its lease lapsed, a new applier takes over, ending the frozen one's connections" \
+  grep -q "ended a previous connection of this applier" "$H_DIR/e.log"
+kill -CONT "$D"
+d_stopped() { ! kill -0 "$D"; }
+t_check "the frozen applier, woken, stops by itself" h_wait_until 60 d_stopped
+wait "$D"; rc=$?
+t_check "... non-zero ($rc)" test "$rc" -ne 0
+t_check "... saying another applier of that name runs" grep -q "another applier named $NAME is running" "$H_DIR/d.log"
+h_sql "UPDATE app.items SET v = 'w3' WHERE id = 3" || h_die "update"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+t_check "the new applier applies" h_wait_until 60 item_is 3 w3
+kill -TERM "$E"; wait "$E"
+db_state > "$H_DIR/db2.tsv"; cache_state > "$H_DIR/cache2.tsv"
+t_eq "every row equals its key at the end" "" "$(diff "$H_DIR/db2.tsv" "$H_DIR/cache2.tsv" | head -5)"
 
 t_done
