@@ -5,6 +5,7 @@
 #ifndef FL_CLUSTER_CONN_H
 #define FL_CLUSTER_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,8 @@ int fl_cluster_slots_parse(const redisReply *r, const char *seed_host, fl_cluste
 typedef struct fl_cluster_conn fl_cluster_conn;
 
 /* Parses url, reads the slot map from the first seed that answers and connects to every
- * primary (tls as for fl_cluster_node_connect). NULL with e (permanent for a bad URL). */
+ * primary, also those without slots CLUSTER NODES lists (tls as for fl_cluster_node_connect;
+ * kept for nodes met later). NULL with e (permanent for a bad URL). */
 fl_cluster_conn *fl_cluster_conn_open(const char *url, const fl_redis_tls *tls, fl_error *e);
 void fl_cluster_conn_close(fl_cluster_conn *c);
 size_t fl_cluster_conn_nodes(const fl_cluster_conn *c);
@@ -41,5 +43,17 @@ fl_redis_conn *fl_cluster_conn_node(const fl_cluster_conn *c, size_t i);
 const char *fl_cluster_conn_node_name(const fl_cluster_conn *c, size_t i);
 /* The connection to the primary that owns key's slot. */
 fl_redis_conn *fl_cluster_conn_for_key(const fl_cluster_conn *c, const char *key, size_t len);
+/* Whether r is a MOVED or ASK error reply. */
+bool fl_cluster_is_redirection(const redisReply *r);
+/* The connection to the node a MOVED or ASK reply (reply[0..len)) names, connected and added
+ * to the primaries when new; *asking tells an ASK (send ASKING before the command there).
+ * NULL with e. */
+fl_redis_conn *fl_cluster_conn_redirected(fl_cluster_conn *c, const char *reply, size_t len, bool *asking,
+                                          fl_error *e);
+/* Whether a reader asking for key finds it on the i-th primary: it owns key's slot, or the
+ * owner, not holding key (its slot migrating), sends readers there (ASK). A key on a node
+ * that does not serve it is not seen by readers, and a key both nodes of a migrating slot
+ * hold is the owner's. Returns 1, 0, or -1 with e. */
+int fl_cluster_conn_serves(fl_cluster_conn *c, size_t i, const char *key, size_t len, fl_error *e);
 
 #endif

@@ -15,7 +15,9 @@
  *    (a matching value that never expires, or later than the ttl, is stale); get on
  *    memcached. Then on Redis every key under each rule's literal key prefix is scanned;
  *    keys no row accounts for are extra. On a Redis Cluster each key is read from the
- *    primary that owns its slot (one pipeline per primary), and every primary is scanned.
+ *    primary that owns its slot (one pipeline per primary), or, when that primary redirects
+ *    (its slot migrating, ASK, or moved, MOVED), where the redirection sends it; every
+ *    primary is scanned, and a key counts as extra only on the node a reader finds it on.
  * With a sink (fl-apply --repair), every stale or missing key is also told with the row key
  * of the row it was rendered from, and every extra key as found.
  * Rows written while this runs make transient differences: run it on a quiet source or
@@ -575,13 +577,59 @@ static void reader_close(redis_reader *rd)
     fl_cluster_conn_close(rd->cluster);
 }
 
+static const char *read_command(const expect *e)
+{
+    return e->kind == FL_CACHE_SET ? "GET" : e->kind == FL_CACHE_HASH ? "HGETALL" : "EXISTS";
+}
+
+/* On a cluster, a key whose slot moved since the map was read (MOVED) or is migrating and
+ * no longer on its owner (ASK) is read again where the redirection names (ASKING first for
+ * an ASK), once every pipeline is drained: *reply (the redirection) and *pttl are replaced.
+ * Returns 0, or -1 with err. */
+static int follow_redirection(const redis_reader *rd, const expect *e, redisReply **reply, redisReply **pttl,
+                              char *err, size_t errlen)
+{
+    bool want_pttl = e->ttl && e->kind != FL_CACHE_DEL;
+    for (int hop = 0; hop < 3 && rd->cluster && fl_cluster_is_redirection(*reply); hop++) {
+        bool asking;
+        fl_error fe;
+        fl_redis_conn *c = fl_cluster_conn_redirected(rd->cluster, (*reply)->str, (*reply)->len, &asking, &fe);
+        if (!c) return fl_errorf(err, errlen, "%s", fe.msg);
+        freeReplyObject(*reply);
+        *reply = NULL;
+        if (*pttl) freeReplyObject(*pttl);
+        *pttl = NULL;
+        const char *a1[1] = {"ASKING"};
+        size_t l1[1] = {6};
+        const char *argv[2] = {read_command(e), e->key};
+        size_t lens[2] = {strlen(argv[0]), e->key_len};
+        for (int k = 0; k < (want_pttl ? 2 : 1); k++) {
+            if (asking) fl_redis_conn_append(c, 1, a1, l1);
+            if (k) argv[0] = "PTTL", lens[0] = 4;
+            fl_redis_conn_append(c, 2, argv, lens);
+        }
+        for (int k = 0; k < (want_pttl ? 2 : 1); k++) {
+            redisReply *ok = asking ? redis_call_reply(c, err, errlen) : NULL;
+            if (asking && !ok) return -1;
+            if (ok) freeReplyObject(ok);
+            redisReply *r = redis_call_reply(c, err, errlen);
+            if (!r) return -1;
+            *(k ? pttl : reply) = r;
+        }
+    }
+    return 0;
+}
+
 static int compare_redis(const redis_reader *rd, const expect_set *ex, report *rep, char *err, size_t errlen)
 {
-    for (size_t start = 0; start < ex->n; start += PIPELINE) {
-        size_t end = start + PIPELINE < ex->n ? start + PIPELINE : ex->n;
+    size_t *redirected = fl_xmalloc(PIPELINE * sizeof *redirected);
+    redisReply **redirections = fl_xmalloc(PIPELINE * sizeof *redirections);
+    int rc = 0;
+    for (size_t start = 0; start < ex->n && !rc; start += PIPELINE) {
+        size_t end = start + PIPELINE < ex->n ? start + PIPELINE : ex->n, nred = 0;
         for (size_t i = start; i < end; i++) {
             const expect *e = &ex->items[i];
-            const char *cmd = e->kind == FL_CACHE_SET ? "GET" : e->kind == FL_CACHE_HASH ? "HGETALL" : "EXISTS";
+            const char *cmd = read_command(e);
             const char *argv[2] = {cmd, e->key};
             size_t lens[2] = {strlen(cmd), e->key_len};
             fl_redis_conn *c = reader_for_key(rd, e->key, e->key_len);
@@ -592,26 +640,47 @@ static int compare_redis(const redis_reader *rd, const expect_set *ex, report *r
                 fl_redis_conn_append(c, 2, argv, lens);
             }
         }
-        for (size_t i = start; i < end; i++) {
+        for (size_t i = start; i < end && !rc; i++) {
             const expect *e = &ex->items[i];
             fl_redis_conn *c = reader_for_key(rd, e->key, e->key_len); /* replies in order, per node */
             redisReply *reply = redis_call_reply(c, err, errlen), *pttl = NULL;
             if (!reply || (e->ttl && e->kind != FL_CACHE_DEL && !(pttl = redis_call_reply(c, err, errlen)))) {
                 if (reply) freeReplyObject(reply);
-                return -1;
+                rc = -1;
+                break;
+            }
+            if (rd->cluster && fl_cluster_is_redirection(reply)) { /* read there once the pipelines are drained */
+                if (pttl) freeReplyObject(pttl);
+                redirected[nred] = i;
+                redirections[nred++] = reply;
+                continue;
             }
             classify_redis(e, reply, pttl, rep);
             freeReplyObject(reply);
             if (pttl) freeReplyObject(pttl);
         }
+        for (size_t k = 0; k < nred; k++) {
+            const expect *e = &ex->items[redirected[k]];
+            redisReply *reply = redirections[k], *pttl = NULL;
+            redirections[k] = NULL;
+            if (!rc && follow_redirection(rd, e, &reply, &pttl, err, errlen) == 0)
+                classify_redis(e, reply, pttl, rep);
+            else
+                rc = -1;
+            if (reply) freeReplyObject(reply);
+            if (pttl) freeReplyObject(pttl);
+        }
     }
-    return 0;
+    free(redirected);
+    free(redirections);
+    return rc;
 }
 
 /* Keys under each prefix that no row accounts for, on one node. */
-static int scan_extra_on(fl_redis_conn *c, one_rule *rules, size_t n, const expect_set *ex, report *rep, char *err,
-                         size_t errlen)
+static int scan_extra_on(const redis_reader *rd, size_t node, one_rule *rules, size_t n, const expect_set *ex,
+                         report *rep, char *err, size_t errlen)
 {
+    fl_redis_conn *c = reader_node(rd, node);
     for (size_t k = 0; k < n; k++) {
         one_rule *r = &rules[k];
         if (!r->rules || !r->prefix_len) continue;
@@ -656,7 +725,18 @@ static int scan_extra_on(fl_redis_conn *c, one_rule *rules, size_t n, const expe
                     continue;
                 const expect *e = expect_find(ex, key->str, key->len);
                 if (e && e->kind != FL_CACHE_DEL) continue; /* counted already (match or not) */
-                if (e) continue; /* a key that should not exist: already reported as stale */
+                if (e) continue;   /* a key that should not exist: already reported as stale */
+                if (rd->cluster) { /* counted where a reader finds it: once, also while its slot migrates */
+                    fl_error fe;
+                    int serves = fl_cluster_conn_serves(rd->cluster, node, key->str, key->len, &fe);
+                    if (serves < 0) {
+                        snprintf(err, errlen, "%s", fe.msg);
+                        freeReplyObject(rr);
+                        fl_buf_free(&pat);
+                        return -1;
+                    }
+                    if (!serves) continue;
+                }
                 if (rep->sink) rep->sink->extra(rep->sink->ctx, key->str, key->len);
                 fl_buf *b = note(&rep->extra);
                 if (b) {
@@ -677,7 +757,7 @@ static int scan_extra(const redis_reader *rd, one_rule *rules, size_t n, const e
                       char *err, size_t errlen)
 {
     for (size_t i = 0; i < reader_nodes(rd); i++)
-        if (scan_extra_on(reader_node(rd, i), rules, n, ex, rep, err, errlen)) return -1;
+        if (scan_extra_on(rd, i, rules, n, ex, rep, err, errlen)) return -1;
     return 0;
 }
 
