@@ -137,8 +137,9 @@ void fl_txn_own_value(fl_txn *t, fl_value *v)
         v->s.ptr = fl_arena_memdup(&t->arena, v->s.ptr, v->s.len);
 }
 
+/* What this transaction uses, not the room kept from an earlier one: counting the arrays'
+ * capacity made every transaction after a big one look big (each then split into parts). */
 size_t fl_txn_mem(const fl_txn *t)
 {
-    return t->arena.used_total + (size_t)t->tables_cap * sizeof(fl_table) +
-           (size_t)t->changes_cap * sizeof(fl_change);
+    return t->arena.used_total + (size_t)t->ntables * sizeof(fl_table) + (size_t)t->nchanges * sizeof(fl_change);
 }

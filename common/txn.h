@@ -44,6 +44,12 @@ typedef struct fl_change {
     const char *sql;  /* DDL/STATEMENT: statement text; row ops: the statement that produced the
                          rows (ROWS_QUERY/ANNOTATE_ROWS), on the first of its changes, or NULL */
     uint32_t sql_len;
+    /* row ops, in place of before/after (NULL then): the images already in the journal's
+     * record form, before image then after image (as journal/record.h writes them). Only a
+     * transaction on its way into the journal has them: the relay's decoder makes them so
+     * when nothing else reads the values; a transaction read back has values. */
+    const uint8_t *images;
+    uint32_t images_len;
 } fl_change;
 
 enum fl_txn_flags {
@@ -94,7 +100,8 @@ fl_change *fl_txn_add_change(fl_txn *t, fl_op op);
 fl_value *fl_txn_values(fl_txn *t, uint32_t ncols); /* arena array, all FL_VAL_ABSENT */
 /* Copies a value's bytes into the txn's arena (for values that point into transient buffers). */
 void fl_txn_own_value(fl_txn *t, fl_value *v);
-/* Approximate memory held (for splitting into parts). */
+/* Approximate memory the transaction uses (for splitting into parts): its arena and its
+ * entries, not the room fl_txn_reset keeps. */
 size_t fl_txn_mem(const fl_txn *t);
 
 /* Appends a commit time as "YYYY-MM-DD HH:MM:SS" in UTC (the form of "ts" in the JSON). */

@@ -79,6 +79,12 @@ static size_t ascii_prefix(const char *s, size_t len)
     return i;
 }
 
+bool fl_charset_same_in_utf8(uint32_t collation, const char *s, size_t len)
+{
+    int c = classify(collation);
+    return c == CLASS_ASIS || (c == CLASS_LATIN1 && ascii_prefix(s, len) == len);
+}
+
 static void latin1_to_utf8(const char *s, size_t len, fl_arena *arena, const char **out, size_t *out_len)
 {
     size_t ascii = ascii_prefix(s, len);

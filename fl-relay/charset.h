@@ -15,6 +15,10 @@
  * unknown (0)). */
 bool fl_charset_needs_conversion(uint32_t collation);
 
+/* True when s[0..len) in collation `collation` is already the same text in UTF-8: a set
+ * that needs no conversion, or latin1 text that is all ASCII (most text). */
+bool fl_charset_same_in_utf8(uint32_t collation, const char *s, size_t len);
+
 /* Converts s[0..len) from the collation's character set to UTF-8 in arena; *out and
  * *out_len receive the result (NUL-terminated). A byte sequence the character set does not
  * define is kept as the code point of each byte (U+0000..U+00FF), so nothing is lost. */

@@ -36,7 +36,9 @@
 #include "common/json_text.h"
 #include "fl-relay/charset.h"
 #include "fl-relay/decimal.h"
+#include "fl-relay/events.h"
 #include "fl-relay/json_binary.h"
+#include "journal/record.h"
 
 /* ---- errors ---- */
 
@@ -112,12 +114,7 @@ static int col_fail(const fl_column_meta *m, char *err, size_t errlen, const cha
 
 /* ---- byte helpers ---- */
 
-static uint64_t le(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
+static uint64_t le(const uint8_t *p, size_t n) { return fl_le(p, (int)n); }
 
 static uint64_t be(const uint8_t *p, size_t n)
 {
@@ -140,19 +137,20 @@ static void set_bytes(fl_value *out, fl_value_type t, const uint8_t *p, size_t n
     out->s.len = (uint32_t)n;
 }
 
-/* A string column's bytes: binary stays bytes; text in a non-UTF-8 character set is
- * converted to UTF-8 (into the arena), UTF-8 text points into the row image. */
+/* A string column's bytes: binary stays bytes; text that is the same in UTF-8 (UTF-8 text,
+ * ASCII in latin1) points into the row image; other text is converted to UTF-8 (into the
+ * arena). */
 static void set_string(const fl_column_meta *m, fl_value *out, fl_arena *arena, const uint8_t *p, size_t n)
 {
     if (m->is_binary) {
         set_bytes(out, FL_VAL_BINARY, p, n);
-    } else if (fl_charset_needs_conversion(m->charset)) {
+    } else if (fl_charset_same_in_utf8(m->charset, (const char *)p, n)) {
+        set_bytes(out, FL_VAL_STRING, p, n);
+    } else {
         const char *u;
         size_t ul;
         fl_charset_to_utf8(m->charset, (const char *)p, n, arena, &u, &ul);
         set_bytes(out, FL_VAL_STRING, (const uint8_t *)u, ul);
-    } else {
-        set_bytes(out, FL_VAL_STRING, p, n);
     }
 }
 
@@ -605,4 +603,56 @@ int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, f
     case MYSQL_TYPE_JSON: return decode_json(m, data, len, arena, out, used, err, errlen);
     default: return col_fail(m, err, errlen, "unknown column type");
     }
+}
+
+/* An integer cell of n bytes, as fl_column_decode reads it. */
+static void encode_int(const fl_column_meta *m, const uint8_t *data, size_t n, fl_buf *out)
+{
+    uint64_t v = le(data, n);
+    if (m->is_unsigned) {
+        fl_record_put_uint(out, v);
+        return;
+    }
+    if (n < 8 && (v >> (8 * n - 1)) & 1) v |= ~(uint64_t)0 << (8 * n); /* sign-extend */
+    fl_record_put_int(out, (int64_t)v);
+}
+
+int fl_column_encode(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena, fl_buf *out,
+                     size_t *used, char *err, size_t errlen)
+{
+    size_t n = 0;
+    switch (m->type) {
+    case MYSQL_TYPE_TINY: n = 1; break;
+    case MYSQL_TYPE_SHORT: n = 2; break;
+    case MYSQL_TYPE_INT24: n = 3; break;
+    case MYSQL_TYPE_LONG: n = 4; break;
+    case MYSQL_TYPE_LONGLONG: n = 8; break;
+    case MYSQL_TYPE_VARCHAR: {
+        const uint8_t *p;
+        size_t plen, lenlen = m->meta < 256 ? 1 : 2;
+        if (len < lenlen) break; /* fl_column_decode says why */
+        plen = (size_t)le(data, lenlen);
+        if (plen > len - lenlen) break;
+        p = data + lenlen;
+        if (m->is_binary) {
+            fl_record_put_bytes(out, FL_VAL_BINARY, p, plen);
+        } else if (fl_charset_same_in_utf8(m->charset, (const char *)p, plen)) {
+            fl_record_put_bytes(out, FL_VAL_STRING, p, plen);
+        } else {
+            break;
+        }
+        *used = lenlen + plen;
+        return 0;
+    }
+    default: break;
+    }
+    if (n && len >= n) {
+        encode_int(m, data, n, out);
+        *used = n;
+        return 0;
+    }
+    fl_value v;
+    if (fl_column_decode(m, data, len, arena, &v, used, err, errlen) != 0) return -1;
+    fl_record_put_value(out, &v);
+    return 0;
 }

@@ -19,5 +19,10 @@
  * truncated"). Never reads out of bounds. */
 int fl_column_decode(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena, fl_value *out,
                      size_t *used, char *err, size_t errlen);
+/* The same cell appended to out in the journal's record form (fl_record_put_value of the
+ * value fl_column_decode gives): integers and text that needs no conversion straight from
+ * the cell, anything else through fl_column_decode. */
+int fl_column_encode(const fl_column_meta *m, const uint8_t *data, size_t len, fl_arena *arena, fl_buf *out,
+                     size_t *used, char *err, size_t errlen);
 
 #endif

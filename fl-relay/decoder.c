@@ -87,6 +87,8 @@ struct fl_decoder {
     fl_buf annotation; /* ROWS_QUERY / ANNOTATE_ROWS text for the next row change */
     bool have_annotation;
     fl_buf scratch; /* decompressed rows or query text */
+    fl_buf images;  /* record_images: one row's images being built */
+    fl_arena cells; /* record_images: converted cell bytes of that row */
     fl_buf payload; /* decompressed TRANSACTION_PAYLOAD */
     ZSTD_DCtx *zstd;
     char **warned; /* tables already warned about (statement-based changes, unknown values) */
@@ -162,6 +164,8 @@ void fl_decoder_free(fl_decoder *d)
     fl_txn_free(&d->txn);
     fl_gtid_set_free(d->gtids);
     fl_buf_free(&d->scratch);
+    fl_buf_free(&d->images);
+    fl_arena_free(&d->cells);
     fl_buf_free(&d->annotation);
     fl_buf_free(&d->payload);
     ZSTD_freeDCtx(d->zstd);
@@ -825,7 +829,12 @@ static int decode_rows(fl_decoder *d, uint8_t type, const uint8_t *b, size_t n, 
     if (e->wanted) {
         uint32_t idx = fl_txn_table(&d->txn, e->tm.db, e->tm.table, e->tm.ncols, e->names);
         uint32_t first = d->txn.nchanges;
-        if (fl_rows_decode(&ev, &e->tm, idx, &d->txn, &d->scratch, err, errlen) != 0) return -1;
+        fl_rows_out out = {.txn = &d->txn,
+                           .table_idx = idx,
+                           .scratch = &d->scratch,
+                           .images = d->o.record_images ? &d->images : NULL,
+                           .cells = &d->cells};
+        if (fl_rows_decode(&ev, &e->tm, &out, err, errlen) != 0) return -1;
         if (ev.partial) warn_unknown(d, &e->tm, first);
         if (d->have_annotation && d->txn.nchanges > first) { /* on the statement's first change */
             fl_change *c = &d->txn.changes[first];

@@ -49,6 +49,9 @@ typedef struct fl_decoder_opts {
     const char *always_db, *always_table; /* optional: one table that passes whatever the filter
                                              (the snapshot watermark table) */
     size_t part_bytes;                    /* 0 = default 32 MiB */
+    bool record_images;                   /* rows in the journal's record form (fl_change.images) rather than
+                           values, for a caller that only journals them (cheaper); partial
+                           JSON updates still come as values */
     fl_decoder_emit_fn emit;
     fl_decoder_names_fn names; /* optional */
     fl_decoder_json_fn json;   /* optional; MariaDB streams only */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* v4 common header: timestamp(4) type(1) server_id(4) event_size(4) log_pos(4) flags(2) */
 #define FL_EV_HEADER_LEN 19
@@ -130,6 +131,26 @@ static inline size_t fl_rd_left(const fl_reader *r) { return r->p < r->end ? (si
 
 static inline uint64_t fl_le(const uint8_t *p, int n)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    switch (n) { /* the common widths as one load */
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    case 8: {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    default: break;
+    }
+#endif
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
     return v;

@@ -263,6 +263,7 @@ int fl_ingest_files(const char *journal_dir, const char *const *files, int nfile
         .filter = filter,
         .emit = on_emit,
         .ctx = &in,
+        .record_images = true,
         .initial_gtid_set = in.start.gtid_set,
         .initial_file = in.start.file,
     };

@@ -524,6 +524,7 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
         .always_db = r->snap ? FL_WATERMARK_DB : NULL,
         .always_table = r->snap ? FL_WATERMARK_TABLE : NULL,
         .part_bytes = PART_BYTES,
+        .record_images = !r->snap, /* a snapshot reads the values of the rows going by */
         .initial_gtid_set = r->start.gtid_set,
         .initial_file = r->start.file,
     };

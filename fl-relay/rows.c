@@ -9,7 +9,10 @@
  * json_diff.c applies to the before value; when the before image lacks the document, the new
  * value is FL_VAL_UNKNOWN).
  * MariaDB's compressed rows events zlib-compress everything after the bitmaps behind a
- * one-byte header (0x80 | length-of-length) and the uncompressed size, big-endian. */
+ * one-byte header (0x80 | length-of-length) and the uncompressed size, big-endian.
+ * For a caller that only journals the rows, each row goes straight into the journal's
+ * record form instead (fl_column_encode, cell by cell): no value array, no copy of a cell
+ * that is already UTF-8. */
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -18,6 +21,7 @@
 #include "fl-relay/events.h"
 #include "fl-relay/json_diff.h"
 #include "fl-relay/rows.h"
+#include "journal/record.h"
 
 #define FL_TYPE_JSON 245
 #define EXPANSION_RATIO 256
@@ -170,6 +174,42 @@ static int decode_image(const fl_table_map *tm, uint64_t width, const uint8_t *p
     return 0;
 }
 
+/* Decodes one image straight into record form, appended to out (fl_column_encode; a
+ * cell's converted bytes go to cells). */
+static int encode_image(const fl_table_map *tm, uint64_t width, const uint8_t *present, uint64_t npresent,
+                        fl_reader *r, fl_arena *cells, fl_buf *out, char *err, size_t errlen)
+{
+    const uint8_t *nulls;
+    if (!fl_rd_bytes(r, (size_t)((npresent + 7) / 8), &nulls)) {
+        snprintf(err, errlen, "%s.%s: truncated row (NULL bitmap)", tm->db, tm->table);
+        return -1;
+    }
+    uint64_t k = 0;
+    for (uint64_t i = 0; i < tm->ncols; i++) {
+        if (i >= width || !bit(present, i)) {
+            fl_record_put_value(out, &(fl_value){.type = FL_VAL_ABSENT});
+            continue;
+        }
+        if (bit(nulls, k++)) {
+            fl_record_put_value(out, &(fl_value){.type = FL_VAL_NULL});
+            continue;
+        }
+        size_t used = 0;
+        char cerr[200];
+        if (fl_column_encode(&tm->cols[i], r->p, fl_rd_left(r), cells, out, &used, cerr, sizeof cerr) != 0) {
+            snprintf(err, errlen, "%s.%s: %s", tm->db, tm->table, cerr);
+            return -1;
+        }
+        if (used > fl_rd_left(r)) {
+            snprintf(err, errlen, "%s.%s: column %llu: cell overruns the row", tm->db, tm->table,
+                     (unsigned long long)i + 1);
+            return -1;
+        }
+        r->p += used;
+    }
+    return 0;
+}
+
 /* PARTIAL_UPDATE_ROWS: the value options between the images. With PARTIAL_JSON_UPDATES
  * a bitmap follows with one bit per JSON column of the table: set when that column's after
  * value is a diff against its before value. */
@@ -257,9 +297,32 @@ static int uncompress_rows(const fl_table_map *tm, const uint8_t *p, size_t len,
     return 0;
 }
 
-int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t table_idx, fl_txn *txn,
-                   fl_buf *scratch, char *err, size_t errlen)
+/* One row in record form: its images into out->images (the update's after image behind its
+ * before image), copied into the txn with its change. */
+static int encode_row(const fl_rows_event *ev, const fl_table_map *tm, uint64_t width, const uint8_t *before_cols,
+                      const uint8_t *after_cols, fl_reader *r, const fl_rows_out *out, char *err, size_t errlen)
 {
+    fl_buf_reset(out->images);
+    if (out->cells->used_total) fl_arena_reset(out->cells);
+    if (encode_image(tm, width, before_cols, popcount_bits(before_cols, width), r, out->cells, out->images, err,
+                     errlen) != 0)
+        return -1;
+    if (ev->op == FL_OP_UPDATE && encode_image(tm, width, after_cols, popcount_bits(after_cols, width), r,
+                                               out->cells, out->images, err, errlen) != 0)
+        return -1;
+    fl_change *c = fl_txn_add_change(out->txn, (fl_op)ev->op);
+    c->table = out->table_idx;
+    c->images = fl_arena_memdup(&out->txn->arena, out->images->data, out->images->len);
+    c->images_len = (uint32_t)out->images->len;
+    return 0;
+}
+
+int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, const fl_rows_out *out, char *err,
+                   size_t errlen)
+{
+    fl_txn *txn = out->txn;
+    fl_buf *scratch = out->scratch;
+    bool images = out->images && !ev->partial;
     fl_reader r = {ev->rest, ev->rest + ev->rest_len};
     uint64_t width;
     if (!fl_rd_lenenc(&r, &width)) {
@@ -302,7 +365,9 @@ int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t tab
     while (fl_rd_left(&r) > 0) {
         const uint8_t *row_start = r.p;
         fl_value *before = NULL, *after = NULL;
-        if (ev->op == FL_OP_INSERT) {
+        if (images) {
+            if (encode_row(ev, tm, width, before_cols, after_cols, &r, out, err, errlen) != 0) return -1;
+        } else if (ev->op == FL_OP_INSERT) {
             if (decode_image(tm, width, before_cols, &r, txn, &after, lo, hi, NULL, NULL, err, errlen) != 0)
                 return -1;
         } else {
@@ -320,10 +385,12 @@ int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t tab
             snprintf(err, errlen, "%s.%s: rows event with an empty row image", tm->db, tm->table);
             return -1;
         }
-        fl_change *c = fl_txn_add_change(txn, (fl_op)ev->op);
-        c->table = table_idx;
-        c->before = before;
-        c->after = after;
+        if (!images) {
+            fl_change *c = fl_txn_add_change(txn, (fl_op)ev->op);
+            c->table = out->table_idx;
+            c->before = before;
+            c->after = after;
+        }
         if (fl_txn_mem(txn) - mem0 > cap) {
             snprintf(err, errlen, "%s.%s: rows event of %zu bytes expands beyond %zu bytes", tm->db, tm->table,
                      ev->rest_len, cap);

@@ -27,9 +27,21 @@ bool fl_rows_classify(uint8_t type, fl_rows_event *ev);
 /* Parses the post-header (table id, flags, v2 extra data) of body[0..len). */
 int fl_rows_header(fl_rows_event *ev, const uint8_t *body, size_t len, uint8_t post_header_len, char *err,
                    size_t errlen);
-/* Decodes every row of ev into changes of txn on table index table_idx (see fl_txn_table).
- * scratch holds decompressed data. Values are owned by txn when this returns. */
-int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, uint32_t table_idx, fl_txn *txn,
-                   fl_buf *scratch, char *err, size_t errlen);
+/* Where the rows go: changes of txn on table index table_idx (see fl_txn_table). scratch
+ * holds decompressed data. With images set (never for PARTIAL_UPDATE_ROWS, whose after
+ * values are made from the before values), each change gets its images in record form
+ * (fl_change.images, built in images, a cell's transient bytes in cells) instead of values. */
+typedef struct fl_rows_out {
+    fl_txn *txn;
+    uint32_t table_idx;
+    fl_buf *scratch;
+    fl_buf *images;
+    fl_arena *cells;
+} fl_rows_out;
+
+/* Decodes every row of ev into out. What the changes point to is owned by the txn when this
+ * returns. */
+int fl_rows_decode(const fl_rows_event *ev, const fl_table_map *tm, const fl_rows_out *out, char *err,
+                   size_t errlen);
 
 #endif

@@ -258,18 +258,20 @@ static bool when_unpack(uint8_t type, uint64_t v, when *w)
     return true;
 }
 
-static void put_value(fl_buf *out, const fl_value *v)
+void fl_record_put_value(fl_buf *out, const fl_value *v)
 {
     if (v->type >= FL_VAL_TYPE_COUNT) invalid("value type", v->type);
+    enum payload pay = (enum payload)payload_of[v->type];
     when w;
-    if (is_temporal(v->type) && when_parse(v->type, v->s.ptr, v->s.len, &w)) {
+    if (pay == PAY_BYTES && is_temporal(v->type) && when_parse(v->type, v->s.ptr, v->s.len, &w)) {
         fl_buf_putc(out, v->type | PACKED);
         fl_buf_put_varint(out, when_pack(v->type, &w));
         if (w.fsp) fl_buf_put_varint(out, w.frac);
         return;
     }
-    fl_buf_putc(out, v->type);
-    switch ((enum payload)payload_of[v->type]) {
+    fl_buf_reserve(out, 1 + 10); /* the type and any fixed-size payload at once */
+    out->data[out->len++] = v->type;
+    switch (pay) {
     case PAY_NONE: break;
     case PAY_ZIGZAG: fl_buf_put_varint(out, zigzag(v->i)); break;
     case PAY_VARINT: fl_buf_put_varint(out, v->u); break;
@@ -290,10 +292,34 @@ static void put_value(fl_buf *out, const fl_value *v)
     }
 }
 
+void fl_record_put_int(fl_buf *out, int64_t i)
+{
+    fl_buf_reserve(out, 1 + 10);
+    out->data[out->len++] = FL_VAL_INT;
+    fl_buf_put_varint(out, zigzag(i));
+}
+
+void fl_record_put_uint(fl_buf *out, uint64_t u)
+{
+    fl_buf_reserve(out, 1 + 10);
+    out->data[out->len++] = FL_VAL_UINT;
+    fl_buf_put_varint(out, u);
+}
+
+void fl_record_put_bytes(fl_buf *out, fl_value_type type, const void *p, size_t n)
+{
+    if ((unsigned)type >= FL_VAL_TYPE_COUNT || payload_of[type] != PAY_BYTES || is_temporal((uint8_t)type))
+        invalid("bytes value type", (unsigned)type);
+    fl_buf_reserve(out, 1 + 10 + n);
+    out->data[out->len++] = (uint8_t)type;
+    fl_buf_put_varint(out, n);
+    fl_buf_put(out, p, n);
+}
+
 static void put_image(fl_buf *out, const fl_value *img, uint32_t ncols)
 {
     static const fl_value absent = {.type = FL_VAL_ABSENT};
-    for (uint32_t c = 0; c < ncols; c++) put_value(out, img ? &img[c] : &absent);
+    for (uint32_t c = 0; c < ncols; c++) fl_record_put_value(out, img ? &img[c] : &absent);
 }
 
 static void put_gtid(fl_buf *out, const fl_gtid *g)
@@ -366,6 +392,10 @@ void fl_record_encode(const fl_txn *t, fl_buf *out)
             uint32_t ncols = t->tables[ch->table].ncols;
             fl_buf_put_varint(out, ch->table);
             if (annotated) put_bytes(out, ch->sql, ch->sql_len);
+            if (ch->images) {
+                fl_buf_put(out, ch->images, ch->images_len);
+                continue;
+            }
             if (fl_op_has_before(ch->op)) put_image(out, ch->before, ncols);
             if (fl_op_has_after(ch->op)) put_image(out, ch->after, ncols);
         } else {

@@ -17,8 +17,17 @@
 
 #define FL_RECORD_VERSION 1
 
-/* Encodes t as one record, appended to out. */
+/* Encodes t as one record, appended to out. A row change with images (fl_change) has them
+ * written as they are in place of its before/after values. */
 void fl_record_encode(const fl_txn *t, fl_buf *out);
+/* Appends one value of a row image in record form: an image is one such value per column of
+ * its table, FL_VAL_ABSENT for the columns it lacks (what fl_change.images holds). */
+void fl_record_put_value(fl_buf *out, const fl_value *v);
+/* The same for the commonest values without an fl_value: FL_VAL_INT i, FL_VAL_UINT u, and
+ * a value of a bytes type that is not a date or time (STRING, BINARY, ...). */
+void fl_record_put_int(fl_buf *out, int64_t i);
+void fl_record_put_uint(fl_buf *out, uint64_t u);
+void fl_record_put_bytes(fl_buf *out, fl_value_type type, const void *p, size_t n);
 /* Decodes one record into t, appending its tables/changes (t must be initialised; use
  * fl_txn_reset between transactions). Header fields are overwritten by each part.
  * Returns 0, or -1 with a specific reason in err (bad checksum, truncated, unknown version,

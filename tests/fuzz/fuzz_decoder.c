@@ -2,8 +2,9 @@
  * the size in each 19-byte header) fed to the decoder after a valid FORMAT_DESCRIPTION.
  * An input starting with the "\xfebin" magic is a whole binlog file (the seeds are real
  * files); when its own FORMAT_DESCRIPTION turns CRC32 on, the checksum of each later event
- * is recomputed so mutations reach the event bodies. Every emitted transaction must
- * round-trip through the record codec. Never a crash, never a sanitizer report. */
+ * is recomputed so mutations reach the event bodies. The last byte's low bit chooses rows
+ * as values or in record form (record_images). Every emitted transaction must round-trip
+ * through the record codec. Never a crash, never a sanitizer report. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fl_log_set_level(FL_LOG_ERROR);
         quiet = 1;
     }
-    fl_decoder_opts o = {.emit = on_emit, .part_bytes = 64 * 1024, .initial_file = "fuzz.000001"};
+    fl_decoder_opts o = {.emit = on_emit,
+                         .part_bytes = 64 * 1024,
+                         .record_images = size > 0 && (data[size - 1] & 1),
+                         .initial_file = "fuzz.000001"};
     fl_decoder *d = fl_decoder_new(&o);
     char err[512];
     uint8_t fde[128];
