@@ -19,7 +19,8 @@
  *                       (a lower bound: the change may reach Redis before the client's OK);
  *   the commit itself:  the commit's OK - the statement's send, MariaDB's own latency in the
  *                       same run (the reference: what the machine gives any round trip now).
- * With -N there is no Redis: only the commits are timed (the source alone, as a reference).
+ * With -N there is no Redis: only the commits are timed (the source alone, as a reference),
+ * and a thread sleeping 1 ms at a time meanwhile notes how late each sleep ends.
  * Prints human lines and one JSON line ({"bench":"apply_latency",...}, with -N
  * {"bench":"commit_latency",...}); -o FILE also writes each transaction's times, to see where
  * a slow one spent them. */
@@ -216,6 +217,29 @@ static void sleep_ms(long ms)
     nanosleep(&d, NULL);
 }
 
+/* With -N: a thread that sleeps 1 ms at a time while the writers run and notes how late it
+ * wakes each time: what one sleep and wake-up costs on the machine now (every stage of a
+ * live pipeline sleeps and is woken for each transaction when the stream is quiet). */
+typedef struct {
+    atomic_bool stop;
+    int64_t *late_us;
+    size_t n, cap;
+} sleeper;
+
+static void *sleep_and_wake(void *arg)
+{
+    sleeper *z = arg;
+    while (!atomic_load(&z->stop) && z->n < z->cap) {
+        struct timespec a, b, d = {0, 1000000};
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        nanosleep(&d, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        z->late_us[z->n++] = ((int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec) - 1000000) /
+                             1000;
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *user = "root", *password = "", *table = "b.lat", *trace = NULL;
@@ -281,6 +305,17 @@ int main(int argc, char **argv)
         if (atomic_load(&s.ready) < 0) return 1;
     }
 
+    sleeper z = {.cap = no_redis ? (size_t)((seconds + warmup) * 1000) + 1000 : 0};
+    pthread_t zth;
+    if (z.cap) {
+        atomic_init(&z.stop, false);
+        z.late_us = malloc(sizeof *z.late_us * z.cap);
+        if (!z.late_us || pthread_create(&zth, NULL, sleep_and_wake, &z)) {
+            fprintf(stderr, "latency: cannot start the sleeper thread\n");
+            return 1;
+        }
+    }
+
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     t0.tv_nsec += 50000000; /* every writer connected before the first transaction is due */
@@ -314,6 +349,10 @@ int main(int argc, char **argv)
         pthread_join(wth[w], NULL);
         late += writers[w].late;
         failed |= writers[w].failed;
+    }
+    if (z.cap) {
+        atomic_store(&z.stop, true);
+        pthread_join(zth, NULL);
     }
     if (failed) return 1;
     struct timespec t1;
@@ -363,10 +402,15 @@ int main(int argc, char **argv)
                "counted after a %.1f s warm-up\n",
                total, achieved, rate, nwriters, nwriters == 1 ? "" : "s", late, counted, warmup);
         show("the commit itself (statement to its OK):", ack);
+        spread wake = z.n ? spread_of(z.late_us, z.n) : (spread){0, 0, 0, 0};
+        show("meanwhile, a 1 ms sleep woke late by:", wake);
         printf("{\"bench\":\"commit_latency\",\"transactions\":%zu,\"counted\":%zu,\"target_txn_s\":%.0f,"
                "\"txn_s\":%.0f,\"writers\":%u,\"late\":%zu,\"commit_p50_us\":%" PRId64
-               ",\"commit_p99_us\":%" PRId64 ",\"commit_p999_us\":%" PRId64 ",\"commit_max_us\":%" PRId64 "}\n",
-               total, counted, rate, achieved, nwriters, late, ack.p50, ack.p99, ack.p999, ack.max);
+               ",\"commit_p99_us\":%" PRId64 ",\"commit_p999_us\":%" PRId64 ",\"commit_max_us\":%" PRId64
+               ",\"wake_late_p50_us\":%" PRId64 ",\"wake_late_p99_us\":%" PRId64 ",\"wake_late_p999_us\":%" PRId64
+               "}\n",
+               total, counted, rate, achieved, nwriters, late, ack.p50, ack.p99, ack.p999, ack.max, wake.p50,
+               wake.p99, wake.p999);
     } else if (n == 0) {
         fprintf(stderr, "latency: no change reached Redis (is fl-apply running, notify-keyspace-events set?)\n");
         printf("{\"bench\":\"apply_latency\",\"error\":\"no change reached Redis\"}\n");
@@ -394,6 +438,7 @@ int main(int argc, char **argv)
     free(lat_stmt);
     free(lat_commit);
     free(lat_ack);
+    free(z.late_us);
     free(writers);
     free(wth);
     mysql_library_end();

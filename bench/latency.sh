@@ -7,8 +7,10 @@
 # sync = group, p99 <= 1 ms with sync = none.
 # References from the same run, for each rate: the source alone (the same schedule, no
 # fastlane attached: MariaDB's own commit latency, what any round trip on the machine gets
-# now) with the disk's fdatasync measured meanwhile at the same rate (the disk as the journal
-# finds it while the source writes); and in every cell the commits' own latency again.
+# now) with the disk's fdatasync measured meanwhile (the disk as the journal finds it while
+# the source writes) and how late a thread sleeping 1 ms at a time wakes (each stage of the
+# pipeline sleeps and is woken for every transaction when the stream is quiet); and in every
+# cell the commits' own latency again.
 # Each cell writes BENCH_LAT_WARMUP seconds first that are not counted.
 # Environment: BENCH_LAT_RATES ("1000 10000") BENCH_LAT_SYNC ("group none")
 #   BENCH_LAT_SECONDS (10) BENCH_LAT_WARMUP (1) BENCH_LAT_WRITERS (4: connections writing
@@ -60,6 +62,8 @@ reference() {
   disk=$(cat "$H_DIR/fsync_during.out")
   ref_commit_p99=$(sed -n 's/.*"commit_p99_us":\([0-9]*\).*/\1/p' <<<"$out")
   ref_fsync_p99=$(sed -n 's/.*"p99_us":\([0-9]*\).*/\1/p' <<<"$disk")
+  ref_wake_p99=$(sed -n 's/.*"wake_late_p99_us":\([0-9]*\).*/\1/p' <<<"$out")
+  ref_wake_p999=$(sed -n 's/.*"wake_late_p999_us":\([0-9]*\).*/\1/p' <<<"$out")
   echo "-- reference, $rate txn/s: the source alone (no fastlane), the disk meanwhile"
   grep -v '^{' <<<"$out" | sed 's/^/  /'
   grep -v '^{' <<<"$disk" | sed 's/^/  /'
@@ -96,12 +100,12 @@ run() {
   grep -v '^{' <<<"$out" | sed 's/^/  /'
   [ -n "$p99" ] || { printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"error":"no result"}\n' "$sync" "$rate"; return; }
   local cp99; cp99=$(sed -n 's/.*"commit_p99_us":\([0-9]*\).*/\1/p' <<<"$out")
-  echo "  same run: the source alone, commits p99 $(ms "$ref_commit_p99") ms (in this cell $(ms "$cp99") ms); fdatasync while the source writes p99 $(ms "$ref_fsync_p99") ms"
+  echo "  same run: the source alone, commits p99 $(ms "$ref_commit_p99") ms (in this cell $(ms "$cp99") ms); fdatasync while the source writes p99 $(ms "$ref_fsync_p99") ms; a 1 ms sleep woke late by p99 $(ms "$ref_wake_p99") ms, p99.9 $(ms "$ref_wake_p999") ms"
   echo "  p99 $(ms "$p99") ms vs goal $(ms "$goal") ms ($( [ "$sync" = group ] && echo "fdatasync p99 $(ms "$fsync_p99") ms + 1 ms" || echo "1 ms")): $( [ "$p99" -le "$goal" ] && echo met || echo missed)"
-  printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"p50_us":%s,"p99_us":%s,"fsync_p50_us":%s,"fsync_p99_us":%s,"goal_p99_us":%s,"source_alone_commit_p99_us":%s,"fsync_during_source_p99_us":%s,"latency":%s}\n' \
-    "$sync" "$rate" "$p50" "$p99" "$fsync_p50" "$fsync_p99" "$goal" "$ref_commit_p99" "$ref_fsync_p99" "$(grep '^{' <<<"$out")"
+  printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"p50_us":%s,"p99_us":%s,"fsync_p50_us":%s,"fsync_p99_us":%s,"goal_p99_us":%s,"source_alone_commit_p99_us":%s,"fsync_during_source_p99_us":%s,"wake_late_p999_us":%s,"latency":%s}\n' \
+    "$sync" "$rate" "$p50" "$p99" "$fsync_p50" "$fsync_p99" "$goal" "$ref_commit_p99" "$ref_fsync_p99" "$ref_wake_p999" "$(grep '^{' <<<"$out")"
 }
-ref_commit_p99=0 ref_fsync_p99=0
+ref_commit_p99=0 ref_fsync_p99=0 ref_wake_p99=0 ref_wake_p999=0
 for rate in $rates; do
   reference "$rate"
   for sync in $syncs; do run "$sync" "$rate"; done
