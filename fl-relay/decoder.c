@@ -77,7 +77,9 @@ struct fl_decoder {
     uint32_t part;
     uint32_t txn_flags;
     bool in_payload;
-    bool emit_failed; /* the emit callback refused: its value is returned as it is */
+    bool emit_failed;   /* the emit callback refused: its value is returned as it is */
+    bool have_body_crc; /* the caller gave the CRC-32 of the event but its last 4 bytes */
+    uint32_t body_crc;
 
     map_entry **maps;
     size_t nmaps, capmaps;
@@ -936,6 +938,7 @@ static uint8_t permute(uint8_t t)
 /* ---- TRANSACTION_PAYLOAD ------------------------------------------------------------ */
 
 static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, size_t errlen);
+static int decode_event(fl_decoder *d, const uint8_t *ev, size_t len, char *err, size_t errlen);
 
 /* zstd-decompresses a payload into d->payload, growing the buffer as output appears (a
  * header's size is never trusted for an allocation), to at most the declared size. */
@@ -1045,6 +1048,12 @@ static int decode_payload(fl_decoder *d, const uint8_t *b, size_t n, char *err, 
 
 /* ---- one event ---------------------------------------------------------------------- */
 
+/* The CRC-32 of a top-level event but its last four bytes: as the caller gave it, or computed. */
+static uint32_t body_crc(const fl_decoder *d, const uint8_t *ev, size_t len)
+{
+    return d->have_body_crc ? d->body_crc : fl_crc32(0, ev, len - 4);
+}
+
 static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, size_t errlen)
 {
     uint8_t type = ev[FL_EV_TYPE_OFF];
@@ -1061,12 +1070,12 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
     if (!d->in_payload) {
         bool crc = d->checksum_alg == FL_CHECKSUM_CRC32;
         if (!d->have_fde && len >= FL_EV_HEADER_LEN + 4 &&
-            fl_crc32(0, ev, len - 4) == (uint32_t)fl_le(ev + len - 4, 4))
+            body_crc(d, ev, len) == (uint32_t)fl_le(ev + len - 4, 4))
             crc = true; /* an artificial event before the format description */
         if (crc) {
             if (len < FL_EV_HEADER_LEN + FL_EV_CRC_LEN)
                 return fl_errorf(err, errlen, "event too short for its checksum");
-            if (fl_crc32(0, ev, len - 4) != (uint32_t)fl_le(ev + len - 4, 4))
+            if (body_crc(d, ev, len) != (uint32_t)fl_le(ev + len - 4, 4))
                 return fl_errorf(err, errlen, "bad CRC32");
             n -= FL_EV_CRC_LEN;
         }
@@ -1166,6 +1175,21 @@ static int decode_one(fl_decoder *d, const uint8_t *ev, size_t len, char *err, s
 }
 
 int fl_decoder_event(fl_decoder *d, const uint8_t *ev, size_t len, char *err, size_t errlen)
+{
+    d->have_body_crc = false;
+    return decode_event(d, ev, len, err, errlen);
+}
+
+int fl_decoder_event_crc(fl_decoder *d, const uint8_t *ev, size_t len, uint32_t crc, char *err, size_t errlen)
+{
+    d->have_body_crc = len >= 4;
+    d->body_crc = crc;
+    int rc = decode_event(d, ev, len, err, errlen);
+    d->have_body_crc = false;
+    return rc;
+}
+
+static int decode_event(fl_decoder *d, const uint8_t *ev, size_t len, char *err, size_t errlen)
 {
     char why[300];
     uint64_t at = d->pos;

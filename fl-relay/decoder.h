@@ -69,6 +69,10 @@ void fl_decoder_free(fl_decoder *d);
  * reason in err (e.g. "event at 1234: bad CRC32", "TABLE_MAP: truncated metadata"). After
  * -1 the transaction in progress is dropped. */
 int fl_decoder_event(fl_decoder *d, const uint8_t *ev, size_t len, char *err, size_t errlen);
+/* The same for a caller that computed crc, the CRC-32 of all but the event's last four bytes
+ * (where a checksummed event keeps its checksum), elsewhere (on the thread that received
+ * it): that is what the checksum is checked against. */
+int fl_decoder_event_crc(fl_decoder *d, const uint8_t *ev, size_t len, uint32_t crc, char *err, size_t errlen);
 
 /* Forgets a transaction in progress (e.g. after a reconnect mid-transaction). */
 void fl_decoder_drop_partial(fl_decoder *d);

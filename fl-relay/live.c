@@ -615,7 +615,7 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
         r->caught_up = type == FL_EV_HEARTBEAT || type == FL_EV_HEARTBEAT_V2;
         r->emit_err[0] = '\0';
         char err[1024];
-        if (fl_decoder_event(r->dec, ev, len, err, sizeof err) != 0) {
+        if (fl_decoder_event_crc(r->dec, ev, len, fl_receiver_crc(r->rcv), err, sizeof err) != 0) {
             if (r->emit_err[0]) return fl_error_set(e, true, 0, "journal: %s", r->emit_err);
             return fl_error_set(e, true, 0, "decoding the binlog stream: %s", err);
         }

@@ -7,7 +7,8 @@
  * (a signal interrupts its poll, so a stop request is seen at once), the producer on a
  * condition variable while the queue is full (until it is back to half); each side wakes the other only when it says
  * it sleeps. While the stream flows the producer hands events over in batches (64 events or
- * 64 KiB), and at once when nothing more is waiting on the connection. The slot the consumer holds is given back at its next call. */
+ * 64 KiB), and at once when nothing more is waiting on the connection. The slot the consumer holds is given back at its next call.
+ * Each event's CRC-32 is computed as it is copied into its slot (the bytes are at hand). */
 #include "fl-relay/receiver.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <mysql.h>
 
 #include "common/buf.h"
+#include "common/crc32c.h"
 
 #define PUBLISH_EVENTS 64            /* while the stream flows, events are handed over in batches */
 #define PUBLISH_BYTES (64u * 1024)   /* of this many events or bytes */
@@ -32,7 +34,8 @@
 typedef struct slot {
     uint8_t *data;
     size_t len, cap;
-    bool more; /* bytes were waiting on the connection right after this event */
+    bool more;    /* bytes were waiting on the connection right after this event */
+    uint32_t crc; /* CRC-32 of all but its last four bytes */
 } slot;
 
 struct fl_receiver {
@@ -57,6 +60,7 @@ struct fl_receiver {
     /* consumer side only */
     bool holding; /* the slot at tail is handed out */
     bool last_more;
+    uint32_t last_crc;
 };
 
 /* Producer: whether an event of len bytes must wait, filled slots written so far. */
@@ -151,6 +155,7 @@ static void *receive(void *arg)
         memcpy(s->data, ev, len);
         s->len = len;
         s->more = more;
+        s->crc = len >= 4 ? fl_crc32(0, s->data, len - 4) : 0;
         atomic_fetch_add(&r->queued, len);
         filled++;
         unpublished_bytes += len;
@@ -270,10 +275,13 @@ int fl_receiver_next(fl_receiver *r, int timeout_ms, const uint8_t **ev, size_t 
     slot *s = &r->slots[t % FL_RECEIVER_SLOTS];
     r->holding = true;
     r->last_more = s->more;
+    r->last_crc = s->crc;
     *ev = s->data;
     *len = s->len;
     return FL_RECEIVER_EVENT;
 }
+
+uint32_t fl_receiver_crc(const fl_receiver *r) { return r->last_crc; }
 
 bool fl_receiver_more(fl_receiver *r)
 {

@@ -4,7 +4,9 @@
  * events off the connection and copy them into a bounded queue; the thread that decodes and
  * journals takes them from it in order. So reading from the network overlaps decoding and
  * journal commits. The queue holds at most FL_RECEIVER_SLOTS events and about max_bytes
- * (an event bigger than that waits for an empty queue, then goes alone). */
+ * (an event bigger than that waits for an empty queue, then goes alone). The receiving
+ * thread also computes each event's CRC-32 (all but its last four bytes, where a binlog
+ * event keeps its checksum), so the decoding thread only compares it. */
 #ifndef FL_RECEIVER_H
 #define FL_RECEIVER_H
 
@@ -52,6 +54,10 @@ enum {
 /* The next event in stream order, waiting up to timeout_ms for one. *ev and *len stay valid
  * until the next call. Events received before an end or error come first. */
 int fl_receiver_next(fl_receiver *r, int timeout_ms, const uint8_t **ev, size_t *len, fl_error *e);
+
+/* The CRC-32 of the event fl_receiver_next returned last, all but its last four bytes (0 for
+ * an event shorter than four bytes): what fl_decoder_event_crc takes. */
+uint32_t fl_receiver_crc(const fl_receiver *r);
 
 /* True when another event is known to follow at once: one is queued, or the last event taken
  * was followed by bytes already waiting on the connection. False means the stream is drained

@@ -14,6 +14,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "common/crc32c.h"
 #include "journal/record.h"
 #include "common/buf.h"
 #include "fl-relay/decoder.h"
@@ -368,6 +369,48 @@ static void test_bad_crc(void **state)
     size_t xid_at = f->s.buf.len - 31;
     assert_int_equal(fl_decoder_event(f->d, f->s.buf.data + xid_at, 31, f->err, sizeof f->err), 0);
     assert_int_equal(f->e.n, 0);
+}
+
+/* Checksums against the CRC a receiving thread computed: the right one passes, one that is
+ * not the event's fails as a bad checksum would. */
+static void test_given_crc(void **state)
+{
+    fixture *f = *state;
+    bl_fde(&f->s, "8.0.36", true);
+    bl_gtid(&f->s, 1);
+    bl_query(&f->s, "test", "BEGIN");
+    bl_table_map(&f->s, 5, "t1");
+    size_t at = f->s.buf.len;
+    bl_write_rows(&f->s, 5, 1, 1);
+    bl_xid(&f->s, 1);
+    start(f, NULL, 0);
+    fl_decoder_set_file(f->d, "bin.000001", 4);
+    for (size_t off = 0; off < f->s.buf.len;) {
+        const uint8_t *ev = f->s.buf.data + off;
+        size_t len = ev[9] | ev[10] << 8 | (size_t)ev[11] << 16;
+        uint32_t crc = fl_crc32(0, ev, len - 4);
+        if (off == at) crc ^= 1; /* not this event's */
+        int rc = fl_decoder_event_crc(f->d, ev, len, crc, f->err, sizeof f->err);
+        if (off == at) {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(f->err, "bad CRC32"));
+        } else {
+            assert_int_equal(rc, 0);
+        }
+        off += len;
+    }
+    assert_int_equal(f->e.n, 0); /* the transaction went with its rows */
+    /* the same stream with every right CRC: one transaction */
+    fl_decoder_free(f->d);
+    start(f, NULL, 0);
+    fl_decoder_set_file(f->d, "bin.000001", 4);
+    for (size_t off = 0; off < f->s.buf.len;) {
+        const uint8_t *ev = f->s.buf.data + off;
+        size_t len = ev[9] | ev[10] << 8 | (size_t)ev[11] << 16;
+        assert_int_equal(fl_decoder_event_crc(f->d, ev, len, fl_crc32(0, ev, len - 4), f->err, sizeof f->err), 0);
+        off += len;
+    }
+    assert_int_equal(f->e.n, 1);
 }
 
 static void test_truncated(void **state)
@@ -988,6 +1031,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_emit_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_map_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_given_crc, setup, teardown),
         cmocka_unit_test(test_record_images_as_values),
         cmocka_unit_test_setup_teardown(test_create_table_select, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_transaction_dropped, setup, teardown),

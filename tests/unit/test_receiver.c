@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/crc32c.h"
 #include "fl-relay/receiver.h"
 
 /* ---- an input from an array of generated events --------------------------------------- */
@@ -89,6 +90,8 @@ static int drain(fl_receiver *r, gen *g, size_t max_ahead, fl_error *e)
         assert_int_equal(len, gen_len(g, i));
         for (size_t k = 0; k < len; k++)
             if (ev[k] != gen_byte(i, k)) fail_msg("event %zu byte %zu differs", i, k);
+        /* its CRC-32 but the last four bytes, computed by the receiving thread */
+        assert_int_equal(fl_receiver_crc(r), len >= 4 ? fl_crc32(0, ev, len - 4) : 0);
         /* the receiver never reads more than its bounds ahead of what was taken */
         if (max_ahead) assert_true(atomic_load(&g->read) <= i + 1 + max_ahead);
     }
