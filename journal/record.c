@@ -426,10 +426,12 @@ void fl_record_encode(const fl_txn *t, fl_buf *out)
 enum section { SEC_RECORD, SEC_HEADER, SEC_TABLE, SEC_CHANGE };
 
 #define MAP_ON_STACK 16 /* tables of a record whose index map needs no allocation */
+#define CACHE_MAX 4096  /* bytes of a file name or table list kept for the next record, at most */
 
 typedef struct reader {
     const uint8_t *p, *end;
-    bool view; /* value bytes and row annotations point into the record (fl_record_decode_view) */
+    bool view;              /* value bytes and row annotations point into the record (fl_record_decode_view) */
+    fl_record_cache *cache; /* ... and names into this, when given */
     char *err;
     size_t errlen;
     /* where we are, for messages */
@@ -590,6 +592,35 @@ static bool get_gtid(reader *r, fl_gtid *g)
     }
 }
 
+/* Whether the record goes on with the bytes raw holds (a part of the last record kept in the
+ * cache): then passes over them. */
+static bool repeats(reader *r, const fl_buf *raw)
+{
+    if (!raw->len || left(r) < raw->len || memcmp(r->p, raw->data, raw->len) != 0) return false;
+    r->p += raw->len;
+    return true;
+}
+
+/* The header's file name: the cache's when the record repeats it, else decoded (and kept). */
+static bool get_file(reader *r, fl_txn *t, const char **file)
+{
+    fl_record_cache *c = r->cache;
+    if (c && repeats(r, &c->file_raw)) {
+        *file = (const char *)c->file.data;
+        return true;
+    }
+    const uint8_t *start = r->p;
+    if (!get_name(r, &t->arena, "file name", file)) return false;
+    if (c && r->p - start <= CACHE_MAX) {
+        fl_buf_reset(&c->file_raw);
+        fl_buf_put(&c->file_raw, start, (size_t)(r->p - start));
+        fl_buf_reset(&c->file);
+        fl_buf_puts(&c->file, *file);
+        fl_buf_cstr(&c->file);
+    }
+    return true;
+}
+
 static bool get_header(reader *r, fl_txn *t)
 {
     r->sec = SEC_HEADER;
@@ -605,7 +636,7 @@ static bool get_header(reader *r, fl_txn *t)
     if ((flags & FL_TXN_SNAPSHOT_KEYS) && (!(flags & FL_TXN_SNAPSHOT) || (flags & FL_TXN_SNAPSHOT_LAST)))
         return bad(r, "snapshot-keys flag without snapshot, or with snapshot-last");
     if (!get_gtid(r, &g) || !get_varint(r, &ts) || !get_u32(r, &server_id, "server id") ||
-        !get_name(r, &t->arena, "file name", &file) || !get_varint(r, &pos))
+        !get_file(r, t, &file) || !get_varint(r, &pos))
         return false;
     t->flags = flags;
     t->part = part;
@@ -703,9 +734,66 @@ static bool get_image(reader *r, fl_txn *t, uint32_t ncols, const char *which, f
 
 /* Reads the table list; map[i] becomes the index in t of the record's table i (*map is
  * the caller's array of MAP_ON_STACK entries, or malloc'd for more tables). */
+/* Adds table i of the record (db, name, ncols, cols) to t unless t has it from an earlier part:
+ * map[i] tells where. */
+static bool add_table(reader *r, fl_txn *t, uint32_t base, uint32_t *map, const char *db, const char *name,
+                      uint32_t ncols, const char **cols)
+{
+    int64_t found = fl_txn_table_find(t, db, name, ncols, cols);
+    if (found >= (int64_t)base) return bad(r, "duplicate of table %lld", (long long)(found - base));
+    *map = found >= 0 ? (uint32_t)found : fl_txn_table_add_owned(t, db, name, ncols, cols);
+    return true;
+}
+
+/* Keeps the table list just decoded (tables[base..] of t, stored as bytes from start on) in the
+ * cache, for the records that repeat it. */
+static void keep_tables(reader *r, const fl_txn *t, uint32_t base, const uint8_t *start)
+{
+    fl_record_cache *c = r->cache;
+    size_t raw = (size_t)(r->p - start);
+    fl_buf_reset(&c->tables_raw);
+    if (raw > CACHE_MAX) return;
+    uint32_t n = t->ntables - base;
+    if (n > c->tables_cap) {
+        c->tables_cap = n;
+        c->tables = fl_xrealloc(c->tables, (size_t)n * sizeof *c->tables);
+    }
+    fl_arena_reset(&c->names);
+    for (uint32_t i = 0; i < n; i++) {
+        const fl_table *src = &t->tables[base + i];
+        fl_table *dst = &c->tables[i];
+        dst->db = fl_arena_strndup(&c->names, src->db, strlen(src->db));
+        dst->name = fl_arena_strndup(&c->names, src->name, strlen(src->name));
+        dst->ncols = src->ncols;
+        const char **cols = fl_arena_alloc(&c->names, ((size_t)src->ncols + 1) * sizeof *cols);
+        for (uint32_t k = 0; k < src->ncols; k++)
+            cols[k] = src->cols[k] ? fl_arena_strndup(&c->names, src->cols[k], strlen(src->cols[k])) : NULL;
+        dst->cols = cols;
+    }
+    c->ntables = n;
+    fl_buf_put(&c->tables_raw, start, raw);
+}
+
 static bool get_tables(reader *r, fl_txn *t, uint32_t **map, uint32_t *ntables)
 {
     r->sec = SEC_RECORD;
+    uint32_t base = t->ntables;
+    fl_record_cache *kept = r->cache;
+    /* a record repeating the table list of the last one: the tables kept (each index and
+     * name in them was checked then, and the same bytes decode the same) */
+    if (kept && repeats(r, &kept->tables_raw)) {
+        if (kept->ntables > MAP_ON_STACK) *map = fl_xmalloc((size_t)kept->ntables * sizeof **map);
+        r->sec = SEC_TABLE;
+        r->col = -1;
+        for (uint32_t i = 0; i < kept->ntables; i++) {
+            const fl_table *k = &kept->tables[i];
+            r->index = i;
+            if (!add_table(r, t, base, &(*map)[i], k->db, k->name, k->ncols, k->cols)) return false;
+        }
+        *ntables = kept->ntables;
+        return true;
+    }
+    const uint8_t *start = r->p;
     uint64_t n;
     if (!get_varint(r, &n)) return false;
     if (n > left(r) / 3) return bad(r, "table count %llu exceeds the record", (unsigned long long)n);
@@ -713,7 +801,6 @@ static bool get_tables(reader *r, fl_txn *t, uint32_t **map, uint32_t *ntables)
     r->col = -1;
     if (n > MAP_ON_STACK) *map = fl_xmalloc((size_t)n * sizeof **map);
     *ntables = 0;
-    uint32_t base = t->ntables;
     for (uint64_t i = 0; i < n; i++) {
         r->index = i;
         r->col = -1;
@@ -738,11 +825,10 @@ static bool get_tables(reader *r, fl_txn *t, uint32_t **map, uint32_t *ntables)
             r->p += len;
         }
         r->col = -1;
-        int64_t found = fl_txn_table_find(t, db, name, (uint32_t)ncols, cols);
-        if (found >= (int64_t)base) return bad(r, "duplicate of table %lld", (long long)(found - base));
-        (*map)[i] = found >= 0 ? (uint32_t)found : fl_txn_table_add_owned(t, db, name, (uint32_t)ncols, cols);
+        if (!add_table(r, t, base, &(*map)[i], db, name, (uint32_t)ncols, cols)) return false;
         (*ntables)++;
     }
+    if (kept && t->ntables - base == n) keep_tables(r, t, base, start); /* (none found from earlier parts) */
     return true;
 }
 
@@ -848,9 +934,10 @@ static bool open_record(reader *r, const uint8_t *data, size_t len, bool verify)
     return true;
 }
 
-static int decode(fl_txn *t, const uint8_t *data, size_t len, bool view, char *err, size_t errlen)
+static int decode(fl_txn *t, const uint8_t *data, size_t len, bool view, fl_record_cache *cache, char *err,
+                  size_t errlen)
 {
-    reader r = {.view = view, .err = err, .errlen = errlen, .col = -1};
+    reader r = {.view = view, .cache = cache, .err = err, .errlen = errlen, .col = -1};
     if (err && errlen) err[0] = 0;
     uint32_t on_stack[MAP_ON_STACK], *map = on_stack, ntables = 0;
     bool ok = open_record(&r, data, len, true) && get_header(&r, t) && get_tables(&r, t, &map, &ntables) &&
@@ -865,12 +952,23 @@ static int decode(fl_txn *t, const uint8_t *data, size_t len, bool view, char *e
 
 int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen)
 {
-    return decode(t, data, len, false, err, errlen);
+    return decode(t, data, len, false, NULL, err, errlen);
 }
 
-int fl_record_decode_view(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen)
+int fl_record_decode_view(fl_txn *t, const uint8_t *data, size_t len, fl_record_cache *cache, char *err,
+                          size_t errlen)
 {
-    return decode(t, data, len, true, err, errlen);
+    return decode(t, data, len, true, cache, err, errlen);
+}
+
+void fl_record_cache_free(fl_record_cache *c)
+{
+    fl_buf_free(&c->file_raw);
+    fl_buf_free(&c->file);
+    fl_buf_free(&c->tables_raw);
+    free(c->tables);
+    fl_arena_free(&c->names);
+    memset(c, 0, sizeof *c);
 }
 
 int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags, uint32_t *part)

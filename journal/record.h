@@ -33,9 +33,25 @@ void fl_record_put_bytes(fl_buf *out, fl_value_type type, const void *p, size_t 
  * Returns 0, or -1 with a specific reason in err (bad checksum, truncated, unknown version,
  * malformed field) and t left valid (possibly partially filled). Never reads out of bounds. */
 int fl_record_decode(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen);
-/* The same, but the bytes of string values and row changes' statement annotations are not
- * copied: they point into data, which must stay as it is while t is used. */
-int fl_record_decode_view(fl_txn *t, const uint8_t *data, size_t len, char *err, size_t errlen);
+
+/* What fl_record_decode_view keeps from one record for the next: the header's file name and
+ * the table list, as stored and as decoded, so that a record repeating them (most records of
+ * a journal do) does not decode them again. Zero-initialised; freed by fl_record_cache_free. */
+typedef struct fl_record_cache {
+    fl_buf file_raw, file; /* the last file name as stored, and as a C string */
+    fl_buf tables_raw;     /* the last table list as stored (empty: none kept) */
+    fl_table *tables;      /* ... decoded, its strings in names */
+    uint32_t ntables, tables_cap;
+    fl_arena names;
+} fl_record_cache;
+void fl_record_cache_free(fl_record_cache *c);
+
+/* The same as fl_record_decode, into an empty t, but nothing is copied that can be pointed
+ * to: string values and row changes' statement annotations point into data, which must stay
+ * as it is while t is used, and the file name and tables into cache (may be NULL), valid
+ * until the next decode with it. */
+int fl_record_decode_view(fl_txn *t, const uint8_t *data, size_t len, fl_record_cache *cache, char *err,
+                          size_t errlen);
 /* Reads just the header (gtid, seq-independent fields, flags, part) without verifying
  * the whole body; for indexes. Returns 0 or -1. */
 int fl_record_peek(const uint8_t *data, size_t len, fl_gtid *gtid, uint64_t *ts, uint32_t *flags, uint32_t *part);

@@ -133,8 +133,9 @@ struct fl_store {
     bool held;
     uint64_t held_seq; /* the transaction rcur is on while held, and its record */
     MDB_val held_key, held_val;
-    uint32_t held_reads; /* transactions read since rtxn began */
-    fl_txn part_txn;     /* fl_store_read_parts decodes into it (kept for the next call) */
+    uint32_t held_reads;    /* transactions read since rtxn began */
+    fl_txn part_txn;        /* fl_store_read_parts decodes into it (kept for the next call) */
+    fl_record_cache rcache; /* ... with the names of the last record */
 
     /* writer */
     seq_state committed, pending;
@@ -799,6 +800,7 @@ void fl_store_close(fl_store *s)
     if (s->rcur) mdb_cursor_close(s->rcur);
     if (s->rtxn) mdb_txn_abort(s->rtxn);
     fl_txn_free(&s->part_txn);
+    fl_record_cache_free(&s->rcache);
     if (s->env) {
         if (s->write) mdb_env_sync(s->env, 1);
         mdb_env_close(s->env);
@@ -1155,7 +1157,9 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
         char derr[200];
         if (fn && kpart) fl_txn_reset(t);
         /* streamed parts are used inside the read transaction: their values can stay in the map */
-        if ((fn ? fl_record_decode_view : fl_record_decode)(t, v.mv_data, v.mv_size, derr, sizeof derr) < 0) {
+        int d = fn ? fl_record_decode_view(t, v.mv_data, v.mv_size, &s->rcache, derr, sizeof derr)
+                   : fl_record_decode(t, v.mv_data, v.mv_size, derr, sizeof derr);
+        if (d < 0) {
             fl_errorf(err, errlen, "journal record seq %llu part %u: %s", (unsigned long long)seq, kpart, derr);
             result = -1;
             break;

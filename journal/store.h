@@ -106,8 +106,8 @@ int fl_store_scan_raw(fl_store *s, uint64_t seq, uint32_t part, size_t max_bytes
 int fl_store_seek_gtid(fl_store *s, const fl_gtid *g, uint64_t *seq, char *err, size_t errlen);
 
 /* Streaming read of a large transaction part by part: calls fn for each decoded part
- * (t is reset before each; its string values point into the journal's memory, valid during
- * the call). fn returns 0 to go on, non-zero to stop (returned); it must not call the store. A reader streaming transaction after transaction keeps its read snapshot
+ * (t is reset before each; its strings point into the journal's memory or the store, valid
+ * during the call). fn returns 0 to go on, non-zero to stop (returned); it must not call the store. A reader streaming transaction after transaction keeps its read snapshot
  * between two calls while the next one is there; any other call ends it, and so does
  * fl_store_release: call it before the reader may sit idle, so that it pins no old pages. */
 typedef int (*fl_store_part_fn)(const fl_txn *part, void *ctx);

@@ -2,8 +2,9 @@
  * is (magic, length and checksum checks), and its body is also wrapped in a valid length and
  * checksum so the fuzzer reaches the parser behind them. Whatever decodes must re-encode to
  * exactly the same bytes, agree with fl_record_peek, decode again (also appended to itself,
- * as a later part would be) and render as a JSON line, and decode as a view to the same bytes;
- * whatever is refused says why, and is refused as a view too. */
+ * as a later part would be) and render as a JSON line, and decode as a view (with the names
+ * kept from the inputs before) to the same bytes; whatever is refused says why, and is refused
+ * as a view too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ static void check(const uint8_t *rec, size_t len)
     fl_txn_init(&t);
     fl_txn_init(&v);
     char err[256] = "";
-    int viewed = fl_record_decode_view(&v, rec, len, err, sizeof err);
+    static fl_record_cache cache; /* kept from input to input, as a reader keeps it from record to record */
+    int viewed = fl_record_decode_view(&v, rec, len, &cache, err, sizeof err);
     if (fl_record_decode(&t, rec, len, err, sizeof err) != 0) {
         if (!err[0] || viewed == 0) abort(); /* a refusal always says why; the view refuses too */
         fl_txn_free(&t);

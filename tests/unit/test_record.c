@@ -326,7 +326,7 @@ static size_t roundtrip(const fl_txn *t)
     fl_txn v;
     fl_txn_init(&v);
     char err[256];
-    if (fl_record_decode_view(&v, enc.data, enc.len, err, sizeof err) != 0) fail_msg("decode view: %s", err);
+    if (fl_record_decode_view(&v, enc.data, enc.len, NULL, err, sizeof err) != 0) fail_msg("decode view: %s", err);
     assert_txn_equal(t, &v, true);
     for (uint32_t i = 0; i < v.nchanges; i++) {
         const fl_value *imgs[2] = {v.changes[i].after, d.changes[i].after};
@@ -862,6 +862,82 @@ static void test_specific_errors(void **state)
     fl_buf_free(&body);
 }
 
+/* Writes a valid checksum over rec's bytes before its last four. */
+static void put_crc(fl_buf *rec)
+{
+    uint32_t c = fl_crc32c(0, rec->data, rec->len - 4);
+    for (int k = 0; k < 4; k++) rec->data[rec->len - 4 + k] = (uint8_t)(c >> (8 * k));
+}
+
+/* A stream of records decoded as views with one cache, as a reader does: each decodes as it
+ * does alone, whether it repeats the last record's file name and tables (then its names are
+ * the cache's) or not; a record repeating them but damaged after them is still refused. */
+static void test_view_cache(void **state)
+{
+    (void)state;
+    rng_state = 777;
+    gen_opts o = {.max_tables = 3, .max_cols = 4, .max_changes = 6};
+    fl_txn base, t, v, alone;
+    fl_txn_init(&base);
+    fl_txn_init(&t);
+    fl_txn_init(&v);
+    fl_txn_init(&alone);
+    fl_record_cache cache = {0};
+    fl_buf rec = {0};
+    char err[256];
+    int hits = 0;
+    for (int i = 0; i < 300; i++) {
+        if (i % 5 == 0) { /* another table list (and file) every few records */
+            fl_txn_reset(&base);
+            rand_txn(&base, &o);
+        }
+        fl_txn_reset(&t); /* base's tables and file, other changes */
+        t.gtid = base.gtid;
+        t.file = base.file;
+        t.flags = FL_TXN_LAST_PART;
+        for (uint32_t k = 0; k < base.ntables; k++)
+            fl_txn_table(&t, base.tables[k].db, base.tables[k].name, base.tables[k].ncols, base.tables[k].cols);
+        for (uint32_t k = 0; k < base.nchanges; k++)
+            if (fl_op_is_row(base.changes[k].op) && base.changes[k].op != FL_OP_SNAPSHOT &&
+                (k + (uint32_t)i) % 2) {
+                fl_change *c = fl_txn_add_change(&t, (fl_op)base.changes[k].op);
+                *c = base.changes[k];
+            }
+        fl_buf_reset(&rec);
+        fl_record_encode(&t, &rec);
+        fl_txn_reset(&v);
+        if (fl_record_decode_view(&v, rec.data, rec.len, &cache, err, sizeof err) != 0) fail_msg("view: %s", err);
+        fl_txn_reset(&alone);
+        decode_ok(&alone, &rec);
+        assert_txn_equal(&alone, &v, true);
+        assert_int_equal(v.ntables, alone.ntables);
+        for (uint32_t k = 0; k < v.ntables; k++) assert_table_equal(&alone.tables[k], &v.tables[k]);
+        if (i % 5) { /* repeated: the names are the cache's */
+            assert_ptr_equal(v.file, cache.file.data);
+            for (uint32_t k = 0; k < v.ntables; k++) assert_ptr_equal(v.tables[k].name, cache.tables[k].name);
+            hits++;
+        }
+        if (i % 7 == 3) { /* the same, damaged behind the tables: refused as alone */
+            rec.data[rec.len - 5] ^= 0x55;
+            put_crc(&rec);
+            char e1[256], e2[256];
+            fl_txn_reset(&v);
+            int r1 = fl_record_decode_view(&v, rec.data, rec.len, &cache, e1, sizeof e1);
+            fl_txn_reset(&alone);
+            int r2 = fl_record_decode(&alone, rec.data, rec.len, e2, sizeof e2);
+            assert_int_equal(r1, r2);
+            if (r1) assert_string_equal(e1, e2);
+        }
+    }
+    assert_true(hits >= 200);
+    fl_record_cache_free(&cache);
+    fl_buf_free(&rec);
+    fl_txn_free(&base);
+    fl_txn_free(&t);
+    fl_txn_free(&v);
+    fl_txn_free(&alone);
+}
+
 static void test_parts(void **state)
 {
     (void)state;
@@ -1256,6 +1332,7 @@ int main(void)
         cmocka_unit_test(test_bit_flips),
         cmocka_unit_test(test_specific_errors),
         cmocka_unit_test(test_parts),
+        cmocka_unit_test(test_view_cache),
         cmocka_unit_test(test_peek),
         cmocka_unit_test(test_encoder_cleans),
         cmocka_unit_test(test_txn_helpers),
