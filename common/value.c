@@ -219,6 +219,18 @@ static void put_u00(fl_buf *out, uint8_t c)
     fl_buf_put(out, esc, sizeof esc);
 }
 
+/* Whether the 8 bytes at p need no escaping in JSON (each in 0x20..0x7f, none '"' or '\\'). */
+static inline bool plain8(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t below_space = (w - ones * 0x20) & ~w; /* a byte's high bit set when it is < 0x20 */
+    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+    uint64_t is_quote = (quote - ones) & ~quote, is_backslash = (backslash - ones) & ~backslash;
+    return ((w | below_space | is_quote | is_backslash) & high) == 0;
+}
+
 void fl_json_string(fl_buf *out, const char *s, size_t len)
 {
     const uint8_t *p = (const uint8_t *)s;
@@ -231,6 +243,9 @@ void fl_json_string(fl_buf *out, const char *s, size_t len)
         return;
     }
     while (i < len) {
+        /* eight plain bytes at a time: none below 0x20, none from 0x80, no '"' or '\\' */
+        while (i + 8 <= len && plain8(p + i)) i += 8;
+        if (i == len) break;
         uint8_t c = p[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             i++;

@@ -346,6 +346,25 @@ static void test_escapes(void **state)
     check_jstr("ab\x01"
                "cd",
                5, "\"ab\\u0001cd\"");
+    /* in longer strings (read eight bytes at a time), at every place: a byte to escape, a
+     * byte that needs none at the edges of the plain range, a UTF-8 sequence, an invalid byte */
+    static const struct {
+        const char *in, *out;
+    } special[] = {{"\"", "\\\""},      {"\\", "\\\\"},     {"\n", "\\n"},    {"\x01", "\\u0001"},
+                   {"\x1f", "\\u001f"}, {" ", " "},         {"\x7f", "\x7f"}, {"!", "!"},
+                   {"#", "#"},          {"[", "["},         {"]", "]"},       {"\xc3\xa9", "\xc3\xa9"},
+                   {"\xff", "\\u00ff"}, {"\x80", "\\u0080"}};
+    for (size_t k = 0; k < sizeof special / sizeof *special; k++)
+        for (size_t at = 0; at <= 24; at++) {
+            char in[64], want[80];
+            size_t n = strlen(special[k].in);
+            memset(in, 'a', at);
+            memcpy(in + at, special[k].in, n);
+            memset(in + at + n, 'z', 24 - at);
+            snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)at, in, special[k].out, (int)(24 - at),
+                     in + at + n);
+            check_jstr(in, at + n + 24 - at, want);
+        }
 }
 
 static void test_utf8(void **state)
