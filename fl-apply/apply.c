@@ -1418,8 +1418,9 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
             rc = r;
             break;
         }
-        if (fl_coarse_now_ms() - a.last_flush_ms >= FLUSH_EVERY_MS && flush(&a)) continue;
-        report(&a, false);
+        int64_t now = fl_coarse_now_ms(); /* (one clock read a transaction) */
+        if (now - a.last_flush_ms >= FLUSH_EVERY_MS && flush(&a)) continue;
+        if (now - a.last_report_ms >= REPORT_EVERY_MS) report(&a, false);
         watchdog(&a);
     }
     if (a.target) {
