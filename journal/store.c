@@ -93,7 +93,7 @@
 #define FAIL (-1)                /* a write step failed with its reason already in err */
 #define IDENTITY_LEN 16          /* bytes of a journal's identity */
 #define HOLD_READS 10000         /* transactions streamed in one read transaction, at most */
-#define PART_TXN_KEEP (1u << 20) /* memory of the last part read kept for the next read, at most */
+#define PART_TXN_KEEP (1u << 20) /* memory of the parts read kept for the next read, at most */
 
 typedef struct pending_rec {
     uint64_t seq;
@@ -135,6 +135,7 @@ struct fl_store {
     MDB_val held_key, held_val;
     uint32_t held_reads;    /* transactions read since rtxn began */
     fl_txn part_txn;        /* fl_store_read_parts decodes into it (kept for the next call) */
+    size_t part_peak;       /* ... the most memory one of the parts of the last call used */
     fl_record_cache rcache; /* ... with the names of the last record */
 
     /* writer */
@@ -1166,6 +1167,7 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
         }
         t->seq = seq;
         t->part = kpart;
+        if (fn && fl_txn_mem(t) > s->part_peak) s->part_peak = fl_txn_mem(t);
         bool last = (t->flags & FL_TXN_LAST_PART) != 0;
         if (fn) {
             int r = fn(t, ctx);
@@ -1205,8 +1207,9 @@ int fl_store_read(fl_store *s, uint64_t seq, fl_txn *t, char *err, size_t errlen
 
 int fl_store_read_parts(fl_store *s, uint64_t seq, fl_store_part_fn fn, void *ctx, char *err, size_t errlen)
 {
+    s->part_peak = 0;
     int rc = read_seq(s, seq, &s->part_txn, fn, ctx, err, errlen);
-    if (fl_txn_mem(&s->part_txn) > PART_TXN_KEEP) fl_txn_free(&s->part_txn); /* a large part's memory goes */
+    if (s->part_peak > PART_TXN_KEEP) fl_txn_free(&s->part_txn); /* the memory of a large part goes */
     return rc;
 }
 
