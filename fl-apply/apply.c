@@ -876,10 +876,12 @@ static int send_group(applier *a)
 }
 
 /* Submits the group before the transaction being processed (ops[0..cur_start)), keeping its
- * operations, so that it goes out alone. Returns 0 or -1 with err. */
-static int send_group_before_current(applier *a)
+ * operations, so that it goes out alone. Before an early chunk (chunk_next) a checkpoint
+ * waiting without operations goes too: the chunk carries it, and a target must not take the
+ * chunk for that checkpoint's own operations. Returns 0 or -1 with err. */
+static int send_group_before_current(applier *a, bool chunk_next)
 {
-    if (!a->cur_start) return 0; /* a checkpoint alone waits: the current one supersedes it */
+    if (!a->cur_start && !(chunk_next && a->lazy_cp)) return 0; /* the current one supersedes it */
     fl_cache_ops group = a->ops;
     group.nops = a->cur_start;
     int chunked;
@@ -1052,7 +1054,7 @@ static int on_part(const fl_txn *part, void *ctx)
         /* The operations so far go out now, carrying the previous checkpoint: a crash
          * before the last chunk re-applies the whole transaction. The group before it goes
          * first, on its own. */
-        if (send_group_before_current(a)) {
+        if (send_group_before_current(a, true)) {
             a->cur_target_failed = 1;
             return 1;
         }
@@ -1092,7 +1094,7 @@ static int group_decision(applier *a)
     else if (a->fold && seq >= a->fold_first && seq < a->fold_last)
         mode = FL_GROUP_WHOLE;
     fl_group_step step = fl_group_next(group, txn, mode, max);
-    if (step.send_group_first && send_group_before_current(a)) return -1;
+    if (step.send_group_first && send_group_before_current(a, false)) return -1;
     a->group_bytes += bytes;
     return step.hold;
 }

@@ -82,6 +82,16 @@ static const char lease_script[] = "local cur = redis.call('GET', KEYS[1])\n"
                                    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])\n"
                                    "return ARGV[1]\n";
 
+#define CT_CALL_MAX_OPS 4096          /* operations of one group script call, at most */
+#define CT_CALL_MAX_RUN 4             /* a slot with more goes in a MULTI/EXEC: cheaper for Redis then */
+#define CT_CALL_MAX_BYTES (4u << 20)  /* its arguments' bytes, about */
+#define CT_SCRIPT_PAUSE_MS 30000      /* per-slot blocks only, this long after a fallback */
+#define CT_CHECKPOINT_ONLY UINT32_MAX /* in ct->order: the slot's checkpoint, no operation */
+
+/* Until then (fl_now_ms), groups go in per-slot blocks: a group script found a slot it could
+ * not write whole (migrating, say). Kept across reconnections. */
+static int64_t script_paused_until_ms;
+
 /* Sets the slot checkpoint KEYS[1] seq to ARGV[2] when it is ARGV[1]. */
 static const char slot_script[] = "local cur = redis.call('HGET', KEYS[1], 'seq') or '0'\n"
                                   "if cur ~= ARGV[1] then\n"
@@ -91,10 +101,79 @@ static const char slot_script[] = "local cur = redis.call('HGET', KEYS[1], 'seq'
                                   "redis.call('HSET', KEYS[1], 'seq', ARGV[2])\n"
                                   "return 1\n";
 
+/* The group script (see "one script per primary" below): ARGV[1] is the slot checkpoint key
+ * prefix ("fastlane:checkpoint:NAME:{"), ARGV[2] the seq every slot's checkpoint moves to,
+ * then for each slot: its tag, the step from the seq its checkpoint must hold to ARGV[2], the
+ * number of keys its commands write and those keys (0 and none when they all write one key),
+ * the number of commands and each command as its argument count and arguments.
+ *
+ * Each slot is written whole or not at all, in order: its keys are probed first (one EXISTS;
+ * with a single key, its first command is the probe), and the checkpoint moves by HINCRBY,
+ * which must land on ARGV[2] (else FLCHAIN, C2, undone). A probe that fails (a key not served
+ * here, such as one already moved out of a migrating slot, or the cluster down) or a command
+ * the ACL refuses (redis.acl_check_cmd) undoes that slot's checkpoint step and returns
+ * +FLFALLBACK with the slots written before it (each whole, with its checkpoint); once a
+ * slot's probe passed nothing of it can fail any more. Returns the slots written. */
+static const char group_script[] =
+    "#!lua flags=allow-cross-slot-keys\n"
+    "local pre, seq, n = ARGV[1], tonumber(ARGV[2]), #ARGV\n"
+    "local slots, seen, i = 0, {}, 3\n"
+    "local function fallback(why) return redis.status_reply('FLFALLBACK ' .. slots .. ' ' .. why) end\n"
+    "local k0 = pre .. '}'\n"
+    "if not (redis.acl_check_cmd('EXISTS', k0) and redis.acl_check_cmd('HINCRBY', k0, 'seq', '1')) then\n"
+    "  return fallback('the ACL refuses EXISTS or HINCRBY')\n"
+    "end\n"
+    "while i <= n do\n"
+    "  local ck, step, nk = pre .. ARGV[i] .. '}', ARGV[i + 1], tonumber(ARGV[i + 2])\n"
+    "  local j = i + 3\n"
+    "  if nk > 0 then\n"
+    "    local r = redis.pcall('EXISTS', unpack(ARGV, j, j + nk - 1))\n"
+    "    if type(r) == 'table' and r.err then return fallback(ck .. ': ' .. r.err) end\n"
+    "    j = j + nk\n"
+    "  end\n"
+    "  local nc, e = tonumber(ARGV[j]), j + 1\n"
+    "  for _ = 1, nc do\n"
+    "    local a, name = tonumber(ARGV[e]), ARGV[e + 1]\n"
+    "    if not seen[name] then\n"
+    "      if not redis.acl_check_cmd(unpack(ARGV, e + 1, e + a)) then return fallback('the ACL refuses ' .. "
+    "name) end\n"
+    "      seen[name] = true\n"
+    "    end\n"
+    "    e = e + a + 1\n"
+    "  end\n"
+    "  local moves = step ~= '0'\n"
+    "  if moves then\n"
+    "    local r = redis.pcall('HINCRBY', ck, 'seq', step)\n"
+    "    if type(r) == 'table' and r.err then return fallback(ck .. ': ' .. r.err) end\n"
+    "    if r ~= seq then\n"
+    "      redis.call('HINCRBY', ck, 'seq', '-' .. step)\n"
+    "      return redis.error_reply(string.format('FLCHAIN slot checkpoint %s is at %.0f, not %.0f', ck,\n"
+    "                                             r - tonumber(step), seq - tonumber(step)))\n"
+    "    end\n"
+    "  end\n"
+    "  e = j + 1\n"
+    "  for c = 1, nc do\n"
+    "    local a = tonumber(ARGV[e])\n"
+    "    if c == 1 and nk == 0 then\n"
+    "      local w = redis.pcall(unpack(ARGV, e + 1, e + a))\n"
+    "      if type(w) == 'table' and w.err then\n"
+    "        if moves then redis.call('HINCRBY', ck, 'seq', '-' .. step) end\n"
+    "        return fallback(ck .. ': ' .. w.err)\n"
+    "      end\n"
+    "    else\n"
+    "      redis.call(unpack(ARGV, e + 1, e + a))\n"
+    "    end\n"
+    "    e = e + a + 1\n"
+    "  end\n"
+    "  slots, i = slots + 1, e\n"
+    "end\n"
+    "return slots\n";
+
 typedef struct ct_block {
     uint64_t seq;
-    uint32_t ncmds; /* between MULTI and EXEC */
-    uint16_t slot;
+    uint32_t ncmds; /* between MULTI and EXEC; the slots of a group script call */
+    uint16_t slot;  /* the (first) slot */
+    bool script;    /* one group script call: one reply */
 } ct_block;
 
 typedef struct ct_node {
@@ -102,14 +181,18 @@ typedef struct ct_node {
     int port;
     fl_redis_conn *conn;
     char sha[41];
-    fl_buf out; /* out.data[sent..len) not yet written */
+    char group_sha[41]; /* "": this primary takes per-slot blocks only */
+    fl_buf out;         /* out.data[sent..len) not yet written */
     size_t sent;
     ct_block *q; /* ring of expectations */
     size_t qcap, qhead, qlen;
     uint32_t stage;
     char queue_err[256];
-    char client_id[24];   /* CLIENT ID of conn once named ("" before, or when refused) */
-    bool fenced;          /* this run's fence ended the other connections of its name here */
+    char client_id[24]; /* CLIENT ID of conn once named ("" before, or when refused) */
+    bool fenced;        /* this run's fence ended the other connections of its name here */
+    fl_buf call;        /* the arguments of the group script call being built */
+    uint32_t call_args, call_ops, call_slots;
+    uint16_t call_first_slot;
     uint32_t replicas;    /* replicas CLUSTER SLOTS lists for it (CT_REPLICAS_UNKNOWN) */
     bool unconfirmed;     /* written since its replicas last confirmed (WAIT) */
     int64_t next_wait_ms; /* not asked to WAIT again before this */
@@ -138,12 +221,18 @@ typedef struct cluster_target {
     size_t blocks;                           /* blocks awaiting replies, all primaries */
     uint64_t *order;                         /* scratch: slot << 32 | operation index */
     size_t order_cap;
+    uint64_t *order_tmp; /* scratch of sort_by_slot */
+    size_t order_tmp_cap;
     fl_buf matched;        /* keys found for the current transaction's DEL_MATCHes */
     fl_cache_op *expanded; /* its operations with those as DELs */
     size_t expanded_cap;
     fl_cache_op *run; /* scratch: one slot's operations, in source order */
     size_t run_cap;
-    fl_redis_conn **poll_conns; /* scratch of wait_any, poll_cap entries each */
+    uint8_t early_slots[FL_CLUSTER_SLOTS / 8]; /* slots an early chunk of the transaction wrote */
+    size_t early_marked;                       /* how many */
+    char *slot_prefix;                         /* fastlane:checkpoint:NAME:{, the group script's ARGV[1] */
+    fl_buf commands;                           /* scratch: one slot's commands in RESP, for a group script call */
+    fl_redis_conn **poll_conns;                /* scratch of wait_any, poll_cap entries each */
     bool *poll_write;
     int *poll_ready;
     size_t poll_cap;
@@ -177,6 +266,8 @@ static const char *advice_for(const char *text)
     if (!strncmp(text, "NOSCRIPT", 8))
         return "the node lost the script (a failover?): it is loaded again at reconnect";
     if (!strncmp(text, "OOM", 3)) return "the node is at maxmemory: raise maxmemory or choose a volatile-* policy";
+    if (!strncmp(text, "FLFALLBACK", 10))
+        return "nothing of the group was written; it goes again in per-slot blocks after reconnecting";
     return "";
 }
 
@@ -194,7 +285,7 @@ static bool is_status(const redisReply *r, const char *text)
     return r->type == REDIS_REPLY_STATUS && r->len == strlen(text) && !memcmp(r->str, text, r->len);
 }
 
-static void queue_push(cluster_target *ct, ct_node *n, uint64_t seq, uint32_t ncmds, uint16_t slot)
+static void queue_push(cluster_target *ct, ct_node *n, uint64_t seq, uint32_t ncmds, uint16_t slot, bool script)
 {
     if (n->qlen == n->qcap) {
         size_t ncap = n->qcap ? n->qcap * 2 : 256;
@@ -205,10 +296,20 @@ static void queue_push(cluster_target *ct, ct_node *n, uint64_t seq, uint32_t nc
         n->qcap = ncap;
         n->qhead = 0;
     }
-    n->q[(n->qhead + n->qlen) % n->qcap] = (ct_block){seq, ncmds, slot};
+    n->q[(n->qhead + n->qlen) % n->qcap] = (ct_block){seq, ncmds, slot, script};
     n->qlen++;
     n->unconfirmed = true;
     ct->blocks++;
+}
+
+/* The block at the head of n's queue is applied. Returns 0. */
+static int block_done(cluster_target *ct, ct_node *n)
+{
+    n->qhead = (n->qhead + 1) % n->qcap;
+    n->qlen--;
+    n->stage = 0;
+    ct->blocks--;
+    return 0;
 }
 
 /* Matches one reply with the head of the node's queue. Returns 0, or -1 with err. */
@@ -218,6 +319,22 @@ static int check_reply(cluster_target *ct, ct_node *n, redisReply *r, char *err,
         return fl_errorf(err, errlen, "redis-cluster: %s:%d: a reply nothing was waiting for", n->host, n->port);
     ct_block *b = &n->q[n->qhead];
     char text[256];
+    if (b->script) {
+        if (r->type == REDIS_REPLY_STATUS && r->len >= 10 && !memcmp(r->str, "FLFALLBACK", 10)) {
+            script_paused_until_ms = fl_now_ms() + CT_SCRIPT_PAUSE_MS;
+            reply_text(text, sizeof text, r);
+            return block_error(err, errlen, n, b, "group script", text);
+        }
+        if (r->type != REDIS_REPLY_INTEGER) {
+            reply_text(text, sizeof text, r);
+            return block_error(err, errlen, n, b, "group script", text);
+        }
+        if (r->integer != (long long)b->ncmds) {
+            snprintf(text, sizeof text, "%lld of %u slots written", r->integer, b->ncmds);
+            return block_error(err, errlen, n, b, "group script", text);
+        }
+        return block_done(ct, n);
+    }
     if (n->stage == 0) {
         if (!is_status(r, "OK")) {
             reply_text(text, sizeof text, r);
@@ -246,11 +363,7 @@ static int check_reply(cluster_target *ct, ct_node *n, redisReply *r, char *err,
             return block_error(err, errlen, n, b, "a command failed", text);
         }
     }
-    n->qhead = (n->qhead + 1) % n->qcap;
-    n->qlen--;
-    n->stage = 0;
-    ct->blocks--;
-    return 0;
+    return block_done(ct, n);
 }
 
 /* ---- I/O across the primaries ---- */
@@ -453,24 +566,68 @@ static void count_replicas(cluster_target *ct, const redisReply *r, const char *
     free(ids);
 }
 
-static int load_script(ct_node *n, char *err, size_t errlen)
+/* SCRIPT LOAD script on n; sha gets its SHA1. Returns 1 when loaded, 0 when refused (text
+ * says why), -1 with err when the connection failed. */
+static int script_load(ct_node *n, const char *script, char sha[41], char *text, size_t textlen, char *err,
+                       size_t errlen)
 {
-    const char *argv[3] = {"SCRIPT", "LOAD", slot_script};
-    size_t lens[3] = {6, 4, strlen(slot_script)};
+    const char *argv[3] = {"SCRIPT", "LOAD", script};
+    size_t lens[3] = {6, 4, strlen(script)};
     fl_error e;
     redisReply *r = fl_redis_conn_command(n->conn, 3, argv, lens, &e);
     if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
-    int rc = 0;
-    if (r->type == REDIS_REPLY_STRING && r->len == 40) {
-        memcpy(n->sha, r->str, 40);
-        n->sha[40] = 0;
+    int rc = r->type == REDIS_REPLY_STRING && r->len == 40;
+    if (rc) {
+        memcpy(sha, r->str, 40);
+        sha[40] = 0;
     } else {
-        char text[256];
-        reply_text(text, sizeof text, r);
-        rc = fl_errorf(err, errlen, "redis-cluster: %s:%d: SCRIPT LOAD refused: %s", n->host, n->port, text);
+        reply_text(text, textlen, r);
     }
     freeReplyObject(r);
     return rc;
+}
+
+/* The group script on n, tried once with no slot (it checks the ACL): n->group_sha, or ""
+ * with text saying why n takes per-slot blocks only. Returns 0, or -1 with err. */
+static int load_group_script(cluster_target *ct, ct_node *n, char *text, size_t textlen, char *err, size_t errlen)
+{
+    n->group_sha[0] = 0;
+    char sha[41];
+    int rc = script_load(n, group_script, sha, text, textlen, err, errlen);
+    if (rc <= 0) return rc;
+    const char *argv[5] = {"EVALSHA", sha, "0", ct->slot_prefix, "0"};
+    size_t lens[5] = {7, 40, 1, strlen(ct->slot_prefix), 1};
+    fl_error e;
+    redisReply *r = fl_redis_conn_command(n->conn, 5, argv, lens, &e);
+    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    if (r->type == REDIS_REPLY_INTEGER)
+        memcpy(n->group_sha, sha, sizeof sha);
+    else
+        reply_text(text, textlen, r);
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Loads the slot checkpoint script on n (refused: -1 with err) and the group script (refused:
+ * said once, and n takes per-slot blocks). Returns 0, or -1 with err. */
+static int load_script(cluster_target *ct, ct_node *n, char *err, size_t errlen)
+{
+    static bool warned; /* once per process: a node's version and the ACL do not change often */
+    char text[256] = "";
+    int rc = script_load(n, slot_script, n->sha, text, sizeof text, err, errlen);
+    if (rc < 0) return -1;
+    if (rc == 0)
+        return fl_errorf(err, errlen, "redis-cluster: %s:%d: SCRIPT LOAD refused: %s", n->host, n->port, text);
+    if (load_group_script(ct, n, text, sizeof text, err, errlen)) return -1;
+    if (!n->group_sha[0] && !warned) {
+        warned = true;
+        log_warn("redis-cluster: %s:%d: the group script is refused (%s): each slot of a group goes in a "
+                 "MULTI/EXEC "
+                 "of its own there (slower; the script needs Redis 7 and EVALSHA, SCRIPT, EXISTS, HGET, HSET in "
+                 "the ACL)",
+                 n->host, n->port, text);
+    }
+    return 0;
 }
 
 /* CLIENT SETNAME fastlane-apply:NAME on n's connection, so that the next run's fence finds
@@ -733,7 +890,7 @@ static int meet_node(cluster_target *ct, ct_node *n, char *err, size_t errlen)
     if (!n->conn) {
         fl_error e;
         if (!(n->conn = connect_node(ct, n->host, n->port, &e))) return fl_errorf(err, errlen, "%s", e.msg);
-        if (load_script(n, err, errlen)) return -1;
+        if (load_script(ct, n, err, errlen)) return -1;
     }
     return ct->fencing && !n->fenced ? fence_node(ct, n, err, errlen) : 0;
 }
@@ -746,6 +903,7 @@ static void cluster_close(void *impl)
         fl_redis_conn_close(ct->nodes[i].conn);
         free(ct->nodes[i].host);
         fl_buf_free(&ct->nodes[i].out);
+        fl_buf_free(&ct->nodes[i].call);
         free(ct->nodes[i].q);
     }
     free(ct->nodes);
@@ -755,7 +913,10 @@ static void cluster_close(void *impl)
     free(ct->client_name);
     free(ct->lease_key);
     free(ct->order);
+    free(ct->order_tmp);
     free(ct->run);
+    free(ct->slot_prefix);
+    fl_buf_free(&ct->commands);
     free(ct->expanded);
     fl_buf_free(&ct->matched);
     free(ct->poll_conns);
@@ -801,7 +962,7 @@ static int load_slot_map(cluster_target *ct, fl_error *e)
         if (n->conn) continue;
         n->conn = connect_node(ct, n->host, n->port, e);
         if (!n->conn) return -1;
-        if (load_script(n, e->msg, sizeof e->msg)) return -1;
+        if (load_script(ct, n, e->msg, sizeof e->msg)) return -1;
     }
     return 0;
 }
@@ -824,6 +985,8 @@ static void *cluster_open(const fl_config_apply *cfg, fl_error *e)
     size_t klen = strlen(CT_CHECKPOINT_PREFIX) + strlen(name) + 1;
     ct->ckey = fl_xmalloc(klen);
     snprintf(ct->ckey, klen, "%s%s", CT_CHECKPOINT_PREFIX, name);
+    ct->slot_prefix = fl_xmalloc(klen + 2);
+    snprintf(ct->slot_prefix, klen + 2, "%s:{", ct->ckey);
     size_t cn = strlen(CT_CLIENT_PREFIX) + strlen(name) + 1;
     ct->client_name = fl_xmalloc(cn);
     snprintf(ct->client_name, cn, "%s%s", CT_CLIENT_PREFIX, name);
@@ -1166,6 +1329,31 @@ static int order_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Sorts ct->order[0..n) (slot << 32 | index, the indexes rising) by slot, stable: a radix sort
+ * of the 14 slot bits in two passes once there are many, else qsort. */
+static void sort_by_slot(cluster_target *ct, size_t n)
+{
+    if (n < 256) {
+        if (n > 1) qsort(ct->order, n, sizeof *ct->order, order_cmp);
+        return;
+    }
+    if (n > ct->order_tmp_cap) {
+        ct->order_tmp_cap = n;
+        ct->order_tmp = fl_xrealloc(ct->order_tmp, n * sizeof *ct->order_tmp);
+    }
+    uint64_t *from = ct->order, *to = ct->order_tmp;
+    for (int shift = 32; shift < 46; shift += 7) {
+        size_t count[129] = {0};
+        for (size_t i = 0; i < n; i++) count[((from[i] >> shift) & 127) + 1]++;
+        for (size_t d = 1; d < 129; d++) count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++) to[count[(from[i] >> shift) & 127]++] = from[i];
+        uint64_t *t = from;
+        from = to;
+        to = t;
+    }
+    /* two passes: the result is back in ct->order */
+}
+
 /* Appends the slot checkpoint script: the slot's checkpoint goes from its seq to seq. */
 static void put_slot_checkpoint(cluster_target *ct, ct_node *n, uint16_t slot, uint64_t seq)
 {
@@ -1179,6 +1367,88 @@ static void put_slot_checkpoint(cluster_target *ct, ct_node *n, uint16_t slot, u
     fl_resp_arg_u64(&n->out, ct->slot_seq[slot]);
     fl_resp_arg_u64(&n->out, seq);
     ct->slot_seq[slot] = seq;
+}
+
+/* ---- one script per primary ----
+ *
+ * A group's slots on one primary go, when the primary took the group script, in one call of
+ * it (EVALSHA, no declared keys, so that routing does not refuse a call across slots): the
+ * arguments described at group_script, built in the node's call buffer and sent when the
+ * group is all there (or the call reaches CT_CALL_MAX_OPS operations or CT_CALL_MAX_BYTES).
+ * A slot with more than CT_CALL_MAX_RUN operations goes in a per-slot block: past a few
+ * operations, MULTI/EXEC costs Redis less than the script's calls (each redis.call converts
+ * its arguments and reply once more). So does every group for CT_SCRIPT_PAUSE_MS after a
+ * call fell back. */
+
+static void call_arg(ct_node *n, const void *p, size_t len)
+{
+    fl_resp_arg(&n->call, p, len);
+    n->call_args++;
+}
+
+static void call_arg_u64(ct_node *n, uint64_t v)
+{
+    fl_resp_arg_u64(&n->call, v);
+    n->call_args++;
+}
+
+/* The commands cmds[0..len) (RESP arrays of bulk strings, as resp.h writes them) appended
+ * to n's call, each as its argument count then its arguments. */
+static void call_commands(ct_node *n, const uint8_t *cmds, size_t len)
+{
+    for (size_t p = 0; p < len;) {
+        size_t q = p + 1, argc = 0;
+        while (cmds[q] != '\r') argc = argc * 10 + (size_t)(cmds[q++] - '0');
+        call_arg(n, cmds + p + 1, q - p - 1);
+        size_t args = q += 2;
+        for (size_t a = 0; a < argc; a++) {
+            size_t l = 0;
+            for (q++; cmds[q] != '\r'; q++) l = l * 10 + (size_t)(cmds[q] - '0');
+            q += 2 + l + 2;
+        }
+        fl_buf_put(&n->call, cmds + args, q - args);
+        n->call_args += (uint32_t)argc;
+        p = q;
+    }
+}
+
+/* Slot's operations ops[0..nops) of transaction seq into n's call, with its checkpoint moving
+ * to seq (0: an early chunk, which leaves it where it is). */
+static void call_put_slot(cluster_target *ct, ct_node *n, uint16_t slot, const fl_cache_op *ops, size_t nops,
+                          uint64_t seq)
+{
+    fl_buf_reset(&ct->commands);
+    uint32_t ncmds = 0;
+    for (size_t k = 0, used; k < nops; k += used) ncmds += fl_resp_run(&ct->commands, &ops[k], nops - k, &used);
+    bool one_key = true; /* then the first command is the probe */
+    for (size_t k = 1; k < nops && one_key; k++)
+        one_key = ops[k].key_len == ops[0].key_len && !memcmp(ops[k].key, ops[0].key, ops[0].key_len);
+    if (!n->call_slots) n->call_first_slot = slot;
+    call_arg(n, ct->tags[slot], strlen(ct->tags[slot]));
+    call_arg_u64(n, seq ? seq - ct->slot_seq[slot] : 0);
+    call_arg_u64(n, one_key ? 0 : nops);
+    for (size_t k = 0; !one_key && k < nops; k++) call_arg(n, ops[k].key, ops[k].key_len);
+    call_arg_u64(n, ncmds);
+    call_commands(n, ct->commands.data, ct->commands.len);
+    n->call_ops += (uint32_t)nops;
+    n->call_slots++;
+    if (seq) ct->slot_seq[slot] = seq;
+}
+
+/* Sends n's call (when it holds a slot) as one EVALSHA, expected as one block of seq. */
+static void call_close(cluster_target *ct, ct_node *n, uint64_t seq)
+{
+    if (!n->call_slots) return;
+    fl_resp_header(&n->out, '*', 5 + (size_t)n->call_args);
+    fl_resp_arg(&n->out, "EVALSHA", 7);
+    fl_resp_arg(&n->out, n->group_sha, 40);
+    fl_resp_arg(&n->out, "0", 1);
+    fl_resp_arg_str(&n->out, ct->slot_prefix);
+    fl_resp_arg_u64(&n->out, seq);
+    fl_buf_put(&n->out, n->call.data, n->call.len);
+    queue_push(ct, n, seq, n->call_slots, n->call_first_slot, true);
+    fl_buf_reset(&n->call);
+    n->call_args = n->call_ops = n->call_slots = 0;
 }
 
 /* ---- deleting a rule's keys by pattern ----
@@ -1292,10 +1562,13 @@ static int cluster_submit(void *impl, const fl_cache_ops *all_ops, const fl_chec
     if (expand_matches(ct, all_ops, &expanded, err, errlen)) return -1;
     const fl_cache_ops *ops = &expanded;
     /* an early chunk of a transaction too large for one block carries the checkpoint before
-     * it: its operations belong to a later seq, and it writes no slot checkpoint */
+     * it: its operations belong to a later seq, and it writes no slot checkpoint; the slots it
+     * wrote are marked, and the transaction's last chunk moves each one's checkpoint, also
+     * where it has no operation of its own there */
     bool early = ops->nops > 0 && cp->seq <= ct->last_seq;
-    if (ops->nops > ct->order_cap) {
-        ct->order_cap = ops->nops;
+    size_t need = ops->nops + (early ? 0 : ct->early_marked);
+    if (need > ct->order_cap) {
+        ct->order_cap = need;
         ct->order = fl_xrealloc(ct->order, ct->order_cap * sizeof *ct->order);
     }
     size_t n = 0;
@@ -1304,42 +1577,67 @@ static int cluster_submit(void *impl, const fl_cache_ops *all_ops, const fl_chec
         uint16_t slot = fl_cluster_key_slot(op->key, op->key_len);
         bool held = early ? ct->rewound_from > cp->seq && ct->slot_seq[slot] > cp->seq
                           : slot_holds(ct, slot, cp->seq);
-        if (!held) ct->order[n++] = (uint64_t)slot << 32 | i;
+        if (held) continue;
+        ct->order[n++] = (uint64_t)slot << 32 | i;
+        if (early && !(ct->early_slots[slot >> 3] & (1u << (slot & 7)))) {
+            ct->early_slots[slot >> 3] |= (uint8_t)(1u << (slot & 7));
+            ct->early_marked++;
+        }
     }
-    if (n > 1) qsort(ct->order, n, sizeof *ct->order, order_cmp); /* by slot, in source order within one */
+    if (!early && ct->early_marked) {
+        for (uint32_t slot = 0; slot < FL_CLUSTER_SLOTS; slot++)
+            if ((ct->early_slots[slot >> 3] & (1u << (slot & 7))) && !slot_holds(ct, (uint16_t)slot, cp->seq))
+                ct->order[n++] = (uint64_t)slot << 32 | CT_CHECKPOINT_ONLY;
+        memset(ct->early_slots, 0, sizeof ct->early_slots);
+        ct->early_marked = 0;
+    }
+    sort_by_slot(ct, n); /* by slot, in source order within one */
     size_t per = ct->max_atomic_ops ? ct->max_atomic_ops : SIZE_MAX;
+    size_t call_cap = per < CT_CALL_MAX_OPS ? per : CT_CALL_MAX_OPS;
+    bool scripted = fl_now_ms() >= script_paused_until_ms;
     for (size_t i = 0; i < n;) {
         uint16_t slot = (uint16_t)(ct->order[i] >> 32);
         size_t end = i;
         while (end < n && (uint16_t)(ct->order[end] >> 32) == slot) end++;
         ct_node *node = &ct->nodes[ct->slot_node[slot]];
-        for (size_t start = i; start < end; start += per) {
-            size_t stop = end - start > per ? start + per : end;
-            bool last = stop == end;
+        size_t nrun = end - i - ((uint32_t)ct->order[end - 1] == CT_CHECKPOINT_ONLY);
+        if (nrun > ct->run_cap) {
+            ct->run_cap = nrun;
+            ct->run = fl_xrealloc(ct->run, ct->run_cap * sizeof *ct->run);
+        }
+        for (size_t k = 0; k < nrun; k++) ct->run[k] = ops->ops[(uint32_t)ct->order[i + k]];
+        i = end;
+        if (scripted && node->group_sha[0] && nrun <= CT_CALL_MAX_RUN && nrun <= call_cap) {
+            if (node->call_slots && (node->call_ops + nrun > call_cap || node->call.len >= CT_CALL_MAX_BYTES)) {
+                call_close(ct, node, cp->seq);
+                if (node->out.len - node->sent >= CT_MAX_UNSENT && pump(ct, CT_MAX_BLOCKS, true, err, errlen))
+                    return -1;
+            }
+            call_put_slot(ct, node, slot, ct->run, nrun, early ? 0 : cp->seq);
+            continue;
+        }
+        for (size_t start = 0;; start += per) {
+            size_t stop = nrun - start > per ? start + per : nrun;
+            bool last = stop == nrun;
             if (!last) *chunked = 1;
             fl_resp_header(&node->out, '*', 1);
             fl_resp_arg(&node->out, "MULTI", 5);
             uint32_t ncmds = 0;
-            size_t nrun = stop - start;
-            if (nrun > ct->run_cap) {
-                ct->run_cap = nrun;
-                ct->run = fl_xrealloc(ct->run, ct->run_cap * sizeof *ct->run);
-            }
-            for (size_t k = start; k < stop; k++) ct->run[k - start] = ops->ops[(uint32_t)ct->order[k]];
-            for (size_t k = 0, used; k < nrun; k += used) /* runs of SETs as MSET, DELs as one DEL */
-                ncmds += fl_resp_run(&node->out, &ct->run[k], nrun - k, &used);
+            for (size_t k = start, used; k < stop; k += used) /* runs of SETs as MSET, DELs as one DEL */
+                ncmds += fl_resp_run(&node->out, &ct->run[k], stop - k, &used);
             if (last && !early) {
                 put_slot_checkpoint(ct, node, slot, cp->seq);
                 ncmds++;
             }
             fl_resp_header(&node->out, '*', 1);
             fl_resp_arg(&node->out, "EXEC", 4);
-            queue_push(ct, node, cp->seq, ncmds, slot);
+            queue_push(ct, node, cp->seq, ncmds, slot, false);
             if (node->out.len - node->sent >= CT_MAX_UNSENT && pump(ct, CT_MAX_BLOCKS, true, err, errlen))
                 return -1;
+            if (last) break;
         }
-        i = end;
     }
+    for (size_t k = 0; k < ct->nnodes; k++) call_close(ct, &ct->nodes[k], cp->seq);
     if (!early) {
         if (cp->seq > ct->last_seq) ct->last_seq = cp->seq;
         ct->last_cp = *cp;
