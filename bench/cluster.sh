@@ -149,8 +149,9 @@ rb_big=$(calc 'sprintf("%.2f", a/b)' a="$rows_big_cluster" b="$rb_best")
 echo "redis-benchmark --cluster -P 64 -t set -n $n_rows -r $n_rows, best of $rounds: $rb_best SET/s"
 echo "  keys fastlane writes per second on the cluster as a share of it: single-row $rb_single, $n_rows-row $rb_big (goal >= 0.5)"
 echo "  (a catch-up groups consecutive transactions: one Redis takes a group as one MULTI/EXEC with one checkpoint;"
-echo "   a cluster needs one per slot the group touches, each with its own slot checkpoint, so single-row"
-echo "   transactions over random keys cost a block per row there, and a 1M-row transaction 16384 blocks)"
+echo "   a cluster needs a slot checkpoint per slot the group touches: the small slot parts go in one script call"
+echo "   per primary, about two calls inside Redis per slot, so single-row transactions over random keys cost"
+echo "   about two per row there; a slot with more than 4 operations, as in the 1M-row transaction, is a MULTI/EXEC)"
 printf '{"bench":"cluster_ratios","cluster_over_single_single_row":%s,"cluster_over_single_big":%s,"redis_benchmark_cluster_set_p64_s":%s,"single_ratio":%s,"big_ratio":%s}\n' \
   "$ratio_single" "$ratio_big" "$rb_best" "$rb_single" "$rb_big"
 
