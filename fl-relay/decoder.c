@@ -23,6 +23,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <mysql.h>
+
 #include "common/crc32c.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -796,7 +798,13 @@ static int decode_table_map(fl_decoder *d, const uint8_t *b, size_t n, char *err
         settled = false;
     }
     e->names = names;
-    if (d->flavor == FL_FLAVOR_MARIADB && d->o.json && e->wanted && tm->ncols) {
+    /* (MariaDB's JSON is a LONGTEXT: a table without text or blob columns has none, and its
+     * map costs no schema lookup) */
+    bool blobs = false;
+    for (uint32_t i = 0; i < tm->ncols && !blobs; i++)
+        blobs = tm->cols[i].type == MYSQL_TYPE_BLOB || tm->cols[i].type == MYSQL_TYPE_TINY_BLOB ||
+                tm->cols[i].type == MYSQL_TYPE_MEDIUM_BLOB || tm->cols[i].type == MYSQL_TYPE_LONG_BLOB;
+    if (d->flavor == FL_FLAVOR_MARIADB && d->o.json && e->wanted && blobs) {
         bool *is_json = fl_arena_alloc(&tm->arena, tm->ncols * sizeof *is_json);
         if (d->o.json(d->o.ctx, tm->db, tm->table, tm->ncols, is_json) == 0)
             for (uint32_t i = 0; i < tm->ncols; i++) tm->cols[i].json_document = is_json[i];

@@ -802,6 +802,72 @@ static void test_table_map_again(void **state)
     assert_string_equal(f->e.copy.tables[0].cols[1], "title");
 }
 
+static int counting_json(void *ctx, const char *db, const char *table, uint32_t ncols, bool *is_json)
+{
+    (void)db;
+    (void)table;
+    emitted *e = ctx;
+    e->names_asked++;
+    for (uint32_t i = 0; i < ncols; i++) is_json[i] = i == 1;
+    return 0;
+}
+
+/* TABLE_MAP test.TABLE (INT, LONGTEXT) without optional metadata */
+static void blob_table_map(bl_stream *s, uint64_t id, const char *table)
+{
+    bl_begin(s, 19);
+    bl_put_le(&s->buf, id, 6);
+    bl_put_le(&s->buf, 1, 2);
+    fl_buf_putc(&s->buf, 4);
+    fl_buf_put(&s->buf, "test", 5);
+    fl_buf_putc(&s->buf, (uint8_t)strlen(table));
+    fl_buf_put(&s->buf, table, strlen(table) + 1);
+    fl_buf_putc(&s->buf, 2);
+    fl_buf_putc(&s->buf, 3);
+    fl_buf_putc(&s->buf, 252);
+    fl_buf_putc(&s->buf, 1);
+    fl_buf_putc(&s->buf, 4); /* pack length 4: LONGTEXT */
+    fl_buf_putc(&s->buf, 0x02);
+    bl_end(s);
+}
+
+/* MariaDB: JSON columns are asked for only for a table that has text or blob columns (a
+ * JSON column is a LONGTEXT); the answer is used. */
+static void test_json_columns_asked_for_blobs(void **state)
+{
+    fixture *f = *state;
+    bl_fde(&f->s, "10.11.5-MariaDB-log", true);
+    bl_maria_gtid(&f->s, 0, 1, 0);
+    minimal_table_map(&f->s, 5, "plain");
+    bl_write_rows(&f->s, 5, 2, 1);
+    bl_xid(&f->s, 1);
+    fl_decoder_opts o = {.emit = on_emit, .json = counting_json, .ctx = &f->e};
+    f->d = fl_decoder_new(&o);
+    assert_int_equal(feed(f), 0);
+    assert_int_equal(f->e.n, 1);
+    assert_int_equal(f->e.names_asked, 0);
+
+    fl_buf_reset(&f->s.buf);
+    bl_maria_gtid(&f->s, 0, 2, 0);
+    blob_table_map(&f->s, 6, "docs");
+    bl_begin(&f->s, 30); /* WRITE_ROWS v2: (1, '{"a":1}') */
+    bl_put_le(&f->s.buf, 6, 6);
+    bl_put_le(&f->s.buf, 1, 2);
+    bl_put_le(&f->s.buf, 2, 2);
+    fl_buf_putc(&f->s.buf, 2);
+    fl_buf_putc(&f->s.buf, 0x03);
+    fl_buf_putc(&f->s.buf, 0x00);
+    bl_put_le(&f->s.buf, 1, 4);
+    bl_put_le(&f->s.buf, 7, 4);
+    fl_buf_put(&f->s.buf, "{\"a\":1}", 7);
+    bl_end(&f->s);
+    bl_xid(&f->s, 2);
+    assert_int_equal(feed(f), 0);
+    assert_int_equal(f->e.n, 2);
+    assert_int_equal(f->e.names_asked, 1);
+    assert_int_equal(col(&f->e.copy, 0, true, 1)->type, FL_VAL_JSON);
+}
+
 static void test_create_table_select(void **state)
 {
     fixture *f = *state;
@@ -1032,6 +1098,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_names_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_map_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_given_crc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_columns_asked_for_blobs, setup, teardown),
         cmocka_unit_test(test_record_images_as_values),
         cmocka_unit_test_setup_teardown(test_create_table_select, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_transaction_dropped, setup, teardown),
