@@ -86,15 +86,6 @@ uint32_t fl_txn_table(fl_txn *t, const char *db, const char *name, uint32_t ncol
                                   fl_arena_strndup(&t->arena, name, strlen(name)), ncols, copy);
 }
 
-bool fl_op_is_row(uint8_t op)
-{
-    return op == FL_OP_INSERT || op == FL_OP_UPDATE || op == FL_OP_DELETE || op == FL_OP_SNAPSHOT;
-}
-
-bool fl_op_has_before(uint8_t op) { return op == FL_OP_UPDATE || op == FL_OP_DELETE; }
-
-bool fl_op_has_after(uint8_t op) { return op == FL_OP_INSERT || op == FL_OP_UPDATE || op == FL_OP_SNAPSHOT; }
-
 const char *fl_op_name(uint8_t op)
 {
     switch (op) {

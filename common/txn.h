@@ -22,9 +22,18 @@ typedef enum fl_op {
                             insert (see FL_TXN_SNAPSHOT) */
 } fl_op;
 
-bool fl_op_is_row(uint8_t op);      /* insert, update, delete or snapshot */
-bool fl_op_has_before(uint8_t op);  /* update, delete: the change carries a before image */
-bool fl_op_has_after(uint8_t op);   /* insert, update, snapshot: it carries an after image */
+/* insert, update, delete or snapshot (inline: asked for every change encoded and decoded) */
+static inline bool fl_op_is_row(uint8_t op)
+{
+    return op == FL_OP_INSERT || op == FL_OP_UPDATE || op == FL_OP_DELETE || op == FL_OP_SNAPSHOT;
+}
+/* update, delete: the change carries a before image */
+static inline bool fl_op_has_before(uint8_t op) { return op == FL_OP_UPDATE || op == FL_OP_DELETE; }
+/* insert, update, snapshot: it carries an after image */
+static inline bool fl_op_has_after(uint8_t op)
+{
+    return op == FL_OP_INSERT || op == FL_OP_UPDATE || op == FL_OP_SNAPSHOT;
+}
 const char *fl_op_name(uint8_t op); /* "insert", ..., "unknown" */
 
 /* The tables a transaction touches; changes refer to them by index. */
