@@ -1,15 +1,18 @@
 /* target_redis_cluster.c — the Redis Cluster target: each source transaction's operations
- * are grouped by key slot, and each slot's group is one MULTI/EXEC on the primary that owns
- * the slot, ending with a checkpoint that lives in the same slot.
+ * are grouped by key slot, and each slot's part is written whole on the primary that owns
+ * the slot, with a checkpoint that lives in the same slot: a slot with a few operations in
+ * the group script's call for that primary (one per primary per group, see "one script per
+ * primary"), a larger one as a MULTI/EXEC of its own.
  *
  * The slot map comes from CLUSTER SLOTS, asked of the seed nodes in turn; every primary gets
  * one connection (fl-apply/redis_conn.h), and the blocks of all primaries are pipelined at
  * once, each primary with its own queue of expected replies (MULTI +OK, each command
- * +QUEUED, EXEC an array without errors).
+ * +QUEUED, EXEC an array without errors; a group script call, the number of its slots).
  *
  * Per-slot checkpoints. Slot S's checkpoint is the hash fastlane:checkpoint:NAME:{TAG} (TAG
  * one of the short tags that hash to S, fl-apply/cluster_slots.h) with one field, seq. It is
- * written by a script at the end of every MULTI/EXEC of slot S, which refuses (FLCHAIN) unless
+ * written with every part of slot S (in the group script, by a checked HINCRBY), or by a
+ * script at the end of every MULTI/EXEC of slot S, which refuses (FLCHAIN) unless
  * the hash still holds the seq this applier last wrote there: a block that was not applied
  * (refused, redirected) keeps every later one of its slot from moving the checkpoint. Being
  * in the slot, the checkpoint moves with the slot's data on resharding and fails over with
@@ -267,7 +270,8 @@ static const char *advice_for(const char *text)
         return "the node lost the script (a failover?): it is loaded again at reconnect";
     if (!strncmp(text, "OOM", 3)) return "the node is at maxmemory: raise maxmemory or choose a volatile-* policy";
     if (!strncmp(text, "FLFALLBACK", 10))
-        return "nothing of the group was written; it goes again in per-slot blocks after reconnecting";
+        return "that slot was not written, the slots before it in the call were, whole; the rest goes again in "
+               "per-slot blocks after reconnecting";
     return "";
 }
 
@@ -622,8 +626,7 @@ static int load_script(cluster_target *ct, ct_node *n, char *err, size_t errlen)
     if (!n->group_sha[0] && !warned) {
         warned = true;
         log_warn("redis-cluster: %s:%d: the group script is refused (%s): each slot of a group goes in a "
-                 "MULTI/EXEC "
-                 "of its own there (slower; the script needs Redis 7 and EVALSHA, SCRIPT, EXISTS, HGET, HSET in "
+                 "MULTI/EXEC of its own there (slower; the script needs Redis 7, and EXISTS and HINCRBY in "
                  "the ACL)",
                  n->host, n->port, text);
     }
