@@ -10,6 +10,8 @@
 #   the two accounts, read where each is, always sum to the total, the moved account is never
 #   written back on the old primary, and the account that is only debited never goes up; once
 #   the migration ends, the cache equals the database;
+# - maxmemory reached: the group script is refused before it runs (OOM), nothing of the
+#   group is written, and once memory is raised the cache equals the database;
 # - an ACL without EXISTS (the script's probe): the applier says once that the group script
 #   is refused and applies in per-slot blocks, correctly;
 # - a transaction journaled in parts and chunked by max_atomic_ops: every slot it wrote has
@@ -126,6 +128,22 @@ t_check "once the slot moved, the cache equals the database" h_wait_until 90 sam
 touch "$H_DIR/stop-watch"; wait "$WATCH_PID" 2>/dev/null
 t_check "account 1 never went up" awk 'prev != "" && $1 > prev { bad = 1 } { prev = $1 } END { exit bad }' "$H_DIR/acct1.seen"
 t_check "it was watched" test "$(grep -c . "$H_DIR/acct1.seen")" -gt 10
+kill -TERM "$APPLY_PID"; wait "$APPLY_PID" 2>/dev/null
+
+# ---- maxmemory reached: Redis refuses the group script before it runs ----
+"$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" > "$H_DIR/oom.log" 2>&1 &
+APPLY_PID=$!; h_register $APPLY_PID
+h_wait_until 30 grep -q "connected to the redis-cluster target" "$H_DIR/oom.log" || h_die "the applier did not connect"
+h_wait_until 60 same_as_db || h_die "the applier did not catch up"
+for p in "${P[@]}"; do redis-cli -p "$p" config set maxmemory 1 > /dev/null; done
+items 4001 4100
+h_ingest "$J" || h_die "ingest"
+t_check "at maxmemory the applier is refused (OOM)" h_wait_until 60 grep -q "OOM" "$H_DIR/oom.log"
+new_items=0
+for p in "${P[@]}"; do new_items=$((new_items + $(redis-cli -p "$p" --scan --pattern 'item:40[0-9][0-9]' | wc -l))); done
+t_eq "... and nothing of the refused group is written" 0 "$new_items"
+for p in "${P[@]}"; do redis-cli -p "$p" config set maxmemory 0 > /dev/null; done
+t_check "below maxmemory again, the cache equals the database" h_wait_until 90 same_as_db
 kill -TERM "$APPLY_PID"; wait "$APPLY_PID" 2>/dev/null
 
 # ---- an ACL without EXISTS ----
