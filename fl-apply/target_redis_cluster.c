@@ -20,8 +20,9 @@
  * ASK redirections once), and a transaction's operations for slot S are sent only when its
  * seq is above S's checkpoint: on every slot, transactions appear once and in source order.
  *
- * The applier's checkpoint (fastlane:checkpoint:NAME, seq/gtid/ts/journal) is where reading
- * resumes: it is written when every block submitted before it is acknowledged (at flush) and,
+ * The applier's checkpoint (fastlane:checkpoint:NAME, seq/gtid/ts/journal, and fold_until: the
+ * end of a rebuild or replay in progress, so that a restart midway folds the rest) is where
+ * reading resumes: it is written when every block submitted before it is acknowledged (at flush) and,
  * on every primary written since the last confirmation, WAIT says [apply]
  * cluster_wait_replicas of its replicas (at most as many as CLUSTER SLOTS lists) received it
  * too; so every slot holds everything up to it, also on a replica promoted after its
@@ -220,9 +221,10 @@ typedef struct cluster_target {
     uint64_t last_seq;                       /* latest seq submitted */
     fl_checkpoint last_cp;                   /* checkpoint of the latest transaction submitted */
     uint64_t written_seq;                    /* what fastlane:checkpoint:NAME holds */
-    uint32_t pending;                        /* transactions submitted since everything was acknowledged */
-    size_t blocks;                           /* blocks awaiting replies, all primaries */
-    uint64_t *order;                         /* scratch: slot << 32 | operation index */
+    uint64_t shown;   /* fold_until: the latest seq the cache may show (a replay's or rebuild's end) */
+    uint32_t pending; /* transactions submitted since everything was acknowledged */
+    size_t blocks;    /* blocks awaiting replies, all primaries */
+    uint64_t *order;  /* scratch: slot << 32 | operation index */
     size_t order_cap;
     uint64_t *order_tmp; /* scratch of sort_by_slot */
     size_t order_tmp_cap;
@@ -1172,6 +1174,7 @@ static int cluster_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, siz
         goto out;
     }
     bool have_seq = false;
+    uint64_t shown = 0;
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         const redisReply *k = r->element[i], *v = r->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
@@ -1180,6 +1183,8 @@ static int cluster_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, siz
             bad = parse_u64(v, &cp->seq) != 0, have_seq = true;
         else if (k->len == 2 && !memcmp(k->str, "ts", 2))
             bad = parse_u64(v, &cp->ts) != 0;
+        else if (k->len == 10 && !memcmp(k->str, "fold_until", 10))
+            bad = parse_u64(v, &shown) != 0;
         else if (k->len == 4 && !memcmp(k->str, "gtid", 4)) {
             bad = v->len >= sizeof cp->gtid;
             if (!bad) memcpy(cp->gtid, v->str, v->len), cp->gtid[v->len] = 0;
@@ -1194,6 +1199,8 @@ static int cluster_read_checkpoint(void *impl, fl_checkpoint *cp, char *err, siz
         }
     }
     ct->written_seq = cp->seq;
+    ct->shown = shown > cp->seq ? shown : cp->seq;
+    cp->fold_until = shown > cp->seq ? shown : 0; /* a replay or rebuild was cut short: fold the rest */
     ct->last_cp = *cp;
     ct->last_seq = cp->seq;
     uint64_t top = 0;
@@ -1214,15 +1221,18 @@ static int write_checkpoint(cluster_target *ct, char *err, size_t errlen)
 {
     if (ct->last_cp.seq <= ct->written_seq) return 0;
     ct_node *n = node_of_key(ct, ct->ckey);
-    char seq[24], ts[24];
+    char seq[24], ts[24], shown[24];
+    if (ct->last_cp.seq > ct->shown) ct->shown = ct->last_cp.seq;
     snprintf(seq, sizeof seq, "%" PRIu64, ct->last_cp.seq);
     snprintf(ts, sizeof ts, "%" PRIu64, ct->last_cp.ts);
-    const char *argv[10] = {"HSET",           ct->ckey, "seq", seq,       "gtid",
-                            ct->last_cp.gtid, "ts",     ts,    "journal", ct->last_cp.journal};
-    size_t lens[10];
-    for (int i = 0; i < 10; i++) lens[i] = strlen(argv[i]);
+    snprintf(shown, sizeof shown, "%" PRIu64, ct->shown);
+    const char *argv[12] = {"HSET",           ct->ckey, "seq", seq,       "gtid",
+                            ct->last_cp.gtid, "ts",     ts,    "journal", ct->last_cp.journal,
+                            "fold_until",     shown};
+    size_t lens[12];
+    for (int i = 0; i < 12; i++) lens[i] = strlen(argv[i]);
     fl_error e;
-    redisReply *r = fl_redis_conn_command(n->conn, 10, argv, lens, &e);
+    redisReply *r = fl_redis_conn_command(n->conn, 12, argv, lens, &e);
     if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR) {
@@ -1324,6 +1334,13 @@ static void cluster_rewind(void *impl, uint64_t seq)
     cluster_target *ct = impl;
     ct->rewound_from = seq;
     if (seq && ct->last_seq >= seq) ct->last_seq = seq - 1; /* what comes next is new, not an early chunk */
+    ct->written_seq = 0; /* the resume point follows the replay (ct->shown keeps where it ends) */
+}
+
+static void cluster_will_show(void *impl, uint64_t seq)
+{
+    cluster_target *ct = impl;
+    ct->shown = seq; /* earlier marks may be another journal's seqs */
 }
 
 static int order_cmp(const void *a, const void *b)
@@ -1664,6 +1681,7 @@ const struct fl_target_ops fl_target_redis_cluster_ops = {
     .in_flight = cluster_in_flight,
     .holds = cluster_holds,
     .rewind = cluster_rewind,
+    .will_show = cluster_will_show,
     .deletes_by_pattern = true,
     .kind = "redis-cluster",
 };
