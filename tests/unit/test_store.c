@@ -1,8 +1,8 @@
 /* test_store.c — the LMDB journal: append/read/seek/iterate, parts, purge by age and size,
  * the purge horizon (purged seqs told from gaps), the journal's identity, journals of an
  * earlier version, map growth, one writer, a reader in another process woken by commits, the
- * read snapshot a streaming reader keeps between transactions, crash safety
- * under SIGKILL, and a corrupted record reported by seq. */
+ * read snapshot a streaming reader keeps between transactions, a reader's wake-up drained in
+ * full, crash safety under SIGKILL, and a corrupted record reported by seq. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1350,6 +1352,44 @@ static void expect_absent(bool want, const char *what)
     if (absent != want) fail_msg("%s: absent = %d (%s)", what, absent, err);
 }
 
+/* fl_store_wait_ack leaves nothing on the wait descriptor, even when more events are queued
+ * than one read takes (events that differ are not merged: a modification, then a change of
+ * attributes, and so on, 12 KiB of them), so a wait right after it sleeps until the next
+ * commit; and the next commit is on the descriptor at once. */
+static void test_wait_ack_drains(void **state)
+{
+    (void)state;
+    fl_store *w = open_w(0);
+    fl_store *r = open_r();
+    int fd = fl_store_wait_fd(r);
+    assert_true(fd >= 0);
+    char path[400];
+    snprintf(path, sizeof path, "%s/notify", jdir);
+    int nf = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(nf >= 0);
+    uint8_t b[8] = {0};
+    for (int i = 0; i < 400; i++) {
+        assert_int_equal(pwrite(nf, b, sizeof b, 0), (ssize_t)sizeof b);
+        assert_int_equal(fchmod(nf, (i & 1) ? 0644 : 0640), 0);
+    }
+    close(nf);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 0), 1);
+    fl_store_wait_ack(r);
+    assert_int_equal(poll(&p, 1, 0), 0);
+    fl_txn t;
+    fl_txn_init(&t);
+    make_txn(&t, 1, 1000, 10);
+    add_ok(w, &t);
+    commit_ok(w, NULL);
+    assert_int_equal(poll(&p, 1, 0), 1);
+    fl_store_wait_ack(r);
+    assert_int_equal(poll(&p, 1, 0), 0);
+    fl_txn_free(&t);
+    fl_store_close(r);
+    fl_store_close(w);
+}
+
 static void test_open_absent(void **state)
 {
     (void)state;
@@ -1432,6 +1472,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_checksum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_reader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_ack_drains, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
