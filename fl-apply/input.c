@@ -2,7 +2,7 @@
  *
  * Local: fl_store_next finds the next complete transaction, fl_store_read_parts streams it
  * part by part (a huge transaction never has to be whole in memory), and the store's
- * inotify descriptor wakes the wait when the relay commits. fl_store_next passes over
+ * inotify descriptor, made at the first fl_input_arm, wakes the wait when the relay commits. fl_store_next passes over
  * missing seqs; the journal's purge horizon, read after it, tells whether they were never
  * used (a gap: go on) or purged before they were applied (refused). A journal directory
  * moved away while it is open would keep the reader on the old journal for good: whenever
@@ -75,8 +75,8 @@ static int local_open(fl_input *s, bool *absent, char *err, size_t errlen)
     char why[256];
     if (fl_store_identity(store, s->identity, why, sizeof why) < 0) s->identity[0] = 0; /* none known */
     if (s->store) fl_store_close(s->store);
-    s->store = store;
-    fl_store_wait_fd(s->store); /* watch commits from now on: none can slip by */
+    s->store = store; /* (commits are watched from the first fl_input_arm on: one that never waits,
+                       * fl-apply --once, has no inotify instance, whose close takes ~20 ms) */
     return 0;
 }
 
@@ -416,7 +416,9 @@ void fl_input_release(fl_input *s)
 
 void fl_input_arm(fl_input *s)
 {
-    if (s->store) fl_store_wait_ack(s->store);
+    if (!s->store) return;
+    fl_store_wait_fd(s->store); /* watched from now on: no commit after this can slip by */
+    fl_store_wait_ack(s->store);
 }
 
 void fl_input_wait(fl_input *s, uint64_t from, int timeout_ms)

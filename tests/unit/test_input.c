@@ -1,14 +1,16 @@
 /* test_input.c — the applier's input over a local journal: bounds, next over gaps (never over a purge), reading a
- * transaction split in parts, GTID lookup, waking on a commit, and the errors it reports. */
+ * transaction split in parts, GTID lookup, waking on a commit (watched from the first arm on), and the errors it reports. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -285,6 +287,49 @@ static void test_wait_wakes_on_commit(void **state)
     fl_store_close(w);
 }
 
+/* The inotify instances this process holds. */
+static int inotify_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[300], target[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        if (len > 0) {
+            target[len] = 0;
+            n += strcmp(target, "anon_inode:inotify") == 0;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* A reader that never waits (fl-apply --once) makes no inotify instance: closing one takes
+ * the kernel tens of milliseconds. The first arm makes it, before the last look. */
+static void test_watch_made_when_armed(void **state)
+{
+    (void)state;
+    fl_store *w = open_writer();
+    add_txn(w, 1, 1, 1);
+    int before = inotify_fds();
+    fl_input *in = open_input();
+    fl_error fe;
+    uint64_t seq;
+    assert_int_equal(fl_input_next(in, 1, &seq, &fe), 0);
+    assert_int_equal(fl_input_next(in, 2, &seq, &fe), 1);
+    assert_int_equal(inotify_fds(), before);
+    fl_input_arm(in);
+    assert_int_equal(inotify_fds(), before + 1);
+    add_txn(w, 2, 1, 1); /* committed after arming: the wait ends at once */
+    fl_input_wait(in, 2, 60000);
+    assert_int_equal(fl_input_next(in, 2, &seq, &fe), 0);
+    fl_input_close(in);
+    assert_int_equal(inotify_fds(), before);
+    fl_store_close(w);
+}
+
 static void test_relay_unreachable(void **state)
 {
     (void)state;
@@ -320,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_next_passes_gaps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_flagged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_wakes_on_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_made_when_armed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_unreachable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
