@@ -6,9 +6,14 @@
 # primary (atomic there) never sees the total change. fl-apply is killed with SIGKILL five
 # times while it applies: the end state still equals the database, and a counter the workload
 # increments equals the cached value (nothing applied twice, nothing lost). --status reads
-# the checkpoint back from the cluster. Then every slot of the primary that holds the bank is
-# moved to another one (redis-cli --cluster reshard) while more of the workload is applied:
-# the same holds. Last, a TRUNCATE deletes the rule's keys (by pattern) on every primary.
+# the checkpoint back from the cluster. A kill where slots are ahead of the resume point,
+# made so on purpose: the primary holding the applier's checkpoint refuses writes for a while
+# (CLIENT PAUSE WRITE) while a running applier takes a new batch, so the other primaries write
+# their slots and slot checkpoints past it; the applier is killed there, and the restart
+# resumes at the old checkpoint and skips on those slots what they hold. Then every slot of
+# the primary that holds the bank is moved to another one (redis-cli --cluster reshard) while
+# more of the workload is applied: the same holds. Last, a TRUNCATE deletes the rule's keys
+# (by pattern) on every primary.
 source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
@@ -75,16 +80,21 @@ READER_PID=$!; h_register $READER_PID
 h_wait_until 20 test -e "$H_DIR/ready" || h_die "the reader did not start: $(cat "$H_DIR/reader.out")"
 
 # the workload: each transaction moves money between two accounts, bumps the counter, writes an
-# item (no hash tag: any slot) and inserts a user (its own tag)
-N=6000
-{
-  for i in $(seq 1 $N); do
+# item (no hash tag: any slot) and inserts a user (its own tag); workload FROM TO prints
+# transactions FROM..TO
+workload() {
+  local i a b
+  for i in $(seq "$1" "$2"); do
     a=$(( (i * 7) % ACCOUNTS + 1 )); b=$(( (i * 13 + 5) % ACCOUNTS + 1 ))
     [ "$a" = "$b" ] && b=$(( a % ACCOUNTS + 1 ))
     echo "BEGIN; UPDATE app.bank SET bal = bal - $i WHERE id = $a; UPDATE app.bank SET bal = bal + $i WHERE id = $b;"
     echo "UPDATE app.counter SET n = n + 1 WHERE id = 1; REPLACE INTO app.items VALUES ($(( i % 500 )), $i);"
     echo "INSERT INTO app.users VALUES ($i, 'user-$i'); COMMIT;"
   done
+}
+N=6000
+{
+  workload 1 $N
   echo "DELETE FROM app.items WHERE id < 50; DELETE FROM app.users WHERE id % 10 = 0;"
 } > "$H_DIR/w.sql"
 h_sql_file "$H_DIR/w.sql" || h_die "workload"
@@ -100,13 +110,55 @@ for k in 1 2 3 4 5; do
 done
 timeout 300 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/last.log" 2>&1
 t_eq "the last apply exits 0" 0 "$?"
+
+owner_of() { # KEY: the port of the primary that owns KEY's slot now
+  local p
+  for p in $(primaries); do
+    redis-cli -p "$p" EXISTS "$1" 2>/dev/null | grep -qx '[01]' && { echo "$p"; return 0; }
+  done
+  return 1
+}
+# a kill while slots are ahead of the resume point: the primary holding fastlane:checkpoint:cl
+# refuses writes (the pause lapses by itself after 300 s) while a running applier takes a batch
+# of M more transactions. The resume point cannot move; the other primaries write their slots
+# of the batch, each with its slot checkpoint (C1), so once one of the batch's users is cached
+# on one of them, a slot there is past the resume point: the applier is killed, its
+# connections are gone from the paused primary (nothing of it can run there any more), and the
+# primary writes again. The restart must resume at the old checkpoint and apply to each slot
+# only what it lacks (the reader sees no counter go back; the counter ends equal).
+M=300
+ckpt_port=$(owner_of fastlane:checkpoint:cl) || h_die "no primary owns the applier's checkpoint"
+before=$(last_seq)
+batch_cached_elsewhere() { # whether a user of the batch is cached on a primary other than ckpt_port
+  local p
+  for p in $(primaries | grep -vx "$ckpt_port"); do
+    seq -f 'EXISTS {user:%g}:name' $((N + 1)) $((N + M)) | redis-cli -p "$p" 2>/dev/null | grep -qx 1 && return 0
+  done
+  return 1
+}
+applier_gone() { ! redis-cli -p "$ckpt_port" client list | grep -q ' name=fastlane-apply:cl '; }
+"$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" > "$H_DIR/paused.log" 2>&1 &
+pid=$!; h_register $pid
+h_wait_until 60 grep -qF "resuming after checkpoint seq $before (" "$H_DIR/paused.log" \
+  || h_die "the applier did not connect: $(tail -3 "$H_DIR/paused.log")"
+redis-cli -p "$ckpt_port" client pause 300000 write | grep -qx OK || h_die "CLIENT PAUSE refused"
+workload $((N + 1)) $((N + M)) | h_sql_file /dev/stdin || h_die "workload while paused"
+ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
+h_wait_until 120 batch_cached_elsewhere || h_die "the batch reached no other primary: $(tail -3 "$H_DIR/paused.log")"
+kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+h_wait_until 60 applier_gone || h_die "the killed applier's connection stays on $ckpt_port"
+redis-cli -p "$ckpt_port" client unpause | grep -qx OK || h_die "CLIENT UNPAUSE refused"
+N=$((N + M))
+timeout 300 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/resume.log" 2>&1
+t_eq "the apply after the kill exits 0" 0 "$?"
+t_check "a restart resumed slots past the applier's checkpoint" \
+  grep -q "resuming at seq $before; slots already hold up to seq" "$H_DIR/resume.log"
 touch "$H_DIR/stop"; wait "$READER_PID"
 
 h_log "reader: $(head -3 "$H_DIR/reader.out" | tr '\n' ' ')"
 t_check "the reader sampled" grep -q "samples=[1-9]" "$H_DIR/reader.out"
 t_check "the reader never saw the total change" grep -q "bad_total=0 " "$H_DIR/reader.out"
 t_check "... nor the counter go back (nothing applied twice)" grep -q "decreased=0$" "$H_DIR/reader.out"
-t_check "a restart resumed slots past the applier's checkpoint" grep -q "slots already hold up to seq" "$H_DIR/killed.log"
 t_eq "the counter equals the database's" "$(h_sql 'SELECT n FROM app.counter')" "$(h_rc GET cnt:1)"
 t_eq "the counter is the number of transactions" "$N" "$(h_rc GET cnt:1)"
 db_state > "$H_DIR/db.tsv"; cache_state > "$H_DIR/cache.tsv"
@@ -117,13 +169,6 @@ t_check "the keys are spread over every primary" test "$(for p in $(primaries); 
 t_check "--status reads the checkpoint from the cluster" grep -q "checkpoint: seq $(last_seq)," "$H_DIR/status.out"
 
 # ---- resharding while applying ----
-owner_of() { # KEY: the port of the primary that owns KEY's slot now
-  local p
-  for p in $(primaries); do
-    redis-cli -p "$p" EXISTS "$1" 2>/dev/null | grep -qx '[01]' && { echo "$p"; return 0; }
-  done
-  return 1
-}
 slots_of() { # PORT: how many slots the primary owns
   redis-cli --cluster info "127.0.0.1:${CLUSTER_PORTS[0]}" 2>/dev/null | sed -n "s/^127.0.0.1:$1 .*| \([0-9]*\) slots |.*/\1/p"
 }
@@ -142,13 +187,7 @@ timeout 300 redis-cli --cluster reshard "127.0.0.1:$from" --cluster-from "$(redi
 RESHARD_PID=$!; h_register $RESHARD_PID
 N2=0
 while kill -0 "$RESHARD_PID" 2>/dev/null && [ $N2 -lt 20000 ]; do # batches of the workload while slots move
-  { for i in $(seq $((N + N2 + 1)) $((N + N2 + 200))); do
-      a=$(( (i * 7) % ACCOUNTS + 1 )); b=$(( (i * 13 + 5) % ACCOUNTS + 1 ))
-      [ "$a" = "$b" ] && b=$(( a % ACCOUNTS + 1 ))
-      echo "BEGIN; UPDATE app.bank SET bal = bal - $i WHERE id = $a; UPDATE app.bank SET bal = bal + $i WHERE id = $b;"
-      echo "UPDATE app.counter SET n = n + 1 WHERE id = 1; REPLACE INTO app.items VALUES ($(( i % 500 )), $i);"
-      echo "INSERT INTO app.users VALUES ($i, 'user-$i'); COMMIT;"
-    done; } | h_sql_file /dev/stdin || h_die "workload during the reshard"
+  workload $((N + N2 + 1)) $((N + N2 + 200)) | h_sql_file /dev/stdin || h_die "workload during the reshard"
   N2=$((N2 + 200))
   ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
 done
