@@ -128,7 +128,6 @@ owner_of() { # KEY: the port of the primary that owns KEY's slot now
 # only what it lacks (the reader sees no counter go back; the counter ends equal).
 M=300
 ckpt_port=$(owner_of fastlane:checkpoint:cl) || h_die "no primary owns the applier's checkpoint"
-before=$(last_seq)
 batch_cached_elsewhere() { # whether a user of the batch is cached on a primary other than ckpt_port
   local p
   for p in $(primaries | grep -vx "$ckpt_port"); do
@@ -139,9 +138,10 @@ batch_cached_elsewhere() { # whether a user of the batch is cached on a primary 
 applier_gone() { ! redis-cli -p "$ckpt_port" client list | grep -q ' name=fastlane-apply:cl '; }
 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" > "$H_DIR/paused.log" 2>&1 &
 pid=$!; h_register $pid
-h_wait_until 60 grep -qF "resuming after checkpoint seq $before (" "$H_DIR/paused.log" \
+h_wait_until 60 grep -q "resuming after checkpoint seq" "$H_DIR/paused.log" \
   || h_die "the applier did not connect: $(tail -3 "$H_DIR/paused.log")"
 redis-cli -p "$ckpt_port" client pause 300000 write | grep -qx OK || h_die "CLIENT PAUSE refused"
+before=$(redis-cli -p "$ckpt_port" hget fastlane:checkpoint:cl seq) # the resume point, frozen now
 workload $((N + 1)) $((N + M)) | h_sql_file /dev/stdin || h_die "workload while paused"
 ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
 h_wait_until 120 batch_cached_elsewhere || h_die "the batch reached no other primary: $(tail -3 "$H_DIR/paused.log")"
