@@ -678,6 +678,26 @@ static void other_clients(const redisReply *r, const char *name, const char *min
     }
 }
 
+/* Lists n's connections named like this applier's but for n's own (other_clients) into ids.
+ * Returns 1 when listed; 0 when not, with the reply's text in why (the ACL refused CLIENT
+ * LIST, or n's own id is unknown); -1 with err when the connection failed. */
+static int list_other_clients(cluster_target *ct, ct_node *n, fl_buf *ids, char why[256], char *err, size_t errlen)
+{
+    const char *argv[4] = {"CLIENT", "LIST", "TYPE", "normal"};
+    size_t lens[4] = {6, 4, 4, 6};
+    fl_error e;
+    redisReply *r = fl_redis_conn_command(n->conn, 4, argv, lens, &e);
+    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
+    why[0] = 0;
+    int listed = r->type == REDIS_REPLY_STRING && n->client_id[0];
+    if (listed)
+        other_clients(r, ct->client_name, n->client_id, ids);
+    else
+        reply_text(why, 256, r);
+    freeReplyObject(r);
+    return listed;
+}
+
 /* Ends, on n, the connections an earlier run of this applier left there (named
  * fastlane-apply:NAME, and not this run's), so that blocks still in their input buffers never
  * run after n's slot checkpoints are read. Without CLIENT LIST or CLIENT KILL in the ACL it
@@ -687,19 +707,11 @@ static int fence_node(cluster_target *ct, ct_node *n, char *err, size_t errlen)
 {
     static bool warned; /* once per process: the ACL does not change often */
     if (!n->client_id[0] && name_connection(ct, n, n->client_id, err, errlen)) return -1;
-    const char *mine = n->client_id;
-    const char *argv[4] = {"CLIENT", "LIST", "TYPE", "normal"};
-    size_t lens[4] = {6, 4, 4, 6};
-    fl_error e;
-    redisReply *r = fl_redis_conn_command(n->conn, 4, argv, lens, &e);
-    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
     fl_buf ids = {0};
-    char text[256] = "";
-    if (r->type == REDIS_REPLY_STRING && mine[0])
-        other_clients(r, ct->client_name, mine, &ids);
-    else
-        reply_text(text, sizeof text, r);
-    freeReplyObject(r);
+    char text[256];
+    if (list_other_clients(ct, n, &ids, text, err, errlen) < 0) return -1;
+    fl_error e;
+    redisReply *r;
     fl_buf_putc(&ids, 0);
     for (char *id = (char *)ids.data, *sp; *id; id = sp + 1) {
         sp = strchr(id, ' ');
@@ -782,15 +794,10 @@ static int live_other(cluster_target *ct, ct_node *n, char id[24], char *err, si
 {
     int64_t until = fl_now_ms() + CT_LIVE_GRACE_MS;
     for (;;) {
-        const char *argv[4] = {"CLIENT", "LIST", "TYPE", "normal"};
-        size_t lens[4] = {6, 4, 4, 6};
-        fl_error e;
-        redisReply *r = fl_redis_conn_command(n->conn, 4, argv, lens, &e);
-        if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
         fl_buf ids = {0};
-        bool listed = r->type == REDIS_REPLY_STRING && n->client_id[0];
-        if (listed) other_clients(r, ct->client_name, n->client_id, &ids);
-        freeReplyObject(r);
+        char why[256];
+        int listed = list_other_clients(ct, n, &ids, why, err, errlen);
+        if (listed < 0) return -1;
         size_t idlen = ids.len ? strcspn((const char *)ids.data, " ") : 0;
         snprintf(id, 24, "%.*s", (int)(idlen < 23 ? idlen : 23), ids.len ? (const char *)ids.data : "");
         fl_buf_free(&ids);
