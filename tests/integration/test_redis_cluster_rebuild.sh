@@ -30,6 +30,9 @@ chunk = 5000
 [apply]
 name = rb
 target = $CLUSTER_URL
+# the resume point moves at every flush, not only once the replicas confirm (C3), so that it
+# stands inside the rebuild for a while, whatever the machine's speed
+cluster_wait_replicas = 0
 [rule items]
 table = app.items
 key = item:{id}
