@@ -36,8 +36,9 @@
  * The fence (C4): before the slot checkpoints are read, every primary's other connections
  * named fastlane-apply:NAME are ended (cluster_fence), and a node first met while reading them
  * is fenced at that first contact (meet_node). One applier per name: the lease
- * fastlane:applier:NAME holds this run's token (claim_lease, renewed at flush); a run that
- * finds it held by another run whose connection stays stops instead of fencing.
+ * fastlane:applier:NAME (fl-apply/applier_lease.h, on the node of its key) holds this run's
+ * token, renewed at flush; a run that finds it held by another run whose connection stays
+ * stops instead of fencing.
  *
  * A redirection (MOVED, ASK) or any error reply fails the flush; the applier reconnects,
  * which reads the slot map and the slot checkpoints again and resends what each slot lacks.
@@ -49,8 +50,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -59,6 +58,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/target_url.h"
+#include "fl-apply/applier_lease.h"
 #include "fl-apply/cluster_conn.h"
 #include "fl-apply/cluster_slots.h"
 #include "fl-apply/redis_conn.h"
@@ -73,18 +73,6 @@
 #define CT_NO_NODE UINT16_MAX
 #define CT_WAIT_RETRY_MS 5000 /* a primary whose replicas fell short is not asked again sooner */
 #define CT_REPLICAS_UNKNOWN UINT32_MAX
-#define CT_LEASE_PREFIX "fastlane:applier:" /* the run of the applier of each name (C4) */
-#define CT_LEASE_MS 15000                   /* a lease not renewed for this long has lapsed */
-#define CT_LEASE_RENEW_MS 5000              /* renewed this often (at flush) */
-#define CT_LIVE_GRACE_MS 5000               /* a dead run's connection is gone once Redis read what it sent */
-#define CT_TOKEN_LEN 32                     /* hex digits of a run token */
-
-/* Sets the lease KEYS[1] to this run's token ARGV[1] for ARGV[3] ms unless another run holds
- * it (ARGV[2]: a run known to be gone, or ""); returns the holder afterwards. */
-static const char lease_script[] = "local cur = redis.call('GET', KEYS[1])\n"
-                                   "if cur and cur ~= ARGV[1] and cur ~= ARGV[2] then return cur end\n"
-                                   "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])\n"
-                                   "return ARGV[1]\n";
 
 #define CT_CALL_MAX_OPS 4096          /* operations of one group script call, at most */
 #define CT_CALL_MAX_RUN 4             /* a slot with more goes in a MULTI/EXEC: cheaper for Redis then */
@@ -212,9 +200,7 @@ typedef struct cluster_target {
     char (*tags)[FL_CLUSTER_TAG_MAX];
     char *ckey;        /* fastlane:checkpoint:NAME */
     char *client_name; /* fastlane-apply:NAME, every connection's name */
-    char *lease_key;   /* fastlane:applier:NAME */
-    int64_t lease_renewed_ms;
-    bool fencing; /* an applier's target (cluster_fence ran): every node is fenced at first contact */
+    bool fencing;      /* an applier's target (cluster_fence ran): every node is fenced at first contact */
     uint32_t max_atomic_ops;
     uint32_t wait_replicas, wait_timeout_ms; /* [apply] cluster_wait_replicas, cluster_wait_timeout */
     uint64_t rewound_from;                   /* transactions from this seq on are applied again: none is held */
@@ -241,6 +227,7 @@ typedef struct cluster_target {
     bool *poll_write;
     int *poll_ready;
     size_t poll_cap;
+    fl_applier_lease lease; /* fastlane:applier:NAME (C4) */
 } cluster_target;
 
 /* The checkpoint key of a slot into buf; returns its length. */
@@ -657,45 +644,19 @@ static int name_connection(cluster_target *ct, ct_node *n, char id[24], char *er
     return 0;
 }
 
-/* The ids of the connections in a CLIENT LIST reply named `name`, but for `mine`, appended to
- * ids (space-separated). */
-static void other_clients(const redisReply *r, const char *name, const char *mine, fl_buf *ids)
+/* "host:port" of n, for the lease's messages. */
+static const char *node_text(const ct_node *n, char buf[300])
 {
-    char want[96];
-    snprintf(want, sizeof want, " name=%s ", name);
-    for (const char *line = r->str, *stop = r->str + r->len; line < stop;) {
-        const char *nl = memchr(line, '\n', (size_t)(stop - line));
-        const char *end = nl ? nl : stop;
-        size_t n = (size_t)(end - line);
-        char text[1024];
-        snprintf(text, sizeof text, "%.*s ", (int)(n < sizeof text - 2 ? n : sizeof text - 2), line);
-        line = end + 1;
-        size_t idlen = strncmp(text, "id=", 3) ? 0 : strspn(text + 3, "0123456789");
-        if (!idlen || !strstr(text, want)) continue;
-        if (strlen(mine) == idlen && !memcmp(text + 3, mine, idlen)) continue;
-        fl_buf_put(ids, text + 3, idlen);
-        fl_buf_putc(ids, ' ');
-    }
+    snprintf(buf, 300, "%s:%d", n->host, n->port);
+    return buf;
 }
 
-/* Lists n's connections named like this applier's but for n's own (other_clients) into ids.
- * Returns 1 when listed; 0 when not, with the reply's text in why (the ACL refused CLIENT
- * LIST, or n's own id is unknown); -1 with err when the connection failed. */
+/* Lists n's connections named like this applier's but for n's own (fl_applier_clients) into
+ * ids. Returns 1 when listed; 0 when not, with the reply's text in why; -1 with err. */
 static int list_other_clients(cluster_target *ct, ct_node *n, fl_buf *ids, char why[256], char *err, size_t errlen)
 {
-    const char *argv[4] = {"CLIENT", "LIST", "TYPE", "normal"};
-    size_t lens[4] = {6, 4, 4, 6};
-    fl_error e;
-    redisReply *r = fl_redis_conn_command(n->conn, 4, argv, lens, &e);
-    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
-    why[0] = 0;
-    int listed = r->type == REDIS_REPLY_STRING && n->client_id[0];
-    if (listed)
-        other_clients(r, ct->client_name, n->client_id, ids);
-    else
-        reply_text(why, 256, r);
-    freeReplyObject(r);
-    return listed;
+    char node[300];
+    return fl_applier_clients(&ct->lease, n->conn, node_text(n, node), n->client_id, ids, why, err, errlen);
 }
 
 /* Ends, on n, the connections an earlier run of this applier left there (named
@@ -741,139 +702,19 @@ static int fence_node(cluster_target *ct, ct_node *n, char *err, size_t errlen)
     return 0;
 }
 
-/* This process's run token: random, the same across its reconnections. */
-static const char *run_token(void)
-{
-    static char token[CT_TOKEN_LEN + 1];
-    if (!token[0]) {
-        uint64_t r[2];
-        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-            r[0] = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-            r[1] = (uint64_t)fl_now_ms() ^ (uint64_t)(uintptr_t)&r;
-        }
-        snprintf(token, sizeof token, "%016" PRIx64 "%016" PRIx64, r[0], r[1]);
-    }
-    return token;
-}
-
-/* Runs the lease script on the lease's node: claims or renews the lease unless another run
- * holds it (gone: a run known to have ended, or ""). Returns 0 with holder (this run's token
- * when claimed), or -1 with err. */
-static int lease_call(cluster_target *ct, const char *gone, char holder[CT_TOKEN_LEN + 1], char *err,
-                      size_t errlen)
-{
-    ct_node *n = node_of_key(ct, ct->lease_key);
-    char ms[16];
-    snprintf(ms, sizeof ms, "%d", CT_LEASE_MS);
-    const char *argv[7] = {"EVAL", lease_script, "1", ct->lease_key, run_token(), gone, ms};
-    size_t lens[7];
-    for (int i = 0; i < 7; i++) lens[i] = strlen(argv[i]);
-    fl_error e;
-    redisReply *r = fl_redis_conn_command(n->conn, 7, argv, lens, &e);
-    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
-    int rc = 0;
-    if (r->type == REDIS_REPLY_STRING && r->len <= CT_TOKEN_LEN) {
-        memcpy(holder, r->str, r->len);
-        holder[r->len] = 0;
-    } else {
-        char text[256];
-        reply_text(text, sizeof text, r);
-        const char *advice = advice_for(text);
-        rc = fl_errorf(err, errlen, "redis-cluster: %s:%d: claiming %s: %s%s%s%s", n->host, n->port, ct->lease_key,
-                       text, advice[0] ? " (" : "", advice, advice[0] ? ")" : "");
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-/* Whether a connection named like this applier's, other than n's own, stays on n for
- * CT_LIVE_GRACE_MS: a dead run's connections go as soon as Redis has read what they sent,
- * a running applier's stay. Returns 1 (with its id), 0, or -1 with err; listing refused
- * (the ACL) is 1 with id "?": whether that run still runs cannot be told. */
-static int live_other(cluster_target *ct, ct_node *n, char id[24], char *err, size_t errlen)
-{
-    int64_t until = fl_now_ms() + CT_LIVE_GRACE_MS;
-    for (;;) {
-        fl_buf ids = {0};
-        char why[256];
-        int listed = list_other_clients(ct, n, &ids, why, err, errlen);
-        if (listed < 0) return -1;
-        size_t idlen = ids.len ? strcspn((const char *)ids.data, " ") : 0;
-        snprintf(id, 24, "%.*s", (int)(idlen < 23 ? idlen : 23), ids.len ? (const char *)ids.data : "");
-        fl_buf_free(&ids);
-        if (!listed) {
-            snprintf(id, 24, "?");
-            return 1;
-        }
-        if (!idlen) return 0;
-        if (fl_now_ms() >= until) return 1;
-        usleep(100 * 1000);
-    }
-}
-
-/* One applier per name: claims the lease fastlane:applier:NAME for this run, unless another
- * run holds it and still has a connection there (live_other). Returns 0, 1 with err (another
- * applier of this name runs: stop), or -1 with err (retry later). */
+/* One applier per name (fl-apply/applier_lease.h): the lease lives on the node of its key. */
 static int claim_lease(cluster_target *ct, char *err, size_t errlen)
 {
-    ct_node *n = node_of_key(ct, ct->lease_key);
-    const char *argv[2] = {"GET", ct->lease_key};
-    size_t lens[2] = {3, strlen(ct->lease_key)};
-    fl_error e;
-    redisReply *r = fl_redis_conn_command(n->conn, 2, argv, lens, &e);
-    if (!r) return fl_errorf(err, errlen, "redis-cluster: %s:%d: %s", n->host, n->port, e.msg);
-    char cur[CT_TOKEN_LEN + 1] = "", text[256] = "";
-    if (r->type == REDIS_REPLY_STRING && r->len <= CT_TOKEN_LEN)
-        memcpy(cur, r->str, r->len), cur[r->len] = 0;
-    else if (r->type != REDIS_REPLY_NIL)
-        reply_text(text, sizeof text, r);
-    freeReplyObject(r);
-    if (text[0])
-        return fl_errorf(err, errlen, "redis-cluster: %s:%d: GET %s: %s", n->host, n->port, ct->lease_key, text);
-    char id[24] = "";
-    if (cur[0] && strcmp(cur, run_token())) {
-        int live = live_other(ct, n, id, err, errlen);
-        if (live < 0) return -1;
-        if (live && !strcmp(id, "?"))
-            return fl_errorf(err, errlen,
-                             "redis-cluster: another run of applier %s (run %s) holds %s, and whether it still "
-                             "runs cannot be told without CLIENT LIST: waiting until its lease lapses (%d s "
-                             "after its last renewal)",
-                             ct->client_name + strlen(CT_CLIENT_PREFIX), cur, ct->lease_key, CT_LEASE_MS / 1000);
-        if (live) goto refuse;
-    }
-    char holder[CT_TOKEN_LEN + 1];
-    if (lease_call(ct, cur, holder, err, errlen)) return -1;
-    if (strcmp(holder, run_token())) { /* another run claimed it meanwhile */
-        snprintf(cur, sizeof cur, "%s", holder);
-        snprintf(id, sizeof id, "?");
-        goto refuse;
-    }
-    ct->lease_renewed_ms = fl_now_ms();
-    return 0;
-refuse:
-    snprintf(err, errlen,
-             "redis-cluster: another applier named %s is running on this cluster (run %s holds %s; its "
-             "connection %s on %s:%d is live): two appliers of one name would end each other's connections "
-             "and both write; stopping (give each applier its own [apply] name)",
-             ct->client_name + strlen(CT_CLIENT_PREFIX), cur, ct->lease_key, id, n->host, n->port);
-    return 1;
+    ct_node *n = node_of_key(ct, ct->lease.key);
+    char node[300];
+    return fl_applier_lease_claim(&ct->lease, n->conn, node_text(n, node), n->client_id, err, errlen);
 }
 
-/* Renews the lease every CT_LEASE_RENEW_MS. Returns 0, or -1 with err (the connection
- * failed, or another run took the lease while this one did not renew it: reconnecting finds
- * whether that run still runs). */
 static int renew_lease(cluster_target *ct, char *err, size_t errlen)
 {
-    if (!ct->fencing || fl_now_ms() - ct->lease_renewed_ms < CT_LEASE_RENEW_MS) return 0;
-    char holder[CT_TOKEN_LEN + 1];
-    if (lease_call(ct, "", holder, err, errlen)) return -1;
-    if (strcmp(holder, run_token()))
-        return fl_errorf(err, errlen,
-                         "redis-cluster: another run (%s) took %s while this one had not renewed it for %d s",
-                         holder, ct->lease_key, CT_LEASE_MS / 1000);
-    ct->lease_renewed_ms = fl_now_ms();
-    return 0;
+    ct_node *n = node_of_key(ct, ct->lease.key);
+    char node[300];
+    return fl_applier_lease_renew(&ct->lease, n->conn, node_text(n, node), err, errlen);
 }
 
 /* Names every connection, claims the lease (claim_lease: another applier of this name that
@@ -911,6 +752,8 @@ static void cluster_close(void *impl)
 {
     cluster_target *ct = impl;
     if (!ct) return;
+    if (ct->lease.held && !ct->blocks) /* nothing in flight: the next run takes over at once */
+        fl_applier_lease_release(&ct->lease, node_of_key(ct, ct->lease.key)->conn);
     for (size_t i = 0; i < ct->nnodes; i++) {
         fl_redis_conn_close(ct->nodes[i].conn);
         free(ct->nodes[i].host);
@@ -923,7 +766,7 @@ static void cluster_close(void *impl)
     free(ct->tags);
     free(ct->ckey);
     free(ct->client_name);
-    free(ct->lease_key);
+    fl_applier_lease_free(&ct->lease);
     free(ct->order);
     free(ct->order_tmp);
     free(ct->run);
@@ -1002,9 +845,7 @@ static void *cluster_open(const fl_config_apply *cfg, fl_error *e)
     size_t cn = strlen(CT_CLIENT_PREFIX) + strlen(name) + 1;
     ct->client_name = fl_xmalloc(cn);
     snprintf(ct->client_name, cn, "%s%s", CT_CLIENT_PREFIX, name);
-    size_t ln = strlen(CT_LEASE_PREFIX) + strlen(name) + 1;
-    ct->lease_key = fl_xmalloc(ln);
-    snprintf(ct->lease_key, ln, "%s%s", CT_LEASE_PREFIX, name);
+    fl_applier_lease_init(&ct->lease, "redis-cluster", name);
     ct->tags = fl_xmalloc(FL_CLUSTER_SLOTS * sizeof *ct->tags);
     fl_cluster_slot_tags(ct->tags);
     ct->max_atomic_ops = cfg->max_atomic_ops;
