@@ -10,8 +10,10 @@ usage: cluster_floor_reader.py PORT FLOOR_FILE STOP_FILE READY_FILE
   FLOOR_FILE  "key version" lines
 Prints one line: samples=N decreased=N stale=N, then up to 10 examples."""
 import os
-import socket
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree by the import below
+from cluster_reader import Conn, ErrorReply  # noqa: E402  (the one RESP client of the tests)
 
 
 def crc16(data):
@@ -33,59 +35,13 @@ def key_slot(key):
     return crc16(k) % 16384
 
 
-def command(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
-
-
-class Conn:
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.buf = b""
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.s.recv(1 << 16)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def reply(self):
-        line = self.line()
-        t, rest = line[:1], line[1:]
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                chunk = self.s.recv(1 << 16)
-                if not chunk:
-                    raise ConnectionError("closed")
-                self.buf += chunk
-            v, self.buf = self.buf[:n], self.buf[n + 2:]
-            return v
-        if t == b"*":
-            return [self.reply() for _ in range(int(rest))]
-        if t == b":":
-            return int(rest)
-        if t == b"-":
-            return RuntimeError(rest.decode())
-        return rest
-
-
 def slot_map(seed):
     owner = [None] * 16384
     c = Conn(seed)
-    c.s.sendall(command("CLUSTER", "SLOTS"))
-    for r in c.reply():
+    for r in c.call("CLUSTER", "SLOTS"):
         for s in range(r[0], r[1] + 1):
             owner[s] = r[2][1]
-    c.s.close()
+    c.close()
     return owner
 
 
@@ -110,11 +66,8 @@ def main():
         for port, ks in by_port.items():
             if port not in conns:
                 conns[port] = Conn(port)
-            c = conns[port]
-            c.s.sendall(b"".join(command("GET", k) for k in ks))
-            for k in ks:
-                v = c.reply()
-                if isinstance(v, RuntimeError):
+            for k, v in zip(ks, conns[port].pipeline([("GET", k) for k in ks])):
+                if isinstance(v, ErrorReply):
                     redirected = True
                     continue
                 if v is None:

@@ -3,6 +3,7 @@
 until a stop file appears, sums every bank account in one script on the primary that owns
 their hash tag (atomic there) and reads a counter, following MOVED redirections. Reports what
 a reader must never see: a total other than the expected one, a counter lower than before.
+Its RESP client (command, Conn, ErrorReply) serves the other readers of the tests too.
 
 usage: cluster_reader.py PORT ACCOUNTS TOTAL COUNTER_KEY STOP_FILE READY_FILE
 Prints one line: samples=N bad_total=N decreased=N, then up to 10 examples."""
@@ -22,38 +23,64 @@ def command(*args):
     return out
 
 
+class ErrorReply(bytes):
+    """an error reply (-ERR ..., -MOVED ...): returned, not raised, so that callers can follow
+    a redirection or count a refused read"""
+
+
 class Conn:
+    """one connection to 127.0.0.1:PORT; a reply is bytes (simple or bulk string), int, None
+    (nil), a list (array) or an ErrorReply"""
+
     def __init__(self, port):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.buf = b""
 
+    def fill(self):
+        chunk = self.s.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("closed")
+        self.buf += chunk
+
     def line(self):
         while b"\r\n" not in self.buf:
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
+            self.fill()
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line
 
     def reply(self):
         line = self.line()
         kind, rest = line[:1], line[1:]
-        if kind in (b"+", b"-", b":"):
-            return (kind, rest)
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            return ErrorReply(rest)
+        if kind == b":":
+            return int(rest)
         if kind == b"$":
             n = int(rest)
             if n < 0:
-                return (b"$", None)
+                return None
             while len(self.buf) < n + 2:
-                self.buf += self.s.recv(65536)
+                self.fill()
             data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return (b"$", data)
+            return data
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
         raise ValueError("unexpected reply %r" % line)
 
     def call(self, *args):
         self.s.sendall(command(*args))
         return self.reply()
+
+    def pipeline(self, commands):
+        """sends every command (a tuple of arguments) at once, then reads their replies"""
+        self.s.sendall(b"".join(command(*c) for c in commands))
+        return [self.reply() for _ in commands]
+
+    def close(self):
+        self.s.close()
 
 
 def main():
@@ -67,14 +94,14 @@ def main():
         for _ in range(5):
             try:
                 c = conns.get(p) or conns.setdefault(p, Conn(p))
-                kind, v = c.call(*args)
+                v = c.call(*args)
             except (OSError, ConnectionError):
                 conns.pop(p, None)
                 continue
-            if kind == b"-" and (v.startswith(b"MOVED ") or v.startswith(b"ASK ")):
+            if isinstance(v, ErrorReply) and (v.startswith(b"MOVED ") or v.startswith(b"ASK ")):
                 p = int(v.rsplit(b":", 1)[1])
                 continue
-            if kind == b"-":
+            if isinstance(v, ErrorReply):
                 return None
             return v
         return None
@@ -103,4 +130,5 @@ def main():
         print(e)
 
 
-main()
+if __name__ == "__main__":
+    main()
