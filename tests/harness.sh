@@ -230,6 +230,20 @@ h_start_cluster_node() { # PORT [ARGS...]
   h_register $!
   h_until_up "${CLUSTER_PIDS[$port]}" 20 h_ccli -p "$port" ping || return 1
 }
+# h_add_cluster_primary VAR [ARGS...]: one more node (ARGS as for h_start_cluster_node) joins
+# the running cluster as a primary without slots, added to CLUSTER_PORTS; its port is put in
+# the variable named VAR. Returns once every node says the cluster is ok.
+h_add_cluster_primary() {
+  local var=$1; shift
+  local p; p=$(h_cluster_port) || h_die "no free port pair for another cluster node"
+  h_start_cluster_node "$p" "$@" || h_die "cluster node $p did not start: $(tail -3 "$H_DIR/cluster/$p/redis.log" 2>/dev/null)"
+  CLUSTER_PORTS+=("$p")
+  h_ccli_argv
+  timeout 60 "${H_CCLI[@]}" --cluster add-node "127.0.0.1:$p" "127.0.0.1:${CLUSTER_PORTS[0]}" > "$H_DIR/cluster/add-node.$p.log" 2>&1 \
+    || h_die "redis-cli --cluster add-node: $(tail -3 "$H_DIR/cluster/add-node.$p.log")"
+  h_wait_until 60 h_cluster_ok || h_die "the cluster is not ok with the primary $p added"
+  printf -v "$var" '%s' "$p"
+}
 h_start_redis_cluster() {
   CLUSTER_PORTS=()
   local i p replicas=${H_CLUSTER_REPLICAS:-1}
@@ -240,9 +254,8 @@ h_start_redis_cluster() {
   done
   local addrs=()
   for p in "${CLUSTER_PORTS[@]}"; do addrs+=("127.0.0.1:$p"); done
-  local cli=(redis-cli)
-  [ -z "${H_CLUSTER_TLS:-}" ] || cli+=(--tls --cacert "${H_CLUSTER_TLS[2]}")
-  timeout 60 "${cli[@]}" --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes > "$H_DIR/cluster/create.log" 2>&1 \
+  h_ccli_argv
+  timeout 60 "${H_CCLI[@]}" --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes > "$H_DIR/cluster/create.log" 2>&1 \
     || h_die "redis-cli --cluster create: $(tail -3 "$H_DIR/cluster/create.log")"
   h_wait_until 60 h_cluster_ok || h_die "the cluster did not become ok: $(h_ccli -p "${CLUSTER_PORTS[0]}" cluster info | head -3)"
   h_wait_until 60 h_cluster_replicas_in_sync || h_die "the cluster's replicas did not sync with their primaries"
@@ -269,10 +282,13 @@ h_cluster_replicas_in_sync() {
     grep -q '^master_link_status:up' <<<"$info" || return 1
   done
 }
-# h_ccli ARGS...: redis-cli as the cluster's nodes speak (TLS when H_CLUSTER_TLS is set)
-h_ccli() {
-  if [ -n "${H_CLUSTER_TLS:-}" ]; then redis-cli --tls --cacert "${H_CLUSTER_TLS[2]}" "$@"; else redis-cli "$@"; fi
+# h_ccli ARGS...: redis-cli as the cluster's nodes speak (TLS when H_CLUSTER_TLS is set);
+# h_ccli_argv puts that command line in the array H_CCLI (for timeout and the like)
+h_ccli_argv() {
+  H_CCLI=(redis-cli)
+  [ -z "${H_CLUSTER_TLS:-}" ] || H_CCLI+=(--tls --cacert "${H_CLUSTER_TLS[2]}")
 }
+h_ccli() { h_ccli_argv; "${H_CCLI[@]}" "$@"; }
 # h_rc ARGS...: redis-cli in cluster mode (follows redirections) against the cluster
 h_rc() { h_ccli -c -p "${CLUSTER_PORTS[0]}" "$@"; }
 

@@ -61,12 +61,7 @@ timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/first.lo
 t_eq "the first apply exits 0" 0 "$?"
 
 # ---- 1. a node met through ASK is fenced before its slot checkpoint is read ----
-N4=$(h_cluster_port) || h_die "no port for a fourth primary"
-h_start_cluster_node "$N4" || h_die "the fourth node did not start"
-CLUSTER_PORTS+=("$N4")
-timeout 60 redis-cli --cluster add-node "127.0.0.1:$N4" "127.0.0.1:${CLUSTER_PORTS[0]}" > "$H_DIR/add-node.log" 2>&1 \
-  || h_die "add-node: $(tail -3 "$H_DIR/add-node.log")"
-h_wait_until 60 h_cluster_ok || h_die "the cluster is not ok with the fourth primary"
+h_add_cluster_primary N4
 KEY=item:7
 S=$(redis-cli -p "$N4" CLUSTER KEYSLOT "$KEY")
 FROM=$(owner_of "$KEY") || h_die "no primary serves $KEY"

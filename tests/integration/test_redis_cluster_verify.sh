@@ -48,12 +48,7 @@ timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/verify.ini" --verify > "$H_DIR/verif
 t_eq "--verify before anything moves: every key matches" 0 "$?"
 
 # a fourth primary, without slots, imports the slot of {t}: half of its rows' keys moved there
-N4=$(h_cluster_port) || h_die "no port for a fourth primary"
-h_start_cluster_node "$N4" || h_die "the fourth node did not start"
-CLUSTER_PORTS+=("$N4")
-timeout 60 redis-cli --cluster add-node "127.0.0.1:$N4" "127.0.0.1:${CLUSTER_PORTS[0]}" > "$H_DIR/add-node.log" 2>&1 \
-  || h_die "add-node: $(tail -3 "$H_DIR/add-node.log")"
-h_wait_until 60 h_cluster_ok || h_die "the cluster is not ok with the fourth primary"
+h_add_cluster_primary N4
 S=$(redis-cli -p "$N4" CLUSTER KEYSLOT '{t}')
 FROM=$(owner_of '{t}:row:1') || h_die "no primary serves {t}"
 # two keys no row accounts for (set before the slot is migrating: then a new key is sent on)
