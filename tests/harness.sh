@@ -204,7 +204,7 @@ h_redis() {
 # (default 1) replicas per primary; H_CLUSTER_TLS=(CERT KEY CA), an array, makes every node
 # speak TLS only (clients, cluster bus, replication). Sets CLUSTER_PORTS (all nodes),
 # CLUSTER_PIDS (port -> pid) and CLUSTER_URL (redis-cluster:// or rediss-cluster://, the first
-# three ports).
+# three ports). h_cluster_primaries, h_cluster_owner and h_cluster_cache_state read it back.
 # Ports are chosen with their cluster bus port (port + 10000) free too.
 declare -A CLUSTER_PIDS=()
 h_cluster_port() {
@@ -291,6 +291,33 @@ h_ccli_argv() {
 h_ccli() { h_ccli_argv; "${H_CCLI[@]}" "$@"; }
 # h_rc ARGS...: redis-cli in cluster mode (follows redirections) against the cluster
 h_rc() { h_ccli -c -p "${CLUSTER_PORTS[0]}" "$@"; }
+# h_cluster_primaries: the ports of the cluster's running nodes that are primaries now
+h_cluster_primaries() {
+  local p
+  for p in "${CLUSTER_PORTS[@]}"; do
+    kill -0 "${CLUSTER_PIDS[$p]}" 2>/dev/null || continue
+    h_ccli -p "$p" role 2>/dev/null | head -1 | grep -qx master && echo "$p"
+  done
+}
+# h_cluster_owner KEY: the port of the primary that serves KEY's slot now (no redirection)
+h_cluster_owner() {
+  local p
+  for p in $(h_cluster_primaries); do
+    h_ccli -p "$p" EXISTS "$1" 2>/dev/null | grep -qx '[01]' && { echo "$p"; return 0; }
+  done
+  return 1
+}
+# h_cluster_cache_state [SKIP]: every key on the cluster's primaries but those matching the
+# grep pattern SKIP (default ^fastlane:, the applier's own), with its value: "key<TAB>value"
+# lines, sorted. The keys each primary holds are left in $H_DIR/keys.PORT.
+h_cluster_cache_state() {
+  local p skip=${1:-^fastlane:}
+  for p in $(h_cluster_primaries); do
+    h_ccli -p "$p" --scan | grep -v "$skip" > "$H_DIR/keys.$p"
+    sed 's/^/GET /' "$H_DIR/keys.$p" | h_ccli -p "$p" > "$H_DIR/vals.$p"
+    paste "$H_DIR/keys.$p" "$H_DIR/vals.$p"
+  done | LC_ALL=C sort
+}
 
 # ---- memcached -----------------------------------------------------------------------------
 h_start_memcached() {

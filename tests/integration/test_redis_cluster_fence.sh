@@ -18,29 +18,7 @@ J=$H_DIR/journal
 mkdir -p "$J"
 ingest() { h_ingest "$J"; }
 NAME=fe
-primaries() { # the ports of the nodes that are primaries now
-  local p
-  for p in "${CLUSTER_PORTS[@]}"; do
-    redis-cli -p "$p" role 2>/dev/null | head -1 | grep -qx master && echo "$p"
-  done
-}
-# every key of the cluster but the applier's own, with its value: "key<TAB>value", sorted
-cache_state() {
-  local p
-  for p in $(primaries); do
-    redis-cli -p "$p" --scan | grep -v '^fastlane:' > "$H_DIR/keys.$p"
-    sed 's/^/GET /' "$H_DIR/keys.$p" | redis-cli -p "$p" > "$H_DIR/vals.$p"
-    paste "$H_DIR/keys.$p" "$H_DIR/vals.$p"
-  done | LC_ALL=C sort
-}
 db_state() { h_sql "SELECT CONCAT('item:', id), v FROM app.items" | LC_ALL=C sort; }
-owner_of() { # KEY: the port of the primary that serves KEY's slot (no redirection)
-  local p
-  for p in $(primaries); do
-    redis-cli -p "$p" EXISTS "$1" 2>/dev/null | grep -qx '[01]' && { echo "$p"; return 0; }
-  done
-  return 1
-}
 # the id of the client named fastlane-apply:NAME on PORT that is not one of the applier's
 client_named() { redis-cli -p "$1" CLIENT LIST | sed -n "s/^id=\([0-9]*\) .* name=fastlane-apply:$NAME .*/\1/p"; }
 not_grep() { ! grep -q "$@"; }
@@ -64,7 +42,7 @@ t_eq "the first apply exits 0" 0 "$?"
 h_add_cluster_primary N4
 KEY=item:7
 S=$(redis-cli -p "$N4" CLUSTER KEYSLOT "$KEY")
-FROM=$(owner_of "$KEY") || h_die "no primary serves $KEY"
+FROM=$(h_cluster_owner "$KEY") || h_die "no primary serves $KEY"
 redis-cli -p "$N4" CLUSTER SETSLOT "$S" IMPORTING "$(redis-cli -p "$FROM" CLUSTER MYID)" > /dev/null
 redis-cli -p "$FROM" CLUSTER SETSLOT "$S" MIGRATING "$(redis-cli -p "$N4" CLUSTER MYID)" > /dev/null
 moved=0
@@ -91,14 +69,14 @@ t_check "... and said so" grep -q "$N4: ended a previous connection of this appl
 redis-cli -p "$N4" CLIENT UNBLOCK "$STALE" > /dev/null # a survivor would now run its write
 exec 7>&-
 # the move completes: every node learns the slot's new owner
-for p in "$N4" "$FROM" $(primaries); do redis-cli -p "$p" CLUSTER SETSLOT "$S" NODE "$(redis-cli -p "$N4" CLUSTER MYID)" > /dev/null; done
+for p in "$N4" "$FROM" $(h_cluster_primaries); do redis-cli -p "$p" CLUSTER SETSLOT "$S" NODE "$(redis-cli -p "$N4" CLUSTER MYID)" > /dev/null; done
 h_wait_until 60 h_cluster_ok || h_die "the cluster is not ok after the slot moved"
 h_sql "UPDATE app.items SET v = 'w1' WHERE id = 1" || h_die "update"
 ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
 item1_is_w1() { [ "$(redis-cli -c -p "${CLUSTER_PORTS[0]}" GET item:1)" = w1 ]; }
 h_wait_until 60 item1_is_w1 || h_die "the running applier did not apply the update: $(tail -3 "$H_DIR/a.log")"
 t_eq "the stale write never landed" "v7" "$(redis-cli -c -p "$N4" GET "$KEY")"
-db_state > "$H_DIR/db.tsv"; cache_state > "$H_DIR/cache.tsv"
+db_state > "$H_DIR/db.tsv"; h_cluster_cache_state > "$H_DIR/cache.tsv"
 t_eq "every row equals its key, and there is no other key" "" "$(diff "$H_DIR/db.tsv" "$H_DIR/cache.tsv" | head -5)"
 
 # ---- 2. one applier per name ----
@@ -146,7 +124,7 @@ h_sql "UPDATE app.items SET v = 'w3' WHERE id = 3" || h_die "update"
 ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
 t_check "the new applier applies" h_wait_until 60 item_is 3 w3
 kill -TERM "$E"; wait "$E"
-db_state > "$H_DIR/db2.tsv"; cache_state > "$H_DIR/cache2.tsv"
+db_state > "$H_DIR/db2.tsv"; h_cluster_cache_state > "$H_DIR/cache2.tsv"
 t_eq "every row equals its key at the end" "" "$(diff "$H_DIR/db2.tsv" "$H_DIR/cache2.tsv" | head -5)"
 
 t_done

@@ -53,12 +53,6 @@ churn() { # N rounds: every row's version bumped once a round, a tenth of the ro
 not_grep() { ! grep -q "$@"; }
 journaled() { [ "$(jstat last_seq)" -ge "$1" ]; }
 ckpt() { redis-cli -c -p "${CLUSTER_PORTS[0]}" HGET fastlane:checkpoint:rb "$1"; }
-primaries() {
-  local p
-  for p in "${CLUSTER_PORTS[@]}"; do
-    redis-cli -p "$p" role 2>/dev/null | head -1 | grep -qx master && echo "$p"
-  done
-}
 
 # history, then retention purges it once the table is snapshotted again; more changes after
 relay_config 0 > "$H_DIR/big.ini"
@@ -91,7 +85,7 @@ h_wait_until 60 test -e "$H_DIR/ready" || h_die "the reader did not start: $(cat
 # only a tenth of the time (CLIENT PAUSE WRITE), so that the rebuild lasts a few seconds
 throttle() {
   while [ ! -e "$H_DIR/unthrottle" ]; do
-    for p in $(primaries); do redis-cli -p "$p" CLIENT PAUSE 450 WRITE > /dev/null; done
+    for p in $(h_cluster_primaries); do redis-cli -p "$p" CLIENT PAUSE 450 WRITE > /dev/null; done
     sleep 0.5
   done
 }
@@ -124,6 +118,6 @@ t_check "no version older than the database's when the rebuild began" grep -q " 
 out=$(timeout 120 "$FL_APPLY" -c "$H_DIR/small.ini" --verify 2>&1); rc=$?
 [ "$rc" -eq 0 ] || echo "$out" | tail -5 | sed 's/^/  | /'
 t_eq "--verify: every row equals its key, no extra keys" 0 "$rc"
-t_eq "one key per row" "$ROWS" "$(for p in $(primaries); do redis-cli -p "$p" --scan --pattern 'item:*'; done | wc -l)"
+t_eq "one key per row" "$ROWS" "$(for p in $(h_cluster_primaries); do redis-cli -p "$p" --scan --pattern 'item:*'; done | wc -l)"
 
 t_done

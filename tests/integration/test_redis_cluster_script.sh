@@ -24,19 +24,11 @@ J=$H_DIR/journal
 mkdir -p "$J"
 P=("${CLUSTER_PORTS[@]}")
 
-cache_state() { # every key but the applier's own with its value, sorted
-  local p
-  for p in "${P[@]}"; do
-    redis-cli -p "$p" --scan | grep -v '^fastlane:\|^big:' > "$H_DIR/keys.$p"
-    sed 's/^/GET /' "$H_DIR/keys.$p" | redis-cli -p "$p" > "$H_DIR/vals.$p"
-    paste "$H_DIR/keys.$p" "$H_DIR/vals.$p"
-  done | LC_ALL=C sort
-}
 db_state() {
   h_sql "SELECT CONCAT('item:', id), v FROM app.items UNION ALL SELECT CONCAT('{bank}:acct:', id), bal FROM app.bank" \
     | LC_ALL=C sort
 }
-same_as_db() { [ "$(cache_state)" = "$(db_state)" ]; }
+same_as_db() { [ "$(h_cluster_cache_state '^fastlane:\|^big:')" = "$(db_state)" ]; }
 owner_of() { # the port of the primary serving key $1
   local r; r=$(redis-cli -p "${P[0]}" get "$1")
   case $r in MOVED*) echo "${r##*:}" ;; *) echo "${P[0]}" ;; esac

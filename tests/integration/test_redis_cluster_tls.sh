@@ -58,15 +58,7 @@ t_eq "fl-apply over TLS to every primary exits 0" 0 "$?"
 db_state() {
   h_sql "SELECT CONCAT('{user:', id, '}:name'), name FROM app.users UNION ALL SELECT CONCAT('item:', id), v FROM app.items" | LC_ALL=C sort
 }
-cache_state() {
-  local p
-  for p in "${CLUSTER_PORTS[@]}"; do
-    h_ccli -p "$p" --scan | grep -v '^fastlane:' > "$H_DIR/keys.$p"
-    sed 's/^/GET /' "$H_DIR/keys.$p" | h_ccli -p "$p" > "$H_DIR/vals.$p"
-    paste "$H_DIR/keys.$p" "$H_DIR/vals.$p"
-  done | LC_ALL=C sort
-}
-db_state > "$H_DIR/db.tsv"; cache_state > "$H_DIR/cache.tsv"
+db_state > "$H_DIR/db.tsv"; h_cluster_cache_state > "$H_DIR/cache.tsv"
 t_check "rows were written" test "$(wc -l < "$H_DIR/db.tsv")" -gt 300
 t_eq "every row equals its key, and there is no other key" "" "$(diff "$H_DIR/db.tsv" "$H_DIR/cache.tsv" | head -5)"
 t_check "the keys are spread over every primary" test "$(for p in "${CLUSTER_PORTS[@]}"; do test -s "$H_DIR/keys.$p" && echo "$p"; done | wc -l)" -eq 3

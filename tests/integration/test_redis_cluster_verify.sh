@@ -12,19 +12,6 @@ h_start_mariadb
 h_start_redis_cluster
 J=$H_DIR/journal
 mkdir -p "$J"
-primaries() {
-  local p
-  for p in "${CLUSTER_PORTS[@]}"; do
-    redis-cli -p "$p" role 2>/dev/null | head -1 | grep -qx master && echo "$p"
-  done
-}
-owner_of() { # KEY: the port of the primary that serves KEY's slot (no redirection)
-  local p
-  for p in $(primaries); do
-    redis-cli -p "$p" EXISTS "$1" 2>/dev/null | grep -qx '[01]' && { echo "$p"; return 0; }
-  done
-  return 1
-}
 
 ROWS=60
 h_sql "CREATE DATABASE app; CREATE TABLE app.items (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL);
@@ -50,7 +37,7 @@ t_eq "--verify before anything moves: every key matches" 0 "$?"
 # a fourth primary, without slots, imports the slot of {t}: half of its rows' keys moved there
 h_add_cluster_primary N4
 S=$(redis-cli -p "$N4" CLUSTER KEYSLOT '{t}')
-FROM=$(owner_of '{t}:row:1') || h_die "no primary serves {t}"
+FROM=$(h_cluster_owner '{t}:row:1') || h_die "no primary serves {t}"
 # two keys no row accounts for (set before the slot is migrating: then a new key is sent on)
 redis-cli -p "$FROM" SET '{t}:row:998' moved > /dev/null
 redis-cli -p "$FROM" SET '{t}:row:999' copied > /dev/null
