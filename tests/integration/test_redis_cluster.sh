@@ -22,22 +22,6 @@ J=$H_DIR/journal
 mkdir -p "$J"
 ingest() { h_ingest "$J"; }
 last_seq() { h_last_seq "$J"; }
-primaries() { # the ports of the nodes that are primaries now
-  local p
-  for p in "${CLUSTER_PORTS[@]}"; do
-    redis-cli -p "$p" role 2>/dev/null | head -1 | grep -qx master && echo "$p"
-  done
-}
-# every key of the cluster but the applier's own, with its value: "key<TAB>value", sorted
-cache_state() {
-  local p
-  for p in $(primaries); do
-    redis-cli -p "$p" --scan > "$H_DIR/keys.$p"
-    grep -v '^fastlane:' "$H_DIR/keys.$p" > "$H_DIR/keys.$p.app"
-    sed 's/^/GET /' "$H_DIR/keys.$p.app" | redis-cli -p "$p" > "$H_DIR/vals.$p"
-    paste "$H_DIR/keys.$p.app" "$H_DIR/vals.$p"
-  done | LC_ALL=C sort
-}
 db_state() {
   h_sql "SELECT CONCAT('{user:', id, '}:name'), name FROM app.users
          UNION ALL SELECT CONCAT('item:', id), v FROM app.items
@@ -111,13 +95,6 @@ done
 timeout 300 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/last.log" 2>&1
 t_eq "the last apply exits 0" 0 "$?"
 
-owner_of() { # KEY: the port of the primary that owns KEY's slot now
-  local p
-  for p in $(primaries); do
-    redis-cli -p "$p" EXISTS "$1" 2>/dev/null | grep -qx '[01]' && { echo "$p"; return 0; }
-  done
-  return 1
-}
 # a kill while slots are ahead of the resume point: the primary holding fastlane:checkpoint:cl
 # refuses writes (the pause lapses by itself after 300 s) while a running applier takes a batch
 # of M more transactions. The resume point cannot move; the other primaries write their slots
@@ -127,10 +104,10 @@ owner_of() { # KEY: the port of the primary that owns KEY's slot now
 # primary writes again. The restart must resume at the old checkpoint and apply to each slot
 # only what it lacks (the reader sees no counter go back; the counter ends equal).
 M=300
-ckpt_port=$(owner_of fastlane:checkpoint:cl) || h_die "no primary owns the applier's checkpoint"
+ckpt_port=$(h_cluster_owner fastlane:checkpoint:cl) || h_die "no primary owns the applier's checkpoint"
 batch_cached_elsewhere() { # whether a user of the batch is cached on a primary other than ckpt_port
   local p
-  for p in $(primaries | grep -vx "$ckpt_port"); do
+  for p in $(h_cluster_primaries | grep -vx "$ckpt_port"); do
     seq -f 'EXISTS {user:%g}:name' $((N + 1)) $((N + M)) | redis-cli -p "$p" 2>/dev/null | grep -qx 1 && return 0
   done
   return 1
@@ -161,10 +138,10 @@ t_check "the reader never saw the total change" grep -q "bad_total=0 " "$H_DIR/r
 t_check "... nor the counter go back (nothing applied twice)" grep -q "decreased=0$" "$H_DIR/reader.out"
 t_eq "the counter equals the database's" "$(h_sql 'SELECT n FROM app.counter')" "$(h_rc GET cnt:1)"
 t_eq "the counter is the number of transactions" "$N" "$(h_rc GET cnt:1)"
-db_state > "$H_DIR/db.tsv"; cache_state > "$H_DIR/cache.tsv"
+db_state > "$H_DIR/db.tsv"; h_cluster_cache_state > "$H_DIR/cache.tsv"
 t_check "rows were written" test "$(wc -l < "$H_DIR/db.tsv")" -gt 5000
 t_eq "every row equals its key, and there is no other key" "" "$(diff "$H_DIR/db.tsv" "$H_DIR/cache.tsv" | head -5)"
-t_check "the keys are spread over every primary" test "$(for p in $(primaries); do test -s "$H_DIR/keys.$p.app" && echo "$p"; done | wc -l)" -eq 3
+t_check "the keys are spread over every primary" test "$(for p in $(h_cluster_primaries); do test -s "$H_DIR/keys.$p" && echo "$p"; done | wc -l)" -eq 3
 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --status > "$H_DIR/status.out" 2>&1
 t_check "--status reads the checkpoint from the cluster" grep -q "checkpoint: seq $(last_seq)," "$H_DIR/status.out"
 
@@ -172,8 +149,8 @@ t_check "--status reads the checkpoint from the cluster" grep -q "checkpoint: se
 slots_of() { # PORT: how many slots the primary owns
   redis-cli --cluster info "127.0.0.1:${CLUSTER_PORTS[0]}" 2>/dev/null | sed -n "s/^127.0.0.1:$1 .*| \([0-9]*\) slots |.*/\1/p"
 }
-from=$(owner_of '{bank}:acct:1') || h_die "no primary owns the bank"
-to=$(primaries | grep -vx "$from" | head -1)
+from=$(h_cluster_owner '{bank}:acct:1') || h_die "no primary owns the bank"
+to=$(h_cluster_primaries | grep -vx "$from" | head -1)
 nslots=$(slots_of "$from")
 rm -f "$H_DIR/stop" "$H_DIR/ready"
 python3 "$(dirname "$0")/cluster_reader.py" "${CLUSTER_PORTS[0]}" $ACCOUNTS $TOTAL cnt:1 "$H_DIR/stop" "$H_DIR/ready" \
@@ -193,7 +170,7 @@ while kill -0 "$RESHARD_PID" 2>/dev/null && [ $N2 -lt 20000 ]; do # batches of t
 done
 wait "$RESHARD_PID"; t_eq "the reshard completes" 0 "$?"
 h_wait_until 60 h_cluster_ok || h_die "the cluster is not ok after the reshard"
-t_eq "the bank's slot moved" "$to" "$(owner_of '{bank}:acct:1')"
+t_eq "the bank's slot moved" "$to" "$(h_cluster_owner '{bank}:acct:1')"
 h_log "applied $N2 more transactions while $nslots slots moved from $from to $to"
 t_check "... while the workload was being applied" test "$N2" -gt 0
 counter_is() { [ "$(h_rc GET cnt:1)" = "$1" ]; }
@@ -209,11 +186,11 @@ t_check "the reader sampled during the reshard" grep -q "samples=[1-9]" "$H_DIR/
 t_check "... never saw the total change" grep -q "bad_total=0 " "$H_DIR/reader2.out"
 t_check "... nor the counter go back" grep -q "decreased=0$" "$H_DIR/reader2.out"
 t_eq "the counter equals the database's after the reshard" "$(h_sql 'SELECT n FROM app.counter')" "$(h_rc GET cnt:1)"
-db_state > "$H_DIR/db2.tsv"; cache_state > "$H_DIR/cache2.tsv"
+db_state > "$H_DIR/db2.tsv"; h_cluster_cache_state > "$H_DIR/cache2.tsv"
 t_eq "every row equals its key after the reshard, and there is no other key" "" "$(diff "$H_DIR/db2.tsv" "$H_DIR/cache2.tsv" | head -5)"
 
 # ---- a TRUNCATE: the rule's keys are deleted on every primary, nothing else ----
-users_keys() { local p; for p in $(primaries); do redis-cli -p "$p" --scan --pattern '{user:*}:name'; done | wc -l; }
+users_keys() { local p; for p in $(h_cluster_primaries); do redis-cli -p "$p" --scan --pattern '{user:*}:name'; done | wc -l; }
 t_check "users are cached on the cluster" test "$(users_keys)" -gt 1000
 h_sql "TRUNCATE TABLE app.users; UPDATE app.counter SET n = n + 1 WHERE id = 1;" || h_die "truncate"
 ingest || h_die "ingest: $(tail -3 "$H_DIR/ingest.log")"
@@ -221,7 +198,7 @@ timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" --once > "$H_DIR/truncate
 t_eq "the apply of the TRUNCATE exits 0" 0 "$?"
 t_check "... deleting the rule's keys by pattern on every primary" grep -q "deleting the keys matching" "$H_DIR/truncate.log"
 t_eq "... all of them" 0 "$(users_keys)"
-db_state > "$H_DIR/db3.tsv"; cache_state > "$H_DIR/cache3.tsv"
+db_state > "$H_DIR/db3.tsv"; h_cluster_cache_state > "$H_DIR/cache3.tsv"
 t_eq "every row equals its key after the TRUNCATE, and there is no other key" "" "$(diff "$H_DIR/db3.tsv" "$H_DIR/cache3.tsv" | head -5)"
 
 t_done
