@@ -148,6 +148,24 @@ h_ingest() {
 # h_last_seq DIR: the seq of the journal's last transaction (empty when it has none).
 h_last_seq() { "$FL_BUILD/fl-dump" --stats "$1" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
 
+# h_start_feed_relay [JOURNAL_LINES]: fl-relay following the private server from its current
+# position into $H_DIR/journal (JOURNAL_LINES added to its [journal] section) and serving that
+# journal on a feed at 127.0.0.1:FEED_PORT (chosen when unset; kept across restarts) with the
+# secret in $H_DIR/feed.secret (written when missing). Returns once the feed serves. Sets
+# RELAY_PID; the config is $H_DIR/relay.ini, the log $H_DIR/relay.log.
+h_start_feed_relay() {
+  FEED_PORT=${FEED_PORT:-$(h_free_port)}
+  [ -e "$H_DIR/feed.secret" ] || { echo feed-secret-0123456789abcdef > "$H_DIR/feed.secret"; chmod 600 "$H_DIR/feed.secret"; }
+  {
+    h_source_config
+    printf 'start = current\n[journal]\npath = %s\n%s[feed]\nlisten = 127.0.0.1:%s\nsecret_file = %s\n' \
+      "$H_DIR/journal" "${1:-}" "$FEED_PORT" "$H_DIR/feed.secret"
+  } > "$H_DIR/relay.ini"
+  "$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
+  RELAY_PID=$!; h_register $RELAY_PID
+  h_wait_until 30 grep -q "feed: serving journal" "$H_DIR/relay.log" || h_die "relay feed did not start: $(tail -5 "$H_DIR/relay.log")"
+}
+
 # ---- Redis ---------------------------------------------------------------------------------
 # h_until_up PID SECONDS COMMAND...: waits until COMMAND succeeds while PID lives (0), or
 # until PID exits or the deadline passes (1). A dead PID means someone else answered.

@@ -9,20 +9,9 @@ source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb
 h_start_redis
-FEED_PORT=$(h_free_port)
-echo 'flood-secret-0123456789abcdef' > "$H_DIR/feed.secret"
-chmod 600 "$H_DIR/feed.secret"
 h_sql "CREATE DATABASE app; CREATE TABLE app.kv (id INT PRIMARY KEY, v VARCHAR(64));"
 
-{
-  h_source_config
-  printf 'start = current\n[journal]\npath = %s\n[feed]\nlisten = 127.0.0.1:%s\nsecret_file = %s
-' \
-    "$H_DIR/journal" "$FEED_PORT" "$H_DIR/feed.secret"
-} > "$H_DIR/relay.ini"
-"$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
-RELAY_PID=$!; h_register $RELAY_PID
-h_wait_until 30 grep -q "feed: serving journal" "$H_DIR/relay.log" || h_die "relay feed did not start: $(tail -5 "$H_DIR/relay.log")"
+h_start_feed_relay
 for i in $(seq 1 200); do echo "INSERT INTO app.kv VALUES ($i, 'value-$i');"; done > "$H_DIR/rows.sql"
 h_sql_file "$H_DIR/rows.sql"
 

@@ -12,9 +12,6 @@ source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb --max-allowed-packet=64M
 h_start_redis
-FEED_PORT=$(h_free_port)
-echo 'gaps-secret-0123456789' > "$H_DIR/feed.secret"
-chmod 600 "$H_DIR/feed.secret"
 
 # ---- a binlog: small transactions, one of ~60 MB (parts of 32 MiB when ingested), more -------
 h_sql "CREATE DATABASE app; CREATE TABLE app.kv (id INT PRIMARY KEY, v LONGTEXT);"
@@ -47,17 +44,7 @@ h_log "journal seqs: $seqs"
 t_check "the journal's numbering has a gap (seq ${gap_seq:-none} missing)" test -n "$gap_seq"
 rules=$'[rule kv]\ntable = app.kv\nkey = kv:{id}\nformat = column:v\n'
 
-{
-  h_source_config
-  printf 'start = current\n[journal]\npath = %s\n%s[feed]\nlisten = 127.0.0.1:%s\nsecret_file = %s\n' \
-    "$H_DIR/journal" "${RETAIN:-}" "$FEED_PORT" "$H_DIR/feed.secret"
-} > "$H_DIR/relay.ini"
-start_relay() {
-  "$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
-  RELAY_PID=$!; h_register $RELAY_PID
-  h_wait_until 30 grep -q "feed: serving journal" "$H_DIR/relay.log" || h_die "relay feed did not start: $(tail -5 "$H_DIR/relay.log")"
-}
-start_relay
+h_start_feed_relay
 remote_config() { # NAME
   printf '[apply]\nname = %s\nrelay = 127.0.0.1:%s\nsecret_file = %s\ntarget = redis://127.0.0.1:%s/0\n%s' \
     "$1" "$FEED_PORT" "$H_DIR/feed.secret" "$REDIS_PORT" "$rules"
@@ -66,7 +53,7 @@ remote_config gaps > "$H_DIR/remote.ini"
 remote_config fresh > "$H_DIR/fresh.ini"
 remote_config late > "$H_DIR/late.ini"
 sed 's/^\[apply\]$/[apply]\nrebuild = no/' "$H_DIR/late.ini" > "$H_DIR/late-norebuild.ini"
-last_seq() { "$FL_BUILD/fl-dump" --stats "$H_DIR/journal" | sed 's/.*"last_seq":\([0-9]*\).*/\1/'; }
+last_seq() { h_last_seq "$H_DIR/journal"; }
 
 # ---- restarting right before the gap (asking for the missing seq) ---------------------------
 out=$(timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/remote.ini" --once --from-seq "$gap_seq" 2>&1); rc=$?
@@ -84,14 +71,8 @@ t_check "the relay never called the gap a purge" bash -c "! grep -q purged '$H_D
 
 # ---- retention: the journal's first seq above 1 -------------------------------------------------
 kill -TERM "$RELAY_PID"; wait "$RELAY_PID"
-RETAIN=$'retain = 1s\n'
-{
-  h_source_config
-  printf 'start = current\n[journal]\npath = %s\n%s[feed]\nlisten = 127.0.0.1:%s\nsecret_file = %s\n' \
-    "$H_DIR/journal" "$RETAIN" "$FEED_PORT" "$H_DIR/feed.secret"
-} > "$H_DIR/relay.ini"
 sleep 1
-start_relay
+h_start_feed_relay $'retain = 1s\n'
 first_seq() { "$FL_BUILD/fl-dump" --stats "$H_DIR/journal" | sed 's/.*"first_seq":\([0-9]*\).*/\1/'; }
 t_check "retention removed the oldest transactions" h_wait_until 20 bash -c "[ \$('$FL_BUILD/fl-dump' --stats '$H_DIR/journal' | sed 's/.*\"first_seq\":\([0-9]*\).*/\1/') -gt 1 ]"
 first=$(first_seq)

@@ -6,25 +6,15 @@ source "$(dirname "$0")/../harness.sh"
 
 h_start_mariadb --max-allowed-packet=512M
 h_start_redis
-FEED_PORT=$(h_free_port)
-echo 'large-row-secret-0123456789' > "$H_DIR/feed.secret"
-chmod 600 "$H_DIR/feed.secret"
 h_sql "CREATE DATABASE app; CREATE TABLE app.blobs (id INT PRIMARY KEY, b LONGBLOB);"
 
-{
-  h_source_config
-  printf 'start = current\n[journal]\npath = %s\n[feed]\nlisten = 127.0.0.1:%s\nsecret_file = %s\n' \
-    "$H_DIR/journal" "$FEED_PORT" "$H_DIR/feed.secret"
-} > "$H_DIR/relay.ini"
-"$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
-RELAY_PID=$!; h_register $RELAY_PID
-h_wait_until 30 grep -q "feed: serving journal" "$H_DIR/relay.log" || h_die "relay feed did not start: $(tail -5 "$H_DIR/relay.log")"
+h_start_feed_relay
 
 size=$((110 * 1024 * 1024))
 h_sql "INSERT INTO app.blobs VALUES (1, 'small before');"
 h_sql "INSERT INTO app.blobs VALUES (2, REPEAT('z', $size));" || h_die "the large row was refused"
 h_sql "INSERT INTO app.blobs VALUES (3, 'small after');"
-last_seq() { "$FL_BUILD/fl-dump" --stats "$H_DIR/journal" | sed 's/.*"last_seq":\([0-9]*\).*/\1/'; }
+last_seq() { h_last_seq "$H_DIR/journal"; }
 t_check "the relay journaled the large row" h_wait_until 120 bash -c "[ \"\$('$FL_BUILD/fl-dump' --stats '$H_DIR/journal' | sed 's/.*\"count\":\([0-9]*\).*/\1/')\" -ge 3 ]"
 
 printf '[apply]\nname = big\nrelay = 127.0.0.1:%s\nsecret_file = %s\ntarget = redis://127.0.0.1:%s/0\n[rule blobs]\ntable = app.blobs\nkey = blob:{id}\nformat = column:b\n' \
