@@ -147,6 +147,12 @@ h_ingest() {
 }
 # h_last_seq DIR: the seq of the journal's last transaction (empty when it has none).
 h_last_seq() { "$FL_BUILD/fl-dump" --stats "$1" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
+# h_journaled_all DIR: whether the journal in DIR holds everything the private server wrote (its
+# last GTID is the server's binlog position; one domain).
+h_journaled_all() {
+  local pos; pos=$(h_sql "SELECT @@global.gtid_binlog_pos") || return 1
+  [ -n "$pos" ] && [ "$("$FL_BUILD/fl-dump" --stats "$1" | sed -n 's/.*"last_gtid":"\([^"]*\)".*/\1/p')" = "$pos" ]
+}
 
 # h_start_feed_relay [JOURNAL_LINES]: fl-relay following the private server from its current
 # position into $H_DIR/journal (JOURNAL_LINES added to its [journal] section) and serving that

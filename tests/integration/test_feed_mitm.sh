@@ -13,8 +13,10 @@ h_sql "CREATE DATABASE app; CREATE TABLE app.kv (id INT PRIMARY KEY, v VARCHAR(6
 h_start_feed_relay
 for i in $(seq 1 40); do h_sql "INSERT INTO app.kv VALUES ($i, 'value-$i');"; done
 
-# caught_up MODE DB: the checkpoint of applier MODE in Redis db DB is the journal's last seq
+# caught_up MODE DB: the journal holds everything the server wrote, and the checkpoint of
+# applier MODE in Redis db DB is the journal's last seq
 caught_up() {
+  h_journaled_all "$H_DIR/journal" || return 1
   local last; last=$(h_last_seq "$H_DIR/journal")
   [ -n "$last" ] && [ "$(h_redis -n "$2" HGET "fastlane:checkpoint:$1" seq)" = "$last" ]
 }
