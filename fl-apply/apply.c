@@ -69,6 +69,22 @@
 #define METRICS_EVERY_MS 250
 #define JOURNAL_WAIT_MS 200 /* between looks for a journal that is not there yet */
 
+/* A checkpoint's GTID kept as a value: formatting it takes longer than anything else done once
+ * per transaction, and a group's checkpoint needs only its last one's text, when it is sent. */
+typedef struct pending_gtid {
+    fl_gtid gtid;
+    uint64_t seq; /* the transaction it belongs to */
+    bool pending; /* not formatted into the checkpoint yet */
+} pending_gtid;
+
+/* Formats g into cp when it is still pending and belongs to cp's transaction. */
+static void settle_gtid(fl_checkpoint *cp, pending_gtid *g)
+{
+    if (!g->pending) return;
+    g->pending = false;
+    if (g->seq == cp->seq) fl_gtid_format(&g->gtid, cp->gtid, sizeof cp->gtid);
+}
+
 static volatile sig_atomic_t stop_signal;
 
 static void on_stop(int sig) { stop_signal = sig; }
@@ -102,6 +118,7 @@ typedef struct applier {
     char journal_id[FL_JOURNAL_ID_TEXT]; /* identity of the journal applied ("" = unknown) */
     bool unnamed_cp_logged;              /* said once that a checkpoint names no journal */
     fl_checkpoint done_cp;               /* last transaction submitted or held in the group */
+    pending_gtid done_gtid;              /* done_cp's GTID while its text is not needed yet */
     bool lazy_cp;                        /* done_cp not sent yet: ops holds the group's operations */
     size_t group_bytes;                  /* bytes of the group's operations */
     uint64_t sent_seq;                   /* the last transaction whose operations went to the target */
@@ -146,8 +163,9 @@ typedef struct applier {
 
     /* the transaction being processed */
     fl_checkpoint cur_cp;
-    uint32_t cur_pos; /* its operations rendered so far */
-    size_t cur_start; /* where its operations start in ops (before: the group's) */
+    pending_gtid cur_gtid; /* its GTID, formatted into cur_cp.gtid only when the text is needed */
+    uint32_t cur_pos;      /* its operations rendered so far */
+    size_t cur_start;      /* where its operations start in ops (before: the group's) */
     bool cur_chunked, cur_first;
     bool cur_statements; /* statement-based changes of rule tables were skipped */
     int cur_fatal;       /* exit status when rendering failed fatally */
@@ -294,6 +312,7 @@ static void report(applier *a, bool force)
     if (f->txns == r->txns && f->rows_skipped == r->rows_skipped && !force) return;
     uint64_t lag, lag_s;
     lag_of(a, &lag, &lag_s);
+    settle_gtid(&a->done_cp, &a->done_gtid);
     log_info("applied %" PRIu64 " transactions (%" PRIu64 " cache operations; %" PRIu64
              " rows without a rule skipped, %" PRIu64 " rows failed, %" PRIu64 " transactions chunked, %" PRIu64
              " statement-based transactions not applied); checkpoint seq %" PRIu64 " gtid %s; lag %" PRIu64
@@ -377,6 +396,7 @@ static void reposition(applier *a, const char *why)
 static int stop_purged(applier *a, const char *lost)
 {
     fl_metric_add(a->m.purged_stops, 1);
+    settle_gtid(&a->done_cp, &a->done_gtid);
     log_error("%s; the cache holds everything up to seq %" PRIu64 " (gtid %s) and misses those transactions: "
               "stopping. Flush the cache and apply from the journal's first transaction (with no checkpoint), "
               "or start with --from-seq/--from-gtid; keep retention (retain, max_size) longer than the applier "
@@ -454,6 +474,7 @@ static int clear_for_rebuild(applier *a)
     fl_rules_clear_all(a->rules, &a->ops, "deleted before a rebuild");
     size_t n = a->ops.nops;
     int chunked;
+    settle_gtid(&a->done_cp, &a->done_gtid);
     int rc = fl_target_submit(a->target, &a->ops, &a->done_cp, &chunked, a->err.msg, sizeof a->err.msg);
     if (rc == 0) rc = fl_target_flush(a->target, a->err.msg, sizeof a->err.msg);
     fl_cache_ops_reset(&a->ops);
@@ -495,6 +516,7 @@ static int rebuild(applier *a, enum lost_kind kind, const char *lost, bool had, 
              lost, from, until);
     a->rb_requested = false;
     memset(&a->done_cp, 0, sizeof a->done_cp);
+    a->done_gtid.pending = false;
     a->done_cp.seq = from - 1;
     memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
     a->next_seq = from;
@@ -561,6 +583,7 @@ static int resume_foreign(applier *a, const fl_checkpoint *cp, const fl_input_he
                  cp->seq, cp->gtid, cp->journal, a->journal_id, found);
         a->next_seq = found + 1;
         a->done_cp = *cp;
+        a->done_gtid.pending = false;
         a->done_cp.seq = found;
         memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
         a->lazy_cp = true;              /* the checkpoint is rewritten for this journal with the next flush */
@@ -628,6 +651,7 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
     if (a->override_active) {
         a->next_seq = a->override_seq;
         memset(&a->done_cp, 0, sizeof a->done_cp);
+        a->done_gtid.pending = false;
         a->done_cp.seq = a->override_seq - 1; /* what a chunk of the first transaction carries */
         memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
         return 0;
@@ -636,6 +660,7 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
     if (r == 1 || cp->seq == 0) {
         a->next_seq = 0; /* the journal's first transaction, whatever its seq */
         memset(&a->done_cp, 0, sizeof a->done_cp);
+        a->done_gtid.pending = false;
         memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
         log_info("no checkpoint in the target: applying from the journal's first transaction");
         return 0;
@@ -667,6 +692,7 @@ static int resume_point(applier *a, int r, const fl_checkpoint *cp)
         }
     }
     a->done_cp = *cp;
+    a->done_gtid.pending = false;
     memcpy(a->done_cp.journal, a->journal_id, sizeof a->done_cp.journal);
     if (seq + 1 <= info.purged_seq) { /* a seq missing above the horizon is a gap: no loss */
         char lost[256];
@@ -865,6 +891,7 @@ static int send_group(applier *a)
     int chunked;
     note_submitted(a, a->done_cp.seq);
     if (a->ops.nops) a->sent_seq = a->done_cp.seq; /* (part of it may be applied even if this fails) */
+    settle_gtid(&a->done_cp, &a->done_gtid);
     if (fl_target_submit(a->target, &a->ops, &a->done_cp, &chunked, a->err.msg, sizeof a->err.msg)) return -1;
     a->sent.ops += a->ops.nops;
     fl_cache_ops_reset(&a->ops);
@@ -887,6 +914,7 @@ static int send_group_before_current(applier *a, bool chunk_next)
     int chunked;
     note_submitted(a, a->done_cp.seq);
     a->sent_seq = a->done_cp.seq;
+    settle_gtid(&a->done_cp, &a->done_gtid);
     if (fl_target_submit(a->target, &group, &a->done_cp, &chunked, a->err.msg, sizeof a->err.msg)) return -1;
     a->sent.ops += group.nops;
     size_t rest = a->ops.nops - a->cur_start;
@@ -932,6 +960,8 @@ static int submit_ops(applier *a, const fl_checkpoint *cp)
     a->sent.ops += a->ops.nops;
     note_submitted(a, a->cur_cp.seq);
     if (a->ops.nops) a->sent_seq = a->cur_cp.seq;
+    if (cp == &a->cur_cp) settle_gtid(&a->cur_cp, &a->cur_gtid);
+    if (cp == &a->done_cp) settle_gtid(&a->done_cp, &a->done_gtid);
     if (fl_target_submit(a->target, &a->ops, cp, &chunked, a->err.msg, sizeof a->err.msg)) {
         a->cur_target_failed = 1;
         return -1;
@@ -1014,7 +1044,9 @@ static int on_part(const fl_txn *part, void *ctx)
     watchdog(a);
     if (a->cur_first) { /* the first part carries the transaction's header */
         a->cur_first = false;
-        fl_gtid_format(&part->gtid, a->cur_cp.gtid, sizeof a->cur_cp.gtid);
+        a->cur_gtid.gtid = part->gtid;
+        a->cur_gtid.seq = a->cur_cp.seq;
+        a->cur_gtid.pending = true;
         a->cur_cp.ts = part->ts;
     }
     for (uint32_t i = 0; i < part->ntables; i++) {
@@ -1105,6 +1137,7 @@ static int apply_one(applier *a, uint64_t seq)
 {
     find_failed_group(a, seq);
     memset(&a->cur_cp, 0, sizeof a->cur_cp);
+    a->cur_gtid.pending = false;
     a->cur_cp.seq = seq;
     a->cur_pos = 0;
     memcpy(a->cur_cp.journal, a->journal_id, sizeof a->cur_cp.journal);
@@ -1147,12 +1180,14 @@ static int apply_one(applier *a, uint64_t seq)
         return -1;
     }
     a->done_cp = a->cur_cp;
+    a->done_gtid = a->cur_gtid;
     a->lazy_cp = hold == 1;
     a->sent.txns++;
     if (a->cur_statements) a->sent.statements++;
     if (a->cautious && flush(a)) return -1; /* retried alone until it is applied */
     if (a->cur_chunked) {
         a->sent.chunked++;
+        settle_gtid(&a->cur_cp, &a->cur_gtid);
         log_info("transaction seq %" PRIu64 " (gtid %s) exceeded max_atomic_ops = %u and was applied in chunks",
                  seq, a->cur_cp.gtid[0] ? a->cur_cp.gtid : "-", a->cfg->apply.max_atomic_ops);
     }
