@@ -485,6 +485,22 @@ static bool get_u8(reader *r, uint8_t *out)
 
 static bool get_varint_long(reader *r, uint64_t *out)
 {
+    const uint8_t *p = r->p;
+    if (r->end - p >= 10 && (p[0] & 0x80)) { /* every byte it can have is there: one test a byte */
+        uint64_t v = p[0] & 0x7f;
+        unsigned i = 1;
+        uint8_t b;
+        do {
+            b = p[i];
+            v |= (uint64_t)(b & 0x7f) << (7 * i);
+            i++;
+        } while ((b & 0x80) && i < 10);
+        if ((b & 0x80) || (i == 10 && b > 1)) return bad(r, "varint overflows 64 bits");
+        if (b == 0) return bad(r, "overlong varint");
+        r->p = p + i;
+        *out = v;
+        return true;
+    }
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (r->p >= r->end) return bad(r, "truncated");

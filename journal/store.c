@@ -153,10 +153,10 @@ struct fl_store {
 
 static void put_be64(uint8_t *p, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v); /* (the byte loop is not turned into this: read once per key) */
+#endif
+    memcpy(p, &v, 8);
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -169,8 +169,11 @@ static void put_be32(uint8_t *p, uint32_t v)
 
 static uint64_t get_be64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 

@@ -703,6 +703,27 @@ static void test_specific_errors(void **state)
     fl_buf_put(&body, "\x01\x01\x00\x02\x80\x00", 6); /* overlong varint in an INT */
     wrap(&rec, &body);
     expect_error(&rec, "change 0 after column 0: overlong varint");
+    /* the same with the rest of the record after them (read without a test per byte) */
+    body.len = tables_end;
+    fl_buf_put(&body, "\x01\x01\x00\x02\x80\x80\x00", 7);
+    fl_buf_put(&body, "\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02", 12);
+    wrap(&rec, &body);
+    expect_error(&rec, "change 0 after column 0: overlong varint");
+    body.len = tables_end;
+    fl_buf_put(&body, "\x01\x01\x00\x02\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 14); /* 65 bits */
+    fl_buf_put(&body, "\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02", 12);
+    wrap(&rec, &body);
+    expect_error(&rec, "change 0 after column 0: varint overflows 64 bits");
+    body.len = tables_end;
+    fl_buf_put(&body, "\x01\x01\x00\x02\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 15); /* 11 bytes */
+    fl_buf_put(&body, "\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02", 12);
+    wrap(&rec, &body);
+    expect_error(&rec, "change 0 after column 0: varint overflows 64 bits");
+    body.len = tables_end;
+    fl_buf_put(&body, "\x01\x01\x00\x02\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x01\x00", 16);
+    fl_buf_put(&body, "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 10); /* INT64_MIN, NULL, then 11 bytes */
+    wrap(&rec, &body);
+    expect_error(&rec, "11 unread bytes before the checksum");
 
     body.len = tables_end;
     fl_buf_put(&body, "\x01\x01\x00\x01\x01", 5);
