@@ -16,23 +16,53 @@ static char *put_digits(char *end, uint64_t v)
     return end;
 }
 
-void fl_resp_header(fl_buf *b, char kind, size_t n)
+/* Writes kind, n in decimal and CRLF at o (room for 23 bytes); returns the end. Lengths and
+ * counts are mostly below 1000: those digits are written without a division loop. */
+static inline uint8_t *put_header(uint8_t *o, char kind, size_t n)
 {
-    char tmp[32];
-    char *end = tmp + sizeof tmp;
-    *--end = '\n';
-    *--end = '\r';
-    char *p = put_digits(end, n);
-    *--p = kind;
-    fl_buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
+    *o++ = (uint8_t)kind;
+    if (n < 10) {
+        *o++ = (uint8_t)('0' + n);
+    } else if (n < 100) {
+        o[0] = (uint8_t)('0' + n / 10);
+        o[1] = (uint8_t)('0' + n % 10);
+        o += 2;
+    } else if (n < 1000) {
+        o[0] = (uint8_t)('0' + n / 100);
+        o[1] = (uint8_t)('0' + n / 10 % 10);
+        o[2] = (uint8_t)('0' + n % 10);
+        o += 3;
+    } else {
+        char tmp[24];
+        char *p = put_digits(tmp + sizeof tmp, n);
+        size_t len = (size_t)(tmp + sizeof tmp - p);
+        memcpy(o, p, len);
+        o += len;
+    }
+    *o++ = '\r';
+    *o++ = '\n';
+    return o;
 }
 
-void fl_resp_arg(fl_buf *b, const void *p, size_t n)
+void fl_resp_header(fl_buf *b, char kind, size_t n)
 {
-    fl_resp_header(b, '$', n);
-    fl_buf_put(b, p, n);
-    fl_buf_put(b, "\r\n", 2);
+    fl_buf_reserve(b, 24);
+    b->len = (size_t)(put_header(b->data + b->len, kind, n) - b->data);
 }
+
+/* One bulk string: its header, bytes and CRLF, with one check for room. */
+static inline void put_arg(fl_buf *b, const void *p, size_t n)
+{
+    fl_buf_reserve(b, n + 26);
+    uint8_t *o = put_header(b->data + b->len, '$', n);
+    if (n) memcpy(o, p, n);
+    o += n;
+    *o++ = '\r';
+    *o++ = '\n';
+    b->len = (size_t)(o - b->data);
+}
+
+void fl_resp_arg(fl_buf *b, const void *p, size_t n) { put_arg(b, p, n); }
 
 void fl_resp_arg_str(fl_buf *b, const char *s) { fl_resp_arg(b, s, strlen(s)); }
 
@@ -108,14 +138,14 @@ uint32_t fl_resp_run(fl_buf *b, const fl_cache_op *ops, size_t n, size_t *used)
     if (kind == FL_CACHE_DEL) {
         fl_resp_header(b, '*', 1 + len);
         fl_resp_arg(b, "DEL", 3);
-        for (size_t i = 0; i < len; i++) fl_resp_arg(b, ops[i].key, ops[i].key_len);
+        for (size_t i = 0; i < len; i++) put_arg(b, ops[i].key, ops[i].key_len);
         return 1;
     }
     fl_resp_header(b, '*', 1 + 2 * len);
     fl_resp_arg(b, "MSET", 4);
     for (size_t i = 0; i < len; i++) {
-        fl_resp_arg(b, ops[i].key, ops[i].key_len);
-        fl_resp_arg(b, ops[i].value, ops[i].value_len);
+        put_arg(b, ops[i].key, ops[i].key_len);
+        put_arg(b, ops[i].value, ops[i].value_len);
     }
     return 1;
 }
