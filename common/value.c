@@ -23,10 +23,35 @@ static const char digit_pairs[] = "000102030405060708091011121314151617181920212
                                   "9404142434445464748495051525354555657585960616263646566676869707172737475767778"
                                   "798081828384858687888990919293949596979899";
 
+static const uint64_t pow10_u64[20] = {1ull,
+                                       10ull,
+                                       100ull,
+                                       1000ull,
+                                       10000ull,
+                                       100000ull,
+                                       1000000ull,
+                                       10000000ull,
+                                       100000000ull,
+                                       1000000000ull,
+                                       10000000000ull,
+                                       100000000000ull,
+                                       1000000000000ull,
+                                       10000000000000ull,
+                                       100000000000000ull,
+                                       1000000000000000ull,
+                                       10000000000000000ull,
+                                       100000000000000000ull,
+                                       1000000000000000000ull,
+                                       10000000000000000000ull};
+
+/* Written in place, from the last digit back: the count of digits is known first. */
 static void put_u64(fl_buf *out, uint64_t v)
 {
-    char tmp[20];
-    char *end = tmp + sizeof tmp, *p = end;
+    size_t n = 1;
+    while (n < 20 && v >= pow10_u64[n]) n++;
+    fl_buf_reserve(out, n);
+    char *p = (char *)out->data + out->len + n;
+    out->len += n;
     while (v >= 100) {
         const char *d = digit_pairs + (v % 100) * 2;
         v /= 100;
@@ -41,7 +66,6 @@ static void put_u64(fl_buf *out, uint64_t v)
     } else {
         *--p = (char)('0' + v);
     }
-    fl_buf_put(out, p, (size_t)(end - p));
 }
 
 static void put_i64(fl_buf *out, int64_t v)
@@ -231,12 +255,36 @@ static inline bool plain8(const uint8_t *p)
     return ((w | below_space | is_quote | is_backslash) & high) == 0;
 }
 
+/* Whether all of p[0..len) is plain (see plain8), eight bytes at a time; *checked tells how
+ * far whole blocks went. */
+static bool all_plain(const uint8_t *p, size_t len, size_t *checked)
+{
+    size_t i = 0;
+    while (i + 8 <= len && plain8(p + i)) i += 8;
+    *checked = i;
+    if (i + 8 <= len) return false; /* a block that is not */
+    if (i == len) return true;
+    if (len >= 8) return plain8(p + len - 8); /* the tail, in the last eight bytes */
+    uint8_t pad[8];
+    memset(pad, ' ', sizeof pad);
+    memcpy(pad, p, len);
+    return plain8(pad);
+}
+
 void fl_json_string(fl_buf *out, const char *s, size_t len)
 {
     const uint8_t *p = (const uint8_t *)s;
     size_t run = 0; /* start of the pending run of bytes copied as they are */
     size_t i = 0;
     fl_buf_reserve(out, len + 2);
+    if (all_plain(p, len, &i)) { /* most text: quoted as it is, in one copy */
+        uint8_t *o = out->data + out->len;
+        o[0] = '"';
+        if (len) memcpy(o + 1, p, len);
+        o[len + 1] = '"';
+        out->len += len + 2;
+        return;
+    }
     fl_buf_putc(out, '"');
     if (!len) {
         fl_buf_putc(out, '"');

@@ -365,6 +365,25 @@ static void test_escapes(void **state)
                      in + at + n);
             check_jstr(in, at + n + 24 - at, want);
         }
+    /* and in strings of every length up to 20 (the tail of a string is read as eight bytes too) */
+    for (size_t k = 0; k < sizeof special / sizeof *special; k++)
+        for (size_t len = 0; len <= 20; len++)
+            for (size_t at = 0; at <= len; at++) {
+                char in[64], want[80];
+                size_t n = strlen(special[k].in);
+                memset(in, 'a', at);
+                memcpy(in + at, special[k].in, n);
+                memset(in + at + n, 'z', len - at);
+                snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)at, in, special[k].out, (int)(len - at),
+                         in + at + n);
+                check_jstr(in, len + n, want);
+            }
+    for (size_t len = 0; len <= 20; len++) { /* nothing to escape */
+        char in[24], want[32];
+        memset(in, 'q', len);
+        snprintf(want, sizeof want, "\"%.*s\"", (int)len, in);
+        check_jstr(in, len, want);
+    }
 }
 
 static void test_utf8(void **state)
