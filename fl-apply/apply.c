@@ -995,7 +995,8 @@ static void filter_ops(applier *a, size_t from)
                 continue;
             }
         }
-        a->ops.ops[w++] = *op;
+        if (w != i) a->ops.ops[w] = *op;
+        w++;
     }
     a->ops.nops = w;
 }
@@ -1009,13 +1010,10 @@ static bool by_pattern(applier *a, const fl_txn *part, size_t first)
     size_t kept = first;
     for (size_t i = first; i < a->ops.nops; i++) {
         fl_cache_op *op = &a->ops.ops[i];
-        if (op->kind != FL_CACHE_DEL_MATCH) {
-            a->ops.ops[kept++] = *op;
-            continue;
-        }
-        if (can) {
-            a->sent.clears++;
-            a->ops.ops[kept++] = *op;
+        if (op->kind != FL_CACHE_DEL_MATCH || can) {
+            if (op->kind == FL_CACHE_DEL_MATCH) a->sent.clears++;
+            if (kept != i) a->ops.ops[kept] = *op;
+            kept++;
             continue;
         }
         char why[900];
