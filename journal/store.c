@@ -54,9 +54,14 @@
  * at open (a new identity; everything before the first record counts as purged), and until
  * then readers take the horizon to be the seq before the first record.
  *
- * Waiting across processes: the writer keeps DIR/notify open and, after every commit,
- * overwrites its first 8 bytes with last_seq (pwrite at offset 0: the file never grows).
- * A reader watches that file with inotify (IN_MODIFY): fl_store_wait_fd returns the
+ * Waiting across processes: the writer keeps DIR/notify open (O_NOATIME where it may) and,
+ * after every commit, reads its first byte: inotify tells a watcher of the file IN_ACCESS,
+ * and nothing on disk changes (a write would dirty the inode's mtime, and on a busy disk
+ * that waits for the filesystem's journal: up to milliseconds on the way to every reader).
+ * The file holds last_seq in its first 8 bytes, written at open and at most once a second
+ * after a commit (pwrite at offset 0: the file never grows), which also wakes a reader of an
+ * earlier version that watches IN_MODIFY only.
+ * A reader watches that file with inotify (IN_ACCESS, IN_MODIFY): fl_store_wait_fd returns the
  * inotify descriptor for an event loop, fl_store_wait_ack drains it, and fl_store_wait
  * polls it with the timeout and re-reads last_seq after every wake-up. The watch is set up
  * before last_seq is read, so no commit can slip between the check and the wait. As a
@@ -88,12 +93,13 @@
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define REC_KEY_LEN 12
 #define GTID_KEY_MAX (1 + 16 + 1 + FL_GTID_TAG_MAX + 8)
-#define PURGE_CHUNK 1000         /* transactions deleted per LMDB write transaction */
-#define READER_CHECK_INTERVAL 1  /* seconds between sweeps for readers that died */
-#define FAIL (-1)                /* a write step failed with its reason already in err */
-#define IDENTITY_LEN 16          /* bytes of a journal's identity */
-#define HOLD_READS 10000         /* transactions streamed in one read transaction, at most */
-#define PART_TXN_KEEP (1u << 20) /* memory of the parts read kept for the next read, at most */
+#define PURGE_CHUNK 1000           /* transactions deleted per LMDB write transaction */
+#define READER_CHECK_INTERVAL 1    /* seconds between sweeps for readers that died */
+#define FAIL (-1)                  /* a write step failed with its reason already in err */
+#define IDENTITY_LEN 16            /* bytes of a journal's identity */
+#define HOLD_READS 10000           /* transactions streamed in one read transaction, at most */
+#define PART_TXN_KEEP (1u << 20)   /* memory of the parts read kept for the next read, at most */
+#define NOTIFY_WRITE_EVERY_MS 1000 /* last_seq into the notify file after a commit, at most this often */
 
 typedef struct pending_rec {
     uint64_t seq;
@@ -116,12 +122,13 @@ struct fl_store {
     MDB_env *env;
     MDB_dbi db_rec, db_gtid, db_meta;
     bool write;
-    bool sync;      /* writer: sync = group (the environment is MDB_NOMETASYNC) */
-    MDB_txn *rtxn;  /* read transaction kept reset between calls (MDB_NOTLS) */
-    int lock_fd;    /* writer: DIR/writer.lock, flocked */
-    int notify_fd;  /* writer: DIR/notify */
-    int inotify_fd; /* reader side of waiting, created on first use */
-    bool absent;    /* reader open: no journal yet, or its writer is still creating it */
+    bool sync;                 /* writer: sync = group (the environment is MDB_NOMETASYNC) */
+    MDB_txn *rtxn;             /* read transaction kept reset between calls (MDB_NOTLS) */
+    int lock_fd;               /* writer: DIR/writer.lock, flocked */
+    int notify_fd;             /* writer: DIR/notify */
+    int64_t notify_written_ms; /* writer: when last_seq was last written into it */
+    int inotify_fd;            /* reader side of waiting, created on first use */
+    bool absent;               /* reader open: no journal yet, or its writer is still creating it */
     /* reading transaction after transaction: last_seq as last read (it only grows), and the
      * record right after the transaction last streamed in full (hint_seq, seen complete),
      * which answers fl_store_next(hint_from) without a lookup */
@@ -600,6 +607,7 @@ static int recover_tail(fl_store *s, MDB_txn *txn, void *ctx, char *err, size_t 
     int rc;
     if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) return rc;
     if ((rc = meta_get_u64(s, txn, "bytes", &bytes))) return rc;
+    s->last_seq = last_seq;
     MDB_cursor *cur;
     if ((rc = mdb_cursor_open(txn, s->db_rec, &cur))) return rc;
     uint64_t next = last_seq + 1;
@@ -636,6 +644,16 @@ static int recover_tail(fl_store *s, MDB_txn *txn, void *ctx, char *err, size_t 
     s->committed.open_seq = 0;
     s->committed.open_part = 0;
     return 0;
+}
+
+/* Writer: last_seq into the notify file's first 8 bytes (IN_MODIFY to its watchers). */
+static void write_notify(fl_store *s)
+{
+    uint8_t b[8];
+    put_be64(b, s->last_seq);
+    s->notify_written_ms = fl_now_ms();
+    if (pwrite(s->notify_fd, b, sizeof b, 0) != (ssize_t)sizeof b)
+        log_warn("journal %s: cannot write notify: %s", s->dir, strerror(errno));
 }
 
 static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t errlen)
@@ -689,11 +707,14 @@ static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t 
 
     char path[4096];
     snprintf(path, sizeof path, "%s/notify", s->dir);
-    s->notify_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    s->notify_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOATIME, 0644);
+    if (s->notify_fd < 0 && errno == EPERM) /* O_NOATIME on a file of another owner */
+        s->notify_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (s->notify_fd < 0) {
         fl_errorf(err, errlen, "journal %s: cannot open notify: %s", s->dir, strerror(errno));
         return -1;
     }
+    write_notify(s); /* a commit's read needs a byte to read; and readers look again now */
     return 0;
 }
 
@@ -942,12 +963,16 @@ static int commit_fn(fl_store *s, MDB_txn *txn, void *vpos, char *err, size_t er
     return 0;
 }
 
+/* Tells the readers of a commit: a read of the notify file (IN_ACCESS), and once a second a
+ * write of last_seq into it (IN_MODIFY, for readers of an earlier version). */
 static void notify_readers(fl_store *s)
 {
-    uint8_t b[8];
-    put_be64(b, s->last_seq);
-    if (pwrite(s->notify_fd, b, sizeof b, 0) != (ssize_t)sizeof b)
-        log_warn("journal %s: cannot write notify: %s", s->dir, strerror(errno));
+    uint8_t b;
+    if (pread(s->notify_fd, &b, 1, 0) != 1) {
+        write_notify(s); /* emptied by hand: written again, which wakes the readers too */
+        return;
+    }
+    if (fl_now_ms() - s->notify_written_ms >= NOTIFY_WRITE_EVERY_MS) write_notify(s);
 }
 
 int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errlen)
@@ -1429,7 +1454,7 @@ int fl_store_wait_fd(fl_store *s)
     if (fd < 0) return -1;
     char path[4096];
     snprintf(path, sizeof path, "%s/notify", s->dir);
-    if (inotify_add_watch(fd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB) < 0 &&
+    if (inotify_add_watch(fd, path, IN_ACCESS | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB) < 0 &&
         /* a journal without its notify file (never opened by a writer of this version) */
         inotify_add_watch(fd, s->dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
         close(fd);
