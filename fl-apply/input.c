@@ -6,8 +6,11 @@
  * missing seqs; the journal's purge horizon, read after it, tells whether they were never
  * used (a gap: go on) or purged before they were applied (refused). A journal directory
  * moved away while it is open would keep the reader on the old journal for good: whenever
- * the reader has caught up, the data file at the path is checked to be the one opened; when
- * it is not, the new journal is opened and the caller told (FL_INPUT_REPLACED).
+ * the reader has caught up and looks again before it waits (the second look in a row that
+ * finds nothing new: the first one comes right after a transaction was read, before it is
+ * sent on, and a stat there would delay every transaction of a quiet stream), the data file
+ * at the path is checked to be the one opened; when it is not, the new journal is opened and
+ * the caller told (FL_INPUT_REPLACED).
  *
  * Relay: one feed session streams transactions from a seq; the transaction received ahead
  * of its turn is held until read. Asking for another position than the session's (after a
@@ -37,6 +40,7 @@ struct fl_input {
     fl_store *store; /* local journal */
     dev_t data_dev;  /* ... and its data file, to notice the directory being replaced */
     ino_t data_ino;
+    bool looked_idle; /* the last look found nothing new: the next idle one checks the path */
 
     /* relay */
     fl_feed_client_opts fopts;
@@ -273,10 +277,11 @@ int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, fl_error *e)
         int r = fl_store_next(s->store, from, seq, e->msg, sizeof e->msg);
         if (r == 0 && *seq > from) r = local_purged(s, from, e->msg, sizeof e->msg); /* read after: see the top */
         if (r < 0) return journal_failed(e);
-        if (r == 1) { /* caught up: is this still the journal at the path? */
+        if (r == 1 && s->looked_idle) { /* caught up, looking again: still the journal at the path? */
             int c = local_replaced(s, e->msg, sizeof e->msg);
             if (c) return c; /* -1: not permanent, the new journal may appear */
         }
+        s->looked_idle = r == 1;
         return r;
     }
     if (s->have_txn && s->txn.seq >= from && s->feed_pos <= from) {

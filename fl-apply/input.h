@@ -51,7 +51,9 @@ int fl_input_seek_gtid(fl_input *s, const char *gtid, uint64_t *seq, fl_error *e
 #define FL_INPUT_PURGED 2
 /* ... and FL_INPUT_REPLACED (err says so) when the local journal's directory was found to
  * hold another journal than the one read so far (moved away and started again): the new
- * one is open from now on, and positions of the old one mean nothing in it. */
+ * one is open from now on, and positions of the old one mean nothing in it. That is looked
+ * at when a look finds nothing new right after another that found nothing (a caller looks
+ * again before it waits). */
 #define FL_INPUT_REPLACED 3
 int fl_input_next(fl_input *s, uint64_t from, uint64_t *seq, fl_error *e);
 /* Passes transaction seq (just returned by fl_input_next) to fn, part by part (a relay

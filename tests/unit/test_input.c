@@ -1,5 +1,6 @@
 /* test_input.c — the applier's input over a local journal: bounds, next over gaps (never over a purge), reading a
- * transaction split in parts, GTID lookup, waking on a commit (watched from the first arm on), and the errors it reports. */
+ * transaction split in parts, GTID lookup, waking on a commit (watched from the first arm on), a replaced journal
+ * noticed before waiting, and the errors it reports. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -330,6 +331,34 @@ static void test_watch_made_when_armed(void **state)
     fl_store_close(w);
 }
 
+/* A journal directory replaced under the reader is noticed when the reader, caught up,
+ * looks again before it waits; the look right after a transaction was read makes no check
+ * (a stat of the path there delayed every transaction of a quiet stream on its way to the
+ * target). (Fails when every look that finds nothing checks: the first says replaced.) */
+static void test_replaced_seen_before_waiting(void **state)
+{
+    (void)state;
+    fl_store *w = open_writer();
+    add_txn(w, 1, 1, 1);
+    fl_input *in = open_input();
+    fl_error fe;
+    uint64_t seq;
+    assert_int_equal(fl_input_next(in, 1, &seq, &fe), 0);
+    fl_store_close(w);
+    char moved[400];
+    snprintf(moved, sizeof moved, "%s/old", tmpdir);
+    assert_int_equal(rename(jdir, moved), 0);
+    w = open_writer(); /* a new journal at the path */
+    add_txn(w, 1, 1, 1);
+    assert_int_equal(fl_input_next(in, 2, &seq, &fe), 1);                 /* right after the read: no check */
+    assert_int_equal(fl_input_next(in, 2, &seq, &fe), FL_INPUT_REPLACED); /* before the wait */
+    assert_non_null(strstr(fe.msg, "replaced"));
+    assert_int_equal(fl_input_next(in, 1, &seq, &fe), 0); /* the new journal's */
+    assert_int_equal(seq, 1);
+    fl_input_close(in);
+    fl_store_close(w);
+}
+
 static void test_relay_unreachable(void **state)
 {
     (void)state;
@@ -366,6 +395,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_flagged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_wakes_on_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_made_when_armed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replaced_seen_before_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_unreachable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
