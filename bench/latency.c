@@ -22,8 +22,10 @@
  * With -N there is no Redis: only the commits are timed (the source alone, as a reference),
  * and a thread sleeping 1 ms at a time meanwhile notes how late each sleep ends.
  * Prints human lines and one JSON line ({"bench":"apply_latency",...}, with -N
- * {"bench":"commit_latency",...}); -o FILE also writes each transaction's times, to see where
- * a slow one spent them. */
+ * {"bench":"commit_latency",...}), with the client's own CPU seconds (what measuring costs the
+ * machine); -o FILE also writes each transaction's times, to see where a slow one spent them,
+ * and the sequence number of its GTID (MariaDB reports it in the commit's OK when the session
+ * tracks last_gtid: no extra round trip), which names it in the binlog and the journal. */
 #include <errno.h>
 #include <getopt.h>
 #include <hiredis/hiredis.h>
@@ -35,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 typedef struct {
@@ -143,17 +146,42 @@ typedef struct writer {
     struct timespec t0;
     double period_ns;
     subscriber *s;
-    int64_t *start_us, *commit_us;
+    int64_t *start_us, *commit_us, *gtid_no;
     size_t late;
     int failed;
 } writer;
+
+/* The sequence number of the GTID the last commit on db got (MariaDB "domain-server-seq", as
+ * session tracking reports it), 0 when none was reported. */
+static int64_t last_gtid_no(MYSQL *db)
+{
+    const char *data;
+    size_t len;
+    bool value = false;
+    for (int rc = mysql_session_track_get_first(db, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len); rc == 0;
+         rc = mysql_session_track_get_next(db, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len)) {
+        if (!value) {
+            value = len == 9 && !memcmp(data, "last_gtid", 9);
+            continue;
+        }
+        size_t i = len;
+        while (i > 0 && data[i - 1] != '-') i--;
+        int64_t n = 0;
+        for (; i < len && data[i] >= '0' && data[i] <= '9'; i++) n = n * 10 + (data[i] - '0');
+        return n;
+    }
+    return 0;
+}
 
 static void *write_schedule(void *arg)
 {
     writer *w = arg;
     MYSQL *db = mysql_init(NULL);
     if (!mysql_real_connect(db, w->host, w->user, w->password, NULL, (unsigned)w->port, NULL, 0) ||
-        mysql_query(db, "SET autocommit = 1")) {
+        mysql_query(db, "SET autocommit = 1") ||
+        /* each OK then names the transaction's GTID (no extra round trip): the trace's key
+         * to the journal's records and the binlog */
+        (w->gtid_no && mysql_query(db, "SET SESSION session_track_system_variables = 'last_gtid'"))) {
         fprintf(stderr, "latency: mysql: %s\n", mysql_error(db));
         mysql_close(db);
         w->failed = 1;
@@ -189,6 +217,7 @@ static void *write_schedule(void *arg)
             break;
         }
         w->commit_us[i] = now_us();
+        if (w->gtid_no) w->gtid_no[i] = last_gtid_no(db);
     }
     mysql_close(db);
     return NULL;
@@ -277,13 +306,14 @@ int main(int argc, char **argv)
 
     s.last = malloc(sizeof *s.last * s.keys);
     s.seen_us = malloc(sizeof *s.seen_us * total);
-    int64_t *start_us = calloc(total, sizeof *start_us), *commit_us = calloc(total, sizeof *commit_us);
+    int64_t *start_us = calloc(total, sizeof *start_us), *commit_us = calloc(total, sizeof *commit_us),
+            *gtid_no = trace ? calloc(total, sizeof *gtid_no) : NULL;
     int64_t *lat_stmt = malloc(sizeof(int64_t) * total), *lat_commit = malloc(sizeof(int64_t) * total),
             *lat_ack = malloc(sizeof(int64_t) * total);
     writer *writers = calloc(nwriters, sizeof *writers);
     pthread_t *wth = calloc(nwriters, sizeof *wth);
     if (!s.last || !s.seen_us || !start_us || !commit_us || !lat_stmt || !lat_commit || !lat_ack || !writers ||
-        !wth) {
+        !wth || (trace && !gtid_no)) {
         fprintf(stderr, "latency: out of memory\n");
         return 1;
     }
@@ -337,7 +367,8 @@ int main(int argc, char **argv)
                               .period_ns = 1e9 / rate,
                               .s = &s,
                               .start_us = start_us,
-                              .commit_us = commit_us};
+                              .commit_us = commit_us,
+                              .gtid_no = gtid_no};
         if (pthread_create(&wth[w], NULL, write_schedule, &writers[w])) {
             fprintf(stderr, "latency: cannot start a writer thread\n");
             return 1;
@@ -377,13 +408,18 @@ int main(int argc, char **argv)
         pthread_join(th, NULL);
     }
 
+    struct rusage ru; /* the client's own CPU (writers, subscriber, sleeper): what measuring costs */
+    getrusage(RUSAGE_SELF, &ru);
+    double client_cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                        (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     FILE *tf = trace ? fopen(trace, "w") : NULL;
     if (trace && !tf) fprintf(stderr, "latency: %s: cannot write\n", trace);
     if (tf) {
-        /* per transaction: its number, then statement sent, commit returned, seen in Redis (us) */
+        /* per transaction: its number, then statement sent, commit returned, seen in Redis (us),
+         * and its GTID's sequence number (0: not reported) */
         for (size_t i = 0; i < total; i++)
-            fprintf(tf, "%zu %" PRId64 " %" PRId64 " %" PRId64 "\n", i, start_us[i], commit_us[i],
-                    (int64_t)atomic_load(&s.seen_us[i]));
+            fprintf(tf, "%zu %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 "\n", i, start_us[i], commit_us[i],
+                    (int64_t)atomic_load(&s.seen_us[i]), gtid_no[i]);
         fclose(tf);
     }
     size_t counted = total - skip, n = 0;
@@ -404,13 +440,14 @@ int main(int argc, char **argv)
         show("the commit itself (statement to its OK):", ack);
         spread wake = z.n ? spread_of(z.late_us, z.n) : (spread){0, 0, 0, 0};
         show("meanwhile, a 1 ms sleep woke late by:", wake);
+        printf("  this client's own CPU: %.2f s\n", client_cpu);
         printf("{\"bench\":\"commit_latency\",\"transactions\":%zu,\"counted\":%zu,\"target_txn_s\":%.0f,"
-               "\"txn_s\":%.0f,\"writers\":%u,\"late\":%zu,\"commit_p50_us\":%" PRId64
+               "\"txn_s\":%.0f,\"writers\":%u,\"late\":%zu,\"client_cpu_s\":%.3f,\"commit_p50_us\":%" PRId64
                ",\"commit_p99_us\":%" PRId64 ",\"commit_p999_us\":%" PRId64 ",\"commit_max_us\":%" PRId64
                ",\"wake_late_p50_us\":%" PRId64 ",\"wake_late_p99_us\":%" PRId64 ",\"wake_late_p999_us\":%" PRId64
                "}\n",
-               total, counted, rate, achieved, nwriters, late, ack.p50, ack.p99, ack.p999, ack.max, wake.p50,
-               wake.p99, wake.p999);
+               total, counted, rate, achieved, nwriters, late, client_cpu, ack.p50, ack.p99, ack.p999, ack.max,
+               wake.p50, wake.p99, wake.p999);
     } else if (n == 0) {
         fprintf(stderr, "latency: no change reached Redis (is fl-apply running, notify-keyspace-events set?)\n");
         printf("{\"bench\":\"apply_latency\",\"error\":\"no change reached Redis\"}\n");
@@ -423,18 +460,20 @@ int main(int argc, char **argv)
         show("from the statement (time in the row) to Redis:", stmt);
         show("from the commit's OK to Redis:", commit);
         show("the commit itself (statement to its OK):", ack);
+        printf("  this client's own CPU (writers and subscriber): %.2f s\n", client_cpu);
         printf("{\"bench\":\"apply_latency\",\"transactions\":%zu,\"counted\":%zu,\"target_txn_s\":%.0f,"
-               "\"txn_s\":%.0f,\"writers\":%u,\"late\":%zu,\"seen\":%zu,\"p50_us\":%" PRId64 ",\"p99_us\":%" PRId64
-               ",\"p999_us\":%" PRId64 ",\"max_us\":%" PRId64 ",\"p50_after_commit_us\":%" PRId64
-               ",\"p99_after_commit_us\":%" PRId64 ",\"commit_p50_us\":%" PRId64 ",\"commit_p99_us\":%" PRId64
-               "}\n",
-               total, counted, rate, achieved, nwriters, late, n, stmt.p50, stmt.p99, stmt.p999, stmt.max,
-               commit.p50, commit.p99, ack.p50, ack.p99);
+               "\"txn_s\":%.0f,\"writers\":%u,\"late\":%zu,\"seen\":%zu,\"client_cpu_s\":%.3f,\"p50_us\":%" PRId64
+               ",\"p99_us\":%" PRId64 ",\"p999_us\":%" PRId64 ",\"max_us\":%" PRId64
+               ",\"p50_after_commit_us\":%" PRId64 ",\"p99_after_commit_us\":%" PRId64
+               ",\"commit_p50_us\":%" PRId64 ",\"commit_p99_us\":%" PRId64 "}\n",
+               total, counted, rate, achieved, nwriters, late, n, client_cpu, stmt.p50, stmt.p99, stmt.p999,
+               stmt.max, commit.p50, commit.p99, ack.p50, ack.p99);
     }
     free(s.last);
     free(s.seen_us);
     free(start_us);
     free(commit_us);
+    free(gtid_no);
     free(lat_stmt);
     free(lat_commit);
     free(lat_ack);

@@ -11,7 +11,9 @@
 # the source writes) and how late a thread sleeping 1 ms at a time wakes (each stage of the
 # pipeline sleeps and is woken for every transaction when the stream is quiet); and in every
 # cell the commits' own latency again.
-# Each cell writes BENCH_LAT_WARMUP seconds first that are not counted.
+# Each cell writes BENCH_LAT_WARMUP seconds first that are not counted. Each cell and reference
+# also says what the machine was doing: the CPU seconds of fl-relay, fl-apply, mariadbd, Redis
+# and the measuring client itself (its writers and subscriber) while it ran, and the load.
 # Environment: BENCH_LAT_RATES ("1000 10000") BENCH_LAT_SYNC ("group none")
 #   BENCH_LAT_SECONDS (10) BENCH_LAT_WARMUP (1) BENCH_LAT_WRITERS (4: connections writing
 #   the schedule) BENCH_LAT_TRACE (a directory: each cell's per-transaction times go there)
@@ -44,6 +46,10 @@ fsync_p99=$(sed -n 's/.*"p99_us":\([0-9]*\).*/\1/p' <<<"$fsync_out")
 printf '%s\n' "$fsync_out"
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+tick=$(getconf CLK_TCK)
+proc_cpu() { awk -v t="$tick" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }  # user+sys of a live process
+cpu_since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
 keys_for() { echo $(( $1 < 10000 ? 1000 : 10000 )); }
 trace_opt() { [ -z "$trace" ] || { mkdir -p "$trace"; printf -- '-o\n%s/%s\n' "$trace" "$1"; }; }
 # reference RATE: the same schedule on the source alone, the disk's fdatasync meanwhile (at
@@ -56,8 +62,10 @@ reference() {
     > "$H_DIR/fsync_during.out" &
   fsync_pid=$!
   mapfile -t topt < <(trace_opt "source-$rate.txt")
+  local db0; db0=$(proc_cpu "$MARIADB_PID")
   out=$("$build/bench/latency" -N -P "$MARIADB_PORT" -t b.lat -R "$rate" -s "$seconds" -W "$warmup" \
     -n "$(keys_for "$rate")" -w "$writers" "${topt[@]}") || die "the source alone at $rate txn/s failed"
+  local db_cpu; db_cpu=$(cpu_since "$db0" "$(proc_cpu "$MARIADB_PID")")
   wait "$fsync_pid" || die "fsync_latency during the source's writes failed"
   disk=$(cat "$H_DIR/fsync_during.out")
   ref_commit_p99=$(sed -n 's/.*"commit_p99_us":\([0-9]*\).*/\1/p' <<<"$out")
@@ -67,6 +75,7 @@ reference() {
   echo "-- reference, $rate txn/s: the source alone (no fastlane), the disk meanwhile"
   grep -v '^{' <<<"$out" | sed 's/^/  /'
   grep -v '^{' <<<"$disk" | sed 's/^/  /'
+  echo "  CPU meanwhile: mariadbd $db_cpu s; load $(load1)"
   grep '^{' <<<"$out"
   grep '^{' <<<"$disk" | sed 's/"bench":"fsync_latency"/"bench":"fsync_latency_during_source","source_rate":'"$rate"'/'
 }
@@ -88,9 +97,13 @@ run() {
   h_wait_until 30 bash -c "[ -n \"\$(redis-cli -p $REDIS_PORT GET lat:-1)\" ]" \
     || die "the live pipeline delivered nothing: $(tail -2 "$H_DIR/relay.log") $(tail -2 "$H_DIR/apply.log")"
   mapfile -t topt < <(trace_opt "$sync-$rate.txt")
+  local r0 a0 db0 rd0; r0=$(proc_cpu "$relay_pid") a0=$(proc_cpu "$apply_pid") db0=$(proc_cpu "$MARIADB_PID") rd0=$(proc_cpu "$REDIS_PID")
   out=$("$build/bench/latency" -P "$MARIADB_PORT" -r "$REDIS_PORT" -t b.lat -k lat: -R "$rate" -s "$seconds" \
     -W "$warmup" -n "$(keys_for "$rate")" -w "$writers" "${topt[@]}") \
     || echo "bench latency: the run did not see every change in Redis"
+  local rc ac dbc rdc ld
+  rc=$(cpu_since "$r0" "$(proc_cpu "$relay_pid")") ac=$(cpu_since "$a0" "$(proc_cpu "$apply_pid")")
+  dbc=$(cpu_since "$db0" "$(proc_cpu "$MARIADB_PID")") rdc=$(cpu_since "$rd0" "$(proc_cpu "$REDIS_PID")") ld=$(load1)
   h_redis CONFIG SET notify-keyspace-events '' >/dev/null
   kill -TERM "$apply_pid" "$relay_pid" 2>/dev/null; wait "$apply_pid" "$relay_pid" 2>/dev/null
   p50=$(sed -n 's/.*"p50_us":\([0-9]*\).*/\1/p' <<<"$out")
@@ -98,12 +111,14 @@ run() {
   if [ "$sync" = group ]; then goal=$((fsync_p99 + 1000)); else goal=1000; fi
   echo "-- sync = $sync, $rate txn/s:"
   grep -v '^{' <<<"$out" | sed 's/^/  /'
+  echo "  CPU in the cell: fl-relay $rc s, fl-apply $ac s, mariadbd $dbc s, redis $rdc s; load $ld"
   [ -n "$p99" ] || { printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"error":"no result"}\n' "$sync" "$rate"; return; }
   local cp99; cp99=$(sed -n 's/.*"commit_p99_us":\([0-9]*\).*/\1/p' <<<"$out")
   echo "  same run: the source alone, commits p99 $(ms "$ref_commit_p99") ms (in this cell $(ms "$cp99") ms); fdatasync while the source writes p99 $(ms "$ref_fsync_p99") ms; a 1 ms sleep woke late by p99 $(ms "$ref_wake_p99") ms, p99.9 $(ms "$ref_wake_p999") ms"
   echo "  p99 $(ms "$p99") ms vs goal $(ms "$goal") ms ($( [ "$sync" = group ] && echo "fdatasync p99 $(ms "$fsync_p99") ms + 1 ms" || echo "1 ms")): $( [ "$p99" -le "$goal" ] && echo met || echo missed)"
-  printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"p50_us":%s,"p99_us":%s,"fsync_p50_us":%s,"fsync_p99_us":%s,"goal_p99_us":%s,"source_alone_commit_p99_us":%s,"fsync_during_source_p99_us":%s,"wake_late_p999_us":%s,"latency":%s}\n' \
-    "$sync" "$rate" "$p50" "$p99" "$fsync_p50" "$fsync_p99" "$goal" "$ref_commit_p99" "$ref_fsync_p99" "$ref_wake_p999" "$(grep '^{' <<<"$out")"
+  printf '{"bench":"live_latency","journal_sync":"%s","rate":%s,"p50_us":%s,"p99_us":%s,"fsync_p50_us":%s,"fsync_p99_us":%s,"goal_p99_us":%s,"source_alone_commit_p99_us":%s,"fsync_during_source_p99_us":%s,"wake_late_p999_us":%s,"relay_cpu_s":%s,"apply_cpu_s":%s,"mariadbd_cpu_s":%s,"redis_cpu_s":%s,"load1":%s,"latency":%s}\n' \
+    "$sync" "$rate" "$p50" "$p99" "$fsync_p50" "$fsync_p99" "$goal" "$ref_commit_p99" "$ref_fsync_p99" "$ref_wake_p999" \
+    "$rc" "$ac" "$dbc" "$rdc" "$ld" "$(grep '^{' <<<"$out")"
 }
 ref_commit_p99=0 ref_fsync_p99=0 ref_wake_p99=0 ref_wake_p999=0
 for rate in $rates; do
