@@ -30,6 +30,9 @@ import os
 import socket
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree by the import below
+from cluster_reader import Conn, ErrorReply  # noqa: E402  (the one RESP client of the tests)
+
 
 def mc_get_many(sock, keys):
     """values are integers (no CR LF inside), so the reply ends at the first END line"""
@@ -46,30 +49,17 @@ def mc_get_many(sock, keys):
     return out
 
 
-def redis_mget(sock, keys):
-    parts = [b"MGET"] + [k.encode() for k in keys]
-    sock.sendall(b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
-    data, pos, out = b"", 0, {}
+def redis_mget(conn, keys):
+    values = conn.call("MGET", *keys)
+    if isinstance(values, ErrorReply):  # a server starting again (LOADING): as if it were away
+        raise ConnectionError(values.decode())
+    return {k: v.decode() for k, v in zip(keys, values) if v is not None}
 
-    def line():
-        nonlocal data, pos
-        while b"\r\n" not in data[pos:]:
-            data += sock.recv(1 << 16)
-        nl = data.index(b"\r\n", pos)
-        l, pos = data[pos:nl], nl + 2
-        return l
 
-    head = line()
-    for k in keys[:int(head[1:])]:
-        h = line()
-        if h == b"$-1":
-            continue
-        n = int(h[1:])
-        while len(data) < pos + n + 2:
-            data += sock.recv(1 << 16)
-        out[k] = data[pos:pos + n].decode()
-        pos += n + 2
-    return out
+def connect(kind, port):
+    if kind == "redis":
+        return Conn(port)
+    return socket.create_connection(("127.0.0.1", port))
 
 
 def main():
@@ -88,7 +78,7 @@ def main():
     stale = 0
     armed = set()  # keys seen missing: from then on their floor holds
     deleting, gone = set(), set()
-    socks = {p: socket.create_connection(("127.0.0.1", p)) for p in ports}
+    socks = {p: connect(kind, p) for p in ports}
     seen, home = {}, {}
     samples = decreased = reappeared = vanished = 0
     examples = []
@@ -102,7 +92,7 @@ def main():
             except (ConnectionError, OSError):
                 # a server restarting: reconnect and go on
                 try:
-                    socks[p] = socket.create_connection(("127.0.0.1", p))
+                    socks[p] = connect(kind, p)
                 except OSError:
                     pass
                 continue
