@@ -33,10 +33,8 @@ mc_rounds=${BENCH_APPLY_MC_ROUNDS:-1}
 peer=${BENCH_APPLY_PEER:-1}
 export FL_BUILD=$build
 source "$here/../tests/harness.sh"
+source "$here/common.sh"
 
-die() { echo "bench apply: $*" >&2; exit 1; }
-# calc EXPR VAR=VALUE...: prints an awk expression's value
-calc() { local e=$1; shift; local a=(); for v in "$@"; do a+=(-v "$v"); done; awk "${a[@]}" "BEGIN { print $e }"; }
 
 for tool in redis-benchmark mariadb; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
 if [ "$memcached" = 1 ]; then
@@ -48,17 +46,6 @@ h_start_mariadb
 h_start_redis --maxmemory 0
 
 # ---- the journals ----------------------------------------------------------------------------
-# current_binlog: the binlog file the server writes now
-current_binlog() { h_sql "SHOW MASTER STATUS" | cut -f1; }
-# binlogs_from FILE: FILE and every later binlog file, as paths
-binlogs_from() { local f; for f in "$MARIADB_DIR"/data/bin.[0-9]*; do [[ $(basename "$f") < "$1" ]] || echo "$f"; done; }
-# ingest JOURNAL FILE...: the binlog files into a new journal; prints its transaction count
-ingest() {
-  local j=$1; shift
-  "$build/fl-relay" --journal "$j" --binlog-file "$@" >"$H_DIR/ingest.log" 2>&1 \
-    || die "ingest into $j failed: $(tail -3 "$H_DIR/ingest.log")"
-  "$build/fl-dump" --stats "$j" | sed -n 's/.*"count":\([0-9]*\).*/\1/p'
-}
 
 cat > "$H_DIR/setup.sql" <<SQL
 CREATE DATABASE b;

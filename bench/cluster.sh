@@ -25,9 +25,8 @@ rounds=${BENCH_CLUSTER_ROUNDS:-2}
 wait_part=${BENCH_CLUSTER_WAIT:-1}
 export FL_BUILD=$build
 source "$here/../tests/harness.sh"
+source "$here/common.sh"
 
-die() { echo "bench cluster: $*" >&2; exit 1; }
-calc() { local e=$1; shift; local a=(); for v in "$@"; do a+=(-v "$v"); done; awk "${a[@]}" "BEGIN { print $e }"; }
 for tool in redis-benchmark redis-cli mariadb; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
 [ -x "$build/fl-apply" ] && [ -x "$build/fl-relay" ] && [ -x "$build/fl-dump" ] || die "build $build first"
 
@@ -37,13 +36,6 @@ H_CLUSTER_REPLICAS=0 h_start_redis_cluster --maxmemory 0
 PRIMARIES=("${CLUSTER_PORTS[@]}")
 
 # ---- the journals ----
-current_binlog() { h_sql "SHOW MASTER STATUS" | cut -f1; }
-binlogs_from() { local f; for f in "$MARIADB_DIR"/data/bin.[0-9]*; do [[ $(basename "$f") < "$1" ]] || echo "$f"; done; }
-ingest() {
-  local j=$1; shift
-  "$build/fl-relay" --journal "$j" --binlog-file "$@" >"$H_DIR/ingest.log" 2>&1 || die "ingest into $j: $(tail -3 "$H_DIR/ingest.log")"
-  "$build/fl-dump" --stats "$j" | sed -n 's/.*"count":\([0-9]*\).*/\1/p'
-}
 cat > "$H_DIR/setup.sql" <<SQL
 CREATE DATABASE b;
 CREATE TABLE b.t (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);

@@ -29,18 +29,12 @@ h_sql_file "$H_DIR/fill.sql" || { echo "bench feed: filling the database failed"
   || { echo "bench feed: ingest failed" >&2; exit 1; }
 txns=$("$FL_BUILD/fl-dump" --stats "$H_DIR/journal" | sed -n 's/.*"count":\([0-9]*\).*/\1/p')
 
-FEED_PORT=$(h_free_port)
-echo 'bench-secret-0123456789' > "$H_DIR/secret"; chmod 600 "$H_DIR/secret"
-{ h_source_config; printf 'start = current\n[journal]\npath = %s\n[feed]\nlisten = 127.0.0.1:%s\nsecret_file = %s\n' \
-    "$H_DIR/journal" "$FEED_PORT" "$H_DIR/secret"; } > "$H_DIR/relay.ini"
-"$FL_BUILD/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
-h_register $!
-h_wait_until 30 grep -q "feed: serving journal" "$H_DIR/relay.log" || { echo "bench feed: relay did not start" >&2; exit 1; }
+h_start_feed_relay
 
 rule=$'[rule t]\ntable = b.t\nkey = t:{id}\nformat = json\n'
 printf '[apply]\nname = local\njournal = %s\ntarget = redis://127.0.0.1:%s/0\n%s' "$H_DIR/journal" "$REDIS_PORT" "$rule" > "$H_DIR/local.ini"
 printf '[apply]\nname = remote\nrelay = 127.0.0.1:%s\nsecret_file = %s\ntarget = redis://127.0.0.1:%s/0\n%s' \
-  "$FEED_PORT" "$H_DIR/secret" "$REDIS_PORT" "$rule" > "$H_DIR/remote.ini"
+  "$FEED_PORT" "$H_DIR/feed.secret" "$REDIS_PORT" "$rule" > "$H_DIR/remote.ini"
 
 # Runs one catch-up into an empty Redis; prints seconds.
 catch_up() {

@@ -13,8 +13,7 @@ n=${BENCH_REPLAY_TXNS:-100000}
 keys=${BENCH_REPLAY_KEYS:-1000}
 export FL_BUILD=$build
 source "$here/../tests/harness.sh"
-die() { echo "bench replay: $*" >&2; exit 1; }
-calc() { local e=$1; shift; local a=(); for v in "$@"; do a+=(-v "$v"); done; awk "${a[@]}" "BEGIN { print $e }"; }
+source "$here/common.sh"
 [ -x "$build/fl-apply" ] && [ -x "$build/bench/mc_guard" ] || die "build $build first (make all and build/bench/mc_guard)"
 
 h_start_mariadb

@@ -17,8 +17,8 @@ per_txn=${BENCH_SCALE_PER_TXN:-1 10 100}
 rounds=${BENCH_SCALE_ROUNDS:-2}
 export FL_BUILD=$build
 source "$(dirname "$0")/../tests/harness.sh"
+source "$(dirname "$0")/common.sh"
 
-die() { echo "bench scale: $*" >&2; exit 1; }
 for b in fl-relay fl-apply fl-dump; do [ -x "$build/$b" ] || die "build $build/$b first"; done
 h_start_mariadb --max-allowed-packet=64M
 h_start_redis --maxmemory 0
@@ -38,7 +38,6 @@ DELIMITER ;
 SQL
 h_sql_file "$H_DIR/proc.sql" || die "creating the fill procedure failed"
 
-current_binlog() { h_sql "SHOW MASTER STATUS" | cut -f1; }
 now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 min() { awk -v a="$1" -v b="${2:-1e99}" 'BEGIN { print (a < b) ? a : b }'; }
