@@ -147,11 +147,25 @@ h_ingest() {
 }
 # h_last_seq DIR: the seq of the journal's last transaction (empty when it has none).
 h_last_seq() { "$FL_BUILD/fl-dump" --stats "$1" | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p'; }
+# h_journal_last_gtid DIR: the GTID of the journal's last transaction (empty when it has none).
+h_journal_last_gtid() { "$FL_BUILD/fl-dump" --stats "$1" 2>/dev/null | sed -n 's/.*"last_gtid":"\([^"]*\)".*/\1/p'; }
+# h_journal_gtids DIR: the GTIDs of the journal's transactions, in order (from the human listing,
+# one "seq N  gtid G ..." line a transaction: fast even for huge ones).
+h_journal_gtids() { "$FL_BUILD/fl-dump" "$1" | awk '/^seq / { print $4 }'; }
+# h_journal_reached DIR GTID: whether the journal's last transaction is GTID.
+h_journal_reached() { [ -n "$2" ] && [ "$(h_journal_last_gtid "$1")" = "$2" ]; }
 # h_journaled_all DIR: whether the journal in DIR holds everything the private server wrote (its
 # last GTID is the server's binlog position; one domain).
-h_journaled_all() {
-  local pos; pos=$(h_sql "SELECT @@global.gtid_binlog_pos") || return 1
-  [ -n "$pos" ] && [ "$("$FL_BUILD/fl-dump" --stats "$1" | sed -n 's/.*"last_gtid":"\([^"]*\)".*/\1/p')" = "$pos" ]
+h_journaled_all() { h_journal_reached "$1" "$(h_server_gtid_pos)"; }
+# h_server_gtid_pos: the private server's binlog position (@@gtid_binlog_pos).
+h_server_gtid_pos() { h_sql "SELECT @@global.gtid_binlog_pos"; }
+# h_binlog_gtids: every GTID in the private server's binlogs, in order.
+h_binlog_gtids() {
+  local f
+  for f in $(h_sql "SHOW BINARY LOGS" | cut -f1); do
+    h_sql "SHOW BINLOG EVENTS IN '$f'" | awk -F'\t' '$3 == "Gtid" { print $6 }' |
+      grep -o 'GTID [0-9]*-[0-9]*-[0-9]*' | cut -d' ' -f2
+  done
 }
 
 # h_start_feed_relay [JOURNAL_LINES]: fl-relay following the private server from its current

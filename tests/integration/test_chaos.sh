@@ -170,21 +170,11 @@ echo "# sysbench: $(grep -h 'transactions:' "$H_DIR/sysbench.log" | awk '{ s += 
 sleep 2; supervise
 echo "# exited by themselves (restarted): relay=${EXITED[relay]:-0} redis-applier=${EXITED[redis-applier]:-0} mc-applier=${EXITED[mc-applier]:-0}"
 t_eq "bank: the total is unchanged in the database" "$TOTAL" "$(h_sql "SELECT SUM(balance) FROM bank.accounts")"
-server_pos() { h_sql "SELECT @@global.gtid_binlog_pos"; }
-journal_last() { "$DUMP" "$J" --stats 2>/dev/null | grep -o '"last_gtid":"[^"]*"' | cut -d'"' -f4; }
-journal_gtids() { "$DUMP" "$J" | awk '/^seq / { print $4 }'; }
-server_gtids() {
-  local f
-  for f in $(h_sql "SHOW BINARY LOGS" | cut -f1); do
-    h_sql "SHOW BINLOG EVENTS IN '$f'" | awk -F'\t' '$3 == "Gtid" { print $6 }' |
-      grep -o 'GTID [0-9]*-[0-9]*-[0-9]*' | cut -d' ' -f2
-  done
-}
-WANT=$(server_pos)
-h_wait_until 60 bash -c "[ \"\$('$DUMP' '$J' --stats 2>/dev/null | grep -o '\"last_gtid\":\"[^\"]*\"' | cut -d'\"' -f4)\" = '$WANT' ]"
-t_eq "journal: caught up with the server's position" "$WANT" "$(journal_last)"
-server_gtids > "$H_DIR/gtids.server"
-journal_gtids > "$H_DIR/gtids.journal"
+WANT=$(h_server_gtid_pos)
+h_wait_until 60 h_journal_reached "$J" "$WANT"
+t_eq "journal: caught up with the server's position" "$WANT" "$(h_journal_last_gtid "$J")"
+h_binlog_gtids > "$H_DIR/gtids.server"
+h_journal_gtids "$J" > "$H_DIR/gtids.journal"
 t_eq "journal: its GTIDs are the server's binlog GTIDs, in order ($(wc -l <"$H_DIR/gtids.server") transactions)" \
   "" "$(diff "$H_DIR/gtids.server" "$H_DIR/gtids.journal" | head -20)"
 

@@ -40,22 +40,11 @@ relay_start() {
 }
 relay_stop() { kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; }
 
-# (the human listing: one "seq N  gtid G ..." line per transaction, fast even for huge ones)
-journal_gtids() { "$DUMP" "$H_DIR/$1" | awk '/^seq / { print $4 }'; }
-journal_last() { "$DUMP" "$H_DIR/$1" --stats 2>/dev/null | grep -o '"last_gtid":"[^"]*"' | cut -d'"' -f4; }
-server_pos() { h_sql "SELECT @@global.gtid_binlog_pos"; }
-# every GTID in the server's binlogs, in order
-server_gtids() {
-  local f
-  for f in $(h_sql "SHOW BINARY LOGS" | cut -f1); do
-    h_sql "SHOW BINLOG EVENTS IN '$f'" | awk -F'\t' '$3 == "Gtid" { print $6 }' |
-      grep -o 'GTID [0-9]*-[0-9]*-[0-9]*' | cut -d' ' -f2
-  done
-}
-# wait_caught_up NAME [SECONDS]: the journal's last GTID is the server's position
+journal_gtids() { h_journal_gtids "$H_DIR/$1"; }
+# wait_caught_up NAME [SECONDS]: the journal's last GTID is the server's position now
 wait_caught_up() {
-  local want; want=$(server_pos)
-  h_wait_until "${2:-30}" bash -c "[ \"\$('$DUMP' '$H_DIR/$1' --stats 2>/dev/null | grep -o '\"last_gtid\":\"[^\"]*\"' | cut -d'\"' -f4)\" = '$want' ]"
+  local want; want=$(h_server_gtid_pos)
+  h_wait_until "${2:-30}" h_journal_reached "$H_DIR/$1" "$want"
 }
 
 # ---- 1. mixed workload, start = earliest --------------------------------------------------
@@ -72,7 +61,7 @@ h_sql "INSERT INTO app.t VALUES (200, 'after-ddl', 2.5, 7); UPDATE app.t SET ext
 h_sql "BEGIN; INSERT INTO app.t VALUES (300, 'a', 1, NULL); INSERT INTO app.t VALUES (301, 'b', 2, NULL); UPDATE app.t SET n = n + 1 WHERE id = 300; COMMIT"
 h_sql "CREATE TABLE app.other (k VARCHAR(10) PRIMARY KEY, x INT); INSERT INTO app.other VALUES ('a', 1)"
 t_check "mixed: journal catches up with the server" wait_caught_up mixed
-t_eq "mixed: journal GTIDs equal the server's binlog GTIDs, in order" "$(server_gtids)" "$(journal_gtids mixed)"
+t_eq "mixed: journal GTIDs equal the server's binlog GTIDs, in order" "$(h_binlog_gtids)" "$(journal_gtids mixed)"
 t_check "mixed: the rolled-back transaction is not journaled" \
   bash -c "! '$DUMP' '$H_DIR/mixed' --json | grep -q rolled-back"
 t_check "mixed: DDL journaled" bash -c "'$DUMP' '$H_DIR/mixed' --json | grep -q 'ADD COLUMN extra'"
@@ -112,7 +101,7 @@ t_check "mixed: log says where it started" grep -q "replicating from .* at bin.0
 h_sql "INSERT INTO app.t VALUES (400, 'while-stopped', 0, NULL)"
 relay_start mixed
 t_check "resume: catches up after a restart" wait_caught_up mixed
-t_eq "resume: no GTID missing or duplicated" "$(server_gtids)" "$(journal_gtids mixed)"
+t_eq "resume: no GTID missing or duplicated" "$(h_binlog_gtids)" "$(journal_gtids mixed)"
 t_check "resume: log says it resumed from the journal" grep -q "the journal's position" "$H_DIR/mixed.log"
 
 # ---- 3. server restarted mid-stream --------------------------------------------------------
@@ -121,7 +110,7 @@ h_stop_mariadb
 h_mariadb_run
 h_sql "INSERT INTO app.t VALUES (501, 'after-restart', 0, NULL)"
 t_check "server restart: the relay reconnects and catches up" wait_caught_up mixed 60
-t_eq "server restart: nothing lost or duplicated" "$(server_gtids)" "$(journal_gtids mixed)"
+t_eq "server restart: nothing lost or duplicated" "$(h_binlog_gtids)" "$(journal_gtids mixed)"
 t_check "server restart: the log tells about the reconnect" grep -qi "reconnect" "$H_DIR/mixed.log"
 
 # a server that stops answering (no events, no heartbeats) is left and reconnected to
@@ -132,7 +121,7 @@ t_check "silence: more than twice the heartbeat without a packet is noticed" \
 kill -CONT "$MARIADB_PID"
 h_sql "INSERT INTO app.t VALUES (502, 'after-silence', 0, NULL)"
 t_check "silence: reconnects and catches up" wait_caught_up mixed 60
-t_eq "silence: nothing lost or duplicated" "$(server_gtids)" "$(journal_gtids mixed)"
+t_eq "silence: nothing lost or duplicated" "$(h_binlog_gtids)" "$(journal_gtids mixed)"
 relay_stop
 
 # ---- 3b. failover: the same journal continues from a replica with the GTID set ------------------
@@ -151,17 +140,17 @@ h_wait_until 60 mariadb-admin --no-defaults -uroot -S "$B_SOCK" ping || h_die "r
 b_sql() { mariadb --no-defaults -uroot -S "$B_SOCK" -N -B -e "$*"; }
 b_sql "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$MARIADB_PORT, MASTER_USER='root', MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos; START SLAVE"
 h_sql "INSERT INTO app.t VALUES (503, 'before-failover', 0, NULL)"
-want=$(server_pos)
+want=$(h_server_gtid_pos)
 t_check "failover: the replica follows the primary" \
   h_wait_until 60 bash -c "[ \"\$(mariadb --no-defaults -uroot -S '$B_SOCK' -N -e 'SELECT @@gtid_binlog_pos')\" = '$want' ]"
 sed "s/^port =.*/port = $B_PORT/" "$H_DIR/mixed.ini" > "$H_DIR/failover.ini"
 "$RELAY" -c "$H_DIR/failover.ini" >>"$H_DIR/failover.log" 2>&1 &
 RELAY_PID=$!; h_register $RELAY_PID
 h_sql "INSERT INTO app.t VALUES (504, 'after-failover', 0, NULL)"
-want=$(server_pos)
+want=$(h_server_gtid_pos)
 t_check "failover: the journal continues from the replica" \
   h_wait_until 60 bash -c "[ \"\$('$DUMP' '$H_DIR/mixed' --stats | grep -o '\"last_gtid\":\"[^\"]*\"' | cut -d'\"' -f4)\" = '$want' ]"
-t_eq "failover: no GTID missing or duplicated across servers" "$(server_gtids)" "$(journal_gtids mixed)"
+t_eq "failover: no GTID missing or duplicated across servers" "$(h_binlog_gtids)" "$(journal_gtids mixed)"
 t_check "failover: the log names the GTID position it resumed from" \
   grep -q "replicating from .* after GTIDs .* (the journal's position)" "$H_DIR/failover.log"
 relay_stop
@@ -187,7 +176,7 @@ wait "$LOAD_PID"
 relay_start crash
 t_check "crash: catches up after 5 SIGKILLs under load" wait_caught_up crash 60
 t_eq "crash: journal GTIDs equal the server's, none missing or duplicated" \
-  "$(server_gtids)" "$(journal_gtids crash)"
+  "$(h_binlog_gtids)" "$(journal_gtids crash)"
 t_eq "crash: no GTID appears twice" "" "$(journal_gtids crash | sort | uniq -d)"
 relay_stop
 
@@ -205,7 +194,7 @@ relay_config big current
 relay_start big
 h_wait_until 20 grep -q "replicating from" "$H_DIR/big.log"
 h_sql "CREATE TABLE app.big (id INT PRIMARY KEY, pad VARCHAR(200))"
-pre_big=$(server_pos)
+pre_big=$(h_server_gtid_pos)
 h_sql "INSERT INTO app.big SELECT seq, REPEAT('x', 150) FROM app.seq_1_to_1000000"
 t_check "big: a 1M-row transaction is journaled" wait_caught_up big 120
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$RELAY_PID/status")
@@ -215,11 +204,11 @@ else
   t_check "big: relay peak RSS ${hwm} kB stays under 64 MB" test "$hwm" -lt 65536
 fi
 t_eq "big: every row is in the journal" "1000000" \
-  "$("$DUMP" "$H_DIR/big" --gtid "$(server_pos)" --json | tr '{' '\n' | grep -c '^"op":"insert"')"
+  "$("$DUMP" "$H_DIR/big" --gtid "$(h_server_gtid_pos)" --json | tr '{' '\n' | grep -c '^"op":"insert"')"
 relay_stop
 
 # cut the big transaction's stream: SIGKILL the relay, then kill the server, while it streams
-big_gtid=$(server_pos)
+big_gtid=$(h_server_gtid_pos)
 relay_config bigcut "gtid:$pre_big"
 relay_start bigcut
 sleep "0.$((RANDOM % 5 + 3))"
@@ -237,12 +226,12 @@ relay_stop
 
 # ---- 5. start positions --------------------------------------------------------------------
 relay_config cur current
-before=$(server_pos)
+before=$(h_server_gtid_pos)
 relay_start cur
 h_wait_until 20 grep -q "replicating from" "$H_DIR/cur.log"
 h_sql "INSERT INTO app.t VALUES (600, 'current', 0, NULL)"
 t_check "start=current: catches up" wait_caught_up cur
-t_eq "start=current: only the transaction after the start" "$(server_pos)" "$(journal_gtids cur)"
+t_eq "start=current: only the transaction after the start" "$(h_server_gtid_pos)" "$(journal_gtids cur)"
 relay_stop
 t_check "start=current: nothing from before ($before)" bash -c "! '$DUMP' '$H_DIR/cur' --json | grep -q '\"gtid\":\"$before\"'"
 
@@ -255,30 +244,30 @@ relay_stop
 h_sql "INSERT INTO app.t VALUES (601, 'while-idle-relay-stopped', 0, NULL)"
 relay_start idle
 t_check "start=current: a restart before any transaction catches up" wait_caught_up idle
-t_eq "start=current: the transaction made while stopped is kept" "$(server_pos)" "$(journal_gtids idle)"
+t_eq "start=current: the transaction made while stopped is kept" "$(h_server_gtid_pos)" "$(journal_gtids idle)"
 t_check "start=current: the restart resumed from the journal" grep -q "the journal's position" "$H_DIR/idle.log"
 relay_stop
 
 # include/exclude: an excluded table's transaction keeps its GTID with no row changes
 h_sql "CREATE TABLE app.secret (id INT PRIMARY KEY, pin INT)"
 relay_config filt current "exclude = app.secret"
-before_f=$(server_pos)
+before_f=$(h_server_gtid_pos)
 relay_start filt
 h_wait_until 20 grep -q "replicating from" "$H_DIR/filt.log"
 h_sql "INSERT INTO app.secret VALUES (1, 1234)"
 h_sql "INSERT INTO app.t VALUES (602, 'filtered-run', 0, NULL)"
 t_check "filter: catches up" wait_caught_up filt
 t_eq "filter: every GTID is journaled, the excluded one too" \
-  "$(server_gtids | sed -n "/^$before_f\$/,\$p" | sed 1d)" "$(journal_gtids filt)"
+  "$(h_binlog_gtids | sed -n "/^$before_f\$/,\$p" | sed 1d)" "$(journal_gtids filt)"
 t_check "filter: no row of the excluded table" bash -c "! '$DUMP' '$H_DIR/filt' --json | grep -q 1234"
 t_check "filter: rows of other tables are there" bash -c "'$DUMP' '$H_DIR/filt' --json | grep -q filtered-run"
 relay_stop
 
-mid=$(server_gtids | sed -n 10p)
+mid=$(h_binlog_gtids | sed -n 10p)
 relay_config fromgtid "gtid:$mid"
 relay_start fromgtid
 t_check "start=gtid: catches up" wait_caught_up fromgtid
-t_eq "start=gtid: starts right after the given GTID" "$(server_gtids | sed -n '11,$p')" "$(journal_gtids fromgtid)"
+t_eq "start=gtid: starts right after the given GTID" "$(h_binlog_gtids | sed -n '11,$p')" "$(journal_gtids fromgtid)"
 relay_stop
 
 h_sql "FLUSH BINARY LOGS"
@@ -287,7 +276,7 @@ h_sql "INSERT INTO app.t VALUES (700, 'file-pos', 0, NULL)"
 relay_config frompos "file:$f:$p"
 relay_start frompos
 t_check "start=file:pos: catches up" wait_caught_up frompos
-t_eq "start=file:pos: only the transaction after $f:$p" "$(server_pos)" "$(journal_gtids frompos)"
+t_eq "start=file:pos: only the transaction after $f:$p" "$(h_server_gtid_pos)" "$(journal_gtids frompos)"
 relay_stop
 
 # ---- 5b. systemd notifications: READY, STATUS, WATCHDOG --------------------------------------
