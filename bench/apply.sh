@@ -47,18 +47,14 @@ h_start_redis --maxmemory 0
 
 # ---- the journals ----------------------------------------------------------------------------
 
-cat > "$H_DIR/setup.sql" <<SQL
-CREATE DATABASE b;
-CREATE TABLE b.t (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);
-CREATE TABLE b.big (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);
+{
+  schema_sql
+  cat <<'SQL'
 CREATE USER peer@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('peer-bench');
 GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO peer@'127.0.0.1';
-DELIMITER //
-CREATE PROCEDURE b.fill(cnt INT) BEGIN DECLARE i INT DEFAULT 0;
-  WHILE i < cnt DO INSERT INTO b.t VALUES (i, CONCAT('value-', i), i * 7); SET i = i + 1; END WHILE; END //
-DELIMITER ;
 FLUSH BINARY LOGS;
 SQL
+} > "$H_DIR/setup.sql"
 h_sql_file "$H_DIR/setup.sql" || die "setting up the database failed"
 
 single_file=$(current_binlog)

@@ -36,16 +36,7 @@ H_CLUSTER_REPLICAS=0 h_start_redis_cluster --maxmemory 0
 PRIMARIES=("${CLUSTER_PORTS[@]}")
 
 # ---- the journals ----
-cat > "$H_DIR/setup.sql" <<SQL
-CREATE DATABASE b;
-CREATE TABLE b.t (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);
-CREATE TABLE b.big (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);
-DELIMITER //
-CREATE PROCEDURE b.fill(cnt INT) BEGIN DECLARE i INT DEFAULT 0;
-  WHILE i < cnt DO INSERT INTO b.t VALUES (i, CONCAT('value-', i), i * 7); SET i = i + 1; END WHILE; END //
-DELIMITER ;
-FLUSH BINARY LOGS;
-SQL
+{ schema_sql; echo "FLUSH BINARY LOGS;"; } > "$H_DIR/setup.sql"
 h_sql_file "$H_DIR/setup.sql" || die "setting up the database"
 single_file=$(current_binlog)
 h_sql "SET autocommit = 1; CALL b.fill($n_single); FLUSH BINARY LOGS;" || die "filling b.t"
