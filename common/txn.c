@@ -70,6 +70,7 @@ uint32_t fl_txn_table_add_owned(fl_txn *t, const char *db, const char *name, uin
     tb->name = name;
     tb->ncols = ncols;
     tb->cols = cols;
+    tb->def_id = 0;
     return t->ntables++;
 }
 

@@ -42,6 +42,9 @@ typedef struct fl_table {
     const char *name;
     uint32_t ncols;
     const char **cols; /* ncols names; an entry is NULL when the binlog lacks it ("@N") */
+    uint64_t def_id;   /* 0, or an id that no other definition (db, name, cols) ever gets: the
+                        * record decoder's, for a table list it keeps (a reader may take two
+                        * tables with one nonzero def_id as the same without comparing them) */
 } fl_table;
 
 typedef struct fl_change {

@@ -33,7 +33,8 @@ typedef struct rule {
 
 typedef struct table_check {
     char *db, *table;
-    char *error; /* NULL when the table's columns satisfy every rule */
+    uint64_t def_id; /* the last definition of the table met with a def_id (0: none) */
+    char *error;     /* NULL when the table's columns satisfy every rule */
 } table_check;
 
 /* One rule resolved against one table of the current transaction. */
@@ -51,6 +52,7 @@ typedef struct binding {
 /* A table definition (copies of its db, name and column names) and its rules' bindings. */
 typedef struct table_binding {
     const char *db, *name;
+    uint64_t def_id; /* the definition's fl_table.def_id, when it had one (0: none) */
     uint32_t ncols;
     const char **cols; /* NULL entries: names the binlog did not carry */
     binding *b;
@@ -251,7 +253,9 @@ int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t e
 {
     for (size_t i = 0; i < r->nchecks; i++) {
         table_check *tc = &r->checks[i];
-        if (same_name(tc->db, table->db) && same_name(tc->table, table->name)) {
+        bool same = table->def_id && tc->def_id == table->def_id; /* (the same definition, so the same name) */
+        if (same || (same_name(tc->db, table->db) && same_name(tc->table, table->name))) {
+            if (table->def_id) tc->def_id = table->def_id;
             if (!tc->error) return 0;
             snprintf(err, errlen, "%s", tc->error);
             return -1;
@@ -289,6 +293,7 @@ int fl_rules_check_table(fl_rules *r, const fl_table *table, char *err, size_t e
     table_check *tc = &r->checks[r->nchecks++];
     tc->db = fl_xstrdup(table->db);
     tc->table = fl_xstrdup(table->name);
+    tc->def_id = table->def_id;
     tc->error = NULL;
     if (!msg.len) {
         fl_buf_free(&msg);
@@ -328,6 +333,7 @@ static table_binding *new_binding(fl_rules *r, const fl_table *t)
     memset(tb, 0, sizeof *tb);
     tb->db = fl_arena_strndup(a, t->db, strlen(t->db));
     tb->name = fl_arena_strndup(a, t->name, strlen(t->name));
+    tb->def_id = t->def_id;
     tb->ncols = t->ncols;
     tb->cols = fl_arena_alloc(a, ((size_t)t->ncols + 1) * sizeof *tb->cols);
     for (uint32_t c = 0; c < t->ncols; c++) {
@@ -381,8 +387,14 @@ static const table_binding *bind_table(fl_rules *r, const fl_txn *txn, uint32_t 
 {
     if (r->tb[ti]) return r->tb[ti];
     const fl_table *t = &txn->tables[ti];
+    if (t->def_id) /* a definition met before under the same id: no names to compare */
+        for (size_t i = r->nkept; i-- > 0;)
+            if (r->kept[i]->def_id == t->def_id) return r->tb[ti] = r->kept[i];
     for (size_t i = r->nkept; i-- > 0;)
-        if (same_table(r->kept[i], t)) return r->tb[ti] = r->kept[i];
+        if (same_table(r->kept[i], t)) {
+            if (t->def_id) r->kept[i]->def_id = t->def_id; /* (the same definition under a new id) */
+            return r->tb[ti] = r->kept[i];
+        }
     if (r->nkept == r->kept_cap) {
         r->kept_cap = r->kept_cap ? r->kept_cap * 2 : 8;
         r->kept = fl_xrealloc(r->kept, r->kept_cap * sizeof *r->kept);

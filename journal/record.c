@@ -45,6 +45,7 @@
 #include "journal/record.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -761,9 +762,12 @@ static bool add_table(reader *r, fl_txn *t, uint32_t base, uint32_t *map, const 
     return true;
 }
 
+/* The last table definition id handed out (fl_table.def_id), in this process. */
+static _Atomic uint64_t last_def_id;
+
 /* Keeps the table list just decoded (tables[base..] of t, stored as bytes from start on) in the
- * cache, for the records that repeat it. */
-static void keep_tables(reader *r, const fl_txn *t, uint32_t base, const uint8_t *start)
+ * cache, for the records that repeat it; each of its tables gets a new definition id, in t too. */
+static void keep_tables(reader *r, fl_txn *t, uint32_t base, const uint8_t *start)
 {
     fl_record_cache *c = r->cache;
     size_t raw = (size_t)(r->p - start);
@@ -775,6 +779,7 @@ static void keep_tables(reader *r, const fl_txn *t, uint32_t base, const uint8_t
         c->tables = fl_xrealloc(c->tables, (size_t)n * sizeof *c->tables);
     }
     fl_arena_reset(&c->names);
+    uint64_t first_id = atomic_fetch_add(&last_def_id, n) + 1;
     for (uint32_t i = 0; i < n; i++) {
         const fl_table *src = &t->tables[base + i];
         fl_table *dst = &c->tables[i];
@@ -785,6 +790,7 @@ static void keep_tables(reader *r, const fl_txn *t, uint32_t base, const uint8_t
         for (uint32_t k = 0; k < src->ncols; k++)
             cols[k] = src->cols[k] ? fl_arena_strndup(&c->names, src->cols[k], strlen(src->cols[k])) : NULL;
         dst->cols = cols;
+        dst->def_id = t->tables[base + i].def_id = first_id + i;
     }
     c->ntables = n;
     fl_buf_put(&c->tables_raw, start, raw);
@@ -805,6 +811,7 @@ static bool get_tables(reader *r, fl_txn *t, uint32_t **map, uint32_t *ntables)
             const fl_table *k = &kept->tables[i];
             r->index = i;
             if (!add_table(r, t, base, &(*map)[i], k->db, k->name, k->ncols, k->cols)) return false;
+            if ((*map)[i] >= base) t->tables[(*map)[i]].def_id = k->def_id;
         }
         *ntables = kept->ntables;
         return true;

@@ -49,7 +49,9 @@ void fl_record_cache_free(fl_record_cache *c);
 /* The same as fl_record_decode, into an empty t, but nothing is copied that can be pointed
  * to: string values and row changes' statement annotations point into data, which must stay
  * as it is while t is used, and the file name and tables into cache (may be NULL), valid
- * until the next decode with it. */
+ * until the next decode with it. A table list the cache keeps gets a new definition id per
+ * table (fl_table.def_id), which the records repeating it carry: a reader binds a table once
+ * per id instead of comparing its names at every record. */
 int fl_record_decode_view(fl_txn *t, const uint8_t *data, size_t len, fl_record_cache *cache, char *err,
                           size_t errlen);
 /* Reads just the header (gtid, seq-independent fields, flags, part) without verifying

@@ -907,6 +907,7 @@ static void test_view_cache(void **state)
     fl_buf rec = {0};
     char err[256];
     int hits = 0;
+    uint64_t ids[8] = {0}, last_id = 0; /* the table definition ids of the last record */
     for (int i = 0; i < 300; i++) {
         if (i % 5 == 0) { /* another table list (and file) every few records */
             fl_txn_reset(&base);
@@ -933,11 +934,19 @@ static void test_view_cache(void **state)
         assert_txn_equal(&alone, &v, true);
         assert_int_equal(v.ntables, alone.ntables);
         for (uint32_t k = 0; k < v.ntables; k++) assert_table_equal(&alone.tables[k], &v.tables[k]);
-        if (i % 5) { /* repeated: the names are the cache's */
+        if (i % 5) { /* repeated: the names are the cache's, and so are the definition ids */
             assert_ptr_equal(v.file, cache.file.data);
             for (uint32_t k = 0; k < v.ntables; k++) assert_ptr_equal(v.tables[k].name, cache.tables[k].name);
+            for (uint32_t k = 0; k < v.ntables; k++) assert_int_equal(v.tables[k].def_id, ids[k]);
             hits++;
+        } else { /* a new list: ids never given before, one per table */
+            for (uint32_t k = 0; k < v.ntables; k++) {
+                assert_true(v.tables[k].def_id > last_id);
+                last_id = v.tables[k].def_id;
+            }
         }
+        for (uint32_t k = 0; k < v.ntables && k < 8; k++) ids[k] = v.tables[k].def_id;
+        for (uint32_t k = 0; k < alone.ntables; k++) assert_int_equal(alone.tables[k].def_id, 0); /* no cache */
         if (i % 7 == 3) { /* the same, damaged behind the tables: refused as alone */
             rec.data[rec.len - 5] ^= 0x55;
             put_crc(&rec);

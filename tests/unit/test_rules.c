@@ -814,10 +814,43 @@ static void test_anonymous_gtid_in_message(void **state)
     fl_config_free(c);
 }
 
+/* A definition id (fl_table.def_id) stands for the definition: a table met again under its id
+ * uses the bindings made for it; under a new id, or without one, the names decide. */
+static void test_definition_ids(void **state)
+{
+    (void)state;
+    fl_config *c = load(APPLY "[rule users]\ntable = app.users\nkey = user:{id}\ncolumns = id, name\n");
+    fl_rules *r = rules_of(c);
+    static const char *renamed[] = {"name", "id", "email", "score"}; /* the first two swapped */
+    fl_cache_ops ops;
+    fl_cache_ops_init(&ops);
+    char err[256] = "";
+    for (int round = 0; round < 4; round++) {
+        fixture f;
+        fx_init(&f);
+        f.tables[0].def_id = round < 2 ? 11 : 12;                            /* rounds 0, 1: id 11; 2, 3: id 12 */
+        if (round == 3) f.tables[0].cols = renamed, f.tables[0].def_id = 13; /* another definition */
+        fl_value *a = fx_row(&f, V_INT(5), V_STR("eve"), V_NULL, V_NULL);
+        fx_change(&f, FL_OP_INSERT, 0, NULL, a);
+        assert_int_equal(fl_rules_check_table(r, &f.tables[0], err, sizeof err), 0);
+        assert_int_equal(fl_rules_render(r, &f.txn, FL_ON_ERROR_STOP, &ops, err, sizeof err), 0);
+        assert_int_equal(ops.nops, 1);
+        if (round < 3)
+            expect_set(&ops.ops[0], "user:5", "{\"id\":5,\"name\":\"eve\"}", 0);
+        else /* id is the second column now, name the first */
+            expect_set(&ops.ops[0], "user:eve", "{\"name\":5,\"id\":\"eve\"}", 0);
+        fl_cache_ops_reset(&ops);
+    }
+    fl_cache_ops_free(&ops);
+    fl_rules_free(r);
+    fl_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_insert_update_delete),
+        cmocka_unit_test(test_definition_ids),
         cmocka_unit_test(test_projection_and_ttl),
         cmocka_unit_test(test_snapshot_rows_as_inserts),
         cmocka_unit_test(test_hash_format),
