@@ -107,9 +107,9 @@ static void warn_refused(const fl_applier_lease *l, const char *node, const char
     if (warned) return;
     warned = true;
     log_warn("%s%s%s: the ACL refuses the lease %s (%s): a second applier named %s would not be told from "
-             "this one (both would write, ending each other's connections); grant the key and GET: ACL "
-             "SETUSER USER ~%s +get",
-             l->kind, node[0] ? ": " : "", node, l->key, text, applier_name(l), l->key);
+             "this one (both would write, ending each other's connections); grant the key, and GET on it: "
+             "ACL SETUSER USER ~%s (~%s +get)",
+             l->kind, node[0] ? ": " : "", node, l->key, text, applier_name(l), l->key, l->key);
 }
 
 /* The " db=N " field of the CLIENT LIST line of id mine, into db (cap 32); "" when absent. */
@@ -261,6 +261,9 @@ int fl_applier_lease_claim(fl_applier_lease *l, fl_redis_conn *c, const char *no
     }
     l->held = true;
     l->renewed_ms = fl_now_ms();
+    if (cur[0] && strcmp(cur, run_token()))
+        log_info("%s%s%s: took the lease %s over from run %s, whose connections are gone", l->kind, sep, node,
+                 l->key, cur);
     return 0;
 refuse:
     snprintf(err, errlen,

@@ -21,7 +21,9 @@
  * Redis's input buffer by a dead connection from moving the checkpoint; the fence
  * (redis_fence: the previous connection of this applier, named fastlane-apply:NAME and
  * recorded in the hash's `client` field with every checkpoint, is killed before the
- * checkpoint is read) keeps its data from running at all.
+ * checkpoint is read) keeps its data from running at all. Before fencing, the applier claims
+ * the lease fastlane:applier:NAME (fl-apply/applier_lease.h, renewed at flush): a second
+ * applier of the same name stops instead of ending the first one's connection.
  *
  * What is submitted at once may be several source transactions (fl-apply/apply.c groups
  * them while catching up): their operations are one MULTI/EXEC all the same, consecutive SETs
@@ -47,6 +49,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/error.h"
+#include "fl-apply/applier_lease.h"
 #include "fl-apply/redis_conn.h"
 #include "fl-apply/resp.h"
 #include "fl-apply/target_impl.h"
@@ -55,7 +58,6 @@
 #define RT_MAX_UNSENT (8u << 20)     /* bytes formatted and not yet written */
 #define RT_WRITE_EAGERLY (64u << 10) /* start writing once this much is formatted */
 #define RT_CHECKPOINT_PREFIX "fastlane:checkpoint:"
-#define RT_CLIENT_PREFIX "fastlane-apply:" /* CLIENT SETNAME of the applier's connections */
 
 /* Writes the checkpoint fields ARGV[3..] and chain = ARGV[2] when chain is ARGV[1]. */
 static const char chain_script[] = "local cur = redis.call('HGET', KEYS[1], 'chain') or '0'\n"
@@ -78,7 +80,7 @@ typedef struct redis_target {
     fl_redis_conn *conn;
     char *ckey; /* fastlane:checkpoint:NAME */
     size_t ckey_len;
-    char *client_name; /* fastlane-apply:NAME */
+    fl_applier_lease lease; /* fastlane:applier:NAME, and the connection's name fastlane-apply:NAME */
     uint32_t max_atomic_ops;
     char chain_sha[41]; /* SHA1 of chain_script, loaded at connect */
     char client_id[24]; /* this connection's CLIENT ID ("" before the fence) */
@@ -337,9 +339,11 @@ static void redis_close(void *impl)
 {
     redis_target *rt = impl;
     if (!rt) return;
+    if (rt->qlen == 0 && rt->sent == rt->out.len) /* nothing in flight: the next run takes over at once */
+        fl_applier_lease_release(&rt->lease, rt->conn);
     fl_redis_conn_close(rt->conn);
     free(rt->ckey);
-    free(rt->client_name);
+    fl_applier_lease_free(&rt->lease);
     fl_buf_free(&rt->out);
     fl_buf_free(&rt->matched);
     free(rt->match);
@@ -373,9 +377,7 @@ static void *redis_open(const fl_config_apply *cfg, fl_error *e)
     rt->ckey_len = strlen(RT_CHECKPOINT_PREFIX) + strlen(name);
     rt->ckey = fl_xmalloc(rt->ckey_len + 1);
     snprintf(rt->ckey, rt->ckey_len + 1, "%s%s", RT_CHECKPOINT_PREFIX, name);
-    size_t cn = strlen(RT_CLIENT_PREFIX) + strlen(name) + 1;
-    rt->client_name = fl_xmalloc(cn);
-    snprintf(rt->client_name, cn, "%s%s", RT_CLIENT_PREFIX, name);
+    fl_applier_lease_init(&rt->lease, "redis", name);
     rt->max_atomic_ops = cfg->max_atomic_ops;
 
     const fl_redis_tls tls = {cfg->target_tls_ca, cfg->target_tls_cert, cfg->target_tls_key};
@@ -398,10 +400,11 @@ static int redis_flush(void *impl, char *err, size_t errlen)
         fl_error e;
         int ready = fl_redis_conn_wait(rt->conn, false, 0, &e);
         if (ready < 0) return fl_errorf(err, errlen, "%s", e.msg);
-        if (ready) return read_replies(rt, err, errlen) ? -1 : 0;
-        return 0;
+        if (ready && read_replies(rt, err, errlen)) return -1;
+    } else if (pump(rt, 0, true, err, errlen)) {
+        return -1;
     }
-    return pump(rt, 0, true, err, errlen);
+    return fl_applier_lease_renew(&rt->lease, rt->conn, "", err, errlen);
 }
 
 static uint32_t redis_in_flight(const void *impl)
@@ -410,29 +413,33 @@ static uint32_t redis_in_flight(const void *impl)
     return rt->txns;
 }
 
-/* Ends the previous connection of this applier (recorded in the checkpoint hash, and still
- * named fastlane-apply:NAME: client ids restart with the server) and records this one. A
- * connection that timed out may still have blocks in Redis's input buffer; once it is
- * killed they never run. Without the admin commands this needs, the chain alone keeps
- * such blocks from moving the checkpoint. Returns 0 or -1 with err. */
+/* Names this connection, claims the lease (fl-apply/applier_lease.h: another applier of this
+ * name that runs here stops this one), then ends the previous connection of this applier
+ * (recorded in the checkpoint hash, and still named fastlane-apply:NAME: client ids restart
+ * with the server) and records this one. A connection that timed out may still have blocks
+ * in Redis's input buffer; once it is killed they never run. Without the admin commands this
+ * needs, the chain alone keeps such blocks from moving the checkpoint. Returns 0, 1 with err
+ * (stop), or -1 with err. */
 static int redis_fence(void *impl, char *err, size_t errlen)
 {
     redis_target *rt = impl;
     static bool warned; /* once per process: the ACL does not change often */
     char text[256] = "", mine[24] = "", old[24] = "";
-    redisReply *r = call_text(rt, err, errlen, "CLIENT", "SETNAME", rt->client_name, NULL);
+    redisReply *r = call_text(rt, err, errlen, "CLIENT", "SETNAME", rt->lease.client_name, NULL);
     if (!r) return -1;
     freeReplyObject(r);
     if (!(r = call_text(rt, err, errlen, "CLIENT", "ID", NULL))) return -1;
     if (r->type == REDIS_REPLY_INTEGER) snprintf(mine, sizeof mine, "%lld", r->integer);
     freeReplyObject(r);
+    int claimed = fl_applier_lease_claim(&rt->lease, rt->conn, "", mine, err, errlen);
+    if (claimed) return claimed; /* 1: another applier of this name runs here; -1: retry */
     if (!(r = call_text(rt, err, errlen, "HGET", rt->ckey, "client", NULL))) return -1;
     if (r->type == REDIS_REPLY_STRING && r->len < sizeof old) snprintf(old, sizeof old, "%s", r->str);
     freeReplyObject(r);
     if (old[0] && strcmp(old, mine)) {
         if (!(r = call_text(rt, err, errlen, "CLIENT", "LIST", "ID", old, NULL))) return -1;
         char name[96];
-        snprintf(name, sizeof name, " name=%s ", rt->client_name);
+        snprintf(name, sizeof name, " name=%s ", rt->lease.client_name);
         bool same = r->type == REDIS_REPLY_STRING && strstr(r->str, name);
         if (r->type == REDIS_REPLY_ERROR) copy_reply_text(text, sizeof text, r);
         freeReplyObject(r);
