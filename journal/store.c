@@ -58,9 +58,16 @@
  * after every commit, reads its first byte: inotify tells a watcher of the file IN_ACCESS,
  * and nothing on disk changes (a write would dirty the inode's mtime, and on a busy disk
  * that waits for the filesystem's journal: up to milliseconds on the way to every reader).
- * The file holds last_seq in its first 8 bytes, written at open and at most once a second
- * after a commit (pwrite at offset 0: the file never grows), which also wakes a reader of an
- * earlier version that watches IN_MODIFY only.
+ * The file's first 8 bytes hold the last seq the writer told of (big-endian): stored through
+ * a shared mapping after every commit is durable (no system call, no event), and written at
+ * open and at most once a second after a commit (pwrite at offset 0: the file never grows),
+ * which also wakes a reader of an earlier version that watches IN_MODIFY only. Readers map
+ * it too and read no further than it (visible_last_seq): LMDB shows a commit to readers as
+ * soon as it wrote the meta page, before fl_store_commit synced it, and a reader that looks
+ * without being told (an applier streaming) would otherwise take a commit a power loss can
+ * take back (G1b). A journal whose file is missing or shorter (never opened by a writer of
+ * this or an earlier version) is not capped. Truncating the file by hand under running
+ * readers would fault them (SIGBUS): it is the journal's, like data.mdb.
  * A reader watches that file with inotify (IN_ACCESS, IN_MODIFY): fl_store_wait_fd returns the
  * inotify descriptor for an event loop, fl_store_wait_ack drains it, and fl_store_wait
  * polls it with the timeout and re-reads last_seq after every wake-up. The watch is set up
@@ -80,6 +87,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -128,6 +136,8 @@ struct fl_store {
     int notify_fd;             /* writer: DIR/notify */
     int64_t notify_written_ms; /* writer: when last_seq was last written into it */
     int inotify_fd;            /* reader side of waiting, created on first use */
+    uint8_t *told;             /* DIR/notify mapped: last_seq as told, durable (writer: written) */
+    int64_t told_tried_ms;     /* reader: when mapping it was last tried (the file may come later) */
     bool absent;               /* reader open: no journal yet, or its writer is still creating it */
     /* reading transaction after transaction: last_seq as last read (it only grows), and the
      * record right after the transaction last streamed in full (hint_seq, seen complete),
@@ -278,6 +288,8 @@ static int meta_get_str(fl_store *s, MDB_txn *txn, const char *name, char **out)
 }
 
 /* The first complete transaction's seq, 0 when there is none. */
+static int visible_last_seq(fl_store *s, MDB_txn *txn, uint64_t *out);
+
 static int first_complete_seq(fl_store *s, MDB_txn *txn, uint64_t last_seq, uint64_t *out)
 {
     *out = 0;
@@ -306,7 +318,7 @@ static int horizon_get(fl_store *s, MDB_txn *txn, uint64_t *out)
     }
     if (rc != MDB_NOTFOUND) return rc;
     uint64_t last_seq, first;
-    if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) return rc;
+    if ((rc = visible_last_seq(s, txn, &last_seq))) return rc;
     if ((rc = first_complete_seq(s, txn, last_seq, &first))) return rc;
     *out = first ? first - 1 : 0;
     return 0;
@@ -646,6 +658,61 @@ static int recover_tail(fl_store *s, MDB_txn *txn, void *ctx, char *err, size_t 
     return 0;
 }
 
+/* The notify file's first 8 bytes, mapped (no write system call, no inotify event, no
+ * inode dirtied at each store; a reader's loads make no IN_ACCESS either). A file shorter
+ * than that is not mapped. */
+static uint8_t *map_told(int fd, bool writable)
+{
+    struct stat st;
+    if (fstat(fd, &st) || st.st_size < 8) return NULL;
+    void *m = mmap(NULL, 8, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+/* Writer: the seq readers may read up to, after its commit is durable. */
+static void store_told(fl_store *s)
+{
+    if (!s->told) return;
+    uint8_t b[8];
+    put_be64(b, s->last_seq);
+    uint64_t v;
+    memcpy(&v, b, sizeof v);
+    __atomic_store_n((uint64_t *)(void *)s->told, v, __ATOMIC_RELEASE);
+}
+
+/* Reader: the last seq the writer told of, capping the meta page's last_seq (which a reader
+ * sees as soon as LMDB writes it, before fl_store_commit synced it): true when known. A
+ * journal whose notify file is missing or empty (no writer of this or an earlier version
+ * opened it yet) is not capped; mapping it is tried again at most once a second. */
+static bool told_seq(fl_store *s, uint64_t *out)
+{
+    if (!s->told) {
+        int64_t now = fl_now_ms();
+        if (now - s->told_tried_ms < 1000 && s->told_tried_ms) return false;
+        s->told_tried_ms = now;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/notify", s->dir);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return false;
+        s->told = map_told(fd, false);
+        close(fd);
+        if (!s->told) return false;
+    }
+    uint64_t v = __atomic_load_n((const uint64_t *)(const void *)s->told, __ATOMIC_ACQUIRE);
+    *out = get_be64((const uint8_t *)&v);
+    return true;
+}
+
+/* last_seq as a reader may see it: no later than the writer told (G1b). The writer's own is
+ * its own. */
+static int visible_last_seq(fl_store *s, MDB_txn *txn, uint64_t *out)
+{
+    int rc = meta_get_u64(s, txn, "last_seq", out);
+    uint64_t told;
+    if (!rc && !s->write && told_seq(s, &told) && told < *out) *out = told;
+    return rc;
+}
+
 /* Writer: last_seq into the notify file's first 8 bytes (IN_MODIFY to its watchers). */
 static void write_notify(fl_store *s)
 {
@@ -714,7 +781,12 @@ static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t 
         fl_errorf(err, errlen, "journal %s: cannot open notify: %s", s->dir, strerror(errno));
         return -1;
     }
+    /* what the journal holds now is durable before readers are told of it (the open's own
+     * write transactions left their meta page unsynced) */
+    if (s->sync && (rc = mdb_env_sync(s->env, 1)))
+        return mdb_fail(s, rc, "cannot sync the journal to disk", err, errlen);
     write_notify(s); /* a commit's read needs a byte to read; and readers look again now */
+    s->told = map_told(s->notify_fd, true);
     return 0;
 }
 
@@ -830,6 +902,7 @@ void fl_store_close(fl_store *s)
         if (s->write) mdb_env_sync(s->env, 1);
         mdb_env_close(s->env);
     }
+    if (s->told) munmap(s->told, 8);
     if (s->notify_fd >= 0) close(s->notify_fd);
     if (s->inotify_fd >= 0) close(s->inotify_fd);
     if (s->lock_fd >= 0) close(s->lock_fd); /* releases the writer lock */
@@ -967,6 +1040,7 @@ static int commit_fn(fl_store *s, MDB_txn *txn, void *vpos, char *err, size_t er
  * write of last_seq into it (IN_MODIFY, for readers of an earlier version). */
 static void notify_readers(fl_store *s)
 {
+    store_told(s);
     uint8_t b;
     if (pread(s->notify_fd, &b, 1, 0) != 1) {
         write_notify(s); /* emptied by hand: written again, which wakes the readers too */
@@ -1079,7 +1153,7 @@ int fl_store_info_get(fl_store *s, fl_store_info *out, char *err, size_t errlen)
     memset(out, 0, sizeof *out);
     MDB_txn *txn;
     if (read_begin(s, &txn, err, errlen) < 0) return -1;
-    int rc = meta_get_u64(s, txn, "last_seq", &out->last_seq);
+    int rc = visible_last_seq(s, txn, &out->last_seq);
     if (!rc) rc = meta_get_u64(s, txn, "count", &out->count);
     if (!rc) rc = meta_get_u64(s, txn, "bytes", &out->bytes);
     if (!rc) rc = first_complete_seq(s, txn, out->last_seq, &out->first_seq);
@@ -1140,7 +1214,7 @@ static int read_seq(fl_store *s, uint64_t seq, fl_txn *t, fl_store_part_fn fn, v
         if (fn && seq > s->read_last_seq) {
             /* streaming hands out parts before the last one is seen: only complete ones */
             uint64_t last_seq;
-            if ((rc = meta_get_u64(s, txn, "last_seq", &last_seq))) {
+            if ((rc = visible_last_seq(s, txn, &last_seq))) {
                 read_end(s);
                 return mdb_fail(s, rc, "read", err, errlen);
             }
@@ -1251,7 +1325,7 @@ int fl_store_next(fl_store *s, uint64_t from, uint64_t *seq, char *err, size_t e
     MDB_txn *txn;
     if (read_begin(s, &txn, err, errlen) < 0) return -1;
     uint64_t last_seq;
-    int rc = meta_get_u64(s, txn, "last_seq", &last_seq);
+    int rc = visible_last_seq(s, txn, &last_seq);
     MDB_cursor *cur = NULL;
     if (!rc) rc = mdb_cursor_open(txn, s->db_rec, &cur);
     int result = 1;
@@ -1280,7 +1354,7 @@ int fl_store_scan_raw(fl_store *s, uint64_t seq, uint32_t part, size_t max_bytes
     MDB_txn *txn;
     if (read_begin(s, &txn, err, errlen) < 0) return -1;
     uint64_t last_seq;
-    int rc = meta_get_u64(s, txn, "last_seq", &last_seq);
+    int rc = visible_last_seq(s, txn, &last_seq);
     MDB_cursor *cur = NULL;
     if (!rc) rc = mdb_cursor_open(txn, s->db_rec, &cur);
     int result = 0;
@@ -1480,7 +1554,7 @@ static int last_seq_now(fl_store *s, uint64_t *out)
 {
     MDB_txn *txn;
     if (read_begin(s, &txn, NULL, 0) < 0) return -1;
-    int rc = meta_get_u64(s, txn, "last_seq", out);
+    int rc = visible_last_seq(s, txn, out);
     read_end(s);
     return rc ? -1 : 0;
 }

@@ -2,8 +2,9 @@
  * the purge horizon (purged seqs told from gaps), the journal's identity, journals of an
  * earlier version, map growth, one writer, a reader in another process woken by commits, the
  * read snapshot a streaming reader keeps between transactions, a reader's wake-up drained in
- * full, a commit that wakes readers without writing to the notify file, crash safety under
- * SIGKILL, and a corrupted record reported by seq. */
+ * full, a commit that wakes readers without writing to the notify file, a reader that reads
+ * no further than the writer told, crash safety under SIGKILL, and a corrupted record
+ * reported by seq. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1430,6 +1431,48 @@ static void test_commit_wakes_without_writing(void **state)
     fl_store_close(w);
 }
 
+/* Writes seq into the notify file by hand: the writer's word of what is durable. */
+static void tell(uint64_t seq)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/notify", jdir);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(seq >> (56 - 8 * i));
+    assert_int_equal(pwrite(fd, b, sizeof b, 0), (ssize_t)sizeof b);
+    close(fd);
+}
+
+/* A reader reads no further than the writer told: LMDB shows a commit to readers as soon as
+ * it wrote the meta page, before fl_store_commit synced it (sync = group), and a reader that
+ * looks on its own (an applier streaming) must not take a commit a power loss could take
+ * back. Here the writer stands, as it were, between commit 2's meta page and its sync: the
+ * file tells 1. (Fails before: the reader found seq 2 at once.) */
+static void test_reader_stops_at_told(void **state)
+{
+    (void)state;
+    fl_store *w = open_w(0);
+    fill(w, 1, 2, 1000, 10);
+    fl_store *r = open_r();
+    char err[256];
+    uint64_t seq = 0;
+    assert_int_equal(fl_store_next(r, 1, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 1);
+    tell(1);
+    assert_int_equal(fl_store_next(r, 2, &seq, err, sizeof err), 1);
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(r, &info, err, sizeof err), 0);
+    assert_int_equal(info.last_seq, 1);
+    assert_int_equal(fl_store_wait(r, 1, 0), 0);
+    tell(2); /* the sync is done */
+    assert_int_equal(fl_store_next(r, 2, &seq, err, sizeof err), 0);
+    assert_int_equal(seq, 2);
+    assert_int_equal(fl_store_wait(r, 1, 0), 1);
+    fl_store_close(r);
+    fl_store_close(w);
+}
+
 static void test_open_absent(void **state)
 {
     (void)state;
@@ -1514,6 +1557,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dead_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_ack_drains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_wakes_without_writing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_stops_at_told, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
