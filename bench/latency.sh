@@ -16,7 +16,9 @@
 # and the measuring client itself (its writers and subscriber) while it ran, and the load.
 # Environment: BENCH_LAT_RATES ("1000 10000") BENCH_LAT_SYNC ("group none")
 #   BENCH_LAT_SECONDS (10) BENCH_LAT_WARMUP (1) BENCH_LAT_WRITERS (4: connections writing
-#   the schedule) BENCH_LAT_TRACE (a directory: each cell's per-transaction times go there)
+#   the schedule) BENCH_LAT_TRACE (a directory: each cell's per-transaction times go there;
+#   with a build carrying bench/latency_stages.patch, fl-relay's and fl-apply's per-stage times
+#   too, which bench/latency_stages.py DIR joins by GTID into where each stage's time goes)
 set -u
 build=$(cd "${1:-build}" && pwd)
 rates=${BENCH_LAT_RATES:-1000 10000}
@@ -86,11 +88,11 @@ run() {
   { h_source_config; printf 'start = current\ninclude = b.lat\n[journal]\npath = %s\nsync = %s\n' "$H_DIR/j" "$sync"; } > "$H_DIR/relay.ini"
   printf '[apply]\nname = lat\njournal = %s\ntarget = redis://127.0.0.1:%s/0\n[rule r]\ntable = b.lat\nkey = lat:{id}\nformat = json\n' \
     "$H_DIR/j" "$REDIS_PORT" > "$H_DIR/apply.ini"
-  "$build/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
+  env ${trace:+FL_TRACE_RELAY=$trace/relay-$sync-$rate.txt} "$build/fl-relay" -c "$H_DIR/relay.ini" >"$H_DIR/relay.log" 2>&1 &
   relay_pid=$!; h_register $relay_pid
   h_wait_until 30 grep -q "replicating from" "$H_DIR/relay.log" || die "fl-relay did not start: $(tail -3 "$H_DIR/relay.log")"
   h_wait_until 30 test -d "$H_DIR/j" || die "fl-relay made no journal: $(tail -3 "$H_DIR/relay.log")"
-  "$build/fl-apply" -c "$H_DIR/apply.ini" >"$H_DIR/apply.log" 2>&1 &
+  env ${trace:+FL_TRACE_APPLY=$trace/apply-$sync-$rate.txt} "$build/fl-apply" -c "$H_DIR/apply.ini" >"$H_DIR/apply.log" 2>&1 &
   apply_pid=$!; h_register $apply_pid
   h_redis CONFIG SET notify-keyspace-events 'K$' >/dev/null
   h_sql "INSERT INTO b.lat VALUES (-1, 0, 'warm-up')"  # the pipeline is up once it made it through
