@@ -486,22 +486,6 @@ static bool get_u8(reader *r, uint8_t *out)
 
 static bool get_varint_long(reader *r, uint64_t *out)
 {
-    const uint8_t *p = r->p;
-    if (r->end - p >= 10 && (p[0] & 0x80)) { /* every byte it can have is there: one test a byte */
-        uint64_t v = p[0] & 0x7f;
-        unsigned i = 1;
-        uint8_t b;
-        do {
-            b = p[i];
-            v |= (uint64_t)(b & 0x7f) << (7 * i);
-            i++;
-        } while ((b & 0x80) && i < 10);
-        if ((b & 0x80) || (i == 10 && b > 1)) return bad(r, "varint overflows 64 bits");
-        if (b == 0) return bad(r, "overlong varint");
-        r->p = p + i;
-        *out = v;
-        return true;
-    }
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (r->p >= r->end) return bad(r, "truncated");
@@ -517,17 +501,36 @@ static bool get_varint_long(reader *r, uint64_t *out)
     return bad(r, "varint overflows 64 bits");
 }
 
-/* Most varints are one byte: that case inline, the rest in get_varint_long. */
-static inline bool get_varint(reader *r, uint64_t *out)
+/* Most varints are one byte, and most others have ten bytes of the record after them, so that
+ * no byte of theirs can run past it: those cases inline, with one test a byte; the rest, and
+ * every malformed one, in get_varint_long. */
+static inline __attribute__((always_inline)) bool get_varint(reader *r, uint64_t *out)
 {
-    if (r->p < r->end && *r->p < 0x80) {
-        *out = *r->p++;
+    const uint8_t *p = r->p;
+    if (p < r->end && *p < 0x80) {
+        *out = *p;
+        r->p = p + 1;
         return true;
     }
-    return get_varint_long(r, out);
+    if (r->end - p >= 10) {
+        uint64_t v = p[0] & 0x7f;
+        unsigned i = 1;
+        uint8_t b;
+        do {
+            b = p[i];
+            v |= (uint64_t)(b & 0x7f) << (7 * i);
+            i++;
+        } while ((b & 0x80) && i < 10);
+        if (!(b & 0x80) && b && (i < 10 || b == 1)) {
+            r->p = p + i;
+            *out = v;
+            return true;
+        }
+    }
+    return get_varint_long(r, out); /* (which says what is wrong with it) */
 }
 
-static bool get_u32(reader *r, uint32_t *out, const char *what)
+static inline __attribute__((always_inline)) bool get_u32(reader *r, uint32_t *out, const char *what)
 {
     uint64_t v;
     if (!get_varint(r, &v)) return false;
@@ -537,7 +540,7 @@ static bool get_u32(reader *r, uint32_t *out, const char *what)
 }
 
 /* A length-prefixed byte string, pointing into the record. */
-static bool get_bytes(reader *r, const uint8_t **p, uint32_t *n)
+static inline __attribute__((always_inline)) bool get_bytes(reader *r, const uint8_t **p, uint32_t *n)
 {
     uint64_t len;
     if (!get_varint(r, &len)) return false;
