@@ -66,8 +66,8 @@
  * soon as it wrote the meta page, before fl_store_commit synced it, and a reader that looks
  * without being told (an applier streaming) would otherwise take a commit a power loss can
  * take back (G1b). A journal whose file is missing or shorter (never opened by a writer of
- * this or an earlier version) is not capped. Truncating the file by hand under running
- * readers would fault them (SIGBUS): it is the journal's, like data.mdb.
+ * this or an earlier version) is not capped. Truncating the file by hand under a running
+ * writer or readers would fault them (SIGBUS): it is the journal's, like data.mdb.
  * A reader watches that file with inotify (IN_ACCESS, IN_MODIFY): fl_store_wait_fd returns the
  * inotify descriptor for an event loop, fl_store_wait_ack drains it, and fl_store_wait
  * polls it with the timeout and re-reads last_seq after every wake-up. The watch is set up
@@ -1046,7 +1046,8 @@ static void notify_readers(fl_store *s)
         write_notify(s); /* emptied by hand: written again, which wakes the readers too */
         return;
     }
-    if (fl_now_ms() - s->notify_written_ms >= NOTIFY_WRITE_EVERY_MS) write_notify(s);
+    /* without the mapping (mmap refused) readers learn the told seq from writes only */
+    if (!s->told || fl_now_ms() - s->notify_written_ms >= NOTIFY_WRITE_EVERY_MS) write_notify(s);
 }
 
 int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errlen)
