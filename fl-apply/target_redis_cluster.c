@@ -94,44 +94,57 @@ static const char slot_script[] = "local cur = redis.call('HGET', KEYS[1], 'seq'
                                   "return 1\n";
 
 /* The group script (see "one script per primary" below): ARGV[1] is the slot checkpoint key
- * prefix ("fastlane:checkpoint:NAME:{"), ARGV[2] the seq every slot's checkpoint moves to,
- * then for each slot: its tag, the step from the seq its checkpoint must hold to ARGV[2], the
- * number of keys its commands write and those keys (0 and none when they all write one key),
- * the number of commands and each command as its argument count and arguments.
+ * prefix ("fastlane:checkpoint:NAME:{", for the ACL check), ARGV[2] the seq every slot's
+ * checkpoint moves to, then for each slot: its checkpoint key, the step from the seq its
+ * checkpoint must hold to ARGV[2], its shape, the keys its commands write (none when they all
+ * write one key) and its commands' arguments. The shape is binary: one byte, the number of
+ * those keys, then three bytes (big-endian) per command, its argument count.
+ *
+ * Why that layout: each argument costs Redis about as much again to parse and to turn into a
+ * Lua string as the SET it carries, and tonumber (strtod) and string concatenation are dearer
+ * than string.byte; with the slot's counts in one string and its key whole, a single-row slot
+ * takes six arguments, no tonumber and no concatenation.
  *
  * Each slot is written whole or not at all, in order: its keys are probed first (one EXISTS;
  * with a single key, its first command is the probe), and the checkpoint moves by HINCRBY,
  * which must land on ARGV[2] (else FLCHAIN, C2, undone). A probe that fails (a key not served
- * here, such as one already moved out of a migrating slot, or the cluster down) or a command
- * the ACL refuses (redis.acl_check_cmd) undoes that slot's checkpoint step and returns
+ * here, such as one already moved out of a migrating slot, the cluster down, or the ACL
+ * refusing it) or another command the ACL refuses (redis.acl_check_cmd, asked before anything
+ * of the slot is written) undoes that slot's checkpoint step and returns
  * +FLFALLBACK with the slots written before it (each whole, with its checkpoint); once a
  * slot's probe passed nothing of it can fail any more. Returns the slots written. */
 static const char group_script[] =
     "#!lua flags=allow-cross-slot-keys\n"
-    "local pre, seq, n = ARGV[1], tonumber(ARGV[2]), #ARGV\n"
+    "local seq, n, byte = tonumber(ARGV[2]), #ARGV, string.byte\n"
     "local slots, seen, i = 0, {}, 3\n"
     "local function fallback(why) return redis.status_reply('FLFALLBACK ' .. slots .. ' ' .. why) end\n"
-    "local k0 = pre .. '}'\n"
+    "local k0 = ARGV[1] .. '}'\n"
     "if not (redis.acl_check_cmd('EXISTS', k0) and redis.acl_check_cmd('HINCRBY', k0, 'seq', '1')) then\n"
     "  return fallback('the ACL refuses EXISTS or HINCRBY')\n"
     "end\n"
     "while i <= n do\n"
-    "  local ck, step, nk = pre .. ARGV[i] .. '}', ARGV[i + 1], tonumber(ARGV[i + 2])\n"
-    "  local j = i + 3\n"
+    "  local ck, step, shape = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
+    "  local nk, last, e = byte(shape, 1), #shape, i + 3\n"
     "  if nk > 0 then\n"
-    "    local r = redis.pcall('EXISTS', unpack(ARGV, j, j + nk - 1))\n"
+    "    local r = redis.pcall('EXISTS', unpack(ARGV, e, e + nk - 1))\n"
     "    if type(r) == 'table' and r.err then return fallback(ck .. ': ' .. r.err) end\n"
-    "    j = j + nk\n"
+    "    e = e + nk\n"
     "  end\n"
-    "  local nc, e = tonumber(ARGV[j]), j + 1\n"
-    "  for _ = 1, nc do\n"
-    "    local a, name = tonumber(ARGV[e]), ARGV[e + 1]\n"
+    "  local c, p = e, 2\n"
+    "  if nk == 0 and last > 1 then\n" /* the first command is the probe: its refusal is caught */
+    "    local h, m, l = byte(shape, 2, 4)\n"
+    "    c, p = c + h * 65536 + m * 256 + l, 5\n"
+    "  end\n"
+    "  while p < last do\n"
+    "    local h, m, l = byte(shape, p, p + 2)\n"
+    "    local a, name = h * 65536 + m * 256 + l, ARGV[c]\n"
     "    if not seen[name] then\n"
-    "      if not redis.acl_check_cmd(unpack(ARGV, e + 1, e + a)) then return fallback('the ACL refuses ' .. "
-    "name) end\n"
+    "      if not redis.acl_check_cmd(unpack(ARGV, c, c + a - 1)) then\n"
+    "        return fallback('the ACL refuses ' .. name)\n"
+    "      end\n"
     "      seen[name] = true\n"
     "    end\n"
-    "    e = e + a + 1\n"
+    "    c, p = c + a, p + 3\n"
     "  end\n"
     "  local moves = step ~= '0'\n"
     "  if moves then\n"
@@ -143,19 +156,20 @@ static const char group_script[] =
     "                                             r - tonumber(step), seq - tonumber(step)))\n"
     "    end\n"
     "  end\n"
-    "  e = j + 1\n"
-    "  for c = 1, nc do\n"
-    "    local a = tonumber(ARGV[e])\n"
-    "    if c == 1 and nk == 0 then\n"
-    "      local w = redis.pcall(unpack(ARGV, e + 1, e + a))\n"
+    "  p = 2\n"
+    "  while p < last do\n"
+    "    local h, m, l = byte(shape, p, p + 2)\n"
+    "    local a = h * 65536 + m * 256 + l\n"
+    "    if p == 2 and nk == 0 then\n"
+    "      local w = redis.pcall(unpack(ARGV, e, e + a - 1))\n"
     "      if type(w) == 'table' and w.err then\n"
     "        if moves then redis.call('HINCRBY', ck, 'seq', '-' .. step) end\n"
     "        return fallback(ck .. ': ' .. w.err)\n"
     "      end\n"
     "    else\n"
-    "      redis.call(unpack(ARGV, e + 1, e + a))\n"
+    "      redis.call(unpack(ARGV, e, e + a - 1))\n"
     "    end\n"
-    "    e = e + a + 1\n"
+    "    e, p = e + a, p + 3\n"
     "  end\n"
     "  slots, i = slots + 1, e\n"
     "end\n"
@@ -1260,44 +1274,55 @@ static void call_arg_u64(ct_node *n, uint64_t v)
     n->call_args++;
 }
 
-/* The commands cmds[0..len) (RESP arrays of bulk strings, as resp.h writes them) appended
- * to n's call, each as its argument count then its arguments. */
-static void call_commands(ct_node *n, const uint8_t *cmds, size_t len)
+/* The command in RESP (an array of bulk strings, as resp.h writes them) at cmds + p: its
+ * argument count in *argc, where its arguments start in *args; returns where it ends. */
+static size_t resp_command(const uint8_t *cmds, size_t p, size_t *argc, size_t *args)
 {
-    for (size_t p = 0; p < len;) {
-        size_t q = p + 1, argc = 0;
-        while (cmds[q] != '\r') argc = argc * 10 + (size_t)(cmds[q++] - '0');
-        call_arg(n, cmds + p + 1, q - p - 1);
-        size_t args = q += 2;
-        for (size_t a = 0; a < argc; a++) {
-            size_t l = 0;
-            for (q++; cmds[q] != '\r'; q++) l = l * 10 + (size_t)(cmds[q] - '0');
-            q += 2 + l + 2;
-        }
-        fl_buf_put(&n->call, cmds + args, q - args);
-        n->call_args += (uint32_t)argc;
-        p = q;
+    size_t q = p + 1, count = 0;
+    while (cmds[q] != '\r') count = count * 10 + (size_t)(cmds[q++] - '0');
+    *args = q += 2;
+    for (size_t a = 0; a < count; a++) {
+        size_t l = 0;
+        for (q++; cmds[q] != '\r'; q++) l = l * 10 + (size_t)(cmds[q] - '0');
+        q += 2 + l + 2;
     }
+    *argc = count;
+    return q;
 }
 
 /* Slot's operations ops[0..nops) of transaction seq into n's call, with its checkpoint moving
- * to seq (0: an early chunk, which leaves it where it is). */
+ * to seq (0: an early chunk, which leaves it where it is): its checkpoint key, the step, the
+ * shape (group_script), the keys to probe and the commands' arguments. */
 static void call_put_slot(cluster_target *ct, ct_node *n, uint16_t slot, const fl_cache_op *ops, size_t nops,
                           uint64_t seq)
 {
     fl_buf_reset(&ct->commands);
-    uint32_t ncmds = 0;
-    for (size_t k = 0, used; k < nops; k += used) ncmds += fl_resp_run(&ct->commands, &ops[k], nops - k, &used);
+    for (size_t k = 0, used; k < nops; k += used) fl_resp_run(&ct->commands, &ops[k], nops - k, &used);
     bool one_key = true; /* then the first command is the probe */
     for (size_t k = 1; k < nops && one_key; k++)
         one_key = ops[k].key_len == ops[0].key_len && !memcmp(ops[k].key, ops[0].key, ops[0].key_len);
     if (!n->call_slots) n->call_first_slot = slot;
-    call_arg(n, ct->tags[slot], strlen(ct->tags[slot]));
+    char key[300];
+    call_arg(n, key, slot_key(ct, slot, key, sizeof key));
     call_arg_u64(n, seq ? seq - ct->slot_seq[slot] : 0);
-    call_arg_u64(n, one_key ? 0 : nops);
+    const uint8_t *cmds = ct->commands.data;
+    size_t len = ct->commands.len, argc, args;
+    uint8_t shape[1 + 3 * 3 * CT_CALL_MAX_RUN]; /* an operation is at most 3 commands (DEL, HSET, EXPIRE) */
+    size_t slen = 0;
+    shape[slen++] = (uint8_t)(one_key ? 0 : nops); /* nops <= CT_CALL_MAX_RUN */
+    for (size_t p = 0; p < len;) {
+        p = resp_command(cmds, p, &argc, &args); /* argc < 2^24: a row has at most 4096 columns */
+        shape[slen++] = (uint8_t)(argc >> 16);
+        shape[slen++] = (uint8_t)(argc >> 8);
+        shape[slen++] = (uint8_t)argc;
+    }
+    call_arg(n, shape, slen);
     for (size_t k = 0; !one_key && k < nops; k++) call_arg(n, ops[k].key, ops[k].key_len);
-    call_arg_u64(n, ncmds);
-    call_commands(n, ct->commands.data, ct->commands.len);
+    for (size_t p = 0, end; p < len; p = end) {
+        end = resp_command(cmds, p, &argc, &args);
+        fl_buf_put(&n->call, cmds + args, end - args);
+        n->call_args += (uint32_t)argc;
+    }
     n->call_ops += (uint32_t)nops;
     n->call_slots++;
     if (seq) ct->slot_seq[slot] = seq;
