@@ -3,6 +3,7 @@
 #   make test         install dependencies, build, run unit tests (plain and ASan+UBSan),
 #                     fuzz briefly, run integration tests against private servers
 #   make check-asan   unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check-stage-trace  the build with per-stage trace points (STAGE_TRACE=1) still builds
 #   make check-layers no file includes a header from a higher floor (docs/DESIGN.md)
 #   make format-check the sources match .clang-format (scripts/format-check.sh --fix applies it)
 #   make fuzz         build and briefly run the libFuzzer targets (clang)
@@ -13,6 +14,16 @@
 #                     (PREFIX=/usr/local SYSCONFDIR=/etc DESTDIR=)
 
 CC       ?= gcc
+# STAGE_TRACE=1: the live path's per-stage timestamps compiled in (common/stage_trace.h), for
+# bench/latency.sh's BENCH_LAT_TRACE; never a release. Its objects differ, so it builds into
+# build-stages/ unless BUILD names another directory (never build/).
+STAGE_TRACE ?=
+ifneq ($(STAGE_TRACE),)
+BUILD    ?= build-stages
+ifeq ($(BUILD),build)
+$(error STAGE_TRACE=1 builds into its own directory (BUILD=build-stages), not build/)
+endif
+endif
 BUILD    ?= build
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
@@ -38,6 +49,9 @@ FL_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo u
 CFLAGS   ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
 override CFLAGS += -std=c17 -D_GNU_SOURCE $(WARNINGS) -I. $(PKG_CFLAGS) $(SAN)
+ifneq ($(STAGE_TRACE),)
+override CFLAGS += -DFL_STAGE_TRACE
+endif
 override LDFLAGS += $(SAN)
 
 # Every .c file of a module is library code except the programs' entry points.
@@ -62,7 +76,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
-.PHONY: all deps check-libs test unit check-asan check-layers format-check fuzz integration bench demo install deb clean
+.PHONY: all deps check-libs test unit check-asan check-stage-trace check-layers format-check fuzz integration bench demo install deb clean
 all: $(PROGS)
 
 deps:
@@ -118,6 +132,10 @@ unit: $(PROGS) $(UNIT_BIN)
 check-asan:
 	$(MAKE) BUILD=build-asan CC=gcc CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+
+# The trace points are compiled only with STAGE_TRACE=1: build that way too, so they cannot rot.
+check-stage-trace:
+	$(MAKE) STAGE_TRACE=1 BUILD=build-stages all
 
 check-layers:
 	@bash scripts/check-layers.sh
@@ -175,6 +193,6 @@ deb:
 	@ls $(DEB_DIR)/*.deb
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-stages
 
 -include $(LIB_OBJ:.o=.d) $(MAINS:%.c=$(OBJ)/%.d) $(UNIT_BIN:$(BUILD)/tests/%=$(OBJ)/tests/unit/%.d)

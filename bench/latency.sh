@@ -17,8 +17,10 @@
 # Environment: BENCH_LAT_RATES ("1000 10000") BENCH_LAT_SYNC ("group none")
 #   BENCH_LAT_SECONDS (10) BENCH_LAT_WARMUP (1) BENCH_LAT_WRITERS (4: connections writing
 #   the schedule) BENCH_LAT_TRACE (a directory: each cell's per-transaction times go there;
-#   with a build carrying bench/latency_stages.patch, fl-relay's and fl-apply's per-stage times
-#   too, which bench/latency_stages.py DIR joins by GTID into where each stage's time goes)
+#   with a build made with the stage trace points, fl-relay's and fl-apply's per-stage times
+#   too, which bench/latency_stages.py DIR joins by GTID into where each stage's time goes:
+#   make STAGE_TRACE=1 all build-stages/bench/latency build-stages/bench/fsync_latency, then
+#   BENCH_LAT_TRACE=DIR bench/latency.sh build-stages)
 set -u
 build=$(cd "${1:-build}" && pwd)
 rates=${BENCH_LAT_RATES:-1000 10000}
@@ -35,6 +37,9 @@ for b in fl-relay fl-apply bench/latency bench/fsync_latency; do
   [ -x "$build/$b" ] || die "build $build/$b first (make BUILD=... all $build/bench/latency $build/bench/fsync_latency)"
 done
 command -v redis-cli >/dev/null || die "redis-cli is not installed"
+if [ -n "$trace" ] && ! grep -q FL_TRACE_RELAY "$build/fl-relay"; then
+  echo "bench latency: $build has no stage trace points (make STAGE_TRACE=1): only the client's times go to $trace" >&2
+fi
 
 h_start_mariadb
 h_start_redis --maxmemory 0

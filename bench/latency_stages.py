@@ -2,7 +2,9 @@
 """latency_stages.py DIR [CELL...] — where the live latency goes, stage by stage.
 
 Reads what bench/latency.sh leaves in BENCH_LAT_TRACE=DIR when the fl-relay and fl-apply it
-runs carry bench/latency_stages.patch: per cell (group-1000, none-10000, ...) the client's
+runs are built with the stage trace points (common/stage_trace.h: make STAGE_TRACE=1 all
+build-stages/bench/latency build-stages/bench/fsync_latency, then BENCH_LAT_TRACE=DIR
+bench/latency.sh build-stages): per cell (group-1000, none-10000, ...) the client's
 CELL.txt (txn, statement sent, OK, seen in Redis, GTID seq_no), relay-CELL.txt (journal seq,
 GTID seq_no, receiver read, main thread took it, queued in the journal batch, commit began,
 LMDB commit returned, meta page synced, readers told, transactions in the commit) and
@@ -59,7 +61,7 @@ def cell(d, name):
                      "apply_build": f0 - woke, "send": f1 - f0, "redis": f2 - f1, "subscriber": seen - f2,
                      "total": seen - sent, "ok": ok - sent})
     if not rows:
-        print(f"{name}: no transaction joined (a build without bench/latency_stages.patch?)")
+        print(f"{name}: no transaction joined (a build without the stage trace points, make STAGE_TRACE=1?)")
         return
     rows.sort(key=lambda r: r["total"])
     n = len(rows)

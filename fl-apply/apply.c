@@ -51,6 +51,7 @@
 #include "common/gtid.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/stage_trace.h"
 #include "common/txn.h"
 #include "fl-apply/fold.h"
 #include "fl-apply/group.h"
@@ -927,12 +928,48 @@ static int send_group_before_current(applier *a, bool chunk_next)
     return 0;
 }
 
+#ifdef FL_STAGE_TRACE
+/* A traced build: each transaction's times until the flush that sent it, written to
+ * FL_TRACE_APPLY at that flush, one line a transaction: seq, the applier's last wake-up, apply
+ * began, group sent from, sent to, replies read, the group's transactions. */
+#define STAGE_RECS 20000
+static unsigned long long stage_seq[STAGE_RECS];
+static long long stage_began[STAGE_RECS], stage_wake;
+static size_t stage_n;
+
+static void stage_apply_began(uint64_t seq)
+{
+    if (stage_n < STAGE_RECS) {
+        stage_seq[stage_n] = seq;
+        stage_began[stage_n++] = fl_stage_now();
+    }
+}
+
+static void stage_flushed(long long sent_from, long long sent_to)
+{
+    FILE *f = fl_stage_file("FL_TRACE_APPLY");
+    if (f && stage_n) {
+        long long replied = fl_stage_now();
+        for (size_t i = 0; i < stage_n; i++)
+            fprintf(f, "%llu %lld %lld %lld %lld %lld %zu\n", stage_seq[i], stage_wake, stage_began[i], sent_from,
+                    sent_to, replied, stage_n);
+        fflush(f);
+    }
+    stage_n = 0;
+}
+#endif
+
 /* Waits for every submitted transaction. Returns 0, or -1 (the target was lost). */
 static int flush(applier *a)
 {
     a->last_flush_ms = fl_now_ms();
     fl_input_release(a->src); /* the target may take its time */
-    if (send_group(a) || fl_target_flush(a->target, a->err.msg, sizeof a->err.msg)) {
+    FL_STAGE(long long stage_sent_from = fl_stage_now();)
+    int failed = send_group(a);
+    FL_STAGE(long long stage_sent_to = fl_stage_now();)
+    if (!failed) failed = fl_target_flush(a->target, a->err.msg, sizeof a->err.msg);
+    FL_STAGE(stage_flushed(stage_sent_from, stage_sent_to);)
+    if (failed) {
         char why[1100];
         snprintf(why, sizeof why, "%s", a->err.msg);
         target_lost(a, why);
@@ -1325,6 +1362,7 @@ static void wait_source(applier *a)
     int slice = WAIT_SLICE_MS;
     if (a->watchdog_ms && (int)(a->watchdog_ms / 2) < slice) slice = (int)(a->watchdog_ms / 2);
     fl_input_wait(a->src, a->next_seq, slice);
+    FL_STAGE(stage_wake = fl_stage_now();)
     watchdog(a);
 }
 
@@ -1447,6 +1485,7 @@ int fl_apply_run(const fl_config *cfg, const fl_apply_opts *opts)
             if (flush(&a)) continue;
             break;
         }
+        FL_STAGE(stage_apply_began(seq);)
         r = apply_one(&a, seq);
         if (r < 0) continue; /* logged; connect_target backs off before reconnecting */
         if (r > 0) {

@@ -46,6 +46,7 @@
 #include "common/metrics.h"
 #include "common/mysql_schema.h"
 #include "common/net.h"
+#include "common/stage_trace.h"
 #include "fl-relay/decoder.h"
 #include "fl-relay/events.h"
 #include "feed/feed_server.h"
@@ -291,6 +292,47 @@ static void flush_metrics(relay *r)
     r->due_txns = r->due_rows = r->due_bytes = 0;
 }
 
+#ifdef FL_STAGE_TRACE
+/* A traced build: each transaction's times until the journal commit that holds it, written to
+ * FL_TRACE_RELAY at that commit, one line a transaction: seq, GTID seq_no, the receiver's read
+ * of its GTID event, the main thread taking it, queued in the batch, the commit's start, LMDB's
+ * commit returned, the meta page synced, the readers told, the commit's transactions. */
+#define STAGE_RECS 20000
+typedef struct {
+    unsigned long long seq, gno;
+    long long rcv, got, emit;
+} stage_rec;
+static stage_rec stage_recs[STAGE_RECS];
+static size_t stage_n;
+static long long stage_rcv, stage_got; /* the last GTID event: read by the receiver, taken here */
+
+static void stage_event_taken(const relay *r, const uint8_t *ev)
+{
+    if (ev[FL_EV_TYPE_OFF] != FL_EV_MARIA_GTID && ev[FL_EV_TYPE_OFF] != FL_EV_GTID) return;
+    stage_rcv = fl_receiver_time(r->rcv);
+    stage_got = fl_stage_now();
+}
+
+static void stage_queued(const fl_txn *txn)
+{
+    if (stage_n < STAGE_RECS)
+        stage_recs[stage_n++] = (stage_rec){txn->seq, txn->gtid.seq_no, stage_rcv, stage_got, fl_stage_now()};
+}
+
+static void stage_committed(long long began)
+{
+    FILE *f = fl_stage_file("FL_TRACE_RELAY");
+    if (f) {
+        for (size_t i = 0; i < stage_n; i++)
+            fprintf(f, "%llu %llu %lld %lld %lld %lld %lld %lld %lld %zu\n", stage_recs[i].seq, stage_recs[i].gno,
+                    stage_recs[i].rcv, stage_recs[i].got, stage_recs[i].emit, began, fl_stage_store_t[0],
+                    fl_stage_store_t[1], fl_stage_store_t[2], stage_n);
+        fflush(f);
+    }
+    stage_n = 0;
+}
+#endif
+
 static int emit_cb(void *ctx, fl_txn *txn, const fl_decoder_pos *p)
 {
     relay *r = ctx;
@@ -304,6 +346,7 @@ static int emit_cb(void *ctx, fl_txn *txn, const fl_decoder_pos *p)
     uint64_t rows = txn->nrows;
     bool last = (txn->flags & FL_TXN_LAST_PART) != 0;
     if (fl_store_add(r->store, txn, r->emit_err, sizeof r->emit_err) < 0) return -1;
+    FL_STAGE(if (last) stage_queued(txn);)
     r->due_rows += rows;
     if (last) {
         set_position(r, p);
@@ -384,8 +427,10 @@ static int commit(relay *r, fl_error *e)
     if (r->batch_txns == 0 && !r->pos_dirty && fl_store_pending_bytes(r->store) == 0 &&
         !fl_store_progress_pending(r->store))
         return 0;
+    FL_STAGE(long long stage_began = fl_stage_now();)
     if (fl_store_commit(r->store, r->pos_dirty ? &r->pos : NULL, err, sizeof err) < 0)
         return fl_error_set(e, true, 0, "journal commit failed: %s", err);
+    FL_STAGE(stage_committed(stage_began);)
     fl_metric_add(r->m_commits, 1);
     journal_gauges(r);
     watchdog_tick(); /* also while streaming without pause */
@@ -610,6 +655,7 @@ static int stream_once(relay *r, bool *streamed, fl_error *e)
         *streamed = true;
         r->last_rx = time(NULL);
         r->due_bytes += len;
+        FL_STAGE(stage_event_taken(r, ev);)
         /* A heartbeat means the source has nothing more: lag 0 until the next event. */
         uint8_t type = ev[FL_EV_TYPE_OFF];
         r->caught_up = type == FL_EV_HEARTBEAT || type == FL_EV_HEARTBEAT_V2;

@@ -36,6 +36,7 @@ typedef struct slot {
     size_t len, cap;
     bool more;    /* bytes were waiting on the connection right after this event */
     uint32_t crc; /* CRC-32 of all but its last four bytes */
+    FL_STAGE(long long t_read;)
 } slot;
 
 struct fl_receiver {
@@ -61,6 +62,7 @@ struct fl_receiver {
     bool holding; /* the slot at tail is handed out */
     bool last_more;
     uint32_t last_crc;
+    FL_STAGE(long long last_t;)
 };
 
 /* Producer: whether an event of len bytes must wait, filled slots written so far. */
@@ -140,6 +142,7 @@ static void *receive(void *arg)
         size_t len;
         rc = r->in.read(r->in.ctx, &ev, &len, &e);
         if (rc != 0) break;
+        FL_STAGE(long long t_read = fl_stage_now();)
         bool more = r->in.pending(r->in.ctx);
         if (full(r, filled, len)) {
             publish(r, filled); /* the consumer must see them to make room */
@@ -155,6 +158,7 @@ static void *receive(void *arg)
         memcpy(s->data, ev, len);
         s->len = len;
         s->more = more;
+        FL_STAGE(s->t_read = t_read;)
         s->crc = len >= 4 ? fl_crc32(0, s->data, len - 4) : 0;
         atomic_fetch_add(&r->queued, len);
         filled++;
@@ -276,6 +280,7 @@ int fl_receiver_next(fl_receiver *r, int timeout_ms, const uint8_t **ev, size_t 
     r->holding = true;
     r->last_more = s->more;
     r->last_crc = s->crc;
+    FL_STAGE(r->last_t = s->t_read;)
     *ev = s->data;
     *len = s->len;
     return FL_RECEIVER_EVENT;
@@ -289,3 +294,5 @@ bool fl_receiver_more(fl_receiver *r)
     if (queued > (r->holding ? 1u : 0u)) return true;
     return r->last_more && !atomic_load(&r->done);
 }
+
+FL_STAGE(long long fl_receiver_time(const fl_receiver *r) { return r->last_t; })

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/stage_trace.h"
 #include "fl-relay/source.h"
 
 #define FL_RECEIVER_SLOTS 1024
@@ -63,5 +64,8 @@ uint32_t fl_receiver_crc(const fl_receiver *r);
  * was followed by bytes already waiting on the connection. False means the stream is drained
  * for now (the moment to commit a group). */
 bool fl_receiver_more(fl_receiver *r);
+
+/* A traced build: when the receiver thread read the event fl_receiver_next returned last. */
+FL_STAGE(long long fl_receiver_time(const fl_receiver *r);)
 
 #endif

@@ -96,6 +96,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stage_trace.h"
 
 #define STORE_FORMAT_VERSION 1
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
@@ -108,6 +109,8 @@
 #define HOLD_READS 10000           /* transactions streamed in one read transaction, at most */
 #define PART_TXN_KEEP (1u << 20)   /* memory of the parts read kept for the next read, at most */
 #define NOTIFY_WRITE_EVERY_MS 1000 /* last_seq into the notify file after a commit, at most this often */
+
+FL_STAGE(long long fl_stage_store_t[3];)
 
 typedef struct pending_rec {
     uint64_t seq;
@@ -1055,6 +1058,7 @@ int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errle
     if (need_writer(s, err, errlen) < 0) return -1;
     if (!s->nrecs && !pos && !s->drop_seq && !s->progress) return 0;
     if (write_txn(s, commit_fn, (void *)pos, err, errlen) < 0) return -1;
+    FL_STAGE(fl_stage_store_t[0] = fl_stage_now();)
     int rc;
     free(s->progress);
     s->progress = NULL;
@@ -1067,7 +1071,9 @@ int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errle
      * power loss could take back (a snapshot chunk read again would not be the same). */
     if (s->sync && (rc = mdb_env_sync(s->env, 1)))
         return mdb_fail(s, rc, "cannot sync the commit to disk", err, errlen);
+    FL_STAGE(fl_stage_store_t[1] = fl_stage_now();)
     notify_readers(s);
+    FL_STAGE(fl_stage_store_t[2] = fl_stage_now();)
     sweep_readers(s);
     return 0;
 }

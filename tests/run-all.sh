@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole suite: include floors and the format check, build, unit tests (plain, then
-# ASan+UBSan), brief fuzzing, integration.
+# The whole suite: include floors and the format check, build (also with the stage trace points,
+# STAGE_TRACE=1), unit tests (plain, then ASan+UBSan), brief fuzzing, integration.
 # Ends with one line "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -23,6 +23,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 step layers bash scripts/check-layers.sh
 step format bash scripts/format-check.sh
 step build make -s -j"$jobs" all
+step stage-trace make -s -j"$jobs" check-stage-trace
 step unit make -s -j"$jobs" unit
 step unit-asan make -s -j"$jobs" check-asan
 step fuzz make -s fuzz
