@@ -237,6 +237,12 @@ h_redis() {
   ${H_NS_REDIS:+ip netns exec "$H_NS_REDIS"} redis-cli -p "$REDIS_PORT" "${tls[@]}" "$@"
 }
 
+# h_redis_data_keys [redis-cli args]: how many keys the cache holds besides fastlane's own
+# (the checkpoint fastlane:checkpoint:NAME, the lease fastlane:applier:NAME, ...)
+h_redis_data_keys() {
+  h_redis "$@" --scan | grep -cv '^fastlane:' || true
+}
+
 # h_start_redis_cluster [ARGS...]: a Redis Cluster of 3 primaries and 3 replicas on loopback
 # (cluster-node-timeout 2 s, ARGS passed to every node), the replicas in sync; H_CLUSTER_REPLICAS
 # (default 1) replicas per primary; H_CLUSTER_TLS=(CERT KEY CA), an array, makes every node

@@ -20,12 +20,12 @@ caught_up() {
   local last; last=$(h_last_seq "$H_DIR/journal")
   [ -n "$last" ] && [ "$(h_redis -n "$2" HGET "fastlane:checkpoint:$1" seq)" = "$last" ]
 }
-# cache_equals_db DB: every row's value under its key in Redis db DB, and nothing else
+# cache_equals_db DB: every row's value under its key in Redis db DB, and no other key but fastlane's own
 cache_equals_db() {
   local db=$1 want got
   want=$(h_sql "SELECT CONCAT('kv:', id, '=', v) FROM app.kv ORDER BY id")
   got=$(for id in $(h_sql "SELECT id FROM app.kv ORDER BY id"); do echo "kv:$id=$(h_redis -n "$db" GET "kv:$id")"; done)
-  [ "$want" = "$got" ] && [ "$(h_redis -n "$db" DBSIZE)" = $(( $(h_sql "SELECT COUNT(*) FROM app.kv") + 1 )) ]
+  [ "$want" = "$got" ] && [ "$(h_redis_data_keys -n "$db")" = "$(h_sql "SELECT COUNT(*) FROM app.kv")" ]
 }
 
 db=0
