@@ -33,6 +33,12 @@ target = $CLUSTER_URL
 # the resume point moves at every flush, not only once the replicas confirm (C3), so that it
 # stands inside the rebuild for a while, whatever the machine's speed
 cluster_wait_replicas = 0
+# small blocks: the rebuild's 300k keys make more blocks than the applier keeps in flight, so
+# sending them takes as long as the throttled primaries take to answer, and the applier's
+# flushes while catching up (each second) place the resume point inside the rebuild; with
+# large blocks all of it fits in the primaries' input buffers at once and the only flush comes
+# after the last one
+max_atomic_ops = 100
 [rule items]
 table = app.items
 key = item:{id}
