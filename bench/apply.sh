@@ -70,9 +70,9 @@ echo "MariaDB: $n_single single-row transactions in $(calc '(b-a)/1e9' a="$t0" b
 
 single_files=(); while read -r f; do [[ $(basename "$f") < "$big_file" ]] && single_files+=("$f"); done < <(binlogs_from "$single_file")
 big_files=(); while read -r f; do [[ $(basename "$f") < "$after_big_file" ]] && big_files+=("$f"); done < <(binlogs_from "$big_file")
-t0=$(date +%s%N); txns_single=$(ingest "$H_DIR/j-single" "${single_files[@]}"); t1=$(date +%s%N)
+t0=$(date +%s%N); txns_single=$(ingest "$H_DIR/j-single" "${single_files[@]}") || exit 1; t1=$(date +%s%N)
 ingest_single_s=$(calc '(b-a)/1e9' a="$t0" b="$t1")
-txns_big=$(ingest "$H_DIR/j-big" "${big_files[@]}")
+txns_big=$(ingest "$H_DIR/j-big" "${big_files[@]}") || exit 1
 echo "journals: $txns_single transactions (ingested in ${ingest_single_s}s), $txns_big transaction(s) of $n_rows rows"
 
 # ---- catch-up --------------------------------------------------------------------------------

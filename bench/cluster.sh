@@ -46,8 +46,8 @@ h_sql "USE b; SET SESSION max_statement_time = 0; INSERT INTO b.big SELECT seq, 
 end_file=$(current_binlog)
 single_files=(); while read -r f; do [[ $(basename "$f") < "$big_file" ]] && single_files+=("$f"); done < <(binlogs_from "$single_file")
 big_files=(); while read -r f; do [[ $(basename "$f") < "$end_file" ]] && big_files+=("$f"); done < <(binlogs_from "$big_file")
-txns_single=$(ingest "$H_DIR/j-single" "${single_files[@]}")
-txns_big=$(ingest "$H_DIR/j-big" "${big_files[@]}")
+txns_single=$(ingest "$H_DIR/j-single" "${single_files[@]}") || exit 1
+txns_big=$(ingest "$H_DIR/j-big" "${big_files[@]}") || exit 1
 echo "journals: $txns_single transactions, $txns_big transaction(s) of $n_rows rows"
 
 # config NAME JOURNAL TABLE PREFIX TARGET [EXTRA]

@@ -12,6 +12,7 @@ current_binlog() { h_sql "SHOW MASTER STATUS" | cut -f1; }
 # binlogs_from FILE: FILE and every later binlog file, as paths
 binlogs_from() { local f; for f in "$MARIADB_DIR"/data/bin.[0-9]*; do [[ $(basename "$f") < "$1" ]] || echo "$f"; done; }
 # ingest JOURNAL FILE...: the binlog files into a new journal; prints its transaction count
+# (called as x=$(ingest ...) || exit 1: die inside $(...) ends only the subshell)
 ingest() {
   local j=$1; shift
   "$FL_BUILD/fl-relay" --journal "$j" --binlog-file "$@" >"$H_DIR/ingest.log" 2>&1 \
