@@ -21,16 +21,10 @@ m=${BENCH_RELAY_ROWS:-1000000}
 rounds=${BENCH_RELAY_ROUNDS:-3}
 export FL_BUILD=$build
 source "$(dirname "$0")/../tests/harness.sh"
+source "$(dirname "$0")/common.sh"
 
 h_start_mariadb
-cat > "$H_DIR/fill.sql" <<SQL
-CREATE DATABASE b;
-CREATE TABLE b.t (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);
-CREATE TABLE b.big (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT);
-DELIMITER //
-CREATE PROCEDURE b.fill(cnt INT) BEGIN DECLARE i INT DEFAULT 0;
-  WHILE i < cnt DO INSERT INTO b.t VALUES (i, CONCAT('value-', i), i * 7); SET i = i + 1; END WHILE; END //
-DELIMITER ;
+{ schema_sql; cat <<SQL; } > "$H_DIR/fill.sql"
 USE b;
 SET SESSION max_statement_time = 0;
 INSERT INTO b.big SELECT seq, CONCAT('value-', seq), seq * 7 FROM seq_1_to_$m;
