@@ -67,6 +67,24 @@ pid_t th_redis_start(int port)
     return -1;
 }
 
+int th_redis_port;
+static pid_t group_redis = -1;
+
+int th_redis_group_start(void **state)
+{
+    (void)state;
+    th_redis_port = th_free_port();
+    group_redis = th_redis_start(th_redis_port);
+    return group_redis < 0 ? -1 : 0;
+}
+
+int th_redis_group_stop(void **state)
+{
+    (void)state;
+    th_process_stop(&group_redis);
+    return 0;
+}
+
 void th_process_stop(pid_t *pid)
 {
     if (*pid <= 0) return;

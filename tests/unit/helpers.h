@@ -14,6 +14,10 @@ int th_free_port(void);
 /* Starts redis-server on 127.0.0.1:port (no persistence) and waits until it answers PING.
  * Returns its pid, or -1 when it does not come up. */
 pid_t th_redis_start(int port);
+/* cmocka group fixtures: a private redis-server for the whole group, on th_redis_port. */
+extern int th_redis_port;
+int th_redis_group_start(void **state);
+int th_redis_group_stop(void **state);
 /* Kills *pid (when > 0), reaps it and sets it to -1. */
 void th_process_stop(pid_t *pid);
 /* Creates a fresh directory /tmp/fl-test-NAME-XXXXXX and writes its path into dir.

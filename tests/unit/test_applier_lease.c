@@ -22,29 +22,11 @@
 
 #define OTHER_RUN "0123456789abcdef0123456789abcdef" /* a token no run of this process draws */
 
-static pid_t server = -1;
-static int port;
-
-static int start_server(void **state)
-{
-    (void)state;
-    port = th_free_port();
-    server = th_redis_start(port);
-    return server < 0 ? -1 : 0;
-}
-
-static int stop_server(void **state)
-{
-    (void)state;
-    th_process_stop(&server);
-    return 0;
-}
-
 /* A plain hiredis connection to database db, named name when not NULL. */
 static redisContext *client(int db, const char *name)
 {
     struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", th_redis_port, tv);
     assert_non_null(c);
     assert_int_equal(c->err, 0);
     freeReplyObject(redisCommand(c, "SELECT %d", db));
@@ -73,7 +55,7 @@ static void set_lease(const char *token)
 static fl_redis_conn *applier_conn(char id[24])
 {
     char u[64];
-    snprintf(u, sizeof u, "redis://127.0.0.1:%d/0", port);
+    snprintf(u, sizeof u, "redis://127.0.0.1:%d/0", th_redis_port);
     fl_error e;
     fl_redis_conn *c = fl_redis_conn_open(u, NULL, &e);
     assert_non_null(c);
@@ -182,5 +164,5 @@ int main(void)
         cmocka_unit_test(test_claim_renew_release),
         cmocka_unit_test(test_takeover_and_refusal),
     };
-    return cmocka_run_group_tests(tests, start_server, stop_server);
+    return cmocka_run_group_tests(tests, th_redis_group_start, th_redis_group_stop);
 }

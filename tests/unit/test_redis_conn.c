@@ -15,28 +15,10 @@
 #include "fl-apply/redis_conn.h"
 #include "tests/unit/helpers.h"
 
-static pid_t server = -1;
-static int port;
-
-static int start_server(void **state)
-{
-    (void)state;
-    port = th_free_port();
-    server = th_redis_start(port);
-    return server < 0 ? -1 : 0;
-}
-
-static int stop_server(void **state)
-{
-    (void)state;
-    th_process_stop(&server);
-    return 0;
-}
-
 static fl_redis_conn *open_db(unsigned db)
 {
     char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d/%u", port, db);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/%u", th_redis_port, db);
     fl_error e;
     fl_redis_conn *c = fl_redis_conn_open(url, NULL, &e);
     if (!c) fail_msg("open %s: %s", url, e.msg);
@@ -64,7 +46,7 @@ static void test_refusals(void **state)
     assert_null(fl_redis_conn_open(url, NULL, &e));
     assert_false(e.permanent); /* nobody listens now; someone may later */
     assert_non_null(strstr(e.msg, "redis: cannot connect to 127.0.0.1:"));
-    snprintf(url, sizeof url, "redis://:s3cr3t@127.0.0.1:%d/0", port);
+    snprintf(url, sizeof url, "redis://:s3cr3t@127.0.0.1:%d/0", th_redis_port);
     assert_null(fl_redis_conn_open(url, NULL, &e)); /* the server has no password */
     assert_false(e.permanent);
     assert_non_null(strstr(e.msg, "redis: AUTH refused: "));
@@ -161,5 +143,5 @@ int main(void)
         cmocka_unit_test(test_pipelined_replies_in_order),
         cmocka_unit_test(test_send_and_receive),
     };
-    return cmocka_run_group_tests(tests, start_server, stop_server);
+    return cmocka_run_group_tests(tests, th_redis_group_start, th_redis_group_stop);
 }
