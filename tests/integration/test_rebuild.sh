@@ -78,10 +78,19 @@ churn() {
   h_sql "$sql"
 }
 
+# journaled_all NAME: waits until the journal holds everything the server wrote; "caught up"
+# compares the applier with the journal, so without this wait an applier could be caught up
+# with a relay still behind the database, and the checks would compare it with the wrong state
+journaled_all() {
+  h_wait_until 60 h_journaled_all "$H_DIR/journal" \
+    || t_fail "$1: the relay journaled the server's writes" "$(h_server_gtid_pos) vs $(h_journal_last_gtid "$H_DIR/journal")"
+}
+
 # rebuild_with_reader NAME INI [DELETED_KEYS_FILE]: runs the applier on INI while a reader
 # samples every row's key, until it is caught up; then the checks
 rebuild_with_reader() {
   local name=$1 ini=$2 deleted=${3:-$H_DIR/none}
+  journaled_all "$name"
   : > "$H_DIR/none"
   h_sql "SELECT CONCAT('item:', id) FROM app.items" > "$H_DIR/keys"
   h_sql "SELECT CONCAT('item:', id, ' ', ver) FROM app.items" > "$H_DIR/floor"
@@ -148,6 +157,7 @@ mc_config() {
 }
 mc_config > "$H_DIR/mc.ini"
 mc_reader() { # NAME: a reader on memcached until the stop file
+  journaled_all "$1"
   h_sql "SELECT CONCAT('item:', id) FROM app.items" > "$H_DIR/keys"
   rm -f "$H_DIR/stop"
   rm -f "$H_DIR/ready"
