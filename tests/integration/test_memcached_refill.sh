@@ -53,8 +53,10 @@ APPLY_PID=$!
 h_register $APPLY_PID
 
 last_seq() { h_last_seq "$J"; }
-# every server in the checkpoint file holds everything up to the journal's last transaction
+# the journal holds everything the server wrote, and every server in the checkpoint file holds
+# everything up to the journal's last transaction
 caught_up() {
+  h_journaled_all "$J" || return 1
   local want; want=$(last_seq)
   [ -n "$want" ] && [ "$want" = "$(sed -n 's/^seq //p' "$H_DIR/mc.checkpoint" 2>/dev/null)" ] &&
     ! awk -v w="$want" '/^server / && $4 != w { bad = 1 } END { exit !bad }' "$H_DIR/mc.checkpoint"
