@@ -1160,7 +1160,8 @@ static int group_decision(applier *a)
         mode = FL_GROUP_ALONE;
     else if (a->fold && seq >= a->fold_first && seq < a->fold_last)
         mode = FL_GROUP_WHOLE;
-    fl_group_step step = fl_group_next(group, txn, mode, max, a->submitted); /* (0 after a flush) */
+    fl_group_step step = fl_group_next(group, txn, mode, max, a->submitted, /* (0 after a flush) */
+                                       fl_target_group_max_ops(a->target));
     if (step.send_group_first && send_group_before_current(a, false)) return -1;
     a->group_bytes += bytes;
     return step.hold;

@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/target_url.h"
+#include "fl-apply/group.h"
 #include "fl-apply/target_impl.h"
 
 struct fl_target {
@@ -53,6 +54,11 @@ void fl_target_close(fl_target *t)
 const char *fl_target_kind(const fl_target *t) { return t->ops->kind; }
 
 bool fl_target_deletes_by_pattern(const fl_target *t) { return t->ops->deletes_by_pattern; }
+
+size_t fl_target_group_max_ops(const fl_target *t)
+{
+    return t->ops->group_max_ops ? t->ops->group_max_ops(t->impl) : FL_GROUP_MAX_OPS;
+}
 
 int fl_target_fence(fl_target *t, char *err, size_t errlen)
 {

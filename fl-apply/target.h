@@ -9,6 +9,7 @@
 #define FL_TARGET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/config.h"
@@ -39,6 +40,11 @@ const char *fl_target_kind(const fl_target *t); /* "redis", "redis-cluster" or "
 /* Whether the target can delete keys by pattern (FL_CACHE_DEL_MATCH): Redis can; memcached
  * cannot list its keys, and the applier must not submit such operations to it. */
 bool fl_target_deletes_by_pattern(const fl_target *t);
+
+/* The most operations one group of consecutive transactions may hold (fl-apply/group.h):
+ * FL_GROUP_MAX_OPS, on a Redis Cluster that many per primary it writes to, since each primary
+ * takes its share of a group in one call (C1). max_atomic_ops still bounds the whole group. */
+size_t fl_target_group_max_ops(const fl_target *t);
 
 /* Claims the target for this applier before it reads the checkpoint: on Redis, ends the
  * applier's previous connection, so that nothing it still had queued can run after the

@@ -61,6 +61,7 @@
 #include "fl-apply/applier_lease.h"
 #include "fl-apply/cluster_conn.h"
 #include "fl-apply/cluster_slots.h"
+#include "fl-apply/group.h"
 #include "fl-apply/redis_conn.h"
 #include "fl-apply/resp.h"
 #include "fl-apply/target_impl.h"
@@ -1544,6 +1545,16 @@ static int cluster_submit(void *impl, const fl_cache_ops *all_ops, const fl_chec
     return 0;
 }
 
+/* A group's operations are split over the primaries, and each primary takes its share in one
+ * group script call (CT_CALL_MAX_OPS): so the cap is per primary, about FL_GROUP_MAX_OPS
+ * reaching each. Bigger calls cost Redis less per row: the call, its reply and the group's
+ * own checkpoint are per group. */
+static size_t cluster_group_max_ops(const void *impl)
+{
+    const cluster_target *ct = impl;
+    return (size_t)FL_GROUP_MAX_OPS * (ct->nnodes ? ct->nnodes : 1);
+}
+
 const struct fl_target_ops fl_target_redis_cluster_ops = {
     .open = cluster_open,
     .close = cluster_close,
@@ -1555,6 +1566,7 @@ const struct fl_target_ops fl_target_redis_cluster_ops = {
     .holds = cluster_holds,
     .rewind = cluster_rewind,
     .will_show = cluster_will_show,
+    .group_max_ops = cluster_group_max_ops,
     .deletes_by_pattern = true,
     .kind = "redis-cluster",
 };
