@@ -35,7 +35,9 @@
  * counters and the source position go into one LMDB write transaction. sync = true opens
  * the environment MDB_NOMETASYNC: LMDB syncs the data and writes the meta page, then
  * fl_store_commit syncs the meta page and only then tells the readers, so a commit a reader
- * is sent to is durable (a power loss cannot take it back). false opens it MDB_NOSYNC (a crash
+ * is sent to is durable (a power loss cannot take it back); it also keeps data.mdb written with
+ * zeros ahead of LMDB's last page (prewrite_data), so a commit's fdatasync does not also have
+ * to commit a new file size. false opens it MDB_NOSYNC (a crash
  * of the process loses nothing, a crash of the machine may lose the last commits). When the map
  * is full the write transaction is aborted, the map doubled and the whole transaction
  * retried. A reader whose map is smaller than the file another process grew gets
@@ -109,6 +111,8 @@
 #define HOLD_READS 10000           /* transactions streamed in one read transaction, at most */
 #define PART_TXN_KEEP (1u << 20)   /* memory of the parts read kept for the next read, at most */
 #define NOTIFY_WRITE_EVERY_MS 1000 /* last_seq into the notify file after a commit, at most this often */
+#define PREWRITE_LOW ((off_t)2 << 20)   /* sync = group: data.mdb written ahead of LMDB's last page, at least */
+#define PREWRITE_CHUNK ((off_t)8 << 20) /* ... topped up to this much at a time */
 
 FL_STAGE(long long fl_stage_store_t[3];)
 
@@ -716,6 +720,39 @@ static int visible_last_seq(fl_store *s, MDB_txn *txn, uint64_t *out)
     return rc;
 }
 
+/* sync = group: keeps data.mdb written (zeros, synced) PREWRITE_LOW to PREWRITE_CHUNK bytes past
+ * LMDB's last page, within the map. A commit that only overwrites blocks the file already has
+ * makes its fdatasync flush data alone; one that grows the file also commits the file's new size
+ * through the filesystem's journal, and that waits behind every other writer of the filesystem
+ * (on a busy disk, tens to hundreds of milliseconds now and then). LMDB reads nothing past its
+ * last page, so the zeros are never taken for data; only blocks past the file's end are written,
+ * never a page LMDB uses. A failure is only logged: the commit after it grows the file itself. */
+static void prewrite_data(fl_store *s)
+{
+    static const uint8_t zeros[1 << 16];
+    int fd;
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    if (!s->sync || mdb_env_get_fd(s->env, &fd) || mdb_env_stat(s->env, &st) || fstat(fd, &fs)) return;
+    mdb_env_info(s->env, &info);
+    off_t used = ((off_t)info.me_last_pgno + 1) * st.ms_psize, end = fs.st_size;
+    off_t want = used + PREWRITE_CHUNK, map = (off_t)info.me_mapsize;
+    if (want > map) want = map;
+    if (end - used >= PREWRITE_LOW || end >= want) return;
+    if (end < used) end = used;
+    for (off_t at = end; at < want;) {
+        size_t n = want - at < (off_t)sizeof zeros ? (size_t)(want - at) : sizeof zeros;
+        ssize_t w = pwrite(fd, zeros, n, at);
+        if (w <= 0) {
+            log_warn("journal %s: cannot write ahead in data.mdb: %s", s->dir, w < 0 ? strerror(errno) : "short write");
+            return;
+        }
+        at += w;
+    }
+    if (fdatasync(fd)) log_warn("journal %s: cannot sync data.mdb written ahead: %s", s->dir, strerror(errno));
+}
+
 /* Writer: last_seq into the notify file's first 8 bytes (IN_MODIFY to its watchers). */
 static void write_notify(fl_store *s)
 {
@@ -790,6 +827,7 @@ static int open_write(fl_store *s, const fl_store_opts *opts, char *err, size_t 
         return mdb_fail(s, rc, "cannot sync the journal to disk", err, errlen);
     write_notify(s); /* a commit's read needs a byte to read; and readers look again now */
     s->told = map_told(s->notify_fd, true);
+    prewrite_data(s);
     return 0;
 }
 
@@ -1074,6 +1112,7 @@ int fl_store_commit(fl_store *s, const fl_position *pos, char *err, size_t errle
     FL_STAGE(fl_stage_store_t[1] = fl_stage_now();)
     notify_readers(s);
     FL_STAGE(fl_stage_store_t[2] = fl_stage_now();)
+    prewrite_data(s); /* after the readers were told: it delays the next commit, not this one */
     sweep_readers(s);
     return 0;
 }

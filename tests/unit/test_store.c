@@ -897,6 +897,60 @@ static void test_map_growth(void **state)
     fl_txn_free(&t);
 }
 
+static off_t data_file_size(void)
+{
+    char path[400];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", jdir);
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* sync = group keeps data.mdb written ahead of LMDB's last page (its commits then do not grow
+ * the file); the zeros past the last page are never read as data; sync = none does not. */
+static void test_written_ahead(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    fl_store_opts o = {.write = true, .sync = true};
+    fl_store *s = fl_store_open(jdir, &o, err, sizeof err);
+    assert_non_null(s);
+    assert_true(data_file_size() >= (off_t)2 << 20);
+    fl_txn t;
+    fl_txn_init(&t);
+    for (uint64_t i = 1; i <= 600; i++) { /* about 6 MiB in batches of 100 KiB */
+        make_txn(&t, i, 1000, 10 * 1024);
+        add_ok(s, &t);
+        if (i % 10 == 0) commit_ok(s, NULL);
+    }
+    assert_true(data_file_size() >= (off_t)8 << 20);
+    fl_store_close(s);
+    s = open_r();
+    for (uint64_t i = 1; i <= 600; i++) {
+        assert_int_equal(fl_store_read(s, i, &t, err, sizeof err), 0);
+        check_txn(&t, i, 10 * 1024);
+    }
+    assert_int_equal(fl_store_read(s, 601, &t, err, sizeof err), 1);
+    fl_store_close(s);
+    fl_txn_free(&t);
+    s = fl_store_open(jdir, &o, err, sizeof err); /* a writer reopens it as it was */
+    assert_non_null(s);
+    fl_store_info info;
+    assert_int_equal(fl_store_info_get(s, &info, err, sizeof err), 0);
+    assert_int_equal(info.count, 600);
+    assert_int_equal(info.last_seq, 600);
+    fl_store_close(s);
+}
+
+static void test_not_written_ahead_without_sync(void **state)
+{
+    (void)state;
+    fl_store *s = open_w(0);
+    commit_ok(s, NULL);
+    fl_store_close(s);
+    assert_true(data_file_size() < (off_t)1 << 20);
+}
+
 /* Child: opened before the writer grows the map, follows the journal with fl_store_wait;
  * each record's pos holds the writer's commit time (ms, CLOCK_MONOTONIC) for record 30 on.
  * Exit status 0 when all is well. */
@@ -1550,6 +1604,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_earlier_version_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_written_ahead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_written_ahead_without_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
