@@ -113,6 +113,7 @@
 #define NOTIFY_WRITE_EVERY_MS 1000 /* last_seq into the notify file after a commit, at most this often */
 #define PREWRITE_LOW ((off_t)2 << 20)   /* sync = group: data.mdb written ahead of LMDB's last page, at least */
 #define PREWRITE_CHUNK ((off_t)8 << 20) /* ... topped up to this much at a time */
+#define PREWRITE_RETRY_MS 60000         /* after a failure to write ahead, not tried for this long */
 
 FL_STAGE(long long fl_stage_store_t[3];)
 
@@ -138,6 +139,7 @@ struct fl_store {
     MDB_dbi db_rec, db_gtid, db_meta;
     bool write;
     bool sync;                 /* writer: sync = group (the environment is MDB_NOMETASYNC) */
+    int64_t prewrite_retry_ms; /* writer: writing ahead failed; not tried again before this */
     MDB_txn *rtxn;             /* read transaction kept reset between calls (MDB_NOTLS) */
     int lock_fd;               /* writer: DIR/writer.lock, flocked */
     int notify_fd;             /* writer: DIR/notify */
@@ -726,7 +728,9 @@ static int visible_last_seq(fl_store *s, MDB_txn *txn, uint64_t *out)
  * through the filesystem's journal, and that waits behind every other writer of the filesystem
  * (on a busy disk, tens to hundreds of milliseconds now and then). LMDB reads nothing past its
  * last page, so the zeros are never taken for data; only blocks past the file's end are written,
- * never a page LMDB uses. A failure is only logged: the commit after it grows the file itself. */
+ * never a page LMDB uses. A failure (a full disk) gives back what it wrote, so that the zeros
+ * never take the room a commit needs, is logged, and is not tried again for PREWRITE_RETRY_MS:
+ * meanwhile commits grow the file themselves, as with sync = none. */
 static void prewrite_data(fl_store *s)
 {
     static const uint8_t zeros[1 << 16];
@@ -734,22 +738,30 @@ static void prewrite_data(fl_store *s)
     MDB_envinfo info;
     MDB_stat st;
     struct stat fs;
-    if (!s->sync || mdb_env_get_fd(s->env, &fd) || mdb_env_stat(s->env, &st) || fstat(fd, &fs)) return;
+    if (!s->sync || (s->prewrite_retry_ms && fl_now_ms() < s->prewrite_retry_ms)) return;
+    if (mdb_env_get_fd(s->env, &fd) || mdb_env_stat(s->env, &st) || fstat(fd, &fs)) return;
     mdb_env_info(s->env, &info);
     off_t used = ((off_t)info.me_last_pgno + 1) * st.ms_psize, end = fs.st_size;
     off_t want = used + PREWRITE_CHUNK, map = (off_t)info.me_mapsize;
     if (want > map) want = map;
     if (end - used >= PREWRITE_LOW || end >= want) return;
+    off_t was = end;
     if (end < used) end = used;
     for (off_t at = end; at < want;) {
         size_t n = want - at < (off_t)sizeof zeros ? (size_t)(want - at) : sizeof zeros;
         ssize_t w = pwrite(fd, zeros, n, at);
         if (w <= 0) {
-            log_warn("journal %s: cannot write ahead in data.mdb: %s", s->dir, w < 0 ? strerror(errno) : "short write");
+            const char *why = w < 0 ? strerror(errno) : "nothing written";
+            if (ftruncate(fd, was > used ? was : used))
+                log_warn("journal %s: cannot give back what was written ahead: %s", s->dir, strerror(errno));
+            log_warn("journal %s: cannot write ahead in data.mdb (%s); commits grow it themselves, tried "
+                     "again in %d s", s->dir, why, PREWRITE_RETRY_MS / 1000);
+            s->prewrite_retry_ms = fl_now_ms() + PREWRITE_RETRY_MS;
             return;
         }
         at += w;
     }
+    s->prewrite_retry_ms = 0;
     if (fdatasync(fd)) log_warn("journal %s: cannot sync data.mdb written ahead: %s", s->dir, strerror(errno));
 }
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -942,6 +943,43 @@ static void test_written_ahead(void **state)
     fl_store_close(s);
 }
 
+/* Writing ahead that fails (here a file size limit standing in for a full disk) gives back what
+ * it wrote, so the zeros never take room a commit needs, and the commits go on. */
+static void test_write_ahead_failure_gives_back(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    fl_store_opts o = {.write = true, .sync = true};
+    fl_store *s = fl_store_open(jdir, &o, err, sizeof err);
+    assert_non_null(s);
+    off_t ahead = data_file_size();
+    struct rlimit was, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+    lim = was;
+    lim.rlim_cur = (rlim_t)ahead + (1 << 20);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    fl_txn t;
+    fl_txn_init(&t);
+    for (uint64_t i = 1; i <= 560; i++) { /* about 6.7 MiB: past the top-up mark, short of the end */
+        make_txn(&t, i, 1000, 10 * 1024);
+        add_ok(s, &t);
+        if (i % 10 == 0) commit_ok(s, NULL);
+    }
+    off_t after = data_file_size();
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+    signal(SIGXFSZ, old_handler);
+    assert_int_equal(after, ahead); /* the top-up was refused at the limit and taken back */
+    fl_store_close(s);
+    s = open_r();
+    for (uint64_t i = 1; i <= 560; i++) {
+        assert_int_equal(fl_store_read(s, i, &t, err, sizeof err), 0);
+        check_txn(&t, i, 10 * 1024);
+    }
+    fl_store_close(s);
+    fl_txn_free(&t);
+}
+
 static void test_not_written_ahead_without_sync(void **state)
 {
     (void)state;
@@ -1614,6 +1652,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait_ack_drains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_wakes_without_writing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_stops_at_told, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_ahead_failure_gives_back, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
