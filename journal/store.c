@@ -104,13 +104,13 @@
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define REC_KEY_LEN 12
 #define GTID_KEY_MAX (1 + 16 + 1 + FL_GTID_TAG_MAX + 8)
-#define PURGE_CHUNK 1000           /* transactions deleted per LMDB write transaction */
-#define READER_CHECK_INTERVAL 1    /* seconds between sweeps for readers that died */
-#define FAIL (-1)                  /* a write step failed with its reason already in err */
-#define IDENTITY_LEN 16            /* bytes of a journal's identity */
-#define HOLD_READS 10000           /* transactions streamed in one read transaction, at most */
-#define PART_TXN_KEEP (1u << 20)   /* memory of the parts read kept for the next read, at most */
-#define NOTIFY_WRITE_EVERY_MS 1000 /* last_seq into the notify file after a commit, at most this often */
+#define PURGE_CHUNK 1000                /* transactions deleted per LMDB write transaction */
+#define READER_CHECK_INTERVAL 1         /* seconds between sweeps for readers that died */
+#define FAIL (-1)                       /* a write step failed with its reason already in err */
+#define IDENTITY_LEN 16                 /* bytes of a journal's identity */
+#define HOLD_READS 10000                /* transactions streamed in one read transaction, at most */
+#define PART_TXN_KEEP (1u << 20)        /* memory of the parts read kept for the next read, at most */
+#define NOTIFY_WRITE_EVERY_MS 1000      /* last_seq into the notify file after a commit, at most this often */
 #define PREWRITE_LOW ((off_t)2 << 20)   /* sync = group: data.mdb written ahead of LMDB's last page, at least */
 #define PREWRITE_CHUNK ((off_t)8 << 20) /* ... topped up to this much at a time */
 #define PREWRITE_RETRY_MS 60000         /* after a failure to write ahead, not tried for this long */
@@ -755,7 +755,8 @@ static void prewrite_data(fl_store *s)
             if (ftruncate(fd, was > used ? was : used))
                 log_warn("journal %s: cannot give back what was written ahead: %s", s->dir, strerror(errno));
             log_warn("journal %s: cannot write ahead in data.mdb (%s); commits grow it themselves, tried "
-                     "again in %d s", s->dir, why, PREWRITE_RETRY_MS / 1000);
+                     "again in %d s",
+                     s->dir, why, PREWRITE_RETRY_MS / 1000);
             s->prewrite_retry_ms = fl_now_ms() + PREWRITE_RETRY_MS;
             return;
         }
