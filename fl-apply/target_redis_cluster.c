@@ -209,7 +209,8 @@ typedef struct cluster_target {
     fl_redis_cluster_url url;
     fl_redis_tls tls; /* [apply] target_tls_* for rediss-cluster:// (the configuration's strings) */
     ct_node *nodes;
-    size_t nnodes;
+    size_t nnodes;  /* every node ever met, a primary failed over from included */
+    size_t nowners; /* of them, those owning a slot (count_owners) */
     uint16_t slot_node[FL_CLUSTER_SLOTS];
     uint64_t slot_seq[FL_CLUSTER_SLOTS]; /* the seq each slot's checkpoint holds (or will) */
     char (*tags)[FL_CLUSTER_TAG_MAX];
@@ -502,11 +503,27 @@ static int map_range(void *ctx, uint16_t from, uint16_t to, const char *host, si
     return 0;
 }
 
+/* ct->nowners from the slot map, after it changed. */
+static void count_owners(cluster_target *ct)
+{
+    bool *owns = fl_xcalloc(ct->nnodes ? ct->nnodes : 1, sizeof *owns);
+    ct->nowners = 0;
+    for (size_t s = 0; s < FL_CLUSTER_SLOTS; s++) {
+        uint16_t i = ct->slot_node[s];
+        if (i == CT_NO_NODE || owns[i]) continue;
+        owns[i] = true;
+        ct->nowners++;
+    }
+    free(owns);
+}
+
 /* The slot map from a CLUSTER SLOTS reply; the seed's own address stands for an empty one. */
 static int read_slot_map(cluster_target *ct, const redisReply *r, const char *seed_host, char *err, size_t errlen)
 {
     for (size_t s = 0; s < FL_CLUSTER_SLOTS; s++) ct->slot_node[s] = CT_NO_NODE;
-    return fl_cluster_slots_parse(r, seed_host, map_range, ct, err, errlen);
+    int rc = fl_cluster_slots_parse(r, seed_host, map_range, ct, err, errlen);
+    count_owners(ct);
+    return rc;
 }
 
 /* The next space-separated field of a CLUSTER NODES line from *p (within end). */
@@ -918,6 +935,7 @@ static int follow_moved(cluster_target *ct, const redisReply *moved, uint16_t sl
     if (meet_node(ct, n, err, errlen)) return -1;
     fl_error e;
     ct->slot_node[slot] = (uint16_t)(n - ct->nodes);
+    count_owners(ct);
     const char *argv[3] = {"HGET", key, "seq"};
     size_t lens[3] = {4, klen, 3};
     redisReply *r = fl_redis_conn_command(n->conn, 3, argv, lens, &e);
@@ -1546,13 +1564,14 @@ static int cluster_submit(void *impl, const fl_cache_ops *all_ops, const fl_chec
 }
 
 /* A group's operations are split over the primaries, and each primary takes its share in one
- * group script call (CT_CALL_MAX_OPS): so the cap is per primary, about FL_GROUP_MAX_OPS
- * reaching each. Bigger calls cost Redis less per row: the call, its reply and the group's
- * own checkpoint are per group. */
+ * group script call (CT_CALL_MAX_OPS): so the cap is per primary owning slots (not per node
+ * ever met: a primary failed over from owns none), about FL_GROUP_MAX_OPS reaching each.
+ * Bigger calls cost Redis less per row: the call, its reply and the group's own checkpoint are
+ * per group. */
 static size_t cluster_group_max_ops(const void *impl)
 {
     const cluster_target *ct = impl;
-    return (size_t)FL_GROUP_MAX_OPS * (ct->nnodes ? ct->nnodes : 1);
+    return (size_t)FL_GROUP_MAX_OPS * (ct->nowners ? ct->nowners : 1);
 }
 
 const struct fl_target_ops fl_target_redis_cluster_ops = {
