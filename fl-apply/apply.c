@@ -122,6 +122,8 @@ typedef struct applier {
     pending_gtid done_gtid;              /* done_cp's GTID while its text is not needed yet */
     bool lazy_cp;                        /* done_cp not sent yet: ops holds the group's operations */
     size_t group_bytes;                  /* bytes of the group's operations */
+    fl_group_units *group_units;         /* their count per atomic unit, on a target with units */
+    fl_group_units *txn_units;           /* ... and the current transaction's (group_decision) */
     uint64_t sent_seq;                   /* the last transaction whose operations went to the target */
     uint32_t submitted;                  /* transactions submitted since the last flush */
 
@@ -341,6 +343,13 @@ static void fold_end(applier *a, bool done)
     a->fold = NULL;
 }
 
+/* Forgets the sizes of the group held back: it was sent, or dropped. */
+static void group_forget(applier *a)
+{
+    a->group_bytes = 0;
+    if (a->group_units) fl_group_units_clear(a->group_units);
+}
+
 /* Closes the target and forgets what was submitted but not flushed, so that reading resumes
  * from the checkpoint the target is opened with next. */
 static void drop_target(applier *a)
@@ -353,7 +362,7 @@ static void drop_target(applier *a)
     a->sent = a->flushed;
     a->submitted = 0;
     a->lazy_cp = false;
-    a->group_bytes = 0;
+    group_forget(a);
     fold_end(a, false);
 }
 
@@ -897,7 +906,7 @@ static int send_group(applier *a)
     a->sent.ops += a->ops.nops;
     fl_cache_ops_reset(&a->ops);
     a->lazy_cp = false;
-    a->group_bytes = 0;
+    group_forget(a);
     a->cur_start = 0;
     a->submitted++;
     return 0;
@@ -923,7 +932,7 @@ static int send_group_before_current(applier *a, bool chunk_next)
     a->ops.nops = rest;
     a->cur_start = 0;
     a->lazy_cp = false;
-    a->group_bytes = 0;
+    group_forget(a);
     a->submitted++;
     return 0;
 }
@@ -1007,7 +1016,7 @@ static int submit_ops(applier *a, const fl_checkpoint *cp)
     a->submitted++;
     fl_cache_ops_reset(&a->ops);
     a->cur_start = 0;
-    a->group_bytes = 0;
+    group_forget(a);
     return 0;
 }
 
@@ -1153,17 +1162,35 @@ static int group_decision(applier *a)
         bytes += op_bytes(&a->ops.ops[i]);
         by_pattern |= a->ops.ops[i].kind == FL_CACHE_DEL_MATCH;
     }
-    fl_group_size group = {a->cur_start, a->group_bytes}, txn = {a->ops.nops - a->cur_start, bytes};
+    size_t nops = a->ops.nops - a->cur_start;
+    fl_group_size group = {a->cur_start, a->group_bytes, a->cur_start}, txn = {nops, bytes, nops};
+    size_t joined_unit_ops = a->cur_start + nops;
+    bool units = fl_target_has_units(a->target);
+    if (units) {
+        if (!a->group_units) {
+            a->group_units = fl_xcalloc(1, sizeof *a->group_units);
+            a->txn_units = fl_xcalloc(1, sizeof *a->txn_units);
+        }
+        fl_group_units_clear(a->txn_units);
+        for (size_t i = a->cur_start; i < a->ops.nops; i++)
+            fl_group_units_add(a->txn_units,
+                               fl_target_atomic_unit(a->target, a->ops.ops[i].key, a->ops.ops[i].key_len));
+        group.unit_ops = a->group_units->largest;
+        txn.unit_ops = a->txn_units->largest;
+        joined_unit_ops = fl_group_units_joined(a->group_units, a->txn_units);
+    }
     uint64_t seq = a->cur_cp.seq;
     fl_group_mode mode = FL_GROUP_NORMAL;
     if (a->cur_chunked || by_pattern || a->cautious || seq <= a->ungrouped_until)
         mode = FL_GROUP_ALONE;
     else if (a->fold && seq >= a->fold_first && seq < a->fold_last)
         mode = FL_GROUP_WHOLE;
-    fl_group_step step = fl_group_next(group, txn, mode, max, a->submitted, /* (0 after a flush) */
-                                       fl_target_group_max_ops(a->target));
+    fl_group_step step = fl_group_next(group, txn, joined_unit_ops, mode, max,
+                                       a->submitted, /* (0 after a flush) */
+                                       fl_target_group_caps(a->target));
     if (step.send_group_first && send_group_before_current(a, false)) return -1;
     a->group_bytes += bytes;
+    if (units) fl_group_units_join(a->group_units, a->txn_units);
     return step.hold;
 }
 
@@ -1332,6 +1359,8 @@ static void close_common(applier *a)
     fl_rules_free(a->rules);
     fl_cache_ops_free(&a->ops);
     free(a->submitted_ends);
+    free(a->group_units);
+    free(a->txn_units);
     fl_input_close(a->src);
 }
 

@@ -55,9 +55,16 @@ const char *fl_target_kind(const fl_target *t) { return t->ops->kind; }
 
 bool fl_target_deletes_by_pattern(const fl_target *t) { return t->ops->deletes_by_pattern; }
 
-size_t fl_target_group_max_ops(const fl_target *t)
+fl_group_caps fl_target_group_caps(const fl_target *t)
 {
-    return t->ops->group_max_ops ? t->ops->group_max_ops(t->impl) : FL_GROUP_MAX_OPS;
+    return t->ops->group_caps ? t->ops->group_caps(t->impl) : FL_GROUP_CAPS_DEFAULT;
+}
+
+bool fl_target_has_units(const fl_target *t) { return t->ops->atomic_unit != NULL; }
+
+uint32_t fl_target_atomic_unit(const fl_target *t, const char *key, uint32_t key_len)
+{
+    return t->ops->atomic_unit ? t->ops->atomic_unit(t->impl, key, key_len) : 0;
 }
 
 int fl_target_fence(fl_target *t, char *err, size_t errlen)

@@ -15,6 +15,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/gtid.h"
+#include "fl-apply/group.h"
 #include "fl-apply/rules.h"
 #include "journal/store.h"
 
@@ -41,10 +42,14 @@ const char *fl_target_kind(const fl_target *t); /* "redis", "redis-cluster" or "
  * cannot list its keys, and the applier must not submit such operations to it. */
 bool fl_target_deletes_by_pattern(const fl_target *t);
 
-/* The most operations one group of consecutive transactions may hold (fl-apply/group.h):
- * FL_GROUP_MAX_OPS, on a Redis Cluster that many per primary it writes to, since each primary
- * takes its share of a group in one call (C1). max_atomic_ops still bounds the whole group. */
-size_t fl_target_group_max_ops(const fl_target *t);
+/* The caps on one group of consecutive transactions (fl-apply/group.h): FL_GROUP_CAPS_DEFAULT,
+ * on a Redis Cluster more, per primary it writes to (C1). */
+fl_group_caps fl_target_group_caps(const fl_target *t);
+/* Whether the target applies a group in several atomic units, each bounded by max_atomic_ops
+ * (a Redis Cluster: each slot's part of it), rather than whole; and the unit of a key's
+ * operations there (< FL_GROUP_UNITS). */
+bool fl_target_has_units(const fl_target *t);
+uint32_t fl_target_atomic_unit(const fl_target *t, const char *key, uint32_t key_len);
 
 /* Claims the target for this applier before it reads the checkpoint: on Redis, ends the
  * applier's previous connection, so that nothing it still had queued can run after the

@@ -26,8 +26,10 @@ struct fl_target_ops {
     bool (*holds)(const void *impl, const char *key, uint32_t key_len, uint64_t seq);
     void (*rewind)(void *impl, uint64_t seq);
     void (*will_show)(void *impl, uint64_t seq);
-    /* optional: the cap on a group's operations (NULL: FL_GROUP_MAX_OPS) */
-    size_t (*group_max_ops)(const void *impl);
+    /* optional: the caps on a group (NULL: FL_GROUP_CAPS_DEFAULT) */
+    fl_group_caps (*group_caps)(const void *impl);
+    /* optional: the atomic unit of a key's operations (NULL: a group is one unit) */
+    uint32_t (*atomic_unit)(const void *impl, const char *key, uint32_t key_len);
     bool deletes_by_pattern; /* can apply FL_CACHE_DEL_MATCH (memcached cannot list its keys) */
     const char *kind;        /* "redis", "redis-cluster" or "memcached" */
 };

@@ -75,7 +75,10 @@
 #define CT_WAIT_RETRY_MS 5000 /* a primary whose replicas fell short is not asked again sooner */
 #define CT_REPLICAS_UNKNOWN UINT32_MAX
 
-#define CT_CALL_MAX_OPS 4096          /* operations of one group script call, at most */
+#define CT_GROUP_MAX_OPS 65536                          /* operations of a group per primary owning slots */
+#define CT_GROUP_MAX_BYTES ((size_t)FL_GROUP_MAX_BYTES) /* ... and bytes */
+#define CT_GROUP_RAMP_SHIFT 2                           /* after idling, each group may be 4 times the last */
+#define CT_CALL_MAX_OPS 4096                            /* operations of one group script call, at most */
 #define CT_CALL_MAX_RUN 4             /* a slot with more goes in a MULTI/EXEC: cheaper for Redis then */
 #define CT_CALL_MAX_BYTES (4u << 20)  /* its arguments' bytes, about */
 #define CT_SCRIPT_PAUSE_MS 30000      /* per-slot blocks only, this long after a fallback */
@@ -1563,15 +1566,26 @@ static int cluster_submit(void *impl, const fl_cache_ops *all_ops, const fl_chec
     return 0;
 }
 
-/* A group's operations are split over the primaries, and each primary takes its share in one
- * group script call (CT_CALL_MAX_OPS): so the cap is per primary owning slots (not per node
- * ever met: a primary failed over from owns none), about FL_GROUP_MAX_OPS reaching each.
- * Bigger calls cost Redis less per row: the call, its reply and the group's own checkpoint are
- * per group. */
-static size_t cluster_group_max_ops(const void *impl)
+/* A group's operations are split over the primaries (and over calls of CT_CALL_MAX_OPS), so
+ * the caps are per primary owning slots (not per node ever met: a primary failed over from
+ * owns none). They are large because every slot a group touches costs a slot checkpoint and
+ * its probe, once per group: the more of a group's rows fall in one slot, the fewer per row
+ * (100k single-row transactions over 16,384 slots: about one row per slot in a group of 12k,
+ * six in one of 100k). A cluster takes several times longer per operation than one Redis, so
+ * the applier has time to render a group 4 times the last one (the ramp, fl-apply/group.h).
+ * max_atomic_ops bounds each slot's part instead of the group (cluster_atomic_unit). */
+static fl_group_caps cluster_group_caps(const void *impl)
 {
     const cluster_target *ct = impl;
-    return (size_t)FL_GROUP_MAX_OPS * (ct->nowners ? ct->nowners : 1);
+    size_t owners = ct->nowners ? ct->nowners : 1;
+    return (fl_group_caps){CT_GROUP_MAX_OPS * owners, CT_GROUP_MAX_BYTES * owners, CT_GROUP_RAMP_SHIFT};
+}
+
+/* Each slot's part of a group is what Redis applies atomically (C1): max_atomic_ops bounds it. */
+static uint32_t cluster_atomic_unit(const void *impl, const char *key, uint32_t key_len)
+{
+    (void)impl;
+    return fl_cluster_key_slot(key, key_len);
 }
 
 const struct fl_target_ops fl_target_redis_cluster_ops = {
@@ -1585,7 +1599,8 @@ const struct fl_target_ops fl_target_redis_cluster_ops = {
     .holds = cluster_holds,
     .rewind = cluster_rewind,
     .will_show = cluster_will_show,
-    .group_max_ops = cluster_group_max_ops,
+    .group_caps = cluster_group_caps,
+    .atomic_unit = cluster_atomic_unit,
     .deletes_by_pattern = true,
     .kind = "redis-cluster",
 };

@@ -2,6 +2,8 @@
 # test_redis_cluster_script.sh — the group script of the Redis Cluster target (one call per
 # primary per group) on a real cluster of 3 primaries:
 # - it is used (HINCRBY of slot checkpoints on the primaries) and the cache equals the database;
+# - max_atomic_ops bounds each slot's part of a group (and each script call), not the group:
+#   single-row transactions over untagged keys go in groups far larger than it;
 # - SCRIPT FLUSH on every primary while applying (NOSCRIPT): the applier loads it again and
 #   the cache still equals the database;
 # - a slot frozen in the middle of a migration (MIGRATING on its primary, IMPORTING on
@@ -28,7 +30,7 @@ db_state() {
   h_sql "SELECT CONCAT('item:', id), v FROM app.items UNION ALL SELECT CONCAT('{bank}:acct:', id), bal FROM app.bank" \
     | LC_ALL=C sort
 }
-same_as_db() { [ "$(h_cluster_cache_state '^fastlane:\|^big:')" = "$(db_state)" ]; }
+same_as_db() { [ "$(h_cluster_cache_state '^fastlane:\|^big:\|^unit:')" = "$(db_state)" ]; }
 owner_of() { # the port of the primary serving key $1
   local r; r=$(redis-cli -p "${P[0]}" get "$1")
   case $r in MOVED*) echo "${r##*:}" ;; *) echo "${P[0]}" ;; esac
@@ -72,6 +74,29 @@ t_eq "the first catch-up exits 0" 0 "$?"
 t_check "the cache equals the database" same_as_db
 t_check "the group script moved the slot checkpoints" test "$(script_writes)" -gt 0
 t_check "no fallback to per-slot blocks" bash -c "! grep -q 'refused\|FLFALLBACK' '$H_DIR/a1.log'"
+
+# ---- max_atomic_ops bounds each slot's part of a group, not the group ----
+# 600 single-row transactions over untagged keys (about one row per slot) with
+# max_atomic_ops = 20: the groups are not cut at 20 operations, so each primary's script calls
+# are filled up to 20 operations (about 30 calls in all), instead of each group of 20 rows
+# costing a call on every primary (about 90); nothing is chunked
+h_sql "CREATE TABLE app.units (id INT PRIMARY KEY, v INT NOT NULL)" || h_die "units"
+seq 1 600 | sed 's/.*/INSERT INTO app.units VALUES (&, &);/' | h_sql_file /dev/stdin || h_die "units rows"
+h_ingest "$J" || h_die "ingest"
+printf '[apply]\nname = un\njournal = %s\ntarget = %s\nmax_atomic_ops = 20\n[rule units]\ntable = app.units\nkey = unit:{id}\nformat = column:v\n' \
+  "$J" "$CLUSTER_URL" > "$H_DIR/units.ini"
+for p in "${P[@]}"; do redis-cli -p "$p" config resetstat > /dev/null; done
+timeout 120 "$FL_BUILD/fl-apply" -c "$H_DIR/units.ini" --once > "$H_DIR/units.log" 2>&1
+t_eq "the catch-up with max_atomic_ops = 20 exits 0" 0 "$?"
+units=0
+for p in "${P[@]}"; do units=$((units + $(redis-cli -p "$p" --scan --pattern 'unit:*' | wc -l))); done
+t_eq "every row is cached" 600 "$units"
+calls=0
+for p in "${P[@]}"; do
+  calls=$((calls + $(redis-cli -p "$p" info commandstats | tr -d '\r' | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')))
+done
+t_check "groups span more than max_atomic_ops operations: $calls script calls for 600 rows" test "$calls" -lt 60
+t_check "nothing was chunked" bash -c "! grep -q 'applied in chunks' '$H_DIR/units.log'"
 
 # ---- NOSCRIPT ----
 "$FL_BUILD/fl-apply" -c "$H_DIR/apply.ini" > "$H_DIR/live.log" 2>&1 &
