@@ -1,8 +1,9 @@
 /* target_redis_cluster.c — the Redis Cluster target: each source transaction's operations
  * are grouped by key slot, and each slot's part is written whole on the primary that owns
  * the slot, with a checkpoint that lives in the same slot: a slot with a few operations in
- * the group script's call for that primary (one per primary per group, see "one script per
- * primary"), a larger one as a MULTI/EXEC of its own.
+ * the group script's call for that primary (one per primary per group, more past
+ * CT_CALL_MAX_OPS or max_atomic_ops operations, see "one script per primary"), a larger one
+ * as a MULTI/EXEC of its own.
  *
  * The slot map comes from CLUSTER SLOTS, asked of the seed nodes in turn; every primary gets
  * one connection (fl-apply/redis_conn.h), and the blocks of all primaries are pipelined at
